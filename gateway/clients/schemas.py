@@ -1,0 +1,75 @@
+"""Client API shapes."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kit.auth import ALL_SCOPES
+from kit.uscc import Uscc
+
+
+def _check_scopes(scopes: list[str]) -> list[str]:
+    unknown = sorted(set(scopes) - set(ALL_SCOPES))
+    if unknown:
+        raise ValueError(f"unknown scopes: {', '.join(unknown)}")
+    return sorted(set(scopes))
+
+
+class ClientIn(BaseModel):
+    """A client to create; the secret is generated and shown once."""
+
+    client_id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{2,99}$", examples=["customs-ningbo"])
+    name: str = Field(min_length=1, max_length=200)
+    agency: str | None = Field(default=None, max_length=40, examples=["customs"])
+    scopes: list[str] = Field(min_length=1, description="Any of: " + ", ".join(ALL_SCOPES))
+    uscc: Uscc | None = Field(default=None, description="Binds the client to one enterprise")
+    inspector_id: str | None = Field(default=None, max_length=64)
+
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, scopes: list[str]) -> list[str]:
+        return _check_scopes(scopes)
+
+
+class ClientOut(BaseModel):
+    """A client (never its secret)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    client_id: str
+    name: str
+    agency: str | None
+    scopes: list[str]
+    uscc: str | None
+    inspector_id: str | None
+    active: bool
+    created_at: datetime
+    created_by: str | None
+
+
+class ClientCreated(ClientOut):
+    """The new client with its secret: store it now, it is not shown again."""
+
+    client_secret: str
+
+
+class ClientPatch(BaseModel):
+    """Change scopes, name or active flag."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    scopes: list[str] | None = Field(default=None, min_length=1)
+    active: bool | None = None
+
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, scopes: list[str] | None) -> list[str] | None:
+        return None if scopes is None else _check_scopes(scopes)
+
+
+class TokenOut(BaseModel):
+    """RFC 6749 access token response."""
+
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+    scope: str

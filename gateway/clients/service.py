@@ -1,0 +1,94 @@
+"""Clients: create, list, change, and authenticate for the token endpoint."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.auth.tokens import hash_secret, new_secret, verify_secret
+from gateway.clients.models import OAuthClient
+from gateway.clients.schemas import ClientIn, ClientPatch
+from kit.auth import ALL_SCOPES
+from kit.pagination import PageParams, make_page
+from kit.problems import Conflict, NotFound
+
+DEMO_CLIENT_ID = "demo-admin"
+DEMO_CLIENT_SECRET = "demo-admin-secret"  # noqa: S105 - dev profile only, see ensure_demo_client
+
+
+async def create(session: AsyncSession, *, client_in: ClientIn, actor: str) -> tuple[OAuthClient, str]:
+    """Create a client; returns it and its one-time secret."""
+    if await session.get(OAuthClient, client_in.client_id) is not None:
+        raise Conflict(f"client '{client_in.client_id}' already exists")
+    secret = new_secret()
+    client = OAuthClient(
+        **client_in.model_dump(), secret_hash=hash_secret(secret), active=True, created_by=actor
+    )
+    session.add(client)
+    await session.flush()
+    return client, secret
+
+
+async def get(session: AsyncSession, client_id: str) -> OAuthClient:
+    """A client, or 404."""
+    client = await session.get(OAuthClient, client_id)
+    if client is None:
+        raise NotFound("client", client_id)
+    return client
+
+
+async def list_page(session: AsyncSession, *, page: PageParams) -> tuple[list[OAuthClient], str | None]:
+    """Clients by id."""
+    query = select(OAuthClient).order_by(OAuthClient.client_id).limit(page.limit + 1)
+    if page.cursor:
+        query = query.where(OAuthClient.client_id > str(page.cursor.get("id", "")))
+    rows = list((await session.scalars(query)).all())
+    return make_page(rows, page.limit, lambda c: {"id": c.client_id})
+
+
+async def update(session: AsyncSession, client: OAuthClient, *, patch: ClientPatch) -> OAuthClient:
+    """Change name, scopes or active flag."""
+    for field, value in patch.model_dump(exclude_unset=True).items():
+        if value is not None:
+            setattr(client, field, value)
+    await session.flush()
+    return client
+
+
+async def rotate_secret(session: AsyncSession, client: OAuthClient) -> str:
+    """Replace the secret; the old one stops working at once."""
+    secret = new_secret()
+    client.secret_hash = hash_secret(secret)
+    await session.flush()
+    return secret
+
+
+async def authenticate(session: AsyncSession, client_id: str, secret: str) -> OAuthClient | None:
+    """The active client whose secret matches, else None."""
+    client = await session.get(OAuthClient, client_id)
+    if client is None or not client.active or not verify_secret(secret, client.secret_hash):
+        return None
+    return client
+
+
+async def ensure_demo_client(session: AsyncSession) -> None:
+    """Dev profile only: the `demo-admin` client with every scope."""
+    client = await session.get(OAuthClient, DEMO_CLIENT_ID)
+    if client is None:
+        session.add(OAuthClient(
+            client_id=DEMO_CLIENT_ID, secret_hash=hash_secret(DEMO_CLIENT_SECRET),
+            name="Demo administrator (dev profile only)", agency="commerce",
+            scopes=list(ALL_SCOPES), active=True, created_by="launcher",
+        ))
+    else:
+        client.scopes = list(ALL_SCOPES)
+        client.active = True
+    await session.flush()
+
+
+async def remove_demo_client(session: AsyncSession) -> None:
+    """Outside dev the demo client must not exist, even in a database copied from dev."""
+    client = await session.get(OAuthClient, DEMO_CLIENT_ID)
+    if client is not None:
+        await session.delete(client)
+        await session.flush()

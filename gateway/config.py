@@ -1,0 +1,35 @@
+"""Gateway settings (env prefix `GATEWAY_`)."""
+
+from pydantic import model_validator
+from pydantic_settings import SettingsConfigDict
+
+from kit.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    """Gateway settings; service URLs left empty mean "not deployed yet" (503)."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    service_name: str = "gateway"
+    port: int = 8000
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/gateway"
+    # Ed25519 private key (PKCS#8 PEM). Required in prod; dev/test keep one in the gateway DB.
+    signing_key_pem: str = ""
+    token_ttl_s: int = 900
+    registry_url: str = "http://127.0.0.1:8001"
+    credit_url: str = ""
+    inspection_url: str = ""
+    notify_url: str = ""
+    upstream_timeout_s: float = 15.0
+    upstream_connections: int = 256
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @model_validator(mode="after")
+    def _prod_needs_key(self) -> "GatewaySettings":
+        if self.profile == "prod" and not self.signing_key_pem.strip():
+            raise ValueError("GATEWAY_SIGNING_KEY_PEM is required in the prod profile")
+        return self
+
+
+settings = GatewaySettings()

@@ -1,0 +1,115 @@
+"""Gateway: tokens, clients, routing to the services, one merged API document."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy import select
+
+from gateway.auth.router import router as auth_router
+from gateway.auth.tokens import Signer, new_private_key_pem
+from gateway.clients import service as clients
+from gateway.clients.models import SigningKey
+from gateway.clients.router import router as clients_router
+from gateway.config import settings
+from gateway.openapi import merged_openapi
+from gateway.proxy import Upstreams, proxy_router
+from kit.app import create_service_app
+from kit.auth import JwksVerifier
+from kit.events import asyncapi
+from kit.problems import CATALOG
+
+
+async def _load_signer(app: FastAPI) -> Signer:
+    pem = settings.signing_key_pem
+    if not pem.strip():
+        async with app.state.sessionmaker() as session, session.begin():
+            key = await session.scalar(select(SigningKey).order_by(SigningKey.created_at.desc()))
+            if key is None:
+                pem = new_private_key_pem()
+                signer = Signer(pem, issuer="", audience="", ttl_s=0)
+                session.add(SigningKey(kid=signer.kid, private_pem=pem))
+            else:
+                pem = key.private_pem
+    return Signer(
+        pem, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl_s=settings.token_ttl_s
+    )
+
+
+async def startup(app: FastAPI) -> None:
+    """Signing key, demo client (dev only), upstream pool, local token verification."""
+    signer = await _load_signer(app)
+    app.state.signer = signer
+    app.state.verifier = JwksVerifier(
+        jwks_url="", issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+        inline_jwks=json.dumps(signer.jwks()),
+    )
+    async with app.state.sessionmaker() as session, session.begin():
+        if settings.profile == "dev":
+            await clients.ensure_demo_client(session)
+        else:
+            await clients.remove_demo_client(session)
+    app.state.upstreams = Upstreams(settings)
+    await app.state.upstreams.start()
+
+
+async def shutdown(app: FastAPI) -> None:
+    """Close the upstream pool."""
+    await app.state.upstreams.close()
+
+
+docs = APIRouter(tags=["documentation"])
+
+
+@docs.get("/openapi.json", include_in_schema=False)
+async def openapi_json(request: Request) -> JSONResponse:
+    """The merged OpenAPI document of every service behind this gateway."""
+    return JSONResponse(await merged_openapi(request.app, request.app.state.upstreams))
+
+
+@docs.get("/docs", include_in_schema=False)
+async def swagger() -> HTMLResponse:
+    """Swagger UI over the merged document."""
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="Zone platform API")
+
+
+@docs.get("/asyncapi.json", summary="AsyncAPI 3 document of every event")
+async def asyncapi_json() -> dict[str, Any]:
+    """Generated from the event contracts in kit/events.py."""
+    return asyncapi()
+
+
+@docs.get("/problems/{slug}", summary="What a problem type means")
+async def problem_type(slug: str) -> dict[str, Any]:
+    """Each problem `type` URI resolves here."""
+    status, en, zh = CATALOG.get(slug, CATALOG["not-found"])
+    return {"type": f"/problems/{slug}", "status": status, "title": {"en": en, "zh-CN": zh}}
+
+
+@docs.get("/", include_in_schema=False)
+async def index() -> HTMLResponse:
+    """A landing page until the dashboard arrives."""
+    return HTMLResponse(
+        "<!doctype html><meta charset=utf-8><title>出口产品质量安全示范区平台</title>"
+        "<h1>宁海县出口产品质量安全示范区平台</h1><p>Ninghai export quality demonstration zone "
+        "platform.</p><ul><li><a href=/docs>API (Swagger UI)</a></li>"
+        "<li><a href=/openapi.json>openapi.json</a></li><li><a href=/asyncapi.json>asyncapi.json"
+        "</a></li><li><a href=/v1/public/zones>Public zone list</a></li></ul>"
+    )
+
+
+app = create_service_app(
+    settings,
+    title="Zone platform gateway (示范区平台网关)",
+    description=(
+        "The one door to the platform: OAuth2 client-credentials tokens (EdDSA JWTs), client "
+        "management, and routing of `/v1/...` to the owning service. Errors are RFC 9457 "
+        "problems; lists are cursor-paged (`?cursor=&limit=` → `{items, next_cursor}`)."
+    ),
+    routers=[auth_router, clients_router, docs, proxy_router()],
+    use_nats=False, on_startup=startup, on_shutdown=shutdown, openapi_url=None,
+)

@@ -1,0 +1,9 @@
+"""Every table the gateway owns, for Alembic."""
+
+from gateway.clients.models import OAuthClient, SigningKey
+from kit.db import Base
+from kit.idempotency import IdempotencyRecord
+
+metadata = Base.metadata
+
+__all__ = ["IdempotencyRecord", "OAuthClient", "SigningKey", "metadata"]

@@ -1,0 +1,160 @@
+"""Routing of `/v1/...` to the owning service over one shared, pooled aiohttp client."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from fastapi import APIRouter, Request
+from starlette.background import BackgroundTask
+from starlette.responses import Response, StreamingResponse
+
+from gateway.config import GatewaySettings
+from kit.problems import problem_response
+
+log = logging.getLogger("gateway.proxy")
+
+# Longest prefix first. Paths the gateway serves itself never reach this table.
+ROUTES: list[tuple[str, str]] = [
+    ("/v1/public/zones", "registry"),
+    ("/v1/public/", "inspection"),
+    ("/v1/agencies", "registry"),
+    ("/v1/zones", "registry"),
+    ("/v1/memberships", "registry"),
+    ("/v1/enterprises", "registry"),
+    ("/v1/batches", "registry"),
+    ("/v1/credit", "credit"),
+    ("/v1/inspectors", "inspection"),
+    ("/v1/checklists", "inspection"),
+    ("/v1/campaigns", "inspection"),
+    ("/v1/tasks", "inspection"),
+    ("/v1/capas", "inspection"),
+    ("/v1/risk", "inspection"),
+    ("/v1/sync", "inspection"),
+    ("/v1/subscriptions", "notify"),
+    ("/v1/inbox", "notify"),
+    ("/v1/deliveries", "notify"),
+    ("/v1/bulletins", "notify"),
+]
+HOP_BY_HOP = {
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+    "trailers", "transfer-encoding", "upgrade", "host", "content-length", "x-request-id",
+    "date", "server",
+}
+
+
+def service_for(path: str) -> str | None:
+    """The service that owns `path`, if any."""
+    for prefix, service in ROUTES:
+        if path == prefix.rstrip("/") or path.startswith(prefix.rstrip("/") + "/") or (
+            prefix.endswith("/") and path.startswith(prefix)
+        ):
+            return service
+    return None
+
+
+class Upstreams:
+    """Base URLs of the services and the shared client session."""
+
+    def __init__(self, settings: GatewaySettings):
+        self.urls = {
+            "registry": settings.registry_url.rstrip("/"),
+            "credit": settings.credit_url.rstrip("/"),
+            "inspection": settings.inspection_url.rstrip("/"),
+            "notify": settings.notify_url.rstrip("/"),
+        }
+        self.timeout = aiohttp.ClientTimeout(total=settings.upstream_timeout_s, connect=3)
+        self.connections = settings.upstream_connections
+        self.session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        """Open the pooled client (keep-alive, bounded connections)."""
+        connector = aiohttp.TCPConnector(
+            limit=self.connections, limit_per_host=self.connections, keepalive_timeout=60,
+            ttl_dns_cache=300,
+        )
+        self.session = aiohttp.ClientSession(
+            connector=connector, timeout=self.timeout, auto_decompress=False,
+            skip_auto_headers=("User-Agent", "Accept-Encoding"),
+        )
+
+    async def close(self) -> None:
+        """Close the client."""
+        if self.session is not None:
+            await self.session.close()
+
+
+def proxy_router() -> APIRouter:
+    """The catch-all route that forwards to the owning service."""
+    router = APIRouter()
+
+    @router.api_route(
+        "/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+    )
+    async def forward(request: Request, path: str) -> Response:
+        service = service_for(request.url.path)
+        if service is None:
+            return problem_response(request, "not-found", f"no resource at {request.url.path}")
+        upstreams: Upstreams = request.app.state.upstreams
+        base = upstreams.urls.get(service)
+        if not base:
+            return problem_response(
+                request, "service-unavailable",
+                f"the {service} service is not deployed yet", service=service,
+                headers={"Retry-After": "60"},
+            )
+        return await _forward(request, upstreams, service, base)
+
+    return router
+
+
+async def _forward(request: Request, upstreams: Upstreams, service: str, base: str) -> Response:
+    assert upstreams.session is not None
+    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
+    headers.append(("X-Request-ID", request.state.request_id))
+    client = request.client.host if request.client else ""
+    headers.append(("X-Forwarded-For", client))
+    body = await request.body()
+    url = base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    try:
+        upstream = await upstreams.session.request(
+            request.method, url, headers=headers, data=body or None, allow_redirects=False,
+        )
+    except (aiohttp.ClientConnectionError, OSError) as exc:
+        log.warning("%s unreachable: %r", service, exc)
+        return problem_response(
+            request, "service-unavailable", f"the {service} service is unavailable; retry later",
+            service=service, headers={"Retry-After": "5"},
+        )
+    except TimeoutError:
+        return problem_response(
+            request, "gateway-timeout", f"the {service} service did not answer in time",
+            service=service,
+        )
+    out_headers: dict[str, Any] = {
+        k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP
+    }
+    if upstream.content_length is not None and upstream.content_length < 64 * 1024:
+        try:
+            payload = await upstream.read()
+        finally:
+            upstream.release()
+        return Response(payload, status_code=upstream.status, headers=out_headers)
+
+    async def stream() -> AsyncIterator[bytes]:
+        async for chunk in upstream.content.iter_chunked(64 * 1024):
+            yield chunk
+
+    return StreamingResponse(
+        stream(), status_code=upstream.status, headers=out_headers,
+        background=BackgroundTask(_release, upstream),
+    )
+
+
+async def _release(response: aiohttp.ClientResponse) -> None:
+    response.release()
+    await asyncio.sleep(0)

@@ -1,0 +1,1 @@
+"""Shared library of the zone platform. It never imports a service."""

@@ -1,0 +1,128 @@
+"""Service application factory: middleware, problems, health, metrics, relay and consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from kit.auth import JwksVerifier
+from kit.db import make_engine, make_sessionmaker
+from kit.idempotency import IdempotencyMiddleware
+from kit.inbox import Consumer, ConsumerRunner
+from kit.messaging import NatsConnection
+from kit.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
+from kit.outbox import OutboxRelay
+from kit.problems import install_problem_handlers, problem_response
+from kit.settings import ServiceSettings
+
+log = logging.getLogger("kit.app")
+
+
+def health_router() -> APIRouter:
+    """`/livez` (process up) and `/readyz` (database and NATS reachable)."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/livez", summary="Liveness")
+    async def livez() -> dict[str, str]:
+        """The process is serving."""
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: database and NATS", responses={503: {}})
+    async def readyz(request: Request) -> Any:
+        """Ready when PostgreSQL answers and NATS is connected."""
+        checks: dict[str, str] = {}
+        try:
+            async with request.app.state.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=2)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        nats: NatsConnection | None = request.app.state.nats
+        checks["nats"] = "ok" if nats is None or nats.connected else "unavailable"
+        if all(v == "ok" for v in checks.values()):
+            return {"status": "ok", "checks": checks}
+        return problem_response(
+            request, "service-unavailable", "not ready: " + ", ".join(
+                f"{k} {v}" for k, v in checks.items() if v != "ok"), checks=checks,
+        )
+
+    router.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    return router
+
+
+def create_service_app(
+    settings: ServiceSettings, *, title: str, description: str, routers: Sequence[APIRouter],
+    consumers: Sequence[Consumer] = (), version: str = "1.0.0", use_nats: bool = True,
+    on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
+    on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
+    openapi_url: str | None = "/openapi.json",
+) -> FastAPI:
+    """A FastAPI app wired the house way: one engine, one NATS client, relay and consumers.
+
+    `use_nats=False` is for the gateway, which owns no events. `on_startup` runs after the
+    engine exists and before requests are served.
+    """
+    configure_logging(settings.service_name, settings.log_level)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.verifier = JwksVerifier(
+            jwks_url=settings.jwks_url, issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience, inline_jwks=settings.jwks_json,
+        )
+        app.state.nats = None
+        tasks: list[asyncio.Task[None]] = []
+        if use_nats:
+            nats = NatsConnection(settings.nats_url, name=settings.service_name)
+            app.state.nats = nats
+            await nats.start()
+            relay = OutboxRelay(
+                engine, nats, service=settings.service_name, database_url=settings.database_url,
+                batch=settings.outbox_batch, poll_s=settings.outbox_poll_s,
+            )
+            tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+        if on_startup is not None:
+            await on_startup(app)
+        if use_nats and settings.consumers_enabled:
+            tasks += [
+                asyncio.create_task(
+                    ConsumerRunner(c, app.state.nats, app.state.sessionmaker).run(), name=c.durable
+                )
+                for c in consumers
+            ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if on_shutdown is not None:
+                await on_shutdown(app)
+            if app.state.nats is not None:
+                await app.state.nats.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title=title, description=description, version=version, lifespan=lifespan,
+        default_response_class=JSONResponse, openapi_url=openapi_url,
+    )
+    install_problem_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(
+        RequestContextMiddleware, service=settings.service_name,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router)
+    return app

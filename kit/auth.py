@@ -1,0 +1,156 @@
+"""Token verification: EdDSA JWTs from the gateway, checked by every service itself."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import httpx
+import jwt
+from fastapi import Depends, Request
+from jwt import PyJWK
+
+from kit.problems import ProblemError
+
+ALL_SCOPES = (
+    "registry:read", "registry:write",
+    "credit:read", "credit:write",
+    "inspection:read", "inspection:write",
+    "notify:read", "notify:write",
+    "admin",
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an agency system, an enterprise user, an inspector or an admin."""
+
+    subject: str
+    scopes: frozenset[str]
+    agency: str | None = None
+    uscc: str | None = None
+    inspector_id: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins pass every scope check."""
+        return "admin" in self.scopes
+
+    def has(self, scope: str) -> bool:
+        """True when the token grants `scope`."""
+        return self.is_admin or scope in self.scopes
+
+    def can_act_for(self, uscc: str) -> bool:
+        """An enterprise-bound token acts only for its own enterprise."""
+        return self.uscc is None or self.uscc == uscc
+
+
+class JwksVerifier:
+    """Verifies tokens against the gateway's JWKS, refetching when an unknown key id appears."""
+
+    def __init__(self, *, jwks_url: str, issuer: str, audience: str, inline_jwks: str = ""):
+        self.jwks_url = jwks_url
+        self.issuer = issuer
+        self.audience = audience
+        self._keys: dict[str, PyJWK] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+        if inline_jwks:
+            self._load(json.loads(inline_jwks))
+            self._fetched_at = float("inf")
+
+    def _load(self, jwks: dict[str, Any]) -> None:
+        self._keys = {k["kid"]: PyJWK.from_dict(k) for k in jwks.get("keys", [])}
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            if time.monotonic() - self._fetched_at < 5:
+                return
+            try:
+                async with httpx.AsyncClient(timeout=3.0) as client:
+                    response = await client.get(self.jwks_url)
+                    response.raise_for_status()
+            except httpx.HTTPError as exc:
+                raise ProblemError(
+                    "service-unavailable", "token keys (JWKS) cannot be fetched from the gateway"
+                ) from exc
+            self._load(response.json())
+            self._fetched_at = time.monotonic()
+
+    async def verify(self, token: str) -> Principal:
+        """Decode and check signature, issuer, audience and expiry."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise _unauthorized("token is not a well-formed JWT") from exc
+        kid = header.get("kid")
+        if header.get("alg") != "EdDSA" or not kid:
+            raise _unauthorized("token must be EdDSA-signed and carry a key id")
+        if kid not in self._keys:
+            await self._refresh()
+        key = self._keys.get(kid)
+        if key is None:
+            raise _unauthorized("token was signed by an unknown key")
+        try:
+            claims = jwt.decode(
+                token, key=key, algorithms=["EdDSA"], audience=self.audience, issuer=self.issuer,
+                options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise _unauthorized("token has expired") from exc
+        except jwt.PyJWTError as exc:
+            raise _unauthorized(f"token rejected: {exc}") from exc
+        return Principal(
+            subject=str(claims["sub"]),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            agency=claims.get("agency"),
+            uscc=claims.get("uscc"),
+            inspector_id=claims.get("inspector_id"),
+            claims=claims,
+        )
+
+
+def _unauthorized(detail: str) -> ProblemError:
+    error = ProblemError("unauthorized", detail)
+    error.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return error
+
+
+async def current_principal(request: Request) -> Principal:
+    """The verified caller; 401 without a valid bearer token."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        error = ProblemError("unauthorized", "an 'Authorization: Bearer <token>' header is required")
+        error.headers["WWW-Authenticate"] = "Bearer"
+        raise error
+    verifier: JwksVerifier = request.app.state.verifier
+    return await verifier.verify(token.strip())
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def require(scope: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    """Dependency factory: the caller must hold `scope` (403 otherwise)."""
+
+    async def check(principal: PrincipalDep) -> Principal:
+        if not principal.has(scope):
+            raise ProblemError(
+                "forbidden", f"this action needs the '{scope}' scope", required_scope=scope
+            )
+        return principal
+
+    check.__name__ = f"require_{scope.replace(':', '_')}"
+    return check
+
+
+def ensure_own_enterprise(principal: Principal, uscc: str) -> None:
+    """403 when an enterprise-bound token touches another enterprise."""
+    if not principal.can_act_for(uscc):
+        raise ProblemError("forbidden", "an enterprise token may only access its own enterprise")

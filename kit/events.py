@@ -1,0 +1,186 @@
+"""Event contracts: the CloudEvents 1.0 envelope and every event's data model, in one place.
+
+Subjects are `<service>.<aggregate>.<verb>`; the CloudEvents `type` is the subject plus a
+version suffix (`registry.membership.admitted.v1`). An AsyncAPI 3 document is generated
+from `CONTRACTS` (see `asyncapi()`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kit.db import utcnow
+from kit.ids import uuid7
+
+
+class CloudEvent(BaseModel):
+    """CloudEvents 1.0 structured-mode envelope, with W3C `traceparent` as an extension."""
+
+    model_config = ConfigDict(extra="allow")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(default_factory=lambda: str(uuid7()))
+    source: str
+    type: str
+    subject: str
+    time: datetime = Field(default_factory=utcnow)
+    datacontenttype: Literal["application/json"] = "application/json"
+    traceparent: str | None = None
+    data: dict[str, Any]
+
+    @property
+    def nats_subject(self) -> str:
+        """The NATS subject: the type without its version suffix."""
+        return self.type.rsplit(".", 1)[0]
+
+
+# --- registry -------------------------------------------------------------------------
+
+
+class ZoneTransitioned(BaseModel):
+    """示范区阶段变更: a zone moved along its lifecycle."""
+
+    code: str
+    from_stage: str
+    to_stage: str
+    reason: str | None = None
+    actor: str
+
+
+class EnterpriseRegistered(BaseModel):
+    """企业登记: an enterprise entered the registry."""
+
+    uscc: str
+    name: str
+    industry: str | None = None
+    hs_codes: list[str] = []
+    export_markets: list[str] = []
+
+
+class EnterpriseUpdated(BaseModel):
+    """An enterprise's profile changed; `changed` names the fields."""
+
+    uscc: str
+    changed: list[str]
+    version: int
+
+
+class MembershipChanged(BaseModel):
+    """准入/退出: a membership was applied for, decided, suspended, removed or put to review."""
+
+    membership_id: str
+    zone_code: str
+    uscc: str
+    status: str
+    reason: str | None = None
+    actor: str
+
+
+class CommitmentChanged(BaseModel):
+    """质量诚信承诺书: a commitment was signed or breached."""
+
+    commitment_id: str
+    zone_code: str
+    uscc: str
+    text_sha256: str
+    signed_on: date
+    status: Literal["signed", "breached"]
+    reason: str | None = None
+
+
+# --- credit (consumed by registry for removal reviews) --------------------------------
+
+
+class CreditLevelChanged(BaseModel):
+    """信用等级变更: an enterprise's credit level changed."""
+
+    uscc: str
+    from_level: str | None = None
+    to_level: Literal["A", "B", "C", "D"]
+    score: float | None = None
+    model_version: int | None = None
+    cause: str | None = None
+
+
+CONTRACTS: dict[str, type[BaseModel]] = {
+    "registry.zone.transitioned.v1": ZoneTransitioned,
+    "registry.enterprise.registered.v1": EnterpriseRegistered,
+    "registry.enterprise.updated.v1": EnterpriseUpdated,
+    "registry.membership.applied.v1": MembershipChanged,
+    "registry.membership.assessing.v1": MembershipChanged,
+    "registry.membership.admitted.v1": MembershipChanged,
+    "registry.membership.rejected.v1": MembershipChanged,
+    "registry.membership.suspended.v1": MembershipChanged,
+    "registry.membership.reinstated.v1": MembershipChanged,
+    "registry.membership.removed.v1": MembershipChanged,
+    "registry.membership.review_requested.v1": MembershipChanged,
+    "registry.commitment.signed.v1": CommitmentChanged,
+    "registry.commitment.breached.v1": CommitmentChanged,
+    "credit.level.changed.v1": CreditLevelChanged,
+}
+
+
+def make_event(
+    *, source: str, type: str, subject: str, data: BaseModel, traceparent: str | None = None
+) -> CloudEvent:
+    """Build an envelope for a registered contract; unknown types are a programming error."""
+    model = CONTRACTS[type]
+    if not isinstance(data, model):
+        raise TypeError(f"{type} carries {model.__name__}, not {type(data).__name__}")
+    return CloudEvent(
+        source=source,
+        type=type,
+        subject=subject,
+        data=data.model_dump(mode="json"),
+        traceparent=traceparent,
+    )
+
+
+def parse_data(event: CloudEvent) -> BaseModel:
+    """Validate an event's data against its contract."""
+    return CONTRACTS[event.type].model_validate(event.data)
+
+
+def asyncapi() -> dict[str, Any]:
+    """An AsyncAPI 3.0 document generated from the contracts."""
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    for event_type, model in CONTRACTS.items():
+        subject = event_type.rsplit(".", 1)[0]
+        key = event_type.replace(".", "_")
+        messages[key] = {
+            "name": event_type,
+            "title": model.__doc__ or event_type,
+            "contentType": "application/cloudevents+json",
+            "payload": {
+                "type": "object",
+                "required": ["specversion", "id", "source", "type", "subject", "time", "data"],
+                "properties": {
+                    "specversion": {"const": "1.0"},
+                    "id": {"type": "string", "description": "UUIDv7; also the Nats-Msg-Id"},
+                    "source": {"type": "string"},
+                    "type": {"const": event_type},
+                    "subject": {"type": "string"},
+                    "time": {"type": "string", "format": "date-time"},
+                    "traceparent": {"type": "string"},
+                    "data": model.model_json_schema(),
+                },
+            },
+        }
+        channels[key] = {"address": subject, "messages": {key: {"$ref": f"#/components/messages/{key}"}}}
+        operations[f"publish_{key}"] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{key}"},
+        }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {"title": "Zone platform events", "version": "1"},
+        "defaultContentType": "application/cloudevents+json",
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages},
+    }

@@ -1,0 +1,209 @@
+"""`Idempotency-Key` on POST: replay the stored response for the same key and request.
+
+Keys are scoped to the caller (token subject) and kept for 24 hours. Same key + same method,
+path and body → the first response is replayed with `Idempotent-Replayed: true`; same key +
+a different request → 422; a second request while the first is still running → 409.
+Responses with a 5xx status are not stored, so a failed request can be retried with its key.
+The record is written in its own transaction around the request's: if the process dies after
+the request committed but before its response was stored, the key stays "in flight" and the
+client gets 409 until the key expires (24 h); it never re-executes the request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import LargeBinary, SmallInteger, String, delete, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.orm import Mapped, mapped_column
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kit.db import Base, utcnow
+from kit.problems import ProblemError, _is_outage, problem_body
+
+log = logging.getLogger("kit.idempotency")
+
+TTL = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+STORED_HEADERS = {b"content-type", b"etag", b"location"}
+
+
+class IdempotencyRecord(Base):
+    """A POST seen with an Idempotency-Key, and its response once complete."""
+
+    __tablename__ = "idempotency_keys"
+
+    principal: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    headers: Mapped[list[list[str]] | None] = mapped_column(JSONB, default=None)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdempotencyMiddleware:
+    """ASGI middleware; needs `app.state.sessionmaker` and `app.state.verifier`."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers", [])) if scope["type"] == "http" else {}
+        key_raw = headers.get(b"idempotency-key")
+        if scope["type"] != "http" or scope["method"] != "POST" or key_raw is None:
+            await self.app(scope, receive, send)
+            return
+        key = key_raw.decode("latin-1").strip()
+        lang = headers.get(b"accept-language", b"").decode("latin-1")
+        if not key or len(key) > MAX_KEY_LENGTH:
+            await _send_problem(send, scope, lang, ProblemError(
+                "bad-request", f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters"))
+            return
+        principal = await _principal_of(scope, headers)
+        if principal is None:  # unauthenticated: let the route answer 401
+            await self.app(scope, receive, send)
+            return
+
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        fingerprint = hashlib.sha256(
+            b"\n".join([scope["method"].encode(), scope["path"].encode(),
+                        scope.get("query_string", b""), bytes(body)])
+        ).hexdigest()
+
+        app_state = scope["app"].state
+        maker = app_state.sessionmaker
+        try:
+            existing = await _claim(maker, principal, key, fingerprint)
+        except Exception as exc:
+            if not _is_outage(exc):
+                raise
+            await _send_problem(send, scope, lang, ProblemError(
+                "service-unavailable", "the database is unavailable; retry later"))
+            return
+        if existing is not None:
+            await self._answer_existing(send, scope, lang, existing, fingerprint)
+            return
+
+        sent_body = False
+
+        async def replay_receive() -> Message:
+            nonlocal sent_body
+            if not sent_body:
+                sent_body = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        captured: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
+
+        async def capture_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                captured["headers"] = [
+                    [k.decode("latin-1"), v.decode("latin-1")]
+                    for k, v in message.get("headers", []) if k.lower() in STORED_HEADERS
+                ]
+            elif message["type"] == "http.response.body":
+                captured["body"] += message.get("body", b"")
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, capture_send)
+        finally:
+            try:
+                await _complete(maker, principal, key, captured)
+            except Exception:
+                log.exception("could not store the response for Idempotency-Key %s", key)
+
+    async def _answer_existing(
+        self, send: Send, scope: Scope, lang: str, record: IdempotencyRecord, fingerprint: str
+    ) -> None:
+        if record.fingerprint != fingerprint:
+            await _send_problem(send, scope, lang, ProblemError(
+                "idempotency-mismatch",
+                "this Idempotency-Key was already used for a different request; use a new key"))
+            return
+        if record.status is None:
+            await _send_problem(send, scope, lang, ProblemError(
+                "idempotency-in-flight",
+                "the first request with this Idempotency-Key has not finished; retry shortly"))
+            return
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in record.headers or []]
+        headers.append((b"idempotent-replayed", b"true"))
+        await send({"type": "http.response.start", "status": record.status, "headers": headers})
+        await send({"type": "http.response.body", "body": record.body or b""})
+
+
+async def _principal_of(scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+    auth = headers.get(b"authorization", b"").decode("latin-1")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    try:
+        principal = await scope["app"].state.verifier.verify(token.strip())
+    except ProblemError:
+        return None
+    return str(principal.subject)
+
+
+async def _claim(maker: Any, principal: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
+    """Insert an in-flight record; return the existing one if the key is taken."""
+    async with maker() as session, session.begin():
+        await session.execute(
+            delete(IdempotencyRecord).where(
+                IdempotencyRecord.principal == principal, IdempotencyRecord.key == key,
+                IdempotencyRecord.created_at < utcnow() - TTL,
+            )
+        )
+        inserted = await session.scalar(
+            insert(IdempotencyRecord)
+            .values(principal=principal, key=key, fingerprint=fingerprint, created_at=utcnow())
+            .on_conflict_do_nothing()
+            .returning(IdempotencyRecord.key)
+        )
+        if inserted is not None:
+            return None
+        record: IdempotencyRecord | None = await session.scalar(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.principal == principal, IdempotencyRecord.key == key
+            )
+        )
+        return record
+
+
+async def _complete(maker: Any, principal: str, key: str, captured: dict[str, Any]) -> None:
+    """Store a final response, or release the key after a server error."""
+    where = (IdempotencyRecord.principal == principal, IdempotencyRecord.key == key)
+    async with maker() as session, session.begin():
+        if captured["status"] >= 500:
+            await session.execute(delete(IdempotencyRecord).where(*where))
+        else:
+            await session.execute(
+                update(IdempotencyRecord).where(*where).values(
+                    status=captured["status"], headers=captured["headers"],
+                    body=bytes(captured["body"]),
+                )
+            )
+
+
+async def _send_problem(send: Send, scope: Scope, lang: str, error: ProblemError) -> None:
+    body = problem_body(
+        error.slug, error.detail, status=error.status, accept_language=lang,
+        instance=scope["path"], **error.extensions,
+    )
+    payload = json.dumps(body, ensure_ascii=False).encode()
+    await send({
+        "type": "http.response.start", "status": error.status,
+        "headers": [(b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(payload)).encode())],
+    })
+    await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,193 @@
+"""Inbox and consumer runner: each event's effect is applied exactly once.
+
+A durable pull consumer (provisioned by deploy code) is fetched with explicit acks. For each
+message the handler runs in one transaction together with an inbox insert keyed by
+(consumer, event id); a redelivery finds the row and does nothing. A handler error naks with
+backoff; after `max_deliver` attempts the message goes to the dead-letter stream and is
+terminated, so the consumer keeps going. A database or broker outage is not the message's
+fault: the runner waits, keeping the message in progress, and does not count it as a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from prometheus_client import Counter
+from pydantic import ValidationError
+from sqlalchemy import String, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kit.db import Base, utcnow
+from kit.events import CONTRACTS, CloudEvent
+from kit.messaging import NatsConnection
+from kit.problems import _is_outage
+
+log = logging.getLogger("kit.inbox")
+
+HANDLED = Counter("consumer_messages_total", "Consumed messages by outcome", ["consumer", "outcome"])
+
+DEAD_LETTER_STREAM = "DEADLETTER"
+DEAD_LETTER_PREFIX = "deadletter"
+BACKOFF_S = (0.5, 2.0, 5.0, 15.0, 30.0)
+
+Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+
+class InboxEntry(Base):
+    """An event a consumer has applied."""
+
+    __tablename__ = "inbox"
+
+    consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(200))
+    handled_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A durable consumer (name and stream as provisioned) and its handler."""
+
+    durable: str
+    stream: str
+    handler: Handler
+    max_deliver: int = 5
+
+
+class PoisonMessage(Exception):
+    """The message can never be handled (not an envelope, unknown type, bad data)."""
+
+
+def decode(msg: Msg) -> CloudEvent:
+    """Parse and validate a message as one of our CloudEvents."""
+    try:
+        event = CloudEvent.model_validate(json.loads(msg.data))
+        if event.type in CONTRACTS:
+            CONTRACTS[event.type].model_validate(event.data)
+        uuid.UUID(event.id)
+    except (ValueError, ValidationError) as exc:
+        raise PoisonMessage(f"not a valid event: {exc}") from exc
+    return event
+
+
+async def apply_once(
+    sessionmaker: async_sessionmaker[AsyncSession], consumer: str, event: CloudEvent,
+    handler: Handler,
+) -> bool:
+    """Run the handler and record the inbox row in one transaction; False if already applied."""
+    async with sessionmaker() as session, session.begin():
+        inserted = await session.scalar(
+            insert(InboxEntry)
+            .values(consumer=consumer, event_id=uuid.UUID(event.id), event_type=event.type)
+            .on_conflict_do_nothing()
+            .returning(InboxEntry.event_id)
+        )
+        if inserted is None:
+            return False
+        await handler(session, event)
+    return True
+
+
+async def already_applied(
+    sessionmaker: async_sessionmaker[AsyncSession], consumer: str, event_id: str
+) -> bool:
+    """True if the inbox holds this event for this consumer."""
+    async with sessionmaker() as session:
+        found = await session.scalar(
+            select(InboxEntry.event_id).where(
+                InboxEntry.consumer == consumer, InboxEntry.event_id == uuid.UUID(event_id)
+            )
+        )
+    return found is not None
+
+
+class ConsumerRunner:
+    """Fetches from one durable consumer and applies each message once."""
+
+    def __init__(
+        self, consumer: Consumer, nats: NatsConnection,
+        sessionmaker: async_sessionmaker[AsyncSession], *, batch: int = 64,
+    ):
+        self.consumer = consumer
+        self.nats = nats
+        self.sessionmaker = sessionmaker
+        self.batch = batch
+
+    async def run(self) -> None:
+        """Consume forever; cancel to stop."""
+        while True:
+            try:
+                await self.nats.wait_connected()
+                sub = await self.nats.js.pull_subscribe_bind(
+                    self.consumer.durable, stream=self.consumer.stream
+                )
+                while True:
+                    try:
+                        msgs = await sub.fetch(self.batch, timeout=1)
+                    except NatsTimeout:
+                        continue
+                    for msg in msgs:
+                        await self.handle(msg)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer %s interrupted (%r); resuming", self.consumer.durable, exc)
+                await asyncio.sleep(1)
+
+    async def handle(self, msg: Msg) -> None:
+        """Apply one message, then ack, nak with backoff, or dead-letter it."""
+        name = self.consumer.durable
+        attempt = msg.metadata.num_delivered or 1
+        try:
+            event = decode(msg)
+        except PoisonMessage as exc:
+            await self.dead_letter(msg, str(exc))
+            return
+        while True:
+            try:
+                applied = await apply_once(self.sessionmaker, name, event, self.consumer.handler)
+                await msg.ack()
+                HANDLED.labels(name, "applied" if applied else "duplicate").inc()
+                return
+            except Exception as exc:
+                if _is_outage(exc):
+                    # Not the message's fault: keep it ours and wait for the database.
+                    log.warning("consumer %s waiting for the database: %r", name, exc)
+                    await msg.in_progress()
+                    await asyncio.sleep(1)
+                    continue
+                if attempt >= self.consumer.max_deliver:
+                    log.exception("consumer %s gives up on %s", name, event.id)
+                    await self.dead_letter(msg, f"{type(exc).__name__}: {exc}")
+                    return
+                delay = BACKOFF_S[min(attempt - 1, len(BACKOFF_S) - 1)]
+                log.warning("consumer %s failed on %s (attempt %d): %r", name, event.id, attempt, exc)
+                HANDLED.labels(name, "retry").inc()
+                await msg.nak(delay=delay)
+                return
+
+    async def dead_letter(self, msg: Msg, reason: str) -> None:
+        """Copy the message to the dead-letter stream, then terminate it."""
+        name = self.consumer.durable
+        md = msg.metadata
+        headers = {
+            "Nats-Msg-Id": f"{name}:{md.stream}:{md.sequence.stream}",
+            "X-Original-Subject": msg.subject,
+            "X-Original-Stream": md.stream,
+            "X-Consumer": name,
+            "X-Error": reason[:1000],
+            "X-Deliveries": str(md.num_delivered),
+        }
+        await self.nats.js.publish(f"{DEAD_LETTER_PREFIX}.{name}", msg.data, headers=headers)
+        await msg.term()
+        HANDLED.labels(name, "dead_lettered").inc()

@@ -1,0 +1,197 @@
+"""RFC 9457 problem details for every error, titled in zh-CN or en by `Accept-Language`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("kit.problems")
+
+PROBLEM_JSON = "application/problem+json"
+
+# slug -> (status, English title, Chinese title). The `type` URI is `/problems/<slug>`.
+CATALOG: dict[str, tuple[int, str, str]] = {
+    "bad-request": (400, "Bad request", "请求有误"),
+    "validation": (422, "Request validation failed", "请求参数校验失败"),
+    "unauthorized": (401, "Missing or invalid token", "缺少或无效的访问令牌"),
+    "forbidden": (403, "Not allowed", "无权访问"),
+    "not-found": (404, "Not found", "资源不存在"),
+    "method-not-allowed": (405, "Method not allowed", "不支持该请求方法"),
+    "conflict": (409, "Conflict", "资源冲突"),
+    "illegal-transition": (409, "Transition not allowed from the current state", "当前状态不允许此变更"),
+    "idempotency-in-flight": (409, "A request with this Idempotency-Key is still in progress", "相同幂等键的请求仍在处理中"),
+    "idempotency-mismatch": (422, "Idempotency-Key reused with a different request", "幂等键已用于不同的请求"),
+    "precondition-failed": (412, "The resource changed since you read it (If-Match)", "资源已被修改（If-Match 不匹配）"),
+    "payload-too-large": (413, "Request body too large", "请求体过大"),
+    "unsupported-media-type": (415, "Unsupported media type", "不支持的媒体类型"),
+    "rate-limited": (429, "Too many requests", "请求过于频繁"),
+    "service-unavailable": (503, "Service temporarily unavailable", "服务暂时不可用"),
+    "gateway-timeout": (504, "The service did not answer in time", "服务响应超时"),
+    "internal": (500, "Internal error", "内部错误"),
+}
+
+
+class ProblemError(Exception):
+    """Raise to answer with a problem; `extensions` become extra members of the body."""
+
+    def __init__(self, slug: str, detail: str, *, status: int | None = None, **extensions: Any):
+        super().__init__(detail)
+        self.slug = slug
+        self.detail = detail
+        self.status = status or CATALOG[slug][0]
+        self.extensions = extensions
+        self.headers: dict[str, str] = {}
+
+
+class NotFound(ProblemError):
+    """404 for an unknown object."""
+
+    def __init__(self, what: str, key: str):
+        super().__init__("not-found", f"{what} '{key}' does not exist", resource=what, key=key)
+
+
+class Conflict(ProblemError):
+    """409 for a uniqueness or state conflict."""
+
+    def __init__(self, detail: str, **extensions: Any):
+        super().__init__("conflict", detail, **extensions)
+
+
+def wants_chinese(accept_language: str | None) -> bool:
+    """True when the caller prefers Chinese; English is the default for machines."""
+    if not accept_language:
+        return False
+    best_lang, best_q = "", -1.0
+    for part in accept_language.split(","):
+        lang, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        if q > best_q:
+            best_lang, best_q = lang.strip().lower(), q
+    return best_lang.startswith("zh")
+
+
+def problem_body(
+    slug: str, detail: str, *, status: int | None = None, accept_language: str | None = None,
+    instance: str | None = None, **extensions: Any,
+) -> dict[str, Any]:
+    """The JSON body of a problem."""
+    code, en, zh = CATALOG.get(slug, CATALOG["internal"])
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": zh if wants_chinese(accept_language) else en,
+        "status": status or code,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return body
+
+
+def problem_response(
+    request: Request | None, slug: str, detail: str, *, status: int | None = None,
+    headers: dict[str, str] | None = None, **extensions: Any,
+) -> JSONResponse:
+    """A problem+json response, echoing the request id when there is one."""
+    lang = request.headers.get("accept-language") if request else None
+    instance = request.url.path if request else None
+    if request is not None and getattr(request.state, "request_id", None):
+        extensions.setdefault("request_id", request.state.request_id)
+    body = problem_body(
+        slug, detail, status=status, accept_language=lang, instance=instance, **extensions
+    )
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
+
+
+def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    return ".".join(parts) or "body"
+
+
+def _is_outage(exc: BaseException) -> bool:
+    """Connection-level failures of PostgreSQL or NATS: the service is degraded, not broken."""
+    import asyncpg  # local import: kit must not force a driver on importers that lack it
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return False
+        if isinstance(seen, OperationalError | InterfaceError | PoolTimeout | ConnectionError):
+            return True
+        if isinstance(seen, TimeoutError | OSError):
+            return True
+        if isinstance(
+            seen,
+            asyncpg.exceptions.CannotConnectNowError
+            | asyncpg.exceptions.ConnectionDoesNotExistError
+            | asyncpg.exceptions.AdminShutdownError
+            | asyncpg.exceptions.InterfaceError
+            | asyncpg.exceptions.QueryCanceledError,
+        ):
+            return True
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
+    return False
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Every error the app can raise becomes a problem+json response."""
+
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ProblemError)
+        return problem_response(
+            request, exc.slug, exc.detail, status=exc.status, headers=exc.headers or None,
+            **exc.extensions,
+        )
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {"field": _loc(e.get("loc", ())), "reason": str(e.get("msg", "")).removeprefix("Value error, "),
+             "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
+        return problem_response(request, "validation", detail, errors=errors)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        slug = {
+            400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
+            405: "method-not-allowed", 409: "conflict", 412: "precondition-failed",
+            413: "payload-too-large", 415: "unsupported-media-type", 429: "rate-limited",
+            503: "service-unavailable",
+        }.get(exc.status_code, "bad-request" if exc.status_code < 500 else "internal")
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return problem_response(
+            request, slug, detail, status=exc.status_code, headers=dict(exc.headers or {})
+        )
+
+    async def on_unhandled(request: Request, exc: Exception) -> JSONResponse:
+        if _is_outage(exc):
+            log.warning("backing service unavailable: %r", exc)
+            return problem_response(
+                request, "service-unavailable",
+                "A backing service (database or message broker) is unavailable; retry later.",
+                headers={"Retry-After": "5"},
+            )
+        log.exception("unhandled error")
+        return problem_response(request, "internal", "An unexpected error occurred; it has been logged.")
+
+    app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unhandled)

@@ -1,0 +1,52 @@
+"""Settings shared by every service: one `settings` object per service, an env prefix each."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Profile = Literal["dev", "test", "prod"]
+
+# Values that only make sense on a developer's machine; outside dev/test they are refused.
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "demo-admin-secret"}
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service reads. Subclasses set `env_prefix` (e.g. `REGISTRY_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    service_name: str = "service"
+    profile: Profile = "dev"
+    host: str = "127.0.0.1"
+    port: int = 8001
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/postgres"
+    db_pool_size: int = 10
+    db_connect_timeout_s: float = 3.0
+    db_statement_timeout_ms: int = 15_000
+    nats_url: str = "nats://127.0.0.1:4222"
+    jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
+    # Inline JWKS (JSON) instead of fetching; used by single-service tests.
+    jwks_json: str = ""
+    jwt_issuer: str = "zone-gateway"
+    jwt_audience: str = "zone-platform"
+    max_body_bytes: int = 1024 * 1024
+    outbox_poll_s: float = 1.0
+    outbox_batch: int = 200
+    consumers_enabled: bool = True
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_dev_defaults_in_prod(self) -> ServiceSettings:
+        if self.profile == "prod" and "127.0.0.1:54329" in self.database_url:
+            raise ValueError("database_url must point at the production PostgreSQL in prod")
+        return self
+
+
+def require_real_secret(value: str, *, name: str, profile: Profile) -> str:
+    """Return `value`, refusing a placeholder secret outside the dev and test profiles."""
+    if profile == "prod" and value.strip().lower() in PLACEHOLDER_SECRETS:
+        raise ValueError(f"{name} must be set to a real secret in the prod profile")
+    return value

@@ -1,0 +1,1 @@
+"""The inspection service: arrives with its own issue (see DESIGN.md §3)."""

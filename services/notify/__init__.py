@@ -1,0 +1,1 @@
+"""The notify service: arrives with its own issue (see DESIGN.md §3)."""

@@ -1,0 +1,20 @@
+"""Member agencies of the county leadership group (附件1)."""
+
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kit.db import Base, utcnow
+
+
+class Agency(Base):
+    """成员单位: a member agency and its role in the leadership group."""
+
+    __tablename__ = "agencies"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    group_role: Mapped[str] = mapped_column(String(20))  # leader | deputy | member | office
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,18 @@
+"""Registry settings (env prefix `REGISTRY_`)."""
+
+from pydantic_settings import SettingsConfigDict
+
+from kit.settings import ServiceSettings
+
+
+class RegistrySettings(ServiceSettings):
+    """Registry settings; e.g. `REGISTRY_DATABASE_URL`, `REGISTRY_NATS_URL`."""
+
+    model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore")
+
+    service_name: str = "registry"
+    port: int = 8001
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/registry"
+
+
+settings = RegistrySettings()

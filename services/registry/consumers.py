@@ -1,0 +1,36 @@
+"""Registry's event consumers."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.events import CloudEvent, CreditLevelChanged
+from kit.inbox import Consumer
+from services.registry.enterprises.models import Enterprise
+from services.registry.memberships import service as memberships
+
+log = logging.getLogger("registry.consumers")
+
+LOWEST_LEVEL = "D"
+
+
+async def on_credit_level_changed(session: AsyncSession, event: CloudEvent) -> None:
+    """Mirror the level; a drop to the lowest level raises a removal review (动态管理)."""
+    change = CreditLevelChanged.model_validate(event.data)
+    enterprise = await session.get(Enterprise, change.uscc)
+    if enterprise is None:
+        log.info("credit level for unknown enterprise %s ignored", change.uscc)
+        return
+    enterprise.credit_level = change.to_level
+    if change.to_level == LOWEST_LEVEL and change.from_level != LOWEST_LEVEL:
+        reason = f"credit level fell to {LOWEST_LEVEL}" + (f": {change.cause}" if change.cause else "")
+        await memberships.request_removal_review(
+            session, uscc=change.uscc, reason=reason, actor=event.source
+        )
+
+
+CONSUMERS = [
+    Consumer(durable="registry-credit-levels", stream="CREDIT", handler=on_credit_level_changed),
+]

@@ -1,0 +1,100 @@
+"""Vocabulary shared by the registry's domains: industries, levels, stages and their tasks."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Industry(StrEnum):
+    """Industries named in the guidance (宁政办发〔2017〕49号)."""
+
+    auto_parts = "auto_parts"  # 汽车及零部件 / 汽配
+    stationery = "stationery"  # 文具
+    molds = "molds"  # 模具
+    lighting = "lighting"  # 灯具
+    hardware = "hardware"  # 五金机械
+    electronics = "electronics"  # 电子电器
+    furniture = "furniture"  # 家具（木制品）
+    outdoor = "outdoor"  # 户外休闲用品（运动杖）
+
+
+INDUSTRY_NAMES: dict[Industry, tuple[str, str]] = {
+    Industry.auto_parts: ("汽车及零部件", "Auto & parts"),
+    Industry.stationery: ("文具", "Stationery"),
+    Industry.molds: ("模具", "Molds"),
+    Industry.lighting: ("灯具", "Lighting"),
+    Industry.hardware: ("五金机械", "Hardware & machinery"),
+    Industry.electronics: ("电子电器", "Electronics & electrical"),
+    Industry.furniture: ("家具（木制品）", "Furniture (wood)"),
+    Industry.outdoor: ("户外休闲用品（运动杖）", "Outdoor leisure (trekking poles)"),
+}
+
+
+class ZoneLevel(StrEnum):
+    """国家级 / 省级 示范区."""
+
+    provincial = "provincial"
+    national = "national"
+
+
+ACCEPTANCE_AUTHORITY: dict[ZoneLevel, tuple[str, str]] = {
+    ZoneLevel.provincial: ("宁波检验检疫局（市级检验检疫机构）", "City inspection and quarantine bureau"),
+    ZoneLevel.national: ("国家质检总局（国家质量主管部门）", "National quality authority"),
+}
+
+
+class Stage(StrEnum):
+    """Zone lifecycle (实施步骤)."""
+
+    planned = "planned"  # 规划
+    launching = "launching"  # 启动建设
+    implementing = "implementing"  # 推进实施
+    assessing = "assessing"  # 总结考核
+    accepted = "accepted"  # 验收通过
+    revoked = "revoked"  # 撤销
+
+
+NEXT_STAGE: dict[Stage, Stage] = {
+    Stage.planned: Stage.launching,
+    Stage.launching: Stage.implementing,
+    Stage.implementing: Stage.assessing,
+    Stage.assessing: Stage.accepted,
+}
+
+
+def allowed_transitions(stage: Stage) -> list[Stage]:
+    """Where a zone may go from `stage`: the next stage, or revoked from any live state."""
+    if stage is Stage.revoked:
+        return []
+    allowed = [NEXT_STAGE[stage]] if stage in NEXT_STAGE else []
+    return [*allowed, Stage.revoked]
+
+
+# The work plan's tasks per stage (二、实施步骤及任务): (code, zh, en).
+STAGE_TASKS: dict[Stage, list[tuple[str, str, str]]] = {
+    Stage.launching: [
+        ("survey", "摸底调查示范区企业基本情况（经营规模、产品结构、质量安全）",
+         "Survey member enterprises: scale, products, quality and safety"),
+        ("apply_upward", "向上级相关部门提出建设申请并制定落实工作方案",
+         "Apply upward to build the zone and draw up the work plan"),
+        ("kickoff_meeting", "组织召开示范区建设推进会", "Hold the zone kickoff meeting"),
+    ],
+    Stage.implementing: [
+        ("assess_applicants", "对申请加入示范区企业进行考核", "Assess enterprises applying to join"),
+        ("policies_supervision", "落实各种扶持政策和监管措施",
+         "Put support policies and supervision measures in place"),
+        ("spot_checks_brand", "开展产品质量监督抽查和质量品牌提升行动",
+         "Run quality spot checks and the brand improvement campaign"),
+        ("commitments_awards", "开展质量诚信承诺和推优评优活动",
+         "Collect integrity commitments and run awards"),
+    ],
+    Stage.assessing: [
+        ("guidance_visit", "邀请上级职能部门调研指导", "Host a guidance visit by higher authorities"),
+        ("self_check", "组织开展自查总结", "Carry out the self-check and summary"),
+        ("dossier", "提交示范区验收申报材料", "Submit the acceptance dossier"),
+        ("acceptance", "接受上级检验检疫机构考核验收",
+         "Acceptance assessment by the inspection authority"),
+        ("national_application", "总结完善并组织国家级示范区验收申报",
+         "Consolidate and prepare the national-level application"),
+    ],
+}

@@ -1,0 +1,56 @@
+"""Enterprises (企业) keyed by USCC, and their yearly surveys (摸底调查)."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kit.db import Base, TimestampMixin, utcnow
+from kit.ids import uuid7
+
+
+class Enterprise(TimestampMixin, Base):
+    """A zone enterprise, keyed by its 统一社会信用代码."""
+
+    __tablename__ = "enterprises"
+
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    address: Mapped[str | None] = mapped_column(String(400), default=None)
+    legal_representative: Mapped[str | None] = mapped_column(String(100), default=None)
+    industry: Mapped[str | None] = mapped_column(String(30), index=True, default=None)
+    employees: Mapped[int | None] = mapped_column(Integer, default=None)
+    annual_export_usd: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    products: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    hs_codes: Mapped[list[str]] = mapped_column(ARRAY(String(10)), default=list)
+    export_markets: Mapped[list[str]] = mapped_column(ARRAY(String(2)), default=list)
+    certifications: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    # Mirrored from credit.level.changed events; credit owns the score itself.
+    credit_level: Mapped[str | None] = mapped_column(String(1), index=True, default=None)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class Survey(Base):
+    """摸底调查: one year's survey of an enterprise's scale, products, markets and quality."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (UniqueConstraint("uscc", "year"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    uscc: Mapped[str] = mapped_column(ForeignKey("enterprises.uscc", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    employees: Mapped[int | None] = mapped_column(Integer, default=None)
+    annual_output_cny: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    annual_export_usd: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    products: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    export_markets: Mapped[list[str]] = mapped_column(ARRAY(String(2)), default=list)
+    quality: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    lab: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    notes: Mapped[str | None] = mapped_column(Text, default=None)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,126 @@
+"""Enterprise endpoints (企业, 摸底调查)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from kit.auth import Principal, ensure_own_enterprise, require
+from kit.concurrency import check_if_match, set_etag
+from kit.db import SessionDep
+from kit.pagination import Page, PageParams, page_params
+from services.registry.domain import Industry
+from services.registry.enterprises import service
+from services.registry.enterprises.schemas import (
+    EnterpriseIn,
+    EnterpriseOut,
+    EnterprisePatch,
+    SurveyIn,
+    SurveyOut,
+)
+
+router = APIRouter(prefix="/v1/enterprises", tags=["enterprises"])
+Reader = Annotated[Principal, Depends(require("registry:read"))]
+Writer = Annotated[Principal, Depends(require("registry:write"))]
+NOT_FOUND = {404: {"description": "Enterprise not found"}}
+
+
+@router.get("", summary="Search enterprises", response_model=Page[EnterpriseOut])
+async def list_enterprises(
+    session: SessionDep, principal: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+    q: Annotated[str | None, Query(max_length=100, description="Text in the name")] = None,
+    industry: Annotated[Industry | None, Query()] = None,
+    zone: Annotated[str | None, Query(description="Admitted member of this zone code")] = None,
+    level: Annotated[str | None, Query(pattern="^[ABCD]$", description="Credit level")] = None,
+    hs_code: Annotated[str | None, Query(pattern=r"^\d{6,10}$")] = None,
+    market: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$", description="Export market")] = None,
+) -> Page[EnterpriseOut]:
+    """Cursor-paged by USCC; an enterprise token sees only its own enterprise."""
+    rows, next_cursor = await service.search(
+        session, page=page, q=q, industry=industry, zone=zone, level=level, hs_code=hs_code,
+        market=market, only_uscc=principal.uscc,
+    )
+    return Page(items=await service.to_out(session, rows), next_cursor=next_cursor)
+
+
+@router.post(
+    "", status_code=201, summary="Register an enterprise", response_model=EnterpriseOut,
+    responses={409: {"description": "USCC already registered"}, 422: {"description": "Invalid USCC"}},
+)
+async def register_enterprise(
+    enterprise_in: EnterpriseIn, session: SessionDep, principal: Writer, response: Response
+) -> EnterpriseOut:
+    """The USCC is validated (GB 32100-2015 check character), trimmed and upper-cased."""
+    ensure_own_enterprise(principal, enterprise_in.uscc)
+    enterprise = await service.register(session, enterprise_in=enterprise_in)
+    set_etag(response, enterprise.version)
+    response.headers["Location"] = f"/v1/enterprises/{enterprise.uscc}"
+    return (await service.to_out(session, [enterprise]))[0]
+
+
+@router.get("/{uscc}", summary="Get an enterprise", response_model=EnterpriseOut, responses=NOT_FOUND)
+async def get_enterprise(
+    uscc: str, session: SessionDep, principal: Reader, response: Response
+) -> EnterpriseOut:
+    """One enterprise; the ETag is its version."""
+    ensure_own_enterprise(principal, uscc.strip().upper())
+    enterprise = await service.get(session, uscc)
+    set_etag(response, enterprise.version)
+    return (await service.to_out(session, [enterprise]))[0]
+
+
+@router.patch(
+    "/{uscc}", summary="Update an enterprise", response_model=EnterpriseOut,
+    responses={**NOT_FOUND, 412: {"description": "If-Match does not match"}},
+)
+async def patch_enterprise(
+    uscc: str, patch: EnterprisePatch, request: Request, session: SessionDep, principal: Writer,
+    response: Response,
+) -> EnterpriseOut:
+    """Partial update; send `If-Match` with the ETag you read."""
+    ensure_own_enterprise(principal, uscc.strip().upper())
+    enterprise = await service.get(session, uscc)
+    check_if_match(request, enterprise.version)
+    enterprise = await service.update(session, enterprise, patch=patch)
+    set_etag(response, enterprise.version)
+    return (await service.to_out(session, [enterprise]))[0]
+
+
+@router.get(
+    "/{uscc}/surveys", summary="An enterprise's surveys", response_model=list[SurveyOut],
+    responses=NOT_FOUND,
+)
+async def list_surveys(uscc: str, session: SessionDep, principal: Reader) -> list[SurveyOut]:
+    """Newest year first."""
+    enterprise = await service.get(session, uscc)
+    ensure_own_enterprise(principal, enterprise.uscc)
+    return [SurveyOut.model_validate(s) for s in await service.list_surveys(session, enterprise.uscc)]
+
+
+@router.post(
+    "/{uscc}/surveys", status_code=201, summary="Record a year's survey (摸底调查)",
+    response_model=SurveyOut, responses={**NOT_FOUND, 409: {"description": "Year already recorded"}},
+)
+async def add_survey(
+    uscc: str, survey_in: SurveyIn, session: SessionDep, principal: Writer
+) -> SurveyOut:
+    """One survey per enterprise and year."""
+    enterprise = await service.get(session, uscc)
+    ensure_own_enterprise(principal, enterprise.uscc)
+    survey = await service.add_survey(session, enterprise, survey_in=survey_in, principal=principal)
+    return SurveyOut.model_validate(survey)
+
+
+@router.put(
+    "/{uscc}/surveys/{year}", summary="Create or replace a year's survey",
+    response_model=SurveyOut, responses=NOT_FOUND,
+)
+async def put_survey(
+    uscc: str, year: Annotated[int, Path(ge=2000, le=2100)], survey_in: SurveyIn, session: SessionDep, principal: Writer
+) -> SurveyOut:
+    """The path year wins over the body's."""
+    enterprise = await service.get(session, uscc)
+    ensure_own_enterprise(principal, enterprise.uscc)
+    survey_in.year = year
+    survey = await service.put_survey(session, enterprise, survey_in=survey_in, principal=principal)
+    return SurveyOut.model_validate(survey)

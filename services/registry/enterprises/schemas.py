@@ -1,0 +1,116 @@
+"""Enterprise and survey API shapes."""
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from kit.iso3166 import ALPHA2
+from kit.uscc import Uscc
+from services.registry.domain import Industry
+
+
+def _country(value: str) -> str:
+    value = value.strip().upper()
+    if value not in ALPHA2:
+        raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code")
+    return value
+
+
+Country = Annotated[str, AfterValidator(_country), Field(examples=["US", "DE"])]
+HsCode = Annotated[
+    str, Field(pattern=r"^\d{6,10}$", description="HS code, 6–10 digits", examples=["960810"])
+]
+
+
+class Product(BaseModel):
+    """An exported product line."""
+
+    hs_code: HsCode
+    name: str = Field(min_length=1, max_length=200)
+    brand: str | None = Field(default=None, max_length=100)
+
+
+class Certification(BaseModel):
+    """A certification held (ISO 9001, CE, AEO tier, lab accreditation …)."""
+
+    kind: str = Field(min_length=1, max_length=60, examples=["ISO9001", "AEO-advanced", "CNAS"])
+    number: str | None = Field(default=None, max_length=100)
+    valid_until: date | None = None
+
+
+class EnterpriseBase(BaseModel):
+    """Fields shared by create and read."""
+
+    name: str = Field(min_length=1, max_length=200)
+    address: str | None = Field(default=None, max_length=400)
+    legal_representative: str | None = Field(default=None, max_length=100)
+    industry: Industry | None = None
+    employees: int | None = Field(default=None, ge=0, le=10_000_000)
+    annual_export_usd: int | None = Field(default=None, ge=0, description="Annual exports, US$")
+    products: list[Product] = Field(default_factory=list, max_length=200)
+    export_markets: list[Country] = Field(default_factory=list, max_length=250)
+    certifications: list[Certification] = Field(default_factory=list, max_length=100)
+
+
+class EnterpriseIn(EnterpriseBase):
+    """An enterprise to register."""
+
+    uscc: Uscc
+
+
+class EnterprisePatch(BaseModel):
+    """Editable enterprise fields (send `If-Match`)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    address: str | None = Field(default=None, max_length=400)
+    legal_representative: str | None = Field(default=None, max_length=100)
+    industry: Industry | None = None
+    employees: int | None = Field(default=None, ge=0, le=10_000_000)
+    annual_export_usd: int | None = Field(default=None, ge=0)
+    products: list[Product] | None = Field(default=None, max_length=200)
+    export_markets: list[Country] | None = Field(default=None, max_length=250)
+    certifications: list[Certification] | None = Field(default=None, max_length=100)
+
+
+class EnterpriseOut(EnterpriseBase):
+    """A registered enterprise."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    uscc: str
+    hs_codes: list[str]
+    credit_level: str | None = Field(description="Latest level from the credit service, if any")
+    zones: list[str] = Field(default_factory=list, description="Zones where it is an admitted member")
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class SurveyIn(BaseModel):
+    """One year's survey (摸底调查)."""
+
+    year: int = Field(ge=2000, le=2100)
+    employees: int | None = Field(default=None, ge=0)
+    annual_output_cny: int | None = Field(default=None, ge=0)
+    annual_export_usd: int | None = Field(default=None, ge=0)
+    products: list[Product] = Field(default_factory=list, max_length=200)
+    export_markets: list[Country] = Field(default_factory=list, max_length=250)
+    quality: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Quality and safety information, e.g. {management_system, complaints, returns}",
+    )
+    lab: dict[str, Any] = Field(
+        default_factory=dict, description="Laboratory information, e.g. {has_lab, accreditation}"
+    )
+    notes: str | None = Field(default=None, max_length=4000)
+
+
+class SurveyOut(SurveyIn):
+    """A recorded survey."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    uscc: str
+    recorded_by: str
+    created_at: datetime

@@ -1,0 +1,167 @@
+"""Enterprises: register, read, search, update; yearly surveys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.events import EnterpriseRegistered, EnterpriseUpdated
+from kit.pagination import PageParams, make_page
+from kit.problems import Conflict, NotFound
+from services.registry.enterprises.models import Enterprise, Survey
+from services.registry.enterprises.schemas import (
+    EnterpriseIn,
+    EnterpriseOut,
+    EnterprisePatch,
+    SurveyIn,
+)
+from services.registry.events import publish
+from services.registry.memberships.models import Membership
+
+
+def _hs_codes(products: Sequence[dict[str, object]]) -> list[str]:
+    return sorted({str(p["hs_code"]) for p in products})
+
+
+async def admitted_zones(session: AsyncSession, usccs: list[str]) -> dict[str, list[str]]:
+    """Zones where each enterprise is an admitted member."""
+    if not usccs:
+        return {}
+    rows = await session.execute(
+        select(Membership.uscc, Membership.zone_code)
+        .where(Membership.uscc.in_(usccs), Membership.status == "admitted")
+        .order_by(Membership.zone_code)
+    )
+    zones: dict[str, list[str]] = {}
+    for uscc, zone in rows:
+        zones.setdefault(uscc, []).append(zone)
+    return zones
+
+
+async def to_out(session: AsyncSession, enterprises: list[Enterprise]) -> list[EnterpriseOut]:
+    """API views, each with its admitted zones."""
+    zones = await admitted_zones(session, [e.uscc for e in enterprises])
+    out = []
+    for e in enterprises:
+        item = EnterpriseOut.model_validate(e)
+        item.zones = zones.get(e.uscc, [])
+        out.append(item)
+    return out
+
+
+async def get(session: AsyncSession, uscc: str) -> Enterprise:
+    """An enterprise by USCC (normalised), or 404."""
+    key = uscc.strip().upper()
+    enterprise = await session.get(Enterprise, key)
+    if enterprise is None:
+        raise NotFound("enterprise", key)
+    return enterprise
+
+
+async def register(session: AsyncSession, *, enterprise_in: EnterpriseIn) -> Enterprise:
+    """Register an enterprise; 409 if its USCC is already registered."""
+    if await session.get(Enterprise, enterprise_in.uscc) is not None:
+        raise Conflict(f"enterprise {enterprise_in.uscc} is already registered", uscc=enterprise_in.uscc)
+    data = enterprise_in.model_dump(mode="json")
+    enterprise = Enterprise(**data, hs_codes=_hs_codes(data["products"]))
+    session.add(enterprise)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent registration of the same USCC won the race
+        raise Conflict(f"enterprise {enterprise_in.uscc} is already registered") from exc
+    await publish(session, "registry.enterprise.registered.v1", enterprise.uscc, EnterpriseRegistered(
+        uscc=enterprise.uscc, name=enterprise.name, industry=enterprise.industry,
+        hs_codes=enterprise.hs_codes, export_markets=enterprise.export_markets,
+    ))
+    return enterprise
+
+
+async def update(session: AsyncSession, enterprise: Enterprise, *, patch: EnterprisePatch) -> Enterprise:
+    """Apply a partial update and emit `registry.enterprise.updated`."""
+    changes = patch.model_dump(mode="json", exclude_unset=True)
+    changed = [f for f, v in changes.items() if getattr(enterprise, f) != v]
+    for field in changed:
+        setattr(enterprise, field, changes[field])
+    if "products" in changed:
+        enterprise.hs_codes = _hs_codes(enterprise.products)
+    if not changed:
+        return enterprise
+    await session.flush()
+    await publish(session, "registry.enterprise.updated.v1", enterprise.uscc, EnterpriseUpdated(
+        uscc=enterprise.uscc, changed=changed, version=enterprise.version,
+    ))
+    return enterprise
+
+
+async def search(
+    session: AsyncSession, *, page: PageParams, q: str | None, industry: str | None,
+    zone: str | None, level: str | None, hs_code: str | None, market: str | None,
+    only_uscc: str | None = None,
+) -> tuple[list[Enterprise], str | None]:
+    """Filtered keyset page ordered by USCC."""
+    query = select(Enterprise).order_by(Enterprise.uscc).limit(page.limit + 1)
+    if page.cursor:
+        query = query.where(Enterprise.uscc > str(page.cursor.get("uscc", "")))
+    if only_uscc:
+        query = query.where(Enterprise.uscc == only_uscc)
+    if q:
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Enterprise.name.ilike(f"%{escaped}%"))
+    if industry:
+        query = query.where(Enterprise.industry == industry)
+    if level:
+        query = query.where(Enterprise.credit_level == level)
+    if hs_code:
+        query = query.where(Enterprise.hs_codes.any(hs_code))
+    if market:
+        query = query.where(Enterprise.export_markets.any(market.upper()))
+    if zone:
+        query = query.where(
+            select(Membership.id).where(
+                Membership.uscc == Enterprise.uscc, Membership.zone_code == zone,
+                Membership.status == "admitted",
+            ).exists()
+        )
+    rows = list((await session.scalars(query)).all())
+    return make_page(rows, page.limit, lambda e: {"uscc": e.uscc})
+
+
+async def add_survey(
+    session: AsyncSession, enterprise: Enterprise, *, survey_in: SurveyIn, principal: Principal
+) -> Survey:
+    """Record a year's survey; 409 if that year is already recorded (use PUT to replace)."""
+    existing = await session.scalar(
+        select(Survey).where(Survey.uscc == enterprise.uscc, Survey.year == survey_in.year)
+    )
+    if existing is not None:
+        raise Conflict(f"a {survey_in.year} survey of {enterprise.uscc} exists; PUT replaces it")
+    survey = Survey(uscc=enterprise.uscc, recorded_by=principal.subject, **survey_in.model_dump(mode="json"))
+    session.add(survey)
+    await session.flush()
+    return survey
+
+
+async def put_survey(
+    session: AsyncSession, enterprise: Enterprise, *, survey_in: SurveyIn, principal: Principal
+) -> Survey:
+    """Create or replace the survey of `survey_in.year`."""
+    survey = await session.scalar(
+        select(Survey).where(Survey.uscc == enterprise.uscc, Survey.year == survey_in.year)
+    )
+    if survey is None:
+        return await add_survey(session, enterprise, survey_in=survey_in, principal=principal)
+    for field, value in survey_in.model_dump(mode="json").items():
+        setattr(survey, field, value)
+    survey.recorded_by = principal.subject
+    await session.flush()
+    return survey
+
+
+async def list_surveys(session: AsyncSession, uscc: str) -> list[Survey]:
+    """An enterprise's surveys, newest year first."""
+    query = select(Survey).where(Survey.uscc == uscc).order_by(Survey.year.desc())
+    return list((await session.scalars(query)).all())

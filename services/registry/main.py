@@ -1,0 +1,20 @@
+"""Registry service: agencies, zones, enterprises, surveys, memberships, commitments."""
+
+from services.registry.agencies.router import router as agencies_router
+from services.registry.config import settings
+from services.registry.consumers import CONSUMERS
+from services.registry.enterprises.router import router as enterprises_router
+from services.registry.memberships.router import router as memberships_router
+from services.registry.zones.router import public_router, router as zones_router
+from kit.app import create_service_app
+
+app = create_service_app(
+    settings,
+    title="Registry service (登记服务)",
+    description=(
+        "Agencies, demonstration zones (示范区) and their lifecycle, enterprises keyed by USCC "
+        "with yearly surveys, zone membership (准入/退出) and integrity commitments (质量诚信承诺书)."
+    ),
+    routers=[agencies_router, zones_router, enterprises_router, memberships_router, public_router],
+    consumers=CONSUMERS,
+)

@@ -1,0 +1,162 @@
+"""Membership and commitment endpoints (准入/退出, 质量诚信承诺书)."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from kit.auth import Principal, ensure_own_enterprise, require
+from kit.db import SessionDep
+from kit.pagination import Page, PageParams, page_params
+from kit.problems import ProblemError
+from services.registry.memberships import service
+from services.registry.memberships.schemas import (
+    ApplicationIn,
+    BreachIn,
+    CommitmentIn,
+    CommitmentOut,
+    DecisionIn,
+    DecisionOut,
+    MembershipDetail,
+    MembershipOut,
+    MembershipStatus,
+)
+from services.registry.zones import service as zones
+
+router = APIRouter(tags=["memberships"])
+Reader = Annotated[Principal, Depends(require("registry:read"))]
+Writer = Annotated[Principal, Depends(require("registry:write"))]
+
+
+def _office_only(principal: Principal) -> None:
+    if principal.uscc is not None:
+        raise ProblemError("forbidden", "only the zone office or an agency may decide memberships")
+
+
+@router.post(
+    "/v1/zones/{code}/applications", status_code=201, response_model=MembershipOut,
+    summary="Apply to join a zone (申请准入)",
+    responses={404: {"description": "Zone or enterprise not found"},
+               409: {"description": "An open membership exists"}},
+)
+async def apply(
+    code: str, application: ApplicationIn, session: SessionDep, principal: Writer,
+    response: Response,
+) -> MembershipOut:
+    """Opens a membership in status `applied`; one open membership per enterprise and zone."""
+    ensure_own_enterprise(principal, application.uscc)
+    membership = await service.apply(session, code, application=application, principal=principal)
+    response.headers["Location"] = f"/v1/memberships/{membership.id}"
+    return MembershipOut.model_validate(membership)
+
+
+@router.get(
+    "/v1/zones/{code}/applications", response_model=Page[MembershipOut],
+    summary="A zone's memberships", responses={404: {"description": "Zone not found"}},
+)
+async def list_zone_memberships(
+    code: str, session: SessionDep, principal: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+    status: Annotated[MembershipStatus | None, Query()] = None,
+) -> Page[MembershipOut]:
+    """Every membership of the zone, newest first, optionally by status."""
+    await zones.get(session, code)
+    rows, next_cursor = await service.search(
+        session, page=page, zone_code=code, uscc=principal.uscc, status=status, under_review=None
+    )
+    return Page(items=[MembershipOut.model_validate(m) for m in rows], next_cursor=next_cursor)
+
+
+@router.get("/v1/memberships", response_model=Page[MembershipOut], summary="Search memberships")
+async def list_memberships(
+    session: SessionDep, principal: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+    zone: Annotated[str | None, Query(description="Zone code")] = None,
+    uscc: Annotated[str | None, Query(max_length=18)] = None,
+    status: Annotated[MembershipStatus | None, Query()] = None,
+    under_review: Annotated[bool | None, Query(description="Removal review pending")] = None,
+) -> Page[MembershipOut]:
+    """Filter by zone, enterprise, status and pending removal review."""
+    if principal.uscc is not None:
+        uscc = principal.uscc
+    rows, next_cursor = await service.search(
+        session, page=page, zone_code=zone, uscc=uscc, status=status, under_review=under_review
+    )
+    return Page(items=[MembershipOut.model_validate(m) for m in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/v1/memberships/{membership_id}", response_model=MembershipDetail,
+    summary="A membership and its history", responses={404: {"description": "Not found"}},
+)
+async def get_membership(
+    membership_id: uuid.UUID, session: SessionDep, principal: Reader
+) -> MembershipDetail:
+    """With every decision, oldest first."""
+    membership = await service.get(session, membership_id)
+    ensure_own_enterprise(principal, membership.uscc)
+    history = [DecisionOut.model_validate(d) for d in await service.history(session, membership.id)]
+    return MembershipDetail(**MembershipOut.model_validate(membership).model_dump(), history=history)
+
+
+@router.post(
+    "/v1/memberships/{membership_id}/decision", response_model=MembershipOut,
+    summary="Decide on a membership (考核/准入/驳回/暂停/恢复/除名)",
+    responses={404: {"description": "Not found"},
+               409: {"description": "Decision not possible in the current status"}},
+)
+async def decide(
+    membership_id: uuid.UUID, decision_in: DecisionIn, session: SessionDep, principal: Writer
+) -> MembershipOut:
+    """assess, admit, reject (reason), suspend (reason), reinstate, remove (reason)."""
+    _office_only(principal)
+    membership = await service.get(session, membership_id)
+    membership = await service.decide(
+        session, membership, decision_in=decision_in, principal=principal
+    )
+    return MembershipOut.model_validate(membership)
+
+
+@router.get(
+    "/v1/enterprises/{uscc}/commitments", response_model=list[CommitmentOut],
+    summary="An enterprise's integrity commitments", tags=["commitments"],
+    responses={404: {"description": "Enterprise not found"}},
+)
+async def list_commitments(uscc: str, session: SessionDep, principal: Reader) -> list[CommitmentOut]:
+    """Newest first."""
+    ensure_own_enterprise(principal, uscc.strip().upper())
+    return [CommitmentOut.model_validate(c) for c in await service.list_commitments(session, uscc)]
+
+
+@router.post(
+    "/v1/enterprises/{uscc}/commitments", status_code=201, response_model=CommitmentOut,
+    summary="Record a signed integrity commitment (质量诚信承诺书)", tags=["commitments"],
+    responses={404: {"description": "Enterprise or zone not found"},
+               409: {"description": "This text version is already signed"}},
+)
+async def sign_commitment(
+    uscc: str, commitment_in: CommitmentIn, session: SessionDep, principal: Writer
+) -> CommitmentOut:
+    """Stores the SHA-256 of the signed text, not the text."""
+    ensure_own_enterprise(principal, uscc.strip().upper())
+    commitment = await service.sign_commitment(
+        session, uscc, commitment_in=commitment_in, principal=principal
+    )
+    return CommitmentOut.model_validate(commitment)
+
+
+@router.post(
+    "/v1/enterprises/{uscc}/commitments/{commitment_id}/breach", response_model=CommitmentOut,
+    summary="Mark a commitment breached", tags=["commitments"],
+    responses={404: {"description": "Not found"}, 409: {"description": "Already breached"}},
+)
+async def breach_commitment(
+    uscc: str, commitment_id: uuid.UUID, breach_in: BreachIn, session: SessionDep,
+    principal: Writer,
+) -> CommitmentOut:
+    """Emits `registry.commitment.breached`, which credit turns into a credit fact."""
+    _office_only(principal)
+    commitment = await service.breach_commitment(
+        session, uscc, commitment_id, breach_in=breach_in
+    )
+    return CommitmentOut.model_validate(commitment)

@@ -1,0 +1,118 @@
+"""Membership and commitment API shapes."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kit.uscc import Uscc
+
+
+class MembershipStatus(StrEnum):
+    """准入/退出 states."""
+
+    applied = "applied"  # 申请
+    assessing = "assessing"  # 考核中
+    admitted = "admitted"  # 准入
+    rejected = "rejected"  # 不予准入
+    suspended = "suspended"  # 暂停
+    removed = "removed"  # 除名
+
+
+class Decision(StrEnum):
+    """What the zone office decides on a membership."""
+
+    assess = "assess"
+    admit = "admit"
+    reject = "reject"
+    suspend = "suspend"
+    reinstate = "reinstate"
+    remove = "remove"
+
+
+class ApplicationIn(BaseModel):
+    """An enterprise applies to join a zone."""
+
+    uscc: Uscc
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class DecisionIn(BaseModel):
+    """A decision on a membership; reject, suspend and remove need a reason."""
+
+    decision: Decision
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class DecisionOut(BaseModel):
+    """One step of a membership's history."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    from_status: MembershipStatus | None
+    to_status: MembershipStatus
+    reason: str | None
+    actor: str
+    at: datetime
+
+
+class MembershipOut(BaseModel):
+    """A membership and its current status."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    zone_code: str
+    uscc: str
+    status: MembershipStatus
+    note: str | None
+    reason: str | None
+    applied_at: datetime
+    decided_at: datetime | None
+    review_requested_at: datetime | None = Field(
+        description="Set when a removal review was raised automatically (credit level D)"
+    )
+    review_reason: str | None
+    updated_at: datetime
+
+
+class MembershipDetail(MembershipOut):
+    """A membership with its full history."""
+
+    history: list[DecisionOut]
+
+
+class CommitmentIn(BaseModel):
+    """A signed integrity commitment (质量诚信承诺书)."""
+
+    zone_code: str = Field(min_length=1, max_length=60)
+    signatory: str = Field(min_length=1, max_length=100, description="Who signed for the enterprise")
+    signed_on: date
+    text_version: str = Field(min_length=1, max_length=40, examples=["2017-v1"])
+    text: str = Field(min_length=1, max_length=200_000, description="The commitment text as signed")
+
+
+class BreachIn(BaseModel):
+    """Mark a commitment breached."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CommitmentOut(BaseModel):
+    """A commitment; the text itself is kept by its SHA-256."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    zone_code: str
+    uscc: str
+    signatory: str
+    signed_on: date
+    text_version: str
+    text_sha256: str
+    status: str
+    breached_at: datetime | None
+    breach_reason: str | None
+    recorded_by: str
+    created_at: datetime

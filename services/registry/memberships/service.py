@@ -1,0 +1,245 @@
+"""Memberships (准入/退出, dynamic management) and integrity commitments."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.db import utcnow
+from kit.events import CommitmentChanged, MembershipChanged
+from kit.pagination import PageParams, make_page
+from kit.problems import Conflict, NotFound, ProblemError
+from services.registry.enterprises import service as enterprises
+from services.registry.events import publish
+from services.registry.memberships.models import (
+    OPEN_STATUSES,
+    Commitment,
+    Membership,
+    MembershipDecision,
+)
+from services.registry.memberships.schemas import (
+    ApplicationIn,
+    BreachIn,
+    CommitmentIn,
+    Decision,
+    DecisionIn,
+    MembershipStatus,
+)
+from services.registry.zones import service as zones
+
+S = MembershipStatus
+# decision -> (states it may be taken from, resulting state, whether a reason is required)
+DECISIONS: dict[Decision, tuple[set[S], S, bool]] = {
+    Decision.assess: ({S.applied}, S.assessing, False),
+    Decision.admit: ({S.applied, S.assessing}, S.admitted, False),
+    Decision.reject: ({S.applied, S.assessing}, S.rejected, True),
+    Decision.suspend: ({S.admitted}, S.suspended, True),
+    Decision.reinstate: ({S.suspended}, S.admitted, False),
+    Decision.remove: ({S.admitted, S.suspended}, S.removed, True),
+}
+EVENT_OF: dict[S, str] = {
+    S.applied: "registry.membership.applied.v1",
+    S.assessing: "registry.membership.assessing.v1",
+    S.admitted: "registry.membership.admitted.v1",
+    S.rejected: "registry.membership.rejected.v1",
+    S.suspended: "registry.membership.suspended.v1",
+    S.removed: "registry.membership.removed.v1",
+}
+
+
+async def _emit(session: AsyncSession, m: Membership, event_type: str, actor: str, reason: str | None) -> None:
+    await publish(session, event_type, m.uscc, MembershipChanged(
+        membership_id=str(m.id), zone_code=m.zone_code, uscc=m.uscc, status=m.status,
+        reason=reason, actor=actor,
+    ))
+
+
+async def apply(
+    session: AsyncSession, zone_code: str, *, application: ApplicationIn, principal: Principal
+) -> Membership:
+    """An enterprise applies to a zone; 409 while another membership there is open."""
+    zone = await zones.get(session, zone_code)
+    if zone.stage == "revoked":
+        raise Conflict(f"zone '{zone.code}' is revoked and takes no applications")
+    enterprise = await enterprises.get(session, application.uscc)
+    open_one = await session.scalar(
+        select(Membership).where(
+            Membership.zone_code == zone.code, Membership.uscc == enterprise.uscc,
+            Membership.status.in_(OPEN_STATUSES),
+        )
+    )
+    if open_one is not None:
+        raise Conflict(
+            f"{enterprise.uscc} already has an open membership of '{zone.code}' ({open_one.status})",
+            membership_id=str(open_one.id),
+        )
+    membership = Membership(
+        zone_code=zone.code, uscc=enterprise.uscc, status=S.applied.value,
+        note=application.note, applied_at=utcnow(),
+    )
+    session.add(membership)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"{enterprise.uscc} already has an open membership of '{zone.code}'") from exc
+    session.add(MembershipDecision(
+        membership_id=membership.id, from_status=None, to_status=S.applied.value,
+        reason=application.note, actor=principal.subject,
+    ))
+    await _emit(session, membership, EVENT_OF[S.applied], principal.subject, application.note)
+    return membership
+
+
+async def get(session: AsyncSession, membership_id: uuid.UUID) -> Membership:
+    """A membership, or 404."""
+    membership = await session.get(Membership, membership_id)
+    if membership is None:
+        raise NotFound("membership", str(membership_id))
+    return membership
+
+
+async def history(session: AsyncSession, membership_id: uuid.UUID) -> list[MembershipDecision]:
+    """A membership's decisions, oldest first."""
+    query = select(MembershipDecision).where(MembershipDecision.membership_id == membership_id)
+    return list((await session.scalars(query.order_by(MembershipDecision.at))).all())
+
+
+async def decide(
+    session: AsyncSession, membership: Membership, *, decision_in: DecisionIn, principal: Principal
+) -> Membership:
+    """Apply a decision; 409 listing the possible decisions when it does not fit the status."""
+    allowed_from, target, needs_reason = DECISIONS[decision_in.decision]
+    current = S(membership.status)
+    if current not in allowed_from:
+        possible = [d.value for d, (src, _, _) in DECISIONS.items() if current in src]
+        raise ProblemError(
+            "illegal-transition",
+            f"membership is {current.value}; possible decisions: {', '.join(possible) or 'none'}",
+            current=current.value, requested=decision_in.decision.value, allowed=possible,
+        )
+    if needs_reason and not (decision_in.reason and decision_in.reason.strip()):
+        raise ProblemError("validation", f"a reason is required to {decision_in.decision.value}",
+                           errors=[{"field": "reason", "reason": "required for this decision"}])
+    membership.status = target.value
+    membership.reason = decision_in.reason
+    membership.decided_at = utcnow()
+    # A person's decision settles any automatic removal review; the history keeps the reason.
+    membership.review_requested_at = None
+    membership.review_reason = None
+    session.add(MembershipDecision(
+        membership_id=membership.id, from_status=current.value, to_status=target.value,
+        reason=decision_in.reason, actor=principal.subject,
+    ))
+    await session.flush()
+    event_type = (
+        "registry.membership.reinstated.v1" if decision_in.decision is Decision.reinstate
+        else EVENT_OF[target]
+    )
+    await _emit(session, membership, event_type, principal.subject, decision_in.reason)
+    return membership
+
+
+async def search(
+    session: AsyncSession, *, page: PageParams, zone_code: str | None, uscc: str | None,
+    status: str | None, under_review: bool | None,
+) -> tuple[list[Membership], str | None]:
+    """Keyset page of memberships, newest first."""
+    query = select(Membership).order_by(Membership.id.desc()).limit(page.limit + 1)
+    if page.cursor:
+        query = query.where(Membership.id < uuid.UUID(str(page.cursor.get("id"))))
+    if zone_code:
+        query = query.where(Membership.zone_code == zone_code)
+    if uscc:
+        query = query.where(Membership.uscc == uscc.strip().upper())
+    if status:
+        query = query.where(Membership.status == status)
+    if under_review is not None:
+        query = query.where(
+            Membership.review_requested_at.is_not(None) if under_review
+            else Membership.review_requested_at.is_(None)
+        )
+    rows = list((await session.scalars(query)).all())
+    return make_page(rows, page.limit, lambda m: {"id": str(m.id)})
+
+
+async def request_removal_review(
+    session: AsyncSession, *, uscc: str, reason: str, actor: str
+) -> list[Membership]:
+    """Dynamic management (动态管理): flag every admitted membership of `uscc` for review."""
+    memberships = list((await session.scalars(
+        select(Membership).where(
+            Membership.uscc == uscc, Membership.status.in_((S.admitted.value, S.suspended.value)),
+            Membership.review_requested_at.is_(None),
+        )
+    )).all())
+    for m in memberships:
+        m.review_requested_at = utcnow()
+        m.review_reason = reason
+        await _emit(session, m, "registry.membership.review_requested.v1", actor, reason)
+    await session.flush()
+    return memberships
+
+
+async def sign_commitment(
+    session: AsyncSession, uscc: str, *, commitment_in: CommitmentIn, principal: Principal
+) -> Commitment:
+    """Record a signed commitment; 409 if the same text version is already signed and in force."""
+    enterprise = await enterprises.get(session, uscc)
+    zone = await zones.get(session, commitment_in.zone_code)
+    digest = hashlib.sha256(commitment_in.text.encode("utf-8")).hexdigest()
+    existing = await session.scalar(
+        select(Commitment).where(
+            Commitment.uscc == enterprise.uscc, Commitment.zone_code == zone.code,
+            Commitment.text_version == commitment_in.text_version, Commitment.status == "signed",
+        )
+    )
+    if existing is not None:
+        raise Conflict(
+            f"{enterprise.uscc} already signed version {commitment_in.text_version} for '{zone.code}'",
+            commitment_id=str(existing.id),
+        )
+    commitment = Commitment(
+        zone_code=zone.code, uscc=enterprise.uscc, signatory=commitment_in.signatory,
+        signed_on=commitment_in.signed_on, text_version=commitment_in.text_version,
+        text_sha256=digest, status="signed", recorded_by=principal.subject,
+    )
+    session.add(commitment)
+    await session.flush()
+    await _emit_commitment(session, commitment, "registry.commitment.signed.v1")
+    return commitment
+
+
+async def list_commitments(session: AsyncSession, uscc: str) -> list[Commitment]:
+    """An enterprise's commitments, newest first."""
+    enterprise = await enterprises.get(session, uscc)
+    query = select(Commitment).where(Commitment.uscc == enterprise.uscc)
+    return list((await session.scalars(query.order_by(Commitment.created_at.desc()))).all())
+
+
+async def breach_commitment(
+    session: AsyncSession, uscc: str, commitment_id: uuid.UUID, *, breach_in: BreachIn
+) -> Commitment:
+    """Mark a commitment breached (a credit fact downstream); 409 if already breached."""
+    commitment = await session.get(Commitment, commitment_id)
+    if commitment is None or commitment.uscc != uscc.strip().upper():
+        raise NotFound("commitment", str(commitment_id))
+    if commitment.status == "breached":
+        raise Conflict("commitment is already marked breached")
+    commitment.status = "breached"
+    commitment.breached_at = utcnow()
+    commitment.breach_reason = breach_in.reason
+    await session.flush()
+    await _emit_commitment(session, commitment, "registry.commitment.breached.v1")
+    return commitment
+
+
+async def _emit_commitment(session: AsyncSession, c: Commitment, event_type: str) -> None:
+    await publish(session, event_type, c.uscc, CommitmentChanged(
+        commitment_id=str(c.id), zone_code=c.zone_code, uscc=c.uscc, text_sha256=c.text_sha256,
+        signed_on=c.signed_on, status=c.status, reason=c.breach_reason,  # type: ignore[arg-type]
+    ))

@@ -1,0 +1,18 @@
+"""Every table the registry owns, for Alembic."""
+
+from kit.db import Base
+from kit.idempotency import IdempotencyRecord
+from kit.inbox import InboxEntry
+from kit.outbox import OutboxMessage
+from services.registry.agencies.models import Agency
+from services.registry.enterprises.models import Enterprise, Survey
+from services.registry.memberships.models import Commitment, Membership, MembershipDecision
+from services.registry.zones.models import Zone, ZoneTask, ZoneTransition
+
+metadata = Base.metadata
+
+__all__ = [
+    "Agency", "Commitment", "Enterprise", "IdempotencyRecord", "InboxEntry", "Membership",
+    "MembershipDecision", "OutboxMessage", "Survey", "Zone", "ZoneTask", "ZoneTransition",
+    "metadata",
+]

@@ -1,0 +1,125 @@
+"""Zone endpoints (示范区)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from kit.auth import Principal, require
+from kit.concurrency import check_if_match, set_etag
+from kit.db import SessionDep
+from services.registry.domain import Industry, Stage, ZoneLevel
+from services.registry.zones import service
+from services.registry.zones.schemas import (
+    TaskUpdate,
+    TransitionIn,
+    TransitionOut,
+    ZoneIn,
+    ZoneOut,
+    ZonePatch,
+    ZoneTaskOut,
+)
+
+router = APIRouter(prefix="/v1/zones", tags=["zones"])
+public_router = APIRouter(prefix="/v1/public", tags=["public"])
+Reader = Annotated[Principal, Depends(require("registry:read"))]
+Writer = Annotated[Principal, Depends(require("registry:write"))]
+NOT_FOUND = {404: {"description": "Zone not found"}}
+
+
+@router.get("", summary="List zones", response_model=list[ZoneOut])
+async def list_zones(
+    session: SessionDep, _: Reader,
+    industry: Annotated[Industry | None, Query()] = None,
+    level: Annotated[ZoneLevel | None, Query()] = None,
+    stage: Annotated[Stage | None, Query()] = None,
+) -> list[ZoneOut]:
+    """Zones with stage, allowed transitions and checklists; filter by industry, level, stage."""
+    zones = await service.list_zones(session, industry=industry, level=level, stage=stage)
+    return [service.to_out(z) for z in zones]
+
+
+@router.post(
+    "", status_code=201, summary="Plan a zone", response_model=ZoneOut,
+    responses={409: {"description": "Zone code already exists"}},
+)
+async def create_zone(
+    zone_in: ZoneIn, session: SessionDep, _: Writer, response: Response
+) -> ZoneOut:
+    """A new zone starts `planned`, with the work plan's tasks for each stage."""
+    zone = await service.create(session, zone_in=zone_in)
+    set_etag(response, zone.version)
+    response.headers["Location"] = f"/v1/zones/{zone.code}"
+    return service.to_out(zone)
+
+
+@router.get("/{code}", summary="Get a zone", response_model=ZoneOut, responses=NOT_FOUND)
+async def get_zone(code: str, session: SessionDep, _: Reader, response: Response) -> ZoneOut:
+    """One zone; the ETag is its version."""
+    zone = await service.get(session, code)
+    set_etag(response, zone.version)
+    return service.to_out(zone)
+
+
+@router.patch(
+    "/{code}", summary="Update a zone", response_model=ZoneOut,
+    responses={**NOT_FOUND, 412: {"description": "If-Match does not match"}},
+)
+async def patch_zone(
+    code: str, patch: ZonePatch, request: Request, session: SessionDep, _: Writer,
+    response: Response,
+) -> ZoneOut:
+    """Partial update; send `If-Match` with the ETag you read."""
+    zone = await service.get(session, code)
+    check_if_match(request, zone.version)
+    zone = await service.update(session, zone, patch=patch)
+    set_etag(response, zone.version)
+    return service.to_out(zone)
+
+
+@router.post(
+    "/{code}/transitions", status_code=201, summary="Move a zone to another stage",
+    response_model=TransitionOut,
+    responses={**NOT_FOUND, 409: {"description": "Not allowed from the current stage"}},
+)
+async def transition_zone(
+    code: str, transition_in: TransitionIn, request: Request, session: SessionDep,
+    principal: Writer,
+) -> TransitionOut:
+    """planned → launching → implementing → assessing → accepted; revoked from any state."""
+    zone = await service.get(session, code)
+    check_if_match(request, zone.version)
+    record = await service.transition(
+        session, zone, transition_in=transition_in, principal=principal
+    )
+    return TransitionOut.model_validate(record)
+
+
+@router.get(
+    "/{code}/transitions", summary="A zone's stage history", response_model=list[TransitionOut],
+    responses=NOT_FOUND,
+)
+async def list_transitions(code: str, session: SessionDep, _: Reader) -> list[TransitionOut]:
+    """Every transition, oldest first, with who, when, why and the tasks left open."""
+    return [TransitionOut.model_validate(t) for t in await service.list_transitions(session, code)]
+
+
+@router.put(
+    "/{code}/tasks/{task_code}", summary="Mark a stage task done or open",
+    response_model=ZoneTaskOut, responses=NOT_FOUND,
+)
+async def set_task(
+    code: str, task_code: str, task_update: TaskUpdate, session: SessionDep, principal: Writer
+) -> ZoneTaskOut:
+    """Records who completed the task and when."""
+    zone = await service.get(session, code)
+    task = await service.set_task(
+        session, zone, task_code, task_update=task_update, principal=principal
+    )
+    return ZoneTaskOut.model_validate(task)
+
+
+@public_router.get("/zones", summary="Public zone list (一公开)", response_model=list[ZoneOut])
+async def public_zones(session: SessionDep) -> list[ZoneOut]:
+    """No token needed: the county's zones and their stages."""
+    zones = await service.list_zones(session, industry=None, level=None, stage=None)
+    return [service.to_out(z) for z in zones]

@@ -1,0 +1,109 @@
+"""Zone API shapes."""
+
+from datetime import date, datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.registry.domain import Industry, Stage, ZoneLevel
+
+
+class ZoneIn(BaseModel):
+    """A zone to plan."""
+
+    code: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{1,59}$", examples=["lighting-provincial"],
+        description="Stable lower-case code, e.g. `<industry>-<level>`",
+    )
+    name_zh: str = Field(min_length=1, max_length=200, examples=["出口灯具质量安全示范区（省级）"])
+    name_en: str = Field(min_length=1, max_length=200)
+    industry: Industry
+    level: ZoneLevel
+    phase: int | None = Field(default=None, ge=1, le=9, description="Work-plan phase (阶段)")
+    plan_start: date | None = None
+    plan_end: date | None = None
+    description: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _plan_in_order(self) -> "ZoneIn":
+        if self.plan_start and self.plan_end and self.plan_end < self.plan_start:
+            raise ValueError("plan_end must not be before plan_start")
+        return self
+
+
+class ZonePatch(BaseModel):
+    """Editable zone fields (send `If-Match` with the ETag you read)."""
+
+    name_zh: str | None = Field(default=None, min_length=1, max_length=200)
+    name_en: str | None = Field(default=None, min_length=1, max_length=200)
+    phase: int | None = Field(default=None, ge=1, le=9)
+    plan_start: date | None = None
+    plan_end: date | None = None
+    description: str | None = Field(default=None, max_length=4000)
+
+
+class ZoneTaskOut(BaseModel):
+    """A stage task and its completion."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    stage: Stage
+    task_code: str
+    title_zh: str
+    title_en: str
+    done_at: datetime | None
+    done_by: str | None
+    note: str | None
+
+
+class ZoneOut(BaseModel):
+    """A zone with its current stage, allowed next stages and its stage checklists."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name_zh: str
+    name_en: str
+    industry: Industry
+    level: ZoneLevel
+    stage: Stage
+    phase: int | None
+    plan_start: date | None
+    plan_end: date | None
+    description: str | None
+    acceptance_authority: dict[str, str] = Field(description="验收单位 {zh, en}")
+    allowed_transitions: list[Stage]
+    tasks: list[ZoneTaskOut]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class TransitionIn(BaseModel):
+    """Move a zone to another stage."""
+
+    to: Stage = Field(description="Target stage")
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class TransitionOut(BaseModel):
+    """A recorded transition; `open_tasks` lists the left stage's tasks not marked done."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    zone_code: str
+    from_stage: Stage
+    to_stage: Stage
+    reason: str | None
+    actor: str
+    agency: str | None
+    open_tasks: list[str]
+    at: datetime
+
+
+class TaskUpdate(BaseModel):
+    """Mark a stage task done or not done."""
+
+    done: bool
+    note: str | None = Field(default=None, max_length=2000)

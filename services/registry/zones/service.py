@@ -1,0 +1,146 @@
+"""Zones: planning, lifecycle transitions with the work plan's stage tasks."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.db import utcnow
+from kit.events import ZoneTransitioned
+from kit.problems import Conflict, NotFound, ProblemError
+from services.registry.domain import (
+    ACCEPTANCE_AUTHORITY,
+    STAGE_TASKS,
+    Stage,
+    ZoneLevel,
+    allowed_transitions,
+)
+from services.registry.events import publish
+from services.registry.zones.models import Zone, ZoneTask, ZoneTransition
+from services.registry.zones.schemas import (
+    TaskUpdate,
+    TransitionIn,
+    ZoneIn,
+    ZoneOut,
+    ZonePatch,
+    ZoneTaskOut,
+)
+
+
+def to_out(zone: Zone) -> ZoneOut:
+    """API view of a zone."""
+    zh, en = ACCEPTANCE_AUTHORITY[ZoneLevel(zone.level)]
+    return ZoneOut(
+        code=zone.code, name_zh=zone.name_zh, name_en=zone.name_en, industry=zone.industry,
+        level=zone.level, stage=zone.stage, phase=zone.phase, plan_start=zone.plan_start,
+        plan_end=zone.plan_end, description=zone.description,
+        acceptance_authority={"zh": zh, "en": en},
+        allowed_transitions=allowed_transitions(Stage(zone.stage)),
+        tasks=[ZoneTaskOut.model_validate(t) for t in zone.tasks],
+        version=zone.version, created_at=zone.created_at, updated_at=zone.updated_at,
+    )
+
+
+async def list_zones(
+    session: AsyncSession, *, industry: str | None, level: str | None, stage: str | None
+) -> list[Zone]:
+    """Zones, optionally filtered (there are tens, not thousands: no paging)."""
+    query = select(Zone).order_by(Zone.phase.nulls_first(), Zone.code)
+    if industry:
+        query = query.where(Zone.industry == industry)
+    if level:
+        query = query.where(Zone.level == level)
+    if stage:
+        query = query.where(Zone.stage == stage)
+    return list((await session.scalars(query)).all())
+
+
+async def get(session: AsyncSession, code: str) -> Zone:
+    """A zone by code, or 404."""
+    zone = await session.get(Zone, code)
+    if zone is None:
+        raise NotFound("zone", code)
+    return zone
+
+
+async def create(session: AsyncSession, *, zone_in: ZoneIn) -> Zone:
+    """Plan a zone with every stage's task checklist; 409 if the code exists."""
+    if await session.get(Zone, zone_in.code) is not None:
+        raise Conflict(f"zone '{zone_in.code}' already exists")
+    zone = Zone(**zone_in.model_dump(), stage=Stage.planned.value, tasks=[])
+    position = 0
+    for stage, tasks in STAGE_TASKS.items():
+        for code, zh, en in tasks:
+            position += 1
+            zone.tasks.append(ZoneTask(
+                stage=stage.value, task_code=code, position=position, title_zh=zh, title_en=en,
+            ))
+    session.add(zone)
+    await session.flush()
+    return zone
+
+
+async def update(session: AsyncSession, zone: Zone, *, patch: ZonePatch) -> Zone:
+    """Apply a partial update (the caller has checked If-Match)."""
+    changes = patch.model_dump(exclude_unset=True)
+    for field, value in changes.items():
+        setattr(zone, field, value)
+    start, end = zone.plan_start, zone.plan_end
+    if start and end and end < start:
+        raise ProblemError("validation", "plan_end must not be before plan_start")
+    await session.flush()
+    return zone
+
+
+async def transition(
+    session: AsyncSession, zone: Zone, *, transition_in: TransitionIn, principal: Principal
+) -> ZoneTransition:
+    """Move a zone along its lifecycle; 409 listing the allowed stages when illegal."""
+    current = Stage(zone.stage)
+    allowed = allowed_transitions(current)
+    if transition_in.to not in allowed:
+        raise ProblemError(
+            "illegal-transition",
+            f"zone '{zone.code}' is {current.value}; it can move to: "
+            + (", ".join(s.value for s in allowed) or "nothing (final state)"),
+            current=current.value, requested=transition_in.to.value,
+            allowed=[s.value for s in allowed],
+        )
+    open_tasks = [t.task_code for t in zone.tasks if t.stage == current.value and t.done_at is None]
+    record = ZoneTransition(
+        zone_code=zone.code, from_stage=current.value, to_stage=transition_in.to.value,
+        reason=transition_in.reason, actor=principal.subject, agency=principal.agency,
+        open_tasks=open_tasks, at=utcnow(),
+    )
+    zone.stage = transition_in.to.value
+    session.add(record)
+    await session.flush()
+    await publish(session, "registry.zone.transitioned.v1", zone.code, ZoneTransitioned(
+        code=zone.code, from_stage=current.value, to_stage=zone.stage,
+        reason=transition_in.reason, actor=principal.subject,
+    ))
+    return record
+
+
+async def list_transitions(session: AsyncSession, code: str) -> list[ZoneTransition]:
+    """A zone's transition history, oldest first."""
+    await get(session, code)
+    query = select(ZoneTransition).where(ZoneTransition.zone_code == code)
+    return list((await session.scalars(query.order_by(ZoneTransition.at))).all())
+
+
+async def set_task(
+    session: AsyncSession, zone: Zone, task_code: str, *, task_update: TaskUpdate,
+    principal: Principal,
+) -> ZoneTask:
+    """Mark a stage task done (with who and when) or reopen it."""
+    task = next((t for t in zone.tasks if t.task_code == task_code), None)
+    if task is None:
+        raise NotFound("zone task", task_code)
+    task.done_at = utcnow() if task_update.done else None
+    task.done_by = principal.subject if task_update.done else None
+    task.note = task_update.note
+    zone.updated_at = utcnow()
+    await session.flush()
+    return task
