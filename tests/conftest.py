@@ -1,0 +1,51 @@
+"""Fixtures: a real stack (embedded PostgreSQL + NATS + services + gateway) per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from deploy.launcher import Stack
+from tests.helpers import make_stack, token
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by its tier folder."""
+    for item in items:
+        for tier in ("unit", "integration", "e2e"):
+            if f"/tests/{tier}/" in str(item.fspath):
+                item.add_marker(getattr(pytest.mark, tier))
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """The whole platform, seeded, as `make run` starts it."""
+    s = make_stack("e2e")
+    try:
+        s.start(seed=True)
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway_url(stack: Stack) -> str:
+    """Base URL of the gateway."""
+    return stack.url("gateway")
+
+
+@pytest.fixture(scope="session")
+def admin_token(gateway_url: str) -> str:
+    """demo-admin's token (every scope)."""
+    return token(gateway_url)
+
+
+@pytest.fixture
+def api(gateway_url: str, admin_token: str) -> Iterator[httpx.Client]:
+    """An admin HTTP client on the gateway."""
+    with httpx.Client(
+        base_url=gateway_url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=20
+    ) as client:
+        yield client

@@ -1,0 +1,73 @@
+"""Helpers shared by the test tiers."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from deploy.launcher import Stack
+from deploy.processes import free_port
+from kit.uscc import generate
+
+_rng = random.Random()
+
+
+def new_uscc() -> str:
+    """A fresh valid USCC in Ninghai."""
+    return generate(_rng)
+
+
+def make_stack(name: str) -> Stack:
+    """A stack on free ports in a temporary folder (dev profile: demo-admin exists)."""
+    gateway_port = free_port()
+    while True:  # the registry takes gateway_port + 1
+        try:
+            import socket
+
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", gateway_port + 1))
+            break
+        except OSError:
+            gateway_port = free_port()
+    return Stack(
+        data_dir=Path(tempfile.mkdtemp(prefix=f"zone-{name}-")),
+        gateway_port=gateway_port, pg_port=free_port(), nats_port=free_port(), profile="dev",
+    )
+
+
+def token(base_url: str, client_id: str = "demo-admin", secret: str = "demo-admin-secret",
+          scope: str | None = None) -> str:
+    """A bearer token from the gateway."""
+    data = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    if scope:
+        data["scope"] = scope
+    response = httpx.post(f"{base_url}/oauth/token", data=data, timeout=10)
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def wait_until(predicate, *, timeout: float = 20, interval: float = 0.1, what: str = "condition"):  # type: ignore[no-untyped-def]
+    """Poll until `predicate()` is truthy; returns its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def enterprise_body(uscc: str, **extra: object) -> dict[str, object]:
+    """A valid enterprise registration."""
+    body: dict[str, object] = {
+        "uscc": uscc, "name": f"宁海测试企业{uscc[-4:]}有限公司", "industry": "lighting",
+        "address": "浙江省宁波市宁海县跃龙街道", "legal_representative": "王伟",
+        "employees": 120, "annual_export_usd": 5_000_000,
+        "products": [{"hs_code": "940542", "name": "LED 灯具"}], "export_markets": ["US", "DE"],
+    }
+    body.update(extra)
+    return body

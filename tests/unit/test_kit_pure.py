@@ -1,0 +1,81 @@
+"""Pure kit logic: problems, cursors, ids, tokens, secrets."""
+
+import json
+import uuid
+
+import pytest
+
+from gateway.auth.tokens import Signer, hash_secret, new_private_key_pem, verify_secret
+from kit.auth import JwksVerifier
+from kit.ids import uuid7
+from kit.pagination import decode_cursor, encode_cursor
+from kit.problems import ProblemError, problem_body, wants_chinese
+
+
+@pytest.mark.parametrize(
+    ("header", "zh"),
+    [(None, False), ("en", False), ("zh-CN", True), ("zh", True), ("en;q=0.5, zh-CN;q=0.9", True),
+     ("zh-CN;q=0.1, en", False), ("fr", False), ("zh-TW,zh;q=0.9", True), ("garbage;q=x", False)],
+)
+def test_language_negotiation(header: str | None, zh: bool) -> None:
+    assert wants_chinese(header) is zh
+
+
+def test_problem_body_is_rfc9457() -> None:
+    body = problem_body("not-found", "zone 'x' does not exist", accept_language="zh-CN", instance="/v1/zones/x")
+    assert body == {"type": "/problems/not-found", "title": "资源不存在", "status": 404,
+                    "detail": "zone 'x' does not exist", "instance": "/v1/zones/x"}
+
+
+def test_cursor_round_trip_and_tamper() -> None:
+    assert decode_cursor(encode_cursor({"uscc": "9133"})) == {"uscc": "9133"}
+    with pytest.raises(ProblemError):
+        decode_cursor("!!not-base64!!")
+    with pytest.raises(ProblemError):
+        decode_cursor(encode_cursor({"a": 1})[:-3] + "[]")
+
+
+def test_uuid7_is_version_7_and_time_ordered() -> None:
+    ids = [uuid7() for _ in range(200)]
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+    stamps = [i.int >> 80 for i in ids]
+    assert stamps == sorted(stamps)
+    assert len(set(ids)) == 200
+
+
+async def test_tokens_verify_and_reject_tampering() -> None:
+    signer = Signer(new_private_key_pem(), issuer="zone-gateway", audience="zone-platform", ttl_s=60)
+    verifier = JwksVerifier(jwks_url="", issuer="zone-gateway", audience="zone-platform",
+                            inline_jwks=json.dumps(signer.jwks()))
+    token, _ = signer.issue(subject="c1", scopes=["registry:read"], uscc="91330226MA2AH0KX8K")
+    principal = await verifier.verify(token)
+    assert principal.subject == "c1" and principal.has("registry:read") and not principal.has("admin")
+    assert principal.uscc == "91330226MA2AH0KX8K" and not principal.can_act_for("913302260LP2CP361E")
+    header, payload, sig = token.split(".")
+    with pytest.raises(ProblemError) as err:
+        await verifier.verify(f"{header}.{payload}.{sig[:-4]}AAAA")
+    assert err.value.status == 401
+    other = Signer(new_private_key_pem(), issuer="zone-gateway", audience="zone-platform", ttl_s=60)
+    foreign, _ = other.issue(subject="c1", scopes=["admin"])
+    with pytest.raises(ProblemError, match="unknown key|cannot be fetched"):
+        await verifier.verify(foreign)
+
+
+async def test_expired_and_wrong_audience_tokens_are_refused() -> None:
+    pem = new_private_key_pem()
+    expired = Signer(pem, issuer="zone-gateway", audience="zone-platform", ttl_s=-120)
+    wrong_aud = Signer(pem, issuer="zone-gateway", audience="elsewhere", ttl_s=60)
+    verifier = JwksVerifier(jwks_url="", issuer="zone-gateway", audience="zone-platform",
+                            inline_jwks=json.dumps(expired.jwks()))
+    with pytest.raises(ProblemError, match="expired"):
+        await verifier.verify(expired.issue(subject="c", scopes=[])[0])
+    with pytest.raises(ProblemError, match="(?i)audience"):
+        await verifier.verify(wrong_aud.issue(subject="c", scopes=[])[0])
+
+
+def test_secret_hashes() -> None:
+    stored = hash_secret("s3cret")
+    assert verify_secret("s3cret", stored)
+    assert not verify_secret("s3cret!", stored)
+    assert not verify_secret("s3cret", "garbage")
+    assert hash_secret("s3cret") != stored  # salted
