@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 from prometheus_client import Counter, Gauge
-from sqlalchemy import Index, String, select, text, update
+from sqlalchemy import BigInteger, Identity, Index, String, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -39,10 +39,12 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_unsent", "created_at", postgresql_where=text("sent_at IS NULL")),
+        Index("ix_outbox_unsent", "seq", postgresql_where=text("sent_at IS NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # Commit-order-ish sequence: timestamps tie within a microsecond, uuid7 randomness is unordered.
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), unique=True)
     subject: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
@@ -117,7 +119,7 @@ class OutboxRelay:
                 await conn.execute(
                     select(OutboxMessage.id, OutboxMessage.subject, OutboxMessage.payload)
                     .where(OutboxMessage.sent_at.is_(None))
-                    .order_by(OutboxMessage.created_at, OutboxMessage.id)
+                    .order_by(OutboxMessage.seq)
                     .limit(self.batch)
                     .with_for_update(skip_locked=True)
                 )

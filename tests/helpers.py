@@ -71,3 +71,69 @@ def enterprise_body(uscc: str, **extra: object) -> dict[str, object]:
     }
     body.update(extra)
     return body
+
+
+def sql(stack: Stack, database: str, query: str, *args: object) -> list[tuple]:  # type: ignore[type-arg]
+    """Run one query against a service database (from a sync test)."""
+    import asyncio
+
+    import asyncpg
+
+    from kit.outbox import asyncpg_dsn
+
+    async def run() -> list[tuple]:  # type: ignore[type-arg]
+        conn = await asyncpg.connect(asyncpg_dsn(stack.db_url(database)))
+        try:
+            return [tuple(r) for r in await conn.fetch(query, *args)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def stream_events(stack: Stack, subject: str, stream: str = "REGISTRY") -> list[dict]:  # type: ignore[type-arg]
+    """Every event on `subject` in `stream`, oldest first (an ephemeral consumer)."""
+    import asyncio
+    import json
+
+    import nats
+    from nats.errors import TimeoutError as NatsTimeout
+
+    async def run() -> list[dict]:  # type: ignore[type-arg]
+        nc = await nats.connect(stack.nats_client_url)
+        try:
+            js = nc.jetstream()
+            sub = await js.pull_subscribe(subject, stream=stream)
+            out: list[dict] = []  # type: ignore[type-arg]
+            while True:
+                try:
+                    msgs = await sub.fetch(500, timeout=1)
+                except NatsTimeout:
+                    return out
+                for m in msgs:
+                    try:
+                        out.append({"headers": dict(m.headers or {}), **json.loads(m.data)})
+                    except ValueError:
+                        out.append({"headers": dict(m.headers or {}), "raw": m.data.decode(errors="replace")})
+                    await m.ack()
+        finally:
+            await nc.close()
+
+    return asyncio.run(run())
+
+
+def publish_raw(stack: Stack, subject: str, payload: bytes, msg_id: str | None = None) -> None:
+    """Publish bytes to JetStream as another service would."""
+    import asyncio
+
+    import nats
+
+    async def run() -> None:
+        nc = await nats.connect(stack.nats_client_url)
+        try:
+            headers = {"Nats-Msg-Id": msg_id} if msg_id else None
+            await nc.jetstream().publish(subject, payload, headers=headers)
+        finally:
+            await nc.close()
+
+    asyncio.run(run())

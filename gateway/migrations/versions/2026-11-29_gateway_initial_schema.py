@@ -1,8 +1,8 @@
 """gateway initial schema
 
-Revision ID: a46bf786c924
+Revision ID: c0c3fcdf67e6
 Revises: 
-Create Date: 2026-11-29 10:34:55.280588
+Create Date: 2026-11-29 10:40:01.956368
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = 'a46bf786c924'
+revision: str = 'c0c3fcdf67e6'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

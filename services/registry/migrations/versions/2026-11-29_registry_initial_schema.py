@@ -1,8 +1,8 @@
 """registry initial schema
 
-Revision ID: 3ea618ee2d13
+Revision ID: b931541c6630
 Revises: 
-Create Date: 2026-11-29 10:34:54.030098
+Create Date: 2026-11-29 10:40:00.604127
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = '3ea618ee2d13'
+revision: str = 'b931541c6630'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -67,14 +67,16 @@ def upgrade() -> None:
     )
     op.create_table('outbox',
     sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('seq', sa.BigInteger(), sa.Identity(always=True), nullable=False),
     sa.Column('subject', sa.String(length=200), nullable=False),
     sa.Column('type', sa.String(length=200), nullable=False),
     sa.Column('payload', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
+    sa.UniqueConstraint('seq', name=op.f('uq_outbox_seq'))
     )
-    op.create_index('ix_outbox_unsent', 'outbox', ['created_at'], unique=False, postgresql_where=sa.text('sent_at IS NULL'))
+    op.create_index('ix_outbox_unsent', 'outbox', ['seq'], unique=False, postgresql_where=sa.text('sent_at IS NULL'))
     op.create_table('zones',
     sa.Column('code', sa.String(length=60), nullable=False),
     sa.Column('name_zh', sa.String(length=200), nullable=False),
