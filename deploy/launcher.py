@@ -88,9 +88,7 @@ class Stack:
         if self.database_url is None:
             self.pg = Postgres(self.data_dir / "postgres", self.pg_port)
             self.pg.start()
-            self.pg.create_databases(SERVICE_DATABASES)
-        else:
-            asyncio.run(_create_databases(self.pg_root_url, SERVICE_DATABASES))
+        asyncio.run(create_databases(self.pg_root_url, SERVICE_DATABASES))
         if self.nats_url is None:
             self.nats = Nats(self.data_dir / "nats", self.nats_port)
             self.nats.start()
@@ -132,10 +130,27 @@ class Stack:
         app, _ = APPS[name]
         log = open(self.data_dir / f"{name}.log", "ab")  # noqa: SIM115
         self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", app, "--host", self.host,
-             "--port", str(self.ports[name]), "--loop", "uvloop", "--http", "httptools",
-             "--no-access-log", "--timeout-graceful-shutdown", "5"],
-            cwd=ROOT, env=self.service_env(name), stdout=log, stderr=log,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                app,
+                "--host",
+                self.host,
+                "--port",
+                str(self.ports[name]),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "5",
+            ],
+            cwd=ROOT,
+            env=self.service_env(name),
+            stdout=log,
+            stderr=log,
         )
         wait_for_port(self.ports[name], timeout=30, host=self.host)
 
@@ -177,7 +192,8 @@ class Stack:
             self.pg.stop()
 
 
-async def _create_databases(root_url: str, names: list[str]) -> None:
+async def create_databases(root_url: str, names: list[str]) -> None:
+    """CREATE DATABASE for each name that does not exist yet."""
     import asyncpg
 
     from kit.outbox import asyncpg_dsn
@@ -254,7 +270,7 @@ def _banner(stack: Stack) -> str:
             f"    TOKEN=$(curl -s -d grant_type=client_credentials -d client_id=demo-admin "
             f"-d client_secret=demo-admin-secret {stack.url('gateway')}/oauth/token "
             "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
-            f"    curl -H \"Authorization: Bearer $TOKEN\" {stack.url('gateway')}/v1/zones",
+            f'    curl -H "Authorization: Bearer $TOKEN" {stack.url("gateway")}/v1/zones',
         ]
     lines += ["", "Ctrl-C stops everything."]
     return "\n".join(lines)

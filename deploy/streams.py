@@ -64,9 +64,13 @@ async def provision(nats_url: str, *, replicas: int = 1, duplicate_window_s: flo
         js = nc.jetstream(timeout=10)
         for spec in STREAMS:
             config = StreamConfig(
-                name=spec.name, subjects=spec.subjects, storage=StorageType.FILE,
-                retention=RetentionPolicy.LIMITS, max_age=spec.max_age_s,
-                duplicate_window=duplicate_window_s, num_replicas=replicas,
+                name=spec.name,
+                subjects=spec.subjects,
+                storage=StorageType.FILE,
+                retention=RetentionPolicy.LIMITS,
+                max_age=spec.max_age_s,
+                duplicate_window=duplicate_window_s,
+                num_replicas=replicas,
             )
             try:
                 await js.stream_info(spec.name)
@@ -74,11 +78,18 @@ async def provision(nats_url: str, *, replicas: int = 1, duplicate_window_s: flo
             except NotFoundError:
                 await js.add_stream(config)
         for c in CONSUMERS:
-            await js.add_consumer(c.stream, ConsumerConfig(
-                durable_name=c.durable, ack_policy=AckPolicy.EXPLICIT,
-                deliver_policy=DeliverPolicy.ALL, filter_subjects=c.filter_subjects,
-                max_deliver=c.max_deliver + 1, ack_wait=c.ack_wait_s, max_ack_pending=1000,
-            ))
+            await js.add_consumer(
+                c.stream,
+                ConsumerConfig(
+                    durable_name=c.durable,
+                    ack_policy=AckPolicy.EXPLICIT,
+                    deliver_policy=DeliverPolicy.ALL,
+                    filter_subjects=c.filter_subjects,
+                    max_deliver=c.max_deliver + 1,
+                    ack_wait=c.ack_wait_s,
+                    max_ack_pending=1000,
+                ),
+            )
     finally:
         await nc.close()
 

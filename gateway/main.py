@@ -45,7 +45,9 @@ async def startup(app: FastAPI) -> None:
     signer = await _load_signer(app)
     app.state.signer = signer
     app.state.verifier = JwksVerifier(
-        jwks_url="", issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+        jwks_url="",
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
         inline_jwks=json.dumps(signer.jwks()),
     )
     async with app.state.sessionmaker() as session, session.begin():
@@ -111,5 +113,8 @@ app = create_service_app(
         "problems; lists are cursor-paged (`?cursor=&limit=` → `{items, next_cursor}`)."
     ),
     routers=[auth_router, clients_router, docs, proxy_router()],
-    use_nats=False, on_startup=startup, on_shutdown=shutdown, openapi_url=None,
+    use_nats=False,
+    on_startup=startup,
+    on_shutdown=shutdown,
+    openapi_url=None,
 )

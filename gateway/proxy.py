@@ -40,17 +40,30 @@ ROUTES: list[tuple[str, str]] = [
     ("/v1/bulletins", "notify"),
 ]
 HOP_BY_HOP = {
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-    "trailers", "transfer-encoding", "upgrade", "host", "content-length", "x-request-id",
-    "date", "server",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+    "x-request-id",
+    "date",
+    "server",
 }
 
 
 def service_for(path: str) -> str | None:
     """The service that owns `path`, if any."""
     for prefix, service in ROUTES:
-        if path == prefix.rstrip("/") or path.startswith(prefix.rstrip("/") + "/") or (
-            prefix.endswith("/") and path.startswith(prefix)
+        if (
+            path == prefix.rstrip("/")
+            or path.startswith(prefix.rstrip("/") + "/")
+            or (prefix.endswith("/") and path.startswith(prefix))
         ):
             return service
     return None
@@ -73,11 +86,15 @@ class Upstreams:
     async def start(self) -> None:
         """Open the pooled client (keep-alive, bounded connections)."""
         connector = aiohttp.TCPConnector(
-            limit=self.connections, limit_per_host=self.connections, keepalive_timeout=60,
+            limit=self.connections,
+            limit_per_host=self.connections,
+            keepalive_timeout=60,
             ttl_dns_cache=300,
         )
         self.session = aiohttp.ClientSession(
-            connector=connector, timeout=self.timeout, auto_decompress=False,
+            connector=connector,
+            timeout=self.timeout,
+            auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept-Encoding"),
         )
 
@@ -92,7 +109,8 @@ def proxy_router() -> APIRouter:
     router = APIRouter()
 
     @router.api_route(
-        "/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        "/v1/{path:path}",
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         include_in_schema=False,
     )
     async def forward(request: Request, path: str) -> Response:
@@ -103,8 +121,10 @@ def proxy_router() -> APIRouter:
         base = upstreams.urls.get(service)
         if not base:
             return problem_response(
-                request, "service-unavailable",
-                f"the {service} service is not deployed yet", service=service,
+                request,
+                "service-unavailable",
+                f"the {service} service is not deployed yet",
+                service=service,
                 headers={"Retry-After": "60"},
             )
         return await _forward(request, upstreams, service, base)
@@ -122,17 +142,26 @@ async def _forward(request: Request, upstreams: Upstreams, service: str, base: s
     url = base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
     try:
         upstream = await upstreams.session.request(
-            request.method, url, headers=headers, data=body or None, allow_redirects=False,
+            request.method,
+            url,
+            headers=headers,
+            data=body or None,
+            allow_redirects=False,
         )
     except (aiohttp.ClientConnectionError, OSError) as exc:
         log.warning("%s unreachable: %r", service, exc)
         return problem_response(
-            request, "service-unavailable", f"the {service} service is unavailable; retry later",
-            service=service, headers={"Retry-After": "5"},
+            request,
+            "service-unavailable",
+            f"the {service} service is unavailable; retry later",
+            service=service,
+            headers={"Retry-After": "5"},
         )
     except TimeoutError:
         return problem_response(
-            request, "gateway-timeout", f"the {service} service did not answer in time",
+            request,
+            "gateway-timeout",
+            f"the {service} service did not answer in time",
             service=service,
         )
     out_headers: dict[str, Any] = {
@@ -150,7 +179,9 @@ async def _forward(request: Request, upstreams: Upstreams, service: str, base: s
             yield chunk
 
     return StreamingResponse(
-        stream(), status_code=upstream.status, headers=out_headers,
+        stream(),
+        status_code=upstream.status,
+        headers=out_headers,
         background=BackgroundTask(_release, upstream),
     )
 

@@ -49,8 +49,10 @@ def health_router() -> APIRouter:
         if all(v == "ok" for v in checks.values()):
             return {"status": "ok", "checks": checks}
         return problem_response(
-            request, "service-unavailable", "not ready: " + ", ".join(
-                f"{k} {v}" for k, v in checks.items() if v != "ok"), checks=checks,
+            request,
+            "service-unavailable",
+            "not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items() if v != "ok"),
+            checks=checks,
         )
 
     router.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
@@ -58,8 +60,14 @@ def health_router() -> APIRouter:
 
 
 def create_service_app(
-    settings: ServiceSettings, *, title: str, description: str, routers: Sequence[APIRouter],
-    consumers: Sequence[Consumer] = (), version: str = "1.0.0", use_nats: bool = True,
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    consumers: Sequence[Consumer] = (),
+    version: str = "1.0.0",
+    use_nats: bool = True,
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
     openapi_url: str | None = "/openapi.json",
@@ -77,8 +85,10 @@ def create_service_app(
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.verifier = JwksVerifier(
-            jwks_url=settings.jwks_url, issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience, inline_jwks=settings.jwks_json,
+            jwks_url=settings.jwks_url,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            inline_jwks=settings.jwks_json,
         )
         app.state.nats = None
         tasks: list[asyncio.Task[None]] = []
@@ -87,8 +97,12 @@ def create_service_app(
             app.state.nats = nats
             await nats.start()
             relay = OutboxRelay(
-                engine, nats, service=settings.service_name, database_url=settings.database_url,
-                batch=settings.outbox_batch, poll_s=settings.outbox_poll_s,
+                engine,
+                nats,
+                service=settings.service_name,
+                database_url=settings.database_url,
+                batch=settings.outbox_batch,
+                poll_s=settings.outbox_poll_s,
             )
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
         if on_startup is not None:
@@ -113,13 +127,18 @@ def create_service_app(
             await engine.dispose()
 
     app = FastAPI(
-        title=title, description=description, version=version, lifespan=lifespan,
-        default_response_class=JSONResponse, openapi_url=openapi_url,
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+        openapi_url=openapi_url,
     )
     install_problem_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(
-        RequestContextMiddleware, service=settings.service_name,
+        RequestContextMiddleware,
+        service=settings.service_name,
         max_body_bytes=settings.max_body_bytes,
     )
     app.include_router(health_router())

@@ -17,10 +17,14 @@ from jwt import PyJWK
 from kit.problems import ProblemError
 
 ALL_SCOPES = (
-    "registry:read", "registry:write",
-    "credit:read", "credit:write",
-    "inspection:read", "inspection:write",
-    "notify:read", "notify:write",
+    "registry:read",
+    "registry:write",
+    "credit:read",
+    "credit:write",
+    "inspection:read",
+    "inspection:write",
+    "notify:read",
+    "notify:write",
     "admin",
 )
 
@@ -98,7 +102,11 @@ class JwksVerifier:
             raise _unauthorized("token was signed by an unknown key")
         try:
             claims = jwt.decode(
-                token, key=key, algorithms=["EdDSA"], audience=self.audience, issuer=self.issuer,
+                token,
+                key=key,
+                algorithms=["EdDSA"],
+                audience=self.audience,
+                issuer=self.issuer,
                 options={"require": ["exp", "iat", "sub", "aud", "iss"]},
             )
         except jwt.ExpiredSignatureError as exc:
@@ -126,7 +134,9 @@ async def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        error = ProblemError("unauthorized", "an 'Authorization: Bearer <token>' header is required")
+        error = ProblemError(
+            "unauthorized", "an 'Authorization: Bearer <token>' header is required"
+        )
         error.headers["WWW-Authenticate"] = "Bearer"
         raise error
     verifier: JwksVerifier = request.app.state.verifier

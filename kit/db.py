@@ -37,7 +37,7 @@ class Base(DeclarativeBase):
     """Declarative base for every service's models."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: DateTime(timezone=True)}
+    type_annotation_map = {datetime: DateTime(timezone=True)}  # noqa: RUF012 - SQLAlchemy API
 
 
 class TimestampMixin:

@@ -129,7 +129,7 @@ def make_event(
     """Build an envelope for a registered contract; unknown types are a programming error."""
     model = CONTRACTS[type]
     if not isinstance(data, model):
-        raise TypeError(f"{type} carries {model.__name__}, not {type(data).__name__}")
+        raise TypeError(f"{type} carries {model.__name__}, not {data.__class__.__name__}")
     return CloudEvent(
         source=source,
         type=type,
@@ -171,7 +171,10 @@ def asyncapi() -> dict[str, Any]:
                 },
             },
         }
-        channels[key] = {"address": subject, "messages": {key: {"$ref": f"#/components/messages/{key}"}}}
+        channels[key] = {
+            "address": subject,
+            "messages": {key: {"$ref": f"#/components/messages/{key}"}},
+        }
         operations[f"publish_{key}"] = {
             "action": "send",
             "channel": {"$ref": f"#/channels/{key}"},

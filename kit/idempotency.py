@@ -61,8 +61,14 @@ class IdempotencyMiddleware:
         key = key_raw.decode("latin-1").strip()
         lang = headers.get(b"accept-language", b"").decode("latin-1")
         if not key or len(key) > MAX_KEY_LENGTH:
-            await _send_problem(send, scope, lang, ProblemError(
-                "bad-request", f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters"))
+            await _send_problem(
+                send,
+                scope,
+                lang,
+                ProblemError(
+                    "bad-request", f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters"
+                ),
+            )
             return
         principal = await _principal_of(scope, headers)
         if principal is None:  # unauthenticated: let the route answer 401
@@ -76,8 +82,14 @@ class IdempotencyMiddleware:
             body += message.get("body", b"")
             more = message.get("more_body", False)
         fingerprint = hashlib.sha256(
-            b"\n".join([scope["method"].encode(), scope["path"].encode(),
-                        scope.get("query_string", b""), bytes(body)])
+            b"\n".join(
+                [
+                    scope["method"].encode(),
+                    scope["path"].encode(),
+                    scope.get("query_string", b""),
+                    bytes(body),
+                ]
+            )
         ).hexdigest()
 
         app_state = scope["app"].state
@@ -87,8 +99,12 @@ class IdempotencyMiddleware:
         except Exception as exc:
             if not _is_outage(exc):
                 raise
-            await _send_problem(send, scope, lang, ProblemError(
-                "service-unavailable", "the database is unavailable; retry later"))
+            await _send_problem(
+                send,
+                scope,
+                lang,
+                ProblemError("service-unavailable", "the database is unavailable; retry later"),
+            )
             return
         if existing is not None:
             await self._answer_existing(send, scope, lang, existing, fingerprint)
@@ -110,7 +126,8 @@ class IdempotencyMiddleware:
                 captured["status"] = message["status"]
                 captured["headers"] = [
                     [k.decode("latin-1"), v.decode("latin-1")]
-                    for k, v in message.get("headers", []) if k.lower() in STORED_HEADERS
+                    for k, v in message.get("headers", [])
+                    if k.lower() in STORED_HEADERS
                 ]
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
@@ -128,14 +145,26 @@ class IdempotencyMiddleware:
         self, send: Send, scope: Scope, lang: str, record: IdempotencyRecord, fingerprint: str
     ) -> None:
         if record.fingerprint != fingerprint:
-            await _send_problem(send, scope, lang, ProblemError(
-                "idempotency-mismatch",
-                "this Idempotency-Key was already used for a different request; use a new key"))
+            await _send_problem(
+                send,
+                scope,
+                lang,
+                ProblemError(
+                    "idempotency-mismatch",
+                    "this Idempotency-Key was already used for a different request; use a new key",
+                ),
+            )
             return
         if record.status is None:
-            await _send_problem(send, scope, lang, ProblemError(
-                "idempotency-in-flight",
-                "the first request with this Idempotency-Key has not finished; retry shortly"))
+            await _send_problem(
+                send,
+                scope,
+                lang,
+                ProblemError(
+                    "idempotency-in-flight",
+                    "the first request with this Idempotency-Key has not finished; retry shortly",
+                ),
+            )
             return
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in record.headers or []]
         headers.append((b"idempotent-replayed", b"true"))
@@ -155,12 +184,15 @@ async def _principal_of(scope: Scope, headers: dict[bytes, bytes]) -> str | None
     return str(principal.subject)
 
 
-async def _claim(maker: Any, principal: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
+async def _claim(
+    maker: Any, principal: str, key: str, fingerprint: str
+) -> IdempotencyRecord | None:
     """Insert an in-flight record; return the existing one if the key is taken."""
     async with maker() as session, session.begin():
         await session.execute(
             delete(IdempotencyRecord).where(
-                IdempotencyRecord.principal == principal, IdempotencyRecord.key == key,
+                IdempotencyRecord.principal == principal,
+                IdempotencyRecord.key == key,
                 IdempotencyRecord.created_at < utcnow() - TTL,
             )
         )
@@ -188,8 +220,11 @@ async def _complete(maker: Any, principal: str, key: str, captured: dict[str, An
             await session.execute(delete(IdempotencyRecord).where(*where))
         else:
             await session.execute(
-                update(IdempotencyRecord).where(*where).values(
-                    status=captured["status"], headers=captured["headers"],
+                update(IdempotencyRecord)
+                .where(*where)
+                .values(
+                    status=captured["status"],
+                    headers=captured["headers"],
                     body=bytes(captured["body"]),
                 )
             )
@@ -197,13 +232,22 @@ async def _complete(maker: Any, principal: str, key: str, captured: dict[str, An
 
 async def _send_problem(send: Send, scope: Scope, lang: str, error: ProblemError) -> None:
     body = problem_body(
-        error.slug, error.detail, status=error.status, accept_language=lang,
-        instance=scope["path"], **error.extensions,
+        error.slug,
+        error.detail,
+        status=error.status,
+        accept_language=lang,
+        instance=scope["path"],
+        **error.extensions,
     )
     payload = json.dumps(body, ensure_ascii=False).encode()
-    await send({
-        "type": "http.response.start", "status": error.status,
-        "headers": [(b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(payload)).encode())],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})

@@ -34,7 +34,9 @@ from kit.problems import _is_outage
 
 log = logging.getLogger("kit.inbox")
 
-HANDLED = Counter("consumer_messages_total", "Consumed messages by outcome", ["consumer", "outcome"])
+HANDLED = Counter(
+    "consumer_messages_total", "Consumed messages by outcome", ["consumer", "outcome"]
+)
 
 DEAD_LETTER_STREAM = "DEADLETTER"
 DEAD_LETTER_PREFIX = "deadletter"
@@ -81,7 +83,9 @@ def decode(msg: Msg) -> CloudEvent:
 
 
 async def apply_once(
-    sessionmaker: async_sessionmaker[AsyncSession], consumer: str, event: CloudEvent,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    consumer: str,
+    event: CloudEvent,
     handler: Handler,
 ) -> bool:
     """Run the handler and record the inbox row in one transaction; False if already applied."""
@@ -115,8 +119,12 @@ class ConsumerRunner:
     """Fetches from one durable consumer and applies each message once."""
 
     def __init__(
-        self, consumer: Consumer, nats: NatsConnection,
-        sessionmaker: async_sessionmaker[AsyncSession], *, batch: int = 64,
+        self,
+        consumer: Consumer,
+        nats: NatsConnection,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        batch: int = 64,
     ):
         self.consumer = consumer
         self.nats = nats
@@ -171,7 +179,9 @@ class ConsumerRunner:
                     await self.dead_letter(msg, f"{type(exc).__name__}: {exc}")
                     return
                 delay = BACKOFF_S[min(attempt - 1, len(BACKOFF_S) - 1)]
-                log.warning("consumer %s failed on %s (attempt %d): %r", name, event.id, attempt, exc)
+                log.warning(
+                    "consumer %s failed on %s (attempt %d): %r", name, event.id, attempt, exc
+                )
                 HANDLED.labels(name, "retry").inc()
                 await msg.nak(delay=delay)
                 return

@@ -40,9 +40,13 @@ class NatsConnection:
         while self._nc is None:
             try:
                 self._nc = await nats.connect(
-                    self.url.split(","), name=self.name, connect_timeout=2,
-                    max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                    disconnected_cb=self._on_disconnect, reconnected_cb=self._on_reconnect,
+                    self.url.split(","),
+                    name=self.name,
+                    connect_timeout=2,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    disconnected_cb=self._on_disconnect,
+                    reconnected_cb=self._on_reconnect,
                     error_cb=self._on_error,
                 )
             except Exception as exc:
@@ -83,9 +87,9 @@ class NatsConnection:
         assert self._js is not None
         return self._js
 
-    async def wait_connected(self, timeout: float | None = None) -> None:
+    async def wait_connected(self) -> None:
         """Block until connected."""
-        await asyncio.wait_for(self._connected.wait(), timeout)
+        await self._connected.wait()
 
     async def close(self) -> None:
         """Drain and close."""

@@ -36,8 +36,6 @@ def upgrade(migrations_dir: str, database_url: str, revision: str = "head") -> N
     config = Config()
     config.set_main_option("script_location", migrations_dir)
     config.set_main_option("sqlalchemy.url", database_url)
-    config.set_main_option(
-        "file_template", "%%(year)d-%%(month).2d-%%(day).2d_%%(slug)s"
-    )
+    config.set_main_option("file_template", "%%(year)d-%%(month).2d-%%(day).2d_%%(slug)s")
     os.environ.setdefault("ALEMBIC_QUIET", "1")
     command.upgrade(config, revision)

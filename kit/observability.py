@@ -18,11 +18,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit.problems import problem_body
 
-request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 LATENCY = Histogram(
-    "http_request_duration_seconds", "HTTP request latency", ["service", "method", "route"],
+    "http_request_duration_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -127,20 +131,26 @@ class RequestContextMiddleware:
     async def _too_large(self, scope: Scope, send: Send, rid: str) -> None:
         lang = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
         body = problem_body(
-            "payload-too-large", f"request body exceeds {self.max_body_bytes} bytes",
-            accept_language=lang, instance=scope["path"], limit_bytes=self.max_body_bytes,
+            "payload-too-large",
+            f"request body exceeds {self.max_body_bytes} bytes",
+            accept_language=lang,
+            instance=scope["path"],
+            limit_bytes=self.max_body_bytes,
             request_id=rid,
         )
         payload = json.dumps(body, ensure_ascii=False).encode()
-        await send({
-            "type": "http.response.start", "status": 413,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(payload)).encode()),
-                (b"x-request-id", rid.encode()),
-                (b"connection", b"close"),
-            ],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(payload)).encode()),
+                    (b"x-request-id", rid.encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
 

@@ -10,6 +10,7 @@ grows the backlog.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -38,9 +39,7 @@ class OutboxMessage(Base):
     """An event waiting to be (or already) published."""
 
     __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix_outbox_unsent", "seq", postgresql_where=text("sent_at IS NULL")),
-    )
+    __table_args__ = (Index("ix_outbox_unsent", "seq", postgresql_where=text("sent_at IS NULL")),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     # Commit-order-ish sequence: timestamps tie within a microsecond, uuid7 randomness is unordered.
@@ -56,7 +55,9 @@ async def emit(session: AsyncSession, event: CloudEvent) -> None:
     """Write `event` to the outbox in the caller's transaction; the relay is woken on commit."""
     session.add(
         OutboxMessage(
-            id=uuid.UUID(event.id), subject=event.nats_subject, type=event.type,
+            id=uuid.UUID(event.id),
+            subject=event.nats_subject,
+            type=event.type,
             payload=event.model_dump(mode="json"),
         )
     )
@@ -75,8 +76,14 @@ class OutboxRelay:
     """Publishes the outbox to JetStream, in order, in batches."""
 
     def __init__(
-        self, engine: AsyncEngine, nats: NatsConnection, *, service: str, database_url: str,
-        batch: int = 200, poll_s: float = 1.0,
+        self,
+        engine: AsyncEngine,
+        nats: NatsConnection,
+        *,
+        service: str,
+        database_url: str,
+        batch: int = 200,
+        poll_s: float = 1.0,
     ):
         self.engine = engine
         self.nats = nats
@@ -99,15 +106,15 @@ class OutboxRelay:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    log.warning("outbox relay cannot publish yet (%s); retry in %.1fs", exc, backoff)
+                    log.warning(
+                        "outbox relay cannot publish yet (%s); retry in %.1fs", exc, backoff
+                    )
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
                 if sent < self.batch:
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
-                    except TimeoutError:
-                        pass
         finally:
             listener.cancel()
 

@@ -51,8 +51,12 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
 
 
 def page_params(
-    cursor: Annotated[str | None, Query(description="Opaque cursor from a previous page's next_cursor")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size, 1–500")] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(description="Opaque cursor from a previous page's next_cursor")
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="Page size, 1–500")
+    ] = DEFAULT_LIMIT,
 ) -> PageParams:
     """FastAPI dependency for the paging query parameters."""
     return PageParams(cursor=decode_cursor(cursor) if cursor else None, limit=limit)
@@ -64,5 +68,3 @@ def make_page(rows: list[T], limit: int, key: Any) -> tuple[list[T], str | None]
         rows = rows[:limit]
         return rows, encode_cursor(key(rows[-1]))
     return rows, None
-
-

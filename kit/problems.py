@@ -23,10 +23,26 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     "not-found": (404, "Not found", "资源不存在"),
     "method-not-allowed": (405, "Method not allowed", "不支持该请求方法"),
     "conflict": (409, "Conflict", "资源冲突"),
-    "illegal-transition": (409, "Transition not allowed from the current state", "当前状态不允许此变更"),
-    "idempotency-in-flight": (409, "A request with this Idempotency-Key is still in progress", "相同幂等键的请求仍在处理中"),
-    "idempotency-mismatch": (422, "Idempotency-Key reused with a different request", "幂等键已用于不同的请求"),
-    "precondition-failed": (412, "The resource changed since you read it (If-Match)", "资源已被修改（If-Match 不匹配）"),
+    "illegal-transition": (
+        409,
+        "Transition not allowed from the current state",
+        "当前状态不允许此变更",
+    ),
+    "idempotency-in-flight": (
+        409,
+        "A request with this Idempotency-Key is still in progress",
+        "相同幂等键的请求仍在处理中",
+    ),
+    "idempotency-mismatch": (
+        422,
+        "Idempotency-Key reused with a different request",
+        "幂等键已用于不同的请求",
+    ),
+    "precondition-failed": (
+        412,
+        "The resource changed since you read it (If-Match)",
+        "资源已被修改（If-Match 不匹配）",
+    ),
     "payload-too-large": (413, "Request body too large", "请求体过大"),
     "unsupported-media-type": (415, "Unsupported media type", "不支持的媒体类型"),
     "rate-limited": (429, "Too many requests", "请求过于频繁"),
@@ -81,8 +97,13 @@ def wants_chinese(accept_language: str | None) -> bool:
 
 
 def problem_body(
-    slug: str, detail: str, *, status: int | None = None, accept_language: str | None = None,
-    instance: str | None = None, **extensions: Any,
+    slug: str,
+    detail: str,
+    *,
+    status: int | None = None,
+    accept_language: str | None = None,
+    instance: str | None = None,
+    **extensions: Any,
 ) -> dict[str, Any]:
     """The JSON body of a problem."""
     code, en, zh = CATALOG.get(slug, CATALOG["internal"])
@@ -99,8 +120,13 @@ def problem_body(
 
 
 def problem_response(
-    request: Request | None, slug: str, detail: str, *, status: int | None = None,
-    headers: dict[str, str] | None = None, **extensions: Any,
+    request: Request | None,
+    slug: str,
+    detail: str,
+    *,
+    status: int | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
 ) -> JSONResponse:
     """A problem+json response, echoing the request id when there is one."""
     lang = request.headers.get("accept-language") if request else None
@@ -153,15 +179,22 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ProblemError)
         return problem_response(
-            request, exc.slug, exc.detail, status=exc.status, headers=exc.headers or None,
+            request,
+            exc.slug,
+            exc.detail,
+            status=exc.status,
+            headers=exc.headers or None,
             **exc.extensions,
         )
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         errors = [
-            {"field": _loc(e.get("loc", ())), "reason": str(e.get("msg", "")).removeprefix("Value error, "),
-             "type": e.get("type")}
+            {
+                "field": _loc(e.get("loc", ())),
+                "reason": str(e.get("msg", "")).removeprefix("Value error, "),
+                "type": e.get("type"),
+            }
             for e in exc.errors()
         ]
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
@@ -170,9 +203,16 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         slug = {
-            400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
-            405: "method-not-allowed", 409: "conflict", 412: "precondition-failed",
-            413: "payload-too-large", 415: "unsupported-media-type", 429: "rate-limited",
+            400: "bad-request",
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not-found",
+            405: "method-not-allowed",
+            409: "conflict",
+            412: "precondition-failed",
+            413: "payload-too-large",
+            415: "unsupported-media-type",
+            429: "rate-limited",
             503: "service-unavailable",
         }.get(exc.status_code, "bad-request" if exc.status_code < 500 else "internal")
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
@@ -184,12 +224,15 @@ def install_problem_handlers(app: FastAPI) -> None:
         if _is_outage(exc):
             log.warning("backing service unavailable: %r", exc)
             return problem_response(
-                request, "service-unavailable",
+                request,
+                "service-unavailable",
                 "A backing service (database or message broker) is unavailable; retry later.",
                 headers={"Retry-After": "5"},
             )
         log.exception("unhandled error")
-        return problem_response(request, "internal", "An unexpected error occurred; it has been logged.")
+        return problem_response(
+            request, "internal", "An unexpected error occurred; it has been logged."
+        )
 
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -35,12 +35,19 @@ def make_stack(name: str) -> Stack:
             gateway_port = free_port()
     return Stack(
         data_dir=Path(tempfile.mkdtemp(prefix=f"zone-{name}-")),
-        gateway_port=gateway_port, pg_port=free_port(), nats_port=free_port(), profile="dev",
+        gateway_port=gateway_port,
+        pg_port=free_port(),
+        nats_port=free_port(),
+        profile="dev",
     )
 
 
-def token(base_url: str, client_id: str = "demo-admin", secret: str = "demo-admin-secret",
-          scope: str | None = None) -> str:
+def token(
+    base_url: str,
+    client_id: str = "demo-admin",
+    secret: str = "demo-admin-secret",
+    scope: str | None = None,
+) -> str:
     """A bearer token from the gateway."""
     data = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
     if scope:
@@ -64,10 +71,15 @@ def wait_until(predicate, *, timeout: float = 20, interval: float = 0.1, what: s
 def enterprise_body(uscc: str, **extra: object) -> dict[str, object]:
     """A valid enterprise registration."""
     body: dict[str, object] = {
-        "uscc": uscc, "name": f"宁海测试企业{uscc[-4:]}有限公司", "industry": "lighting",
-        "address": "浙江省宁波市宁海县跃龙街道", "legal_representative": "王伟",
-        "employees": 120, "annual_export_usd": 5_000_000,
-        "products": [{"hs_code": "940542", "name": "LED 灯具"}], "export_markets": ["US", "DE"],
+        "uscc": uscc,
+        "name": f"宁海测试企业{uscc[-4:]}有限公司",
+        "industry": "lighting",
+        "address": "浙江省宁波市宁海县跃龙街道",
+        "legal_representative": "王伟",
+        "employees": 120,
+        "annual_export_usd": 5_000_000,
+        "products": [{"hs_code": "940542", "name": "LED 灯具"}],
+        "export_markets": ["US", "DE"],
     }
     body.update(extra)
     return body
@@ -114,7 +126,12 @@ def stream_events(stack: Stack, subject: str, stream: str = "REGISTRY") -> list[
                     try:
                         out.append({"headers": dict(m.headers or {}), **json.loads(m.data)})
                     except ValueError:
-                        out.append({"headers": dict(m.headers or {}), "raw": m.data.decode(errors="replace")})
+                        out.append(
+                            {
+                                "headers": dict(m.headers or {}),
+                                "raw": m.data.decode(errors="replace"),
+                            }
+                        )
                     await m.ack()
         finally:
             await nc.close()

@@ -36,19 +36,26 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
 
 
 @router.post(
-    "/oauth/token", summary="Get an access token (client credentials)", response_model=TokenOut,
+    "/oauth/token",
+    summary="Get an access token (client credentials)",
+    response_model=TokenOut,
     responses={400: {"description": "Bad grant or scope"}, 401: {"description": "Bad client"}},
 )
 async def token(
-    request: Request, session: SessionDep,
+    request: Request,
+    session: SessionDep,
     grant_type: Annotated[str, Form()],
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
-    scope: Annotated[str | None, Form(description="Space-separated subset of the client's scopes")] = None,
+    scope: Annotated[
+        str | None, Form(description="Space-separated subset of the client's scopes")
+    ] = None,
 ) -> Any:
     """Form-encoded RFC 6749 §4.4; credentials in the form or in HTTP Basic."""
     if grant_type != "client_credentials":
-        raise _oauth_error(400, "unsupported_grant_type", "only grant_type=client_credentials is supported")
+        raise _oauth_error(
+            400, "unsupported_grant_type", "only grant_type=client_credentials is supported"
+        )
     basic = _basic_credentials(request)
     if basic is not None:
         client_id, client_secret = basic
@@ -66,11 +73,17 @@ async def token(
         granted = [s for s in granted if s in asked]
     signer = request.app.state.signer
     access_token, expires_in = signer.issue(
-        subject=client.client_id, scopes=granted, agency=client.agency, uscc=client.uscc,
-        inspector_id=client.inspector_id, client_id=client.client_id,
+        subject=client.client_id,
+        scopes=granted,
+        agency=client.agency,
+        uscc=client.uscc,
+        inspector_id=client.inspector_id,
+        client_id=client.client_id,
     )
     body = TokenOut(access_token=access_token, expires_in=expires_in, scope=" ".join(granted))
-    return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+    return JSONResponse(
+        body.model_dump(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"}
+    )
 
 
 @router.get("/.well-known/jwks.json", summary="Token verification keys (JWKS)")

@@ -45,10 +45,15 @@ def new_secret() -> str:
 
 def new_private_key_pem() -> str:
     """A fresh Ed25519 key in PKCS#8 PEM."""
-    return Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
 
 
 class Signer:
@@ -60,7 +65,9 @@ class Signer:
             raise ValueError("the signing key must be an Ed25519 private key")
         self._key = key
         public_jwk: dict[str, Any] = json.loads(OKPAlgorithm.to_jwk(key.public_key()))
-        raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        raw = key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
         self.kid = hashlib.sha256(raw).hexdigest()[:16]
         self._jwk = {**public_jwk, "kid": self.kid, "alg": "EdDSA", "use": "sig"}
         self.issuer = issuer
@@ -75,8 +82,14 @@ class Signer:
         """A signed token and its lifetime in seconds."""
         now = int(time.time())
         payload = {
-            "iss": self.issuer, "aud": self.audience, "sub": subject, "iat": now, "nbf": now,
-            "exp": now + self.ttl_s, "jti": secrets.token_hex(8), "scope": " ".join(scopes),
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.ttl_s,
+            "jti": secrets.token_hex(8),
+            "scope": " ".join(scopes),
             **{k: v for k, v in claims.items() if v is not None},
         }
         token = jwt.encode(payload, self._key, algorithm="EdDSA", headers={"kid": self.kid})

@@ -1,6 +1,6 @@
 """Client management (admin only)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
@@ -12,7 +12,7 @@ from kit.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"])
 Admin = Annotated[Principal, Depends(require("admin"))]
-NOT_FOUND = {404: {"description": "Client not found"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Client not found"}}
 
 
 @router.get("", summary="List clients", response_model=Page[ClientOut])
@@ -25,7 +25,10 @@ async def list_clients(
 
 
 @router.post(
-    "", status_code=201, summary="Create a client", response_model=ClientCreated,
+    "",
+    status_code=201,
+    summary="Create a client",
+    response_model=ClientCreated,
     responses={409: {"description": "Client id exists"}},
 )
 async def create_client(client_in: ClientIn, session: SessionDep, admin: Admin) -> ClientCreated:
@@ -40,7 +43,9 @@ async def get_client(client_id: str, session: SessionDep, _: Admin) -> ClientOut
     return ClientOut.model_validate(await service.get(session, client_id))
 
 
-@router.patch("/{client_id}", summary="Change a client", response_model=ClientOut, responses=NOT_FOUND)
+@router.patch(
+    "/{client_id}", summary="Change a client", response_model=ClientOut, responses=NOT_FOUND
+)
 async def patch_client(
     client_id: str, patch: ClientPatch, session: SessionDep, _: Admin
 ) -> ClientOut:
@@ -50,7 +55,9 @@ async def patch_client(
 
 
 @router.post(
-    "/{client_id}/secret", summary="Rotate a client's secret", response_model=ClientCreated,
+    "/{client_id}/secret",
+    summary="Rotate a client's secret",
+    response_model=ClientCreated,
     responses=NOT_FOUND,
 )
 async def rotate_secret(client_id: str, session: SessionDep, _: Admin) -> ClientCreated:

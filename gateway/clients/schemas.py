@@ -70,6 +70,6 @@ class TokenOut(BaseModel):
     """RFC 6749 access token response."""
 
     access_token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
     scope: str

@@ -16,7 +16,9 @@ DEMO_CLIENT_ID = "demo-admin"
 DEMO_CLIENT_SECRET = "demo-admin-secret"  # noqa: S105 - dev profile only, see ensure_demo_client
 
 
-async def create(session: AsyncSession, *, client_in: ClientIn, actor: str) -> tuple[OAuthClient, str]:
+async def create(
+    session: AsyncSession, *, client_in: ClientIn, actor: str
+) -> tuple[OAuthClient, str]:
     """Create a client; returns it and its one-time secret."""
     if await session.get(OAuthClient, client_in.client_id) is not None:
         raise Conflict(f"client '{client_in.client_id}' already exists")
@@ -37,7 +39,9 @@ async def get(session: AsyncSession, client_id: str) -> OAuthClient:
     return client
 
 
-async def list_page(session: AsyncSession, *, page: PageParams) -> tuple[list[OAuthClient], str | None]:
+async def list_page(
+    session: AsyncSession, *, page: PageParams
+) -> tuple[list[OAuthClient], str | None]:
     """Clients by id."""
     query = select(OAuthClient).order_by(OAuthClient.client_id).limit(page.limit + 1)
     if page.cursor:
@@ -75,11 +79,17 @@ async def ensure_demo_client(session: AsyncSession) -> None:
     """Dev profile only: the `demo-admin` client with every scope."""
     client = await session.get(OAuthClient, DEMO_CLIENT_ID)
     if client is None:
-        session.add(OAuthClient(
-            client_id=DEMO_CLIENT_ID, secret_hash=hash_secret(DEMO_CLIENT_SECRET),
-            name="Demo administrator (dev profile only)", agency="commerce",
-            scopes=list(ALL_SCOPES), active=True, created_by="launcher",
-        ))
+        session.add(
+            OAuthClient(
+                client_id=DEMO_CLIENT_ID,
+                secret_hash=hash_secret(DEMO_CLIENT_SECRET),
+                name="Demo administrator (dev profile only)",
+                agency="commerce",
+                scopes=list(ALL_SCOPES),
+                active=True,
+                created_by="launcher",
+            )
+        )
     else:
         client.scopes = list(ALL_SCOPES)
         client.active = True

@@ -25,7 +25,9 @@ async def on_credit_level_changed(session: AsyncSession, event: CloudEvent) -> N
         return
     enterprise.credit_level = change.to_level
     if change.to_level == LOWEST_LEVEL and change.from_level != LOWEST_LEVEL:
-        reason = f"credit level fell to {LOWEST_LEVEL}" + (f": {change.cause}" if change.cause else "")
+        reason = f"credit level fell to {LOWEST_LEVEL}" + (
+            f": {change.cause}" if change.cause else ""
+        )
         await memberships.request_removal_review(
             session, uscc=change.uscc, reason=reason, actor=event.source
         )

@@ -1,12 +1,13 @@
 """Registry service: agencies, zones, enterprises, surveys, memberships, commitments."""
 
+from kit.app import create_service_app
 from services.registry.agencies.router import router as agencies_router
 from services.registry.config import settings
 from services.registry.consumers import CONSUMERS
 from services.registry.enterprises.router import router as enterprises_router
 from services.registry.memberships.router import router as memberships_router
-from services.registry.zones.router import public_router, router as zones_router
-from kit.app import create_service_app
+from services.registry.zones.router import public_router
+from services.registry.zones.router import router as zones_router
 
 app = create_service_app(
     settings,

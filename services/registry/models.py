@@ -12,7 +12,17 @@ from services.registry.zones.models import Zone, ZoneTask, ZoneTransition
 metadata = Base.metadata
 
 __all__ = [
-    "Agency", "Commitment", "Enterprise", "IdempotencyRecord", "InboxEntry", "Membership",
-    "MembershipDecision", "OutboxMessage", "Survey", "Zone", "ZoneTask", "ZoneTransition",
+    "Agency",
+    "Commitment",
+    "Enterprise",
+    "IdempotencyRecord",
+    "InboxEntry",
+    "Membership",
+    "MembershipDecision",
+    "OutboxMessage",
+    "Survey",
+    "Zone",
+    "ZoneTask",
+    "ZoneTransition",
     "metadata",
 ]

@@ -27,8 +27,10 @@ def test_every_change_reaches_the_stream_once(stack, api: httpx.Client) -> None:
 
     events = wait_until(lambda: (lambda es: es if len(es) >= 3 else None)(mine()), what="3 events")
     assert [e["type"] for e in events] == [
-        "registry.enterprise.registered.v1", "registry.membership.applied.v1",
-        "registry.membership.admitted.v1"]
+        "registry.enterprise.registered.v1",
+        "registry.membership.applied.v1",
+        "registry.membership.admitted.v1",
+    ]
     first = events[0]
     assert first["specversion"] == "1.0" and first["source"] == "/services/registry"
     assert first["headers"]["Nats-Msg-Id"] == first["id"] and first["id"][14] == "7"
@@ -37,13 +39,20 @@ def test_every_change_reaches_the_stream_once(stack, api: httpx.Client) -> None:
 
 def test_credit_drop_to_d_raises_one_removal_review(stack, api: httpx.Client) -> None:  # type: ignore[no-untyped-def]
     uscc, mid = _admitted_enterprise(api)
-    event = make_event(source="/services/credit", type="credit.level.changed.v1", subject=uscc,
-                       data=CreditLevelChanged(uscc=uscc, from_level="B", to_level="D", cause="退运"))
+    event = make_event(
+        source="/services/credit",
+        type="credit.level.changed.v1",
+        subject=uscc,
+        data=CreditLevelChanged(uscc=uscc, from_level="B", to_level="D", cause="退运"),
+    )
     payload = event.model_dump_json().encode()
     publish_raw(stack, "credit.level.changed", payload, msg_id=event.id)
     membership = wait_until(
-        lambda: (lambda m: m if m["review_requested_at"] else None)(api.get(f"/v1/memberships/{mid}").json()),
-        what="removal review")
+        lambda: (lambda m: m if m["review_requested_at"] else None)(
+            api.get(f"/v1/memberships/{mid}").json()
+        ),
+        what="removal review",
+    )
     assert "credit level fell to D" in membership["review_reason"]
     assert api.get(f"/v1/enterprises/{uscc}").json()["credit_level"] == "D"
     listed = api.get("/v1/memberships", params={"under_review": True, "uscc": uscc}).json()["items"]
@@ -51,27 +60,47 @@ def test_credit_drop_to_d_raises_one_removal_review(stack, api: httpx.Client) ->
 
     # Redelivery after the broker's duplicate window: a new Nats-Msg-Id, the same event id.
     publish_raw(stack, "credit.level.changed", payload, msg_id=f"{event.id}-again")
-    wait_until(lambda: sql(stack, "registry",
-                           "SELECT 1 FROM inbox WHERE event_id = $1", uuid.UUID(event.id)),
-               what="inbox row")
+    wait_until(
+        lambda: sql(
+            stack, "registry", "SELECT 1 FROM inbox WHERE event_id = $1", uuid.UUID(event.id)
+        ),
+        what="inbox row",
+    )
     # give the consumer time to (not) act on the duplicate
-    wait_until(lambda: len(stream_events(stack, "credit.level.changed", "CREDIT")) >= 2, what="dup on stream")
+    wait_until(
+        lambda: len(stream_events(stack, "credit.level.changed", "CREDIT")) >= 2,
+        what="dup on stream",
+    )
     time.sleep(1.5)
-    reviews = sql(stack, "registry", "SELECT count(*) FROM outbox WHERE type = $1 AND payload->>'subject' = $2",
-                  "registry.membership.review_requested.v1", uscc)
+    reviews = sql(
+        stack,
+        "registry",
+        "SELECT count(*) FROM outbox WHERE type = $1 AND payload->>'subject' = $2",
+        "registry.membership.review_requested.v1",
+        uscc,
+    )
     assert reviews == [(1,)]
-    applied = sql(stack, "registry", "SELECT count(*) FROM inbox WHERE event_id = $1",
-                  uuid.UUID(event.id))
+    applied = sql(
+        stack, "registry", "SELECT count(*) FROM inbox WHERE event_id = $1", uuid.UUID(event.id)
+    )
     assert applied == [(1,)]
 
 
 def test_poison_message_is_dead_lettered_and_consumer_goes_on(stack, api: httpx.Client) -> None:  # type: ignore[no-untyped-def]
     publish_raw(stack, "credit.level.changed", b"{this is not an event", msg_id="poison-1")
-    dead = wait_until(lambda: stream_events(stack, "deadletter.>", "DEADLETTER"), what="dead letter")
+    dead = wait_until(
+        lambda: stream_events(stack, "deadletter.>", "DEADLETTER"), what="dead letter"
+    )
     assert dead[0]["headers"]["X-Consumer"] == "registry-credit-levels"
     assert "not a valid event" in dead[0]["headers"]["X-Error"]
     uscc, _ = _admitted_enterprise(api)
-    event = make_event(source="/services/credit", type="credit.level.changed.v1", subject=uscc,
-                       data=CreditLevelChanged(uscc=uscc, to_level="A"))
+    event = make_event(
+        source="/services/credit",
+        type="credit.level.changed.v1",
+        subject=uscc,
+        data=CreditLevelChanged(uscc=uscc, to_level="A"),
+    )
     publish_raw(stack, "credit.level.changed", event.model_dump_json().encode(), msg_id=event.id)
-    wait_until(lambda: api.get(f"/v1/enterprises/{uscc}").json()["credit_level"] == "A", what="level A")
+    wait_until(
+        lambda: api.get(f"/v1/enterprises/{uscc}").json()["credit_level"] == "A", what="level A"
+    )

@@ -9,7 +9,15 @@ import httpx
 import pytest
 
 from deploy.launcher import Stack
-from tests.helpers import enterprise_body, make_stack, new_uscc, sql, stream_events, token, wait_until
+from tests.helpers import (
+    enterprise_body,
+    make_stack,
+    new_uscc,
+    sql,
+    stream_events,
+    token,
+    wait_until,
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +33,15 @@ def faulty() -> Iterator[Stack]:
 @pytest.fixture(scope="module")
 def client(faulty: Stack) -> Iterator[httpx.Client]:
     bearer = token(faulty.url("gateway"))
-    with httpx.Client(base_url=faulty.url("gateway"), timeout=30,
-                      headers={"Authorization": f"Bearer {bearer}"}) as c:
+    with httpx.Client(
+        base_url=faulty.url("gateway"), timeout=30, headers={"Authorization": f"Bearer {bearer}"}
+    ) as c:
         yield c
 
 
-def test_nats_down_writes_succeed_and_each_event_lands_once(faulty: Stack, client: httpx.Client) -> None:
+def test_nats_down_writes_succeed_and_each_event_lands_once(
+    faulty: Stack, client: httpx.Client
+) -> None:
     assert faulty.nats is not None
     faulty.nats.stop()
     usccs = [new_uscc() for _ in range(25)]
@@ -44,27 +55,46 @@ def test_nats_down_writes_succeed_and_each_event_lands_once(faulty: Stack, clien
         assert ready.status_code == 503 and ready.json()["checks"]["nats"] == "unavailable"
     finally:
         faulty.nats.start()
-    wait_until(lambda: sql(faulty, "registry", "SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0][0] == 0,
-               timeout=60, what="outbox drained")
+    wait_until(
+        lambda: (
+            sql(faulty, "registry", "SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0][0] == 0
+        ),
+        timeout=60,
+        what="outbox drained",
+    )
     events = stream_events(faulty, "registry.enterprise.registered")
     landed = [e["subject"] for e in events if e["subject"] in set(usccs)]
     assert sorted(landed) == sorted(usccs), "every registration exactly once on the stream"
 
 
-def test_republishing_an_unmarked_batch_is_deduplicated(faulty: Stack, client: httpx.Client) -> None:
+def test_republishing_an_unmarked_batch_is_deduplicated(
+    faulty: Stack, client: httpx.Client
+) -> None:
     """The relay died after publishing but before marking sent: the stream keeps one copy."""
     uscc = new_uscc()
     client.post("/v1/enterprises", json=enterprise_body(uscc)).raise_for_status()
-    wait_until(lambda: sql(faulty, "registry", "SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0][0] == 0,
-               what="sent")
+    wait_until(
+        lambda: (
+            sql(faulty, "registry", "SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0][0] == 0
+        ),
+        what="sent",
+    )
     sql(faulty, "registry", "UPDATE outbox SET sent_at = NULL WHERE payload->>'subject' = $1", uscc)
-    wait_until(lambda: sql(faulty, "registry", "SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0][0] == 0,
-               what="re-sent")
-    copies = [e for e in stream_events(faulty, "registry.enterprise.registered") if e["subject"] == uscc]
+    wait_until(
+        lambda: (
+            sql(faulty, "registry", "SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0][0] == 0
+        ),
+        what="re-sent",
+    )
+    copies = [
+        e for e in stream_events(faulty, "registry.enterprise.registered") if e["subject"] == uscc
+    ]
     assert len(copies) == 1
 
 
-def test_postgres_down_is_503_not_500_and_service_recovers(faulty: Stack, client: httpx.Client) -> None:
+def test_postgres_down_is_503_not_500_and_service_recovers(
+    faulty: Stack, client: httpx.Client
+) -> None:
     assert faulty.pg is not None
     faulty.pg.stop()
     try:
@@ -81,7 +111,9 @@ def test_postgres_down_is_503_not_500_and_service_recovers(faulty: Stack, client
         assert ready.status_code == 503 and ready.json()["checks"]["database"] != "ok"
     finally:
         faulty.pg.start()
-    recovered = wait_until(lambda: client.get("/v1/zones").status_code == 200, timeout=30, what="recovery")
+    recovered = wait_until(
+        lambda: client.get("/v1/zones").status_code == 200, timeout=30, what="recovery"
+    )
     assert recovered
     created = client.post("/v1/enterprises", json=enterprise_body(new_uscc()))
     assert created.status_code == 201
@@ -96,15 +128,28 @@ def test_demo_client_exists_only_in_the_dev_profile(faulty: Stack) -> None:
     from gateway.auth.tokens import new_private_key_pem
 
     port = free_port()
-    env = {**faulty.service_env("gateway"), "GATEWAY_PROFILE": "prod", "GATEWAY_PORT": str(port),
-           "GATEWAY_SIGNING_KEY_PEM": new_private_key_pem()}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "gateway.main:app", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **faulty.service_env("gateway"),
+        "GATEWAY_PROFILE": "prod",
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_SIGNING_KEY_PEM": new_private_key_pem(),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "gateway.main:app", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_port(port, timeout=30)
-        response = httpx.post(f"http://127.0.0.1:{port}/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": "demo-admin",
-            "client_secret": "demo-admin-secret"})
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": "demo-admin",
+                "client_secret": "demo-admin-secret",
+            },
+        )
         assert response.status_code == 401
     finally:
         proc.terminate()

@@ -27,10 +27,19 @@ def test_seeded_zones_are_served(api: httpx.Client) -> None:
     assert codes["stationery-provincial"]["stage"] == "accepted"
     assert codes["stationery-national"]["level"] == "national"
     assert codes["auto_parts-national"]["phase"] == 3
-    assert codes["auto_parts-national"]["acceptance_authority"]["en"] == "National quality authority"
+    assert (
+        codes["auto_parts-national"]["acceptance_authority"]["en"] == "National quality authority"
+    )
     assert {z["industry"] for z in zones} == {
-        "auto_parts", "stationery", "molds", "lighting", "hardware", "electronics", "furniture",
-        "outdoor"}
+        "auto_parts",
+        "stationery",
+        "molds",
+        "lighting",
+        "hardware",
+        "electronics",
+        "furniture",
+        "outdoor",
+    }
     launching = [t for t in codes["molds-provincial"]["tasks"] if t["stage"] == "launching"]
     assert [t["task_code"] for t in launching] == ["survey", "apply_upward", "kickoff_meeting"]
     assert all(t["done_at"] for t in launching)
@@ -54,9 +63,19 @@ def test_public_zone_list_needs_no_token(gateway_url: str) -> None:
 
 def test_zone_lifecycle(api: httpx.Client) -> None:
     code = f"test-{new_uscc()[-6:].lower()}"
-    created = api.post("/v1/zones", json={
-        "code": code, "name_zh": "测试示范区", "name_en": "Test zone", "industry": "lighting",
-        "level": "provincial", "phase": 2, "plan_start": "2018-03-01", "plan_end": "2019-02-28"})
+    created = api.post(
+        "/v1/zones",
+        json={
+            "code": code,
+            "name_zh": "测试示范区",
+            "name_en": "Test zone",
+            "industry": "lighting",
+            "level": "provincial",
+            "phase": 2,
+            "plan_start": "2018-03-01",
+            "plan_end": "2019-02-28",
+        },
+    )
     assert created.status_code == 201, created.text
     assert created.json()["stage"] == "planned"
     assert created.json()["allowed_transitions"] == ["launching", "revoked"]
@@ -74,7 +93,10 @@ def test_zone_lifecycle(api: httpx.Client) -> None:
     moved = api.post(f"/v1/zones/{code}/transitions", json={"to": "implementing"})
     assert moved.json()["open_tasks"] == ["apply_upward", "kickoff_meeting"]
 
-    assert api.post(f"/v1/zones/{code}/transitions", json={"to": "revoked", "reason": "x"}).status_code == 201
+    assert (
+        api.post(f"/v1/zones/{code}/transitions", json={"to": "revoked", "reason": "x"}).status_code
+        == 201
+    )
     final = api.post(f"/v1/zones/{code}/transitions", json={"to": "launching"})
     assert assert_problem(final, 409, "illegal-transition")["allowed"] == []
     history = api.get(f"/v1/zones/{code}/transitions").json()
@@ -83,16 +105,40 @@ def test_zone_lifecycle(api: httpx.Client) -> None:
 
 def test_zone_bad_input(api: httpx.Client) -> None:
     assert_problem(api.get("/v1/zones/no-such-zone"), 404, "not-found")
-    bad = api.post("/v1/zones", json={"code": "Bad Code", "name_zh": "x", "name_en": "x",
-                                      "industry": "toys", "level": "city"})
+    bad = api.post(
+        "/v1/zones",
+        json={
+            "code": "Bad Code",
+            "name_zh": "x",
+            "name_en": "x",
+            "industry": "toys",
+            "level": "city",
+        },
+    )
     fields = {e["field"] for e in assert_problem(bad, 422, "validation")["errors"]}
     assert {"code", "industry", "level"} <= fields
-    assert_problem(api.post("/v1/zones", json={
-        "code": "stationery-provincial", "name_zh": "x", "name_en": "x", "industry": "stationery",
-        "level": "provincial"}), 409, "conflict")
-    assert_problem(api.post("/v1/zones/no-such-zone/transitions", json={"to": "launching"}), 404, "not-found")
-    assert_problem(api.post("/v1/zones", content=b"{not json", headers={"content-type": "application/json"}),
-                   422, "validation")
+    assert_problem(
+        api.post(
+            "/v1/zones",
+            json={
+                "code": "stationery-provincial",
+                "name_zh": "x",
+                "name_en": "x",
+                "industry": "stationery",
+                "level": "provincial",
+            },
+        ),
+        409,
+        "conflict",
+    )
+    assert_problem(
+        api.post("/v1/zones/no-such-zone/transitions", json={"to": "launching"}), 404, "not-found"
+    )
+    assert_problem(
+        api.post("/v1/zones", content=b"{not json", headers={"content-type": "application/json"}),
+        422,
+        "validation",
+    )
 
 
 @pytest.mark.parametrize(
@@ -107,7 +153,9 @@ def test_zone_bad_input(api: httpx.Client) -> None:
         ("91330226MA2AH0KX8C", "check character"),
     ],
 )
-def test_invalid_uscc_is_422_naming_field_and_reason(api: httpx.Client, uscc: str, reason: str) -> None:
+def test_invalid_uscc_is_422_naming_field_and_reason(
+    api: httpx.Client, uscc: str, reason: str
+) -> None:
     response = api.post("/v1/enterprises", json=enterprise_body(uscc))
     body = assert_problem(response, 422, "validation")
     assert body["errors"][0]["field"] == "uscc"
@@ -125,19 +173,30 @@ def test_enterprise_register_read_update(api: httpx.Client) -> None:
     got = api.get(f"/v1/enterprises/{uscc}")
     assert got.status_code == 200 and got.headers["etag"] == etag
 
-    stale = api.patch(f"/v1/enterprises/{uscc}", json={"employees": 130}, headers={"If-Match": '"999"'})
+    stale = api.patch(
+        f"/v1/enterprises/{uscc}", json={"employees": 130}, headers={"If-Match": '"999"'}
+    )
     assert_problem(stale, 412, "precondition-failed")
-    patched = api.patch(f"/v1/enterprises/{uscc}", json={"employees": 130, "export_markets": ["jp"]},
-                        headers={"If-Match": etag})
+    patched = api.patch(
+        f"/v1/enterprises/{uscc}",
+        json={"employees": 130, "export_markets": ["jp"]},
+        headers={"If-Match": etag},
+    )
     assert patched.status_code == 200, patched.text
     assert patched.json()["employees"] == 130 and patched.json()["export_markets"] == ["JP"]
     assert patched.headers["etag"] != etag
-    again = api.patch(f"/v1/enterprises/{uscc}", json={"employees": 140}, headers={"If-Match": etag})
+    again = api.patch(
+        f"/v1/enterprises/{uscc}", json={"employees": 140}, headers={"If-Match": etag}
+    )
     assert_problem(again, 412, "precondition-failed")
 
     assert_problem(api.get(f"/v1/enterprises/{new_uscc()}"), 404, "not-found")
-    bad = api.post("/v1/enterprises", json=enterprise_body(new_uscc(), export_markets=["XX"],
-                                                           products=[{"hs_code": "12", "name": "x"}]))
+    bad = api.post(
+        "/v1/enterprises",
+        json=enterprise_body(
+            new_uscc(), export_markets=["XX"], products=[{"hs_code": "12", "name": "x"}]
+        ),
+    )
     fields = {e["field"] for e in assert_problem(bad, 422, "validation")["errors"]}
     assert {"export_markets.0", "products.0.hs_code"} <= fields
 
@@ -174,46 +233,88 @@ def test_membership_and_commitment_flow(api: httpx.Client) -> None:
     no_reason = api.post(f"/v1/memberships/{mid}/decision", json={"decision": "reject"})
     assert_problem(no_reason, 422, "validation")
     wrong = api.post(f"/v1/memberships/{mid}/decision", json={"decision": "suspend", "reason": "x"})
-    assert set(assert_problem(wrong, 409, "illegal-transition")["allowed"]) == {"assess", "admit", "reject"}
+    assert set(assert_problem(wrong, 409, "illegal-transition")["allowed"]) == {
+        "assess",
+        "admit",
+        "reject",
+    }
     for decision in ("assess", "admit"):
-        assert api.post(f"/v1/memberships/{mid}/decision", json={"decision": decision}).status_code == 200
+        assert (
+            api.post(f"/v1/memberships/{mid}/decision", json={"decision": decision}).status_code
+            == 200
+        )
     enterprise = api.get(f"/v1/enterprises/{uscc}").json()
     assert enterprise["zones"] == ["lighting-provincial"]
 
-    signed = api.post(f"/v1/enterprises/{uscc}/commitments", json={
-        "zone_code": "lighting-provincial", "signatory": "王伟", "signed_on": "2026-11-01",
-        "text_version": "2017-v1", "text": "质量诚信承诺"})
+    signed = api.post(
+        f"/v1/enterprises/{uscc}/commitments",
+        json={
+            "zone_code": "lighting-provincial",
+            "signatory": "王伟",
+            "signed_on": "2026-11-01",
+            "text_version": "2017-v1",
+            "text": "质量诚信承诺",
+        },
+    )
     assert signed.status_code == 201
     import hashlib
+
     assert signed.json()["text_sha256"] == hashlib.sha256("质量诚信承诺".encode()).hexdigest()
     cid = signed.json()["id"]
     breached = api.post(f"/v1/enterprises/{uscc}/commitments/{cid}/breach", json={"reason": "虚报"})
     assert breached.status_code == 200 and breached.json()["status"] == "breached"
-    assert_problem(api.post(f"/v1/enterprises/{uscc}/commitments/{cid}/breach", json={"reason": "x"}),
-                   409, "conflict")
+    assert_problem(
+        api.post(f"/v1/enterprises/{uscc}/commitments/{cid}/breach", json={"reason": "x"}),
+        409,
+        "conflict",
+    )
 
-    removed = api.post(f"/v1/memberships/{mid}/decision", json={"decision": "remove", "reason": "违反承诺"})
+    removed = api.post(
+        f"/v1/memberships/{mid}/decision", json={"decision": "remove", "reason": "违反承诺"}
+    )
     assert removed.json()["status"] == "removed"
     detail = api.get(f"/v1/memberships/{mid}").json()
-    assert [h["to_status"] for h in detail["history"]] == ["applied", "assessing", "admitted", "removed"]
+    assert [h["to_status"] for h in detail["history"]] == [
+        "applied",
+        "assessing",
+        "admitted",
+        "removed",
+    ]
     # removal closes the membership: a new application is possible
-    assert api.post("/v1/zones/lighting-provincial/applications", json={"uscc": uscc}).status_code == 201
+    assert (
+        api.post("/v1/zones/lighting-provincial/applications", json={"uscc": uscc}).status_code
+        == 201
+    )
     assert_problem(api.post("/v1/zones/nope/applications", json={"uscc": uscc}), 404, "not-found")
-    assert_problem(api.post("/v1/zones/lighting-provincial/applications", json={"uscc": new_uscc()}),
-                   404, "not-found")
+    assert_problem(
+        api.post("/v1/zones/lighting-provincial/applications", json={"uscc": new_uscc()}),
+        404,
+        "not-found",
+    )
 
 
 def test_auth_errors(gateway_url: str, api: httpx.Client) -> None:
     no_token = httpx.get(f"{gateway_url}/v1/zones")
     assert_problem(no_token, 401, "unauthorized")
-    bad_token = httpx.get(f"{gateway_url}/v1/zones", headers={"Authorization": "Bearer abc.def.ghi"})
+    bad_token = httpx.get(
+        f"{gateway_url}/v1/zones", headers={"Authorization": "Bearer abc.def.ghi"}
+    )
     assert_problem(bad_token, 401, "unauthorized")
     reader = token(gateway_url, scope="registry:read")
-    forbidden = httpx.post(f"{gateway_url}/v1/enterprises", json=enterprise_body(new_uscc()),
-                           headers={"Authorization": f"Bearer {reader}"})
+    forbidden = httpx.post(
+        f"{gateway_url}/v1/enterprises",
+        json=enterprise_body(new_uscc()),
+        headers={"Authorization": f"Bearer {reader}"},
+    )
     assert assert_problem(forbidden, 403, "forbidden")["required_scope"] == "registry:write"
-    wrong_secret = httpx.post(f"{gateway_url}/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": "demo-admin", "client_secret": "nope"})
+    wrong_secret = httpx.post(
+        f"{gateway_url}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "demo-admin",
+            "client_secret": "nope",
+        },
+    )
     assert assert_problem(wrong_secret, 401, "unauthorized")["error"] == "invalid_client"
     bad_grant = httpx.post(f"{gateway_url}/oauth/token", data={"grant_type": "password"})
     assert assert_problem(bad_grant, 400, "bad-request")["error"] == "unsupported_grant_type"
@@ -223,9 +324,15 @@ def test_enterprise_bound_client_sees_only_its_own(gateway_url: str, api: httpx.
     mine, theirs = new_uscc(), new_uscc()
     for u in (mine, theirs):
         api.post("/v1/enterprises", json=enterprise_body(u)).raise_for_status()
-    created = api.post("/v1/clients", json={
-        "client_id": f"ent-{mine.lower()}", "name": "企业用户", "scopes": ["registry:read", "registry:write"],
-        "uscc": mine})
+    created = api.post(
+        "/v1/clients",
+        json={
+            "client_id": f"ent-{mine.lower()}",
+            "name": "企业用户",
+            "scopes": ["registry:read", "registry:write"],
+            "uscc": mine,
+        },
+    )
     assert created.status_code == 201 and created.json()["client_secret"]
     listed = api.get("/v1/clients", params={"limit": 500}).json()["items"]
     assert all("client_secret" not in c and "secret_hash" not in c for c in listed)
@@ -239,7 +346,9 @@ def test_enterprise_bound_client_sees_only_its_own(gateway_url: str, api: httpx.
 
 def test_body_over_one_mib_is_413(api: httpx.Client) -> None:
     big = json.dumps(enterprise_body(new_uscc(), address="x" * (1024 * 1024 + 10)))
-    response = api.post("/v1/enterprises", content=big, headers={"content-type": "application/json"})
+    response = api.post(
+        "/v1/enterprises", content=big, headers={"content-type": "application/json"}
+    )
     assert_problem(response, 413, "payload-too-large")
 
 
@@ -255,10 +364,14 @@ def test_idempotency_key(api: httpx.Client) -> None:
 
 
 def test_request_id_is_echoed_and_languages(api: httpx.Client) -> None:
-    response = api.get("/v1/zones/nope", headers={"X-Request-ID": "trace-me-123", "Accept-Language": "zh-CN"})
+    response = api.get(
+        "/v1/zones/nope", headers={"X-Request-ID": "trace-me-123", "Accept-Language": "zh-CN"}
+    )
     assert response.headers["x-request-id"] == "trace-me-123"
     assert response.json()["title"] == "资源不存在"
-    assert api.get("/v1/zones/nope", headers={"Accept-Language": "en"}).json()["title"] == "Not found"
+    assert (
+        api.get("/v1/zones/nope", headers={"Accept-Language": "en"}).json()["title"] == "Not found"
+    )
 
 
 def test_documents_and_health(gateway_url: str, stack) -> None:  # type: ignore[no-untyped-def]
@@ -266,7 +379,10 @@ def test_documents_and_health(gateway_url: str, stack) -> None:  # type: ignore[
     assert "/v1/enterprises/{uscc}" in doc["paths"] and "/oauth/token" in doc["paths"]
     assert doc["info"]["x-services"]["registry"] == "available"
     events = httpx.get(f"{gateway_url}/asyncapi.json").json()
-    assert events["asyncapi"].startswith("3.") and "registry_enterprise_registered_v1" in events["channels"]
+    assert (
+        events["asyncapi"].startswith("3.")
+        and "registry_enterprise_registered_v1" in events["channels"]
+    )
     assert httpx.get(f"{gateway_url}/livez").status_code == 200
     ready = httpx.get(f"{stack.url('registry')}/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "nats": "ok"}

@@ -30,12 +30,17 @@ STREAM = "KITTEST"
 
 
 @pytest.fixture(scope="module")
-async def env(stack: Stack) -> AsyncIterator[tuple[AsyncEngine, async_sessionmaker[AsyncSession], NatsConnection, ServiceSettings]]:
-    from deploy.launcher import _create_databases
+async def env(
+    stack: Stack,
+) -> AsyncIterator[
+    tuple[AsyncEngine, async_sessionmaker[AsyncSession], NatsConnection, ServiceSettings]
+]:
+    from deploy.launcher import create_databases
 
-    await _create_databases(stack.pg_root_url, ["kit_it"])
-    settings = ServiceSettings(database_url=stack.db_url("kit_it"), nats_url=stack.nats_client_url,
-                               service_name="kit-it")
+    await create_databases(stack.pg_root_url, ["kit_it"])
+    settings = ServiceSettings(
+        database_url=stack.db_url("kit_it"), nats_url=stack.nats_client_url, service_name="kit-it"
+    )
     engine = make_engine(settings)
     tables = [OutboxMessage.__table__, InboxEntry.__table__, IdempotencyRecord.__table__]
     async with engine.begin() as conn:
@@ -52,7 +57,9 @@ async def env(stack: Stack) -> AsyncIterator[tuple[AsyncEngine, async_sessionmak
 
 
 def _event(n: int) -> CloudEvent:
-    return CloudEvent(source="/tests", type="kittest.item.changed.v1", subject=f"E{n}", data={"n": n})
+    return CloudEvent(
+        source="/tests", type="kittest.item.changed.v1", subject=f"E{n}", data={"n": n}
+    )
 
 
 async def _stream_count(conn: NatsConnection) -> int:
@@ -69,7 +76,9 @@ async def test_relay_publishes_in_order_exactly_once(env) -> None:  # type: igno
     async with maker() as session, session.begin():  # rolled back: must never be published
         await emit(session, _event(999))
         await session.rollback()
-    relay = OutboxRelay(engine, conn, service="kit-it", database_url=settings.database_url, batch=20)
+    relay = OutboxRelay(
+        engine, conn, service="kit-it", database_url=settings.database_url, batch=20
+    )
     sent = 0
     while (n := await relay.publish_batch()) > 0:
         sent += n
@@ -88,11 +97,18 @@ async def test_relay_publishes_in_order_exactly_once(env) -> None:  # type: igno
 
 
 async def test_runner_retries_then_applies_once(env) -> None:  # type: ignore[no-untyped-def]
-    engine, maker, conn, _ = env
+    _, maker, conn, _ = env
     durable = "kit-it-flaky"
-    await conn.js.add_consumer(STREAM, ConsumerConfig(
-        durable_name=durable, ack_policy=AckPolicy.EXPLICIT, max_deliver=6,
-        filter_subject="kittest.item.changed", deliver_policy="new"))
+    await conn.js.add_consumer(
+        STREAM,
+        ConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            max_deliver=6,
+            filter_subject="kittest.item.changed",
+            deliver_policy="new",
+        ),
+    )
     calls: list[str] = []
 
     async def flaky(session: AsyncSession, event: CloudEvent) -> None:
@@ -101,18 +117,25 @@ async def test_runner_retries_then_applies_once(env) -> None:  # type: ignore[no
             raise RuntimeError("transient")
 
     event = _event(7)
-    await conn.js.publish("kittest.item.changed", event.model_dump_json().encode(),
-                          headers={"Nats-Msg-Id": event.id})
+    await conn.js.publish(
+        "kittest.item.changed", event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
+    )
     # the same event again under another message id: a redelivery the broker cannot dedupe
-    await conn.js.publish("kittest.item.changed", event.model_dump_json().encode(),
-                          headers={"Nats-Msg-Id": f"{event.id}/2"})
+    await conn.js.publish(
+        "kittest.item.changed",
+        event.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": f"{event.id}/2"},
+    )
     runner = ConsumerRunner(Consumer(durable, STREAM, flaky, max_deliver=5), conn, maker)
     task = asyncio.create_task(runner.run())
     try:
         for _ in range(100):
             async with maker() as s:
-                applied = await s.scalar(select(func.count()).select_from(InboxEntry).where(
-                    InboxEntry.consumer == durable))
+                applied = await s.scalar(
+                    select(func.count())
+                    .select_from(InboxEntry)
+                    .where(InboxEntry.consumer == durable)
+                )
             if applied:
                 break
             await asyncio.sleep(0.2)
@@ -120,22 +143,32 @@ async def test_runner_retries_then_applies_once(env) -> None:  # type: ignore[no
     finally:
         task.cancel()
     assert applied == 1
-    assert calls.count(event.id) == 3, "two failures, one success, the duplicate skipped by the inbox"
+    assert calls.count(event.id) == 3, (
+        "two failures, one success, the duplicate skipped by the inbox"
+    )
 
 
 async def test_runner_dead_letters_after_max_deliver(env, stack: Stack) -> None:  # type: ignore[no-untyped-def]
     _, maker, conn, _ = env
     durable = "kit-it-broken"
-    await conn.js.add_consumer(STREAM, ConsumerConfig(
-        durable_name=durable, ack_policy=AckPolicy.EXPLICIT, max_deliver=4,
-        filter_subject="kittest.item.changed", deliver_policy="new"))
+    await conn.js.add_consumer(
+        STREAM,
+        ConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            max_deliver=4,
+            filter_subject="kittest.item.changed",
+            deliver_policy="new",
+        ),
+    )
 
     async def broken(session: AsyncSession, event: CloudEvent) -> None:
         raise ValueError("cannot apply")
 
     event = _event(8)
-    await conn.js.publish("kittest.item.changed", event.model_dump_json().encode(),
-                          headers={"Nats-Msg-Id": event.id})
+    await conn.js.publish(
+        "kittest.item.changed", event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
+    )
     runner = ConsumerRunner(Consumer(durable, STREAM, broken, max_deliver=3), conn, maker)
     task = asyncio.create_task(runner.run())
     try:
@@ -150,7 +183,9 @@ async def test_runner_dead_letters_after_max_deliver(env, stack: Stack) -> None:
 
 async def test_idempotency_in_flight_and_replay(env) -> None:  # type: ignore[no-untyped-def]
     _, _, _, settings = env
-    signer = Signer(new_private_key_pem(), issuer="zone-gateway", audience="zone-platform", ttl_s=60)
+    signer = Signer(
+        new_private_key_pem(), issuer="zone-gateway", audience="zone-platform", ttl_s=60
+    )
     router = APIRouter()
     hits: list[int] = []
 
@@ -162,9 +197,15 @@ async def test_idempotency_in_flight_and_replay(env) -> None:  # type: ignore[no
 
     app = create_service_app(
         settings.model_copy(update={"jwks_json": json.dumps(signer.jwks())}),
-        title="t", description="t", routers=[router], use_nats=False)
-    headers = {"Authorization": f"Bearer {signer.issue(subject='c', scopes=[])[0]}",
-               "Idempotency-Key": f"k-{uuid.uuid4()}"}
+        title="t",
+        description="t",
+        routers=[router],
+        use_nats=False,
+    )
+    headers = {
+        "Authorization": f"Bearer {signer.issue(subject='c', scopes=[])[0]}",
+        "Idempotency-Key": f"k-{uuid.uuid4()}",
+    }
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

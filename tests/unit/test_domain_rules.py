@@ -23,7 +23,11 @@ def test_lifecycle(stage: Stage, allowed: list[Stage]) -> None:
 
 
 def test_every_working_stage_has_the_work_plans_tasks() -> None:
-    assert [t[0] for t in STAGE_TASKS[Stage.launching]] == ["survey", "apply_upward", "kickoff_meeting"]
+    assert [t[0] for t in STAGE_TASKS[Stage.launching]] == [
+        "survey",
+        "apply_upward",
+        "kickoff_meeting",
+    ]
     assert len(STAGE_TASKS[Stage.implementing]) == 4
     assert "acceptance" in [t[0] for t in STAGE_TASKS[Stage.assessing]]
 
@@ -34,7 +38,10 @@ def test_decisions_cover_the_membership_lifecycle() -> None:
     assert S.removed not in DECISIONS[Decision.reinstate][0]
     # reasons are required exactly for the adverse decisions
     assert {d for d, (_, _, needs) in DECISIONS.items() if needs} == {
-        Decision.reject, Decision.suspend, Decision.remove}
+        Decision.reject,
+        Decision.suspend,
+        Decision.remove,
+    }
     # no decision leaves a final state
     finals = {S.rejected, S.removed}
     assert all(not (src & finals) for src, _, _ in DECISIONS.values())

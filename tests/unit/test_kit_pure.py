@@ -14,17 +14,33 @@ from kit.problems import ProblemError, problem_body, wants_chinese
 
 @pytest.mark.parametrize(
     ("header", "zh"),
-    [(None, False), ("en", False), ("zh-CN", True), ("zh", True), ("en;q=0.5, zh-CN;q=0.9", True),
-     ("zh-CN;q=0.1, en", False), ("fr", False), ("zh-TW,zh;q=0.9", True), ("garbage;q=x", False)],
+    [
+        (None, False),
+        ("en", False),
+        ("zh-CN", True),
+        ("zh", True),
+        ("en;q=0.5, zh-CN;q=0.9", True),
+        ("zh-CN;q=0.1, en", False),
+        ("fr", False),
+        ("zh-TW,zh;q=0.9", True),
+        ("garbage;q=x", False),
+    ],
 )
 def test_language_negotiation(header: str | None, zh: bool) -> None:
     assert wants_chinese(header) is zh
 
 
 def test_problem_body_is_rfc9457() -> None:
-    body = problem_body("not-found", "zone 'x' does not exist", accept_language="zh-CN", instance="/v1/zones/x")
-    assert body == {"type": "/problems/not-found", "title": "资源不存在", "status": 404,
-                    "detail": "zone 'x' does not exist", "instance": "/v1/zones/x"}
+    body = problem_body(
+        "not-found", "zone 'x' does not exist", accept_language="zh-CN", instance="/v1/zones/x"
+    )
+    assert body == {
+        "type": "/problems/not-found",
+        "title": "资源不存在",
+        "status": 404,
+        "detail": "zone 'x' does not exist",
+        "instance": "/v1/zones/x",
+    }
 
 
 def test_cursor_round_trip_and_tamper() -> None:
@@ -44,20 +60,30 @@ def test_uuid7_is_version_7_and_time_ordered() -> None:
 
 
 async def test_tokens_verify_and_reject_tampering() -> None:
-    signer = Signer(new_private_key_pem(), issuer="zone-gateway", audience="zone-platform", ttl_s=60)
-    verifier = JwksVerifier(jwks_url="", issuer="zone-gateway", audience="zone-platform",
-                            inline_jwks=json.dumps(signer.jwks()))
+    signer = Signer(
+        new_private_key_pem(), issuer="zone-gateway", audience="zone-platform", ttl_s=60
+    )
+    verifier = JwksVerifier(
+        jwks_url="",
+        issuer="zone-gateway",
+        audience="zone-platform",
+        inline_jwks=json.dumps(signer.jwks()),
+    )
     token, _ = signer.issue(subject="c1", scopes=["registry:read"], uscc="91330226MA2AH0KX8K")
     principal = await verifier.verify(token)
-    assert principal.subject == "c1" and principal.has("registry:read") and not principal.has("admin")
-    assert principal.uscc == "91330226MA2AH0KX8K" and not principal.can_act_for("913302260LP2CP361E")
+    assert (
+        principal.subject == "c1" and principal.has("registry:read") and not principal.has("admin")
+    )
+    assert principal.uscc == "91330226MA2AH0KX8K" and not principal.can_act_for(
+        "913302260LP2CP361E"
+    )
     header, payload, sig = token.split(".")
     with pytest.raises(ProblemError) as err:
         await verifier.verify(f"{header}.{payload}.{sig[:-4]}AAAA")
     assert err.value.status == 401
     other = Signer(new_private_key_pem(), issuer="zone-gateway", audience="zone-platform", ttl_s=60)
     foreign, _ = other.issue(subject="c1", scopes=["admin"])
-    with pytest.raises(ProblemError, match="unknown key|cannot be fetched"):
+    with pytest.raises(ProblemError, match=r"unknown key|cannot be fetched"):
         await verifier.verify(foreign)
 
 
@@ -65,11 +91,15 @@ async def test_expired_and_wrong_audience_tokens_are_refused() -> None:
     pem = new_private_key_pem()
     expired = Signer(pem, issuer="zone-gateway", audience="zone-platform", ttl_s=-120)
     wrong_aud = Signer(pem, issuer="zone-gateway", audience="elsewhere", ttl_s=60)
-    verifier = JwksVerifier(jwks_url="", issuer="zone-gateway", audience="zone-platform",
-                            inline_jwks=json.dumps(expired.jwks()))
+    verifier = JwksVerifier(
+        jwks_url="",
+        issuer="zone-gateway",
+        audience="zone-platform",
+        inline_jwks=json.dumps(expired.jwks()),
+    )
     with pytest.raises(ProblemError, match="expired"):
         await verifier.verify(expired.issue(subject="c", scopes=[])[0])
-    with pytest.raises(ProblemError, match="(?i)audience"):
+    with pytest.raises(ProblemError, match=r"(?i)audience"):
         await verifier.verify(wrong_aud.issue(subject="c", scopes=[])[0])
 
 

@@ -21,11 +21,15 @@ async def list_agencies(
 
 
 @router.post(
-    "", status_code=201, summary="Add a member agency", response_model=AgencyOut,
+    "",
+    status_code=201,
+    summary="Add a member agency",
+    response_model=AgencyOut,
     responses={409: {"description": "Code already exists"}},
 )
 async def create_agency(
-    agency_in: AgencyIn, session: SessionDep,
+    agency_in: AgencyIn,
+    session: SessionDep,
     _: Annotated[Principal, Depends(require("admin"))],
 ) -> AgencyOut:
     """Admin only."""

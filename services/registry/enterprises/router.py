@@ -1,6 +1,6 @@
 """Enterprise endpoints (企业, 摸底调查)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
@@ -21,31 +21,47 @@ from services.registry.enterprises.schemas import (
 router = APIRouter(prefix="/v1/enterprises", tags=["enterprises"])
 Reader = Annotated[Principal, Depends(require("registry:read"))]
 Writer = Annotated[Principal, Depends(require("registry:write"))]
-NOT_FOUND = {404: {"description": "Enterprise not found"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Enterprise not found"}}
 
 
 @router.get("", summary="Search enterprises", response_model=Page[EnterpriseOut])
 async def list_enterprises(
-    session: SessionDep, principal: Reader,
+    session: SessionDep,
+    principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
     q: Annotated[str | None, Query(max_length=100, description="Text in the name")] = None,
     industry: Annotated[Industry | None, Query()] = None,
     zone: Annotated[str | None, Query(description="Admitted member of this zone code")] = None,
     level: Annotated[str | None, Query(pattern="^[ABCD]$", description="Credit level")] = None,
     hs_code: Annotated[str | None, Query(pattern=r"^\d{6,10}$")] = None,
-    market: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$", description="Export market")] = None,
+    market: Annotated[
+        str | None, Query(pattern="^[A-Za-z]{2}$", description="Export market")
+    ] = None,
 ) -> Page[EnterpriseOut]:
     """Cursor-paged by USCC; an enterprise token sees only its own enterprise."""
     rows, next_cursor = await service.search(
-        session, page=page, q=q, industry=industry, zone=zone, level=level, hs_code=hs_code,
-        market=market, only_uscc=principal.uscc,
+        session,
+        page=page,
+        q=q,
+        industry=industry,
+        zone=zone,
+        level=level,
+        hs_code=hs_code,
+        market=market,
+        only_uscc=principal.uscc,
     )
     return Page(items=await service.to_out(session, rows), next_cursor=next_cursor)
 
 
 @router.post(
-    "", status_code=201, summary="Register an enterprise", response_model=EnterpriseOut,
-    responses={409: {"description": "USCC already registered"}, 422: {"description": "Invalid USCC"}},
+    "",
+    status_code=201,
+    summary="Register an enterprise",
+    response_model=EnterpriseOut,
+    responses={
+        409: {"description": "USCC already registered"},
+        422: {"description": "Invalid USCC"},
+    },
 )
 async def register_enterprise(
     enterprise_in: EnterpriseIn, session: SessionDep, principal: Writer, response: Response
@@ -58,7 +74,9 @@ async def register_enterprise(
     return (await service.to_out(session, [enterprise]))[0]
 
 
-@router.get("/{uscc}", summary="Get an enterprise", response_model=EnterpriseOut, responses=NOT_FOUND)
+@router.get(
+    "/{uscc}", summary="Get an enterprise", response_model=EnterpriseOut, responses=NOT_FOUND
+)
 async def get_enterprise(
     uscc: str, session: SessionDep, principal: Reader, response: Response
 ) -> EnterpriseOut:
@@ -70,11 +88,17 @@ async def get_enterprise(
 
 
 @router.patch(
-    "/{uscc}", summary="Update an enterprise", response_model=EnterpriseOut,
+    "/{uscc}",
+    summary="Update an enterprise",
+    response_model=EnterpriseOut,
     responses={**NOT_FOUND, 412: {"description": "If-Match does not match"}},
 )
 async def patch_enterprise(
-    uscc: str, patch: EnterprisePatch, request: Request, session: SessionDep, principal: Writer,
+    uscc: str,
+    patch: EnterprisePatch,
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
     response: Response,
 ) -> EnterpriseOut:
     """Partial update; send `If-Match` with the ETag you read."""
@@ -87,19 +111,26 @@ async def patch_enterprise(
 
 
 @router.get(
-    "/{uscc}/surveys", summary="An enterprise's surveys", response_model=list[SurveyOut],
+    "/{uscc}/surveys",
+    summary="An enterprise's surveys",
+    response_model=list[SurveyOut],
     responses=NOT_FOUND,
 )
 async def list_surveys(uscc: str, session: SessionDep, principal: Reader) -> list[SurveyOut]:
     """Newest year first."""
     enterprise = await service.get(session, uscc)
     ensure_own_enterprise(principal, enterprise.uscc)
-    return [SurveyOut.model_validate(s) for s in await service.list_surveys(session, enterprise.uscc)]
+    return [
+        SurveyOut.model_validate(s) for s in await service.list_surveys(session, enterprise.uscc)
+    ]
 
 
 @router.post(
-    "/{uscc}/surveys", status_code=201, summary="Record a year's survey (摸底调查)",
-    response_model=SurveyOut, responses={**NOT_FOUND, 409: {"description": "Year already recorded"}},
+    "/{uscc}/surveys",
+    status_code=201,
+    summary="Record a year's survey (摸底调查)",
+    response_model=SurveyOut,
+    responses={**NOT_FOUND, 409: {"description": "Year already recorded"}},
 )
 async def add_survey(
     uscc: str, survey_in: SurveyIn, session: SessionDep, principal: Writer
@@ -112,11 +143,17 @@ async def add_survey(
 
 
 @router.put(
-    "/{uscc}/surveys/{year}", summary="Create or replace a year's survey",
-    response_model=SurveyOut, responses=NOT_FOUND,
+    "/{uscc}/surveys/{year}",
+    summary="Create or replace a year's survey",
+    response_model=SurveyOut,
+    responses=NOT_FOUND,
 )
 async def put_survey(
-    uscc: str, year: Annotated[int, Path(ge=2000, le=2100)], survey_in: SurveyIn, session: SessionDep, principal: Writer
+    uscc: str,
+    year: Annotated[int, Path(ge=2000, le=2100)],
+    survey_in: SurveyIn,
+    session: SessionDep,
+    principal: Writer,
 ) -> SurveyOut:
     """The path year wins over the body's."""
     enterprise = await service.get(session, uscc)

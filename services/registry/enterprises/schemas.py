@@ -81,7 +81,9 @@ class EnterpriseOut(EnterpriseBase):
     uscc: str
     hs_codes: list[str]
     credit_level: str | None = Field(description="Latest level from the credit service, if any")
-    zones: list[str] = Field(default_factory=list, description="Zones where it is an admitted member")
+    zones: list[str] = Field(
+        default_factory=list, description="Zones where it is an admitted member"
+    )
     version: int
     created_at: datetime
     updated_at: datetime

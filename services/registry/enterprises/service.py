@@ -65,7 +65,9 @@ async def get(session: AsyncSession, uscc: str) -> Enterprise:
 async def register(session: AsyncSession, *, enterprise_in: EnterpriseIn) -> Enterprise:
     """Register an enterprise; 409 if its USCC is already registered."""
     if await session.get(Enterprise, enterprise_in.uscc) is not None:
-        raise Conflict(f"enterprise {enterprise_in.uscc} is already registered", uscc=enterprise_in.uscc)
+        raise Conflict(
+            f"enterprise {enterprise_in.uscc} is already registered", uscc=enterprise_in.uscc
+        )
     data = enterprise_in.model_dump(mode="json")
     enterprise = Enterprise(**data, hs_codes=_hs_codes(data["products"]))
     session.add(enterprise)
@@ -73,14 +75,24 @@ async def register(session: AsyncSession, *, enterprise_in: EnterpriseIn) -> Ent
         await session.flush()
     except IntegrityError as exc:  # a concurrent registration of the same USCC won the race
         raise Conflict(f"enterprise {enterprise_in.uscc} is already registered") from exc
-    await publish(session, "registry.enterprise.registered.v1", enterprise.uscc, EnterpriseRegistered(
-        uscc=enterprise.uscc, name=enterprise.name, industry=enterprise.industry,
-        hs_codes=enterprise.hs_codes, export_markets=enterprise.export_markets,
-    ))
+    await publish(
+        session,
+        "registry.enterprise.registered.v1",
+        enterprise.uscc,
+        EnterpriseRegistered(
+            uscc=enterprise.uscc,
+            name=enterprise.name,
+            industry=enterprise.industry,
+            hs_codes=enterprise.hs_codes,
+            export_markets=enterprise.export_markets,
+        ),
+    )
     return enterprise
 
 
-async def update(session: AsyncSession, enterprise: Enterprise, *, patch: EnterprisePatch) -> Enterprise:
+async def update(
+    session: AsyncSession, enterprise: Enterprise, *, patch: EnterprisePatch
+) -> Enterprise:
     """Apply a partial update and emit `registry.enterprise.updated`."""
     changes = patch.model_dump(mode="json", exclude_unset=True)
     changed = [f for f, v in changes.items() if getattr(enterprise, f) != v]
@@ -91,15 +103,29 @@ async def update(session: AsyncSession, enterprise: Enterprise, *, patch: Enterp
     if not changed:
         return enterprise
     await session.flush()
-    await publish(session, "registry.enterprise.updated.v1", enterprise.uscc, EnterpriseUpdated(
-        uscc=enterprise.uscc, changed=changed, version=enterprise.version,
-    ))
+    await publish(
+        session,
+        "registry.enterprise.updated.v1",
+        enterprise.uscc,
+        EnterpriseUpdated(
+            uscc=enterprise.uscc,
+            changed=changed,
+            version=enterprise.version,
+        ),
+    )
     return enterprise
 
 
 async def search(
-    session: AsyncSession, *, page: PageParams, q: str | None, industry: str | None,
-    zone: str | None, level: str | None, hs_code: str | None, market: str | None,
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    q: str | None,
+    industry: str | None,
+    zone: str | None,
+    level: str | None,
+    hs_code: str | None,
+    market: str | None,
     only_uscc: str | None = None,
 ) -> tuple[list[Enterprise], str | None]:
     """Filtered keyset page ordered by USCC."""
@@ -116,15 +142,18 @@ async def search(
     if level:
         query = query.where(Enterprise.credit_level == level)
     if hs_code:
-        query = query.where(Enterprise.hs_codes.any(hs_code))
+        query = query.where(Enterprise.hs_codes.contains([hs_code]))
     if market:
-        query = query.where(Enterprise.export_markets.any(market.upper()))
+        query = query.where(Enterprise.export_markets.contains([market.upper()]))
     if zone:
         query = query.where(
-            select(Membership.id).where(
-                Membership.uscc == Enterprise.uscc, Membership.zone_code == zone,
+            select(Membership.id)
+            .where(
+                Membership.uscc == Enterprise.uscc,
+                Membership.zone_code == zone,
                 Membership.status == "admitted",
-            ).exists()
+            )
+            .exists()
         )
     rows = list((await session.scalars(query)).all())
     return make_page(rows, page.limit, lambda e: {"uscc": e.uscc})
@@ -139,7 +168,9 @@ async def add_survey(
     )
     if existing is not None:
         raise Conflict(f"a {survey_in.year} survey of {enterprise.uscc} exists; PUT replaces it")
-    survey = Survey(uscc=enterprise.uscc, recorded_by=principal.subject, **survey_in.model_dump(mode="json"))
+    survey = Survey(
+        uscc=enterprise.uscc, recorded_by=principal.subject, **survey_in.model_dump(mode="json")
+    )
     session.add(survey)
     await session.flush()
     return survey

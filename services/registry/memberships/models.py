@@ -19,7 +19,10 @@ class Membership(Base):
     __table_args__ = (
         # At most one open membership per enterprise and zone.
         Index(
-            "uq_memberships_open", "zone_code", "uscc", unique=True,
+            "uq_memberships_open",
+            "zone_code",
+            "uscc",
+            unique=True,
             postgresql_where=text("status IN ('applied','assessing','admitted','suspended')"),
         ),
     )

@@ -34,13 +34,20 @@ def _office_only(principal: Principal) -> None:
 
 
 @router.post(
-    "/v1/zones/{code}/applications", status_code=201, response_model=MembershipOut,
+    "/v1/zones/{code}/applications",
+    status_code=201,
+    response_model=MembershipOut,
     summary="Apply to join a zone (申请准入)",
-    responses={404: {"description": "Zone or enterprise not found"},
-               409: {"description": "An open membership exists"}},
+    responses={
+        404: {"description": "Zone or enterprise not found"},
+        409: {"description": "An open membership exists"},
+    },
 )
 async def apply(
-    code: str, application: ApplicationIn, session: SessionDep, principal: Writer,
+    code: str,
+    application: ApplicationIn,
+    session: SessionDep,
+    principal: Writer,
     response: Response,
 ) -> MembershipOut:
     """Opens a membership in status `applied`; one open membership per enterprise and zone."""
@@ -51,11 +58,15 @@ async def apply(
 
 
 @router.get(
-    "/v1/zones/{code}/applications", response_model=Page[MembershipOut],
-    summary="A zone's memberships", responses={404: {"description": "Zone not found"}},
+    "/v1/zones/{code}/applications",
+    response_model=Page[MembershipOut],
+    summary="A zone's memberships",
+    responses={404: {"description": "Zone not found"}},
 )
 async def list_zone_memberships(
-    code: str, session: SessionDep, principal: Reader,
+    code: str,
+    session: SessionDep,
+    principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
     status: Annotated[MembershipStatus | None, Query()] = None,
 ) -> Page[MembershipOut]:
@@ -69,7 +80,8 @@ async def list_zone_memberships(
 
 @router.get("/v1/memberships", response_model=Page[MembershipOut], summary="Search memberships")
 async def list_memberships(
-    session: SessionDep, principal: Reader,
+    session: SessionDep,
+    principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
     zone: Annotated[str | None, Query(description="Zone code")] = None,
     uscc: Annotated[str | None, Query(max_length=18)] = None,
@@ -86,8 +98,10 @@ async def list_memberships(
 
 
 @router.get(
-    "/v1/memberships/{membership_id}", response_model=MembershipDetail,
-    summary="A membership and its history", responses={404: {"description": "Not found"}},
+    "/v1/memberships/{membership_id}",
+    response_model=MembershipDetail,
+    summary="A membership and its history",
+    responses={404: {"description": "Not found"}},
 )
 async def get_membership(
     membership_id: uuid.UUID, session: SessionDep, principal: Reader
@@ -96,14 +110,19 @@ async def get_membership(
     membership = await service.get(session, membership_id)
     ensure_own_enterprise(principal, membership.uscc)
     history = [DecisionOut.model_validate(d) for d in await service.history(session, membership.id)]
-    return MembershipDetail(**MembershipOut.model_validate(membership).model_dump(), history=history)
+    return MembershipDetail(
+        **MembershipOut.model_validate(membership).model_dump(), history=history
+    )
 
 
 @router.post(
-    "/v1/memberships/{membership_id}/decision", response_model=MembershipOut,
+    "/v1/memberships/{membership_id}/decision",
+    response_model=MembershipOut,
     summary="Decide on a membership (考核/准入/驳回/暂停/恢复/除名)",
-    responses={404: {"description": "Not found"},
-               409: {"description": "Decision not possible in the current status"}},
+    responses={
+        404: {"description": "Not found"},
+        409: {"description": "Decision not possible in the current status"},
+    },
 )
 async def decide(
     membership_id: uuid.UUID, decision_in: DecisionIn, session: SessionDep, principal: Writer
@@ -118,21 +137,30 @@ async def decide(
 
 
 @router.get(
-    "/v1/enterprises/{uscc}/commitments", response_model=list[CommitmentOut],
-    summary="An enterprise's integrity commitments", tags=["commitments"],
+    "/v1/enterprises/{uscc}/commitments",
+    response_model=list[CommitmentOut],
+    summary="An enterprise's integrity commitments",
+    tags=["commitments"],
     responses={404: {"description": "Enterprise not found"}},
 )
-async def list_commitments(uscc: str, session: SessionDep, principal: Reader) -> list[CommitmentOut]:
+async def list_commitments(
+    uscc: str, session: SessionDep, principal: Reader
+) -> list[CommitmentOut]:
     """Newest first."""
     ensure_own_enterprise(principal, uscc.strip().upper())
     return [CommitmentOut.model_validate(c) for c in await service.list_commitments(session, uscc)]
 
 
 @router.post(
-    "/v1/enterprises/{uscc}/commitments", status_code=201, response_model=CommitmentOut,
-    summary="Record a signed integrity commitment (质量诚信承诺书)", tags=["commitments"],
-    responses={404: {"description": "Enterprise or zone not found"},
-               409: {"description": "This text version is already signed"}},
+    "/v1/enterprises/{uscc}/commitments",
+    status_code=201,
+    response_model=CommitmentOut,
+    summary="Record a signed integrity commitment (质量诚信承诺书)",
+    tags=["commitments"],
+    responses={
+        404: {"description": "Enterprise or zone not found"},
+        409: {"description": "This text version is already signed"},
+    },
 )
 async def sign_commitment(
     uscc: str, commitment_in: CommitmentIn, session: SessionDep, principal: Writer
@@ -146,17 +174,20 @@ async def sign_commitment(
 
 
 @router.post(
-    "/v1/enterprises/{uscc}/commitments/{commitment_id}/breach", response_model=CommitmentOut,
-    summary="Mark a commitment breached", tags=["commitments"],
+    "/v1/enterprises/{uscc}/commitments/{commitment_id}/breach",
+    response_model=CommitmentOut,
+    summary="Mark a commitment breached",
+    tags=["commitments"],
     responses={404: {"description": "Not found"}, 409: {"description": "Already breached"}},
 )
 async def breach_commitment(
-    uscc: str, commitment_id: uuid.UUID, breach_in: BreachIn, session: SessionDep,
+    uscc: str,
+    commitment_id: uuid.UUID,
+    breach_in: BreachIn,
+    session: SessionDep,
     principal: Writer,
 ) -> CommitmentOut:
     """Emits `registry.commitment.breached`, which credit turns into a credit fact."""
     _office_only(principal)
-    commitment = await service.breach_commitment(
-        session, uscc, commitment_id, breach_in=breach_in
-    )
+    commitment = await service.breach_commitment(session, uscc, commitment_id, breach_in=breach_in)
     return CommitmentOut.model_validate(commitment)

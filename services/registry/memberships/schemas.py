@@ -87,7 +87,9 @@ class CommitmentIn(BaseModel):
     """A signed integrity commitment (质量诚信承诺书)."""
 
     zone_code: str = Field(min_length=1, max_length=60)
-    signatory: str = Field(min_length=1, max_length=100, description="Who signed for the enterprise")
+    signatory: str = Field(
+        min_length=1, max_length=100, description="Who signed for the enterprise"
+    )
     signed_on: date
     text_version: str = Field(min_length=1, max_length=40, examples=["2017-v1"])
     text: str = Field(min_length=1, max_length=200_000, description="The commitment text as signed")

@@ -52,11 +52,22 @@ EVENT_OF: dict[S, str] = {
 }
 
 
-async def _emit(session: AsyncSession, m: Membership, event_type: str, actor: str, reason: str | None) -> None:
-    await publish(session, event_type, m.uscc, MembershipChanged(
-        membership_id=str(m.id), zone_code=m.zone_code, uscc=m.uscc, status=m.status,
-        reason=reason, actor=actor,
-    ))
+async def _emit(
+    session: AsyncSession, m: Membership, event_type: str, actor: str, reason: str | None
+) -> None:
+    await publish(
+        session,
+        event_type,
+        m.uscc,
+        MembershipChanged(
+            membership_id=str(m.id),
+            zone_code=m.zone_code,
+            uscc=m.uscc,
+            status=m.status,
+            reason=reason,
+            actor=actor,
+        ),
+    )
 
 
 async def apply(
@@ -69,7 +80,8 @@ async def apply(
     enterprise = await enterprises.get(session, application.uscc)
     open_one = await session.scalar(
         select(Membership).where(
-            Membership.zone_code == zone.code, Membership.uscc == enterprise.uscc,
+            Membership.zone_code == zone.code,
+            Membership.uscc == enterprise.uscc,
             Membership.status.in_(OPEN_STATUSES),
         )
     )
@@ -79,18 +91,28 @@ async def apply(
             membership_id=str(open_one.id),
         )
     membership = Membership(
-        zone_code=zone.code, uscc=enterprise.uscc, status=S.applied.value,
-        note=application.note, applied_at=utcnow(),
+        zone_code=zone.code,
+        uscc=enterprise.uscc,
+        status=S.applied.value,
+        note=application.note,
+        applied_at=utcnow(),
     )
     session.add(membership)
     try:
         await session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"{enterprise.uscc} already has an open membership of '{zone.code}'") from exc
-    session.add(MembershipDecision(
-        membership_id=membership.id, from_status=None, to_status=S.applied.value,
-        reason=application.note, actor=principal.subject,
-    ))
+        raise Conflict(
+            f"{enterprise.uscc} already has an open membership of '{zone.code}'"
+        ) from exc
+    session.add(
+        MembershipDecision(
+            membership_id=membership.id,
+            from_status=None,
+            to_status=S.applied.value,
+            reason=application.note,
+            actor=principal.subject,
+        )
+    )
     await _emit(session, membership, EVENT_OF[S.applied], principal.subject, application.note)
     return membership
 
@@ -120,24 +142,35 @@ async def decide(
         raise ProblemError(
             "illegal-transition",
             f"membership is {current.value}; possible decisions: {', '.join(possible) or 'none'}",
-            current=current.value, requested=decision_in.decision.value, allowed=possible,
+            current=current.value,
+            requested=decision_in.decision.value,
+            allowed=possible,
         )
     if needs_reason and not (decision_in.reason and decision_in.reason.strip()):
-        raise ProblemError("validation", f"a reason is required to {decision_in.decision.value}",
-                           errors=[{"field": "reason", "reason": "required for this decision"}])
+        raise ProblemError(
+            "validation",
+            f"a reason is required to {decision_in.decision.value}",
+            errors=[{"field": "reason", "reason": "required for this decision"}],
+        )
     membership.status = target.value
     membership.reason = decision_in.reason
     membership.decided_at = utcnow()
     # A person's decision settles any automatic removal review; the history keeps the reason.
     membership.review_requested_at = None
     membership.review_reason = None
-    session.add(MembershipDecision(
-        membership_id=membership.id, from_status=current.value, to_status=target.value,
-        reason=decision_in.reason, actor=principal.subject,
-    ))
+    session.add(
+        MembershipDecision(
+            membership_id=membership.id,
+            from_status=current.value,
+            to_status=target.value,
+            reason=decision_in.reason,
+            actor=principal.subject,
+        )
+    )
     await session.flush()
     event_type = (
-        "registry.membership.reinstated.v1" if decision_in.decision is Decision.reinstate
+        "registry.membership.reinstated.v1"
+        if decision_in.decision is Decision.reinstate
         else EVENT_OF[target]
     )
     await _emit(session, membership, event_type, principal.subject, decision_in.reason)
@@ -145,8 +178,13 @@ async def decide(
 
 
 async def search(
-    session: AsyncSession, *, page: PageParams, zone_code: str | None, uscc: str | None,
-    status: str | None, under_review: bool | None,
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    zone_code: str | None,
+    uscc: str | None,
+    status: str | None,
+    under_review: bool | None,
 ) -> tuple[list[Membership], str | None]:
     """Keyset page of memberships, newest first."""
     query = select(Membership).order_by(Membership.id.desc()).limit(page.limit + 1)
@@ -160,7 +198,8 @@ async def search(
         query = query.where(Membership.status == status)
     if under_review is not None:
         query = query.where(
-            Membership.review_requested_at.is_not(None) if under_review
+            Membership.review_requested_at.is_not(None)
+            if under_review
             else Membership.review_requested_at.is_(None)
         )
     rows = list((await session.scalars(query)).all())
@@ -171,12 +210,17 @@ async def request_removal_review(
     session: AsyncSession, *, uscc: str, reason: str, actor: str
 ) -> list[Membership]:
     """Dynamic management (动态管理): flag every admitted membership of `uscc` for review."""
-    memberships = list((await session.scalars(
-        select(Membership).where(
-            Membership.uscc == uscc, Membership.status.in_((S.admitted.value, S.suspended.value)),
-            Membership.review_requested_at.is_(None),
-        )
-    )).all())
+    memberships = list(
+        (
+            await session.scalars(
+                select(Membership).where(
+                    Membership.uscc == uscc,
+                    Membership.status.in_((S.admitted.value, S.suspended.value)),
+                    Membership.review_requested_at.is_(None),
+                )
+            )
+        ).all()
+    )
     for m in memberships:
         m.review_requested_at = utcnow()
         m.review_reason = reason
@@ -194,8 +238,10 @@ async def sign_commitment(
     digest = hashlib.sha256(commitment_in.text.encode("utf-8")).hexdigest()
     existing = await session.scalar(
         select(Commitment).where(
-            Commitment.uscc == enterprise.uscc, Commitment.zone_code == zone.code,
-            Commitment.text_version == commitment_in.text_version, Commitment.status == "signed",
+            Commitment.uscc == enterprise.uscc,
+            Commitment.zone_code == zone.code,
+            Commitment.text_version == commitment_in.text_version,
+            Commitment.status == "signed",
         )
     )
     if existing is not None:
@@ -204,9 +250,14 @@ async def sign_commitment(
             commitment_id=str(existing.id),
         )
     commitment = Commitment(
-        zone_code=zone.code, uscc=enterprise.uscc, signatory=commitment_in.signatory,
-        signed_on=commitment_in.signed_on, text_version=commitment_in.text_version,
-        text_sha256=digest, status="signed", recorded_by=principal.subject,
+        zone_code=zone.code,
+        uscc=enterprise.uscc,
+        signatory=commitment_in.signatory,
+        signed_on=commitment_in.signed_on,
+        text_version=commitment_in.text_version,
+        text_sha256=digest,
+        status="signed",
+        recorded_by=principal.subject,
     )
     session.add(commitment)
     await session.flush()
@@ -239,7 +290,17 @@ async def breach_commitment(
 
 
 async def _emit_commitment(session: AsyncSession, c: Commitment, event_type: str) -> None:
-    await publish(session, event_type, c.uscc, CommitmentChanged(
-        commitment_id=str(c.id), zone_code=c.zone_code, uscc=c.uscc, text_sha256=c.text_sha256,
-        signed_on=c.signed_on, status=c.status, reason=c.breach_reason,  # type: ignore[arg-type]
-    ))
+    await publish(
+        session,
+        event_type,
+        c.uscc,
+        CommitmentChanged(
+            commitment_id=str(c.id),
+            zone_code=c.zone_code,
+            uscc=c.uscc,
+            text_sha256=c.text_sha256,
+            signed_on=c.signed_on,
+            status="breached" if c.status == "breached" else "signed",
+            reason=c.breach_reason,
+        ),
+    )

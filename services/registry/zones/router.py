@@ -1,6 +1,6 @@
 """Zone endpoints (示范区)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -23,12 +23,13 @@ router = APIRouter(prefix="/v1/zones", tags=["zones"])
 public_router = APIRouter(prefix="/v1/public", tags=["public"])
 Reader = Annotated[Principal, Depends(require("registry:read"))]
 Writer = Annotated[Principal, Depends(require("registry:write"))]
-NOT_FOUND = {404: {"description": "Zone not found"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Zone not found"}}
 
 
 @router.get("", summary="List zones", response_model=list[ZoneOut])
 async def list_zones(
-    session: SessionDep, _: Reader,
+    session: SessionDep,
+    _: Reader,
     industry: Annotated[Industry | None, Query()] = None,
     level: Annotated[ZoneLevel | None, Query()] = None,
     stage: Annotated[Stage | None, Query()] = None,
@@ -39,7 +40,10 @@ async def list_zones(
 
 
 @router.post(
-    "", status_code=201, summary="Plan a zone", response_model=ZoneOut,
+    "",
+    status_code=201,
+    summary="Plan a zone",
+    response_model=ZoneOut,
     responses={409: {"description": "Zone code already exists"}},
 )
 async def create_zone(
@@ -61,11 +65,17 @@ async def get_zone(code: str, session: SessionDep, _: Reader, response: Response
 
 
 @router.patch(
-    "/{code}", summary="Update a zone", response_model=ZoneOut,
+    "/{code}",
+    summary="Update a zone",
+    response_model=ZoneOut,
     responses={**NOT_FOUND, 412: {"description": "If-Match does not match"}},
 )
 async def patch_zone(
-    code: str, patch: ZonePatch, request: Request, session: SessionDep, _: Writer,
+    code: str,
+    patch: ZonePatch,
+    request: Request,
+    session: SessionDep,
+    _: Writer,
     response: Response,
 ) -> ZoneOut:
     """Partial update; send `If-Match` with the ETag you read."""
@@ -77,12 +87,17 @@ async def patch_zone(
 
 
 @router.post(
-    "/{code}/transitions", status_code=201, summary="Move a zone to another stage",
+    "/{code}/transitions",
+    status_code=201,
+    summary="Move a zone to another stage",
     response_model=TransitionOut,
     responses={**NOT_FOUND, 409: {"description": "Not allowed from the current stage"}},
 )
 async def transition_zone(
-    code: str, transition_in: TransitionIn, request: Request, session: SessionDep,
+    code: str,
+    transition_in: TransitionIn,
+    request: Request,
+    session: SessionDep,
     principal: Writer,
 ) -> TransitionOut:
     """planned → launching → implementing → assessing → accepted; revoked from any state."""
@@ -95,7 +110,9 @@ async def transition_zone(
 
 
 @router.get(
-    "/{code}/transitions", summary="A zone's stage history", response_model=list[TransitionOut],
+    "/{code}/transitions",
+    summary="A zone's stage history",
+    response_model=list[TransitionOut],
     responses=NOT_FOUND,
 )
 async def list_transitions(code: str, session: SessionDep, _: Reader) -> list[TransitionOut]:
@@ -104,8 +121,10 @@ async def list_transitions(code: str, session: SessionDep, _: Reader) -> list[Tr
 
 
 @router.put(
-    "/{code}/tasks/{task_code}", summary="Mark a stage task done or open",
-    response_model=ZoneTaskOut, responses=NOT_FOUND,
+    "/{code}/tasks/{task_code}",
+    summary="Mark a stage task done or open",
+    response_model=ZoneTaskOut,
+    responses=NOT_FOUND,
 )
 async def set_task(
     code: str, task_code: str, task_update: TaskUpdate, session: SessionDep, principal: Writer

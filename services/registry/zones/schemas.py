@@ -12,7 +12,8 @@ class ZoneIn(BaseModel):
     """A zone to plan."""
 
     code: str = Field(
-        pattern=r"^[a-z0-9][a-z0-9_-]{1,59}$", examples=["lighting-provincial"],
+        pattern=r"^[a-z0-9][a-z0-9_-]{1,59}$",
+        examples=["lighting-provincial"],
         description="Stable lower-case code, e.g. `<industry>-<level>`",
     )
     name_zh: str = Field(min_length=1, max_length=200, examples=["出口灯具质量安全示范区（省级）"])

@@ -12,6 +12,7 @@ from kit.problems import Conflict, NotFound, ProblemError
 from services.registry.domain import (
     ACCEPTANCE_AUTHORITY,
     STAGE_TASKS,
+    Industry,
     Stage,
     ZoneLevel,
     allowed_transitions,
@@ -32,13 +33,22 @@ def to_out(zone: Zone) -> ZoneOut:
     """API view of a zone."""
     zh, en = ACCEPTANCE_AUTHORITY[ZoneLevel(zone.level)]
     return ZoneOut(
-        code=zone.code, name_zh=zone.name_zh, name_en=zone.name_en, industry=zone.industry,
-        level=zone.level, stage=zone.stage, phase=zone.phase, plan_start=zone.plan_start,
-        plan_end=zone.plan_end, description=zone.description,
+        code=zone.code,
+        name_zh=zone.name_zh,
+        name_en=zone.name_en,
+        industry=Industry(zone.industry),
+        level=ZoneLevel(zone.level),
+        stage=Stage(zone.stage),
+        phase=zone.phase,
+        plan_start=zone.plan_start,
+        plan_end=zone.plan_end,
+        description=zone.description,
         acceptance_authority={"zh": zh, "en": en},
         allowed_transitions=allowed_transitions(Stage(zone.stage)),
         tasks=[ZoneTaskOut.model_validate(t) for t in zone.tasks],
-        version=zone.version, created_at=zone.created_at, updated_at=zone.updated_at,
+        version=zone.version,
+        created_at=zone.created_at,
+        updated_at=zone.updated_at,
     )
 
 
@@ -73,9 +83,15 @@ async def create(session: AsyncSession, *, zone_in: ZoneIn) -> Zone:
     for stage, tasks in STAGE_TASKS.items():
         for code, zh, en in tasks:
             position += 1
-            zone.tasks.append(ZoneTask(
-                stage=stage.value, task_code=code, position=position, title_zh=zh, title_en=en,
-            ))
+            zone.tasks.append(
+                ZoneTask(
+                    stage=stage.value,
+                    task_code=code,
+                    position=position,
+                    title_zh=zh,
+                    title_en=en,
+                )
+            )
     session.add(zone)
     await session.flush()
     return zone
@@ -104,22 +120,36 @@ async def transition(
             "illegal-transition",
             f"zone '{zone.code}' is {current.value}; it can move to: "
             + (", ".join(s.value for s in allowed) or "nothing (final state)"),
-            current=current.value, requested=transition_in.to.value,
+            current=current.value,
+            requested=transition_in.to.value,
             allowed=[s.value for s in allowed],
         )
     open_tasks = [t.task_code for t in zone.tasks if t.stage == current.value and t.done_at is None]
     record = ZoneTransition(
-        zone_code=zone.code, from_stage=current.value, to_stage=transition_in.to.value,
-        reason=transition_in.reason, actor=principal.subject, agency=principal.agency,
-        open_tasks=open_tasks, at=utcnow(),
+        zone_code=zone.code,
+        from_stage=current.value,
+        to_stage=transition_in.to.value,
+        reason=transition_in.reason,
+        actor=principal.subject,
+        agency=principal.agency,
+        open_tasks=open_tasks,
+        at=utcnow(),
     )
     zone.stage = transition_in.to.value
     session.add(record)
     await session.flush()
-    await publish(session, "registry.zone.transitioned.v1", zone.code, ZoneTransitioned(
-        code=zone.code, from_stage=current.value, to_stage=zone.stage,
-        reason=transition_in.reason, actor=principal.subject,
-    ))
+    await publish(
+        session,
+        "registry.zone.transitioned.v1",
+        zone.code,
+        ZoneTransitioned(
+            code=zone.code,
+            from_stage=current.value,
+            to_stage=zone.stage,
+            reason=transition_in.reason,
+            actor=principal.subject,
+        ),
+    )
     return record
 
 
@@ -131,7 +161,11 @@ async def list_transitions(session: AsyncSession, code: str) -> list[ZoneTransit
 
 
 async def set_task(
-    session: AsyncSession, zone: Zone, task_code: str, *, task_update: TaskUpdate,
+    session: AsyncSession,
+    zone: Zone,
+    task_code: str,
+    *,
+    task_update: TaskUpdate,
     principal: Principal,
 ) -> ZoneTask:
     """Mark a stage task done (with who and when) or reopen it."""
