@@ -15,6 +15,7 @@ Environment:
   ZONE_NATS_PORT      embedded NATS port (default 4222)
   ZONE_PROFILE        dev (default: seeds demo data and the demo-admin client), test or prod
   ZONE_SEED           1 (default in dev) or 0
+  ZONE_WORKERS        uvicorn workers per service (default: 2, or 1 on a single core)
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ class Stack:
     pg_port: int = 54329
     nats_port: int = 4222
     profile: str = "dev"
+    # uvicorn worker processes per service; services are stateless, relays use SKIP LOCKED
+    workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
     database_url: str | None = None  # external server root URL, no database name
     nats_url: str | None = None
     pg: Postgres | None = None
@@ -146,6 +149,8 @@ class Stack:
                 "--no-access-log",
                 "--timeout-graceful-shutdown",
                 "5",
+                "--workers",
+                str(self.workers),
             ],
             cwd=ROOT,
             env=self.service_env(name),

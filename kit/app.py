@@ -97,7 +97,6 @@ def create_service_app(
             app.state.nats = nats
             await nats.start()
             relay = OutboxRelay(
-                engine,
                 nats,
                 service=settings.service_name,
                 database_url=settings.database_url,

@@ -54,6 +54,9 @@ class Principal:
         return self.uscc is None or self.uscc == uscc
 
 
+VERIFIED_CACHE_SIZE = 10_000
+
+
 class JwksVerifier:
     """Verifies tokens against the gateway's JWKS, refetching when an unknown key id appears."""
 
@@ -62,6 +65,9 @@ class JwksVerifier:
         self.issuer = issuer
         self.audience = audience
         self._keys: dict[str, PyJWK] = {}
+        # Verified tokens until they expire: a signature check per request is the single
+        # largest cost of a small request. Bounded; oldest entries go first.
+        self._verified: dict[str, tuple[Principal, float]] = {}
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
         if inline_jwks:
@@ -87,7 +93,18 @@ class JwksVerifier:
             self._fetched_at = time.monotonic()
 
     async def verify(self, token: str) -> Principal:
-        """Decode and check signature, issuer, audience and expiry."""
+        """Decode and check signature, issuer, audience and expiry (cached until expiry)."""
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > time.time():
+            return cached[0]
+        principal = await self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            for stale in list(self._verified)[: VERIFIED_CACHE_SIZE // 10]:
+                del self._verified[stale]
+        self._verified[token] = (principal, float(principal.claims["exp"]))
+        return principal
+
+    async def _verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

@@ -76,9 +76,7 @@ async def test_relay_publishes_in_order_exactly_once(env) -> None:  # type: igno
     async with maker() as session, session.begin():  # rolled back: must never be published
         await emit(session, _event(999))
         await session.rollback()
-    relay = OutboxRelay(
-        engine, conn, service="kit-it", database_url=settings.database_url, batch=20
-    )
+    relay = OutboxRelay(conn, service="kit-it", database_url=settings.database_url, batch=20)
     sent = 0
     while (n := await relay.publish_batch()) > 0:
         sent += n

@@ -71,7 +71,7 @@ async def register_enterprise(
     enterprise = await service.register(session, enterprise_in=enterprise_in)
     set_etag(response, enterprise.version)
     response.headers["Location"] = f"/v1/enterprises/{enterprise.uscc}"
-    return (await service.to_out(session, [enterprise]))[0]
+    return EnterpriseOut.model_validate(enterprise)  # new: a member of no zone yet
 
 
 @router.get(

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from kit.outbox import NOTIFY_TRIGGER_DDL
+
 revision: str = "b931541c6630"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -90,6 +92,8 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("sent_at IS NULL"),
     )
+    for statement in NOTIFY_TRIGGER_DDL:
+        op.execute(statement)
     op.create_table(
         "zones",
         sa.Column("code", sa.String(length=60), nullable=False),
@@ -285,6 +289,7 @@ def downgrade() -> None:
     op.drop_index(
         "ix_outbox_unsent", table_name="outbox", postgresql_where=sa.text("sent_at IS NULL")
     )
+    op.execute("DROP FUNCTION IF EXISTS outbox_notify() CASCADE")
     op.drop_table("outbox")
     op.drop_table("inbox")
     op.drop_table("idempotency_keys")

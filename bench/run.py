@@ -1,0 +1,213 @@
+"""`make bench`: throughput and latency of the running platform, on this machine.
+
+Starts its own seeded stack on free ports (like the tests), then measures:
+  1. registry read  (GET /v1/enterprises/{uscc}) direct and through the gateway, 64 connections;
+  2. registry write (POST /v1/enterprises)       direct and through the gateway, 64 connections;
+  3. outbox commit-to-consumer latency at a steady 200 events/s (open loop): from the event's
+     `time` (stamped inside the writing transaction) to its arrival at a JetStream consumer.
+Prints a table and writes bench/results/latest.json. Timings are figures, never assertions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+import aiohttp
+import nats
+
+from deploy.launcher import Stack
+from kit.uscc import generate
+from tests.helpers import enterprise_body, make_stack, token
+
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
+DURATION_S = float(os.environ.get("BENCH_DURATION_S", "10"))
+WARMUP_S = float(os.environ.get("BENCH_WARMUP_S", "2"))
+EVENT_RATE = float(os.environ.get("BENCH_EVENT_RATE", "200"))
+EVENT_SECONDS = float(os.environ.get("BENCH_EVENT_SECONDS", "15"))
+RESULTS = Path(__file__).parent / "results"
+
+
+@dataclass
+class Result:
+    """One scenario's figures."""
+
+    name: str
+    requests: int
+    errors: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+async def closed_loop(name: str, base: str, bearer: str, make_request) -> Result:  # type: ignore[no-untyped-def]
+    """`CONNECTIONS` workers issuing requests back to back for `DURATION_S` after a warm-up."""
+    latencies: list[float] = []
+    errors = 0
+    connector = aiohttp.TCPConnector(limit=CONNECTIONS, limit_per_host=CONNECTIONS)
+    headers = {"Authorization": f"Bearer {bearer}", "Content-Type": "application/json"}
+    async with aiohttp.ClientSession(base, connector=connector, headers=headers) as session:
+        start = time.perf_counter()
+        measure_from = start + WARMUP_S
+        stop = measure_from + DURATION_S
+
+        async def worker() -> None:
+            nonlocal errors
+            while (now := time.perf_counter()) < stop:
+                method, path, body = make_request()
+                async with session.request(method, path, data=body) as response:
+                    await response.read()
+                    ok = response.status < 400
+                done = time.perf_counter()
+                if now >= measure_from:
+                    latencies.append(done - now)
+                    errors += 0 if ok else 1
+
+        await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
+    return Result(
+        name=name,
+        requests=len(latencies),
+        errors=errors,
+        rps=len(latencies) / DURATION_S,
+        p50_ms=statistics.median(latencies) * 1000 if latencies else float("nan"),
+        p99_ms=percentile(latencies, 0.99) * 1000,
+    )
+
+
+async def event_latency(stack: Stack, bearer: str, rng: random.Random) -> Result:
+    """Open-loop writes at EVENT_RATE/s; latency from the event's time to a consumer receiving it."""
+    nc = await nats.connect(stack.nats_client_url)
+    js = nc.jetstream()
+    latencies: list[float] = []
+    expected: set[str] = set()
+
+    async def on_message(msg) -> None:  # type: ignore[no-untyped-def]
+        received = time.time()
+        event = json.loads(msg.data)
+        if event["subject"] in expected:
+            latencies.append(received - datetime.fromisoformat(event["time"]).timestamp())
+        await msg.ack()
+
+    sub = await js.subscribe(
+        "registry.enterprise.registered",
+        cb=on_message,
+        stream="REGISTRY",
+        deliver_policy="new",
+        manual_ack=True,
+    )
+    errors = 0
+    headers = {"Authorization": f"Bearer {bearer}", "Content-Type": "application/json"}
+    async with aiohttp.ClientSession(stack.url("registry"), headers=headers) as session:
+
+        async def write(uscc: str) -> None:
+            nonlocal errors
+            async with session.post("/v1/enterprises", data=json.dumps(enterprise_body(uscc))) as r:
+                await r.read()
+                errors += r.status >= 400
+
+        tasks = []
+        interval = 1 / EVENT_RATE
+        start = time.perf_counter()
+        for i in range(int(EVENT_RATE * EVENT_SECONDS)):
+            await asyncio.sleep(max(0.0, start + i * interval - time.perf_counter()))
+            uscc = generate(rng)
+            expected.add(uscc)
+            tasks.append(asyncio.create_task(write(uscc)))
+        await asyncio.gather(*tasks)
+    deadline = time.monotonic() + 10
+    while len(latencies) < len(expected) - errors and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    await sub.unsubscribe()
+    await nc.close()
+    return Result(
+        name=f"outbox commit→consumer @ {EVENT_RATE:.0f} ev/s",
+        requests=len(latencies),
+        errors=errors + (len(expected) - errors - len(latencies)),
+        rps=len(latencies) / EVENT_SECONDS,
+        p50_ms=statistics.median(latencies) * 1000 if latencies else float("nan"),
+        p99_ms=percentile(latencies, 0.99) * 1000,
+    )
+
+
+async def scenarios(stack: Stack) -> list[Result]:
+    """Every scenario against one running stack."""
+    bearer = token(stack.url("gateway"))
+    rng = random.Random(7)
+    headers = {"Authorization": f"Bearer {bearer}"}
+    url = f"{stack.url('gateway')}/v1/enterprises?limit=500"
+    async with aiohttp.ClientSession(headers=headers) as s, s.get(url) as r:
+        usccs = [e["uscc"] for e in (await r.json())["items"]]
+
+    def read() -> tuple[str, str, None]:
+        return "GET", f"/v1/enterprises/{rng.choice(usccs)}", None
+
+    def write() -> tuple[str, str, bytes]:
+        return "POST", "/v1/enterprises", json.dumps(enterprise_body(generate(rng))).encode()
+
+    results = []
+    for name, fn in (("read", read), ("write", write)):
+        for via in ("registry", "gateway"):
+            label = f"{name} {'direct' if via == 'registry' else 'via gateway'}"
+            print(f"… {label}", file=sys.stderr, flush=True)
+            results.append(await closed_loop(label, stack.url(via), bearer, fn))
+    print("… outbox latency", file=sys.stderr, flush=True)
+    results.append(await event_latency(stack, bearer, rng))
+    return results
+
+
+def report(results: list[Result]) -> str:
+    """A Markdown table with the gateway/direct ratios."""
+    lines = [
+        f"connections={CONNECTIONS} duration={DURATION_S:.0f}s warmup={WARMUP_S:.0f}s cores={os.cpu_count()}",
+        "",
+        "| scenario | requests | errors | req/s | p50 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.name} | {r.requests} | {r.errors} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} |"
+        for r in results
+    ]
+    by = {r.name: r for r in results}
+    for kind in ("read", "write"):
+        direct, via = by[f"{kind} direct"], by[f"{kind} via gateway"]
+        lines.append(f"\n{kind}: gateway/direct throughput ratio = {via.rps / direct.rps:.2f}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Start a stack, measure, print, save."""
+    stack = make_stack("bench")
+    try:
+        print("starting a seeded stack …", file=sys.stderr, flush=True)
+        stack.start(seed=True)
+        results = asyncio.run(scenarios(stack))
+    finally:
+        stack.stop()
+    text = report(results)
+    print(text)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps([asdict(r) for r in results], indent=2))
+    (RESULTS / "latest.md").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    import uvloop
+
+    uvloop.install()
+    main()
