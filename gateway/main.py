@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from gateway.auth.router import router as auth_router
 from gateway.auth.tokens import Signer, new_private_key_pem
@@ -23,26 +23,31 @@ from kit.auth import JwksVerifier
 from kit.events import asyncapi
 from kit.problems import CATALOG
 
-
-async def _load_signer(app: FastAPI) -> Signer:
-    pem = settings.signing_key_pem
-    if not pem.strip():
-        async with app.state.sessionmaker() as session, session.begin():
-            key = await session.scalar(select(SigningKey).order_by(SigningKey.created_at.desc()))
-            if key is None:
-                pem = new_private_key_pem()
-                signer = Signer(pem, issuer="", audience="", ttl_s=0)
-                session.add(SigningKey(kid=signer.kid, private_pem=pem))
-            else:
-                pem = key.private_pem
-    return Signer(
-        pem, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl_s=settings.token_ttl_s
-    )
+# Serialises start-up work of concurrent gateway workers and replicas (any constant works).
+STARTUP_LOCK = 0x7A6F6E65
 
 
 async def startup(app: FastAPI) -> None:
     """Signing key, demo client (dev only), upstream pool, local token verification."""
-    signer = await _load_signer(app)
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STARTUP_LOCK})
+        pem = settings.signing_key_pem
+        if not pem.strip():
+            # dev/test: one key shared by every worker, created by whichever starts first
+            key = await session.scalar(select(SigningKey).order_by(SigningKey.created_at.desc()))
+            if key is None:
+                fresh = new_private_key_pem()
+                kid = Signer(fresh, issuer="", audience="", ttl_s=0).kid
+                key = SigningKey(kid=kid, private_pem=fresh)
+                session.add(key)
+            pem = key.private_pem
+        if settings.profile == "dev":
+            await clients.ensure_demo_client(session)
+        else:
+            await clients.remove_demo_client(session)
+    signer = Signer(
+        pem, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl_s=settings.token_ttl_s
+    )
     app.state.signer = signer
     app.state.verifier = JwksVerifier(
         jwks_url="",
@@ -50,11 +55,6 @@ async def startup(app: FastAPI) -> None:
         audience=settings.jwt_audience,
         inline_jwks=json.dumps(signer.jwks()),
     )
-    async with app.state.sessionmaker() as session, session.begin():
-        if settings.profile == "dev":
-            await clients.ensure_demo_client(session)
-        else:
-            await clients.remove_demo_client(session)
     app.state.upstreams = Upstreams(settings)
     await app.state.upstreams.start()
 
