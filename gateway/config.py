@@ -3,7 +3,7 @@
 from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
-from kit.settings import ServiceSettings
+from kit.settings import ServiceSettings, require_real_secret
 
 
 class GatewaySettings(ServiceSettings):
@@ -27,8 +27,9 @@ class GatewaySettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _prod_needs_key(self) -> "GatewaySettings":
-        if self.profile == "prod" and not self.signing_key_pem.strip():
-            raise ValueError("GATEWAY_SIGNING_KEY_PEM is required in the prod profile")
+        require_real_secret(
+            self.signing_key_pem, name="GATEWAY_SIGNING_KEY_PEM", profile=self.profile
+        )
         return self
 
 

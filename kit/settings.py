@@ -46,7 +46,7 @@ class ServiceSettings(BaseSettings):
 
 
 def require_real_secret(value: str, *, name: str, profile: Profile) -> str:
-    """Return `value`, refusing a placeholder secret outside the dev and test profiles."""
+    """Return `value`, refusing an empty or placeholder secret in the prod profile."""
     if profile == "prod" and value.strip().lower() in PLACEHOLDER_SECRETS:
         raise ValueError(f"{name} must be set to a real secret in the prod profile")
     return value

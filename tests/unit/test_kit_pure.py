@@ -109,3 +109,21 @@ def test_secret_hashes() -> None:
     assert not verify_secret("s3cret!", stored)
     assert not verify_secret("s3cret", "garbage")
     assert hash_secret("s3cret") != stored  # salted
+
+
+def test_prod_settings_refuse_placeholders() -> None:
+    from pydantic import ValidationError
+
+    from gateway.config import GatewaySettings
+
+    with pytest.raises(ValidationError, match="GATEWAY_SIGNING_KEY_PEM"):
+        GatewaySettings(profile="prod", database_url="postgresql+asyncpg://db/gateway")
+    with pytest.raises(ValidationError, match="GATEWAY_SIGNING_KEY_PEM"):
+        GatewaySettings(
+            profile="prod",
+            signing_key_pem="change-me",
+            database_url="postgresql+asyncpg://db/gateway",
+        )
+    with pytest.raises(ValidationError, match="production PostgreSQL"):
+        GatewaySettings(profile="prod", signing_key_pem=new_private_key_pem())
+    assert GatewaySettings(profile="dev").signing_key_pem == ""

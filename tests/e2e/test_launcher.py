@@ -1,0 +1,129 @@
+"""`make run` as a user sees it: banner, a working gateway, clean stop, data kept, external servers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from deploy.launcher import Stack
+from deploy.processes import free_port
+from tests.helpers import token
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _launch(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deploy.launcher"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 120
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip())
+        if line.startswith("Ctrl-C stops everything"):
+            return proc, lines
+    proc.kill()
+    raise AssertionError("launcher did not come up:\n" + "\n".join(lines))
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    return out
+
+
+def _port_closed(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_run_serves_then_stops_everything_and_keeps_data() -> None:
+    data = tempfile.mkdtemp(prefix="zone-launch-")
+    gw, pg, nats_port = free_port(), free_port(), free_port()
+    while not _port_closed(gw + 1):
+        gw = free_port()
+    env = {
+        "ZONE_DATA_DIR": data,
+        "ZONE_GATEWAY_PORT": str(gw),
+        "ZONE_PG_PORT": str(pg),
+        "ZONE_NATS_PORT": str(nats_port),
+        "ZONE_SEED": "0",
+        "ZONE_WORKERS": "1",
+    }
+    proc, banner = _launch(env)
+    text = "\n".join(banner)
+    assert f"gateway     http://127.0.0.1:{gw}" in text
+    assert f"registry    http://127.0.0.1:{gw + 1}" in text
+    assert f"127.0.0.1:{pg}" in text and f"nats://127.0.0.1:{nats_port}" in text
+    assert "demo-admin / demo-admin-secret" in text
+    base = f"http://127.0.0.1:{gw}"
+    headers = {"Authorization": f"Bearer {token(base)}"}
+    created = httpx.post(
+        f"{base}/v1/zones",
+        headers=headers,
+        json={
+            "code": "kept-zone",
+            "name_zh": "保留",
+            "name_en": "Kept",
+            "industry": "molds",
+            "level": "provincial",
+        },
+    )
+    assert created.status_code == 201
+    assert "stopped." in _stop(proc)
+    for port in (gw, gw + 1, pg, nats_port):
+        assert _port_closed(port), f"port {port} still open after stop"
+
+    proc, _ = _launch(env)  # second run reuses the data
+    try:
+        again = httpx.get(
+            f"{base}/v1/zones/kept-zone", headers={"Authorization": f"Bearer {token(base)}"}
+        )
+        assert again.status_code == 200
+    finally:
+        _stop(proc)
+
+
+def test_run_against_external_postgres_and_nats(stack: Stack) -> None:
+    """ZONE_DATABASE_URL and ZONE_NATS_URL: no embedded servers are started."""
+    gw = free_port()
+    while not _port_closed(gw + 1):
+        gw = free_port()
+    data = tempfile.mkdtemp(prefix="zone-ext-")
+    proc, banner = _launch(
+        {
+            "ZONE_DATA_DIR": data,
+            "ZONE_GATEWAY_PORT": str(gw),
+            "ZONE_SEED": "0",
+            "ZONE_WORKERS": "1",
+            "ZONE_DATABASE_URL": stack.pg_root_url,
+            "ZONE_NATS_URL": stack.nats_client_url,
+        }
+    )
+    try:
+        assert stack.pg_root_url in "\n".join(banner)
+        base = f"http://127.0.0.1:{gw}"
+        zones = httpx.get(f"{base}/v1/zones", headers={"Authorization": f"Bearer {token(base)}"})
+        assert zones.status_code == 200 and len(zones.json()) >= 10  # the shared, seeded database
+        assert not (Path(data) / "postgres").exists() and not (Path(data) / "nats").exists()
+    finally:
+        _stop(proc)
