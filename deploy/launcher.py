@@ -147,6 +147,8 @@ class Stack:
                 "--http",
                 "httptools",
                 "--no-access-log",
+                "--timeout-keep-alive",
+                "75",
                 "--timeout-graceful-shutdown",
                 "5",
                 "--workers",
@@ -223,6 +225,7 @@ def main() -> None:
         pg_port=int(os.environ.get("ZONE_PG_PORT", "54329")),
         nats_port=int(os.environ.get("ZONE_NATS_PORT", "4222")),
         profile=profile,
+        workers=int(os.environ.get("ZONE_WORKERS", "0")) or min(2, os.cpu_count() or 1),
         database_url=os.environ.get("ZONE_DATABASE_URL") or None,
         nats_url=os.environ.get("ZONE_NATS_URL") or None,
     )

@@ -252,6 +252,11 @@ class Nats:
             start_new_session=True,
         )
         wait_for_port(self.port, timeout=timeout)
+        time.sleep(0.2)
+        if self.proc.poll() is not None:  # e.g. the port belongs to another server
+            raise RuntimeError(
+                f"nats-server exited with {self.proc.returncode}; see {self.log_path}"
+            )
 
     def stop(self, *, kill: bool = False, timeout: float = 10) -> None:
         """Graceful stop (SIGTERM), or SIGKILL with `kill=True`."""

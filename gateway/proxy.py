@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import yarl
 from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
@@ -88,7 +89,9 @@ class Upstreams:
         connector = aiohttp.TCPConnector(
             limit=self.connections,
             limit_per_host=self.connections,
-            keepalive_timeout=60,
+            # below the services' keep-alive (75 s, see deploy/launcher.py) so the gateway
+            # closes an idle connection before the service does
+            keepalive_timeout=30,
             ttl_dns_cache=300,
         )
         self.session = aiohttp.ClientSession(
@@ -139,16 +142,46 @@ async def _forward(request: Request, upstreams: Upstreams, service: str, base: s
     client = request.client.host if request.client else ""
     headers.append(("X-Forwarded-For", client))
     body = await request.body()
-    url = base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    # Forward the path exactly as received (still percent-encoded): decoding here would let
+    # `..%2F` segments escape the routed prefix.
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string", b"")
+    target = base + raw_path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
+    url = yarl.URL(target, encoded=True)
+    # A pooled connection the service closed a moment ago fails before any response: safe to
+    # send again for reads; for writes the client retries (with its Idempotency-Key).
+    attempts = 2 if request.method in ("GET", "HEAD") else 1
     try:
-        upstream = await upstreams.session.request(
-            request.method,
-            url,
-            headers=headers,
-            data=body or None,
-            allow_redirects=False,
+        for attempt in range(attempts):
+            try:
+                upstream = await upstreams.session.request(
+                    request.method,
+                    url,
+                    headers=headers,
+                    data=body or None,
+                    allow_redirects=False,
+                )
+                break
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                if attempt + 1 == attempts:
+                    raise
+        out_headers: dict[str, Any] = {
+            k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP
+        }
+        if upstream.content_length is not None and upstream.content_length < 64 * 1024:
+            try:
+                payload = await upstream.read()
+            finally:
+                upstream.release()
+            return Response(payload, status_code=upstream.status, headers=out_headers)
+    except TimeoutError:  # aiohttp's timeouts are TimeoutErrors too: check them first
+        return problem_response(
+            request,
+            "gateway-timeout",
+            f"the {service} service did not answer in time",
+            service=service,
         )
-    except (aiohttp.ClientConnectionError, OSError) as exc:
+    except (aiohttp.ClientError, OSError) as exc:
         log.warning("%s unreachable: %r", service, exc)
         return problem_response(
             request,
@@ -157,22 +190,6 @@ async def _forward(request: Request, upstreams: Upstreams, service: str, base: s
             service=service,
             headers={"Retry-After": "5"},
         )
-    except TimeoutError:
-        return problem_response(
-            request,
-            "gateway-timeout",
-            f"the {service} service did not answer in time",
-            service=service,
-        )
-    out_headers: dict[str, Any] = {
-        k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP
-    }
-    if upstream.content_length is not None and upstream.content_length < 64 * 1024:
-        try:
-            payload = await upstream.read()
-        finally:
-            upstream.release()
-        return Response(payload, status_code=upstream.status, headers=out_headers)
 
     async def stream() -> AsyncIterator[bytes]:
         async for chunk in upstream.content.iter_chunked(64 * 1024):

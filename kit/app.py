@@ -19,7 +19,7 @@ from kit.inbox import Consumer, ConsumerRunner
 from kit.messaging import NatsConnection
 from kit.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
 from kit.outbox import OutboxRelay
-from kit.problems import install_problem_handlers, problem_response
+from kit.problems import UnhandledErrorMiddleware, install_problem_handlers, problem_response
 from kit.settings import ServiceSettings
 
 log = logging.getLogger("kit.app")
@@ -134,6 +134,7 @@ def create_service_app(
         openapi_url=openapi_url,
     )
     install_problem_handlers(app)
+    app.add_middleware(UnhandledErrorMiddleware)  # innermost: see its docstring
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(
         RequestContextMiddleware,

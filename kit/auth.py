@@ -177,6 +177,15 @@ def require(scope: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]
     return check
 
 
+def ensure_office(principal: Principal) -> None:
+    """403 for enterprise- and inspector-bound tokens: only agencies and the zone office."""
+    if principal.uscc is not None or principal.inspector_id is not None:
+        raise ProblemError(
+            "forbidden",
+            "only the zone office or a member agency may do this",
+        )
+
+
 def ensure_own_enterprise(principal: Principal, uscc: str) -> None:
     """403 when an enterprise-bound token touches another enterprise."""
     if not principal.can_act_for(uscc):

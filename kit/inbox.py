@@ -22,7 +22,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from prometheus_client import Counter
 from pydantic import ValidationError
-from sqlalchemy import String, select
+from sqlalchemy import String, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -164,11 +164,9 @@ class ConsumerRunner:
         while True:
             try:
                 applied = await apply_once(self.sessionmaker, name, event, self.consumer.handler)
-                await msg.ack()
-                HANDLED.labels(name, "applied" if applied else "duplicate").inc()
-                return
+                break
             except Exception as exc:
-                if _is_outage(exc):
+                if _is_outage(exc) and not await self._database_answers():
                     # Not the message's fault: keep it ours and wait for the database.
                     log.warning("consumer %s waiting for the database: %r", name, exc)
                     await msg.in_progress()
@@ -185,6 +183,18 @@ class ConsumerRunner:
                 HANDLED.labels(name, "retry").inc()
                 await msg.nak(delay=delay)
                 return
+        # Outside the try: a failed ack after the commit is redelivered and the inbox skips it.
+        await msg.ack()
+        HANDLED.labels(name, "applied" if applied else "duplicate").inc()
+
+    async def _database_answers(self) -> bool:
+        """True when PostgreSQL answers now: the failure was the handler's (e.g. a timeout)."""
+        try:
+            async with self.sessionmaker() as session:
+                await asyncio.wait_for(session.execute(text("SELECT 1")), timeout=2)
+        except Exception:
+            return False
+        return True
 
     async def dead_letter(self, msg: Msg, reason: str) -> None:
         """Copy the message to the dead-letter stream, then terminate it."""

@@ -103,6 +103,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    scope["state"]["body_too_large"] = self.max_body_bytes
                     raise _BodyTooLarge()
             return message
 

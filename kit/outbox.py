@@ -80,6 +80,7 @@ def asyncpg_dsn(database_url: str) -> str:
     return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
+RELAY_LOCK = 0x6F7574626F78  # "outbox"
 CLAIM_SQL = """
 UPDATE outbox SET sent_at = now()
 WHERE id IN (
@@ -92,9 +93,10 @@ RETURNING seq, id, subject, payload::text
 class OutboxRelay:
     """Publishes the outbox to JetStream, in order, in batches.
 
-    Runs on raw asyncpg (three round trips a batch: BEGIN, claim-and-mark, COMMIT): rows are
-    marked sent and claimed in one statement, published, and the transaction commits only
-    after JetStream acknowledged every message; any failure rolls the marks back.
+    Runs on raw asyncpg: under a transaction-scoped advisory lock (one publisher at a time),
+    rows are claimed and marked sent in one statement, published in `seq` order, and the
+    transaction commits only after JetStream acknowledged every message; any failure rolls
+    the marks back and the next round starts again from the oldest unsent row.
     """
 
     def __init__(
@@ -153,6 +155,10 @@ class OutboxRelay:
                 self.dsn, min_size=1, max_size=1, timeout=3, command_timeout=15
             )
         async with self._pool.acquire() as conn, conn.transaction():
+            # One publisher per database at a time, so the stream keeps the outbox's order
+            # even with several workers or replicas; the others stand by.
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK):
+                return 0
             rows = sorted(await conn.fetch(CLAIM_SQL, self.batch), key=lambda r: r["seq"])
             BACKLOG.labels(self.service).set(len(rows))
             if not rows:

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("kit.problems")
 
@@ -144,33 +145,131 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception, what it wraps (`orig`) and what caused it, a few levels deep."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(seen) < 8 and current not in seen:
+        seen.append(current)
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return seen
+
+
+def _bad_data(exc: BaseException) -> BaseException | None:
+    """A value PostgreSQL cannot store (NUL in text, a number out of range …), if that is it."""
+    import asyncpg
+    from asyncpg.exceptions import _base as asyncpg_base
+
+    for item in _chain(exc):
+        if isinstance(item, asyncpg.exceptions.DataError | asyncpg_base.DataError):
+            return item  # type: ignore[no-any-return]
+    return None
+
+
 def _is_outage(exc: BaseException) -> bool:
     """Connection-level failures of PostgreSQL or NATS: the service is degraded, not broken."""
     import asyncpg  # local import: kit must not force a driver on importers that lack it
     from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    seen: BaseException | None = exc
-    for _ in range(6):
-        if seen is None:
-            return False
-        if isinstance(seen, OperationalError | InterfaceError | PoolTimeout | ConnectionError):
+    outage_types = (
+        OperationalError,
+        InterfaceError,
+        PoolTimeout,
+        ConnectionError,
+        TimeoutError,
+        OSError,
+        asyncpg.exceptions.CannotConnectNowError,
+        asyncpg.exceptions.ConnectionDoesNotExistError,
+        asyncpg.exceptions.AdminShutdownError,
+        asyncpg.exceptions.InterfaceError,
+    )
+    for item in _chain(exc):
+        if isinstance(item, outage_types):
             return True
-        if isinstance(seen, TimeoutError | OSError):
+        if isinstance(item, DBAPIError) and item.connection_invalidated:
             return True
-        if isinstance(
-            seen,
-            asyncpg.exceptions.CannotConnectNowError
-            | asyncpg.exceptions.ConnectionDoesNotExistError
-            | asyncpg.exceptions.AdminShutdownError
-            | asyncpg.exceptions.InterfaceError
-            | asyncpg.exceptions.QueryCanceledError,
-        ):
-            return True
-        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
-            return True
-        seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
     return False
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    for item in _chain(exc):
+        code = getattr(item, "sqlstate", None) or getattr(item, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return None
+
+
+def problem_for_exception(request: Request, exc: BaseException) -> JSONResponse:
+    """The problem for an exception no route mapped: bad data, races, outages, else a 500."""
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    if isinstance(exc, StaleDataError):
+        if request.headers.get("if-match"):
+            return problem_response(
+                request,
+                "precondition-failed",
+                "the resource changed while this request ran; read it again and retry",
+            )
+        return problem_response(
+            request, "conflict", "the resource changed while this request ran; retry"
+        )
+    if isinstance(exc, IntegrityError):
+        code = _sqlstate(exc)
+        if code == "23505":
+            return problem_response(request, "conflict", "an object with this key already exists")
+        return problem_response(
+            request, "validation", "the request violates a data constraint", sqlstate=code
+        )
+    bad = _bad_data(exc)
+    if bad is not None:
+        return problem_response(
+            request, "validation", f"a value cannot be stored: {str(bad).splitlines()[0]}"
+        )
+    if _is_outage(exc):
+        log.warning("backing service unavailable: %r", exc)
+        return problem_response(
+            request,
+            "service-unavailable",
+            "A backing service (database or message broker) is unavailable; retry later.",
+            headers={"Retry-After": "5"},
+        )
+    log.error("unhandled error", exc_info=exc)
+    return problem_response(
+        request, "internal", "An unexpected error occurred; it has been logged."
+    )
+
+
+class UnhandledErrorMiddleware:
+    """Answers exceptions with a problem inside the app, so the connection stays usable.
+
+    Starlette's outermost error middleware re-raises after answering, and uvicorn then closes
+    the keep-alive connection; a proxy reusing it would fail the next request.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            response = problem_for_exception(Request(scope), exc)
+            await response(scope, receive, send)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -202,6 +301,15 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if request.scope.get("state", {}).get("body_too_large"):
+            # the body limit tripped while the framework was reading the body
+            limit = request.scope["state"]["body_too_large"]
+            return problem_response(
+                request,
+                "payload-too-large",
+                f"request body exceeds {limit} bytes",
+                limit_bytes=limit,
+            )
         slug = {
             400: "bad-request",
             401: "unauthorized",
@@ -221,18 +329,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     async def on_unhandled(request: Request, exc: Exception) -> JSONResponse:
-        if _is_outage(exc):
-            log.warning("backing service unavailable: %r", exc)
-            return problem_response(
-                request,
-                "service-unavailable",
-                "A backing service (database or message broker) is unavailable; retry later.",
-                headers={"Retry-After": "5"},
-            )
-        log.exception("unhandled error")
-        return problem_response(
-            request, "internal", "An unexpected error occurred; it has been logged."
-        )
+        return problem_for_exception(request, exc)
 
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)

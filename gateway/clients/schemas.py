@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kit.auth import ALL_SCOPES
 from kit.uscc import Uscc
+from kit.validation import PatchModel
 
 
 def _check_scopes(scopes: list[str]) -> list[str]:
@@ -53,8 +54,10 @@ class ClientCreated(ClientOut):
     client_secret: str
 
 
-class ClientPatch(BaseModel):
+class ClientPatch(PatchModel):
     """Change scopes, name or active flag."""
+
+    not_null = ("name", "scopes", "active")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     scopes: list[str] | None = Field(default=None, min_length=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,10 +69,17 @@ async def rotate_secret(session: AsyncSession, client: OAuthClient) -> str:
     return secret
 
 
+# Checked when the client id is unknown, so a wrong id costs as long as a wrong secret.
+_DUMMY_HASH = hash_secret(new_secret())
+
+
 async def authenticate(session: AsyncSession, client_id: str, secret: str) -> OAuthClient | None:
-    """The active client whose secret matches, else None."""
-    client = await session.get(OAuthClient, client_id)
-    if client is None or not client.active or not verify_secret(secret, client.secret_hash):
+    """The active client whose secret matches, else None (scrypt runs off the event loop)."""
+    valid_id = 0 < len(client_id) <= 100 and client_id.isprintable()
+    client = await session.get(OAuthClient, client_id) if valid_id else None
+    stored = client.secret_hash if client is not None else _DUMMY_HASH
+    matches = await asyncio.to_thread(verify_secret, secret, stored)
+    if client is None or not client.active or not matches:
         return None
     return client
 

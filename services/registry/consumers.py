@@ -19,11 +19,15 @@ LOWEST_LEVEL = "D"
 async def on_credit_level_changed(session: AsyncSession, event: CloudEvent) -> None:
     """Mirror the level; a drop to the lowest level raises a removal review (动态管理)."""
     change = CreditLevelChanged.model_validate(event.data)
-    enterprise = await session.get(Enterprise, change.uscc)
+    enterprise = await session.get(Enterprise, change.uscc, with_for_update=True)
     if enterprise is None:
         log.info("credit level for unknown enterprise %s ignored", change.uscc)
         return
+    if enterprise.credit_level_at is not None and event.time <= enterprise.credit_level_at:
+        log.info("stale credit level event %s for %s ignored", event.id, change.uscc)
+        return
     enterprise.credit_level = change.to_level
+    enterprise.credit_level_at = event.time
     if change.to_level == LOWEST_LEVEL and change.from_level != LOWEST_LEVEL:
         reason = f"credit level fell to {LOWEST_LEVEL}" + (
             f": {change.cause}" if change.cause else ""

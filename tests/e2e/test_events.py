@@ -104,3 +104,60 @@ def test_poison_message_is_dead_lettered_and_consumer_goes_on(stack, api: httpx.
     wait_until(
         lambda: api.get(f"/v1/enterprises/{uscc}").json()["credit_level"] == "A", what="level A"
     )
+
+
+def test_events_of_one_enterprise_reach_the_stream_in_order(stack, api: httpx.Client) -> None:  # type: ignore[no-untyped-def]
+    """Two relays (two workers) must not interleave: one publisher at a time keeps seq order."""
+    usccs = [new_uscc() for _ in range(4)]
+    for uscc in usccs:
+        api.post("/v1/enterprises", json=enterprise_body(uscc)).raise_for_status()
+    for n in range(15):
+        for uscc in usccs:
+            api.patch(f"/v1/enterprises/{uscc}", json={"employees": 100 + n}).raise_for_status()
+
+    def updates() -> dict[str, list[int]]:
+        seen: dict[str, list[int]] = {}
+        for e in stream_events(stack, "registry.enterprise.updated"):
+            if e["subject"] in usccs:
+                seen.setdefault(e["subject"], []).append(e["data"]["version"])
+        return seen
+
+    seen = wait_until(
+        lambda: (lambda s: s if sum(map(len, s.values())) == 60 else None)(updates()),
+        what="60 update events",
+    )
+    for versions in seen.values():
+        assert versions == sorted(versions) and len(versions) == 15
+
+
+def test_a_late_older_credit_event_does_not_overwrite_a_newer_one(stack, api: httpx.Client) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    uscc, _ = _admitted_enterprise(api)
+    newer = make_event(
+        source="/services/credit",
+        type="credit.level.changed.v1",
+        subject=uscc,
+        data=CreditLevelChanged(uscc=uscc, from_level="D", to_level="A"),
+    )
+    older = make_event(
+        source="/services/credit",
+        type="credit.level.changed.v1",
+        subject=uscc,
+        data=CreditLevelChanged(uscc=uscc, from_level="B", to_level="D"),
+    )
+    older.time = newer.time - timedelta(minutes=5)
+    publish_raw(stack, "credit.level.changed", newer.model_dump_json().encode(), msg_id=newer.id)
+    wait_until(lambda: api.get(f"/v1/enterprises/{uscc}").json()["credit_level"] == "A", what="A")
+    publish_raw(stack, "credit.level.changed", older.model_dump_json().encode(), msg_id=older.id)
+    wait_until(
+        lambda: sql(
+            stack, "registry", "SELECT 1 FROM inbox WHERE event_id = $1", uuid.UUID(older.id)
+        ),
+        what="older event handled",
+    )
+    assert api.get(f"/v1/enterprises/{uscc}").json()["credit_level"] == "A"
+    assert (
+        api.get("/v1/memberships", params={"uscc": uscc, "under_review": True}).json()["items"]
+        == []
+    )

@@ -199,6 +199,10 @@ def test_enterprise_register_read_update(api: httpx.Client) -> None:
     )
     fields = {e["field"] for e in assert_problem(bad, 422, "validation")["errors"]}
     assert {"export_markets.0", "products.0.hs_code"} <= fields
+    huge = api.post("/v1/enterprises", json=enterprise_body(new_uscc(), annual_export_usd=10**30))
+    assert assert_problem(huge, 422, "validation")["errors"][0]["field"] == "annual_export_usd"
+    nul = api.post("/v1/enterprises", json=enterprise_body(new_uscc(), address="跃龙\u0000街道"))
+    assert_problem(nul, 422, "validation")
 
 
 def test_enterprise_search_and_paging(api: httpx.Client) -> None:
@@ -218,6 +222,7 @@ def test_enterprise_search_and_paging(api: httpx.Client) -> None:
     named = api.get("/v1/enterprises", params={"q": "灯饰"}).json()["items"]
     assert named and all("灯饰" in e["name"] for e in named)
     assert_problem(api.get("/v1/enterprises", params={"cursor": "garbage!"}), 400, "bad-request")
+    assert_problem(api.get("/v1/enterprises", params={"q": "a\x00b"}), 422, "validation")
     assert_problem(api.get("/v1/enterprises", params={"limit": 0}), 422, "validation")
 
 
@@ -390,3 +395,120 @@ def test_documents_and_health(gateway_url: str, stack) -> None:  # type: ignore[
     assert "http_requests_total" in metrics and "outbox_published_total" in metrics
     unrouted = httpx.get(f"{gateway_url}/v1/credit/facts")
     assert_problem(unrouted, 503, "service-unavailable")
+
+
+def test_enterprise_token_cannot_change_zones(gateway_url: str, api: httpx.Client) -> None:
+    mine = new_uscc()
+    api.post("/v1/enterprises", json=enterprise_body(mine)).raise_for_status()
+    created = api.post(
+        "/v1/clients",
+        json={
+            "client_id": f"ent2-{mine.lower()}",
+            "name": "企业",
+            "uscc": mine,
+            "scopes": ["registry:read", "registry:write"],
+        },
+    ).json()
+    ent = token(gateway_url, created["client_id"], created["client_secret"])
+    with httpx.Client(base_url=gateway_url, headers={"Authorization": f"Bearer {ent}"}) as client:
+        for response in (
+            client.post("/v1/zones/molds-provincial/transitions", json={"to": "revoked"}),
+            client.patch("/v1/zones/molds-provincial", json={"description": "x"}),
+            client.put("/v1/zones/molds-provincial/tasks/survey", json={"done": False}),
+            client.post(
+                "/v1/zones",
+                json={
+                    "code": "ent-zone",
+                    "name_zh": "x",
+                    "name_en": "x",
+                    "industry": "molds",
+                    "level": "provincial",
+                },
+            ),
+        ):
+            assert_problem(response, 403, "forbidden")
+        # but it may apply to a zone for itself
+        assert (
+            client.post("/v1/zones/molds-provincial/applications", json={"uscc": mine}).status_code
+            == 201
+        )
+    assert api.get("/v1/zones/molds-provincial").json()["stage"] == "accepted"
+
+
+def test_patch_with_null_for_a_required_field_is_422(api: httpx.Client) -> None:
+    uscc = new_uscc()
+    api.post("/v1/enterprises", json=enterprise_body(uscc)).raise_for_status()
+    for body in ({"name": None}, {"products": None}, {"export_markets": None}):
+        assert (
+            "cannot be null"
+            in assert_problem(api.patch(f"/v1/enterprises/{uscc}", json=body), 422, "validation")[
+                "detail"
+            ]
+        )
+    assert api.patch(f"/v1/enterprises/{uscc}", json={"address": None}).status_code == 200
+    assert_problem(
+        api.patch("/v1/zones/molds-provincial", json={"name_zh": None}), 422, "validation"
+    )
+
+
+def test_concurrent_writes_never_500(api: httpx.Client, gateway_url: str, admin_token: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    uscc = new_uscc()
+    etag = api.post("/v1/enterprises", json=enterprise_body(uscc)).headers["etag"]
+    headers = {"Authorization": f"Bearer {admin_token}"}
+
+    def patch(n: int, if_match: str | None) -> int:
+        h = {**headers, **({"If-Match": if_match} if if_match else {})}
+        return httpx.patch(
+            f"{gateway_url}/v1/enterprises/{uscc}", json={"employees": n}, headers=h, timeout=30
+        ).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        blind = list(pool.map(lambda n: patch(n, None), range(8)))
+        guarded = list(pool.map(lambda n: patch(n, etag), range(8)))
+    assert set(blind) == {200}, blind
+    assert sorted(guarded).count(200) <= 1 and set(guarded) <= {200, 412}, guarded
+
+    mid = api.post("/v1/zones/lighting-provincial/applications", json={"uscc": uscc}).json()["id"]
+
+    def decide(decision: str) -> int:
+        return httpx.post(
+            f"{gateway_url}/v1/memberships/{mid}/decision",
+            headers=headers,
+            timeout=30,
+            json={"decision": decision, "reason": "并发"},
+        ).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(decide, ["admit", "reject", "admit", "reject"]))
+    assert outcomes.count(200) == 1 and outcomes.count(409) == 3, outcomes
+    history = api.get(f"/v1/memberships/{mid}").json()["history"]
+    assert len(history) == 2
+
+
+def test_odd_inputs_are_4xx(gateway_url: str, api: httpx.Client) -> None:
+    enterprise_cursor = api.get("/v1/enterprises", params={"limit": 1}).json()["next_cursor"]
+    assert_problem(
+        api.get("/v1/memberships", params={"cursor": enterprise_cursor}), 400, "bad-request"
+    )
+    garbage = httpx.post(
+        f"{gateway_url}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": "Basic éé".encode()},
+    )
+    assert garbage.status_code == 401
+    nul = httpx.post(
+        f"{gateway_url}/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "a\x00b", "client_secret": "x"},
+    )
+    assert nul.status_code == 401
+    sneaky = api.get("/v1/zones/..%2F..%2Fmetrics")
+    assert sneaky.status_code == 404 and "http_requests_total" not in sneaky.text
+    uscc = new_uscc()
+    etag = api.post("/v1/enterprises", json=enterprise_body(uscc)).headers["etag"]
+    weak = api.patch(
+        f"/v1/enterprises/{uscc}", json={"employees": 1}, headers={"If-Match": f"W/{etag}"}
+    )
+    assert_problem(weak, 412, "precondition-failed")
+    assert_problem(api.get("/v1/memberships/not-a-uuid"), 422, "validation")

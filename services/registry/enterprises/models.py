@@ -30,6 +30,8 @@ class Enterprise(TimestampMixin, Base):
     certifications: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     # Mirrored from credit.level.changed events; credit owns the score itself.
     credit_level: Mapped[str | None] = mapped_column(String(1), index=True, default=None)
+    # Time of the credit event mirrored above: an older event arriving late is ignored.
+    credit_level_at: Mapped[datetime | None] = mapped_column(default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

@@ -103,7 +103,7 @@ async def patch_enterprise(
 ) -> EnterpriseOut:
     """Partial update; send `If-Match` with the ETag you read."""
     ensure_own_enterprise(principal, uscc.strip().upper())
-    enterprise = await service.get(session, uscc)
+    enterprise = await service.get(session, uscc, for_update=True)
     check_if_match(request, enterprise.version)
     enterprise = await service.update(session, enterprise, patch=patch)
     set_etag(response, enterprise.version)
@@ -118,8 +118,8 @@ async def patch_enterprise(
 )
 async def list_surveys(uscc: str, session: SessionDep, principal: Reader) -> list[SurveyOut]:
     """Newest year first."""
+    ensure_own_enterprise(principal, uscc.strip().upper())
     enterprise = await service.get(session, uscc)
-    ensure_own_enterprise(principal, enterprise.uscc)
     return [
         SurveyOut.model_validate(s) for s in await service.list_surveys(session, enterprise.uscc)
     ]
@@ -136,8 +136,8 @@ async def add_survey(
     uscc: str, survey_in: SurveyIn, session: SessionDep, principal: Writer
 ) -> SurveyOut:
     """One survey per enterprise and year."""
+    ensure_own_enterprise(principal, uscc.strip().upper())
     enterprise = await service.get(session, uscc)
-    ensure_own_enterprise(principal, enterprise.uscc)
     survey = await service.add_survey(session, enterprise, survey_in=survey_in, principal=principal)
     return SurveyOut.model_validate(survey)
 
@@ -156,8 +156,8 @@ async def put_survey(
     principal: Writer,
 ) -> SurveyOut:
     """The path year wins over the body's."""
+    ensure_own_enterprise(principal, uscc.strip().upper())
     enterprise = await service.get(session, uscc)
-    ensure_own_enterprise(principal, enterprise.uscc)
     survey_in.year = year
     survey = await service.put_survey(session, enterprise, survey_in=survey_in, principal=principal)
     return SurveyOut.model_validate(survey)

@@ -7,7 +7,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from kit.iso3166 import ALPHA2
 from kit.uscc import Uscc
+from kit.validation import PatchModel
 from services.registry.domain import Industry
+
+MAX_AMOUNT = 10**14  # larger than any county enterprise's figures; fits BIGINT
 
 
 def _country(value: str) -> str:
@@ -47,7 +50,9 @@ class EnterpriseBase(BaseModel):
     legal_representative: str | None = Field(default=None, max_length=100)
     industry: Industry | None = None
     employees: int | None = Field(default=None, ge=0, le=10_000_000)
-    annual_export_usd: int | None = Field(default=None, ge=0, description="Annual exports, US$")
+    annual_export_usd: int | None = Field(
+        default=None, ge=0, le=MAX_AMOUNT, description="Annual exports, US$"
+    )
     products: list[Product] = Field(default_factory=list, max_length=200)
     export_markets: list[Country] = Field(default_factory=list, max_length=250)
     certifications: list[Certification] = Field(default_factory=list, max_length=100)
@@ -59,15 +64,17 @@ class EnterpriseIn(EnterpriseBase):
     uscc: Uscc
 
 
-class EnterprisePatch(BaseModel):
+class EnterprisePatch(PatchModel):
     """Editable enterprise fields (send `If-Match`)."""
+
+    not_null = ("name", "products", "export_markets", "certifications")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     address: str | None = Field(default=None, max_length=400)
     legal_representative: str | None = Field(default=None, max_length=100)
     industry: Industry | None = None
     employees: int | None = Field(default=None, ge=0, le=10_000_000)
-    annual_export_usd: int | None = Field(default=None, ge=0)
+    annual_export_usd: int | None = Field(default=None, ge=0, le=MAX_AMOUNT)
     products: list[Product] | None = Field(default=None, max_length=200)
     export_markets: list[Country] | None = Field(default=None, max_length=250)
     certifications: list[Certification] | None = Field(default=None, max_length=100)
@@ -93,9 +100,9 @@ class SurveyIn(BaseModel):
     """One year's survey (摸底调查)."""
 
     year: int = Field(ge=2000, le=2100)
-    employees: int | None = Field(default=None, ge=0)
-    annual_output_cny: int | None = Field(default=None, ge=0)
-    annual_export_usd: int | None = Field(default=None, ge=0)
+    employees: int | None = Field(default=None, ge=0, le=10_000_000)
+    annual_output_cny: int | None = Field(default=None, ge=0, le=MAX_AMOUNT)
+    annual_export_usd: int | None = Field(default=None, ge=0, le=MAX_AMOUNT)
     products: list[Product] = Field(default_factory=list, max_length=200)
     export_markets: list[Country] = Field(default_factory=list, max_length=250)
     quality: dict[str, Any] = Field(

@@ -53,10 +53,10 @@ async def to_out(session: AsyncSession, enterprises: list[Enterprise]) -> list[E
     return out
 
 
-async def get(session: AsyncSession, uscc: str) -> Enterprise:
-    """An enterprise by USCC (normalised), or 404."""
+async def get(session: AsyncSession, uscc: str, *, for_update: bool = False) -> Enterprise:
+    """An enterprise by USCC (normalised), or 404; `for_update` locks the row."""
     key = uscc.strip().upper()
-    enterprise = await session.get(Enterprise, key)
+    enterprise = await session.get(Enterprise, key, with_for_update=for_update)
     if enterprise is None:
         raise NotFound("enterprise", key)
     return enterprise

@@ -5,10 +5,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from kit.auth import Principal, ensure_own_enterprise, require
+from kit.auth import Principal, ensure_office, ensure_own_enterprise, require
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
-from kit.problems import ProblemError
 from services.registry.memberships import service
 from services.registry.memberships.schemas import (
     ApplicationIn,
@@ -26,11 +25,6 @@ from services.registry.zones import service as zones
 router = APIRouter(tags=["memberships"])
 Reader = Annotated[Principal, Depends(require("registry:read"))]
 Writer = Annotated[Principal, Depends(require("registry:write"))]
-
-
-def _office_only(principal: Principal) -> None:
-    if principal.uscc is not None:
-        raise ProblemError("forbidden", "only the zone office or an agency may decide memberships")
 
 
 @router.post(
@@ -128,8 +122,8 @@ async def decide(
     membership_id: uuid.UUID, decision_in: DecisionIn, session: SessionDep, principal: Writer
 ) -> MembershipOut:
     """assess, admit, reject (reason), suspend (reason), reinstate, remove (reason)."""
-    _office_only(principal)
-    membership = await service.get(session, membership_id)
+    ensure_office(principal)
+    membership = await service.get(session, membership_id, for_update=True)
     membership = await service.decide(
         session, membership, decision_in=decision_in, principal=principal
     )
@@ -188,6 +182,6 @@ async def breach_commitment(
     principal: Writer,
 ) -> CommitmentOut:
     """Emits `registry.commitment.breached`, which credit turns into a credit fact."""
-    _office_only(principal)
+    ensure_office(principal)
     commitment = await service.breach_commitment(session, uscc, commitment_id, breach_in=breach_in)
     return CommitmentOut.model_validate(commitment)

@@ -117,9 +117,11 @@ async def apply(
     return membership
 
 
-async def get(session: AsyncSession, membership_id: uuid.UUID) -> Membership:
-    """A membership, or 404."""
-    membership = await session.get(Membership, membership_id)
+async def get(
+    session: AsyncSession, membership_id: uuid.UUID, *, for_update: bool = False
+) -> Membership:
+    """A membership, or 404; `for_update` locks the row (decisions must not race)."""
+    membership = await session.get(Membership, membership_id, with_for_update=for_update)
     if membership is None:
         raise NotFound("membership", str(membership_id))
     return membership
@@ -189,7 +191,11 @@ async def search(
     """Keyset page of memberships, newest first."""
     query = select(Membership).order_by(Membership.id.desc()).limit(page.limit + 1)
     if page.cursor:
-        query = query.where(Membership.id < uuid.UUID(str(page.cursor.get("id"))))
+        try:
+            after = uuid.UUID(str(page.cursor.get("id")))
+        except ValueError as exc:
+            raise ProblemError("bad-request", "cursor is not one this list issued") from exc
+        query = query.where(Membership.id < after)
     if zone_code:
         query = query.where(Membership.zone_code == zone_code)
     if uscc:
@@ -276,7 +282,7 @@ async def breach_commitment(
     session: AsyncSession, uscc: str, commitment_id: uuid.UUID, *, breach_in: BreachIn
 ) -> Commitment:
     """Mark a commitment breached (a credit fact downstream); 409 if already breached."""
-    commitment = await session.get(Commitment, commitment_id)
+    commitment = await session.get(Commitment, commitment_id, with_for_update=True)
     if commitment is None or commitment.uscc != uscc.strip().upper():
         raise NotFound("commitment", str(commitment_id))
     if commitment.status == "breached":

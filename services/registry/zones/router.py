@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from kit.auth import Principal, require
+from kit.auth import Principal, ensure_office, require
 from kit.concurrency import check_if_match, set_etag
 from kit.db import SessionDep
 from services.registry.domain import Industry, Stage, ZoneLevel
@@ -22,7 +22,17 @@ from services.registry.zones.schemas import (
 router = APIRouter(prefix="/v1/zones", tags=["zones"])
 public_router = APIRouter(prefix="/v1/public", tags=["public"])
 Reader = Annotated[Principal, Depends(require("registry:read"))]
-Writer = Annotated[Principal, Depends(require("registry:write"))]
+
+
+async def office_writer(
+    principal: Annotated[Principal, Depends(require("registry:write"))],
+) -> Principal:
+    """registry:write held by the zone office or an agency, not an enterprise or inspector."""
+    ensure_office(principal)
+    return principal
+
+
+Writer = Annotated[Principal, Depends(office_writer)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Zone not found"}}
 
 
@@ -79,7 +89,7 @@ async def patch_zone(
     response: Response,
 ) -> ZoneOut:
     """Partial update; send `If-Match` with the ETag you read."""
-    zone = await service.get(session, code)
+    zone = await service.get(session, code, for_update=True)
     check_if_match(request, zone.version)
     zone = await service.update(session, zone, patch=patch)
     set_etag(response, zone.version)
@@ -101,7 +111,7 @@ async def transition_zone(
     principal: Writer,
 ) -> TransitionOut:
     """planned → launching → implementing → assessing → accepted; revoked from any state."""
-    zone = await service.get(session, code)
+    zone = await service.get(session, code, for_update=True)
     check_if_match(request, zone.version)
     record = await service.transition(
         session, zone, transition_in=transition_in, principal=principal
@@ -130,7 +140,7 @@ async def set_task(
     code: str, task_code: str, task_update: TaskUpdate, session: SessionDep, principal: Writer
 ) -> ZoneTaskOut:
     """Records who completed the task and when."""
-    zone = await service.get(session, code)
+    zone = await service.get(session, code, for_update=True)
     task = await service.set_task(
         session, zone, task_code, task_update=task_update, principal=principal
     )

@@ -5,6 +5,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kit.validation import PatchModel
 from services.registry.domain import Industry, Stage, ZoneLevel
 
 
@@ -32,8 +33,10 @@ class ZoneIn(BaseModel):
         return self
 
 
-class ZonePatch(BaseModel):
+class ZonePatch(PatchModel):
     """Editable zone fields (send `If-Match` with the ETag you read)."""
+
+    not_null = ("name_zh", "name_en")
 
     name_zh: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, min_length=1, max_length=200)

@@ -66,9 +66,9 @@ async def list_zones(
     return list((await session.scalars(query)).all())
 
 
-async def get(session: AsyncSession, code: str) -> Zone:
-    """A zone by code, or 404."""
-    zone = await session.get(Zone, code)
+async def get(session: AsyncSession, code: str, *, for_update: bool = False) -> Zone:
+    """A zone by code, or 404; `for_update` locks the row for the rest of the transaction."""
+    zone = await session.get(Zone, code, with_for_update=for_update)
     if zone is None:
         raise NotFound("zone", code)
     return zone

@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("export_markets", postgresql.ARRAY(sa.String(length=2)), nullable=False),
         sa.Column("certifications", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("credit_level", sa.String(length=1), nullable=True),
+        sa.Column("credit_level_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
