@@ -5,10 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
+from sqlalchemy import Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from kit.problems import ProblemError
 
@@ -62,9 +68,48 @@ def page_params(
     return PageParams(cursor=decode_cursor(cursor) if cursor else None, limit=limit)
 
 
-def make_page(rows: list[T], limit: int, key: Any) -> tuple[list[T], str | None]:
-    """Split a `limit + 1` fetch into the page and the next cursor built by `key(last_row)`."""
-    if len(rows) > limit:
-        rows = rows[:limit]
-        return rows, encode_cursor(key(rows[-1]))
-    return rows, None
+async def keyset_page(
+    session: AsyncSession,
+    query: Select[Any],
+    *,
+    keys: Sequence[InstrumentedAttribute[Any]],
+    page: PageParams,
+    descending: bool = False,
+) -> tuple[list[Any], str | None]:
+    """One page of `query` ordered by `keys` (unique together), resuming after the cursor.
+
+    The cursor holds the last row's key values; a cursor from another list or a tampered one
+    is a 400 problem.
+    """
+    names = [k.key for k in keys]
+    if page.cursor is not None:
+        try:
+            values = [_from_json(k, page.cursor[n]) for k, n in zip(keys, names, strict=True)]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ProblemError("bad-request", "cursor is not one this list issued") from exc
+        after = tuple_(*keys) < tuple_(*values) if descending else tuple_(*keys) > tuple_(*values)
+        query = query.where(after)
+    order = [k.desc() for k in keys] if descending else list(keys)
+    rows = list((await session.scalars(query.order_by(*order).limit(page.limit + 1))).all())
+    if len(rows) <= page.limit:
+        return rows, None
+    rows = rows[: page.limit]
+    last = rows[-1]
+    return rows, encode_cursor({n: _to_json(getattr(last, n)) for n in names})
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, datetime | uuid.UUID):
+        return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
+    return value
+
+
+def _from_json(column: InstrumentedAttribute[Any], value: Any) -> Any:
+    python_type = column.type.python_type
+    if python_type is datetime:
+        return datetime.fromisoformat(value)
+    if python_type is uuid.UUID:
+        return uuid.UUID(str(value))
+    if not isinstance(value, python_type):
+        raise TypeError(f"cursor value for {column.key} has the wrong type")
+    return value

@@ -11,7 +11,7 @@ from gateway.auth.tokens import hash_secret, new_secret, verify_secret
 from gateway.clients.models import OAuthClient
 from gateway.clients.schemas import ClientIn, ClientPatch
 from kit.auth import ALL_SCOPES
-from kit.pagination import PageParams, make_page
+from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound
 
 DEMO_CLIENT_ID = "demo-admin"
@@ -45,11 +45,7 @@ async def list_page(
     session: AsyncSession, *, page: PageParams
 ) -> tuple[list[OAuthClient], str | None]:
     """Clients by id."""
-    query = select(OAuthClient).order_by(OAuthClient.client_id).limit(page.limit + 1)
-    if page.cursor:
-        query = query.where(OAuthClient.client_id > str(page.cursor.get("id", "")))
-    rows = list((await session.scalars(query)).all())
-    return make_page(rows, page.limit, lambda c: {"id": c.client_id})
+    return await keyset_page(session, select(OAuthClient), keys=[OAuthClient.client_id], page=page)
 
 
 async def update(session: AsyncSession, client: OAuthClient, *, patch: ClientPatch) -> OAuthClient:

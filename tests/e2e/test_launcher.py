@@ -123,7 +123,9 @@ def test_run_against_external_postgres_and_nats(stack: Stack) -> None:
         assert stack.pg_root_url in "\n".join(banner)
         base = f"http://127.0.0.1:{gw}"
         zones = httpx.get(f"{base}/v1/zones", headers={"Authorization": f"Bearer {token(base)}"})
-        assert zones.status_code == 200 and len(zones.json()) >= 10  # the shared, seeded database
+        assert (
+            zones.status_code == 200 and len(zones.json()["items"]) >= 10
+        )  # the shared, seeded database
         assert not (Path(data) / "postgres").exists() and not (Path(data) / "nats").exists()
     finally:
         _stop(proc)

@@ -21,7 +21,7 @@ def assert_problem(response: httpx.Response, status: int, slug: str) -> dict:
 
 
 def test_seeded_zones_are_served(api: httpx.Client) -> None:
-    zones = api.get("/v1/zones").json()
+    zones = api.get("/v1/zones").json()["items"]
     codes = {z["code"]: z for z in zones}
     assert len(zones) == 10
     assert codes["stationery-provincial"]["stage"] == "accepted"
@@ -46,19 +46,29 @@ def test_seeded_zones_are_served(api: httpx.Client) -> None:
 
 
 def test_seeded_agencies_and_enterprises(api: httpx.Client) -> None:
-    agencies = {a["code"] for a in api.get("/v1/agencies").json()}
+    agencies = {a["code"] for a in api.get("/v1/agencies").json()["items"]}
     assert {"commerce", "ciq", "market_supervision", "finance", "sci_tech", "econ_it"} <= agencies
     page = api.get("/v1/enterprises", params={"limit": 500}).json()
     assert len(page["items"]) >= 300
     assert all(e["uscc"][2:8] == "330226" for e in page["items"])
     surveyed = page["items"][0]["uscc"]
-    surveys = api.get(f"/v1/enterprises/{surveyed}/surveys").json()
+    surveys = api.get(f"/v1/enterprises/{surveyed}/surveys").json()["items"]
     assert [s["year"] for s in surveys] == [2019, 2018, 2017]
 
 
 def test_public_zone_list_needs_no_token(gateway_url: str) -> None:
-    response = httpx.get(f"{gateway_url}/v1/public/zones")
-    assert response.status_code == 200 and len(response.json()) == 10
+    codes: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 4, **({"cursor": cursor} if cursor else {})}
+        response = httpx.get(f"{gateway_url}/v1/public/zones", params=params)
+        assert response.status_code == 200 and len(response.json()["items"]) <= 4
+        codes += [z["code"] for z in response.json()["items"]]
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert codes == sorted(codes) and len(codes) == len(set(codes)) >= 10
+    assert {"stationery-national", "auto_parts-national"} <= set(codes)
 
 
 def test_zone_lifecycle(api: httpx.Client) -> None:
@@ -99,7 +109,7 @@ def test_zone_lifecycle(api: httpx.Client) -> None:
     )
     final = api.post(f"/v1/zones/{code}/transitions", json={"to": "launching"})
     assert assert_problem(final, 409, "illegal-transition")["allowed"] == []
-    history = api.get(f"/v1/zones/{code}/transitions").json()
+    history = api.get(f"/v1/zones/{code}/transitions").json()["items"]
     assert [h["to_stage"] for h in history] == ["launching", "implementing", "revoked"]
 
 

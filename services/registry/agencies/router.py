@@ -6,18 +6,22 @@ from fastapi import APIRouter, Depends
 
 from kit.auth import Principal, require
 from kit.db import SessionDep
+from kit.pagination import Page, PageParams, page_params
 from services.registry.agencies import service
 from services.registry.agencies.schemas import AgencyIn, AgencyOut
 
 router = APIRouter(prefix="/v1/agencies", tags=["agencies"])
 
 
-@router.get("", summary="List member agencies (成员单位)", response_model=list[AgencyOut])
+@router.get("", summary="List member agencies (成员单位)", response_model=Page[AgencyOut])
 async def list_agencies(
-    session: SessionDep, _: Annotated[Principal, Depends(require("registry:read"))]
-) -> list[AgencyOut]:
-    """The leadership group's member agencies."""
-    return [AgencyOut.model_validate(a) for a in await service.list_all(session)]
+    session: SessionDep,
+    _: Annotated[Principal, Depends(require("registry:read"))],
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Page[AgencyOut]:
+    """The leadership group's member agencies, by code."""
+    rows, next_cursor = await service.list_page(session, page=page)
+    return Page(items=[AgencyOut.model_validate(a) for a in rows], next_cursor=next_cursor)
 
 
 @router.post(

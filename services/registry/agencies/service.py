@@ -3,14 +3,15 @@
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict
 from services.registry.agencies.models import Agency
 from services.registry.agencies.schemas import AgencyIn
 
 
-async def list_all(session: AsyncSession) -> list[Agency]:
-    """Every member agency, by code."""
-    return list((await session.scalars(select(Agency).order_by(Agency.code))).all())
+async def list_page(session: AsyncSession, *, page: PageParams) -> tuple[list[Agency], str | None]:
+    """Member agencies, by code."""
+    return await keyset_page(session, select(Agency), keys=[Agency.code], page=page)
 
 
 async def create(session: AsyncSession, *, agency_in: AgencyIn) -> Agency:

@@ -113,16 +113,20 @@ async def patch_enterprise(
 @router.get(
     "/{uscc}/surveys",
     summary="An enterprise's surveys",
-    response_model=list[SurveyOut],
+    response_model=Page[SurveyOut],
     responses=NOT_FOUND,
 )
-async def list_surveys(uscc: str, session: SessionDep, principal: Reader) -> list[SurveyOut]:
+async def list_surveys(
+    uscc: str,
+    session: SessionDep,
+    principal: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Page[SurveyOut]:
     """Newest year first."""
     ensure_own_enterprise(principal, uscc.strip().upper())
     enterprise = await service.get(session, uscc)
-    return [
-        SurveyOut.model_validate(s) for s in await service.list_surveys(session, enterprise.uscc)
-    ]
+    rows, next_cursor = await service.list_surveys(session, enterprise.uscc, page=page)
+    return Page(items=[SurveyOut.model_validate(s) for s in rows], next_cursor=next_cursor)
 
 
 @router.post(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
 from kit.events import EnterpriseRegistered, EnterpriseUpdated
-from kit.pagination import PageParams, make_page
+from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound
 from services.registry.enterprises.models import Enterprise, Survey
 from services.registry.enterprises.schemas import (
@@ -129,9 +129,7 @@ async def search(
     only_uscc: str | None = None,
 ) -> tuple[list[Enterprise], str | None]:
     """Filtered keyset page ordered by USCC."""
-    query = select(Enterprise).order_by(Enterprise.uscc).limit(page.limit + 1)
-    if page.cursor:
-        query = query.where(Enterprise.uscc > str(page.cursor.get("uscc", "")))
+    query = select(Enterprise)
     if only_uscc:
         query = query.where(Enterprise.uscc == only_uscc)
     if q:
@@ -155,8 +153,7 @@ async def search(
             )
             .exists()
         )
-    rows = list((await session.scalars(query)).all())
-    return make_page(rows, page.limit, lambda e: {"uscc": e.uscc})
+    return await keyset_page(session, query, keys=[Enterprise.uscc], page=page)
 
 
 async def add_survey(
@@ -192,7 +189,9 @@ async def put_survey(
     return survey
 
 
-async def list_surveys(session: AsyncSession, uscc: str) -> list[Survey]:
+async def list_surveys(
+    session: AsyncSession, uscc: str, *, page: PageParams
+) -> tuple[list[Survey], str | None]:
     """An enterprise's surveys, newest year first."""
-    query = select(Survey).where(Survey.uscc == uscc).order_by(Survey.year.desc())
-    return list((await session.scalars(query)).all())
+    query = select(Survey).where(Survey.uscc == uscc)
+    return await keyset_page(session, query, keys=[Survey.year], page=page, descending=True)

@@ -132,17 +132,21 @@ async def decide(
 
 @router.get(
     "/v1/enterprises/{uscc}/commitments",
-    response_model=list[CommitmentOut],
+    response_model=Page[CommitmentOut],
     summary="An enterprise's integrity commitments",
     tags=["commitments"],
     responses={404: {"description": "Enterprise not found"}},
 )
 async def list_commitments(
-    uscc: str, session: SessionDep, principal: Reader
-) -> list[CommitmentOut]:
+    uscc: str,
+    session: SessionDep,
+    principal: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Page[CommitmentOut]:
     """Newest first."""
     ensure_own_enterprise(principal, uscc.strip().upper())
-    return [CommitmentOut.model_validate(c) for c in await service.list_commitments(session, uscc)]
+    rows, next_cursor = await service.list_commitments(session, uscc, page=page)
+    return Page(items=[CommitmentOut.model_validate(c) for c in rows], next_cursor=next_cursor)
 
 
 @router.post(

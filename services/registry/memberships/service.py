@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit.auth import Principal
 from kit.db import utcnow
 from kit.events import CommitmentChanged, MembershipChanged
-from kit.pagination import PageParams, make_page
+from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound, ProblemError
 from services.registry.enterprises import service as enterprises
 from services.registry.events import publish
@@ -189,13 +189,7 @@ async def search(
     under_review: bool | None,
 ) -> tuple[list[Membership], str | None]:
     """Keyset page of memberships, newest first."""
-    query = select(Membership).order_by(Membership.id.desc()).limit(page.limit + 1)
-    if page.cursor:
-        try:
-            after = uuid.UUID(str(page.cursor.get("id")))
-        except ValueError as exc:
-            raise ProblemError("bad-request", "cursor is not one this list issued") from exc
-        query = query.where(Membership.id < after)
+    query = select(Membership)
     if zone_code:
         query = query.where(Membership.zone_code == zone_code)
     if uscc:
@@ -208,8 +202,7 @@ async def search(
             if under_review
             else Membership.review_requested_at.is_(None)
         )
-    rows = list((await session.scalars(query)).all())
-    return make_page(rows, page.limit, lambda m: {"id": str(m.id)})
+    return await keyset_page(session, query, keys=[Membership.id], page=page, descending=True)
 
 
 async def request_removal_review(
@@ -271,11 +264,14 @@ async def sign_commitment(
     return commitment
 
 
-async def list_commitments(session: AsyncSession, uscc: str) -> list[Commitment]:
+async def list_commitments(
+    session: AsyncSession, uscc: str, *, page: PageParams
+) -> tuple[list[Commitment], str | None]:
     """An enterprise's commitments, newest first."""
     enterprise = await enterprises.get(session, uscc)
     query = select(Commitment).where(Commitment.uscc == enterprise.uscc)
-    return list((await session.scalars(query.order_by(Commitment.created_at.desc()))).all())
+    keys = [Commitment.created_at, Commitment.id]
+    return await keyset_page(session, query, keys=keys, page=page, descending=True)
 
 
 async def breach_commitment(

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from kit.auth import Principal, ensure_office, require
 from kit.concurrency import check_if_match, set_etag
 from kit.db import SessionDep
+from kit.pagination import Page, PageParams, page_params
 from services.registry.domain import Industry, Stage, ZoneLevel
 from services.registry.zones import service
 from services.registry.zones.schemas import (
@@ -36,17 +37,20 @@ Writer = Annotated[Principal, Depends(office_writer)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Zone not found"}}
 
 
-@router.get("", summary="List zones", response_model=list[ZoneOut])
+@router.get("", summary="List zones", response_model=Page[ZoneOut])
 async def list_zones(
     session: SessionDep,
     _: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
     industry: Annotated[Industry | None, Query()] = None,
     level: Annotated[ZoneLevel | None, Query()] = None,
     stage: Annotated[Stage | None, Query()] = None,
-) -> list[ZoneOut]:
+) -> Page[ZoneOut]:
     """Zones with stage, allowed transitions and checklists; filter by industry, level, stage."""
-    zones = await service.list_zones(session, industry=industry, level=level, stage=stage)
-    return [service.to_out(z) for z in zones]
+    rows, next_cursor = await service.list_zones(
+        session, page=page, industry=industry, level=level, stage=stage
+    )
+    return Page(items=[service.to_out(z) for z in rows], next_cursor=next_cursor)
 
 
 @router.post(
@@ -122,12 +126,15 @@ async def transition_zone(
 @router.get(
     "/{code}/transitions",
     summary="A zone's stage history",
-    response_model=list[TransitionOut],
+    response_model=Page[TransitionOut],
     responses=NOT_FOUND,
 )
-async def list_transitions(code: str, session: SessionDep, _: Reader) -> list[TransitionOut]:
+async def list_transitions(
+    code: str, session: SessionDep, _: Reader, page: Annotated[PageParams, Depends(page_params)]
+) -> Page[TransitionOut]:
     """Every transition, oldest first, with who, when, why and the tasks left open."""
-    return [TransitionOut.model_validate(t) for t in await service.list_transitions(session, code)]
+    rows, next_cursor = await service.list_transitions(session, code, page=page)
+    return Page(items=[TransitionOut.model_validate(t) for t in rows], next_cursor=next_cursor)
 
 
 @router.put(
@@ -147,8 +154,10 @@ async def set_task(
     return ZoneTaskOut.model_validate(task)
 
 
-@public_router.get("/zones", summary="Public zone list (一公开)", response_model=list[ZoneOut])
-async def public_zones(session: SessionDep) -> list[ZoneOut]:
+@public_router.get("/zones", summary="Public zone list (一公开)", response_model=Page[ZoneOut])
+async def public_zones(
+    session: SessionDep, page: Annotated[PageParams, Depends(page_params)]
+) -> Page[ZoneOut]:
     """No token needed: the county's zones and their stages."""
-    zones = await service.list_zones(session, industry=None, level=None, stage=None)
-    return [service.to_out(z) for z in zones]
+    rows, next_cursor = await service.list_zones(session, page=page)
+    return Page(items=[service.to_out(z) for z in rows], next_cursor=next_cursor)

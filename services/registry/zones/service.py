@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit.auth import Principal
 from kit.db import utcnow
 from kit.events import ZoneTransitioned
+from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound, ProblemError
 from services.registry.domain import (
     ACCEPTANCE_AUTHORITY,
@@ -53,17 +54,22 @@ def to_out(zone: Zone) -> ZoneOut:
 
 
 async def list_zones(
-    session: AsyncSession, *, industry: str | None, level: str | None, stage: str | None
-) -> list[Zone]:
-    """Zones, optionally filtered (there are tens, not thousands: no paging)."""
-    query = select(Zone).order_by(Zone.phase.nulls_first(), Zone.code)
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    industry: str | None = None,
+    level: str | None = None,
+    stage: str | None = None,
+) -> tuple[list[Zone], str | None]:
+    """Zones by code, optionally filtered."""
+    query = select(Zone)
     if industry:
         query = query.where(Zone.industry == industry)
     if level:
         query = query.where(Zone.level == level)
     if stage:
         query = query.where(Zone.stage == stage)
-    return list((await session.scalars(query)).all())
+    return await keyset_page(session, query, keys=[Zone.code], page=page)
 
 
 async def get(session: AsyncSession, code: str, *, for_update: bool = False) -> Zone:
@@ -153,11 +159,14 @@ async def transition(
     return record
 
 
-async def list_transitions(session: AsyncSession, code: str) -> list[ZoneTransition]:
+async def list_transitions(
+    session: AsyncSession, code: str, *, page: PageParams
+) -> tuple[list[ZoneTransition], str | None]:
     """A zone's transition history, oldest first."""
     await get(session, code)
     query = select(ZoneTransition).where(ZoneTransition.zone_code == code)
-    return list((await session.scalars(query.order_by(ZoneTransition.at))).all())
+    keys = [ZoneTransition.at, ZoneTransition.id]
+    return await keyset_page(session, query, keys=keys, page=page)
 
 
 async def set_task(
