@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.processes import Nats, Postgres, wait_until_live
+from deploy.processes import Nats, Postgres, die_with_parent, wait_until_live
 from deploy.streams import provision
 from kit.migrations import upgrade
 
@@ -158,6 +158,7 @@ class Stack:
             env=self.service_env(name),
             stdout=log,
             stderr=log,
+            preexec_fn=die_with_parent(signal.SIGTERM),
         )
         self.procs[name] = proc
         wait_until_live(f"{self.url(name)}/livez", proc, log=self.data_dir / f"{name}.log")

@@ -7,7 +7,9 @@ and restart them. Data lives in a folder the caller chooses (git-ignored `.data/
 
 from __future__ import annotations
 
+import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -15,16 +17,54 @@ import subprocess
 import sys
 import sysconfig
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 PG_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
 
 
+def die_with_parent(sig: signal.Signals) -> Callable[[], None]:
+    """A `preexec_fn` asking Linux to send `sig` to the child when its parent dies.
+
+    So a `make run` killed with -9 (or a test run that crashed) leaves no server behind.
+    """
+
+    def arm() -> None:
+        try:
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(1, int(sig))  # PR_SET_PDEATHSIG
+        except OSError:
+            pass  # not Linux: the leftover check at the next start covers it
+
+    return arm
+
+
 def free_port() -> int:
-    """A TCP port free on loopback right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port free on loopback now, below the kernel's ephemeral range.
+
+    Ports handed out by `bind(0)` come from the ephemeral range, where any outgoing
+    connection may take them again before our server binds; a server that is stopped and
+    restarted on its port (the tests do that) needs a port nobody else picks at random.
+    """
+    low, _ = _ephemeral_range()
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(20000, max(20001, low))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
 
 
 def wait_for_port(port: int, *, timeout: float, host: str = "127.0.0.1") -> None:
@@ -133,9 +173,11 @@ class Postgres:
     def start(self, timeout: float = 30) -> None:
         """Start the server and wait until it accepts connections."""
         self.init()
-        stale = self.data_dir / "postmaster.pid"
-        if stale.exists() and not _pid_alive(stale):
-            stale.unlink()
+        pidfile = self.data_dir / "postmaster.pid"
+        if pidfile.exists():
+            if _pid_alive(pidfile):  # left running by a launcher that was killed
+                _stop_leftover(pidfile, signal.SIGINT, "postgres", marker=str(self.data_dir))
+            pidfile.unlink(missing_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
         self.proc = subprocess.Popen(
             [
@@ -161,6 +203,7 @@ class Postgres:
             stdout=log,
             stderr=log,
             start_new_session=True,
+            preexec_fn=die_with_parent(signal.SIGINT),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -194,6 +237,30 @@ class Postgres:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def _stop_leftover(
+    pidfile: Path, sig: signal.Signals, what: str, *, marker: str, timeout: float = 20
+) -> None:
+    """Stop a server a previous, killed run left behind on the same data folder.
+
+    Only a process whose command line names our folder (`marker`): a recycled pid is left alone.
+    """
+    pid = int(pidfile.read_text().split()[0])
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return
+    if marker not in cmdline:
+        return
+    print(f"stopping a {what} left running by an earlier run (pid {pid})", flush=True)
+    os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _pid_alive(pidfile):
+        time.sleep(0.2)
+    if _pid_alive(pidfile):
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.5)
 
 
 def _pid_alive(pidfile: Path) -> bool:
@@ -237,10 +304,14 @@ class Nats:
         """Start and wait until the client port accepts connections."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         config = self.store_dir.parent / "nats.conf"
+        pidfile = self.store_dir.parent / "nats.pid"
+        if pidfile.exists() and _pid_alive(pidfile):  # left running by a killed launcher
+            _stop_leftover(pidfile, signal.SIGTERM, "nats-server", marker=str(config))
         sync = "\n  sync_interval: always" if self.sync_always else ""
         config.write_text(
             f'listen: "127.0.0.1:{self.port}"\n'
             f"server_name: zone-local\n"
+            f'pid_file: "{pidfile}"\n'
             f"max_payload: 8MB\n"
             f'jetstream {{\n  store_dir: "{self.store_dir}"\n  max_file_store: 10GB{sync}\n}}\n'
         )
@@ -250,6 +321,7 @@ class Nats:
             stdout=log,
             stderr=log,
             start_new_session=True,
+            preexec_fn=die_with_parent(signal.SIGTERM),
         )
         wait_for_port(self.port, timeout=timeout)
         time.sleep(0.2)

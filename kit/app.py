@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kit.auth import JwksVerifier
 from kit.db import make_engine, make_sessionmaker
@@ -59,6 +60,33 @@ def health_router() -> APIRouter:
     return router
 
 
+async def prune_once(engine: AsyncEngine, settings: ServiceSettings, *, messaging: bool) -> None:
+    """Delete sent outbox rows, old inbox ids and expired idempotency keys."""
+    statements = ["DELETE FROM idempotency_keys WHERE created_at < now() - interval '1 day'"]
+    if messaging:
+        statements += [
+            "DELETE FROM outbox WHERE sent_at < now() - make_interval(days => :outbox_days)",
+            "DELETE FROM inbox WHERE handled_at < now() - make_interval(days => :inbox_days)",
+        ]
+    params = {
+        "outbox_days": settings.outbox_retention_days,
+        "inbox_days": settings.inbox_retention_days,
+    }
+    for statement in statements:
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text(statement), params)
+        except Exception as exc:
+            log.warning("housekeeping skipped (%r)", exc)
+
+
+async def prune_forever(engine: AsyncEngine, settings: ServiceSettings, *, messaging: bool) -> None:
+    """`prune_once` every `janitor_interval_s`."""
+    while True:
+        await prune_once(engine, settings, messaging=messaging)
+        await asyncio.sleep(settings.janitor_interval_s)
+
+
 def create_service_app(
     settings: ServiceSettings,
     *,
@@ -104,6 +132,7 @@ def create_service_app(
                 poll_s=settings.outbox_poll_s,
             )
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+        tasks.append(asyncio.create_task(prune_forever(engine, settings, messaging=use_nats)))
         if on_startup is not None:
             await on_startup(app)
         if use_nats and settings.consumers_enabled:

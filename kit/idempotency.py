@@ -120,6 +120,17 @@ class IdempotencyMiddleware:
             return await receive()
 
         captured: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
+        stored = False
+
+        async def store() -> None:
+            nonlocal stored
+            if stored:
+                return
+            stored = True
+            try:
+                await _complete(maker, principal, key, captured)
+            except Exception:
+                log.exception("could not store the response for Idempotency-Key %s", key)
 
         async def capture_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -131,15 +142,16 @@ class IdempotencyMiddleware:
                 ]
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
+                if not message.get("more_body", False):
+                    # Stored before the client sees the end of the response, so a retry
+                    # sent the moment it arrives finds the record complete.
+                    await store()
             await send(message)
 
         try:
             await self.app(scope, replay_receive, capture_send)
         finally:
-            try:
-                await _complete(maker, principal, key, captured)
-            except Exception:
-                log.exception("could not store the response for Idempotency-Key %s", key)
+            await store()  # no complete response (an error): release or record what there is
 
     async def _answer_existing(
         self, send: Send, scope: Scope, lang: str, record: IdempotencyRecord, fingerprint: str

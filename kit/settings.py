@@ -36,6 +36,10 @@ class ServiceSettings(BaseSettings):
     outbox_poll_s: float = 1.0
     outbox_batch: int = 200
     consumers_enabled: bool = True
+    # Housekeeping: sent outbox rows and applied inbox ids are kept this long, then pruned.
+    outbox_retention_days: int = 7
+    inbox_retention_days: int = 30
+    janitor_interval_s: float = 3600
     log_level: str = "INFO"
 
     @model_validator(mode="after")

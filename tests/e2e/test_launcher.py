@@ -129,3 +129,41 @@ def test_run_against_external_postgres_and_nats(stack: Stack) -> None:
         assert not (Path(data) / "postgres").exists() and not (Path(data) / "nats").exists()
     finally:
         _stop(proc)
+
+
+def test_run_recovers_after_the_launcher_was_killed() -> None:
+    """kill -9 of `make run` orphans PostgreSQL and NATS; the next run stops them and goes on."""
+    data = tempfile.mkdtemp(prefix="zone-orphan-")
+    gw, pg, nats_port = free_port(), free_port(), free_port()
+    while not _port_closed(gw + 1):
+        gw = free_port()
+    env = {
+        "ZONE_DATA_DIR": data,
+        "ZONE_GATEWAY_PORT": str(gw),
+        "ZONE_PG_PORT": str(pg),
+        "ZONE_NATS_PORT": str(nats_port),
+        "ZONE_SEED": "0",
+        "ZONE_WORKERS": "1",
+    }
+    proc, _ = _launch(env)
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(
+        _port_closed(p) for p in (gw, gw + 1, pg, nats_port)
+    ):
+        time.sleep(0.2)
+    assert all(_port_closed(p) for p in (gw, gw + 1, pg, nats_port)), (
+        "children outlived the launcher"
+    )
+    proc, _ = _launch(env)
+    try:
+        base = f"http://127.0.0.1:{gw}"
+        assert (
+            httpx.get(
+                f"{base}/v1/zones", headers={"Authorization": f"Bearer {token(base)}"}
+            ).status_code
+            == 200
+        )
+    finally:
+        _stop(proc)

@@ -219,3 +219,44 @@ async def test_idempotency_in_flight_and_replay(env) -> None:  # type: ignore[no
     assert replay.headers["idempotent-replayed"] == "true"
     assert other_body.status_code == 422
     assert len(hits) == 1
+
+
+async def test_housekeeping_prunes_only_old_rows(env) -> None:  # type: ignore[no-untyped-def]
+    from kit.app import prune_once
+
+    engine, _, _, settings = env
+    async with engine.begin() as c:
+        await c.execute(text("DELETE FROM outbox"))
+        await c.execute(text("DELETE FROM inbox"))
+        await c.execute(text("DELETE FROM idempotency_keys"))
+        for days, sent in ((10, True), (1, True), (10, False)):
+            await c.execute(
+                text(
+                    "INSERT INTO outbox (id, subject, type, payload, created_at, sent_at) VALUES "
+                    "(gen_random_uuid(), 's', 't', '{}', now() - make_interval(days => :d), "
+                    "CASE WHEN :sent THEN now() - make_interval(days => :d) END)"
+                ),
+                {"d": days, "sent": sent},
+            )
+        for days in (40, 5):
+            await c.execute(
+                text(
+                    "INSERT INTO inbox VALUES ('c', gen_random_uuid(), 't', now() - make_interval(days => :d))"
+                ),
+                {"d": days},
+            )
+        for hours in (30, 1):
+            await c.execute(
+                text(
+                    "INSERT INTO idempotency_keys (principal, key, fingerprint, created_at) VALUES "
+                    "('p', gen_random_uuid()::text, 'f', now() - make_interval(hours => :h))"
+                ),
+                {"h": hours},
+            )
+    await prune_once(engine, settings, messaging=True)
+    async with engine.connect() as c:
+        outbox = (await c.execute(text("SELECT count(*), count(sent_at) FROM outbox"))).one()
+        inbox = (await c.execute(text("SELECT count(*) FROM inbox"))).scalar()
+        keys = (await c.execute(text("SELECT count(*) FROM idempotency_keys"))).scalar()
+    assert tuple(outbox) == (2, 1), "the old sent row goes; the recent one and the unsent one stay"
+    assert inbox == 1 and keys == 1
