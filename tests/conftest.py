@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from deploy.launcher import Stack
-from tests.helpers import make_stack, token
+from tests.helpers import running_stack, token
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -22,12 +22,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     """The whole platform, seeded, as `make run` starts it."""
-    s = make_stack("e2e")
-    try:
-        s.start(seed=True)
+    with running_stack("e2e", seed=True) as s:
         yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -40,6 +42,17 @@ def make_stack(name: str) -> Stack:
         nats_port=free_port(),
         profile="dev",
     )
+
+
+@contextlib.contextmanager
+def running_stack(name: str, *, seed: bool) -> Iterator[Stack]:
+    """A started stack, stopped on exit."""
+    s = make_stack(name)
+    try:
+        s.start(seed=seed)
+        yield s
+    finally:
+        s.stop()
 
 
 def token(

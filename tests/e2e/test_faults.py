@@ -11,8 +11,8 @@ import pytest
 from deploy.launcher import Stack
 from tests.helpers import (
     enterprise_body,
-    make_stack,
     new_uscc,
+    running_stack,
     sql,
     stream_events,
     token,
@@ -22,12 +22,8 @@ from tests.helpers import (
 
 @pytest.fixture(scope="module")
 def faulty() -> Iterator[Stack]:
-    s = make_stack("faults")
-    try:
-        s.start(seed=False)
+    with running_stack("faults", seed=False) as s:
         yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from deploy.launcher import Stack
-from tests.helpers import make_stack, token
+from tests.helpers import running_stack, token
 
 EXAMPLES_PER_OPERATION = 25
 
@@ -18,12 +18,8 @@ EXAMPLES_PER_OPERATION = 25
 @pytest.fixture(scope="module")
 def fuzz_stack() -> Iterator[Stack]:
     """A stack of its own: fuzzing revokes zones and creates clients."""
-    s = make_stack("fuzz")
-    try:
-        s.start(seed=False)
+    with running_stack("fuzz", seed=False) as s:
         yield s
-    finally:
-        s.stop()
 
 
 def test_no_generated_request_gets_a_server_error(fuzz_stack: Stack) -> None:

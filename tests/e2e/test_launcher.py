@@ -56,19 +56,24 @@ def _port_closed(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-def test_run_serves_then_stops_everything_and_keeps_data() -> None:
-    data = tempfile.mkdtemp(prefix="zone-launch-")
+def _local_env(prefix: str) -> tuple[dict[str, str], tuple[int, int, int]]:
+    """Environment for a launcher with embedded servers on free ports in a new folder."""
     gw, pg, nats_port = free_port(), free_port(), free_port()
     while not _port_closed(gw + 1):
         gw = free_port()
     env = {
-        "ZONE_DATA_DIR": data,
+        "ZONE_DATA_DIR": tempfile.mkdtemp(prefix=prefix),
         "ZONE_GATEWAY_PORT": str(gw),
         "ZONE_PG_PORT": str(pg),
         "ZONE_NATS_PORT": str(nats_port),
         "ZONE_SEED": "0",
         "ZONE_WORKERS": "1",
     }
+    return env, (gw, pg, nats_port)
+
+
+def test_run_serves_then_stops_everything_and_keeps_data() -> None:
+    env, (gw, pg, nats_port) = _local_env("zone-launch-")
     proc, banner = _launch(env)
     text = "\n".join(banner)
     assert f"gateway     http://127.0.0.1:{gw}" in text
@@ -133,18 +138,7 @@ def test_run_against_external_postgres_and_nats(stack: Stack) -> None:
 
 def test_run_recovers_after_the_launcher_was_killed() -> None:
     """kill -9 of `make run` orphans PostgreSQL and NATS; the next run stops them and goes on."""
-    data = tempfile.mkdtemp(prefix="zone-orphan-")
-    gw, pg, nats_port = free_port(), free_port(), free_port()
-    while not _port_closed(gw + 1):
-        gw = free_port()
-    env = {
-        "ZONE_DATA_DIR": data,
-        "ZONE_GATEWAY_PORT": str(gw),
-        "ZONE_PG_PORT": str(pg),
-        "ZONE_NATS_PORT": str(nats_port),
-        "ZONE_SEED": "0",
-        "ZONE_WORKERS": "1",
-    }
+    env, (gw, pg, nats_port) = _local_env("zone-orphan-")
     proc, _ = _launch(env)
     proc.kill()
     proc.wait()
