@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 from prometheus_client import Counter, Gauge
-from sqlalchemy import DDL, BigInteger, Identity, Index, String, event, text
+from sqlalchemy import DDL, BigInteger, Identity, Index, String, event, insert, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -64,13 +64,17 @@ for _statement in NOTIFY_TRIGGER_DDL:
 
 
 async def emit(session: AsyncSession, cloud_event: CloudEvent) -> None:
-    """Write an event to the outbox in the caller's transaction; the relay is woken on commit."""
-    session.add(
-        OutboxMessage(
+    """Write an event to the outbox in the caller's transaction; the relay is woken on commit.
+
+    A Core INSERT, executed now: the row needs none of the ORM's unit-of-work bookkeeping.
+    """
+    await session.execute(
+        insert(OutboxMessage).values(
             id=uuid.UUID(cloud_event.id),
             subject=cloud_event.nats_subject,
             type=cloud_event.type,
             payload=cloud_event.model_dump(mode="json"),
+            created_at=utcnow(),
         )
     )
 
