@@ -24,6 +24,13 @@ class GatewaySettings(ServiceSettings):
     upstream_timeout_s: float = 15.0
     upstream_connections: int = 256
     public_base_url: str = "http://127.0.0.1:8000"
+    # Token bucket per client per gateway process; a client's record may override (0 = none).
+    rate_limit_per_s: float = 100.0
+    rate_limit_burst: int = 200
+    # Tighter buckets for some routes, per caller: prefix -> (per second, burst).
+    route_rate_limits: dict[str, tuple[float, int]] = {"/oauth/token": (10.0, 50)}  # noqa: RUF012
+    # Origins allowed to call the API from a browser (the dashboard's); empty = none.
+    cors_origins: list[str] = []  # noqa: RUF012
 
     @model_validator(mode="after")
     def _prod_needs_key(self) -> "GatewaySettings":

@@ -10,6 +10,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select, text
 
+from gateway.audit.middleware import AuditMiddleware
+from gateway.audit.router import router as audit_router
 from gateway.auth.router import router as auth_router
 from gateway.auth.tokens import Signer, new_private_key_pem
 from gateway.clients import service as clients
@@ -18,6 +20,7 @@ from gateway.clients.router import router as clients_router
 from gateway.config import settings
 from gateway.openapi import merged_openapi
 from gateway.proxy import Upstreams, proxy_router
+from gateway.ratelimit import RateLimitMiddleware
 from kit.app import create_service_app
 from kit.auth import JwksVerifier
 from kit.events import asyncapi
@@ -112,7 +115,8 @@ app = create_service_app(
         "management, and routing of `/v1/...` to the owning service. Errors are RFC 9457 "
         "problems; lists are cursor-paged (`?cursor=&limit=` → `{items, next_cursor}`)."
     ),
-    routers=[auth_router, clients_router, docs, proxy_router()],
+    routers=[auth_router, clients_router, audit_router, docs, proxy_router()],
+    outer_middleware=[(RateLimitMiddleware, {"settings": settings}), (AuditMiddleware, {})],
     use_nats=False,
     on_startup=startup,
     on_shutdown=shutdown,

@@ -99,11 +99,13 @@ def create_service_app(
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
     openapi_url: str | None = "/openapi.json",
+    outer_middleware: Sequence[tuple[type, dict[str, Any]]] = (),
 ) -> FastAPI:
     """A FastAPI app wired the house way: one engine, one NATS client, relay and consumers.
 
     `use_nats=False` is for the gateway, which owns no events. `on_startup` runs after the
-    engine exists and before requests are served.
+    engine exists and before requests are served. `outer_middleware` wraps the idempotency
+    layer, innermost first (the gateway's rate limit and audit).
     """
     configure_logging(settings.service_name, settings.log_level)
 
@@ -165,6 +167,8 @@ def create_service_app(
     install_problem_handlers(app)
     app.add_middleware(UnhandledErrorMiddleware)  # innermost: see its docstring
     app.add_middleware(IdempotencyMiddleware)
+    for middleware, options in outer_middleware:
+        app.add_middleware(middleware, **options)  # type: ignore[arg-type]
     app.add_middleware(
         RequestContextMiddleware,
         service=settings.service_name,

@@ -25,6 +25,10 @@ class ClientIn(BaseModel):
     scopes: list[str] = Field(min_length=1, description="Any of: " + ", ".join(ALL_SCOPES))
     uscc: Uscc | None = Field(default=None, description="Binds the client to one enterprise")
     inspector_id: str | None = Field(default=None, max_length=64)
+    rate_limit_per_s: float | None = Field(
+        default=None, ge=0, le=100_000, description="Requests per second; null = default, 0 = none"
+    )
+    rate_limit_burst: int | None = Field(default=None, ge=0, le=1_000_000)
 
     @field_validator("scopes")
     @classmethod
@@ -44,6 +48,8 @@ class ClientOut(BaseModel):
     uscc: str | None
     inspector_id: str | None
     active: bool
+    rate_limit_per_s: float | None
+    rate_limit_burst: int | None
     created_at: datetime
     created_by: str | None
 
@@ -62,6 +68,8 @@ class ClientPatch(PatchModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     scopes: list[str] | None = Field(default=None, min_length=1)
     active: bool | None = None
+    rate_limit_per_s: float | None = Field(default=None, ge=0, le=100_000)
+    rate_limit_burst: int | None = Field(default=None, ge=0, le=1_000_000)
 
     @field_validator("scopes")
     @classmethod

@@ -51,8 +51,7 @@ async def list_page(
 async def update(session: AsyncSession, client: OAuthClient, *, patch: ClientPatch) -> OAuthClient:
     """Change name, scopes or active flag."""
     for field, value in patch.model_dump(exclude_unset=True).items():
-        if value is not None:
-            setattr(client, field, value)
+        setattr(client, field, value)  # not_null fields were checked; limits may go back to null
     await session.flush()
     return client
 
@@ -81,7 +80,7 @@ async def authenticate(session: AsyncSession, client_id: str, secret: str) -> OA
 
 
 async def ensure_demo_client(session: AsyncSession) -> None:
-    """Dev profile only: the `demo-admin` client with every scope."""
+    """Dev profile only: the `demo-admin` client with every scope and no rate limit."""
     client = await session.get(OAuthClient, DEMO_CLIENT_ID)
     if client is None:
         session.add(
@@ -93,11 +92,13 @@ async def ensure_demo_client(session: AsyncSession) -> None:
                 scopes=list(ALL_SCOPES),
                 active=True,
                 created_by="launcher",
+                rate_limit_per_s=0,  # no limit: `make bench` drives the stack with this client
             )
         )
     else:
         client.scopes = list(ALL_SCOPES)
         client.active = True
+        client.rate_limit_per_s = 0
     await session.flush()
 
 

@@ -51,7 +51,7 @@ def test_seeded_agencies_and_enterprises(api: httpx.Client) -> None:
     page = api.get("/v1/enterprises", params={"limit": 500}).json()
     assert len(page["items"]) >= 300
     assert all(e["uscc"][2:8] == "330226" for e in page["items"])
-    surveyed = page["items"][0]["uscc"]
+    surveyed = next(e["uscc"] for e in page["items"] if not e["name"].startswith("宁海测试企业"))
     surveys = api.get(f"/v1/enterprises/{surveyed}/surveys").json()["items"]
     assert [s["year"] for s in surveys] == [2019, 2018, 2017]
 

@@ -1,0 +1,76 @@
+"""Audit log endpoints (admin)."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict
+
+from gateway.audit import service
+from kit.auth import Principal, require
+from kit.db import SessionDep
+from kit.pagination import Page, PageParams, page_params
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+Admin = Annotated[Principal, Depends(require("admin"))]
+
+
+class AuditOut(BaseModel):
+    """One audited request and its place in the chain."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    at: datetime
+    request_id: str
+    actor: str | None
+    agency: str | None
+    uscc: str | None
+    inspector_id: str | None
+    method: str
+    path: str
+    object_key: str | None
+    status: int
+    outcome: str
+    prev_hash: str
+    hash: str
+
+
+class VerifyOut(BaseModel):
+    """Result of walking the chain."""
+
+    ok: bool
+    checked: int
+    first_broken: dict[str, Any] | None
+
+
+@router.get("", summary="Search the audit log", response_model=Page[AuditOut])
+async def list_audit(
+    session: SessionDep,
+    _: Admin,
+    page: Annotated[PageParams, Depends(page_params)],
+    actor: Annotated[str | None, Query(max_length=100)] = None,
+    outcome: Annotated[Literal["success", "denied", "failed"] | None, Query()] = None,
+    method: Annotated[str | None, Query(pattern="^[A-Za-z]{3,7}$")] = None,
+    request_id: Annotated[str | None, Query(max_length=128)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[AuditOut]:
+    """Every write and every denied request, newest first."""
+    rows, next_cursor = await service.search(
+        session,
+        page=page,
+        actor=actor,
+        outcome=outcome,
+        method=method,
+        request_id=request_id,
+        since=since,
+        until=until,
+    )
+    return Page(items=[AuditOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/verify", summary="Verify the audit chain", response_model=VerifyOut)
+async def verify_audit(session: SessionDep, _: Admin) -> VerifyOut:
+    """Recomputes every link; reports the first row that was changed, removed or inserted."""
+    return VerifyOut(**await service.verify(session))

@@ -1,0 +1,111 @@
+"""Writing, reading and verifying the hash-chained audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from gateway.audit.models import AuditEntry
+from kit.db import utcnow
+from kit.pagination import PageParams, keyset_page
+
+GENESIS = "0" * 64
+AUDIT_LOCK = 0x61756469  # "audi": serialises appends so the chain stays linear
+CHAINED_FIELDS = (
+    "at",
+    "request_id",
+    "actor",
+    "agency",
+    "uscc",
+    "inspector_id",
+    "method",
+    "path",
+    "object_key",
+    "status",
+    "outcome",
+)
+
+
+def canonical(entry: dict[str, Any]) -> str:
+    """The row's canonical JSON: chained fields only, sorted keys, no spaces, UTC ISO time."""
+    fields = {k: entry[k] for k in CHAINED_FIELDS}
+    at = fields["at"]
+    fields["at"] = at.isoformat() if isinstance(at, datetime) else at
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(prev_hash: str, entry: dict[str, Any]) -> str:
+    """SHA-256 over the previous row's hash and this row's canonical JSON."""
+    return hashlib.sha256((prev_hash + canonical(entry)).encode()).hexdigest()
+
+
+async def append(engine: AsyncEngine, entry: dict[str, Any]) -> None:
+    """Append one entry, linking it to the last one (one appender at a time)."""
+    entry = {**entry, "at": utcnow()}
+    async with engine.begin() as conn:
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK})
+        last = await conn.scalar(select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))
+        prev = last or GENESIS
+        await conn.execute(
+            insert(AuditEntry).values(**entry, prev_hash=prev, hash=chain_hash(prev, entry))
+        )
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    actor: str | None,
+    outcome: str | None,
+    method: str | None,
+    request_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> tuple[list[AuditEntry], str | None]:
+    """Newest first, filtered."""
+    query = select(AuditEntry)
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if outcome:
+        query = query.where(AuditEntry.outcome == outcome)
+    if method:
+        query = query.where(AuditEntry.method == method.upper())
+    if request_id:
+        query = query.where(AuditEntry.request_id == request_id)
+    if since:
+        query = query.where(AuditEntry.at >= since)
+    if until:
+        query = query.where(AuditEntry.at < until)
+    return await keyset_page(session, query, keys=[AuditEntry.seq], page=page, descending=True)
+
+
+async def verify(session: AsyncSession, *, batch: int = 2000) -> dict[str, Any]:
+    """Walk the chain from the start; report the first row whose link or hash is wrong."""
+    prev, checked, after = GENESIS, 0, 0
+    while True:
+        rows = (
+            await session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.seq > after)
+                .order_by(AuditEntry.seq)
+                .limit(batch)
+            )
+        ).all()
+        if not rows:
+            return {"ok": True, "checked": checked, "first_broken": None}
+        for row in rows:
+            entry = {k: getattr(row, k) for k in CHAINED_FIELDS}
+            if row.prev_hash != prev:
+                return _broken(checked, row.seq, "prev_hash does not match the previous row")
+            if row.hash != chain_hash(prev, entry):
+                return _broken(checked, row.seq, "hash does not match the row's content")
+            prev, checked, after = row.hash, checked + 1, row.seq
+
+
+def _broken(checked: int, seq: int, reason: str) -> dict[str, Any]:
+    return {"ok": False, "checked": checked, "first_broken": {"seq": seq, "reason": reason}}

@@ -1,0 +1,102 @@
+"""Gateway guards: the hash-chained audit log, rate limits, security headers."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.helpers import enterprise_body, new_uscc, sql, token
+
+
+def test_writes_and_denials_are_audited_and_the_chain_verifies(
+    stack, api: httpx.Client, gateway_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    uscc = new_uscc()
+    created = api.post(
+        "/v1/enterprises", json=enterprise_body(uscc), headers={"X-Request-ID": f"audit-{uscc}"}
+    )
+    assert created.status_code == 201
+    denied = httpx.post(
+        f"{gateway_url}/v1/enterprises",
+        json=enterprise_body(new_uscc()),
+        headers={"X-Request-ID": f"denied-{uscc}"},
+    )
+    assert denied.status_code == 401
+    api.get(f"/v1/enterprises/{uscc}").raise_for_status()  # a read: not audited
+
+    write = api.get("/v1/audit", params={"request_id": f"audit-{uscc}"}).json()["items"]
+    assert len(write) == 1
+    assert write[0] | {"at": None, "seq": None, "hash": None, "prev_hash": None} == {
+        "at": None,
+        "seq": None,
+        "hash": None,
+        "prev_hash": None,
+        "request_id": f"audit-{uscc}",
+        "actor": "demo-admin",
+        "agency": "commerce",
+        "uscc": None,
+        "inspector_id": None,
+        "method": "POST",
+        "path": "/v1/enterprises",
+        "object_key": None,
+        "status": 201,
+        "outcome": "success",
+    }
+    refused = api.get("/v1/audit", params={"request_id": f"denied-{uscc}"}).json()["items"]
+    assert [(r["outcome"], r["status"], r["actor"]) for r in refused] == [("denied", 401, None)]
+    reads = api.get(
+        "/v1/audit", params={"method": "GET", "outcome": "success", "limit": 500}
+    ).json()
+    assert all(r["path"] != f"/v1/enterprises/{uscc}" for r in reads["items"])
+
+    assert api.get("/v1/audit/verify").json()["ok"] is True
+
+
+def test_audit_log_is_append_only_and_tampering_is_detected(stack, api: httpx.Client) -> None:  # type: ignore[no-untyped-def]
+    api.post("/v1/enterprises", json=enterprise_body(new_uscc())).raise_for_status()
+    seq = api.get("/v1/audit", params={"limit": 1}).json()["items"][0]["seq"]
+    try:
+        sql(stack, "gateway", "UPDATE audit_log SET status = 200 WHERE seq = $1", seq)
+        raise AssertionError("an UPDATE of the audit log must be refused")
+    except Exception as exc:  # asyncpg.RaiseError from the append-only trigger
+        assert "append-only" in str(exc)
+    # A superuser can switch the guard off; the chain still shows the edit.
+    sql(stack, "gateway", "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+    try:
+        sql(stack, "gateway", "UPDATE audit_log SET actor = 'someone-else' WHERE seq = $1", seq)
+        report = api.get("/v1/audit/verify").json()
+        assert report["ok"] is False and report["first_broken"]["seq"] == seq
+        assert "hash" in report["first_broken"]["reason"]
+    finally:
+        sql(stack, "gateway", "UPDATE audit_log SET actor = 'demo-admin' WHERE seq = $1", seq)
+        sql(stack, "gateway", "ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
+    assert api.get("/v1/audit/verify").json()["ok"] is True
+
+
+def test_rate_limit_answers_429_with_retry_after(api: httpx.Client, gateway_url: str) -> None:
+    client = api.post(
+        "/v1/clients",
+        json={
+            "client_id": f"slow-{new_uscc().lower()}",
+            "name": "限流测试",
+            "scopes": ["registry:read"],
+            "rate_limit_per_s": 0.5,
+            "rate_limit_burst": 3,
+        },
+    ).json()
+    bearer = token(gateway_url, client["client_id"], client["client_secret"])
+    with httpx.Client(base_url=gateway_url, headers={"Authorization": f"Bearer {bearer}"}) as c:
+        statuses = [c.get("/v1/zones").status_code for _ in range(6)]
+        limited = c.get("/v1/zones")
+    assert statuses[:3] == [200, 200, 200] and 429 in statuses[3:]
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert limited.headers["content-type"].startswith("application/problem+json")
+    assert limited.json()["type"] == "/problems/rate-limited"
+    # demo-admin has no limit: a burst well over the default passes
+    assert all(api.get("/livez").status_code == 200 for _ in range(5))
+
+
+def test_admin_routes_refuse_other_scopes(api: httpx.Client, gateway_url: str) -> None:
+    reader = token(gateway_url, scope="registry:read")
+    for path in ("/v1/audit", "/v1/audit/verify", "/v1/clients"):
+        response = httpx.get(f"{gateway_url}{path}", headers={"Authorization": f"Bearer {reader}"})
+        assert response.status_code == 403, path
