@@ -22,6 +22,8 @@ class GatewaySettings(ServiceSettings):
     inspection_url: str = ""
     notify_url: str = ""
     upstream_timeout_s: float = 15.0
+    # Longer or shorter budgets for some routes: path prefix -> seconds.
+    route_timeouts_s: dict[str, float] = {}  # noqa: RUF012
     upstream_connections: int = 256
     public_base_url: str = "http://127.0.0.1:8000"
     # Token bucket per client per gateway process; a client's record may override (0 = none).

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select, text
@@ -21,6 +22,7 @@ from gateway.config import settings
 from gateway.openapi import merged_openapi
 from gateway.proxy import Upstreams, proxy_router
 from gateway.ratelimit import RateLimitMiddleware
+from gateway.security import SecurityHeadersMiddleware
 from kit.app import create_service_app
 from kit.auth import JwksVerifier
 from kit.events import asyncapi
@@ -60,6 +62,7 @@ async def startup(app: FastAPI) -> None:
     )
     app.state.upstreams = Upstreams(settings)
     await app.state.upstreams.start()
+    app.state.dependency_report = app.state.upstreams.report
 
 
 async def shutdown(app: FastAPI) -> None:
@@ -116,7 +119,34 @@ app = create_service_app(
         "problems; lists are cursor-paged (`?cursor=&limit=` → `{items, next_cursor}`)."
     ),
     routers=[auth_router, clients_router, audit_router, docs, proxy_router()],
-    outer_middleware=[(RateLimitMiddleware, {"settings": settings}), (AuditMiddleware, {})],
+    outer_middleware=[
+        (RateLimitMiddleware, {"settings": settings}),
+        (AuditMiddleware, {}),
+        (SecurityHeadersMiddleware, {}),
+        *(
+            [
+                (
+                    CORSMiddleware,
+                    {
+                        "allow_origins": settings.cors_origins,
+                        "allow_credentials": False,
+                        "allow_methods": ["GET", "POST", "PUT", "PATCH", "DELETE"],
+                        "allow_headers": [
+                            "Authorization",
+                            "Content-Type",
+                            "Idempotency-Key",
+                            "If-Match",
+                            "X-Request-ID",
+                            "Accept-Language",
+                        ],
+                        "expose_headers": ["ETag", "Location", "Retry-After", "X-Request-ID"],
+                    },
+                )
+            ]
+            if settings.cors_origins
+            else []
+        ),
+    ],
     use_nats=False,
     on_startup=startup,
     on_shutdown=shutdown,

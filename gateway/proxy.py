@@ -81,8 +81,21 @@ class Upstreams:
             "notify": settings.notify_url.rstrip("/"),
         }
         self.timeout = aiohttp.ClientTimeout(total=settings.upstream_timeout_s, connect=3)
+        self.route_timeouts = {
+            prefix: aiohttp.ClientTimeout(total=seconds, connect=3)
+            for prefix, seconds in sorted(
+                settings.route_timeouts_s.items(), key=lambda i: -len(i[0])
+            )
+        }
         self.connections = settings.upstream_connections
         self.session: aiohttp.ClientSession | None = None
+
+    def timeout_for(self, path: str) -> aiohttp.ClientTimeout:
+        """The route's own budget, else the default."""
+        for prefix, timeout in self.route_timeouts.items():
+            if path.startswith(prefix):
+                return timeout
+        return self.timeout
 
     async def start(self) -> None:
         """Open the pooled client (keep-alive, bounded connections)."""
@@ -100,6 +113,23 @@ class Upstreams:
             auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept-Encoding"),
         )
+
+    async def report(self) -> dict[str, str]:
+        """Each upstream's liveness: ok, unavailable, or not deployed."""
+
+        async def one(name: str, base: str) -> tuple[str, str]:
+            if not base:
+                return name, "not deployed"
+            assert self.session is not None
+            try:
+                async with self.session.get(
+                    f"{base}/livez", timeout=aiohttp.ClientTimeout(total=1)
+                ) as response:
+                    return name, "ok" if response.status == 200 else f"status {response.status}"
+            except (aiohttp.ClientError, TimeoutError, OSError):
+                return name, "unavailable"
+
+        return dict(await asyncio.gather(*(one(n, b) for n, b in self.urls.items())))
 
     async def close(self) -> None:
         """Close the client."""
@@ -138,7 +168,9 @@ def proxy_router() -> APIRouter:
 async def _forward(request: Request, upstreams: Upstreams, service: str, base: str) -> Response:
     assert upstreams.session is not None
     headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
+    headers = [(k, v) for k, v in headers if k.lower() != "traceparent"]
     headers.append(("X-Request-ID", request.state.request_id))
+    headers.append(("traceparent", request.state.traceparent))
     client = request.client.host if request.client else ""
     headers.append(("X-Forwarded-For", client))
     body = await request.body()
@@ -160,6 +192,7 @@ async def _forward(request: Request, upstreams: Upstreams, service: str, base: s
                     headers=headers,
                     data=body or None,
                     allow_redirects=False,
+                    timeout=upstreams.timeout_for(request.url.path),
                 )
                 break
             except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):

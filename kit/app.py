@@ -46,14 +46,20 @@ def health_router() -> APIRouter:
         except Exception as exc:
             checks["database"] = f"unavailable: {type(exc).__name__}"
         nats: NatsConnection | None = request.app.state.nats
-        checks["nats"] = "ok" if nats is None or nats.connected else "unavailable"
-        if all(v == "ok" for v in checks.values()):
-            return {"status": "ok", "checks": checks}
+        if nats is not None:
+            checks["nats"] = "ok" if nats.connected else "unavailable"
+        failing = [f"{k} {v}" for k, v in checks.items() if v != "ok"]
+        # Services this one depends on (the gateway's upstreams): reported, not required.
+        report = getattr(request.app.state, "dependency_report", None)
+        dependencies = await report() if report is not None else {}
+        if not failing:
+            return {"status": "ok", "checks": checks, "dependencies": dependencies}
         return problem_response(
             request,
             "service-unavailable",
-            "not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items() if v != "ok"),
+            "not ready: " + ", ".join(failing),
             checks=checks,
+            dependencies=dependencies,
         )
 
     router.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kit.db import utcnow
 from kit.ids import uuid7
+from kit.observability import traceparent_var
 
 
 class CloudEvent(BaseModel):
@@ -135,7 +136,7 @@ def make_event(
         type=type,
         subject=subject,
         data=data.model_dump(mode="json"),
-        traceparent=traceparent,
+        traceparent=traceparent or traceparent_var.get(),
     )
 
 

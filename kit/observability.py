@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -21,6 +22,12 @@ from kit.problems import problem_body
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
+# W3C trace context of the current request; events written during it carry the same one.
+traceparent_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "traceparent", default=None
+)
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+MAX_HEADER_BYTES = 16 * 1024
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 LATENCY = Histogram(
@@ -51,6 +58,9 @@ class JsonFormatter(logging.Formatter):
         rid = request_id_var.get()
         if rid:
             entry["request_id"] = rid
+        trace = traceparent_var.get()
+        if trace:
+            entry["trace_id"] = trace[3:35]
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
@@ -69,8 +79,15 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
+def continue_trace(incoming: str) -> str:
+    """A child `traceparent` of a valid incoming one, or the root of a new trace."""
+    match = _TRACEPARENT.match(incoming)
+    trace = match.group(1) if match and match.group(1) != "0" * 32 else os.urandom(16).hex()
+    return f"00-{trace}-{os.urandom(8).hex()}-01"
+
+
 class RequestContextMiddleware:
-    """Request id (echoed as X-Request-ID), body size limit (413), metrics per route template."""
+    """Request id (echoed as X-Request-ID), trace context, size limits (413, 431), metrics."""
 
     def __init__(self, app: ASGIApp, *, service: str, max_body_bytes: int):
         self.app = app
@@ -84,15 +101,35 @@ class RequestContextMiddleware:
         headers = dict(scope["headers"])
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         rid = incoming if _SAFE_ID.match(incoming) else str(uuid.uuid4())
+        traceparent = continue_trace(headers.get(b"traceparent", b"").decode("latin-1"))
         scope.setdefault("state", {})["request_id"] = rid
-        token = request_id_var.set(rid)
+        scope["state"]["traceparent"] = traceparent
+        tokens = (request_id_var.set(rid), traceparent_var.set(traceparent))
+        try:
+            await self._handle(scope, receive, send, rid, headers)
+        finally:
+            request_id_var.reset(tokens[0])
+            traceparent_var.reset(tokens[1])
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, rid: str, headers: dict[bytes, bytes]
+    ) -> None:
         started = time.perf_counter()
         status = 500
-
+        if sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
+            await self._reject(
+                scope,
+                send,
+                rid,
+                431,
+                "headers-too-large",
+                f"request headers exceed {MAX_HEADER_BYTES} bytes",
+                limit_bytes=MAX_HEADER_BYTES,
+            )
+            return
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             await self._too_large(scope, send, rid)
-            request_id_var.reset(token)
             return
 
         received = 0
@@ -127,23 +164,42 @@ class RequestContextMiddleware:
             LATENCY.labels(self.service, scope["method"], template).observe(
                 time.perf_counter() - started
             )
-            request_id_var.reset(token)
 
     async def _too_large(self, scope: Scope, send: Send, rid: str) -> None:
-        lang = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
-        body = problem_body(
+        await self._reject(
+            scope,
+            send,
+            rid,
+            413,
             "payload-too-large",
             f"request body exceeds {self.max_body_bytes} bytes",
+            limit_bytes=self.max_body_bytes,
+        )
+
+    async def _reject(
+        self,
+        scope: Scope,
+        send: Send,
+        rid: str,
+        status: int,
+        slug: str,
+        detail: str,
+        **extensions: Any,
+    ) -> None:
+        lang = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
+        body = problem_body(
+            slug,
+            detail,
             accept_language=lang,
             instance=scope["path"],
-            limit_bytes=self.max_body_bytes,
             request_id=rid,
+            **extensions,
         )
         payload = json.dumps(body, ensure_ascii=False).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/problem+json"),
                     (b"content-length", str(len(payload)).encode()),

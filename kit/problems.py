@@ -45,6 +45,7 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "资源已被修改（If-Match 不匹配）",
     ),
     "payload-too-large": (413, "Request body too large", "请求体过大"),
+    "headers-too-large": (431, "Request headers too large", "请求头过大"),
     "unsupported-media-type": (415, "Unsupported media type", "不支持的媒体类型"),
     "rate-limited": (429, "Too many requests", "请求过于频繁"),
     "service-unavailable": (503, "Service temporarily unavailable", "服务暂时不可用"),

@@ -100,3 +100,55 @@ def test_admin_routes_refuse_other_scopes(api: httpx.Client, gateway_url: str) -
     for path in ("/v1/audit", "/v1/audit/verify", "/v1/clients"):
         response = httpx.get(f"{gateway_url}{path}", headers={"Authorization": f"Bearer {reader}"})
         assert response.status_code == 403, path
+
+
+def test_security_headers_and_no_stack_traces(gateway_url: str, api: httpx.Client) -> None:
+    response = api.get("/v1/zones/none-such")
+    for header, value in (
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ):
+        assert response.headers[header] == value
+    assert "Traceback" not in response.text and 'File "' not in response.text
+    assert httpx.post(f"{gateway_url}/v1/public/zones", json={}).status_code == 405
+
+
+def test_oversized_headers_are_431(api: httpx.Client) -> None:
+    response = api.get("/v1/zones", headers={"X-Filler": "x" * 20_000})
+    assert response.status_code == 431
+    assert response.json()["type"] == "/problems/headers-too-large"
+
+
+def test_trace_context_flows_from_request_to_event(stack, api: httpx.Client) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers import stream_events, wait_until
+
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    uscc = new_uscc()
+    api.post(
+        "/v1/enterprises",
+        json=enterprise_body(uscc),
+        headers={"traceparent": f"00-{trace}-00f067aa0ba902b7-01"},
+    ).raise_for_status()
+    events = wait_until(
+        lambda: [
+            e
+            for e in stream_events(stack, "registry.enterprise.registered")
+            if e["subject"] == uscc
+        ],
+        what="event",
+    )
+    assert events[0]["traceparent"].split("-")[1] == trace
+    assert events[0]["traceparent"] != f"00-{trace}-00f067aa0ba902b7-01"  # a child span
+
+
+def test_gateway_readiness_reports_each_upstream(gateway_url: str) -> None:
+    ready = httpx.get(f"{gateway_url}/readyz").json()
+    assert ready["checks"] == {"database": "ok"}
+    assert ready["dependencies"] == {
+        "registry": "ok",
+        "credit": "not deployed",
+        "inspection": "not deployed",
+        "notify": "not deployed",
+    }
