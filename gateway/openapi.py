@@ -44,8 +44,13 @@ async def merged_openapi(app: FastAPI, upstreams: Upstreams, ttl_s: float = 30) 
         if not service_doc:
             continue
         for path, item in service_doc.get("paths", {}).items():
-            if path not in INTERNAL_PATHS:
-                doc["paths"].setdefault(path, item)
+            if path in INTERNAL_PATHS:
+                continue
+            for operation in item.values():
+                if isinstance(operation, dict):
+                    operation["tags"] = [f"{name} · {t}" for t in operation.get("tags", [])] or [name]
+                    operation["x-service"] = name
+            doc["paths"].setdefault(path, item)
         for key, schema in service_doc.get("components", {}).get("schemas", {}).items():
             schemas.setdefault(key, schema)
         for scheme, value in service_doc.get("components", {}).get("securitySchemes", {}).items():

@@ -20,7 +20,12 @@ from kit.inbox import Consumer, ConsumerRunner
 from kit.messaging import NatsConnection
 from kit.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
 from kit.outbox import OutboxRelay
-from kit.problems import UnhandledErrorMiddleware, install_problem_handlers, problem_response
+from kit.problems import (
+    UnhandledErrorMiddleware,
+    document_problems,
+    install_problem_handlers,
+    problem_response,
+)
 from kit.settings import ServiceSettings
 
 log = logging.getLogger("kit.app")
@@ -183,4 +188,12 @@ def create_service_app(
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

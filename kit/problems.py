@@ -54,6 +54,63 @@ CATALOG: dict[str, tuple[int, str, str]] = {
 }
 
 
+def problem_schema() -> dict[str, Any]:
+    """JSON schema of a problem body, for the OpenAPI documents."""
+    return {
+        "type": "object",
+        "title": "Problem",
+        "description": "RFC 9457 problem details; `title` in zh-CN or en by Accept-Language",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string", "description": "Stable URI reference: /problems/<slug>"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "request_id": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"field": {"type": "string"}, "reason": {"type": "string"}},
+                },
+            },
+        },
+        "additionalProperties": True,
+    }
+
+
+# Answers any operation may give, documented on every operation.
+COMMON_PROBLEMS = {
+    "400": "Malformed request (bad cursor, bad parameter)",
+    "401": "Missing or invalid token",
+    "403": "Token lacks the scope, or the object is not yours",
+    "413": "Body over the size limit",
+    "422": "Validation failed; `errors` names each field and reason",
+    "429": "Rate limited; see Retry-After",
+    "503": "A backing service is unavailable; see Retry-After",
+}
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make every error response of an OpenAPI document an application/problem+json Problem."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = problem_schema()
+    schema["components"]["schemas"].pop("HTTPValidationError", None)
+    schema["components"]["schemas"].pop("ValidationError", None)
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for code, description in COMMON_PROBLEMS.items():
+                responses.setdefault(code, {"description": description})
+            for code, response in responses.items():
+                if code.isdigit() and int(code) >= 400:
+                    response["content"] = {"application/problem+json": {"schema": ref}}
+    return schema
+
+
 class ProblemError(Exception):
     """Raise to answer with a problem; `extensions` become extra members of the body."""
 
