@@ -20,6 +20,7 @@ from gateway.clients.models import SigningKey
 from gateway.clients.router import router as clients_router
 from gateway.config import settings
 from gateway.openapi import merged_openapi
+from gateway.profile import router as profile_router
 from gateway.proxy import Upstreams, proxy_router
 from gateway.ratelimit import RateLimitMiddleware
 from gateway.security import SecurityHeadersMiddleware
@@ -118,7 +119,7 @@ app = create_service_app(
         "management, and routing of `/v1/...` to the owning service. Errors are RFC 9457 "
         "problems; lists are cursor-paged (`?cursor=&limit=` → `{items, next_cursor}`)."
     ),
-    routers=[auth_router, clients_router, audit_router, docs, proxy_router()],
+    routers=[auth_router, clients_router, audit_router, profile_router, docs, proxy_router()],
     outer_middleware=[
         (RateLimitMiddleware, {"settings": settings}),
         (AuditMiddleware, {}),

@@ -48,7 +48,9 @@ async def merged_openapi(app: FastAPI, upstreams: Upstreams, ttl_s: float = 30) 
                 continue
             for operation in item.values():
                 if isinstance(operation, dict):
-                    operation["tags"] = [f"{name} · {t}" for t in operation.get("tags", [])] or [name]
+                    operation["tags"] = [f"{name} · {t}" for t in operation.get("tags", [])] or [
+                        name
+                    ]
                     operation["x-service"] = name
             doc["paths"].setdefault(path, item)
         for key, schema in service_doc.get("components", {}).get("schemas", {}).items():

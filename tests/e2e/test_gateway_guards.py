@@ -152,3 +152,19 @@ def test_gateway_readiness_reports_each_upstream(gateway_url: str) -> None:
         "inspection": "not deployed",
         "notify": "not deployed",
     }
+
+
+def test_profile_degrades_per_part(api: httpx.Client, gateway_url: str) -> None:
+    uscc = new_uscc()
+    api.post("/v1/enterprises", json=enterprise_body(uscc)).raise_for_status()
+    mid = api.post("/v1/zones/lighting-provincial/applications", json={"uscc": uscc}).json()["id"]
+    profile = api.get(f"/v1/enterprises/{uscc.lower()}/profile")
+    assert profile.status_code == 200
+    body = profile.json()
+    assert body["uscc"] == uscc and body["status"] == "partial"
+    assert body["parts"]["enterprise"]["data"]["uscc"] == uscc
+    assert [m["id"] for m in body["parts"]["memberships"]["data"]["items"]] == [mid]
+    for part in ("credit", "open_tasks", "open_alerts"):  # not deployed yet
+        assert body["parts"][part]["status"] == "unavailable"
+    assert api.get(f"/v1/enterprises/{new_uscc()}/profile").status_code == 404
+    assert httpx.get(f"{gateway_url}/v1/enterprises/{uscc}/profile").status_code == 401
