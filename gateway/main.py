@@ -24,6 +24,7 @@ from gateway.profile import router as profile_router
 from gateway.proxy import Upstreams, proxy_router
 from gateway.ratelimit import RateLimitMiddleware
 from gateway.security import SecurityHeadersMiddleware
+from gateway.users.router import router as users_router
 from kit.app import create_service_app
 from kit.auth import JwksVerifier
 from kit.events import asyncapi
@@ -119,7 +120,15 @@ app = create_service_app(
         "management, and routing of `/v1/...` to the owning service. Errors are RFC 9457 "
         "problems; lists are cursor-paged (`?cursor=&limit=` → `{items, next_cursor}`)."
     ),
-    routers=[auth_router, clients_router, audit_router, profile_router, docs, proxy_router()],
+    routers=[
+        auth_router,
+        clients_router,
+        users_router,
+        audit_router,
+        profile_router,
+        docs,
+        proxy_router(),
+    ],
     outer_middleware=[
         (RateLimitMiddleware, {"settings": settings}),
         (AuditMiddleware, {}),

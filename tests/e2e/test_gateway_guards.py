@@ -168,3 +168,56 @@ def test_profile_degrades_per_part(api: httpx.Client, gateway_url: str) -> None:
         assert body["parts"][part]["status"] == "unavailable"
     assert api.get(f"/v1/enterprises/{new_uscc()}/profile").status_code == 404
     assert httpx.get(f"{gateway_url}/v1/enterprises/{uscc}/profile").status_code == 401
+
+
+def _password_token(gateway_url: str, username: str, password: str) -> httpx.Response:
+    return httpx.post(
+        f"{gateway_url}/oauth/token",
+        data={"grant_type": "password", "username": username, "password": password},
+    )
+
+
+def test_users_log_in_with_passwords_and_stay_in_their_lane(
+    api: httpx.Client, gateway_url: str
+) -> None:
+    mine, theirs = new_uscc(), new_uscc()
+    for u in (mine, theirs):
+        api.post("/v1/enterprises", json=enterprise_body(u)).raise_for_status()
+    username = f"staff-{mine.lower()}"
+    created = api.post(
+        "/v1/users",
+        json={
+            "username": username,
+            "password": "correct horse battery",
+            "name": "王伟",
+            "kind": "enterprise",
+            "uscc": mine,
+            "scopes": ["registry:read", "registry:write"],
+        },
+    )
+    assert created.status_code == 201 and "password" not in created.json()
+    assert "password_hash" not in str(api.get("/v1/users", params={"limit": 500}).json())
+
+    assert _password_token(gateway_url, username, "wrong password!!").status_code == 401
+    assert _password_token(gateway_url, "nobody-here", "correct horse battery").status_code == 401
+    issued = _password_token(gateway_url, username, "correct horse battery")
+    assert issued.status_code == 200
+    bearer = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    assert httpx.get(f"{gateway_url}/v1/enterprises/{mine}", headers=bearer).status_code == 200
+    assert httpx.get(f"{gateway_url}/v1/enterprises/{theirs}", headers=bearer).status_code == 403
+    assert httpx.get(f"{gateway_url}/v1/users", headers=bearer).status_code == 403
+
+    bad = api.post(
+        "/v1/users",
+        json={
+            "username": f"x-{mine.lower()}",
+            "password": "short",
+            "name": "x",
+            "kind": "enterprise",
+            "scopes": ["admin"],
+        },
+    )
+    assert bad.status_code == 422
+    locked = api.patch(f"/v1/users/{username}", json={"active": False})
+    assert locked.status_code == 200
+    assert _password_token(gateway_url, username, "correct horse battery").status_code == 401

@@ -331,7 +331,7 @@ def test_auth_errors(gateway_url: str, api: httpx.Client) -> None:
         },
     )
     assert assert_problem(wrong_secret, 401, "unauthorized")["error"] == "invalid_client"
-    bad_grant = httpx.post(f"{gateway_url}/oauth/token", data={"grant_type": "password"})
+    bad_grant = httpx.post(f"{gateway_url}/oauth/token", data={"grant_type": "authorization_code"})
     assert assert_problem(bad_grant, 400, "bad-request")["error"] == "unsupported_grant_type"
 
 

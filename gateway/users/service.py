@@ -1,0 +1,70 @@
+"""Users: create, change, and check passwords (argon2id, off the event loop)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.users.models import User
+from gateway.users.schemas import UserIn, UserPatch
+from kit.pagination import PageParams, keyset_page
+from kit.problems import Conflict, NotFound
+
+HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Checked when the username is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = HASHER.hash("not-a-real-password")
+
+
+async def create(session: AsyncSession, *, user_in: UserIn) -> User:
+    """Create a user; 409 if the username is taken."""
+    if await session.get(User, user_in.username) is not None:
+        raise Conflict(f"user '{user_in.username}' already exists")
+    data = user_in.model_dump(exclude={"password"})
+    password_hash = await asyncio.to_thread(HASHER.hash, user_in.password)
+    user = User(**data, password_hash=password_hash, active=True)
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def get(session: AsyncSession, username: str) -> User:
+    """A user, or 404."""
+    user = await session.get(User, username)
+    if user is None:
+        raise NotFound("user", username)
+    return user
+
+
+async def list_page(session: AsyncSession, *, page: PageParams) -> tuple[list[User], str | None]:
+    """Users by username."""
+    return await keyset_page(session, select(User), keys=[User.username], page=page)
+
+
+async def update(session: AsyncSession, user: User, *, patch: UserPatch) -> User:
+    """Apply a change; a new password is hashed."""
+    changes = patch.model_dump(exclude_unset=True)
+    if "password" in changes:
+        user.password_hash = await asyncio.to_thread(HASHER.hash, changes.pop("password"))
+    for field, value in changes.items():
+        setattr(user, field, value)
+    await session.flush()
+    return user
+
+
+async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
+    """The active user whose password matches, else None."""
+    valid = 0 < len(username) <= 100 and username.isprintable()
+    user = await session.get(User, username.lower()) if valid else None
+    stored = user.password_hash if user is not None else _DUMMY_HASH
+    try:
+        await asyncio.to_thread(HASHER.verify, stored, password)
+        matches = True
+    except (VerificationError, InvalidHashError):
+        matches = False
+    if user is None or not user.active or not matches:
+        return None
+    return user
