@@ -14,7 +14,9 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -25,6 +27,7 @@ import aiohttp
 import nats
 
 from deploy.launcher import Stack
+from deploy.processes import free_port, wait_for_port
 from kit.uscc import generate
 from tests.helpers import enterprise_body, make_stack, token
 
@@ -56,11 +59,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-async def closed_loop(name: str, base: str, bearer: str, make_request) -> Result:  # type: ignore[no-untyped-def]
-    """`CONNECTIONS` workers issuing requests back to back for `DURATION_S` after a warm-up."""
+async def closed_loop(
+    name: str, base: str, bearer: str, make_request, connections: int = CONNECTIONS
+) -> Result:  # type: ignore[no-untyped-def]
+    """`connections` workers issuing requests back to back for `DURATION_S` after a warm-up."""
     latencies: list[float] = []
     errors = 0
-    connector = aiohttp.TCPConnector(limit=CONNECTIONS, limit_per_host=CONNECTIONS)
+    connector = aiohttp.TCPConnector(limit=connections, limit_per_host=connections)
     headers = {"Authorization": f"Bearer {bearer}", "Content-Type": "application/json"}
     async with aiohttp.ClientSession(base, connector=connector, headers=headers) as session:
         start = time.perf_counter()
@@ -79,7 +84,7 @@ async def closed_loop(name: str, base: str, bearer: str, make_request) -> Result
                     latencies.append(done - now)
                     errors += 0 if ok else 1
 
-        await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
+        await asyncio.gather(*(worker() for _ in range(connections)))
     return Result(
         name=name,
         requests=len(latencies),
@@ -160,21 +165,84 @@ async def scenarios(stack: Stack) -> list[Result]:
     def write() -> tuple[str, str, bytes]:
         return "POST", "/v1/enterprises", json.dumps(enterprise_body(generate(rng))).encode()
 
+    targets = {"direct": stack.url("registry"), "via gateway": stack.url("gateway")}
+    nginx = start_nginx(stack)
+    if nginx is not None:
+        targets["via nginx"] = nginx[1]
     results = []
-    for name, fn in (("read", read), ("write", write)):
-        for via in ("registry", "gateway"):
-            label = f"{name} {'direct' if via == 'registry' else 'via gateway'}"
-            print(f"… {label}", file=sys.stderr, flush=True)
-            results.append(await closed_loop(label, stack.url(via), bearer, fn))
+    try:
+        for name, fn, connections in (
+            ("read", read, 1),
+            ("read", read, CONNECTIONS),
+            ("write", write, CONNECTIONS),
+        ):
+            for via, base in targets.items():
+                if name == "write" and via == "via nginx":
+                    continue
+                label = f"{name} {via} @{connections}"
+                print(f"… {label}", file=sys.stderr, flush=True)
+                results.append(await closed_loop(label, base, bearer, fn, connections))
+    finally:
+        if nginx is not None:
+            nginx[0].terminate()
+            nginx[0].wait(10)
     print("… outbox latency", file=sys.stderr, flush=True)
     results.append(await event_latency(stack, bearer, rng))
     return results
 
 
+def start_nginx(stack: Stack) -> tuple[subprocess.Popen[bytes], str] | None:
+    """nginx (Debian's package, installed here if missing) as a plain reverse proxy in front
+    of the registry: the baseline the gateway is compared with."""
+    if shutil.which("nginx") is None:
+        print("… installing nginx (apt-get)", file=sys.stderr, flush=True)
+        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "nginx"],
+            check=False,
+            capture_output=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).exists():
+        print("nginx unavailable: no baseline rows", file=sys.stderr)
+        return None
+    port = free_port()
+    prefix = stack.data_dir / "nginx"
+    (prefix / "logs").mkdir(parents=True, exist_ok=True)
+    upstream = stack.url("registry").removeprefix("http://")
+    (prefix / "nginx.conf").write_text(f"""
+worker_processes auto;
+pid {prefix}/nginx.pid;
+error_log {prefix}/logs/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  upstream registry {{ server {upstream}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://registry;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+    }}
+  }}
+}}
+""")
+    proc = subprocess.Popen(
+        [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, timeout=10)
+    return proc, f"http://127.0.0.1:{port}"
+
+
 def report(results: list[Result]) -> str:
     """A Markdown table with the gateway/direct ratios."""
     lines = [
-        f"connections={CONNECTIONS} duration={DURATION_S:.0f}s warmup={WARMUP_S:.0f}s cores={os.cpu_count()}",
+        f"duration={DURATION_S:.0f}s warmup={WARMUP_S:.0f}s cores={os.cpu_count()}",
         "",
         "| scenario | requests | errors | req/s | p50 ms | p99 ms |",
         "|---|---:|---:|---:|---:|---:|",
@@ -184,9 +252,17 @@ def report(results: list[Result]) -> str:
         for r in results
     ]
     by = {r.name: r for r in results}
-    for kind in ("read", "write"):
-        direct, via = by[f"{kind} direct"], by[f"{kind} via gateway"]
-        lines.append(f"\n{kind}: gateway/direct throughput ratio = {via.rps / direct.rps:.2f}")
+    for kind, connections in (("read", 1), ("read", CONNECTIONS), ("write", CONNECTIONS)):
+        direct = by[f"{kind} direct @{connections}"]
+        for via in ("via gateway", "via nginx"):
+            other = by.get(f"{kind} {via} @{connections}")
+            if other is None:
+                continue
+            lines.append(
+                f"\n{kind} @{connections} {via}: throughput ratio {other.rps / direct.rps:.2f}, "
+                f"p50 added {other.p50_ms - direct.p50_ms:+.2f} ms, "
+                f"p99 added {other.p99_ms - direct.p99_ms:+.2f} ms"
+            )
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 
 from gateway.audit.middleware import AuditMiddleware
 from gateway.audit.router import router as audit_router
+from gateway.audit.service import AuditWriter
 from gateway.auth.router import router as auth_router
 from gateway.auth.tokens import Signer, new_private_key_pem
 from gateway.clients import service as clients
@@ -65,11 +66,13 @@ async def startup(app: FastAPI) -> None:
     app.state.upstreams = Upstreams(settings)
     await app.state.upstreams.start()
     app.state.dependency_report = app.state.upstreams.report
+    app.state.audit = AuditWriter(app.state.engine)
 
 
 async def shutdown(app: FastAPI) -> None:
-    """Close the upstream pool."""
+    """Close the upstream pool and the audit writer."""
     await app.state.upstreams.close()
+    await app.state.audit.close()
 
 
 docs = APIRouter(tags=["documentation"])

@@ -7,7 +7,6 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.audit import service
 from kit.problems import ProblemError
 
 log = logging.getLogger("gateway.audit")
@@ -23,7 +22,7 @@ def object_key(path: str) -> str | None:
 
 
 class AuditMiddleware:
-    """Needs `app.state.engine` and `app.state.verifier`."""
+    """Needs `app.state.audit` (an `AuditWriter`) and `app.state.verifier`."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -41,7 +40,7 @@ class AuditMiddleware:
                 return
             written = True
             try:
-                await service.append(scope["app"].state.engine, await _entry(scope, status))
+                await scope["app"].state.audit.append(await _entry(scope, status))
             except Exception:
                 log.exception("audit entry could not be written")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from datetime import datetime
@@ -44,16 +45,62 @@ def chain_hash(prev_hash: str, entry: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical(entry)).encode()).hexdigest()
 
 
-async def append(engine: AsyncEngine, entry: dict[str, Any]) -> None:
-    """Append one entry, linking it to the last one (one appender at a time)."""
-    entry = {**entry, "at": utcnow()}
-    async with engine.begin() as conn:
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK})
-        last = await conn.scalar(select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))
-        prev = last or GENESIS
-        await conn.execute(
-            insert(AuditEntry).values(**entry, prev_hash=prev, hash=chain_hash(prev, entry))
-        )
+class AuditWriter:
+    """Appends entries in groups: one locked transaction links and inserts a whole batch.
+
+    Each caller waits until the transaction holding its entry has committed, so an entry is
+    durable before the response it describes is finished; concurrent requests share the
+    commit instead of queueing on the chain's lock one by one.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, max_batch: int = 500):
+        self.engine = engine
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[None]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def append(self, entry: dict[str, Any]) -> None:
+        """Append one entry; returns once it is committed (raises if the write failed)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="audit-writer")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._queue.put(({**entry, "at": utcnow()}, done))
+        await done
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._write([entry for entry, _ in batch])
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+    async def _write(self, entries: list[dict[str, Any]]) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK})
+            last = await conn.scalar(
+                select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+            )
+            prev = last or GENESIS
+            rows = []
+            for entry in entries:
+                digest = chain_hash(prev, entry)
+                rows.append({**entry, "prev_hash": prev, "hash": digest})
+                prev = digest
+            await conn.execute(insert(AuditEntry), rows)
+
+    async def close(self) -> None:
+        """Stop the writer (entries still queued fail their callers)."""
+        if self._task is not None:
+            self._task.cancel()
 
 
 async def search(

@@ -221,3 +221,27 @@ def test_users_log_in_with_passwords_and_stay_in_their_lane(
     locked = api.patch(f"/v1/users/{username}", json={"active": False})
     assert locked.status_code == 200
     assert _password_token(gateway_url, username, "correct horse battery").status_code == 401
+
+
+def test_concurrent_writes_keep_one_unbroken_chain(
+    api: httpx.Client, gateway_url: str, admin_token: str
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    tag = new_uscc()[-8:]
+
+    def register(n: int) -> int:
+        return httpx.post(
+            f"{gateway_url}/v1/enterprises",
+            json=enterprise_body(new_uscc()),
+            timeout=30,
+            headers={"Authorization": f"Bearer {admin_token}", "X-Request-ID": f"chain-{tag}-{n}"},
+        ).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        assert set(pool.map(register, range(40))) == {201}
+    for n in (0, 17, 39):
+        rows = api.get("/v1/audit", params={"request_id": f"chain-{tag}-{n}"}).json()["items"]
+        assert len(rows) == 1 and rows[0]["status"] == 201
+    report = api.get("/v1/audit/verify").json()
+    assert report["ok"] is True and report["checked"] >= 40
