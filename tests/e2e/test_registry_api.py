@@ -522,3 +522,40 @@ def test_odd_inputs_are_4xx(gateway_url: str, api: httpx.Client) -> None:
     )
     assert_problem(weak, 412, "precondition-failed")
     assert_problem(api.get("/v1/memberships/not-a-uuid"), 422, "validation")
+
+
+def test_common_spellings_are_understood(api: httpx.Client) -> None:
+    uscc = new_uscc()
+    created = api.post(
+        "/v1/enterprises",
+        json={
+            "uscc": uscc,
+            "name": "宁海拼写测试有限公司",
+            "industry": "hardware",
+            "scale": {"employees": 80, "annual_export_usd": 2_000_000},
+            "hs_codes": ["820559", "846729"],
+            "products": [{"hs_code": "820559", "name": "手工具"}],
+        },
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["employees"] == 80 and body["annual_export_usd"] == 2_000_000
+    assert body["hs_codes"] == ["820559", "846729"] and len(body["products"]) == 2
+    mid = api.post("/v1/zones/hardware-provincial/applications", json={"uscc": uscc}).json()["id"]
+    assert (
+        api.post(f"/v1/memberships/{mid}/decision", json={"action": "admit"}).json()["status"]
+        == "admitted"
+    )
+    code = f"spell-{uscc[-6:].lower()}"
+    api.post(
+        "/v1/zones",
+        json={
+            "code": code,
+            "name_zh": "拼写",
+            "name_en": "Spelling",
+            "industry": "hardware",
+            "level": "provincial",
+        },
+    ).raise_for_status()
+    moved = api.post(f"/v1/zones/{code}/transitions", json={"target": "launching"})
+    assert moved.status_code == 201 and moved.json()["to_stage"] == "launching"

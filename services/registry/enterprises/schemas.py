@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from kit.iso3166 import ALPHA2
 from kit.uscc import Uscc
@@ -58,16 +58,31 @@ class EnterpriseBase(BaseModel):
     certifications: list[Certification] = Field(default_factory=list, max_length=100)
 
 
+def _flatten_scale(data: Any) -> Any:
+    """Accept the scale as a nested object too: `{"scale": {"employees", "annual_export_usd"}}`."""
+    if isinstance(data, dict) and isinstance(data.get("scale"), dict):
+        data = {**data.pop("scale"), **data}
+    return data
+
+
 class EnterpriseIn(EnterpriseBase):
-    """An enterprise to register."""
+    """An enterprise to register. Products may also be given as bare `hs_codes`."""
 
     uscc: Uscc
+    hs_codes: list[HsCode] = Field(
+        default_factory=list,
+        max_length=200,
+        description="HS codes of exported products, in addition to `products`",
+    )
+
+    _scale = model_validator(mode="before")(_flatten_scale)
 
 
 class EnterprisePatch(PatchModel):
     """Editable enterprise fields (send `If-Match`)."""
 
     not_null = ("name", "products", "export_markets", "certifications")
+    _scale = model_validator(mode="before")(_flatten_scale)
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     address: str | None = Field(default=None, max_length=400)

@@ -69,6 +69,12 @@ async def register(session: AsyncSession, *, enterprise_in: EnterpriseIn) -> Ent
             f"enterprise {enterprise_in.uscc} is already registered", uscc=enterprise_in.uscc
         )
     data = enterprise_in.model_dump(mode="json")
+    listed = {p["hs_code"] for p in data["products"]}
+    data["products"] += [  # bare HS codes become product lines named by their code
+        {"hs_code": code, "name": code, "brand": None}
+        for code in dict.fromkeys(data.pop("hs_codes"))
+        if code not in listed
+    ]
     enterprise = Enterprise(**data, hs_codes=_hs_codes(data["products"]))
     session.add(enterprise)
     try:

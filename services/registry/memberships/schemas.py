@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from kit.uscc import Uscc
 
@@ -41,7 +41,7 @@ class ApplicationIn(BaseModel):
 class DecisionIn(BaseModel):
     """A decision on a membership; reject, suspend and remove need a reason."""
 
-    decision: Decision
+    decision: Decision = Field(validation_alias=AliasChoices("decision", "action"))
     reason: str | None = Field(default=None, max_length=2000)
 
 

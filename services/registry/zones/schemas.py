@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from kit.validation import PatchModel
 from services.registry.domain import Industry, Stage, ZoneLevel
@@ -86,7 +86,10 @@ class ZoneOut(BaseModel):
 class TransitionIn(BaseModel):
     """Move a zone to another stage."""
 
-    to: Stage = Field(description="Target stage")
+    to: Stage = Field(
+        description="Target stage",
+        validation_alias=AliasChoices("to", "to_stage", "target", "stage"),
+    )
     reason: str | None = Field(default=None, max_length=2000)
 
 
