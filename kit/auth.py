@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import httpx
 import jwt
@@ -16,6 +16,17 @@ from jwt import PyJWK
 
 from kit.problems import ProblemError
 
+Scope = Literal[
+    "registry:read",
+    "registry:write",
+    "credit:read",
+    "credit:write",
+    "inspection:read",
+    "inspection:write",
+    "notify:read",
+    "notify:write",
+    "admin",
+]
 ALL_SCOPES = (
     "registry:read",
     "registry:write",

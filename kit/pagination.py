@@ -58,7 +58,13 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
 
 def page_params(
     cursor: Annotated[
-        str | None, Query(description="Opaque cursor from a previous page's next_cursor")
+        str | None,
+        Query(
+            description="Opaque cursor from a previous page's next_cursor",
+            max_length=2000,
+            pattern="^[A-Za-z0-9_-]*$",
+            json_schema_extra={"format": "page-cursor"},
+        ),
     ] = None,
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description="Page size, 1–500")

@@ -68,5 +68,6 @@ Uscc = Annotated[
     Field(
         description="统一社会信用代码: 18 characters, GB 32100-2015 check character",
         examples=["91330226MA2AH0KX8K"],
+        json_schema_extra={"format": "uscc", "minLength": 18, "maxLength": 18},
     ),
 ]

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
+
+
+def _drop_null_for_not_null(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """In the published schema, fields listed in `not_null` do not accept null."""
+    for name in getattr(model, "not_null", ()):
+        prop = schema.get("properties", {}).get(name)
+        if prop and "anyOf" in prop:
+            options = [o for o in prop.pop("anyOf") if o.get("type") != "null"]
+            prop.update(options[0] if len(options) == 1 else {"anyOf": options})
+            prop.pop("default", None)
 
 
 class PatchModel(BaseModel):
@@ -12,6 +22,8 @@ class PatchModel(BaseModel):
 
     Subclasses list in `not_null` the fields that may be omitted but never set to null.
     """
+
+    model_config = ConfigDict(json_schema_extra=_drop_null_for_not_null)
 
     not_null: ClassVar[tuple[str, ...]] = ()
 

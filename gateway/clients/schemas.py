@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kit.auth import ALL_SCOPES
+from kit.auth import ALL_SCOPES, Scope
 from kit.uscc import Uscc
 from kit.validation import PatchModel
 
@@ -22,7 +22,7 @@ class ClientIn(BaseModel):
     client_id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{2,99}$", examples=["customs-ningbo"])
     name: str = Field(min_length=1, max_length=200)
     agency: str | None = Field(default=None, max_length=40, examples=["customs"])
-    scopes: list[str] = Field(min_length=1, description="Any of: " + ", ".join(ALL_SCOPES))
+    scopes: list[Scope] = Field(min_length=1, description="Any of: " + ", ".join(ALL_SCOPES))
     uscc: Uscc | None = Field(default=None, description="Binds the client to one enterprise")
     inspector_id: str | None = Field(default=None, max_length=64)
     rate_limit_per_s: float | None = Field(
@@ -66,7 +66,7 @@ class ClientPatch(PatchModel):
     not_null = ("name", "scopes", "active")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    scopes: list[str] | None = Field(default=None, min_length=1)
+    scopes: list[Scope] | None = Field(default=None, min_length=1)
     active: bool | None = None
     rate_limit_per_s: float | None = Field(default=None, ge=0, le=100_000)
     rate_limit_burst: int | None = Field(default=None, ge=0, le=1_000_000)

@@ -10,20 +10,23 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.users.models import User
-from gateway.users.schemas import UserIn, UserPatch
+from gateway.users.schemas import EnterpriseUserIn, InspectorUserIn, OfficeUserIn, UserPatch
 from kit.pagination import PageParams, keyset_page
-from kit.problems import Conflict, NotFound
+from kit.problems import Conflict, NotFound, ProblemError
 
 HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Checked when the username is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = HASHER.hash("not-a-real-password")
 
 
-async def create(session: AsyncSession, *, user_in: UserIn) -> User:
+async def create(
+    session: AsyncSession, *, user_in: EnterpriseUserIn | InspectorUserIn | OfficeUserIn
+) -> User:
     """Create a user; 409 if the username is taken."""
     if await session.get(User, user_in.username) is not None:
         raise Conflict(f"user '{user_in.username}' already exists")
     data = user_in.model_dump(exclude={"password"})
+    data["scopes"] = sorted(set(data["scopes"]))
     password_hash = await asyncio.to_thread(HASHER.hash, user_in.password)
     user = User(**data, password_hash=password_hash, active=True)
     session.add(user)
@@ -47,6 +50,12 @@ async def list_page(session: AsyncSession, *, page: PageParams) -> tuple[list[Us
 async def update(session: AsyncSession, user: User, *, patch: UserPatch) -> User:
     """Apply a change; a new password is hashed."""
     changes = patch.model_dump(exclude_unset=True)
+    if "admin" in changes.get("scopes", []) and user.kind != "office":
+        raise ProblemError(
+            "validation",
+            "only office users may hold the admin scope",
+            errors=[{"field": "scopes", "reason": "admin is for office users only"}],
+        )
     if "password" in changes:
         user.password_hash = await asyncio.to_thread(HASHER.hash, changes.pop("password"))
     for field, value in changes.items():

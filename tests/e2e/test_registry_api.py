@@ -231,7 +231,8 @@ def test_enterprise_search_and_paging(api: httpx.Client) -> None:
     assert in_zone["items"] and all("molds-provincial" in e["zones"] for e in in_zone["items"])
     named = api.get("/v1/enterprises", params={"q": "灯饰"}).json()["items"]
     assert named and all("灯饰" in e["name"] for e in named)
-    assert_problem(api.get("/v1/enterprises", params={"cursor": "garbage!"}), 400, "bad-request")
+    assert_problem(api.get("/v1/enterprises", params={"cursor": "garbage!"}), 422, "validation")
+    assert_problem(api.get("/v1/enterprises", params={"cursor": "Z2FyYmFnZQ"}), 400, "bad-request")
     assert_problem(api.get("/v1/enterprises", params={"q": "a\x00b"}), 422, "validation")
     assert_problem(api.get("/v1/enterprises", params={"limit": 0}), 422, "validation")
 

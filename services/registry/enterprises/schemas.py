@@ -20,7 +20,16 @@ def _country(value: str) -> str:
     return value
 
 
-Country = Annotated[str, AfterValidator(_country), Field(examples=["US", "DE"])]
+Country = Annotated[
+    str,
+    AfterValidator(_country),
+    Field(
+        examples=["US", "DE"],
+        pattern="^[A-Za-z]{2}$",
+        json_schema_extra={"format": "iso3166-alpha2"},
+        description="ISO 3166-1 alpha-2 country code",
+    ),
+]
 HsCode = Annotated[
     str, Field(pattern=r"^\d{6,10}$", description="HS code, 6–10 digits", examples=["960810"])
 ]
