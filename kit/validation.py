@@ -35,3 +35,20 @@ class PatchModel(BaseModel):
         if nulled:
             raise ValueError(f"{', '.join(nulled)} cannot be null; omit a field to leave it as is")
         return self
+
+
+def refuse_fields(*names: str) -> Any:
+    """A `mode="before"` model validator refusing server-owned fields (e.g. a credit level).
+
+    Unknown fields are otherwise ignored; these are named because a caller who sends them
+    expects an effect they cannot have (OWASP API3: property-level authorization).
+    """
+
+    def check(cls: type[BaseModel], data: Any) -> Any:
+        if isinstance(data, dict):
+            sent = sorted(n for n in names if n in data)
+            if sent:
+                raise ValueError(f"{', '.join(sent)} cannot be set by a client")
+        return data
+
+    return model_validator(mode="before")(classmethod(check))  # type: ignore[arg-type]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.helpers import enterprise_body, new_uscc, sql, token
+from tests.helpers import enterprise_body, new_uscc, sql
 
 
 def test_writes_and_denials_are_audited_and_the_chain_verifies(
@@ -70,55 +70,6 @@ def test_audit_log_is_append_only_and_tampering_is_detected(stack, api: httpx.Cl
         sql(stack, "gateway", "UPDATE audit_log SET actor = 'demo-admin' WHERE seq = $1", seq)
         sql(stack, "gateway", "ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
     assert api.get("/v1/audit/verify").json()["ok"] is True
-
-
-def test_rate_limit_answers_429_with_retry_after(api: httpx.Client, gateway_url: str) -> None:
-    client = api.post(
-        "/v1/clients",
-        json={
-            "client_id": f"slow-{new_uscc().lower()}",
-            "name": "限流测试",
-            "scopes": ["registry:read"],
-            "rate_limit_per_s": 0.5,
-            "rate_limit_burst": 3,
-        },
-    ).json()
-    bearer = token(gateway_url, client["client_id"], client["client_secret"])
-    with httpx.Client(base_url=gateway_url, headers={"Authorization": f"Bearer {bearer}"}) as c:
-        statuses = [c.get("/v1/zones").status_code for _ in range(6)]
-        limited = c.get("/v1/zones")
-    assert statuses[:3] == [200, 200, 200] and 429 in statuses[3:]
-    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
-    assert limited.headers["content-type"].startswith("application/problem+json")
-    assert limited.json()["type"] == "/problems/rate-limited"
-    # demo-admin has no limit: a burst well over the default passes
-    assert all(api.get("/livez").status_code == 200 for _ in range(5))
-
-
-def test_admin_routes_refuse_other_scopes(api: httpx.Client, gateway_url: str) -> None:
-    reader = token(gateway_url, scope="registry:read")
-    for path in ("/v1/audit", "/v1/audit/verify", "/v1/clients"):
-        response = httpx.get(f"{gateway_url}{path}", headers={"Authorization": f"Bearer {reader}"})
-        assert response.status_code == 403, path
-
-
-def test_security_headers_and_no_stack_traces(gateway_url: str, api: httpx.Client) -> None:
-    response = api.get("/v1/zones/none-such")
-    for header, value in (
-        ("x-content-type-options", "nosniff"),
-        ("x-frame-options", "DENY"),
-        ("referrer-policy", "no-referrer"),
-        ("cache-control", "no-store"),
-    ):
-        assert response.headers[header] == value
-    assert "Traceback" not in response.text and 'File "' not in response.text
-    assert httpx.post(f"{gateway_url}/v1/public/zones", json={}).status_code == 405
-
-
-def test_oversized_headers_are_431(api: httpx.Client) -> None:
-    response = api.get("/v1/zones", headers={"X-Filler": "x" * 20_000})
-    assert response.status_code == 431
-    assert response.json()["type"] == "/problems/headers-too-large"
 
 
 def test_trace_context_flows_from_request_to_event(stack, api: httpx.Client) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from kit.iso3166 import ALPHA2
 from kit.uscc import Uscc
-from kit.validation import PatchModel
+from kit.validation import PatchModel, refuse_fields
 from services.registry.domain import Industry
 
 MAX_AMOUNT = 10**14  # larger than any county enterprise's figures; fits BIGINT
@@ -85,6 +85,7 @@ class EnterpriseIn(EnterpriseBase):
     )
 
     _scale = model_validator(mode="before")(_flatten_scale)
+    _server_owned = refuse_fields("credit_level", "version", "zones", "created_at", "updated_at")
 
 
 class EnterprisePatch(PatchModel):
@@ -92,6 +93,7 @@ class EnterprisePatch(PatchModel):
 
     not_null = ("name", "products", "export_markets", "certifications")
     _scale = model_validator(mode="before")(_flatten_scale)
+    _server_owned = refuse_fields("credit_level", "version", "zones", "created_at", "updated_at")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     address: str | None = Field(default=None, max_length=400)

@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from kit.uscc import Uscc
+from kit.validation import refuse_fields
 
 
 class MembershipStatus(StrEnum):
@@ -33,6 +34,8 @@ class Decision(StrEnum):
 
 class ApplicationIn(BaseModel):
     """An enterprise applies to join a zone."""
+
+    _server_owned = refuse_fields("status", "decided_at", "review_requested_at")
 
     uscc: Uscc
     note: str | None = Field(default=None, max_length=2000)
@@ -85,6 +88,8 @@ class MembershipDetail(MembershipOut):
 
 class CommitmentIn(BaseModel):
     """A signed integrity commitment (质量诚信承诺书)."""
+
+    _server_owned = refuse_fields("status", "text_sha256", "breached_at")
 
     zone_code: str = Field(min_length=1, max_length=60)
     signatory: str = Field(

@@ -5,12 +5,14 @@ from uuid import UUID
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-from kit.validation import PatchModel
+from kit.validation import PatchModel, refuse_fields
 from services.registry.domain import Industry, Stage, ZoneLevel
 
 
 class ZoneIn(BaseModel):
     """A zone to plan."""
+
+    _server_owned = refuse_fields("stage", "version", "tasks", "created_at", "updated_at")
 
     code: str = Field(
         pattern=r"^[a-z0-9][a-z0-9_-]{1,59}$",
@@ -37,6 +39,7 @@ class ZonePatch(PatchModel):
     """Editable zone fields (send `If-Match` with the ETag you read)."""
 
     not_null = ("name_zh", "name_en")
+    _server_owned = refuse_fields("stage", "version", "tasks")
 
     name_zh: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, min_length=1, max_length=200)

@@ -1,0 +1,58 @@
+"""OWASP API4:2023 Unrestricted Resource Consumption: rates, bodies, headers, page sizes."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from tests.helpers import enterprise_body, new_uscc, token
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str) -> dict:  # type: ignore[type-arg]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"] == f"/problems/{slug}"
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_rate_limit_answers_429_with_retry_after(api: httpx.Client, gateway_url: str) -> None:
+    client = api.post(
+        "/v1/clients",
+        json={
+            "client_id": f"slow-{new_uscc().lower()}",
+            "name": "限流测试",
+            "scopes": ["registry:read"],
+            "rate_limit_per_s": 0.5,
+            "rate_limit_burst": 3,
+        },
+    ).json()
+    bearer = token(gateway_url, client["client_id"], client["client_secret"])
+    with httpx.Client(base_url=gateway_url, headers={"Authorization": f"Bearer {bearer}"}) as c:
+        statuses = [c.get("/v1/zones").status_code for _ in range(6)]
+        limited = c.get("/v1/zones")
+    assert statuses[:3] == [200, 200, 200] and 429 in statuses[3:]
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert limited.headers["content-type"].startswith("application/problem+json")
+    assert limited.json()["type"] == "/problems/rate-limited"
+    # demo-admin has no limit: a burst well over the default passes
+    assert all(api.get("/livez").status_code == 200 for _ in range(5))
+
+
+def test_oversized_headers_are_431(api: httpx.Client) -> None:
+    response = api.get("/v1/zones", headers={"X-Filler": "x" * 20_000})
+    assert response.status_code == 431
+    assert response.json()["type"] == "/problems/headers-too-large"
+
+
+def test_body_over_one_mib_is_413(api: httpx.Client) -> None:
+    big = json.dumps(enterprise_body(new_uscc(), address="x" * (1024 * 1024 + 10)))
+    response = api.post(
+        "/v1/enterprises", content=big, headers={"content-type": "application/json"}
+    )
+    assert_problem(response, 413, "payload-too-large")
+
+
+def test_page_size_is_capped(api: httpx.Client) -> None:
+    assert_problem(api.get("/v1/enterprises", params={"limit": 501}), 422, "validation")
+    assert len(api.get("/v1/enterprises", params={"limit": 500}).json()["items"]) <= 500
