@@ -150,3 +150,25 @@ def test_demo_client_exists_only_in_the_dev_profile(faulty: Stack) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_upstream_down_is_a_prompt_503_and_readiness_says_so(
+    faulty: Stack, client: httpx.Client
+) -> None:
+    """The registry process stopped: the gateway answers its routes with 503 problems, fast."""
+    faulty.stop_service("registry")
+    try:
+        started = time.monotonic()
+        for path in ("/v1/zones", "/v1/enterprises"):
+            response = client.get(path)
+            assert response.status_code == 503, response.text
+            assert response.json()["type"] == "/problems/service-unavailable"
+            assert response.json()["service"] == "registry"
+        assert time.monotonic() - started < 10
+        ready = httpx.get(f"{faulty.url('gateway')}/readyz").json()
+        assert ready["dependencies"]["registry"] == "unavailable"
+        profile = client.get(f"/v1/enterprises/{new_uscc()}/profile")
+        assert profile.status_code == 503
+    finally:
+        faulty.start_service("registry")
+    assert client.get("/v1/zones").status_code == 200
