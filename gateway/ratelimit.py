@@ -17,7 +17,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.clients.models import OAuthClient
 from gateway.config import GatewaySettings
-from kit.problems import ProblemError, problem_response
+from kit.auth import principal_of_scope
+from kit.problems import problem_response
 
 CLIENT_CACHE_S = 30.0
 MAX_BUCKETS = 50_000
@@ -86,16 +87,10 @@ class RateLimitMiddleware:
         return bucket.take(now)
 
     async def _caller(self, scope: Scope) -> tuple[str, float, float]:
-        headers = dict(scope.get("headers", []))
-        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-        if scheme.lower() == "bearer" and token:
-            try:
-                principal = await scope["app"].state.verifier.verify(token.strip())
-            except ProblemError:
-                principal = None
-            if principal is not None:
-                rate, burst = await self._limits_of(scope, principal.subject)
-                return f"client:{principal.subject}", rate, burst
+        principal = await principal_of_scope(scope)
+        if principal is not None:
+            rate, burst = await self._limits_of(scope, principal.subject)
+            return f"client:{principal.subject}", rate, burst
         host = scope["client"][0] if scope.get("client") else "unknown"
         return f"ip:{host}", self.settings.rate_limit_per_s, self.settings.rate_limit_burst
 

@@ -174,6 +174,20 @@ async def current_principal(request: Request) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
+async def principal_of_scope(scope: Any) -> Principal | None:
+    """The verified caller of an ASGI request, or None (for middleware that only needs to
+    know who it is, and leaves refusing an anonymous or bad token to the route)."""
+    headers = dict(scope.get("headers", []))
+    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:
+        principal: Principal = await scope["app"].state.verifier.verify(token.strip())
+    except ProblemError:
+        return None
+    return principal
+
+
 def require(scope: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
     """Dependency factory: the caller must hold `scope` (403 otherwise)."""
 

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Mapped, mapped_column
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kit.auth import principal_of_scope
 from kit.db import Base, utcnow
 from kit.problems import ProblemError, _is_outage, problem_body
 
@@ -70,7 +71,8 @@ class IdempotencyMiddleware:
                 ),
             )
             return
-        principal = await _principal_of(scope, headers)
+        caller = await principal_of_scope(scope)
+        principal = caller.subject if caller is not None else None
         if principal is None:  # unauthenticated: let the route answer 401
             await self.app(scope, receive, send)
             return
@@ -182,18 +184,6 @@ class IdempotencyMiddleware:
         headers.append((b"idempotent-replayed", b"true"))
         await send({"type": "http.response.start", "status": record.status, "headers": headers})
         await send({"type": "http.response.body", "body": record.body or b""})
-
-
-async def _principal_of(scope: Scope, headers: dict[bytes, bytes]) -> str | None:
-    auth = headers.get(b"authorization", b"").decode("latin-1")
-    scheme, _, token = auth.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
-    try:
-        principal = await scope["app"].state.verifier.verify(token.strip())
-    except ProblemError:
-        return None
-    return str(principal.subject)
 
 
 async def _claim(

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kit.problems import ProblemError
+from kit.auth import principal_of_scope
 
 log = logging.getLogger("gateway.audit")
 
@@ -59,14 +59,7 @@ class AuditMiddleware:
 
 
 async def _entry(scope: Scope, status: int) -> dict[str, Any]:
-    headers = dict(scope.get("headers", []))
-    principal = None
-    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-    if scheme.lower() == "bearer" and token:
-        try:
-            principal = await scope["app"].state.verifier.verify(token.strip())
-        except ProblemError:
-            principal = None
+    principal = await principal_of_scope(scope)
     outcome = "denied" if status in DENIED else "failed" if status >= 400 else "success"
     return {
         "request_id": scope.get("state", {}).get("request_id", ""),
