@@ -22,7 +22,7 @@ from gateway.clients.router import router as clients_router
 from gateway.config import settings
 from gateway.openapi import merged_openapi
 from gateway.profile import router as profile_router
-from gateway.proxy import Upstreams, proxy_router
+from gateway.proxy import ProxyMiddleware, Upstreams
 from gateway.ratelimit import RateLimitMiddleware
 from gateway.security import SecurityHeadersMiddleware
 from gateway.users.router import router as users_router
@@ -130,8 +130,8 @@ app = create_service_app(
         audit_router,
         profile_router,
         docs,
-        proxy_router(),
     ],
+    inner_middleware=[ProxyMiddleware],
     outer_middleware=[
         (RateLimitMiddleware, {"settings": settings}),
         (AuditMiddleware, {}),

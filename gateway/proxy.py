@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import yarl
-from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
+from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.config import GatewaySettings
 from kit.problems import problem_response
@@ -137,32 +139,38 @@ class Upstreams:
             await self.session.close()
 
 
-def proxy_router() -> APIRouter:
-    """The catch-all route that forwards to the owning service."""
-    router = APIRouter()
+GATEWAY_OWNED = re.compile(r"^/v1/enterprises/[^/]+/profile/?$")
 
-    @router.api_route(
-        "/v1/{path:path}",
-        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        include_in_schema=False,
-    )
-    async def forward(request: Request, path: str) -> Response:
-        service = service_for(request.url.path)
-        if service is None:
-            return problem_response(request, "not-found", f"no resource at {request.url.path}")
+
+class ProxyMiddleware:
+    """Forwards service-owned paths straight from ASGI, without the router's per-route work.
+
+    Paths the gateway serves itself (clients, users, audit, the composite profile, docs)
+    and unknown paths go on to the app, which answers them (unknown ones with a 404 problem).
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        service = service_for(scope["path"]) if scope["type"] == "http" else None
+        if service is None or GATEWAY_OWNED.match(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
         upstreams: Upstreams = request.app.state.upstreams
         base = upstreams.urls.get(service)
         if not base:
-            return problem_response(
+            response: Response = problem_response(
                 request,
                 "service-unavailable",
                 f"the {service} service is not deployed yet",
                 service=service,
                 headers={"Retry-After": "60"},
             )
-        return await _forward(request, upstreams, service, base)
-
-    return router
+        else:
+            response = await _forward(request, upstreams, service, base)
+        await response(scope, receive, send)
 
 
 async def _forward(request: Request, upstreams: Upstreams, service: str, base: str) -> Response:

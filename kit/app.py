@@ -111,12 +111,14 @@ def create_service_app(
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
     openapi_url: str | None = "/openapi.json",
     outer_middleware: Sequence[tuple[type, dict[str, Any]]] = (),
+    inner_middleware: Sequence[type] = (),
 ) -> FastAPI:
     """A FastAPI app wired the house way: one engine, one NATS client, relay and consumers.
 
     `use_nats=False` is for the gateway, which owns no events. `on_startup` runs after the
     engine exists and before requests are served. `outer_middleware` wraps the idempotency
-    layer, innermost first (the gateway's rate limit and audit).
+    layer, innermost first (the gateway's rate limit and audit); `inner_middleware` sits just
+    outside the routes, inside the error answers (the gateway's proxy).
     """
     configure_logging(settings.service_name, settings.log_level)
 
@@ -176,7 +178,9 @@ def create_service_app(
         openapi_url=openapi_url,
     )
     install_problem_handlers(app)
-    app.add_middleware(UnhandledErrorMiddleware)  # innermost: see its docstring
+    for middleware in inner_middleware:
+        app.add_middleware(middleware)  # type: ignore[arg-type]
+    app.add_middleware(UnhandledErrorMiddleware)  # inside everything but the routes
     app.add_middleware(IdempotencyMiddleware)
     for middleware, options in outer_middleware:
         app.add_middleware(middleware, **options)  # type: ignore[arg-type]
