@@ -63,11 +63,7 @@ async def get(session: AsyncSession, uscc: str, *, for_update: bool = False) -> 
 
 
 async def register(session: AsyncSession, *, enterprise_in: EnterpriseIn) -> Enterprise:
-    """Register an enterprise; 409 if its USCC is already registered."""
-    if await session.get(Enterprise, enterprise_in.uscc) is not None:
-        raise Conflict(
-            f"enterprise {enterprise_in.uscc} is already registered", uscc=enterprise_in.uscc
-        )
+    """Register an enterprise; 409 if its USCC is already registered (the primary key says so)."""
     data = enterprise_in.model_dump(mode="json")
     listed = {p["hs_code"] for p in data["products"]}
     data["products"] += [  # bare HS codes become product lines named by their code
@@ -79,8 +75,10 @@ async def register(session: AsyncSession, *, enterprise_in: EnterpriseIn) -> Ent
     session.add(enterprise)
     try:
         await session.flush()
-    except IntegrityError as exc:  # a concurrent registration of the same USCC won the race
-        raise Conflict(f"enterprise {enterprise_in.uscc} is already registered") from exc
+    except IntegrityError as exc:
+        raise Conflict(
+            f"enterprise {enterprise_in.uscc} is already registered", uscc=enterprise_in.uscc
+        ) from exc
     await publish(
         session,
         "registry.enterprise.registered.v1",
