@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import nats
@@ -92,11 +93,10 @@ class NatsConnection:
         await self._connected.wait()
 
     async def close(self) -> None:
-        """Drain and close."""
+        """Close (no drain: consumers are stopped first, and whatever they had not acked is
+        redelivered to the next consumer, where the inbox keeps it from applying twice)."""
         if self._task and not self._task.done():
             self._task.cancel()
         if self._nc is not None and not self._nc.is_closed:
-            try:
-                await asyncio.wait_for(self._nc.drain(), timeout=3)
-            except Exception:
-                await self._nc.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._nc.close(), timeout=3)
