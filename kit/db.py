@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData
@@ -85,8 +85,3 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # scope="function": commit before the response is sent, so a failed commit is the response.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-
-
-def as_dict(row: Any) -> dict[str, Any]:
-    """Column values of an ORM row."""
-    return {c.key: getattr(row, c.key) for c in row.__table__.columns}

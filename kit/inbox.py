@@ -22,7 +22,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from prometheus_client import Counter
 from pydantic import ValidationError
-from sqlalchemy import String, select, text
+from sqlalchemy import String, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -100,19 +100,6 @@ async def apply_once(
             return False
         await handler(session, event)
     return True
-
-
-async def already_applied(
-    sessionmaker: async_sessionmaker[AsyncSession], consumer: str, event_id: str
-) -> bool:
-    """True if the inbox holds this event for this consumer."""
-    async with sessionmaker() as session:
-        found = await session.scalar(
-            select(InboxEntry.event_id).where(
-                InboxEntry.consumer == consumer, InboxEntry.event_id == uuid.UUID(event_id)
-            )
-        )
-    return found is not None
 
 
 class ConsumerRunner:
