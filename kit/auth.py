@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import httpx
 import jwt
@@ -16,7 +16,8 @@ from jwt import PyJWK
 
 from kit.problems import ProblemError
 
-Scope = Literal[
+# Scopes per service and action; `admin` passes every check and is for office staff only.
+NonAdminScope = Literal[
     "registry:read",
     "registry:write",
     "credit:read",
@@ -25,19 +26,9 @@ Scope = Literal[
     "inspection:write",
     "notify:read",
     "notify:write",
-    "admin",
 ]
-ALL_SCOPES = (
-    "registry:read",
-    "registry:write",
-    "credit:read",
-    "credit:write",
-    "inspection:read",
-    "inspection:write",
-    "notify:read",
-    "notify:write",
-    "admin",
-)
+Scope = Literal[NonAdminScope, "admin"]
+ALL_SCOPES: tuple[str, ...] = get_args(Scope)
 
 
 @dataclass(frozen=True)

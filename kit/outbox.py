@@ -148,8 +148,13 @@ class OutboxRelay:
                     await asyncio.sleep(self.linger_s)
         finally:
             listener.cancel()
-            if self._pool is not None:
-                self._pool.terminate()
+            await self.close()
+
+    async def close(self) -> None:
+        """Close the relay's own connection pool."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
 
     async def publish_batch(self) -> int:
         """Claim, publish and mark one batch; returns how many were sent."""

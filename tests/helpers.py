@@ -167,3 +167,12 @@ def publish_raw(stack: Stack, subject: str, payload: bytes, msg_id: str | None =
             await nc.close()
 
     asyncio.run(run())
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str) -> dict:  # type: ignore[type-arg]
+    """The response is an RFC 9457 problem of this status and type, with a detail."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["type"] == f"/problems/{slug}" and body["detail"]
+    return body  # type: ignore[no-any-return]

@@ -2,18 +2,11 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from kit.auth import ALL_SCOPES, Scope
 from kit.uscc import Uscc
 from kit.validation import PatchModel
-
-
-def _check_scopes(scopes: list[str]) -> list[str]:
-    unknown = sorted(set(scopes) - set(ALL_SCOPES))
-    if unknown:
-        raise ValueError(f"unknown scopes: {', '.join(unknown)}")
-    return sorted(set(scopes))
 
 
 class ClientIn(BaseModel):
@@ -29,11 +22,6 @@ class ClientIn(BaseModel):
         default=None, ge=0, le=100_000, description="Requests per second; null = default, 0 = none"
     )
     rate_limit_burst: int | None = Field(default=None, ge=0, le=1_000_000)
-
-    @field_validator("scopes")
-    @classmethod
-    def _known_scopes(cls, scopes: list[str]) -> list[str]:
-        return _check_scopes(scopes)
 
 
 class ClientOut(BaseModel):
@@ -70,11 +58,6 @@ class ClientPatch(PatchModel):
     active: bool | None = None
     rate_limit_per_s: float | None = Field(default=None, ge=0, le=100_000)
     rate_limit_burst: int | None = Field(default=None, ge=0, le=1_000_000)
-
-    @field_validator("scopes")
-    @classmethod
-    def _known_scopes(cls, scopes: list[str] | None) -> list[str] | None:
-        return None if scopes is None else _check_scopes(scopes)
 
 
 class TokenOut(BaseModel):

@@ -25,9 +25,9 @@ async def create(
     if await session.get(OAuthClient, client_in.client_id) is not None:
         raise Conflict(f"client '{client_in.client_id}' already exists")
     secret = new_secret()
-    client = OAuthClient(
-        **client_in.model_dump(), secret_hash=hash_secret(secret), active=True, created_by=actor
-    )
+    data = client_in.model_dump()
+    data["scopes"] = sorted(set(data["scopes"]))
+    client = OAuthClient(**data, secret_hash=hash_secret(secret), active=True, created_by=actor)
     session.add(client)
     await session.flush()
     return client, secret
@@ -50,7 +50,10 @@ async def list_page(
 
 async def update(session: AsyncSession, client: OAuthClient, *, patch: ClientPatch) -> OAuthClient:
     """Change name, scopes or active flag."""
-    for field, value in patch.model_dump(exclude_unset=True).items():
+    changes = patch.model_dump(exclude_unset=True)
+    if changes.get("scopes"):
+        changes["scopes"] = sorted(set(changes["scopes"]))
+    for field, value in changes.items():
         setattr(client, field, value)  # not_null fields were checked; limits may go back to null
     await session.flush()
     return client

@@ -3,27 +3,13 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.clients.schemas import _check_scopes
-from kit.auth import Scope
+from kit.auth import NonAdminScope, Scope
 from kit.uscc import Uscc
 from kit.validation import PatchModel
 
 Password = Field(min_length=12, max_length=200, description="At least 12 characters")
-
-
-# Users other than office staff never hold `admin`.
-NonAdminScope = Literal[
-    "registry:read",
-    "registry:write",
-    "credit:read",
-    "credit:write",
-    "inspection:read",
-    "inspection:write",
-    "notify:read",
-    "notify:write",
-]
 
 
 class _UserBase(BaseModel):
@@ -68,11 +54,6 @@ class UserPatch(PatchModel):
     scopes: list[Scope] | None = Field(default=None, min_length=1)
     active: bool | None = None
     password: str | None = Field(default=None, min_length=12, max_length=200)
-
-    @field_validator("scopes")
-    @classmethod
-    def _known_scopes(cls, scopes: list[str] | None) -> list[str] | None:
-        return None if scopes is None else _check_scopes(scopes)
 
 
 class UserOut(BaseModel):

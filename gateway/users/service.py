@@ -56,6 +56,8 @@ async def update(session: AsyncSession, user: User, *, patch: UserPatch) -> User
             "only office users may hold the admin scope",
             errors=[{"field": "scopes", "reason": "admin is for office users only"}],
         )
+    if changes.get("scopes"):
+        changes["scopes"] = sorted(set(changes["scopes"]))
     if "password" in changes:
         user.password_hash = await asyncio.to_thread(HASHER.hash, changes.pop("password"))
     for field, value in changes.items():

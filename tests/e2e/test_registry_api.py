@@ -5,17 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.helpers import enterprise_body, new_uscc, token
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response: httpx.Response, status: int, slug: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status and body["type"] == f"/problems/{slug}" and body["detail"]
-    return body
+from tests.helpers import assert_problem, enterprise_body, new_uscc, token
 
 
 def test_seeded_zones_are_served(api: httpx.Client) -> None:

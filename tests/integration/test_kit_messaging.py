@@ -88,6 +88,7 @@ async def test_relay_publishes_in_order_exactly_once(env) -> None:  # type: igno
     while await relay.publish_batch() > 0:
         pass
     assert await _stream_count(conn) == before + 50
+    await relay.close()
     sub = await conn.js.pull_subscribe("kittest.item.changed", stream=STREAM)
     msgs = await sub.fetch(200, timeout=2)
     subjects = [json.loads(m.data)["subject"] for m in msgs][-50:]

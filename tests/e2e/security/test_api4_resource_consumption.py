@@ -6,14 +6,7 @@ import json
 
 import httpx
 
-from tests.helpers import enterprise_body, new_uscc, token
-
-
-def assert_problem(response: httpx.Response, status: int, slug: str) -> dict:  # type: ignore[type-arg]
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["type"] == f"/problems/{slug}"
-    return response.json()  # type: ignore[no-any-return]
+from tests.helpers import assert_problem, enterprise_body, new_uscc, token
 
 
 def test_rate_limit_answers_429_with_retry_after(api: httpx.Client, gateway_url: str) -> None:

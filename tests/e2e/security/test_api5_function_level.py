@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.helpers import enterprise_body, new_uscc, token
-
-
-def assert_problem(response: httpx.Response, status: int, slug: str) -> dict:  # type: ignore[type-arg]
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["type"] == f"/problems/{slug}"
-    return response.json()  # type: ignore[no-any-return]
+from tests.helpers import assert_problem, enterprise_body, new_uscc, token
 
 
 def test_admin_routes_refuse_other_scopes(api: httpx.Client, gateway_url: str) -> None:

@@ -5,13 +5,6 @@ from __future__ import annotations
 import httpx
 
 
-def assert_problem(response: httpx.Response, status: int, slug: str) -> dict:  # type: ignore[type-arg]
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["type"] == f"/problems/{slug}"
-    return response.json()  # type: ignore[no-any-return]
-
-
 def test_security_headers_and_no_stack_traces(gateway_url: str, api: httpx.Client) -> None:
     response = api.get("/v1/zones/none-such")
     for header, value in (
