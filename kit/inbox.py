@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy import String, text
@@ -129,7 +128,7 @@ class ConsumerRunner:
                 while True:
                     try:
                         msgs = await sub.fetch(self.batch, timeout=1)
-                    except NatsTimeout:
+                    except TimeoutError:  # nats-py raises its own or asyncio's
                         continue
                     for msg in msgs:
                         await self.handle(msg)

@@ -122,7 +122,6 @@ def stream_events(stack: Stack, subject: str, stream: str = "REGISTRY") -> list[
     import json
 
     import nats
-    from nats.errors import TimeoutError as NatsTimeout
 
     async def run() -> list[dict]:  # type: ignore[type-arg]
         nc = await nats.connect(stack.nats_client_url)
@@ -133,7 +132,7 @@ def stream_events(stack: Stack, subject: str, stream: str = "REGISTRY") -> list[
             while True:
                 try:
                     msgs = await sub.fetch(500, timeout=1)
-                except NatsTimeout:
+                except TimeoutError:  # nats-py raises its own or asyncio's
                     return out
                 for m in msgs:
                     try:
