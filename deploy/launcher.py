@@ -30,18 +30,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy.processes import Nats, Postgres, die_with_parent, wait_until_live
-from deploy.streams import provision
+from deploy.streams import provision, wait_caught_up
 from kit.migrations import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_DATABASES = ["registry", "credit", "inspection", "notify", "gateway"]
 MIGRATIONS = {
     "registry": ROOT / "services" / "registry" / "migrations",
+    "credit": ROOT / "services" / "credit" / "migrations",
     "gateway": ROOT / "gateway" / "migrations",
 }
 # name -> (ASGI app, env prefix). Services without an app yet are not started.
 APPS = {
     "registry": ("services.registry.main:app", "REGISTRY_"),
+    "credit": ("services.credit.main:app", "CREDIT_"),
     "gateway": ("gateway.main:app", "GATEWAY_"),
 }
 
@@ -65,7 +67,10 @@ class Stack:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.ports = {"gateway": self.gateway_port, "registry": self.gateway_port + 1}
+        # The gateway's port, then one per service in APPS order.
+        self.ports = {"gateway": self.gateway_port}
+        for offset, name in enumerate((n for n in APPS if n != "gateway"), start=1):
+            self.ports[name] = self.gateway_port + offset
 
     @property
     def pg_root_url(self) -> str:
@@ -124,7 +129,9 @@ class Stack:
             f"{prefix}PORT": str(self.ports[name]),
         }
         if name == "gateway":
-            env["GATEWAY_REGISTRY_URL"] = self.url("registry")
+            for service in APPS:
+                if service != "gateway":
+                    env[f"GATEWAY_{service.upper()}_URL"] = self.url(service)
             env["GATEWAY_PUBLIC_BASE_URL"] = self.url("gateway")
         return env
 
@@ -190,6 +197,8 @@ class Stack:
         if seed:
             self.seed()
         self.start_services()
+        if seed:  # the services apply the demo data's events before anyone calls them
+            asyncio.run(wait_caught_up(self.nats_client_url))
 
     def stop(self) -> None:
         """Every process we started, services first, servers last."""

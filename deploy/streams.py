@@ -54,6 +54,18 @@ STREAMS = [
 
 CONSUMERS = [
     ConsumerSpec("registry-credit-levels", "CREDIT", ["credit.level.changed"]),
+    ConsumerSpec(
+        "credit-registry",
+        "REGISTRY",
+        [
+            "registry.enterprise.registered",
+            "registry.commitment.signed",
+            "registry.commitment.breached",
+        ],
+    ),
+    ConsumerSpec(
+        "credit-inspection", "INSPECTION", ["inspection.task.completed", "inspection.alert.raised"]
+    ),
 ]
 
 
@@ -90,6 +102,26 @@ async def provision(nats_url: str, *, replicas: int = 1, duplicate_window_s: flo
                     max_ack_pending=1000,
                 ),
             )
+    finally:
+        await nc.close()
+
+
+async def wait_caught_up(nats_url: str, *, timeout_s: float = 120) -> bool:
+    """Wait until every durable consumer has nothing pending (twice in a row, a second
+    apart): after seeding, the services have applied each other's events. False on timeout."""
+    nc = await nats.connect(nats_url.split(","), connect_timeout=5)
+    try:
+        js = nc.jetstream(timeout=10)
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        quiet = 0
+        while asyncio.get_running_loop().time() < deadline:
+            infos = [await js.consumer_info(c.stream, c.durable) for c in CONSUMERS]
+            busy = any((i.num_pending or 0) + (i.num_ack_pending or 0) for i in infos)
+            quiet = 0 if busy else quiet + 1
+            if quiet >= 2:
+                return True
+            await asyncio.sleep(1)
+        return False
     finally:
         await nc.close()
 

@@ -18,7 +18,7 @@ class GatewaySettings(ServiceSettings):
     signing_key_pem: str = ""
     token_ttl_s: int = 900
     registry_url: str = "http://127.0.0.1:8001"
-    credit_url: str = ""
+    credit_url: str = "http://127.0.0.1:8002"
     inspection_url: str = ""
     notify_url: str = ""
     upstream_timeout_s: float = 15.0

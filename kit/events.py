@@ -92,11 +92,11 @@ class CommitmentChanged(BaseModel):
     reason: str | None = None
 
 
-# --- credit (consumed by registry for removal reviews) --------------------------------
+# --- credit ---------------------------------------------------------------------------
 
 
 class CreditLevelChanged(BaseModel):
-    """信用等级变更: an enterprise's credit level changed."""
+    """信用等级变更: an enterprise's credit level changed (registry opens a removal review on D)."""
 
     uscc: str
     from_level: str | None = None
@@ -104,6 +104,80 @@ class CreditLevelChanged(BaseModel):
     score: float | None = None
     model_version: int | None = None
     cause: str | None = None
+    fact_id: str | None = None
+
+
+class CreditFactRecorded(BaseModel):
+    """信用信息归集: a credit fact about an enterprise was recorded."""
+
+    fact_id: str
+    uscc: str
+    kind: str
+    severity: str
+    source_agency: str
+    occurred_at: datetime
+
+
+class RecognitionChanged(BaseModel):
+    """监管互认: an agency recognised (or stopped recognising) another agency's results."""
+
+    recognition_id: str
+    recognising_agency: str
+    recognised_agency: str
+    result_kind: str
+    industries: list[str] = []
+    checklist_items: list[str] = []
+    valid_from: date
+    valid_to: date
+    status: Literal["active", "revoked"]
+
+
+class RepairDecided(BaseModel):
+    """信用修复: a repair request for an adverse fact was approved or rejected."""
+
+    repair_id: str
+    fact_id: str
+    uscc: str
+    status: Literal["approved", "rejected"]
+    effective_from: datetime | None = None
+
+
+class ModelPublished(BaseModel):
+    """A new scoring model version is in force; a rescoring job follows."""
+
+    version: int
+    job_id: str
+
+
+# --- inspection (consumed by credit as facts) ------------------------------------------
+
+
+class TaskCompleted(BaseModel):
+    """抽查任务完成: a spot-check task's result was recorded."""
+
+    task_id: str
+    campaign_id: str | None = None
+    uscc: str
+    agency: str
+    outcome: Literal["pass", "fail"]
+    severity: Literal["minor", "general", "serious"] = "general"
+    checklist_items: list[str] = []
+    industry: str | None = None
+    completed_at: datetime
+    evidence_ref: str | None = None
+
+
+class AlertRaised(BaseModel):
+    """风险预警: a risk alert was raised about an enterprise (a foreign notification, a return …)."""
+
+    alert_id: str
+    uscc: str | None = None
+    signal_kind: Literal["foreign_notification", "return", "recall", "complaint"]
+    severity: Literal["minor", "general", "serious"] = "general"
+    agency: str
+    batch_id: str | None = None
+    reference: str | None = None
+    raised_at: datetime
 
 
 CONTRACTS: dict[str, type[BaseModel]] = {
@@ -121,6 +195,13 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "registry.commitment.signed.v1": CommitmentChanged,
     "registry.commitment.breached.v1": CommitmentChanged,
     "credit.level.changed.v1": CreditLevelChanged,
+    "credit.fact.recorded.v1": CreditFactRecorded,
+    "credit.recognition.granted.v1": RecognitionChanged,
+    "credit.recognition.revoked.v1": RecognitionChanged,
+    "credit.repair.decided.v1": RepairDecided,
+    "credit.model.published.v1": ModelPublished,
+    "inspection.task.completed.v1": TaskCompleted,
+    "inspection.alert.raised.v1": AlertRaised,
 }
 
 

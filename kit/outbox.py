@@ -63,19 +63,27 @@ for _statement in NOTIFY_TRIGGER_DDL:
     event.listen(OutboxMessage.__table__, "after_create", DDL(_statement))  # type: ignore[no-untyped-call]
 
 
-async def emit(session: AsyncSession, cloud_event: CloudEvent) -> None:
-    """Write an event to the outbox in the caller's transaction; the relay is woken on commit.
+async def emit(session: AsyncSession, *cloud_events: CloudEvent) -> None:
+    """Write events to the outbox in the caller's transaction; the relay is woken on commit.
 
-    A Core INSERT, executed now: the row needs none of the ORM's unit-of-work bookkeeping.
+    A Core INSERT (one statement for many events), executed now: the rows need none of the
+    ORM's unit-of-work bookkeeping.
     """
+    if not cloud_events:
+        return
+    now = utcnow()
     await session.execute(
-        insert(OutboxMessage).values(
-            id=uuid.UUID(cloud_event.id),
-            subject=cloud_event.nats_subject,
-            type=cloud_event.type,
-            payload=cloud_event.model_dump(mode="json"),
-            created_at=utcnow(),
-        )
+        insert(OutboxMessage),
+        [
+            {
+                "id": uuid.UUID(e.id),
+                "subject": e.nats_subject,
+                "type": e.type,
+                "payload": e.model_dump(mode="json"),
+                "created_at": now,
+            }
+            for e in cloud_events
+        ],
     )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from deploy.launcher import Stack
+from deploy.launcher import APPS, Stack
 from deploy.processes import free_port
 from kit.uscc import generate
 
@@ -23,18 +23,22 @@ def new_uscc() -> str:
     return generate(_rng)
 
 
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def make_stack(name: str) -> Stack:
     """A stack on free ports in a temporary folder (dev profile: demo-admin exists)."""
     gateway_port = free_port()
-    while True:  # the registry takes gateway_port + 1
-        try:
-            import socket
-
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", gateway_port + 1))
-            break
-        except OSError:
-            gateway_port = free_port()
+    while not all(_port_free(gateway_port + i) for i in range(1, len(APPS))):
+        gateway_port = free_port()  # the services take the ports after the gateway's
     return Stack(
         data_dir=Path(tempfile.mkdtemp(prefix=f"zone-{name}-")),
         gateway_port=gateway_port,

@@ -1,1 +1,1 @@
-"""The credit service: arrives with its own issue (see DESIGN.md §3)."""
+"""The credit service: facts from every agency, a versioned scoring model, levels, recognition."""

@@ -16,6 +16,10 @@ def _admitted_enterprise(api: httpx.Client) -> tuple[str, str]:
     api.post("/v1/enterprises", json=enterprise_body(uscc)).raise_for_status()
     mid = api.post("/v1/zones/lighting-provincial/applications", json={"uscc": uscc}).json()["id"]
     api.post(f"/v1/memberships/{mid}/decision", json={"decision": "admit"}).raise_for_status()
+    # The credit service's own first level (B) arrives first, so the events below are newer.
+    wait_until(
+        lambda: api.get(f"/v1/enterprises/{uscc}").json()["credit_level"] == "B", what="level B"
+    )
     return uscc, mid
 
 

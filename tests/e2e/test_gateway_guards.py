@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.helpers import enterprise_body, new_uscc, sql
+from tests.helpers import enterprise_body, new_uscc, sql, wait_until
 
 
 def test_writes_and_denials_are_audited_and_the_chain_verifies(
@@ -99,7 +99,7 @@ def test_gateway_readiness_reports_each_upstream(gateway_url: str) -> None:
     assert ready["checks"] == {"database": "ok"}
     assert ready["dependencies"] == {
         "registry": "ok",
-        "credit": "not deployed",
+        "credit": "ok",
         "inspection": "not deployed",
         "notify": "not deployed",
     }
@@ -115,8 +115,15 @@ def test_profile_degrades_per_part(api: httpx.Client, gateway_url: str) -> None:
     assert body["uscc"] == uscc and body["status"] == "partial"
     assert body["parts"]["enterprise"]["data"]["uscc"] == uscc
     assert [m["id"] for m in body["parts"]["memberships"]["data"]["items"]] == [mid]
-    for part in ("credit", "open_tasks", "open_alerts"):  # not deployed yet
+    for part in ("open_tasks", "open_alerts"):  # not deployed yet
         assert body["parts"][part]["status"] == "unavailable"
+    credit = wait_until(
+        lambda: (lambda p: p if p["status"] == "ok" else None)(
+            api.get(f"/v1/enterprises/{uscc}/profile").json()["parts"]["credit"]
+        ),
+        what="credit part",
+    )
+    assert credit["data"]["level"] == "B" and credit["data"]["score"] == 100
     assert api.get(f"/v1/enterprises/{new_uscc()}/profile").status_code == 404
     assert httpx.get(f"{gateway_url}/v1/enterprises/{uscc}/profile").status_code == 401
 

@@ -1,0 +1,125 @@
+"""Credit's event consumers: enterprises announced by registry, facts from registry and
+inspection. Each event becomes at most one fact (the fact's `source_event_id` is unique, and
+the inbox records the event in the same transaction)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.events import (
+    AlertRaised,
+    CloudEvent,
+    CommitmentChanged,
+    EnterpriseRegistered,
+    TaskCompleted,
+)
+from kit.inbox import Consumer
+from services.credit.config import settings
+from services.credit.domain import FactKind, Severity
+from services.credit.facts import service as facts
+from services.credit.facts.schemas import FactBase
+from services.credit.scores import service as scores
+
+log = logging.getLogger("credit.consumers")
+
+SIGNAL_FACTS = {
+    "foreign_notification": FactKind.foreign_notification,
+    "return": FactKind.product_return,
+    "recall": FactKind.recall,
+}
+
+
+async def _record(
+    session: AsyncSession, event: CloudEvent, uscc: str, agency: str, fact: FactBase
+) -> None:
+    await facts.record(
+        session,
+        fact=fact,
+        uscc=uscc,
+        source_agency=agency,
+        actor=event.source,
+        source_event_id=uuid.UUID(event.id),
+    )
+
+
+async def on_registry_event(session: AsyncSession, event: CloudEvent) -> None:
+    """Announced enterprises start at the base score; commitments become facts."""
+    if event.type == "registry.enterprise.registered.v1":
+        registered = EnterpriseRegistered.model_validate(event.data)
+        await scores.announce(
+            session,
+            uscc=registered.uscc,
+            name=registered.name,
+            industry=registered.industry,
+            at=event.time,
+        )
+    elif event.type in ("registry.commitment.signed.v1", "registry.commitment.breached.v1"):
+        commitment = CommitmentChanged.model_validate(event.data)
+        breached = commitment.status == "breached"
+        await _record(
+            session,
+            event,
+            commitment.uscc,
+            settings.commitment_agency,
+            FactBase(
+                kind=FactKind.commitment_breached if breached else FactKind.commitment_signed,
+                severity=Severity.serious if breached else Severity.general,
+                occurred_at=event.time,
+                evidence_ref=f"commitment {commitment.commitment_id} ({commitment.zone_code})",
+                description=commitment.reason,
+                details={"zone_code": commitment.zone_code, "text_sha256": commitment.text_sha256},
+            ),
+        )
+
+
+async def on_inspection_event(session: AsyncSession, event: CloudEvent) -> None:
+    """Spot-check results and risk alerts about an enterprise become facts."""
+    if event.type == "inspection.task.completed.v1":
+        task = TaskCompleted.model_validate(event.data)
+        await _record(
+            session,
+            event,
+            task.uscc,
+            task.agency,
+            FactBase(
+                kind=FactKind.spot_check_pass
+                if task.outcome == "pass"
+                else FactKind.spot_check_fail,
+                severity=Severity(task.severity),
+                occurred_at=min(task.completed_at, event.time),
+                evidence_ref=task.evidence_ref or f"task {task.task_id}",
+                details={
+                    "task_id": task.task_id,
+                    "campaign_id": task.campaign_id,
+                    "checklist_items": task.checklist_items or None,
+                },
+            ),
+        )
+    elif event.type == "inspection.alert.raised.v1":
+        alert = AlertRaised.model_validate(event.data)
+        kind = SIGNAL_FACTS.get(alert.signal_kind)
+        if kind is None or alert.uscc is None:
+            log.info("alert %s is not a credit fact (%s)", alert.alert_id, alert.signal_kind)
+            return
+        await _record(
+            session,
+            event,
+            alert.uscc,
+            alert.agency,
+            FactBase(
+                kind=kind,
+                severity=Severity(alert.severity),
+                occurred_at=min(alert.raised_at, event.time),
+                evidence_ref=alert.reference or f"alert {alert.alert_id}",
+                details={"alert_id": alert.alert_id, "batch_id": alert.batch_id},
+            ),
+        )
+
+
+CONSUMERS = [
+    Consumer(durable="credit-registry", stream="REGISTRY", handler=on_registry_event),
+    Consumer(durable="credit-inspection", stream="INSPECTION", handler=on_inspection_event),
+]

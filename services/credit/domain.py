@@ -1,0 +1,109 @@
+"""Credit vocabulary: fact kinds, severities, levels, recognisable result kinds."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class FactKind(StrEnum):
+    """What an agency found or granted (信用信息归集)."""
+
+    spot_check_pass = "spot_check_pass"  # noqa: S105 (监督抽查合格)
+    spot_check_fail = "spot_check_fail"  # 监督抽查不合格
+    foreign_notification = "foreign_notification"  # 国外通报
+    product_return = "return"  # 退运
+    recall = "recall"  # 召回
+    penalty = "penalty"  # 行政处罚 (amount in CNY)
+    award = "award"  # 表彰奖励
+    certification = "certification"  # 认证, e.g. customs AEO tier (details.tier)
+    lab_accreditation = "lab_accreditation"  # 实验室认可 (CNAS)
+    lab_test_pass = "lab_test_pass"  # noqa: S105 (检测报告合格)
+    lab_test_fail = "lab_test_fail"  # 检测报告不合格
+    training = "training"  # 培训完成
+    commitment_signed = "commitment_signed"  # 签署质量诚信承诺书
+    commitment_breached = "commitment_breached"  # 违反承诺
+    tax_arrears = "tax_arrears"  # 欠税 (amount in CNY)
+
+
+FACT_NAMES: dict[FactKind, tuple[str, str]] = {
+    FactKind.spot_check_pass: ("监督抽查合格", "Spot check passed"),
+    FactKind.spot_check_fail: ("监督抽查不合格", "Spot check failed"),
+    FactKind.foreign_notification: ("国外通报", "Foreign notification"),
+    FactKind.product_return: ("退运", "Return of exported goods"),
+    FactKind.recall: ("召回", "Recall"),
+    FactKind.penalty: ("行政处罚", "Administrative penalty"),
+    FactKind.award: ("表彰奖励", "Award"),
+    FactKind.certification: ("认证", "Certification"),
+    FactKind.lab_accreditation: ("实验室认可", "Lab accreditation"),
+    FactKind.lab_test_pass: ("检测合格", "Lab test passed"),
+    FactKind.lab_test_fail: ("检测不合格", "Lab test failed"),
+    FactKind.training: ("培训", "Training completed"),
+    FactKind.commitment_signed: ("签署诚信承诺", "Integrity commitment signed"),
+    FactKind.commitment_breached: ("违反诚信承诺", "Integrity commitment breached"),
+    FactKind.tax_arrears: ("欠税", "Tax arrears"),
+}
+
+# Facts that count against an enterprise: only these can be repaired (信用修复).
+ADVERSE = frozenset(
+    {
+        FactKind.spot_check_fail,
+        FactKind.foreign_notification,
+        FactKind.product_return,
+        FactKind.recall,
+        FactKind.penalty,
+        FactKind.lab_test_fail,
+        FactKind.commitment_breached,
+        FactKind.tax_arrears,
+    }
+)
+# Facts that may carry an amount in CNY.
+WITH_AMOUNT = frozenset({FactKind.penalty, FactKind.tax_arrears})
+
+
+class Severity(StrEnum):
+    """轻微 / 一般 / 严重, in increasing order."""
+
+    minor = "minor"
+    general = "general"
+    serious = "serious"
+
+
+SEVERITY_RANK = {Severity.minor: 0, Severity.general: 1, Severity.serious: 2}
+
+
+class Level(StrEnum):
+    """SAMR's credit-risk classes: A low, B general, C higher, D high risk (from best to worst)."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+
+
+LEVEL_NAMES: dict[Level, tuple[str, str]] = {
+    Level.A: ("低风险（守信）", "low risk"),
+    Level.B: ("一般风险", "general risk"),
+    Level.C: ("较高风险", "higher risk"),
+    Level.D: ("高风险（失信）", "high risk"),
+}
+LEVEL_ORDER = [Level.A, Level.B, Level.C, Level.D]
+
+
+def worse(a: Level, b: Level) -> Level:
+    """The worse of two levels."""
+    return max(a, b, key=LEVEL_ORDER.index)
+
+
+class ResultKind(StrEnum):
+    """Results one agency may recognise from another (监管互认), and the facts that carry them."""
+
+    inspection_result = "inspection_result"
+    certification = "certification"
+    lab_report = "lab_report"
+
+
+RESULT_FACTS: dict[ResultKind, frozenset[FactKind]] = {
+    ResultKind.inspection_result: frozenset({FactKind.spot_check_pass}),
+    ResultKind.certification: frozenset({FactKind.certification}),
+    ResultKind.lab_report: frozenset({FactKind.lab_test_pass}),
+}

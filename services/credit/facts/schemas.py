@@ -1,0 +1,99 @@
+"""Credit fact API shapes."""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from kit.uscc import Uscc
+from services.credit.domain import WITH_AMOUNT, FactKind, Severity
+
+AgencyCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9_]{1,39}$",
+        description="Agency code as in registry's /v1/agencies, e.g. ciq",
+        examples=["ciq"],
+    ),
+]
+
+
+class FactBase(BaseModel):
+    """Fields of a fact as submitted."""
+
+    kind: FactKind
+    severity: Severity = Severity.general
+    occurred_at: AwareDatetime = Field(description="When it happened (ISO-8601 with offset)")
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="After this the fact no longer counts (e.g. a certificate)"
+    )
+    amount: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=Decimal("99999999999999.99"),
+        max_digits=16,
+        decimal_places=2,
+        description="CNY; penalties and tax arrears only",
+    )
+    evidence_ref: str | None = Field(
+        default=None, max_length=500, description="Document number or URL of the evidence"
+    )
+    description: str | None = Field(default=None, max_length=4000)
+    details: dict[str, Any] = Field(
+        default={},
+        description="Kind-specific: e.g. {tier: 'advanced'} for a customs AEO certification, "
+        "{checklist_items: [...]} for a spot check",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "FactBase":
+        if self.expires_at is not None and self.expires_at <= self.occurred_at:
+            raise ValueError("expires_at must be after occurred_at")
+        if self.amount is not None and self.kind not in WITH_AMOUNT:
+            raise ValueError(
+                f"amount applies only to {', '.join(sorted(k.value for k in WITH_AMOUNT))}"
+            )
+        if len(str(self.details)) > 8000:
+            raise ValueError("details is too large (8,000 characters at most)")
+        return self
+
+
+class FactIn(FactBase):
+    """A fact an agency submits about an enterprise."""
+
+    uscc: Uscc
+    source_agency: AgencyCode | None = Field(
+        default=None,
+        description="Defaults to the token's agency; only an admin may name another",
+    )
+    client_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Your own id for this fact: a resubmission with the same key is the same "
+        "fact (answered 200 with it), never a second one",
+    )
+
+
+class FactOut(FactBase):
+    """A recorded fact."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    uscc: str
+    source_agency: str
+    ended_at: datetime | None = Field(description="Set by an approved credit repair")
+    client_key: str | None
+    source_event_id: uuid.UUID | None = Field(description="The event it came from, if any")
+    recorded_by: str
+    recorded_at: datetime
+
+
+class FactRecorded(FactOut):
+    """A recorded fact and the enterprise's score and level right after."""
+
+    score_after: float
+    level_after: str

@@ -1,0 +1,183 @@
+"""Credit facts: record once (by event id or client key), rescore, list."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.db import utcnow
+from kit.events import CreditFactRecorded
+from kit.ids import uuid7
+from kit.pagination import PageParams, keyset_page
+from kit.problems import Conflict, NotFound, ProblemError
+from services.credit.config import settings
+from services.credit.events import publish
+from services.credit.facts.models import Fact
+from services.credit.facts.schemas import FactBase, FactIn
+from services.credit.scores import service as scores
+from services.credit.scores.models import CreditEnterprise
+
+SAME_FACT = ("uscc", "kind", "severity", "occurred_at")
+
+
+def source_agency_of(principal: Principal, named: str | None) -> str:
+    """The submitting agency: the token's; an admin may submit on behalf of another."""
+    if named is not None and named != principal.agency and not principal.is_admin:
+        raise ProblemError(
+            "forbidden",
+            f"a token of agency '{principal.agency}' cannot submit facts as '{named}'",
+        )
+    agency = named or principal.agency
+    if agency is None:
+        raise ProblemError(
+            "validation",
+            "source_agency is required: the token names no agency",
+            errors=[{"field": "source_agency", "reason": "required when the token has no agency"}],
+        )
+    return agency
+
+
+def check_not_future(fact: FactBase) -> None:
+    """Facts are about the past; a few minutes of clock skew are tolerated."""
+    limit = utcnow() + timedelta(seconds=settings.clock_skew_s)
+    if fact.occurred_at > limit:
+        raise ProblemError(
+            "validation",
+            f"occurred_at {fact.occurred_at.isoformat()} is in the future",
+            errors=[{"field": "occurred_at", "reason": "must not be in the future"}],
+        )
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    fact: FactBase,
+    uscc: str,
+    source_agency: str,
+    actor: str,
+    client_key: str | None = None,
+    source_event_id: uuid.UUID | None = None,
+) -> tuple[Fact, bool, CreditEnterprise]:
+    """Record a fact and rescore its enterprise; (fact, created, enterprise).
+
+    The same client key (per agency) or source event id answers the fact already recorded.
+    """
+    check_not_future(fact)
+    enterprise = await scores.get_announced(session, uscc)
+    values: dict[str, Any] = fact.model_dump()
+    fact_id = await session.scalar(
+        insert(Fact)
+        .values(
+            id=uuid7(),
+            uscc=uscc,
+            source_agency=source_agency,
+            client_key=client_key,
+            source_event_id=source_event_id,
+            recorded_by=actor,
+            recorded_at=utcnow(),
+            **values,
+        )
+        .on_conflict_do_nothing()
+        .returning(Fact.id)
+    )
+    if fact_id is None:
+        existing = await _existing(session, source_agency, client_key, source_event_id)
+        sent = {"uscc": uscc, **values}
+        if any(getattr(existing, f) != sent[f] for f in SAME_FACT):
+            raise Conflict(
+                f"client_key '{client_key}' was already used for another fact",
+                fact_id=str(existing.id),
+            )
+        return existing, False, enterprise
+    stored = await session.get_one(Fact, fact_id)
+    await scores.rescore(
+        session,
+        enterprise,
+        cause=f"fact {stored.kind}/{stored.severity} from {source_agency}",
+        fact_id=fact_id,
+    )
+    await publish(
+        session,
+        "credit.fact.recorded.v1",
+        uscc,
+        CreditFactRecorded(
+            fact_id=str(fact_id),
+            uscc=uscc,
+            kind=stored.kind,
+            severity=stored.severity,
+            source_agency=source_agency,
+            occurred_at=stored.occurred_at,
+        ),
+    )
+    return stored, True, enterprise
+
+
+async def _existing(
+    session: AsyncSession,
+    source_agency: str,
+    client_key: str | None,
+    source_event_id: uuid.UUID | None,
+) -> Fact:
+    query = select(Fact)
+    if source_event_id is not None:
+        query = query.where(Fact.source_event_id == source_event_id)
+    else:
+        query = query.where(Fact.source_agency == source_agency, Fact.client_key == client_key)
+    existing = await session.scalar(query)
+    assert existing is not None, "a conflicting insert leaves the row it conflicted with"
+    return existing
+
+
+async def submit(
+    session: AsyncSession, *, fact_in: FactIn, principal: Principal
+) -> tuple[Fact, bool, CreditEnterprise]:
+    """An agency's submission over HTTP."""
+    agency = source_agency_of(principal, fact_in.source_agency)
+    return await record(
+        session,
+        fact=FactBase.model_validate(fact_in.model_dump(include=set(FactBase.model_fields))),
+        uscc=fact_in.uscc,
+        source_agency=agency,
+        actor=principal.subject,
+        client_key=fact_in.client_key,
+    )
+
+
+async def get(session: AsyncSession, fact_id: uuid.UUID, *, for_update: bool = False) -> Fact:
+    """One fact, or 404."""
+    fact = await session.get(Fact, fact_id, with_for_update=for_update)
+    if fact is None:
+        raise NotFound("fact", str(fact_id))
+    return fact
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    uscc: str | None,
+    kind: str | None,
+    source_agency: str | None,
+    in_force: bool | None,
+) -> tuple[list[Fact], str | None]:
+    """Facts, newest recorded first."""
+    query = select(Fact)
+    if uscc:
+        query = query.where(Fact.uscc == uscc.strip().upper())
+    if kind:
+        query = query.where(Fact.kind == kind)
+    if source_agency:
+        query = query.where(Fact.source_agency == source_agency)
+    if in_force is not None:
+        now = utcnow()
+        live = (Fact.ended_at.is_(None) | (Fact.ended_at > now)) & (
+            Fact.expires_at.is_(None) | (Fact.expires_at > now)
+        )
+        query = query.where(live if in_force else ~live)
+    return await keyset_page(session, query, keys=[Fact.id], page=page, descending=True)

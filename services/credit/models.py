@@ -1,0 +1,27 @@
+"""Every table the credit service owns, for Alembic."""
+
+from kit.db import Base
+from kit.idempotency import IdempotencyRecord
+from kit.inbox import InboxEntry
+from kit.outbox import OutboxMessage
+from services.credit.facts.models import Fact
+from services.credit.policy.models import ModelVersion, RescoreJob
+from services.credit.recognitions.models import Recognition
+from services.credit.repairs.models import Repair
+from services.credit.scores.models import CreditEnterprise, LevelChange
+
+metadata = Base.metadata
+
+__all__ = [
+    "CreditEnterprise",
+    "Fact",
+    "IdempotencyRecord",
+    "InboxEntry",
+    "LevelChange",
+    "ModelVersion",
+    "OutboxMessage",
+    "Recognition",
+    "Repair",
+    "RescoreJob",
+    "metadata",
+]

@@ -1,0 +1,82 @@
+"""Scoring model and rescoring job API shapes."""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.credit.scoring import Measure, ScoringModel
+
+
+class ModelIn(ScoringModel):
+    """A new scoring model version; every enterprise is rescored under it."""
+
+    note: str | None = Field(default=None, max_length=2000, description="Why it changed")
+
+
+class JobOut(BaseModel):
+    """A rescoring job and its progress."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    model_version: int
+    reason: Literal["model", "decay", "manual"]
+    status: Literal["queued", "running", "done", "superseded", "failed"]
+    total: int = Field(description="Enterprises to rescore")
+    processed: int
+    level_changes: int = Field(description="Enterprises whose level changed so far")
+    error: str | None
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ModelOut(BaseModel):
+    """A scoring model version."""
+
+    version: int
+    note: str | None
+    created_by: str
+    created_at: datetime
+    model: ScoringModel
+    rescore_job: JobOut | None = Field(
+        default=None, description="The job that rescores everyone under this version"
+    )
+
+
+class ModelVersionSummary(BaseModel):
+    """A model version in the list."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    note: str | None
+    created_by: str
+    created_at: datetime
+
+
+class JobIn(BaseModel):
+    """Rescore every enterprise now under the model in force (e.g. after fixing data)."""
+
+    reason: Literal["manual"] = "manual"
+
+
+class LevelMeasures(BaseModel):
+    """The joint rewards or punishments (联合奖惩) of one level."""
+
+    level: Literal["A", "B", "C", "D"]
+    name_zh: str
+    name_en: str
+    min_score: float
+    max_score: float
+    measures: list[Measure]
+
+
+class MeasuresOut(BaseModel):
+    """Measures per level under the model in force."""
+
+    model_version: int
+    levels: list[LevelMeasures]

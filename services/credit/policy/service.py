@@ -1,0 +1,147 @@
+"""Scoring model versions: the one in force, new versions, and queueing rescoring jobs."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.events import ModelPublished
+from kit.pagination import PageParams, keyset_page
+from kit.problems import NotFound
+from services.credit.domain import LEVEL_NAMES, LEVEL_ORDER
+from services.credit.events import publish
+from services.credit.policy.models import ModelVersion, RescoreJob
+from services.credit.policy.schemas import LevelMeasures, MeasuresOut, ModelIn
+from services.credit.scoring import DEFAULT_MODEL, ScoringModel
+
+_parsed: dict[int, ScoringModel] = {}  # versions are immutable: parse each once
+
+
+def parse(version: ModelVersion) -> ScoringModel:
+    """The validated model of a stored version (cached)."""
+    model = _parsed.get(version.version)
+    if model is None:
+        model = _parsed[version.version] = ScoringModel.model_validate(version.body)
+    return model
+
+
+async def ensure_default(session: AsyncSession) -> None:
+    """Install version 1 from `DEFAULT_MODEL` when there is none (safe to race)."""
+    await session.execute(
+        insert(ModelVersion)
+        .values(
+            version=1,
+            body=DEFAULT_MODEL.model_dump(mode="json"),
+            note="default model (宁海 starting point)",
+            created_by="system",
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+async def current_row(session: AsyncSession) -> ModelVersion:
+    """The version in force (the highest)."""
+    row = await session.scalar(select(ModelVersion).order_by(ModelVersion.version.desc()).limit(1))
+    if row is None:
+        await ensure_default(session)
+        row = await session.get_one(ModelVersion, 1)
+    return row
+
+
+async def current(session: AsyncSession) -> tuple[int, ScoringModel]:
+    """(version, model) in force."""
+    row = await current_row(session)
+    return row.version, parse(row)
+
+
+async def get_version(session: AsyncSession, version: int) -> ModelVersion:
+    """One version, or 404."""
+    row = await session.get(ModelVersion, version)
+    if row is None:
+        raise NotFound("model version", str(version))
+    return row
+
+
+async def list_versions(
+    session: AsyncSession, page: PageParams
+) -> tuple[list[ModelVersion], str | None]:
+    """Newest first."""
+    return await keyset_page(
+        session, select(ModelVersion), keys=[ModelVersion.version], page=page, descending=True
+    )
+
+
+async def publish_version(
+    session: AsyncSession, *, model_in: ModelIn, principal: Principal, after: ModelVersion
+) -> tuple[ModelVersion, RescoreJob]:
+    """Store the next version and queue the job that rescores everyone under it.
+
+    `after` is the version in force, locked by the caller; the primary key refuses a
+    concurrent publisher of the same number (409).
+    """
+    body = ScoringModel.model_validate(model_in.model_dump(exclude={"note"})).model_dump(
+        mode="json"
+    )
+    row = ModelVersion(
+        version=after.version + 1, body=body, note=model_in.note, created_by=principal.subject
+    )
+    session.add(row)
+    job = await queue_job(session, version=row.version, reason="model", actor=principal.subject)
+    await publish(
+        session,
+        "credit.model.published.v1",
+        str(row.version),
+        ModelPublished(version=row.version, job_id=str(job.id)),
+    )
+    return row, job
+
+
+async def queue_job(session: AsyncSession, *, version: int, reason: str, actor: str) -> RescoreJob:
+    """A queued rescoring job; a worker of the service picks it up within a second."""
+    job = RescoreJob(model_version=version, reason=reason, created_by=actor)
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def get_job(session: AsyncSession, job_id: uuid.UUID) -> RescoreJob:
+    """One job, or 404."""
+    job = await session.get(RescoreJob, job_id)
+    if job is None:
+        raise NotFound("rescore job", str(job_id))
+    return job
+
+
+async def list_jobs(session: AsyncSession, page: PageParams) -> tuple[list[RescoreJob], str | None]:
+    """Newest first."""
+    return await keyset_page(
+        session, select(RescoreJob), keys=[RescoreJob.id], page=page, descending=True
+    )
+
+
+def measures_of(version: int, model: ScoringModel) -> MeasuresOut:
+    """The joint rewards and punishments of each level."""
+    return MeasuresOut(
+        model_version=version,
+        levels=[
+            LevelMeasures(
+                level=level.value,
+                name_zh=LEVEL_NAMES[level][0],
+                name_en=LEVEL_NAMES[level][1],
+                min_score=model.levels[level].min,
+                max_score=model.levels[level].max,
+                measures=model.measures.get(level, []),
+            )
+            for level in LEVEL_ORDER
+        ],
+    )
+
+
+async def start_manual(session: AsyncSession, actor: str) -> RescoreJob:
+    """Queue a rescoring of everyone under the model in force."""
+    version, _ = await current(session)
+    return await queue_job(session, version=version, reason="manual", actor=actor)

@@ -1,0 +1,47 @@
+"""Credit repair API shapes."""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class RepairIn(BaseModel):
+    """An enterprise asks to end an adverse fact's effect after rectification."""
+
+    fact_id: uuid.UUID
+    reason: str = Field(min_length=1, max_length=4000, description="What was rectified, how")
+    evidence_ref: str | None = Field(default=None, max_length=500)
+
+
+class DecisionIn(BaseModel):
+    """The source agency's decision."""
+
+    decision: Literal["approve", "reject"]
+    note: str | None = Field(default=None, max_length=4000)
+    effective_from: AwareDatetime | None = Field(
+        default=None,
+        description="When the fact stops counting (approve only); now by default, never in "
+        "the future nor before the fact occurred",
+    )
+
+
+class RepairOut(BaseModel):
+    """A repair request and its decision."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    fact_id: uuid.UUID
+    uscc: str
+    source_agency: str
+    status: Literal["pending", "approved", "rejected"]
+    reason: str
+    evidence_ref: str | None
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+    effective_from: datetime | None

@@ -1,0 +1,130 @@
+"""Credit repair (信用修复): request, decide; an approval ends the fact's effect and rescores."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.db import utcnow
+from kit.events import RepairDecided
+from kit.pagination import PageParams, keyset_page
+from kit.problems import Conflict, NotFound, ProblemError
+from services.credit.config import settings
+from services.credit.domain import ADVERSE, FactKind
+from services.credit.events import publish
+from services.credit.facts import service as facts
+from services.credit.repairs.models import Repair
+from services.credit.repairs.schemas import DecisionIn, RepairIn
+from services.credit.scores import service as scores
+
+
+def _invalid(field: str, reason: str) -> ProblemError:
+    return ProblemError(
+        "validation", f"{field}: {reason}", errors=[{"field": field, "reason": reason}]
+    )
+
+
+async def request(session: AsyncSession, *, repair_in: RepairIn, principal: Principal) -> Repair:
+    """The enterprise (or the office for it) asks; one pending request per fact."""
+    fact = await facts.get(session, repair_in.fact_id)
+    if not principal.can_act_for(fact.uscc):
+        raise ProblemError("forbidden", "an enterprise may ask to repair only its own facts")
+    if FactKind(fact.kind) not in ADVERSE:
+        raise _invalid("fact_id", f"a {fact.kind} fact counts in the enterprise's favour")
+    if fact.ended_at is not None:
+        raise Conflict("the fact's effect has already ended by a repair", fact_id=str(fact.id))
+    repair = Repair(
+        fact_id=fact.id,
+        uscc=fact.uscc,
+        source_agency=fact.source_agency,
+        reason=repair_in.reason,
+        evidence_ref=repair_in.evidence_ref,
+        requested_by=principal.subject,
+    )
+    session.add(repair)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("a repair of this fact is already pending", fact_id=str(fact.id)) from exc
+    return repair
+
+
+async def get(session: AsyncSession, repair_id: uuid.UUID, *, for_update: bool = False) -> Repair:
+    """One repair request, or 404."""
+    repair = await session.get(Repair, repair_id, with_for_update=for_update)
+    if repair is None:
+        raise NotFound("repair", str(repair_id))
+    return repair
+
+
+async def decide(
+    session: AsyncSession, repair: Repair, *, decision_in: DecisionIn, principal: Principal
+) -> Repair:
+    """The fact's source agency approves or rejects; approval ends its effect and rescores."""
+    if not principal.is_admin and principal.agency != repair.source_agency:
+        raise ProblemError(
+            "forbidden", f"only the fact's source agency ({repair.source_agency}) decides"
+        )
+    if repair.status != "pending":
+        raise Conflict(f"the repair was already {repair.status}", status_now=repair.status)
+    now = utcnow()
+    if decision_in.decision == "approve":
+        enterprise = await scores.get(session, repair.uscc, for_update=True)
+        fact = await facts.get(session, repair.fact_id, for_update=True)
+        effective = decision_in.effective_from or now
+        if effective > now + timedelta(seconds=settings.clock_skew_s):
+            raise _invalid("effective_from", "must not be in the future")
+        if effective < fact.occurred_at:
+            raise _invalid("effective_from", "must not be before the fact occurred")
+        fact.ended_at = effective
+        repair.effective_from = effective
+        repair.status = "approved"
+        await session.flush()
+        await scores.rescore(
+            session, enterprise, cause=f"credit repair of {fact.kind} fact", fact_id=fact.id
+        )
+    elif decision_in.effective_from is not None:
+        raise _invalid("effective_from", "applies only to an approval")
+    else:
+        repair.status = "rejected"
+    repair.decided_by = principal.subject
+    repair.decided_at = now
+    repair.decision_note = decision_in.note
+    await publish(
+        session,
+        "credit.repair.decided.v1",
+        repair.uscc,
+        RepairDecided(
+            repair_id=str(repair.id),
+            fact_id=str(repair.fact_id),
+            uscc=repair.uscc,
+            status=repair.status,  # type: ignore[arg-type]
+            effective_from=repair.effective_from,
+        ),
+    )
+    return repair
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    status: str | None,
+    uscc: str | None,
+    source_agency: str | None,
+) -> tuple[list[Repair], str | None]:
+    """Repair requests, newest first."""
+    query = select(Repair)
+    if status:
+        query = query.where(Repair.status == status)
+    if uscc:
+        query = query.where(Repair.uscc == uscc.strip().upper())
+    if source_agency:
+        query = query.where(Repair.source_agency == source_agency)
+    return await keyset_page(session, query, keys=[Repair.id], page=page, descending=True)

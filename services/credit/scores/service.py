@@ -1,0 +1,312 @@
+"""Scores: announce enterprises, rescore one under the model in force, explain, simulate."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.db import utcnow
+from kit.events import CreditLevelChanged
+from kit.pagination import PageParams, keyset_page
+from kit.problems import NotFound, ProblemError
+from services.credit.config import settings
+from services.credit.domain import LEVEL_NAMES, LEVEL_ORDER, Level
+from services.credit.events import publish
+from services.credit.facts.models import Fact
+from services.credit.policy import service as policy
+from services.credit.scores.models import CreditEnterprise, LevelChange
+from services.credit.scores.schemas import (
+    ContributionOut,
+    EnterpriseLevel,
+    ScoreOut,
+    SimulateIn,
+    SimulationOut,
+)
+from services.credit.scoring import Evaluation, FactInput, ScoringModel, evaluate
+
+FACT_COLUMNS = (
+    Fact.id,
+    Fact.kind,
+    Fact.severity,
+    Fact.occurred_at,
+    Fact.expires_at,
+    Fact.ended_at,
+    Fact.amount,
+)
+
+
+def fact_input(row: Sequence[object]) -> FactInput:
+    """A `FACT_COLUMNS` row as scoring input."""
+    fid, kind, severity, occurred_at, expires_at, ended_at, amount = row
+    return FactInput(
+        str(fid),
+        kind,  # type: ignore[arg-type]
+        severity,  # type: ignore[arg-type]
+        occurred_at,  # type: ignore[arg-type]
+        expires_at,  # type: ignore[arg-type]
+        ended_at,  # type: ignore[arg-type]
+        float(amount) if amount is not None else None,  # type: ignore[arg-type]
+    )
+
+
+async def facts_of(session: AsyncSession, uscc: str) -> list[FactInput]:
+    """Every fact about an enterprise, oldest first."""
+    rows = await session.execute(
+        select(*FACT_COLUMNS).where(Fact.uscc == uscc).order_by(Fact.occurred_at, Fact.id)
+    )
+    return [fact_input(r) for r in rows]
+
+
+async def get(session: AsyncSession, uscc: str, *, for_update: bool = False) -> CreditEnterprise:
+    """An enterprise registry announced, or 404."""
+    key = uscc.strip().upper()
+    enterprise = await session.get(
+        CreditEnterprise, key, with_for_update=for_update, populate_existing=for_update
+    )
+    if enterprise is None:
+        raise NotFound("enterprise", key)
+    return enterprise
+
+
+async def get_announced(session: AsyncSession, uscc: str) -> CreditEnterprise:
+    """The enterprise, locked, waiting briefly for registry's announcement to arrive.
+
+    Registering an enterprise and sending a fact about it right away is normal use; the
+    registration reaches credit as an event a few milliseconds later.
+    """
+    deadline = time.monotonic() + settings.announce_wait_s
+    while True:
+        enterprise = await session.get(CreditEnterprise, uscc, with_for_update=True)
+        if enterprise is not None:
+            return enterprise
+        if time.monotonic() >= deadline:
+            raise ProblemError(
+                "not-found",
+                f"enterprise '{uscc}' has not been registered in the registry; "
+                "credit facts are accepted only for registered enterprises",
+                resource="enterprise",
+                key=uscc,
+            )
+        await asyncio.sleep(0.1)
+
+
+async def announce(
+    session: AsyncSession, *, uscc: str, name: str, industry: str | None, at: datetime
+) -> None:
+    """Registry announced an enterprise: it starts at the base score, at the level that gives."""
+    version, model = await policy.current(session)
+    evaluation = evaluate(model, [], at)
+    created = await session.scalar(
+        insert(CreditEnterprise)
+        .values(
+            uscc=uscc,
+            name=name,
+            industry=industry,
+            registered_at=at,
+            score=evaluation.score,
+            level=evaluation.level.value,
+            model_version=version,
+            computed_at=at,
+        )
+        .on_conflict_do_nothing()
+        .returning(CreditEnterprise.uscc)
+    )
+    if created is not None:
+        await _level_changed(
+            session,
+            uscc=uscc,
+            from_level=None,
+            evaluation=evaluation,
+            version=version,
+            cause="registered: base score",
+        )
+
+
+async def rescore(
+    session: AsyncSession,
+    enterprise: CreditEnterprise,
+    *,
+    cause: str,
+    fact_id: uuid.UUID | None = None,
+) -> Evaluation:
+    """Score a locked enterprise from its facts under the model in force, now; a level
+    change is stored with its cause and emitted as `credit.level.changed`."""
+    version, model = await policy.current(session)
+    now = utcnow()
+    evaluation = evaluate(model, await facts_of(session, enterprise.uscc), now, explain=False)
+    previous = enterprise.level
+    enterprise.score = evaluation.score
+    enterprise.level = evaluation.level.value
+    enterprise.model_version = version
+    enterprise.computed_at = now
+    enterprise.version += 1
+    if previous != evaluation.level.value:
+        await _level_changed(
+            session,
+            uscc=enterprise.uscc,
+            from_level=previous,
+            evaluation=evaluation,
+            version=version,
+            cause=cause,
+            fact_id=fact_id,
+        )
+    return evaluation
+
+
+async def _level_changed(
+    session: AsyncSession,
+    *,
+    uscc: str,
+    from_level: str | None,
+    evaluation: Evaluation,
+    version: int,
+    cause: str,
+    fact_id: uuid.UUID | None = None,
+) -> None:
+    session.add(
+        LevelChange(
+            uscc=uscc,
+            from_level=from_level,
+            to_level=evaluation.level.value,
+            score=evaluation.score,
+            model_version=version,
+            cause=cause,
+            fact_id=fact_id,
+            changed_at=evaluation.at,
+        )
+    )
+    await publish(
+        session,
+        "credit.level.changed.v1",
+        uscc,
+        CreditLevelChanged(
+            uscc=uscc,
+            from_level=from_level,
+            to_level=evaluation.level.value,
+            score=evaluation.score,
+            model_version=version,
+            cause=cause,
+            fact_id=str(fact_id) if fact_id else None,
+        ),
+    )
+
+
+async def explain(
+    session: AsyncSession, enterprise: CreditEnterprise
+) -> tuple[Evaluation, ScoringModel]:
+    """The stored score's contributions: the same function, same facts, same model version,
+    at the stored `computed_at`; so they add up to the stored score."""
+    model = policy.parse(await policy.get_version(session, enterprise.model_version))
+    facts = await facts_of(session, enterprise.uscc)
+    return evaluate(model, facts, enterprise.computed_at), model
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    level: str | None,
+    industry: str | None,
+    only_uscc: str | None,
+) -> tuple[list[CreditEnterprise], str | None]:
+    """Enterprises with their current level, by USCC."""
+    query = select(CreditEnterprise)
+    if level:
+        query = query.where(CreditEnterprise.level == level)
+    if industry:
+        query = query.where(CreditEnterprise.industry == industry)
+    if only_uscc is not None:
+        query = query.where(CreditEnterprise.uscc == only_uscc)
+    return await keyset_page(session, query, keys=[CreditEnterprise.uscc], page=page)
+
+
+async def history(
+    session: AsyncSession, uscc: str, page: PageParams
+) -> tuple[list[LevelChange], str | None]:
+    """Level changes, newest first."""
+    await get(session, uscc)
+    query = select(LevelChange).where(LevelChange.uscc == uscc.strip().upper())
+    return await keyset_page(
+        session, query, keys=[LevelChange.changed_at, LevelChange.id], page=page, descending=True
+    )
+
+
+async def distribution(session: AsyncSession, industry: str | None) -> dict[str, int]:
+    """How many enterprises are at each level."""
+    query = select(CreditEnterprise.level, func.count()).group_by(CreditEnterprise.level)
+    if industry:
+        query = query.where(CreditEnterprise.industry == industry)
+    counts = dict((await session.execute(query)).tuples().all())
+    return {level.value: counts.get(level.value, 0) for level in LEVEL_ORDER}
+
+
+def _contributions(evaluation: Evaluation) -> list[ContributionOut]:
+    return [ContributionOut.model_validate(c) for c in evaluation.contributions]
+
+
+async def score_out(session: AsyncSession, enterprise: CreditEnterprise) -> ScoreOut:
+    """The stored score with its explanation and the measures of its level."""
+    evaluation, model = await explain(session, enterprise)
+    level = Level(enterprise.level)
+    return ScoreOut(
+        **EnterpriseLevel.model_validate(enterprise).model_dump(),
+        level_name_zh=LEVEL_NAMES[level][0],
+        level_name_en=LEVEL_NAMES[level][1],
+        band_level=evaluation.band_level.value,
+        base_score=model.base_score,
+        contributions=_contributions(evaluation),
+        overrides=evaluation.overrides,
+        measures=model.measures.get(level, []),
+    )
+
+
+async def simulate(session: AsyncSession, body: SimulateIn) -> SimulationOut:
+    """Evaluate without writing: its facts minus some, plus hypothetical ones, under a model."""
+    enterprise = await get(session, body.uscc)
+    facts = await facts_of(session, enterprise.uscc)
+    known = {f.id for f in facts}
+    unknown = [str(i) for i in body.remove_fact_ids if str(i) not in known]
+    if unknown:
+        raise ProblemError(
+            "validation",
+            f"remove_fact_ids: {', '.join(unknown[:5])} are not facts of {enterprise.uscc}",
+            errors=[{"field": "remove_fact_ids", "reason": "not a fact of this enterprise"}],
+        )
+    removed = {str(i) for i in body.remove_fact_ids}
+    facts = [f for f in facts if f.id not in removed]
+    for i, added in enumerate(body.add_facts):
+        facts.append(
+            FactInput(
+                f"hypothetical-{i + 1}",
+                added.kind.value,
+                added.severity.value,
+                added.occurred_at,
+                added.expires_at,
+                None,
+                float(added.amount) if added.amount is not None else None,
+            )
+        )
+    if body.model is not None:
+        version, model = None, body.model
+    else:
+        version, model = await policy.current(session)
+    evaluation = evaluate(model, facts, utcnow())
+    return SimulationOut(
+        uscc=enterprise.uscc,
+        current_score=enterprise.score,
+        current_level=enterprise.level,  # type: ignore[arg-type]
+        score=evaluation.score,
+        level=evaluation.level.value,
+        band_level=evaluation.band_level.value,
+        level_changes=evaluation.level.value != enterprise.level,
+        model_version=version,
+        contributions=_contributions(evaluation),
+        overrides=evaluation.overrides,
+    )
