@@ -6,7 +6,6 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
@@ -46,12 +45,13 @@ async def request(session: AsyncSession, *, repair_in: RepairIn, principal: Prin
         evidence_ref=repair_in.evidence_ref,
         requested_by=principal.subject,
     )
+    pending = await session.scalar(
+        select(Repair.id).where(Repair.fact_id == fact.id, Repair.status == "pending")
+    )
+    if pending is not None:  # (a concurrent twin is refused by the unique index: also 409)
+        raise Conflict("a repair of this fact is already pending", repair_id=str(pending))
     session.add(repair)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict("a repair of this fact is already pending", fact_id=str(fact.id)) from exc
+    await session.flush()
     return repair
 
 
