@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import time
 from typing import Any
 
@@ -29,6 +30,28 @@ async def _fetch(upstreams: Upstreams, name: str, base: str) -> tuple[str, dict[
     return name, None
 
 
+def _namespace_clashes(
+    service: str, service_doc: dict[str, Any], taken: dict[str, Any]
+) -> dict[str, Any]:
+    """Rename a service's schemas whose names another document already uses for a different
+    schema (two services' `DecisionIn`): `CreditDecisionIn`, with every reference rewritten."""
+    clashes = {
+        key: f"{service.title()}{key}"
+        for key, schema in service_doc.get("components", {}).get("schemas", {}).items()
+        if key in taken and taken[key] != schema
+    }
+    if not clashes:
+        return service_doc
+    text = json.dumps(service_doc)
+    for old, new in clashes.items():
+        text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+    renamed: dict[str, Any] = json.loads(text)
+    schemas = renamed["components"]["schemas"]
+    for old, new in clashes.items():
+        schemas[new] = schemas.pop(old)
+    return renamed
+
+
 async def merged_openapi(app: FastAPI, upstreams: Upstreams, ttl_s: float = 30) -> dict[str, Any]:
     """The gateway's schema plus each service's paths and components (cached briefly)."""
     if _cache["doc"] is not None and time.monotonic() - _cache["at"] < ttl_s:
@@ -43,6 +66,7 @@ async def merged_openapi(app: FastAPI, upstreams: Upstreams, ttl_s: float = 30) 
         doc["info"]["x-services"][name] = "available" if service_doc else "unavailable"
         if not service_doc:
             continue
+        service_doc = _namespace_clashes(name, service_doc, schemas)
         for path, item in service_doc.get("paths", {}).items():
             if path in INTERNAL_PATHS:
                 continue

@@ -16,7 +16,7 @@ class CreditSettings(ServiceSettings):
     # Facts may be dated this far in the future (clock skew between agency systems).
     clock_skew_s: int = 300
     # A fact for an enterprise not yet announced waits this long for registry's event.
-    announce_wait_s: float = 5.0
+    announce_wait_s: float = 2.0
     # Enterprises per rescoring transaction; memory is bounded by this, not the county.
     rescore_chunk: int = 2000
     # A rescoring job for time decay (and expiries) is queued when none ran for this long.

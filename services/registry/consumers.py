@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.events import CloudEvent, CreditLevelChanged
@@ -26,8 +27,14 @@ async def on_credit_level_changed(session: AsyncSession, event: CloudEvent) -> N
     if enterprise.credit_level_at is not None and event.time <= enterprise.credit_level_at:
         log.info("stale credit level event %s for %s ignored", event.id, change.uscc)
         return
-    enterprise.credit_level = change.to_level
-    enterprise.credit_level_at = event.time
+    # A Core UPDATE, so the version (the ETag) stays: the level is credit's, not an edit a
+    # client could lose, and a client's If-Match must not fail because credit spoke meanwhile.
+    await session.execute(
+        update(Enterprise)
+        .where(Enterprise.uscc == change.uscc)
+        .values(credit_level=change.to_level, credit_level_at=event.time)
+        .execution_options(synchronize_session=False)
+    )
     if change.to_level == LOWEST_LEVEL and change.from_level != LOWEST_LEVEL:
         reason = f"credit level fell to {LOWEST_LEVEL}" + (
             f": {change.cause}" if change.cause else ""

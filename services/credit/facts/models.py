@@ -2,7 +2,6 @@
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
@@ -30,7 +29,7 @@ class Fact(Base):
     occurred_at: Mapped[datetime]
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     ended_at: Mapped[datetime | None] = mapped_column(default=None)  # by an approved repair
-    amount: Mapped[Decimal | None] = mapped_column(Numeric(16, 2), default=None)
+    amount: Mapped[float | None] = mapped_column(Numeric(16, 2, asdecimal=False), default=None)
     evidence_ref: Mapped[str | None] = mapped_column(String(500), default=None)
     description: Mapped[str | None] = mapped_column(Text, default=None)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

@@ -2,10 +2,9 @@
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from kit.uscc import Uscc
 from services.credit.domain import WITH_AMOUNT, FactKind, Severity
@@ -29,14 +28,14 @@ class FactBase(BaseModel):
     expires_at: AwareDatetime | None = Field(
         default=None, description="After this the fact no longer counts (e.g. a certificate)"
     )
-    amount: Decimal | None = Field(
-        default=None,
-        ge=0,
-        le=Decimal("99999999999999.99"),
-        max_digits=16,
-        decimal_places=2,
-        description="CNY; penalties and tax arrears only",
-    )
+    amount: (
+        Annotated[
+            float,
+            Field(ge=0, le=1e14, allow_inf_nan=False),
+            AfterValidator(lambda v: round(v, 2)),
+        ]
+        | None
+    ) = Field(default=None, description="CNY, rounded to the fen; penalties and tax arrears only")
     evidence_ref: str | None = Field(
         default=None, max_length=500, description="Document number or URL of the evidence"
     )

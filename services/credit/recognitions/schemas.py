@@ -32,6 +32,8 @@ class RecognitionIn(BaseModel):
 
     @model_validator(mode="after")
     def _period(self) -> "RecognitionIn":
+        if self.recognising_agency == self.recognised_agency:
+            raise ValueError("an agency does not need to recognise its own results")
         if self.valid_to < self.valid_from:
             raise ValueError("valid_to must not be before valid_from")
         if any(not 0 < len(i) <= 100 for i in [*self.industries, *self.checklist_items]):
