@@ -22,6 +22,7 @@ import aiohttp
 import asyncpg
 
 from deploy.launcher import Stack
+from deploy.streams import wait_caught_up
 from kit.ids import uuid7
 from kit.outbox import asyncpg_dsn
 from kit.uscc import generate
@@ -219,6 +220,21 @@ async def sample_usccs(stack: Stack, n: int = 5000) -> list[str]:
     finally:
         await conn.close()
     return [r["uscc"] for r in rows]
+
+
+async def drained(stack: Stack, timeout_s: float = 600) -> None:
+    """Until credit's outbox is published and every consumer has caught up, so the reads
+    measured next do not share the machine with the rescoring's aftermath."""
+    conn = await asyncpg.connect(asyncpg_dsn(stack.db_url("credit")))
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and await conn.fetchval(
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+        ):
+            await asyncio.sleep(1)  # noqa: ASYNC110 (polling another process's table)
+    finally:
+        await conn.close()
+    await wait_caught_up(stack.nats_client_url, timeout_s=timeout_s)
 
 
 def log(message: str) -> None:

@@ -278,6 +278,8 @@ async def credit_scenarios(stack: Stack) -> tuple[list[Result], list[credit.Resc
     credit.log("rescoring")
     figures = await credit.rescoring(stack, bearer)
     usccs = await credit.sample_usccs(stack)
+    credit.log("waiting for the level-change events to be published and consumed")
+    await credit.drained(stack)
 
     def read() -> tuple[str, str, None]:
         return "GET", f"/v1/credit/enterprises/{rng.choice(usccs)}", None
@@ -306,7 +308,7 @@ def main() -> None:
             results += reads
     finally:
         stack.stop()
-    text = report(results) + "\n".join(credit.report(figures) if figures else [])
+    text = report(results) + "\n" + "\n".join(credit.report(figures) if figures else [])
     print(text)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(

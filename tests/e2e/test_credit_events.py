@@ -21,11 +21,13 @@ from tests.helpers import enterprise_body, make_stack, new_uscc, sql, token, wai
 def single() -> Iterator[Stack]:
     s = make_stack("credit-events")
     s.workers = 1
-    try:
-        s.start(seed=False)
-        yield s
-    finally:
-        s.stop()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CREDIT_RESCORE_CHUNK", "10")  # many small chunks: a job to interrupt
+        try:
+            s.start(seed=False)
+            yield s
+        finally:
+            s.stop()
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +171,52 @@ def test_killed_mid_batch_every_event_applies_exactly_once(
         assert len(score["contributions"]) == 40
         simulated = client.post("/v1/credit/simulate", json={"uscc": uscc}).json()
         assert abs(simulated["score"] - score["score"]) < 0.05
+
+
+def test_a_rescoring_job_killed_midway_resumes_after_its_last_chunk(
+    single: Stack, client: httpx.Client
+) -> None:
+    # 3,000 enterprises stored at A with no facts: under the model each is B, a level change.
+    sql(
+        single,
+        "credit",
+        """INSERT INTO scores (uscc, name, industry, registered_at, score, level, model_version,
+                               computed_at, version)
+           SELECT 'ZZ' || lpad(i::text, 16, '0'), 'job test ' || i, 'molds', now(), 150, 'A', 1,
+                  now(), 1
+           FROM generate_series(1, 3000) AS i""",
+    )
+    job = client.post("/v1/credit/jobs", json={}).json()
+    job_id = uuid.UUID(job["id"])
+
+    def processed() -> int:
+        return int(
+            sql(single, "credit", "SELECT processed FROM rescore_jobs WHERE id = $1", job_id)[0][0]
+        )
+
+    wait_until(lambda: processed() >= 200, timeout=60, interval=0.05, what="some chunks")
+    single.stop_service("credit", kill=True)
+    at_kill = processed()
+    single.start_service("credit")
+    done = wait_until(
+        lambda: (lambda j: j if j["status"] == "done" else None)(
+            client.get(f"/v1/credit/jobs/{job_id}").json()
+        ),
+        timeout=120,
+        what="job done",
+    )
+    assert at_kill < done["total"], "the kill came too late to prove anything"
+    assert done["processed"] == done["total"]
+    changes = sql(
+        single,
+        "credit",
+        "SELECT count(*), count(DISTINCT uscc) FROM level_changes"
+        " WHERE job_id = $1 AND uscc LIKE 'ZZ%'",
+        job_id,
+    )
+    assert changes == [(3000, 3000)]  # each once, none lost, none twice
+    assert done["level_changes"] >= 3000
+    left = sql(
+        single, "credit", "SELECT count(*) FROM scores WHERE uscc LIKE 'ZZ%' AND level <> 'B'"
+    )
+    assert left == [(0,)]
