@@ -187,6 +187,8 @@ async def scenarios(stack: Stack) -> list[Result]:
         if nginx is not None:
             nginx[0].terminate()
             nginx[0].wait(10)
+    print("… letting consumers catch up with the writes", file=sys.stderr, flush=True)
+    await credit.drained(stack)
     print("… outbox latency", file=sys.stderr, flush=True)
     results.append(await event_latency(stack, bearer, rng))
     return results

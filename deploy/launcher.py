@@ -197,8 +197,9 @@ class Stack:
         if seed:
             self.seed()
         self.start_services()
-        if seed:  # the services apply the demo data's events before anyone calls them
-            asyncio.run(wait_caught_up(self.nats_client_url))
+        if seed and not asyncio.run(wait_caught_up(self.nats_client_url)):
+            # the services apply the demo data's events before anyone calls them, normally
+            print("warning: consumers still catching up with the demo data", file=sys.stderr)
 
     def stop(self) -> None:
         """Every process we started, services first, servers last."""

@@ -280,6 +280,21 @@ def problem_for_exception(request: Request, exc: BaseException) -> JSONResponse:
         return problem_response(
             request, "validation", "the request violates a data constraint", sqlstate=code
         )
+    code = _sqlstate(exc)
+    if code in ("40001", "40P01"):  # serialization failure, deadlock: a race, retryable
+        return problem_response(
+            request,
+            "conflict",
+            "a concurrent change got in the way; retry",
+            headers={"Retry-After": "1"},
+        )
+    if code in ("57014", "55P03"):  # statement timeout, lock not available: busy, not broken
+        return problem_response(
+            request,
+            "service-unavailable",
+            "the database is busy with this object; retry shortly",
+            headers={"Retry-After": "2"},
+        )
     bad = _bad_data(exc)
     if bad is not None:
         return problem_response(

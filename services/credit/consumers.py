@@ -94,7 +94,7 @@ async def on_inspection_event(session: AsyncSession, event: CloudEvent) -> None:
                 details={
                     "task_id": task.task_id,
                     "campaign_id": task.campaign_id,
-                    "checklist_items": task.checklist_items or None,
+                    **({"checklist_items": task.checklist_items} if task.checklist_items else {}),
                 },
             ),
         )

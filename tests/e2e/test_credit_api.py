@@ -178,8 +178,8 @@ def test_a_client_key_makes_a_resubmission_the_same_fact(
     again = ciq.post("/v1/credit/facts", json=body)
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
-    other = ciq.post("/v1/credit/facts", json={**body, "severity": "serious"})
-    assert_problem(other, 409, "conflict")
+    for change in ({"severity": "serious"}, {"evidence_ref": "another report"}):
+        assert_problem(ciq.post("/v1/credit/facts", json={**body, **change}), 409, "conflict")
     assert len(api.get("/v1/credit/facts", params={"uscc": uscc}).json()["items"]) == 1
 
 
@@ -273,6 +273,8 @@ def test_a_new_model_rescores_everyone_in_a_job(stack, api: httpx.Client) -> Non
         what="restoring job",
     )
     assert api.get("/v1/credit/distribution").json()["counts"]["A"] == was_a
+    manual = api.post("/v1/credit/jobs")  # no body needed
+    assert manual.status_code == 202 and manual.json()["reason"] == "manual"
 
 
 def test_recognised_results_cover_an_item_until_revoked(
@@ -311,6 +313,14 @@ def test_recognised_results_cover_an_item_until_revoked(
         return bool(response.json()["covered"])
 
     assert covered("LED-01") and not covered("LED-99")
+    whole = _known_enterprise(api)  # a result naming no items covers the whole checklist
+    samr.post(
+        "/v1/credit/facts",
+        json={"uscc": whole, "kind": "spot_check_pass", "occurred_at": _days_ago(2)},
+    ).raise_for_status()
+    assert ciq.get(
+        "/v1/credit/recognitions/coverage", params={"uscc": whole, "item": "LED-99"}
+    ).json()["covered"]
     assert not covered("LED-01", samr)  # market supervision recognises nobody
     assert_problem(
         samr.post(f"/v1/credit/recognitions/{rid}/revoke", json={"reason": "x"}), 403, "forbidden"
@@ -383,6 +393,17 @@ def test_an_approved_repair_ends_the_facts_effect(
         assert enterprise.get(f"/v1/credit/enterprises/{uscc}").status_code == 200
         assert_problem(enterprise.get(f"/v1/credit/enterprises/{new_uscc()}"), 403, "forbidden")
         assert {f["uscc"] for f in enterprise.get("/v1/credit/facts").json()["items"]} == {uscc}
+        assert_problem(
+            enterprise.get("/v1/credit/recognitions/coverage", params={"uscc": uscc}),
+            403,
+            "forbidden",
+        )
+    # An agency cannot ask for another's repair; the enterprise asks.
+    assert_problem(
+        ciq.post("/v1/credit/repairs", json={"fact_id": penalty["id"], "reason": "x"}),
+        403,
+        "forbidden",
+    )
     rid = asked.json()["id"]
     assert_problem(
         ciq.post(f"/v1/credit/repairs/{rid}/decision", json={"decision": "approve"}),

@@ -23,8 +23,6 @@ from services.credit.facts.schemas import FactBase, FactIn
 from services.credit.scores import service as scores
 from services.credit.scores.models import CreditEnterprise
 
-SAME_FACT = ("uscc", "kind", "severity", "occurred_at")
-
 
 def source_agency_of(principal: Principal, named: str | None) -> str:
     """The submitting agency: the token's; an admin may submit on behalf of another."""
@@ -43,15 +41,26 @@ def source_agency_of(principal: Principal, named: str | None) -> str:
     return agency
 
 
-def check_not_future(fact: FactBase) -> None:
-    """Facts are about the past; a few minutes of clock skew are tolerated."""
-    limit = utcnow() + timedelta(seconds=settings.clock_skew_s)
-    if fact.occurred_at > limit:
+def not_future(fact: FactBase) -> FactBase:
+    """Facts are about the past: a few minutes ahead (clock skew between agency systems)
+    count as now, anything later is refused."""
+    now = utcnow()
+    if fact.occurred_at > now + timedelta(seconds=settings.clock_skew_s):
         raise ProblemError(
             "validation",
             f"occurred_at {fact.occurred_at.isoformat()} is in the future",
             errors=[{"field": "occurred_at", "reason": "must not be in the future"}],
         )
+    return fact.model_copy(update={"occurred_at": now}) if fact.occurred_at > now else fact
+
+
+def _same(existing: Fact, uscc: str, fact: FactBase) -> bool:
+    """A resubmission is the same fact when every field agrees (the time within the skew)."""
+    skew = timedelta(seconds=settings.clock_skew_s)
+    if existing.uscc != uscc or abs(existing.occurred_at - fact.occurred_at) > skew:
+        return False
+    stored = FactBase.model_validate(existing, from_attributes=True)
+    return stored.model_dump(exclude={"occurred_at"}) == fact.model_dump(exclude={"occurred_at"})
 
 
 async def record(
@@ -68,7 +77,7 @@ async def record(
 
     The same client key (per agency) or source event id answers the fact already recorded.
     """
-    check_not_future(fact)
+    fact = not_future(fact)
     enterprise = await scores.get_announced(session, uscc)
     values: dict[str, Any] = fact.model_dump()
     fact_id = await session.scalar(
@@ -88,8 +97,7 @@ async def record(
     )
     if fact_id is None:
         existing = await _existing(session, source_agency, client_key, source_event_id)
-        sent = {"uscc": uscc, **values}
-        if any(getattr(existing, f) != sent[f] for f in SAME_FACT):
+        if not _same(existing, uscc, fact):
             raise Conflict(
                 f"client_key '{client_key}' was already used for another fact",
                 fact_id=str(existing.id),

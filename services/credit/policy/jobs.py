@@ -26,6 +26,7 @@ from kit.db import utcnow
 from kit.events import CreditLevelChanged, make_event
 from kit.ids import uuid7
 from kit.outbox import emit
+from kit.problems import _is_outage
 from services.credit.config import CreditSettings
 from services.credit.events import SOURCE
 from services.credit.facts.models import Fact
@@ -38,6 +39,7 @@ from services.credit.scoring import ScoringModel, evaluate
 log = logging.getLogger("credit.jobs")
 
 RESCORER_LOCK = 0x726573636F7265  # "rescore"
+MAX_ATTEMPTS = 3  # a job failing this often in a row is marked failed, with its error
 DECAY_CHECK_S = 300.0
 UPDATE_SCORES = text(
     """
@@ -65,6 +67,7 @@ class Rescorer:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self._decay_checked = 0.0
+        self._failures: dict[uuid.UUID, int] = {}
 
     async def run_forever(self) -> None:
         """Hold the worker lock while working; poll for jobs."""
@@ -83,9 +86,8 @@ class Rescorer:
                                 await self.run_pending()
                                 await asyncio.sleep(self.settings.job_poll_s)
                         finally:
-                            await lock_conn.execute(
-                                text("SELECT pg_advisory_unlock(:k)"), {"k": RESCORER_LOCK}
-                            )
+                            # Closed, not returned to the pool: the session lock goes with it.
+                            await lock_conn.invalidate()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -104,7 +106,25 @@ class Rescorer:
                 )
             )
         for job_id in ids:
-            await self.run_job(job_id)
+            try:
+                await self.run_job(job_id)
+                self._failures.pop(job_id, None)
+            except Exception as exc:
+                if _is_outage(exc):
+                    raise  # not the job's fault: the worker pauses and retries
+                self._failures[job_id] = self._failures.get(job_id, 0) + 1
+                log.exception(
+                    "rescoring job %s failed (attempt %d)", job_id, self._failures[job_id]
+                )
+                if self._failures[job_id] >= MAX_ATTEMPTS:
+                    await self._fail(job_id, exc)
+
+    async def _fail(self, job_id: uuid.UUID, exc: Exception) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            job = await session.get_one(RescoreJob, job_id, with_for_update=True)
+            job.status, job.finished_at = "failed", utcnow()
+            job.error = f"{type(exc).__name__}: {exc}"[:2000]
+        self._failures.pop(job_id, None)
 
     async def _queue_decay_if_due(self) -> None:
         if time.monotonic() - self._decay_checked < DECAY_CHECK_S:
@@ -144,11 +164,7 @@ class Rescorer:
         """Rescore the next chunk; False when the job has ended."""
         async with self.sessionmaker() as session, session.begin():
             job = await session.get_one(RescoreJob, job_id, with_for_update=True)
-            newest = await session.scalar(select(func.max(ModelVersion.version)))
             if job.status != "running":
-                return False
-            if job.model_version != newest:  # a newer model's job will redo everyone
-                job.status, job.finished_at = "superseded", utcnow()
                 return False
             rows = (
                 await session.execute(
@@ -159,6 +175,12 @@ class Rescorer:
                     .with_for_update()
                 )
             ).all()
+            # Checked after the rows are locked: a model published before this point is
+            # seen here, and a fact scored under it cannot be overwritten with older scores.
+            newest = await session.scalar(select(func.max(ModelVersion.version)))
+            if job.model_version != newest:  # a newer model's job will redo everyone
+                job.status, job.finished_at = "superseded", utcnow()
+                return False
             if not rows:
                 job.status, job.finished_at = "done", utcnow()
                 return False

@@ -64,8 +64,7 @@ async def put_model(
     """Stores the next version and starts a job that rescores every enterprise under it;
     follow `rescore_job` at `/v1/credit/jobs/{id}` for progress and level changes.
     Send `If-Match` with the ETag of the version you edited."""
-    current = await service.current_row(session)
-    await session.refresh(current, with_for_update=True)
+    current = await service.lock_current(session)
     check_if_match(request, current.version)
     row, job = await service.publish_version(
         session, model_in=model_in, principal=principal, after=current
@@ -112,7 +111,7 @@ async def get_measures(session: SessionDep, principal: Reader) -> MeasuresOut:
 
 @router.post("/jobs", status_code=202, summary="Rescore everyone now", response_model=JobOut)
 async def start_job(
-    body: JobIn, session: SessionDep, principal: Admin, response: Response
+    session: SessionDep, principal: Admin, response: Response, body: JobIn | None = None
 ) -> JobOut:
     """Queues a rescoring under the model in force (time decay also runs daily by itself)."""
     job = await service.start_manual(session, principal.subject)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +52,16 @@ async def current_row(session: AsyncSession) -> ModelVersion:
     return row
 
 
+MODEL_LOCK = 0x6D6F64656C  # "model": one publisher at a time
+
+
+async def lock_current(session: AsyncSession) -> ModelVersion:
+    """The version in force, read after taking the publishers' lock (until commit), so a
+    concurrent PUT is seen and `If-Match` answers 412 rather than a clash on the key."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MODEL_LOCK})
+    return await current_row(session)
+
+
 async def current(session: AsyncSession) -> tuple[int, ScoringModel]:
     """(version, model) in force."""
     row = await current_row(session)
@@ -80,8 +90,7 @@ async def publish_version(
 ) -> tuple[ModelVersion, RescoreJob]:
     """Store the next version and queue the job that rescores everyone under it.
 
-    `after` is the version in force, locked by the caller; the primary key refuses a
-    concurrent publisher of the same number (409).
+    `after` is the version in force, read under `lock_current`.
     """
     body = ScoringModel.model_validate(model_in.model_dump(exclude={"note"})).model_dump(
         mode="json"

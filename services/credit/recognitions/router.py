@@ -87,6 +87,7 @@ async def coverage(
 ) -> CoverageOut:
     """For inspection's scheduler: whether `agency` (the token's by default) already accepts
     a result about this enterprise's checklist `item`, so it need not inspect it again."""
+    ensure_office(principal)
     asking = agency or principal.agency
     if asking is None:
         raise ProblemError(

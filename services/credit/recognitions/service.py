@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
@@ -24,6 +25,13 @@ from services.credit.recognitions.schemas import (
     RecognitionIn,
 )
 from services.credit.scores import service as scores
+
+# A result's `details.checklist_items`: absent, not a list, or empty covers every item.
+ITEM_COVERED = text(
+    "(coalesce(jsonb_typeof(facts.details -> 'checklist_items'), 'null') <> 'array'"
+    " OR facts.details -> 'checklist_items' = '[]'::jsonb"
+    " OR facts.details -> 'checklist_items' @> jsonb_build_array(CAST(:item AS text)))"
+)
 
 
 async def _announce(session: AsyncSession, recognition: Recognition) -> None:
@@ -152,7 +160,9 @@ async def coverage(
         query = query.where(
             or_(Recognition.checklist_items == [], Recognition.checklist_items.any_() == item)
         )
-    if enterprise.industry is not None:
+    if enterprise.industry is None:  # only a recognition for every industry applies
+        query = query.where(Recognition.industries == [])
+    else:
         query = query.where(
             or_(
                 Recognition.industries == [],
@@ -162,7 +172,7 @@ async def coverage(
     results: list[CoveringResult] = []
     for recognition in await session.scalars(query):
         kinds = [k.value for k in RESULT_FACTS[ResultKind(recognition.result_kind)]]
-        conditions = [
+        conditions: list[Any] = [
             Fact.uscc == enterprise.uscc,
             Fact.source_agency == recognition.recognised_agency,
             Fact.kind.in_(kinds),
@@ -172,12 +182,7 @@ async def coverage(
             or_(Fact.ended_at.is_(None), Fact.ended_at > day_end),
         ]
         if item is not None:  # a result naming no items covers the whole checklist
-            conditions.append(
-                or_(
-                    Fact.details["checklist_items"].is_(None),
-                    Fact.details["checklist_items"].contains([item]),
-                )
-            )
+            conditions.append(ITEM_COVERED.bindparams(item=item))
         facts = await session.scalars(
             select(Fact).where(*conditions).order_by(Fact.occurred_at.desc())
         )

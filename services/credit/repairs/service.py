@@ -31,8 +31,11 @@ def _invalid(field: str, reason: str) -> ProblemError:
 async def request(session: AsyncSession, *, repair_in: RepairIn, principal: Principal) -> Repair:
     """The enterprise (or the office for it) asks; one pending request per fact."""
     fact = await facts.get(session, repair_in.fact_id)
-    if not principal.can_act_for(fact.uscc):
-        raise ProblemError("forbidden", "an enterprise may ask to repair only its own facts")
+    if principal.uscc != fact.uscc and not principal.is_admin:
+        raise ProblemError(
+            "forbidden",
+            "credit repair is asked for by the enterprise itself (or the zone office for it)",
+        )
     if FactKind(fact.kind) not in ADVERSE:
         raise _invalid("fact_id", f"a {fact.kind} fact counts in the enterprise's favour")
     if fact.ended_at is not None:
@@ -80,6 +83,7 @@ async def decide(
         effective = decision_in.effective_from or now
         if effective > now + timedelta(seconds=settings.clock_skew_s):
             raise _invalid("effective_from", "must not be in the future")
+        effective = min(effective, now)  # within the clock skew: now
         if effective < fact.occurred_at:
             raise _invalid("effective_from", "must not be before the fact occurred")
         fact.ended_at = effective
