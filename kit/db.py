@@ -33,11 +33,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+TYPE_ANNOTATION_MAP = {datetime: DateTime(timezone=True)}
+
+
 class Base(DeclarativeBase):
-    """Declarative base for every service's models."""
+    """Declarative base of kit's own tables (outbox, inbox, idempotency keys), which every
+    service database holds. Each service declares its own base (its `base.py`, the same two
+    lines) so its tables live on a metadata of their own: two services may both have an
+    `enterprises` table, and one process (the launcher, a test) may import both."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: DateTime(timezone=True)}  # noqa: RUF012 - SQLAlchemy API
+    type_annotation_map = TYPE_ANNOTATION_MAP
 
 
 class TimestampMixin:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Sequence
 
 from alembic import command, context
 from alembic.config import Config
@@ -12,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 
-def run_env(metadata: MetaData) -> None:
+def run_env(metadata: MetaData | Sequence[MetaData]) -> None:
     """Body of an async `env.py`: migrate the database named by `sqlalchemy.url`."""
     url = context.config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url must be set"

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Identity, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kit.db import Base
+from gateway.base import Base
 
 
 class AuditEntry(Base):

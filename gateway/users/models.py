@@ -6,7 +6,8 @@ from sqlalchemy import Boolean, String
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kit.db import Base, utcnow
+from gateway.base import Base
+from kit.db import utcnow
 
 
 class User(Base):

@@ -1,1 +1,1 @@
-"""The inspection service: arrives with its own issue (see DESIGN.md §3)."""
+"""The inspection service: double-random spot checks, tasks, officer sync, corrective actions."""

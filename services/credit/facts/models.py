@@ -8,8 +8,9 @@ from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstrain
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kit.db import Base, utcnow
+from kit.db import utcnow
 from kit.ids import uuid7
+from services.credit.base import Base
 
 
 class Fact(Base):

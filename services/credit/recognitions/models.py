@@ -7,8 +7,9 @@ from sqlalchemy import Index, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kit.db import Base, utcnow
+from kit.db import utcnow
 from kit.ids import uuid7
+from services.credit.base import Base
 
 
 class Recognition(Base):

@@ -6,8 +6,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kit.db import Base, utcnow
+from kit.db import utcnow
 from kit.ids import uuid7
+from services.credit.base import Base
 
 
 class Repair(Base):

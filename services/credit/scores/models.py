@@ -6,8 +6,9 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kit.db import Base, utcnow
+from kit.db import utcnow
 from kit.ids import uuid7
+from services.credit.base import Base
 
 
 class CreditEnterprise(Base):

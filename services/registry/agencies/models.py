@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kit.db import Base, utcnow
+from kit.db import utcnow
+from services.registry.base import Base
 
 
 class Agency(Base):

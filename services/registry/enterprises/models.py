@@ -8,8 +8,9 @@ from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueCons
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kit.db import Base, TimestampMixin, utcnow
+from kit.db import TimestampMixin, utcnow
 from kit.ids import uuid7
+from services.registry.base import Base
 
 
 class Enterprise(TimestampMixin, Base):

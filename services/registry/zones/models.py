@@ -7,8 +7,9 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kit.db import Base, TimestampMixin, utcnow
+from kit.db import TimestampMixin, utcnow
 from kit.ids import uuid7
+from services.registry.base import Base
 
 
 class Zone(TimestampMixin, Base):

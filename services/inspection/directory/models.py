@@ -1,0 +1,58 @@
+"""What inspection knows of enterprises and of other agencies' recognised results."""
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Index, String
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kit.db import utcnow
+from services.inspection.base import Base
+
+
+class DirectoryEntry(Base):
+    """An enterprise as registry and credit announced it: the draw's population."""
+
+    __tablename__ = "directory"
+
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    industry: Mapped[str | None] = mapped_column(String(40), index=True, default=None)
+    zones: Mapped[list[str]] = mapped_column(ARRAY(String(60)), default=list)
+    level: Mapped[str] = mapped_column(String(1), default="B")
+    level_at: Mapped[datetime | None] = mapped_column(default=None)
+    model_version: Mapped[int | None] = mapped_column(default=None)
+    unit: Mapped[str | None] = mapped_column(String(100), default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RecognitionMirror(Base):
+    """A mutual recognition as credit announced it."""
+
+    __tablename__ = "recognitions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    recognising_agency: Mapped[str] = mapped_column(String(40), index=True)
+    recognised_agency: Mapped[str] = mapped_column(String(40))
+    result_kind: Mapped[str] = mapped_column(String(40))
+    industries: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
+    checklist_items: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list)
+    valid_from: Mapped[date]
+    valid_to: Mapped[date]
+    status: Mapped[str] = mapped_column(String(10))
+
+
+class ResultMirror(Base):
+    """A recognisable result (a passed check, a certification, a passed lab test) credit
+    recorded; `checklist_items` empty means the whole checklist."""
+
+    __tablename__ = "results"
+    __table_args__ = (Index("ix_results_uscc_occurred_at", "uscc", "occurred_at"),)
+
+    fact_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18))
+    agency: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime]
+    checklist_items: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list)

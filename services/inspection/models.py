@@ -1,0 +1,33 @@
+"""Every table the inspection service owns, for Alembic."""
+
+from kit.db import Base as KitBase
+from kit.idempotency import IdempotencyRecord
+from kit.inbox import InboxEntry
+from kit.outbox import OutboxMessage
+from services.inspection.base import Base
+from services.inspection.campaigns.models import Campaign, DrawRecord
+from services.inspection.capas.models import Capa
+from services.inspection.checklists.models import Checklist
+from services.inspection.directory.models import DirectoryEntry, RecognitionMirror, ResultMirror
+from services.inspection.inspectors.models import Conflict, Inspector
+from services.inspection.tasks.models import Task
+
+# Alembic compares both: kit's tables (outbox, inbox, idempotency keys) and the service's.
+metadata = [KitBase.metadata, Base.metadata]
+
+__all__ = [
+    "Campaign",
+    "Capa",
+    "Checklist",
+    "Conflict",
+    "DirectoryEntry",
+    "DrawRecord",
+    "IdempotencyRecord",
+    "InboxEntry",
+    "Inspector",
+    "OutboxMessage",
+    "RecognitionMirror",
+    "ResultMirror",
+    "Task",
+    "metadata",
+]

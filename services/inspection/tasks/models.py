@@ -1,0 +1,42 @@
+"""Inspection tasks: one drawn enterprise, its inspectors, and the result."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Sequence, String, Uuid
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kit.db import utcnow
+from kit.ids import uuid7
+from services.inspection.base import Base
+
+# One counter for every change an officer's device syncs (tasks, checklists, directory).
+CHANGE_SEQ = Sequence("change_seq", metadata=Base.metadata)
+
+
+class Task(Base):
+    """open → completed (or cancelled); `change` is the sync position of its last change."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_inspectors", "inspector_ids", postgresql_using="gin"),
+        Index("ix_tasks_uscc_status", "uscc", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    checklist_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checklists.id"))
+    uscc: Mapped[str] = mapped_column(String(18))
+    level: Mapped[str] = mapped_column(String(1))
+    inspector_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    verdict: Mapped[str | None] = mapped_column(String(10), default=None)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    version: Mapped[int] = mapped_column(default=1)
+    change: Mapped[int] = mapped_column(
+        BigInteger, CHANGE_SEQ, server_default=CHANGE_SEQ.next_value(), index=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
