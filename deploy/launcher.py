@@ -38,12 +38,14 @@ SERVICE_DATABASES = ["registry", "credit", "inspection", "notify", "gateway"]
 MIGRATIONS = {
     "registry": ROOT / "services" / "registry" / "migrations",
     "credit": ROOT / "services" / "credit" / "migrations",
+    "inspection": ROOT / "services" / "inspection" / "migrations",
     "gateway": ROOT / "gateway" / "migrations",
 }
 # name -> (ASGI app, env prefix). Services without an app yet are not started.
 APPS = {
     "registry": ("services.registry.main:app", "REGISTRY_"),
     "credit": ("services.credit.main:app", "CREDIT_"),
+    "inspection": ("services.inspection.main:app", "INSPECTION_"),
     "gateway": ("gateway.main:app", "GATEWAY_"),
 }
 

@@ -66,6 +66,25 @@ CONSUMERS = [
     ConsumerSpec(
         "credit-inspection", "INSPECTION", ["inspection.task.completed", "inspection.alert.raised"]
     ),
+    ConsumerSpec(
+        "inspection-registry",
+        "REGISTRY",
+        [
+            "registry.enterprise.registered",
+            "registry.membership.admitted",
+            "registry.membership.removed",
+        ],
+    ),
+    ConsumerSpec(
+        "inspection-credit",
+        "CREDIT",
+        [
+            "credit.level.changed",
+            "credit.fact.recorded",
+            "credit.recognition.granted",
+            "credit.recognition.revoked",
+        ],
+    ),
 ]
 
 

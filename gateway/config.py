@@ -19,7 +19,7 @@ class GatewaySettings(ServiceSettings):
     token_ttl_s: int = 900
     registry_url: str = "http://127.0.0.1:8001"
     credit_url: str = "http://127.0.0.1:8002"
-    inspection_url: str = ""
+    inspection_url: str = "http://127.0.0.1:8003"
     notify_url: str = ""
     upstream_timeout_s: float = 15.0
     # Longer or shorter budgets for some routes: path prefix -> seconds.

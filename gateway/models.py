@@ -1,5 +1,9 @@
 """Every table the gateway owns, for Alembic."""
 
+from typing import cast
+
+from sqlalchemy import Table
+
 from gateway.audit.models import AuditEntry
 from gateway.base import Base
 from gateway.clients.models import OAuthClient, SigningKey
@@ -7,7 +11,7 @@ from gateway.users.models import User
 from kit.idempotency import IdempotencyRecord
 
 # The gateway publishes and consumes no events: of kit's tables it has idempotency keys only.
-IdempotencyRecord.__table__.to_metadata(Base.metadata)
+cast(Table, IdempotencyRecord.__table__).to_metadata(Base.metadata)
 metadata = Base.metadata
 
 __all__ = ["AuditEntry", "IdempotencyRecord", "OAuthClient", "SigningKey", "User", "metadata"]

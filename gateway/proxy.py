@@ -31,6 +31,7 @@ ROUTES: list[tuple[str, str]] = [
     ("/v1/batches", "registry"),
     ("/v1/credit", "credit"),
     ("/v1/inspectors", "inspection"),
+    ("/v1/directory", "inspection"),
     ("/v1/checklists", "inspection"),
     ("/v1/campaigns", "inspection"),
     ("/v1/tasks", "inspection"),

@@ -116,6 +116,7 @@ class CreditFactRecorded(BaseModel):
     severity: str
     source_agency: str
     occurred_at: datetime
+    checklist_items: list[str] | None = None  # for results: the items covered (none = all)
 
 
 class RecognitionChanged(BaseModel):
@@ -167,6 +168,27 @@ class TaskCompleted(BaseModel):
     evidence_ref: str | None = None
 
 
+class DrawPublished(BaseModel):
+    """双随机抽查结果公开: a campaign's draw was made and published."""
+
+    campaign_id: str
+    title: str
+    agencies: list[str]
+    tasks: int
+    seed_sha256: str
+    snapshot_sha256: str
+
+
+class CapaChanged(BaseModel):
+    """纠正措施: a corrective action was opened, fell overdue, or was closed."""
+
+    capa_id: str
+    task_id: str
+    uscc: str
+    status: Literal["open", "responded", "closed", "overdue"]
+    due_at: datetime
+
+
 class AlertRaised(BaseModel):
     """风险预警: a risk alert was raised about an enterprise (a foreign notification, a return …)."""
 
@@ -200,7 +222,11 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "credit.recognition.revoked.v1": RecognitionChanged,
     "credit.repair.decided.v1": RepairDecided,
     "credit.model.published.v1": ModelPublished,
+    "inspection.draw.published.v1": DrawPublished,
     "inspection.task.completed.v1": TaskCompleted,
+    "inspection.capa.opened.v1": CapaChanged,
+    "inspection.capa.overdue.v1": CapaChanged,
+    "inspection.capa.closed.v1": CapaChanged,
     "inspection.alert.raised.v1": AlertRaised,
 }
 

@@ -54,6 +54,12 @@ def not_future(fact: FactBase) -> FactBase:
     return fact.model_copy(update={"occurred_at": now}) if fact.occurred_at > now else fact
 
 
+def _items(details: dict[str, Any] | None) -> list[str] | None:
+    """A result's checklist items, when its details name them as a list."""
+    items = (details or {}).get("checklist_items")
+    return [str(i) for i in items] if isinstance(items, list) and items else None
+
+
 def _same(existing: Fact, uscc: str, fact: FactBase) -> bool:
     """A resubmission is the same fact when every field agrees (the time within the skew)."""
     skew = timedelta(seconds=settings.clock_skew_s)
@@ -121,6 +127,7 @@ async def record(
             severity=stored.severity,
             source_agency=source_agency,
             occurred_at=stored.occurred_at,
+            checklist_items=_items(stored.details),
         ),
     )
     return stored, True, enterprise

@@ -1,0 +1,338 @@
+"""Campaigns: commit a seed, draw targets and inspectors, record and verify the draw."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import uuid
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.db import utcnow
+from kit.events import DrawPublished
+from kit.ids import uuid7
+from kit.pagination import PageParams, keyset_page
+from kit.problems import Conflict as ConflictProblem
+from kit.problems import NotFound, ProblemError
+from services.inspection import draw as drawing
+from services.inspection.campaigns.models import Campaign, DrawRecord
+from services.inspection.campaigns.schemas import CampaignIn, CampaignOut, DrawIn, VerifyOut
+from services.inspection.checklists.models import Checklist
+from services.inspection.config import settings
+from services.inspection.directory import service as directory
+from services.inspection.directory.models import DirectoryEntry
+from services.inspection.domain import LEVEL_RANK, CampaignLevel
+from services.inspection.events import publish
+from services.inspection.inspectors.models import Conflict, Inspector
+from services.inspection.tasks.models import Task
+
+
+def sha256(text: str) -> str:
+    """Hex SHA-256 of a text."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _invalid(field: str, reason: str) -> ProblemError:
+    return ProblemError(
+        "validation", f"{field}: {reason}", errors=[{"field": field, "reason": reason}]
+    )
+
+
+def to_out(campaign: Campaign) -> CampaignOut:
+    """The API view: the seed stays hidden until the draw."""
+    out = CampaignOut.model_validate(
+        {
+            **{c: getattr(campaign, c) for c in CampaignOut.model_fields if hasattr(campaign, c)},
+            "joint": len(campaign.agencies) > 1,
+        }
+    )
+    if campaign.status == "planned":
+        out.seed = None
+    return out
+
+
+async def create(session: AsyncSession, campaign_in: CampaignIn, principal: Principal) -> Campaign:
+    """A planned campaign with its seed committed (its SHA-256 published now)."""
+    if not principal.is_admin and principal.agency not in campaign_in.agencies:
+        raise ProblemError("forbidden", "a campaign's agencies must include your own")
+    checklist = await session.get(Checklist, campaign_in.checklist_id)
+    if checklist is None:
+        raise _invalid("checklist_id", "no such checklist")
+    if campaign_in.industries and checklist.industry not in campaign_in.industries:
+        raise _invalid("checklist_id", f"the checklist is for {checklist.industry}")
+    seed = None if campaign_in.seed_sha256 else secrets.token_hex(32)
+    campaign = Campaign(
+        **campaign_in.model_dump(mode="json", exclude={"seed_sha256"}),
+        seed_sha256=campaign_in.seed_sha256 or sha256(seed or ""),
+        seed=seed,
+        created_by=principal.subject,
+    )
+    session.add(campaign)
+    await session.flush()
+    return campaign
+
+
+async def get(
+    session: AsyncSession, campaign_id: uuid.UUID, *, for_update: bool = False
+) -> Campaign:
+    """One campaign, or 404."""
+    campaign = await session.get(Campaign, campaign_id, with_for_update=for_update)
+    if campaign is None:
+        raise NotFound("campaign", str(campaign_id))
+    return campaign
+
+
+async def search(
+    session: AsyncSession, *, page: PageParams, status: str | None, agency: str | None
+) -> tuple[list[Campaign], str | None]:
+    """Campaigns, newest first."""
+    query = select(Campaign)
+    if status:
+        query = query.where(Campaign.status == status)
+    if agency:
+        query = query.where(Campaign.agencies.any_() == agency)
+    return await keyset_page(session, query, keys=[Campaign.id], page=page, descending=True)
+
+
+async def _population(session: AsyncSession, campaign: Campaign) -> list[DirectoryEntry]:
+    query = select(DirectoryEntry).order_by(DirectoryEntry.uscc)
+    if campaign.industries:
+        query = query.where(DirectoryEntry.industry.in_(campaign.industries))
+    if campaign.zones:
+        query = query.where(DirectoryEntry.zones.overlap(campaign.zones))
+    rows = list(await session.scalars(query.limit(settings.max_population + 1)))
+    if len(rows) > settings.max_population:
+        raise ProblemError(
+            "validation",
+            f"the population exceeds {settings.max_population:,} enterprises; narrow it",
+        )
+    return rows
+
+
+async def _checked_higher(session: AsyncSession, campaign: Campaign, usccs: list[str]) -> set[str]:
+    """Enterprises a higher-level campaign already checks in an overlapping window."""
+    higher = [
+        lv.value
+        for lv in CampaignLevel
+        if LEVEL_RANK[lv] > LEVEL_RANK[CampaignLevel(campaign.level)]
+    ]
+    if not higher:
+        return set()
+    rows = await session.scalars(
+        select(Task.uscc)
+        .join(Campaign, Campaign.id == Task.campaign_id)
+        .where(
+            Campaign.level.in_(higher),
+            Campaign.status.in_(("drawn", "closed")),
+            Campaign.window_start <= campaign.window_end,
+            Campaign.window_end >= campaign.window_start,
+            Task.status != "cancelled",
+            Task.uscc.in_(usccs),
+        )
+    )
+    return set(rows)
+
+
+async def _pool(session: AsyncSession, campaign: Campaign) -> list[drawing.Inspector]:
+    inspectors = list(
+        await session.scalars(
+            select(Inspector)
+            .where(Inspector.active, Inspector.agency.in_(campaign.agencies))
+            .order_by(Inspector.id)
+        )
+    )
+    conflicts: dict[uuid.UUID, set[str]] = {}
+    rows = await session.execute(
+        select(Conflict.inspector_id, Conflict.uscc).where(
+            Conflict.inspector_id.in_([i.id for i in inspectors]),
+            Conflict.valid_from <= campaign.window_end,
+            or_(Conflict.valid_to.is_(None), Conflict.valid_to >= campaign.window_start),
+        )
+    )
+    for inspector_id, uscc in rows:
+        conflicts.setdefault(inspector_id, set()).add(uscc)
+    return [
+        drawing.Inspector(str(i.id), i.agency, i.unit, frozenset(conflicts.get(i.id, ())))
+        for i in inspectors
+    ]
+
+
+def _seed_for(campaign: Campaign, draw_in: DrawIn) -> str:
+    if campaign.seed is not None:
+        if draw_in.seed is not None and draw_in.seed != campaign.seed:
+            raise _invalid("seed", "this campaign's seed was committed by the service")
+        return campaign.seed
+    if draw_in.seed is None:
+        raise _invalid("seed", "reveal the seed whose SHA-256 you committed")
+    if sha256(draw_in.seed) != campaign.seed_sha256:
+        raise _invalid("seed", "its SHA-256 is not the one committed with the campaign")
+    return draw_in.seed
+
+
+async def draw(
+    session: AsyncSession, campaign: Campaign, draw_in: DrawIn, principal: Principal
+) -> DrawRecord:
+    """Draw once (409 after that): targets per level, then inspectors; all or nothing."""
+    if campaign.status != "planned":
+        raise ConflictProblem(
+            f"the campaign is already {campaign.status}", status_now=campaign.status
+        )
+    seed = _seed_for(campaign, draw_in)
+    checklist = await session.get_one(Checklist, campaign.checklist_id)
+    entries = await _population(session, campaign)
+    usccs = [e.uscc for e in entries]
+    excluded = await _checked_higher(
+        session, campaign, usccs
+    ) | await directory.covered_by_recognition(
+        session,
+        agencies=campaign.agencies,
+        usccs=usccs,
+        industries={e.uscc: e.industry for e in entries},
+        items={item["code"] for item in checklist.items},
+        window=(campaign.window_start, campaign.window_end),
+    )
+    candidates = [drawing.Candidate(e.uscc, e.level, e.unit) for e in entries]
+    pool = await _pool(session, campaign)
+    result = await asyncio.to_thread(
+        drawing.draw,
+        seed=seed,
+        candidates=candidates,
+        ratios=campaign.ratios,
+        inspectors=pool,
+        per_task=campaign.inspectors_per_task,
+        excluded=frozenset(excluded),
+    )
+    if result.unstaffable:
+        raise ConflictProblem(
+            f"{len(result.unstaffable)} drawn targets cannot be staffed with "
+            f"{campaign.inspectors_per_task} eligible inspectors (conflicts, same unit or the "
+            f"per-inspector cap of {result.cap}); add inspectors or agencies and draw again",
+            unstaffable=result.unstaffable[:50],
+            pool=len(pool),
+        )
+    now = utcnow()
+    if result.tasks:
+        await session.execute(
+            insert(Task),
+            [
+                {
+                    "id": uuid7(),
+                    "campaign_id": campaign.id,
+                    "checklist_id": campaign.checklist_id,
+                    "uscc": t.uscc,
+                    "level": t.level,
+                    "inspector_ids": [uuid.UUID(i) for i in t.inspectors],
+                    "updated_at": now,
+                }
+                for t in result.tasks
+            ],
+        )
+    record = DrawRecord(
+        campaign_id=campaign.id,
+        seed=seed,
+        snapshot_sha256=drawing.snapshot_hash(candidates, excluded),
+        pool_sha256=drawing.pool_hash(pool),
+        model_version=max((e.model_version or 0 for e in entries), default=0) or None,
+        inputs={
+            "candidates": [[c.uscc, c.level, c.unit] for c in candidates],
+            "excluded": sorted(excluded),
+            "inspectors": [[i.id, i.agency, i.unit, sorted(i.conflicts)] for i in pool],
+        },
+        stats={
+            "population": result.population,
+            "sampled": result.sampled,
+            "excluded": len(excluded),
+            "cap": result.cap,
+            "tasks": len(result.tasks),
+        },
+        drawn_by=principal.subject,
+        drawn_at=now,
+    )
+    session.add(record)
+    campaign.status, campaign.seed, campaign.drawn_at = "drawn", seed, now
+    campaign.version += 1
+    await publish(
+        session,
+        "inspection.draw.published.v1",
+        str(campaign.id),
+        DrawPublished(
+            campaign_id=str(campaign.id),
+            title=campaign.title,
+            agencies=campaign.agencies,
+            tasks=len(result.tasks),
+            seed_sha256=campaign.seed_sha256,
+            snapshot_sha256=record.snapshot_sha256,
+        ),
+    )
+    return record
+
+
+async def draw_record(session: AsyncSession, campaign: Campaign) -> DrawRecord:
+    """The stored draw, or 404 before the draw."""
+    record = await session.get(DrawRecord, campaign.id)
+    if record is None:
+        raise NotFound("draw of campaign", str(campaign.id))
+    return record
+
+
+async def verify(session: AsyncSession, campaign: Campaign) -> VerifyOut:
+    """Replay the draw from its stored inputs and compare with the stored tasks."""
+    record = await draw_record(session, campaign)
+    inputs: dict[str, Any] = record.inputs
+    candidates = [drawing.Candidate(u, lv, unit) for u, lv, unit in inputs["candidates"]]
+    pool = [drawing.Inspector(i, a, unit, frozenset(c)) for i, a, unit, c in inputs["inspectors"]]
+    excluded = frozenset(inputs["excluded"])
+    replay = await asyncio.to_thread(
+        drawing.draw,
+        seed=record.seed,
+        candidates=candidates,
+        ratios=campaign.ratios,
+        inspectors=pool,
+        per_task=campaign.inspectors_per_task,
+        excluded=excluded,
+    )
+    stored = {
+        (uscc, tuple(sorted(str(i) for i in inspectors)))
+        for uscc, inspectors in await session.execute(
+            select(Task.uscc, Task.inspector_ids).where(Task.campaign_id == campaign.id)
+        )
+    }
+    replayed = {(t.uscc, t.inspectors) for t in replay.tasks}
+    checks = {
+        "seed_matches_commitment": sha256(record.seed) == campaign.seed_sha256,
+        "snapshot_matches": drawing.snapshot_hash(candidates, excluded) == record.snapshot_sha256,
+        "pool_matches": drawing.pool_hash(pool) == record.pool_sha256,
+        "tasks_match": stored == replayed,
+    }
+    failed = [name for name, ok in checks.items() if not ok]
+    return VerifyOut(
+        campaign_id=campaign.id,
+        matches=not failed,
+        detail="the replay gives the stored draw"
+        if not failed
+        else "mismatch: " + ", ".join(failed),
+        **checks,
+    )
+
+
+async def cancel(session: AsyncSession, campaign: Campaign) -> Campaign:
+    """Cancel a campaign; its open tasks are withdrawn from officers' devices."""
+    if campaign.status in ("closed", "cancelled"):
+        raise ConflictProblem(f"the campaign is already {campaign.status}")
+    campaign.status = "cancelled"
+    campaign.version += 1
+    await session.execute(
+        update(Task)
+        .where(and_(Task.campaign_id == campaign.id, Task.status == "open"))
+        .values(
+            status="cancelled",
+            version=Task.version + 1,
+            change=func.nextval("change_seq"),
+            updated_at=utcnow(),
+        )
+    )
+    return campaign

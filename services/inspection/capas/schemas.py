@@ -1,0 +1,42 @@
+"""CAPA API shapes."""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ResponseIn(BaseModel):
+    """The enterprise's answer: why it happened, what it did."""
+
+    root_cause: str = Field(min_length=1, max_length=4000)
+    actions: str = Field(min_length=1, max_length=4000)
+
+
+class VerificationIn(BaseModel):
+    """An inspector's check of effectiveness; not effective reopens the CAPA."""
+
+    effective: bool
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class CapaOut(BaseModel):
+    """A corrective action."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    task_id: uuid.UUID
+    uscc: str
+    status: Literal["open", "responded", "closed"]
+    findings: str
+    due_at: datetime
+    overdue: bool = False
+    root_cause: str | None
+    actions: str | None
+    responded_at: datetime | None
+    verified_by: str | None
+    verification_note: str | None
+    closed_at: datetime | None
+    created_at: datetime

@@ -1,0 +1,54 @@
+"""Checklists: each post of a code is its next version; versions never change."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.pagination import PageParams, keyset_page
+from kit.problems import NotFound
+from services.inspection.checklists.models import Checklist
+from services.inspection.checklists.schemas import ChecklistIn
+
+
+async def publish(
+    session: AsyncSession, checklist_in: ChecklistIn, principal: Principal
+) -> Checklist:
+    """Store the next version of a checklist code (versions of one code are serialised)."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:code))"), {"code": checklist_in.code}
+    )
+    latest = await session.scalar(
+        select(func.max(Checklist.version)).where(Checklist.code == checklist_in.code)
+    )
+    checklist = Checklist(
+        **checklist_in.model_dump(mode="json"),
+        version=(latest or 0) + 1,
+        created_by=principal.subject,
+    )
+    session.add(checklist)
+    await session.flush()
+    return checklist
+
+
+async def get(session: AsyncSession, checklist_id: uuid.UUID) -> Checklist:
+    """One version, or 404."""
+    checklist = await session.get(Checklist, checklist_id)
+    if checklist is None:
+        raise NotFound("checklist", str(checklist_id))
+    return checklist
+
+
+async def search(
+    session: AsyncSession, *, page: PageParams, industry: str | None, code: str | None
+) -> tuple[list[Checklist], str | None]:
+    """Checklists, newest first."""
+    query = select(Checklist)
+    if industry:
+        query = query.where(Checklist.industry == industry)
+    if code:
+        query = query.where(Checklist.code == code)
+    return await keyset_page(session, query, keys=[Checklist.id], page=page, descending=True)

@@ -1,0 +1,52 @@
+"""Inspection's event consumers: the directory from registry, levels and recognised results
+from credit."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.events import (
+    CloudEvent,
+    CreditFactRecorded,
+    CreditLevelChanged,
+    EnterpriseRegistered,
+    MembershipChanged,
+    RecognitionChanged,
+)
+from kit.inbox import Consumer
+from services.inspection.directory import service as directory
+
+
+async def on_registry_event(session: AsyncSession, event: CloudEvent) -> None:
+    """Enterprises and their zone memberships."""
+    if event.type == "registry.enterprise.registered.v1":
+        registered = EnterpriseRegistered.model_validate(event.data)
+        await directory.announce(
+            session, uscc=registered.uscc, name=registered.name, industry=registered.industry
+        )
+    elif event.type in ("registry.membership.admitted.v1", "registry.membership.removed.v1"):
+        membership = MembershipChanged.model_validate(event.data)
+        await directory.set_zone(
+            session,
+            uscc=membership.uscc,
+            zone=membership.zone_code,
+            member=event.type == "registry.membership.admitted.v1",
+        )
+
+
+async def on_credit_event(session: AsyncSession, event: CloudEvent) -> None:
+    """Levels (the draw's strata), recognitions and recognisable results."""
+    if event.type == "credit.level.changed.v1":
+        await directory.set_level(
+            session, CreditLevelChanged.model_validate(event.data), event.time
+        )
+    elif event.type in ("credit.recognition.granted.v1", "credit.recognition.revoked.v1"):
+        await directory.mirror_recognition(session, RecognitionChanged.model_validate(event.data))
+    elif event.type == "credit.fact.recorded.v1":
+        await directory.mirror_result(session, CreditFactRecorded.model_validate(event.data))
+
+
+CONSUMERS = [
+    Consumer(durable="inspection-registry", stream="REGISTRY", handler=on_registry_event),
+    Consumer(durable="inspection-credit", stream="CREDIT", handler=on_credit_event),
+]

@@ -1,0 +1,49 @@
+"""Directory endpoints: the enterprises inspection draws from."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from kit.auth import Principal, ensure_office, require
+from kit.db import SessionDep
+from kit.industries import Industry
+from kit.pagination import Page, PageParams, page_params
+from services.inspection.directory import service
+from services.inspection.directory.schemas import DirectoryOut, DirectoryPatch
+
+router = APIRouter(prefix="/v1/directory", tags=["directory"])
+Reader = Annotated[Principal, Depends(require("inspection:read"))]
+Writer = Annotated[Principal, Depends(require("inspection:write"))]
+
+
+@router.get("", summary="The enterprise directory", response_model=Page[DirectoryOut])
+async def list_directory(
+    session: SessionDep,
+    principal: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+    industry: Annotated[Industry | None, Query()] = None,
+    zone: Annotated[str | None, Query(max_length=60)] = None,
+    level: Annotated[str | None, Query(pattern="^[ABCD]$")] = None,
+) -> Page[DirectoryOut]:
+    """As registry and credit announced them: industry, zones, level, supervising unit."""
+    ensure_office(principal)
+    rows, next_cursor = await service.search(
+        session, page=page, industry=industry, zone=zone, level=level
+    )
+    return Page(items=[DirectoryOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.patch(
+    "/{uscc}",
+    summary="Set an enterprise's supervising unit",
+    response_model=DirectoryOut,
+    responses={404: {"description": "Enterprise not announced"}},
+)
+async def patch_directory(
+    uscc: str, body: DirectoryPatch, session: SessionDep, principal: Writer
+) -> DirectoryOut:
+    """Inspectors of this unit are never drawn for this enterprise."""
+    ensure_office(principal)
+    entry = await service.get(session, uscc, for_update=True)
+    entry.unit = body.unit
+    return DirectoryOut.model_validate(entry)

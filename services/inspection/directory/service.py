@@ -1,0 +1,149 @@
+"""The directory: enterprises (from registry), their levels (from credit), the recognised
+results that may spare them a check (from credit), and the draw's population."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.events import CreditFactRecorded, CreditLevelChanged, RecognitionChanged
+from kit.pagination import PageParams, keyset_page
+from kit.problems import NotFound
+from services.inspection.directory.models import DirectoryEntry, RecognitionMirror, ResultMirror
+from services.inspection.domain import RESULT_FACTS
+
+RECOGNISABLE = {kind for kinds in RESULT_FACTS.values() for kind in kinds}
+
+
+async def get(session: AsyncSession, uscc: str, *, for_update: bool = False) -> DirectoryEntry:
+    """One entry, or 404."""
+    key = uscc.strip().upper()
+    entry = await session.get(DirectoryEntry, key, with_for_update=for_update)
+    if entry is None:
+        raise NotFound("enterprise", key)
+    return entry
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    industry: str | None,
+    zone: str | None,
+    level: str | None,
+) -> tuple[list[DirectoryEntry], str | None]:
+    """Entries by USCC."""
+    query = select(DirectoryEntry)
+    if industry:
+        query = query.where(DirectoryEntry.industry == industry)
+    if zone:
+        query = query.where(DirectoryEntry.zones.any_() == zone)
+    if level:
+        query = query.where(DirectoryEntry.level == level)
+    return await keyset_page(session, query, keys=[DirectoryEntry.uscc], page=page)
+
+
+async def announce(session: AsyncSession, *, uscc: str, name: str, industry: str | None) -> None:
+    """Registry registered an enterprise."""
+    await session.execute(
+        insert(DirectoryEntry)
+        .values(uscc=uscc, name=name, industry=industry, zones=[])
+        .on_conflict_do_update(index_elements=["uscc"], set_={"name": name, "industry": industry})
+    )
+
+
+async def set_zone(session: AsyncSession, *, uscc: str, zone: str, member: bool) -> None:
+    """Admitted to (or out of) a zone."""
+    entry = await session.get(DirectoryEntry, uscc, with_for_update=True)
+    if entry is None:
+        return
+    zones = set(entry.zones) | {zone} if member else set(entry.zones) - {zone}
+    entry.zones = sorted(zones)
+
+
+async def set_level(session: AsyncSession, change: CreditLevelChanged, at: datetime) -> None:
+    """Credit's level, unless an older event arrives late."""
+    await session.execute(
+        update(DirectoryEntry)
+        .where(
+            DirectoryEntry.uscc == change.uscc,
+            (DirectoryEntry.level_at.is_(None)) | (DirectoryEntry.level_at < at),
+        )
+        .values(level=change.to_level, level_at=at, model_version=change.model_version)
+    )
+
+
+async def mirror_recognition(session: AsyncSession, recognition: RecognitionChanged) -> None:
+    """Keep the ledger's entry as credit last announced it."""
+    values = recognition.model_dump(exclude={"recognition_id"})
+    await session.execute(
+        insert(RecognitionMirror)
+        .values(id=recognition.recognition_id, **values)
+        .on_conflict_do_update(index_elements=["id"], set_=values)
+    )
+
+
+async def mirror_result(session: AsyncSession, fact: CreditFactRecorded) -> None:
+    """A recognisable result (passed check, certification, passed lab test)."""
+    if fact.kind not in RECOGNISABLE:
+        return
+    await session.execute(
+        insert(ResultMirror)
+        .values(
+            fact_id=fact.fact_id,
+            uscc=fact.uscc,
+            agency=fact.source_agency,
+            kind=fact.kind,
+            occurred_at=fact.occurred_at,
+            checklist_items=fact.checklist_items or [],
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+async def covered_by_recognition(
+    session: AsyncSession,
+    *,
+    agencies: Sequence[str],
+    usccs: Sequence[str],
+    industries: dict[str, str | None],
+    items: set[str],
+    window: tuple[date, date],
+) -> set[str]:
+    """Enterprises whose every checklist item is covered, for one of `agencies`, by a result
+    of an agency they recognise (监管互认), in the recognition's scope and period."""
+    recognitions = list(
+        await session.scalars(
+            select(RecognitionMirror).where(
+                RecognitionMirror.recognising_agency.in_(agencies),
+                RecognitionMirror.status == "active",
+                RecognitionMirror.valid_from <= window[1],
+                RecognitionMirror.valid_to >= window[0],
+            )
+        )
+    )
+    if not recognitions:
+        return set()
+    covered: set[str] = set()
+    results = await session.execute(
+        select(ResultMirror).where(
+            ResultMirror.agency.in_({r.recognised_agency for r in recognitions}),
+            ResultMirror.uscc.in_(usccs),
+        )
+    )
+    for (result,) in results:
+        for r in recognitions:
+            if (
+                r.recognised_agency == result.agency
+                and result.kind in RESULT_FACTS[r.result_kind]
+                and r.valid_from <= result.occurred_at.date() <= r.valid_to
+                and (not r.industries or industries.get(result.uscc) in r.industries)
+                and (not r.checklist_items or items <= set(r.checklist_items))
+                and (not result.checklist_items or items <= set(result.checklist_items))
+            ):
+                covered.add(result.uscc)
+    return covered

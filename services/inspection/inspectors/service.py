@@ -1,0 +1,86 @@
+"""The inspector pool: officers, their units and specialties, declared conflicts."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.pagination import PageParams, keyset_page
+from kit.problems import Conflict as ConflictProblem
+from kit.problems import NotFound
+from services.inspection.inspectors.models import Conflict, Inspector
+from services.inspection.inspectors.schemas import ConflictIn, InspectorIn, InspectorPatch
+
+
+async def create(session: AsyncSession, inspector_in: InspectorIn) -> Inspector:
+    """Add an inspector; a badge number is unique (409)."""
+    inspector = Inspector(**inspector_in.model_dump())
+    session.add(inspector)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise ConflictProblem(
+            f"badge number {inspector_in.badge_number} is already in the pool"
+        ) from exc
+    return inspector
+
+
+async def get(
+    session: AsyncSession, inspector_id: uuid.UUID, *, for_update: bool = False
+) -> Inspector:
+    """One inspector, or 404."""
+    inspector = await session.get(Inspector, inspector_id, with_for_update=for_update)
+    if inspector is None:
+        raise NotFound("inspector", str(inspector_id))
+    return inspector
+
+
+async def update(session: AsyncSession, inspector: Inspector, patch: InspectorPatch) -> Inspector:
+    """Apply a partial update."""
+    for name, value in patch.model_dump(exclude_unset=True).items():
+        setattr(inspector, name, value)
+    inspector.version += 1
+    return inspector
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    agency: str | None,
+    unit: str | None,
+    active: bool | None,
+    specialty: str | None,
+) -> tuple[list[Inspector], str | None]:
+    """The pool, by id."""
+    query = select(Inspector)
+    if agency:
+        query = query.where(Inspector.agency == agency)
+    if unit:
+        query = query.where(Inspector.unit == unit)
+    if active is not None:
+        query = query.where(Inspector.active == active)
+    if specialty:
+        query = query.where(Inspector.specialties.any_() == specialty)
+    return await keyset_page(session, query, keys=[Inspector.id], page=page)
+
+
+async def declare_conflict(
+    session: AsyncSession, inspector: Inspector, conflict_in: ConflictIn
+) -> Conflict:
+    """Record a conflict of interest."""
+    conflict = Conflict(inspector_id=inspector.id, **conflict_in.model_dump())
+    session.add(conflict)
+    await session.flush()
+    return conflict
+
+
+async def conflicts_of(
+    session: AsyncSession, inspector_id: uuid.UUID, page: PageParams
+) -> tuple[list[Conflict], str | None]:
+    """An inspector's declared conflicts."""
+    query = select(Conflict).where(Conflict.inspector_id == inspector_id)
+    return await keyset_page(session, query, keys=[Conflict.id], page=page)

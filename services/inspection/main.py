@@ -1,0 +1,57 @@
+"""Inspection service: inspectors, checklists, double-random campaigns, tasks, sync, CAPAs."""
+
+import asyncio
+import contextlib
+
+from fastapi import FastAPI
+
+from kit.app import create_service_app
+from services.inspection.campaigns.router import router as campaigns_router
+from services.inspection.capas.router import router as capas_router
+from services.inspection.capas.service import overdue_forever
+from services.inspection.checklists.router import router as checklists_router
+from services.inspection.config import settings
+from services.inspection.consumers import CONSUMERS
+from services.inspection.directory.router import router as directory_router
+from services.inspection.inspectors.router import router as inspectors_router
+from services.inspection.public.router import router as public_router
+from services.inspection.sync.router import router as sync_router
+from services.inspection.tasks.router import router as tasks_router
+
+
+async def on_startup(app: FastAPI) -> None:
+    """Start announcing overdue corrective actions."""
+    app.state.overdue = asyncio.create_task(
+        overdue_forever(app.state.sessionmaker, settings.capa_check_s), name="capa-overdue"
+    )
+
+
+async def on_shutdown(app: FastAPI) -> None:
+    """Stop the overdue check."""
+    app.state.overdue.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await app.state.overdue
+
+
+app = create_service_app(
+    settings,
+    title="Inspection service (监督检查服务)",
+    description=(
+        "Inspector pool, checklists (一单), verifiable double-random campaigns (双随机、一公开) "
+        "with conflict-free assignment and joint enforcement (联合执法), field tasks with "
+        "offline sync, and corrective actions (检查、纠正与预防措施)."
+    ),
+    routers=[
+        directory_router,
+        inspectors_router,
+        checklists_router,
+        campaigns_router,
+        tasks_router,
+        sync_router,
+        capas_router,
+        public_router,
+    ],
+    consumers=CONSUMERS,
+    on_startup=on_startup,
+    on_shutdown=on_shutdown,
+)

@@ -1,0 +1,82 @@
+"""Task and result API shapes."""
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.inspection.domain import Verdict
+
+
+class Finding(BaseModel):
+    """One checklist item's outcome."""
+
+    item: str = Field(min_length=1, max_length=60, description="Checklist item code")
+    outcome: Literal["pass", "fail", "not_applicable"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class Sample(BaseModel):
+    """A sample taken for a lab (抽样)."""
+
+    number: str = Field(min_length=1, max_length=60)
+    lab: str | None = Field(default=None, max_length=200)
+
+
+class Location(BaseModel):
+    """Where the check was made (WGS-84)."""
+
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    accuracy_m: float = Field(ge=0, le=100_000, allow_inf_nan=False)
+
+
+class Evidence(BaseModel):
+    """A photo or document kept on the officer's device; the hash proves it later."""
+
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ResultIn(BaseModel):
+    """A task's result; every assigned inspector confirms it."""
+
+    findings: list[Finding] = Field(min_length=1, max_length=500)
+    samples: list[Sample] = Field(default=[], max_length=100)
+    verdict: Verdict
+    location: Location | None = None
+    evidence: list[Evidence] = Field(default=[], max_length=100)
+    confirmed_by: list[uuid.UUID] = Field(
+        min_length=2, max_length=10, description="Ids of the assigned inspectors confirming"
+    )
+    checked_at: datetime | None = Field(default=None, description="When, on site; now if absent")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ResultIn":
+        items = [f.item for f in self.findings]
+        if len(set(items)) != len(items):
+            raise ValueError("each checklist item appears once in findings")
+        failed = any(f.outcome == "fail" for f in self.findings)
+        if failed and self.verdict == Verdict.passed:
+            raise ValueError("a failed item cannot give the verdict pass")
+        return self
+
+
+class TaskOut(BaseModel):
+    """A task."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    campaign_id: uuid.UUID
+    checklist_id: uuid.UUID
+    uscc: str
+    level: str
+    inspector_ids: list[uuid.UUID]
+    status: Literal["open", "completed", "cancelled"]
+    verdict: Verdict | None
+    result: dict[str, Any] | None
+    completed_at: datetime | None
+    version: int
+    updated_at: datetime

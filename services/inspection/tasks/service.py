@@ -1,0 +1,135 @@
+"""Tasks: who sees which, and recording a result (which may open a CAPA)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.db import utcnow
+from kit.events import TaskCompleted
+from kit.pagination import PageParams, keyset_page
+from kit.problems import Conflict as ConflictProblem
+from kit.problems import NotFound, ProblemError
+from services.inspection.campaigns.models import Campaign
+from services.inspection.capas import service as capas
+from services.inspection.capas.models import Capa
+from services.inspection.checklists.models import Checklist
+from services.inspection.config import settings
+from services.inspection.domain import Verdict
+from services.inspection.events import publish
+from services.inspection.tasks.models import Task
+from services.inspection.tasks.schemas import ResultIn
+
+
+def _invalid(field: str, reason: str) -> ProblemError:
+    return ProblemError(
+        "validation", f"{field}: {reason}", errors=[{"field": field, "reason": reason}]
+    )
+
+
+def ensure_can_see(principal: Principal, task: Task) -> None:
+    """Inspectors see their own tasks, enterprises the tasks about them, offices all."""
+    if principal.inspector_id is not None:
+        if uuid.UUID(principal.inspector_id) not in task.inspector_ids:
+            raise ProblemError("forbidden", "this task is not assigned to you")
+    elif principal.uscc is not None and principal.uscc != task.uscc:
+        raise ProblemError("forbidden", "an enterprise sees only tasks about itself")
+
+
+async def get(session: AsyncSession, task_id: uuid.UUID, *, for_update: bool = False) -> Task:
+    """One task, or 404."""
+    task = await session.get(Task, task_id, with_for_update=for_update)
+    if task is None:
+        raise NotFound("task", str(task_id))
+    return task
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    principal: Principal,
+    campaign_id: uuid.UUID | None,
+    uscc: str | None,
+    status: str | None,
+) -> tuple[list[Task], str | None]:
+    """Tasks the caller may see."""
+    query = select(Task)
+    if principal.inspector_id is not None:
+        query = query.where(Task.inspector_ids.any_() == uuid.UUID(principal.inspector_id))
+    if principal.uscc is not None:
+        uscc = principal.uscc
+    if campaign_id:
+        query = query.where(Task.campaign_id == campaign_id)
+    if uscc:
+        query = query.where(Task.uscc == uscc.strip().upper())
+    if status:
+        query = query.where(Task.status == status)
+    return await keyset_page(session, query, keys=[Task.id], page=page)
+
+
+async def record_result(
+    session: AsyncSession, task: Task, result_in: ResultIn, principal: Principal
+) -> Task:
+    """Record a locked task's result; a fail opens a CAPA; emits inspection.task.completed."""
+    if principal.inspector_id is not None:
+        ensure_can_see(principal, task)
+    elif not principal.is_admin:
+        raise ProblemError("forbidden", "results are recorded by the task's inspectors")
+    if task.status != "open":
+        raise ConflictProblem(f"the task is {task.status}", status_now=task.status)
+    checklist = await session.get_one(Checklist, task.checklist_id)
+    known = {item["code"] for item in checklist.items}
+    unknown = sorted({f.item for f in result_in.findings} - known)
+    if unknown:
+        raise _invalid("findings", f"not items of the checklist: {', '.join(unknown[:10])}")
+    if set(result_in.confirmed_by) != set(task.inspector_ids):
+        raise _invalid("confirmed_by", "every assigned inspector, and only they, must confirm")
+    now = utcnow()
+    checked_at = min(result_in.checked_at or now, now)
+    campaign = await session.get_one(Campaign, task.campaign_id)
+    task.status = "completed"
+    task.verdict = result_in.verdict.value
+    task.result = result_in.model_dump(mode="json")
+    task.completed_at = checked_at
+    task.version += 1
+    task.change = func.nextval("change_seq")
+    task.updated_at = now
+    failed = result_in.verdict == Verdict.fail
+    await publish(
+        session,
+        "inspection.task.completed.v1",
+        task.uscc,
+        TaskCompleted(
+            task_id=str(task.id),
+            campaign_id=str(task.campaign_id),
+            uscc=task.uscc,
+            agency=campaign.agencies[0],
+            outcome="fail" if failed else "pass",
+            severity="minor" if result_in.verdict == Verdict.minor else "general",
+            checklist_items=sorted(
+                f.item for f in result_in.findings if f.outcome != "not_applicable"
+            ),
+            completed_at=checked_at,
+            evidence_ref=f"task {task.id}",
+        ),
+    )
+    if failed:
+        capa = Capa(
+            task_id=task.id,
+            uscc=task.uscc,
+            findings="; ".join(
+                f"{f.item}: {f.note or 'fail'}" for f in result_in.findings if f.outcome == "fail"
+            ),
+            due_at=now + timedelta(days=settings.capa_days),
+        )
+        session.add(capa)
+        await session.flush()
+        await capas.announce(session, capa, "open")
+    await session.flush()
+    await session.refresh(task)
+    return task
