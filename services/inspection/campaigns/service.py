@@ -66,7 +66,7 @@ async def create(session: AsyncSession, campaign_in: CampaignIn, principal: Prin
         raise _invalid("checklist_id", f"the checklist is for {checklist.industry}")
     seed = None if campaign_in.seed_sha256 else secrets.token_hex(32)
     campaign = Campaign(
-        **campaign_in.model_dump(mode="json", exclude={"seed_sha256"}),
+        **campaign_in.model_dump(exclude={"seed_sha256"}),
         seed_sha256=campaign_in.seed_sha256 or sha256(seed or ""),
         seed=seed,
         created_by=principal.subject,

@@ -1,0 +1,431 @@
+"""Inspection through the gateway: a joint campaign from draw to published results, a failed
+check opening a CAPA and reaching credit as a fact, officer sync, and bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+import pytest
+
+from tests.helpers import assert_problem, enterprise_body, new_uscc, sql, token, wait_until
+
+TODAY = date.today()
+WINDOW = {"window_start": str(TODAY), "window_end": str(TODAY + timedelta(days=60))}
+ITEMS = [
+    {
+        "code": "LED-01",
+        "title": "标志和说明",
+        "legal_basis": "GB 7000.1-2015 §3",
+        "criterion": "齐全",
+    },
+    {
+        "code": "LED-02",
+        "title": "防触电保护",
+        "legal_basis": "GB 7000.1-2015 §8",
+        "criterion": "无带电可触及部件",
+    },
+]
+
+
+def _bearer_client(gateway_url: str, client_id: str, secret: str) -> httpx.Client:
+    bearer = token(gateway_url, client_id, secret)
+    return httpx.Client(
+        base_url=gateway_url, headers={"Authorization": f"Bearer {bearer}"}, timeout=30
+    )
+
+
+def _new_client(
+    api: httpx.Client, gateway_url: str, scopes: list[str], **fields: object
+) -> httpx.Client:
+    created = api.post(
+        "/v1/clients",
+        json={
+            "client_id": f"t-{uuid.uuid4().hex[:10]}",
+            "name": "test",
+            "scopes": scopes,
+            **fields,
+        },
+    )
+    created.raise_for_status()
+    return _bearer_client(gateway_url, created.json()["client_id"], created.json()["client_secret"])
+
+
+@pytest.fixture(scope="module")
+def admin(gateway_url: str, admin_token: str) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=gateway_url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=60
+    ) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def checklist(admin: httpx.Client) -> dict:  # type: ignore[type-arg]
+    created = admin.post(
+        "/v1/checklists",
+        json={
+            "code": f"lighting-{uuid.uuid4().hex[:6]}",
+            "industry": "lighting",
+            "title": "灯具出口监督抽查",
+            "items": ITEMS,
+        },
+    )
+    assert created.status_code == 201, created.text
+    return created.json()  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def inspectors(admin: httpx.Client) -> list[dict]:  # type: ignore[type-arg]
+    out = []
+    for n, (agency, unit) in enumerate(
+        [
+            ("market_supervision", "跃龙所"),
+            ("market_supervision", "桃源所"),
+            ("ciq", "检验一科"),
+            ("ciq", "检验二科"),
+        ]
+    ):
+        created = admin.post(
+            "/v1/inspectors",
+            json={
+                "agency": agency,
+                "badge_number": f"3302{uuid.uuid4().int % 10**10:010d}",
+                "name": f"检查员{n}",
+                "unit": unit,
+                "specialties": ["lighting"],
+            },
+        )
+        assert created.status_code == 201, created.text
+        out.append(created.json())
+    return out
+
+
+def _campaign(admin: httpx.Client, checklist: dict, **extra: object) -> dict:  # type: ignore[type-arg]
+    body = {
+        "title": "2026年灯具出口产品联合抽查",
+        "agencies": ["market_supervision", "ciq"],
+        "zones": ["lighting-provincial"],
+        "industries": ["lighting"],
+        "checklist_id": checklist["id"],
+        "ratios": {"A": 0.1, "B": 0.1, "C": 0.5, "D": 1.0},
+        **WINDOW,
+        **extra,
+    }
+    created = admin.post("/v1/campaigns", json=body)
+    assert created.status_code == 201, created.text
+    return created.json()  # type: ignore[no-any-return]
+
+
+def test_a_joint_campaign_from_draw_to_published_results(
+    stack,
+    admin: httpx.Client,
+    gateway_url: str,
+    checklist: dict,
+    inspectors: list[dict],  # type: ignore[no-untyped-def, type-arg]
+) -> None:
+    campaign = _campaign(admin, checklist)
+    assert campaign["joint"] and campaign["status"] == "planned" and campaign["seed"] is None
+    assert len(campaign["seed_sha256"]) == 64
+    drawn = admin.post(f"/v1/campaigns/{campaign['id']}/draw")
+    assert drawn.status_code == 200, drawn.text
+    figures = drawn.json()
+    assert (
+        figures["tasks"] >= 1
+        and hashlib.sha256(figures["seed"].encode()).hexdigest() == campaign["seed_sha256"]
+    )
+    for level, n in figures["population"].items():
+        assert figures["sampled"][level] >= (1 if n else 0)
+    assert_problem(admin.post(f"/v1/campaigns/{campaign['id']}/draw"), 409, "conflict")
+    verified = admin.get(f"/v1/campaigns/{campaign['id']}/draw/verify").json()
+    assert verified["matches"] and verified["tasks_match"] and verified["seed_matches_commitment"]
+
+    tasks = admin.get("/v1/tasks", params={"campaign_id": campaign["id"], "limit": 500}).json()[
+        "items"
+    ]
+    assert len(tasks) == figures["tasks"] and all(len(t["inspector_ids"]) == 2 for t in tasks)
+    public = httpx.get(
+        f"{gateway_url}/v1/public/draws", params={"campaign_id": campaign["id"]}
+    ).json()
+    badges = {i["badge_number"] for i in inspectors}
+    assert {p["task_id"] for p in public["items"]} == {t["id"] for t in tasks}
+    assert all(set(p["badge_numbers"]) <= badges for p in public["items"])
+    assert "name" not in str(public["items"][0].keys()).replace("enterprise", "")
+
+    task = tasks[0]
+    by_id = {i["id"]: i for i in inspectors}
+    assigned = [by_id[i] for i in task["inspector_ids"]]
+    outsider = next(i for i in inspectors if i["id"] not in task["inspector_ids"])
+    officer = _new_client(
+        admin,
+        gateway_url,
+        ["inspection:read", "inspection:write"],
+        inspector_id=assigned[0]["id"],
+        agency=assigned[0]["agency"],
+    )
+    other = _new_client(
+        admin,
+        gateway_url,
+        ["inspection:read", "inspection:write"],
+        inspector_id=outsider["id"],
+        agency=outsider["agency"],
+    )
+    with officer, other:
+        mine = officer.get("/v1/tasks", params={"limit": 500}).json()["items"]
+        assert task["id"] in {t["id"] for t in mine}
+        assert all(assigned[0]["id"] in t["inspector_ids"] for t in mine)
+        failing = {
+            "findings": [
+                {"item": "LED-01", "outcome": "pass"},
+                {"item": "LED-02", "outcome": "fail", "note": "带电部件可触及"},
+            ],
+            "samples": [{"number": "CY-2026-001", "lab": "宁波检验检疫技术中心"}],
+            "verdict": "fail",
+            "location": {"lat": 29.2883, "lon": 121.4317, "accuracy_m": 12},
+            "evidence": [{"sha256": hashlib.sha256(b"photo").hexdigest(), "name": "photo-1.jpg"}],
+            "confirmed_by": task["inspector_ids"],
+        }
+        if outsider["id"] not in task["inspector_ids"]:
+            assert_problem(other.get(f"/v1/tasks/{task['id']}"), 403, "forbidden")
+            assert_problem(
+                other.post(f"/v1/tasks/{task['id']}/result", json=failing), 403, "forbidden"
+            )
+        unknown = {**failing, "findings": [{"item": "XX-99", "outcome": "fail"}]}
+        assert (
+            "XX-99"
+            in assert_problem(
+                officer.post(f"/v1/tasks/{task['id']}/result", json=unknown), 422, "validation"
+            )["detail"]
+        )
+        lonely = {**failing, "confirmed_by": task["inspector_ids"][:1] * 2}
+        assert_problem(
+            officer.post(f"/v1/tasks/{task['id']}/result", json=lonely), 422, "validation"
+        )
+        done = officer.post(f"/v1/tasks/{task['id']}/result", json=failing)
+        assert done.status_code == 200, done.text
+        assert done.json()["status"] == "completed" and done.json()["verdict"] == "fail"
+        assert_problem(
+            officer.post(f"/v1/tasks/{task['id']}/result", json=failing), 409, "conflict"
+        )
+
+        # The fail reached credit as a fact of the lead agency, and opened a CAPA.
+        fact = wait_until(
+            lambda: [
+                f
+                for f in admin.get("/v1/credit/facts", params={"uscc": task["uscc"]}).json()[
+                    "items"
+                ]
+                if f["kind"] == "spot_check_fail"
+            ],
+            what="credit fact",
+        )[0]
+        assert fact["source_agency"] == "market_supervision" and fact["details"][
+            "checklist_items"
+        ] == ["LED-01", "LED-02"]
+        capa = admin.get("/v1/capas", params={"uscc": task["uscc"]}).json()["items"][0]
+        assert capa["status"] == "open" and "LED-02" in capa["findings"]
+        enterprise = _new_client(
+            admin, gateway_url, ["inspection:read", "inspection:write"], uscc=task["uscc"]
+        )
+        with enterprise:
+            assert_problem(
+                officer.post(f"/v1/capas/{capa['id']}/verification", json={"effective": True}),
+                409,
+                "conflict",
+            )
+            responded = enterprise.post(
+                f"/v1/capas/{capa['id']}/response",
+                json={"root_cause": "装配工序漏检", "actions": "增加耐压测试工位"},
+            )
+            assert responded.status_code == 200 and responded.json()["status"] == "responded"
+            assert_problem(
+                enterprise.post(f"/v1/capas/{capa['id']}/verification", json={"effective": True}),
+                403,
+                "forbidden",
+            )
+        closed = officer.post(
+            f"/v1/capas/{capa['id']}/verification", json={"effective": True, "note": "复查有效"}
+        )
+        assert closed.status_code == 200 and closed.json()["status"] == "closed"
+
+    results = httpx.get(
+        f"{gateway_url}/v1/public/results", params={"campaign_id": campaign["id"]}
+    ).json()["items"]
+    assert [(r["uscc"], r["verdict"]) for r in results] == [(task["uscc"], "fail")]
+
+
+def test_officer_sync_pulls_deltas_and_refuses_a_stale_push(
+    admin: httpx.Client,
+    gateway_url: str,
+    checklist: dict,
+    inspectors: list[dict],  # type: ignore[type-arg]
+) -> None:
+    campaign = _campaign(
+        admin, checklist, ratios={"A": 1, "B": 1, "C": 1, "D": 1}, agencies=["ciq"]
+    )
+    admin.post(f"/v1/campaigns/{campaign['id']}/draw").raise_for_status()
+    me = inspectors[2]
+    officer = _new_client(
+        admin,
+        gateway_url,
+        ["inspection:read", "inspection:write"],
+        inspector_id=me["id"],
+        agency="ciq",
+    )
+    with officer:
+        pulled = officer.get("/v1/sync").json()
+        mine = [t for t in pulled["tasks"] if t["campaign_id"] == campaign["id"]]
+        assert mine and all(me["id"] in t["inspector_ids"] for t in pulled["tasks"])
+        assert {c["id"] for c in pulled["checklists"]} >= {checklist["id"]}
+        assert {e["uscc"] for e in pulled["enterprises"]} >= {t["uscc"] for t in mine}
+        again = officer.get("/v1/sync", params={"cursor": pulled["cursor"]}).json()
+        assert again["tasks"] == [] and again["deleted"] == []
+        result = {
+            "findings": [
+                {"item": "LED-01", "outcome": "pass"},
+                {"item": "LED-02", "outcome": "pass"},
+            ],
+            "verdict": "pass",
+            "confirmed_by": mine[0]["inspector_ids"],
+        }
+        pushed = officer.post(
+            "/v1/sync",
+            json={
+                "results": [
+                    {
+                        "task_id": mine[0]["id"],
+                        "base_version": mine[0]["version"],
+                        "result": result,
+                    },
+                    {
+                        "task_id": mine[1]["id"],
+                        "base_version": mine[1]["version"] + 5,
+                        "result": {**result, "confirmed_by": mine[1]["inspector_ids"]},
+                    },
+                ]
+            },
+        ).json()
+        assert [p["status"] for p in pushed] == ["applied", "conflict"]
+        assert pushed[1]["server_task"]["version"] == mine[1]["version"]
+        delta = officer.get("/v1/sync", params={"cursor": pulled["cursor"]}).json()
+        assert [t["id"] for t in delta["tasks"]] == [mine[0]["id"]] and delta["tasks"][0][
+            "status"
+        ] == "completed"
+        admin.post(f"/v1/campaigns/{campaign['id']}/cancel").raise_for_status()
+        withdrawn = officer.get("/v1/sync", params={"cursor": delta["cursor"]}).json()
+        assert set(withdrawn["deleted"]) == {t["id"] for t in mine[1:]}
+        assert_problem(admin.get("/v1/sync"), 403, "forbidden")
+        assert_problem(officer.get("/v1/sync", params={"cursor": "bogus"}), 400, "bad-request")
+
+
+def test_a_committed_seed_must_be_revealed_exactly(
+    admin: httpx.Client, checklist: dict, inspectors: list[dict]
+) -> None:  # type: ignore[type-arg]
+    seed = "宁海县2026年第一批双随机抽查种子-" + uuid.uuid4().hex
+    campaign = _campaign(admin, checklist, seed_sha256=hashlib.sha256(seed.encode()).hexdigest())
+    path = f"/v1/campaigns/{campaign['id']}/draw"
+    assert "reveal the seed" in assert_problem(admin.post(path), 422, "validation")["detail"]
+    assert_problem(admin.post(path, json={"seed": seed + "x"}), 422, "validation")
+    drawn = admin.post(path, json={"seed": seed})
+    assert drawn.status_code == 200 and drawn.json()["seed"] == seed
+    assert admin.get(f"{path}/verify").json()["matches"]
+
+
+def test_an_unstaffable_draw_is_refused_whole(admin: httpx.Client, checklist: dict) -> None:  # type: ignore[type-arg]
+    campaign = _campaign(admin, checklist, agencies=["finance"])  # no finance inspectors
+    refused = admin.post(f"/v1/campaigns/{campaign['id']}/draw")
+    body = assert_problem(refused, 409, "conflict")
+    assert body["unstaffable"] and "cannot be staffed" in body["detail"]
+    assert admin.get(f"/v1/campaigns/{campaign['id']}").json()["status"] == "planned"
+    assert admin.get("/v1/tasks", params={"campaign_id": campaign["id"]}).json()["items"] == []
+
+
+def test_a_recognised_result_spares_the_enterprise(
+    stack, admin: httpx.Client, checklist: dict, inspectors: list[dict]
+) -> None:  # type: ignore[no-untyped-def, type-arg]
+    uscc = new_uscc()
+    admin.post("/v1/enterprises", json=enterprise_body(uscc)).raise_for_status()
+    mid = admin.post("/v1/zones/lighting-provincial/applications", json={"uscc": uscc}).json()["id"]
+    admin.post(f"/v1/memberships/{mid}/decision", json={"decision": "admit"}).raise_for_status()
+    wait_until(
+        lambda: admin.get(f"/v1/credit/enterprises/{uscc}").status_code == 200, what="credit"
+    )
+    fact = admin.post(
+        "/v1/credit/facts",
+        json={
+            "uscc": uscc,
+            "kind": "spot_check_pass",
+            "occurred_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+            "source_agency": "market_supervision",
+        },
+    ).json()
+    admin.post(
+        "/v1/credit/recognitions",
+        json={
+            "recognising_agency": "ciq",
+            "recognised_agency": "market_supervision",
+            "result_kind": "inspection_result",
+            "valid_from": str(TODAY - timedelta(days=30)),
+            "valid_to": str(TODAY + timedelta(days=300)),
+        },
+    ).raise_for_status()
+    wait_until(
+        lambda: sql(
+            stack, "inspection", "SELECT 1 FROM results WHERE fact_id = $1", uuid.UUID(fact["id"])
+        ),
+        what="result mirrored",
+    )
+    wait_until(
+        lambda: (
+            "lighting-provincial"
+            in (
+                sql(stack, "inspection", "SELECT zones FROM directory WHERE uscc = $1", uscc)
+                or [([],)]
+            )[0][0]
+        ),
+        what="member",
+    )
+    campaign = _campaign(
+        admin, checklist, agencies=["ciq"], ratios={"A": 1, "B": 1, "C": 1, "D": 1}
+    )
+    drawn = admin.post(f"/v1/campaigns/{campaign['id']}/draw").json()
+    assert drawn["excluded"] >= 1
+    tasks = admin.get("/v1/tasks", params={"campaign_id": campaign["id"], "uscc": uscc}).json()[
+        "items"
+    ]
+    assert tasks == []
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"ratios": {"A": 1.5}}, "ratios"),
+        ({"window_end": str(TODAY - timedelta(days=1))}, "window_end"),
+        ({"inspectors_per_task": 1}, "inspectors_per_task"),
+        ({"checklist_id": str(uuid.uuid4())}, "no such checklist"),
+        ({"industries": ["toys"]}, "industries"),
+        ({"agencies": []}, "agencies"),
+    ],
+)
+def test_bad_campaigns_are_refused(
+    admin: httpx.Client, checklist: dict, change: dict, words: str
+) -> None:  # type: ignore[type-arg]
+    body = {"title": "t", "agencies": ["ciq"], "checklist_id": checklist["id"], **WINDOW, **change}
+    response = admin.post("/v1/campaigns", json=body)
+    assert words in assert_problem(response, 422, "validation")["detail"]
+
+
+def test_bad_checklists_and_inspectors_are_refused(admin: httpx.Client) -> None:
+    bad = {"code": "x-checklist", "industry": "toys", "title": "t", "items": ITEMS}
+    assert_problem(admin.post("/v1/checklists", json=bad), 422, "validation")
+    twice = {**bad, "industry": "lighting", "items": ITEMS + ITEMS[:1]}
+    assert (
+        "unique"
+        in assert_problem(admin.post("/v1/checklists", json=twice), 422, "validation")["detail"]
+    )
+    badge = f"3302{uuid.uuid4().int % 10**10:010d}"
+    body = {"agency": "ciq", "badge_number": badge, "name": "甲"}
+    assert admin.post("/v1/inspectors", json=body).status_code == 201
+    assert_problem(admin.post("/v1/inspectors", json=body), 409, "conflict")
