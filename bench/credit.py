@@ -63,8 +63,8 @@ class RescoreFigures:
     peak_rss_mb: float
 
 
-def _credit_pids(stack: Stack) -> list[int]:
-    proc = stack.procs["credit"]
+def service_pids(stack: Stack, service: str = "credit") -> list[int]:
+    proc = stack.procs[service]
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
     pids = [proc.pid]
     if children.exists():
@@ -72,7 +72,7 @@ def _credit_pids(stack: Stack) -> list[int]:
     return pids
 
 
-def _memory_mb(pid: int, field: str) -> float:
+def memory_mb(pid: int, field: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
@@ -158,8 +158,8 @@ async def load(stack: Stack, rng: random.Random) -> list[str]:
 async def _run_job(
     stack: Stack, session: aiohttp.ClientSession, label: str, start: tuple[str, str, object]
 ) -> RescoreFigures:
-    pids = _credit_pids(stack)
-    before = max(_memory_mb(p, "VmRSS") for p in pids)
+    pids = service_pids(stack)
+    before = max(memory_mb(p, "VmRSS") for p in pids)
     method, path, body = start
     began = time.perf_counter()
     async with session.request(method, path, json=body) as r:
@@ -173,7 +173,7 @@ async def _run_job(
             break
         await asyncio.sleep(0.2)
     seconds = time.perf_counter() - began
-    peak = max(_memory_mb(p, "VmHWM") for p in pids)
+    peak = max(memory_mb(p, "VmHWM") for p in pids)
     assert job["status"] == "done", job
     return RescoreFigures(label, job["processed"], seconds, job["level_changes"], before, peak)
 

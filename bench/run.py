@@ -26,7 +26,7 @@ from pathlib import Path
 import aiohttp
 import nats
 
-from bench import credit
+from bench import credit, inspection
 from deploy.launcher import Stack
 from deploy.processes import free_port, wait_for_port
 from kit.uscc import generate
@@ -294,12 +294,52 @@ async def credit_scenarios(stack: Stack) -> tuple[list[Result], list[credit.Resc
     return reads, figures
 
 
+async def inspection_scenarios(stack: Stack) -> tuple[list[Result], inspection.DrawFigures]:
+    """A county-sized draw, then an officer's sync pull."""
+    bearer = token(stack.url("gateway"))
+    rng = random.Random(13)
+    credit.log(
+        f"loading {inspection.ENTERPRISES:,} directory entries, {inspection.INSPECTORS} inspectors"
+    )
+    usccs, _ = await inspection.load(stack, rng)
+    credit.log("drawing")
+    figures, campaign_id = await inspection.drawing(stack, bearer)
+    officer = await inspection.officer_with_tasks(stack, campaign_id, usccs)
+    headers = {"Authorization": f"Bearer {bearer}"}
+    async with (
+        aiohttp.ClientSession(headers=headers) as session,
+        session.post(
+            f"{stack.url('gateway')}/v1/clients",
+            json={
+                "client_id": f"bench-officer-{officer.hex[:8]}",
+                "name": "bench officer",
+                "scopes": ["inspection:read"],
+                "inspector_id": str(officer),
+                "rate_limit_per_s": 0,
+            },
+        ) as r,
+    ):
+        created = await r.json()
+    officer_token = token(stack.url("gateway"), created["client_id"], created["client_secret"])
+
+    def pull() -> tuple[str, str, None]:
+        return "GET", "/v1/sync", None
+
+    credit.log("officer sync pull (200 tasks) direct @1")
+    sync = await closed_loop(
+        "sync pull, 200 tasks, direct @1", stack.url("inspection"), officer_token, pull, 1
+    )
+    return [sync], figures
+
+
 def main() -> None:
-    """Start a stack, measure, print, save. BENCH_ONLY=registry or credit runs one part."""
+    """Start a stack, measure, print, save. BENCH_ONLY=registry, credit or inspection runs
+    one part."""
     only = os.environ.get("BENCH_ONLY", "")
     stack = make_stack("bench")
     results: list[Result] = []
     figures: list[credit.RescoreFigures] = []
+    draw: inspection.DrawFigures | None = None
     try:
         print("starting a seeded stack …", file=sys.stderr, flush=True)
         stack.start(seed=True)
@@ -308,14 +348,25 @@ def main() -> None:
         if only in ("", "credit"):
             reads, figures = asyncio.run(credit_scenarios(stack))
             results += reads
+        if only in ("", "inspection"):
+            pulls, draw = asyncio.run(inspection_scenarios(stack))
+            results += pulls
     finally:
         stack.stop()
-    text = report(results) + "\n" + "\n".join(credit.report(figures) if figures else [])
+    text = "\n".join(
+        [report(results)]
+        + (credit.report(figures) if figures else [])
+        + (inspection.report(draw) if draw else [])
+    )
     print(text)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(
         json.dumps(
-            {"http": [asdict(r) for r in results], "rescoring": [asdict(f) for f in figures]},
+            {
+                "http": [asdict(r) for r in results],
+                "rescoring": [asdict(f) for f in figures],
+                "draw": asdict(draw) if draw else None,
+            },
             indent=2,
         )
     )

@@ -27,6 +27,11 @@ from services.credit.facts.schemas import FactIn
 from services.credit.policy.schemas import ModelIn
 from services.credit.recognitions.schemas import RecognitionIn
 from services.credit.scores.schemas import SimulateIn
+from services.inspection.campaigns.schemas import CampaignIn
+from services.inspection.checklists.schemas import ChecklistIn
+from services.inspection.inspectors.schemas import ConflictIn
+from services.inspection.sync.schemas import SyncPush
+from services.inspection.tasks.schemas import ResultIn
 from tests.helpers import running_stack, token
 
 EXAMPLES_PER_OPERATION = 25
@@ -44,6 +49,11 @@ CROSS_FIELD_BODIES = {
     ("POST", "/v1/credit/simulate"): SimulateIn,
     ("PUT", "/v1/credit/model"): ModelIn,
     ("POST", "/v1/credit/recognitions"): RecognitionIn,
+    ("POST", "/v1/campaigns"): CampaignIn,
+    ("POST", "/v1/checklists"): ChecklistIn,
+    ("POST", "/v1/inspectors/{inspector_id}/conflicts"): ConflictIn,
+    ("POST", "/v1/tasks/{task_id}/result"): ResultIn,
+    ("POST", "/v1/sync"): SyncPush,
 }
 
 

@@ -404,7 +404,6 @@ def test_a_recognised_result_spares_the_enterprise(
         ({"ratios": {"A": 1.5}}, "ratios"),
         ({"window_end": str(TODAY - timedelta(days=1))}, "window_end"),
         ({"inspectors_per_task": 1}, "inspectors_per_task"),
-        ({"checklist_id": str(uuid.uuid4())}, "no such checklist"),
         ({"industries": ["toys"]}, "industries"),
         ({"agencies": []}, "agencies"),
     ],
@@ -415,6 +414,14 @@ def test_bad_campaigns_are_refused(
     body = {"title": "t", "agencies": ["ciq"], "checklist_id": checklist["id"], **WINDOW, **change}
     response = admin.post("/v1/campaigns", json=body)
     assert words in assert_problem(response, 422, "validation")["detail"]
+
+
+def test_a_campaign_on_an_unknown_checklist_is_404(admin: httpx.Client) -> None:
+    body = {"title": "t", "agencies": ["ciq"], "checklist_id": str(uuid.uuid4()), **WINDOW}
+    assert (
+        "checklist"
+        in assert_problem(admin.post("/v1/campaigns", json=body), 404, "not-found")["detail"]
+    )
 
 
 def test_bad_checklists_and_inspectors_are_refused(admin: httpx.Client) -> None:

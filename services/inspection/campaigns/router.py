@@ -47,7 +47,10 @@ def _draw_out(campaign: Campaign, record: DrawRecord) -> DrawOut:
     status_code=201,
     summary="Plan a campaign (its seed committed)",
     response_model=CampaignOut,
-    responses={422: {"description": "Ratios outside [0,1], window backwards, < 2 inspectors …"}},
+    responses={
+        404: {"description": "No such checklist"},
+        422: {"description": "Ratios outside [0,1], window backwards, < 2 inspectors …"},
+    },
 )
 async def create_campaign(
     body: CampaignIn, session: SessionDep, principal: Writer, response: Response

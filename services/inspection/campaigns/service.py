@@ -60,8 +60,8 @@ async def create(session: AsyncSession, campaign_in: CampaignIn, principal: Prin
     if not principal.is_admin and principal.agency not in campaign_in.agencies:
         raise ProblemError("forbidden", "a campaign's agencies must include your own")
     checklist = await session.get(Checklist, campaign_in.checklist_id)
-    if checklist is None:
-        raise _invalid("checklist_id", "no such checklist")
+    if checklist is None:  # an unknown object named in the body: 404, as elsewhere
+        raise NotFound("checklist", str(campaign_in.checklist_id))
     if campaign_in.industries and checklist.industry not in campaign_in.industries:
         raise _invalid("checklist_id", f"the checklist is for {checklist.industry}")
     seed = None if campaign_in.seed_sha256 else secrets.token_hex(32)

@@ -1,0 +1,102 @@
+"""Officer sync: what changed for an inspector since a cursor; results made offline."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.pagination import decode_cursor, encode_cursor
+from kit.problems import ProblemError
+from services.inspection.checklists.models import Checklist
+from services.inspection.checklists.schemas import ChecklistOut
+from services.inspection.directory.models import DirectoryEntry
+from services.inspection.directory.schemas import DirectoryOut
+from services.inspection.sync.schemas import PushOutcome, SyncPull, SyncPush
+from services.inspection.tasks import service as tasks
+from services.inspection.tasks.models import Task
+from services.inspection.tasks.schemas import TaskOut
+
+BATCH = 500
+
+
+def inspector_of(principal: Principal) -> uuid.UUID:
+    """The calling inspector; 403 for other tokens."""
+    if principal.inspector_id is None:
+        raise ProblemError("forbidden", "officer sync is for inspector tokens")
+    return uuid.UUID(principal.inspector_id)
+
+
+def _position(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        return int(decode_cursor(cursor)["change"])
+    except (KeyError, TypeError, ValueError, ProblemError) as exc:
+        raise ProblemError("bad-request", "cursor is not one this endpoint issued") from exc
+
+
+async def pull(session: AsyncSession, inspector: uuid.UUID, cursor: str | None) -> SyncPull:
+    """Tasks of the inspector changed after the cursor, with their checklists and enterprises."""
+    after = _position(cursor)
+    changed = list(
+        await session.scalars(
+            select(Task)
+            .where(Task.inspector_ids.any_() == inspector, Task.change > after)
+            .order_by(Task.change)
+            .limit(BATCH + 1)
+        )
+    )
+    has_more = len(changed) > BATCH
+    changed = changed[:BATCH]
+    live = [t for t in changed if t.status != "cancelled"]
+    checklists = await session.scalars(
+        select(Checklist).where(Checklist.id.in_({t.checklist_id for t in live}))
+    )
+    enterprises = await session.scalars(
+        select(DirectoryEntry).where(DirectoryEntry.uscc.in_({t.uscc for t in live}))
+    )
+    position = changed[-1].change if changed else after
+    return SyncPull(
+        tasks=[TaskOut.model_validate(t) for t in live],
+        deleted=[t.id for t in changed if t.status == "cancelled"],
+        checklists=[ChecklistOut.model_validate(c) for c in checklists],
+        enterprises=[DirectoryOut.model_validate(e) for e in enterprises],
+        cursor=encode_cursor({"change": position}),
+        has_more=has_more,
+    )
+
+
+async def push(session: AsyncSession, body: SyncPush, principal: Principal) -> list[PushOutcome]:
+    """Apply each result to the task version it was made on; report conflicts, never
+    overwrite. Each result is applied in a savepoint: one refused leaves the others."""
+    outcomes: list[PushOutcome] = []
+    for item in body.results:
+        task = await session.get(Task, item.task_id, with_for_update=True)
+        if task is None:
+            outcomes.append(
+                PushOutcome(task_id=item.task_id, status="rejected", detail="no such task")
+            )
+            continue
+        if task.version != item.base_version:
+            outcomes.append(
+                PushOutcome(
+                    task_id=task.id,
+                    status="conflict",
+                    detail=f"the task is at version {task.version}, not {item.base_version}",
+                    server_task=TaskOut.model_validate(task),
+                )
+            )
+            continue
+        try:
+            async with session.begin_nested():
+                await tasks.record_result(session, task, item.result, principal)
+        except ProblemError as exc:
+            outcomes.append(PushOutcome(task_id=task.id, status="rejected", detail=exc.detail))
+            continue
+        outcomes.append(
+            PushOutcome(task_id=task.id, status="applied", server_task=TaskOut.model_validate(task))
+        )
+    return outcomes
