@@ -166,8 +166,8 @@ async def officer_with_tasks(
             "INSERT INTO inspectors (id, agency, badge_number, name, specialties, active, version,"
             " created_at) VALUES ($1, 'ciq', $2, $3, '{}', false, 1, $4)",
             [
-                (officer, f"SYNC{officer.hex[:8]}", "同步测试", now),
-                (partner, f"SYNC{partner.hex[:8]}", "同步测试", now),
+                (officer, f"SYNC{officer.hex[-10:]}", "同步测试", now),
+                (partner, f"SYNC{partner.hex[-10:]}", "同步测试", now),
             ],
         )
         checklist = await conn.fetchval(

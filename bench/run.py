@@ -311,7 +311,7 @@ async def inspection_scenarios(stack: Stack) -> tuple[list[Result], inspection.D
         session.post(
             f"{stack.url('gateway')}/v1/clients",
             json={
-                "client_id": f"bench-officer-{officer.hex[:8]}",
+                "client_id": f"bench-officer-{officer.hex[-10:]}",
                 "name": "bench officer",
                 "scopes": ["inspection:read"],
                 "inspector_id": str(officer),

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kit.db import utcnow
@@ -48,7 +48,8 @@ class DrawRecord(Base):
     snapshot_sha256: Mapped[str] = mapped_column(String(64))
     pool_sha256: Mapped[str] = mapped_column(String(64))
     model_version: Mapped[int | None]
-    inputs: Mapped[dict[str, Any]] = mapped_column(JSONB)  # candidates, excluded, inspectors
+    # candidates, excluded, inspectors: stored as sent (json, not jsonb: never queried inside)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
     stats: Mapped[dict[str, Any]] = mapped_column(JSONB)
     note: Mapped[str | None] = mapped_column(Text, default=None)
     drawn_by: Mapped[str] = mapped_column(String(200))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import String, and_, any_, bindparam, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
@@ -29,6 +31,18 @@ from services.inspection.domain import LEVEL_RANK, CampaignLevel
 from services.inspection.events import publish
 from services.inspection.inspectors.models import Conflict, Inspector
 from services.inspection.tasks.models import Task
+
+# One statement for every drawn task (tens of thousands in a county-wide campaign).
+INSERT_TASKS = text(
+    """
+    INSERT INTO tasks (id, campaign_id, checklist_id, uscc, level, inspector_ids, status,
+                       version, updated_at)
+    SELECT t.id, :campaign, :checklist, t.uscc, t.level,
+           ARRAY(SELECT jsonb_array_elements_text(t.inspectors)::uuid), 'open', 1, :now
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:usccs AS text[]), CAST(:levels AS text[]),
+                CAST(:inspectors AS jsonb[])) AS t(id, uscc, level, inspectors)
+    """
+)
 
 
 def sha256(text: str) -> str:
@@ -98,13 +112,20 @@ async def search(
     return await keyset_page(session, query, keys=[Campaign.id], page=page, descending=True)
 
 
-async def _population(session: AsyncSession, campaign: Campaign) -> list[DirectoryEntry]:
-    query = select(DirectoryEntry).order_by(DirectoryEntry.uscc)
+async def _population(session: AsyncSession, campaign: Campaign) -> list[Any]:
+    """(uscc, level, unit, industry, model_version) rows, not ORM objects: a county's worth."""
+    query = select(
+        DirectoryEntry.uscc,
+        DirectoryEntry.level,
+        DirectoryEntry.unit,
+        DirectoryEntry.industry,
+        DirectoryEntry.model_version,
+    ).order_by(DirectoryEntry.uscc)
     if campaign.industries:
         query = query.where(DirectoryEntry.industry.in_(campaign.industries))
     if campaign.zones:
         query = query.where(DirectoryEntry.zones.overlap(campaign.zones))
-    rows = list(await session.scalars(query.limit(settings.max_population + 1)))
+    rows = list(await session.execute(query.limit(settings.max_population + 1)))
     if len(rows) > settings.max_population:
         raise ProblemError(
             "validation",
@@ -131,7 +152,8 @@ async def _checked_higher(session: AsyncSession, campaign: Campaign, usccs: list
             Campaign.window_start <= campaign.window_end,
             Campaign.window_end >= campaign.window_start,
             Task.status != "cancelled",
-            Task.uscc.in_(usccs),
+            # one array parameter: a county's population exceeds a query's 32,767 arguments
+            Task.uscc == any_(bindparam("usccs", usccs, type_=ARRAY(String))),
         )
     )
     return set(rows)
@@ -217,19 +239,16 @@ async def draw(
     now = utcnow()
     if result.tasks:
         await session.execute(
-            insert(Task),
-            [
-                {
-                    "id": uuid7(),
-                    "campaign_id": campaign.id,
-                    "checklist_id": campaign.checklist_id,
-                    "uscc": t.uscc,
-                    "level": t.level,
-                    "inspector_ids": [uuid.UUID(i) for i in t.inspectors],
-                    "updated_at": now,
-                }
-                for t in result.tasks
-            ],
+            INSERT_TASKS,
+            {
+                "ids": [uuid7() for _ in result.tasks],
+                "campaign": campaign.id,
+                "checklist": campaign.checklist_id,
+                "usccs": [t.uscc for t in result.tasks],
+                "levels": [t.level for t in result.tasks],
+                "inspectors": [json.dumps(t.inspectors) for t in result.tasks],
+                "now": now,
+            },
         )
     record = DrawRecord(
         campaign_id=campaign.id,

@@ -81,7 +81,9 @@ async def search(
     if principal.uscc is not None:
         uscc = principal.uscc
     if principal.inspector_id is not None:
-        mine = select(Task.id).where(Task.inspector_ids.any_() == uuid.UUID(principal.inspector_id))
+        mine = select(Task.id).where(
+            Task.inspector_ids.contains([uuid.UUID(principal.inspector_id)])
+        )
         query = query.where(Capa.task_id.in_(mine))
     if uscc:
         query = query.where(Capa.uscc == uscc.strip().upper())

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.events import CreditFactRecorded, CreditLevelChanged, RecognitionChanged
@@ -132,7 +132,7 @@ async def covered_by_recognition(
     results = await session.execute(
         select(ResultMirror).where(
             ResultMirror.agency.in_({r.recognised_agency for r in recognitions}),
-            ResultMirror.uscc.in_(usccs),
+            ResultMirror.uscc == any_(bindparam("usccs", list(usccs), type_=ARRAY(String))),
         )
     )
     for (result,) in results:

@@ -44,7 +44,7 @@ async def pull(session: AsyncSession, inspector: uuid.UUID, cursor: str | None) 
     changed = list(
         await session.scalars(
             select(Task)
-            .where(Task.inspector_ids.any_() == inspector, Task.change > after)
+            .where(Task.inspector_ids.contains([inspector]), Task.change > after)
             .order_by(Task.change)
             .limit(BATCH + 1)
         )

@@ -60,7 +60,7 @@ async def search(
     """Tasks the caller may see."""
     query = select(Task)
     if principal.inspector_id is not None:
-        query = query.where(Task.inspector_ids.any_() == uuid.UUID(principal.inspector_id))
+        query = query.where(Task.inspector_ids.contains([uuid.UUID(principal.inspector_id)]))
     if principal.uscc is not None:
         uscc = principal.uscc
     if campaign_id:

@@ -192,7 +192,7 @@ def upgrade() -> None:
         sa.Column("snapshot_sha256", sa.String(length=64), nullable=False),
         sa.Column("pool_sha256", sa.String(length=64), nullable=False),
         sa.Column("model_version", sa.Integer(), nullable=True),
-        sa.Column("inputs", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("inputs", postgresql.JSON(astext_type=sa.Text()), nullable=False),
         sa.Column("stats", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("drawn_by", sa.String(length=200), nullable=False),
