@@ -361,7 +361,7 @@ def test_a_recognised_result_spares_the_enterprise(
             "source_agency": "market_supervision",
         },
     ).json()
-    admin.post(
+    recognition = admin.post(
         "/v1/credit/recognitions",
         json={
             "recognising_agency": "ciq",
@@ -370,7 +370,17 @@ def test_a_recognised_result_spares_the_enterprise(
             "valid_from": str(TODAY - timedelta(days=30)),
             "valid_to": str(TODAY + timedelta(days=300)),
         },
-    ).raise_for_status()
+    )
+    assert recognition.status_code == 201, recognition.text
+    wait_until(  # both reach inspection as events
+        lambda: sql(
+            stack,
+            "inspection",
+            "SELECT 1 FROM recognitions WHERE id = $1",
+            uuid.UUID(recognition.json()["id"]),
+        ),
+        what="recognition mirrored",
+    )
     wait_until(
         lambda: sql(
             stack, "inspection", "SELECT 1 FROM results WHERE fact_id = $1", uuid.UUID(fact["id"])
