@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
@@ -157,6 +158,10 @@ def create_service_app(
                 )
                 for c in consumers
             ]
+        # Everything alive now lives as long as the process: out of the collector's way, so a
+        # full collection under load walks only request garbage (shorter tail latencies).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
