@@ -8,7 +8,9 @@ Pure and deterministic, so anyone holding the stored inputs can replay it:
   least loaded so far, in the order of `SHA-256(seed ":inspector:" id)` starting where
   `SHA-256(seed ":assign:" uscc)` falls; an inspector is eligible when active and of one of
   the campaign's agencies (the caller's filter), not from the target's own unit, without a
-  declared conflict, and below the cap `ceil(tasks × k / inspectors) + 1`;
+  declared conflict, and below the cap `ceil(tasks × k / inspectors) + 1`; when the pool
+  spans several agencies (a joint campaign), the last place goes to an inspector of another
+  agency than the others', whenever one is eligible (联合执法);
 - if any task cannot be staffed, the draw is refused as a whole, naming those targets.
 Only hashlib and integer arithmetic: no PRNG whose algorithm could change between versions.
 """
@@ -136,13 +138,27 @@ class _Staffing:
         self.by_id = {i.id: i for i in inspectors}
         self.key = {i.id: _rank(seed, "inspector", i.id) for i in inspectors}
         self.load = dict.fromkeys(self.by_id, 0)
+        self.joint = len({i.agency for i in inspectors}) > 1
         self.buckets: dict[int, list[tuple[bytes, str]]] = {
             0: sorted((self.key[i], i) for i in self.by_id)
         }
 
     def choose(self, target: Candidate, k: int) -> tuple[str, ...] | None:
+        """`k` inspectors for the target, or None; a joint pool (several agencies) gives each
+        task inspectors of at least two agencies whenever the eligible ones allow it."""
+        chosen = self._pick(target, k, mixed=self.joint) if self.joint else None
+        if chosen is None:
+            chosen = self._pick(target, k, mixed=False)
+        if chosen is None:
+            return None
+        for inspector_id in chosen:
+            self._move(inspector_id)
+        return tuple(sorted(chosen))
+
+    def _pick(self, target: Candidate, k: int, *, mixed: bool) -> list[str] | None:
         start_key = _rank(self.seed, "assign", target.uscc)
         chosen: list[str] = []
+        agencies: set[str] = set()
         for load in sorted(self.buckets):
             if load >= self.cap:
                 break
@@ -154,16 +170,13 @@ class _Staffing:
                     continue
                 if target.unit is not None and inspector.unit == target.unit:
                     continue
+                if mixed and len(chosen) == k - 1 and agencies == {inspector.agency}:
+                    continue  # the last place goes to another agency (联合执法)
                 chosen.append(inspector.id)
+                agencies.add(inspector.agency)
                 if len(chosen) == k:
-                    break
-            if len(chosen) == k:
-                break
-        if len(chosen) < k:
-            return None
-        for inspector_id in chosen:
-            self._move(inspector_id)
-        return tuple(sorted(chosen))
+                    return chosen
+        return None
 
     def _move(self, inspector_id: str) -> None:
         load = self.load[inspector_id]

@@ -146,6 +146,9 @@ def test_a_joint_campaign_from_draw_to_published_results(
         "items"
     ]
     assert len(tasks) == figures["tasks"] and all(len(t["inspector_ids"]) == 2 for t in tasks)
+    agency_of = {i["id"]: i["agency"] for i in inspectors}
+    for t in tasks:  # joint enforcement: each task has an inspector of each agency
+        assert {agency_of.get(i) for i in t["inspector_ids"]} == {"market_supervision", "ciq"}
     public = httpx.get(
         f"{gateway_url}/v1/public/draws", params={"campaign_id": campaign["id"]}
     ).json()

@@ -107,3 +107,18 @@ def test_the_snapshot_hash_ignores_order_but_not_content() -> None:
     a = [Candidate("1", "A"), Candidate("2", "B")]
     assert snapshot_hash(a, ["2"]) == snapshot_hash(list(reversed(a)), ["2"])
     assert snapshot_hash(a, ["2"]) != snapshot_hash([Candidate("1", "B"), a[1]], ["2"])
+
+
+def test_a_joint_pool_mixes_agencies_on_every_task_it_can() -> None:
+    candidates = [Candidate(f"9133022600000{i:05d}", "B") for i in range(150)]
+    pool = [Inspector(f"s{j}", "samr") for j in range(12)] + [
+        Inspector(f"c{j}", "ciq") for j in range(3)
+    ]
+    result = draw(
+        seed="joint", candidates=candidates, ratios={"B": 1.0}, inspectors=pool, per_task=2
+    )
+    agency = {i.id: i.agency for i in pool}
+    mixed = [t for t in result.tasks if len({agency[i] for i in t.inspectors}) == 2]
+    assert not result.unstaffable
+    # ciq's 3 inspectors are capped at ceil(150 × 2 / 15) + 1 = 21 tasks each: 63 mixed tasks
+    assert len(mixed) == 3 * result.cap
