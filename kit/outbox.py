@@ -13,18 +13,20 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 from prometheus_client import Counter, Gauge
+from pydantic import BaseModel
 from sqlalchemy import DDL, BigInteger, Identity, Index, String, event, insert, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kit.db import Base, utcnow
-from kit.events import CloudEvent
+from kit.events import CloudEvent, make_event
 from kit.messaging import NatsConnection
 
 log = logging.getLogger("kit.outbox")
@@ -85,6 +87,21 @@ async def emit(session: AsyncSession, *cloud_events: CloudEvent) -> None:
             for e in cloud_events
         ],
     )
+
+
+Publish = Callable[[AsyncSession, str, str, BaseModel], Awaitable[None]]
+
+
+def publisher(source: str) -> Publish:
+    """`publish(session, event_type, subject, data)` for one service: builds the envelope
+    (CloudEvents `source` = `source`) and writes it to the outbox in the caller's transaction."""
+
+    async def publish(
+        session: AsyncSession, event_type: str, subject: str, data: BaseModel
+    ) -> None:
+        await emit(session, make_event(source=source, type=event_type, subject=subject, data=data))
+
+    return publish
 
 
 def asyncpg_dsn(database_url: str) -> str:

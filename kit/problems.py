@@ -123,6 +123,13 @@ class ProblemError(Exception):
         self.headers: dict[str, str] = {}
 
 
+def invalid(field: str, reason: str) -> ProblemError:
+    """A 422 naming one field, for rules checked past the schema (state, clock, references)."""
+    return ProblemError(
+        "validation", f"{field}: {reason}", errors=[{"field": field, "reason": reason}]
+    )
+
+
 class NotFound(ProblemError):
     """404 for an unknown object."""
 

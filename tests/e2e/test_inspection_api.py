@@ -449,3 +449,36 @@ def test_bad_checklists_and_inspectors_are_refused(admin: httpx.Client) -> None:
     body = {"agency": "ciq", "badge_number": badge, "name": "甲"}
     assert admin.post("/v1/inspectors", json=body).status_code == 201
     assert_problem(admin.post("/v1/inspectors", json=body), 409, "conflict")
+
+
+def test_agencies_manage_only_their_own_officers_and_campaigns(
+    admin: httpx.Client,
+    gateway_url: str,
+    checklist: dict,
+    inspectors: list[dict],  # type: ignore[type-arg]
+) -> None:
+    ciq = _new_client(admin, gateway_url, ["inspection:read", "inspection:write"], agency="ciq")
+    with ciq:
+        theirs = {
+            "agency": "market_supervision",
+            "badge_number": f"3302{uuid.uuid4().int % 10**10:010d}",
+            "name": "乙",
+        }
+        assert_problem(ciq.post("/v1/inspectors", json=theirs), 403, "forbidden")
+        samr_officer = next(i for i in inspectors if i["agency"] == "market_supervision")
+        assert_problem(
+            ciq.patch(f"/v1/inspectors/{samr_officer['id']}", json={"active": False}),
+            403,
+            "forbidden",
+        )
+        campaign = _campaign(admin, checklist, agencies=["market_supervision"])
+        assert_problem(ciq.post(f"/v1/campaigns/{campaign['id']}/draw"), 403, "forbidden")
+        assert_problem(ciq.post(f"/v1/campaigns/{campaign['id']}/cancel"), 403, "forbidden")
+        body = {
+            "title": "t",
+            "agencies": ["market_supervision"],
+            "checklist_id": checklist["id"],
+            **WINDOW,
+        }
+        assert_problem(ciq.post("/v1/campaigns", json=body), 403, "forbidden")
+        admin.post(f"/v1/campaigns/{campaign['id']}/cancel").raise_for_status()

@@ -12,7 +12,7 @@ from kit.auth import Principal
 from kit.db import utcnow
 from kit.events import RepairDecided
 from kit.pagination import PageParams, keyset_page
-from kit.problems import Conflict, NotFound, ProblemError
+from kit.problems import Conflict, NotFound, ProblemError, invalid
 from services.credit.config import settings
 from services.credit.domain import ADVERSE, FactKind
 from services.credit.events import publish
@@ -20,12 +20,6 @@ from services.credit.facts import service as facts
 from services.credit.repairs.models import Repair
 from services.credit.repairs.schemas import DecisionIn, RepairIn
 from services.credit.scores import service as scores
-
-
-def _invalid(field: str, reason: str) -> ProblemError:
-    return ProblemError(
-        "validation", f"{field}: {reason}", errors=[{"field": field, "reason": reason}]
-    )
 
 
 async def request(session: AsyncSession, *, repair_in: RepairIn, principal: Principal) -> Repair:
@@ -37,7 +31,7 @@ async def request(session: AsyncSession, *, repair_in: RepairIn, principal: Prin
             "credit repair is asked for by the enterprise itself (or the zone office for it)",
         )
     if FactKind(fact.kind) not in ADVERSE:
-        raise _invalid("fact_id", f"a {fact.kind} fact counts in the enterprise's favour")
+        raise invalid("fact_id", f"a {fact.kind} fact counts in the enterprise's favour")
     if fact.ended_at is not None:
         raise Conflict("the fact's effect has already ended by a repair", fact_id=str(fact.id))
     repair = Repair(
@@ -82,10 +76,10 @@ async def decide(
         fact = await facts.get(session, repair.fact_id, for_update=True)
         effective = decision_in.effective_from or now
         if effective > now + timedelta(seconds=settings.clock_skew_s):
-            raise _invalid("effective_from", "must not be in the future")
+            raise invalid("effective_from", "must not be in the future")
         effective = min(effective, now)  # within the clock skew: now
         if effective < fact.occurred_at:
-            raise _invalid("effective_from", "must not be before the fact occurred")
+            raise invalid("effective_from", "must not be before the fact occurred")
         fact.ended_at = effective
         repair.effective_from = effective
         repair.status = "approved"
@@ -94,7 +88,7 @@ async def decide(
             session, enterprise, cause=f"credit repair of {fact.kind} fact", fact_id=fact.id
         )
     elif decision_in.effective_from is not None:
-        raise _invalid("effective_from", "applies only to an approval")
+        raise invalid("effective_from", "applies only to an approval")
     else:
         repair.status = "rejected"
     repair.decided_by = principal.subject

@@ -109,6 +109,7 @@ async def draw(
     `/v1/public/draws`; emits `inspection.draw.published`."""
     ensure_office(principal)
     campaign = await service.get(session, campaign_id, for_update=True)
+    service.ensure_taking_part(principal, campaign.agencies)
     record = await service.draw(session, campaign, body or DrawIn(), principal)
     return _draw_out(campaign, record)
 
@@ -150,4 +151,5 @@ async def cancel_campaign(
     """Open tasks are withdrawn (officers' devices see them as deleted at the next sync)."""
     ensure_office(principal)
     campaign = await service.get(session, campaign_id, for_update=True)
+    service.ensure_taking_part(principal, campaign.agencies)
     return service.to_out(await service.cancel(session, campaign))

@@ -19,7 +19,7 @@ from kit.events import DrawPublished
 from kit.ids import uuid7
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict as ConflictProblem
-from kit.problems import NotFound, ProblemError
+from kit.problems import NotFound, ProblemError, invalid
 from services.inspection import draw as drawing
 from services.inspection.campaigns.models import Campaign, DrawRecord
 from services.inspection.campaigns.schemas import CampaignIn, CampaignOut, DrawIn, VerifyOut
@@ -50,12 +50,6 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _invalid(field: str, reason: str) -> ProblemError:
-    return ProblemError(
-        "validation", f"{field}: {reason}", errors=[{"field": field, "reason": reason}]
-    )
-
-
 def to_out(campaign: Campaign) -> CampaignOut:
     """The API view: the seed stays hidden until the draw."""
     out = CampaignOut.model_validate(
@@ -69,15 +63,20 @@ def to_out(campaign: Campaign) -> CampaignOut:
     return out
 
 
+def ensure_taking_part(principal: Principal, agencies: list[str]) -> None:
+    """Only an agency of the campaign (or the office) plans, draws or cancels it."""
+    if not principal.is_admin and principal.agency not in agencies:
+        raise ProblemError("forbidden", "only the campaign's agencies (or the office) may do this")
+
+
 async def create(session: AsyncSession, campaign_in: CampaignIn, principal: Principal) -> Campaign:
     """A planned campaign with its seed committed (its SHA-256 published now)."""
-    if not principal.is_admin and principal.agency not in campaign_in.agencies:
-        raise ProblemError("forbidden", "a campaign's agencies must include your own")
+    ensure_taking_part(principal, campaign_in.agencies)
     checklist = await session.get(Checklist, campaign_in.checklist_id)
     if checklist is None:  # an unknown object named in the body: 404, as elsewhere
         raise NotFound("checklist", str(campaign_in.checklist_id))
     if campaign_in.industries and checklist.industry not in campaign_in.industries:
-        raise _invalid("checklist_id", f"the checklist is for {checklist.industry}")
+        raise invalid("checklist_id", f"the checklist is for {checklist.industry}")
     seed = None if campaign_in.seed_sha256 else secrets.token_hex(32)
     campaign = Campaign(
         **campaign_in.model_dump(exclude={"seed_sha256"}),
@@ -186,12 +185,12 @@ async def _pool(session: AsyncSession, campaign: Campaign) -> list[drawing.Inspe
 def _seed_for(campaign: Campaign, draw_in: DrawIn) -> str:
     if campaign.seed is not None:
         if draw_in.seed is not None and draw_in.seed != campaign.seed:
-            raise _invalid("seed", "this campaign's seed was committed by the service")
+            raise invalid("seed", "this campaign's seed was committed by the service")
         return campaign.seed
     if draw_in.seed is None:
-        raise _invalid("seed", "reveal the seed whose SHA-256 you committed")
+        raise invalid("seed", "reveal the seed whose SHA-256 you committed")
     if sha256(draw_in.seed) != campaign.seed_sha256:
-        raise _invalid("seed", "its SHA-256 is not the one committed with the campaign")
+        raise invalid("seed", "its SHA-256 is not the one committed with the campaign")
     return draw_in.seed
 
 

@@ -36,6 +36,7 @@ async def create_inspector(
 ) -> InspectorOut:
     """Agencies maintain their own officers; the ETag is the version."""
     ensure_office(principal)
+    service.ensure_own_agency(principal, body.agency)
     inspector = await service.create(session, body)
     set_etag(response, inspector.version)
     response.headers["Location"] = f"/v1/inspectors/{inspector.id}"
@@ -91,6 +92,7 @@ async def patch_inspector(
     """Unit, specialties, active flag; send `If-Match`."""
     ensure_office(principal)
     inspector = await service.get(session, inspector_id, for_update=True)
+    service.ensure_own_agency(principal, inspector.agency)
     check_if_match(request, inspector.version)
     inspector = await service.update(session, inspector, patch)
     set_etag(response, inspector.version)

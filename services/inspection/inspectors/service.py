@@ -8,11 +8,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.auth import Principal
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict as ConflictProblem
-from kit.problems import NotFound
+from kit.problems import NotFound, ProblemError
 from services.inspection.inspectors.models import Conflict, Inspector
 from services.inspection.inspectors.schemas import ConflictIn, InspectorIn, InspectorPatch
+
+
+def ensure_own_agency(principal: Principal, agency: str) -> None:
+    """An agency manages its own officers; the office (admin) any."""
+    if not principal.is_admin and principal.agency != agency:
+        raise ProblemError(
+            "forbidden", f"only {agency} (or the zone office) manages its inspectors"
+        )
 
 
 async def create(session: AsyncSession, inspector_in: InspectorIn) -> Inspector:

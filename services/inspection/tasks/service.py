@@ -13,7 +13,7 @@ from kit.db import utcnow
 from kit.events import TaskCompleted
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict as ConflictProblem
-from kit.problems import NotFound, ProblemError
+from kit.problems import NotFound, ProblemError, invalid
 from services.inspection.campaigns.models import Campaign
 from services.inspection.capas import service as capas
 from services.inspection.capas.models import Capa
@@ -23,12 +23,6 @@ from services.inspection.domain import Verdict
 from services.inspection.events import publish
 from services.inspection.tasks.models import Task
 from services.inspection.tasks.schemas import ResultIn
-
-
-def _invalid(field: str, reason: str) -> ProblemError:
-    return ProblemError(
-        "validation", f"{field}: {reason}", errors=[{"field": field, "reason": reason}]
-    )
 
 
 def ensure_can_see(principal: Principal, task: Task) -> None:
@@ -86,9 +80,9 @@ async def record_result(
     known = {item["code"] for item in checklist.items}
     unknown = sorted({f.item for f in result_in.findings} - known)
     if unknown:
-        raise _invalid("findings", f"not items of the checklist: {', '.join(unknown[:10])}")
+        raise invalid("findings", f"not items of the checklist: {', '.join(unknown[:10])}")
     if set(result_in.confirmed_by) != set(task.inspector_ids):
-        raise _invalid("confirmed_by", "every assigned inspector, and only they, must confirm")
+        raise invalid("confirmed_by", "every assigned inspector, and only they, must confirm")
     now = utcnow()
     checked_at = min(result_in.checked_at or now, now)
     campaign = await session.get_one(Campaign, task.campaign_id)
