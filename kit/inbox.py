@@ -1,9 +1,10 @@
 """Inbox and consumer runner: each event's effect is applied exactly once.
 
-A durable pull consumer (provisioned by deploy code) is fetched with explicit acks. For each
-message the handler runs in one transaction together with an inbox insert keyed by
-(consumer, event id); a redelivery finds the row and does nothing. A handler error naks with
-backoff; after `max_deliver` attempts the message goes to the dead-letter stream and is
+A durable pull consumer (provisioned by deploy code) is fetched with explicit acks, a batch
+at a time. The batch is applied in one transaction; each message runs its handler together
+with an inbox insert keyed by (consumer, event id) in a savepoint of its own, so a redelivery
+finds the row and does nothing, and one failing message does not undo the others. Acks follow
+the commit. A handler error naks with backoff; after `max_deliver` attempts the message goes to the dead-letter stream and is
 terminated, so the consumer keeps going. A database or broker outage is not the message's
 fault: the runner waits, keeping the message in progress, and does not count it as a failure.
 """
@@ -101,6 +102,41 @@ async def apply_once(
     return True
 
 
+async def apply_batch(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    consumer: str,
+    events: list[CloudEvent],
+    handler: Handler,
+) -> list[bool | Exception]:
+    """Apply several events in one transaction, each in a savepoint with its inbox row.
+
+    Per event: True (applied), False (already applied), or the handler's exception (its
+    savepoint rolled back, the others kept). An outage aborts the whole batch (raised).
+    One commit for the batch instead of one per event: the consumers' main cost.
+    """
+    outcomes: list[bool | Exception] = []
+    async with sessionmaker() as session, session.begin():
+        for event in events:
+            try:
+                async with session.begin_nested():
+                    inserted = await session.scalar(
+                        insert(InboxEntry)
+                        .values(
+                            consumer=consumer, event_id=uuid.UUID(event.id), event_type=event.type
+                        )
+                        .on_conflict_do_nothing()
+                        .returning(InboxEntry.event_id)
+                    )
+                    if inserted is not None:
+                        await handler(session, event)
+                outcomes.append(inserted is not None)
+            except Exception as exc:
+                if _is_outage(exc):
+                    raise
+                outcomes.append(exc)
+    return outcomes
+
+
 class ConsumerRunner:
     """Fetches from one durable consumer and applies each message once."""
 
@@ -130,18 +166,65 @@ class ConsumerRunner:
                         msgs = await sub.fetch(self.batch, timeout=1)
                     except TimeoutError:  # nats-py raises its own or asyncio's
                         continue
-                    for msg in msgs:
-                        await self.handle(msg)
+                    await self.handle_batch(msgs)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("consumer %s interrupted (%r); resuming", self.consumer.durable, exc)
                 await asyncio.sleep(1)
 
+    async def handle_batch(self, msgs: list[Msg]) -> None:
+        """Apply a fetched batch in one transaction, then ack, nak or dead-letter each."""
+        name = self.consumer.durable
+        good: list[tuple[Msg, CloudEvent]] = []
+        for msg in msgs:
+            try:
+                good.append((msg, decode(msg)))
+            except PoisonMessage as exc:
+                await self.dead_letter(msg, str(exc))
+        if not good:
+            return
+        while True:
+            try:
+                outcomes = await apply_batch(
+                    self.sessionmaker, name, [e for _, e in good], self.consumer.handler
+                )
+                break
+            except Exception as exc:
+                if _is_outage(exc) and not await self._database_answers():
+                    log.warning("consumer %s waiting for the database: %r", name, exc)
+                    for msg, _ in good:
+                        await msg.in_progress()
+                    await asyncio.sleep(1)
+                    continue
+                # The batch as a whole failed (e.g. at commit): one message at a time instead.
+                log.warning("consumer %s batch failed (%r); one by one", name, exc)
+                for msg, _ in good:
+                    await self.handle(msg)
+                return
+        for (msg, event), outcome in zip(good, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                await self._failed(msg, event, outcome)
+            else:
+                # After the commit: a failed ack is redelivered and the inbox skips it.
+                await msg.ack()
+                HANDLED.labels(name, "applied" if outcome else "duplicate").inc()
+
+    async def _failed(self, msg: Msg, event: CloudEvent, exc: Exception) -> None:
+        """Nak with backoff, or dead-letter after `max_deliver` attempts."""
+        name = self.consumer.durable
+        attempt = msg.metadata.num_delivered or 1
+        if attempt >= self.consumer.max_deliver:
+            log.error("consumer %s gives up on %s: %r", name, event.id, exc)
+            await self.dead_letter(msg, f"{type(exc).__name__}: {exc}")
+            return
+        log.warning("consumer %s failed on %s (attempt %d): %r", name, event.id, attempt, exc)
+        HANDLED.labels(name, "retry").inc()
+        await msg.nak(delay=BACKOFF_S[min(attempt - 1, len(BACKOFF_S) - 1)])
+
     async def handle(self, msg: Msg) -> None:
         """Apply one message, then ack, nak with backoff, or dead-letter it."""
         name = self.consumer.durable
-        attempt = msg.metadata.num_delivered or 1
         try:
             event = decode(msg)
         except PoisonMessage as exc:
@@ -158,16 +241,7 @@ class ConsumerRunner:
                     await msg.in_progress()
                     await asyncio.sleep(1)
                     continue
-                if attempt >= self.consumer.max_deliver:
-                    log.exception("consumer %s gives up on %s", name, event.id)
-                    await self.dead_letter(msg, f"{type(exc).__name__}: {exc}")
-                    return
-                delay = BACKOFF_S[min(attempt - 1, len(BACKOFF_S) - 1)]
-                log.warning(
-                    "consumer %s failed on %s (attempt %d): %r", name, event.id, attempt, exc
-                )
-                HANDLED.labels(name, "retry").inc()
-                await msg.nak(delay=delay)
+                await self._failed(msg, event, exc)
                 return
         # Outside the try: a failed ack after the commit is redelivered and the inbox skips it.
         await msg.ack()
