@@ -278,7 +278,12 @@ def test_officer_sync_pulls_deltas_and_refuses_a_stale_push(
         agency="ciq",
     )
     with officer:
-        pulled = officer.get("/v1/sync").json()
+        pulled = wait_until(
+            lambda: (
+                lambda p: p if any(t["campaign_id"] == campaign["id"] for t in p["tasks"]) else None
+            )(officer.get("/v1/sync").json()),
+            what="the drawn tasks",
+        )
         mine = [t for t in pulled["tasks"] if t["campaign_id"] == campaign["id"]]
         assert mine and all(me["id"] in t["inspector_ids"] for t in pulled["tasks"])
         assert {c["id"] for c in pulled["checklists"]} >= {checklist["id"]}
@@ -312,12 +317,23 @@ def test_officer_sync_pulls_deltas_and_refuses_a_stale_push(
         ).json()
         assert [p["status"] for p in pushed] == ["applied", "conflict"]
         assert pushed[1]["server_task"]["version"] == mine[1]["version"]
-        delta = officer.get("/v1/sync", params={"cursor": pulled["cursor"]}).json()
+        # A change is handed out once every older transaction has ended: soon, not at once.
+        delta = wait_until(
+            lambda: (lambda d: d if d["tasks"] else None)(
+                officer.get("/v1/sync", params={"cursor": pulled["cursor"]}).json()
+            ),
+            what="the pushed result in the delta",
+        )
         assert [t["id"] for t in delta["tasks"]] == [mine[0]["id"]] and delta["tasks"][0][
             "status"
         ] == "completed"
         admin.post(f"/v1/campaigns/{campaign['id']}/cancel").raise_for_status()
-        withdrawn = officer.get("/v1/sync", params={"cursor": delta["cursor"]}).json()
+        withdrawn = wait_until(
+            lambda: (lambda d: d if d["deleted"] else None)(
+                officer.get("/v1/sync", params={"cursor": delta["cursor"]}).json()
+            ),
+            what="the withdrawn tasks",
+        )
         assert set(withdrawn["deleted"]) == {t["id"] for t in mine[1:]}
         assert_problem(admin.get("/v1/sync"), 403, "forbidden")
         assert_problem(officer.get("/v1/sync", params={"cursor": "bogus"}), 400, "bad-request")

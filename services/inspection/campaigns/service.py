@@ -9,7 +9,7 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import String, and_, any_, bindparam, func, or_, select, text, update
+from sqlalchemy import String, and_, any_, bindparam, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,7 +30,7 @@ from services.inspection.directory.models import DirectoryEntry
 from services.inspection.domain import LEVEL_RANK, CampaignLevel
 from services.inspection.events import publish
 from services.inspection.inspectors.models import Conflict, Inspector
-from services.inspection.tasks.models import Task
+from services.inspection.tasks.models import WRITER_XID, Task
 
 # One statement for every drawn task (tens of thousands in a county-wide campaign).
 INSERT_TASKS = text(
@@ -349,7 +349,7 @@ async def cancel(session: AsyncSession, campaign: Campaign) -> Campaign:
         .values(
             status="cancelled",
             version=Task.version + 1,
-            change=func.nextval("change_seq"),
+            change=WRITER_XID,
             updated_at=utcnow(),
         )
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, literal, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
@@ -29,13 +29,20 @@ def inspector_of(principal: Principal) -> uuid.UUID:
     return uuid.UUID(principal.inspector_id)
 
 
-def _position(cursor: str | None) -> int:
+def _position(cursor: str | None) -> tuple[int, uuid.UUID]:
     if not cursor:
-        return 0
+        return 0, uuid.UUID(int=0)
     try:
-        return int(decode_cursor(cursor)["change"])
+        key = decode_cursor(cursor)
+        return int(key["change"]), uuid.UUID(key["id"])
     except (KeyError, TypeError, ValueError, ProblemError) as exc:
         raise ProblemError("bad-request", "cursor is not one this endpoint issued") from exc
+
+
+# Transactions below this id have all ended: their changes can be handed out for good.
+SETTLED: ColumnElement[int] = literal_column(
+    "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+)
 
 
 async def pull(session: AsyncSession, inspector: uuid.UUID, cursor: str | None) -> SyncPull:
@@ -44,8 +51,12 @@ async def pull(session: AsyncSession, inspector: uuid.UUID, cursor: str | None) 
     changed = list(
         await session.scalars(
             select(Task)
-            .where(Task.inspector_ids.contains([inspector]), Task.change > after)
-            .order_by(Task.change)
+            .where(
+                Task.inspector_ids.contains([inspector]),
+                tuple_(Task.change, Task.id) > tuple_(literal(after[0]), literal(after[1])),
+                Task.change < SETTLED,
+            )
+            .order_by(Task.change, Task.id)
             .limit(BATCH + 1)
         )
     )
@@ -58,13 +69,13 @@ async def pull(session: AsyncSession, inspector: uuid.UUID, cursor: str | None) 
     enterprises = await session.scalars(
         select(DirectoryEntry).where(DirectoryEntry.uscc.in_({t.uscc for t in live}))
     )
-    position = changed[-1].change if changed else after
+    position = (changed[-1].change, changed[-1].id) if changed else after
     return SyncPull(
         tasks=[TaskOut.model_validate(t) for t in live],
         deleted=[t.id for t in changed if t.status == "cancelled"],
         checklists=[ChecklistOut.model_validate(c) for c in checklists],
         enterprises=[DirectoryOut.model_validate(e) for e in enterprises],
-        cursor=encode_cursor({"change": position}),
+        cursor=encode_cursor({"change": position[0], "id": str(position[1])}),
         has_more=has_more,
     )
 

@@ -4,7 +4,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Sequence, String, Uuid
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Uuid,
+    literal_column,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -12,12 +21,14 @@ from kit.db import utcnow
 from kit.ids import uuid7
 from services.inspection.base import Base
 
-# One counter for every change an officer's device syncs (tasks, checklists, directory).
-CHANGE_SEQ = Sequence("change_seq", metadata=Base.metadata)
+# A task's `change` is the id of the transaction that last wrote it. Officer sync hands out
+# only changes of transactions older than every one still running, so a change committed
+# late is never skipped (a sequence number could be: it is taken before the commit).
+WRITER_XID: ColumnElement[int] = literal_column("pg_current_xact_id()::text::bigint")
 
 
 class Task(Base):
-    """open → completed (or cancelled); `change` is the sync position of its last change."""
+    """open → completed (or cancelled); `change` is its last writer's transaction id."""
 
     __tablename__ = "tasks"
     __table_args__ = (
@@ -37,6 +48,6 @@ class Task(Base):
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     version: Mapped[int] = mapped_column(default=1)
     change: Mapped[int] = mapped_column(
-        BigInteger, CHANGE_SEQ, server_default=CHANGE_SEQ.next_value(), index=True
+        BigInteger, server_default=text("(pg_current_xact_id()::text::bigint)"), index=True
     )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
@@ -21,7 +21,7 @@ from services.inspection.checklists.models import Checklist
 from services.inspection.config import settings
 from services.inspection.domain import Verdict
 from services.inspection.events import publish
-from services.inspection.tasks.models import Task
+from services.inspection.tasks.models import WRITER_XID, Task
 from services.inspection.tasks.schemas import ResultIn
 
 
@@ -91,7 +91,7 @@ async def record_result(
     task.result = result_in.model_dump(mode="json")
     task.completed_at = checked_at
     task.version += 1
-    task.change = func.nextval("change_seq")
+    task.change = WRITER_XID
     task.updated_at = now
     failed = result_in.verdict == Verdict.fail
     await publish(
