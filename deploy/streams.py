@@ -72,6 +72,8 @@ CONSUMERS = [
         [
             "registry.enterprise.registered",
             "registry.membership.admitted",
+            "registry.membership.reinstated",
+            "registry.membership.suspended",
             "registry.membership.removed",
         ],
     ),

@@ -12,6 +12,7 @@ fault: the runner waits, keeping the message in progress, and does not count it 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -117,6 +118,7 @@ async def apply_batch(
     outcomes: list[bool | Exception] = []
     async with sessionmaker() as session, session.begin():
         for event in events:
+            session.expunge_all()  # each handler reads afresh what the one before wrote
             try:
                 async with session.begin_nested():
                     inserted = await session.scalar(
@@ -184,24 +186,17 @@ class ConsumerRunner:
                 await self.dead_letter(msg, str(exc))
         if not good:
             return
-        while True:
-            try:
-                outcomes = await apply_batch(
-                    self.sessionmaker, name, [e for _, e in good], self.consumer.handler
-                )
-                break
-            except Exception as exc:
-                if _is_outage(exc) and not await self._database_answers():
-                    log.warning("consumer %s waiting for the database: %r", name, exc)
-                    for msg, _ in good:
-                        await msg.in_progress()
-                    await asyncio.sleep(1)
-                    continue
-                # The batch as a whole failed (e.g. at commit): one message at a time instead.
-                log.warning("consumer %s batch failed (%r); one by one", name, exc)
-                for msg, _ in good:
-                    await self.handle(msg)
-                return
+        keep_alive = asyncio.create_task(self._keep_alive([m for m, _ in good]))  # noqa: RUF006 (awaited below)
+        try:
+            outcomes = await self._apply_with_patience(good)
+        finally:
+            keep_alive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keep_alive
+        if outcomes is None:  # the batch as a whole failed (e.g. at commit): one at a time
+            for msg, _ in good:
+                await self.handle(msg)
+            return
         for (msg, event), outcome in zip(good, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 await self._failed(msg, event, outcome)
@@ -209,6 +204,33 @@ class ConsumerRunner:
                 # After the commit: a failed ack is redelivered and the inbox skips it.
                 await msg.ack()
                 HANDLED.labels(name, "applied" if outcome else "duplicate").inc()
+
+    async def _apply_with_patience(
+        self, good: list[tuple[Msg, CloudEvent]]
+    ) -> list[bool | Exception] | None:
+        """Apply the batch, waiting out database outages; None if it failed otherwise."""
+        name = self.consumer.durable
+        while True:
+            try:
+                return await apply_batch(
+                    self.sessionmaker, name, [e for _, e in good], self.consumer.handler
+                )
+            except Exception as exc:
+                if _is_outage(exc) and not await self._database_answers():
+                    log.warning("consumer %s waiting for the database: %r", name, exc)
+                    await asyncio.sleep(1)  # the keep-alive holds the messages meanwhile
+                    continue
+                log.warning("consumer %s batch failed (%r); one by one", name, exc)
+                return None
+
+    async def _keep_alive(self, msgs: list[Msg]) -> None:
+        """While a batch runs, tell the server every 10 s that its messages are being worked
+        on, so a slow batch is not redelivered elsewhere (nor counted as a failed delivery)."""
+        while True:
+            await asyncio.sleep(10)
+            for msg in msgs:
+                with contextlib.suppress(Exception):
+                    await msg.in_progress()
 
     async def _failed(self, msg: Msg, event: CloudEvent, exc: Exception) -> None:
         """Nak with backoff, or dead-letter after `max_deliver` attempts."""

@@ -16,6 +16,14 @@ from kit.events import (
 from kit.inbox import Consumer
 from services.inspection.directory import service as directory
 
+# Zone members are the admitted ones: a suspension takes an enterprise out until reinstated.
+MEMBER_EVENTS = {
+    "registry.membership.admitted.v1": True,
+    "registry.membership.reinstated.v1": True,
+    "registry.membership.suspended.v1": False,
+    "registry.membership.removed.v1": False,
+}
+
 
 async def on_registry_event(session: AsyncSession, event: CloudEvent) -> None:
     """Enterprises and their zone memberships."""
@@ -24,13 +32,13 @@ async def on_registry_event(session: AsyncSession, event: CloudEvent) -> None:
         await directory.announce(
             session, uscc=registered.uscc, name=registered.name, industry=registered.industry
         )
-    elif event.type in ("registry.membership.admitted.v1", "registry.membership.removed.v1"):
+    elif event.type in MEMBER_EVENTS:
         membership = MembershipChanged.model_validate(event.data)
         await directory.set_zone(
             session,
             uscc=membership.uscc,
             zone=membership.zone_code,
-            member=event.type == "registry.membership.admitted.v1",
+            member=MEMBER_EVENTS[event.type],
         )
 
 

@@ -213,7 +213,7 @@ def test_a_joint_campaign_from_draw_to_published_results(
             officer.post(f"/v1/tasks/{task['id']}/result", json=failing), 409, "conflict"
         )
 
-        # The fail reached credit as a fact of the lead agency, and opened a CAPA.
+        # The fail reached credit as a fact of the recording inspector's agency; a CAPA opened.
         fact = wait_until(
             lambda: [
                 f
@@ -224,7 +224,7 @@ def test_a_joint_campaign_from_draw_to_published_results(
             ],
             what="credit fact",
         )[0]
-        assert fact["source_agency"] == "market_supervision" and fact["details"][
+        assert fact["source_agency"] == assigned[0]["agency"] and fact["details"][
             "checklist_items"
         ] == ["LED-01", "LED-02"]
         capa = admin.get("/v1/capas", params={"uscc": task["uscc"]}).json()["items"][0]
@@ -316,6 +316,22 @@ def test_officer_sync_pulls_deltas_and_refuses_a_stale_push(
             },
         ).json()
         assert [p["status"] for p in pushed] == ["applied", "conflict"]
+        naive = {**result, "checked_at": "2026-11-29T10:00:00"}
+        naive["confirmed_by"] = mine[1]["inspector_ids"]
+        assert_problem(
+            officer.post(f"/v1/tasks/{mine[1]['id']}/result", json=naive), 422, "validation"
+        )
+        stranger = _new_client(
+            admin,
+            gateway_url,
+            ["inspection:read", "inspection:write"],
+            inspector_id=str(uuid.uuid4()),
+            agency="ciq",
+        )
+        with stranger:  # a task not yours: refused, and nothing of it shown
+            attempt = {"task_id": mine[1]["id"], "base_version": 99, "result": result}
+            refused = stranger.post("/v1/sync", json={"results": [attempt]}).json()
+            assert refused[0]["status"] == "rejected" and refused[0]["server_task"] is None
         assert pushed[1]["server_task"]["version"] == mine[1]["version"]
         # A change is handed out once every older transaction has ended: soon, not at once.
         delta = wait_until(
@@ -498,3 +514,11 @@ def test_agencies_manage_only_their_own_officers_and_campaigns(
         }
         assert_problem(ciq.post("/v1/campaigns", json=body), 403, "forbidden")
         admin.post(f"/v1/campaigns/{campaign['id']}/cancel").raise_for_status()
+        conflict = {"uscc": new_uscc(), "reason": "亲属", "valid_from": str(TODAY)}
+        assert_problem(
+            ciq.post(f"/v1/inspectors/{samr_officer['id']}/conflicts", json=conflict),
+            403,
+            "forbidden",
+        )
+        some = admin.get("/v1/directory", params={"limit": 1}).json()["items"][0]["uscc"]
+        assert_problem(ciq.patch(f"/v1/directory/{some}", json={"unit": "x"}), 403, "forbidden")

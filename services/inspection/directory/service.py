@@ -59,14 +59,17 @@ async def announce(session: AsyncSession, *, uscc: str, name: str, industry: str
 async def set_zone(session: AsyncSession, *, uscc: str, zone: str, member: bool) -> None:
     """Admitted to (or out of) a zone."""
     entry = await session.get(DirectoryEntry, uscc, with_for_update=True)
-    if entry is None:
-        return
+    if entry is None:  # registry's announcement is on its way: retried with backoff
+        raise LookupError(f"enterprise {uscc} not announced yet")
     zones = set(entry.zones) | {zone} if member else set(entry.zones) - {zone}
     entry.zones = sorted(zones)
 
 
 async def set_level(session: AsyncSession, change: CreditLevelChanged, at: datetime) -> None:
-    """Credit's level, unless an older event arrives late."""
+    """Credit's level, unless an older event arrives late; retried (raises) while registry's
+    announcement of the enterprise has not arrived."""
+    if await session.get(DirectoryEntry, change.uscc) is None:
+        raise LookupError(f"enterprise {change.uscc} not announced yet")
     await session.execute(
         update(DirectoryEntry)
         .where(

@@ -110,9 +110,10 @@ async def declare_conflict(
     inspector_id: uuid.UUID, body: ConflictIn, session: SessionDep, principal: Writer
 ) -> ConflictOut:
     """The inspector (or the agency) names an enterprise they must not inspect (回避)."""
+    inspector = await service.get(session, inspector_id)
     if principal.inspector_id != str(inspector_id):
         ensure_office(principal)
-    inspector = await service.get(session, inspector_id)
+        service.ensure_own_agency(principal, inspector.agency)
     return ConflictOut.model_validate(await service.declare_conflict(session, inspector, body))
 
 

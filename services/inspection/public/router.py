@@ -36,10 +36,12 @@ class PublicTask(BaseModel):
 async def _page(
     session: SessionDep, page: PageParams, campaign_id: uuid.UUID | None, completed: bool
 ) -> Page[PublicTask]:
+    # A cancelled campaign's draw is withdrawn, but the checks it completed stand.
+    shown = ("drawn", "closed", "cancelled") if completed else ("drawn", "closed")
     query = (
         select(Task)
         .join(Campaign, Campaign.id == Task.campaign_id)
-        .where(Campaign.status.in_(("drawn", "closed")))
+        .where(Campaign.status.in_(shown))
     )
     if campaign_id:
         query = query.where(Task.campaign_id == campaign_id)

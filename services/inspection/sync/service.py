@@ -91,6 +91,11 @@ async def push(session: AsyncSession, body: SyncPush, principal: Principal) -> l
                 PushOutcome(task_id=item.task_id, status="rejected", detail="no such task")
             )
             continue
+        try:
+            tasks.ensure_can_see(principal, task)
+        except ProblemError as exc:
+            outcomes.append(PushOutcome(task_id=task.id, status="rejected", detail=exc.detail))
+            continue
         if task.version != item.base_version:
             outcomes.append(
                 PushOutcome(

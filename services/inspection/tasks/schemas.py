@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from services.inspection.domain import Verdict
 
@@ -50,7 +50,9 @@ class ResultIn(BaseModel):
     confirmed_by: list[uuid.UUID] = Field(
         min_length=2, max_length=10, description="Ids of the assigned inspectors confirming"
     )
-    checked_at: datetime | None = Field(default=None, description="When, on site; now if absent")
+    checked_at: AwareDatetime | None = Field(
+        default=None, description="When, on site (with offset); now if absent"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "ResultIn":

@@ -21,6 +21,7 @@ from services.inspection.checklists.models import Checklist
 from services.inspection.config import settings
 from services.inspection.domain import Verdict
 from services.inspection.events import publish
+from services.inspection.inspectors.models import Inspector
 from services.inspection.tasks.models import WRITER_XID, Task
 from services.inspection.tasks.schemas import ResultIn
 
@@ -66,6 +67,16 @@ async def search(
     return await keyset_page(session, query, keys=[Task.id], page=page)
 
 
+async def _recording_agency(session: AsyncSession, principal: Principal, campaign: Campaign) -> str:
+    """The agency whose result this is: the recording inspector's (the lead agency's when the
+    office records it)."""
+    if principal.inspector_id is not None:
+        inspector = await session.get(Inspector, uuid.UUID(principal.inspector_id))
+        if inspector is not None:
+            return inspector.agency
+    return campaign.agencies[0]
+
+
 async def record_result(
     session: AsyncSession, task: Task, result_in: ResultIn, principal: Principal
 ) -> Task:
@@ -102,7 +113,7 @@ async def record_result(
             task_id=str(task.id),
             campaign_id=str(task.campaign_id),
             uscc=task.uscc,
-            agency=campaign.agencies[0],
+            agency=await _recording_agency(session, principal, campaign),
             outcome="fail" if failed else "pass",
             severity="minor" if result_in.verdict == Verdict.minor else "general",
             checklist_items=sorted(
