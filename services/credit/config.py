@@ -22,8 +22,9 @@ class CreditSettings(ServiceSettings):
     # A rescoring job for time decay (and expiries) is queued when none ran for this long.
     decay_interval_s: int = 24 * 3600
     job_poll_s: float = 1.0
-    # Agency credited with commitments announced by registry (the zone office's bureau).
-    commitment_agency: str = "commerce"
+    # The zone office's bureau (县商务局): credited with commitments announced by registry, and
+    # the agency an admin token without one speaks for.
+    office_agency: str = "commerce"
 
 
 settings = CreditSettings()

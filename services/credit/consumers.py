@@ -63,7 +63,7 @@ async def on_registry_event(session: AsyncSession, event: CloudEvent) -> None:
             session,
             event,
             commitment.uscc,
-            settings.commitment_agency,
+            settings.office_agency,
             FactBase(
                 kind=FactKind.commitment_breached if breached else FactKind.commitment_signed,
                 severity=Severity.serious if breached else Severity.general,

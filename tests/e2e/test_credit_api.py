@@ -439,6 +439,12 @@ def test_an_approved_repair_ends_the_facts_effect(
     )
 
 
+def test_the_office_speaks_for_its_bureau(api: httpx.Client) -> None:
+    uscc = _known_enterprise(api)  # demo-admin's token names no agency: the zone office's
+    body = {"uscc": uscc, "kind": "award", "occurred_at": _days_ago(1)}
+    assert api.post("/v1/credit/facts", json=body).json()["source_agency"] == "commerce"
+
+
 def test_measures_and_scopes(api: httpx.Client, gateway_url: str) -> None:
     measures = api.get("/v1/credit/measures").json()
     by_level = {lv["level"]: lv for lv in measures["levels"]}

@@ -25,13 +25,14 @@ from services.credit.scores.models import CreditEnterprise
 
 
 def source_agency_of(principal: Principal, named: str | None) -> str:
-    """The submitting agency: the token's; an admin may submit on behalf of another."""
+    """The submitting agency: the token's; an admin may name another, and an admin token
+    without an agency (the zone office's staff) speaks for the office's bureau."""
     if named is not None and named != principal.agency and not principal.is_admin:
         raise ProblemError(
             "forbidden",
             f"a token of agency '{principal.agency}' cannot submit facts as '{named}'",
         )
-    agency = named or principal.agency
+    agency = named or principal.agency or (settings.office_agency if principal.is_admin else None)
     if agency is None:
         raise ProblemError(
             "validation",
