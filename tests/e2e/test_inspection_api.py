@@ -522,3 +522,13 @@ def test_agencies_manage_only_their_own_officers_and_campaigns(
         )
         some = admin.get("/v1/directory", params={"limit": 1}).json()["items"][0]["uscc"]
         assert_problem(ciq.patch(f"/v1/directory/{some}", json={"unit": "x"}), 403, "forbidden")
+
+
+def test_an_inspector_id_outside_the_pool_sees_nothing(
+    admin: httpx.Client, gateway_url: str
+) -> None:
+    scopes = ["inspection:read", "inspection:write"]
+    with _new_client(admin, gateway_url, scopes, inspector_id="insp-0001") as odd:
+        assert odd.get("/v1/tasks").json()["items"] == []
+        assert odd.get("/v1/capas").json()["items"] == []
+        assert odd.get("/v1/sync").json()["tasks"] == []

@@ -18,6 +18,7 @@ from kit.problems import NotFound, ProblemError
 from services.inspection.capas.models import Capa
 from services.inspection.capas.schemas import CapaOut, ResponseIn, VerificationIn
 from services.inspection.events import publish
+from services.inspection.tasks import service as tasks
 from services.inspection.tasks.models import Task
 
 log = logging.getLogger("inspection.capas")
@@ -61,7 +62,7 @@ async def ensure_can_see(session: AsyncSession, principal: Principal, capa: Capa
         raise ProblemError("forbidden", "an enterprise sees only its own corrective actions")
     if (
         principal.inspector_id is not None
-        and uuid.UUID(principal.inspector_id) not in task.inspector_ids
+        and tasks.inspector_uuid(principal) not in task.inspector_ids
     ):
         raise ProblemError("forbidden", "this corrective action is not from your task")
     return task
@@ -81,9 +82,7 @@ async def search(
     if principal.uscc is not None:
         uscc = principal.uscc
     if principal.inspector_id is not None:
-        mine = select(Task.id).where(
-            Task.inspector_ids.contains([uuid.UUID(principal.inspector_id)])
-        )
+        mine = select(Task.id).where(Task.inspector_ids.contains([tasks.inspector_uuid(principal)]))
         query = query.where(Capa.task_id.in_(mine))
     if uscc:
         query = query.where(Capa.uscc == uscc.strip().upper())

@@ -26,7 +26,7 @@ def inspector_of(principal: Principal) -> uuid.UUID:
     """The calling inspector; 403 for other tokens."""
     if principal.inspector_id is None:
         raise ProblemError("forbidden", "officer sync is for inspector tokens")
-    return uuid.UUID(principal.inspector_id)
+    return tasks.inspector_uuid(principal)
 
 
 def _position(cursor: str | None) -> tuple[int, uuid.UUID]:

@@ -25,11 +25,22 @@ from services.inspection.inspectors.models import Inspector
 from services.inspection.tasks.models import WRITER_XID, Task
 from services.inspection.tasks.schemas import ResultIn
 
+NO_INSPECTOR = uuid.UUID(int=0)  # no task has it
+
+
+def inspector_uuid(principal: Principal) -> uuid.UUID:
+    """The inspector a token is bound to; an id that is not one of the pool's (not a UUID)
+    matches no task rather than failing."""
+    try:
+        return uuid.UUID(str(principal.inspector_id))
+    except ValueError:
+        return NO_INSPECTOR
+
 
 def ensure_can_see(principal: Principal, task: Task) -> None:
     """Inspectors see their own tasks, enterprises the tasks about them, offices all."""
     if principal.inspector_id is not None:
-        if uuid.UUID(principal.inspector_id) not in task.inspector_ids:
+        if inspector_uuid(principal) not in task.inspector_ids:
             raise ProblemError("forbidden", "this task is not assigned to you")
     elif principal.uscc is not None and principal.uscc != task.uscc:
         raise ProblemError("forbidden", "an enterprise sees only tasks about itself")
@@ -55,7 +66,7 @@ async def search(
     """Tasks the caller may see."""
     query = select(Task)
     if principal.inspector_id is not None:
-        query = query.where(Task.inspector_ids.contains([uuid.UUID(principal.inspector_id)]))
+        query = query.where(Task.inspector_ids.contains([inspector_uuid(principal)]))
     if principal.uscc is not None:
         uscc = principal.uscc
     if campaign_id:
@@ -71,7 +82,7 @@ async def _recording_agency(session: AsyncSession, principal: Principal, campaig
     """The agency whose result this is: the recording inspector's (the lead agency's when the
     office records it)."""
     if principal.inspector_id is not None:
-        inspector = await session.get(Inspector, uuid.UUID(principal.inspector_id))
+        inspector = await session.get(Inspector, inspector_uuid(principal))
         if inspector is not None:
             return inspector.agency
     return campaign.agencies[0]
