@@ -150,4 +150,10 @@ async def wait_caught_up(nats_url: str, *, timeout_s: float = 120) -> bool:
 if __name__ == "__main__":
     import os
 
-    asyncio.run(provision(os.environ.get("ZONE_NATS_URL", "nats://127.0.0.1:4222")))
+    # Production: ZONE_STREAM_REPLICAS=3 on a 3-node cluster (R3 streams).
+    asyncio.run(
+        provision(
+            os.environ.get("ZONE_NATS_URL", "nats://127.0.0.1:4222"),
+            replicas=int(os.environ.get("ZONE_STREAM_REPLICAS", "1")),
+        )
+    )
