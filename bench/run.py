@@ -242,10 +242,34 @@ http {{
     return proc, f"http://127.0.0.1:{port}"
 
 
+def _commit() -> str:
+    """The code measured: HEAD, marked when the tree has uncommitted changes."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return f"{head}{' (uncommitted changes)' if dirty else ''}" or "unknown"
+
+
+def _memory_gib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 1024**2
+    return 0.0
+
+
 def report(results: list[Result]) -> str:
     """A Markdown table with the gateway/direct ratios."""
     lines = [
-        f"duration={DURATION_S:.0f}s warmup={WARMUP_S:.0f}s cores={os.cpu_count()}",
+        f"commit {_commit()} · {datetime.now().astimezone():%Y-%m-%d %H:%M %Z} · "
+        f"{os.cpu_count()} cores, {_memory_gib():.0f} GiB, Python {sys.version.split()[0]} · "
+        f"duration={DURATION_S:.0f}s warmup={WARMUP_S:.0f}s",
         "",
         "| scenario | requests | errors | req/s | p50 ms | p99 ms |",
         "|---|---:|---:|---:|---:|---:|",
