@@ -16,6 +16,7 @@ Environment:
   ZONE_PROFILE        dev (default: seeds demo data and the demo-admin client), test or prod
   ZONE_SEED           1 (default in dev) or 0
   ZONE_WORKERS        uvicorn workers per service (default: 2, or 1 on a single core)
+  ZONE_STREAM_REPLICAS  stream replicas (default 1; 3 on a 3-node NATS cluster)
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Stack:
     # uvicorn worker processes per service; services are stateless, relays use SKIP LOCKED
     workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
     database_url: str | None = None  # external server root URL, no database name
+    stream_replicas: int = 1  # 3 on a 3-node NATS cluster
     nats_url: str | None = None
     pg: Postgres | None = None
     nats: Nats | None = None
@@ -110,7 +112,7 @@ class Stack:
 
     def provision(self) -> None:
         """Streams and consumers."""
-        asyncio.run(provision(self.nats_client_url))
+        asyncio.run(provision(self.nats_client_url, replicas=self.stream_replicas))
 
     def seed(self) -> None:
         """Ninghai demo data (idempotent)."""
@@ -241,6 +243,7 @@ def main() -> None:
         workers=int(os.environ.get("ZONE_WORKERS", "0")) or min(2, os.cpu_count() or 1),
         database_url=os.environ.get("ZONE_DATABASE_URL") or None,
         nats_url=os.environ.get("ZONE_NATS_URL") or None,
+        stream_replicas=int(os.environ.get("ZONE_STREAM_REPLICAS", "1")),
     )
     stopping = False
 

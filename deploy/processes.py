@@ -289,12 +289,25 @@ def nats_server_binary() -> str:
 
 
 class Nats:
-    """A single nats-server with JetStream (file storage in `store_dir`)."""
+    """A nats-server with JetStream (file storage in `store_dir`); given a cluster port and
+    routes, one node of a cluster."""
 
-    def __init__(self, store_dir: Path, port: int, *, sync_always: bool = False):
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int,
+        *,
+        sync_always: bool = False,
+        name: str = "zone-local",
+        cluster_port: int | None = None,
+        routes: tuple[int, ...] = (),
+    ):
         self.store_dir = store_dir.resolve()
         self.port = port
         self.sync_always = sync_always
+        self.name = name
+        self.cluster_port = cluster_port
+        self.routes = routes
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.store_dir.parent / "nats.log"
 
@@ -311,12 +324,20 @@ class Nats:
         if pidfile.exists() and _pid_alive(pidfile):  # left running by a killed launcher
             _stop_leftover(pidfile, signal.SIGTERM, "nats-server", marker=str(config))
         sync = "\n  sync_interval: always" if self.sync_always else ""
+        cluster = ""
+        if self.cluster_port is not None:
+            routes = ", ".join(f'"nats://127.0.0.1:{p}"' for p in self.routes)
+            cluster = (
+                f'cluster {{\n  name: zone\n  listen: "127.0.0.1:{self.cluster_port}"\n'
+                f"  routes: [{routes}]\n}}\n"
+            )
         config.write_text(
             f'listen: "127.0.0.1:{self.port}"\n'
-            f"server_name: zone-local\n"
+            f"server_name: {self.name}\n"
             f'pid_file: "{pidfile}"\n'
             f"max_payload: 8MB\n"
             f'jetstream {{\n  store_dir: "{self.store_dir}"\n  max_file_store: 10GB{sync}\n}}\n'
+            f"{cluster}"
         )
         log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(

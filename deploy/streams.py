@@ -90,8 +90,24 @@ CONSUMERS = [
 ]
 
 
-async def provision(nats_url: str, *, replicas: int = 1, duplicate_window_s: float = 120) -> None:
-    """Create or update every stream and consumer."""
+async def provision(
+    nats_url: str, *, replicas: int = 1, duplicate_window_s: float = 120, wait_s: float = 60
+) -> None:
+    """Create or update every stream and consumer; a cluster that has just started (no
+    JetStream leader yet) is retried for up to `wait_s`."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while True:
+        try:
+            await _provision(nats_url, replicas=replicas, duplicate_window_s=duplicate_window_s)
+            return
+        except (nats.errors.Error, TimeoutError) as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            print(f"streams: JetStream not ready ({exc!r}); retrying", flush=True)
+            await asyncio.sleep(1)
+
+
+async def _provision(nats_url: str, *, replicas: int, duplicate_window_s: float) -> None:
     nc = await nats.connect(nats_url.split(","), connect_timeout=5)
     try:
         js = nc.jetstream(timeout=10)

@@ -128,7 +128,7 @@ def stream_events(stack: Stack, subject: str, stream: str = "REGISTRY") -> list[
     import nats
 
     async def run() -> list[dict]:  # type: ignore[type-arg]
-        nc = await nats.connect(stack.nats_client_url)
+        nc = await nats.connect(stack.nats_client_url.split(","))
         try:
             js = nc.jetstream()
             sub = await js.pull_subscribe(subject, stream=stream)
@@ -162,7 +162,7 @@ def publish_raw(stack: Stack, subject: str, payload: bytes, msg_id: str | None =
     import nats
 
     async def run() -> None:
-        nc = await nats.connect(stack.nats_client_url)
+        nc = await nats.connect(stack.nats_client_url.split(","))
         try:
             headers = {"Nats-Msg-Id": msg_id} if msg_id else None
             await nc.jetstream().publish(subject, payload, headers=headers)
