@@ -133,6 +133,14 @@ class RecognitionChanged(BaseModel):
     status: Literal["active", "revoked"]
 
 
+# A recognised result kind (credit's ledger) and the credit fact kinds that carry it.
+RESULT_FACT_KINDS: dict[str, tuple[str, ...]] = {
+    "inspection_result": ("spot_check_pass",),
+    "certification": ("certification",),
+    "lab_report": ("lab_test_pass",),
+}
+
+
 class RepairDecided(BaseModel):
     """信用修复: a repair request for an adverse fact was approved or rejected."""
 

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit.auth import principal_of_scope
 from kit.db import Base, utcnow
-from kit.problems import ProblemError, _is_outage, problem_body
+from kit.problems import ProblemError, is_outage, problem_body
 
 log = logging.getLogger("kit.idempotency")
 
@@ -99,7 +99,7 @@ class IdempotencyMiddleware:
         try:
             existing = await _claim(maker, principal, key, fingerprint)
         except Exception as exc:
-            if not _is_outage(exc):
+            if not is_outage(exc):
                 raise
             await _send_problem(
                 send,

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kit.db import Base, utcnow
 from kit.events import CONTRACTS, CloudEvent
 from kit.messaging import NatsConnection
-from kit.problems import _is_outage
+from kit.problems import is_outage
 
 log = logging.getLogger("kit.inbox")
 
@@ -133,7 +133,7 @@ async def apply_batch(
                         await handler(session, event)
                 outcomes.append(inserted is not None)
             except Exception as exc:
-                if _is_outage(exc):
+                if is_outage(exc):
                     raise
                 outcomes.append(exc)
     return outcomes
@@ -216,7 +216,7 @@ class ConsumerRunner:
                     self.sessionmaker, name, [e for _, e in good], self.consumer.handler
                 )
             except Exception as exc:
-                if _is_outage(exc) and not await self._database_answers():
+                if is_outage(exc) and not await self._database_answers():
                     log.warning("consumer %s waiting for the database: %r", name, exc)
                     await asyncio.sleep(1)  # the keep-alive holds the messages meanwhile
                     continue
@@ -257,7 +257,7 @@ class ConsumerRunner:
                 applied = await apply_once(self.sessionmaker, name, event, self.consumer.handler)
                 break
             except Exception as exc:
-                if _is_outage(exc) and not await self._database_answers():
+                if is_outage(exc) and not await self._database_answers():
                     # Not the message's fault: keep it ours and wait for the database.
                     log.warning("consumer %s waiting for the database: %r", name, exc)
                     await msg.in_progress()

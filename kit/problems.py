@@ -231,7 +231,7 @@ def _bad_data(exc: BaseException) -> BaseException | None:
     return None
 
 
-def _is_outage(exc: BaseException) -> bool:
+def is_outage(exc: BaseException) -> bool:
     """Connection-level failures of PostgreSQL or NATS: the service is degraded, not broken."""
     import asyncpg  # local import: kit must not force a driver on importers that lack it
     from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -307,7 +307,7 @@ def problem_for_exception(request: Request, exc: BaseException) -> JSONResponse:
         return problem_response(
             request, "validation", f"a value cannot be stored: {str(bad).splitlines()[0]}"
         )
-    if _is_outage(exc):
+    if is_outage(exc):
         log.warning("backing service unavailable: %r", exc)
         return problem_response(
             request,

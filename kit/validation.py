@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+AGENCY_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
+AgencyCode = Annotated[
+    str,
+    Field(
+        pattern=AGENCY_PATTERN,
+        description="Agency code as in registry's /v1/agencies, e.g. ciq",
+        examples=["ciq"],
+    ),
+]
 
 
 def _drop_null_for_not_null(schema: dict[str, Any], model: type[BaseModel]) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import random
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,6 +73,27 @@ def token(
     response = httpx.post(f"{base_url}/oauth/token", data=data, timeout=10)
     response.raise_for_status()
     return str(response.json()["access_token"])
+
+
+def client_for(
+    api: httpx.Client, gateway_url: str, scopes: list[str], **fields: object
+) -> httpx.Client:
+    """A new OAuth client (made by the admin `api`: agency, uscc or inspector_id in
+    `fields`) and an HTTP client on the gateway with its token."""
+    created = api.post(
+        "/v1/clients",
+        json={
+            "client_id": f"t-{uuid.uuid4().hex[:10]}",
+            "name": "test client",
+            "scopes": scopes,
+            **fields,
+        },
+    )
+    created.raise_for_status()
+    bearer = token(gateway_url, created.json()["client_id"], created.json()["client_secret"])
+    return httpx.Client(
+        base_url=gateway_url, headers={"Authorization": f"Bearer {bearer}"}, timeout=30
+    )
 
 
 def wait_until(predicate, *, timeout: float = 20, interval: float = 0.1, what: str = "condition"):  # type: ignore[no-untyped-def]

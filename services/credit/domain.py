@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from kit.events import RESULT_FACT_KINDS
+
 
 class FactKind(StrEnum):
     """What an agency found or granted (信用信息归集)."""
@@ -103,7 +105,6 @@ class ResultKind(StrEnum):
 
 
 RESULT_FACTS: dict[ResultKind, frozenset[FactKind]] = {
-    ResultKind.inspection_result: frozenset({FactKind.spot_check_pass}),
-    ResultKind.certification: frozenset({FactKind.certification}),
-    ResultKind.lab_report: frozenset({FactKind.lab_test_pass}),
+    ResultKind(kind): frozenset(FactKind(f) for f in facts)
+    for kind, facts in RESULT_FACT_KINDS.items()
 }

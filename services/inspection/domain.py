@@ -28,12 +28,3 @@ class Verdict(StrEnum):
     passed = "pass"
     minor = "minor"
     fail = "fail"
-
-
-# Recognised result kinds (credit's ResultKind) and the fact kinds that carry them.
-RESULT_FACTS = {
-    "inspection_result": ("spot_check_pass",),
-    "certification": ("certification",),
-    "lab_report": ("lab_test_pass",),
-}
-DEFAULT_LEVEL = "B"

@@ -11,11 +11,11 @@ import pytest
 
 from tests.helpers import (
     assert_problem,
+    client_for,
     enterprise_body,
     new_uscc,
     sql,
     stream_events,
-    token,
     wait_until,
 )
 
@@ -24,32 +24,18 @@ def _days_ago(days: float) -> str:
     return (datetime.now(UTC) - timedelta(days=days)).isoformat()
 
 
-def _client(api: httpx.Client, gateway_url: str, name: str, **fields: object) -> httpx.Client:
-    created = api.post(
-        "/v1/clients",
-        json={
-            "client_id": f"{name}-{uuid.uuid4().hex[:8]}",
-            "name": name,
-            "scopes": ["credit:read", "credit:write"],
-            **fields,
-        },
-    )
-    created.raise_for_status()
-    bearer = token(gateway_url, created.json()["client_id"], created.json()["client_secret"])
-    return httpx.Client(
-        base_url=gateway_url, headers={"Authorization": f"Bearer {bearer}"}, timeout=20
-    )
+CREDIT = ["credit:read", "credit:write"]
 
 
 @pytest.fixture(scope="module")
 def ciq(api_module: httpx.Client, gateway_url: str) -> Iterator[httpx.Client]:
-    with _client(api_module, gateway_url, "ciq-system", agency="ciq") as c:
+    with client_for(api_module, gateway_url, CREDIT, agency="ciq") as c:
         yield c
 
 
 @pytest.fixture(scope="module")
 def samr(api_module: httpx.Client, gateway_url: str) -> Iterator[httpx.Client]:
-    with _client(api_module, gateway_url, "samr-system", agency="market_supervision") as c:
+    with client_for(api_module, gateway_url, CREDIT, agency="market_supervision") as c:
         yield c
 
 
@@ -360,7 +346,7 @@ def test_an_approved_repair_ends_the_facts_effect(
         "/v1/credit/facts", json={"uscc": uscc, "kind": "training", "occurred_at": _days_ago(3)}
     ).json()
     assert api.get(f"/v1/credit/enterprises/{uscc}").json()["level"] == "C"
-    with _client(api, gateway_url, "enterprise-app", uscc=uscc) as enterprise:
+    with client_for(api, gateway_url, CREDIT, uscc=uscc) as enterprise:
         asked = enterprise.post(
             "/v1/credit/repairs",
             json={
@@ -450,7 +436,7 @@ def test_measures_and_scopes(api: httpx.Client, gateway_url: str) -> None:
     by_level = {lv["level"]: lv for lv in measures["levels"]}
     assert by_level["A"]["measures"][0]["params"]["inspection_ratio"] == 0.05
     assert "honours_excluded" in {m["code"] for m in by_level["D"]["measures"]}
-    with _client(api, gateway_url, "reader", agency="finance", scopes=["credit:read"]) as reader:
+    with client_for(api, gateway_url, ["credit:read"], agency="finance") as reader:
         assert reader.get("/v1/credit/measures").status_code == 200
         body = {"uscc": new_uscc(), "kind": "award", "occurred_at": _days_ago(1)}
         assert_problem(reader.post("/v1/credit/facts", json=body), 403, "forbidden")

@@ -11,7 +11,14 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 import pytest
 
-from tests.helpers import assert_problem, enterprise_body, new_uscc, sql, token, wait_until
+from tests.helpers import (
+    assert_problem,
+    client_for,
+    enterprise_body,
+    new_uscc,
+    sql,
+    wait_until,
+)
 
 TODAY = date.today()
 WINDOW = {"window_start": str(TODAY), "window_end": str(TODAY + timedelta(days=60))}
@@ -29,29 +36,6 @@ ITEMS = [
         "criterion": "无带电可触及部件",
     },
 ]
-
-
-def _bearer_client(gateway_url: str, client_id: str, secret: str) -> httpx.Client:
-    bearer = token(gateway_url, client_id, secret)
-    return httpx.Client(
-        base_url=gateway_url, headers={"Authorization": f"Bearer {bearer}"}, timeout=30
-    )
-
-
-def _new_client(
-    api: httpx.Client, gateway_url: str, scopes: list[str], **fields: object
-) -> httpx.Client:
-    created = api.post(
-        "/v1/clients",
-        json={
-            "client_id": f"t-{uuid.uuid4().hex[:10]}",
-            "name": "test",
-            "scopes": scopes,
-            **fields,
-        },
-    )
-    created.raise_for_status()
-    return _bearer_client(gateway_url, created.json()["client_id"], created.json()["client_secret"])
 
 
 @pytest.fixture(scope="module")
@@ -161,14 +145,14 @@ def test_a_joint_campaign_from_draw_to_published_results(
     by_id = {i["id"]: i for i in inspectors}
     assigned = [by_id[i] for i in task["inspector_ids"]]
     outsider = next(i for i in inspectors if i["id"] not in task["inspector_ids"])
-    officer = _new_client(
+    officer = client_for(
         admin,
         gateway_url,
         ["inspection:read", "inspection:write"],
         inspector_id=assigned[0]["id"],
         agency=assigned[0]["agency"],
     )
-    other = _new_client(
+    other = client_for(
         admin,
         gateway_url,
         ["inspection:read", "inspection:write"],
@@ -229,7 +213,7 @@ def test_a_joint_campaign_from_draw_to_published_results(
         ] == ["LED-01", "LED-02"]
         capa = admin.get("/v1/capas", params={"uscc": task["uscc"]}).json()["items"][0]
         assert capa["status"] == "open" and "LED-02" in capa["findings"]
-        enterprise = _new_client(
+        enterprise = client_for(
             admin, gateway_url, ["inspection:read", "inspection:write"], uscc=task["uscc"]
         )
         with enterprise:
@@ -270,7 +254,7 @@ def test_officer_sync_pulls_deltas_and_refuses_a_stale_push(
     )
     admin.post(f"/v1/campaigns/{campaign['id']}/draw").raise_for_status()
     me = inspectors[2]
-    officer = _new_client(
+    officer = client_for(
         admin,
         gateway_url,
         ["inspection:read", "inspection:write"],
@@ -321,7 +305,7 @@ def test_officer_sync_pulls_deltas_and_refuses_a_stale_push(
         assert_problem(
             officer.post(f"/v1/tasks/{mine[1]['id']}/result", json=naive), 422, "validation"
         )
-        stranger = _new_client(
+        stranger = client_for(
             admin,
             gateway_url,
             ["inspection:read", "inspection:write"],
@@ -489,7 +473,7 @@ def test_agencies_manage_only_their_own_officers_and_campaigns(
     checklist: dict,
     inspectors: list[dict],  # type: ignore[type-arg]
 ) -> None:
-    ciq = _new_client(admin, gateway_url, ["inspection:read", "inspection:write"], agency="ciq")
+    ciq = client_for(admin, gateway_url, ["inspection:read", "inspection:write"], agency="ciq")
     with ciq:
         theirs = {
             "agency": "market_supervision",
@@ -528,7 +512,7 @@ def test_an_inspector_id_outside_the_pool_sees_nothing(
     admin: httpx.Client, gateway_url: str
 ) -> None:
     scopes = ["inspection:read", "inspection:write"]
-    with _new_client(admin, gateway_url, scopes, inspector_id="insp-0001") as odd:
+    with client_for(admin, gateway_url, scopes, inspector_id="insp-0001") as odd:
         assert odd.get("/v1/tasks").json()["items"] == []
         assert odd.get("/v1/capas").json()["items"] == []
         assert odd.get("/v1/sync").json()["tasks"] == []

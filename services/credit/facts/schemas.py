@@ -7,16 +7,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from kit.uscc import Uscc
+from kit.validation import AgencyCode
 from services.credit.domain import WITH_AMOUNT, FactKind, Severity
-
-AgencyCode = Annotated[
-    str,
-    Field(
-        pattern=r"^[a-z][a-z0-9_]{1,39}$",
-        description="Agency code as in registry's /v1/agencies, e.g. ciq",
-        examples=["ciq"],
-    ),
-]
 
 
 class FactBase(BaseModel):

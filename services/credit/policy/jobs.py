@@ -26,7 +26,7 @@ from kit.db import utcnow
 from kit.events import CreditLevelChanged, make_event
 from kit.ids import uuid7
 from kit.outbox import emit
-from kit.problems import _is_outage
+from kit.problems import is_outage
 from services.credit.config import CreditSettings
 from services.credit.events import SOURCE
 from services.credit.facts.models import Fact
@@ -110,7 +110,7 @@ class Rescorer:
                 await self.run_job(job_id)
                 self._failures.pop(job_id, None)
             except Exception as exc:
-                if _is_outage(exc):
+                if is_outage(exc):
                     raise  # not the job's fault: the worker pauses and retries
                 self._failures[job_id] = self._failures.get(job_id, 0) + 1
                 log.exception(
@@ -152,7 +152,7 @@ class Rescorer:
             if job.status == "queued":
                 job.status, job.started_at = "running", utcnow()
                 job.total = await session.scalar(select(func.count(CreditEnterprise.uscc))) or 0
-            model = policy.parse(await session.get_one(ModelVersion, job.model_version))
+            model = await policy.model_of(session, job.model_version)
             cause = CAUSES[job.reason].format(v=job.model_version)
         log.info("rescoring job %s (%s) started", job_id, cause)
         started = time.monotonic()

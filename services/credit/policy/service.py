@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,10 +62,20 @@ async def lock_current(session: AsyncSession) -> ModelVersion:
     return await current_row(session)
 
 
+async def model_of(session: AsyncSession, version: int) -> ScoringModel:
+    """A version's model; its body is read from the database only the first time."""
+    model = _parsed.get(version)
+    return model if model is not None else parse(await get_version(session, version))
+
+
 async def current(session: AsyncSession) -> tuple[int, ScoringModel]:
-    """(version, model) in force."""
-    row = await current_row(session)
-    return row.version, parse(row)
+    """(version, model) in force: the number is read each time, the body once per version
+    (every fact and every score read asks)."""
+    version = await session.scalar(select(func.max(ModelVersion.version)))
+    if version is None:
+        row = await current_row(session)
+        return row.version, parse(row)
+    return version, await model_of(session, version)
 
 
 async def get_version(session: AsyncSession, version: int) -> ModelVersion:

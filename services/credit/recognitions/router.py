@@ -11,6 +11,7 @@ from kit.concurrency import set_etag
 from kit.db import SessionDep, utcnow
 from kit.pagination import Page, PageParams, page_params
 from kit.problems import ProblemError
+from kit.validation import AGENCY_PATTERN
 from services.credit.config import settings
 from services.credit.domain import ResultKind
 from services.credit.recognitions import service
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/v1/credit/recognitions", tags=["recognitions"])
 Reader = Annotated[Principal, Depends(require("credit:read"))]
 Writer = Annotated[Principal, Depends(require("credit:write"))]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such recognition"}}
-Agency = Annotated[str | None, Query(max_length=40, pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+Agency = Annotated[str | None, Query(max_length=40, pattern=AGENCY_PATTERN)]
 
 
 @router.post(

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kit.validation import AgencyCode
 from services.credit.domain import ResultKind
-from services.credit.facts.schemas import AgencyCode
 
 Item = Field(min_length=1, max_length=100)
 

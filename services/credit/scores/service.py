@@ -203,7 +203,7 @@ async def explain(
 ) -> tuple[Evaluation, ScoringModel]:
     """The stored score's contributions: the same function, same facts, same model version,
     at the stored `computed_at`; so they add up to the stored score."""
-    model = policy.parse(await policy.get_version(session, enterprise.model_version))
+    model = await policy.model_of(session, enterprise.model_version)
     facts = await facts_of(session, enterprise.uscc)
     return evaluate(model, facts, enterprise.computed_at), model
 

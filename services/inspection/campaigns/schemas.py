@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kit.industries import Industry
+from kit.validation import AgencyCode
 from services.inspection.domain import CampaignLevel
 
 Ratio = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -18,7 +19,7 @@ class CampaignIn(BaseModel):
 
     title: str = Field(min_length=1, max_length=200)
     level: CampaignLevel = CampaignLevel.county
-    agencies: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")]] = Field(
+    agencies: list[AgencyCode] = Field(
         min_length=1, max_length=10, description="Agencies whose inspectors are drawn"
     )
     zones: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(

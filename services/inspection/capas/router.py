@@ -70,5 +70,5 @@ async def verify(
     """By an inspector of the task: effective closes it (`inspection.capa.closed`), not
     effective reopens it for a new response."""
     capa = await service.get(session, capa_id, for_update=True)
-    task = await service.ensure_can_see(session, principal, capa)
-    return service.to_out(await service.verify(session, capa, task, body, principal))
+    await service.ensure_can_see(session, principal, capa)
+    return service.to_out(await service.verify(session, capa, body, principal))

@@ -109,7 +109,7 @@ async def respond(
 
 
 async def verify(
-    session: AsyncSession, capa: Capa, task: Task, body: VerificationIn, principal: Principal
+    session: AsyncSession, capa: Capa, body: VerificationIn, principal: Principal
 ) -> Capa:
     """An inspector of the task (or an admin) checks effectiveness before it closes."""
     if principal.inspector_id is None and not principal.is_admin:

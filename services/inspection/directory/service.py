@@ -10,13 +10,12 @@ from sqlalchemy import String, any_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.events import CreditFactRecorded, CreditLevelChanged, RecognitionChanged
+from kit.events import RESULT_FACT_KINDS, CreditFactRecorded, CreditLevelChanged, RecognitionChanged
 from kit.pagination import PageParams, keyset_page
 from kit.problems import NotFound
 from services.inspection.directory.models import DirectoryEntry, RecognitionMirror, ResultMirror
-from services.inspection.domain import RESULT_FACTS
 
-RECOGNISABLE = {kind for kinds in RESULT_FACTS.values() for kind in kinds}
+RECOGNISABLE = {kind for kinds in RESULT_FACT_KINDS.values() for kind in kinds}
 
 
 async def get(session: AsyncSession, uscc: str, *, for_update: bool = False) -> DirectoryEntry:
@@ -142,7 +141,7 @@ async def covered_by_recognition(
         for r in recognitions:
             if (
                 r.recognised_agency == result.agency
-                and result.kind in RESULT_FACTS[r.result_kind]
+                and result.kind in RESULT_FACT_KINDS[r.result_kind]
                 and r.valid_from <= result.occurred_at.date() <= r.valid_to
                 and (not r.industries or industries.get(result.uscc) in r.industries)
                 and (not r.checklist_items or items <= set(r.checklist_items))

@@ -6,15 +6,13 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kit.uscc import Uscc
-from kit.validation import PatchModel
-
-Code = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")
+from kit.validation import AgencyCode, PatchModel
 
 
 class InspectorIn(BaseModel):
     """An officer joining the pool."""
 
-    agency: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", examples=["market_supervision"])
+    agency: AgencyCode
     badge_number: str = Field(
         pattern=r"^[A-Za-z0-9-]{4,40}$", description="执法证号", examples=["33022620190012"]
     )

@@ -5,11 +5,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kit.validation import AGENCY_PATTERN
+
 
 class AgencyIn(BaseModel):
     """A member agency to add."""
 
-    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", examples=["commerce"])
+    code: str = Field(pattern=AGENCY_PATTERN, examples=["commerce"])
     name_zh: str = Field(min_length=1, max_length=200)
     name_en: str = Field(min_length=1, max_length=200)
     group_role: Literal["leader", "deputy", "member", "office"] = "member"
