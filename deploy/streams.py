@@ -75,8 +75,11 @@ CONSUMERS = [
             "registry.membership.reinstated",
             "registry.membership.suspended",
             "registry.membership.removed",
+            "registry.batch.recorded",
+            "registry.batch.traced",
         ],
     ),
+    ConsumerSpec("registry-inspection", "INSPECTION", ["inspection.alert.raised"]),
     ConsumerSpec(
         "inspection-credit",
         "CREDIT",

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kit.auth import JwksVerifier
+from kit.bulk import hoist_body_defs
 from kit.db import make_engine, make_sessionmaker
 from kit.idempotency import IdempotencyMiddleware
 from kit.inbox import Consumer, ConsumerRunner
@@ -193,6 +194,7 @@ def create_service_app(
         RequestContextMiddleware,
         service=settings.service_name,
         max_body_bytes=settings.max_body_bytes,
+        max_bulk_body_bytes=settings.max_bulk_body_bytes,
     )
     app.include_router(health_router())
     for router in routers:
@@ -201,7 +203,7 @@ def create_service_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(generate())
+            app.openapi_schema = hoist_body_defs(document_problems(generate()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -92,6 +92,57 @@ class CommitmentChanged(BaseModel):
     reason: str | None = None
 
 
+class BatchRecorded(BaseModel):
+    """出口批次登记: a lot (an export batch, a supplier lot …) was recorded."""
+
+    batch_id: str
+    uscc: str
+    number: str
+    kind: Literal["export", "supplier", "intermediate", "shipment"]
+    product: str | None = None
+    hs_code: str | None = None
+    brand: str | None = None
+    model: str | None = None
+    barcode: str | None = None
+    destination: str | None = None
+    declaration_no: str | None = None
+    ship_date: date | None = None
+    export_value_usd: int | None = None
+
+
+class TracedStep(BaseModel):
+    """A production step on the trace of an alert's batch."""
+
+    lot: str
+    kind: str
+    biz_step: str
+    disposition: str | None = None
+    event_time: datetime
+    location: str | None = None
+
+
+class AffectedEnterprise(BaseModel):
+    """Another enterprise that received the same supplier lot."""
+
+    uscc: str
+    supplier_lot: str
+    supplier_key: str
+
+
+class BatchTraced(BaseModel):
+    """追溯结果: registry traced an alert's batch upstream to its steps and supplier lots."""
+
+    alert_id: str
+    batch_id: str
+    uscc: str
+    lots: int
+    truncated: bool
+    supplier_lots: list[str]
+    steps: list[TracedStep]
+    failing_steps: list[TracedStep]
+    affected: list[AffectedEnterprise]
+
+
 # --- credit ---------------------------------------------------------------------------
 
 
@@ -206,7 +257,11 @@ class AlertRaised(BaseModel):
     severity: Literal["minor", "general", "serious"] = "general"
     agency: str
     batch_id: str | None = None
+    batch_number: str | None = None
     reference: str | None = None
+    summary: str | None = None
+    task_id: str | None = None
+    zones: list[str] = []
     raised_at: datetime
 
 
@@ -224,6 +279,8 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "registry.membership.review_requested.v1": MembershipChanged,
     "registry.commitment.signed.v1": CommitmentChanged,
     "registry.commitment.breached.v1": CommitmentChanged,
+    "registry.batch.recorded.v1": BatchRecorded,
+    "registry.batch.traced.v1": BatchTraced,
     "credit.level.changed.v1": CreditLevelChanged,
     "credit.fact.recorded.v1": CreditFactRecorded,
     "credit.recognition.granted.v1": RecognitionChanged,

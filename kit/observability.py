@@ -86,13 +86,25 @@ def continue_trace(incoming: str) -> str:
     return f"00-{trace}-{os.urandom(8).hex()}-01"
 
 
+# Media types of bulk uploads, which get the larger body limit.
+BULK_MEDIA = (
+    b"application/x-ndjson",
+    b"application/jsonl",
+    b"application/json-seq",
+    b"text/csv",
+)
+
+
 class RequestContextMiddleware:
     """Request id (echoed as X-Request-ID), trace context, size limits (413, 431), metrics."""
 
-    def __init__(self, app: ASGIApp, *, service: str, max_body_bytes: int):
+    def __init__(
+        self, app: ASGIApp, *, service: str, max_body_bytes: int, max_bulk_body_bytes: int = 0
+    ):
         self.app = app
         self.service = service
         self.max_body_bytes = max_body_bytes
+        self.max_bulk_body_bytes = max(max_bulk_body_bytes, max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -127,9 +139,11 @@ class RequestContextMiddleware:
                 limit_bytes=MAX_HEADER_BYTES,
             )
             return
+        media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        limit = self.max_bulk_body_bytes if media in BULK_MEDIA else self.max_body_bytes
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            await self._too_large(scope, send, rid)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._too_large(scope, send, rid, limit)
             return
 
         received = 0
@@ -139,8 +153,8 @@ class RequestContextMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    scope["state"]["body_too_large"] = self.max_body_bytes
+                if received > limit:
+                    scope["state"]["body_too_large"] = limit
                     raise _BodyTooLarge()
             return message
 
@@ -156,7 +170,7 @@ class RequestContextMiddleware:
             await self.app(scope, limited_receive, send_with_id)
         except _BodyTooLarge:
             status = 413
-            await self._too_large(scope, send, rid)
+            await self._too_large(scope, send, rid, limit)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
@@ -165,15 +179,15 @@ class RequestContextMiddleware:
                 time.perf_counter() - started
             )
 
-    async def _too_large(self, scope: Scope, send: Send, rid: str) -> None:
+    async def _too_large(self, scope: Scope, send: Send, rid: str, limit: int) -> None:
         await self._reject(
             scope,
             send,
             rid,
             413,
             "payload-too-large",
-            f"request body exceeds {self.max_body_bytes} bytes",
-            limit_bytes=self.max_body_bytes,
+            f"request body exceeds {limit} bytes",
+            limit_bytes=limit,
         )
 
     async def _reject(

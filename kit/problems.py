@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -210,6 +211,18 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pydantic's errors as `{field, reason, type}` items of a problem's `errors`."""
+    return [
+        {
+            "field": _loc(e.get("loc", ())),
+            "reason": str(e.get("msg", "")).removeprefix("Value error, "),
+            "type": e.get("type"),
+        }
+        for e in errors
+    ]
+
+
 def _chain(exc: BaseException) -> list[BaseException]:
     """The exception, what it wraps (`orig`) and what caused it, a few levels deep."""
     seen: list[BaseException] = []
@@ -368,14 +381,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = [
-            {
-                "field": _loc(e.get("loc", ())),
-                "reason": str(e.get("msg", "")).removeprefix("Value error, "),
-                "type": e.get("type"),
-            }
-            for e in exc.errors()
-        ]
+        errors = field_errors(exc.errors())
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
         return problem_response(request, "validation", detail, errors=errors)
 

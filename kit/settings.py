@@ -33,6 +33,8 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "zone-gateway"
     jwt_audience: str = "zone-platform"
     max_body_bytes: int = 1024 * 1024
+    # Bulk uploads (JSON lines, CSV) may be larger: thousands of lineage events per request.
+    max_bulk_body_bytes: int = 32 * 1024 * 1024
     outbox_poll_s: float = 1.0
     outbox_batch: int = 200
     consumers_enabled: bool = True

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from kit.db import utcnow
+from kit.iso3166 import ALPHA2
 
 AGENCY_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
 AgencyCode = Annotated[
@@ -15,6 +19,51 @@ AgencyCode = Annotated[
         examples=["ciq"],
     ),
 ]
+
+# Agency systems' clocks differ: this much ahead of ours still counts as now.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _country(value: str) -> str:
+    value = value.strip().upper()
+    if value not in ALPHA2:
+        raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code")
+    return value
+
+
+Country = Annotated[
+    str,
+    AfterValidator(_country),
+    Field(
+        examples=["US", "DE"],
+        pattern="^[A-Za-z]{2}$",
+        json_schema_extra={"format": "iso3166-alpha2"},
+        description="ISO 3166-1 alpha-2 country code",
+    ),
+]
+HsCode = Annotated[
+    str, Field(pattern=r"^\d{6,10}$", description="HS code, 6–10 digits", examples=["960810"])
+]
+
+
+def _not_future(value: datetime) -> datetime:
+    if value > utcnow() + CLOCK_SKEW:
+        raise ValueError("must not be in the future")
+    return value
+
+
+def _not_future_date(value: date) -> date:
+    if value > (utcnow() + CLOCK_SKEW).date():
+        raise ValueError("must not be in the future")
+    return value
+
+
+PastDatetime = Annotated[
+    AwareDatetime,
+    AfterValidator(_not_future),
+    Field(description="ISO-8601 with offset; not in the future (5 minutes of clock skew allowed)"),
+]
+PastDate = Annotated[date, AfterValidator(_not_future_date)]
 
 
 def _drop_null_for_not_null(schema: dict[str, Any], model: type[BaseModel]) -> None:

@@ -18,6 +18,10 @@ class InspectionSettings(ServiceSettings):
     capa_check_s: float = 60.0
     # Largest target population and pool a draw accepts in one request.
     max_population: int = 500_000
+    # The agency a signal is recorded for when an admin token names none (the zone office).
+    office_agency: str = "commerce"
+    # Least attribute score (HS code 0.3, brand 0.3, model 0.3, destination 0.1) for a match.
+    match_threshold: float = 0.7
 
 
 settings = InspectionSettings()

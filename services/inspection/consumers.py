@@ -6,6 +6,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.events import (
+    BatchRecorded,
+    BatchTraced,
     CloudEvent,
     CreditFactRecorded,
     CreditLevelChanged,
@@ -15,6 +17,7 @@ from kit.events import (
 )
 from kit.inbox import Consumer
 from services.inspection.directory import service as directory
+from services.inspection.risk import service as risk
 
 # Zone members are the admitted ones: a suspension takes an enterprise out until reinstated.
 MEMBER_EVENTS = {
@@ -26,7 +29,7 @@ MEMBER_EVENTS = {
 
 
 async def on_registry_event(session: AsyncSession, event: CloudEvent) -> None:
-    """Enterprises and their zone memberships."""
+    """Enterprises and their zone memberships; export batches; traces of alerts' batches."""
     if event.type == "registry.enterprise.registered.v1":
         registered = EnterpriseRegistered.model_validate(event.data)
         await directory.announce(
@@ -40,6 +43,10 @@ async def on_registry_event(session: AsyncSession, event: CloudEvent) -> None:
             zone=membership.zone_code,
             member=MEMBER_EVENTS[event.type],
         )
+    elif event.type == "registry.batch.recorded.v1":
+        await risk.mirror_batch(session, BatchRecorded.model_validate(event.data))
+    elif event.type == "registry.batch.traced.v1":
+        await risk.attach_trace(session, BatchTraced.model_validate(event.data))
 
 
 async def on_credit_event(session: AsyncSession, event: CloudEvent) -> None:

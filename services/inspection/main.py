@@ -15,6 +15,7 @@ from services.inspection.consumers import CONSUMERS
 from services.inspection.directory.router import router as directory_router
 from services.inspection.inspectors.router import router as inspectors_router
 from services.inspection.public.router import router as public_router
+from services.inspection.risk.router import router as risk_router
 from services.inspection.sync.router import router as sync_router
 from services.inspection.tasks.router import router as tasks_router
 
@@ -49,6 +50,7 @@ app = create_service_app(
         tasks_router,
         sync_router,
         capas_router,
+        risk_router,
         public_router,
     ],
     consumers=CONSUMERS,

@@ -10,12 +10,15 @@ from services.inspection.capas.models import Capa
 from services.inspection.checklists.models import Checklist
 from services.inspection.directory.models import DirectoryEntry, RecognitionMirror, ResultMirror
 from services.inspection.inspectors.models import Conflict, Inspector
+from services.inspection.risk.models import Alert, BatchMirror, Signal
 from services.inspection.tasks.models import Task
 
 # Alembic compares both: kit's tables (outbox, inbox, idempotency keys) and the service's.
 metadata = [KitBase.metadata, Base.metadata]
 
 __all__ = [
+    "Alert",
+    "BatchMirror",
     "Campaign",
     "Capa",
     "Checklist",
@@ -28,6 +31,7 @@ __all__ = [
     "OutboxMessage",
     "RecognitionMirror",
     "ResultMirror",
+    "Signal",
     "Task",
     "metadata",
 ]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.events import CloudEvent, CreditLevelChanged
+from kit.events import AlertRaised, CloudEvent, CreditLevelChanged
 from kit.inbox import Consumer
+from services.registry.batches import service as batches
+from services.registry.batches.models import Lot
 from services.registry.enterprises.models import Enterprise
 from services.registry.memberships import service as memberships
 
@@ -44,6 +47,22 @@ async def on_credit_level_changed(session: AsyncSession, event: CloudEvent) -> N
         )
 
 
+async def on_alert_raised(session: AsyncSession, event: CloudEvent) -> None:
+    """Trace an alert's batch upstream and announce its steps, supplier lots and the other
+    enterprises that received the same supplier lots (inspection attaches it to the alert)."""
+    if event.type != "inspection.alert.raised.v1":
+        return
+    alert = AlertRaised.model_validate(event.data)
+    if alert.batch_id is None:
+        return
+    lot = await session.get(Lot, uuid.UUID(alert.batch_id))
+    if lot is None:
+        log.warning("alert %s names unknown batch %s", alert.alert_id, alert.batch_id)
+        return
+    await batches.announce_trace(session, lot, alert_id=alert.alert_id)
+
+
 CONSUMERS = [
     Consumer(durable="registry-credit-levels", stream="CREDIT", handler=on_credit_level_changed),
+    Consumer(durable="registry-inspection", stream="INSPECTION", handler=on_alert_raised),
 ]

@@ -1,7 +1,9 @@
-"""Registry service: agencies, zones, enterprises, surveys, memberships, commitments."""
+"""Registry service: agencies, zones, enterprises, surveys, memberships, commitments,
+batches and lineage."""
 
 from kit.app import create_service_app
 from services.registry.agencies.router import router as agencies_router
+from services.registry.batches.router import router as batches_router
 from services.registry.config import settings
 from services.registry.consumers import CONSUMERS
 from services.registry.enterprises.router import router as enterprises_router
@@ -14,8 +16,16 @@ app = create_service_app(
     title="Registry service (登记服务)",
     description=(
         "Agencies, demonstration zones (示范区) and their lifecycle, enterprises keyed by USCC "
-        "with yearly surveys, zone membership (准入/退出) and integrity commitments (质量诚信承诺书)."
+        "with yearly surveys, zone membership (准入/退出), integrity commitments (质量诚信承诺书), and export batches "
+        "with their lineage and trace (批次管理与追溯)."
     ),
-    routers=[agencies_router, zones_router, enterprises_router, memberships_router, public_router],
+    routers=[
+        agencies_router,
+        zones_router,
+        enterprises_router,
+        memberships_router,
+        batches_router,
+        public_router,
+    ],
     consumers=CONSUMERS,
 )

@@ -6,6 +6,7 @@ from kit.inbox import InboxEntry
 from kit.outbox import OutboxMessage
 from services.registry.agencies.models import Agency
 from services.registry.base import Base
+from services.registry.batches.models import Lot, LotEvent, LotEventLot, LotLink
 from services.registry.enterprises.models import Enterprise, Survey
 from services.registry.memberships.models import Commitment, Membership, MembershipDecision
 from services.registry.zones.models import Zone, ZoneTask, ZoneTransition
@@ -19,6 +20,10 @@ __all__ = [
     "Enterprise",
     "IdempotencyRecord",
     "InboxEntry",
+    "Lot",
+    "LotEvent",
+    "LotEventLot",
+    "LotLink",
     "Membership",
     "MembershipDecision",
     "OutboxMessage",

@@ -64,7 +64,7 @@ async def pull(session: AsyncSession, inspector: uuid.UUID, cursor: str | None) 
     changed = changed[:BATCH]
     live = [t for t in changed if t.status != "cancelled"]
     checklists = await session.scalars(
-        select(Checklist).where(Checklist.id.in_({t.checklist_id for t in live}))
+        select(Checklist).where(Checklist.id.in_({t.checklist_id for t in live if t.checklist_id}))
     )
     enterprises = await session.scalars(
         select(DirectoryEntry).where(DirectoryEntry.uscc.in_({t.uscc for t in live}))

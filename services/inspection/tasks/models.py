@@ -37,8 +37,18 @@ class Task(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
-    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"), index=True)
-    checklist_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checklists.id"))
+    # random: drawn by a campaign; targeted: opened by a risk alert (no campaign, and no
+    # checklist when none exists for the enterprise's industry).
+    kind: Mapped[str] = mapped_column(String(10), server_default="random", default="random")
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("campaigns.id"), index=True, default=None
+    )
+    checklist_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("checklists.id"), default=None
+    )
+    alert_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    # The agency a targeted task is for (a drawn task's is its campaign's lead agency).
+    agency: Mapped[str | None] = mapped_column(String(40), default=None)
     uscc: Mapped[str] = mapped_column(String(18))
     level: Mapped[str] = mapped_column(String(1))
     inspector_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))

@@ -71,8 +71,12 @@ class TaskOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    campaign_id: uuid.UUID
-    checklist_id: uuid.UUID
+    kind: Literal["random", "targeted"] = Field(
+        description="random: drawn by a campaign; targeted: opened by a risk alert"
+    )
+    campaign_id: uuid.UUID | None
+    checklist_id: uuid.UUID | None
+    alert_id: uuid.UUID | None = Field(description="The risk alert of a targeted task")
     uscc: str
     level: str
     inspector_ids: list[uuid.UUID]

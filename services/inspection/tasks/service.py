@@ -78,13 +78,16 @@ async def search(
     return await keyset_page(session, query, keys=[Task.id], page=page)
 
 
-async def _recording_agency(session: AsyncSession, principal: Principal, campaign: Campaign) -> str:
-    """The agency whose result this is: the recording inspector's (the lead agency's when the
-    office records it)."""
+async def _recording_agency(session: AsyncSession, principal: Principal, task: Task) -> str:
+    """The agency whose result this is: the recording inspector's (else the targeted task's
+    agency, or the campaign's lead agency when the office records it)."""
     if principal.inspector_id is not None:
         inspector = await session.get(Inspector, inspector_uuid(principal))
         if inspector is not None:
             return inspector.agency
+    if task.agency is not None:
+        return task.agency
+    campaign = await session.get_one(Campaign, task.campaign_id)
     return campaign.agencies[0]
 
 
@@ -98,16 +101,15 @@ async def record_result(
         raise ProblemError("forbidden", "results are recorded by the task's inspectors")
     if task.status != "open":
         raise ConflictProblem(f"the task is {task.status}", status_now=task.status)
-    checklist = await session.get_one(Checklist, task.checklist_id)
-    known = {item["code"] for item in checklist.items}
+    checklist = await session.get(Checklist, task.checklist_id) if task.checklist_id else None
+    known = {item["code"] for item in checklist.items} if checklist else set()
     unknown = sorted({f.item for f in result_in.findings} - known)
-    if unknown:
+    if unknown and checklist is not None:
         raise invalid("findings", f"not items of the checklist: {', '.join(unknown[:10])}")
     if set(result_in.confirmed_by) != set(task.inspector_ids):
         raise invalid("confirmed_by", "every assigned inspector, and only they, must confirm")
     now = utcnow()
     checked_at = min(result_in.checked_at or now, now)
-    campaign = await session.get_one(Campaign, task.campaign_id)
     task.status = "completed"
     task.verdict = result_in.verdict.value
     task.result = result_in.model_dump(mode="json")
@@ -122,9 +124,9 @@ async def record_result(
         task.uscc,
         TaskCompleted(
             task_id=str(task.id),
-            campaign_id=str(task.campaign_id),
+            campaign_id=str(task.campaign_id) if task.campaign_id else None,
             uscc=task.uscc,
-            agency=await _recording_agency(session, principal, campaign),
+            agency=await _recording_agency(session, principal, task),
             outcome="fail" if failed else "pass",
             severity="minor" if result_in.verdict == Verdict.minor else "general",
             checklist_items=sorted(

@@ -1,38 +1,15 @@
 """Enterprise and survey API shapes."""
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kit.iso3166 import ALPHA2
 from kit.uscc import Uscc
-from kit.validation import PatchModel, refuse_fields
+from kit.validation import Country, HsCode, PatchModel, refuse_fields
 from services.registry.domain import Industry
 
 MAX_AMOUNT = 10**14  # larger than any county enterprise's figures; fits BIGINT
-
-
-def _country(value: str) -> str:
-    value = value.strip().upper()
-    if value not in ALPHA2:
-        raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code")
-    return value
-
-
-Country = Annotated[
-    str,
-    AfterValidator(_country),
-    Field(
-        examples=["US", "DE"],
-        pattern="^[A-Za-z]{2}$",
-        json_schema_extra={"format": "iso3166-alpha2"},
-        description="ISO 3166-1 alpha-2 country code",
-    ),
-]
-HsCode = Annotated[
-    str, Field(pattern=r"^\d{6,10}$", description="HS code, 6–10 digits", examples=["960810"])
-]
 
 
 class Product(BaseModel):

@@ -1,0 +1,212 @@
+"""Bulk uploads: a JSON object (one item), a JSON array, JSON lines or CSV, read line by line
+so a bad line is reported by its number and the good lines are kept."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import orjson
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from kit.observability import BULK_MEDIA
+from kit.problems import ProblemError, field_errors
+
+T = TypeVar("T")
+
+MAX_LINES = 20_000
+MAX_REPORTED = 1_000
+BULK_TYPES = tuple(m.decode() for m in BULK_MEDIA)
+JSON_LINES = tuple(t for t in BULK_TYPES if t != "text/csv")
+BODY_DOC = (
+    "Send one item as `application/json`, or many as a JSON array, JSON lines "
+    "(`application/x-ndjson`, one item per line) or, where noted, CSV with a header row; "
+    f"at most {MAX_LINES:,} lines. Good lines are kept; each refused line is reported with "
+    "its number and reasons."
+)
+
+
+class LineError(BaseModel):
+    """Why one line of a bulk upload was refused."""
+
+    line: int = Field(description="1-based line number (CSV: counting the header)")
+    status: int = Field(description="The status the line would have had alone: 400, 403, 404, 422")
+    errors: list[dict[str, Any]] = Field(description="Each with `field` and `reason`")
+
+
+class LineRecorded(BaseModel):
+    """A line that is recorded: now, or already before (`duplicate`)."""
+
+    line: int
+    id: uuid.UUID
+    duplicate: bool = False
+
+
+class BulkResult(BaseModel):
+    """A bulk upload's outcome: good lines are kept, bad ones are reported by line."""
+
+    received: int
+    accepted: int
+    duplicates: int = Field(description="Lines already recorded (same id or number); skipped")
+    rejected: int
+    recorded: list[LineRecorded] = Field(description="Accepted and duplicate lines, with ids")
+    errors: list[LineError] = Field(description="Refused lines, the first 1,000")
+
+
+@dataclass
+class Lines(Generic[T]):
+    """Parsed lines: `good` as (line number, item), `errors` as problem-style entries."""
+
+    single: bool
+    good: list[tuple[int, T]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    received: int = 0
+
+    def refuse(self, line: int, errors: list[dict[str, Any]], status: int = 422) -> None:
+        """Report a line as refused."""
+        self.errors.append({"line": line, "status": status, "errors": errors})
+
+
+def media_type(request: Request) -> str:
+    """The request's media type without parameters."""
+    return request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+
+
+def _records(body: bytes, kind: str) -> tuple[bool, list[tuple[int, Any]]]:
+    """(single?, [(line number, raw record or a ValueError)])."""
+    if kind == "text/csv":
+        text = body.decode("utf-8-sig")
+        reader = csv.DictReader(io.StringIO(text))
+        rows: list[tuple[int, Any]] = []
+        for row in reader:
+            # csv's line_num counts physical lines, header included
+            clean = {k.strip(): (v.strip() or None) for k, v in row.items() if k and v is not None}
+            rows.append((reader.line_num, clean))
+        return False, rows
+    if kind in JSON_LINES:
+        records: list[tuple[int, Any]] = []
+        for number, raw in enumerate(body.split(b"\n"), start=1):
+            raw = raw.strip().lstrip(b"\x1e")  # json-seq record separators
+            if not raw:
+                continue
+            try:
+                records.append((number, orjson.loads(raw)))
+            except orjson.JSONDecodeError as exc:
+                records.append((number, ValueError(f"not JSON: {exc}")))
+        return False, records
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ProblemError("bad-request", f"the body is not JSON: {exc}") from exc
+    if isinstance(value, list):
+        return False, list(enumerate(value, start=1))
+    return True, [(1, value)]
+
+
+async def read_lines(
+    request: Request, adapter: TypeAdapter[T], *, csv_ok: bool = False
+) -> Lines[T]:
+    """Validate every line of the body with `adapter`; a body with no line is a 422."""
+    kind = media_type(request)
+    accepted = ["application/json", *JSON_LINES, *(["text/csv"] if csv_ok else [])]
+    if kind not in accepted:
+        raise ProblemError(
+            "unsupported-media-type", f"send one of {', '.join(accepted)}, not {kind}"
+        )
+    single, records = _records(await request.body(), kind)
+    if not records:
+        raise ProblemError(
+            "validation", "the body holds no item", errors=[{"field": "body", "reason": "empty"}]
+        )
+    if len(records) > MAX_LINES:
+        raise ProblemError(
+            "validation",
+            f"{len(records)} lines; at most {MAX_LINES} per request",
+            errors=[{"field": "body", "reason": f"more than {MAX_LINES} lines"}],
+        )
+    lines: Lines[T] = Lines(single=single, received=len(records))
+    for number, record in records:
+        if isinstance(record, ValueError):
+            lines.refuse(number, [{"field": "line", "reason": str(record)}], status=400)
+            continue
+        try:
+            lines.good.append((number, adapter.validate_python(record)))
+        except ValidationError as exc:
+            lines.refuse(number, field_errors(exc.errors()))
+    return lines
+
+
+def single_or_raise(lines: Lines[Any]) -> None:
+    """A single JSON object that failed validation is answered like any other request."""
+    if lines.single and lines.errors:
+        errors: Sequence[dict[str, Any]] = lines.errors[0]["errors"]
+        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
+        raise ProblemError("validation", detail, errors=list(errors))
+
+
+def bulk_body(model: Any, example: dict[str, Any], *, csv_ok: bool = False) -> dict[str, Any]:
+    """`openapi_extra` for a body read by `read_lines`: the item's schema (its nested models
+    are hoisted into the document's components by `hoist_body_defs`)."""
+    schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
+    lines = {"schema": {"type": "string", "description": "One JSON item per line"}}
+    content: dict[str, Any] = {
+        "application/json": {
+            "schema": {"anyOf": [schema, {"type": "array", "items": schema}]},
+            "example": example,
+        },
+        "application/x-ndjson": lines,
+    }
+    if csv_ok:
+        content["text/csv"] = {"schema": {"type": "string", "description": "Header row first"}}
+    return {"requestBody": {"required": True, "description": BODY_DOC, "content": content}}
+
+
+def hoist_body_defs(document: dict[str, Any]) -> dict[str, Any]:
+    """Move the `$defs` of hand-documented request bodies into `components.schemas`."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            content = (
+                operation.get("requestBody", {}).get("content", {})
+                if isinstance(operation, dict)
+                else {}
+            )
+            for media in content.values():
+                for candidate in [
+                    media.get("schema", {}),
+                    *media.get("schema", {}).get("anyOf", []),
+                ]:
+                    schemas.update(candidate.pop("$defs", {}))
+    return document
+
+
+def new_result(lines: Lines[Any]) -> BulkResult:
+    """An empty outcome for these lines."""
+    return BulkResult(
+        received=lines.received, accepted=0, duplicates=0, rejected=0, recorded=[], errors=[]
+    )
+
+
+def finish(result: BulkResult, lines: Lines[Any]) -> BulkResult:
+    """Count and report the refused lines, in line order."""
+    result.rejected = len(lines.errors)
+    ordered = sorted(lines.errors, key=lambda e: e["line"])
+    result.errors = [LineError.model_validate(e) for e in ordered[:MAX_REPORTED]]
+    return result
+
+
+def bulk_answer(result: BulkResult) -> JSONResponse:
+    """200 with every line's outcome; a 422 problem when not one line could be kept."""
+    if result.accepted == 0 and result.duplicates == 0:
+        raise ProblemError(
+            "validation",
+            f"none of the {result.received} lines was recorded",
+            errors=[e.model_dump() for e in result.errors],
+        )
+    return JSONResponse(result.model_dump(mode="json"))

@@ -1,0 +1,105 @@
+"""Zone KPIs per year: notifications and returns per US$100M of exports, spot-check pass
+rate, CAPA closure rate, open alerts. Zone membership is today's (the directory's)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.inspection.risk.schemas import Kpi
+
+PER_USD = 100_000_000
+
+KPI_SQL = """
+WITH members AS ({members}),
+exports AS (
+    SELECT uscc, sum(export_value_usd) AS usd FROM batches
+    WHERE ship_date >= :first_day AND ship_date < :next_first_day GROUP BY uscc),
+signals AS (
+    SELECT uscc, count(*) FILTER (WHERE kind = 'foreign_notification') AS notifications,
+           count(*) FILTER (WHERE kind = 'return') AS returns
+    FROM risk_signals
+    WHERE status = 'matched' AND notified_at >= :start AND notified_at < :end GROUP BY uscc),
+checks AS (
+    SELECT uscc, count(*) AS done, count(*) FILTER (WHERE verdict <> 'fail') AS passed
+    FROM tasks
+    WHERE status = 'completed' AND completed_at >= :start AND completed_at < :end
+    GROUP BY uscc),
+capas AS (
+    SELECT uscc, count(*) AS opened, count(*) FILTER (WHERE status = 'closed') AS closed
+    FROM capas WHERE created_at >= :start AND created_at < :end GROUP BY uscc),
+alerts AS (
+    SELECT uscc, count(*) AS open FROM risk_alerts WHERE status <> 'closed' GROUP BY uscc)
+SELECT m.zone, count(*) AS enterprises,
+       coalesce(sum(e.usd), 0) AS exports_usd,
+       coalesce(sum(s.notifications), 0) AS notifications,
+       coalesce(sum(s.returns), 0) AS returns,
+       coalesce(sum(c.done), 0) AS spot_checks, coalesce(sum(c.passed), 0) AS passed,
+       coalesce(sum(p.opened), 0) AS capas, coalesce(sum(p.closed), 0) AS closed,
+       coalesce(sum(a.open), 0) AS open_alerts
+FROM members m
+LEFT JOIN exports e ON e.uscc = m.uscc
+LEFT JOIN signals s ON s.uscc = m.uscc
+LEFT JOIN checks c ON c.uscc = m.uscc
+LEFT JOIN capas p ON p.uscc = m.uscc
+LEFT JOIN alerts a ON a.uscc = m.uscc
+GROUP BY m.zone ORDER BY m.zone
+"""
+BY_ZONE = text(
+    KPI_SQL.format(
+        members="SELECT uscc, unnest(zones) AS zone FROM directory "
+        "WHERE CAST(:zone AS text) IS NULL OR CAST(:zone AS text) = ANY(zones)"
+    )
+)
+BY_ENTERPRISE = text(
+    KPI_SQL.format(members="SELECT uscc, NULL::text AS zone FROM directory WHERE uscc = :uscc")
+)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _per_100m(count: int, usd: int) -> float | None:
+    return round(count * PER_USD / usd, 3) if usd else None
+
+
+async def kpis(
+    session: AsyncSession, *, year: int, zone: str | None, uscc: str | None
+) -> list[Kpi]:
+    """One item per zone (only `zone` when given), or one for the enterprise `uscc`."""
+    params = {
+        "first_day": date(year, 1, 1),
+        "next_first_day": date(year + 1, 1, 1),
+        "start": datetime(year, 1, 1, tzinfo=UTC),
+        "end": datetime(year + 1, 1, 1, tzinfo=UTC),
+    }
+    if uscc:
+        rows = await session.execute(BY_ENTERPRISE, {**params, "uscc": uscc})
+    else:
+        rows = await session.execute(BY_ZONE, {**params, "zone": zone})
+    out = []
+    for r in rows:
+        if zone and r.zone != zone and not uscc:
+            continue
+        out.append(
+            Kpi(
+                zone=r.zone,
+                uscc=uscc,
+                year=year,
+                enterprises=r.enterprises,
+                exports_usd=r.exports_usd,
+                notifications=r.notifications,
+                returns=r.returns,
+                notifications_per_100m_usd=_per_100m(r.notifications, r.exports_usd),
+                returns_per_100m_usd=_per_100m(r.returns, r.exports_usd),
+                spot_checks=r.spot_checks,
+                spot_check_pass_rate=_rate(r.passed, r.spot_checks),
+                capas=r.capas,
+                capa_closure_rate=_rate(r.closed, r.capas),
+                open_alerts=r.open_alerts,
+            )
+        )
+    return out

@@ -1,0 +1,529 @@
+"""Signals in, matched, alerts raised (each with a targeted task and an event), traces
+attached, alerts moved on."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.bulk import BulkResult, LineRecorded, Lines, finish, new_result
+from kit.db import utcnow
+from kit.events import AlertRaised, BatchRecorded, BatchTraced, make_event
+from kit.ids import uuid7
+from kit.outbox import emit
+from kit.pagination import PageParams, keyset_page
+from kit.problems import Conflict, NotFound, ProblemError, invalid
+from services.inspection.checklists.models import Checklist
+from services.inspection.config import settings
+from services.inspection.directory.models import DirectoryEntry
+from services.inspection.events import SOURCE
+from services.inspection.inspectors.models import Conflict as InspectorConflict
+from services.inspection.inspectors.models import Inspector
+from services.inspection.risk import matching
+from services.inspection.risk.models import Alert, BatchMirror, Signal
+from services.inspection.risk.schemas import AlertPatch, AlertStatus, SignalIn, SignalKind
+from services.inspection.tasks.models import Task
+
+KIND_NAMES = {
+    SignalKind.foreign_notification: "国外通报 foreign notification",
+    SignalKind.return_: "退运 return",
+    SignalKind.recall: "召回 recall",
+    SignalKind.complaint: "投诉 complaint",
+}
+TARGETED_INSPECTORS = 2
+
+
+# --- mirrors and traces from registry ----------------------------------------------------
+
+
+async def mirror_batch(session: AsyncSession, batch: BatchRecorded) -> None:
+    """Keep export batches, the lots signals name."""
+    if batch.kind != "export":
+        return
+    values = batch.model_dump(exclude={"batch_id", "kind"})
+    await session.execute(
+        insert(BatchMirror)
+        .values(id=uuid.UUID(batch.batch_id), **values)
+        .on_conflict_do_update(index_elements=[BatchMirror.id], set_=values)
+    )
+
+
+async def attach_trace(session: AsyncSession, traced: BatchTraced) -> None:
+    """Registry's trace of an alert's batch, and the enterprises that shared supplier lots."""
+    alert = await session.get(Alert, uuid.UUID(traced.alert_id), with_for_update=True)
+    if alert is None:
+        return
+    alert.trace = traced.model_dump(mode="json", exclude={"alert_id", "affected"})
+    alert.affected = [a.model_dump() for a in traced.affected]
+    alert.traced_at = utcnow()
+    alert.version += 1
+
+
+# --- signals -----------------------------------------------------------------------------
+
+
+def _source_agency(signal: SignalIn, principal: Principal) -> str:
+    if signal.source_agency and signal.source_agency != principal.agency:
+        if not principal.is_admin:
+            raise invalid("source_agency", "only an admin records for another agency")
+        return signal.source_agency
+    if principal.agency:
+        return principal.agency
+    if principal.is_admin:
+        return signal.source_agency or settings.office_agency
+    raise invalid("source_agency", "required: the token names no agency")
+
+
+async def _exact(
+    session: AsyncSession, column: Any, keys: set[str]
+) -> dict[str, list[BatchMirror]]:
+    found: dict[str, list[BatchMirror]] = defaultdict(list)
+    if keys:
+        for batch in await session.scalars(select(BatchMirror).where(column.in_(keys))):
+            found[getattr(batch, column.key)].append(batch)
+    return found
+
+
+async def _by_attributes(session: AsyncSession, signal: SignalIn) -> list[BatchMirror]:
+    """Batches sharing the brand or the model (the indexed, selective attributes)."""
+    wanted = []
+    if signal.brand:
+        wanted.append(func.lower(BatchMirror.brand) == signal.brand.strip().lower())
+    if signal.model:
+        wanted.append(func.lower(BatchMirror.model) == signal.model.strip().lower())
+    if not wanted:
+        return []
+    query = select(BatchMirror).where(or_(*wanted))
+    if signal.uscc:
+        query = query.where(BatchMirror.uscc == signal.uscc)
+    return list(await session.scalars(query.order_by(BatchMirror.ship_date.desc()).limit(200)))
+
+
+async def match_all(session: AsyncSession, signals: Sequence[SignalIn]) -> list[matching.Match]:
+    """Match signals: exact keys looked up for all at once, attributes one by one."""
+    declarations = await _exact(
+        session, BatchMirror.declaration_no, {s.declaration_no for s in signals if s.declaration_no}
+    )
+    numbers = await _exact(
+        session, BatchMirror.number, {s.batch_number for s in signals if s.batch_number}
+    )
+    barcodes = await _exact(session, BatchMirror.barcode, {s.barcode for s in signals if s.barcode})
+    named = {s.uscc for s in signals if s.uscc}
+    known = set(
+        (await session.scalars(select(DirectoryEntry.uscc).where(DirectoryEntry.uscc.in_(named))))
+        if named
+        else []
+    )
+    out = []
+    for signal in signals:
+
+        def own(hits: list[BatchMirror], s: SignalIn = signal) -> list[BatchMirror]:
+            return [h for h in hits if h.uscc == s.uscc] if s.uscc else hits
+
+        found = matching.by_key(
+            signal, own(declarations.get(signal.declaration_no or "", [])), "declaration_no"
+        ) or matching.by_key(
+            signal, own(numbers.get(signal.batch_number or "", [])), "batch_number"
+        )
+        if found is None or found.uscc is None:
+            by_barcode = matching.by_key(
+                signal, own(barcodes.get(signal.barcode or "", [])), "barcode"
+            )
+            if by_barcode is not None and by_barcode.uscc is not None:
+                # a barcode names a product, not a lot: the batch only if attributes tell
+                found = by_barcode
+        if (found is None or found.uscc is None) and signal.uscc in known:
+            attributes = matching.by_attributes(
+                signal, await _by_attributes(session, signal), settings.match_threshold
+            )
+            found = matching.Match(
+                uscc=signal.uscc,
+                batch=attributes.batch,
+                method="uscc",
+                confidence=1.0,
+                candidates=attributes.candidates,
+            )
+        if found is None or found.uscc is None:
+            attributes = matching.by_attributes(
+                signal, await _by_attributes(session, signal), settings.match_threshold
+            )
+            if attributes.uscc is not None or not (found and found.candidates):
+                found = attributes
+        out.append(found)
+    return out
+
+
+async def record_signals(
+    session: AsyncSession, lines: Lines[SignalIn], principal: Principal
+) -> tuple[BulkResult, list[Signal]]:
+    """Record the good lines' signals, match each, and raise an alert for each match. A
+    reference already recorded by the same agency is a duplicate."""
+    result = new_result(lines)
+    good: list[tuple[int, SignalIn, str]] = []
+    for number, signal in lines.good:
+        try:
+            good.append((number, signal, _source_agency(signal, principal)))
+        except ProblemError as exc:
+            lines.refuse(number, exc.extensions.get("errors", []))
+    references = {s.reference for _, s, _ in good if s.reference}
+    seen: dict[tuple[str, str], uuid.UUID] = {}
+    if references:
+        for agency, reference, signal_id in await session.execute(
+            select(Signal.source_agency, Signal.reference, Signal.id).where(
+                Signal.reference.in_(references)
+            )
+        ):
+            seen[(agency, reference or "")] = signal_id
+    fresh: list[tuple[int, SignalIn, str]] = []
+    for number, signal, agency in good:
+        key = (agency, signal.reference or "")
+        if signal.reference and key in seen:
+            result.duplicates += 1
+            result.recorded.append(LineRecorded(line=number, id=seen[key], duplicate=True))
+            continue
+        if signal.reference:
+            seen[key] = uuid.UUID(int=0)  # a second line with it is a duplicate too
+        fresh.append((number, signal, agency))
+    matches = await match_all(session, [s for _, s, _ in fresh])
+    now = utcnow()
+    signals = []
+    for (number, signal, agency), found in zip(fresh, matches, strict=True):
+        row = Signal(
+            id=uuid7(),
+            kind=signal.kind.value,
+            source_agency=agency,
+            reference=signal.reference,
+            notified_at=min(signal.notified_at or now, now),
+            facts=signal.facts(),
+            severity=matching.severity(signal.kind, signal.risk_level),
+            status="matched" if found.uscc else "unmatched",
+            uscc=found.uscc,
+            batch_id=found.batch.id if found.batch else None,
+            match_method=found.method,
+            match_confidence=found.confidence,
+            candidates=found.candidates,
+            recorded_by=principal.subject,
+            created_at=now,
+        )
+        if reference := signal.reference:
+            seen[(agency, reference)] = row.id
+        result.recorded.append(LineRecorded(line=number, id=row.id))
+        signals.append(row)
+    session.add_all(signals)
+    await session.flush()
+    await raise_alerts(session, [s for s in signals if s.status == "matched"])
+    result.accepted = len(signals)
+    return finish(result, lines), signals
+
+
+async def get_signal(
+    session: AsyncSession, signal_id: uuid.UUID, *, for_update: bool = False
+) -> Signal:
+    """One signal, or 404."""
+    signal = await session.get(Signal, signal_id, with_for_update=for_update)
+    if signal is None:
+        raise NotFound("signal", str(signal_id))
+    return signal
+
+
+async def link(
+    session: AsyncSession, signal: Signal, *, uscc: str, batch_id: uuid.UUID | None, actor: str
+) -> Signal:
+    """A person links an unmatched signal; the alert is raised as for a matched one."""
+    if signal.status != "unmatched":
+        raise Conflict(f"the signal is {signal.status}", status_now=signal.status)
+    if await session.get(DirectoryEntry, uscc) is None:
+        raise invalid("uscc", f"enterprise {uscc} is not in the directory")
+    if batch_id is not None:
+        batch = await session.get(BatchMirror, batch_id)
+        if batch is None or batch.uscc != uscc:
+            raise invalid("batch_id", f"not an export batch of {uscc}")
+    signal.status = "matched"
+    signal.uscc = uscc
+    signal.batch_id = batch_id
+    signal.match_method = "manual"
+    signal.match_confidence = 1  # type: ignore[assignment]
+    signal.linked_by = actor
+    signal.version += 1
+    await session.flush()
+    await raise_alerts(session, [signal])
+    return signal
+
+
+async def dismiss(session: AsyncSession, signal: Signal, *, reason: str, actor: str) -> Signal:
+    """An unmatched signal that concerns no zone enterprise leaves the queue."""
+    if signal.status != "unmatched":
+        raise Conflict(f"the signal is {signal.status}", status_now=signal.status)
+    signal.status = "dismissed"
+    signal.candidates = [*signal.candidates, {"dismissed": reason}]
+    signal.linked_by = actor
+    signal.version += 1
+    await session.flush()
+    return signal
+
+
+async def search_signals(
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    status: str | None,
+    kind: str | None,
+    uscc: str | None,
+) -> tuple[list[Signal], str | None]:
+    """Signals, oldest first; `status=unmatched` is the queue to link."""
+    query = select(Signal)
+    if status:
+        query = query.where(Signal.status == status)
+    if kind:
+        query = query.where(Signal.kind == kind)
+    if uscc:
+        query = query.where(Signal.uscc == uscc)
+    return await keyset_page(session, query, keys=[Signal.id], page=page)
+
+
+# --- alerts ------------------------------------------------------------------------------
+
+
+def _summary(signal: Signal, batch_number: str | None) -> str:
+    facts = signal.facts
+    what = facts.get("product") or " ".join(
+        str(facts[k]) for k in ("brand", "model") if facts.get(k)
+    )
+    parts = [
+        KIND_NAMES[SignalKind(signal.kind)],
+        facts.get("notifying_country") or facts.get("destination"),
+        facts.get("risk_type"),
+        what or None,
+        f"batch {batch_number}" if batch_number else None,
+        signal.reference,
+    ]
+    return " · ".join(str(p) for p in parts if p)
+
+
+async def _pool(
+    session: AsyncSession, usccs: set[str]
+) -> tuple[list[Inspector], dict[uuid.UUID, int], set[tuple[uuid.UUID, str]]]:
+    """Active inspectors, their open tasks, and today's declared conflicts with `usccs`."""
+    inspectors = list(await session.scalars(select(Inspector).where(Inspector.active)))
+    load = {
+        inspector_id: count
+        for inspector_id, count in await session.execute(
+            text(
+                "SELECT unnest(inspector_ids), count(*) FROM tasks WHERE status = 'open' GROUP BY 1"
+            )
+        )
+    }
+    today = utcnow().date()
+    conflicts = {
+        (c.inspector_id, c.uscc)
+        for c in await session.scalars(
+            select(InspectorConflict).where(
+                InspectorConflict.uscc.in_(usccs),
+                InspectorConflict.valid_from <= today,
+                or_(InspectorConflict.valid_to.is_(None), InspectorConflict.valid_to >= today),
+            )
+        )
+    }
+    return inspectors, load, conflicts
+
+
+def _assign(
+    alert_id: uuid.UUID,
+    agency: str,
+    entry: DirectoryEntry | None,
+    pool: tuple[list[Inspector], dict[uuid.UUID, int], set[tuple[uuid.UUID, str]]],
+    uscc: str,
+) -> list[uuid.UUID]:
+    """Two inspectors for a targeted check: never conflicted, never of the enterprise's own
+    supervising unit; the signal's agency first, the least loaded first, ties broken by a
+    hash of the alert (so the choice is reproducible)."""
+    inspectors, load, conflicts = pool
+    unit = entry.unit if entry else None
+    eligible = [
+        i for i in inspectors if (i.id, uscc) not in conflicts and not (unit and i.unit == unit)
+    ]
+    eligible.sort(
+        key=lambda i: (
+            i.agency != agency,
+            load.get(i.id, 0),
+            hashlib.sha256(f"{alert_id}:{i.id}".encode()).digest(),
+        )
+    )
+    chosen = [i.id for i in eligible[:TARGETED_INSPECTORS]]
+    for inspector_id in chosen:
+        load[inspector_id] = load.get(inspector_id, 0) + 1
+    return chosen
+
+
+async def raise_alerts(session: AsyncSession, signals: Sequence[Signal]) -> list[Alert]:
+    """For each matched signal: an alert, a targeted task for two inspectors, and
+    `inspection.alert.raised` (credit turns it into a fact, registry traces the batch)."""
+    if not signals:
+        return []
+    usccs = {s.uscc for s in signals if s.uscc}
+    entries = {
+        e.uscc: e
+        for e in await session.scalars(select(DirectoryEntry).where(DirectoryEntry.uscc.in_(usccs)))
+    }
+    batch_ids = {s.batch_id for s in signals if s.batch_id}
+    numbers = (
+        {
+            b.id: b.number
+            for b in await session.scalars(select(BatchMirror).where(BatchMirror.id.in_(batch_ids)))
+        }
+        if batch_ids
+        else {}
+    )
+    checklists = {
+        industry: checklist_id
+        for industry, checklist_id in await session.execute(
+            select(Checklist.industry, Checklist.id)
+            .distinct(Checklist.industry)
+            .order_by(Checklist.industry, Checklist.created_at.desc())
+        )
+    }
+    pool = await _pool(session, usccs)
+    now = utcnow()
+    alerts: list[Alert] = []
+    tasks: list[Task] = []
+    events = []
+    for signal in signals:
+        assert signal.uscc is not None
+        entry = entries.get(signal.uscc)
+        alert_id = uuid7()
+        task = Task(
+            id=uuid7(),
+            kind="targeted",
+            checklist_id=checklists.get(entry.industry) if entry and entry.industry else None,
+            alert_id=alert_id,
+            agency=signal.source_agency,
+            uscc=signal.uscc,
+            level=entry.level if entry else "B",
+            inspector_ids=_assign(alert_id, signal.source_agency, entry, pool, signal.uscc),
+            status="open",
+            updated_at=now,
+        )
+        batch_number = numbers.get(signal.batch_id) if signal.batch_id else None
+        alert = Alert(
+            id=alert_id,
+            signal_id=signal.id,
+            kind=signal.kind,
+            uscc=signal.uscc,
+            batch_id=signal.batch_id,
+            batch_number=batch_number,
+            severity=signal.severity,
+            agency=signal.source_agency,
+            status="open",
+            summary=_summary(signal, batch_number),
+            task_id=task.id,
+            affected=[],
+            raised_at=now,
+        )
+        signal.alert_id = alert_id
+        tasks.append(task)
+        alerts.append(alert)
+        events.append(
+            make_event(
+                source=SOURCE,
+                type="inspection.alert.raised.v1",
+                subject=signal.uscc,
+                data=AlertRaised(
+                    alert_id=str(alert_id),
+                    uscc=signal.uscc,
+                    signal_kind=signal.kind,  # type: ignore[arg-type]
+                    severity=signal.severity,  # type: ignore[arg-type]
+                    agency=signal.source_agency,
+                    batch_id=str(signal.batch_id) if signal.batch_id else None,
+                    batch_number=batch_number,
+                    reference=signal.reference,
+                    summary=alert.summary,
+                    task_id=str(task.id),
+                    zones=list(entry.zones) if entry else [],
+                    raised_at=now,
+                ),
+            )
+        )
+    session.add_all(tasks)
+    session.add_all(alerts)
+    await session.flush()
+    await emit(session, *events)
+    return alerts
+
+
+async def get_alert(
+    session: AsyncSession, alert_id: uuid.UUID, *, for_update: bool = False
+) -> Alert:
+    """One alert, or 404."""
+    alert = await session.get(Alert, alert_id, with_for_update=for_update)
+    if alert is None:
+        raise NotFound("alert", str(alert_id))
+    return alert
+
+
+def ensure_may_see(principal: Principal, alert: Alert) -> None:
+    """An enterprise sees the alerts about itself."""
+    if not principal.can_act_for(alert.uscc):
+        raise ProblemError("forbidden", "an enterprise sees only the alerts about itself")
+
+
+async def search_alerts(
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    uscc: str | None,
+    status: str | None,
+    severity: str | None,
+    zone: str | None,
+    since: datetime | None,
+) -> tuple[list[Alert], str | None]:
+    """Alerts, oldest first."""
+    query = select(Alert)
+    if uscc:
+        query = query.where(Alert.uscc == uscc)
+    if status:
+        query = query.where(Alert.status == status)
+    if severity:
+        query = query.where(Alert.severity == severity)
+    if since:
+        query = query.where(Alert.raised_at >= since)
+    if zone:
+        query = query.where(
+            select(DirectoryEntry.uscc)
+            .where(DirectoryEntry.uscc == Alert.uscc, DirectoryEntry.zones.contains([zone]))
+            .exists()
+        )
+    return await keyset_page(session, query, keys=[Alert.id], page=page)
+
+
+TRANSITIONS = {
+    AlertStatus.open: {AlertStatus.investigating, AlertStatus.closed},
+    AlertStatus.investigating: {AlertStatus.closed},
+    AlertStatus.closed: set(),
+}
+
+
+async def move(session: AsyncSession, alert: Alert, patch: AlertPatch, actor: str) -> Alert:
+    """open → investigating → closed (with a conclusion)."""
+    if patch.status not in TRANSITIONS[AlertStatus(alert.status)]:
+        raise Conflict(
+            f"an alert that is {alert.status} cannot become {patch.status.value}",
+            status_now=alert.status,
+        )
+    alert.status = patch.status.value
+    if patch.conclusion:
+        alert.conclusion = patch.conclusion
+    if patch.status == AlertStatus.closed:
+        alert.closed_at = utcnow()
+        alert.closed_by = actor
+    alert.version += 1
+    await session.flush()
+    return alert
