@@ -4,7 +4,9 @@ Starts its own seeded stack on free ports (like the tests), then measures:
   1. registry read  (GET /v1/enterprises/{uscc}) direct and through the gateway, 64 connections;
   2. registry write (POST /v1/enterprises)       direct and through the gateway, 64 connections;
   3. outbox commit-to-consumer latency at a steady 200 events/s (open loop): from the event's
-     `time` (stamped inside the writing transaction) to its arrival at a JetStream consumer.
+     `time` (stamped inside the writing transaction) to its arrival at a JetStream consumer;
+  4. credit (bench/credit.py), inspection (bench/inspection.py) and lineage and risk
+     (bench/lineage.py): see each module.
 Prints a table and writes bench/results/latest.json. Timings are figures, never assertions.
 """
 
@@ -26,7 +28,7 @@ from pathlib import Path
 import aiohttp
 import nats
 
-from bench import credit, inspection
+from bench import credit, inspection, lineage
 from deploy.launcher import Stack
 from deploy.processes import free_port, wait_for_port
 from kit.uscc import generate
@@ -356,14 +358,52 @@ async def inspection_scenarios(stack: Stack) -> tuple[list[Result], inspection.D
     return [sync], figures
 
 
+async def lineage_scenarios(stack: Stack) -> tuple[list[Result], lineage.LineageFigures]:
+    """1M lineage events over 100k lots: traces, bulk ingestion, then matching."""
+    bearer = token(stack.url("gateway"))
+    rng = random.Random(17)
+    usccs = await lineage.register(stack, bearer, rng)
+    credit.log(f"loading {lineage.LOTS:,} lots and {lineage.EVENTS:,} lineage events")
+    loaded = await lineage.load(stack, usccs, rng)
+
+    def upstream() -> tuple[str, str, None]:
+        lot = rng.choice(loaded.batches)
+        return "GET", f"/v1/batches/{lot}/trace?direction=upstream&depth=10", None
+
+    def downstream() -> tuple[str, str, None]:
+        lot = rng.choice(loaded.suppliers)
+        return "GET", f"/v1/batches/{lot}/trace?direction=downstream&depth=10", None
+
+    traces = []
+    for name, make in (("upstream", upstream), ("downstream", downstream)):
+        label = f"trace {name} depth 10 via gateway @1"
+        credit.log(label)
+        traces.append(await closed_loop(label, stack.url("gateway"), bearer, make, 1))
+    credit.log(f"bulk ingestion, {lineage.BULK_REQUESTS} × {lineage.BULK_EVENTS} events")
+    bulk_events, bulk_s = await lineage.ingest(stack, bearer, loaded, rng)
+    credit.log(f"matching {lineage.NOTIFICATIONS:,} notifications")
+    matched, matching_s = await lineage.matching(stack, bearer, loaded, rng)
+    figures = lineage.LineageFigures(
+        lineage.LOTS,
+        lineage.EVENTS,
+        bulk_events,
+        bulk_s,
+        lineage.NOTIFICATIONS,
+        matched,
+        matching_s,
+    )
+    return traces, figures
+
+
 def main() -> None:
-    """Start a stack, measure, print, save. BENCH_ONLY=registry, credit or inspection runs
-    one part."""
+    """Start a stack, measure, print, save. BENCH_ONLY=registry, credit, inspection or
+    lineage runs one part."""
     only = os.environ.get("BENCH_ONLY", "")
     stack = make_stack("bench")
     results: list[Result] = []
     figures: list[credit.RescoreFigures] = []
     draw: inspection.DrawFigures | None = None
+    tracing: lineage.LineageFigures | None = None
     try:
         print("starting a seeded stack …", file=sys.stderr, flush=True)
         stack.start(seed=True)
@@ -375,12 +415,16 @@ def main() -> None:
         if only in ("", "inspection"):
             pulls, draw = asyncio.run(inspection_scenarios(stack))
             results += pulls
+        if only in ("", "lineage"):
+            traces, tracing = asyncio.run(lineage_scenarios(stack))
+            results += traces
     finally:
         stack.stop()
     text = "\n".join(
         [report(results)]
         + (credit.report(figures) if figures else [])
         + (inspection.report(draw) if draw else [])
+        + (lineage.report(tracing) if tracing else [])
     )
     print(text)
     RESULTS.mkdir(exist_ok=True)
@@ -390,6 +434,9 @@ def main() -> None:
                 "http": [asdict(r) for r in results],
                 "rescoring": [asdict(f) for f in figures],
                 "draw": asdict(draw) if draw else None,
+                "lineage": asdict(tracing) | {"events_per_s": tracing.events_per_s}
+                if tracing
+                else None,
             },
             indent=2,
         )

@@ -22,13 +22,15 @@ T = TypeVar("T")
 
 MAX_LINES = 20_000
 MAX_REPORTED = 1_000
+EXTRA_CELLS = "\x00extra"  # DictReader's key for cells beyond the header
 BULK_TYPES = tuple(m.decode() for m in BULK_MEDIA)
 JSON_LINES = tuple(t for t in BULK_TYPES if t != "text/csv")
 BODY_DOC = (
     "Send one item as `application/json`, or many as a JSON array, JSON lines "
     "(`application/x-ndjson`, one item per line) or, where noted, CSV with a header row; "
     f"at most {MAX_LINES:,} lines. Good lines are kept; each refused line is reported with "
-    "its number and reasons."
+    "its number and reasons. JSON lines and CSV may be up to 32 MiB; a JSON body (one item "
+    "or an array) up to 1 MiB."
 )
 
 
@@ -78,17 +80,41 @@ def media_type(request: Request) -> str:
     return request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
 
 
+def _decode_csv(body: bytes) -> str:
+    """UTF-8 (with or without BOM); else GB 18030, what Excel saves on Chinese Windows."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return body.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ProblemError("bad-request", "the CSV file is neither UTF-8 nor GB 18030 text")
+
+
+def _csv_rows(body: bytes) -> list[tuple[int, Any]]:
+    reader = csv.DictReader(io.StringIO(_decode_csv(body)), restkey=EXTRA_CELLS)
+    rows: list[tuple[int, Any]] = []
+    try:
+        for row in reader:
+            # line_num counts physical lines, the header included
+            if row.get(EXTRA_CELLS):
+                rows.append((reader.line_num, ValueError("more cells than the header names")))
+                continue
+            if None in row.values():
+                rows.append((reader.line_num, ValueError("fewer cells than the header names")))
+                continue
+            # a blank cell is an omitted field (so defaults apply)
+            rows.append(
+                (reader.line_num, {k.strip(): v.strip() for k, v in row.items() if k and v.strip()})
+            )
+    except csv.Error as exc:
+        raise ProblemError("bad-request", f"the CSV file cannot be read: {exc}") from exc
+    return rows
+
+
 def _records(body: bytes, kind: str) -> tuple[bool, list[tuple[int, Any]]]:
     """(single?, [(line number, raw record or a ValueError)])."""
     if kind == "text/csv":
-        text = body.decode("utf-8-sig")
-        reader = csv.DictReader(io.StringIO(text))
-        rows: list[tuple[int, Any]] = []
-        for row in reader:
-            # csv's line_num counts physical lines, header included
-            clean = {k.strip(): (v.strip() or None) for k, v in row.items() if k and v is not None}
-            rows.append((reader.line_num, clean))
-        return False, rows
+        return False, _csv_rows(body)
     if kind in JSON_LINES:
         records: list[tuple[int, Any]] = []
         for number, raw in enumerate(body.split(b"\n"), start=1):
@@ -107,6 +133,17 @@ def _records(body: bytes, kind: str) -> tuple[bool, list[tuple[int, Any]]]:
     if isinstance(value, list):
         return False, list(enumerate(value, start=1))
     return True, [(1, value)]
+
+
+def _has_nul(value: Any) -> bool:
+    """PostgreSQL text cannot hold NUL: such a line is refused on its own."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 async def read_lines(
@@ -135,6 +172,9 @@ async def read_lines(
         if isinstance(record, ValueError):
             lines.refuse(number, [{"field": "line", "reason": str(record)}], status=400)
             continue
+        if _has_nul(record):
+            lines.refuse(number, [{"field": "line", "reason": "text cannot contain NUL (U+0000)"}])
+            continue
         try:
             lines.good.append((number, adapter.validate_python(record)))
         except ValidationError as exc:
@@ -156,10 +196,8 @@ def bulk_body(model: Any, example: dict[str, Any], *, csv_ok: bool = False) -> d
     schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
     lines = {"schema": {"type": "string", "description": "One JSON item per line"}}
     content: dict[str, Any] = {
-        "application/json": {
-            "schema": {"anyOf": [schema, {"type": "array", "items": schema}]},
-            "example": example,
-        },
+        # One object here: an array of them is accepted too (see the description).
+        "application/json": {"schema": schema, "example": example},
         "application/x-ndjson": lines,
     }
     if csv_ok:
@@ -170,6 +208,10 @@ def bulk_body(model: Any, example: dict[str, Any], *, csv_ok: bool = False) -> d
 def hoist_body_defs(document: dict[str, Any]) -> dict[str, Any]:
     """Move the `$defs` of hand-documented request bodies into `components.schemas`."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    if "BulkResult" not in schemas and "#/components/schemas/BulkResult" in str(document):
+        bulk = BulkResult.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(bulk.pop("$defs", {}))
+        schemas["BulkResult"] = bulk
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             content = (
@@ -210,3 +252,23 @@ def bulk_answer(result: BulkResult) -> JSONResponse:
             errors=[e.model_dump() for e in result.errors],
         )
     return JSONResponse(result.model_dump(mode="json"))
+
+
+def bulk_responses(single: str) -> dict[int | str, dict[str, Any]]:
+    """The 200 of an upload: a bulk outcome, or the item already recorded (a resent one)."""
+    return {
+        200: {
+            "description": "A bulk upload's outcome per line; or, for one item sent again, "
+            "the item as first recorded",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "anyOf": [
+                            {"$ref": "#/components/schemas/BulkResult"},
+                            {"$ref": f"#/components/schemas/{single}"},
+                        ]
+                    }
+                }
+            },
+        }
+    }

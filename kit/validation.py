@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -22,6 +23,7 @@ AgencyCode = Annotated[
 
 # Agency systems' clocks differ: this much ahead of ours still counts as now.
 CLOCK_SKEW = timedelta(minutes=5)
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def _country(value: str) -> str:
@@ -53,7 +55,8 @@ def _not_future(value: datetime) -> datetime:
 
 
 def _not_future_date(value: date) -> date:
-    if value > (utcnow() + CLOCK_SKEW).date():
+    # a date is a calendar day in China: "today" in Ninghai begins at 16:00 UTC the day before
+    if value > (utcnow() + CLOCK_SKEW).astimezone(CHINA).date():
         raise ValueError("must not be in the future")
     return value
 

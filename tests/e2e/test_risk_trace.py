@@ -221,6 +221,37 @@ def test_notification_to_alert_with_trace_task_fact_and_affected(
     zone = admin.get("/v1/risk/kpis", params={"zone": ZONE}).json()["items"]
     assert zone[0]["zone"] == ZONE and zone[0]["notifications"] >= 1
 
+    # the maker's own token sees its alert, and that others may be affected, not who
+    own = client_for(admin, gateway_url, ["inspection:read"], uscc=maker)
+    seen = own.get(f"/v1/risk/alerts/{alert['id']}").json()
+    assert seen["affected"] == [{"count": 1}]
+    assert [a["id"] for a in own.get("/v1/risk/alerts").json()["items"]] == [alert["id"]]
+    assert own.get(f"/v1/risk/alerts/{alert['id']}").status_code == 200
+    outsider = client_for(admin, gateway_url, ["inspection:read"], uscc=neighbour)
+    assert outsider.get(f"/v1/risk/alerts/{alert['id']}").status_code == 403
+    samr = client_for(
+        admin, gateway_url, ["inspection:read", "inspection:write"], agency="market_supervision"
+    )
+    assert_problem(
+        samr.patch(f"/v1/risk/alerts/{alert['id']}", json={"status": "investigating"}),
+        403,
+        "forbidden",
+    )
+    # the office may replace the targeted task's inspectors
+    reassigned = admin.post(
+        f"/v1/tasks/{task['id']}/assign", json={"inspector_ids": inspectors[:2]}
+    )
+    assert reassigned.status_code == 200, reassigned.text
+    assert set(reassigned.json()["inspector_ids"]) == set(inspectors[:2])
+    assert_problem(
+        admin.post(
+            f"/v1/tasks/{task['id']}/assign",
+            json={"inspector_ids": [inspectors[0], str(uuid.uuid4())]},
+        ),
+        422,
+        "validation",
+    )
+
     # the alert moves on, and closes only with a conclusion
     assert_problem(
         admin.patch(f"/v1/risk/alerts/{alert['id']}", json={"status": "closed"}), 422, "validation"
@@ -263,6 +294,16 @@ def test_unmatched_signal_waits_and_is_linked(admin: httpx.Client) -> None:
     assert linked.json()["match_method"] == "manual" and linked.json()["alert_id"]
     assert_problem(
         admin.post(f"/v1/risk/signals/{signal['id']}/link", json={"uscc": maker}), 409, "conflict"
+    )
+    stray = admin.post(
+        "/v1/risk/signals", json={"kind": "complaint", "brand": f"Stray{tag}"}
+    ).json()
+    dismissed = admin.post(
+        f"/v1/risk/signals/{stray['id']}/dismiss", json={"reason": "非本区企业产品"}
+    )
+    assert dismissed.status_code == 200, dismissed.text
+    assert (
+        dismissed.json()["status"] == "dismissed" and dismissed.json()["note"] == "非本区企业产品"
     )
     # attributes: HS code + brand + model + destination → a recorded confidence
     wait_until(
@@ -319,7 +360,7 @@ def test_bulk_events_keep_good_lines_and_report_bad_ones(admin: httpx.Client) ->
     assert errors[3]["status"] == 400
     assert "future" in errors[4]["errors"][0]["reason"]
     events = admin.get(f"/v1/batches/{batch['id']}/events").json()["items"]
-    assert [e["biz_step"] for e in events] == ["inspecting", "packing"]
+    assert sorted(e["biz_step"] for e in events) == ["inspecting", "packing"]
     # every line bad: a 422 naming each line
     bad = admin.post(
         f"/v1/batches/{batch['id']}/events",

@@ -1,13 +1,14 @@
-"""Zone KPIs per year: notifications and returns per US$100M of exports, spot-check pass
+"""Zone KPIs per calendar year in China time: notifications and returns per US$100M of exports, spot-check pass
 rate, CAPA closure rate, open alerts. Zone membership is today's (the directory's)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.validation import CHINA
 from services.inspection.risk.schemas import Kpi
 
 PER_USD = 100_000_000
@@ -25,7 +26,8 @@ signals AS (
 checks AS (
     SELECT uscc, count(*) AS done, count(*) FILTER (WHERE verdict <> 'fail') AS passed
     FROM tasks
-    WHERE status = 'completed' AND completed_at >= :start AND completed_at < :end
+    WHERE kind = 'random' AND status = 'completed'
+      AND completed_at >= :start AND completed_at < :end
     GROUP BY uscc),
 capas AS (
     SELECT uscc, count(*) AS opened, count(*) FILTER (WHERE status = 'closed') AS closed
@@ -73,8 +75,8 @@ async def kpis(
     params = {
         "first_day": date(year, 1, 1),
         "next_first_day": date(year + 1, 1, 1),
-        "start": datetime(year, 1, 1, tzinfo=UTC),
-        "end": datetime(year + 1, 1, 1, tzinfo=UTC),
+        "start": datetime(year, 1, 1, tzinfo=CHINA),
+        "end": datetime(year + 1, 1, 1, tzinfo=CHINA),
     }
     if uscc:
         rows = await session.execute(BY_ENTERPRISE, {**params, "uscc": uscc})

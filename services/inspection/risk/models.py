@@ -69,6 +69,8 @@ class Signal(Base):
     alert_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     recorded_by: Mapped[str] = mapped_column(String(200))
     linked_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Why it was dismissed.
+    note: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 

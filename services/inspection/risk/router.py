@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, TypeAdapter
 
 from kit.auth import Principal, ensure_office, require
-from kit.bulk import BulkResult, bulk_answer, bulk_body, read_lines, single_or_raise
+from kit.bulk import bulk_answer, bulk_body, bulk_responses, read_lines, single_or_raise
 from kit.concurrency import check_if_match, set_etag
 from kit.db import SessionDep, utcnow
 from kit.pagination import Page, PageParams, page_params
@@ -34,6 +34,14 @@ SIGNAL_404: dict[int | str, dict[str, Any]] = {404: {"description": "Signal not 
 ALERT_404: dict[int | str, dict[str, Any]] = {404: {"description": "Alert not found"}}
 
 
+def _out(alert: Any, principal: Principal) -> AlertOut:
+    """An enterprise learns that others may be affected, not who they are."""
+    out = AlertOut.model_validate(alert)
+    if principal.uscc is not None:
+        out.affected = [{"count": len(out.affected)}] if out.affected else []
+    return out
+
+
 @router.post(
     "/signals",
     status_code=201,
@@ -55,7 +63,7 @@ ALERT_404: dict[int | str, dict[str, Any]] = {404: {"description": "Alert not fo
         },
         csv_ok=True,
     ),
-    responses={200: {"model": BulkResult, "description": "A file: the outcome of every line"}},
+    responses=bulk_responses("SignalOut"),
 )
 async def submit_signals(request: Request, session: SessionDep, principal: Writer) -> Any:
     """Foreign notifications (国外通报, fields of EU Safety Gate), returns (退运: declaration
@@ -165,7 +173,7 @@ async def list_alerts(
         zone=zone,
         since=since,
     )
-    return Page(items=[AlertOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return Page(items=[_out(r, principal) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/alerts/{alert_id}", summary="One alert", response_model=AlertOut, responses=ALERT_404)
@@ -176,7 +184,7 @@ async def get_alert(
     alert = await service.get_alert(session, alert_id)
     service.ensure_may_see(principal, alert)
     set_etag(response, alert.version)
-    return AlertOut.model_validate(alert)
+    return _out(alert, principal)
 
 
 @router.patch(
@@ -201,7 +209,7 @@ async def move_alert(
     ensure_office(principal)
     alert = await service.get_alert(session, alert_id, for_update=True)
     check_if_match(request, alert.version)
-    alert = await service.move(session, alert, body, principal.subject)
+    alert = await service.move(session, alert, body, principal)
     set_etag(response, alert.version)
     return AlertOut.model_validate(alert)
 

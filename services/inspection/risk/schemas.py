@@ -2,7 +2,6 @@
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -73,7 +72,7 @@ class SignalIn(BaseModel):
     destination: Country | None = Field(default=None, description="The market concerned")
     uscc: Uscc | None = Field(default=None, description="The exporter, when the notice names it")
     declaration_no: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{6,40}$")
-    quantity: Decimal | None = Field(default=None, gt=0, lt=Decimal("1e15"))
+    quantity: float | None = Field(default=None, gt=0, lt=1e15)
     unit: str | None = Field(default=None, min_length=1, max_length=20)
     reason: str | None = Field(default=None, max_length=1000, description="Why it was returned")
     measures_taken: str | None = Field(default=None, max_length=1000)
@@ -127,6 +126,7 @@ class SignalOut(BaseModel):
     alert_id: uuid.UUID | None
     recorded_by: str
     linked_by: str | None
+    note: str | None = Field(description="Why it was dismissed")
     created_at: datetime
     version: int
 

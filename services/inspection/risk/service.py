@@ -183,22 +183,23 @@ async def record_signals(
             )
         ):
             seen[(agency, reference or "")] = signal_id
-    fresh: list[tuple[int, SignalIn, str]] = []
+    fresh: list[tuple[int, SignalIn, str, uuid.UUID]] = []
     for number, signal, agency in good:
         key = (agency, signal.reference or "")
         if signal.reference and key in seen:
             result.duplicates += 1
             result.recorded.append(LineRecorded(line=number, id=seen[key], duplicate=True))
             continue
+        signal_id = uuid7()
         if signal.reference:
-            seen[key] = uuid.UUID(int=0)  # a second line with it is a duplicate too
-        fresh.append((number, signal, agency))
-    matches = await match_all(session, [s for _, s, _ in fresh])
+            seen[key] = signal_id  # a second line with it is a duplicate of this one
+        fresh.append((number, signal, agency, signal_id))
+    matches = await match_all(session, [s for _, s, _, _ in fresh])
     now = utcnow()
     signals = []
-    for (number, signal, agency), found in zip(fresh, matches, strict=True):
+    for (number, signal, agency, signal_id), found in zip(fresh, matches, strict=True):
         row = Signal(
-            id=uuid7(),
+            id=signal_id,
             kind=signal.kind.value,
             source_agency=agency,
             reference=signal.reference,
@@ -214,8 +215,6 @@ async def record_signals(
             recorded_by=principal.subject,
             created_at=now,
         )
-        if reference := signal.reference:
-            seen[(agency, reference)] = row.id
         result.recorded.append(LineRecorded(line=number, id=row.id))
         signals.append(row)
     session.add_all(signals)
@@ -264,7 +263,7 @@ async def dismiss(session: AsyncSession, signal: Signal, *, reason: str, actor: 
     if signal.status != "unmatched":
         raise Conflict(f"the signal is {signal.status}", status_now=signal.status)
     signal.status = "dismissed"
-    signal.candidates = [*signal.candidates, {"dismissed": reason}]
+    signal.note = reason
     signal.linked_by = actor
     signal.version += 1
     await session.flush()
@@ -511,8 +510,13 @@ TRANSITIONS = {
 }
 
 
-async def move(session: AsyncSession, alert: Alert, patch: AlertPatch, actor: str) -> Alert:
-    """open → investigating → closed (with a conclusion)."""
+async def move(
+    session: AsyncSession, alert: Alert, patch: AlertPatch, principal: Principal
+) -> Alert:
+    """open → investigating → closed (with a conclusion), by the alert's agency or an admin."""
+    if not principal.is_admin and principal.agency != alert.agency:
+        raise ProblemError("forbidden", f"the alert is {alert.agency}'s to investigate and close")
+    actor = principal.subject
     if patch.status not in TRANSITIONS[AlertStatus(alert.status)]:
         raise Conflict(
             f"an alert that is {alert.status} cannot become {patch.status.value}",

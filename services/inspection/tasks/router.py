@@ -5,12 +5,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from kit.auth import Principal, require
+from kit.auth import Principal, ensure_office, require
 from kit.concurrency import check_if_match, set_etag
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
 from services.inspection.tasks import service
-from services.inspection.tasks.schemas import ResultIn, TaskOut
+from services.inspection.tasks.schemas import AssignIn, ResultIn, TaskOut
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 Reader = Annotated[Principal, Depends(require("inspection:read"))]
@@ -71,5 +71,35 @@ async def record_result(
     task = await service.get(session, task_id, for_update=True)
     check_if_match(request, task.version)
     task = await service.record_result(session, task, body, principal)
+    set_etag(response, task.version)
+    return TaskOut.model_validate(task)
+
+
+@router.post(
+    "/{task_id}/assign",
+    summary="Assign inspectors to a targeted task",
+    response_model=TaskOut,
+    responses={
+        **NOT_FOUND,
+        409: {"description": "Not an open targeted task (a drawn task's inspectors are drawn)"},
+        412: {"description": "If-Match does not match"},
+        422: {"description": "Unknown, inactive or conflicted inspectors"},
+    },
+)
+async def assign(
+    task_id: uuid.UUID,
+    body: AssignIn,
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    response: Response,
+) -> TaskOut:
+    """A risk alert opens its targeted task with two inspectors when the pool has them;
+    the office assigns (or replaces) them here: active, without a declared conflict, not of
+    the enterprise's own supervising unit."""
+    ensure_office(principal)
+    task = await service.get(session, task_id, for_update=True)
+    check_if_match(request, task.version)
+    task = await service.assign(session, task, body.inspector_ids)
     set_etag(response, task.version)
     return TaskOut.model_validate(task)

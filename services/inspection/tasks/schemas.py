@@ -86,3 +86,15 @@ class TaskOut(BaseModel):
     completed_at: datetime | None
     version: int
     updated_at: datetime
+
+
+class AssignIn(BaseModel):
+    """The inspectors of a targeted task (at least two, as for any check)."""
+
+    inspector_ids: list[uuid.UUID] = Field(min_length=2, max_length=10)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "AssignIn":
+        if len(set(self.inspector_ids)) != len(self.inspector_ids):
+            raise ValueError("each inspector once")
+        return self

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
@@ -19,8 +19,10 @@ from services.inspection.capas import service as capas
 from services.inspection.capas.models import Capa
 from services.inspection.checklists.models import Checklist
 from services.inspection.config import settings
+from services.inspection.directory.models import DirectoryEntry
 from services.inspection.domain import Verdict
 from services.inspection.events import publish
+from services.inspection.inspectors.models import Conflict as InspectorConflict
 from services.inspection.inspectors.models import Inspector
 from services.inspection.tasks.models import WRITER_XID, Task
 from services.inspection.tasks.schemas import ResultIn
@@ -148,6 +150,45 @@ async def record_result(
         session.add(capa)
         await session.flush()
         await capas.announce(session, capa, "open")
+    await session.flush()
+    await session.refresh(task)
+    return task
+
+
+async def assign(session: AsyncSession, task: Task, inspector_ids: list[uuid.UUID]) -> Task:
+    """Set a targeted task's inspectors: active, unconflicted, not of the enterprise's unit."""
+    if task.kind != "targeted" or task.status != "open":
+        raise ConflictProblem(
+            "only an open targeted task is assigned by hand", kind=task.kind, status_now=task.status
+        )
+    found = {
+        i.id: i
+        for i in await session.scalars(select(Inspector).where(Inspector.id.in_(inspector_ids)))
+    }
+    entry = await session.get(DirectoryEntry, task.uscc)
+    today = utcnow().date()
+    conflicted = set(
+        await session.scalars(
+            select(InspectorConflict.inspector_id).where(
+                InspectorConflict.uscc == task.uscc,
+                InspectorConflict.inspector_id.in_(inspector_ids),
+                InspectorConflict.valid_from <= today,
+                or_(InspectorConflict.valid_to.is_(None), InspectorConflict.valid_to >= today),
+            )
+        )
+    )
+    for inspector_id in inspector_ids:
+        inspector = found.get(inspector_id)
+        if inspector is None or not inspector.active:
+            raise invalid("inspector_ids", f"{inspector_id} is not an active inspector")
+        if inspector_id in conflicted:
+            raise invalid("inspector_ids", f"{inspector_id} declared a conflict with {task.uscc}")
+        if entry is not None and entry.unit and inspector.unit == entry.unit:
+            raise invalid("inspector_ids", f"{inspector_id} is of the enterprise's own unit")
+    task.inspector_ids = list(inspector_ids)
+    task.version += 1
+    task.change = WRITER_XID
+    task.updated_at = utcnow()
     await session.flush()
     await session.refresh(task)
     return task

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
 from kit.auth import Principal, require
-from kit.bulk import BulkResult, bulk_answer, bulk_body, read_lines, single_or_raise
+from kit.bulk import BulkResult, bulk_answer, bulk_body, bulk_responses, read_lines, single_or_raise
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
 from kit.problems import ProblemError
@@ -132,10 +132,7 @@ async def get_batch(batch_id: uuid.UUID, session: SessionDep, principal: Reader)
             "outputs": [{"lot": "NB-2026-0001", "quantity": 12000, "unit": "pcs"}],
         },
     ),
-    responses={
-        **NOT_FOUND,
-        200: {"model": BulkResult, "description": "Bulk upload: the outcome of every line"},
-    },
+    responses={**NOT_FOUND, **bulk_responses("LotEventOut")},
 )
 async def record_events(
     batch_id: uuid.UUID, request: Request, session: SessionDep, principal: Writer
@@ -173,7 +170,7 @@ async def list_events(
     principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[LotEventOut]:
-    """Every event that names the lot, in the order recorded."""
+    """Every event that names the lot, in the order they happened (`event_time`)."""
     lot = await service.get(session, batch_id)
     service.ensure_may_read(principal, lot)
     items, next_cursor = await service.list_events(session, lot.id, page=page)

@@ -2,7 +2,6 @@
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -11,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from kit.uscc import Uscc
 from kit.validation import Country, HsCode, PastDate, PastDatetime
 
-MAX_QUANTITY = Decimal("1e15")
 LotNumber = Annotated[
     str,
     Field(
@@ -22,8 +20,11 @@ LotNumber = Annotated[
         examples=["NB-2026-0001"],
     ),
 ]
-Quantity = Annotated[Decimal, Field(gt=0, lt=MAX_QUANTITY, decimal_places=3)]
+Quantity = Annotated[float, Field(gt=0, lt=1e15, description="Stored to 3 decimal places")]
 Unit = Annotated[str, Field(min_length=1, max_length=20, examples=["pcs", "kg", "carton"])]
+
+
+MAX_LINKS = 10_000  # genealogy edges one transformation may add
 
 
 class LotKind(StrEnum):
@@ -118,7 +119,7 @@ class BatchOut(BaseModel):
     kind: LotKind
     product: str | None
     hs_code: str | None
-    quantity: Decimal | None
+    quantity: float | None
     unit: str | None
     destination: str | None
     declaration_no: str | None
@@ -180,6 +181,8 @@ class TransformationEventIn(EventBase):
 
     @model_validator(mode="after")
     def _not_itself(self) -> "TransformationEventIn":
+        if len(self.inputs) * len(self.outputs) > MAX_LINKS:
+            raise ValueError(f"at most {MAX_LINKS:,} input × output pairs in one event")
         same = {i.lot for i in self.inputs} & {o.lot for o in self.outputs}
         if same:
             raise ValueError(f"a lot cannot be its own input: {', '.join(sorted(same))}")
@@ -211,7 +214,7 @@ class EventLotOut(BaseModel):
     lot_id: uuid.UUID
     number: str
     role: Literal["object", "input", "output", "parent", "child"]
-    quantity: Decimal | None = None
+    quantity: float | None = None
     unit: str | None = None
 
 
@@ -252,7 +255,7 @@ class TraceNode(BaseModel):
     depth: int
     path: list[str] = Field(description="Lot numbers from the root to this lot")
     via_event_id: uuid.UUID | None = Field(description="The event that links it to its parent")
-    quantity: Decimal | None = Field(description="Quantity on that link, if recorded")
+    quantity: float | None = Field(description="Quantity on that link, if recorded")
     steps: list[TraceStep]
 
 

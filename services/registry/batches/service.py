@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +42,12 @@ MAX_TRACE_NODES = 10_000
 ALERT_TRACE_DEPTH = 10
 ALERT_TRACE_LIMIT = 500
 ALERT_TRACE_STEPS = 500
+ALERT_AFFECTED = 1_000  # the event stays well under NATS's 1 MiB default payload
+
+
+def _texts(values: set[str]) -> Any:
+    """One array parameter, however many values (IN would bind one parameter each)."""
+    return bindparam(None, sorted(values), type_=ARRAY(String))
 
 
 def supplier_key(batch: BatchIn) -> str | None:
@@ -87,7 +93,7 @@ async def record(
         (u, n): i
         for u, n, i in await session.execute(
             select(Lot.uscc, Lot.number, Lot.id).where(
-                Lot.uscc.in_(usccs), Lot.number.in_({b.number for _, b in good})
+                Lot.uscc.in_(usccs), Lot.number == any_(_texts({b.number for _, b in good}))
             )
         )
     }
@@ -216,7 +222,7 @@ async def record_events(
     ids = {
         n: i
         for n, i in await session.execute(
-            select(Lot.number, Lot.id).where(Lot.uscc == owner, Lot.number.in_(numbers))
+            select(Lot.number, Lot.id).where(Lot.uscc == owner, Lot.number == any_(_texts(numbers)))
         )
     }
     client_ids = {e.client_event_id for _, e in lines.good if e.client_event_id}
@@ -226,7 +232,7 @@ async def record_events(
             c: i
             for c, i in await session.execute(
                 select(LotEvent.client_event_id, LotEvent.id).where(
-                    LotEvent.uscc == owner, LotEvent.client_event_id.in_(client_ids)
+                    LotEvent.uscc == owner, LotEvent.client_event_id == any_(_texts(client_ids))
                 )
             )
             if c is not None
@@ -313,7 +319,7 @@ async def events_out(session: AsyncSession, event_ids: Sequence[uuid.UUID]) -> l
                 lot_id=link.lot_id,
                 number=number,
                 role=link.role,  # type: ignore[arg-type]
-                quantity=link.quantity,
+                quantity=float(link.quantity) if link.quantity is not None else None,
                 unit=link.unit,
             )
         )
@@ -340,13 +346,15 @@ async def events_out(session: AsyncSession, event_ids: Sequence[uuid.UUID]) -> l
 async def list_events(
     session: AsyncSession, lot_id: uuid.UUID, *, page: PageParams
 ) -> tuple[list[LotEventOut], str | None]:
-    """Events that involve a lot, oldest recorded first."""
+    """Events that involve a lot, in the order they happened."""
     query = select(LotEvent).where(
         select(LotEventLot.event_id)
         .where(LotEventLot.event_id == LotEvent.id, LotEventLot.lot_id == lot_id)
         .exists()
     )
-    rows, cursor = await keyset_page(session, query, keys=[LotEvent.id], page=page)
+    rows, cursor = await keyset_page(
+        session, query, keys=[LotEvent.event_time, LotEvent.id], page=page
+    )
     return await events_out(session, [r.id for r in rows]), cursor
 
 
@@ -439,7 +447,7 @@ async def trace(
         root_id=root.id,
         direction=direction,  # type: ignore[arg-type]
         depth=depth,
-        truncated=bool(rows) and rows[0].walked >= limit,
+        truncated=bool(rows) and rows[0].walked > limit,
         nodes=nodes,
         supplier_lots=sorted({n.lot.number for n in suppliers}),
         nonconformant_steps=[

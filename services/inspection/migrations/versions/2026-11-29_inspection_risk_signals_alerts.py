@@ -1,8 +1,8 @@
 """inspection risk signals alerts
 
-Revision ID: ad295834e76c
+Revision ID: 68d99d1203d6
 Revises: b1bffac9211c
-Create Date: 2026-11-29 15:25:55.090846
+Create Date: 2026-11-29 15:35:55.750042
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "ad295834e76c"
+revision: str = "68d99d1203d6"
 down_revision: str | None = "b1bffac9211c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -90,6 +90,7 @@ def upgrade() -> None:
         sa.Column("alert_id", sa.Uuid(), nullable=True),
         sa.Column("recorded_by", sa.String(length=200), nullable=False),
         sa.Column("linked_by", sa.String(length=200), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_risk_signals")),
