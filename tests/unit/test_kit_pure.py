@@ -127,3 +127,20 @@ def test_prod_settings_refuse_placeholders() -> None:
     with pytest.raises(ValidationError, match="production PostgreSQL"):
         GatewaySettings(profile="prod", signing_key_pem=new_private_key_pem())
     assert GatewaySettings(profile="dev").signing_key_pem == ""
+
+
+def test_bulk_lines_json_lines_csv_and_bad_rows() -> None:
+    from kit.bulk import _csv_rows, _has_nul, _records
+
+    single, rows = _records(b'{"a": 1}', "application/json")
+    assert single and rows == [(1, {"a": 1})]
+    single, rows = _records(b'[{"a": 1}, {"a": 2}]', "application/json")
+    assert not single and [n for n, _ in rows] == [1, 2]
+    _, rows = _records(b'{"a": 1}\n\n{oops\n{"a": 3}\n', "application/x-ndjson")
+    assert [n for n, _ in rows] == [1, 3, 4] and isinstance(rows[1][1], ValueError)
+    text = "\ufeffkind,brand,note\nrecall,甲,\nrecall,乙,x,extra\nrecall\n"
+    rows = _csv_rows(text.encode("utf-8"))
+    assert rows[0] == (2, {"kind": "recall", "brand": "甲"})
+    assert [type(r) for _, r in rows[1:]] == [ValueError, ValueError]
+    assert _csv_rows(text.replace("\ufeff", "").encode("gb18030"))[0][1]["brand"] == "甲"
+    assert _has_nul({"a": ["x\x00"]}) and not _has_nul({"a": ["x"]})
