@@ -112,14 +112,17 @@ def test_profile_degrades_per_part(api: httpx.Client, gateway_url: str) -> None:
     profile = api.get(f"/v1/enterprises/{uscc.lower()}/profile")
     assert profile.status_code == 200
     body = profile.json()
-    assert body["uscc"] == uscc and body["status"] == "partial"
+    assert body["uscc"] == uscc and body["status"] in ("partial", "complete")
     assert body["parts"]["enterprise"]["data"]["uscc"] == uscc
     assert [m["id"] for m in body["parts"]["memberships"]["data"]["items"]] == [mid]
     assert body["parts"]["open_tasks"] == {
         "status": "ok",
         "data": {"items": [], "next_cursor": None},
     }
-    assert body["parts"]["open_alerts"]["status"] != "ok"  # risk alerts: not built yet
+    assert body["parts"]["open_alerts"] == {
+        "status": "ok",
+        "data": {"items": [], "next_cursor": None},
+    }
     credit = wait_until(
         lambda: (lambda p: p if p["status"] == "ok" else None)(
             api.get(f"/v1/enterprises/{uscc}/profile").json()["parts"]["credit"]

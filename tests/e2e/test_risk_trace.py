@@ -188,8 +188,14 @@ def test_notification_to_alert_with_trace_task_fact_and_affected(
         },
     )
     assert signal.status_code == 201, signal.text
-    body = signal.json()
-    assert body["status"] == "matched" and body["match_method"] == "batch_number"
+
+    def matched() -> dict | None:  # type: ignore[type-arg]
+        # at once, or as soon as inspection has heard of the batch (milliseconds here)
+        now = admin.get(f"/v1/risk/signals/{signal.json()['id']}").json()
+        return now if now["status"] == "matched" else None
+
+    body = wait_until(matched, what="the match")
+    assert body["match_method"] == "batch_number"
     assert body["uscc"] == maker and body["batch_id"] == batch["id"]
     assert body["match_confidence"] == 1.0
 
@@ -287,9 +293,14 @@ def test_unmatched_signal_waits_and_is_linked(admin: httpx.Client) -> None:
     assert signal["status"] == "unmatched" and signal["alert_id"] is None
     queue = admin.get("/v1/risk/signals", params={"status": "unmatched", "limit": 500}).json()
     assert signal["id"] in [s["id"] for s in queue["items"]] or queue["next_cursor"]
-    linked = admin.post(
-        f"/v1/risk/signals/{signal['id']}/link", json={"uscc": maker, "batch_id": batch["id"]}
-    )
+
+    def link() -> httpx.Response | None:  # once inspection has heard of the batch
+        answer = admin.post(
+            f"/v1/risk/signals/{signal['id']}/link", json={"uscc": maker, "batch_id": batch["id"]}
+        )
+        return answer if answer.status_code != 422 else None
+
+    linked = wait_until(link, what="the link")
     assert linked.status_code == 200, linked.text
     assert linked.json()["match_method"] == "manual" and linked.json()["alert_id"]
     assert_problem(
@@ -324,6 +335,27 @@ def test_unmatched_signal_waits_and_is_linked(admin: httpx.Client) -> None:
         ),
         what="an attribute match",
     )
+
+
+def test_a_notification_before_its_batch_matches_when_the_batch_arrives(
+    admin: httpx.Client,
+) -> None:
+    maker = _register(admin, admit=False)
+    tag = uuid.uuid4().hex[:6].upper()
+    early = admin.post(
+        "/v1/risk/signals",
+        json={"kind": "return", "declaration_no": f"3102{tag}99", "reason": "标签不符"},
+    ).json()
+    assert early["status"] == "unmatched"
+    _lot(admin, maker, f"LATE-{tag}", declaration_no=f"3102{tag}99")
+
+    def matched() -> dict | None:  # type: ignore[type-arg]
+        now = admin.get(f"/v1/risk/signals/{early['id']}").json()
+        return now if now["status"] == "matched" else None
+
+    found = wait_until(matched, what="the late match")
+    assert found["uscc"] == maker and found["match_method"] == "declaration_no"
+    assert admin.get(f"/v1/risk/alerts/{found['alert_id']}").json()["kind"] == "return"
 
 
 def test_bulk_events_keep_good_lines_and_report_bad_ones(admin: httpx.Client) -> None:

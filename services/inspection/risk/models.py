@@ -22,8 +22,8 @@ class BatchMirror(Base):
         Index("ix_batches_number", "number"),
         Index("ix_batches_declaration_no", "declaration_no"),
         Index("ix_batches_barcode", "barcode"),
-        Index("ix_batches_brand", func.lower(text("brand"))),
-        Index("ix_batches_model", func.lower(text("model"))),
+        Index("ix_batches_brand_ship_date", func.lower(text("brand")), text("ship_date")),
+        Index("ix_batches_model_ship_date", func.lower(text("model")), text("ship_date")),
         Index("ix_batches_uscc_ship_date", "uscc", "ship_date"),
     )
 
@@ -49,6 +49,17 @@ class Signal(Base):
         UniqueConstraint("source_agency", "reference"),
         Index("ix_risk_signals_status_id", "status", "id"),
         Index("ix_risk_signals_uscc", "uscc"),
+        # the waiting signals a newly recorded batch may match
+        Index(
+            "ix_risk_signals_waiting_batch_number",
+            text("(facts ->> 'batch_number')"),
+            postgresql_where=text("status = 'unmatched'"),
+        ),
+        Index(
+            "ix_risk_signals_waiting_declaration_no",
+            text("(facts ->> 'declaration_no')"),
+            postgresql_where=text("status = 'unmatched'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)

@@ -83,8 +83,9 @@ async def submit_signals(request: Request, session: SessionDep, principal: Write
         error = lines.errors[0]
         raise ProblemError("validation", error["errors"][0]["reason"], errors=error["errors"])
     if signals:
+        stored = await service.get_signal(session, signals[0].id)
         return JSONResponse(
-            SignalOut.model_validate(signals[0]).model_dump(mode="json"),
+            SignalOut.model_validate(stored).model_dump(mode="json"),
             status_code=201,
             headers={"Location": f"/v1/risk/signals/{signals[0].id}"},
         )

@@ -40,13 +40,15 @@ KIND_NAMES = {
     SignalKind.complaint: "投诉 complaint",
 }
 TARGETED_INSPECTORS = 2
+ATTRIBUTE_CANDIDATES = 50  # most recent batches per shared model, and per shared brand
 
 
 # --- mirrors and traces from registry ----------------------------------------------------
 
 
 async def mirror_batch(session: AsyncSession, batch: BatchRecorded) -> None:
-    """Keep export batches, the lots signals name."""
+    """Keep export batches, the lots signals name; a waiting signal that names this batch
+    (by number, declaration or barcode) is matched now."""
     if batch.kind != "export":
         return
     values = batch.model_dump(exclude={"batch_id", "kind"})
@@ -55,6 +57,51 @@ async def mirror_batch(session: AsyncSession, batch: BatchRecorded) -> None:
         .values(id=uuid.UUID(batch.batch_id), **values)
         .on_conflict_do_update(index_elements=[BatchMirror.id], set_=values)
     )
+    keys = [
+        Signal.facts["batch_number"].astext == batch.number,
+        *(
+            [Signal.facts["declaration_no"].astext == batch.declaration_no]
+            if batch.declaration_no
+            else []
+        ),
+        *([Signal.facts["barcode"].astext == batch.barcode] if batch.barcode else []),
+    ]
+    waiting = list(
+        await session.scalars(
+            select(Signal)
+            .where(Signal.status == "unmatched", or_(*keys))
+            .order_by(Signal.id)
+            .limit(1000)
+            .with_for_update()
+        )
+    )
+    if waiting:
+        await rematch(session, waiting)
+
+
+async def rematch(session: AsyncSession, signals: list[Signal]) -> None:
+    """Match waiting signals again (a batch they name has arrived); raise alerts for hits."""
+    wanted = [
+        SignalIn.model_validate(
+            {"kind": s.kind, "reference": s.reference, "notified_at": s.notified_at, **s.facts}
+        )
+        for s in signals
+    ]
+    matched = []
+    for signal, found in zip(signals, await match_all(session, wanted), strict=True):
+        if found.uscc is None:
+            signal.candidates = found.candidates
+            continue
+        signal.status = "matched"
+        signal.uscc = found.uscc
+        signal.batch_id = found.batch.id if found.batch else None
+        signal.match_method = found.method
+        signal.match_confidence = found.confidence  # type: ignore[assignment]
+        signal.candidates = found.candidates
+        signal.version += 1
+        matched.append(signal)
+    await session.flush()
+    await raise_alerts(session, matched)
 
 
 async def attach_trace(session: AsyncSession, traced: BatchTraced) -> None:
@@ -94,18 +141,19 @@ async def _exact(
 
 
 async def _by_attributes(session: AsyncSession, signal: SignalIn) -> list[BatchMirror]:
-    """Batches sharing the brand or the model (the indexed, selective attributes)."""
-    wanted = []
-    if signal.brand:
-        wanted.append(func.lower(BatchMirror.brand) == signal.brand.strip().lower())
-    if signal.model:
-        wanted.append(func.lower(BatchMirror.model) == signal.model.strip().lower())
-    if not wanted:
-        return []
-    query = select(BatchMirror).where(or_(*wanted))
-    if signal.uscc:
-        query = query.where(BatchMirror.uscc == signal.uscc)
-    return list(await session.scalars(query.order_by(BatchMirror.ship_date.desc()).limit(200)))
+    """The most recent batches sharing the model, and those sharing the brand (each an
+    index range scan); a batch reaching the threshold shares at least one of them."""
+    found: dict[uuid.UUID, BatchMirror] = {}
+    for column, value in ((BatchMirror.model, signal.model), (BatchMirror.brand, signal.brand)):
+        if not value:
+            continue
+        query = select(BatchMirror).where(func.lower(column) == value.strip().lower())
+        if signal.uscc:
+            query = query.where(BatchMirror.uscc == signal.uscc)
+        query = query.order_by(func.lower(column), BatchMirror.ship_date.desc())
+        for batch in await session.scalars(query.limit(ATTRIBUTE_CANDIDATES)):
+            found.setdefault(batch.id, batch)
+    return list(found.values())
 
 
 async def match_all(session: AsyncSession, signals: Sequence[SignalIn]) -> list[matching.Match]:
@@ -213,13 +261,21 @@ async def record_signals(
             match_confidence=found.confidence,
             candidates=found.candidates,
             recorded_by=principal.subject,
+            linked_by=None,
+            note=None,
+            alert_id=None,
             created_at=now,
+            version=1,
         )
         result.recorded.append(LineRecorded(line=number, id=row.id))
         signals.append(row)
-    session.add_all(signals)
-    await session.flush()
+    # Core inserts: thousands of rows in a few statements, none of the unit of work's cost
     await raise_alerts(session, [s for s in signals if s.status == "matched"])
+    if signals:
+        columns = [c.key for c in Signal.__table__.columns]
+        await session.execute(
+            insert(Signal), [{c: getattr(s, c) for c in columns} for s in signals]
+        )
     result.accepted = len(signals)
     return finish(result, lines), signals
 
@@ -363,7 +419,7 @@ def _assign(
     return chosen
 
 
-async def raise_alerts(session: AsyncSession, signals: Sequence[Signal]) -> list[Alert]:
+async def raise_alerts(session: AsyncSession, signals: Sequence[Signal]) -> list[uuid.UUID]:
     """For each matched signal: an alert, a targeted task for two inspectors, and
     `inspection.alert.raised` (credit turns it into a fact, registry traces the batch)."""
     if not signals:
@@ -392,41 +448,44 @@ async def raise_alerts(session: AsyncSession, signals: Sequence[Signal]) -> list
     }
     pool = await _pool(session, usccs)
     now = utcnow()
-    alerts: list[Alert] = []
-    tasks: list[Task] = []
+    alerts: list[dict[str, Any]] = []
+    tasks: list[dict[str, Any]] = []
     events = []
     for signal in signals:
         assert signal.uscc is not None
         entry = entries.get(signal.uscc)
         alert_id = uuid7()
-        task = Task(
-            id=uuid7(),
-            kind="targeted",
-            checklist_id=checklists.get(entry.industry) if entry and entry.industry else None,
-            alert_id=alert_id,
-            agency=signal.source_agency,
-            uscc=signal.uscc,
-            level=entry.level if entry else "B",
-            inspector_ids=_assign(alert_id, signal.source_agency, entry, pool, signal.uscc),
-            status="open",
-            updated_at=now,
-        )
+        task: dict[str, Any] = {
+            "id": uuid7(),
+            "kind": "targeted",
+            "campaign_id": None,
+            "checklist_id": checklists.get(entry.industry) if entry and entry.industry else None,
+            "alert_id": alert_id,
+            "agency": signal.source_agency,
+            "uscc": signal.uscc,
+            "level": entry.level if entry else "B",
+            "inspector_ids": _assign(alert_id, signal.source_agency, entry, pool, signal.uscc),
+            "status": "open",
+            "version": 1,
+            "updated_at": now,
+        }
         batch_number = numbers.get(signal.batch_id) if signal.batch_id else None
-        alert = Alert(
-            id=alert_id,
-            signal_id=signal.id,
-            kind=signal.kind,
-            uscc=signal.uscc,
-            batch_id=signal.batch_id,
-            batch_number=batch_number,
-            severity=signal.severity,
-            agency=signal.source_agency,
-            status="open",
-            summary=_summary(signal, batch_number),
-            task_id=task.id,
-            affected=[],
-            raised_at=now,
-        )
+        alert: dict[str, Any] = {
+            "id": alert_id,
+            "signal_id": signal.id,
+            "kind": signal.kind,
+            "uscc": signal.uscc,
+            "batch_id": signal.batch_id,
+            "batch_number": batch_number,
+            "severity": signal.severity,
+            "agency": signal.source_agency,
+            "status": "open",
+            "summary": _summary(signal, batch_number),
+            "task_id": task["id"],
+            "affected": [],
+            "raised_at": now,
+            "version": 1,
+        }
         signal.alert_id = alert_id
         tasks.append(task)
         alerts.append(alert)
@@ -444,18 +503,17 @@ async def raise_alerts(session: AsyncSession, signals: Sequence[Signal]) -> list
                     batch_id=str(signal.batch_id) if signal.batch_id else None,
                     batch_number=batch_number,
                     reference=signal.reference,
-                    summary=alert.summary,
-                    task_id=str(task.id),
+                    summary=alert["summary"],
+                    task_id=str(task["id"]),
                     zones=list(entry.zones) if entry else [],
                     raised_at=now,
                 ),
             )
         )
-    session.add_all(tasks)
-    session.add_all(alerts)
-    await session.flush()
+    await session.execute(insert(Task), tasks)
+    await session.execute(insert(Alert), alerts)
     await emit(session, *events)
-    return alerts
+    return [a["id"] for a in alerts]
 
 
 async def get_alert(

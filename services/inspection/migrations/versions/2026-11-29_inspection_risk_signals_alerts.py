@@ -1,8 +1,8 @@
 """inspection risk signals alerts
 
-Revision ID: 68d99d1203d6
+Revision ID: bfa603897864
 Revises: b1bffac9211c
-Create Date: 2026-11-29 15:35:55.750042
+Create Date: 2026-11-29 15:43:02.669108
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "68d99d1203d6"
+revision: str = "bfa603897864"
 down_revision: str | None = "b1bffac9211c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -37,11 +37,17 @@ def upgrade() -> None:
     )
     op.create_index("ix_batches_barcode", "batches", ["barcode"], unique=False)
     op.create_index(
-        "ix_batches_brand", "batches", [sa.literal_column("lower(brand)")], unique=False
+        "ix_batches_brand_ship_date",
+        "batches",
+        [sa.literal_column("lower(brand)"), sa.literal_column("ship_date")],
+        unique=False,
     )
     op.create_index("ix_batches_declaration_no", "batches", ["declaration_no"], unique=False)
     op.create_index(
-        "ix_batches_model", "batches", [sa.literal_column("lower(model)")], unique=False
+        "ix_batches_model_ship_date",
+        "batches",
+        [sa.literal_column("lower(model)"), sa.literal_column("ship_date")],
+        unique=False,
     )
     op.create_index("ix_batches_number", "batches", ["number"], unique=False)
     op.create_index("ix_batches_uscc_ship_date", "batches", ["uscc", "ship_date"], unique=False)
@@ -100,6 +106,20 @@ def upgrade() -> None:
     )
     op.create_index("ix_risk_signals_status_id", "risk_signals", ["status", "id"], unique=False)
     op.create_index("ix_risk_signals_uscc", "risk_signals", ["uscc"], unique=False)
+    op.create_index(
+        "ix_risk_signals_waiting_batch_number",
+        "risk_signals",
+        [sa.literal_column("(facts ->> 'batch_number')")],
+        unique=False,
+        postgresql_where=sa.text("status = 'unmatched'"),
+    )
+    op.create_index(
+        "ix_risk_signals_waiting_declaration_no",
+        "risk_signals",
+        [sa.literal_column("(facts ->> 'declaration_no')")],
+        unique=False,
+        postgresql_where=sa.text("status = 'unmatched'"),
+    )
     op.add_column(
         "tasks", sa.Column("kind", sa.String(length=10), server_default="random", nullable=False)
     )
@@ -117,6 +137,16 @@ def downgrade() -> None:
     op.drop_column("tasks", "agency")
     op.drop_column("tasks", "alert_id")
     op.drop_column("tasks", "kind")
+    op.drop_index(
+        "ix_risk_signals_waiting_declaration_no",
+        table_name="risk_signals",
+        postgresql_where=sa.text("status = 'unmatched'"),
+    )
+    op.drop_index(
+        "ix_risk_signals_waiting_batch_number",
+        table_name="risk_signals",
+        postgresql_where=sa.text("status = 'unmatched'"),
+    )
     op.drop_index("ix_risk_signals_uscc", table_name="risk_signals")
     op.drop_index("ix_risk_signals_status_id", table_name="risk_signals")
     op.drop_table("risk_signals")
@@ -126,9 +156,9 @@ def downgrade() -> None:
     op.drop_table("risk_alerts")
     op.drop_index("ix_batches_uscc_ship_date", table_name="batches")
     op.drop_index("ix_batches_number", table_name="batches")
-    op.drop_index("ix_batches_model", table_name="batches")
+    op.drop_index("ix_batches_model_ship_date", table_name="batches")
     op.drop_index("ix_batches_declaration_no", table_name="batches")
-    op.drop_index("ix_batches_brand", table_name="batches")
+    op.drop_index("ix_batches_brand_ship_date", table_name="batches")
     op.drop_index("ix_batches_barcode", table_name="batches")
     op.drop_table("batches")
     # ### end Alembic commands ###
