@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, literal_column, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,15 +57,10 @@ async def mirror_batch(session: AsyncSession, batch: BatchRecorded) -> None:
         .values(id=uuid.UUID(batch.batch_id), **values)
         .on_conflict_do_update(index_elements=[BatchMirror.id], set_=values)
     )
-    keys = [
-        Signal.facts["batch_number"].astext == batch.number,
-        *(
-            [Signal.facts["declaration_no"].astext == batch.declaration_no]
-            if batch.declaration_no
-            else []
-        ),
-        *([Signal.facts["barcode"].astext == batch.barcode] if batch.barcode else []),
-    ]
+    # literal keys, so the partial expression indexes on them serve
+    named = {"batch_number": batch.number, "declaration_no": batch.declaration_no}
+    named["barcode"] = batch.barcode
+    keys = [literal_column(f"facts ->> '{k}'") == v for k, v in named.items() if v]
     waiting = list(
         await session.scalars(
             select(Signal)
