@@ -40,6 +40,7 @@ MIGRATIONS = {
     "registry": ROOT / "services" / "registry" / "migrations",
     "credit": ROOT / "services" / "credit" / "migrations",
     "inspection": ROOT / "services" / "inspection" / "migrations",
+    "notify": ROOT / "services" / "notify" / "migrations",
     "gateway": ROOT / "gateway" / "migrations",
 }
 # name -> (ASGI app, env prefix). Services without an app yet are not started.
@@ -47,6 +48,7 @@ APPS = {
     "registry": ("services.registry.main:app", "REGISTRY_"),
     "credit": ("services.credit.main:app", "CREDIT_"),
     "inspection": ("services.inspection.main:app", "INSPECTION_"),
+    "notify": ("services.notify.main:app", "NOTIFY_"),
     "gateway": ("gateway.main:app", "GATEWAY_"),
 }
 

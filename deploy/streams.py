@@ -80,6 +80,9 @@ CONSUMERS = [
         ],
     ),
     ConsumerSpec("registry-inspection", "INSPECTION", ["inspection.alert.raised"]),
+    ConsumerSpec("notify-registry", "REGISTRY", ["registry.>"]),
+    ConsumerSpec("notify-credit", "CREDIT", ["credit.>"]),
+    ConsumerSpec("notify-inspection", "INSPECTION", ["inspection.>"]),
     ConsumerSpec(
         "inspection-credit",
         "CREDIT",

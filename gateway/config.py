@@ -20,7 +20,7 @@ class GatewaySettings(ServiceSettings):
     registry_url: str = "http://127.0.0.1:8001"
     credit_url: str = "http://127.0.0.1:8002"
     inspection_url: str = "http://127.0.0.1:8003"
-    notify_url: str = ""
+    notify_url: str = "http://127.0.0.1:8004"
     upstream_timeout_s: float = 15.0
     # Longer or shorter budgets for some routes: path prefix -> seconds.
     route_timeouts_s: dict[str, float] = {}  # noqa: RUF012

@@ -42,6 +42,8 @@ ROUTES: list[tuple[str, str]] = [
     ("/v1/inbox", "notify"),
     ("/v1/deliveries", "notify"),
     ("/v1/bulletins", "notify"),
+    ("/v1/templates", "notify"),
+    ("/v1/dead-letters", "notify"),
 ]
 HOP_BY_HOP = {
     "connection",

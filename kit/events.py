@@ -134,6 +134,7 @@ class BatchTraced(BaseModel):
 
     alert_id: str
     batch_id: str
+    batch_number: str | None = None
     uscc: str
     lots: int
     truncated: bool
@@ -265,6 +266,32 @@ class AlertRaised(BaseModel):
     raised_at: datetime
 
 
+# --- notify -----------------------------------------------------------------------------
+
+
+class DeliveryFailed(BaseModel):
+    """推送失败: a webhook delivery was retried for its whole window and failed."""
+
+    delivery_id: str
+    subscription_id: str
+    event_id: str
+    event_type: str
+    attempts: int
+    last_error: str | None = None
+
+
+class BulletinPublished(BaseModel):
+    """公共信息发布: a WTO/TBT notification or technical-regulation notice went out."""
+
+    bulletin_id: str
+    kind: Literal["wto_tbt", "regulation"]
+    symbol: str | None = None
+    title: str
+    products: list[str] = []
+    markets: list[str] = []
+    recipients: int
+
+
 CONTRACTS: dict[str, type[BaseModel]] = {
     "registry.zone.transitioned.v1": ZoneTransitioned,
     "registry.enterprise.registered.v1": EnterpriseRegistered,
@@ -293,6 +320,8 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "inspection.capa.overdue.v1": CapaChanged,
     "inspection.capa.closed.v1": CapaChanged,
     "inspection.alert.raised.v1": AlertRaised,
+    "notify.delivery.failed.v1": DeliveryFailed,
+    "notify.bulletin.published.v1": BulletinPublished,
 }
 
 

@@ -1,1 +1,1 @@
-"""The notify service: arrives with its own issue (see DESIGN.md §3)."""
+"""Notify: subscriptions, signed webhooks, inboxes, risk warnings, bulletins, dead letters."""

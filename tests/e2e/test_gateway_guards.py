@@ -101,7 +101,7 @@ def test_gateway_readiness_reports_each_upstream(gateway_url: str) -> None:
         "registry": "ok",
         "credit": "ok",
         "inspection": "ok",
-        "notify": "not deployed",
+        "notify": "ok",
     }
 
 

@@ -384,8 +384,8 @@ def test_documents_and_health(gateway_url: str, stack) -> None:  # type: ignore[
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "nats": "ok"}
     metrics = httpx.get(f"{stack.url('registry')}/metrics").text
     assert "http_requests_total" in metrics and "outbox_published_total" in metrics
-    unrouted = httpx.get(f"{gateway_url}/v1/subscriptions")  # a service not deployed yet
-    assert_problem(unrouted, 503, "service-unavailable")
+    unrouted = httpx.get(f"{gateway_url}/v1/programme")  # a path no service serves
+    assert unrouted.status_code == 404
 
 
 def test_patch_with_null_for_a_required_field_is_422(api: httpx.Client) -> None:

@@ -16,6 +16,7 @@ from deploy.launcher import APPS
 from gateway.config import GatewaySettings
 from services.credit.config import CreditSettings
 from services.inspection.config import InspectionSettings
+from services.notify.config import NotifySettings
 from services.registry.config import RegistrySettings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -24,6 +25,7 @@ PORTS = {
     "registry": RegistrySettings.model_fields["port"].default,
     "credit": CreditSettings.model_fields["port"].default,
     "inspection": InspectionSettings.model_fields["port"].default,
+    "notify": NotifySettings.model_fields["port"].default,
 }
 
 

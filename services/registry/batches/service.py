@@ -492,6 +492,7 @@ async def announce_trace(session: AsyncSession, lot: Lot, *, alert_id: str) -> N
         BatchTraced(
             alert_id=alert_id,
             batch_id=str(lot.id),
+            batch_number=lot.number,
             uscc=lot.uscc,
             lots=len(found.nodes),
             truncated=found.truncated or len(ordered) > ALERT_TRACE_STEPS,

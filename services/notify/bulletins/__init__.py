@@ -1,0 +1,1 @@
+"""Bulletins: WTO/TBT notifications and technical-regulation notices (公共信息服务)."""

@@ -1,0 +1,123 @@
+"""Dead-letter endpoints (admin): list the DEADLETTER stream, retry or drop a message.
+
+A retry republishes the event on its original subject under a new message id; every
+consumer of that stream sees it again, and those that applied it before skip it (inbox).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from nats.js.errors import NotFoundError
+from pydantic import BaseModel, Field
+
+from kit.auth import Principal, require
+from kit.inbox import DEAD_LETTER_STREAM
+from kit.problems import NotFound, ProblemError
+
+router = APIRouter(prefix="/v1/dead-letters", tags=["dead letters"])
+Admin = Annotated[Principal, Depends(require("admin"))]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such dead letter"}}
+
+
+class DeadLetter(BaseModel):
+    """A message a consumer gave up on."""
+
+    seq: int = Field(description="Its sequence in the DEADLETTER stream")
+    consumer: str | None
+    original_subject: str | None
+    error: str | None
+    deliveries: int | None
+    event_id: str | None
+    event_type: str | None
+    time: datetime | None
+    data: dict[str, Any] | None
+
+
+class DeadLetterPage(BaseModel):
+    """A page, oldest first; pass `next_seq` as `after` for the next."""
+
+    items: list[DeadLetter]
+    next_seq: int | None
+    total: int
+
+
+def _js(request: Request) -> Any:
+    nats = request.app.state.nats
+    if nats is None or not nats.connected:
+        raise ProblemError("service-unavailable", "the message broker is not reachable")
+    return nats.js
+
+
+def _view(seq: int, msg: Any) -> DeadLetter:
+    headers = msg.headers or {}
+    try:
+        event = json.loads(msg.data)
+    except ValueError:
+        event = {}
+    deliveries = headers.get("X-Deliveries")
+    return DeadLetter(
+        seq=seq,
+        consumer=headers.get("X-Consumer"),
+        original_subject=headers.get("X-Original-Subject"),
+        error=headers.get("X-Error"),
+        deliveries=int(deliveries) if deliveries and deliveries.isdigit() else None,
+        event_id=event.get("id") if isinstance(event, dict) else None,
+        event_type=event.get("type") if isinstance(event, dict) else None,
+        time=event.get("time") if isinstance(event, dict) else None,
+        data=event.get("data")
+        if isinstance(event, dict) and isinstance(event.get("data"), dict)
+        else None,
+    )
+
+
+@router.get("", summary="Dead letters", response_model=DeadLetterPage)
+async def list_dead_letters(
+    request: Request,
+    principal: Admin,
+    after: Annotated[int, Query(ge=0, description="Sequence to start after")] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> DeadLetterPage:
+    """Events that failed handling `max_deliver` times, with the consumer and the error."""
+    js = _js(request)
+    info = await js.stream_info(DEAD_LETTER_STREAM)
+    items: list[DeadLetter] = []
+    seq = max(after + 1, info.state.first_seq)
+    while seq <= info.state.last_seq and len(items) < limit:
+        with contextlib.suppress(NotFoundError):  # retried (deleted) at this sequence
+            items.append(_view(seq, await js.get_msg(DEAD_LETTER_STREAM, seq)))
+        seq += 1
+    more = seq <= info.state.last_seq
+    return DeadLetterPage(
+        items=items, next_seq=items[-1].seq if items and more else None, total=info.state.messages
+    )
+
+
+@router.post(
+    "/{seq}/retry",
+    summary="Retry a dead letter",
+    response_model=DeadLetter,
+    responses=NOT_FOUND,
+)
+async def retry(request: Request, principal: Admin, seq: Annotated[int, Path(ge=1)]) -> DeadLetter:
+    """Republish on its original subject (the consumers that applied it skip it), then remove
+    it from the dead-letter stream."""
+    js = _js(request)
+    try:
+        msg = await js.get_msg(DEAD_LETTER_STREAM, seq)
+    except NotFoundError as exc:
+        raise NotFound("dead letter", str(seq)) from exc
+    view = _view(seq, msg)
+    if not view.original_subject:
+        raise ProblemError("conflict", "the dead letter does not name its original subject")
+    await js.publish(
+        view.original_subject,
+        msg.data,
+        headers={"Nats-Msg-Id": f"retry:{DEAD_LETTER_STREAM}:{seq}"},
+    )
+    await js.delete_msg(DEAD_LETTER_STREAM, seq)
+    return view

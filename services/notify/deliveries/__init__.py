@@ -1,0 +1,1 @@
+"""Webhook deliveries: the dispatcher, attempts, replays."""

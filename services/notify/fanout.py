@@ -1,0 +1,205 @@
+"""Every domain event, routed: recipients mirror, risk warnings and precautionary notices,
+then each subscription it reaches (a delivery per webhook, a message per inbox)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.db import utcnow
+from kit.events import (
+    AlertRaised,
+    BatchTraced,
+    CloudEvent,
+    EnterpriseRegistered,
+    MembershipChanged,
+)
+from kit.ids import uuid7
+from services.notify import templates
+from services.notify.config import settings
+from services.notify.inbox.service import Recipient as To
+from services.notify.inbox.service import send
+from services.notify.models import Delivery, Recipient, Subscription
+from services.notify.subscriptions import matching
+
+log = logging.getLogger("notify.fanout")
+
+MEMBER_EVENTS = {
+    "registry.membership.admitted.v1": True,
+    "registry.membership.reinstated.v1": True,
+    "registry.membership.suspended.v1": False,
+    "registry.membership.removed.v1": False,
+}
+
+
+async def _mirror(session: AsyncSession, event: CloudEvent) -> None:
+    """Enterprises (HS codes, markets, zones) for bulletins and filters."""
+    if event.type == "registry.enterprise.registered.v1":
+        e = EnterpriseRegistered.model_validate(event.data)
+        values = {
+            "name": e.name,
+            "industry": e.industry,
+            "hs_codes": e.hs_codes,
+            "export_markets": e.export_markets,
+        }
+        await session.execute(
+            insert(Recipient)
+            .values(uscc=e.uscc, zones=[], **values)
+            .on_conflict_do_update(index_elements=[Recipient.uscc], set_=values)
+        )
+    elif event.type in MEMBER_EVENTS:
+        m = MembershipChanged.model_validate(event.data)
+        row = await session.get(Recipient, m.uscc, with_for_update=True)
+        if row is not None:
+            zones = set(row.zones) - {m.zone_code}
+            if MEMBER_EVENTS[event.type]:
+                zones.add(m.zone_code)
+            row.zones = sorted(zones)
+
+
+def _warning_values(alert: AlertRaised) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    common = {
+        "summary": alert.summary,
+        "batch": alert.batch_number,
+        "severity": alert.severity,
+        "reference": alert.reference,
+        "uscc": alert.uscc,
+        "alert_id": alert.alert_id,
+    }
+    per_language = {
+        lang: {
+            "signal": templates.SIGNAL_NAMES[lang][alert.signal_kind],
+            "action": templates.ACTIONS[lang],
+        }
+        for lang in templates.LANGUAGES
+    }
+    return common, per_language
+
+
+async def _warnings(session: AsyncSession, event: CloudEvent) -> None:
+    """风险预警: the enterprise, the zone office and the raising agency are warned; the
+    enterprises that received the same supplier lots get a precautionary notice."""
+    if event.type == "inspection.alert.raised.v1":
+        alert = AlertRaised.model_validate(event.data)
+        common, per_language = _warning_values(alert)
+        to = [To("agency", settings.office_agency)]
+        if alert.agency != settings.office_agency:
+            to.append(To("agency", alert.agency))
+        if alert.uscc:
+            to.append(To("enterprise", alert.uscc))
+        await send(
+            session,
+            "risk.warning",
+            "warning",
+            to,
+            common,
+            per_language=per_language,
+            event_id=uuid.UUID(event.id),
+            data={"alert_id": alert.alert_id, "batch_id": alert.batch_id, "uscc": alert.uscc},
+        )
+    elif event.type == "registry.batch.traced.v1":
+        traced = BatchTraced.model_validate(event.data)
+        for affected in traced.affected:
+            await send(
+                session,
+                "risk.precaution",
+                "precaution",
+                [To("enterprise", affected.uscc)],
+                {
+                    "supplier_lot": affected.supplier_lot,
+                    "supplier": affected.supplier_key,
+                    "uscc": affected.uscc,
+                    "alert_id": traced.alert_id,
+                    "batch": traced.batch_number,
+                },
+                event_id=uuid.UUID(event.id),
+                data={"alert_id": traced.alert_id, "supplier_lot": affected.supplier_lot},
+            )
+
+
+async def _subscriptions(session: AsyncSession, event: CloudEvent) -> None:
+    """A delivery per webhook subscription the event reaches, a message per inbox one."""
+    subscriptions = [
+        s
+        for s in await session.scalars(
+            select(Subscription).where(Subscription.status.in_(("active", "disabled")))
+        )
+        if any(matching.pattern_matches(p, event.type) for p in s.event_types)
+    ]
+    if not subscriptions:
+        return
+    facts = matching.about(event)
+    if facts.uscc and not (facts.zones and facts.industry):
+        known = await session.get(Recipient, facts.uscc)
+        if known is not None:
+            facts = matching.about(event, zones=tuple(known.zones), industry=known.industry)
+    reached = [
+        s
+        for s in subscriptions
+        if matching.entitled(s.owner_kind, s.owner, facts) and matching.passes(s.filters, facts)
+    ]
+    now = utcnow()
+    payload = event.model_dump(mode="json")
+    webhooks = [
+        {
+            "id": uuid7(),
+            "subscription_id": s.id,
+            "event_id": uuid.UUID(event.id),
+            "event_type": event.type,
+            "payload": payload,
+            # a disabled webhook's deliveries wait, failed, for a replay once re-enabled
+            "status": "pending" if s.status == "active" else "failed",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "window_start": now,
+            "last_error": None if s.status == "active" else "the webhook is disabled",
+            "created_at": now,
+        }
+        for s in reached
+        if s.channel == "webhook"
+    ]
+    if webhooks:
+        await session.execute(
+            insert(Delivery)
+            .values(webhooks)
+            .on_conflict_do_nothing(index_elements=["subscription_id", "event_id"])
+        )
+    inboxes = [s for s in reached if s.channel == "inbox" and s.status == "active"]
+    if not inboxes:
+        return
+    if event.type == "inspection.alert.raised.v1":
+        common, per_language = _warning_values(AlertRaised.model_validate(event.data))
+        code, kind = "risk.warning", "warning"
+    else:
+        summary = event.data.get("summary") or ", ".join(
+            f"{k}={v}" for k, v in list(event.data.items())[:4]
+        )
+        common = {
+            "type": event.type,
+            "subject": event.subject,
+            "time": event.time.isoformat(),
+            "summary": summary,
+        }
+        per_language, code, kind = {}, "event", "event"
+    await send(
+        session,
+        code,
+        kind,
+        [To(s.owner_kind, s.owner, s.language) for s in inboxes],
+        common,
+        per_language=per_language,
+        event_id=uuid.UUID(event.id),
+        data={"type": event.type, "subject": event.subject},
+    )
+
+
+async def on_event(session: AsyncSession, event: CloudEvent) -> None:
+    """Route one domain event."""
+    await _mirror(session, event)
+    await _warnings(session, event)
+    await _subscriptions(session, event)

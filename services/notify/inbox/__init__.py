@@ -1,0 +1,1 @@
+"""Inboxes: messages for agencies, enterprises, inspectors and users."""

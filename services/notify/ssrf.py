@@ -1,0 +1,96 @@
+"""The SSRF guard: webhooks may not target loopback, link-local, private, reserved or cloud
+metadata addresses unless the operator's allow-list names the host or its network."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class Refused(ValueError):
+    """The URL may not be used; the message says why."""
+
+
+def allow_list(raw: str) -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
+    """`NOTIFY_WEBHOOK_ALLOW` parsed: host names and networks."""
+    hosts: set[str] = set()
+    networks = []
+    for item in (i.strip() for i in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            hosts.add(item.lower())
+    return hosts, networks
+
+
+def forbidden(address: Address) -> str | None:
+    """Why an address may not be targeted, or None."""
+    if address in METADATA:
+        return "a cloud metadata address"
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return forbidden(address.ipv4_mapped)
+    for reason, flag in (
+        ("loopback", address.is_loopback),
+        ("link-local", address.is_link_local),
+        ("private", address.is_private),
+        ("multicast", address.is_multicast),
+        ("reserved", address.is_reserved),
+        ("unspecified", address.is_unspecified),
+    ):
+        if flag:
+            return f"a {reason} address"
+    return None
+
+
+def check_url(url: str, *, require_https: bool) -> tuple[str, int]:
+    """Shape checks without the network: scheme, host, no credentials. Returns host, port."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http"):
+        raise Refused("the URL must be http(s)")
+    if require_https and parts.scheme != "https":
+        raise Refused("webhooks must use https in this profile")
+    if not parts.hostname:
+        raise Refused("the URL has no host")
+    if parts.username or parts.password:
+        raise Refused("credentials do not belong in a webhook URL")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise Refused("the URL's port is not a number") from exc
+    return parts.hostname.lower(), port
+
+
+async def check_target(url: str, *, require_https: bool, allow: str) -> None:
+    """Refuse a URL whose host resolves to a forbidden address (every address it resolves
+    to is checked), unless the allow-list names the host or the address's network."""
+    host, port = check_url(url, require_https=require_https)
+    hosts, networks = allow_list(allow)
+    if host in hosts:
+        return
+    try:
+        literal: Address | None = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        literal = None
+    if literal is not None:
+        addresses = [literal]
+    else:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
+        except OSError as exc:
+            raise Refused(f"the host {host} does not resolve") from exc
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    for address in addresses:
+        if any(address in network for network in networks):
+            continue
+        reason = forbidden(address)
+        if reason:
+            raise Refused(f"{host} resolves to {address}, {reason}; an operator may allow it")

@@ -1,0 +1,1 @@
+"""Subscriptions: event patterns and filters, to a webhook or the inbox."""

@@ -1,0 +1,1 @@
+"""Message templates (zh-CN, en), checked at save."""
