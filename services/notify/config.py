@@ -24,8 +24,11 @@ class NotifySettings(ServiceSettings):
     # A claimed delivery is leased this long (beyond the timeout): a process killed mid-send
     # leaves it to be sent again after the lease.
     lease_s: float = 60.0
-    # A webhook whose deliveries fail this many times in a row is disabled (with a notice).
+    # A webhook is disabled (with a notice to its owner) when its deliveries have failed this
+    # many times in a row and for this long without a success: a burst against a receiver
+    # that is down for a minute does not disable it.
     disable_after_failures: int = 100
+    disable_after_s: float = 3 * 24 * 3600.0
     # Concurrent deliveries per process, rows claimed per round, idle poll.
     dispatch_concurrency: int = 128
     dispatch_batch: int = 500

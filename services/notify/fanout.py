@@ -172,9 +172,12 @@ async def _subscriptions(session: AsyncSession, event: CloudEvent) -> None:
     inboxes = [s for s in reached if s.channel == "inbox" and s.status == "active"]
     if not inboxes:
         return
+    data: dict[str, Any] = {"type": event.type, "subject": event.subject}
     if event.type == "inspection.alert.raised.v1":
-        common, per_language = _warning_values(AlertRaised.model_validate(event.data))
+        alert = AlertRaised.model_validate(event.data)
+        common, per_language = _warning_values(alert)
         code, kind = "risk.warning", "warning"
+        data |= {"alert_id": alert.alert_id, "batch_id": alert.batch_id, "uscc": alert.uscc}
     else:
         summary = event.data.get("summary") or ", ".join(
             f"{k}={v}" for k, v in list(event.data.items())[:4]
@@ -194,7 +197,7 @@ async def _subscriptions(session: AsyncSession, event: CloudEvent) -> None:
         common,
         per_language=per_language,
         event_id=uuid.UUID(event.id),
-        data={"type": event.type, "subject": event.subject},
+        data=data,
     )
 
 

@@ -36,6 +36,7 @@ class Subscription(Base):
     language: Mapped[str] = mapped_column(String(5), default="zh-CN")
     status: Mapped[str] = mapped_column(String(10), default="active", index=True)
     consecutive_failures: Mapped[int] = mapped_column(default=0)
+    failing_since: Mapped[datetime | None] = mapped_column(default=None)
     disabled_reason: Mapped[str | None] = mapped_column(Text, default=None)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -252,20 +252,35 @@ class Dispatcher:
     async def _count(
         self, session: AsyncSession, subscription_id: uuid.UUID, outcomes: list[Outcome]
     ) -> None:
-        """Consecutive failures per webhook; past the limit it is disabled, with a notice."""
+        """Consecutive failures per webhook and since when; past both limits it is disabled,
+        with a notice to its owner."""
         last_ok = max((i for i, o in enumerate(outcomes) if o.ok), default=-1)
-        failures_after = len(outcomes) - 1 - last_ok
+        failures = outcomes[last_ok + 1 :]
         row = (
             await session.execute(
                 text(
-                    "UPDATE subscriptions SET consecutive_failures = CASE WHEN :reset "
-                    "THEN :n ELSE consecutive_failures + :n END WHERE id = :id "
-                    "RETURNING consecutive_failures, status, owner_kind, owner, url, language"
+                    "UPDATE subscriptions SET "
+                    "consecutive_failures = CASE WHEN :reset THEN :n "
+                    "ELSE consecutive_failures + :n END, "
+                    "failing_since = CASE WHEN :n = 0 THEN NULL "
+                    "WHEN :reset OR failing_since IS NULL THEN :first ELSE failing_since END "
+                    "WHERE id = :id RETURNING consecutive_failures, failing_since, status, "
+                    "owner_kind, owner, url, language"
                 ),
-                {"reset": last_ok >= 0, "n": failures_after, "id": subscription_id},
+                {
+                    "reset": last_ok >= 0,
+                    "n": len(failures),
+                    "first": failures[0].started if failures else None,
+                    "id": subscription_id,
+                },
             )
         ).one()
-        if row.status != "active" or row.consecutive_failures < settings.disable_after_failures:
+        if (
+            row.status != "active"
+            or row.consecutive_failures < settings.disable_after_failures
+            or row.failing_since is None
+            or utcnow() - row.failing_since < timedelta(seconds=settings.disable_after_s)
+        ):
             return
         reason = outcomes[-1].error or "failed"
         await session.execute(

@@ -83,6 +83,7 @@ class SubscriptionOut(BaseModel):
     language: str
     status: Literal["active", "paused", "disabled"]
     consecutive_failures: int
+    failing_since: datetime | None = Field(description="First failure since the last success")
     disabled_reason: str | None
     previous_secret_until: datetime | None = Field(
         description="Until then the previous secret also signs (a rotation's overlap)"

@@ -108,6 +108,7 @@ async def update(
         changes["filters"]["usccs"] = [subscription.owner]
     if changes.get("status") == "active":
         subscription.consecutive_failures = 0
+        subscription.failing_since = None
         subscription.disabled_reason = None
     for name, value in changes.items():
         setattr(subscription, name, value)

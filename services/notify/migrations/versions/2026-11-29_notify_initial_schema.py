@@ -1,8 +1,8 @@
 """notify initial schema
 
-Revision ID: 58dbd68004dd
+Revision ID: aebd7e0722e3
 Revises:
-Create Date: 2026-11-29 15:50:25.382083
+Create Date: 2026-11-29 16:08:56.324558
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 from kit.outbox import NOTIFY_TRIGGER_DDL
 
-revision: str = "58dbd68004dd"
+revision: str = "aebd7e0722e3"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -130,6 +130,7 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=5), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("consecutive_failures", sa.Integer(), nullable=False),
+        sa.Column("failing_since", sa.DateTime(timezone=True), nullable=True),
         sa.Column("disabled_reason", sa.Text(), nullable=True),
         sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
