@@ -206,7 +206,7 @@ def test_failing_receivers_are_retried_then_failed_and_disabled(
     assert disabled["disabled_reason"]
     notices = admin.get(
         "/v1/inbox",
-        params={"recipient_kind": sub["owner_kind"], "recipient": sub["owner"], "kind": "system"},
+        params={"recipient": sub["owner_kind"] + ":" + sub["owner"], "kind": "system"},
     ).json()["items"]
     assert any(sub["id"] in n["body"] for n in notices)
     enabled = admin.patch(f"/v1/subscriptions/{sub['id']}", json={"status": "active"}).json()
@@ -292,9 +292,7 @@ def test_enterprise_sees_only_its_own_events(stack: Stack, admin: httpx.Client) 
     read = own.post(f"/v1/inbox/{first['id']}/read").json()
     assert read["read_at"]
     assert own.get("/v1/subscriptions").json()["items"][0]["id"] == sub["id"]
-    assert_problem(
-        own.get(f"/v1/inbox?recipient_kind=enterprise&recipient={other}"), 403, "forbidden"
-    )
+    assert_problem(own.get(f"/v1/inbox?recipient=enterprise:{other}"), 403, "forbidden")
 
 
 def test_risk_warning_reaches_the_enterprise_and_the_office_in_their_language(
@@ -318,14 +316,14 @@ def test_risk_warning_reaches_the_enterprise_and_the_office_in_their_language(
     def warned() -> list[dict[str, Any]]:
         return admin.get(
             "/v1/inbox",
-            params={"recipient_kind": "enterprise", "recipient": uscc, "kind": "warning"},
+            params={"recipient": f"enterprise:{uscc}", "kind": "warning"},
         ).json()["items"]
 
     (warning,) = wait_until(warned, timeout=30, what="the enterprise's warning")
     assert f"W-{tag}" in warning["body"] and "退运" in warning["body"]
     assert warning["language"] == "zh-CN" and batch["id"] == warning["data"]["batch_id"]
     office = admin.get(
-        "/v1/inbox", params={"recipient_kind": "agency", "recipient": "commerce", "kind": "warning"}
+        "/v1/inbox", params={"recipient": "agency:commerce", "kind": "warning"}
     ).json()["items"]
     assert any(m["data"]["alert_id"] for m in office)
     mine = wait_until(
@@ -368,7 +366,7 @@ def test_bulletin_reaches_touched_enterprises_and_counts_receipts(
     assert [m["bulletin_id"] for m in inbox] == [bulletin["id"]]
     assert "G/TBT/N/EU/1234" in inbox[0]["title"]
     lamp_inbox = admin.get(
-        "/v1/inbox", params={"recipient_kind": "enterprise", "recipient": lamps, "kind": "bulletin"}
+        "/v1/inbox", params={"recipient": f"enterprise:{lamps}", "kind": "bulletin"}
     ).json()["items"]
     assert bulletin["id"] not in [m["bulletin_id"] for m in lamp_inbox]
     own.post(f"/v1/inbox/{inbox[0]['id']}/read").raise_for_status()

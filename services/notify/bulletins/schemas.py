@@ -17,7 +17,8 @@ class BulletinIn(BaseModel):
     kind: Literal["wto_tbt", "regulation"]
     symbol: str | None = Field(
         default=None,
-        pattern=r"^G/(TBT|SPS)/N/[A-Z]{2,3}/\d{1,5}(/Add\.\d+|/Rev\.\d+|/Corr\.\d+)*$",
+        max_length=60,
+        pattern=r"^G/(TBT|SPS)/N/[A-Z]{2,3}/\d{1,5}(/(Add|Rev|Corr)\.\d{1,3}){0,3}$",
         description="WTO document symbol, e.g. G/TBT/N/EU/1234 (required for wto_tbt)",
     )
     member: str | None = Field(default=None, max_length=60, examples=["European Union"])

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 from pydantic import BaseModel, Field
 
 from kit.auth import Principal, require
@@ -22,6 +22,7 @@ from kit.problems import NotFound, ProblemError
 router = APIRouter(prefix="/v1/dead-letters", tags=["dead letters"])
 Admin = Annotated[Principal, Depends(require("admin"))]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such dead letter"}}
+MAX_SEQ = 2**63 - 1  # a stream sequence is an unsigned 64-bit number; JSON-safe below this
 
 
 class DeadLetter(BaseModel):
@@ -79,7 +80,7 @@ def _view(seq: int, msg: Any) -> DeadLetter:
 async def list_dead_letters(
     request: Request,
     principal: Admin,
-    after: Annotated[int, Query(ge=0, description="Sequence to start after")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="Sequence to start after")] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DeadLetterPage:
     """Events that failed handling `max_deliver` times, with the consumer and the error."""
@@ -103,13 +104,15 @@ async def list_dead_letters(
     response_model=DeadLetter,
     responses=NOT_FOUND,
 )
-async def retry(request: Request, principal: Admin, seq: Annotated[int, Path(ge=1)]) -> DeadLetter:
+async def retry(
+    request: Request, principal: Admin, seq: Annotated[int, Path(ge=1, le=MAX_SEQ)]
+) -> DeadLetter:
     """Republish on its original subject (the consumers that applied it skip it), then remove
     it from the dead-letter stream."""
     js = _js(request)
     try:
         msg = await js.get_msg(DEAD_LETTER_STREAM, seq)
-    except NotFoundError as exc:
+    except (NotFoundError, APIError) as exc:
         raise NotFound("dead letter", str(seq)) from exc
     view = _view(seq, msg)
     if not view.original_subject:

@@ -16,23 +16,16 @@ from services.notify.subscriptions.service import owner_of
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
 Reader = Annotated[Principal, Depends(require("notify:read"))]
 Kind = Literal["warning", "precaution", "bulletin", "event", "system"]
-RecipientKind = Literal["agency", "enterprise", "inspector", "office"]
 
 
-def _recipient(
-    principal: Principal, recipient_kind: RecipientKind | None, recipient: str | None
-) -> tuple[str, str]:
-    """Your own inbox; an admin may open anyone's."""
-    if recipient_kind is None and recipient is None:
+def _recipient(principal: Principal, recipient: str | None) -> tuple[str, str]:
+    """Your own inbox; an admin may open anyone's (`kind:who`)."""
+    if recipient is None:
         return owner_of(principal)
     if not principal.is_admin:
         raise ProblemError("forbidden", "only an admin opens another recipient's inbox")
-    if recipient_kind is None or recipient is None:
-        raise ProblemError("bad-request", "name both recipient_kind and recipient")
-    return (
-        recipient_kind,
-        recipient.strip().upper() if recipient_kind == "enterprise" else recipient,
-    )
+    kind, _, who = recipient.partition(":")
+    return kind, who.strip().upper() if kind == "enterprise" else who
 
 
 @router.get("", summary="Your inbox", response_model=Page[MessageOut])
@@ -42,13 +35,20 @@ async def list_messages(
     page: Annotated[PageParams, Depends(page_params)],
     unread: Annotated[bool | None, Query()] = None,
     kind: Annotated[Kind | None, Query()] = None,
-    recipient_kind: Annotated[RecipientKind | None, Query(description="Admin only")] = None,
-    recipient: Annotated[str | None, Query(max_length=200, description="Admin only")] = None,
+    recipient: Annotated[
+        str | None,
+        Query(
+            max_length=220,
+            pattern=r"^(agency|enterprise|inspector|office):.+$",
+            description="Admin only: whose inbox, as kind:who (e.g. enterprise:9133…, "
+            "agency:commerce)",
+        ),
+    ] = None,
 ) -> Page[MessageOut]:
     """Newest first, cursor-paged: risk warnings, precautionary notices, bulletins, event
     messages of inbox subscriptions, notices about disabled webhooks. The token decides
     whose inbox: an enterprise's, an inspector's, an agency's (or the office's)."""
-    who = _recipient(principal, recipient_kind, recipient)
+    who = _recipient(principal, recipient)
     rows, cursor = await service.search(session, who, page=page, unread=unread, kind=kind)
     return Page(items=[MessageOut.model_validate(r) for r in rows], next_cursor=cursor)
 

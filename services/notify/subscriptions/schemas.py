@@ -12,7 +12,7 @@ from kit.validation import PatchModel
 Pattern = Annotated[
     str,
     Field(
-        pattern=r"^(\*|>|[a-z_]+)(\.(\*|>|[a-z_]+)){0,3}$",
+        pattern=r"^(>|(\*|[a-z_]+)(\.(\*|[a-z_]+)){0,3}(\.>)?)$",
         max_length=120,
         description="An event type without its version; `*` is one part, `>` the rest",
         examples=["inspection.alert.*", "registry.>", "credit.level.changed"],
