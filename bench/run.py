@@ -5,8 +5,8 @@ Starts its own seeded stack on free ports (like the tests), then measures:
   2. registry write (POST /v1/enterprises)       direct and through the gateway, 64 connections;
   3. outbox commit-to-consumer latency at a steady 200 events/s (open loop): from the event's
      `time` (stamped inside the writing transaction) to its arrival at a JetStream consumer;
-  4. credit (bench/credit.py), inspection (bench/inspection.py) and lineage and risk
-     (bench/lineage.py): see each module.
+  4. credit (bench/credit.py), inspection (bench/inspection.py), notify (bench/notify.py)
+     and lineage and risk (bench/lineage.py): see each module.
 Prints a table and writes bench/results/latest.json. Timings are figures, never assertions.
 """
 
@@ -28,7 +28,7 @@ from pathlib import Path
 import aiohttp
 import nats
 
-from bench import credit, inspection, lineage
+from bench import credit, inspection, lineage, notify
 from deploy.launcher import Stack
 from deploy.processes import free_port, wait_for_port
 from kit.uscc import generate
@@ -395,15 +395,23 @@ async def lineage_scenarios(stack: Stack) -> tuple[list[Result], lineage.Lineage
     return traces, figures
 
 
+async def notify_scenarios(stack: Stack) -> notify.FanoutFigures:
+    """Webhook fan-out to 1,000 subscribers, then a sustained rate with 10 % failing."""
+    credit.log(f"notify fan-out to {notify.SUBSCRIBERS:,} webhooks")
+    return await notify.scenarios(stack, token(stack.url("gateway")))
+
+
 def main() -> None:
-    """Start a stack, measure, print, save. BENCH_ONLY=registry, credit, inspection or
-    lineage runs one part."""
+    """Start a stack, measure, print, save. BENCH_ONLY=registry, credit, inspection, notify
+    or lineage runs one part."""
     only = os.environ.get("BENCH_ONLY", "")
     stack = make_stack("bench")
     results: list[Result] = []
     figures: list[credit.RescoreFigures] = []
     draw: inspection.DrawFigures | None = None
     tracing: lineage.LineageFigures | None = None
+    fanout: notify.FanoutFigures | None = None
+    os.environ.setdefault("NOTIFY_WEBHOOK_ALLOW", notify.ALLOW)  # the local receiver
     try:
         print("starting a seeded stack …", file=sys.stderr, flush=True)
         stack.start(seed=True)
@@ -415,6 +423,8 @@ def main() -> None:
         if only in ("", "inspection"):
             pulls, draw = asyncio.run(inspection_scenarios(stack))
             results += pulls
+        if only in ("", "notify"):
+            fanout = asyncio.run(notify_scenarios(stack))
         if only in ("", "lineage"):
             traces, tracing = asyncio.run(lineage_scenarios(stack))
             results += traces
@@ -425,6 +435,7 @@ def main() -> None:
         + (credit.report(figures) if figures else [])
         + (inspection.report(draw) if draw else [])
         + (lineage.report(tracing) if tracing else [])
+        + (notify.report(fanout) if fanout else [])
     )
     print(text)
     RESULTS.mkdir(exist_ok=True)
@@ -436,6 +447,9 @@ def main() -> None:
                 "draw": asdict(draw) if draw else None,
                 "lineage": asdict(tracing) | {"events_per_s": tracing.events_per_s}
                 if tracing
+                else None,
+                "notify": asdict(fanout) | {"deliveries_per_s": fanout.deliveries_per_s}
+                if fanout
                 else None,
             },
             indent=2,
