@@ -29,6 +29,8 @@ from services.notify.subscriptions import matching
 
 log = logging.getLogger("notify.fanout")
 
+INSERT_ROWS = 1_000  # deliveries per INSERT (asyncpg takes at most 32,767 parameters)
+
 MEMBER_EVENTS = {
     "registry.membership.admitted.v1": True,
     "registry.membership.reinstated.v1": True,
@@ -81,17 +83,22 @@ def _warning_values(alert: AlertRaised) -> tuple[dict[str, Any], dict[str, dict[
     return common, per_language
 
 
+def warned_directly(event: CloudEvent) -> list[tuple[str, str]]:
+    """Who gets a risk warning whatever they subscribed to."""
+    if event.type != "inspection.alert.raised.v1":
+        return []
+    alert = AlertRaised.model_validate(event.data)
+    to = [("agency", settings.office_agency), ("agency", alert.agency)]
+    return to + ([("enterprise", alert.uscc)] if alert.uscc else [])
+
+
 async def _warnings(session: AsyncSession, event: CloudEvent) -> None:
     """风险预警: the enterprise, the zone office and the raising agency are warned; the
     enterprises that received the same supplier lots get a precautionary notice."""
     if event.type == "inspection.alert.raised.v1":
         alert = AlertRaised.model_validate(event.data)
         common, per_language = _warning_values(alert)
-        to = [To("agency", settings.office_agency)]
-        if alert.agency != settings.office_agency:
-            to.append(To("agency", alert.agency))
-        if alert.uscc:
-            to.append(To("enterprise", alert.uscc))
+        to = [To(kind, who) for kind, who in dict.fromkeys(warned_directly(event))]
         await send(
             session,
             "risk.warning",
@@ -114,11 +121,9 @@ async def _warnings(session: AsyncSession, event: CloudEvent) -> None:
                     "supplier_lot": affected.supplier_lot,
                     "supplier": affected.supplier_key,
                     "uscc": affected.uscc,
-                    "alert_id": traced.alert_id,
-                    "batch": traced.batch_number,
                 },
                 event_id=uuid.UUID(event.id),
-                data={"alert_id": traced.alert_id, "supplier_lot": affected.supplier_lot},
+                data={"supplier_lot": affected.supplier_lot},
             )
 
 
@@ -163,13 +168,19 @@ async def _subscriptions(session: AsyncSession, event: CloudEvent) -> None:
         for s in reached
         if s.channel == "webhook"
     ]
-    if webhooks:
+    for start in range(0, len(webhooks), INSERT_ROWS):
         await session.execute(
             insert(Delivery)
-            .values(webhooks)
+            .values(webhooks[start : start + INSERT_ROWS])
             .on_conflict_do_nothing(index_elements=["subscription_id", "event_id"])
         )
-    inboxes = [s for s in reached if s.channel == "inbox" and s.status == "active"]
+    # one message per owner, none to those the warning reached directly
+    owners = set(warned_directly(event))
+    inboxes = []
+    for s in reached:
+        if s.channel == "inbox" and s.status == "active" and (s.owner_kind, s.owner) not in owners:
+            owners.add((s.owner_kind, s.owner))
+            inboxes.append(s)
     if not inboxes:
         return
     data: dict[str, Any] = {"type": event.type, "subject": event.subject}

@@ -8,18 +8,26 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
+
+METADATA: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = {
+    ipaddress.ip_address("169.254.169.254"),
+    ipaddress.ip_address("fd00:ec2::254"),
+}
+METADATA.add(ipaddress.ip_address("100.100.100.200"))  # Alibaba Cloud's
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Networks = list[ipaddress.IPv4Network | ipaddress.IPv6Network]
 
 
 class Refused(ValueError):
     """The URL may not be used; the message says why."""
 
 
-def allow_list(raw: str) -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
+def allow_list(raw: str) -> tuple[set[str], Networks]:
     """`NOTIFY_WEBHOOK_ALLOW` parsed: host names and networks."""
     hosts: set[str] = set()
-    networks = []
+    networks: Networks = []
     for item in (i.strip() for i in raw.split(",")):
         if not item:
             continue
@@ -31,11 +39,15 @@ def allow_list(raw: str) -> tuple[set[str], list[ipaddress.IPv4Network | ipaddre
 
 
 def forbidden(address: Address) -> str | None:
-    """Why an address may not be targeted, or None."""
+    """Why an address may not be targeted, or None: anything not globally routable (this
+    includes carrier-grade NAT, 100.64.0.0/10), metadata addresses, and IPv6 forms that
+    wrap an IPv4 one (mapped, 6to4, Teredo) judged by the address they wrap."""
     if address in METADATA:
         return "a cloud metadata address"
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return forbidden(address.ipv4_mapped)
+    if isinstance(address, ipaddress.IPv6Address):
+        wrapped = address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
+        if wrapped is not None:
+            return forbidden(wrapped)
     for reason, flag in (
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
@@ -43,10 +55,44 @@ def forbidden(address: Address) -> str | None:
         ("multicast", address.is_multicast),
         ("reserved", address.is_reserved),
         ("unspecified", address.is_unspecified),
+        ("non-public", not address.is_global),
     ):
         if flag:
             return f"a {reason} address"
     return None
+
+
+def refusal(address: Address, networks: Networks) -> str | None:
+    """`forbidden`, unless the allow-list's networks hold the address."""
+    if any(address in network for network in networks):
+        return None
+    return forbidden(address)
+
+
+class GuardedResolver(AbstractResolver):
+    """aiohttp's resolver, keeping only addresses the guard permits: the address checked is
+    the address connected to, so a DNS answer that changes after the check (rebinding)
+    cannot reach an internal host."""
+
+    def __init__(self, allow: str):
+        self._inner = ThreadedResolver()
+        self._hosts, self._networks = allow_list(allow)
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        if host.lower() in self._hosts:
+            return results
+        kept = [
+            r for r in results if refusal(ipaddress.ip_address(r["host"]), self._networks) is None
+        ]
+        if not kept:
+            raise OSError(f"{host} resolves only to addresses webhooks may not target")
+        return kept
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 def check_url(url: str, *, require_https: bool) -> tuple[str, int]:
@@ -85,12 +131,10 @@ async def check_target(url: str, *, require_https: bool, allow: str) -> None:
             infos = await asyncio.get_running_loop().getaddrinfo(
                 host, port, type=socket.SOCK_STREAM
             )
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:
             raise Refused(f"the host {host} does not resolve") from exc
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     for address in addresses:
-        if any(address in network for network in networks):
-            continue
-        reason = forbidden(address)
+        reason = refusal(address, networks)
         if reason:
             raise Refused(f"{host} resolves to {address}, {reason}; an operator may allow it")

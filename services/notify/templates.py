@@ -17,7 +17,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "risk.warning": (
         "summary", "batch", "signal", "severity", "action", "reference", "uscc", "alert_id",
     ),
-    "risk.precaution": ("supplier_lot", "supplier", "uscc", "alert_id", "batch"),
+    "risk.precaution": ("supplier_lot", "supplier", "uscc"),
     "bulletin": (
         "kind", "symbol", "member", "title", "objective", "products", "markets",
         "comment_deadline", "adoption_date",
@@ -39,13 +39,14 @@ DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
     ),
     ("risk.precaution", "zh-CN"): (
         "预防性提示：供应商批次 {supplier_lot}",
-        "您使用的供应商 {supplier} 批次 {supplier_lot} 也用于批次 {batch}，该批次已被风险预警"
-        "（{alert_id}）。请核查相关产品。",
+        "您收到的供应商 {supplier} 批次 {supplier_lot} 也用于另一家企业的出口批次，该批次已被"
+        "风险预警。请核查使用该批原料的产品。",
     ),
     ("risk.precaution", "en"): (
         "Precautionary notice: supplier lot {supplier_lot}",
-        "Supplier {supplier}'s lot {supplier_lot}, which you received, also went into batch "
-        "{batch}, now under risk alert {alert_id}. Please check the products concerned.",
+        "Supplier {supplier}'s lot {supplier_lot}, which you received, also went into another "
+        "enterprise's export batch, now under a risk alert. Please check the products made "
+        "with it.",
     ),
     ("bulletin", "zh-CN"): (
         "{kind}：{symbol} {title}",

@@ -378,7 +378,13 @@ def test_bulletin_reaches_touched_enterprises_and_counts_receipts(
     )
 
 
-def test_template_missing_a_variable_is_refused_at_save(admin: httpx.Client) -> None:
+def test_template_missing_a_variable_is_refused_at_save(stack: Stack, admin: httpx.Client) -> None:
+    customs = client_for(admin, stack.url("gateway"), ["notify:read", "notify:write"], agency="ciq")
+    assert_problem(
+        customs.put("/v1/templates/risk.warning/en", json={"title": "x", "body": "y"}),
+        403,
+        "forbidden",
+    )
     bad = admin.put(
         "/v1/templates/risk.warning/en",
         json={"title": "Warning {batch}", "body": "Pay {fine} by {deadline}"},

@@ -55,11 +55,23 @@ def _js(request: Request) -> Any:
 
 
 def _view(seq: int, msg: Any) -> DeadLetter:
+    """What a dead letter holds, taking only well-typed values (it may be any bytes)."""
     headers = msg.headers or {}
     try:
         event = json.loads(msg.data)
     except ValueError:
         event = {}
+    if not isinstance(event, dict):
+        event = {}
+
+    def text(key: str) -> str | None:
+        value = event.get(key)
+        return value[:200] if isinstance(value, str) else None
+
+    try:
+        when = datetime.fromisoformat(str(event.get("time")))
+    except ValueError:
+        when = None
     deliveries = headers.get("X-Deliveries")
     return DeadLetter(
         seq=seq,
@@ -67,12 +79,10 @@ def _view(seq: int, msg: Any) -> DeadLetter:
         original_subject=headers.get("X-Original-Subject"),
         error=headers.get("X-Error"),
         deliveries=int(deliveries) if deliveries and deliveries.isdigit() else None,
-        event_id=event.get("id") if isinstance(event, dict) else None,
-        event_type=event.get("type") if isinstance(event, dict) else None,
-        time=event.get("time") if isinstance(event, dict) else None,
-        data=event.get("data")
-        if isinstance(event, dict) and isinstance(event.get("data"), dict)
-        else None,
+        event_id=text("id"),
+        event_type=text("type"),
+        time=when,
+        data=event.get("data") if isinstance(event.get("data"), dict) else None,
     )
 
 

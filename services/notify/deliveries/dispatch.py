@@ -10,6 +10,7 @@ leaves its claimed rows leased; when the lease ends they are sent again with the
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import random
@@ -33,6 +34,7 @@ from services.notify.events import publish
 from services.notify.inbox.service import Recipient, send
 
 log = logging.getLogger("notify.dispatch")
+RESPONSE_BYTES = 4096
 
 DELIVERED = Counter("webhook_deliveries_total", "Webhook delivery attempts by outcome", ["outcome"])
 LATENCY = Histogram("webhook_delivery_seconds", "Webhook attempt duration")
@@ -44,16 +46,19 @@ WHERE s.id = d.subscription_id AND d.id IN (
     SELECT id FROM deliveries
     WHERE status = 'pending' AND next_attempt_at <= now()
       AND (lease_until IS NULL OR lease_until < now())
+      AND EXISTS (SELECT 1 FROM subscriptions a
+                  WHERE a.id = deliveries.subscription_id AND a.status = 'active')
     ORDER BY next_attempt_at LIMIT :n FOR UPDATE SKIP LOCKED)
-RETURNING d.id, d.attempts, d.window_start, d.payload::text AS payload, d.subscription_id,
-          s.url, s.secret, s.previous_secret, s.previous_secret_until, s.status AS sub_status
+RETURNING d.id, d.attempts, d.window_start, d.lease_until, d.payload::text AS payload,
+          d.subscription_id, s.url, s.secret, s.previous_secret, s.previous_secret_until
 """)
 
 
 def backoff(attempt: int, rng: random.Random | None = None) -> float:
     """Seconds before attempt `attempt + 1`: base · 2^(attempt−1), capped, with jitter
     (between half and all of it), so receivers that failed together do not retry together."""
-    delay: float = min(settings.retry_cap_s, settings.retry_base_s * 2 ** max(0, attempt - 1))
+    exponent = min(max(0, attempt - 1), 40)
+    delay: float = min(settings.retry_cap_s, settings.retry_base_s * 2**exponent)
     return delay * (0.5 + 0.5 * (rng or random).random())
 
 
@@ -63,6 +68,7 @@ class Outcome:
 
     delivery_id: uuid.UUID
     subscription_id: uuid.UUID
+    lease: datetime
     attempts: int
     window_start: datetime
     ok: bool
@@ -78,12 +84,18 @@ class Dispatcher:
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
         self.sessionmaker = sessionmaker
-        self._checked: dict[str, float] = {}  # host → when it last passed the SSRF guard
+        self._allowed = ssrf.allow_list(settings.webhook_allow)
 
     async def run(self) -> None:
-        connector = aiohttp.TCPConnector(limit=settings.dispatch_concurrency, ttl_dns_cache=60)
+        connector = aiohttp.TCPConnector(
+            limit=settings.dispatch_concurrency,
+            resolver=ssrf.GuardedResolver(settings.webhook_allow),
+            use_dns_cache=False,  # every connection's addresses pass the guard
+        )
         timeout = aiohttp.ClientTimeout(total=settings.webhook_timeout_s)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+        async with aiohttp.ClientSession(
+            connector=connector, timeout=timeout, auto_decompress=False
+        ) as http:
             while True:
                 try:
                     sent = await self.round(http)
@@ -114,18 +126,21 @@ class Dispatcher:
             await self.record(session, outcomes)
         return len(rows)
 
-    async def _allowed(self, url: str) -> str | None:
-        host = ssrf.check_url(url, require_https=settings.profile == "prod")[0]
-        if time.monotonic() - self._checked.get(host, -1e9) < 60:
-            return None
+    def _refused(self, url: str) -> str | None:
+        """Shape checks, and an IP literal judged here (aiohttp resolves no literal; host
+        names are judged by the connector's `GuardedResolver`)."""
         try:
-            await ssrf.check_target(
-                url, require_https=settings.profile == "prod", allow=settings.webhook_allow
-            )
+            host, _ = ssrf.check_url(url, require_https=settings.profile == "prod")
         except ssrf.Refused as exc:
             return str(exc)
-        self._checked[host] = time.monotonic()
-        return None
+        if host in self._allowed[0]:
+            return None
+        try:
+            literal = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            return None
+        reason = ssrf.refusal(literal, self._allowed[1])
+        return f"{literal} is {reason}" if reason else None
 
     async def attempt(self, http: aiohttp.ClientSession, row: Any) -> Outcome:
         """Send one delivery (re-checking the target: DNS may have changed)."""
@@ -134,13 +149,7 @@ class Dispatcher:
         status: int | None = None
         error: str | None = None
         event = json.loads(row.payload)
-        if row.sub_status != "active":
-            error = f"the subscription is {row.sub_status}"
-        else:
-            try:
-                error = await self._allowed(row.url)
-            except ssrf.Refused as exc:
-                error = str(exc)
+        error = self._refused(row.url)
         if error is None:
             secrets_ = [row.secret]
             if (
@@ -156,19 +165,23 @@ class Dispatcher:
                     row.url, data=body, headers=headers, allow_redirects=False
                 ) as r:
                     status = r.status
-                    await r.read()
+                    await r.content.read(RESPONSE_BYTES)  # never more of a receiver's answer
                     if not 200 <= status < 300:
                         error = f"HTTP {status}"
             except TimeoutError:
                 error = f"no answer within {settings.webhook_timeout_s:g} s"
-            except aiohttp.ClientError as exc:
+            except (aiohttp.ClientError, OSError) as exc:
                 error = f"{type(exc).__name__}: {exc}"[:500]
+            except Exception as exc:  # whatever else: this attempt failed, the round goes on
+                log.exception("webhook attempt %s failed unexpectedly", row.id)
+                error = type(exc).__name__
         duration = time.perf_counter() - clock
         LATENCY.observe(duration)
         DELIVERED.labels("delivered" if error is None else "failed").inc()
         return Outcome(
             row.id,
             row.subscription_id,
+            row.lease_until,
             row.attempts + 1,
             row.window_start,
             error is None,
@@ -219,20 +232,22 @@ class Dispatcher:
                     "status": o.status,
                     "error": o.error,
                     "delivered_at": now if o.ok else None,
+                    "lease": o.lease,
                 }
             )
         await session.execute(
             text(
                 "UPDATE deliveries SET status = :state, attempts = :attempts, "
                 "next_attempt_at = :next_at, lease_until = NULL, last_status = :status, "
-                "last_error = :error, delivered_at = :delivered_at WHERE id = :id"
+                "last_error = :error, delivered_at = :delivered_at "
+                "WHERE id = :id AND lease_until = :lease"  # still ours: not re-claimed
             ),
             updates,
         )
         by_subscription: dict[uuid.UUID, list[Outcome]] = {}
         for o in outcomes:
             by_subscription.setdefault(o.subscription_id, []).append(o)
-        for subscription_id, mine in by_subscription.items():
+        for subscription_id, mine in sorted(by_subscription.items()):  # one lock order
             await self._count(session, subscription_id, mine)
         for o in failed:
             await publish(

@@ -76,7 +76,14 @@ async def attempts(session: AsyncSession, delivery_id: uuid.UUID) -> list[Attemp
 
 
 async def replay(session: AsyncSession, delivery: Delivery) -> Delivery:
-    """Send again now, with the same `webhook-id`, and a fresh retry window."""
+    """Send again now, with the same `webhook-id`, and a fresh retry window; only while its
+    webhook is active (re-enable it first)."""
+    subscription = await session.get_one(Subscription, delivery.subscription_id)
+    if subscription.status != "active":
+        raise Conflict(
+            f"the webhook is {subscription.status}; re-enable it before replaying",
+            subscription_status=subscription.status,
+        )
     if delivery.status == "pending" and (
         delivery.lease_until is not None and delivery.lease_until > utcnow()
     ):

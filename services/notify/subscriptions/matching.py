@@ -18,11 +18,15 @@ class About:
     industry: str | None = None
     severity: str | None = None
     inspection_public: bool = False
+    names_others: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-# Inspection events an inspector may follow: draws, results, CAPAs (not risk alerts).
-INSPECTOR_TYPES = ("inspection.draw.", "inspection.task.", "inspection.capa.")
+# Inspection events an inspector may follow: published draws (一公开). Task results and
+# CAPAs are about enterprises and other officers' work; they stay with the office.
+INSPECTOR_TYPES = ("inspection.draw.published",)
+# Events that name other enterprises than their subject (who else received a supplier lot).
+NOT_FOR_ENTERPRISES = ("registry.batch.traced",)
 
 
 def base_type(event_type: str) -> str:
@@ -63,17 +67,18 @@ def about(event: CloudEvent, *, zones: tuple[str, ...] = (), industry: str | Non
         industry=data.get("industry") or industry,
         severity=data.get("severity"),
         inspection_public=base_type(event.type).startswith(INSPECTOR_TYPES),
+        names_others=base_type(event.type) in NOT_FOR_ENTERPRISES,
     )
 
 
 def entitled(owner_kind: str, owner: str, facts: About) -> bool:
-    """Enterprises see only events about themselves; inspectors only draws, results and
-    CAPAs; agencies and the office everything."""
+    """Enterprises see only events about themselves (and none that names other
+    enterprises); inspectors only published draws; agencies and the office everything."""
     if owner_kind == "enterprise":
-        return facts.uscc == owner
+        return facts.uscc == owner and not facts.names_others
     if owner_kind == "inspector":
         return facts.inspection_public
-    return True
+    return owner_kind in ("agency", "office")
 
 
 def passes(filters: dict[str, Any], facts: About) -> bool:

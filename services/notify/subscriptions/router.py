@@ -119,5 +119,4 @@ async def rotate_secret(
 async def unsubscribe(subscription_id: uuid.UUID, session: SessionDep, principal: Writer) -> None:
     """Pending deliveries stop; the deliveries' record stays."""
     subscription = await service.get(session, subscription_id, principal, lock=True)
-    subscription.status = "deleted"
-    subscription.version += 1
+    await service.delete(session, subscription)

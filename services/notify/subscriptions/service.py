@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
@@ -14,7 +15,7 @@ from kit.pagination import PageParams, keyset_page
 from kit.problems import NotFound, ProblemError, invalid
 from services.notify import signing, ssrf
 from services.notify.config import settings
-from services.notify.models import Subscription
+from services.notify.models import Delivery, Subscription
 from services.notify.subscriptions.schemas import RotateIn, SubscriptionIn, SubscriptionPatch
 
 
@@ -26,7 +27,9 @@ def owner_of(principal: Principal) -> tuple[str, str]:
         return "inspector", principal.inspector_id
     if principal.agency is not None:
         return "agency", principal.agency
-    return "office", principal.subject
+    if principal.is_admin:
+        return "office", principal.subject
+    raise ProblemError("forbidden", "this token names no agency, enterprise or inspector to notify")
 
 
 async def guard(url: str) -> None:
@@ -115,6 +118,17 @@ async def update(
     subscription.version += 1
     await session.flush()
     return subscription
+
+
+async def delete(session: AsyncSession, subscription: Subscription) -> None:
+    """Hidden from now on; its pending deliveries end as failed (their record stays)."""
+    subscription.status = "deleted"
+    subscription.version += 1
+    await session.execute(
+        sql_update(Delivery)
+        .where(Delivery.subscription_id == subscription.id, Delivery.status == "pending")
+        .values(status="failed", last_error="the subscription was deleted")
+    )
 
 
 async def rotate(session: AsyncSession, subscription: Subscription, body: RotateIn) -> str:
