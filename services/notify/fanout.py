@@ -92,13 +92,33 @@ def warned_directly(event: CloudEvent) -> list[tuple[str, str]]:
     return to + ([("enterprise", alert.uscc)] if alert.uscc else [])
 
 
+async def _languages(
+    session: AsyncSession, owners: list[tuple[str, str]], event: CloudEvent
+) -> dict[tuple[str, str], str]:
+    """The language of each owner's inbox subscription to this event, where there is one."""
+    rows = await session.scalars(
+        select(Subscription).where(
+            Subscription.status == "active",
+            Subscription.channel == "inbox",
+            Subscription.owner.in_([who for _, who in owners]),
+        )
+    )
+    chosen: dict[tuple[str, str], str] = {}
+    for s in rows:
+        if any(matching.pattern_matches(p, event.type) for p in s.event_types):
+            chosen.setdefault((s.owner_kind, s.owner), s.language)
+    return chosen
+
+
 async def _warnings(session: AsyncSession, event: CloudEvent) -> None:
     """风险预警: the enterprise, the zone office and the raising agency are warned; the
     enterprises that received the same supplier lots get a precautionary notice."""
     if event.type == "inspection.alert.raised.v1":
         alert = AlertRaised.model_validate(event.data)
         common, per_language = _warning_values(alert)
-        to = [To(kind, who) for kind, who in dict.fromkeys(warned_directly(event))]
+        owners = list(dict.fromkeys(warned_directly(event)))
+        languages = await _languages(session, owners, event)
+        to = [To(kind, who, languages.get((kind, who), "zh-CN")) for kind, who in owners]
         await send(
             session,
             "risk.warning",

@@ -39,7 +39,7 @@ ENV = {
     "NOTIFY_RETRY_WINDOW_S": "4",
     "NOTIFY_WEBHOOK_TIMEOUT_S": "1",
     "NOTIFY_DISABLE_AFTER_FAILURES": "6",
-    "NOTIFY_DISABLE_AFTER_S": "3",
+    "NOTIFY_DISABLE_AFTER_S": "6",  # longer than the retry window: a delivery fails first
     "NOTIFY_DISPATCH_POLL_S": "0.05",
     "NOTIFY_LEASE_S": "2",
 }
@@ -186,7 +186,7 @@ def test_failing_receivers_are_retried_then_failed_and_disabled(
 
     failed = wait_until(given_up, timeout=30, what="the delivery to fail")
     detail = admin.get(f"/v1/deliveries/{failed['id']}").json()
-    assert len(detail["history"]) == failed["attempts"] >= 3
+    assert len(detail["history"]) == failed["attempts"] >= 2  # a slow try takes the 1 s timeout
     tries = [
         r for r in receiver.received[where] if json.loads(r["body"])["id"] == failed["event_id"]
     ]
