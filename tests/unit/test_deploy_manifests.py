@@ -127,3 +127,24 @@ def test_the_nats_config_is_one_the_server_accepts(tmp_path: Path) -> None:
         [binary, "-t", "-c", str(config)], capture_output=True, text=True, timeout=30
     )
     assert checked.returncode == 0, checked.stderr
+
+
+def test_alert_rules_name_only_metrics_the_code_exports() -> None:
+    import re
+
+    from prometheus_client import REGISTRY
+
+    import services.notify.deliveries.dispatch  # noqa: F401 - registers its metrics
+
+    exported = set()
+    for family in REGISTRY.collect():
+        exported |= {family.name, f"{family.name}_total", f"{family.name}_bucket"}
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yaml").read_text())
+    named = [r for g in rules["groups"] for r in g["rules"]]
+    assert {r["alert"] for r in named} >= {"ServerErrors", "OutboxBacklog", "DeadLetters"}
+    promql = {"histogram_quantile", "by", "and"}
+    for rule in named:
+        metrics = set(re.findall(r"\b([a-z]+_[a-z_]+)\b(?=[\[{)\s])", rule["expr"])) - promql
+        assert metrics, rule["alert"]
+        assert metrics <= exported, (rule["alert"], metrics - exported)
+        assert rule["labels"]["severity"] in ("page", "ticket")

@@ -40,10 +40,28 @@ KIND_NAMES = {
     SignalKind.complaint: "投诉 complaint",
 }
 TARGETED_INSPECTORS = 2
+# A signal recorded while registry's announcement of its batch is being applied must not slip
+# between the two (the signal finding no batch, the batch finding no signal): both sides
+# take the advisory locks of the keys they involve, hashed into a few buckets, in order.
+KEY_LOCK = 0x52534B  # "RSK"
+KEY_BUCKETS = 64
 ATTRIBUTE_CANDIDATES = 50  # most recent batches per shared model, and per shared brand
 
 
 # --- mirrors and traces from registry ----------------------------------------------------
+
+
+def _bucket(key: str) -> int:
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % KEY_BUCKETS
+
+
+async def lock_keys(session: AsyncSession, keys: set[str]) -> None:
+    """Serialise with whoever records a signal or a batch naming the same key."""
+    for bucket in sorted({_bucket(k) for k in keys}):
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :bucket)"),
+            {"space": KEY_LOCK, "bucket": bucket},
+        )
 
 
 async def mirror_batch(session: AsyncSession, batch: BatchRecorded) -> None:
@@ -51,6 +69,7 @@ async def mirror_batch(session: AsyncSession, batch: BatchRecorded) -> None:
     (by number, declaration or barcode) is matched now."""
     if batch.kind != "export":
         return
+    await lock_keys(session, {k for k in (batch.number, batch.declaration_no, batch.barcode) if k})
     values = batch.model_dump(exclude={"batch_id", "kind"})
     await session.execute(
         insert(BatchMirror)
@@ -237,6 +256,10 @@ async def record_signals(
         if signal.reference:
             seen[key] = signal_id  # a second line with it is a duplicate of this one
         fresh.append((number, signal, agency, signal_id))
+    await lock_keys(
+        session,
+        {k for _, s, _, _ in fresh for k in (s.batch_number, s.declaration_no, s.barcode) if k},
+    )
     matches = await match_all(session, [s for _, s, _, _ in fresh])
     now = utcnow()
     signals = []
