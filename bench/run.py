@@ -412,21 +412,32 @@ def main() -> None:
     tracing: lineage.LineageFigures | None = None
     fanout: notify.FanoutFigures | None = None
     os.environ.setdefault("NOTIFY_WEBHOOK_ALLOW", notify.ALLOW)  # the local receiver
+    failures: list[str] = []
+
+    def part(name: str, run):  # type: ignore[no-untyped-def]
+        """One part; a failure is reported in the table and the others still run."""
+        if only not in ("", name):
+            return None
+        try:
+            return asyncio.run(run(stack))
+        except Exception as exc:
+            failures.append(f"{name}: {type(exc).__name__}: {str(exc)[:300]}")
+            print(f"… {failures[-1]}", file=sys.stderr, flush=True)
+            return None
+
     try:
         print("starting a seeded stack …", file=sys.stderr, flush=True)
         stack.start(seed=True)
-        if only in ("", "registry"):
-            results += asyncio.run(scenarios(stack))
-        if only in ("", "credit"):
-            reads, figures = asyncio.run(credit_scenarios(stack))
+        results += part("registry", scenarios) or []
+        if credited := part("credit", credit_scenarios):
+            reads, figures = credited
             results += reads
-        if only in ("", "inspection"):
-            pulls, draw = asyncio.run(inspection_scenarios(stack))
+        if inspected := part("inspection", inspection_scenarios):
+            pulls, draw = inspected
             results += pulls
-        if only in ("", "notify"):
-            fanout = asyncio.run(notify_scenarios(stack))
-        if only in ("", "lineage"):
-            traces, tracing = asyncio.run(lineage_scenarios(stack))
+        fanout = part("notify", notify_scenarios)
+        if traced := part("lineage", lineage_scenarios):
+            traces, tracing = traced
             results += traces
     finally:
         stack.stop()
@@ -436,6 +447,7 @@ def main() -> None:
         + (inspection.report(draw) if draw else [])
         + (lineage.report(tracing) if tracing else [])
         + (notify.report(fanout) if fanout else [])
+        + (["", "Parts that failed:", *[f"- {f}" for f in failures]] if failures else [])
     )
     print(text)
     RESULTS.mkdir(exist_ok=True)
@@ -451,11 +463,14 @@ def main() -> None:
                 "notify": asdict(fanout) | {"deliveries_per_s": fanout.deliveries_per_s}
                 if fanout
                 else None,
+                "failures": failures,
             },
             indent=2,
         )
     )
     (RESULTS / "latest.md").write_text(text + "\n")
+    if failures:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

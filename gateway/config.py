@@ -23,7 +23,11 @@ class GatewaySettings(ServiceSettings):
     notify_url: str = "http://127.0.0.1:8004"
     upstream_timeout_s: float = 15.0
     # Longer or shorter budgets for some routes: path prefix -> seconds.
-    route_timeouts_s: dict[str, float] = {}  # noqa: RUF012
+    # Bulk uploads (thousands of lineage events or notifications in one request) get longer.
+    route_timeouts_s: dict[str, float] = {  # noqa: RUF012
+        "/v1/batches": 120.0,
+        "/v1/risk/signals": 120.0,
+    }
     upstream_connections: int = 256
     public_base_url: str = "http://127.0.0.1:8000"
     # Token bucket per client per gateway process; a client's record may override (0 = none).
