@@ -4,6 +4,7 @@ attached, alerts moved on."""
 from __future__ import annotations
 
 import hashlib
+import heapq
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -417,21 +418,24 @@ def _assign(
     uscc: str,
 ) -> list[uuid.UUID]:
     """Two inspectors for a targeted check: never conflicted, never of the enterprise's own
-    supervising unit; the signal's agency first, the least loaded first, ties broken by a
-    hash of the alert (so the choice is reproducible)."""
+    supervising unit; the signal's agency first, the least loaded first, ties broken by the
+    inspector's id mixed with the alert's (reproducible, and cheap for thousands of alerts:
+    a hash per pair made a 10,000-line file with a 500-officer pool take seconds longer)."""
     inspectors, load, conflicts = pool
     unit = entry.unit if entry else None
     eligible = [
         i for i in inspectors if (i.id, uscc) not in conflicts and not (unit and i.unit == unit)
     ]
-    eligible.sort(
+    best = heapq.nsmallest(
+        TARGETED_INSPECTORS,
+        eligible,
         key=lambda i: (
             i.agency != agency,
             load.get(i.id, 0),
-            hashlib.sha256(f"{alert_id}:{i.id}".encode()).digest(),
-        )
+            (i.id.int ^ alert_id.int) & 0xFFFFFFFFFFFF,  # cheap and reproducible
+        ),
     )
-    chosen = [i.id for i in eligible[:TARGETED_INSPECTORS]]
+    chosen = [i.id for i in best]
     for inspector_id in chosen:
         load[inspector_id] = load.get(inspector_id, 0) + 1
     return chosen
