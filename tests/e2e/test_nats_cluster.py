@@ -28,8 +28,15 @@ from tests.helpers import (
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[tuple[Stack, list[Nats]]]:
     stack = make_stack("cluster")
-    ports = [free_port() for _ in range(3)]
-    routes = [free_port() for _ in range(3)]
+    # six more ports, none of them one the stack's services will bind
+    taken = {*stack.ports.values(), stack.pg_port, stack.nats_port}
+    chosen: list[int] = []
+    while len(chosen) < 6:
+        port = free_port()
+        if port not in taken:
+            taken.add(port)
+            chosen.append(port)
+    ports, routes = chosen[:3], chosen[3:]
     nodes = [
         Nats(
             Path(stack.data_dir) / f"nats-{i}" / "js",
