@@ -182,12 +182,19 @@ async def read_lines(
     return lines
 
 
+LINE_SLUGS = {400: "bad-request", 403: "forbidden", 404: "not-found"}
+
+
 def single_or_raise(lines: Lines[Any]) -> None:
-    """A single JSON object that failed validation is answered like any other request."""
+    """A single JSON object that was refused (by its schema, or by the service after) is
+    answered like any other request: the line's status and reasons as a problem."""
     if lines.single and lines.errors:
-        errors: Sequence[dict[str, Any]] = lines.errors[0]["errors"]
+        refused = lines.errors[0]
+        errors: Sequence[dict[str, Any]] = refused["errors"]
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
-        raise ProblemError("validation", detail, errors=list(errors))
+        raise ProblemError(
+            LINE_SLUGS.get(refused["status"], "validation"), detail, errors=list(errors)
+        )
 
 
 def bulk_body(model: Any, example: dict[str, Any], *, csv_ok: bool = False) -> dict[str, Any]:

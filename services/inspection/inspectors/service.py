@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
+from kit.db import utcnow
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict as ConflictProblem
 from kit.problems import NotFound, ProblemError
@@ -93,3 +94,16 @@ async def conflicts_of(
     """An inspector's declared conflicts."""
     query = select(Conflict).where(Conflict.inspector_id == inspector_id)
     return await keyset_page(session, query, keys=[Conflict.id], page=page)
+
+
+async def conflicts_today(session: AsyncSession, usccs: set[str]) -> set[tuple[uuid.UUID, str]]:
+    """(inspector, enterprise) pairs with a declared conflict in force today."""
+    today = utcnow().date()
+    rows = await session.execute(
+        select(Conflict.inspector_id, Conflict.uscc).where(
+            Conflict.uscc.in_(usccs),
+            Conflict.valid_from <= today,
+            or_(Conflict.valid_to.is_(None), Conflict.valid_to >= today),
+        )
+    )
+    return {(inspector_id, uscc) for inspector_id, uscc in rows}

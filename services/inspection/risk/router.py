@@ -12,7 +12,6 @@ from kit.bulk import bulk_answer, bulk_body, bulk_responses, read_lines, single_
 from kit.concurrency import check_if_match, set_etag
 from kit.db import SessionDep, utcnow
 from kit.pagination import Page, PageParams, page_params
-from kit.problems import ProblemError
 from services.inspection.risk import kpis, service
 from services.inspection.risk.schemas import (
     AlertOut,
@@ -79,9 +78,7 @@ async def submit_signals(request: Request, session: SessionDep, principal: Write
     result, signals = await service.record_signals(session, lines, principal)
     if not lines.single:
         return bulk_answer(result)
-    if lines.errors:
-        error = lines.errors[0]
-        raise ProblemError("validation", error["errors"][0]["reason"], errors=error["errors"])
+    single_or_raise(lines)
     if signals:
         stored = await service.get_signal(session, signals[0].id)
         return JSONResponse(

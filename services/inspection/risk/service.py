@@ -27,8 +27,8 @@ from services.inspection.checklists.models import Checklist
 from services.inspection.config import settings
 from services.inspection.directory.models import DirectoryEntry
 from services.inspection.events import SOURCE
-from services.inspection.inspectors.models import Conflict as InspectorConflict
 from services.inspection.inspectors.models import Inspector
+from services.inspection.inspectors.service import conflicts_today
 from services.inspection.risk import matching
 from services.inspection.risk.models import Alert, BatchMirror, Signal
 from services.inspection.risk.schemas import AlertPatch, AlertStatus, SignalIn, SignalKind
@@ -396,18 +396,7 @@ async def _pool(
             )
         )
     }
-    today = utcnow().date()
-    conflicts = {
-        (c.inspector_id, c.uscc)
-        for c in await session.scalars(
-            select(InspectorConflict).where(
-                InspectorConflict.uscc.in_(usccs),
-                InspectorConflict.valid_from <= today,
-                or_(InspectorConflict.valid_to.is_(None), InspectorConflict.valid_to >= today),
-            )
-        )
-    }
-    return inspectors, load, conflicts
+    return inspectors, load, await conflicts_today(session, usccs)
 
 
 def _assign(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
@@ -22,8 +22,8 @@ from services.inspection.config import settings
 from services.inspection.directory.models import DirectoryEntry
 from services.inspection.domain import Verdict
 from services.inspection.events import publish
-from services.inspection.inspectors.models import Conflict as InspectorConflict
 from services.inspection.inspectors.models import Inspector
+from services.inspection.inspectors.service import conflicts_today
 from services.inspection.tasks.models import WRITER_XID, Task
 from services.inspection.tasks.schemas import ResultIn
 
@@ -166,17 +166,7 @@ async def assign(session: AsyncSession, task: Task, inspector_ids: list[uuid.UUI
         for i in await session.scalars(select(Inspector).where(Inspector.id.in_(inspector_ids)))
     }
     entry = await session.get(DirectoryEntry, task.uscc)
-    today = utcnow().date()
-    conflicted = set(
-        await session.scalars(
-            select(InspectorConflict.inspector_id).where(
-                InspectorConflict.uscc == task.uscc,
-                InspectorConflict.inspector_id.in_(inspector_ids),
-                InspectorConflict.valid_from <= today,
-                or_(InspectorConflict.valid_to.is_(None), InspectorConflict.valid_to >= today),
-            )
-        )
-    )
+    conflicted = {i for i, _ in await conflicts_today(session, {task.uscc})}
     for inspector_id in inspector_ids:
         inspector = found.get(inspector_id)
         if inspector is None or not inspector.active:

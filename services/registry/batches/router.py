@@ -65,13 +65,7 @@ async def record_batches(
     result, created = await service.record(session, lines, principal)
     if not lines.single:
         return bulk_answer(result)
-    if lines.errors:
-        error = lines.errors[0]
-        raise ProblemError(
-            {403: "forbidden", 404: "not-found"}.get(error["status"], "validation"),
-            error["errors"][0]["reason"],
-            errors=error["errors"],
-        )
+    single_or_raise(lines)
     if not created:
         raise ProblemError(
             "conflict",
@@ -150,9 +144,7 @@ async def record_events(
     result, created = await service.record_events(session, lot.uscc, lines)
     if not lines.single:
         return bulk_answer(result)
-    if lines.errors:
-        error = lines.errors[0]
-        raise ProblemError("validation", error["errors"][0]["reason"], errors=error["errors"])
+    single_or_raise(lines)
     event_id = created[0] if created else result.recorded[0].id
     (out,) = await service.events_out(session, [event_id])
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
