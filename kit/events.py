@@ -266,6 +266,59 @@ class AlertRaised(BaseModel):
     raised_at: datetime
 
 
+# --- inspection: public testing platform and quality analysis (issue #10) ---------------
+
+
+class LabChanged(BaseModel):
+    """公共检测服务平台: a lab and its accreditation (CNAS/CMA, scope, validity) were
+    registered or changed."""
+
+    lab_id: str
+    name: str
+    cnas_number: str | None = None
+    cma_number: str | None = None
+    agency: str | None = None
+    valid_from: date
+    valid_to: date
+    scope_entries: int
+    active: bool
+
+
+class LabTestChanged(BaseModel):
+    """委托检测: an enterprise's test request was made, accepted, rejected or completed; a
+    completed one carries the outcome and its severity (a lab_test_pass/fail fact to be)."""
+
+    request_id: str
+    uscc: str
+    lab_id: str
+    lab_name: str
+    agency: str | None = None  # the lab's operating agency
+    batch_id: str
+    batch_number: str
+    hs_code: str
+    standard: str
+    status: Literal["requested", "accepted", "rejected", "tested"]
+    outcome: Literal["pass", "fail"] | None = None
+    severity: Literal["minor", "general", "serious"] | None = None  # a result's, for credit
+    report_number: str | None = None
+    tested_at: datetime | None = None
+    signal_id: str | None = None  # a failed result's risk signal
+    summary: str | None = None
+
+
+class AnalysisPublished(BaseModel):
+    """质量分析评价和权威发布: the office approved and published a quarter's figures for an
+    industry."""
+
+    release_id: str
+    industry: str
+    quarter: str
+    figures: dict[str, Any]
+    published_by: str
+    published_at: datetime
+    summary: str | None = None
+
+
 # --- notify -----------------------------------------------------------------------------
 
 
@@ -320,6 +373,14 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "inspection.capa.overdue.v1": CapaChanged,
     "inspection.capa.closed.v1": CapaChanged,
     "inspection.alert.raised.v1": AlertRaised,
+    # public testing platform and quality analysis (issue #10)
+    "inspection.lab.registered.v1": LabChanged,
+    "inspection.lab.updated.v1": LabChanged,
+    "inspection.test.requested.v1": LabTestChanged,
+    "inspection.test.accepted.v1": LabTestChanged,
+    "inspection.test.rejected.v1": LabTestChanged,
+    "inspection.test.completed.v1": LabTestChanged,
+    "inspection.analysis.published.v1": AnalysisPublished,
     "notify.delivery.failed.v1": DeliveryFailed,
     "notify.bulletin.published.v1": BulletinPublished,
 }

@@ -6,6 +6,8 @@ import contextlib
 from fastapi import FastAPI
 
 from kit.app import create_service_app
+from services.inspection.analysis.router import public_router as public_analysis_router
+from services.inspection.analysis.router import router as analysis_router
 from services.inspection.campaigns.router import router as campaigns_router
 from services.inspection.capas.router import router as capas_router
 from services.inspection.capas.service import overdue_forever
@@ -14,6 +16,7 @@ from services.inspection.config import settings
 from services.inspection.consumers import CONSUMERS
 from services.inspection.directory.router import router as directory_router
 from services.inspection.inspectors.router import router as inspectors_router
+from services.inspection.labs.router import labs_router, requests_router
 from services.inspection.public.router import router as public_router
 from services.inspection.risk.router import router as risk_router
 from services.inspection.sync.router import router as sync_router
@@ -40,7 +43,8 @@ app = create_service_app(
     description=(
         "Inspector pool, checklists (一单), verifiable double-random campaigns (双随机、一公开) "
         "with conflict-free assignment and joint enforcement (联合执法), field tasks with "
-        "offline sync, and corrective actions (检查、纠正与预防措施)."
+        "offline sync, corrective actions (检查、纠正与预防措施), risk early warning, the public "
+        "testing platform (公共检测服务平台) and published quality analysis (质量分析评价和权威发布)."
     ),
     routers=[
         directory_router,
@@ -51,7 +55,11 @@ app = create_service_app(
         sync_router,
         capas_router,
         risk_router,
+        labs_router,
+        requests_router,
+        analysis_router,
         public_router,
+        public_analysis_router,
     ],
     consumers=CONSUMERS,
     on_startup=on_startup,

@@ -4,12 +4,14 @@ from kit.db import Base as KitBase
 from kit.idempotency import IdempotencyRecord
 from kit.inbox import InboxEntry
 from kit.outbox import OutboxMessage
+from services.inspection.analysis.models import AnalysisRelease
 from services.inspection.base import Base
 from services.inspection.campaigns.models import Campaign, DrawRecord
 from services.inspection.capas.models import Capa
 from services.inspection.checklists.models import Checklist
 from services.inspection.directory.models import DirectoryEntry, RecognitionMirror, ResultMirror
 from services.inspection.inspectors.models import Conflict, Inspector
+from services.inspection.labs.models import Lab, TestRequest
 from services.inspection.risk.models import Alert, BatchMirror, Signal
 from services.inspection.tasks.models import Task
 
@@ -18,6 +20,7 @@ metadata = [KitBase.metadata, Base.metadata]
 
 __all__ = [
     "Alert",
+    "AnalysisRelease",
     "BatchMirror",
     "Campaign",
     "Capa",
@@ -28,10 +31,12 @@ __all__ = [
     "IdempotencyRecord",
     "InboxEntry",
     "Inspector",
+    "Lab",
     "OutboxMessage",
     "RecognitionMirror",
     "ResultMirror",
     "Signal",
     "Task",
+    "TestRequest",
     "metadata",
 ]

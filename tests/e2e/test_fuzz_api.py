@@ -32,6 +32,8 @@ from services.credit.scores.schemas import SimulateIn
 from services.inspection.campaigns.schemas import CampaignIn
 from services.inspection.checklists.schemas import ChecklistIn
 from services.inspection.inspectors.schemas import ConflictIn
+from services.inspection.labs.schemas import LabIn, LabPatch
+from services.inspection.labs.schemas import ResultIn as LabResultIn
 from services.inspection.risk.schemas import AlertPatch, SignalIn
 from services.inspection.sync.schemas import SyncPush
 from services.inspection.tasks.schemas import ResultIn
@@ -64,6 +66,9 @@ CROSS_FIELD_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/batches/{batch_id}/events"): TypeAdapter(LotEventIn),
     ("POST", "/v1/risk/signals"): SignalIn,
     ("PATCH", "/v1/risk/alerts/{alert_id}"): AlertPatch,
+    ("POST", "/v1/labs"): LabIn,
+    ("PATCH", "/v1/labs/{lab_id}"): LabPatch,
+    ("POST", "/v1/test-requests/{request_id}/result"): LabResultIn,
     ("POST", "/v1/subscriptions"): SubscriptionIn,
     ("POST", "/v1/bulletins"): BulletinIn,
 }

@@ -1,9 +1,14 @@
 """Zone KPIs per calendar year in China time: notifications and returns per US$100M of exports, spot-check pass
-rate, CAPA closure rate, open alerts. Zone membership is today's (the directory's)."""
+rate, CAPA closure rate, open alerts. Zone membership is today's (the directory's).
+
+`figures` is the one query behind them, for any period and grouping (zone, industry, one
+enterprise); the quality analysis (services/inspection/analysis) reads it per industry and
+quarter."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any, Literal
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +39,7 @@ capas AS (
     FROM capas WHERE created_at >= :start AND created_at < :end GROUP BY uscc),
 alerts AS (
     SELECT uscc, count(*) AS open FROM risk_alerts WHERE status <> 'closed' GROUP BY uscc)
-SELECT m.zone, count(*) AS enterprises,
+SELECT m.key, count(*) AS enterprises,
        coalesce(sum(e.usd), 0) AS exports_usd,
        coalesce(sum(s.notifications), 0) AS notifications,
        coalesce(sum(s.returns), 0) AS returns,
@@ -47,60 +52,89 @@ LEFT JOIN signals s ON s.uscc = m.uscc
 LEFT JOIN checks c ON c.uscc = m.uscc
 LEFT JOIN capas p ON p.uscc = m.uscc
 LEFT JOIN alerts a ON a.uscc = m.uscc
-GROUP BY m.zone ORDER BY m.zone
+GROUP BY m.key ORDER BY m.key
 """
-BY_ZONE = text(
-    KPI_SQL.format(
-        members="SELECT uscc, unnest(zones) AS zone FROM directory "
-        "WHERE CAST(:zone AS text) IS NULL OR CAST(:zone AS text) = ANY(zones)"
-    )
-)
-BY_ENTERPRISE = text(
-    KPI_SQL.format(members="SELECT uscc, NULL::text AS zone FROM directory WHERE uscc = :uscc")
-)
+# members: (uscc, key) pairs, the key being what the figures are grouped by
+GROUPINGS = {
+    "zone": text(
+        KPI_SQL.format(
+            members="SELECT uscc, unnest(zones) AS key FROM directory "
+            "WHERE CAST(:key AS text) IS NULL OR CAST(:key AS text) = ANY(zones)"
+        )
+    ),
+    "industry": text(
+        KPI_SQL.format(
+            members="SELECT uscc, industry AS key FROM directory WHERE industry IS NOT NULL "
+            "AND (CAST(:key AS text) IS NULL OR industry = CAST(:key AS text))"
+        )
+    ),
+    "enterprise": text(
+        KPI_SQL.format(members="SELECT uscc, NULL::text AS key FROM directory WHERE uscc = :key")
+    ),
+}
 
 
-def _rate(part: int, whole: int) -> float | None:
+def rate(part: int, whole: int) -> float | None:
+    """part / whole to four places; None without a whole."""
     return round(part / whole, 4) if whole else None
 
 
-def _per_100m(count: int, usd: int) -> float | None:
+def per_100m(count: int, usd: int) -> float | None:
+    """Occurrences per US$100M of exports; None without exports."""
     return round(count * PER_USD / usd, 3) if usd else None
+
+
+async def figures(
+    session: AsyncSession,
+    *,
+    first_day: date,
+    next_first_day: date,
+    by: Literal["zone", "industry", "enterprise"],
+    key: str | None,
+) -> list[Any]:
+    """Counts per group for the days [first_day, next_first_day) in China time: enterprises,
+    exports_usd (export batches shipped), notifications and returns (matched signals),
+    spot_checks and passed (random checks completed), capas opened and closed, open_alerts
+    (now). Only `key`'s group when given (the enterprise's USCC for `enterprise`)."""
+    params = {
+        "first_day": first_day,
+        "next_first_day": next_first_day,
+        "start": datetime.combine(first_day, datetime.min.time(), CHINA),
+        "end": datetime.combine(next_first_day, datetime.min.time(), CHINA),
+        "key": key,
+    }
+    rows = await session.execute(GROUPINGS[by], params)
+    return [r for r in rows if by == "enterprise" or key is None or r.key == key]
 
 
 async def kpis(
     session: AsyncSession, *, year: int, zone: str | None, uscc: str | None
 ) -> list[Kpi]:
     """One item per zone (only `zone` when given), or one for the enterprise `uscc`."""
-    params = {
-        "first_day": date(year, 1, 1),
-        "next_first_day": date(year + 1, 1, 1),
-        "start": datetime(year, 1, 1, tzinfo=CHINA),
-        "end": datetime(year + 1, 1, 1, tzinfo=CHINA),
-    }
-    if uscc:
-        rows = await session.execute(BY_ENTERPRISE, {**params, "uscc": uscc})
-    else:
-        rows = await session.execute(BY_ZONE, {**params, "zone": zone})
+    rows = await figures(
+        session,
+        first_day=date(year, 1, 1),
+        next_first_day=date(year + 1, 1, 1),
+        by="enterprise" if uscc else "zone",
+        key=uscc or zone,
+    )
     out = []
     for r in rows:
-        if zone and r.zone != zone and not uscc:
-            continue
         out.append(
             Kpi(
-                zone=r.zone,
+                zone=r.key,
                 uscc=uscc,
                 year=year,
                 enterprises=r.enterprises,
                 exports_usd=r.exports_usd,
                 notifications=r.notifications,
                 returns=r.returns,
-                notifications_per_100m_usd=_per_100m(r.notifications, r.exports_usd),
-                returns_per_100m_usd=_per_100m(r.returns, r.exports_usd),
+                notifications_per_100m_usd=per_100m(r.notifications, r.exports_usd),
+                returns_per_100m_usd=per_100m(r.returns, r.exports_usd),
                 spot_checks=r.spot_checks,
-                spot_check_pass_rate=_rate(r.passed, r.spot_checks),
+                spot_check_pass_rate=rate(r.passed, r.spot_checks),
                 capas=r.capas,
-                capa_closure_rate=_rate(r.closed, r.capas),
+                capa_closure_rate=rate(r.closed, r.capas),
                 open_alerts=r.open_alerts,
             )
         )

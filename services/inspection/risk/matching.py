@@ -126,11 +126,13 @@ def by_attributes(signal: SignalIn, batches: Sequence[BatchLike], threshold: flo
     return Match(candidates=_candidates(ranked))
 
 
+# the notifier's risk level → credit severity
+RISK_SEVERITY = {"serious": "serious", "high": "serious", "medium": "general", "low": "minor"}
+
+
 def severity(kind: SignalKind, level: RiskLevel) -> str:
     """Credit severity from the notifier's risk level; a complaint is never serious."""
-    mapped = {"serious": "serious", "high": "serious", "medium": "general", "low": "minor"}[
-        level.value
-    ]
+    mapped = RISK_SEVERITY[level.value]
     if kind == SignalKind.complaint and mapped == "serious":
         return "general"
     return mapped

@@ -1,0 +1,65 @@
+"""Calendar quarters in China time (Asia/Shanghai): `2026Q3` is 1 July to 30 September."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from kit.validation import CHINA
+
+PATTERN = r"^(20\d{2})Q([1-4])$"
+_QUARTER = re.compile(PATTERN)
+
+
+@dataclass(frozen=True, order=True)
+class Quarter:
+    """A calendar quarter."""
+
+    year: int
+    number: int
+
+    @classmethod
+    def parse(cls, text: str) -> Quarter:
+        """`2026Q3` → Quarter(2026, 3); anything else is a ValueError."""
+        found = _QUARTER.fullmatch(text.strip().upper())
+        if found is None:
+            raise ValueError(f"'{text}' is not a quarter like 2026Q3")
+        return cls(int(found.group(1)), int(found.group(2)))
+
+    @classmethod
+    def of(cls, moment: datetime) -> Quarter:
+        """The quarter a moment falls in, in China time."""
+        local = moment.astimezone(CHINA)
+        return cls(local.year, (local.month - 1) // 3 + 1)
+
+    def __str__(self) -> str:
+        return f"{self.year}Q{self.number}"
+
+    @property
+    def first_day(self) -> date:
+        """Its first calendar day."""
+        return date(self.year, 3 * self.number - 2, 1)
+
+    @property
+    def next_first_day(self) -> date:
+        """The first day of the next quarter (the end, exclusive)."""
+        return self.next().first_day
+
+    @property
+    def start(self) -> datetime:
+        """Midnight of the first day, China time."""
+        return datetime.combine(self.first_day, datetime.min.time(), CHINA)
+
+    @property
+    def end(self) -> datetime:
+        """Midnight of the next quarter's first day, China time (exclusive)."""
+        return datetime.combine(self.next_first_day, datetime.min.time(), CHINA)
+
+    def next(self) -> Quarter:
+        """The following quarter."""
+        return Quarter(self.year + self.number // 4, self.number % 4 + 1)
+
+    def previous(self) -> Quarter:
+        """The quarter before."""
+        return Quarter(self.year - (self.number == 1), (self.number - 2) % 4 + 1)

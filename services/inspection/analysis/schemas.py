@@ -1,0 +1,103 @@
+"""Quality analysis API shapes: a quarter's figures per industry, and published releases."""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kit.industries import Industry
+from services.inspection.analysis.quarters import PATTERN
+
+QuarterText = Annotated[
+    str,
+    Field(
+        pattern=PATTERN,
+        description="Calendar quarter in China time, e.g. 2026Q3",
+        examples=["2026Q3"],
+    ),
+]
+
+
+class CreditLevels(BaseModel):
+    """Enterprises of the industry per credit level (the directory's levels when computed)."""
+
+    A: int = 0
+    B: int = 0
+    C: int = 0
+    D: int = 0
+
+
+class AnalysisFigures(BaseModel):
+    """One industry's figures for a quarter, computed from live data (质量分析评价)."""
+
+    industry: Industry
+    industry_name_zh: str
+    industry_name_en: str
+    quarter: str
+    first_day: date
+    last_day: date
+    enterprises: int = Field(description="Enterprises of the industry in the directory")
+    exports_usd: int = Field(description="Declared value of export batches shipped in the quarter")
+    notifications: int = Field(description="Matched foreign notifications (国外通报)")
+    returns: int = Field(description="Matched returns (退运)")
+    notifications_per_100m_usd: float | None = Field(
+        description="Foreign notifications per US$100M of exports (null without exports)"
+    )
+    returns_per_100m_usd: float | None
+    spot_checks: int = Field(description="Random spot checks (双随机) completed in the quarter")
+    spot_checks_passed: int = Field(description="… whose verdict was not a fail")
+    spot_check_pass_rate: float | None
+    capas: int = Field(description="Corrective actions opened in the quarter")
+    capas_closed: int = Field(description="… of them closed (verified effective)")
+    capa_closure_rate: float | None
+    credit_levels: CreditLevels
+    computed_at: datetime
+
+
+class AnalysisPreview(BaseModel):
+    """A quarter's live figures, one item per industry (or the one asked for), with the
+    industries already published."""
+
+    quarter: str
+    ended: bool = Field(description="The quarter is over (China time): it may be published")
+    items: list[AnalysisFigures]
+    published: list[Industry] = Field(description="Industries whose release exists already")
+
+
+class ReleaseIn(BaseModel):
+    """Approve and publish a quarter's figures for an industry (权威发布)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quarter: QuarterText
+    industry: Industry
+    note: str | None = Field(
+        default=None, max_length=4000, description="The office's commentary, published with it"
+    )
+
+
+class PublicRelease(BaseModel):
+    """A published release, as anyone reads it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    industry: Industry
+    quarter: str
+    figures: AnalysisFigures
+    note: str | None
+    published_at: datetime
+
+
+class ReleaseOut(PublicRelease):
+    """A release with who approved it."""
+
+    published_by: str
+
+
+class PublicQuarter(BaseModel):
+    """Every industry's published figures for a quarter."""
+
+    quarter: str
+    items: list[PublicRelease]

@@ -1,0 +1,465 @@
+"""Labs and test requests: accreditation checked at request time, results linked to the
+batch, a failed result recorded as a risk signal (and so matched and raised as an alert)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.bulk import Lines
+from kit.db import utcnow
+from kit.events import LabChanged, LabTestChanged
+from kit.pagination import PageParams, encode_cursor, keyset_page
+from kit.problems import Conflict, NotFound, ProblemError, invalid
+from kit.validation import CHINA
+from services.inspection.events import publish
+from services.inspection.labs import scope as scopes
+from services.inspection.labs.models import Lab, TestRequest
+from services.inspection.labs.schemas import (
+    LabIn,
+    LabOut,
+    LabPatch,
+    ResultIn,
+    TestRequestIn,
+    TestStatus,
+)
+from services.inspection.risk import matching
+from services.inspection.risk import service as risk
+from services.inspection.risk.models import BatchMirror
+from services.inspection.risk.schemas import SignalIn, SignalKind
+
+# A failed lab test enters risk early warning as a signal of the `complaint` kind: a report
+# about one batch that credit does not count as a fact (the test result itself is the fact
+# to count, from inspection.test.completed), and one notify already has wording for (its
+# templates name each signal kind; a kind of its own would need theirs).
+FAILED_TEST_KIND = SignalKind.complaint
+FAILED_TEST_RISK = "检测不合格 lab test failed"
+MAX_SCANNED = 10_000  # labs read for a scope search
+
+
+def _today() -> date:
+    """Today in Ninghai: accreditations are valid per calendar day in China."""
+    return utcnow().astimezone(CHINA).date()
+
+
+def accreditation(lab: Lab) -> str:
+    """How a lab's accreditation is named in messages: CNAS and/or CMA numbers."""
+    numbers = [n for n in (lab.cnas_number, lab.cma_number and f"CMA {lab.cma_number}") if n]
+    return " / ".join(numbers) or lab.name
+
+
+def lab_out(lab: Lab) -> LabOut:
+    """The API view, with `valid_today`."""
+    out = LabOut.model_validate(lab)
+    out.valid_today = lab.active and lab.valid_from <= _today() <= lab.valid_to
+    return out
+
+
+async def _announce_lab(session: AsyncSession, lab: Lab, verb: str) -> None:
+    await publish(
+        session,
+        f"inspection.lab.{verb}.v1",
+        str(lab.id),
+        LabChanged(
+            lab_id=str(lab.id),
+            name=lab.name,
+            cnas_number=lab.cnas_number,
+            cma_number=lab.cma_number,
+            agency=lab.agency,
+            valid_from=lab.valid_from,
+            valid_to=lab.valid_to,
+            scope_entries=len(lab.scope),
+            active=lab.active,
+        ),
+    )
+
+
+async def _ensure_numbers_free(
+    session: AsyncSession, cnas: str | None, cma: str | None, lab_id: uuid.UUID | None = None
+) -> None:
+    clauses = []
+    if cnas:
+        clauses.append(Lab.cnas_number == cnas)
+    if cma:
+        clauses.append(Lab.cma_number == cma)
+    if not clauses:
+        return
+    query = select(Lab.id).where(or_(*clauses))
+    if lab_id is not None:
+        query = query.where(Lab.id != lab_id)
+    other = await session.scalar(query.limit(1))
+    if other is not None:
+        raise Conflict("another lab holds this CNAS or CMA number", lab_id=str(other))
+
+
+def _normalised(lab_in: LabIn | LabPatch) -> dict[str, Any]:
+    values = lab_in.model_dump(exclude_unset=isinstance(lab_in, LabPatch))
+    if values.get("cnas_number"):
+        values["cnas_number"] = "CNAS " + values["cnas_number"].removeprefix("CNAS").strip()
+    if lab_in.scope is not None:
+        values["scope"] = [e.model_dump(exclude_none=True) for e in lab_in.scope]
+    return values
+
+
+async def create_lab(session: AsyncSession, *, lab_in: LabIn) -> Lab:
+    """Register a lab; a CNAS or CMA number another lab holds is a 409."""
+    values = _normalised(lab_in)
+    await _ensure_numbers_free(session, values.get("cnas_number"), values.get("cma_number"))
+    lab = Lab(**values)
+    session.add(lab)
+    await session.flush()
+    await _announce_lab(session, lab, "registered")
+    return lab
+
+
+async def get_lab(session: AsyncSession, lab_id: uuid.UUID, *, for_update: bool = False) -> Lab:
+    """One lab, or 404."""
+    lab = await session.get(Lab, lab_id, with_for_update=for_update)
+    if lab is None:
+        raise NotFound("lab", str(lab_id))
+    return lab
+
+
+async def update_lab(session: AsyncSession, lab: Lab, patch: LabPatch) -> Lab:
+    """Change a lab's accreditation or details."""
+    values = _normalised(patch)
+    await _ensure_numbers_free(
+        session, values.get("cnas_number"), values.get("cma_number"), lab_id=lab.id
+    )
+    valid_from = values.get("valid_from", lab.valid_from)
+    valid_to = values.get("valid_to", lab.valid_to)
+    if valid_to < valid_from:
+        raise invalid("valid_to", "must not be before valid_from")
+    if not (values.get("cnas_number", lab.cnas_number) or values.get("cma_number", lab.cma_number)):
+        raise invalid("cnas_number", "a lab needs a CNAS or a CMA number")
+    for name, value in values.items():
+        setattr(lab, name, value)
+    lab.version += 1
+    await session.flush()
+    await _announce_lab(session, lab, "updated")
+    return lab
+
+
+async def search_labs(
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    hs_code: str | None,
+    standard: str | None,
+    valid_today: bool | None,
+) -> tuple[list[Lab], str | None]:
+    """Labs by id; with `hs_code` and `standard`, only those accredited for both today."""
+    query = select(Lab)
+    today = _today()
+    if valid_today is not None:
+        current = Lab.active & (Lab.valid_from <= today) & (Lab.valid_to >= today)
+        query = query.where(current if valid_today else ~current)
+    if not (hs_code or standard):
+        return await keyset_page(session, query, keys=[Lab.id], page=page)
+    # A county has tens of labs: the scope (normalised standards, HS prefixes) is matched
+    # here rather than in SQL, on the labs after the cursor.
+    if page.cursor is not None:
+        try:
+            query = query.where(Lab.id > uuid.UUID(str(page.cursor["id"])))
+        except (KeyError, ValueError) as exc:
+            raise ProblemError("bad-request", "cursor is not one this list issued") from exc
+    matching = [
+        lab
+        for lab in await session.scalars(query.order_by(Lab.id).limit(MAX_SCANNED))
+        if any(
+            (not standard or scopes.standard_covers(e["standard"], standard))
+            and (not hs_code or scopes.product_covers(e, hs_code, None))
+            for e in lab.scope
+        )
+    ]
+    if len(matching) <= page.limit:
+        return matching, None
+    rows = matching[: page.limit]
+    return rows, encode_cursor({"id": str(rows[-1].id)})
+
+
+# --- test requests -------------------------------------------------------------------------
+
+
+def _event(request: TestRequest, lab: Lab, summary: str, severity: str | None) -> LabTestChanged:
+    return LabTestChanged(
+        request_id=str(request.id),
+        uscc=request.uscc,
+        lab_id=str(lab.id),
+        lab_name=lab.name,
+        agency=lab.agency,
+        batch_id=str(request.batch_id),
+        batch_number=request.batch_number,
+        hs_code=request.hs_code,
+        standard=request.standard,
+        status=request.status,  # type: ignore[arg-type]
+        outcome=request.outcome,  # type: ignore[arg-type]
+        severity=severity,  # type: ignore[arg-type]
+        report_number=request.report_number,
+        tested_at=request.tested_at,
+        signal_id=str(request.signal_id) if request.signal_id else None,
+        summary=summary,
+    )
+
+
+VERBS = {
+    "requested": "requested",
+    "accepted": "accepted",
+    "rejected": "rejected",
+    "tested": "completed",
+}
+
+
+async def _announce(
+    session: AsyncSession, request: TestRequest, lab: Lab, severity: str | None = None
+) -> None:
+    what = f"{lab.name} · {request.standard} · batch {request.batch_number}"
+    if request.outcome:
+        what += f" · {request.outcome} ({request.report_number})"
+    await publish(
+        session,
+        f"inspection.test.{VERBS[request.status]}.v1",
+        request.uscc,
+        _event(request, lab, what, severity),
+    )
+
+
+async def create_request(
+    session: AsyncSession, *, request_in: TestRequestIn, principal: Principal
+) -> TestRequest:
+    """An enterprise's request for one of its export batches; the lab must be accredited
+    today for the product and standard (422 naming the missing scope)."""
+    lab = await get_lab(session, request_in.lab_id)
+    batch = await session.get(BatchMirror, request_in.batch_id)
+    if batch is None:
+        raise NotFound("export batch", str(request_in.batch_id))
+    if not principal.can_act_for(batch.uscc):
+        raise ProblemError("forbidden", "an enterprise requests tests of its own batches only")
+    if principal.inspector_id is not None:
+        raise ProblemError("forbidden", "an enterprise (or the office for it) requests tests")
+    hs_code = request_in.hs_code or batch.hs_code
+    if hs_code is None:
+        raise invalid("hs_code", f"batch {batch.number} has no HS code: name the product's")
+    if request_in.hs_code and batch.hs_code and request_in.hs_code[:6] != batch.hs_code[:6]:
+        raise invalid("hs_code", f"batch {batch.number} is HS {batch.hs_code}")
+    product = request_in.product or batch.product
+    missing = scopes.missing_scope(
+        scope=lab.scope,
+        valid_from=lab.valid_from,
+        valid_to=lab.valid_to,
+        active=lab.active,
+        hs_code=hs_code,
+        product=product,
+        standard=request_in.standard,
+        on=_today(),
+        accreditation=accreditation(lab),
+    )
+    if missing is not None:
+        raise ProblemError(
+            "validation",
+            f"{missing.field}: {missing.reason}",
+            errors=[{"field": missing.field, "reason": missing.reason}],
+            missing_scope={"hs_code": hs_code, "product": product, "standard": request_in.standard},
+        )
+    request = TestRequest(
+        uscc=batch.uscc,
+        lab_id=lab.id,
+        batch_id=batch.id,
+        batch_number=batch.number,
+        hs_code=hs_code,
+        product=product,
+        standard=request_in.standard.strip(),
+        note=request_in.note,
+        status=TestStatus.requested.value,
+        requested_by=principal.subject,
+        requested_at=utcnow(),
+        values=[],
+    )
+    session.add(request)
+    await session.flush()
+    await _announce(session, request, lab)
+    return request
+
+
+async def get_request(
+    session: AsyncSession, request_id: uuid.UUID, *, for_update: bool = False
+) -> TestRequest:
+    """One request, or 404."""
+    request = await session.get(TestRequest, request_id, with_for_update=for_update)
+    if request is None:
+        raise NotFound("test request", str(request_id))
+    return request
+
+
+def ensure_may_see(principal: Principal, request: TestRequest) -> None:
+    """An enterprise sees its own requests; inspectors none (not their task)."""
+    if not principal.can_act_for(request.uscc):
+        raise ProblemError("forbidden", "an enterprise sees only its own test requests")
+    if principal.inspector_id is not None:
+        raise ProblemError("forbidden", "test requests are the enterprise's and the lab's")
+
+
+def ensure_lab_operator(principal: Principal, lab: Lab) -> None:
+    """The lab's operating agency (or an admin) accepts, rejects and records results."""
+    if principal.is_admin:
+        return
+    if principal.uscc is not None or principal.inspector_id is not None:
+        raise ProblemError("forbidden", "the lab records this, not an enterprise or inspector")
+    if lab.agency is None or principal.agency != lab.agency:
+        raise ProblemError(
+            "forbidden", f"only the lab's operator ({lab.agency or 'the office'}) may do this"
+        )
+
+
+async def search_requests(
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    principal: Principal,
+    uscc: str | None,
+    lab_id: uuid.UUID | None,
+    batch_id: uuid.UUID | None,
+    status: str | None,
+    outcome: str | None,
+) -> tuple[list[TestRequest], str | None]:
+    """Requests the caller may see, oldest first."""
+    if principal.inspector_id is not None:
+        raise ProblemError("forbidden", "test requests are the enterprise's and the lab's")
+    query = select(TestRequest)
+    uscc = principal.uscc or uscc
+    if uscc:
+        query = query.where(TestRequest.uscc == uscc.strip().upper())
+    if lab_id:
+        query = query.where(TestRequest.lab_id == lab_id)
+    if batch_id:
+        query = query.where(TestRequest.batch_id == batch_id)
+    if status:
+        query = query.where(TestRequest.status == status)
+    if outcome:
+        query = query.where(TestRequest.outcome == outcome)
+    return await keyset_page(session, query, keys=[TestRequest.id], page=page)
+
+
+def _expect(request: TestRequest, *allowed: TestStatus, doing: str) -> None:
+    if request.status not in allowed:
+        raise ProblemError(
+            "illegal-transition",
+            f"a test request that is {request.status} cannot be {doing}",
+            status_now=request.status,
+            allowed_from=[a.value for a in allowed],
+        )
+
+
+async def accept(session: AsyncSession, request: TestRequest, principal: Principal) -> TestRequest:
+    """The lab takes the request (the sample is received)."""
+    lab = await get_lab(session, request.lab_id)
+    ensure_lab_operator(principal, lab)
+    _expect(request, TestStatus.requested, doing="accepted")
+    request.status = TestStatus.accepted.value
+    request.accepted_at = utcnow()
+    request.decided_by = principal.subject
+    request.version += 1
+    await session.flush()
+    await _announce(session, request, lab)
+    return request
+
+
+async def reject(
+    session: AsyncSession, request: TestRequest, principal: Principal, *, reason: str
+) -> TestRequest:
+    """The lab declines the request, before or after accepting it."""
+    lab = await get_lab(session, request.lab_id)
+    ensure_lab_operator(principal, lab)
+    _expect(request, TestStatus.requested, TestStatus.accepted, doing="rejected")
+    request.status = TestStatus.rejected.value
+    request.reason = reason
+    request.decided_by = principal.subject
+    request.version += 1
+    await session.flush()
+    await _announce(session, request, lab)
+    return request
+
+
+async def record_result(
+    session: AsyncSession, request: TestRequest, principal: Principal, *, result: ResultIn
+) -> TestRequest:
+    """The report of an accepted request, announced by `inspection.test.completed`; a fail is
+    also recorded as a risk signal naming the batch, so it matches that batch exactly and
+    raises an alert like any other signal."""
+    lab = await get_lab(session, request.lab_id)
+    ensure_lab_operator(principal, lab)
+    _expect(request, TestStatus.accepted, doing="given a result")
+    taken = await session.scalar(
+        select(TestRequest.id).where(
+            TestRequest.lab_id == lab.id, TestRequest.report_number == result.report_number
+        )
+    )
+    if taken is not None:
+        raise Conflict(
+            f"report {result.report_number} of this lab is already recorded",
+            request_id=str(taken),
+        )
+    now = utcnow()
+    request.status = TestStatus.tested.value
+    request.outcome = result.outcome
+    request.report_number = result.report_number
+    request.values = [v.model_dump(exclude_none=True) for v in result.values]
+    request.tested_at = min(result.tested_at or now, now)
+    request.decided_by = principal.subject
+    request.version += 1
+    severity = "general"
+    if result.outcome == "fail":
+        signal = await _record_failure(session, request, lab, principal, result)
+        request.signal_id = signal.id
+        request.alert_id = signal.alert_id
+        severity = matching.RISK_SEVERITY[result.risk_level]
+    await session.flush()
+    await _announce(session, request, lab, severity)
+    return request
+
+
+async def _record_failure(
+    session: AsyncSession,
+    request: TestRequest,
+    lab: Lab,
+    principal: Principal,
+    result: ResultIn,
+) -> Any:
+    failing = "; ".join(
+        f"{v.item}: {v.value}" + (f" (limit {v.limit})" if v.limit else "")
+        for v in result.values
+        if v.outcome == "fail"
+    )
+    batch = await session.get(BatchMirror, request.batch_id)
+    assert batch is not None  # the request was made against it; mirrors are never deleted
+    signal_in = SignalIn(
+        kind=FAILED_TEST_KIND,
+        reference=f"{accreditation(lab)} {result.report_number}"[:100],
+        source_agency=lab.agency or principal.agency,
+        notified_at=request.tested_at,
+        risk_type=FAILED_TEST_RISK,
+        risk_level=result.risk_level,  # type: ignore[arg-type]
+        product=request.product,
+        uscc=request.uscc,
+        batch_number=batch.number,
+        declaration_no=batch.declaration_no,
+        hs_code=request.hs_code,
+        destination=batch.destination,
+        description=f"{lab.name} report {result.report_number} to {request.standard}: {failing}"[
+            :4000
+        ],
+    )
+    lines: Lines[SignalIn] = Lines(single=True, good=[(1, signal_in)], received=1)
+    # recorded as the lab's agency (ensure_lab_operator: the caller is of it, or an admin)
+    outcome, signals = await risk.record_signals(session, lines, principal)
+    if lines.errors:
+        raise invalid("report_number", str(lines.errors[0]["errors"]))
+    if not signals:  # the same report was recorded as a signal before: link to it
+        return await risk.get_signal(session, outcome.recorded[0].id)
+    await session.flush()
+    return await risk.get_signal(session, signals[0].id)
