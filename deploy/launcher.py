@@ -71,6 +71,7 @@ class Stack:
     pg: Postgres | None = None
     nats: Nats | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # more environment for every service
 
     def __post_init__(self) -> None:
         # The gateway's port, then one per service in APPS order.
@@ -127,6 +128,7 @@ class Stack:
         prefix = APPS[name][1]
         env = {
             **os.environ,
+            **self.env,
             f"{prefix}PROFILE": self.profile,
             f"{prefix}DATABASE_URL": self.db_url(name),
             f"{prefix}NATS_URL": self.nats_client_url,
@@ -141,8 +143,9 @@ class Stack:
             env["GATEWAY_PUBLIC_BASE_URL"] = self.url("gateway")
         return env
 
-    def start_service(self, name: str) -> None:
-        """Start one service under uvicorn (uvloop + httptools) and wait until it is live."""
+    def start_service(self, name: str, env: dict[str, str] | None = None) -> None:
+        """Start one service under uvicorn (uvloop + httptools) and wait until it is live;
+        `env` adds to its environment (the fault tests arm failpoints with it)."""
         app, _ = APPS[name]
         log = open(self.data_dir / f"{name}.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
@@ -168,7 +171,7 @@ class Stack:
                 str(self.workers),
             ],
             cwd=ROOT,
-            env=self.service_env(name),
+            env={**self.service_env(name), **(env or {})},
             stdout=log,
             stderr=log,
             preexec_fn=die_with_parent(signal.SIGTERM),

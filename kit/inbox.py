@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kit.db import Base, utcnow
 from kit.events import CONTRACTS, CloudEvent
+from kit.failpoints import failpoint
 from kit.messaging import NatsConnection
 from kit.problems import is_outage
 
@@ -139,6 +140,11 @@ async def apply_batch(
     return outcomes
 
 
+def header_text(value: str) -> str:
+    """A NATS header value: ASCII on one line (an error may quote any text, 中文 included)."""
+    return value.encode("ascii", "backslashreplace").decode().replace("\r", " ").replace("\n", " ")
+
+
 class ConsumerRunner:
     """Fetches from one durable consumer and applies each message once."""
 
@@ -197,6 +203,7 @@ class ConsumerRunner:
             for msg, _ in good:
                 await self.handle(msg)
             return
+        failpoint("inbox.after_commit")
         for (msg, event), outcome in zip(good, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 await self._failed(msg, event, outcome)
@@ -287,7 +294,7 @@ class ConsumerRunner:
             "X-Original-Subject": msg.subject,
             "X-Original-Stream": md.stream,
             "X-Consumer": name,
-            "X-Error": reason[:1000],
+            "X-Error": header_text(reason[:1000]),
             "X-Deliveries": str(md.num_delivered),
         }
         await self.nats.js.publish(f"{DEAD_LETTER_PREFIX}.{name}", msg.data, headers=headers)

@@ -27,12 +27,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kit.db import Base, utcnow
 from kit.events import CloudEvent, make_event
+from kit.failpoints import failpoint
 from kit.messaging import NatsConnection
 
 log = logging.getLogger("kit.outbox")
 
 NOTIFY_CHANNEL = "outbox"
 PUBLISHED = Counter("outbox_published_total", "Events published from the outbox", ["service"])
+REPUBLISHED = Counter(
+    "outbox_republished_total",
+    "Events the stream had already (a relay died after publishing, before marking them sent)",
+    ["service"],
+)
 BACKLOG = Gauge("outbox_backlog", "Unsent outbox rows seen by the relay", ["service"])
 
 
@@ -203,8 +209,10 @@ class OutboxRelay:
                 )
                 for row in rows
             ]
-            await asyncio.wait_for(asyncio.gather(*futures), timeout=10)
+            acks = await asyncio.wait_for(asyncio.gather(*futures), timeout=10)
+            failpoint("outbox.after_publish")
         PUBLISHED.labels(self.service).inc(len(rows))
+        REPUBLISHED.labels(self.service).inc(sum(1 for ack in acks if ack.duplicate))
         return len(rows)
 
     async def _listen(self) -> None:

@@ -19,6 +19,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(getattr(pytest.mark, tier))
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault suite's counts (produced, delivered, applied, duplicates) and the cluster's,
+    whether or not output capture hid the tests' prints."""
+    import sys
+
+    lines = [
+        line
+        for name in ("tests.e2e.test_faults", "tests.e2e.test_nats_cluster")
+        if name in sys.modules
+        for line in getattr(sys.modules[name], "COUNTS", [])
+    ]
+    if lines:
+        terminalreporter.section("fault counts")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     """The whole platform, seeded, as `make run` starts it."""

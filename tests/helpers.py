@@ -143,7 +143,8 @@ def sql(stack: Stack, database: str, query: str, *args: object) -> list[tuple]: 
 
 
 def stream_events(stack: Stack, subject: str, stream: str = "REGISTRY") -> list[dict]:  # type: ignore[type-arg]
-    """Every event on `subject` in `stream`, oldest first (an ephemeral consumer)."""
+    """Every event on `subject` in `stream` when called, oldest first (an ephemeral consumer;
+    it stops at the stream's last message then, so a running load cannot keep it reading)."""
     import asyncio
     import json
 
@@ -153,6 +154,7 @@ def stream_events(stack: Stack, subject: str, stream: str = "REGISTRY") -> list[
         nc = await nats.connect(stack.nats_client_url.split(","))
         try:
             js = nc.jetstream()
+            last = (await js.stream_info(stream)).state.last_seq
             sub = await js.pull_subscribe(subject, stream=stream)
             out: list[dict] = []  # type: ignore[type-arg]
             while True:
@@ -161,6 +163,8 @@ def stream_events(stack: Stack, subject: str, stream: str = "REGISTRY") -> list[
                 except TimeoutError:  # nats-py raises its own or asyncio's
                     return out
                 for m in msgs:
+                    if m.metadata.sequence.stream > last:
+                        return out
                     try:
                         out.append({"headers": dict(m.headers or {}), **json.loads(m.data)})
                     except ValueError:

@@ -1,29 +1,49 @@
-"""Outages on a stack of their own: PostgreSQL down → 503; NATS down → backlog, nothing lost."""
+"""Faults on a stack of their own, each under a steady write load through the gateway and each
+ending with a count of the events produced, delivered and applied (printed; run with -s to
+see them): a relay or a consumer killed with -9 at the worst moment, NATS stopped for 30 s,
+a poison message, PostgreSQL restarted, a redelivery after the duplicate window."""
 
 from __future__ import annotations
 
+import json
+import re
+import signal
+import threading
 import time
+import uuid
+from collections import Counter
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from deploy.launcher import Stack
+from kit.events import EnterpriseRegistered, make_event
 from tests.helpers import (
     enterprise_body,
+    make_stack,
     new_uscc,
-    running_stack,
+    publish_raw,
     sql,
     stream_events,
     token,
     wait_until,
 )
 
+COUNTS: list[str] = []  # one line per settled fault; conftest prints them after the run
+
+REGISTERED = "registry.enterprise.registered.v1"
+
 
 @pytest.fixture(scope="module")
 def faulty() -> Iterator[Stack]:
-    with running_stack("faults", seed=False) as s:
-        yield s
+    stack = make_stack("faults")
+    stack.workers = 1  # one process per service, so kill -9 kills the whole service
+    try:
+        stack.start(seed=False)
+        yield stack
+    finally:
+        stack.stop()
 
 
 @pytest.fixture(scope="module")
@@ -35,32 +55,328 @@ def client(faulty: Stack) -> Iterator[httpx.Client]:
         yield c
 
 
-def test_nats_down_writes_succeed_and_each_event_lands_once(
-    faulty: Stack, client: httpx.Client
-) -> None:
-    assert faulty.nats is not None
-    faulty.nats.stop()
-    usccs = [new_uscc() for _ in range(25)]
-    try:
-        for uscc in usccs:
-            response = client.post("/v1/enterprises", json=enterprise_body(uscc))
-            assert response.status_code == 201, response.text
-        backlog = sql(faulty, "registry", "SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0][0]
-        assert backlog >= len(usccs)
-        ready = httpx.get(f"{faulty.url('registry')}/readyz")
-        assert ready.status_code == 503 and ready.json()["checks"]["nats"] == "unavailable"
-    finally:
-        faulty.nats.start()
+class Load:
+    """A steady write load: enterprise registrations through the gateway, about `rate` a
+    second on a thread of its own, each answer's status counted."""
+
+    def __init__(self, stack: Stack, rate: float = 20):
+        self.stack = stack
+        self.interval = 1 / rate
+        self.attempted: list[str] = []
+        self.created: list[str] = []
+        self.statuses: Counter[int | str] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Load:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(60)
+
+    def _run(self) -> None:
+        bearer = token(self.stack.url("gateway"))
+        with httpx.Client(
+            base_url=self.stack.url("gateway"),
+            timeout=30,
+            headers={"Authorization": f"Bearer {bearer}"},
+        ) as c:
+            while not self._stop.is_set():
+                uscc = new_uscc()
+                self.attempted.append(uscc)
+                try:
+                    status: int | str = c.post(
+                        "/v1/enterprises", json=enterprise_body(uscc)
+                    ).status_code
+                except httpx.TransportError as exc:
+                    status = type(exc).__name__
+                self.statuses[status] += 1
+                if status == 201:
+                    self.created.append(uscc)
+                self._stop.wait(self.interval)
+
+    def wait_for(self, created: int, timeout: float = 60) -> None:
+        """Until this many more registrations succeeded."""
+        target = len(self.created) + created
+        wait_until(lambda: len(self.created) >= target, timeout=timeout, what=f"{created} writes")
+
+
+def settle(stack: Stack, load: Load, fault: str) -> dict[str, int]:
+    """Wait until the load's events are published and applied; count them, print the counts
+    and check that every event was delivered and applied exactly once.
+
+    produced: registrations committed in registry (its outbox rows; a write whose answer was
+    lost in the fault may have committed too); delivered: their copies on the stream as the
+    relay published them; applied: credit's inbox rows for them; duplicates: a second copy on
+    the stream, a second inbox row or a second effect (credit announces a new enterprise's
+    first level once)."""
+    created, attempted = list(load.created), list(load.attempted)  # the load may go on
+    assert created, "the load made no write at all"
     wait_until(
         lambda: (
-            sql(faulty, "registry", "SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0][0] == 0
+            sql(
+                stack,
+                "registry",
+                "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND payload->>'subject' = ANY($1)",
+                attempted,
+            )
+            == [(0,)]
+        ),
+        timeout=120,
+        interval=0.5,
+        what="registry's outbox drained",
+    )
+    produced = dict(
+        sql(
+            stack,
+            "registry",
+            "SELECT id, payload->>'subject' FROM outbox WHERE type = $1 AND payload->>'subject'"
+            " = ANY($2)",
+            REGISTERED,
+            attempted,
+        )
+    )
+    assert set(created) <= set(produced.values()), "an acknowledged write was lost"
+    ids = list(produced)
+
+    def applied() -> int | None:
+        (n,) = sql(
+            stack,
+            "credit",
+            "SELECT count(*) FROM inbox WHERE consumer = 'credit-registry' AND event_id = ANY($1)",
+            ids,
+        )[0]
+        return n if n == len(ids) else None
+
+    wait_until(applied, timeout=120, interval=0.5, what="credit applied every event")
+    copies = Counter(
+        uuid.UUID(e["id"])
+        for e in stream_events(stack, "registry.enterprise.registered")
+        if e.get("id") and e["headers"].get("Nats-Msg-Id") == e["id"]
+    )
+    inbox = sql(
+        stack,
+        "credit",
+        "SELECT count(*), count(DISTINCT event_id) FROM inbox WHERE consumer = 'credit-registry'"
+        " AND event_id = ANY($1)",
+        ids,
+    )[0]
+    effects = sql(
+        stack,
+        "credit",
+        "SELECT count(*) FROM outbox WHERE type = 'credit.level.changed.v1'"
+        " AND payload->>'subject' = ANY($1)",
+        list(produced.values()),
+    )[0][0]
+    counts = {
+        "produced": len(ids),
+        "delivered": sum(copies[i] for i in ids),
+        "applied": inbox[1],
+        "duplicates": sum(max(copies[i] - 1, 0) for i in ids)
+        + (inbox[0] - inbox[1])
+        + (effects - len(ids)),
+    }
+    answers = ", ".join(f"{k}: {v}" for k, v in sorted(load.statuses.items(), key=str))
+    COUNTS.append(
+        f"fault [{fault}]: produced={counts['produced']} delivered={counts['delivered']}"
+        f" applied={counts['applied']} duplicates={counts['duplicates']}"
+        f" (requests {answers})"
+    )
+    print(f"\n{COUNTS[-1]}")
+    assert counts["produced"] == counts["delivered"] == counts["applied"], counts
+    assert counts["duplicates"] == 0, counts
+    assert effects == len(ids)
+    return counts
+
+
+def metric(stack: Stack, process: str, name: str, **labels: str) -> float:
+    """One sample of a service's Prometheus exposition (0 when absent)."""
+    text = httpx.get(f"{stack.url(process)}/metrics", timeout=10).text
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    pattern = re.compile(rf"^{re.escape(name)}\{{{re.escape(wanted)}\}} (\S+)$", re.M)
+    return sum(float(v) for v in pattern.findall(text))
+
+
+def killed(stack: Stack, service: str, failpoint: str) -> None:
+    """Restart `service` with `failpoint` armed, wait until it kills itself with SIGKILL there
+    (the load is running), then start it again as normal."""
+    stack.stop_service(service)
+    stack.start_service(service, env={"ZONE_FAILPOINTS": failpoint})
+    proc = stack.procs[service]
+    wait_until(lambda: proc.poll() is not None, timeout=90, what=f"{service} to reach {failpoint}")
+    assert proc.returncode == -signal.SIGKILL, proc.returncode
+    stack.start_service(service)
+
+
+def test_relay_killed_after_publishing_before_marking_sent(faulty: Stack) -> None:
+    """1. kill -9 in the relay between JetStream's acks and the commit that marks the rows:
+    the restarted relay publishes them again and the stream's duplicate window drops them."""
+    with Load(faulty) as load:
+        load.wait_for(10)
+        killed(faulty, "registry", "outbox.after_publish=10")
+        load.wait_for(20)
+    assert metric(faulty, "registry", "outbox_republished_total", service="registry") >= 1
+    settle(faulty, load, "relay killed after publish, before marking sent")
+
+
+def test_nats_down_for_30_s_under_load(faulty: Stack) -> None:
+    """2. NATS stopped for 30 s: every write still succeeds, the backlog drains after."""
+    assert faulty.nats is not None
+    with Load(faulty) as load:
+        load.wait_for(10)
+        faulty.nats.stop()
+        try:
+            load.wait_for(20)
+            ready = httpx.get(f"{faulty.url('registry')}/readyz")
+            assert ready.status_code == 503 and ready.json()["checks"]["nats"] == "unavailable"
+            time.sleep(30)
+            backlog = sql(faulty, "registry", "SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+            assert backlog[0][0] >= 20
+        finally:
+            faulty.nats.start()
+        load.wait_for(20)
+    assert set(load.statuses) == {201}, load.statuses
+    settle(faulty, load, "NATS stopped for 30 s")
+
+
+def test_consumer_killed_after_commit_before_ack(faulty: Stack) -> None:
+    """3. kill -9 in a consumer after its commit and before its acks: the server redelivers
+    after the ack wait and the inbox turns each redelivery into a no-op."""
+    with Load(faulty) as load:
+        load.wait_for(10)
+        killed(faulty, "credit", "inbox.after_commit=10")
+        load.wait_for(20)
+
+    def duplicates_refused() -> float:
+        return metric(
+            faulty,
+            "credit",
+            "consumer_messages_total",
+            consumer="credit-registry",
+            outcome="duplicate",
+        )
+
+    wait_until(duplicates_refused, timeout=90, interval=1, what="the redelivery refused")
+    settle(faulty, load, "consumer killed after commit, before ack")
+
+
+def test_poison_messages_are_dead_lettered_and_the_consumers_go_on(
+    faulty: Stack, client: httpx.Client
+) -> None:
+    """4. Poison: bytes that are no event (dead-lettered at once: retrying cannot help) and a
+    valid event no consumer can store (an industry code longer than any column): retried with
+    backoff, dead-lettered after `max_deliver` deliveries; the load's events keep flowing."""
+    uscc = new_uscc()
+    unstorable = make_event(
+        source="/services/registry",
+        type=REGISTERED,
+        subject=uscc,
+        data=EnterpriseRegistered(uscc=uscc, name="毒丸企业", industry="x" * 300),
+    )
+    with Load(faulty) as load:
+        load.wait_for(5)
+        publish_raw(faulty, "registry.enterprise.registered", b"\xff not an event", "poison-a")
+        publish_raw(
+            faulty,
+            "registry.enterprise.registered",
+            unstorable.model_dump_json().encode(),
+            unstorable.id,
+        )
+        load.wait_for(20)
+
+    def letters() -> list[dict] | None:  # type: ignore[type-arg]
+        listed = client.get("/v1/dead-letters", params={"limit": 200})
+        assert listed.status_code == 200, listed.text
+        items = listed.json()["items"]
+        mine = [d for d in items if d["consumer"] == "credit-registry"]
+        kinds = {d["event_id"] for d in mine}
+        return mine if unstorable.id in kinds and None in kinds else None
+
+    mine = wait_until(letters, timeout=120, interval=1, what="both poison messages dead-lettered")
+    by_id = {d["event_id"]: d for d in mine}
+    assert by_id[None]["deliveries"] == 1 and "not a valid event" in by_id[None]["error"]
+    assert by_id[unstorable.id]["deliveries"] == 5
+    assert by_id[unstorable.id]["original_subject"] == "registry.enterprise.registered"
+    assert sql(faulty, "credit", "SELECT count(*) FROM scores WHERE uscc = $1", uscc) == [(0,)]
+    settle(faulty, load, "poison messages")
+
+
+def test_postgres_restarted_under_load(faulty: Stack, client: httpx.Client) -> None:
+    """5. PostgreSQL stopped and started again: 503 problems while it is away, never a 500;
+    the services reconnect by themselves and the writes that succeeded all flow on."""
+    assert faulty.pg is not None
+    with Load(faulty) as load:
+        load.wait_for(10)
+        faulty.pg.stop()
+        try:
+            outage = Counter[int]()
+            for _ in range(3):
+                started = time.monotonic()
+                for response in (
+                    client.get("/v1/zones"),
+                    client.post("/v1/enterprises", json=enterprise_body(new_uscc())),
+                ):
+                    outage[response.status_code] += 1
+                    assert response.status_code == 503, response.text
+                    assert response.headers["content-type"].startswith("application/problem+json")
+                    assert response.json()["type"] == "/problems/service-unavailable"
+                assert time.monotonic() - started < 15, "an outage must answer fast, not hang"
+            ready = httpx.get(f"{faulty.url('registry')}/readyz")
+            assert ready.status_code == 503 and ready.json()["checks"]["database"] != "ok"
+            time.sleep(5)
+        finally:
+            faulty.pg.start()
+        load.wait_for(20, timeout=90)
+    assert load.statuses[503] > 0, load.statuses
+    assert set(load.statuses) <= {201, 503}, load.statuses
+    settle(faulty, load, "PostgreSQL restarted")
+
+
+def test_a_redelivery_after_the_duplicate_window_is_refused_by_the_inbox(faulty: Stack) -> None:
+    """6. Events the consumers applied arrive again with new message ids (as after the
+    stream's 2-minute duplicate window): the inbox refuses every one."""
+    with Load(faulty) as load:
+        load.wait_for(20)
+        settle(faulty, load, "before the redelivery")
+        again = [
+            e
+            for e in stream_events(faulty, "registry.enterprise.registered")
+            if e.get("subject") in set(load.created[:20])
+        ]
+        before = metric(
+            faulty,
+            "credit",
+            "consumer_messages_total",
+            consumer="credit-registry",
+            outcome="duplicate",
+        )
+        for event in again:
+            body = {k: v for k, v in event.items() if k != "headers"}
+            publish_raw(
+                faulty,
+                "registry.enterprise.registered",
+                json.dumps(body, ensure_ascii=False).encode(),
+                f"{event['id']}:after-the-window",
+            )
+        load.wait_for(10)
+    wait_until(
+        lambda: (
+            metric(
+                faulty,
+                "credit",
+                "consumer_messages_total",
+                consumer="credit-registry",
+                outcome="duplicate",
+            )
+            >= before + len(again)
         ),
         timeout=60,
-        what="outbox drained",
+        what="every redelivery refused",
     )
-    events = stream_events(faulty, "registry.enterprise.registered")
-    landed = [e["subject"] for e in events if e["subject"] in set(usccs)]
-    assert sorted(landed) == sorted(usccs), "every registration exactly once on the stream"
+    assert len(again) == 20
+    settle(faulty, load, f"{len(again)} redeliveries after the duplicate window")
 
 
 def test_republishing_an_unmarked_batch_is_deduplicated(
@@ -83,36 +399,11 @@ def test_republishing_an_unmarked_batch_is_deduplicated(
         what="re-sent",
     )
     copies = [
-        e for e in stream_events(faulty, "registry.enterprise.registered") if e["subject"] == uscc
+        e
+        for e in stream_events(faulty, "registry.enterprise.registered")
+        if e.get("subject") == uscc
     ]
     assert len(copies) == 1
-
-
-def test_postgres_down_is_503_not_500_and_service_recovers(
-    faulty: Stack, client: httpx.Client
-) -> None:
-    assert faulty.pg is not None
-    faulty.pg.stop()
-    try:
-        for attempt in range(3):
-            started = time.monotonic()
-            read = client.get("/v1/zones")
-            write = client.post("/v1/enterprises", json=enterprise_body(new_uscc()))
-            for response in (read, write):
-                assert response.status_code == 503, (attempt, response.status_code, response.text)
-                assert response.headers["content-type"].startswith("application/problem+json")
-                assert response.json()["type"] == "/problems/service-unavailable"
-            assert time.monotonic() - started < 15, "an outage must answer fast, not hang"
-        ready = httpx.get(f"{faulty.url('registry')}/readyz")
-        assert ready.status_code == 503 and ready.json()["checks"]["database"] != "ok"
-    finally:
-        faulty.pg.start()
-    recovered = wait_until(
-        lambda: client.get("/v1/zones").status_code == 200, timeout=30, what="recovery"
-    )
-    assert recovered
-    created = client.post("/v1/enterprises", json=enterprise_body(new_uscc()))
-    assert created.status_code == 201
 
 
 def test_demo_client_exists_only_in_the_dev_profile(faulty: Stack) -> None:

@@ -24,6 +24,8 @@ from tests.helpers import (
     wait_until,
 )
 
+COUNTS: list[str] = []  # printed by conftest after the run
+
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[tuple[Stack, list[Nats]]]:
@@ -123,7 +125,8 @@ def test_a_node_killed_under_load_loses_and_duplicates_nothing(
     assert inbox[0][0] == inbox[0][1] >= len(registered)
     unsent = sql(stack, "registry", "SELECT count(*) FROM outbox WHERE sent_at IS NULL")
     assert unsent == [(0,)]
-    print(
-        f"\ncluster: produced={len(registered)} on_stream={sum(counts[u] for u in registered)} "
+    COUNTS.append(
+        f"cluster, one node killed under load: produced={len(registered)} on_stream={sum(counts[u] for u in registered)} "
         f"applied={len(registered)} duplicates=0"
     )
+    print(f"\n{COUNTS[-1]}")

@@ -144,3 +144,18 @@ def test_bulk_lines_json_lines_csv_and_bad_rows() -> None:
     assert [type(r) for _, r in rows[1:]] == [ValueError, ValueError]
     assert _csv_rows(text.replace("\ufeff", "").encode("gb18030"))[0][1]["brand"] == "甲"
     assert _has_nul({"a": ["x\x00"]}) and not _has_nul({"a": ["x"]})
+
+
+def test_failpoints_spec_and_dead_letter_header_text() -> None:
+    from kit.failpoints import parse
+    from kit.inbox import header_text
+
+    assert parse("") == {}
+    assert parse("outbox.after_publish=3, inbox.after_commit") == {
+        "outbox.after_publish": 3,
+        "inbox.after_commit": 1,
+    }
+    with pytest.raises(ValueError):
+        parse("outbox.after_publish=soon")
+    text = header_text('value too long for type character varying(40)\n企业 "x"')
+    assert text.isascii() and "\n" not in text and "\\u4f01" in text

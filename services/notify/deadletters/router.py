@@ -56,7 +56,9 @@ def _js(request: Request) -> Any:
 
 def _view(seq: int, msg: Any) -> DeadLetter:
     """What a dead letter holds, taking only well-typed values (it may be any bytes)."""
-    headers = msg.headers or {}
+    # Header values may come back as email.header.Header objects when they are not plain
+    # ASCII (dead letters written by older code or by hand): read every one as text.
+    headers = {str(k): str(v) for k, v in (msg.headers or {}).items()}
     try:
         event = json.loads(msg.data)
     except ValueError:
