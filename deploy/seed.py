@@ -1,6 +1,7 @@
 """Ninghai demo data from the guidance (宁政办发〔2017〕49号), loaded idempotently.
 
-Agencies of the leadership group (附件1), the zones of the three-phase plan, and a few
+Agencies of the leadership group (附件1) and the group itself with its first joint meeting,
+the zones of the three-phase plan, and a few
 hundred realistic enterprises with valid USCCs in region 330226, with surveys, memberships
 and commitments. Everything goes through the registry's service layer, so each change also
 emits its event, exactly as if an officer had entered it.
@@ -292,6 +293,193 @@ async def seed_labs(database_url: str) -> int:
     return created
 
 
+# The county leadership group of 附件1 (宁政办发〔2017〕49号): the county government leads
+# (共推共建原则: 示范区建设由县政府牵头), the office sits in the commerce bureau.
+GROUP = {
+    "code": "ninghai",
+    "county": "宁海县",
+    "name_zh": "宁海县出口产品质量安全示范区建设领导小组",
+    "name_en": "Ninghai County leadership group for export quality safety demonstration zones",
+    "basis": "宁政办发〔2017〕49号",
+    "established_on": date(2017, 6, 12),
+    "members": [
+        {
+            "agency_code": "county_gov_office",
+            "role": "leader",
+            "representatives": [
+                {"name": "王鸿飞", "position": "head"},
+                {"name": "丁恩杰", "position": "deputy_head"},
+            ],
+            "duties": "县政府牵头，全面负责示范区建设的整体规划和组织实施（地方政府负总责）",
+        },
+        {
+            "agency_code": "commerce",
+            "role": "office",
+            "representatives": [
+                {"name": "张晓桦", "position": "deputy_head"},
+                {"name": "张晓桦", "position": "office_director"},
+                {"name": "徐敏乐", "position": "member"},
+                {"name": "徐敏乐", "position": "office_deputy_director"},
+            ],
+            "duties": "领导小组办公室：组织实施和部门协调，定期组织联席会议，签署质量诚信承诺书",
+        },
+        {
+            "agency_code": "ciq",
+            "role": "member",
+            "representatives": [
+                {"name": "梁铭明", "position": "deputy_head"},
+                {"name": "葛宣宁", "position": "member"},
+                {"name": "葛宣宁", "position": "office_deputy_director"},
+            ],
+            "duties": "出口产品质量安全监管、风险预警与追溯、示范区考核验收申报",
+        },
+        {
+            "agency_code": "econ_it",
+            "role": "member",
+            "representatives": [{"name": "俞申国", "position": "member"}],
+            "duties": "产业规划与质量品牌提升行动",
+        },
+        {
+            "agency_code": "sci_tech",
+            "role": "member",
+            "representatives": [{"name": "徐兴友", "position": "member"}],
+            "duties": "科技创新与企业研发技术服务",
+        },
+        {
+            "agency_code": "finance",
+            "role": "member",
+            "representatives": [{"name": "胡忍标", "position": "member"}],
+            "duties": "提供相关资金保障，支持示范区建设",
+        },
+        {
+            "agency_code": "market_supervision",
+            "role": "member",
+            "representatives": [{"name": "林晓明", "position": "member"}],
+            "duties": "产品质量监督抽查，法律法规与质量诚信培训",
+        },
+    ],
+}
+# The first joint meeting (联席会议) of the work plan's first phase; (title, owner, deadline,
+# zone, the day it was reported done or None while open) per decision.
+MEETING = {
+    "group_code": "ninghai",
+    "title": "2017年示范区建设第一次联席会议",
+    "held_on": date(2017, 7, 20),
+    "location": "宁海县人民政府",
+    "agenda": [
+        "研究制订示范区建设规划",
+        "部署第一阶段（2017年3月至2018年2月）工作任务",
+        "协调解决示范区建设中存在的问题",
+    ],
+    "attendees": [code for code, *_ in AGENCIES],
+    "minutes": (
+        "会议由领导小组办公室（县商务局）组织召开。会议听取了出口文具国家级示范区和模具、家具、"
+        "户外休闲用品省级示范区建设进展，研究了第一阶段工作任务和职责分工，明确各成员单位"
+        "各司其职、协同推进，相关任务纳入全县目标管理考核。"
+    ),
+}
+ActionItemSeed = tuple[str, str, date, str | None, date | None]
+MEETING_DECISIONS: list[tuple[str, list[ActionItemSeed]]] = [
+    (
+        "制订第一阶段示范区建设工作方案",
+        [
+            (
+                "制订出口文具国家级示范区建设工作方案",
+                "commerce",
+                date(2017, 8, 31),
+                "stationery-national",
+                date(2017, 8, 25),
+            ),
+        ],
+    ),
+    (
+        "落实示范区建设资金保障和扶持政策",
+        [
+            ("落实示范区建设专项资金", "finance", date(2017, 9, 30), None, date(2017, 10, 20)),
+            ("开展质量品牌提升行动", "econ_it", date(2018, 2, 28), None, None),
+        ],
+    ),
+    (
+        "开展示范区质量安全监管和风险预警",
+        [
+            (
+                "开展示范区企业产品质量监督抽查",
+                "market_supervision",
+                date(2017, 12, 31),
+                "molds-provincial",
+                date(2017, 12, 15),
+            ),
+            (
+                "建立出口产品质量风险预警和追溯机制",
+                "ciq",
+                date(2017, 12, 31),
+                "stationery-national",
+                date(2017, 12, 28),
+            ),
+            ("为示范区企业研发创新提供技术服务", "sci_tech", date(2018, 2, 28), None, None),
+        ],
+    ),
+]
+# 地方政府负总责、监管部门各负其责 (county-wide); each enterprise is first responsible by rule.
+RESPONSIBILITIES = [
+    ("overall", "all", "county_gov_office", "县政府对示范区质量安全负总责"),
+    ("supervisory", "export_inspection", "ciq", "出口产品检验检疫监管、风险预警和追溯"),
+    ("supervisory", "spot_checks", "market_supervision", "产品质量监督抽查和执法"),
+    ("supervisory", "coordination", "commerce", "领导小组办公室的组织协调和督办"),
+]
+
+
+async def _programme(session: AsyncSession) -> int:
+    """The leadership group, its responsibilities and its first joint meeting; once."""
+    from services.registry.programme import service as programme
+    from services.registry.programme.models import LeadershipGroup
+    from services.registry.programme.schemas import (
+        ActionItemDone,
+        GroupIn,
+        MeetingIn,
+        ResponsibilityIn,
+    )
+
+    if await session.get(LeadershipGroup, GROUP["code"]) is not None:
+        return 0
+    await programme.create_group(session, group_in=GroupIn.model_validate(GROUP))
+    for tier, topic, agency, duty in RESPONSIBILITIES:
+        await programme.assign_responsibility(
+            session,
+            responsibility_in=ResponsibilityIn.model_validate(
+                {"tier": tier, "topic": topic, "agency_code": agency, "duty": duty}
+            ),
+            principal=SEED,
+        )
+    meeting_in = MeetingIn.model_validate(
+        {
+            **MEETING,
+            "decisions": [
+                {
+                    "text": text,
+                    "action_items": [
+                        {"title": t, "owner_agency": o, "deadline": d, "zone_code": z}
+                        for t, o, d, z, _ in items
+                    ],
+                }
+                for text, items in MEETING_DECISIONS
+            ],
+        }
+    )
+    meeting = await programme.hold_meeting(session, meeting_in=meeting_in, principal=SEED)
+    done_on = [done for _, items in MEETING_DECISIONS for *_, done in items]
+    out = await programme.meeting_out(session, meeting)
+    for item, day in zip(out.action_items, done_on, strict=True):
+        if day is not None:
+            await programme.mark_done(
+                session,
+                await programme.get_item(session, item.id, for_update=True),
+                done_in=ActionItemDone(evidence="按期报送完成情况（演示数据）", done_on=day),
+                principal=SEED,
+            )
+    return 1
+
+
 async def _seed(session: AsyncSession, per_industry: int) -> dict[str, int]:
     for code, zh, en, role in AGENCIES:
         if await session.get(Agency, code) is None:
@@ -318,6 +506,7 @@ async def _seed(session: AsyncSession, per_industry: int) -> dict[str, int]:
         await _advance(session, zone, reached)
         created_zones += 1
     await session.flush()
+    await _programme(session)
 
     existing = await session.scalar(select(func.count()).select_from(Enterprise))
     if existing:

@@ -61,6 +61,8 @@ CONSUMERS = [
             "registry.enterprise.registered",
             "registry.commitment.signed",
             "registry.commitment.breached",
+            "registry.training.attended",
+            "registry.award.granted",
         ],
     ),
     ConsumerSpec(
@@ -79,7 +81,9 @@ CONSUMERS = [
             "registry.batch.traced",
         ],
     ),
-    ConsumerSpec("registry-inspection", "INSPECTION", ["inspection.alert.raised"]),
+    ConsumerSpec(
+        "registry-inspection", "INSPECTION", ["inspection.alert.raised", "inspection.alert.closed"]
+    ),
     ConsumerSpec("notify-registry", "REGISTRY", ["registry.>"]),
     ConsumerSpec("notify-credit", "CREDIT", ["credit.>"]),
     ConsumerSpec("notify-inspection", "INSPECTION", ["inspection.>"]),

@@ -345,6 +345,129 @@ class BulletinPublished(BaseModel):
     recipients: int
 
 
+# --- zone programme management (#10, registry; plus inspection's alert closure) --------
+
+
+class AlertClosed(BaseModel):
+    """风险预警关闭: an alert was closed with a conclusion (registry stops counting it open)."""
+
+    alert_id: str
+    uscc: str | None = None
+    severity: Literal["minor", "general", "serious"] = "general"
+    agency: str
+    conclusion: str | None = None
+    closed_at: datetime
+
+
+class GroupMemberRole(BaseModel):
+    """One member agency of a leadership group and its role."""
+
+    agency_code: str
+    role: Literal["leader", "office", "member"]
+
+
+class LeadershipGroupChanged(BaseModel):
+    """领导小组: a county's leadership group was set up or its members changed (the roster)."""
+
+    group_code: str
+    county: str
+    members: list[GroupMemberRole]
+
+
+class MeetingHeld(BaseModel):
+    """联席会议: a joint meeting was held and recorded, with its decisions' action items."""
+
+    meeting_id: str
+    group_code: str
+    title: str
+    held_on: date
+    attendees: list[str]
+    decisions: int
+    action_item_ids: list[str]
+
+
+class ActionItemChanged(BaseModel):
+    """督办事项: an action item was assigned to an owner agency, or done (on time or late)."""
+
+    item_id: str
+    meeting_id: str
+    owner_agency: str
+    title: str
+    deadline: date
+    status: Literal["open", "done"]
+    done_on: date | None = None
+    on_time: bool | None = None
+
+
+class ResponsibilityAssigned(BaseModel):
+    """质量安全责任体系: who answers for what in a zone (overall, supervisory, primary)."""
+
+    responsibility_id: str
+    zone_code: str | None = None
+    tier: Literal["overall", "supervisory", "primary"]
+    topic: str
+    agency_code: str | None = None
+    uscc: str | None = None
+
+
+class StandardPublished(BaseModel):
+    """产业联盟质量标准: an alliance standard was published for a zone or an industry."""
+
+    standard_id: str
+    code: str
+    version: str
+    title: str
+    zone_code: str | None = None
+    industry: str | None = None
+    effective_on: date
+    text_sha256: str
+
+
+class StandardAdopted(BaseModel):
+    """An enterprise adopted an alliance standard, or declared a product 同线同质同标 to it."""
+
+    standard_id: str
+    code: str
+    version: str
+    uscc: str
+    on: date
+    product: str | None = None  # declarations only
+    hs_code: str | None = None
+
+
+class TrainingHeld(BaseModel):
+    """法律法规、商业道德、质量诚信培训: a training session was recorded."""
+
+    training_id: str
+    topic: str
+    title: str
+    held_on: date
+    organiser_agency: str
+    zone_code: str | None = None
+
+
+class TrainingAttended(BaseModel):
+    """An enterprise attended a training (credit records it as a `training` fact)."""
+
+    training_id: str
+    uscc: str
+    topic: str
+    title: str
+    held_on: date
+    organiser_agency: str
+
+
+class AwardChanged(BaseModel):
+    """推优评优: an enterprise was nominated in an award round, or granted the award."""
+
+    round_id: str
+    title: str
+    year: int
+    uscc: str
+    status: Literal["nominated", "granted"]
+    zone_code: str | None = None
+
+
 CONTRACTS: dict[str, type[BaseModel]] = {
     "registry.zone.transitioned.v1": ZoneTransitioned,
     "registry.enterprise.registered.v1": EnterpriseRegistered,
@@ -383,6 +506,20 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "inspection.analysis.published.v1": AnalysisPublished,
     "notify.delivery.failed.v1": DeliveryFailed,
     "notify.bulletin.published.v1": BulletinPublished,
+    # zone programme management (#10): registry's programme records, inspection's closure
+    "inspection.alert.closed.v1": AlertClosed,
+    "registry.leadership_group.changed.v1": LeadershipGroupChanged,
+    "registry.meeting.held.v1": MeetingHeld,
+    "registry.action_item.assigned.v1": ActionItemChanged,
+    "registry.action_item.done.v1": ActionItemChanged,
+    "registry.responsibility.assigned.v1": ResponsibilityAssigned,
+    "registry.standard.published.v1": StandardPublished,
+    "registry.standard.adopted.v1": StandardAdopted,
+    "registry.standard.declared.v1": StandardAdopted,
+    "registry.training.held.v1": TrainingHeld,
+    "registry.training.attended.v1": TrainingAttended,
+    "registry.award.nominated.v1": AwardChanged,
+    "registry.award.granted.v1": AwardChanged,
 }
 
 

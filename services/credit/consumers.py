@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import date, datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.events import (
     AlertRaised,
+    AwardChanged,
     CloudEvent,
     CommitmentChanged,
     EnterpriseRegistered,
     TaskCompleted,
+    TrainingAttended,
 )
 from kit.inbox import Consumer
+from kit.validation import CHINA
 from services.credit.config import settings
 from services.credit.domain import FactKind, Severity
 from services.credit.facts import service as facts
@@ -45,8 +49,14 @@ async def _record(
     )
 
 
+def _china_day(day: date) -> datetime:
+    """The start of a calendar day in China, as an instant."""
+    return datetime.combine(day, time.min, tzinfo=CHINA)
+
+
 async def on_registry_event(session: AsyncSession, event: CloudEvent) -> None:
-    """Announced enterprises start at the base score; commitments become facts."""
+    """Announced enterprises start at the base score; commitments, training attendance
+    and awards become facts."""
     if event.type == "registry.enterprise.registered.v1":
         registered = EnterpriseRegistered.model_validate(event.data)
         await scores.announce(
@@ -71,6 +81,38 @@ async def on_registry_event(session: AsyncSession, event: CloudEvent) -> None:
                 evidence_ref=f"commitment {commitment.commitment_id} ({commitment.zone_code})",
                 description=commitment.reason,
                 details={"zone_code": commitment.zone_code, "text_sha256": commitment.text_sha256},
+            ),
+        )
+    elif event.type == "registry.training.attended.v1":
+        attended = TrainingAttended.model_validate(event.data)
+        await _record(
+            session,
+            event,
+            attended.uscc,
+            attended.organiser_agency,
+            FactBase(
+                kind=FactKind.training,
+                severity=Severity.general,
+                occurred_at=min(_china_day(attended.held_on), event.time),
+                evidence_ref=f"training {attended.training_id}",
+                description=attended.title,
+                details={"training_id": attended.training_id, "topic": attended.topic},
+            ),
+        )
+    elif event.type == "registry.award.granted.v1":
+        award = AwardChanged.model_validate(event.data)
+        await _record(
+            session,
+            event,
+            award.uscc,
+            settings.office_agency,
+            FactBase(
+                kind=FactKind.award,
+                severity=Severity.general,
+                occurred_at=event.time,
+                evidence_ref=f"award round {award.round_id}",
+                description=award.title,
+                details={"round_id": award.round_id, "year": award.year},
             ),
         )
 

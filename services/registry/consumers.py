@@ -8,12 +8,13 @@ import uuid
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.events import AlertRaised, CloudEvent, CreditLevelChanged
+from kit.events import AlertClosed, AlertRaised, CloudEvent, CreditLevelChanged
 from kit.inbox import Consumer
 from services.registry.batches import service as batches
 from services.registry.batches.models import Lot
 from services.registry.enterprises.models import Enterprise
 from services.registry.memberships import service as memberships
+from services.registry.programme import service as programme
 
 log = logging.getLogger("registry.consumers")
 
@@ -49,10 +50,16 @@ async def on_credit_level_changed(session: AsyncSession, event: CloudEvent) -> N
 
 async def on_alert_raised(session: AsyncSession, event: CloudEvent) -> None:
     """Trace an alert's batch upstream and announce its steps, supplier lots and the other
-    enterprises that received the same supplier lots (inspection attaches it to the alert)."""
+    enterprises that received the same supplier lots (inspection attaches it to the alert).
+    Open alerts are remembered per enterprise until inspection closes them: an open serious
+    one keeps the enterprise out of honours (联合惩戒)."""
+    if event.type == "inspection.alert.closed.v1":
+        await programme.alert_closed(session, AlertClosed.model_validate(event.data))
+        return
     if event.type != "inspection.alert.raised.v1":
         return
     alert = AlertRaised.model_validate(event.data)
+    await programme.alert_raised(session, alert)
     if alert.batch_id is None:
         return
     lot = await session.get(Lot, uuid.UUID(alert.batch_id))

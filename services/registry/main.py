@@ -1,5 +1,5 @@
 """Registry service: agencies, zones, enterprises, surveys, memberships, commitments,
-batches and lineage."""
+batches and lineage, and the zone programme (leadership group, meetings, standards …)."""
 
 from kit.app import create_service_app
 from services.registry.agencies.router import router as agencies_router
@@ -8,6 +8,7 @@ from services.registry.config import settings
 from services.registry.consumers import CONSUMERS
 from services.registry.enterprises.router import router as enterprises_router
 from services.registry.memberships.router import router as memberships_router
+from services.registry.programme.router import routers as programme_routers
 from services.registry.zones.router import public_router
 from services.registry.zones.router import router as zones_router
 
@@ -17,7 +18,9 @@ app = create_service_app(
     description=(
         "Agencies, demonstration zones (示范区) and their lifecycle, enterprises keyed by USCC "
         "with yearly surveys, zone membership (准入/退出), integrity commitments (质量诚信承诺书), and export batches "
-        "with their lineage and trace (批次管理与追溯)."
+        "with their lineage and trace (批次管理与追溯); the programme records of the guarantee system "
+        "(保障体系): leadership group, joint meetings and action items, target assessment, "
+        "responsibilities, alliance standards, trainings and honours."
     ),
     routers=[
         agencies_router,
@@ -25,6 +28,7 @@ app = create_service_app(
         enterprises_router,
         memberships_router,
         batches_router,
+        *programme_routers,
         public_router,
     ],
     consumers=CONSUMERS,

@@ -9,25 +9,53 @@ from services.registry.base import Base
 from services.registry.batches.models import Lot, LotEvent, LotEventLot, LotLink
 from services.registry.enterprises.models import Enterprise, Survey
 from services.registry.memberships.models import Commitment, Membership, MembershipDecision
+from services.registry.programme.models import (
+    ActionItem,
+    AlertMirror,
+    AwardNomination,
+    AwardRound,
+    GroupMember,
+    LeadershipGroup,
+    Meeting,
+    Responsibility,
+    SameLineDeclaration,
+    Standard,
+    StandardAdoption,
+    Training,
+    TrainingAttendance,
+)
 from services.registry.zones.models import Zone, ZoneTask, ZoneTransition
 
 # Alembic compares both: kit's tables (outbox, inbox, idempotency keys) and the service's.
 metadata = [KitBase.metadata, Base.metadata]
 
 __all__ = [
+    "ActionItem",
     "Agency",
+    "AlertMirror",
+    "AwardNomination",
+    "AwardRound",
     "Commitment",
     "Enterprise",
+    "GroupMember",
     "IdempotencyRecord",
     "InboxEntry",
+    "LeadershipGroup",
     "Lot",
     "LotEvent",
     "LotEventLot",
     "LotLink",
+    "Meeting",
     "Membership",
     "MembershipDecision",
     "OutboxMessage",
+    "Responsibility",
+    "SameLineDeclaration",
+    "Standard",
+    "StandardAdoption",
     "Survey",
+    "Training",
+    "TrainingAttendance",
     "Zone",
     "ZoneTask",
     "ZoneTransition",

@@ -40,6 +40,16 @@ from services.inspection.tasks.schemas import ResultIn
 from services.notify.bulletins.schemas import BulletinIn
 from services.notify.subscriptions.schemas import SubscriptionIn
 from services.registry.batches.schemas import BatchIn, LotEventIn
+from services.registry.programme.schemas import (
+    ActionItemDone,
+    AdoptionIn,
+    DeclarationIn,
+    GroupIn,
+    MeetingIn,
+    ResponsibilityIn,
+    StandardIn,
+    TrainingIn,
+)
 from tests.helpers import running_stack, token
 
 EXAMPLES_PER_OPERATION = 25
@@ -71,6 +81,16 @@ CROSS_FIELD_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/test-requests/{request_id}/result"): LabResultIn,
     ("POST", "/v1/subscriptions"): SubscriptionIn,
     ("POST", "/v1/bulletins"): BulletinIn,
+    # programme records: a roster's one leader and office, action items due on or after the
+    # meeting, a responsibility's party by tier, a standard's scope and text, dates not ahead
+    ("POST", "/v1/leadership-groups"): GroupIn,
+    ("POST", "/v1/meetings"): MeetingIn,
+    ("POST", "/v1/action-items/{item_id}/done"): ActionItemDone,
+    ("POST", "/v1/responsibilities"): ResponsibilityIn,
+    ("POST", "/v1/standards"): StandardIn,
+    ("POST", "/v1/standards/{standard_id}/adoptions"): AdoptionIn,
+    ("POST", "/v1/standards/{standard_id}/declarations"): DeclarationIn,
+    ("POST", "/v1/trainings"): TrainingIn,
 }
 # Fields that must not lie in the future (facts, ship dates, lineage events, signals).
 PAST_FIELDS = ("occurred_at", "ship_date", "event_time", "notified_at")

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit.auth import Principal
 from kit.bulk import BulkResult, LineRecorded, Lines, finish, new_result
 from kit.db import utcnow
-from kit.events import AlertRaised, BatchRecorded, BatchTraced, make_event
+from kit.events import AlertClosed, AlertRaised, BatchRecorded, BatchTraced, make_event
 from kit.ids import uuid7
 from kit.outbox import emit
 from kit.pagination import PageParams, keyset_page
@@ -599,4 +599,21 @@ async def move(
         alert.closed_by = actor
     alert.version += 1
     await session.flush()
+    if patch.status == AlertStatus.closed:
+        await emit(
+            session,
+            make_event(
+                source=SOURCE,
+                type="inspection.alert.closed.v1",
+                subject=alert.uscc,
+                data=AlertClosed(
+                    alert_id=str(alert.id),
+                    uscc=alert.uscc,
+                    severity=alert.severity,  # type: ignore[arg-type]
+                    agency=alert.agency,
+                    conclusion=alert.conclusion,
+                    closed_at=alert.closed_at,  # type: ignore[arg-type]
+                ),
+            ),
+        )
     return alert
