@@ -21,7 +21,15 @@ import httpx
 import pytest
 
 from deploy.launcher import Stack
-from tests.helpers import assert_problem, client_for, enterprise_body, new_uscc, sql, wait_until
+from tests.helpers import (
+    assert_problem,
+    client_for,
+    enterprise_body,
+    new_uscc,
+    publish_raw,
+    sql,
+    wait_until,
+)
 
 ZONE = "lighting-provincial"
 RW = ["registry:read", "registry:write"]
@@ -133,6 +141,15 @@ def test_the_guidance_group_and_its_first_meeting_are_seeded(admin: httpx.Client
         "done_late": 0,
         "on_time_rate": 0.0,
     }
+    # every programme event has its contract in the AsyncAPI document
+    channels = {c["address"] for c in admin.get("/asyncapi.json").json()["channels"].values()}
+    assert {
+        "registry.meeting.held",
+        "registry.action_item.done",
+        "registry.training.attended",
+        "registry.award.granted",
+        "inspection.alert.closed",
+    } <= channels
     # seeded county-wide: overall (the county government) and each agency's part
     route = admin.get("/v1/responsibilities/route", params={"zone": ZONE, "topic": "spot_checks"})
     assert route.json()["owner"]["agency_code"] == "market_supervision"
@@ -770,3 +787,73 @@ def test_awards_refuse_ineligible_enterprises_naming_the_rule(
         422,
         "validation",
     )
+
+
+def test_a_closure_arriving_before_its_alert_keeps_the_alert_closed(
+    admin: httpx.Client, stack: Stack
+) -> None:
+    """Redeliveries arrive late: registry's mirror of open alerts must not reopen an alert
+    whose closure it already applied."""
+    uscc = _register(admin)
+    _level(admin, uscc)
+    rid = admin.post(
+        "/v1/awards",
+        json={
+            "title": "乱序",
+            "year": 2026,
+            "zone_code": ZONE,
+            "allowed_levels": ["A", "B", "C", "D"],
+        },
+    ).json()["id"]
+    alert_id = str(uuid.uuid4())
+    now = datetime.now(UTC)
+    data = {"alert_id": alert_id, "uscc": uscc, "severity": "serious", "agency": "ciq"}
+    events = [
+        (
+            "inspection.alert.closed",
+            {**data, "conclusion": "已处置", "closed_at": now.isoformat()},
+        ),
+        (
+            "inspection.alert.raised",
+            {**data, "signal_kind": "recall", "raised_at": (now - timedelta(hours=1)).isoformat()},
+        ),
+    ]
+    ids = []
+    for subject, payload in events:
+        event_id = str(uuid.uuid4())
+        ids.append(event_id)
+        envelope = {
+            "specversion": "1.0",
+            "id": event_id,
+            "source": "/services/inspection",
+            "type": f"{subject}.v1",
+            "subject": uscc,
+            "time": now.isoformat(),
+            "datacontenttype": "application/json",
+            "data": payload,
+        }
+        publish_raw(stack, subject, json.dumps(envelope).encode(), msg_id=event_id)
+    wait_until(
+        lambda: (
+            len(
+                sql(
+                    stack,
+                    "registry",
+                    "SELECT 1 FROM inbox WHERE consumer = 'registry-inspection' AND event_id = ANY($1)",
+                    [uuid.UUID(i) for i in ids],
+                )
+            )
+            == 2
+        ),
+        timeout=30,
+        what="registry to apply both events",
+    )
+    (row,) = sql(
+        stack,
+        "registry",
+        "SELECT closed_at FROM alert_mirror WHERE alert_id = $1",
+        uuid.UUID(alert_id),
+    )
+    assert row[0] is not None
+    nominated = admin.post(f"/v1/awards/{rid}/nominations", json={"uscc": uscc})
+    assert nominated.status_code == 201, nominated.text

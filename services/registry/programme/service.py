@@ -78,6 +78,7 @@ from services.registry.programme.schemas import (
     ZoneAdoption,
 )
 from services.registry.zones import service as zones
+from services.registry.zones.models import Zone
 
 SERIOUS = "serious"
 PRIMARY_RULE = "企业是产品质量安全第一责任人 (the enterprise is first responsible for its products)"
@@ -900,8 +901,6 @@ async def adoption_by_zone(
     session: AsyncSession, *, page: PageParams, zone_code: str | None
 ) -> tuple[list[ZoneAdoption], str | None]:
     """Per zone: applicable standards, admitted members, members adopting one, declarations."""
-    from services.registry.zones.models import Zone
-
     query = select(Zone)
     if zone_code:
         query = query.where(Zone.code == zone_code)
