@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -74,16 +75,24 @@ HOP_BY_HOP = {
 }
 
 
-def service_for(path: str) -> str | None:
-    """The service that owns `path`, if any."""
+def route_for(path: str) -> tuple[str, str] | None:
+    """The routed prefix that owns `path` and its service, if any."""
     for prefix, service in ROUTES:
         if (
             path == prefix.rstrip("/")
             or path.startswith(prefix.rstrip("/") + "/")
             or (prefix.endswith("/") and path.startswith(prefix))
         ):
-            return service
+            return prefix, service
     return None
+
+
+@dataclass(frozen=True)
+class ProxiedRoute:
+    """Stands in scope["route"] for a forwarded request, so metrics and spans name it by its
+    routed prefix (e.g. `/v1/enterprises`) rather than `unmatched`."""
+
+    path: str
 
 
 class Upstreams:
@@ -167,10 +176,12 @@ class ProxyMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        service = service_for(scope["path"]) if scope["type"] == "http" else None
-        if service is None or GATEWAY_OWNED.match(scope["path"]):
+        route = route_for(scope["path"]) if scope["type"] == "http" else None
+        if route is None or GATEWAY_OWNED.match(scope["path"]):
             await self.app(scope, receive, send)
             return
+        prefix, service = route
+        scope["route"] = ProxiedRoute(prefix.rstrip("/"))
         request = Request(scope, receive)
         upstreams: Upstreams = request.app.state.upstreams
         base = upstreams.urls.get(service)

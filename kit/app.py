@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from kit import tracing
 from kit.auth import JwksVerifier
 from kit.bulk import hoist_body_defs
 from kit.db import make_engine, make_sessionmaker
@@ -123,6 +124,7 @@ def create_service_app(
     outside the routes, inside the error answers (the gateway's proxy).
     """
     configure_logging(settings.service_name, settings.log_level)
+    tracing.configure(settings.service_name)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -174,6 +176,7 @@ def create_service_app(
             if app.state.nats is not None:
                 await app.state.nats.close()
             await engine.dispose()
+            tracing.shutdown()  # export the spans still buffered
 
     app = FastAPI(
         title=title,
@@ -182,6 +185,9 @@ def create_service_app(
         lifespan=lifespan,
         default_response_class=JSONResponse,
         openapi_url=openapi_url,
+        # kit.tracing makes the request spans (the gateway's proxied requests never reach
+        # FastAPI's own); FastAPI adds its dependency, endpoint and serialisation spans.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False},
     )
     install_problem_handlers(app)
     for middleware in inner_middleware:

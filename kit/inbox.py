@@ -16,7 +16,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,10 +28,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kit import tracing
 from kit.db import Base, utcnow
 from kit.events import CONTRACTS, CloudEvent
 from kit.failpoints import failpoint
 from kit.messaging import NatsConnection
+from kit.observability import traceparent_var
 from kit.problems import is_outage
 
 log = logging.getLogger("kit.inbox")
@@ -84,13 +86,43 @@ def decode(msg: Msg) -> CloudEvent:
     return event
 
 
+@contextlib.contextmanager
+def consuming(consumer: str, event: CloudEvent, header: str | None) -> Iterator[None]:
+    """A CONSUMER span for one event, child of the message's `traceparent` header (else the
+    event's own); events the handler emits continue the same trace."""
+    parent = header or event.traceparent
+    span = tracing.start(
+        f"process {event.type}",
+        tracing.SpanKind.CONSUMER,
+        parent,
+        **{"messaging.system": "nats", "messaging.consumer.group.name": consumer},
+    )
+    token = traceparent_var.set(tracing.traceparent_of(span) or parent)
+    try:
+        with tracing.active(span):
+            yield
+    finally:
+        traceparent_var.reset(token)
+
+
 async def apply_once(
     sessionmaker: async_sessionmaker[AsyncSession],
     consumer: str,
     event: CloudEvent,
     handler: Handler,
+    header: str | None = None,
 ) -> bool:
     """Run the handler and record the inbox row in one transaction; False if already applied."""
+    with consuming(consumer, event, header):
+        return await _apply_once(sessionmaker, consumer, event, handler)
+
+
+async def _apply_once(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    consumer: str,
+    event: CloudEvent,
+    handler: Handler,
+) -> bool:
     async with sessionmaker() as session, session.begin():
         inserted = await session.scalar(
             insert(InboxEntry)
@@ -109,6 +141,7 @@ async def apply_batch(
     consumer: str,
     events: list[CloudEvent],
     handler: Handler,
+    headers: list[str | None] | None = None,
 ) -> list[bool | Exception]:
     """Apply several events in one transaction, each in a savepoint with its inbox row.
 
@@ -118,26 +151,34 @@ async def apply_batch(
     """
     outcomes: list[bool | Exception] = []
     async with sessionmaker() as session, session.begin():
-        for event in events:
+        for event, header in zip(events, headers or [None] * len(events), strict=True):
             session.expunge_all()  # each handler reads afresh what the one before wrote
             try:
-                async with session.begin_nested():
-                    inserted = await session.scalar(
-                        insert(InboxEntry)
-                        .values(
-                            consumer=consumer, event_id=uuid.UUID(event.id), event_type=event.type
+                with consuming(consumer, event, header):
+                    async with session.begin_nested():
+                        inserted = await session.scalar(
+                            insert(InboxEntry)
+                            .values(
+                                consumer=consumer,
+                                event_id=uuid.UUID(event.id),
+                                event_type=event.type,
+                            )
+                            .on_conflict_do_nothing()
+                            .returning(InboxEntry.event_id)
                         )
-                        .on_conflict_do_nothing()
-                        .returning(InboxEntry.event_id)
-                    )
-                    if inserted is not None:
-                        await handler(session, event)
+                        if inserted is not None:
+                            await handler(session, event)
                 outcomes.append(inserted is not None)
             except Exception as exc:
                 if is_outage(exc):
                     raise
                 outcomes.append(exc)
     return outcomes
+
+
+def _traceparent(msg: Msg) -> str | None:
+    value = (msg.headers or {}).get("traceparent")
+    return str(value) if value else None
 
 
 def header_text(value: str) -> str:
@@ -220,7 +261,11 @@ class ConsumerRunner:
         while True:
             try:
                 return await apply_batch(
-                    self.sessionmaker, name, [e for _, e in good], self.consumer.handler
+                    self.sessionmaker,
+                    name,
+                    [e for _, e in good],
+                    self.consumer.handler,
+                    [_traceparent(m) for m, _ in good],
                 )
             except Exception as exc:
                 if is_outage(exc) and not await self._database_answers():
@@ -261,7 +306,9 @@ class ConsumerRunner:
             return
         while True:
             try:
-                applied = await apply_once(self.sessionmaker, name, event, self.consumer.handler)
+                applied = await apply_once(
+                    self.sessionmaker, name, event, self.consumer.handler, _traceparent(msg)
+                )
                 break
             except Exception as exc:
                 if is_outage(exc) and not await self._database_answers():

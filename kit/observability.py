@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kit import tracing
 from kit.problems import problem_body
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -26,7 +27,6 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 traceparent_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "traceparent", default=None
 )
-_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 MAX_HEADER_BYTES = 16 * 1024
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
@@ -81,7 +81,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 
 def continue_trace(incoming: str) -> str:
     """A child `traceparent` of a valid incoming one, or the root of a new trace."""
-    match = _TRACEPARENT.match(incoming)
+    match = tracing.TRACEPARENT.match(incoming)
     trace = match.group(1) if match and match.group(1) != "0" * 32 else os.urandom(16).hex()
     return f"00-{trace}-{os.urandom(8).hex()}-01"
 
@@ -113,12 +113,20 @@ class RequestContextMiddleware:
         headers = dict(scope["headers"])
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         rid = incoming if _SAFE_ID.match(incoming) else str(uuid.uuid4())
-        traceparent = continue_trace(headers.get(b"traceparent", b"").decode("latin-1"))
+        incoming_trace = headers.get(b"traceparent", b"").decode("latin-1")
+        span = tracing.start(
+            scope["method"],
+            tracing.SpanKind.SERVER,
+            incoming_trace,
+            **{"http.request.method": scope["method"], "url.path": scope["path"]},
+        )
+        traceparent = tracing.traceparent_of(span) or continue_trace(incoming_trace)
         scope.setdefault("state", {})["request_id"] = rid
         scope["state"]["traceparent"] = traceparent
         tokens = (request_id_var.set(rid), traceparent_var.set(traceparent))
         try:
-            await self._handle(scope, receive, send, rid, headers)
+            with tracing.active(span):
+                await self._handle(scope, receive, send, rid, headers)
         finally:
             request_id_var.reset(tokens[0])
             traceparent_var.reset(tokens[1])
@@ -175,6 +183,7 @@ class RequestContextMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             REQUESTS.labels(self.service, scope["method"], template, str(status)).inc()
+            tracing.request_done(scope["method"], template, status)
             LATENCY.labels(self.service, scope["method"], template).observe(
                 time.perf_counter() - started
             )

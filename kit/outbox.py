@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kit import tracing
 from kit.db import Base, utcnow
 from kit.events import CloudEvent, make_event
 from kit.failpoints import failpoint
@@ -121,8 +122,17 @@ UPDATE outbox SET sent_at = now()
 WHERE id IN (
     SELECT id FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
 )
-RETURNING seq, id, subject, payload::text
+RETURNING seq, id, subject, payload::text, payload->>'traceparent' AS traceparent
 """
+
+
+def _headers(row: asyncpg.Record, span: tracing.Span) -> dict[str, str]:
+    """The stream's deduplication id, and the trace context for the consumers."""
+    headers = {"Nats-Msg-Id": str(row["id"])}
+    traceparent = tracing.traceparent_of(span) or row["traceparent"]
+    if traceparent:
+        headers["traceparent"] = traceparent
+    return headers
 
 
 class OutboxRelay:
@@ -203,13 +213,26 @@ class OutboxRelay:
             BACKLOG.labels(self.service).set(len(rows))
             if not rows:
                 return 0
-            futures = [
-                await js.publish_async(
-                    row["subject"], row["payload"].encode(), headers={"Nats-Msg-Id": str(row["id"])}
+            spans = [
+                tracing.start(
+                    f"publish {row['subject']}",
+                    tracing.SpanKind.PRODUCER,
+                    row["traceparent"],
+                    **{"messaging.system": "nats", "messaging.destination.name": row["subject"]},
                 )
                 for row in rows
             ]
-            acks = await asyncio.wait_for(asyncio.gather(*futures), timeout=10)
+            try:
+                futures = [
+                    await js.publish_async(
+                        row["subject"], row["payload"].encode(), headers=_headers(row, span)
+                    )
+                    for row, span in zip(rows, spans, strict=True)
+                ]
+                acks = await asyncio.wait_for(asyncio.gather(*futures), timeout=10)
+            finally:
+                for span in spans:
+                    span.end()
             failpoint("outbox.after_publish")
         PUBLISHED.labels(self.service).inc(len(rows))
         REPUBLISHED.labels(self.service).inc(sum(1 for ack in acks if ack.duplicate))
