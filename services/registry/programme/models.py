@@ -215,7 +215,6 @@ class TrainingAttendance(Base):
 
     training_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainings.id"), primary_key=True)
     uscc: Mapped[str] = mapped_column(ForeignKey("enterprises.uscc"), primary_key=True, index=True)
-    attendee: Mapped[str | None] = mapped_column(String(100), default=None)
     recorded_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -29,14 +29,16 @@ from kit.events import (
     StandardPublished,
     TrainingAttended,
     TrainingHeld,
+    make_event,
 )
+from kit.outbox import emit
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound, ProblemError, invalid
 from kit.validation import CHINA
 from services.registry.agencies.models import Agency
 from services.registry.enterprises import service as enterprises
 from services.registry.enterprises.models import Enterprise
-from services.registry.events import publish
+from services.registry.events import SOURCE, publish
 from services.registry.memberships.models import Membership
 from services.registry.programme.models import (
     ActionItem,
@@ -479,7 +481,10 @@ async def assessments(
     time, done late, open, overdue (today, China). Agencies by code; with `group`, its
     members and the items of its meetings only."""
     day = today()
-    item_filters = [func.extract("year", ActionItem.deadline) == year]
+    item_filters = [  # a range, so the (owner_agency, deadline) index serves
+        ActionItem.deadline >= date(year, 1, 1),
+        ActionItem.deadline < date(year + 1, 1, 1),
+    ]
     agencies = select(Agency)
     if group_code:
         await get_group(session, group_code)
@@ -630,8 +635,8 @@ def _party(r: Responsibility, zone_code: str) -> RoutedParty:
 
 
 async def route(session: AsyncSession, *, zone_code: str, topic: str, uscc: str | None) -> RouteOut:
-    """Route a problem on `topic` in a zone: the supervising agency for the topic (the
-    zone's, else county-wide, else one for `all`), else whoever is responsible overall;
+    """Route a problem on `topic` in a zone: the supervising agency (the zone's before the
+    county-wide, for the topic before one for `all`), else whoever is responsible overall;
     the enterprise named is first responsible. 404 when nobody is responsible at all."""
     zone = await zones.get(session, zone_code)
     rows = list(
@@ -659,12 +664,15 @@ async def route(session: AsyncSession, *, zone_code: str, topic: str, uscc: str 
     if uscc:
         enterprise = await enterprises.get(session, uscc)
         recorded = await session.scalar(
-            select(Responsibility).where(
+            select(Responsibility)
+            .where(
                 Responsibility.zone_code == zone.code,
                 Responsibility.tier == Tier.primary.value,
                 Responsibility.uscc == enterprise.uscc,
                 Responsibility.topic.in_((topic, "all")),
             )
+            .order_by(Responsibility.topic != topic)
+            .limit(1)
         )
         first = (
             _party(recorded, zone.code)
@@ -1051,20 +1059,25 @@ async def attend(
         ).all()
     )
     recorded = [u for u in wanted if u in inserted]
-    for u in recorded:
-        await publish(
-            session,
-            "registry.training.attended.v1",
-            u,
-            TrainingAttended(
-                training_id=str(training.id),
-                uscc=u,
-                topic=training.topic,
-                title=training.title,
-                held_on=training.held_on,
-                organiser_agency=training.organiser_agency,
-            ),
-        )
+    await emit(  # one statement for a whole class of attendees
+        session,
+        *(
+            make_event(
+                source=SOURCE,
+                type="registry.training.attended.v1",
+                subject=u,
+                data=TrainingAttended(
+                    training_id=str(training.id),
+                    uscc=u,
+                    topic=training.topic,
+                    title=training.title,
+                    held_on=training.held_on,
+                    organiser_agency=training.organiser_agency,
+                ),
+            )
+            for u in recorded
+        ),
+    )
     return recorded, [u for u in wanted if u not in inserted]
 
 

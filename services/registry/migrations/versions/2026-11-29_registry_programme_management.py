@@ -319,7 +319,6 @@ def upgrade() -> None:
         "training_attendances",
         sa.Column("training_id", sa.Uuid(), nullable=False),
         sa.Column("uscc", sa.String(length=18), nullable=False),
-        sa.Column("attendee", sa.String(length=100), nullable=True),
         sa.Column("recorded_by", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
