@@ -457,6 +457,17 @@ class TrainingAttended(BaseModel):
     organiser_agency: str
 
 
+class AwardRoundOpened(BaseModel):
+    """推优评优: an award round opened, with the credit levels it allows and its scope."""
+
+    round_id: str
+    title: str
+    year: int
+    allowed_levels: list[str]
+    zone_code: str | None = None
+    industry: str | None = None
+
+
 class AwardChanged(BaseModel):
     """推优评优: an enterprise was nominated in an award round, or granted the award."""
 
@@ -518,6 +529,7 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "registry.standard.declared.v1": StandardAdopted,
     "registry.training.held.v1": TrainingHeld,
     "registry.training.attended.v1": TrainingAttended,
+    "registry.award.opened.v1": AwardRoundOpened,
     "registry.award.nominated.v1": AwardChanged,
     "registry.award.granted.v1": AwardChanged,
 }

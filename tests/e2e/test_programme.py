@@ -664,6 +664,8 @@ def test_awards_refuse_ineligible_enterprises_naming_the_rule(
     )
     assert a_only.status_code == 201, a_only.text
     assert a_only.json()["allowed_levels"] == ["A"]
+    opened = _events(stack, "registry.award.opened.v1", "round_id", a_only.json()["id"])
+    assert [e["allowed_levels"] for e in opened] == [["A"]]
     refused = admin.post(f"/v1/awards/{a_only.json()['id']}/nominations", json={"uscc": fresh})
     body = assert_problem(refused, 409, "conflict")
     assert body["rule"] == "credit_level" and "B" in body["detail"]

@@ -674,7 +674,8 @@ async def open_round(
     round_in: AwardRoundIn, session: SessionDep, principal: Admin, response: Response
 ) -> AwardRoundOut:
     """Admin only. Criteria: the credit levels allowed (A only by default), optionally a zone
-    (its admitted members) or an industry; an open serious risk alert always blocks."""
+    (its admitted members) or an industry; an open serious risk alert always blocks. Emits
+    `registry.award.opened`."""
     award_round = await service.open_round(session, round_in=round_in, principal=principal)
     response.headers["Location"] = f"/v1/awards/{award_round.id}"
     return AwardRoundOut.model_validate(award_round)

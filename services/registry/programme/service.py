@@ -21,6 +21,7 @@ from kit.events import (
     AlertClosed,
     AlertRaised,
     AwardChanged,
+    AwardRoundOpened,
     GroupMemberRole,
     LeadershipGroupChanged,
     MeetingHeld,
@@ -1194,6 +1195,19 @@ async def open_round(
     )
     session.add(award_round)
     await session.flush()
+    await publish(
+        session,
+        "registry.award.opened.v1",
+        str(award_round.id),
+        AwardRoundOpened(
+            round_id=str(award_round.id),
+            title=award_round.title,
+            year=award_round.year,
+            allowed_levels=award_round.allowed_levels,
+            zone_code=award_round.zone_code,
+            industry=award_round.industry,
+        ),
+    )
     return award_round
 
 
