@@ -15,13 +15,15 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from nats.aio.msg import Msg
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 from sqlalchemy import String, text
 from sqlalchemy.dialects.postgresql import insert
@@ -42,6 +44,15 @@ HANDLED = Counter(
     "consumer_messages_total", "Consumed messages by outcome", ["consumer", "outcome"]
 )
 
+PENDING = Gauge(
+    "consumer_pending",
+    "Messages on the stream the consumer has not been delivered yet (its lag)",
+    ["consumer"],
+)
+ACK_PENDING = Gauge(
+    "consumer_ack_pending", "Messages delivered to the consumer and not yet acked", ["consumer"]
+)
+LAG_EVERY_S = 5.0
 DEAD_LETTER_STREAM = "DEADLETTER"
 DEAD_LETTER_PREFIX = "deadletter"
 BACKOFF_S = (0.5, 2.0, 5.0, 15.0, 30.0)
@@ -210,7 +221,11 @@ class ConsumerRunner:
                 sub = await self.nats.js.pull_subscribe_bind(
                     self.consumer.durable, stream=self.consumer.stream
                 )
+                measured = 0.0
                 while True:
+                    if time.monotonic() - measured > LAG_EVERY_S:
+                        measured = time.monotonic()
+                        await self._measure(sub)
                     try:
                         msgs = await sub.fetch(self.batch, timeout=1)
                     except TimeoutError:  # nats-py raises its own or asyncio's
@@ -221,6 +236,16 @@ class ConsumerRunner:
             except Exception as exc:
                 log.warning("consumer %s interrupted (%r); resuming", self.consumer.durable, exc)
                 await asyncio.sleep(1)
+
+    async def _measure(self, sub: Any) -> None:
+        """The consumer's lag as the server counts it (every few seconds, per process)."""
+        try:
+            info = await sub.consumer_info()
+        except Exception as exc:  # a metric is not worth stopping the consumer for
+            log.debug("consumer %s: no consumer info (%r)", self.consumer.durable, exc)
+            return
+        PENDING.labels(self.consumer.durable).set(info.num_pending or 0)
+        ACK_PENDING.labels(self.consumer.durable).set(info.num_ack_pending or 0)
 
     async def handle_batch(self, msgs: list[Msg]) -> None:
         """Apply a fetched batch in one transaction, then ack, nak or dead-letter each."""

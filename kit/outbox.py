@@ -40,7 +40,10 @@ REPUBLISHED = Counter(
     "Events the stream had already (a relay died after publishing, before marking them sent)",
     ["service"],
 )
-BACKLOG = Gauge("outbox_backlog", "Unsent outbox rows seen by the relay", ["service"])
+BACKLOG = Gauge("outbox_backlog", "Unpublished outbox rows", ["service"])
+OLDEST = Gauge(
+    "outbox_oldest_unsent_seconds", "Age of the oldest unpublished outbox row", ["service"]
+)
 
 
 class OutboxMessage(Base):
@@ -117,6 +120,13 @@ def asyncpg_dsn(database_url: str) -> str:
 
 
 RELAY_LOCK = 0x6F7574626F78  # "outbox"
+# The backlog and its age, measured by the relay's listener every 2 s (a partial-index scan).
+MEASURE_SQL = """
+SELECT count(*) AS backlog,
+       coalesce(extract(epoch FROM now() - (
+           SELECT created_at FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT 1)), 0) AS age
+FROM outbox WHERE sent_at IS NULL
+"""
 CLAIM_SQL = """
 UPDATE outbox SET sent_at = now()
 WHERE id IN (
@@ -210,7 +220,6 @@ class OutboxRelay:
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK):
                 return 0
             rows = sorted(await conn.fetch(CLAIM_SQL, self.batch), key=lambda r: r["seq"])
-            BACKLOG.labels(self.service).set(len(rows))
             if not rows:
                 return 0
             spans = [
@@ -239,7 +248,8 @@ class OutboxRelay:
         return len(rows)
 
     async def _listen(self) -> None:
-        """LISTEN for commits that wrote outbox rows; reconnect after outages."""
+        """LISTEN for commits that wrote outbox rows, measure the backlog; reconnect after
+        outages."""
         while True:
             conn: asyncpg.Connection | None = None
             try:
@@ -247,8 +257,10 @@ class OutboxRelay:
                 await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
                 self._wake.set()  # catch up with anything committed while we were away
                 while not conn.is_closed():
+                    measured = await conn.fetchrow(MEASURE_SQL)
+                    BACKLOG.labels(self.service).set(measured["backlog"])
+                    OLDEST.labels(self.service).set(float(measured["age"]))
                     await asyncio.sleep(2)
-                    await conn.execute("SELECT 1")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

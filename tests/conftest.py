@@ -26,9 +26,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
     lines = [
         line
-        for name in ("tests.e2e.test_faults", "tests.e2e.test_nats_cluster")
-        if name in sys.modules
-        for line in getattr(sys.modules[name], "COUNTS", [])
+        for name, module in list(sys.modules.items())
+        if name.rsplit(".", 1)[-1] in ("test_faults", "test_nats_cluster")
+        for line in getattr(module, "COUNTS", [])
     ]
     if lines:
         terminalreporter.section("fault counts")

@@ -234,6 +234,11 @@ def test_nats_down_for_30_s_under_load(faulty: Stack) -> None:
             time.sleep(30)
             backlog = sql(faulty, "registry", "SELECT count(*) FROM outbox WHERE sent_at IS NULL")
             assert backlog[0][0] >= 20
+            # the metrics say so too: the backlog (measured every 2 s) and its age
+            assert metric(faulty, "registry", "outbox_backlog", service="registry") >= 20
+            assert (
+                metric(faulty, "registry", "outbox_oldest_unsent_seconds", service="registry") > 20
+            )
         finally:
             faulty.nats.start()
         load.wait_for(20)
@@ -259,6 +264,14 @@ def test_consumer_killed_after_commit_before_ack(faulty: Stack) -> None:
         )
 
     wait_until(duplicates_refused, timeout=90, interval=1, what="the redelivery refused")
+    wait_until(
+        lambda: (
+            metric(faulty, "credit", "consumer_pending", consumer="credit-registry") == 0
+            and "consumer_pending{" in httpx.get(f"{faulty.url('credit')}/metrics").text
+        ),
+        timeout=60,
+        what="credit's lag measured and back to 0",
+    )
     settle(faulty, load, "consumer killed after commit, before ack")
 
 
