@@ -66,7 +66,9 @@ CONSUMERS = [
         ],
     ),
     ConsumerSpec(
-        "credit-inspection", "INSPECTION", ["inspection.task.completed", "inspection.alert.raised"]
+        "credit-inspection",
+        "INSPECTION",
+        ["inspection.task.completed", "inspection.alert.raised", "inspection.test.completed"],
     ),
     ConsumerSpec(
         "inspection-registry",

@@ -16,6 +16,7 @@ from kit.events import (
     CloudEvent,
     CommitmentChanged,
     EnterpriseRegistered,
+    LabTestChanged,
     TaskCompleted,
     TrainingAttended,
 )
@@ -157,6 +158,28 @@ async def on_inspection_event(session: AsyncSession, event: CloudEvent) -> None:
                 occurred_at=min(alert.raised_at, event.time),
                 evidence_ref=alert.reference or f"alert {alert.alert_id}",
                 details={"alert_id": alert.alert_id, "batch_id": alert.batch_id},
+            ),
+        )
+
+    elif event.type == "inspection.test.completed.v1":
+        test = LabTestChanged.model_validate(event.data)
+        passed = test.outcome == "pass"
+        await _record(
+            session,
+            event,
+            test.uscc,
+            test.agency or settings.office_agency,
+            FactBase(
+                kind=FactKind.lab_test_pass if passed else FactKind.lab_test_fail,
+                severity=Severity(test.severity or "general"),
+                occurred_at=min(test.tested_at or event.time, event.time),
+                evidence_ref=f"lab report {test.report_number} ({test.lab_name})",
+                details={
+                    "request_id": test.request_id,
+                    "lab_id": test.lab_id,
+                    "batch_id": test.batch_id,
+                    "standard": test.standard,
+                },
             ),
         )
 

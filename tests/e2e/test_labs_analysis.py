@@ -305,6 +305,17 @@ def test_test_requests_from_scope_to_risk_signal_and_credit(
     } == {("fail", "serious", result["signal_id"]), ("pass", "general", None)}
     assert any(e["type"] == "inspection.test.rejected.v1" for e in mine_events)
 
+    # credit turns each completed test into one fact: lab_test_pass / lab_test_fail
+    def lab_facts() -> set[tuple[str, str]] | None:
+        items = admin.get("/v1/credit/facts", params={"uscc": maker, "limit": 100}).json()["items"]
+        found = {(f["kind"], f["severity"]) for f in items if f["kind"].startswith("lab_test")}
+        return found if len(found) == 2 else None
+
+    assert wait_until(lab_facts, timeout=30, what="lab test facts in credit") == {
+        ("lab_test_fail", "serious"),
+        ("lab_test_pass", "general"),
+    }
+
 
 def _preview(admin: httpx.Client, quarter: Quarter, industry: str) -> dict[str, Any]:
     answer = admin.get(f"/v1/analysis/quarters/{quarter}", params={"industry": industry})
