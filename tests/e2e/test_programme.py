@@ -859,3 +859,60 @@ def test_a_closure_arriving_before_its_alert_keeps_the_alert_closed(
     assert row[0] is not None
     nominated = admin.post(f"/v1/awards/{rid}/nominations", json={"uscc": uscc})
     assert nominated.status_code == 201, nominated.text
+
+
+# --- review: paging, unrated candidates, what an enterprise token reads ---------------
+
+
+def _every_page(client: httpx.Client, path: str, **params: Any) -> list[str]:
+    """Ids of every item of a list read one item per page (the cursor of a date key)."""
+    ids: list[str] = []
+    cursor: str | None = None
+    for _ in range(1000):
+        answer = client.get(
+            path, params={**params, "limit": 1, **({"cursor": cursor} if cursor else {})}
+        )
+        assert answer.status_code == 200, answer.text
+        ids += [i["id"] for i in answer.json()["items"]]
+        cursor = answer.json()["next_cursor"]
+        if cursor is None:
+            return ids
+    raise AssertionError(f"{path} does not end")
+
+
+def test_lists_ordered_by_a_date_page_past_the_first_item(
+    admin: httpx.Client, agency: Any, group: str
+) -> None:
+    """Meetings, action items and trainings are ordered by a date: their cursors must
+    resume after the last row, not answer 400."""
+    held = _today() - timedelta(days=5)
+    items = [
+        {"title": f"事项{n}", "owner_agency": "ciq", "deadline": str(held + timedelta(days=n))}
+        for n in range(3)
+    ]
+    for day in (held, held - timedelta(days=1)):
+        made = agency("commerce").post("/v1/meetings", json=_meeting(group, day, *items))
+        assert made.status_code == 201, made.text
+    meetings = _every_page(admin, "/v1/meetings", group=group)
+    assert len(meetings) == len(set(meetings)) >= 2
+    listed = admin.get("/v1/meetings", params={"group": group, "limit": 500}).json()["items"]
+    assert meetings == [m["id"] for m in listed]
+    meeting_id = listed[0]["id"]
+    paged = _every_page(admin, "/v1/action-items", meeting_id=meeting_id)
+    whole = admin.get("/v1/action-items", params={"meeting_id": meeting_id}).json()["items"]
+    assert paged == [i["id"] for i in whole] and len(paged) == 3
+    samr = agency("market_supervision")
+    for n in range(2):
+        samr.post(
+            "/v1/trainings",
+            json={"title": f"分页{n}", "topic": "law", "held_on": str(held - timedelta(days=n))},
+        ).raise_for_status()
+    trainings = _every_page(admin, "/v1/trainings", organiser="market_supervision")
+    assert len(trainings) == len(set(trainings)) >= 2
+    bad = admin.get(
+        "/v1/meetings",
+        params={
+            "cursor": "eyJoZWxkX29uIjoieCIsImlkIjoiMDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAwIn0"
+        },
+    )
+    assert_problem(bad, 400, "bad-request")
