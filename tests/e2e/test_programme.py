@@ -916,3 +916,36 @@ def test_lists_ordered_by_a_date_page_past_the_first_item(
         },
     )
     assert_problem(bad, 400, "bad-request")
+
+
+def test_an_unrated_enterprise_is_listed_among_the_blocked_candidates(
+    admin: httpx.Client, stack: Stack
+) -> None:
+    """Not yet rated (no credit level) is a blocking `credit_level`: `eligible=false` must
+    list it, as the unfiltered list shows it blocked."""
+    uscc = _register(admin)
+    _level(admin, uscc)
+    sql(stack, "registry", "UPDATE enterprises SET credit_level = NULL WHERE uscc = $1", uscc)
+    rid = admin.post(
+        "/v1/awards", json={"title": "未评级", "year": 2026, "zone_code": ZONE}
+    ).json()["id"]
+
+    def listed(**params: Any) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        cursor: str | None = None
+        while True:
+            page = admin.get(
+                f"/v1/awards/{rid}/candidates",
+                params={**params, "limit": 500, **({"cursor": cursor} if cursor else {})},
+            ).json()
+            found |= {c["uscc"]: c for c in page["items"]}
+            cursor = page["next_cursor"]
+            if not cursor:
+                return found
+
+    every = listed()
+    assert every[uscc]["eligible"] is False
+    assert [r["rule"] for r in every[uscc]["reasons"]] == ["credit_level"]
+    blocked, eligible = listed(eligible="false"), listed(eligible="true")
+    assert uscc in blocked and uscc not in eligible
+    assert len(blocked) + len(eligible) == len(every)

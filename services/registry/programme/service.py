@@ -1276,7 +1276,13 @@ def _eligible_clause(award_round: AwardRound) -> Any:
         AlertMirror.closed_at.is_(None),
         AlertMirror.severity == SERIOUS,
     )
-    return and_(Enterprise.credit_level.in_(award_round.allowed_levels), ~serious_open)
+    # not yet rated (NULL) is ineligible: without the IS NOT NULL the clause would be NULL
+    # for it, and `eligible=false` (NOT clause) would drop it from the blocked list
+    return and_(
+        Enterprise.credit_level.is_not(None),
+        Enterprise.credit_level.in_(award_round.allowed_levels),
+        ~serious_open,
+    )
 
 
 def blocking_rules(
