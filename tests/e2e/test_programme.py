@@ -949,3 +949,46 @@ def test_an_unrated_enterprise_is_listed_among_the_blocked_candidates(
     blocked, eligible = listed(eligible="false"), listed(eligible="true")
     assert uscc in blocked and uscc not in eligible
     assert len(blocked) + len(eligible) == len(every)
+
+
+def test_an_enterprise_token_reads_no_other_enterprises_responsibility(
+    admin: httpx.Client, gateway_url: str
+) -> None:
+    zone = "molds-provincial"
+    topic = f"t_{uuid.uuid4().hex[:8]}"
+    mine, theirs = _register(admin, admit=False), _register(admin, admit=False)
+    for uscc, person in ((mine, "张三"), (theirs, "李四")):
+        made = admin.post(
+            "/v1/responsibilities",
+            json={
+                "zone_code": zone,
+                "tier": "primary",
+                "topic": topic,
+                "uscc": uscc,
+                "duty": "第一责任",
+                "responsible_person": person,
+            },
+        )
+        assert made.status_code == 201, made.text
+    own = client_for(admin, gateway_url, ["registry:read"], uscc=mine)
+    seen = own.get("/v1/responsibilities", params={"topic": topic}).json()["items"]
+    assert [r["uscc"] for r in seen] == [mine]
+    assert_problem(
+        own.get("/v1/responsibilities", params={"topic": topic, "uscc": theirs}), 403, "forbidden"
+    )
+    assert_problem(
+        own.get(
+            "/v1/responsibilities/route", params={"zone": zone, "topic": topic, "uscc": theirs}
+        ),
+        403,
+        "forbidden",
+    )
+    routed = own.get("/v1/responsibilities/route", params={"zone": zone, "topic": topic})
+    assert routed.status_code == 200, routed.text
+    mine_routed = own.get(
+        "/v1/responsibilities/route", params={"zone": zone, "topic": topic, "uscc": mine}
+    )
+    assert mine_routed.json()["first_responsible"]["responsible_person"] == "张三"
+    # agencies and the office still read every party
+    every = admin.get("/v1/responsibilities", params={"topic": topic}).json()["items"]
+    assert {r["uscc"] for r in every} == {mine, theirs}

@@ -320,10 +320,15 @@ async def assign_responsibility(
     return ResponsibilityOut.model_validate(row)
 
 
-@responsibilities.get("", summary="Responsibilities", response_model=Page[ResponsibilityOut])
+@responsibilities.get(
+    "",
+    summary="Responsibilities",
+    response_model=Page[ResponsibilityOut],
+    responses={403: {"description": "An enterprise token naming another enterprise"}},
+)
 async def list_responsibilities(
     session: SessionDep,
-    _: Reader,
+    principal: Reader,
     page: Paging,
     zone: ZoneQuery = None,
     tier: Annotated[Tier | None, Query(description="overall, supervisory or primary")] = None,
@@ -331,7 +336,11 @@ async def list_responsibilities(
     agency: AgencyQuery = None,
     uscc: UsccQuery = None,
 ) -> Page[ResponsibilityOut]:
-    """With `zone`, the zone's and the county-wide ones."""
+    """With `zone`, the zone's and the county-wide ones; an enterprise token sees the
+    agencies' and its own, not another enterprise's (403 when it names one)."""
+    wanted = uscc.strip().upper() if uscc else None
+    if wanted:
+        ensure_own_enterprise(principal, wanted)
     rows, next_cursor = await service.list_responsibilities(
         session,
         page=page,
@@ -339,7 +348,8 @@ async def list_responsibilities(
         tier=tier.value if tier else None,
         topic=topic,
         agency_code=agency,
-        uscc=uscc.strip().upper() if uscc else None,
+        uscc=wanted,
+        viewer_uscc=principal.uscc,
     )
     return Page(items=[ResponsibilityOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
@@ -348,11 +358,14 @@ async def list_responsibilities(
     "/route",
     summary="Route a problem to its owner",
     response_model=RouteOut,
-    responses={404: {"description": "Zone or enterprise unknown, or nobody is responsible"}},
+    responses={
+        403: {"description": "An enterprise token naming another enterprise"},
+        404: {"description": "Zone or enterprise unknown, or nobody is responsible"},
+    },
 )
 async def route(
     session: SessionDep,
-    _: Reader,
+    principal: Reader,
     zone: Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9_-]{1,59}$", description="Zone code")],
     topic: Annotated[
         str, Query(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="The problem's topic")
@@ -361,10 +374,11 @@ async def route(
 ) -> RouteOut:
     """The owner is the agency supervising the topic (the zone's before the county-wide,
     the topic's before `all`), else whoever is responsible overall; a named enterprise is
-    first responsible."""
-    return await service.route(
-        session, zone_code=zone, topic=topic, uscc=uscc.strip().upper() if uscc else None
-    )
+    first responsible (an enterprise token may name only itself)."""
+    wanted = uscc.strip().upper() if uscc else None
+    if wanted:
+        ensure_own_enterprise(principal, wanted)
+    return await service.route(session, zone_code=zone, topic=topic, uscc=wanted)
 
 
 # --- alliance standards -------------------------------------------------------------

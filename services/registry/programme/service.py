@@ -630,9 +630,13 @@ async def list_responsibilities(
     topic: str | None,
     agency_code: str | None,
     uscc: str | None,
+    viewer_uscc: str | None = None,
 ) -> tuple[list[Responsibility], str | None]:
-    """Responsibilities; with `zone`, the zone's and the county-wide ones."""
+    """Responsibilities; with `zone`, the zone's and the county-wide ones. An enterprise
+    (`viewer_uscc`) sees the agencies' and its own, not other enterprises'."""
     query = select(Responsibility)
+    if viewer_uscc:
+        query = query.where(or_(Responsibility.uscc.is_(None), Responsibility.uscc == viewer_uscc))
     if zone_code:
         query = query.where(
             or_(Responsibility.zone_code == zone_code, Responsibility.zone_code.is_(None))
