@@ -196,6 +196,9 @@ def test_test_requests_from_scope_to_risk_signal_and_credit(
         unknown = mine.post("/v1/test-requests", json={**body, "batch_id": str(uuid.uuid4())})
         assert_problem(unknown, 404, "not-found")
         assert_problem(theirs.post("/v1/test-requests", json=body), 403, "forbidden")
+        # an agency does not request tests in an enterprise's name (the office may)
+        assert_problem(samr.post("/v1/test-requests", json=body), 403, "forbidden")
+        assert_problem(ciq.post("/v1/test-requests", json=body), 403, "forbidden")
 
         created = mine.post("/v1/test-requests", json=body)
         assert created.status_code == 201, created.text

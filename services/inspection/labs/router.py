@@ -117,7 +117,7 @@ async def patch_lab(
     summary="Request a test of an export batch",
     response_model=TestRequestOut,
     responses={
-        403: {"description": "Another enterprise's batch"},
+        403: {"description": "Another enterprise's batch, or an agency or inspector token"},
         404: {"description": "No such lab or export batch"},
         422: {"description": "The lab is not accredited for the product and standard (named)"},
     },

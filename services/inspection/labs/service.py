@@ -240,7 +240,8 @@ async def create_request(
         raise NotFound("export batch", str(request_in.batch_id))
     if not principal.can_act_for(batch.uscc):
         raise ProblemError("forbidden", "an enterprise requests tests of its own batches only")
-    if principal.inspector_id is not None:
+    if principal.uscc is None and not principal.is_admin:
+        # an agency or inspector token would be requesting in the enterprise's name
         raise ProblemError("forbidden", "an enterprise (or the office for it) requests tests")
     hs_code = request_in.hs_code or batch.hs_code
     if hs_code is None:
