@@ -37,6 +37,9 @@ class GatewaySettings(ServiceSettings):
     route_rate_limits: dict[str, tuple[float, int]] = {"/oauth/token": (10.0, 50)}  # noqa: RUF012
     # Origins allowed to call the API from a browser (the dashboard's); empty = none.
     cors_origins: list[str] = []  # noqa: RUF012
+    # A CJK TrueType/OpenType font for the dossier PDF; empty = the bundled Noto Sans SC
+    # (pip package pylopdf-fonts-zh-cn), else Debian's fonts-noto-cjk or WenQuanYi.
+    cjk_font: str = ""
 
     @model_validator(mode="after")
     def _prod_needs_key(self) -> "GatewaySettings":

@@ -20,6 +20,7 @@ from gateway.clients import service as clients
 from gateway.clients.models import SigningKey
 from gateway.clients.router import router as clients_router
 from gateway.config import settings
+from gateway.dossier.router import router as dossier_router
 from gateway.openapi import merged_openapi
 from gateway.profile import router as profile_router
 from gateway.proxy import ProxyMiddleware, Upstreams
@@ -129,6 +130,7 @@ app = create_service_app(
         users_router,
         audit_router,
         profile_router,
+        dossier_router,
         docs,
     ],
     inner_middleware=[ProxyMiddleware],

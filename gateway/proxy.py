@@ -162,7 +162,10 @@ class Upstreams:
             await self.session.close()
 
 
-GATEWAY_OWNED = re.compile(r"^/v1/enterprises/[^/]+/profile/?$")
+GATEWAY_OWNED = re.compile(
+    r"^/v1/enterprises/[^/]+/profile/?$"
+    r"|^/v1/zones/[^/]+/dossier\.(pdf|xlsx)$"  # the acceptance dossier (gateway/dossier/)
+)
 
 
 class ProxyMiddleware:

@@ -1,0 +1,124 @@
+"""The dossier's pure parts: formula neutralisation, chart scaling, KPI years, the
+attachment header, the font lookup."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from openpyxl import load_workbook
+
+from gateway.dossier.fonts import find_cjk_font
+from gateway.dossier.gather import Dossier, Part, kpi_years
+from gateway.dossier.pdf import bar_heights, nice_ceiling
+from gateway.dossier.router import attachment
+from gateway.dossier.xlsx import display_width, neutralise, render_xlsx
+
+ZONE = {
+    "code": "lighting-provincial",
+    "name_zh": "出口灯具质量安全示范区（省级）",
+    "name_en": "Export lighting zone",
+    "level": "provincial",
+    "stage": "launching",
+    "plan_start": "2018-03-01",
+    "tasks": [],
+}
+
+
+@pytest.mark.parametrize(
+    ("raw", "written"),
+    [
+        ('=HYPERLINK("http://evil.example","点我")', '\'=HYPERLINK("http://evil.example","点我")'),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("宁海明光灯饰有限公司", "宁海明光灯饰有限公司"),
+        ("A=B", "A=B"),
+        ("", ""),
+    ],
+)
+def test_neutralise_text_that_would_start_a_formula(raw: str, written: str) -> None:
+    assert neutralise(raw) == written
+
+
+def test_numbers_stay_numbers_and_control_characters_are_dropped() -> None:
+    assert neutralise(-5) == -5 and neutralise(0.25) == 0.25 and neutralise(None) is None
+    assert neutralise("宁海\x00灯具\x07") == "宁海灯具"
+
+
+def test_workbook_stores_the_dangerous_name_as_text() -> None:
+    members = [
+        {"uscc": "91330226MA2AAAAA1X", "name": "=1+2", "credit_level": "B", "industry": "x"},
+        {"uscc": "91330226MA2AAAAA2X", "name": "@evil", "credit_level": None, "industry": "x"},
+    ]
+    dossier = Dossier(
+        zone=ZONE,
+        generated_at=datetime(2026, 5, 1, tzinfo=UTC),
+        transitions=Part(data=[]),
+        members=Part(data=members),
+        kpis=Part(error="inspection answered 503"),
+        alerts=Part(data=[]),
+        commitments=Part(data=[]),
+        tasks=Part(data=[]),
+        capas=Part(data=[]),
+    )
+    book = load_workbook(io.BytesIO(render_xlsx(dossier)))
+    sheet = book["成员企业 Members"]
+    assert sheet["B3"].value == "'=1+2" and sheet["B3"].data_type == "s"
+    assert sheet["B4"].value == "'@evil" and sheet["C4"].value == "—"
+    assert "不可用" in str(book["年度指标 KPIs"]["A2"].value)
+
+
+def test_nice_ceiling_is_a_readable_axis_top() -> None:
+    assert nice_ceiling(0) == 1 and nice_ceiling(-3) == 1
+    assert nice_ceiling(0.93) == 1
+    assert nice_ceiling(1.2) == 2
+    assert nice_ceiling(2.2) == 2.5
+    assert nice_ceiling(3) == 5
+    assert nice_ceiling(5) == 5
+    assert nice_ceiling(1_234_567) == 2_000_000
+    assert nice_ceiling(0.031) == 0.05
+
+
+def test_bar_heights_scale_to_the_axis_and_keep_missing_apart_from_zero() -> None:
+    top, heights = bar_heights([2_000_000, 0, None, 500_000], 40)
+    assert top == 2_000_000
+    assert heights == [40, 0, None, 10]
+    top, heights = bar_heights([None, None], 40)
+    assert top == 1 and heights == [None, None]
+
+
+def test_kpi_years_from_the_plan_start_to_this_year_bounded() -> None:
+    now = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
+    assert kpi_years({"plan_start": "2024-03-01"}, now) == [2024, 2025, 2026]
+    assert kpi_years({"plan_start": None, "created_at": "2026-01-02T00:00:00Z"}, now) == [2026]
+    assert kpi_years({"plan_start": "2001-01-01"}, now)[0] == 2015  # twelve years at most
+    assert kpi_years({"plan_start": "2030-01-01"}, now) == [2026]
+    # 31 December 17:00 UTC is already the new year in China
+    assert kpi_years({}, datetime(2026, 12, 31, 17, 0, tzinfo=UTC)) == [2027]
+
+
+def test_attachment_has_an_ascii_name_and_the_chinese_one() -> None:
+    header = attachment("出口灯具质量安全示范区（省级）", "lighting-provincial", "pdf", "20261129")
+    assert header.startswith('attachment; filename="dossier-lighting-provincial-20261129.pdf"')
+    utf8 = header.split("filename*=UTF-8''", 1)[1]
+    assert utf8.isascii()
+    assert unquote(utf8) == "出口灯具质量安全示范区（省级）验收申报材料-20261129.pdf"
+
+
+def test_display_width_counts_wide_characters_twice() -> None:
+    assert display_width("ab") == 2 and display_width("宁海") == 4
+
+
+def test_font_lookup(tmp_path: Path) -> None:
+    fake = tmp_path / "font.ttf"
+    fake.write_bytes(b"x")
+    assert find_cjk_font(str(fake)) == fake
+    assert find_cjk_font(str(tmp_path / "missing.ttf")) is None  # configured means that one
+    found = find_cjk_font("", candidates=())
+    assert found is not None and found.suffix == ".otf"  # the bundled Noto Sans SC
