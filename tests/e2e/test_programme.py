@@ -473,7 +473,12 @@ def test_standards_adoptions_and_same_line_declarations(
         page = admin.get("/v1/standards/adoption-by-zone", params={"zone": ZONE}).json()
         return page["items"][0]  # type: ignore[no-any-return]
 
-    before = counts()
+    def every_zone() -> dict[str, dict[str, Any]]:
+        page = admin.get("/v1/standards/adoption-by-zone", params={"limit": 500}).json()
+        return {z["zone_code"]: z for z in page["items"]}
+
+    before, zones_before = counts(), every_zone()
+    assert zones_before[ZONE] == before
     published = agency("ciq").post(
         "/v1/standards",
         json={
@@ -545,6 +550,12 @@ def test_standards_adoptions_and_same_line_declarations(
     assert after["adopters"] == before["adopters"] + 1
     assert after["declarations"] == before["declarations"] + 1
     assert after["adoption_rate"] == round(after["adopters"] / after["members"], 4)
+    # each zone counts its own: a lighting zone's standard leaves the other zones' figures
+    zones_after = every_zone()
+    assert zones_after[ZONE] == after
+    assert {c: z for c, z in zones_after.items() if c != ZONE} == {
+        c: z for c, z in zones_before.items() if c != ZONE
+    }
     assert [
         e["uscc"] for e in _events(stack, "registry.standard.adopted.v1", "standard_id", sid)
     ] == [adopter]

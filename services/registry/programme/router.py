@@ -99,7 +99,7 @@ groups = APIRouter(prefix="/v1/leadership-groups", tags=["leadership group"])
 async def list_groups(session: SessionDep, _: Reader, page: Paging) -> Page[GroupOut]:
     """Each county's zone leadership group with its leader unit, office and members."""
     rows, next_cursor = await service.list_groups(session, page=page)
-    return Page(items=[await service.group_out(session, g) for g in rows], next_cursor=next_cursor)
+    return Page(items=await service.group_outs(session, rows), next_cursor=next_cursor)
 
 
 @groups.post(

@@ -155,7 +155,20 @@ async def _members(session: AsyncSession, code: str) -> list[GroupMember]:
 
 async def group_out(session: AsyncSession, group: LeadershipGroup) -> GroupOut:
     """A group with its roster, leader unit and office."""
-    members = await _members(session, group.code)
+    return _group_out(group, await _members(session, group.code))
+
+
+async def group_outs(session: AsyncSession, groups: Sequence[LeadershipGroup]) -> list[GroupOut]:
+    """Groups with their rosters, read in one query for the page."""
+    rosters: dict[str, list[GroupMember]] = {}
+    if groups:
+        query = select(GroupMember).where(GroupMember.group_code.in_([g.code for g in groups]))
+        for m in await session.scalars(query.order_by(GroupMember.agency_code)):
+            rosters.setdefault(m.group_code, []).append(m)
+    return [_group_out(g, rosters.get(g.code, [])) for g in groups]
+
+
+def _group_out(group: LeadershipGroup, members: list[GroupMember]) -> GroupOut:
     role = {m.role: m.agency_code for m in members}
     return GroupOut(
         code=group.code,
@@ -942,33 +955,42 @@ async def adoption_by_zone(
     if zone_code:
         query = query.where(Zone.code == zone_code)
     rows, next_cursor = await keyset_page(session, query, keys=[Zone.code], page=page)
+    # one query for the page's zones (it was four per zone), each count correlated to its zone
+    applies = or_(
+        Standard.zone_code == Zone.code,
+        and_(Standard.zone_code.is_(None), Standard.industry == Zone.industry),
+    )
+    applicable = select(Standard.id).where(applies).correlate(Zone)
+    members = (
+        select(Membership.uscc)
+        .where(Membership.zone_code == Zone.code, Membership.status == "admitted")
+        .correlate(Zone)
+    )
+    figures = select(
+        Zone.code,
+        select(func.count()).select_from(Standard).where(applies).correlate(Zone).scalar_subquery(),
+        select(func.count()).select_from(members.subquery()).correlate(Zone).scalar_subquery(),
+        select(func.count(func.distinct(StandardAdoption.uscc)))
+        .where(StandardAdoption.standard_id.in_(applicable), StandardAdoption.uscc.in_(members))
+        .correlate(Zone)
+        .scalar_subquery(),
+        select(func.count())
+        .select_from(SameLineDeclaration)
+        .where(
+            SameLineDeclaration.standard_id.in_(applicable),
+            SameLineDeclaration.uscc.in_(members),
+        )
+        .correlate(Zone)
+        .scalar_subquery(),
+    ).where(Zone.code.in_([z.code for z in rows]))
+    counts = {row[0]: row[1:] for row in (await session.execute(figures)).tuples()}
     out = []
     for zone in rows:
-        applies = or_(
-            Standard.zone_code == zone.code,
-            and_(Standard.zone_code.is_(None), Standard.industry == zone.industry),
-        )
-        applicable = select(Standard.id).where(applies)
-        members = select(Membership.uscc).where(
-            Membership.zone_code == zone.code, Membership.status == "admitted"
-        )
-        standards = await session.scalar(select(func.count()).where(applies)) or 0
-        member_count = await session.scalar(select(func.count()).select_from(members.subquery()))
-        adopting = await session.scalar(
-            select(func.count(func.distinct(StandardAdoption.uscc))).where(
-                StandardAdoption.standard_id.in_(applicable), StandardAdoption.uscc.in_(members)
-            )
-        )
-        declarations = await session.scalar(
-            select(func.count()).where(
-                SameLineDeclaration.standard_id.in_(applicable),
-                SameLineDeclaration.uscc.in_(members),
-            )
-        )
+        standards, member_count, adopting, declarations = counts[zone.code]
         out.append(
             ZoneAdoption(
                 zone_code=zone.code,
-                standards=standards,
+                standards=standards or 0,
                 members=member_count or 0,
                 adopters=adopting or 0,
                 adoption_rate=_round4(adopting or 0, member_count or 0),
