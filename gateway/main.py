@@ -20,12 +20,15 @@ from gateway.clients import service as clients
 from gateway.clients.models import SigningKey
 from gateway.clients.router import router as clients_router
 from gateway.config import settings
+from gateway.dashboard.router import router as dashboard_router
+from gateway.dashboard.session import DashboardTokenMiddleware
 from gateway.dossier.router import router as dossier_router
 from gateway.openapi import merged_openapi
 from gateway.profile import router as profile_router
 from gateway.proxy import ProxyMiddleware, Upstreams
 from gateway.ratelimit import RateLimitMiddleware
 from gateway.security import SecurityHeadersMiddleware
+from gateway.users import service as users
 from gateway.users.router import router as users_router
 from kit.app import create_service_app
 from kit.auth import JwksVerifier
@@ -52,8 +55,10 @@ async def startup(app: FastAPI) -> None:
             pem = key.private_pem
         if settings.profile == "dev":
             await clients.ensure_demo_client(session)
+            await users.ensure_demo_user(session)
         else:
             await clients.remove_demo_client(session)
+            await users.remove_demo_user(session)
     signer = Signer(
         pem, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl_s=settings.token_ttl_s
     )
@@ -104,18 +109,6 @@ async def problem_type(slug: str) -> dict[str, Any]:
     return {"type": f"/problems/{slug}", "status": status, "title": {"en": en, "zh-CN": zh}}
 
 
-@docs.get("/", include_in_schema=False)
-async def index() -> HTMLResponse:
-    """A landing page until the dashboard arrives."""
-    return HTMLResponse(
-        "<!doctype html><meta charset=utf-8><title>出口产品质量安全示范区平台</title>"
-        "<h1>宁海县出口产品质量安全示范区平台</h1><p>Ninghai export quality demonstration zone "
-        "platform.</p><ul><li><a href=/docs>API (Swagger UI)</a></li>"
-        "<li><a href=/openapi.json>openapi.json</a></li><li><a href=/asyncapi.json>asyncapi.json"
-        "</a></li><li><a href=/v1/public/zones>Public zone list</a></li></ul>"
-    )
-
-
 app = create_service_app(
     settings,
     title="Zone platform gateway (示范区平台网关)",
@@ -132,11 +125,13 @@ app = create_service_app(
         profile_router,
         dossier_router,
         docs,
+        dashboard_router,
     ],
     inner_middleware=[ProxyMiddleware],
     outer_middleware=[
         (RateLimitMiddleware, {"settings": settings}),
         (AuditMiddleware, {}),
+        (DashboardTokenMiddleware, {}),  # outside audit and rate limit: they see the user
         (SecurityHeadersMiddleware, {}),
         *(
             [

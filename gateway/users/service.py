@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.users.models import User
 from gateway.users.schemas import EnterpriseUserIn, InspectorUserIn, OfficeUserIn, UserPatch
+from kit.auth import ALL_SCOPES
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound, ProblemError
 
@@ -79,3 +80,45 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
     if user is None or not user.active or not matches:
         return None
     return user
+
+
+DEMO_USER = "demo-office"
+DEMO_USER_PASSWORD = "demo-office-password"  # noqa: S105 - dev profile only, see ensure_demo_user
+
+
+async def ensure_demo_user(session: AsyncSession) -> None:
+    """Dev profile only: `demo-office`, a zone-office person with every scope, so the
+    dashboard can be tried at once (as `demo-admin` is for the API). Its password is reset."""
+    user = await session.get(User, DEMO_USER)
+    if user is not None and user.active and user.scopes == sorted(ALL_SCOPES):
+        try:
+            await asyncio.to_thread(HASHER.verify, user.password_hash, DEMO_USER_PASSWORD)
+            return
+        except (VerificationError, InvalidHashError):
+            pass
+    password_hash = await asyncio.to_thread(HASHER.hash, DEMO_USER_PASSWORD)
+    if user is None:
+        session.add(
+            User(
+                username=DEMO_USER,
+                password_hash=password_hash,
+                name="示范区办公室演示用户 (demo, dev profile only)",
+                kind="office",
+                agency="commerce",
+                scopes=sorted(ALL_SCOPES),
+                active=True,
+            )
+        )
+    else:
+        user.password_hash = password_hash
+        user.scopes = sorted(ALL_SCOPES)
+        user.active = True
+    await session.flush()
+
+
+async def remove_demo_user(session: AsyncSession) -> None:
+    """Outside dev the demo user must not exist, even in a database copied from dev."""
+    user = await session.get(User, DEMO_USER)
+    if user is not None:
+        await session.delete(user)
+        await session.flush()

@@ -1,0 +1,276 @@
+"""The dashboard's words in zh-CN (the default) and English.
+
+One table per kind of word, each entry `key: (zh, en)`, so a missing translation cannot hide:
+every key has both by construction, and a unit test checks none is empty.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+LANGUAGES: Final = ("zh-CN", "en")
+DEFAULT_LANGUAGE: Final = "zh-CN"
+
+UI: dict[str, tuple[str, str]] = {
+    # chrome
+    "app_title": ("宁海县出口产品质量安全示范区平台", "Ninghai export quality demonstration zones"),
+    "office": ("示范区办公室", "Zone office"),
+    "nav_overview": ("总览", "Overview"),
+    "nav_campaigns": ("双随机抽查", "Campaigns"),
+    "nav_alerts": ("风险预警", "Alerts"),
+    "nav_audit": ("审计日志", "Audit trail"),
+    "nav_enterprise": ("企业查询", "Enterprise"),
+    "switch_language": ("English", "中文"),
+    "logout": ("退出登录", "Log out"),
+    "signed_in_as": ("当前用户", "Signed in as"),
+    "api_docs": ("接口文档", "API documentation"),
+    "public_zones": ("公开示范区名单", "Public zone list"),
+    "unavailable": ("不可用", "unavailable"),
+    "unavailable_detail": ("该部分暂时不可用：", "This part is not available right now: "),
+    "forbidden": ("无权限查看", "You may not see this"),
+    "not_yet": ("暂未提供", "Not available yet"),
+    "none": ("暂无", "None"),
+    "next_page": ("下一页", "Next page"),
+    "first_page": ("第一页", "First page"),
+    "error_title": ("出错了", "Something went wrong"),
+    "not_found": ("未找到", "Not found"),
+    "back_overview": ("返回总览", "Back to the overview"),
+    "action_failed": ("操作未成功：", "The action did not succeed: "),
+    "action_done": ("已完成", "Done"),
+    "csrf_failed": (
+        "表单已过期，请刷新页面后重试",
+        "The form has expired; reload the page and try again",
+    ),
+    # login
+    "login_title": ("办公室人员登录", "Office staff sign-in"),
+    "username": ("用户名", "Username"),
+    "password": ("密码", "Password"),
+    "login": ("登录", "Sign in"),
+    "login_failed": ("用户名或密码错误", "Unknown user or wrong password"),
+    "login_office_only": (
+        "仪表盘仅供示范区办公室和成员单位人员使用",
+        "The dashboard is for the zone office and member agencies only",
+    ),
+    "login_unavailable": ("登录服务暂时不可用，请稍后再试", "Sign-in is unavailable; retry later"),
+    "session_expired": ("登录已过期，请重新登录", "Your session has expired; sign in again"),
+    "logged_out": ("已退出登录", "You are signed out"),
+    # overview
+    "overview_title": ("示范区建设总览", "Zones at a glance"),
+    "zones_timeline": ("示范区建设阶段（按工作方案阶段）", "Zones on the work plan's phases"),
+    "zones_by_stage": ("各阶段示范区数（按级别）", "Zones per stage, by level"),
+    "phase": ("阶段", "Phase"),
+    "phase_n": ("第{n}阶段", "Phase {n}"),
+    "phase_none": ("已建成/计划外", "Built earlier / outside the plan"),
+    "plan_period": ("计划时间", "Planned period"),
+    "zones": ("示范区", "Zones"),
+    "enterprises": ("企业数", "Enterprises"),
+    "enterprises_registered": ("在册企业", "Registered enterprises"),
+    "enterprises_scored": ("已评信用企业", "Enterprises with a credit level"),
+    "credit_distribution": ("信用等级分布", "Credit levels"),
+    "open_alerts": ("未关闭风险预警", "Open risk alerts"),
+    "pass_rate_trend": ("监督抽查合格率趋势（随机抽查）", "Spot-check pass rate (random checks)"),
+    "pass_rate": ("合格率", "Pass rate"),
+    "spot_checks": ("抽查次数", "Spot checks"),
+    "year": ("年度", "Year"),
+    "count": ("数量", "Count"),
+    "at_least": ("至少", "at least"),
+    "more_alerts": ("查看全部预警", "All alerts"),
+    # zone
+    "zone_title": ("示范区详情", "Zone"),
+    "industry": ("产业", "Industry"),
+    "level": ("级别", "Level"),
+    "stage": ("当前阶段", "Stage"),
+    "acceptance_authority": ("验收单位", "Acceptance authority"),
+    "lifecycle": ("建设进程", "Lifecycle"),
+    "checklist": ("阶段任务清单", "Stage checklist"),
+    "task": ("任务", "Task"),
+    "done_by": ("完成人", "Done by"),
+    "done_at": ("完成时间", "Done at"),
+    "open_task": ("未完成", "Open"),
+    "history": ("阶段变更记录", "Stage history"),
+    "from_stage": ("原阶段", "From"),
+    "to_stage": ("新阶段", "To"),
+    "moved_by": ("操作人", "Moved by"),
+    "agency": ("单位", "Agency"),
+    "reason": ("原因", "Reason"),
+    "when": ("时间", "When"),
+    "open_tasks_left": ("遗留未完成任务", "Tasks left open"),
+    "move_zone": ("推进阶段", "Move the zone"),
+    "move_to": ("推进至", "Move to"),
+    "move_submit": ("提交", "Submit"),
+    "moved_ok": ("已推进至", "Moved to"),
+    "no_moves": ("该示范区已无可推进的阶段", "This zone has no further stage"),
+    "members": ("成员企业", "Member enterprises"),
+    "name": ("名称", "Name"),
+    "uscc": ("统一社会信用代码", "USCC"),
+    "credit_level": ("信用等级", "Credit level"),
+    "kpis": ("考核指标", "KPIs"),
+    "exports_usd": ("出口额（美元）", "Exports (US$)"),
+    "notifications": ("国外通报", "Foreign notifications"),
+    "returns": ("退运", "Returns"),
+    "notifications_per_100m": ("每亿美元出口通报数", "Notifications per US$100M exports"),
+    "returns_per_100m": ("每亿美元出口退运数", "Returns per US$100M exports"),
+    "capa_closure_rate": ("整改关闭率", "CAPA closure rate"),
+    "open_capas": ("未关闭整改（纠正与预防措施）", "Open corrective actions (CAPAs)"),
+    "findings": ("问题", "Findings"),
+    "due_at": ("期限", "Due"),
+    "status": ("状态", "Status"),
+    "overdue": ("已逾期", "overdue"),
+    # enterprise
+    "enterprise_title": ("企业档案", "Enterprise profile"),
+    "enterprise_lookup": ("按统一社会信用代码查询企业", "Look up an enterprise by USCC"),
+    "search": ("查询", "Search"),
+    "profile_partial": ("部分信息暂不可用", "Some parts are not available"),
+    "address": ("地址", "Address"),
+    "legal_representative": ("法定代表人", "Legal representative"),
+    "memberships": ("示范区成员资格", "Zone memberships"),
+    "score": ("信用分", "Score"),
+    "contributions": ("信用分构成（各事实贡献）", "Credit contributions per fact"),
+    "points": ("分值", "Points"),
+    "measures": ("联合奖惩措施", "Joint rewards and punishments"),
+    "commitments": ("质量诚信承诺书", "Integrity commitments"),
+    "signatory": ("签署人", "Signatory"),
+    "signed_on": ("签署日期", "Signed on"),
+    "open_tasks": ("未完成检查任务", "Open inspection tasks"),
+    "batches": ("出口批次", "Export batches"),
+    "batch": ("批次", "Batch"),
+    "kind": ("类型", "Kind"),
+    "product": ("产品", "Product"),
+    "destination": ("目的国", "Destination"),
+    "ship_date": ("出运日期", "Shipped"),
+    "trace": ("追溯图", "Trace graph"),
+    "trace_upstream": ("向上游追溯", "Upstream"),
+    "trace_downstream": ("向下游追溯", "Downstream"),
+    "trace_truncated": ("追溯结果已截断", "The trace was cut short"),
+    "show_trace": ("追溯", "Trace"),
+    # campaigns
+    "campaigns_title": ("双随机抽查计划", "Random inspection campaigns"),
+    "campaign": ("抽查计划", "Campaign"),
+    "window": ("实施期间", "Window"),
+    "agencies": ("参与单位", "Agencies"),
+    "joint": ("联合抽查", "joint"),
+    "draw": ("抽取结果", "Draw"),
+    "draw_list": ("抽取名单", "Draw list"),
+    "not_drawn": ("尚未抽取", "Not drawn yet"),
+    "population": ("抽查对象库", "Population"),
+    "sampled": ("抽中", "Drawn"),
+    "seed": ("随机种子", "Seed"),
+    "verify": ("复核抽取", "Verify the draw"),
+    "verify_ok": ("复核一致：抽取可重现", "Verified: the draw replays exactly"),
+    "verify_bad": ("复核不一致", "Verification failed"),
+    "results": ("检查结果", "Results"),
+    "verdict": ("结论", "Verdict"),
+    "badges": ("执法证号", "Badge numbers"),
+    "completed_at": ("完成时间", "Completed"),
+    "show": ("查看", "Show"),
+    # alerts
+    "alerts_title": ("风险预警处置", "Risk alerts queue"),
+    "unmatched_signals": ("待关联的风险信号", "Unmatched risk signals"),
+    "signal": ("风险信号", "Signal"),
+    "reference": ("编号", "Reference"),
+    "candidates": ("候选企业", "Candidates"),
+    "link": ("关联", "Link"),
+    "dismiss": ("驳回", "Dismiss"),
+    "batch_id": ("批次ID（可选）", "Batch id (optional)"),
+    "linked": ("已关联", "Linked"),
+    "dismissed": ("已驳回", "Dismissed"),
+    "alerts_to_triage": ("待处置预警", "Alerts to triage"),
+    "severity": ("严重程度", "Severity"),
+    "summary": ("摘要", "Summary"),
+    "raised_at": ("发布时间", "Raised"),
+    "investigate": ("开始调查", "Investigate"),
+    "close": ("关闭", "Close"),
+    "conclusion": ("处置结论", "Conclusion"),
+    # audit
+    "audit_title": ("审计日志", "Audit trail"),
+    "actor": ("操作者", "Actor"),
+    "method": ("方法", "Method"),
+    "path": ("路径", "Path"),
+    "outcome": ("结果", "Outcome"),
+    "filter": ("筛选", "Filter"),
+    "all": ("全部", "All"),
+}
+
+STAGES: dict[str, tuple[str, str]] = {
+    "planned": ("规划", "Planned"),
+    "launching": ("启动建设", "Launching"),
+    "implementing": ("推进实施", "Implementing"),
+    "assessing": ("总结考核", "Assessing"),
+    "accepted": ("验收通过", "Accepted"),
+    "revoked": ("撤销", "Revoked"),
+}
+
+ZONE_LEVELS: dict[str, tuple[str, str]] = {
+    "provincial": ("省级", "Provincial"),
+    "national": ("国家级", "National"),
+}
+
+CREDIT_LEVELS: dict[str, tuple[str, str]] = {
+    "A": ("A 级（守信）", "A (trustworthy)"),
+    "B": ("B 级（基本守信）", "B (mostly trustworthy)"),
+    "C": ("C 级（失信）", "C (untrustworthy)"),
+    "D": ("D 级（严重失信）", "D (seriously untrustworthy)"),
+}
+
+STATUSES: dict[str, tuple[str, str]] = {
+    "open": ("待处理", "open"),
+    "investigating": ("调查中", "investigating"),
+    "closed": ("已关闭", "closed"),
+    "responded": ("已整改待验证", "responded"),
+    "planned": ("计划中", "planned"),
+    "drawn": ("已抽取", "drawn"),
+    "cancelled": ("已取消", "cancelled"),
+    "completed": ("已完成", "completed"),
+    "admitted": ("已准入", "admitted"),
+    "applied": ("已申请", "applied"),
+    "assessing": ("考核中", "assessing"),
+    "rejected": ("已驳回", "rejected"),
+    "suspended": ("已暂停", "suspended"),
+    "removed": ("已除名", "removed"),
+    "signed": ("有效", "signed"),
+    "breached": ("已违约", "breached"),
+    "unmatched": ("未关联", "unmatched"),
+    "matched": ("已关联", "matched"),
+    "dismissed": ("已驳回", "dismissed"),
+    "success": ("成功", "success"),
+    "denied": ("拒绝", "denied"),
+    "failed": ("失败", "failed"),
+    "pass": ("合格", "pass"),
+    "minor": ("轻微问题", "minor"),
+    "fail": ("不合格", "fail"),
+    "general": ("一般", "general"),
+    "serious": ("严重", "serious"),
+    "counted": ("计入", "counted"),
+    "capped": ("封顶", "capped"),
+    "expired": ("已失效", "expired"),
+    "repaired": ("已修复", "repaired"),
+    "future": ("未生效", "future"),
+}
+
+TABLES: dict[str, dict[str, tuple[str, str]]] = {
+    "ui": UI,
+    "stages": STAGES,
+    "zone_levels": ZONE_LEVELS,
+    "credit_levels": CREDIT_LEVELS,
+    "statuses": STATUSES,
+}
+
+
+def language(value: str | None) -> str:
+    """A supported language from a query parameter or cookie; zh-CN otherwise."""
+    if value and value.lower().startswith("en"):
+        return "en"
+    return DEFAULT_LANGUAGE
+
+
+class Words(dict[str, str]):
+    """One table in one language; an unknown key shows itself rather than failing the page."""
+
+    def __missing__(self, key: str) -> str:
+        return key
+
+
+def words(lang: str) -> dict[str, Words]:
+    """Every table in `lang`, for the templates: `t.ui.logout`, `t.stages[zone.stage]`."""
+    index = LANGUAGES.index(language(lang))
+    return {name: Words({k: v[index] for k, v in table.items()}) for name, table in TABLES.items()}

@@ -1,0 +1,489 @@
+"""The county zone office's dashboard (示范区办公室看板): server-rendered pages at `/` and
+`/dashboard/...`, vendored assets at `/static/...`.
+
+Thin routes: each checks the session, asks `pages` for the data (always through the API with
+the user's token) and renders a template. Nothing here is in the API document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from gateway.dashboard import pages
+from gateway.dashboard.api import Api, LoginRequired, Part
+from gateway.dashboard.labels import words
+from gateway.dashboard.session import (
+    LANG_COOKIE,
+    LOGIN_COOKIE,
+    TOKEN_COOKIE,
+    clear_cookie,
+    csrf_for,
+    csrf_ok,
+    lang_of,
+    new_login_csrf,
+    principal_of,
+    safe_next,
+    set_cookie,
+    to_login,
+    token_of,
+)
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+# Every file under static/, by its URL path; anything else is 404 (no path walking).
+STATIC_FILES = {p.relative_to(STATIC).as_posix(): p for p in STATIC.rglob("*") if p.is_file()}
+# Content hashes for cache busting: assets are cached a year and renamed by query on change.
+VERSIONS = {
+    name: hashlib.sha256(path.read_bytes()).hexdigest()[:12] for name, path in STATIC_FILES.items()
+}
+PAGE_HEADERS = {"Cache-Control": "no-store"}
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def _static_url(name: str) -> str:
+    return f"/static/{name}?v={VERSIONS.get(name, '0')}"
+
+
+def _with_query(request: Request, **changes: Any) -> str:
+    """This page's URL with some query parameters changed (None removes one)."""
+    params = dict(request.query_params)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return request.url.path + (f"?{urlencode(params)}" if params else "")
+
+
+templates.env.globals["static"] = _static_url
+templates.env.globals["with_query"] = _with_query
+
+
+def _base_context(request: Request, token: str | None, user: str | None) -> dict[str, Any]:
+    lang = lang_of(request)
+    return {
+        "lang": lang,
+        "t": words(lang),
+        "user": user,
+        "csrf": csrf_for(token) if token else "",
+        "path": request.url.path,
+    }
+
+
+def _render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    response = templates.TemplateResponse(
+        request, name, context, status_code=status_code, headers=PAGE_HEADERS
+    )
+    if "lang" in request.query_params:  # the switch: remember the choice
+        set_cookie(response, request, LANG_COOKIE, context["lang"], 365 * 24 * 3600)
+    return response
+
+
+Builder = Callable[[Api, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+async def _page(request: Request, name: str, build: Builder) -> Response:
+    """Sign-in check, fetch, render; an expired token on the way sends the user to sign in."""
+    token = token_of(request)
+    principal = await principal_of(request, token)
+    if principal is None:
+        return to_login(request, expired=token is not None)
+    context = _base_context(request, token, principal.subject.removeprefix("user:"))
+    try:
+        context.update(await build(Api(request, token, context["lang"]), context))
+    except LoginRequired:
+        return to_login(request, expired=True)
+    status = context.pop("status_code", 200)
+    return _render(request, name, context, status)
+
+
+async def _session(request: Request, csrf: str | None) -> tuple[Api, dict[str, Any]] | Response:
+    """For a form post: a signed-in session and a matching CSRF token, else the answer."""
+    token = token_of(request)
+    principal = await principal_of(request, token)
+    if token is None or principal is None:
+        return to_login(request, expired=token is not None)
+    context = _base_context(request, token, principal.subject.removeprefix("user:"))
+    if not csrf_ok(context["csrf"], request, csrf):
+        context["message"] = context["t"]["ui"]["csrf_failed"]
+        return _render(request, "error.html", context, 403)
+    return Api(request, token, context["lang"]), context
+
+
+# -- assets --------------------------------------------------------------------------------
+
+
+@router.get("/static/{name:path}")
+async def static(name: str) -> Response:
+    """Vendored and own assets, cached a year (their URLs carry a content hash)."""
+    path = STATIC_FILES.get(name)
+    if path is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if path.suffix == ".md" or path.name.startswith(("LICENSE", "NOTICE")):
+        media_type = "text/plain; charset=utf-8"
+    return FileResponse(
+        path,
+        media_type=media_type,
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+    )
+
+
+# -- sign in and out -----------------------------------------------------------------------
+
+
+@router.get("/dashboard/login")
+async def login_form(
+    request: Request,
+    next: str | None = None,
+    expired: str | None = None,
+    bye: str | None = None,
+) -> Response:
+    """The sign-in form, with a fresh double-submit CSRF cookie."""
+    context = _base_context(request, None, None)
+    value = request.cookies.get(LOGIN_COOKIE) or new_login_csrf()
+    t = context["t"]["ui"]
+    notice = t["session_expired"] if expired else t["logged_out"] if bye else None
+    context.update(login_csrf=value, next=safe_next(next), notice=notice, error=None)
+    response = _render(request, "login.html", context)
+    set_cookie(response, request, LOGIN_COOKIE, value, 3600)
+    return response
+
+
+@router.post("/dashboard/login")
+async def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    """Password grant through the gateway's own token endpoint; the token goes in a cookie."""
+    context = _base_context(request, None, None)
+    t = context["t"]["ui"]
+    expected = request.cookies.get(LOGIN_COOKIE)
+    context.update(login_csrf=expected or new_login_csrf(), next=safe_next(next), notice=None)
+    if not csrf_ok(expected, request, csrf):
+        context["error"] = t["csrf_failed"]
+        response = _render(request, "login.html", context, 403)
+        set_cookie(response, request, LOGIN_COOKIE, context["login_csrf"], 3600)
+        return response
+    api = Api(request, None, context["lang"])
+    try:
+        answer = await api.call(
+            "POST",
+            "gateway",
+            "/oauth/token",
+            form={"grant_type": "password", "username": username, "password": password},
+        )
+    except LoginRequired:
+        answer = Part("forbidden", http_status=401)
+    principal = await principal_of(request, answer.data["access_token"]) if answer.ok else None
+    if principal is None:
+        status = answer.http_status
+        context["error"] = (
+            t["login_failed"] if status in (400, 401) or answer.ok else t["login_unavailable"]
+        )
+        return _render(request, "login.html", context, 200)
+    if principal.uscc is not None or principal.inspector_id is not None:
+        context["error"] = t["login_office_only"]
+        return _render(request, "login.html", context, 403)
+    redirect = RedirectResponse(safe_next(next), status_code=303)
+    set_cookie(
+        redirect,
+        request,
+        TOKEN_COOKIE,
+        answer.data["access_token"],
+        int(answer.data.get("expires_in") or 900),
+    )
+    clear_cookie(redirect, request, LOGIN_COOKIE)
+    return redirect
+
+
+@router.post("/dashboard/logout")
+async def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """Forget the token (it expires on its own within minutes)."""
+    session = await _session(request, csrf)
+    if isinstance(session, Response) and session.status_code == 403:
+        return session
+    response = RedirectResponse("/dashboard/login?bye=1", status_code=303)
+    clear_cookie(response, request, TOKEN_COOKIE)
+    return response
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+
+@router.get("/")
+async def overview(request: Request) -> Response:
+    """Zones on the phase timeline, enterprises, credit levels, open alerts, pass rates."""
+
+    async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+        return await pages.overview(api, context["t"])
+
+    return await _page(request, "overview.html", build)
+
+
+@router.get("/dashboard/zones/{code}")
+async def zone(
+    request: Request,
+    code: str,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    moved: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    """A zone's lifecycle, checklist, history, members, KPIs, open CAPAs, transition form."""
+
+    async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+        data = await pages.zone(api, code=code, cursor=cursor, year=year)
+        data["moved"] = moved
+        if data["zone"].status == "not_found":
+            data["status_code"] = 404
+        return data
+
+    return await _page(request, "zone.html", build)
+
+
+@router.post("/dashboard/zones/{code}/transition")
+async def move_zone(
+    request: Request,
+    code: str,
+    to: Annotated[str, Form(max_length=40)],
+    version: Annotated[str, Form(max_length=20)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Moves the zone through registry's transition endpoint (If-Match: the version shown)."""
+    session = await _session(request, csrf)
+    if isinstance(session, Response):
+        return session
+    api, context = session
+    headers = {"If-Match": f'"{version}"'} if version.isdigit() else {}
+    try:
+        answer = await api.call(
+            "POST",
+            "registry",
+            f"/v1/zones/{pages.q(code)}/transitions",
+            json={"to": to, "reason": reason.strip() or None},
+            headers=headers,
+        )
+        if answer.ok:
+            return RedirectResponse(
+                f"/dashboard/zones/{pages.q(code)}?moved={pages.q(to)}", status_code=303
+            )
+        context.update(await pages.zone(api, code=code, cursor=None, year=None))
+    except LoginRequired:
+        return to_login(request, expired=True)
+    context["action_error"] = answer.detail or answer.status
+    status = answer.http_status if 400 <= answer.http_status < 500 else 503
+    return _render(request, "zone.html", context, status)
+
+
+@router.get("/dashboard/enterprises")
+async def enterprises(
+    request: Request,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    uscc: Annotated[str | None, Query(max_length=18)] = None,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Response:
+    """Find an enterprise by name (or go straight to one by USCC)."""
+    if uscc and uscc.strip():
+        return RedirectResponse(f"/dashboard/enterprises/{pages.q(uscc.upper())}", 303)
+
+    async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+        found = await api.get("registry", "/v1/enterprises", q=q or None, limit=50, cursor=cursor)
+        return {"found": found, "query": q or ""}
+
+    return await _page(request, "enterprises.html", build)
+
+
+@router.get("/dashboard/enterprises/{uscc}")
+async def enterprise(
+    request: Request,
+    uscc: str,
+    batch: Annotated[str | None, Query(max_length=40)] = None,
+    direction: Annotated[str, Query(pattern="^(upstream|downstream)$")] = "upstream",
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Response:
+    """The composite profile, credit contributions, commitments, batches and a trace graph."""
+
+    async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+        data = await pages.enterprise(
+            api, context["t"], uscc=uscc, batch=batch, direction=direction, cursor=cursor
+        )
+        if data["profile"].status == "not_found" or data["profile"].http_status == 422:
+            data["status_code"] = 404
+        return data
+
+    return await _page(request, "enterprise.html", build)
+
+
+@router.get("/dashboard/campaigns")
+async def campaigns(
+    request: Request,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    campaign: Annotated[str | None, Query(max_length=40)] = None,
+    draws_cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Response:
+    """Campaigns, one campaign's draw list and results, and a button to verify its draw."""
+
+    async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+        return await pages.campaigns(
+            api, cursor=cursor, campaign=campaign, draws_cursor=draws_cursor
+        )
+
+    return await _page(request, "campaigns.html", build)
+
+
+@router.post("/dashboard/campaigns/{campaign_id}/verify")
+async def verify_draw(
+    request: Request, campaign_id: str, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    """HTMX: replay the draw in the inspection service and show whether it matches."""
+    session = await _session(request, csrf)
+    if isinstance(session, Response):
+        return session
+    api, context = session
+    try:
+        context["verified"] = await api.get(
+            "inspection", f"/v1/campaigns/{pages.q(campaign_id)}/draw/verify"
+        )
+    except LoginRequired:
+        return to_login(request, expired=True)
+    context["checked_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return _render(request, "_verify.html", context)
+
+
+@router.get("/dashboard/alerts")
+async def alerts(
+    request: Request,
+    signals_cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    alerts_cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    status: Annotated[str, Query(pattern="^(open|investigating|closed)$")] = "open",
+) -> Response:
+    """The queue: unmatched signals to link or dismiss, alerts to investigate or close."""
+
+    async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+        return await pages.alerts(
+            api, signals_cursor=signals_cursor, alerts_cursor=alerts_cursor, status=status
+        )
+
+    return await _page(request, "alerts.html", build)
+
+
+async def _row_action(
+    request: Request,
+    csrf: str,
+    template: str,
+    call: Callable[[Api], Awaitable[Part]],
+    subject: str,
+    object_id: str,
+) -> Response:
+    """Run one queue action and answer with its table row (HTMX) or back to the queue."""
+    session = await _session(request, csrf)
+    if isinstance(session, Response):
+        return session
+    api, context = session
+    try:
+        answer = await call(api)
+    except LoginRequired:
+        return to_login(request, expired=True)
+    if not request.headers.get("hx-request"):
+        return RedirectResponse("/dashboard/alerts", status_code=303)
+    context.update(result=answer, subject=subject)
+    context[f"{subject}_id"] = object_id
+    if answer.ok:
+        context[subject] = answer.data
+    return _render(request, template, context)
+
+
+@router.post("/dashboard/signals/{signal_id}/link")
+async def link_signal(
+    request: Request,
+    signal_id: str,
+    uscc: Annotated[str, Form(max_length=18)],
+    batch_id: Annotated[str, Form(max_length=40)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Link an unmatched signal to an enterprise (and batch): its alert follows."""
+    body = {"uscc": uscc.strip().upper(), "batch_id": batch_id.strip() or None}
+    path = f"/v1/risk/signals/{pages.q(signal_id)}/link"
+    return await _row_action(
+        request,
+        csrf,
+        "_signal_row.html",
+        lambda api: api.call("POST", "inspection", path, json=body),
+        "signal",
+        signal_id,
+    )
+
+
+@router.post("/dashboard/signals/{signal_id}/dismiss")
+async def dismiss_signal(
+    request: Request,
+    signal_id: str,
+    reason: Annotated[str, Form(max_length=1000)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Dismiss a signal that concerns no zone enterprise (the reason is kept)."""
+    path = f"/v1/risk/signals/{pages.q(signal_id)}/dismiss"
+    return await _row_action(
+        request,
+        csrf,
+        "_signal_row.html",
+        lambda api: api.call("POST", "inspection", path, json={"reason": reason.strip()}),
+        "signal",
+        signal_id,
+    )
+
+
+@router.post("/dashboard/alerts/{alert_id}/move")
+async def move_alert(
+    request: Request,
+    alert_id: str,
+    status: Annotated[str, Form(pattern="^(investigating|closed)$")],
+    conclusion: Annotated[str, Form(max_length=4000)] = "",
+    version: Annotated[str, Form(max_length=20)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Investigate or close an alert (closing needs a conclusion), If-Match the version."""
+    body = {"status": status, "conclusion": conclusion.strip() or None}
+    headers = {"If-Match": f'"{version}"'} if version.isdigit() else {}
+    path = f"/v1/risk/alerts/{pages.q(alert_id)}"
+    return await _row_action(
+        request,
+        csrf,
+        "_alert_row.html",
+        lambda api: api.call("PATCH", "inspection", path, json=body, headers=headers),
+        "alert",
+        alert_id,
+    )
+
+
+@router.get("/dashboard/audit")
+async def audit(
+    request: Request,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    actor: Annotated[str | None, Query(max_length=100)] = None,
+    outcome: Annotated[str | None, Query(pattern="^(success|denied|failed)?$")] = None,
+) -> Response:
+    """The gateway's audit log, newest first, 50 a page."""
+
+    async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+        return await pages.audit(api, cursor=cursor, actor=actor, outcome=outcome)
+
+    return await _page(request, "audit.html", build)

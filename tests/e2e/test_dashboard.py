@@ -1,0 +1,455 @@
+"""The office dashboard in a real browser (Debian's headless Chromium through Playwright)
+against the whole stack: an office user made through the API signs in through the form, opens
+every page, moves a zone through the UI (checked through the API), verifies a draw, works the
+alerts queue, reads the audit trail, switches to English; charts must render with data.
+Screenshots of each page go to test-artifacts/screenshots/.
+
+Skipped, and only these tests, where Chromium is not installed (`.ci/run` installs it)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from kit.auth import ALL_SCOPES
+from tests.helpers import client_for, enterprise_body, new_uscc, wait_until
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("Chromium not installed: apt-get install chromium", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+ZONE = "lighting-provincial"
+PASSWORD = "a-long-office-password-for-tests"
+NDJSON = {"Content-Type": "application/x-ndjson"}
+
+
+def _at(hours_ago: float) -> str:
+    return (datetime.now(UTC) - timedelta(hours=hours_ago)).isoformat()
+
+
+@pytest.fixture(scope="module")
+def admin(gateway_url: str, admin_token: str) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=gateway_url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=60
+    ) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def office(admin: httpx.Client) -> str:
+    """An office user with every scope, made through the API as the office would."""
+    username = f"office-{uuid.uuid4().hex[:8]}"
+    created = admin.post(
+        "/v1/users",
+        json={
+            "username": username,
+            "password": PASSWORD,
+            "name": "示范区办公室 测试",
+            "kind": "office",
+            "agency": "commerce",
+            "scopes": sorted(ALL_SCOPES),
+        },
+    )
+    assert created.status_code == 201, created.text
+    return username
+
+
+@pytest.fixture(scope="module")
+def scene(admin: httpx.Client, gateway_url: str) -> dict[str, Any]:
+    """What the pages should show: a member with a traced batch and a commitment, a drawn
+    campaign with a passed check, an alert from a notification, and an unmatched signal."""
+    tag = uuid.uuid4().hex[:6].upper()
+    maker = new_uscc()
+    admin.post("/v1/enterprises", json=enterprise_body(maker)).raise_for_status()
+    mid = admin.post(f"/v1/zones/{ZONE}/applications", json={"uscc": maker}).json()["id"]
+    admin.post(f"/v1/memberships/{mid}/decision", json={"decision": "admit"}).raise_for_status()
+    admin.post(
+        f"/v1/enterprises/{maker}/commitments",
+        json={
+            "zone_code": ZONE,
+            "signatory": "王伟",
+            "signed_on": str(date.today()),
+            "text_version": "2017-v1",
+            "text": "本企业承诺严格执行出口产品质量安全法律法规。",
+        },
+    ).raise_for_status()
+    resin = f"RESIN-{tag}"
+    admin.post(
+        "/v1/batches",
+        json={"uscc": maker, "number": resin, "kind": "supplier", "supplier_uscc": new_uscc()},
+    ).raise_for_status()
+    batch = admin.post(
+        "/v1/batches",
+        json={
+            "uscc": maker,
+            "number": f"NB-{tag}",
+            "product": "LED 吸顶灯",
+            "hs_code": "940542",
+            "destination": "DE",
+            "ship_date": str(date.today() - timedelta(days=3)),
+            "export_value_usd": 2_000_000,
+        },
+    ).json()
+    steps = [
+        {"type": "object", "biz_step": "receiving", "lots": [resin], "event_time": _at(50)},
+        {
+            "type": "transformation",
+            "biz_step": "assembling",
+            "inputs": [{"lot": resin, "quantity": 300, "unit": "kg"}],
+            "outputs": [{"lot": f"NB-{tag}", "quantity": 12000, "unit": "pcs"}],
+            "event_time": _at(40),
+        },
+    ]
+    import json
+
+    uploaded = admin.post(
+        f"/v1/batches/{batch['id']}/events",
+        content="".join(json.dumps(s) + "\n" for s in steps),
+        headers=NDJSON,
+    )
+    assert uploaded.status_code == 200 and uploaded.json()["accepted"] == 2, uploaded.text
+
+    checklist = admin.post(
+        "/v1/checklists",
+        json={
+            "code": f"dash-{tag.lower()}",
+            "industry": "lighting",
+            "title": "灯具出口监督抽查",
+            "items": [
+                {"code": "LED-01", "title": "标志", "legal_basis": "GB 7000.1", "criterion": "齐全"}
+            ],
+        },
+    ).json()
+    inspectors = []
+    for n in range(3):
+        created = admin.post(
+            "/v1/inspectors",
+            json={
+                "agency": "market_supervision",
+                "badge_number": f"3301{uuid.uuid4().int % 10**10:010d}",
+                "name": f"看板检查员{n}",
+                "unit": f"看板{n}所",
+                "specialties": ["lighting"],
+            },
+        )
+        assert created.status_code == 201, created.text
+        inspectors.append(created.json())
+    campaign = admin.post(
+        "/v1/campaigns",
+        json={
+            "title": f"看板测试抽查 {tag}",
+            "agencies": ["market_supervision"],
+            "zones": [ZONE],
+            "industries": ["lighting"],
+            "checklist_id": checklist["id"],
+            "ratios": {"A": 0.05, "B": 0.05, "C": 0.05, "D": 0.05},
+            "window_start": str(date.today()),
+            "window_end": str(date.today() + timedelta(days=30)),
+        },
+    ).json()
+    drawn = admin.post(f"/v1/campaigns/{campaign['id']}/draw")
+    assert drawn.status_code == 200, drawn.text
+    task = admin.get("/v1/tasks", params={"campaign_id": campaign["id"]}).json()["items"][0]
+    officer = client_for(
+        admin,
+        gateway_url,
+        ["inspection:read", "inspection:write"],
+        inspector_id=task["inspector_ids"][0],
+        agency="market_supervision",
+    )
+    with officer:
+        done = officer.post(
+            f"/v1/tasks/{task['id']}/result",
+            json={
+                "findings": [{"item": "LED-01", "outcome": "pass"}],
+                "verdict": "pass",
+                "location": {"lat": 29.28, "lon": 121.43, "accuracy_m": 10},
+                "evidence": [{"sha256": hashlib.sha256(b"photo").hexdigest(), "name": "p.jpg"}],
+                "confirmed_by": task["inspector_ids"],
+            },
+        )
+        assert done.status_code == 200, done.text
+
+    unmatched = admin.post(
+        "/v1/risk/signals",
+        json={"kind": "complaint", "brand": f"Nobody{tag}", "description": "灯不亮"},
+    ).json()
+    assert unmatched["status"] == "unmatched"
+    notification = admin.post(
+        "/v1/risk/signals",
+        json={
+            "kind": "foreign_notification",
+            "reference": f"DASH/{tag}",
+            "notifying_country": "DE",
+            "risk_level": "high",
+            "batch_number": f"NB-{tag}",
+        },
+    ).json()
+    alert_id = wait_until(
+        lambda: admin.get(f"/v1/risk/signals/{notification['id']}").json().get("alert_id"),
+        what="the alert",
+    )
+    # credit has scored the maker with at least one fact (the commitment or the notice)
+    wait_until(
+        lambda: admin.get(f"/v1/credit/enterprises/{maker}").json().get("contributions"),
+        what="credit contributions",
+        timeout=30,
+    )
+    return {
+        "maker": maker,
+        "batch": batch,
+        "campaign": campaign,
+        "unmatched": unmatched,
+        "alert_id": alert_id,
+    }
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, gateway_url: str, office: str) -> Iterator[Any]:
+    """A signed-in page (through the sign-in form)."""
+    context = browser.new_context(base_url=gateway_url, viewport={"width": 1366, "height": 900})
+    tab = context.new_page()
+    _sign_in(tab, office)
+    yield tab
+    context.close()
+
+
+def _sign_in(tab: Any, username: str, password: str = PASSWORD) -> None:
+    tab.goto("/")
+    assert "/dashboard/login" in tab.url
+    tab.fill("input[name=username]", username)
+    tab.fill("input[name=password]", password)
+    tab.click("form button[type=submit]")
+    tab.wait_for_load_state("networkidle")
+
+
+def _shot(tab: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _points(tab: Any, selector: str, series: int = 0) -> list[Any]:
+    """The data of a rendered chart's series, read from ECharts itself."""
+    tab.wait_for_selector(f"{selector}[data-rendered] canvas")
+    return tab.evaluate(  # type: ignore[no-any-return]
+        "([sel, i]) => echarts.getInstanceByDom(document.querySelector(sel))"
+        ".getOption().series[i].data",
+        [selector, series],
+    )
+
+
+def test_sign_in_and_the_overview_charts(
+    browser: Any, gateway_url: str, office: str, scene: dict[str, Any]
+) -> None:
+    context = browser.new_context(base_url=gateway_url, viewport={"width": 1366, "height": 900})
+    tab = context.new_page()
+    _sign_in(tab, office, "not-the-password")
+    assert tab.inner_text("#login-error") == "用户名或密码错误"
+    tab.fill("input[name=username]", office)
+    tab.fill("input[name=password]", PASSWORD)
+    tab.click("form button[type=submit]")
+    tab.wait_for_load_state("networkidle")
+    assert tab.url.rstrip("/") == gateway_url.rstrip("/")
+    cookie = next(c for c in context.cookies() if c["name"] == "zone_dashboard")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+    assert "示范区建设总览" in tab.inner_text("h1")
+    assert int(tab.inner_text("#fig-enterprises .value").replace(",", "")) > 0
+    assert int(tab.inner_text("#fig-alerts .value").replace(",", "")) >= 1
+    credit = _points(tab, "#chart-credit")
+    assert len(credit) == 4 and sum(p["value"] for p in credit) > 0
+    zones = _points(tab, "#chart-zones")
+    assert len(zones) == 6 and sum(zones) > 0
+    rates = _points(tab, "#chart-trend")
+    assert len(rates) > 0 and rates[-1] is not None and 0 <= rates[-1] <= 100  # this year's
+    assert tab.locator("#timeline .chip").count() >= 10  # the seeded zones on their phases
+    _shot(tab, "overview")
+    context.close()
+
+
+def test_a_zone_page_and_a_transition_made_in_the_ui(
+    page: Any, admin: httpx.Client, office: str, scene: dict[str, Any]
+) -> None:
+    page.goto(f"/dashboard/zones/{ZONE}")
+    assert page.locator("#members tr").count() > 1
+    assert page.locator("#kpis dl.facts").count() == 1  # this year's figures of the zone
+    assert page.locator(".checklist tr").count() > 3  # the work plan's stage tasks
+    _shot(page, "zone")
+
+    code = f"dash-{uuid.uuid4().hex[:8]}"
+    created = admin.post(
+        "/v1/zones",
+        json={
+            "code": code,
+            "name_zh": "看板测试示范区",
+            "name_en": "Dashboard test zone",
+            "industry": "molds",
+            "level": "provincial",
+        },
+    )
+    assert created.status_code == 201, created.text
+    page.goto(f"/dashboard/zones/{code}")
+    assert page.get_attribute("#zone-stage", "data-stage") == "planned"
+    page.select_option("#transition-form select[name=to]", "launching")
+    page.fill("#transition-form input[name=reason]", "县领导小组批准启动建设")
+    page.click("#transition-form button[type=submit]")
+    page.wait_for_selector("#moved")
+    assert page.get_attribute("#zone-stage", "data-stage") == "launching"
+    zone = admin.get(f"/v1/zones/{code}").json()
+    assert zone["stage"] == "launching"
+    moves = admin.get(f"/v1/zones/{code}/transitions").json()["items"]
+    assert [(m["to_stage"], m["actor"], m["reason"]) for m in moves] == [
+        ("launching", f"user:{office}", "县领导小组批准启动建设")
+    ]
+    assert f"user:{office}" in page.inner_text("#transitions")
+
+
+def test_the_enterprise_page_with_contributions_and_a_trace_graph(
+    page: Any, scene: dict[str, Any]
+) -> None:
+    page.goto(f"/dashboard/enterprises/{scene['maker']}")
+    assert page.inner_text("#enterprise-name").startswith("宁海测试企业")
+    assert "王伟" in page.inner_text("#commitments")
+    contributions = _points(page, "#chart-contributions")
+    assert len(contributions) > 0
+    graph = page.evaluate(
+        "() => echarts.getInstanceByDom(document.querySelector('#chart-trace'))"
+        ".getOption().series[0]"
+    )
+    assert {n["name"] for n in graph["data"]} >= {scene["batch"]["number"]}
+    assert len(graph["data"]) >= 2 and len(graph["links"]) >= 1
+    _shot(page, "enterprise")
+
+
+def test_campaigns_and_verifying_a_draw(page: Any, scene: dict[str, Any]) -> None:
+    page.goto(f"/dashboard/campaigns?campaign={scene['campaign']['id']}")
+    assert page.locator("#draw-list tr").count() > 1
+    assert "合格" in page.inner_text("#results")
+    page.click("#verify-button")
+    page.wait_for_selector("#verify-ok")
+    assert page.get_attribute("#verify-ok", "data-matches") == "true"
+    _shot(page, "campaigns")
+
+
+def test_the_alerts_queue_dismisses_and_moves_through_the_api(
+    page: Any, admin: httpx.Client, scene: dict[str, Any]
+) -> None:
+    page.goto("/dashboard/alerts")
+    signal_row = f"#signal-{scene['unmatched']['id']}"
+    alert_row = f"#alert-{scene['alert_id']}"
+    while not page.locator(signal_row).count() and page.locator("a.next-signals_cursor").count():
+        page.click("a.next-signals_cursor")  # the queue is paged oldest first
+    _shot(page, "alerts")
+    page.fill(f"{signal_row} .dismiss-form input[name=reason]", "非本区企业产品")
+    page.click(f"{signal_row} .dismiss-form button")
+    page.wait_for_selector(f"{signal_row} .s-dismissed")
+    signal = admin.get(f"/v1/risk/signals/{scene['unmatched']['id']}").json()
+    assert signal["status"] == "dismissed" and signal["note"] == "非本区企业产品"
+
+    page.goto("/dashboard/alerts?status=open")
+    while not page.locator(alert_row).count() and page.locator("a.next-alerts_cursor").count():
+        page.click("a.next-alerts_cursor")
+    page.click(f"{alert_row} .investigate-form button")
+    page.wait_for_selector(f"{alert_row} .s-investigating")
+    assert admin.get(f"/v1/risk/alerts/{scene['alert_id']}").json()["status"] == "investigating"
+
+
+def test_the_audit_trail_names_the_user_of_each_dashboard_action(page: Any, office: str) -> None:
+    page.goto(f"/dashboard/audit?actor=user:{office}")
+    text = page.inner_text("#audit")
+    assert "/dashboard/" in text and f"user:{office}" in text
+    _shot(page, "audit")
+
+
+def test_switching_to_english_and_back(page: Any) -> None:
+    page.goto("/")
+    page.click("#lang-switch")
+    page.wait_for_load_state("networkidle")
+    assert page.inner_text("h1") == "Zones at a glance"
+    page.goto("/dashboard/campaigns")  # the choice is remembered
+    assert page.inner_text("h1") == "Random inspection campaigns"
+    _shot(page, "overview-en")
+    page.click("#lang-switch")
+    assert page.inner_text("h1") == "双随机抽查计划"
+
+
+def test_a_service_down_shows_its_part_as_unavailable(stack: Any, page: Any) -> None:
+    stack.stop_service("credit")
+    try:
+        page.goto("/")
+        assert page.locator("#chart-credit").count() == 0
+        assert "不可用" in page.inner_text("body")
+        assert page.locator("#chart-zones canvas").count() == 1  # the rest still renders
+    finally:
+        stack.start_service("credit")
+
+
+def test_no_or_expired_session_and_forged_posts(gateway_url: str) -> None:
+    with httpx.Client(base_url=gateway_url, follow_redirects=False, timeout=20) as anonymous:
+        answer = anonymous.get("/dashboard/campaigns")
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/dashboard/login?next=%2Fdashboard%2Fcampaigns"
+        stale = anonymous.get("/", cookies={"zone_dashboard": "not.a.token"})
+        assert stale.status_code == 303 and "expired=1" in stale.headers["location"]
+        login = anonymous.get("/dashboard/login")
+        assert "script-src 'self'" in login.headers["content-security-policy"]
+        assert login.headers["cache-control"] == "no-store"
+        forged = anonymous.post(
+            "/dashboard/login",
+            data={"username": "demo-office", "password": "x" * 12, "csrf": "guess"},
+            cookies={"zone_dashboard_login": "another"},
+        )
+        assert forged.status_code == 403 and "zone_dashboard=" not in forged.headers.get(
+            "set-cookie", ""
+        )
+        asset = anonymous.get("/static/vendor/echarts.min.js")
+        assert asset.status_code == 200 and "max-age=31536000" in asset.headers["cache-control"]
+        assert anonymous.get("/static/../router.py").status_code == 404
+
+
+def test_a_post_without_the_csrf_token_changes_nothing(
+    gateway_url: str, admin: httpx.Client, office: str
+) -> None:
+    token = httpx.post(
+        f"{gateway_url}/oauth/token",
+        data={"grant_type": "password", "username": office, "password": PASSWORD},
+    ).json()["access_token"]
+    with httpx.Client(
+        base_url=gateway_url, cookies={"zone_dashboard": token}, timeout=20
+    ) as browser_like:
+        answer = browser_like.post(
+            "/dashboard/zones/stationery-provincial/transition", data={"to": "revoked"}
+        )
+        assert answer.status_code == 403
+    assert admin.get("/v1/zones/stationery-provincial").json()["stage"] != "revoked"
