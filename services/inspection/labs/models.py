@@ -44,6 +44,8 @@ class TestRequest(Base):
         UniqueConstraint("lab_id", "report_number"),
         Index("ix_test_requests_uscc_id", "uscc", "id"),
         Index("ix_test_requests_lab_id_status", "lab_id", "status"),
+        # the office's queue across labs: ?status= pages by id
+        Index("ix_test_requests_status_id", "status", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)

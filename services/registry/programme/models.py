@@ -68,7 +68,11 @@ class Meeting(Base):
     """联席会议: a joint meeting, its agenda, attending agencies, minutes and decisions."""
 
     __tablename__ = "meetings"
-    __table_args__ = (Index("ix_meetings_group_code_held_on_id", "group_code", "held_on", "id"),)
+    __table_args__ = (
+        Index("ix_meetings_group_code_held_on_id", "group_code", "held_on", "id"),
+        # the list without a group (since/until only) pages by date
+        Index("ix_meetings_held_on_id", "held_on", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
     group_code: Mapped[str] = mapped_column(ForeignKey("leadership_groups.code"))
@@ -126,6 +130,8 @@ class Responsibility(Base):
             postgresql_nulls_not_distinct=True,
         ),
         Index("ix_responsibilities_topic_tier", "topic", "tier"),
+        Index("ix_responsibilities_agency_code", "agency_code"),
+        Index("ix_responsibilities_uscc", "uscc"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
@@ -144,7 +150,10 @@ class Standard(Base):
     """产业联盟质量标准: an alliance standard for a zone or an industry; its text by SHA-256."""
 
     __tablename__ = "alliance_standards"
-    __table_args__ = (UniqueConstraint("code", "version"),)
+    __table_args__ = (
+        UniqueConstraint("code", "version"),
+        Index("ix_alliance_standards_zone_code", "zone_code"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
     code: Mapped[str] = mapped_column(String(60))
@@ -194,7 +203,11 @@ class Training(Base):
     """培训: a session on law, business ethics or quality integrity, by an organiser agency."""
 
     __tablename__ = "trainings"
-    __table_args__ = (Index("ix_trainings_held_on_id", "held_on", "id"),)
+    __table_args__ = (
+        Index("ix_trainings_held_on_id", "held_on", "id"),
+        Index("ix_trainings_organiser_agency_held_on_id", "organiser_agency", "held_on", "id"),
+        Index("ix_trainings_zone_code", "zone_code"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
     title: Mapped[str] = mapped_column(String(200))
@@ -224,6 +237,10 @@ class AwardRound(Base):
     alert always blocks (联合惩戒)."""
 
     __tablename__ = "award_rounds"
+    __table_args__ = (
+        Index("ix_award_rounds_year", "year"),
+        Index("ix_award_rounds_zone_code", "zone_code"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
     title: Mapped[str] = mapped_column(String(200))
