@@ -31,6 +31,9 @@ QuarterPath = Annotated[
 QuarterQuery = Annotated[
     str | None, Query(pattern=PATTERN, description="Calendar quarter, e.g. 2026Q3")
 ]
+IndustryQuery = Annotated[
+    Industry | None, Query(description="Only this industry (auto_parts, stationery, …)")
+]
 RELEASE_404: dict[int | str, dict[str, Any]] = {404: {"description": "No such release"}}
 
 
@@ -43,7 +46,7 @@ async def preview(
     quarter: QuarterPath,
     session: SessionDep,
     principal: Reader,
-    industry: Industry | None = None,
+    industry: IndustryQuery = None,
 ) -> AnalysisPreview:
     """Live figures for the office and the member agencies (行业主管部门), per industry:
     spot-check pass rate (random checks completed in the quarter), matched foreign
@@ -89,7 +92,7 @@ async def list_releases(
     session: SessionDep,
     principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
-    industry: Industry | None = None,
+    industry: IndustryQuery = None,
     quarter: QuarterQuery = None,
 ) -> Page[ReleaseOut]:
     """In the order published, with who approved each."""
@@ -118,7 +121,7 @@ async def get_release(release_id: uuid.UUID, session: SessionDep, principal: Rea
 async def public_releases(
     session: SessionDep,
     page: Annotated[PageParams, Depends(page_params)],
-    industry: Industry | None = None,
+    industry: IndustryQuery = None,
     quarter: QuarterQuery = None,
 ) -> Page[PublicRelease]:
     """权威发布: every approved release, in the order published; filter by industry or quarter."""
@@ -135,7 +138,7 @@ async def public_releases(
     responses={404: {"description": "Nothing published for the quarter"}},
 )
 async def public_quarter(
-    quarter: QuarterPath, session: SessionDep, industry: Industry | None = None
+    quarter: QuarterPath, session: SessionDep, industry: IndustryQuery = None
 ) -> PublicQuarter:
     """Each industry's release for the quarter (at most one per industry)."""
     parsed = str(Quarter.parse(quarter))

@@ -22,21 +22,21 @@ QuarterText = Annotated[
 class CreditLevels(BaseModel):
     """Enterprises of the industry per credit level (the directory's levels when computed)."""
 
-    A: int = 0
-    B: int = 0
-    C: int = 0
-    D: int = 0
+    A: int = Field(default=0, description="Level A (守信)")
+    B: int = Field(default=0, description="Level B")
+    C: int = Field(default=0, description="Level C")
+    D: int = Field(default=0, description="Level D (失信)")
 
 
 class AnalysisFigures(BaseModel):
     """One industry's figures for a quarter, computed from live data (质量分析评价)."""
 
-    industry: Industry
-    industry_name_zh: str
-    industry_name_en: str
-    quarter: str
-    first_day: date
-    last_day: date
+    industry: Industry = Field(description="The industry")
+    industry_name_zh: str = Field(description="Its Chinese name")
+    industry_name_en: str = Field(description="Its English name")
+    quarter: str = Field(description="The quarter, e.g. 2026Q3")
+    first_day: date = Field(description="Its first day (China calendar)")
+    last_day: date = Field(description="Its last day (China calendar)")
     enterprises: int = Field(description="Enterprises of the industry in the directory")
     exports_usd: int = Field(description="Declared value of export batches shipped in the quarter")
     notifications: int = Field(description="Matched foreign notifications (国外通报)")
@@ -44,24 +44,30 @@ class AnalysisFigures(BaseModel):
     notifications_per_100m_usd: float | None = Field(
         description="Foreign notifications per US$100M of exports (null without exports)"
     )
-    returns_per_100m_usd: float | None
+    returns_per_100m_usd: float | None = Field(
+        description="Returns per US$100M of exports (null without exports)"
+    )
     spot_checks: int = Field(description="Random spot checks (双随机) completed in the quarter")
     spot_checks_passed: int = Field(description="… whose verdict was not a fail")
-    spot_check_pass_rate: float | None
+    spot_check_pass_rate: float | None = Field(
+        description="spot_checks_passed / spot_checks, 4 decimals (null without checks)"
+    )
     capas: int = Field(description="Corrective actions opened in the quarter")
     capas_closed: int = Field(description="… of them closed (verified effective)")
-    capa_closure_rate: float | None
-    credit_levels: CreditLevels
-    computed_at: datetime
+    capa_closure_rate: float | None = Field(
+        description="capas_closed / capas, 4 decimals (null without CAPAs)"
+    )
+    credit_levels: CreditLevels = Field(description="Enterprises per credit level, when computed")
+    computed_at: datetime = Field(description="When the figures were computed")
 
 
 class AnalysisPreview(BaseModel):
     """A quarter's live figures, one item per industry (or the one asked for), with the
     industries already published."""
 
-    quarter: str
+    quarter: str = Field(description="The quarter")
     ended: bool = Field(description="The quarter is over (China time): it may be published")
-    items: list[AnalysisFigures]
+    items: list[AnalysisFigures] = Field(description="One item per industry")
     published: list[Industry] = Field(description="Industries whose release exists already")
 
 
@@ -71,7 +77,7 @@ class ReleaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     quarter: QuarterText
-    industry: Industry
+    industry: Industry = Field(description="The industry whose figures are published")
     note: str | None = Field(
         default=None, max_length=4000, description="The office's commentary, published with it"
     )
@@ -82,22 +88,22 @@ class PublicRelease(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    id: uuid.UUID
-    industry: Industry
-    quarter: str
-    figures: AnalysisFigures
-    note: str | None
-    published_at: datetime
+    id: uuid.UUID = Field(description="Release id")
+    industry: Industry = Field(description="The industry")
+    quarter: str = Field(description="The quarter, e.g. 2026Q3")
+    figures: AnalysisFigures = Field(description="The figures as approved (frozen)")
+    note: str | None = Field(description="The office's commentary")
+    published_at: datetime = Field(description="When it was published")
 
 
 class ReleaseOut(PublicRelease):
     """A release with who approved it."""
 
-    published_by: str
+    published_by: str = Field(description="Who approved it")
 
 
 class PublicQuarter(BaseModel):
     """Every industry's published figures for a quarter."""
 
-    quarter: str
-    items: list[PublicRelease]
+    quarter: str = Field(description="The quarter")
+    items: list[PublicRelease] = Field(description="Each industry's release, at most one")

@@ -139,11 +139,17 @@ async def list_requests(
     session: SessionDep,
     principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
-    uscc: Annotated[str | None, Query(max_length=18)] = None,
-    lab_id: uuid.UUID | None = None,
-    batch_id: uuid.UUID | None = None,
-    status: Annotated[TestStatus | None, Query()] = None,
-    outcome: Annotated[Literal["pass", "fail"] | None, Query()] = None,
+    uscc: Annotated[
+        str | None, Query(max_length=18, description="The enterprise (ignored for its own token)")
+    ] = None,
+    lab_id: Annotated[uuid.UUID | None, Query(description="The lab asked")] = None,
+    batch_id: Annotated[uuid.UUID | None, Query(description="The export batch tested")] = None,
+    status: Annotated[
+        TestStatus | None, Query(description="requested, accepted, tested or rejected")
+    ] = None,
+    outcome: Annotated[
+        Literal["pass", "fail"] | None, Query(description="A tested request's outcome")
+    ] = None,
 ) -> Page[TestRequestOut]:
     """Oldest first; an enterprise token sees only its own."""
     rows, next_cursor = await service.search_requests(

@@ -58,19 +58,28 @@ class LabIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, examples=["宁波检验检疫科学技术研究院"])
-    name_en: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str = Field(
+        min_length=1,
+        max_length=200,
+        examples=["宁波检验检疫科学技术研究院"],
+        description="The lab's name (Chinese)",
+    )
+    name_en: str | None = Field(
+        default=None, min_length=1, max_length=200, description="The lab's English name"
+    )
     cnas_number: str | None = CNAS
     cma_number: str | None = CMA
     agency: AgencyCode | None = Field(
         default=None,
         description="The agency operating the lab; its tokens accept requests and record results",
     )
-    address: str | None = Field(default=None, max_length=300)
-    scope: list[ScopeEntry] = Field(min_length=1, max_length=500)
+    address: str | None = Field(default=None, max_length=300, description="Postal address")
+    scope: list[ScopeEntry] = Field(
+        min_length=1, max_length=500, description="Accreditation scope: product and standard"
+    )
     valid_from: date = Field(description="Accreditation valid from (inclusive)")
     valid_to: date = Field(description="Accreditation valid until (inclusive)")
-    active: bool = True
+    active: bool = Field(default=True, description="Takes requests on the platform")
 
     @model_validator(mode="after")
     def _accredited(self) -> "LabIn":
@@ -87,15 +96,19 @@ class LabPatch(PatchModel):
     model_config = ConfigDict(extra="forbid")
     not_null = ("name", "scope", "valid_from", "valid_to", "active")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    name_en: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200, description="Name")
+    name_en: str | None = Field(
+        default=None, min_length=1, max_length=200, description="English name"
+    )
     cnas_number: str | None = CNAS
     cma_number: str | None = CMA
-    address: str | None = Field(default=None, max_length=300)
-    scope: list[ScopeEntry] | None = Field(default=None, min_length=1, max_length=500)
-    valid_from: date | None = None
-    valid_to: date | None = None
-    active: bool | None = None
+    address: str | None = Field(default=None, max_length=300, description="Postal address")
+    scope: list[ScopeEntry] | None = Field(
+        default=None, min_length=1, max_length=500, description="The new scope, whole"
+    )
+    valid_from: date | None = Field(default=None, description="Valid from (inclusive)")
+    valid_to: date | None = Field(default=None, description="Valid until (inclusive)")
+    active: bool | None = Field(default=None, description="false takes the lab off the platform")
 
     @model_validator(mode="after")
     def _period(self) -> "LabPatch":
@@ -109,21 +122,21 @@ class LabOut(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    id: uuid.UUID
-    name: str
-    name_en: str | None
-    cnas_number: str | None
-    cma_number: str | None
-    agency: str | None
-    address: str | None
-    scope: list[ScopeEntry]
-    valid_from: date
-    valid_to: date
-    active: bool
+    id: uuid.UUID = Field(description="Lab id")
+    name: str = Field(description="Name")
+    name_en: str | None = Field(description="English name")
+    cnas_number: str | None = Field(description="CNAS accreditation number")
+    cma_number: str | None = Field(description="CMA certificate number")
+    agency: str | None = Field(description="The operating agency (accepts and reports)")
+    address: str | None = Field(description="Postal address")
+    scope: list[ScopeEntry] = Field(description="Accreditation scope: product and standard")
+    valid_from: date = Field(description="Accreditation valid from (inclusive)")
+    valid_to: date = Field(description="Accreditation valid until (inclusive)")
+    active: bool = Field(description="Takes requests on the platform")
     valid_today: bool = Field(default=False, description="Active and within validity (China time)")
-    created_at: datetime
-    updated_at: datetime
-    version: int
+    created_at: datetime = Field(description="When registered")
+    updated_at: datetime = Field(description="Last change")
+    version: int = Field(description="Version, the ETag")
 
 
 class TestStatus(StrEnum):
@@ -140,7 +153,7 @@ class TestRequestIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lab_id: uuid.UUID
+    lab_id: uuid.UUID = Field(description="The lab asked (see /v1/labs)")
     batch_id: uuid.UUID = Field(description="An export batch recorded in registry")
     standard: str = STANDARD
     hs_code: HsCode | None = Field(
@@ -149,13 +162,13 @@ class TestRequestIn(BaseModel):
     product: str | None = Field(
         default=None, min_length=1, max_length=200, description="Defaults to the batch's"
     )
-    note: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=2000, description="A note for the lab")
 
 
 class RejectIn(BaseModel):
     """The lab declines (or cannot test) the request."""
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=2000, description="Why the lab declines")
 
 
 class MeasuredValue(BaseModel):
@@ -163,11 +176,18 @@ class MeasuredValue(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    item: str = Field(min_length=1, max_length=200, examples=["耐压试验 electric strength"])
-    value: str = Field(min_length=1, max_length=100, examples=["1500 V 1 min, 无击穿"])
-    unit: str | None = Field(default=None, max_length=20)
+    item: str = Field(
+        min_length=1,
+        max_length=200,
+        examples=["耐压试验 electric strength"],
+        description="The tested item",
+    )
+    value: str = Field(
+        min_length=1, max_length=100, examples=["1500 V 1 min, 无击穿"], description="Measured"
+    )
+    unit: str | None = Field(default=None, max_length=20, description="Unit of the value")
     limit: str | None = Field(default=None, max_length=100, description="The standard's limit")
-    outcome: Literal["pass", "fail"]
+    outcome: Literal["pass", "fail"] = Field(description="The item's outcome")
 
 
 class ResultIn(BaseModel):
@@ -176,12 +196,16 @@ class ResultIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    outcome: Literal["pass", "fail"]
+    outcome: Literal["pass", "fail"] = Field(description="The report's conclusion")
     report_number: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9/_.-]{2,59}$", examples=["WT2026-0815"]
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9/_.-]{2,59}$",
+        examples=["WT2026-0815"],
+        description="The lab's report number, once per lab",
     )
     tested_at: PastDatetime | None = Field(default=None, description="Defaults to now")
-    values: list[MeasuredValue] = Field(min_length=1, max_length=200)
+    values: list[MeasuredValue] = Field(
+        min_length=1, max_length=200, description="The tested items and their values"
+    )
     risk_level: Literal["serious", "high", "medium", "low"] = Field(
         default="medium", description="For a fail: the risk of the nonconformity"
     )
@@ -203,26 +227,26 @@ class TestRequestOut(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    id: uuid.UUID
-    uscc: str
-    lab_id: uuid.UUID
-    batch_id: uuid.UUID
-    batch_number: str
-    hs_code: str
-    product: str | None
-    standard: str
-    note: str | None
-    status: TestStatus
-    requested_by: str
-    requested_at: datetime
-    accepted_at: datetime | None
-    decided_by: str | None
+    id: uuid.UUID = Field(description="Request id")
+    uscc: str = Field(description="The enterprise")
+    lab_id: uuid.UUID = Field(description="The lab")
+    batch_id: uuid.UUID = Field(description="The export batch")
+    batch_number: str = Field(description="The batch's number")
+    hs_code: str = Field(description="The product's HS code")
+    product: str | None = Field(description="The product")
+    standard: str = Field(description="The standard tested to")
+    note: str | None = Field(description="The requester's note")
+    status: TestStatus = Field(description="requested → accepted → tested | rejected")
+    requested_by: str = Field(description="Who requested it")
+    requested_at: datetime = Field(description="When")
+    accepted_at: datetime | None = Field(description="When the lab accepted it")
+    decided_by: str | None = Field(description="Who at the lab last moved it")
     reason: str | None = Field(description="Why it was rejected")
-    outcome: Literal["pass", "fail"] | None
-    report_number: str | None
-    values: list[dict[str, Any]]
-    tested_at: datetime | None
+    outcome: Literal["pass", "fail"] | None = Field(description="The report's conclusion")
+    report_number: str | None = Field(description="The lab's report number")
+    values: list[dict[str, Any]] = Field(description="The tested items and their values")
+    tested_at: datetime | None = Field(description="When tested")
     signal_id: uuid.UUID | None = Field(description="A failed result's risk signal")
     alert_id: uuid.UUID | None = Field(description="The alert the failed result raised")
-    updated_at: datetime
-    version: int
+    updated_at: datetime = Field(description="Last change")
+    version: int = Field(description="Version, the ETag")
