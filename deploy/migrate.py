@@ -9,19 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 
 from deploy.launcher import MIGRATIONS, SERVICE_DATABASES, create_databases
 from kit.migrations import upgrade
 
 
-def main() -> None:
-    """Create databases, then upgrade each to head."""
+def root_url() -> str:
+    """ZONE_DATABASE_URL, else the embedded server on ZONE_PG_PORT (default 54329)."""
     port = os.environ.get("ZONE_PG_PORT", "54329")
-    root = os.environ.get("ZONE_DATABASE_URL") or f"postgresql+asyncpg://postgres@127.0.0.1:{port}"
+    return os.environ.get("ZONE_DATABASE_URL") or f"postgresql+asyncpg://postgres@127.0.0.1:{port}"
+
+
+def migrate_all(root: str, report: Callable[[str], None] = print) -> list[str]:
+    """Create the service databases if needed and upgrade each to head; their names."""
     asyncio.run(create_databases(root, SERVICE_DATABASES))
     for name, path in MIGRATIONS.items():
         upgrade(str(path), f"{root.rstrip('/')}/{name}")
-        print(f"{name}: migrated to head")
+        report(f"{name}: migrated to head")
+    return list(MIGRATIONS)
+
+
+def main() -> None:
+    """Create databases, then upgrade each to head."""
+    migrate_all(root_url())
 
 
 if __name__ == "__main__":

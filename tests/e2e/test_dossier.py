@@ -276,3 +276,10 @@ def test_parts_a_token_cannot_read_are_marked_unavailable(
     assert pdf.status_code == 200, pdf.text
     text = pdf_text(pdf.content)
     assert "不可用unavailable" in text and MEMBER in text
+
+
+def test_the_merged_api_document_lists_both_files(admin: httpx.Client) -> None:
+    paths = admin.get("/openapi.json").json()["paths"]
+    pdf = paths["/v1/zones/{code}/dossier.pdf"]["get"]
+    assert "application/pdf" in pdf["responses"]["200"]["content"]
+    assert "404" in paths["/v1/zones/{code}/dossier.xlsx"]["get"]["responses"]
