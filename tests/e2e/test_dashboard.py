@@ -193,7 +193,11 @@ def scene(admin: httpx.Client, gateway_url: str) -> dict[str, Any]:
         "/v1/risk/signals",
         json={"kind": "complaint", "brand": f"Nobody{tag}", "description": "灯不亮"},
     ).json()
-    assert unmatched["status"] == "unmatched"
+    to_link = admin.post(
+        "/v1/risk/signals",
+        json={"kind": "complaint", "brand": f"Elsewhere{tag}", "description": "外壳开裂"},
+    ).json()
+    assert unmatched["status"] == to_link["status"] == "unmatched"
     notification = admin.post(
         "/v1/risk/signals",
         json={
@@ -219,6 +223,7 @@ def scene(admin: httpx.Client, gateway_url: str) -> dict[str, Any]:
         "batch": batch,
         "campaign": campaign,
         "unmatched": unmatched,
+        "to_link": to_link,
         "alert_id": alert_id,
     }
 
@@ -377,19 +382,47 @@ def test_the_alerts_queue_dismisses_and_moves_through_the_api(
     signal = admin.get(f"/v1/risk/signals/{scene['unmatched']['id']}").json()
     assert signal["status"] == "dismissed" and signal["note"] == "非本区企业产品"
 
+    link_row = f"#signal-{scene['to_link']['id']}"
+    page.goto("/dashboard/alerts")
+    while not page.locator(link_row).count() and page.locator("a.next-signals_cursor").count():
+        page.click("a.next-signals_cursor")
+    page.fill(f"{link_row} .link-form input[name=uscc]", scene["maker"])
+    page.fill(f"{link_row} .link-form input[name=batch_id]", "")
+    page.click(f"{link_row} .link-form button")
+    page.wait_for_selector(f"{link_row} .s-matched")
+    linked = admin.get(f"/v1/risk/signals/{scene['to_link']['id']}").json()
+    assert linked["status"] == "matched" and linked["uscc"] == scene["maker"]
+    assert linked["match_method"] == "manual" and linked["alert_id"]
+
     page.goto("/dashboard/alerts?status=open")
     while not page.locator(alert_row).count() and page.locator("a.next-alerts_cursor").count():
         page.click("a.next-alerts_cursor")
     page.click(f"{alert_row} .investigate-form button")
     page.wait_for_selector(f"{alert_row} .s-investigating")
     assert admin.get(f"/v1/risk/alerts/{scene['alert_id']}").json()["status"] == "investigating"
+    page.fill(f"{alert_row} .close-form input[name=conclusion]", "批次已召回，整改完成")
+    page.click(f"{alert_row} .close-form button")
+    page.wait_for_selector(f"{alert_row} .s-closed")
+    closed = admin.get(f"/v1/risk/alerts/{scene['alert_id']}").json()
+    assert closed["status"] == "closed" and closed["conclusion"] == "批次已召回，整改完成"
 
 
-def test_the_audit_trail_names_the_user_of_each_dashboard_action(page: Any, office: str) -> None:
+def test_the_audit_trail_names_the_user_of_each_dashboard_action(
+    page: Any, office: str, gateway_url: str
+) -> None:
     page.goto(f"/dashboard/audit?actor=user:{office}")
     text = page.inner_text("#audit")
     assert "/dashboard/" in text and f"user:{office}" in text
     _shot(page, "audit")
+    with httpx.Client(base_url=gateway_url) as anonymous:  # denials are audited: a 2nd page
+        for _ in range(55):
+            assert anonymous.get("/v1/zones").status_code == 401
+    page.goto("/dashboard/audit")
+    first = [int(s) for s in page.locator("#audit tr td:first-child").all_inner_texts()]
+    assert len(first) == 50 and first == sorted(first, reverse=True)
+    page.click("a.next-cursor")
+    second = [int(s) for s in page.locator("#audit tr td:first-child").all_inner_texts()]
+    assert second and max(second) < min(first)
 
 
 def test_switching_to_english_and_back(page: Any) -> None:
@@ -420,7 +453,7 @@ def test_no_or_expired_session_and_forged_posts(gateway_url: str) -> None:
         answer = anonymous.get("/dashboard/campaigns")
         assert answer.status_code == 303
         assert answer.headers["location"] == "/dashboard/login?next=%2Fdashboard%2Fcampaigns"
-        stale = anonymous.get("/", cookies={"zone_dashboard": "not.a.token"})
+        stale = anonymous.get("/", headers={"Cookie": "zone_dashboard=not.a.token"})
         assert stale.status_code == 303 and "expired=1" in stale.headers["location"]
         login = anonymous.get("/dashboard/login")
         assert "script-src 'self'" in login.headers["content-security-policy"]
@@ -428,7 +461,7 @@ def test_no_or_expired_session_and_forged_posts(gateway_url: str) -> None:
         forged = anonymous.post(
             "/dashboard/login",
             data={"username": "demo-office", "password": "x" * 12, "csrf": "guess"},
-            cookies={"zone_dashboard_login": "another"},
+            headers={"Cookie": "zone_dashboard_login=another"},
         )
         assert forged.status_code == 403 and "zone_dashboard=" not in forged.headers.get(
             "set-cookie", ""
@@ -453,3 +486,40 @@ def test_a_post_without_the_csrf_token_changes_nothing(
         )
         assert answer.status_code == 403
     assert admin.get("/v1/zones/stationery-provincial").json()["stage"] != "revoked"
+
+
+def _form_sign_in(client: httpx.Client, username: str, password: str) -> httpx.Response:
+    client.get("/dashboard/login")
+    return client.post(
+        "/dashboard/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf": client.cookies["zone_dashboard_login"],
+        },
+    )
+
+
+def test_the_demo_office_user_signs_in_and_enterprise_users_are_refused(
+    gateway_url: str, admin: httpx.Client, scene: dict[str, Any]
+) -> None:
+    with httpx.Client(base_url=gateway_url, follow_redirects=False, timeout=20) as demo:
+        answer = _form_sign_in(demo, "demo-office", "demo-office-password")  # dev profile
+        assert answer.status_code == 303 and answer.headers["location"] == "/"
+        assert demo.get("/").status_code == 200
+    username = f"ent-{uuid.uuid4().hex[:8]}"
+    admin.post(
+        "/v1/users",
+        json={
+            "username": username,
+            "password": PASSWORD,
+            "name": "企业用户",
+            "kind": "enterprise",
+            "uscc": scene["maker"],
+            "scopes": ["registry:read"],
+        },
+    ).raise_for_status()
+    with httpx.Client(base_url=gateway_url, follow_redirects=False, timeout=20) as staff:
+        answer = _form_sign_in(staff, username, PASSWORD)
+        assert answer.status_code == 403 and "zone_dashboard" not in staff.cookies
+        assert staff.get("/").status_code == 303
