@@ -9,6 +9,7 @@ as *unavailable* with the reason, so the dossier still renders and says what is 
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ import aiohttp
 from starlette.requests import Request
 
 from gateway.proxy import Upstreams
-from kit.problems import CATALOG, ProblemError
+from kit.problems import CATALOG, NotFound, ProblemError
 from kit.validation import CHINA
 
 PAGE_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=2)
@@ -26,6 +27,7 @@ PAGE_LIMIT = 500
 MAX_ITEMS = 5000  # a zone has tens of members; this only bounds a runaway listing
 MAX_YEARS = 12  # KPI years shown: the plan's first year (or the zone's creation) to now
 PER_MEMBER_CONCURRENCY = 8
+ZONE_CODE = re.compile(r"[a-z0-9][a-z0-9_-]{1,59}")  # registry's ZoneIn.code
 
 
 class Unavailable(Exception):
@@ -174,6 +176,8 @@ async def _per_member(
 
 async def gather_dossier(request: Request, code: str, *, now: datetime) -> Dossier:
     """The zone (required: its problem is raised as the dossier's) and every other part."""
+    if not ZONE_CODE.fullmatch(code):  # never a path of our making to the services
+        raise NotFound("zone", code)
     client = _Client(request)
     zone_path = f"/v1/zones/{quote(code, safe='')}"
     try:

@@ -109,6 +109,14 @@ def _bar_chart(
         pdf.add_page()
     pdf.set_font(FONT, size=9)
     pdf.cell(0, 6, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if not any(v for v in values):  # an axis of zeros says nothing: say so instead
+        pdf.set_text_color(*MUTED)
+        pdf.cell(
+            0, 6, "这些年度无数据 No figures for these years", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+        pdf.set_text_color(0, 0, 0)
+        pdf.ln(2)
+        return
     left, width = MARGIN + 14, pdf.w - 2 * MARGIN - 14
     base = pdf.get_y() + 4 + CHART_HEIGHT
     top, heights = bar_heights(values, CHART_HEIGHT)

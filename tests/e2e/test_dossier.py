@@ -250,6 +250,7 @@ def test_who_may_not_have_the_dossier(
     assert_problem(httpx.get(f"{gateway_url}/v1/zones/{CODE}/dossier.pdf"), 401, "unauthorized")
     assert_problem(admin.get("/v1/zones/no-such-zone/dossier.pdf"), 404, "not-found")
     assert_problem(admin.get("/v1/zones/no-such-zone/dossier.xlsx"), 404, "not-found")
+    assert_problem(admin.get("/v1/zones/%2E%2E/dossier.pdf"), 404, "not-found")
     own = client_for(admin, gateway_url, ["registry:read", "inspection:read"], uscc=zone["maker"])
     assert_problem(own.get(f"/v1/zones/{CODE}/dossier.xlsx"), 403, "forbidden")
     credit_only = client_for(admin, gateway_url, ["credit:read"], agency="finance")

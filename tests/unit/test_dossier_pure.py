@@ -122,3 +122,30 @@ def test_font_lookup(tmp_path: Path) -> None:
     assert find_cjk_font(str(tmp_path / "missing.ttf")) is None  # configured means that one
     found = find_cjk_font("", candidates=())
     assert found is not None and found.suffix == ".otf"  # the bundled Noto Sans SC
+
+
+async def test_no_cjk_font_is_a_503_naming_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never a PDF of empty boxes: without a font the endpoint says what to install (before
+    it asks any service)."""
+    import httpx
+    from fastapi import FastAPI
+
+    from gateway.dossier import router as dossier
+    from kit.auth import Principal, current_principal
+    from kit.problems import install_problem_handlers
+
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(dossier.router)
+    app.dependency_overrides[current_principal] = lambda: Principal(
+        subject="office", scopes=frozenset({"registry:read"}), agency="commerce"
+    )
+    monkeypatch.setattr(dossier.settings, "cjk_font", "/nonexistent/NotoSansCJK.ttc")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        answer = await client.get("/v1/zones/lighting-provincial/dossier.pdf")
+    assert answer.status_code == 503
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    body = answer.json()
+    assert body["type"] == "/problems/service-unavailable"
+    assert "fonts-noto-cjk" in body["detail"] and body["font_package"] == "fonts-noto-cjk"
