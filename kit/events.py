@@ -254,7 +254,7 @@ class AlertRaised(BaseModel):
 
     alert_id: str
     uscc: str | None = None
-    signal_kind: Literal["foreign_notification", "return", "recall", "complaint"]
+    signal_kind: Literal["foreign_notification", "return", "recall", "complaint", "lab_test"]
     severity: Literal["minor", "general", "serious"] = "general"
     agency: str
     batch_id: str | None = None

@@ -78,12 +78,14 @@ SIGNAL_NAMES = {
         "return": "退运",
         "recall": "召回",
         "complaint": "投诉",
+        "lab_test": "检测不合格",
     },
     "en": {
         "foreign_notification": "foreign notification",
         "return": "return",
         "recall": "recall",
         "complaint": "complaint",
+        "lab_test": "failed lab test",
     },
 }
 ACTIONS = {

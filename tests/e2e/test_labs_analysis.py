@@ -273,6 +273,8 @@ def test_test_requests_from_scope_to_risk_signal_and_credit(
         assert alert["batch_id"] == batch["id"] and alert["batch_number"] == batch["number"]
         assert alert["uscc"] == maker and alert["status"] == "open" and alert["task_id"]
         assert alert["agency"] == "ciq"
+        # as severe as the result (serious: it blocks honours as an open serious alert)
+        assert signal["kind"] == "lab_test" and alert["severity"] == "serious"
         assert result["alert_id"] in [a["id"] for a in mine.get("/v1/risk/alerts").json()["items"]]
 
         # a second request passes: no signal; a third is rejected by the lab

@@ -33,11 +33,11 @@ from services.inspection.risk import service as risk
 from services.inspection.risk.models import BatchMirror
 from services.inspection.risk.schemas import SignalIn, SignalKind
 
-# A failed lab test enters risk early warning as a signal of the `complaint` kind: a report
-# about one batch that credit does not count as a fact (the test result itself is the fact
-# to count, from inspection.test.completed), and one notify already has wording for (its
-# templates name each signal kind; a kind of its own would need theirs).
-FAILED_TEST_KIND = SignalKind.complaint
+# A failed lab test enters risk early warning as a `lab_test` signal about its batch: its
+# alert is as severe as the result (a serious failure blocks honours as an open serious
+# alert), and credit does not count the signal (the test result itself is the fact, from
+# inspection.test.completed).
+FAILED_TEST_KIND = SignalKind.lab_test
 FAILED_TEST_RISK = "检测不合格 lab test failed"
 MAX_SCANNED = 10_000  # labs read for a scope search
 

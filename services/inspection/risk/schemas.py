@@ -12,12 +12,14 @@ from kit.validation import AgencyCode, Country, HsCode, PastDatetime
 
 
 class SignalKind(StrEnum):
-    """国外通报, 退运, 召回, 投诉."""
+    """国外通报, 退运, 召回, 投诉, 检测不合格 (a failed test on the public testing platform;
+    credit counts the test result itself, not the signal)."""
 
     foreign_notification = "foreign_notification"
     return_ = "return"
     recall = "recall"
     complaint = "complaint"
+    lab_test = "lab_test"
 
 
 class RiskLevel(StrEnum):

@@ -39,6 +39,7 @@ KIND_NAMES = {
     SignalKind.return_: "退运 return",
     SignalKind.recall: "召回 recall",
     SignalKind.complaint: "投诉 complaint",
+    SignalKind.lab_test: "检测不合格 failed lab test",
 }
 TARGETED_INSPECTORS = 2
 # A signal recorded while registry's announcement of its batch is being applied must not slip
