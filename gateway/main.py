@@ -21,6 +21,7 @@ from gateway.clients.models import SigningKey
 from gateway.clients.router import router as clients_router
 from gateway.config import settings
 from gateway.dashboard.router import router as dashboard_router
+from gateway.dashboard.router import static_url
 from gateway.dashboard.session import DashboardTokenMiddleware
 from gateway.dossier.router import router as dossier_router
 from gateway.openapi import merged_openapi
@@ -92,8 +93,14 @@ async def openapi_json(request: Request) -> JSONResponse:
 
 @docs.get("/docs", include_in_schema=False)
 async def swagger() -> HTMLResponse:
-    """Swagger UI over the merged document."""
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="Zone platform API")
+    """Swagger UI over the merged document, its assets served from here (no CDN)."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="Zone platform API",
+        swagger_js_url=static_url("vendor/swagger-ui-bundle.js"),
+        swagger_css_url=static_url("vendor/swagger-ui.css"),
+        swagger_favicon_url=static_url("vendor/swagger-favicon.png"),
+    )
 
 
 @docs.get("/asyncapi.json", summary="AsyncAPI 3 document of every event")

@@ -67,7 +67,7 @@ UI: dict[str, tuple[str, str]] = {
     "enterprises_registered": ("在册企业", "Registered enterprises"),
     "enterprises_scored": ("已评信用企业", "Enterprises with a credit level"),
     "credit_distribution": ("信用等级分布", "Credit levels"),
-    "open_alerts": ("未关闭风险预警", "Open risk alerts"),
+    "open_alerts": ("待处理风险预警", "Open risk alerts"),
     "pass_rate_trend": ("监督抽查合格率趋势（随机抽查）", "Spot-check pass rate (random checks)"),
     "pass_rate": ("合格率", "Pass rate"),
     "spot_checks": ("抽查次数", "Spot checks"),

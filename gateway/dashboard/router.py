@@ -52,7 +52,8 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=HERE / "templates")
 
 
-def _static_url(name: str) -> str:
+def static_url(name: str) -> str:
+    """An asset's URL with its content hash (so it can be cached for a year)."""
     return f"/static/{name}?v={VERSIONS.get(name, '0')}"
 
 
@@ -67,7 +68,7 @@ def _with_query(request: Request, **changes: Any) -> str:
     return request.url.path + (f"?{urlencode(params)}" if params else "")
 
 
-templates.env.globals["static"] = _static_url
+templates.env.globals["static"] = static_url
 templates.env.globals["with_query"] = _with_query
 
 

@@ -523,3 +523,18 @@ def test_the_demo_office_user_signs_in_and_enterprise_users_are_refused(
         answer = _form_sign_in(staff, username, PASSWORD)
         assert answer.status_code == 403 and "zone_dashboard" not in staff.cookies
         assert staff.get("/").status_code == 303
+
+
+def test_the_api_docs_load_their_assets_from_the_gateway(browser: Any, gateway_url: str) -> None:
+    context = browser.new_context(base_url=gateway_url)
+    tab = context.new_page()
+    elsewhere: list[str] = []
+    tab.on(
+        "request",
+        lambda r: None if r.url.startswith((gateway_url, "data:")) else elsewhere.append(r.url),
+    )
+    tab.goto("/docs")
+    tab.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
+    assert "Zone platform gateway" in tab.inner_text(".swagger-ui .info .title")
+    assert elsewhere == []  # government networks block CDNs
+    context.close()

@@ -40,4 +40,16 @@
     }
   });
   window.addEventListener("resize", resizeAll);
+
+  // htmx leaves the page as it was on an error answer: say so next to what was clicked.
+  document.addEventListener("htmx:responseError", function (event) {
+    var origin = event.detail && event.detail.elt;
+    if (!origin || !origin.insertAdjacentElement) return;
+    var note = document.createElement("span");
+    note.className = "error";
+    var lang = document.documentElement.getAttribute("lang");
+    note.textContent = (lang === "en" ? " Failed (HTTP " : " 操作失败（HTTP ") +
+      event.detail.xhr.status + (lang === "en" ? ")" : "）");
+    origin.insertAdjacentElement("afterend", note);
+  });
 })();
