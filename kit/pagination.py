@@ -7,7 +7,7 @@ import binascii
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -105,8 +105,10 @@ async def keyset_page(
 
 
 def _to_json(value: Any) -> Any:
-    if isinstance(value, datetime | uuid.UUID):
-        return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
+    if isinstance(value, date):  # datetimes too
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
     return value
 
 
@@ -114,6 +116,8 @@ def _from_json(column: InstrumentedAttribute[Any], value: Any) -> Any:
     python_type = column.type.python_type
     if python_type is datetime:
         return datetime.fromisoformat(value)
+    if python_type is date:
+        return date.fromisoformat(value)
     if python_type is uuid.UUID:
         return uuid.UUID(str(value))
     if not isinstance(value, python_type):

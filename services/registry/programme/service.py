@@ -33,8 +33,7 @@ from kit.events import (
     make_event,
 )
 from kit.outbox import emit
-from kit.pagination import PageParams
-from kit.pagination import keyset_page as _keyset_page
+from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound, ProblemError, invalid
 from kit.validation import CHINA
 from services.registry.agencies.models import Agency
@@ -108,29 +107,6 @@ async def _agencies_exist(session: AsyncSession, codes: Sequence[str]) -> None:
     missing = sorted(wanted - known)
     if missing:
         raise NotFound("agency", ", ".join(missing))
-
-
-async def keyset_page(
-    session: AsyncSession,
-    query: Select[Any],
-    *,
-    keys: Sequence[Any],
-    page: PageParams,
-    descending: bool = False,
-) -> tuple[list[Any], str | None]:
-    """kit's keyset page, for keys that are dates too: a cursor carries a date as ISO text,
-    which kit reads back only for datetimes (a date key answered 400 on every second page)."""
-    if page.cursor is not None:
-        cursor = dict(page.cursor)
-        for key in keys:
-            value = cursor.get(key.key)
-            if key.type.python_type is date and isinstance(value, str):
-                try:
-                    cursor[key.key] = date.fromisoformat(value)
-                except ValueError as exc:
-                    raise ProblemError("bad-request", "cursor is not one this list issued") from exc
-        page = PageParams(cursor=cursor, limit=page.limit)
-    return await _keyset_page(session, query, keys=keys, page=page, descending=descending)
 
 
 def _round4(numerator: int, denominator: int) -> float | None:
