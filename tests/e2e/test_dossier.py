@@ -21,6 +21,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from deploy.launcher import Stack
 from tests.helpers import assert_problem, client_for, enterprise_body, new_uscc, wait_until
 
 TAG = uuid.uuid4().hex[:6]
@@ -284,3 +285,26 @@ def test_the_merged_api_document_lists_both_files(admin: httpx.Client) -> None:
     pdf = paths["/v1/zones/{code}/dossier.pdf"]["get"]
     assert "application/pdf" in pdf["responses"]["200"]["content"]
     assert "404" in paths["/v1/zones/{code}/dossier.xlsx"]["get"]["responses"]
+
+
+def test_inspection_down_gives_a_dossier_that_says_so(
+    admin: httpx.Client, stack: Stack, zone: dict[str, Any]
+) -> None:
+    """With the inspection service stopped, both files still come, its parts 不可用."""
+    stack.stop_service("inspection")
+    try:
+        pdf = admin.get(f"/v1/zones/{CODE}/dossier.pdf")
+        xlsx = admin.get(f"/v1/zones/{CODE}/dossier.xlsx")
+    finally:
+        stack.start_service("inspection")
+    assert pdf.status_code == 200, pdf.text
+    text = pdf_text(pdf.content)
+    assert "不可用unavailable:theinspectionservicedidnotanswer" in text
+    assert MEMBER in text and f"王伟{TAG}" in text  # registry's parts are all there
+    assert xlsx.status_code == 200, xlsx.text
+    book = load_workbook(io.BytesIO(xlsx.content))
+    for sheet in ("年度指标 KPIs", "风险预警 Alerts"):
+        assert str(book[sheet]["A2"].value).startswith("不可用"), sheet
+    checks = {r[0]: r[1] for r in book["抽查整改 Checks"].iter_rows(min_row=3, values_only=True)}
+    assert str(checks["检查任务 Inspection tasks"]).startswith("不可用")
+    assert admin.get("/v1/risk/kpis", params={"zone": CODE}).status_code == 200  # back up
