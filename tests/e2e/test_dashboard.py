@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.dashboard.session import csrf_for
 from kit.auth import ALL_SCOPES
 from tests.helpers import client_for, enterprise_body, new_uscc, wait_until
 
@@ -485,6 +486,13 @@ def test_a_post_without_the_csrf_token_changes_nothing(
             "/dashboard/zones/stationery-provincial/transition", data={"to": "revoked"}
         )
         assert answer.status_code == 403
+        # with its token but a version someone else has since changed: the registry's 412
+        # comes back as a message on the page, not an error page
+        stale = browser_like.post(
+            "/dashboard/zones/stationery-provincial/transition",
+            data={"to": "revoked", "version": "0", "csrf": csrf_for(token)},
+        )
+        assert stale.status_code == 412 and 'id="action-error"' in stale.text
     assert admin.get("/v1/zones/stationery-provincial").json()["stage"] != "revoked"
 
 
