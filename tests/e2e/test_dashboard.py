@@ -546,3 +546,47 @@ def test_the_api_docs_load_their_assets_from_the_gateway(browser: Any, gateway_u
     assert "Zone platform gateway" in tab.inner_text(".swagger-ui .info .title")
     assert elsewhere == []  # government networks block CDNs
     context.close()
+
+
+def test_odd_input_is_never_a_server_error(gateway_url: str, office: str) -> None:
+    token = httpx.post(
+        f"{gateway_url}/oauth/token",
+        data={"grant_type": "password", "username": office, "password": PASSWORD},
+    ).json()["access_token"]
+    csrf = {"csrf": csrf_for(token)}
+    odd = "..%2F..%2Fv1%2Fclients"
+    gets = [
+        f"/dashboard/zones/{odd}",
+        "/dashboard/zones/none-such?year=2031",
+        "/dashboard/zones/lighting-provincial?cursor=not-a-cursor",
+        f"/dashboard/enterprises/{odd}",
+        "/dashboard/enterprises/91330226XXXXXXXXXX?batch=not-a-uuid&direction=downstream",
+        "/dashboard/enterprises?q=%00&cursor=%ZZ",
+        "/dashboard/campaigns?campaign=not-a-uuid&draws_cursor=x",
+        "/dashboard/alerts?signals_cursor=x&alerts_cursor=y",
+        "/dashboard/alerts?status=nonsense",
+        "/dashboard/audit?outcome=nonsense&actor=%27%22<script>",
+        "/static/vendor/",
+        "/static/%2e%2e/router.py",
+    ]
+    posts = [
+        ("/dashboard/campaigns/not-a-uuid/verify", csrf),
+        ("/dashboard/signals/not-a-uuid/link", {**csrf, "uscc": "x" * 18}),
+        ("/dashboard/signals/not-a-uuid/dismiss", csrf),
+        ("/dashboard/alerts/not-a-uuid/move", {**csrf, "status": "closed", "version": "x"}),
+        ("/dashboard/alerts/not-a-uuid/move", {**csrf, "status": "reopened"}),
+        (f"/dashboard/zones/{odd}/transition", {**csrf, "to": "nowhere"}),
+        ("/dashboard/login", {"username": "\x00", "password": "\x00"}),
+    ]
+    with httpx.Client(
+        base_url=gateway_url,
+        headers={"Cookie": f"zone_dashboard={token}", "HX-Request": "true"},
+        follow_redirects=False,
+        timeout=20,
+    ) as browser_like:
+        for path in gets:
+            answer = browser_like.get(path)
+            assert answer.status_code < 500, (path, answer.status_code, answer.text[:300])
+        for path, form in posts:
+            answer = browser_like.post(path, data=form)
+            assert answer.status_code < 500, (path, answer.status_code, answer.text[:300])
