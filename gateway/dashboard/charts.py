@@ -32,7 +32,9 @@ def credit_distribution(counts: dict[str, int], names: dict[str, str]) -> dict[s
     return {
         "tooltip": {"trigger": "item", "formatter": "{b}: {c} ({d}%)"},
         "legend": {"bottom": 0},
-        "series": [{"type": "pie", "radius": ["35%", "65%"], "data": data}],
+        "series": [
+            {"type": "pie", "radius": ["30%", "58%"], "center": ["50%", "44%"], "data": data}
+        ],
     }
 
 
@@ -45,7 +47,11 @@ def zones_by_stage(
         "tooltip": {"trigger": "axis"},
         "legend": {"bottom": 0},
         "grid": {"left": 40, "right": 16, "top": 16, "bottom": 56},
-        "xAxis": {"type": "category", "data": [stage_names.get(s, s) for s in STAGE_ORDER]},
+        "xAxis": {
+            "type": "category",
+            "axisLabel": {"interval": 0},
+            "data": [stage_names.get(s, s) for s in STAGE_ORDER],
+        },
         "yAxis": {"type": "value", "minInterval": 1},
         "series": [
             {
@@ -83,7 +89,7 @@ def pass_rate_trend(rows: list[dict[str, Any]], rate_name: str, checks_name: str
     return {
         "tooltip": {"trigger": "axis"},
         "legend": {"bottom": 0},
-        "grid": {"left": 48, "right": 48, "top": 16, "bottom": 56},
+        "grid": {"left": 48, "right": 48, "top": 32, "bottom": 56},
         "xAxis": {"type": "category", "data": [str(r["year"]) for r in rows]},
         "yAxis": [
             {"type": "value", "min": 0, "max": 100, "axisLabel": {"formatter": "{value}%"}},
@@ -95,6 +101,7 @@ def pass_rate_trend(rows: list[dict[str, Any]], rate_name: str, checks_name: str
                 "type": "line",
                 "connectNulls": True,
                 "showSymbol": True,
+                "symbol": "circle",
                 "symbolSize": 9,
                 "z": 3,
                 "label": {"show": True, "formatter": "{c}%"},

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from kit.industries import INDUSTRY_NAMES
+
 LANGUAGES: Final = ("zh-CN", "en")
 DEFAULT_LANGUAGE: Final = "zh-CN"
 
@@ -247,12 +249,35 @@ STATUSES: dict[str, tuple[str, str]] = {
     "future": ("未生效", "future"),
 }
 
+INDUSTRIES: dict[str, tuple[str, str]] = {str(k): v for k, v in INDUSTRY_NAMES.items()}
+
+KINDS: dict[str, tuple[str, str]] = {
+    # lots (批次)
+    "export": ("出口批次", "export batch"),
+    "supplier": ("原辅料批次", "supplier lot"),
+    "intermediate": ("半成品批次", "intermediate lot"),
+    "shipment": ("货运批次", "shipment"),
+    # risk signals (风险信号)
+    "foreign_notification": ("国外通报", "foreign notification"),
+    "return": ("退运", "return"),
+    "recall": ("召回", "recall"),
+    "complaint": ("投诉", "complaint"),
+    "lab_test": ("检测不合格", "failed lab test"),
+    # tasks (检查任务) and measures (联合奖惩)
+    "random": ("双随机抽查", "random check"),
+    "targeted": ("定向检查", "targeted check"),
+    "reward": ("激励", "reward"),
+    "punishment": ("惩戒", "punishment"),
+}
+
 TABLES: dict[str, dict[str, tuple[str, str]]] = {
     "ui": UI,
     "stages": STAGES,
     "zone_levels": ZONE_LEVELS,
     "credit_levels": CREDIT_LEVELS,
     "statuses": STATUSES,
+    "industries": INDUSTRIES,
+    "kinds": KINDS,
 }
 
 

@@ -431,9 +431,11 @@ def test_switching_to_english_and_back(page: Any) -> None:
     page.click("#lang-switch")
     page.wait_for_load_state("networkidle")
     assert page.inner_text("h1") == "Zones at a glance"
+    timeline = page.inner_text("#timeline")
+    assert "Phase 1" in timeline and "demonstration zone (provincial)" in timeline
+    _shot(page, "overview-en")
     page.goto("/dashboard/campaigns")  # the choice is remembered
     assert page.inner_text("h1") == "Random inspection campaigns"
-    _shot(page, "overview-en")
     page.click("#lang-switch")
     assert page.inner_text("h1") == "双随机抽查计划"
 
