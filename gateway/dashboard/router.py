@@ -294,6 +294,53 @@ async def move_zone(
     return _render(request, "zone.html", context, status)
 
 
+@router.post("/dashboard/zones/{code}/tasks/{task_code}")
+async def set_zone_task(
+    request: Request,
+    code: str,
+    task_code: str,
+    done: Annotated[str, Form(pattern="^[01]$")],
+    note: Annotated[str, Form(max_length=2000)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Tick or reopen a stage task (the registry records who and when); HTMX swaps the row
+    and the transition form's version, which the change moved on."""
+    session = await _session(request, csrf)
+    if isinstance(session, Response):
+        return session
+    api, context = session
+    key = pages.q(code)
+    try:
+        answer = await api.call(
+            "PUT",
+            "registry",
+            f"/v1/zones/{key}/tasks/{pages.q(task_code)}",
+            json={"done": done == "1", "note": note.strip() or None},
+        )
+        zone = await api.get("registry", f"/v1/zones/{key}")
+    except LoginRequired:
+        return to_login(request, expired=True)
+    if not request.headers.get("hx-request"):
+        return RedirectResponse(f"/dashboard/zones/{key}", status_code=303)
+    task = (
+        answer.data
+        if answer.ok
+        else next(
+            (t for t in (zone.data or {}).get("tasks", []) if t["task_code"] == task_code), None
+        )
+    )
+    if task is None:
+        context["message"] = answer.detail or context["t"]["ui"]["not_found"]
+        return _render(request, "error.html", context, 404)
+    context.update(
+        code=code,
+        task=task,
+        task_error=None if answer.ok else (answer.detail or answer.status),
+        zone_version=zone.data["version"] if zone.ok else None,
+    )
+    return _render(request, "_task_row.html", context)
+
+
 @router.get("/dashboard/enterprises")
 async def enterprises(
     request: Request,

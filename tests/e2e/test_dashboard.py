@@ -327,6 +327,17 @@ def test_a_zone_page_and_a_transition_made_in_the_ui(
     assert created.status_code == 201, created.text
     page.goto(f"/dashboard/zones/{code}")
     assert page.get_attribute("#zone-stage", "data-stage") == "planned"
+    # tick a stage task (HTMX): the registry records who; the form's version follows the change
+    version = page.get_attribute("#zone-version", "value")
+    page.fill("#task-survey .task-form input[name=note]", "已完成摸底调查")
+    page.click("#task-survey .task-form button")
+    page.wait_for_selector("#task-survey.done")
+    assert f"user:{office}" in page.inner_text("#task-survey")
+    assert page.get_attribute("#zone-version", "value") != version
+    survey = next(
+        t for t in admin.get(f"/v1/zones/{code}").json()["tasks"] if t["task_code"] == "survey"
+    )
+    assert survey["done_by"] == f"user:{office}" and survey["note"] == "已完成摸底调查"
     page.select_option("#transition-form select[name=to]", "launching")
     page.fill("#transition-form input[name=reason]", "县领导小组批准启动建设")
     page.click("#transition-form button[type=submit]")
@@ -578,6 +589,9 @@ def test_odd_input_is_never_a_server_error(gateway_url: str, office: str) -> Non
         ("/dashboard/alerts/not-a-uuid/move", {**csrf, "status": "closed", "version": "x"}),
         ("/dashboard/alerts/not-a-uuid/move", {**csrf, "status": "reopened"}),
         (f"/dashboard/zones/{odd}/transition", {**csrf, "to": "nowhere"}),
+        (f"/dashboard/zones/{odd}/tasks/survey", {**csrf, "done": "1"}),
+        ("/dashboard/zones/lighting-provincial/tasks/none-such", {**csrf, "done": "0"}),
+        ("/dashboard/zones/lighting-provincial/tasks/survey", {**csrf, "done": "maybe"}),
         ("/dashboard/login", {"username": "\x00", "password": "\x00"}),
     ]
     with httpx.Client(
