@@ -63,6 +63,16 @@ def checklist(admin: httpx.Client) -> dict:  # type: ignore[type-arg]
 
 @pytest.fixture(scope="module")
 def inspectors(admin: httpx.Client) -> list[dict]:  # type: ignore[type-arg]
+    # The draws below must choose from these four only: stand down the officers other test
+    # modules left active in the shared stack (the dashboard's, the CLI's).
+    for agency in ("market_supervision", "ciq"):
+        active = admin.get(
+            "/v1/inspectors", params={"agency": agency, "active": True, "limit": 500}
+        ).json()["items"]
+        for officer in active:
+            admin.patch(
+                f"/v1/inspectors/{officer['id']}", json={"active": False}
+            ).raise_for_status()
     out = []
     for n, (agency, unit) in enumerate(
         [
