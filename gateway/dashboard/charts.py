@@ -8,6 +8,7 @@ so no chart logic lives in JavaScript.
 from __future__ import annotations
 
 from collections import Counter
+from html import escape
 from typing import Any
 
 LEVEL_COLOURS = {"A": "#2e7d32", "B": "#1565c0", "C": "#ef6c00", "D": "#c62828"}
@@ -164,7 +165,9 @@ def trace_graph(trace: dict[str, Any]) -> dict[str, Any]:
                 "symbolSize": 44 if depth == 0 else 28,
                 "category": 2 if failing else (0 if depth == 0 else 1),
                 "tooltip": {
-                    "formatter": f"{number}<br/>{lot.get('kind') or ''} {lot.get('product') or ''}"
+                    # the formatter is HTML: what enterprises typed is escaped
+                    "formatter": f"{escape(number)}<br/>{escape(str(lot.get('kind') or ''))} "
+                    f"{escape(str(lot.get('product') or ''))}"
                 },
             }
         path = [str(p) for p in node.get("path") or []]

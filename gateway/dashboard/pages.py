@@ -25,8 +25,10 @@ def this_year() -> int:
 
 
 def q(value: str) -> str:
-    """A path segment from user input, percent-encoded (a `/` cannot escape the path)."""
-    return quote(value.strip(), safe="")
+    """A path segment from user input, percent-encoded: neither a `/` nor a `.`/`..` segment
+    (which the HTTP client would resolve) can leave the path."""
+    segment = quote(value.strip(), safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
 def phases(zones: list[dict[str, Any]]) -> list[dict[str, Any]]:

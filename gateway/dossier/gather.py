@@ -116,12 +116,13 @@ class _Client:
         """Every item of a cursor-paged list (bounded by MAX_ITEMS)."""
         out: list[dict[str, Any]] = []
         cursor = None
-        while True:
+        for _ in range(-(-MAX_ITEMS // PAGE_LIMIT)):  # pages, even if a page comes back empty
             page = await self.get(service, path, limit=PAGE_LIMIT, cursor=cursor, **query)
             out.extend(page["items"])
             cursor = page.get("next_cursor")
             if not cursor or len(out) >= MAX_ITEMS:
-                return out
+                break
+        return out
 
 
 async def _part(work: Any) -> Part:

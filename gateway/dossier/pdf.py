@@ -79,6 +79,17 @@ def _note(pdf: FPDF, text: str) -> None:
     pdf.set_text_color(0, 0, 0)
 
 
+# fpdf2 cannot split a table row across pages: a cell longer than a page (about 700 CJK
+# characters in a 30 mm column) would make the whole PDF fail. The workbook keeps it whole.
+MAX_CELL_CHARS = 500
+CLIPPED = "…（全文见 Excel full text in the workbook）"
+
+
+def clip(value: str) -> str:
+    """A cell's text, shortened to what one table row can hold on a page."""
+    return value if len(value) <= MAX_CELL_CHARS else value[:MAX_CELL_CHARS] + CLIPPED
+
+
 def _table(pdf: FPDF, section: Section, cells: list[list[str]]) -> None:
     if not cells:
         pdf.set_font(FONT, size=9)
@@ -98,7 +109,7 @@ def _table(pdf: FPDF, section: Section, cells: list[list[str]]) -> None:
         for row in [section.headers, *cells]:
             line = table.row()
             for value in row:
-                line.cell(value)
+                line.cell(clip(value))
 
 
 def _bar_chart(

@@ -43,6 +43,11 @@ async def _file(request: Request, code: str, suffix: str) -> tuple[Any, str]:
     return dossier, disposition
 
 
+# Rendering parses and subsets an 8 MB font in Python: two at once on two cores would slow
+# every request the gateway serves, so they queue.
+RENDERING = asyncio.Semaphore(1)
+
+
 @router.get(
     "/{code}/dossier.pdf",
     summary="A zone's acceptance dossier as PDF (验收申报材料)",
@@ -57,7 +62,8 @@ async def dossier_pdf(code: str, request: Request, principal: PrincipalDep) -> R
     if font is None:
         raise ProblemError("service-unavailable", INSTALL_HINT, font_package="fonts-noto-cjk")
     dossier, disposition = await _file(request, code, "pdf")
-    body = await asyncio.to_thread(render_pdf, dossier, font)
+    async with RENDERING:  # one PDF at a time: rendering holds the GIL for a while
+        body = await asyncio.to_thread(render_pdf, dossier, font)
     return Response(body, media_type=PDF, headers={"Content-Disposition": disposition})
 
 

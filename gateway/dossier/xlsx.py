@@ -35,9 +35,10 @@ def neutralise(value: Any) -> Any:
     (control characters that the file format cannot hold are dropped)."""
     if not isinstance(value, str):
         return value
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)  # first: what is left may start a formula
     if value.startswith(FORMULA_TRIGGERS):
         value = "'" + value
-    return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
 
 
 def display_width(text: str) -> int:

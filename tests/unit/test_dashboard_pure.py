@@ -183,3 +183,29 @@ def test_only_local_paths_after_sign_in(given: str | None, expected: str) -> Non
 def test_csrf_token_is_per_session() -> None:
     assert csrf_for("token-a") == csrf_for("token-a")
     assert csrf_for("token-a") != csrf_for("token-b") and len(csrf_for("x")) == 64
+
+
+def test_dot_segments_and_trace_tooltips_cannot_escape() -> None:
+    from gateway.dashboard.pages import q
+
+    assert q("..") == "%2E%2E" and q(".") == "%2E" and q("a/b") == "a%2Fb" and q("v1.2") == "v1.2"
+
+
+def test_trace_tooltips_escape_what_enterprises_typed() -> None:
+    from gateway.dashboard import charts
+
+    trace = {
+        "nodes": [
+            {
+                "depth": 0,
+                "lot": {
+                    "number": "B<1>",
+                    "kind": "export_batch",
+                    "product": "<a href=https://evil>请重新登录</a>",
+                },
+            }
+        ]
+    }
+    (node,) = charts.trace_graph(trace)["series"][0]["data"]
+    tooltip = node["tooltip"]["formatter"]
+    assert "<a" not in tooltip and "&lt;a href" in tooltip and "B&lt;1&gt;" in tooltip

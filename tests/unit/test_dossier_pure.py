@@ -149,3 +149,15 @@ async def test_no_cjk_font_is_a_503_naming_the_package(monkeypatch: pytest.Monke
     body = answer.json()
     assert body["type"] == "/problems/service-unavailable"
     assert "fonts-noto-cjk" in body["detail"] and body["font_package"] == "fonts-noto-cjk"
+
+
+def test_long_cells_are_clipped_in_the_pdf_and_control_characters_cannot_hide_a_formula() -> None:
+    from gateway.dossier.pdf import MAX_CELL_CHARS, clip
+    from gateway.dossier.xlsx import neutralise
+
+    long = "结论" * 2000
+    assert len(clip(long)) < MAX_CELL_CHARS + 50 and clip(long).endswith(
+        "Excel full text in the workbook）"
+    )
+    assert clip("短") == "短"
+    assert neutralise('\x01=HYPERLINK("http://x")').startswith("'=")
