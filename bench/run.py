@@ -441,6 +441,9 @@ def main() -> None:
             results += traces
     finally:
         stack.stop()
+        # a bench stack holds gigabytes (a million lineage events): the figures are kept,
+        # the data is not
+        shutil.rmtree(stack.data_dir, ignore_errors=True)
     text = "\n".join(
         [report(results)]
         + (credit.report(figures) if figures else [])

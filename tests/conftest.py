@@ -19,6 +19,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(getattr(pytest.mark, tier))
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove the stacks' temporary folders (gigabytes over a run) unless a test failed."""
+    import shutil
+
+    from tests.helpers import TEMP_DIRS
+
+    if exitstatus == 0:
+        for path in TEMP_DIRS:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The fault suite's counts (produced, delivered, applied, duplicates) and the cluster's,
     whether or not output capture hid the tests' prints."""

@@ -35,13 +35,25 @@ def _port_free(port: int) -> bool:
     return True
 
 
+# Every temporary folder the tests made; conftest removes them after a passing run (a
+# failing one keeps them: the services' logs are in them).
+TEMP_DIRS: list[Path] = []
+
+
+def temp_dir(prefix: str) -> Path:
+    """A new temporary folder, removed after a passing run."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    TEMP_DIRS.append(path)
+    return path
+
+
 def make_stack(name: str) -> Stack:
     """A stack on free ports in a temporary folder (dev profile: demo-admin exists)."""
     gateway_port = free_port()
     while not all(_port_free(gateway_port + i) for i in range(1, len(APPS))):
         gateway_port = free_port()  # the services take the ports after the gateway's
     return Stack(
-        data_dir=Path(tempfile.mkdtemp(prefix=f"zone-{name}-")),
+        data_dir=temp_dir(f"zone-{name}-"),
         gateway_port=gateway_port,
         pg_port=free_port(),
         nats_port=free_port(),

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import httpx
 
 from deploy.launcher import Stack
 from deploy.processes import free_port
-from tests.helpers import token
+from tests.helpers import temp_dir, token
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,7 +61,7 @@ def _local_env(prefix: str) -> tuple[dict[str, str], tuple[int, int, int]]:
     while not _port_closed(gw + 1):
         gw = free_port()
     env = {
-        "ZONE_DATA_DIR": tempfile.mkdtemp(prefix=prefix),
+        "ZONE_DATA_DIR": str(temp_dir(prefix)),
         "ZONE_GATEWAY_PORT": str(gw),
         "ZONE_PG_PORT": str(pg),
         "ZONE_NATS_PORT": str(nats_port),
@@ -113,7 +112,7 @@ def test_run_against_external_postgres_and_nats(stack: Stack) -> None:
     gw = free_port()
     while not _port_closed(gw + 1):
         gw = free_port()
-    data = tempfile.mkdtemp(prefix="zone-ext-")
+    data = str(temp_dir("zone-ext-"))
     proc, banner = _launch(
         {
             "ZONE_DATA_DIR": data,
