@@ -108,6 +108,26 @@ def client_for(
     )
 
 
+def office_user(api: httpx.Client, password: str) -> str:
+    """A new office user with every scope, made through the API (as the office would)."""
+    from kit.auth import ALL_SCOPES
+
+    username = f"office-{uuid.uuid4().hex[:8]}"
+    created = api.post(
+        "/v1/users",
+        json={
+            "username": username,
+            "password": password,
+            "name": "示范区办公室 测试",
+            "kind": "office",
+            "agency": "commerce",
+            "scopes": sorted(ALL_SCOPES),
+        },
+    )
+    assert created.status_code == 201, created.text
+    return username
+
+
 def wait_until(predicate, *, timeout: float = 20, interval: float = 0.1, what: str = "condition"):  # type: ignore[no-untyped-def]
     """Poll until `predicate()` is truthy; returns its value."""
     deadline = time.monotonic() + timeout
