@@ -123,28 +123,12 @@ async def apply_once(
     handler: Handler,
     header: str | None = None,
 ) -> bool:
-    """Run the handler and record the inbox row in one transaction; False if already applied."""
-    with consuming(consumer, event, header):
-        return await _apply_once(sessionmaker, consumer, event, handler)
-
-
-async def _apply_once(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    consumer: str,
-    event: CloudEvent,
-    handler: Handler,
-) -> bool:
-    async with sessionmaker() as session, session.begin():
-        inserted = await session.scalar(
-            insert(InboxEntry)
-            .values(consumer=consumer, event_id=uuid.UUID(event.id), event_type=event.type)
-            .on_conflict_do_nothing()
-            .returning(InboxEntry.event_id)
-        )
-        if inserted is None:
-            return False
-        await handler(session, event)
-    return True
+    """Run the handler and record the inbox row in one transaction; False if already applied
+    (a batch of one: the handler's error is raised)."""
+    (outcome,) = await apply_batch(sessionmaker, consumer, [event], handler, [header])
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
 
 async def apply_batch(

@@ -100,7 +100,11 @@ def start(name: str, kind: SpanKind, parent: str | None, **attributes: Any) -> S
 
 @contextlib.contextmanager
 def active(span: Span) -> Iterator[Span]:
-    """Make `span` current while the block runs, record an escaping error, end it after."""
+    """Make `span` current while the block runs, record an escaping error, end it after
+    (nothing at all when tracing is off: this sits on every request and every event)."""
+    if not enabled:
+        yield span
+        return
     with trace.use_span(span, end_on_exit=True, record_exception=False) as current:
         try:
             yield current
