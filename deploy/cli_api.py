@@ -62,6 +62,19 @@ def _failure(response: httpx.Response) -> CliError:
     return CliError(exit_code_for(response.status_code), message, problem)
 
 
+def _json(response: httpx.Response) -> Any:
+    """The body as JSON; anything else means the URL is not the platform's gateway."""
+    try:
+        return response.json()
+    except ValueError:
+        kind = response.headers.get("content-type", "no content type")
+        raise CliError(
+            UNAVAILABLE,
+            f"{response.request.url} answered {response.status_code} with {kind}, not JSON; "
+            "is --url (or $ZONE_URL) the platform's gateway?",
+        ) from None
+
+
 @dataclass
 class Settings:
     """Where the gateway is and whose credentials to use."""
@@ -104,8 +117,9 @@ class Api:
         }
         if scope:
             data["scope"] = scope
-        response = self._send("POST", "/oauth/token", data=data, authorised=False)
-        body: dict[str, Any] = response.json()
+        body: dict[str, Any] = _json(
+            self._send("POST", "/oauth/token", data=data, authorised=False)
+        )
         return body
 
     def _bearer(self) -> dict[str, str]:
@@ -116,24 +130,30 @@ class Api:
     def _send(
         self, method: str, path: str, *, authorised: bool = True, **kw: Any
     ) -> httpx.Response:
-        headers = {**kw.pop("headers", {}), **(self._bearer() if authorised else {})}
-        try:
-            response = self.http.request(method, path, headers=headers, **kw)
-        except httpx.TransportError as exc:
-            raise CliError(
-                UNAVAILABLE, f"cannot reach the gateway at {self.settings.url}: {exc}"
-            ) from exc
+        extra = kw.pop("headers", {})
+        for attempt in range(2):
+            headers = {**extra, **(self._bearer() if authorised else {})}
+            try:
+                response = self.http.request(method, path, headers=headers, **kw)
+            except httpx.TransportError as exc:
+                raise CliError(
+                    UNAVAILABLE, f"cannot reach the gateway at {self.settings.url}: {exc}"
+                ) from exc
+            if response.status_code == 401 and authorised and attempt == 0:
+                self._token = None  # expired during long work: a fresh token, once
+                continue
+            break
         if response.status_code >= 400:
             raise _failure(response)
         return response
 
     def get(self, path: str, **kw: Any) -> Any:
         """GET → JSON."""
-        return self._send("GET", path, **kw).json()
+        return _json(self._send("GET", path, **kw))
 
     def post(self, path: str, body: Any = None) -> Any:
         """POST JSON → JSON."""
-        return self._send("POST", path, json=body).json()
+        return _json(self._send("POST", path, json=body))
 
     @contextmanager
     def download(self, path: str) -> Iterator[httpx.Response]:

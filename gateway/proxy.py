@@ -17,6 +17,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.config import GatewaySettings
+from kit import tracing
 from kit.problems import problem_response
 
 log = logging.getLogger("gateway.proxy")
@@ -206,7 +207,14 @@ async def _forward(request: Request, upstreams: Upstreams, service: str, base: s
     headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
     headers = [(k, v) for k, v in headers if k.lower() != "traceparent"]
     headers.append(("X-Request-ID", request.state.request_id))
-    headers.append(("traceparent", request.state.traceparent))
+    # a CLIENT span for the call (until the answer's headers), the service's request its child
+    span = tracing.start(
+        f"{request.method} {request.scope['route'].path}",
+        tracing.SpanKind.CLIENT,
+        request.state.traceparent,
+        **{"http.request.method": request.method, "server.address": service},
+    )
+    headers.append(("traceparent", tracing.traceparent_of(span) or request.state.traceparent))
     client = request.client.host if request.client else ""
     headers.append(("X-Forwarded-For", client))
     body = await request.body()
@@ -220,20 +228,22 @@ async def _forward(request: Request, upstreams: Upstreams, service: str, base: s
     # send again for reads; for writes the client retries (with its Idempotency-Key).
     attempts = 2 if request.method in ("GET", "HEAD") else 1
     try:
-        for attempt in range(attempts):
-            try:
-                upstream = await upstreams.session.request(
-                    request.method,
-                    url,
-                    headers=headers,
-                    data=body or None,
-                    allow_redirects=False,
-                    timeout=upstreams.timeout_for(request.url.path),
-                )
-                break
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-                if attempt + 1 == attempts:
-                    raise
+        with tracing.active(span):
+            for attempt in range(attempts):
+                try:
+                    upstream = await upstreams.session.request(
+                        request.method,
+                        url,
+                        headers=headers,
+                        data=body or None,
+                        allow_redirects=False,
+                        timeout=upstreams.timeout_for(request.url.path),
+                    )
+                    break
+                except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                    if attempt + 1 == attempts:
+                        raise
+            span.set_attribute("http.response.status_code", upstream.status)
         out_headers: dict[str, Any] = {
             k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP
         }

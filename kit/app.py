@@ -7,12 +7,13 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kit import tracing
 from kit.auth import JwksVerifier
@@ -101,6 +102,26 @@ async def prune_forever(engine: AsyncEngine, settings: ServiceSettings, *, messa
         await asyncio.sleep(settings.janitor_interval_s)
 
 
+@dataclass(frozen=True)
+class Periodic:
+    """A job every process of a service runs every `every_s` seconds (announcing what fell
+    overdue, say). Processes run it side by side, so it claims its rows with SKIP LOCKED."""
+
+    name: str
+    job: Callable[[async_sessionmaker[AsyncSession]], Awaitable[object]]
+    every_s: float
+
+
+async def run_every(periodic: Periodic, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """`periodic.job` forever; a failed round (the database away) waits for the next."""
+    while True:
+        try:
+            await periodic.job(sessionmaker)
+        except Exception as exc:
+            log.warning("%s skipped (%r)", periodic.name, exc)
+        await asyncio.sleep(periodic.every_s)
+
+
 def create_service_app(
     settings: ServiceSettings,
     *,
@@ -112,6 +133,7 @@ def create_service_app(
     use_nats: bool = True,
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
+    periodic: Sequence[Periodic] = (),
     openapi_url: str | None = "/openapi.json",
     outer_middleware: Sequence[tuple[type, dict[str, Any]]] = (),
     inner_middleware: Sequence[type] = (),
@@ -119,7 +141,7 @@ def create_service_app(
     """A FastAPI app wired the house way: one engine, one NATS client, relay and consumers.
 
     `use_nats=False` is for the gateway, which owns no events. `on_startup` runs after the
-    engine exists and before requests are served. `outer_middleware` wraps the idempotency
+    engine exists and before requests are served; `periodic` jobs start with it. `outer_middleware` wraps the idempotency
     layer, innermost first (the gateway's rate limit and audit); `inner_middleware` sits just
     outside the routes, inside the error answers (the gateway's proxy).
     """
@@ -152,6 +174,9 @@ def create_service_app(
             )
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
         tasks.append(asyncio.create_task(prune_forever(engine, settings, messaging=use_nats)))
+        tasks += [
+            asyncio.create_task(run_every(p, app.state.sessionmaker), name=p.name) for p in periodic
+        ]
         if on_startup is not None:
             await on_startup(app)
         if use_nats and settings.consumers_enabled:

@@ -387,7 +387,8 @@ class MeetingHeld(BaseModel):
 
 
 class ActionItemChanged(BaseModel):
-    """督办事项: an action item was assigned to an owner agency, or done (on time or late)."""
+    """督办事项: an action item was assigned to an owner agency, fell overdue (still open the day
+    after its deadline, China time; announced once), or was done (on time or late)."""
 
     item_id: str
     meeting_id: str
@@ -395,6 +396,7 @@ class ActionItemChanged(BaseModel):
     title: str
     deadline: date
     status: Literal["open", "done"]
+    overdue: bool = False
     done_on: date | None = None
     on_time: bool | None = None
 
@@ -522,6 +524,7 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "registry.leadership_group.changed.v1": LeadershipGroupChanged,
     "registry.meeting.held.v1": MeetingHeld,
     "registry.action_item.assigned.v1": ActionItemChanged,
+    "registry.action_item.overdue.v1": ActionItemChanged,
     "registry.action_item.done.v1": ActionItemChanged,
     "registry.responsibility.assigned.v1": ResponsibilityAssigned,
     "registry.standard.published.v1": StandardPublished,

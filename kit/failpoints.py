@@ -3,7 +3,8 @@
 Off unless `ZONE_FAILPOINTS` names them: `outbox.after_publish=3` kills the process with
 SIGKILL (as `kill -9` or a power cut would: no cleanup, no rollback message, open
 transactions abandoned) the third time the relay reaches that point. Several are separated by
-commas. Only the fault tests set it; deployments never do.
+commas. Only the fault tests set it; a service in the prod profile refuses to start with it set
+(kit.settings).
 
 - `outbox.after_publish`: the relay has every JetStream ack of a batch, before it commits the
   rows as sent.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import model_validator
@@ -48,6 +49,10 @@ class ServiceSettings(BaseSettings):
     def _refuse_dev_defaults_in_prod(self) -> ServiceSettings:
         if self.profile == "prod" and "127.0.0.1:54329" in self.database_url:
             raise ValueError("database_url must point at the production PostgreSQL in prod")
+        if self.profile == "prod" and os.environ.get("ZONE_FAILPOINTS", "").strip():
+            raise ValueError(
+                "ZONE_FAILPOINTS makes the process kill itself (fault tests only); unset it in prod"
+            )
         return self
 
 

@@ -5,8 +5,9 @@ Off unless an OTLP endpoint is configured (`OTEL_EXPORTER_OTLP_ENDPOINT` or
 Then every process exports its spans, named `zone-<service>` unless `OTEL_SERVICE_NAME` says
 otherwise:
 
-- a SERVER span per HTTP request, child of the caller's `traceparent` (the gateway forwards
-  its own span's, so a service's request span is the gateway's child);
+- a SERVER span per HTTP request, child of the caller's `traceparent`; the gateway makes a
+  CLIENT span for each call it forwards and sends that span's `traceparent`, so a service's
+  request span is the child of the gateway's call;
 - a PRODUCER span per event the outbox relay publishes, child of the request that wrote the
   event (the CloudEvent's `traceparent`), and sent as the message's `traceparent` header;
 - a CONSUMER span per event a consumer applies, child of that header; events the handler emits

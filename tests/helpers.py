@@ -58,6 +58,8 @@ def make_stack(name: str) -> Stack:
         pg_port=free_port(),
         nats_port=free_port(),
         profile="dev",
+        # what falls overdue is announced within a second, not a minute
+        env={"REGISTRY_OVERDUE_CHECK_S": "1", "INSPECTION_CAPA_CHECK_S": "1"},
     )
 
 

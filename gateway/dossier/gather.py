@@ -41,12 +41,20 @@ class Unavailable(Exception):
         self.body = body if isinstance(body, dict) else {}
 
 
+class Listing(list[dict[str, Any]]):
+    """A fetched list that knows whether MAX_ITEMS cut it short."""
+
+    truncated = False
+
+
 @dataclass
 class Part:
-    """One section's data, or why it is missing."""
+    """One section's data, or why it is missing; `truncated` when only the first MAX_ITEMS
+    of a list are in it."""
 
     data: Any = None
     error: str | None = None
+    truncated: bool = False
 
     @property
     def ok(self) -> bool:
@@ -112,24 +120,29 @@ class _Client:
             raise Unavailable(service, reason, status, body)
         return body
 
-    async def items(self, service: str, path: str, **query: Any) -> list[dict[str, Any]]:
-        """Every item of a cursor-paged list (bounded by MAX_ITEMS)."""
-        out: list[dict[str, Any]] = []
+    async def items(self, service: str, path: str, **query: Any) -> Listing:
+        """Every item of a cursor-paged list, or its first MAX_ITEMS (then `truncated`)."""
+        out = Listing()
         cursor = None
         for _ in range(-(-MAX_ITEMS // PAGE_LIMIT)):  # pages, even if a page comes back empty
             page = await self.get(service, path, limit=PAGE_LIMIT, cursor=cursor, **query)
             out.extend(page["items"])
             cursor = page.get("next_cursor")
-            if not cursor or len(out) >= MAX_ITEMS:
+            if not cursor:
+                return out
+            if len(out) >= MAX_ITEMS:
                 break
+        del out[MAX_ITEMS:]
+        out.truncated = True
         return out
 
 
 async def _part(work: Any) -> Part:
     try:
-        return Part(data=await work)
+        data = await work
     except Unavailable as exc:
         return Part(error=exc.reason)
+    return Part(data=data, truncated=isinstance(data, Listing) and data.truncated)
 
 
 def kpi_years(zone: dict[str, Any], now: datetime) -> list[int]:
@@ -158,21 +171,23 @@ async def _kpis(client: _Client, code: str, years: list[int]) -> list[dict[str, 
 
 async def _per_member(
     client: _Client, members: Part, service: str, template: str, **query: Any
-) -> list[dict[str, Any]]:
+) -> Listing:
     """One list per member, concurrently but bounded (tasks, CAPAs and commitments have no
     zone filter in their services, only an enterprise one)."""
     if not members.ok:
         raise Unavailable("registry", "the member list is unavailable")
     gate = asyncio.Semaphore(PER_MEMBER_CONCURRENCY)
 
-    async def one(uscc: str) -> list[dict[str, Any]]:
+    async def one(uscc: str) -> Listing:
         async with gate:
             if "{uscc}" in template:
                 return await client.items(service, template.format(uscc=quote(uscc, safe="")))
             return await client.items(service, template, uscc=uscc, **query)
 
     lists = await asyncio.gather(*(one(m["uscc"]) for m in members.data))
-    return [item for items in lists for item in items]
+    out = Listing(item for items in lists for item in items)
+    out.truncated = members.truncated or any(items.truncated for items in lists)
+    return out
 
 
 async def gather_dossier(request: Request, code: str, *, now: datetime) -> Dossier:

@@ -202,6 +202,8 @@ def render_pdf(dossier: Dossier, font: Path) -> bytes:
         if section.unavailable:
             _note(pdf, section.unavailable)
             continue
+        if section.note:
+            _note(pdf, section.note)
         if section.key == "kpis":
             cells = [[kpi_cell(i, v) for i, v in enumerate(row)] for row in section.rows]
             _table(pdf, section, cells)

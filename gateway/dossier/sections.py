@@ -7,9 +7,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.dossier.gather import Dossier, Part
+from gateway.dossier.gather import MAX_ITEMS, Dossier, Part
 
 UNAVAILABLE = "不可用 unavailable"
+TRUNCATED = (
+    f"仅列出前 {MAX_ITEMS:,} 条，完整数据请通过接口分页获取 · only the first {MAX_ITEMS:,} are "
+    "listed; page through the API for all of them"
+)
 STAGES = {
     "planned": "规划 planned",
     "launching": "启动建设 launching",
@@ -40,6 +44,7 @@ class Section:
     rows: list[list[Any]] = field(default_factory=list)
     unavailable: str | None = None
     widths: list[float] | None = None  # relative column widths in the PDF
+    note: str | None = None  # shown above the rows (a list cut short)
 
 
 def _when(value: Any) -> str:
@@ -60,6 +65,8 @@ def _guard(part: Part, section: Section) -> bool:
     if not part.ok:
         section.unavailable = f"{UNAVAILABLE}: {part.error}"
         return False
+    if part.truncated:
+        section.note = TRUNCATED
     return True
 
 

@@ -61,7 +61,11 @@ def _write(sheet: Worksheet, section: Section) -> None:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in section.rows:
         sheet.append([neutralise(v) for v in row])
-    for row in sheet.iter_rows(min_row=3):
+    last = sheet.max_row
+    if section.note:  # after the rows, so row 2 stays the header for filters and scripts
+        sheet.append([section.note])
+        sheet.cell(sheet.max_row, 1).font = Font(color="A02828")
+    for row in sheet.iter_rows(min_row=3, max_row=last):
         for cell in row:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # never a formula, whatever openpyxl guessed
@@ -73,7 +77,10 @@ def _write(sheet: Worksheet, section: Section) -> None:
             cell.number_format = "#,##0"
     sheet.freeze_panes = "A3"
     for index in range(1, len(section.headers) + 1):
-        values = [c.value for (c,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index)]
+        values = [
+            c.value
+            for (c,) in sheet.iter_rows(min_row=2, max_row=last, min_col=index, max_col=index)
+        ]
         widest = max((display_width(str(v)) for v in values if v is not None), default=8)
         sheet.column_dimensions[get_column_letter(index)].width = min(max(widest + 2, 8), MAX_WIDTH)
 

@@ -1,16 +1,11 @@
 """Inspection service: inspectors, checklists, double-random campaigns, tasks, sync, CAPAs."""
 
-import asyncio
-import contextlib
-
-from fastapi import FastAPI
-
-from kit.app import create_service_app
+from kit.app import Periodic, create_service_app
 from services.inspection.analysis.router import public_router as public_analysis_router
 from services.inspection.analysis.router import router as analysis_router
 from services.inspection.campaigns.router import router as campaigns_router
 from services.inspection.capas.router import router as capas_router
-from services.inspection.capas.service import overdue_forever
+from services.inspection.capas.service import announce_overdue
 from services.inspection.checklists.router import router as checklists_router
 from services.inspection.config import settings
 from services.inspection.consumers import CONSUMERS
@@ -21,21 +16,6 @@ from services.inspection.public.router import router as public_router
 from services.inspection.risk.router import router as risk_router
 from services.inspection.sync.router import router as sync_router
 from services.inspection.tasks.router import router as tasks_router
-
-
-async def on_startup(app: FastAPI) -> None:
-    """Start announcing overdue corrective actions."""
-    app.state.overdue = asyncio.create_task(
-        overdue_forever(app.state.sessionmaker, settings.capa_check_s), name="capa-overdue"
-    )
-
-
-async def on_shutdown(app: FastAPI) -> None:
-    """Stop the overdue check."""
-    app.state.overdue.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await app.state.overdue
-
 
 app = create_service_app(
     settings,
@@ -62,6 +42,5 @@ app = create_service_app(
         public_analysis_router,
     ],
     consumers=CONSUMERS,
-    on_startup=on_startup,
-    on_shutdown=on_shutdown,
+    periodic=[Periodic("capa-overdue", announce_overdue, settings.capa_check_s)],
 )

@@ -13,6 +13,7 @@ class RegistrySettings(ServiceSettings):
     service_name: str = "registry"
     port: int = 8001
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/registry"
+    overdue_check_s: float = 60.0  # how often open action items past their deadline are announced
 
 
 settings = RegistrySettings()

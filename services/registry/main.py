@@ -1,7 +1,7 @@
 """Registry service: agencies, zones, enterprises, surveys, memberships, commitments,
 batches and lineage, and the zone programme (leadership group, meetings, standards …)."""
 
-from kit.app import create_service_app
+from kit.app import Periodic, create_service_app
 from services.registry.agencies.router import router as agencies_router
 from services.registry.batches.router import router as batches_router
 from services.registry.config import settings
@@ -9,6 +9,7 @@ from services.registry.consumers import CONSUMERS
 from services.registry.enterprises.router import router as enterprises_router
 from services.registry.memberships.router import router as memberships_router
 from services.registry.programme.router import routers as programme_routers
+from services.registry.programme.service import announce_overdue
 from services.registry.zones.router import public_router
 from services.registry.zones.router import router as zones_router
 
@@ -32,4 +33,5 @@ app = create_service_app(
         public_router,
     ],
     consumers=CONSUMERS,
+    periodic=[Periodic("action-item-overdue", announce_overdue, settings.overdue_check_s)],
 )

@@ -4,6 +4,7 @@ check opening a CAPA and reaching credit as a fact, officer sync, and bad input.
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -223,6 +224,28 @@ def test_a_joint_campaign_from_draw_to_published_results(
         ] == ["LED-01", "LED-02"]
         capa = admin.get("/v1/capas", params={"uscc": task["uscc"]}).json()["items"][0]
         assert capa["status"] == "open" and "LED-02" in capa["findings"]
+        assert capa["overdue"] is False
+
+        # Its deadline passes (moved back in the database): announced overdue, once.
+        def overdue_events() -> list[tuple]:  # type: ignore[type-arg]
+            return sql(
+                stack,
+                "inspection",
+                "SELECT payload->'data'->>'status' FROM outbox"
+                " WHERE type = 'inspection.capa.overdue.v1' AND payload->'data'->>'capa_id' = $1",
+                capa["id"],
+            )
+
+        sql(
+            stack,
+            "inspection",
+            "UPDATE capas SET due_at = now() - interval '1 day' WHERE id = $1",
+            uuid.UUID(capa["id"]),
+        )
+        wait_until(overdue_events, timeout=30, what="the CAPA's overdue announcement")
+        time.sleep(2.5)  # two more rounds of the check (every second in test stacks)
+        assert overdue_events() == [("overdue",)]
+        assert admin.get(f"/v1/capas/{capa['id']}").json()["overdue"] is True
         enterprise = client_for(
             admin, gateway_url, ["inspection:read", "inspection:write"], uscc=task["uscc"]
         )

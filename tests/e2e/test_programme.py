@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from time import sleep
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -246,6 +247,17 @@ def test_meeting_action_items_and_the_target_assessment(
         "/v1/action-items", params={"owner_agency": "ciq", "overdue": "true", "limit": 500}
     ).json()["items"]
     assert late["id"] in [i["id"] for i in overdue] and soon["id"] not in [i["id"] for i in overdue]
+    # the item past its deadline is announced overdue once (the test stacks check every second)
+    announced = wait_until(
+        lambda: _events(stack, "registry.action_item.overdue.v1", "meeting_id", meeting["id"]),
+        timeout=30,
+        what="the overdue announcement",
+    )
+    sleep(2.5)  # two more rounds of the check: still one announcement, of `late` only
+    announced = _events(stack, "registry.action_item.overdue.v1", "meeting_id", meeting["id"])
+    assert [(e["item_id"], e["status"], e["overdue"]) for e in announced] == [
+        (late["id"], "open", True)
+    ]
 
     # only the owner reports it done, with evidence
     assert_problem(

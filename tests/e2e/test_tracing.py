@@ -1,5 +1,6 @@
-"""One request's trace across processes, as an OTLP collector receives it: gateway → registry
-(its request, then the relay publishing the event) → NATS → credit and inspection consumers."""
+"""One request's trace across processes, as an OTLP collector receives it: gateway (its request,
+then its call upstream) → registry (its request, then the relay publishing the event) → NATS →
+credit and inspection consumers."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from deploy.launcher import Stack
 from deploy.processes import free_port
 from tests.helpers import enterprise_body, make_stack, new_uscc, token, wait_until
 
-SERVER, PRODUCER, CONSUMER = 2, 4, 5  # OTLP span kinds
+SERVER, CLIENT, PRODUCER, CONSUMER = 2, 3, 4, 5  # OTLP span kinds
 
 
 class Collector(ThreadingHTTPServer):
@@ -108,6 +109,7 @@ def test_one_registration_is_one_trace_across_services(
         found = {(str(s["service"]), int(s["kind"]), str(s["name"])): s for s in mine}  # type: ignore[call-overload]
         wanted = {
             ("zone-gateway", SERVER, "POST /v1/enterprises"),
+            ("zone-gateway", CLIENT, "POST /v1/enterprises"),
             ("zone-registry", SERVER, "POST /v1/enterprises"),
             ("zone-registry", PRODUCER, "publish registry.enterprise.registered"),
             ("zone-credit", CONSUMER, "process registry.enterprise.registered.v1"),
@@ -117,10 +119,12 @@ def test_one_registration_is_one_trace_across_services(
 
     found = wait_until(spans, timeout=60, interval=0.5, what="the trace's spans exported")
     gateway = found[("zone-gateway", SERVER, "POST /v1/enterprises")]
+    call = found[("zone-gateway", CLIENT, "POST /v1/enterprises")]
     registry = found[("zone-registry", SERVER, "POST /v1/enterprises")]
     publish = found[("zone-registry", PRODUCER, "publish registry.enterprise.registered")]
     assert gateway["parent"] == caller
-    assert registry["parent"] == gateway["span_id"]
+    assert call["parent"] == gateway["span_id"]
+    assert registry["parent"] == call["span_id"]
     assert publish["parent"] == registry["span_id"]
     for consumer in ("zone-credit", "zone-inspection"):
         applied = found[(consumer, CONSUMER, "process registry.enterprise.registered.v1")]

@@ -161,3 +161,48 @@ def test_long_cells_are_clipped_in_the_pdf_and_control_characters_cannot_hide_a_
     )
     assert clip("短") == "短"
     assert neutralise('\x01=HYPERLINK("http://x")').startswith("'=")
+
+
+def test_a_list_longer_than_the_bound_is_cut_and_says_so() -> None:
+    import asyncio
+
+    from gateway.dossier import gather
+    from gateway.dossier.xlsx import render_xlsx
+
+    client = gather._Client.__new__(gather._Client)  # no request: `get` answers from memory
+    served = 0
+
+    async def endless(service: str, path: str, **query: object) -> dict[str, object]:
+        nonlocal served
+        served += 1
+        return {"items": [{"n": i} for i in range(gather.PAGE_LIMIT)], "next_cursor": "more"}
+
+    client.get = endless  # type: ignore[method-assign]
+    listing = asyncio.run(client.items("registry", "/v1/enterprises"))
+    assert len(listing) == gather.MAX_ITEMS and listing.truncated
+    part = asyncio.run(gather._part(client.items("registry", "/v1/enterprises")))
+    assert part.truncated and len(part.data) == gather.MAX_ITEMS
+
+    members = [
+        {
+            "uscc": f"91330226MA2AAAA{i:02d}X",
+            "name": f"企业{i}",
+            "credit_level": "A",
+            "industry": "x",
+        }
+        for i in range(3)
+    ]
+    dossier = Dossier(
+        zone=ZONE,
+        generated_at=datetime(2026, 5, 1, tzinfo=UTC),
+        transitions=Part(data=[]),
+        members=Part(data=members, truncated=True),
+        kpis=Part(data=[]),
+        alerts=Part(data=[]),
+        commitments=Part(data=[]),
+        tasks=Part(data=[]),
+        capas=Part(data=[]),
+    )
+    sheet = load_workbook(io.BytesIO(render_xlsx(dossier)))["成员企业 Members"]
+    assert sheet["A2"].value != sheet["A6"].value and "only the first" in str(sheet["A6"].value)
+    assert [sheet.cell(r, 1).value for r in (3, 4, 5)] == [m["uscc"] for m in members]

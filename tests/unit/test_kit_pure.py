@@ -129,6 +129,19 @@ def test_prod_settings_refuse_placeholders() -> None:
     assert GatewaySettings(profile="dev").signing_key_pem == ""
 
 
+def test_prod_settings_refuse_armed_failpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from services.registry.config import RegistrySettings
+
+    monkeypatch.setenv("ZONE_FAILPOINTS", "outbox.after_publish=1")
+    with pytest.raises(ValidationError, match="ZONE_FAILPOINTS"):
+        RegistrySettings(profile="prod", database_url="postgresql+asyncpg://db/registry")
+    assert RegistrySettings(profile="dev").profile == "dev"  # the fault tests' profile
+    monkeypatch.setenv("ZONE_FAILPOINTS", "")
+    RegistrySettings(profile="prod", database_url="postgresql+asyncpg://db/registry")
+
+
 def test_bulk_lines_json_lines_csv_and_bad_rows() -> None:
     from kit.bulk import _csv_rows, _has_nul, _records
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 
@@ -148,13 +147,3 @@ async def announce_overdue(sessionmaker: async_sessionmaker[AsyncSession]) -> in
             capa.overdue_notified_at = utcnow()
             await announce(session, capa, "overdue")
     return len(late)
-
-
-async def overdue_forever(sessionmaker: async_sessionmaker[AsyncSession], every_s: float) -> None:
-    """`announce_overdue` every `every_s`."""
-    while True:
-        try:
-            await announce_overdue(sessionmaker)
-        except Exception as exc:
-            log.warning("overdue check skipped (%r)", exc)
-        await asyncio.sleep(every_s)

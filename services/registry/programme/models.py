@@ -89,7 +89,8 @@ class Meeting(Base):
 
 
 class ActionItem(Base):
-    """督办事项: a decision's task for an owner agency, due by a deadline; open → done."""
+    """督办事项: a decision's task for an owner agency, due by a deadline; open → done. An open
+    one past its deadline is overdue, announced once (`overdue_notified_at`)."""
 
     __tablename__ = "action_items"
     __table_args__ = (
@@ -111,6 +112,7 @@ class ActionItem(Base):
     evidence: Mapped[str | None] = mapped_column(Text, default=None)
     evidence_ref: Mapped[str | None] = mapped_column(String(500), default=None)
     done_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kit.auth import Principal
 from kit.db import utcnow
@@ -286,6 +286,7 @@ def _item_event(item: ActionItem) -> ActionItemChanged:
         title=item.title,
         deadline=item.deadline,
         status=out.status,
+        overdue=out.overdue,
         done_on=item.done_on,
         on_time=out.on_time,
     )
@@ -452,6 +453,31 @@ async def list_items(
         late = and_(ActionItem.status == "open", ActionItem.deadline < today())
         query = query.where(late if overdue else ~late)
     return await keyset_page(session, query, keys=[ActionItem.deadline, ActionItem.id], page=page)
+
+
+async def announce_overdue(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    """Emit registry.action_item.overdue once for each open item past its deadline (a batch
+    of at most 500 per call; rows another process holds are left to it)."""
+    async with sessionmaker() as session, session.begin():
+        late = list(
+            await session.scalars(
+                select(ActionItem)
+                .where(
+                    ActionItem.status == "open",
+                    ActionItem.deadline < today(),
+                    ActionItem.overdue_notified_at.is_(None),
+                )
+                .order_by(ActionItem.deadline, ActionItem.id)
+                .limit(500)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for item in late:
+            item.overdue_notified_at = utcnow()
+            await publish(
+                session, "registry.action_item.overdue.v1", item.owner_agency, _item_event(item)
+            )
+    return len(late)
 
 
 async def mark_done(
