@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData
@@ -16,7 +16,10 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from kit.problems import NotFound
 from kit.settings import ServiceSettings
+
+T = TypeVar("T")
 
 # Stable constraint names across migrations (Polar's kit/db/models/base.py does the same).
 NAMING_CONVENTION = {
@@ -75,6 +78,17 @@ def make_engine(settings: ServiceSettings) -> AsyncEngine:
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Session factory; objects stay usable after commit for response serialisation."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def get_or_404(
+    session: AsyncSession, model: type[T], key: Any, what: str, *, for_update: bool = False
+) -> T:
+    """The row of `model` with primary key `key` (locked FOR UPDATE when asked), else a 404
+    problem naming `what` and the key."""
+    row = await session.get(model, key, with_for_update=for_update)
+    if row is None:
+        raise NotFound(what, str(key))
+    return row
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -11,8 +11,9 @@ from gateway.auth.tokens import hash_secret, new_secret, verify_secret
 from gateway.clients.models import OAuthClient
 from gateway.clients.schemas import ClientIn, ClientPatch
 from kit.auth import ALL_SCOPES
+from kit.db import get_or_404
 from kit.pagination import PageParams, keyset_page
-from kit.problems import Conflict, NotFound
+from kit.problems import Conflict
 
 DEMO_CLIENT_ID = "demo-admin"
 DEMO_CLIENT_SECRET = "demo-admin-secret"  # noqa: S105 - dev profile only, see ensure_demo_client
@@ -35,10 +36,7 @@ async def create(
 
 async def get(session: AsyncSession, client_id: str) -> OAuthClient:
     """A client, or 404."""
-    client = await session.get(OAuthClient, client_id)
-    if client is None:
-        raise NotFound("client", client_id)
-    return client
+    return await get_or_404(session, OAuthClient, client_id, "client")
 
 
 async def list_page(

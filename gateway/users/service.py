@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.users.models import User
 from gateway.users.schemas import EnterpriseUserIn, InspectorUserIn, OfficeUserIn, UserPatch
 from kit.auth import ALL_SCOPES
+from kit.db import get_or_404
 from kit.pagination import PageParams, keyset_page
-from kit.problems import Conflict, NotFound, ProblemError
+from kit.problems import Conflict, ProblemError
 
 HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Checked when the username is unknown, so a wrong name costs as long as a wrong password.
@@ -37,10 +38,7 @@ async def create(
 
 async def get(session: AsyncSession, username: str) -> User:
     """A user, or 404."""
-    user = await session.get(User, username)
-    if user is None:
-        raise NotFound("user", username)
-    return user
+    return await get_or_404(session, User, username, "user")
 
 
 async def list_page(session: AsyncSession, *, page: PageParams) -> tuple[list[User], str | None]:

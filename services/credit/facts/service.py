@@ -11,11 +11,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.db import utcnow
+from kit.db import get_or_404, utcnow
 from kit.events import CreditFactRecorded
 from kit.ids import uuid7
 from kit.pagination import PageParams, keyset_page
-from kit.problems import Conflict, NotFound, ProblemError
+from kit.problems import Conflict, ProblemError
 from services.credit.config import settings
 from services.credit.events import publish
 from services.credit.facts.models import Fact
@@ -167,10 +167,7 @@ async def submit(
 
 async def get(session: AsyncSession, fact_id: uuid.UUID, *, for_update: bool = False) -> Fact:
     """One fact, or 404."""
-    fact = await session.get(Fact, fact_id, with_for_update=for_update)
-    if fact is None:
-        raise NotFound("fact", str(fact_id))
-    return fact
+    return await get_or_404(session, Fact, fact_id, "fact", for_update=for_update)
 
 
 async def search(

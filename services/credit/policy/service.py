@@ -9,9 +9,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
+from kit.db import get_or_404
 from kit.events import ModelPublished
 from kit.pagination import PageParams, keyset_page
-from kit.problems import NotFound
 from services.credit.domain import LEVEL_NAMES, LEVEL_ORDER
 from services.credit.events import publish
 from services.credit.policy.models import ModelVersion, RescoreJob
@@ -80,10 +80,7 @@ async def current(session: AsyncSession) -> tuple[int, ScoringModel]:
 
 async def get_version(session: AsyncSession, version: int) -> ModelVersion:
     """One version, or 404."""
-    row = await session.get(ModelVersion, version)
-    if row is None:
-        raise NotFound("model version", str(version))
-    return row
+    return await get_or_404(session, ModelVersion, version, "model version")
 
 
 async def list_versions(
@@ -129,10 +126,7 @@ async def queue_job(session: AsyncSession, *, version: int, reason: str, actor: 
 
 async def get_job(session: AsyncSession, job_id: uuid.UUID) -> RescoreJob:
     """One job, or 404."""
-    job = await session.get(RescoreJob, job_id)
-    if job is None:
-        raise NotFound("rescore job", str(job_id))
-    return job
+    return await get_or_404(session, RescoreJob, job_id, "rescore job")
 
 
 async def list_jobs(session: AsyncSession, page: PageParams) -> tuple[list[RescoreJob], str | None]:

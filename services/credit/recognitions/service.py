@@ -10,10 +10,10 @@ from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.db import utcnow
+from kit.db import get_or_404, utcnow
 from kit.events import RecognitionChanged
 from kit.pagination import PageParams, keyset_page
-from kit.problems import Conflict, NotFound, ProblemError
+from kit.problems import Conflict, ProblemError
 from services.credit.domain import RESULT_FACTS, ResultKind
 from services.credit.events import publish
 from services.credit.facts.models import Fact
@@ -79,10 +79,9 @@ async def get(
     session: AsyncSession, recognition_id: uuid.UUID, *, for_update: bool = False
 ) -> Recognition:
     """One recognition, or 404."""
-    recognition = await session.get(Recognition, recognition_id, with_for_update=for_update)
-    if recognition is None:
-        raise NotFound("recognition", str(recognition_id))
-    return recognition
+    return await get_or_404(
+        session, Recognition, recognition_id, "recognition", for_update=for_update
+    )
 
 
 async def revoke(

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.db import utcnow
+from kit.db import get_or_404, utcnow
 from kit.events import RepairDecided
 from kit.pagination import PageParams, keyset_page
-from kit.problems import Conflict, NotFound, ProblemError, invalid
+from kit.problems import Conflict, ProblemError, invalid
 from services.credit.config import settings
 from services.credit.domain import ADVERSE, FactKind
 from services.credit.events import publish
@@ -54,10 +54,7 @@ async def request(session: AsyncSession, *, repair_in: RepairIn, principal: Prin
 
 async def get(session: AsyncSession, repair_id: uuid.UUID, *, for_update: bool = False) -> Repair:
     """One repair request, or 404."""
-    repair = await session.get(Repair, repair_id, with_for_update=for_update)
-    if repair is None:
-        raise NotFound("repair", str(repair_id))
-    return repair
+    return await get_or_404(session, Repair, repair_id, "repair", for_update=for_update)
 
 
 async def decide(

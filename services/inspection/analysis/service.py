@@ -9,11 +9,11 @@ from datetime import timedelta
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.db import utcnow
+from kit.db import get_or_404, utcnow
 from kit.events import AnalysisPublished
 from kit.industries import INDUSTRY_NAMES, Industry
 from kit.pagination import PageParams, keyset_page
-from kit.problems import Conflict, NotFound
+from kit.problems import Conflict
 from services.inspection.analysis.models import AnalysisRelease
 from services.inspection.analysis.quarters import Quarter
 from services.inspection.analysis.schemas import AnalysisFigures, CreditLevels
@@ -159,10 +159,7 @@ async def publish_release(
 
 async def get_release(session: AsyncSession, release_id: uuid.UUID) -> AnalysisRelease:
     """One release, or 404."""
-    release = await session.get(AnalysisRelease, release_id)
-    if release is None:
-        raise NotFound("analysis release", str(release_id))
-    return release
+    return await get_or_404(session, AnalysisRelease, release_id, "analysis release")
 
 
 async def search_releases(

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.db import utcnow
+from kit.db import get_or_404, utcnow
 from kit.events import DrawPublished
 from kit.ids import uuid7
 from kit.pagination import PageParams, keyset_page
@@ -93,10 +93,7 @@ async def get(
     session: AsyncSession, campaign_id: uuid.UUID, *, for_update: bool = False
 ) -> Campaign:
     """One campaign, or 404."""
-    campaign = await session.get(Campaign, campaign_id, with_for_update=for_update)
-    if campaign is None:
-        raise NotFound("campaign", str(campaign_id))
-    return campaign
+    return await get_or_404(session, Campaign, campaign_id, "campaign", for_update=for_update)
 
 
 async def search(
@@ -291,10 +288,7 @@ async def draw(
 
 async def draw_record(session: AsyncSession, campaign: Campaign) -> DrawRecord:
     """The stored draw, or 404 before the draw."""
-    record = await session.get(DrawRecord, campaign.id)
-    if record is None:
-        raise NotFound("draw of campaign", str(campaign.id))
-    return record
+    return await get_or_404(session, DrawRecord, campaign.id, "draw of campaign")
 
 
 async def verify(session: AsyncSession, campaign: Campaign) -> VerifyOut:

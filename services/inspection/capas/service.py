@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kit.auth import Principal
-from kit.db import utcnow
+from kit.db import get_or_404, utcnow
 from kit.events import CapaChanged
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict as ConflictProblem
-from kit.problems import NotFound, ProblemError
+from kit.problems import ProblemError
 from services.inspection.capas.models import Capa
 from services.inspection.capas.schemas import CapaOut, ResponseIn, VerificationIn
 from services.inspection.events import publish
@@ -48,10 +48,7 @@ async def announce(session: AsyncSession, capa: Capa, status: str) -> None:
 
 async def get(session: AsyncSession, capa_id: uuid.UUID, *, for_update: bool = False) -> Capa:
     """One CAPA, or 404."""
-    capa = await session.get(Capa, capa_id, with_for_update=for_update)
-    if capa is None:
-        raise NotFound("capa", str(capa_id))
-    return capa
+    return await get_or_404(session, Capa, capa_id, "capa", for_update=for_update)
 
 
 async def ensure_can_see(session: AsyncSession, principal: Principal, capa: Capa) -> Task:

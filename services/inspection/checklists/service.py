@@ -8,8 +8,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
+from kit.db import get_or_404
 from kit.pagination import PageParams, keyset_page
-from kit.problems import NotFound
 from services.inspection.checklists.models import Checklist
 from services.inspection.checklists.schemas import ChecklistIn
 
@@ -36,10 +36,7 @@ async def publish(
 
 async def get(session: AsyncSession, checklist_id: uuid.UUID) -> Checklist:
     """One version, or 404."""
-    checklist = await session.get(Checklist, checklist_id)
-    if checklist is None:
-        raise NotFound("checklist", str(checklist_id))
-    return checklist
+    return await get_or_404(session, Checklist, checklist_id, "checklist")
 
 
 async def search(

@@ -10,9 +10,9 @@ from sqlalchemy import String, any_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.db import get_or_404
 from kit.events import RESULT_FACT_KINDS, CreditFactRecorded, CreditLevelChanged, RecognitionChanged
 from kit.pagination import PageParams, keyset_page
-from kit.problems import NotFound
 from services.inspection.directory.models import DirectoryEntry, RecognitionMirror, ResultMirror
 
 RECOGNISABLE = {kind for kinds in RESULT_FACT_KINDS.values() for kind in kinds}
@@ -21,10 +21,7 @@ RECOGNISABLE = {kind for kinds in RESULT_FACT_KINDS.values() for kind in kinds}
 async def get(session: AsyncSession, uscc: str, *, for_update: bool = False) -> DirectoryEntry:
     """One entry, or 404."""
     key = uscc.strip().upper()
-    entry = await session.get(DirectoryEntry, key, with_for_update=for_update)
-    if entry is None:
-        raise NotFound("enterprise", key)
-    return entry
+    return await get_or_404(session, DirectoryEntry, key, "enterprise", for_update=for_update)
 
 
 async def search(

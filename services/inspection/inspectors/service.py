@@ -9,10 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.db import utcnow
+from kit.db import get_or_404, utcnow
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict as ConflictProblem
-from kit.problems import NotFound, ProblemError
+from kit.problems import ProblemError
 from services.inspection.inspectors.models import Conflict, Inspector
 from services.inspection.inspectors.schemas import ConflictIn, InspectorIn, InspectorPatch
 
@@ -42,10 +42,7 @@ async def get(
     session: AsyncSession, inspector_id: uuid.UUID, *, for_update: bool = False
 ) -> Inspector:
     """One inspector, or 404."""
-    inspector = await session.get(Inspector, inspector_id, with_for_update=for_update)
-    if inspector is None:
-        raise NotFound("inspector", str(inspector_id))
-    return inspector
+    return await get_or_404(session, Inspector, inspector_id, "inspector", for_update=for_update)
 
 
 async def update(session: AsyncSession, inspector: Inspector, patch: InspectorPatch) -> Inspector:

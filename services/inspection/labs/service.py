@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
 from kit.bulk import Lines
-from kit.db import utcnow
+from kit.db import get_or_404, utcnow
 from kit.events import LabChanged, LabTestChanged
 from kit.pagination import PageParams, encode_cursor, keyset_page
-from kit.problems import Conflict, NotFound, ProblemError, invalid
+from kit.problems import Conflict, ProblemError, invalid
 from kit.validation import CHINA
 from services.inspection.events import publish
 from services.inspection.labs import scope as scopes
@@ -119,10 +119,7 @@ async def create_lab(session: AsyncSession, *, lab_in: LabIn) -> Lab:
 
 async def get_lab(session: AsyncSession, lab_id: uuid.UUID, *, for_update: bool = False) -> Lab:
     """One lab, or 404."""
-    lab = await session.get(Lab, lab_id, with_for_update=for_update)
-    if lab is None:
-        raise NotFound("lab", str(lab_id))
-    return lab
+    return await get_or_404(session, Lab, lab_id, "lab", for_update=for_update)
 
 
 async def update_lab(session: AsyncSession, lab: Lab, patch: LabPatch) -> Lab:
@@ -235,9 +232,7 @@ async def create_request(
     """An enterprise's request for one of its export batches; the lab must be accredited
     today for the product and standard (422 naming the missing scope)."""
     lab = await get_lab(session, request_in.lab_id)
-    batch = await session.get(BatchMirror, request_in.batch_id)
-    if batch is None:
-        raise NotFound("export batch", str(request_in.batch_id))
+    batch = await get_or_404(session, BatchMirror, request_in.batch_id, "export batch")
     if not principal.can_act_for(batch.uscc):
         raise ProblemError("forbidden", "an enterprise requests tests of its own batches only")
     if principal.uscc is None and not principal.is_admin:
@@ -291,10 +286,7 @@ async def get_request(
     session: AsyncSession, request_id: uuid.UUID, *, for_update: bool = False
 ) -> TestRequest:
     """One request, or 404."""
-    request = await session.get(TestRequest, request_id, with_for_update=for_update)
-    if request is None:
-        raise NotFound("test request", str(request_id))
-    return request
+    return await get_or_404(session, TestRequest, request_id, "test request", for_update=for_update)
 
 
 def ensure_may_see(principal: Principal, request: TestRequest) -> None:

@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
 from kit.bulk import BulkResult, LineRecorded, Lines, finish, new_result
-from kit.db import utcnow
+from kit.db import get_or_404, utcnow
 from kit.events import AlertClosed, AlertRaised, BatchRecorded, BatchTraced, make_event
 from kit.ids import uuid7
 from kit.outbox import emit
 from kit.pagination import PageParams, keyset_page
-from kit.problems import Conflict, NotFound, ProblemError, invalid
+from kit.problems import Conflict, ProblemError, invalid
 from services.inspection.checklists.models import Checklist
 from services.inspection.config import settings
 from services.inspection.directory.models import DirectoryEntry
@@ -304,10 +304,7 @@ async def get_signal(
     session: AsyncSession, signal_id: uuid.UUID, *, for_update: bool = False
 ) -> Signal:
     """One signal, or 404."""
-    signal = await session.get(Signal, signal_id, with_for_update=for_update)
-    if signal is None:
-        raise NotFound("signal", str(signal_id))
-    return signal
+    return await get_or_404(session, Signal, signal_id, "signal", for_update=for_update)
 
 
 async def link(
@@ -532,10 +529,7 @@ async def get_alert(
     session: AsyncSession, alert_id: uuid.UUID, *, for_update: bool = False
 ) -> Alert:
     """One alert, or 404."""
-    alert = await session.get(Alert, alert_id, with_for_update=for_update)
-    if alert is None:
-        raise NotFound("alert", str(alert_id))
-    return alert
+    return await get_or_404(session, Alert, alert_id, "alert", for_update=for_update)
 
 
 def ensure_may_see(principal: Principal, alert: Alert) -> None:

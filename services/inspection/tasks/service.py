@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.db import utcnow
+from kit.db import get_or_404, utcnow
 from kit.events import TaskCompleted
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict as ConflictProblem
-from kit.problems import NotFound, ProblemError, invalid
+from kit.problems import ProblemError, invalid
 from services.inspection.campaigns.models import Campaign
 from services.inspection.capas import service as capas
 from services.inspection.capas.models import Capa
@@ -50,10 +50,7 @@ def ensure_can_see(principal: Principal, task: Task) -> None:
 
 async def get(session: AsyncSession, task_id: uuid.UUID, *, for_update: bool = False) -> Task:
     """One task, or 404."""
-    task = await session.get(Task, task_id, with_for_update=for_update)
-    if task is None:
-        raise NotFound("task", str(task_id))
-    return task
+    return await get_or_404(session, Task, task_id, "task", for_update=for_update)
 
 
 async def search(

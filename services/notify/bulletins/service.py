@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
+from kit.db import get_or_404
 from kit.events import BulletinPublished
 from kit.pagination import PageParams, keyset_page
-from kit.problems import NotFound
 from services.notify.bulletins.schemas import BulletinIn, BulletinOut
 from services.notify.events import publish
 from services.notify.inbox.service import Recipient as To
@@ -106,10 +106,7 @@ async def to_out(session: AsyncSession, bulletins: list[Bulletin]) -> list[Bulle
 
 async def get(session: AsyncSession, bulletin_id: uuid.UUID) -> Bulletin:
     """One bulletin, or 404."""
-    bulletin = await session.get(Bulletin, bulletin_id)
-    if bulletin is None:
-        raise NotFound("bulletin", str(bulletin_id))
-    return bulletin
+    return await get_or_404(session, Bulletin, bulletin_id, "bulletin")
 
 
 async def search(

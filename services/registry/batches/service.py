@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
 from kit.bulk import BulkResult, LineRecorded, Lines, finish, new_result
-from kit.db import utcnow
+from kit.db import get_or_404, utcnow
 from kit.events import AffectedEnterprise, BatchRecorded, BatchTraced, TracedStep, make_event
 from kit.ids import uuid7
 from kit.outbox import emit
 from kit.pagination import PageParams, keyset_page
-from kit.problems import Conflict, NotFound, ProblemError
+from kit.problems import Conflict, ProblemError
 from services.registry.batches.models import Lot, LotEvent, LotEventLot, LotLink
 from services.registry.batches.schemas import (
     AggregationEventIn,
@@ -71,10 +71,7 @@ def _recorded(lot: dict[str, Any]) -> Any:
 
 async def get(session: AsyncSession, batch_id: uuid.UUID) -> Lot:
     """One lot, or 404."""
-    lot = await session.get(Lot, batch_id)
-    if lot is None:
-        raise NotFound("batch", str(batch_id))
-    return lot
+    return await get_or_404(session, Lot, batch_id, "batch")
 
 
 async def record(

@@ -9,9 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
+from kit.db import get_or_404
 from kit.events import EnterpriseRegistered, EnterpriseUpdated
 from kit.pagination import PageParams, keyset_page
-from kit.problems import Conflict, NotFound
+from kit.problems import Conflict
 from services.registry.enterprises.models import Enterprise, Survey
 from services.registry.enterprises.schemas import (
     EnterpriseIn,
@@ -56,10 +57,7 @@ async def to_out(session: AsyncSession, enterprises: list[Enterprise]) -> list[E
 async def get(session: AsyncSession, uscc: str, *, for_update: bool = False) -> Enterprise:
     """An enterprise by USCC (normalised), or 404; `for_update` locks the row."""
     key = uscc.strip().upper()
-    enterprise = await session.get(Enterprise, key, with_for_update=for_update)
-    if enterprise is None:
-        raise NotFound("enterprise", key)
-    return enterprise
+    return await get_or_404(session, Enterprise, key, "enterprise", for_update=for_update)
 
 
 async def register(session: AsyncSession, *, enterprise_in: EnterpriseIn) -> Enterprise:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.db import utcnow
+from kit.db import get_or_404, utcnow
 from kit.events import CommitmentChanged, MembershipChanged
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound, ProblemError
@@ -121,10 +121,7 @@ async def get(
     session: AsyncSession, membership_id: uuid.UUID, *, for_update: bool = False
 ) -> Membership:
     """A membership, or 404; `for_update` locks the row (decisions must not race)."""
-    membership = await session.get(Membership, membership_id, with_for_update=for_update)
-    if membership is None:
-        raise NotFound("membership", str(membership_id))
-    return membership
+    return await get_or_404(session, Membership, membership_id, "membership", for_update=for_update)
 
 
 async def history(session: AsyncSession, membership_id: uuid.UUID) -> list[MembershipDecision]:

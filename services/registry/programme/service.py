@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kit.auth import Principal
-from kit.db import utcnow
+from kit.db import get_or_404, utcnow
 from kit.events import (
     ActionItemChanged,
     AlertClosed,
@@ -93,10 +93,7 @@ def today() -> date:
 
 
 async def _agency(session: AsyncSession, code: str) -> Agency:
-    agency = await session.get(Agency, code)
-    if agency is None:
-        raise NotFound("agency", code)
-    return agency
+    return await get_or_404(session, Agency, code, "agency")
 
 
 async def _agencies_exist(session: AsyncSession, codes: Sequence[str]) -> None:
@@ -118,10 +115,7 @@ def _round4(numerator: int, denominator: int) -> float | None:
 
 async def get_group(session: AsyncSession, code: str) -> LeadershipGroup:
     """A leadership group, or 404."""
-    group = await session.get(LeadershipGroup, code)
-    if group is None:
-        raise NotFound("leadership group", code)
-    return group
+    return await get_or_404(session, LeadershipGroup, code, "leadership group")
 
 
 async def _members(session: AsyncSession, code: str) -> list[GroupMember]:
@@ -372,10 +366,7 @@ async def hold_meeting(
 
 async def get_meeting(session: AsyncSession, meeting_id: uuid.UUID) -> Meeting:
     """A meeting, or 404."""
-    meeting = await session.get(Meeting, meeting_id)
-    if meeting is None:
-        raise NotFound("meeting", str(meeting_id))
-    return meeting
+    return await get_or_404(session, Meeting, meeting_id, "meeting")
 
 
 async def meeting_out(session: AsyncSession, meeting: Meeting) -> MeetingOut:
@@ -426,10 +417,7 @@ async def get_item(
     session: AsyncSession, item_id: uuid.UUID, *, for_update: bool = False
 ) -> ActionItem:
     """An action item, or 404."""
-    item = await session.get(ActionItem, item_id, with_for_update=for_update)
-    if item is None:
-        raise NotFound("action item", str(item_id))
-    return item
+    return await get_or_404(session, ActionItem, item_id, "action item", for_update=for_update)
 
 
 async def list_items(
@@ -797,10 +785,7 @@ async def publish_standard(
 
 async def get_standard(session: AsyncSession, standard_id: uuid.UUID) -> Standard:
     """A standard, or 404."""
-    standard = await session.get(Standard, standard_id)
-    if standard is None:
-        raise NotFound("standard", str(standard_id))
-    return standard
+    return await get_or_404(session, Standard, standard_id, "standard")
 
 
 async def adopters(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -1054,10 +1039,7 @@ async def hold_training(
 
 async def get_training(session: AsyncSession, training_id: uuid.UUID) -> Training:
     """A training, or 404."""
-    training = await session.get(Training, training_id)
-    if training is None:
-        raise NotFound("training", str(training_id))
-    return training
+    return await get_or_404(session, Training, training_id, "training")
 
 
 async def attendance_counts(
@@ -1265,10 +1247,7 @@ async def open_round(
 
 async def get_round(session: AsyncSession, round_id: uuid.UUID) -> AwardRound:
     """An award round, or 404."""
-    award_round = await session.get(AwardRound, round_id)
-    if award_round is None:
-        raise NotFound("award round", str(round_id))
-    return award_round
+    return await get_or_404(session, AwardRound, round_id, "award round")
 
 
 async def list_rounds(

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.db import utcnow
+from kit.db import get_or_404, utcnow
 from kit.events import ZoneTransitioned
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound, ProblemError
@@ -74,10 +74,7 @@ async def list_zones(
 
 async def get(session: AsyncSession, code: str, *, for_update: bool = False) -> Zone:
     """A zone by code, or 404; `for_update` locks the row for the rest of the transaction."""
-    zone = await session.get(Zone, code, with_for_update=for_update)
-    if zone is None:
-        raise NotFound("zone", code)
-    return zone
+    return await get_or_404(session, Zone, code, "zone", for_update=for_update)
 
 
 async def create(session: AsyncSession, *, zone_in: ZoneIn) -> Zone:
