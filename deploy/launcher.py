@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -147,6 +148,10 @@ class Stack:
         """Start one service under uvicorn (uvloop + httptools) and wait until it is live;
         `env` adds to its environment (the fault tests arm failpoints with it)."""
         app, _ = APPS[name]
+        # the workers' metrics meet in files here (emptied: counters start again with the service)
+        metrics = self.data_dir / "metrics" / name
+        shutil.rmtree(metrics, ignore_errors=True)
+        metrics.mkdir(parents=True)
         log = open(self.data_dir / f"{name}.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
             [
@@ -171,7 +176,7 @@ class Stack:
                 str(self.workers),
             ],
             cwd=ROOT,
-            env={**self.service_env(name), **(env or {})},
+            env={**self.service_env(name), "PROMETHEUS_MULTIPROC_DIR": str(metrics), **(env or {})},
             stdout=log,
             stderr=log,
             preexec_fn=die_with_parent(signal.SIGTERM),

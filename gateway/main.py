@@ -34,7 +34,7 @@ from gateway.users.router import router as users_router
 from kit.app import create_service_app
 from kit.auth import JwksVerifier
 from kit.events import asyncapi
-from kit.problems import CATALOG
+from kit.problems import CATALOG, NotFound
 
 # Serialises start-up work of concurrent gateway workers and replicas (any constant works).
 STARTUP_LOCK = 0x7A6F6E65
@@ -109,10 +109,16 @@ async def asyncapi_json() -> dict[str, Any]:
     return asyncapi()
 
 
-@docs.get("/problems/{slug}", summary="What a problem type means")
+@docs.get(
+    "/problems/{slug}",
+    summary="What a problem type means",
+    responses={404: {"description": "No such problem type"}},
+)
 async def problem_type(slug: str) -> dict[str, Any]:
     """Each problem `type` URI resolves here."""
-    status, en, zh = CATALOG.get(slug, CATALOG["not-found"])
+    if slug not in CATALOG:
+        raise NotFound("problem type", slug)
+    status, en, zh = CATALOG[slug]
     return {"type": f"/problems/{slug}", "status": status, "title": {"en": en, "zh-CN": zh}}
 
 

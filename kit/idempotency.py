@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit.auth import principal_of_scope
 from kit.db import Base, utcnow
-from kit.problems import ProblemError, is_outage, problem_body
+from kit.problems import RESERVED, ProblemError, is_outage, problem_body
 
 log = logging.getLogger("kit.idempotency")
 
@@ -239,7 +239,7 @@ async def _send_problem(send: Send, scope: Scope, lang: str, error: ProblemError
         status=error.status,
         accept_language=lang,
         instance=scope["path"],
-        **error.extensions,
+        **{k: v for k, v in error.extensions.items() if k not in RESERVED},
     )
     payload = json.dumps(body, ensure_ascii=False).encode()
     await send(

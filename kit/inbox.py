@@ -48,9 +48,13 @@ PENDING = Gauge(
     "consumer_pending",
     "Messages on the stream the consumer has not been delivered yet (its lag)",
     ["consumer"],
+    multiprocess_mode="mostrecent",
 )
 ACK_PENDING = Gauge(
-    "consumer_ack_pending", "Messages delivered to the consumer and not yet acked", ["consumer"]
+    "consumer_ack_pending",
+    "Messages delivered to the consumer and not yet acked",
+    ["consumer"],
+    multiprocess_mode="mostrecent",
 )
 LAG_EVERY_S = 5.0
 DEAD_LETTER_STREAM = "DEADLETTER"

@@ -12,7 +12,14 @@ import time
 import uuid
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -239,5 +246,11 @@ class _BodyTooLarge(Exception):
 
 
 async def metrics_endpoint(_: Request) -> Response:
-    """Prometheus exposition."""
+    """Prometheus exposition: with `PROMETHEUS_MULTIPROC_DIR` set (the launcher and the image
+    set it), the sum of every worker process's counters, so a scrape answered by any worker
+    sees the whole service; else this process's."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

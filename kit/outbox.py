@@ -40,9 +40,14 @@ REPUBLISHED = Counter(
     "Events the stream had already (a relay died after publishing, before marking them sent)",
     ["service"],
 )
-BACKLOG = Gauge("outbox_backlog", "Unpublished outbox rows", ["service"])
+BACKLOG = Gauge(
+    "outbox_backlog", "Unpublished outbox rows", ["service"], multiprocess_mode="mostrecent"
+)
 OLDEST = Gauge(
-    "outbox_oldest_unsent_seconds", "Age of the oldest unpublished outbox row", ["service"]
+    "outbox_oldest_unsent_seconds",
+    "Age of the oldest unpublished outbox row",
+    ["service"],
+    multiprocess_mode="mostrecent",
 )
 
 

@@ -163,6 +163,9 @@ def wants_chinese(accept_language: str | None) -> bool:
     return best_lang.startswith("zh")
 
 
+RESERVED = frozenset({"type", "title", "status", "detail", "instance", "request_id"})
+
+
 def problem_body(
     slug: str,
     detail: str,
@@ -170,9 +173,10 @@ def problem_body(
     status: int | None = None,
     accept_language: str | None = None,
     instance: str | None = None,
+    request_id: str | None = None,
     **extensions: Any,
 ) -> dict[str, Any]:
-    """The JSON body of a problem."""
+    """The JSON body of a problem; `request_id` is the correlation id of the logs."""
     code, en, zh = CATALOG.get(slug, CATALOG["internal"])
     body: dict[str, Any] = {
         "type": f"/problems/{slug}",
@@ -182,7 +186,11 @@ def problem_body(
     }
     if instance:
         body["instance"] = instance
-    body.update(extensions)
+    if request_id:
+        body["request_id"] = request_id
+    # an extension never replaces a member the RFC or the house defines: a service's own
+    # field called `request_id` would pass for the correlation id in the logs
+    body.update((k, v) for k, v in extensions.items() if k not in RESERVED)
     return body
 
 
@@ -198,10 +206,14 @@ def problem_response(
     """A problem+json response, echoing the request id when there is one."""
     lang = request.headers.get("accept-language") if request else None
     instance = request.url.path if request else None
-    if request is not None and getattr(request.state, "request_id", None):
-        extensions.setdefault("request_id", request.state.request_id)
     body = problem_body(
-        slug, detail, status=status, accept_language=lang, instance=instance, **extensions
+        slug,
+        detail,
+        status=status,
+        accept_language=lang,
+        instance=instance,
+        request_id=getattr(request.state, "request_id", None) if request else None,
+        **{k: v for k, v in extensions.items() if k not in RESERVED},
     )
     return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
 
@@ -365,6 +377,10 @@ class UnhandledErrorMiddleware:
             await response(scope, receive, send)
 
 
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Every error the app can raise becomes a problem+json response."""
 
@@ -381,7 +397,30 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = field_errors(exc.errors())
+        raw = list(exc.errors())
+        body_errors = [e for e in raw if tuple(e.get("loc", ()))[:1] == ("body",)]
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        whole_body = [e for e in body_errors if tuple(e.get("loc", ())) == ("body",)]
+        if whole_body and media_type and not _is_json(media_type):  # bytes where JSON was due
+            return problem_response(
+                request,
+                "unsupported-media-type",
+                f"the body must be JSON (Content-Type: application/json), not {media_type}",
+                expected="application/json",
+            )
+        broken = next((e for e in body_errors if e.get("type") == "json_invalid"), None)
+        if broken is not None:
+            reason = (broken.get("ctx") or {}).get("error") or broken.get("msg")
+            position = tuple(broken["loc"])[1:2]
+            where = f" at character {position[0]}" if position else ""
+            detail = f"the body is not valid JSON: {reason}{where}"
+            return problem_response(
+                request,
+                "validation",
+                detail,
+                errors=[{"field": "body", "reason": detail, "type": "json_invalid"}],
+            )
+        errors = field_errors(raw)
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
         return problem_response(request, "validation", detail, errors=errors)
 

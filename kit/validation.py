@@ -79,7 +79,15 @@ def _drop_null_for_not_null(schema: dict[str, Any], model: type[BaseModel]) -> N
             prop.pop("default", None)
 
 
-class PatchModel(BaseModel):
+class Input(BaseModel):
+    """A request body: a field the model does not know is refused (422 naming it), so a
+    misspelt optional field is never dropped in silence, and the schema says so
+    (`additionalProperties: false`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PatchModel(Input):
     """A partial update: omitted fields stay as they are; `null` only where the field allows it.
 
     Subclasses list in `not_null` the fields that may be omitted but never set to null.

@@ -6,10 +6,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kit.auth import ALL_SCOPES, Scope
 from kit.uscc import Uscc
-from kit.validation import PatchModel
+from kit.validation import Input, PatchModel
 
 
-class ClientIn(BaseModel):
+class ClientIn(Input):
     """A client to create; the secret is generated and shown once."""
 
     client_id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{2,99}$", examples=["customs-ningbo"])

@@ -26,7 +26,7 @@ WRITE_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=2)
 # Counting by walking a list: at most this many pages of 500 before saying "at least".
 MAX_COUNT_PAGES = 10
 
-PartStatus = Literal["ok", "unavailable", "forbidden", "not_found", "error"]
+PartStatus = Literal["ok", "unavailable", "forbidden", "not_found", "rejected", "error"]
 
 
 class LoginRequired(Exception):
@@ -74,6 +74,8 @@ def _part(status: int, body: Any, service: str) -> Part:
         return Part("not_found", None, status, detail)
     if status in (502, 503, 504):
         return Part("unavailable", None, status, detail or f"the {service} service is unavailable")
+    if 400 <= status < 500:  # what was asked (a cursor, a search) was refused: say why
+        return Part("rejected", body, status, detail or f"HTTP {status}")
     return Part("error", body, status, detail or f"HTTP {status}")
 
 

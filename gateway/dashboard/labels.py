@@ -29,6 +29,7 @@ UI: dict[str, tuple[str, str]] = {
     "public_zones": ("公开示范区名单", "Public zone list"),
     "unavailable": ("不可用", "unavailable"),
     "unavailable_detail": ("该部分暂时不可用：", "This part is not available right now: "),
+    "rejected": ("请求未被接受：", "The request was not accepted: "),
     "forbidden": ("无权限查看", "You may not see this"),
     "not_yet": ("暂未提供", "Not available yet"),
     "none": ("暂无", "None"),

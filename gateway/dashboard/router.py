@@ -37,6 +37,7 @@ from gateway.dashboard.session import (
     to_login,
     token_of,
 )
+from kit.problems import NotFound
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -133,7 +134,7 @@ async def static(name: str) -> Response:
     """Vendored and own assets, cached a year (their URLs carry a content hash)."""
     path = STATIC_FILES.get(name)
     if path is None:
-        return Response("not found", status_code=404, media_type="text/plain")
+        raise NotFound("asset", name)
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     if path.suffix == ".md" or path.name.startswith(("LICENSE", "NOTICE")):
         media_type = "text/plain; charset=utf-8"
@@ -286,9 +287,16 @@ async def move_zone(
             return RedirectResponse(
                 f"/dashboard/zones/{pages.q(code)}?moved={pages.q(to)}", status_code=303
             )
-        context.update(await pages.zone(api, code=code, cursor=None, year=None))
+        return await _zone_refused(request, api, context, code, answer)
     except LoginRequired:
         return to_login(request, expired=True)
+
+
+async def _zone_refused(
+    request: Request, api: Api, context: dict[str, Any], code: str, answer: Part
+) -> Response:
+    """The zone page again, saying why the API refused the change."""
+    context.update(await pages.zone(api, code=code, cursor=None, year=None))
     context["action_error"] = answer.detail or answer.status
     status = answer.http_status if 400 <= answer.http_status < 500 else 503
     return _render(request, "zone.html", context, status)
@@ -318,10 +326,12 @@ async def set_zone_task(
             json={"done": done == "1", "note": note.strip() or None},
         )
         zone = await api.get("registry", f"/v1/zones/{key}")
+        if not request.headers.get("hx-request"):
+            if answer.ok:
+                return RedirectResponse(f"/dashboard/zones/{key}", status_code=303)
+            return await _zone_refused(request, api, context, code, answer)
     except LoginRequired:
         return to_login(request, expired=True)
-    if not request.headers.get("hx-request"):
-        return RedirectResponse(f"/dashboard/zones/{key}", status_code=303)
     task = (
         answer.data
         if answer.ok

@@ -17,6 +17,7 @@ from gateway.dossier.pdf import render_pdf
 from gateway.dossier.xlsx import render_xlsx
 from kit.auth import PrincipalDep, ensure_office
 from kit.problems import ProblemError
+from kit.validation import CHINA
 
 router = APIRouter(prefix="/v1/zones", tags=["dossier"])
 PDF = "application/pdf"
@@ -38,7 +39,10 @@ async def _file(request: Request, code: str, suffix: str) -> tuple[Any, str]:
     now = datetime.now(UTC)
     dossier = await gather_dossier(request, code, now=now)
     disposition = attachment(
-        dossier.zone.get("name_zh", ""), dossier.zone["code"], suffix, now.strftime("%Y%m%d")
+        dossier.zone.get("name_zh", ""),
+        dossier.zone["code"],
+        suffix,
+        now.astimezone(CHINA).strftime("%Y%m%d"),  # the county's day, as on its documents
     )
     return dossier, disposition
 

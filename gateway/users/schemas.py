@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kit.auth import NonAdminScope, Scope
 from kit.uscc import Uscc
-from kit.validation import PatchModel
+from kit.validation import Input, PatchModel
 
 Password = Field(min_length=12, max_length=200, description="At least 12 characters")
 
@@ -19,7 +19,7 @@ class _UserBase(BaseModel):
     agency: str | None = Field(default=None, max_length=40)
 
 
-class EnterpriseUserIn(_UserBase):
+class EnterpriseUserIn(_UserBase, Input):
     """Enterprise staff: bound to one USCC."""
 
     kind: Literal["enterprise"]
@@ -27,7 +27,7 @@ class EnterpriseUserIn(_UserBase):
     scopes: list[NonAdminScope] = Field(min_length=1)
 
 
-class InspectorUserIn(_UserBase):
+class InspectorUserIn(_UserBase, Input):
     """An enforcement officer: bound to one inspector id."""
 
     kind: Literal["inspector"]
@@ -35,7 +35,7 @@ class InspectorUserIn(_UserBase):
     scopes: list[NonAdminScope] = Field(min_length=1)
 
 
-class OfficeUserIn(_UserBase):
+class OfficeUserIn(_UserBase, Input):
     """Zone office or agency staff."""
 
     kind: Literal["office"]

@@ -48,6 +48,13 @@ def test_no_or_expired_session_and_forged_posts(gateway_url: str) -> None:
         asset = anonymous.get("/static/vendor/echarts.min.js")
         assert asset.status_code == 200 and "max-age=31536000" in asset.headers["cache-control"]
         assert anonymous.get("/static/../router.py").status_code == 404
+        missing = anonymous.get("/static/nosuch.js")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"].startswith("application/problem+json")
+        # problem types resolve to what they mean; an unknown one is itself not found
+        known = anonymous.get("/problems/validation")
+        assert known.status_code == 200 and known.json()["status"] == 422
+        assert anonymous.get("/problems/nosuch").status_code == 404
 
 
 def test_a_post_without_the_csrf_token_changes_nothing(
@@ -120,6 +127,19 @@ def test_odd_input_is_never_a_server_error(gateway_url: str, office: str) -> Non
         for path in gets:
             answer = browser_like.get(path)
             assert answer.status_code < 500, (path, answer.status_code, answer.text[:300])
+        # a cursor the API refuses is the request's fault, not an outage: said as such
+        page = browser_like.get("/dashboard/enterprises?cursor=not-a-cursor").text
+        assert "请求未被接受" in page and "cursor is not one this API issued" in page
+        assert "该部分暂时不可用" not in page
         for path, form in posts:
             answer = browser_like.post(path, data=form)
             assert answer.status_code < 500, (path, answer.status_code, answer.text[:300])
+    # a plain form post (no HTMX) the API refuses shows the zone page with the reason
+    with httpx.Client(
+        base_url=gateway_url, headers={"Cookie": f"zone_dashboard={token}"}, timeout=20
+    ) as plain:
+        refused = plain.post(
+            "/dashboard/zones/lighting-provincial/tasks/none-such", data={**csrf, "done": "1"}
+        )
+        assert refused.status_code == 404 and 'id="action-error"' in refused.text
+        assert "none-such" in refused.text

@@ -391,6 +391,22 @@ def test_documents_and_health(gateway_url: str, stack) -> None:  # type: ignore[
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "nats": "ok"}
     metrics = httpx.get(f"{stack.url('registry')}/metrics").text
     assert "http_requests_total" in metrics and "outbox_published_total" in metrics
+    # Every worker's requests in every scrape, whichever worker answers it: the count only
+    # grows (per-process counters made it jump back and forth between the workers' own).
+
+    def requests_counted() -> float:
+        text = httpx.get(f"{gateway_url}/metrics").text
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("http_requests_total{")
+        )
+
+    seen = []
+    for _ in range(8):
+        seen.append(requests_counted())
+        assert httpx.get(f"{gateway_url}/openapi.json").status_code == 200  # counted between
+    assert seen == sorted(seen) and seen[-1] > seen[0], seen
     unrouted = httpx.get(f"{gateway_url}/v1/programme")  # a path no service serves
     assert unrouted.status_code == 404
 

@@ -172,3 +172,49 @@ def test_failpoints_spec_and_dead_letter_header_text() -> None:
         parse("outbox.after_publish=soon")
     text = header_text('value too long for type character varying(40)\n企业 "x"')
     assert text.isascii() and "\n" not in text and "\\u4f01" in text
+
+
+def test_bodies_that_are_not_json_objects_get_answers_that_say_so() -> None:
+    from fastapi import FastAPI, Form
+    from fastapi.testclient import TestClient
+
+    from kit.problems import ProblemError, install_problem_handlers
+    from kit.validation import Input
+
+    class Thing(Input):
+        name: str
+
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/things")
+    async def make(thing: Thing) -> dict[str, str]:
+        return {"name": thing.name}
+
+    @app.post("/form")
+    async def form(name: str = Form()) -> dict[str, str]:
+        return {"name": name}
+
+    @app.post("/clash")
+    async def taken() -> None:
+        raise ProblemError("conflict", "taken", request_id="someone-else", status=409)
+
+    client = TestClient(app)
+    wrong_type = client.post(
+        "/things", content=b'{"name": "x"}', headers={"Content-Type": "text/plain"}
+    )
+    assert wrong_type.status_code == 415 and "application/json" in wrong_type.json()["detail"]
+    broken = client.post(
+        "/things", content=b'{"name":', headers={"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 422
+    assert broken.json()["errors"][0]["field"] == "body"
+    assert broken.json()["detail"].startswith("the body is not valid JSON")
+    extra = client.post("/things", json={"name": "x", "nmae": "y"})
+    assert extra.status_code == 422 and extra.json()["errors"][0]["field"] == "nmae"
+    assert client.post("/things", json={"name": "x"}).json() == {"name": "x"}
+    # a form endpoint's missing field is a 422 about the field, not a media type
+    assert client.post("/form", data={}).status_code == 422
+    # an extension cannot replace a member the problem format defines
+    clash = client.post("/clash").json()
+    assert clash["status"] == 409 and "request_id" not in clash

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from kit.uscc import Uscc
-from kit.validation import AgencyCode
+from kit.validation import AgencyCode, Input
 from services.credit.domain import WITH_AMOUNT, FactKind, Severity
 
 
@@ -51,7 +51,7 @@ class FactBase(BaseModel):
         return self
 
 
-class FactIn(FactBase):
+class FactIn(FactBase, Input):
     """A fact an agency submits about an enterprise."""
 
     uscc: Uscc

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kit.validation import Input
 from services.credit.scoring import Measure, ScoringModel
 
 
@@ -58,7 +59,7 @@ class ModelVersionSummary(BaseModel):
     created_at: datetime
 
 
-class JobIn(BaseModel):
+class JobIn(Input):
     """Rescore every enterprise now under the model in force (e.g. after fixing data)."""
 
     reason: Literal["manual"] = "manual"

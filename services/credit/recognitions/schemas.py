@@ -6,13 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kit.validation import AgencyCode
+from kit.validation import AgencyCode, Input
 from services.credit.domain import ResultKind
 
 Item = Field(min_length=1, max_length=100)
 
 
-class RecognitionIn(BaseModel):
+class RecognitionIn(Input):
     """The recognising agency (the token's) accepts the recognised agency's results."""
 
     recognising_agency: AgencyCode | None = Field(
@@ -62,7 +62,7 @@ class RecognitionOut(BaseModel):
     revoke_reason: str | None
 
 
-class RevokeIn(BaseModel):
+class RevokeIn(Input):
     """Why the recognition ends."""
 
     reason: str = Field(min_length=1, max_length=2000)

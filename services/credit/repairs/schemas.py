@@ -6,8 +6,10 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from kit.validation import Input
 
-class RepairIn(BaseModel):
+
+class RepairIn(Input):
     """An enterprise asks to end an adverse fact's effect after rectification."""
 
     fact_id: uuid.UUID
@@ -15,7 +17,7 @@ class RepairIn(BaseModel):
     evidence_ref: str | None = Field(default=None, max_length=500)
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(Input):
     """The source agency's decision."""
 
     decision: Literal["approve", "reject"]

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kit.uscc import Uscc
+from kit.validation import Input
 from services.credit.facts.schemas import FactBase
 from services.credit.scoring import Measure, ScoringModel
 
@@ -68,11 +69,11 @@ class LevelChangeOut(BaseModel):
     changed_at: datetime
 
 
-class HypotheticalFact(FactBase):
+class HypotheticalFact(FactBase, Input):
     """A fact that might be added (never stored)."""
 
 
-class SimulateIn(BaseModel):
+class SimulateIn(Input):
     """What would this enterprise's score be, if …"""
 
     uscc: Uscc

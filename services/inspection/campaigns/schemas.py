@@ -7,14 +7,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kit.industries import Industry
-from kit.validation import AgencyCode
+from kit.validation import AgencyCode, Input
 from services.inspection.domain import CampaignLevel
 
 Ratio = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 LevelCode = Literal["A", "B", "C", "D"]
 
 
-class CampaignIn(BaseModel):
+class CampaignIn(Input):
     """A spot-check campaign; joint (跨部门联合) when several agencies take part."""
 
     title: str = Field(min_length=1, max_length=200)
@@ -75,7 +75,7 @@ class CampaignOut(BaseModel):
     drawn_at: datetime | None
 
 
-class DrawIn(BaseModel):
+class DrawIn(Input):
     """Reveal the committed seed (when you committed your own)."""
 
     seed: str | None = Field(default=None, min_length=16, max_length=200)

@@ -6,15 +6,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kit.validation import Input
 
-class ResponseIn(BaseModel):
+
+class ResponseIn(Input):
     """The enterprise's answer: why it happened, what it did."""
 
     root_cause: str = Field(min_length=1, max_length=4000)
     actions: str = Field(min_length=1, max_length=4000)
 
 
-class VerificationIn(BaseModel):
+class VerificationIn(Input):
     """An inspector's check of effectiveness; not effective reopens the CAPA."""
 
     effective: bool

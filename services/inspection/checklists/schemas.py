@@ -3,12 +3,13 @@
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from kit.industries import Industry
+from kit.validation import Input
 
 
-class Item(BaseModel):
+class Item(Input):
     """One inspection item: what is checked, on what legal basis, and when it passes."""
 
     code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,59}$", examples=["LED-01"])
@@ -17,7 +18,7 @@ class Item(BaseModel):
     criterion: str = Field(min_length=1, max_length=1000, description="The pass criterion")
 
 
-class ChecklistIn(BaseModel):
+class ChecklistIn(Input):
     """A checklist; posting an existing code makes its next version."""
 
     code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,59}$", examples=["lighting-export"])

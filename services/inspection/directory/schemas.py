@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kit.validation import Input
+
 
 class DirectoryOut(BaseModel):
     """An enterprise in inspection's directory."""
@@ -19,7 +21,7 @@ class DirectoryOut(BaseModel):
     updated_at: datetime
 
 
-class DirectoryPatch(BaseModel):
+class DirectoryPatch(Input):
     """Set the supervising unit: its inspectors are never drawn for this enterprise."""
 
     unit: str | None = Field(max_length=100)

@@ -6,10 +6,10 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kit.uscc import Uscc
-from kit.validation import AgencyCode, PatchModel
+from kit.validation import AgencyCode, Input, PatchModel
 
 
-class InspectorIn(BaseModel):
+class InspectorIn(Input):
     """An officer joining the pool."""
 
     agency: AgencyCode
@@ -43,7 +43,7 @@ class InspectorOut(InspectorIn):
     created_at: datetime
 
 
-class ConflictIn(BaseModel):
+class ConflictIn(Input):
     """An enterprise the inspector may not inspect (回避)."""
 
     uscc: Uscc

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kit.uscc import Uscc
-from kit.validation import AgencyCode, Country, HsCode, PastDatetime
+from kit.validation import AgencyCode, Country, HsCode, Input, PastDatetime
 
 
 class SignalKind(StrEnum):
@@ -133,14 +133,14 @@ class SignalOut(BaseModel):
     version: int
 
 
-class LinkIn(BaseModel):
+class LinkIn(Input):
     """A person links an unmatched signal to an enterprise, and a batch if known."""
 
     uscc: Uscc
     batch_id: uuid.UUID | None = None
 
 
-class DismissIn(BaseModel):
+class DismissIn(Input):
     """A signal that concerns no zone enterprise."""
 
     reason: str = Field(min_length=1, max_length=1000)
@@ -185,7 +185,7 @@ class AlertOut(BaseModel):
     version: int
 
 
-class AlertPatch(BaseModel):
+class AlertPatch(Input):
     """Move an alert on: investigating, or closed with a conclusion."""
 
     status: Literal[AlertStatus.investigating, AlertStatus.closed]

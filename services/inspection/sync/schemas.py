@@ -4,6 +4,7 @@ import uuid
 
 from pydantic import BaseModel, Field
 
+from kit.validation import Input
 from services.inspection.checklists.schemas import ChecklistOut
 from services.inspection.directory.schemas import DirectoryOut
 from services.inspection.tasks.schemas import ResultIn, TaskOut
@@ -20,7 +21,7 @@ class SyncPull(BaseModel):
     has_more: bool
 
 
-class OfflineResult(BaseModel):
+class OfflineResult(Input):
     """A result made offline, against the task version the device had."""
 
     task_id: uuid.UUID
@@ -28,7 +29,7 @@ class OfflineResult(BaseModel):
     result: ResultIn
 
 
-class SyncPush(BaseModel):
+class SyncPush(Input):
     """Results made offline."""
 
     results: list[OfflineResult] = Field(min_length=1, max_length=200)

@@ -6,10 +6,11 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from kit.validation import Input
 from services.inspection.domain import Verdict
 
 
-class Finding(BaseModel):
+class Finding(Input):
     """One checklist item's outcome."""
 
     item: str = Field(min_length=1, max_length=60, description="Checklist item code")
@@ -17,14 +18,14 @@ class Finding(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
-class Sample(BaseModel):
+class Sample(Input):
     """A sample taken for a lab (抽样)."""
 
     number: str = Field(min_length=1, max_length=60)
     lab: str | None = Field(default=None, max_length=200)
 
 
-class Location(BaseModel):
+class Location(Input):
     """Where the check was made (WGS-84)."""
 
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
@@ -32,14 +33,14 @@ class Location(BaseModel):
     accuracy_m: float = Field(ge=0, le=100_000, allow_inf_nan=False)
 
 
-class Evidence(BaseModel):
+class Evidence(Input):
     """A photo or document kept on the officer's device; the hash proves it later."""
 
     sha256: str = Field(pattern="^[0-9a-f]{64}$")
     name: str = Field(min_length=1, max_length=200)
 
 
-class ResultIn(BaseModel):
+class ResultIn(Input):
     """A task's result; every assigned inspector confirms it."""
 
     findings: list[Finding] = Field(min_length=1, max_length=500)
@@ -88,7 +89,7 @@ class TaskOut(BaseModel):
     updated_at: datetime
 
 
-class AssignIn(BaseModel):
+class AssignIn(Input):
     """The inspectors of a targeted task (at least two, as for any check)."""
 
     inspector_ids: list[uuid.UUID] = Field(min_length=2, max_length=10)

@@ -6,12 +6,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kit.validation import Country
+from kit.validation import Country, Input
 
 HsPrefix = Annotated[str, Field(pattern=r"^\d{2,10}$", description="HS code or prefix")]
 
 
-class BulletinIn(BaseModel):
+class BulletinIn(Input):
     """A notice the zone office publishes."""
 
     kind: Literal["wto_tbt", "regulation"]

@@ -11,12 +11,13 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Request
 from nats.js.errors import APIError, NotFoundError
 from pydantic import BaseModel, Field
 
 from kit.auth import Principal, require
 from kit.inbox import DEAD_LETTER_STREAM
+from kit.pagination import Page, PageParams, encode_cursor, page_params
 from kit.problems import NotFound, ProblemError
 
 router = APIRouter(prefix="/v1/dead-letters", tags=["dead letters"])
@@ -39,11 +40,10 @@ class DeadLetter(BaseModel):
     data: dict[str, Any] | None
 
 
-class DeadLetterPage(BaseModel):
-    """A page, oldest first; pass `next_seq` as `after` for the next."""
+class DeadLetterPage(Page[DeadLetter]):
+    """A page, oldest first; pass `next_cursor` back as `cursor` for the next (null at the
+    end). `total` counts every dead letter now in the stream."""
 
-    items: list[DeadLetter]
-    next_seq: int | None
     total: int
 
 
@@ -92,21 +92,27 @@ def _view(seq: int, msg: Any) -> DeadLetter:
 async def list_dead_letters(
     request: Request,
     principal: Admin,
-    after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="Sequence to start after")] = 0,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: Annotated[PageParams, Depends(page_params)],
 ) -> DeadLetterPage:
     """Events that failed handling `max_deliver` times, with the consumer and the error."""
+    after = 0
+    if page.cursor is not None:
+        after = page.cursor.get("seq")  # type: ignore[assignment]
+        if not isinstance(after, int) or not 0 <= after <= MAX_SEQ:
+            raise ProblemError("bad-request", "cursor is not one this list issued")
     js = _js(request)
     info = await js.stream_info(DEAD_LETTER_STREAM)
     items: list[DeadLetter] = []
     seq = max(after + 1, info.state.first_seq)
-    while seq <= info.state.last_seq and len(items) < limit:
+    while seq <= info.state.last_seq and len(items) < page.limit:
         with contextlib.suppress(NotFoundError):  # retried (deleted) at this sequence
             items.append(_view(seq, await js.get_msg(DEAD_LETTER_STREAM, seq)))
         seq += 1
-    more = seq <= info.state.last_seq
+    more = items and seq <= info.state.last_seq
     return DeadLetterPage(
-        items=items, next_seq=items[-1].seq if items and more else None, total=info.state.messages
+        items=items,
+        next_cursor=encode_cursor({"seq": items[-1].seq}) if more else None,
+        total=info.state.messages,
     )
 
 

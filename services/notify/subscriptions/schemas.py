@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from kit.uscc import Uscc
-from kit.validation import PatchModel
+from kit.validation import Input, PatchModel
 
 Pattern = Annotated[
     str,
@@ -38,7 +38,7 @@ class Filters(BaseModel):
     )
 
 
-class SubscriptionIn(BaseModel):
+class SubscriptionIn(Input):
     """A subscription. A webhook gets a secret, shown once in the answer."""
 
     event_types: list[Pattern] = Field(min_length=1, max_length=50)
@@ -98,7 +98,7 @@ class SubscriptionCreated(SubscriptionOut):
     secret: str | None = Field(description="whsec_… (Standard Webhooks); shown only now")
 
 
-class RotateIn(BaseModel):
+class RotateIn(Input):
     """A new secret; the old one keeps signing for the overlap."""
 
     overlap_s: int = Field(default=86_400, ge=0, le=7 * 86_400)

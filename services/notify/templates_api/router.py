@@ -3,12 +3,13 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import select
 
 from kit.auth import Principal, require
 from kit.db import SessionDep, utcnow
 from kit.problems import invalid
+from kit.validation import Input
 from services.notify import templates
 from services.notify.models import Template
 
@@ -19,7 +20,7 @@ Code = Literal["risk.warning", "risk.precaution", "bulletin", "event", "webhook.
 Language = Literal["zh-CN", "en"]
 
 
-class TemplateIn(BaseModel):
+class TemplateIn(Input):
     """Title and body with `{variable}` fields."""
 
     title: str = Field(min_length=1, max_length=500)

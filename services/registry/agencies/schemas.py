@@ -3,12 +3,12 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from kit.validation import AGENCY_PATTERN
+from kit.validation import AGENCY_PATTERN, Input
 
 
-class AgencyIn(BaseModel):
+class AgencyIn(Input):
     """A member agency to add."""
 
     code: str = Field(pattern=AGENCY_PATTERN, examples=["commerce"])

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kit.uscc import Uscc
-from kit.validation import Country, HsCode, PastDate, PastDatetime
+from kit.validation import Country, HsCode, Input, PastDate, PastDatetime
 
 LotNumber = Annotated[
     str,
@@ -134,7 +134,7 @@ class BatchOut(BaseModel):
     created_at: datetime
 
 
-class LotQuantity(BaseModel):
+class LotQuantity(Input):
     """A lot, by number, with the quantity that went in or came out."""
 
     lot: LotNumber

@@ -6,13 +6,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kit.uscc import Uscc
-from kit.validation import Country, HsCode, PatchModel, refuse_fields
+from kit.validation import Country, HsCode, Input, PatchModel, refuse_fields
 from services.registry.domain import Industry
 
 MAX_AMOUNT = 10**14  # larger than any county enterprise's figures; fits BIGINT
 
 
-class Product(BaseModel):
+class Product(Input):
     """An exported product line."""
 
     hs_code: HsCode
@@ -20,7 +20,7 @@ class Product(BaseModel):
     brand: str | None = Field(default=None, max_length=100)
 
 
-class Certification(BaseModel):
+class Certification(Input):
     """A certification held (ISO 9001, CE, AEO tier, lab accreditation …)."""
 
     kind: str = Field(min_length=1, max_length=60, examples=["ISO9001", "AEO-advanced", "CNAS"])
@@ -51,7 +51,7 @@ def _flatten_scale(data: Any) -> Any:
     return data
 
 
-class EnterpriseIn(EnterpriseBase):
+class EnterpriseIn(EnterpriseBase, Input):
     """An enterprise to register. Products may also be given as bare `hs_codes`."""
 
     uscc: Uscc
@@ -99,7 +99,7 @@ class EnterpriseOut(EnterpriseBase):
     updated_at: datetime
 
 
-class SurveyIn(BaseModel):
+class SurveyIn(Input):
     """One year's survey (摸底调查)."""
 
     year: int = Field(ge=2000, le=2100)

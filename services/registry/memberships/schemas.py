@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from kit.uscc import Uscc
-from kit.validation import refuse_fields
+from kit.validation import Input, refuse_fields
 
 
 class MembershipStatus(StrEnum):
@@ -32,7 +32,7 @@ class Decision(StrEnum):
     remove = "remove"
 
 
-class ApplicationIn(BaseModel):
+class ApplicationIn(Input):
     """An enterprise applies to join a zone."""
 
     _server_owned = refuse_fields("status", "decided_at", "review_requested_at")
@@ -41,7 +41,7 @@ class ApplicationIn(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(Input):
     """A decision on a membership; reject, suspend and remove need a reason."""
 
     decision: Decision = Field(validation_alias=AliasChoices("decision", "action"))
@@ -86,7 +86,7 @@ class MembershipDetail(MembershipOut):
     history: list[DecisionOut]
 
 
-class CommitmentIn(BaseModel):
+class CommitmentIn(Input):
     """A signed integrity commitment (质量诚信承诺书)."""
 
     _server_owned = refuse_fields("status", "text_sha256", "breached_at")
@@ -100,7 +100,7 @@ class CommitmentIn(BaseModel):
     text: str = Field(min_length=1, max_length=200_000, description="The commitment text as signed")
 
 
-class BreachIn(BaseModel):
+class BreachIn(Input):
     """Mark a commitment breached."""
 
     reason: str = Field(min_length=1, max_length=2000)

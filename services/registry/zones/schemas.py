@@ -5,11 +5,11 @@ from uuid import UUID
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-from kit.validation import PatchModel, refuse_fields
+from kit.validation import Input, PatchModel, refuse_fields
 from services.registry.domain import Industry, Stage, ZoneLevel
 
 
-class ZoneIn(BaseModel):
+class ZoneIn(Input):
     """A zone to plan."""
 
     _server_owned = refuse_fields("stage", "version", "tasks", "created_at", "updated_at")
@@ -86,7 +86,7 @@ class ZoneOut(BaseModel):
     updated_at: datetime
 
 
-class TransitionIn(BaseModel):
+class TransitionIn(Input):
     """Move a zone to another stage."""
 
     to: Stage = Field(
@@ -112,7 +112,7 @@ class TransitionOut(BaseModel):
     at: datetime
 
 
-class TaskUpdate(BaseModel):
+class TaskUpdate(Input):
     """Mark a stage task done or not done."""
 
     done: bool
