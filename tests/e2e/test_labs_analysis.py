@@ -133,6 +133,12 @@ def test_labs_are_the_offices_to_manage(admin: httpx.Client, gateway_url: str) -
     assert_problem(twin, 409, "conflict")
     bare = {k: lab[k] for k in ("name", "scope", "valid_from", "valid_to")}
     assert_problem(admin.post("/v1/labs", json=bare), 422, "validation")
+    # the operating agency is a member agency; a lab's operator is not changed by PATCH
+    stranger = {**bare, "cnas_number": _cnas(), "agency": "nosuch"}
+    refused = assert_problem(admin.post("/v1/labs", json=stranger), 422, "validation")
+    assert [e["field"] for e in refused["errors"]] == ["agency"] and "nosuch" in refused["detail"]
+    moved = admin.patch(f"/v1/labs/{lab['id']}", json={"agency": "nosuch"})
+    assert [e["field"] for e in assert_problem(moved, 422, "validation")["errors"]] == ["agency"]
     unnamed = {**bare, "cma_number": "201511009999", "scope": [{"standard": "GB 7000.1"}]}
     assert "hs_prefix or product" in str(
         assert_problem(admin.post("/v1/labs", json=unnamed), 422, "validation")
@@ -334,6 +340,82 @@ def test_test_requests_from_scope_to_risk_signal_and_credit(
         ("lab_test_fail", "serious"),
         ("lab_test_pass", "general"),
     }
+
+
+def test_report_numbers_once_per_lab_in_any_case_and_moves_honour_if_match(
+    admin: httpx.Client, gateway_url: str, stack: Stack
+) -> None:
+    maker = _enterprise(admin)
+    batch = _batch(admin, stack, maker, product="LED 筒灯", hs_code="940542")
+    lab, other_lab = _lab(admin), _lab(admin)
+    tag = uuid.uuid4().hex[:6]
+    report = {
+        "outcome": "pass",
+        "report_number": f"WT-{tag}",
+        "values": [{"item": "耐压试验", "value": "无击穿", "outcome": "pass"}],
+    }
+    with client_for(admin, gateway_url, WRITE, uscc=maker) as mine:
+        first, second, third, elsewhere = (
+            mine.post(
+                "/v1/test-requests",
+                json={"lab_id": lab_id, "batch_id": batch["id"], "standard": "GB 7000.1-2015"},
+            ).json()
+            for lab_id in (lab["id"], lab["id"], lab["id"], other_lab["id"])
+        )
+
+    # the moves honour If-Match as PATCH does: a stale one is a 412 and changes nothing
+    path = f"/v1/test-requests/{first['id']}"
+    assert admin.get(path).headers["etag"] == '"1"'
+    stale = assert_problem(
+        admin.post(f"{path}/accept", headers={"If-Match": '"9"'}), 412, "precondition-failed"
+    )
+    assert stale["current_etag"] == '"1"'
+    assert admin.get(path).json()["status"] == "requested"
+    accepted = admin.post(f"{path}/accept", headers={"If-Match": '"1"'})
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.headers["etag"] == '"2"' and accepted.json()["version"] == 2
+    late = admin.post(f"{path}/reject", json={"reason": "样品不足"}, headers={"If-Match": '"1"'})
+    assert assert_problem(late, 412, "precondition-failed")["current_etag"] == '"2"'
+    stale_result = admin.post(f"{path}/result", json=report, headers={"If-Match": '"1"'})
+    assert_problem(stale_result, 412, "precondition-failed")
+    assert admin.get(path).json()["status"] == "accepted"
+    tested = admin.post(f"{path}/result", json=report, headers={"If-Match": '"2"'})
+    assert tested.status_code == 200, tested.text
+    assert tested.headers["etag"] == '"3"' and tested.json()["status"] == "tested"
+    third_path = f"/v1/test-requests/{third['id']}"
+    rejected = admin.post(
+        f"{third_path}/reject", json={"reason": "样品不足"}, headers={"If-Match": '"1"'}
+    )
+    assert rejected.status_code == 200 and rejected.headers["etag"] == '"2"', rejected.text
+
+    # the same report number of the same lab in another case (or with spaces) is taken; the
+    # problem names the request holding it, and request_id stays the correlation id
+    admin.post(f"/v1/test-requests/{second['id']}/accept").raise_for_status()
+    for number in (f"wt-{tag.upper()}", f"  WT-{tag}  "):
+        taken = admin.post(
+            f"/v1/test-requests/{second['id']}/result", json={**report, "report_number": number}
+        )
+        problem = assert_problem(taken, 409, "conflict")
+        assert problem["existing_test_request_id"] == first["id"]
+        assert problem["request_id"] == taken.headers["x-request-id"] != first["id"]
+    assert admin.get(f"/v1/test-requests/{second['id']}").json()["status"] == "accepted"
+    # another lab's report may carry the number
+    admin.post(f"/v1/test-requests/{elsewhere['id']}/accept").raise_for_status()
+    theirs = admin.post(
+        f"/v1/test-requests/{elsewhere['id']}/result",
+        json={**report, "report_number": f"wt-{tag}"},
+    )
+    assert theirs.status_code == 200, theirs.text
+
+    # the database holds the rule too, whatever writes to it
+    with pytest.raises(Exception, match="uq_test_requests_lab_id_report_number_ci"):
+        sql(
+            stack,
+            "inspection",
+            "UPDATE test_requests SET report_number = $1 WHERE id = $2",
+            f"Wt-{tag}",
+            uuid.UUID(second["id"]),
+        )
 
 
 def _preview(admin: httpx.Client, quarter: Quarter, industry: str) -> dict[str, Any]:
@@ -538,6 +620,15 @@ def test_quarterly_analysis_from_live_data_published_once_and_public(
     with client_for(admin, gateway_url, WRITE, agency="commerce") as agency:
         assert agency.get(f"/v1/analysis/quarters/{last}").status_code == 200
         assert_problem(agency.post("/v1/analysis/releases", json=release_body), 403, "forbidden")
+    # a quarter before the programme (2015Q1) has no figures to preview or publish
+    for early in ("2000Q1", "2014Q4"):
+        ancient = admin.post("/v1/analysis/releases", json={**release_body, "quarter": early})
+        assert [e["field"] for e in assert_problem(ancient, 422, "validation")["errors"]] == [
+            "quarter"
+        ]
+        previewed = admin.get(f"/v1/analysis/quarters/{early}", params={"industry": industry})
+        assert assert_problem(previewed, 422, "validation")["errors"][0]["field"] == "quarter"
+    assert admin.get("/v1/analysis/quarters/2015Q1").status_code == 200
     running = admin.post("/v1/analysis/releases", json={**release_body, "quarter": str(now)})
     assert "runs until" in assert_problem(running, 409, "conflict")["detail"]
     published = admin.post("/v1/analysis/releases", json=release_body)

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 from pydantic import ValidationError
 
-from services.inspection.analysis.quarters import Quarter
+from services.inspection.analysis.quarters import FIRST, Quarter, ensure_analysable
 from services.inspection.analysis.schemas import ReleaseIn
 from services.inspection.labs import scope
 from services.inspection.labs.schemas import LabIn, ResultIn, ScopeEntry
@@ -137,6 +137,27 @@ def test_release_quarter_is_normalised() -> None:
     assert ReleaseIn(quarter="2026Q3", industry="lighting").quarter == "2026Q3"  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         ReleaseIn(quarter="2026Q9", industry="lighting")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", ["2000Q1", "2014Q4"])
+def test_release_quarter_not_before_the_programme(text: str) -> None:
+    assert Quarter(2015, 1) == FIRST
+    assert ReleaseIn(quarter="2015Q1", industry="lighting").quarter == "2015Q1"  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="before 2015Q1") as raised:
+        ReleaseIn(quarter=text, industry="lighting")  # type: ignore[arg-type]
+    assert raised.value.errors()[0]["loc"] == ("quarter",)
+    with pytest.raises(ValueError, match="before 2015Q1"):
+        ensure_analysable(Quarter.parse(text))
+
+
+def test_report_number_loses_surrounding_spaces() -> None:
+    values = [{"item": "耐压", "value": "1500 V", "outcome": "pass"}]
+    result = ResultIn.model_validate(
+        {"outcome": "pass", "report_number": "  WT-1 ", "values": values}
+    )
+    assert result.report_number == "WT-1"
+    with pytest.raises(ValidationError):
+        ResultIn.model_validate({"outcome": "pass", "report_number": "WT 1", "values": values})
 
 
 def test_cross_field_rules_of_bodies() -> None:

@@ -63,3 +63,16 @@ class Quarter:
     def previous(self) -> Quarter:
         """The quarter before."""
         return Quarter(self.year - (self.number == 1), (self.number - 2) % 4 + 1)
+
+
+# The first quarter the programme can have figures for: Ninghai's first zone, the provincial
+# stationery zone (出口文具省级示范区, built by 2016 per 宁政办发〔2017〕49号), was planned from
+# March 2015. Figures for an earlier quarter would be zeros that look like a finding.
+FIRST = Quarter(2015, 1)
+
+
+def ensure_analysable(quarter: Quarter) -> Quarter:
+    """The quarter, if not before FIRST (else a ValueError naming the bound)."""
+    if quarter < FIRST:
+        raise ValueError(f"{quarter} is before {FIRST}, the programme's first quarter")
+    return quarter

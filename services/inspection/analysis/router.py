@@ -10,9 +10,9 @@ from kit.auth import Principal, ensure_office, require
 from kit.db import SessionDep
 from kit.industries import Industry
 from kit.pagination import Page, PageParams, page_params
-from kit.problems import NotFound
+from kit.problems import NotFound, invalid
 from services.inspection.analysis import service
-from services.inspection.analysis.quarters import PATTERN, Quarter
+from services.inspection.analysis.quarters import FIRST, PATTERN, Quarter, ensure_analysable
 from services.inspection.analysis.schemas import (
     AnalysisPreview,
     PublicQuarter,
@@ -37,10 +37,14 @@ IndustryQuery = Annotated[
 RELEASE_404: dict[int | str, dict[str, Any]] = {404: {"description": "No such release"}}
 
 
+BEFORE_FIRST = f"Invalid, or a `quarter` before {FIRST}, the programme's first quarter"
+
+
 @router.get(
     "/quarters/{quarter}",
     summary="Preview a quarter's figures per industry",
     response_model=AnalysisPreview,
+    responses={422: {"description": BEFORE_FIRST}},
 )
 async def preview(
     quarter: QuarterPath,
@@ -51,9 +55,13 @@ async def preview(
     """Live figures for the office and the member agencies (行业主管部门), per industry:
     spot-check pass rate (random checks completed in the quarter), matched foreign
     notifications and returns per US$100M of exports shipped in the quarter, credit levels
-    (today's), CAPA closure rate (CAPAs opened in the quarter). Days are China time."""
+    (today's), CAPA closure rate (CAPAs opened in the quarter). Days are China time. Not
+    for a quarter before 2015Q1, the programme's first (422 naming `quarter`)."""
     ensure_office(principal)
-    parsed = Quarter.parse(quarter)
+    try:
+        parsed = ensure_analysable(Quarter.parse(quarter))
+    except ValueError as exc:
+        raise invalid("quarter", str(exc)) from exc
     items = await service.compute(session, quarter=parsed, industry=industry)
     return AnalysisPreview(
         quarter=str(parsed),
@@ -68,14 +76,18 @@ async def preview(
     status_code=201,
     summary="Approve and publish a quarter's figures for an industry (admin)",
     response_model=ReleaseOut,
-    responses={409: {"description": "Already published, or the quarter is not over"}},
+    responses={
+        409: {"description": "Already published, or the quarter is not over"},
+        422: {"description": BEFORE_FIRST},
+    },
 )
 async def publish_release(
     body: ReleaseIn, session: SessionDep, principal: Admin, response: Response
 ) -> ReleaseOut:
     """Freezes the figures the preview shows into a release, readable by anyone at
     `/v1/public/analysis`. Once per industry and quarter (409 again), and only for a quarter
-    that is over (409 before). Emits `inspection.analysis.published`."""
+    that is over (409 before), not before 2015Q1 (422 naming `quarter`). Emits
+    `inspection.analysis.published`."""
     release = await service.publish_release(
         session,
         quarter=Quarter.parse(body.quarter),

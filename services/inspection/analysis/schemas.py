@@ -4,19 +4,10 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from kit.industries import Industry
-from services.inspection.analysis.quarters import PATTERN
-
-QuarterText = Annotated[
-    str,
-    Field(
-        pattern=PATTERN,
-        description="Calendar quarter in China time, e.g. 2026Q3",
-        examples=["2026Q3"],
-    ),
-]
+from services.inspection.analysis.quarters import FIRST, PATTERN, Quarter, ensure_analysable
 
 
 class CreditLevels(BaseModel):
@@ -71,12 +62,28 @@ class AnalysisPreview(BaseModel):
     published: list[Industry] = Field(description="Industries whose release exists already")
 
 
+def _analysable(text: str) -> str:
+    return str(ensure_analysable(Quarter.parse(text)))
+
+
+AnalysableQuarter = Annotated[
+    str,
+    Field(
+        pattern=PATTERN,
+        description=f"Calendar quarter in China time, e.g. 2026Q3; not before {FIRST} (the "
+        "programme's first zone was planned from March 2015): an earlier one is a 422",
+        examples=["2026Q3"],
+    ),
+    AfterValidator(_analysable),
+]
+
+
 class ReleaseIn(BaseModel):
     """Approve and publish a quarter's figures for an industry (权威发布)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    quarter: QuarterText
+    quarter: AnalysableQuarter
     industry: Industry = Field(description="The industry whose figures are published")
     note: str | None = Field(
         default=None, max_length=4000, description="The office's commentary, published with it"

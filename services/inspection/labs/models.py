@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,7 +41,6 @@ class TestRequest(Base):
 
     __tablename__ = "test_requests"
     __table_args__ = (
-        UniqueConstraint("lab_id", "report_number"),
         Index("ix_test_requests_uscc_id", "uscc", "id"),
         Index("ix_test_requests_lab_id_status", "lab_id", "status"),
         # the office's queue across labs: ?status= pages by id
@@ -71,3 +70,12 @@ class TestRequest(Base):
     alert_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+
+
+# A report number once per lab, whatever its case (WT-1 and wt-1 are one report).
+Index(
+    "uq_test_requests_lab_id_report_number_ci",
+    TestRequest.lab_id,
+    func.lower(TestRequest.report_number),
+    unique=True,
+)

@@ -11,6 +11,7 @@ from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
 from kit.validation import HsCode
 from services.inspection.labs import service
+from services.inspection.labs.models import TestRequest
 from services.inspection.labs.schemas import (
     LabIn,
     LabOut,
@@ -33,6 +34,7 @@ MOVE: dict[int | str, dict[str, Any]] = {
     **REQUEST_404,
     403: {"description": "Not the lab's operator (its agency) or an admin"},
     409: {"description": "Not a move the request's status allows"},
+    412: {"description": "If-Match names another version than the request's (current_etag)"},
 }
 
 
@@ -41,7 +43,10 @@ MOVE: dict[int | str, dict[str, Any]] = {
     status_code=201,
     summary="Register a lab with its accreditation (admin)",
     response_model=LabOut,
-    responses={409: {"description": "Another lab holds this CNAS or CMA number"}},
+    responses={
+        409: {"description": "Another lab holds this CNAS or CMA number"},
+        422: {"description": "Invalid, or the operating agency is not a member agency (agency)"},
+    },
 )
 async def create_lab(
     body: LabIn, session: SessionDep, principal: Admin, response: Response
@@ -181,17 +186,36 @@ async def get_request(
     return TestRequestOut.model_validate(found)
 
 
+async def _movable(
+    session: SessionDep, request_id: uuid.UUID, principal: Principal, request: Request
+) -> TestRequest:
+    """The request, locked; the caller its lab's operator (403), at the version `If-Match`
+    names when sent (412, before the status is looked at)."""
+    found = await service.get_request(session, request_id, for_update=True)
+    await service.ensure_may_move(session, found, principal)
+    check_if_match(request, found.version)
+    return found
+
+
 @requests_router.post(
     "/{request_id}/accept",
     summary="Accept a test request (the lab)",
     response_model=TestRequestOut,
     responses=MOVE,
 )
-async def accept(request_id: uuid.UUID, session: SessionDep, principal: Writer) -> TestRequestOut:
-    """requested → accepted, by the lab's operating agency or an admin. Emits
-    `inspection.test.accepted`."""
-    found = await service.get_request(session, request_id, for_update=True)
-    return TestRequestOut.model_validate(await service.accept(session, found, principal))
+async def accept(
+    request_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    response: Response,
+) -> TestRequestOut:
+    """requested → accepted, by the lab's operating agency or an admin; `If-Match` (the
+    request's ETag) makes it conditional. Emits `inspection.test.accepted`."""
+    found = await _movable(session, request_id, principal, request)
+    moved = await service.accept(session, found, principal)
+    set_etag(response, moved.version)
+    return TestRequestOut.model_validate(moved)
 
 
 @requests_router.post(
@@ -201,29 +225,46 @@ async def accept(request_id: uuid.UUID, session: SessionDep, principal: Writer) 
     responses=MOVE,
 )
 async def reject(
-    request_id: uuid.UUID, body: RejectIn, session: SessionDep, principal: Writer
+    request_id: uuid.UUID,
+    body: RejectIn,
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    response: Response,
 ) -> TestRequestOut:
-    """requested or accepted → rejected, with the reason. Emits `inspection.test.rejected`."""
-    found = await service.get_request(session, request_id, for_update=True)
-    return TestRequestOut.model_validate(
-        await service.reject(session, found, principal, reason=body.reason)
-    )
+    """requested or accepted → rejected, with the reason; `If-Match` makes it conditional.
+    Emits `inspection.test.rejected`."""
+    found = await _movable(session, request_id, principal, request)
+    moved = await service.reject(session, found, principal, reason=body.reason)
+    set_etag(response, moved.version)
+    return TestRequestOut.model_validate(moved)
 
 
 @requests_router.post(
     "/{request_id}/result",
     summary="Record the test report (the lab)",
     response_model=TestRequestOut,
-    responses={**MOVE, 409: {"description": "Not accepted, or the report number is taken"}},
+    responses={
+        **MOVE,
+        409: {
+            "description": "Not accepted, or the lab already recorded the report number (in "
+            "any case): `existing_test_request_id` names the request that holds it"
+        },
+    },
 )
 async def record_result(
-    request_id: uuid.UUID, body: ResultIn, session: SessionDep, principal: Writer
+    request_id: uuid.UUID,
+    body: ResultIn,
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    response: Response,
 ) -> TestRequestOut:
-    """accepted → tested, with outcome, report number and values. Emits
-    `inspection.test.completed` with the outcome and its severity. A fail is also recorded as
-    a risk signal naming the batch: it matches the batch exactly and raises an alert with a
-    targeted task, as other signals do."""
-    found = await service.get_request(session, request_id, for_update=True)
-    return TestRequestOut.model_validate(
-        await service.record_result(session, found, principal, result=body)
-    )
+    """accepted → tested, with outcome, report number (once per lab, whatever its case) and
+    values; `If-Match` makes it conditional. Emits `inspection.test.completed` with the
+    outcome and its severity. A fail is also recorded as a risk signal naming the batch: it
+    matches the batch exactly and raises an alert with a targeted task, as other signals do."""
+    found = await _movable(session, request_id, principal, request)
+    moved = await service.record_result(session, found, principal, result=body)
+    set_etag(response, moved.version)
+    return TestRequestOut.model_validate(moved)

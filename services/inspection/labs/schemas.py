@@ -5,7 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kit.validation import AgencyCode, HsCode, PastDatetime, PatchModel
 
@@ -71,7 +71,9 @@ class LabIn(BaseModel):
     cma_number: str | None = CMA
     agency: AgencyCode | None = Field(
         default=None,
-        description="The agency operating the lab; its tokens accept requests and record results",
+        description="The agency operating the lab, one of the member agencies inspection knows "
+        "(`INSPECTION_AGENCIES`, by default the seven of 附件1; another code is a 422); its "
+        "tokens accept requests and record results",
     )
     address: str | None = Field(default=None, max_length=300, description="Postal address")
     scope: list[ScopeEntry] = Field(
@@ -200,7 +202,8 @@ class ResultIn(BaseModel):
     report_number: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9/_.-]{2,59}$",
         examples=["WT2026-0815"],
-        description="The lab's report number, once per lab",
+        description="The lab's report number, once per lab whatever its case (WT-1 and wt-1 "
+        "are one report); surrounding spaces are ignored",
     )
     tested_at: PastDatetime | None = Field(default=None, description="Defaults to now")
     values: list[MeasuredValue] = Field(
@@ -209,6 +212,11 @@ class ResultIn(BaseModel):
     risk_level: Literal["serious", "high", "medium", "low"] = Field(
         default="medium", description="For a fail: the risk of the nonconformity"
     )
+
+    @field_validator("report_number", mode="before")
+    @classmethod
+    def _trimmed(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _consistent(self) -> "ResultIn":

@@ -7,7 +7,8 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
@@ -17,6 +18,7 @@ from kit.events import LabChanged, LabTestChanged
 from kit.pagination import PageParams, encode_cursor, keyset_page
 from kit.problems import Conflict, ProblemError, invalid
 from kit.validation import CHINA
+from services.inspection.config import settings
 from services.inspection.events import publish
 from services.inspection.labs import scope as scopes
 from services.inspection.labs.models import Lab, TestRequest
@@ -40,6 +42,7 @@ from services.inspection.risk.schemas import SignalIn, SignalKind
 FAILED_TEST_KIND = SignalKind.lab_test
 FAILED_TEST_RISK = "检测不合格 lab test failed"
 MAX_SCANNED = 10_000  # labs read for a scope search
+REPORT_NUMBER_INDEX = "uq_test_requests_lab_id_report_number_ci"
 
 
 def _today() -> date:
@@ -97,6 +100,16 @@ async def _ensure_numbers_free(
         raise Conflict("another lab holds this CNAS or CMA number", lab_id=str(other))
 
 
+def _ensure_known_agency(agency: str | None) -> None:
+    """A lab's operator is one of the member agencies (`INSPECTION_AGENCIES`): a code no
+    agency holds would leave the lab's requests movable by the office alone."""
+    if agency is not None and agency not in settings.agencies:
+        raise invalid(
+            "agency",
+            f"'{agency}' is not a member agency (one of {', '.join(settings.agencies)})",
+        )
+
+
 def _normalised(lab_in: LabIn | LabPatch) -> dict[str, Any]:
     values = lab_in.model_dump(exclude_unset=isinstance(lab_in, LabPatch))
     if values.get("cnas_number"):
@@ -107,8 +120,10 @@ def _normalised(lab_in: LabIn | LabPatch) -> dict[str, Any]:
 
 
 async def create_lab(session: AsyncSession, *, lab_in: LabIn) -> Lab:
-    """Register a lab; a CNAS or CMA number another lab holds is a 409."""
+    """Register a lab; a CNAS or CMA number another lab holds is a 409, an operating agency
+    that is not a member agency a 422."""
     values = _normalised(lab_in)
+    _ensure_known_agency(values.get("agency"))
     await _ensure_numbers_free(session, values.get("cnas_number"), values.get("cma_number"))
     lab = Lab(**values)
     session.add(lab)
@@ -297,6 +312,13 @@ def ensure_may_see(principal: Principal, request: TestRequest) -> None:
         raise ProblemError("forbidden", "test requests are the enterprise's and the lab's")
 
 
+async def ensure_may_move(session: AsyncSession, request: TestRequest, principal: Principal) -> Lab:
+    """The request's lab, when the caller is its operating agency or an admin (else 403)."""
+    lab = await get_lab(session, request.lab_id)
+    ensure_lab_operator(principal, lab)
+    return lab
+
+
 def ensure_lab_operator(principal: Principal, lab: Lab) -> None:
     """The lab's operating agency (or an admin) accepts, rejects and records results."""
     if principal.is_admin:
@@ -350,8 +372,7 @@ def _expect(request: TestRequest, *allowed: TestStatus, doing: str) -> None:
 
 async def accept(session: AsyncSession, request: TestRequest, principal: Principal) -> TestRequest:
     """The lab takes the request (the sample is received)."""
-    lab = await get_lab(session, request.lab_id)
-    ensure_lab_operator(principal, lab)
+    lab = await ensure_may_move(session, request, principal)
     _expect(request, TestStatus.requested, doing="accepted")
     request.status = TestStatus.accepted.value
     request.accepted_at = utcnow()
@@ -366,8 +387,7 @@ async def reject(
     session: AsyncSession, request: TestRequest, principal: Principal, *, reason: str
 ) -> TestRequest:
     """The lab declines the request, before or after accepting it."""
-    lab = await get_lab(session, request.lab_id)
-    ensure_lab_operator(principal, lab)
+    lab = await ensure_may_move(session, request, principal)
     _expect(request, TestStatus.requested, TestStatus.accepted, doing="rejected")
     request.status = TestStatus.rejected.value
     request.reason = reason
@@ -384,19 +404,18 @@ async def record_result(
     """The report of an accepted request, announced by `inspection.test.completed`; a fail is
     also recorded as a risk signal naming the batch, so it matches that batch exactly and
     raises an alert like any other signal."""
-    lab = await get_lab(session, request.lab_id)
-    ensure_lab_operator(principal, lab)
+    lab = await ensure_may_move(session, request, principal)
     _expect(request, TestStatus.accepted, doing="given a result")
+    # once per lab, whatever the case: WT-1 and wt-1 are the same report (the database's
+    # unique index on lab and lower(report_number) holds it against concurrent results)
     taken = await session.scalar(
         select(TestRequest.id).where(
-            TestRequest.lab_id == lab.id, TestRequest.report_number == result.report_number
+            TestRequest.lab_id == lab.id,
+            func.lower(TestRequest.report_number) == result.report_number.lower(),
         )
     )
     if taken is not None:
-        raise Conflict(
-            f"report {result.report_number} of this lab is already recorded",
-            request_id=str(taken),
-        )
+        raise _report_taken(result.report_number, taken)
     now = utcnow()
     request.status = TestStatus.tested.value
     request.outcome = result.outcome
@@ -405,6 +424,12 @@ async def record_result(
     request.tested_at = min(result.tested_at or now, now)
     request.decided_by = principal.subject
     request.version += 1
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent result took the number first
+        if REPORT_NUMBER_INDEX not in str(exc):
+            raise
+        raise _report_taken(result.report_number, None) from exc
     severity = "general"
     if result.outcome == "fail":
         signal = await _record_failure(session, request, lab, principal, result)
@@ -414,6 +439,11 @@ async def record_result(
     await session.flush()
     await _announce(session, request, lab, severity)
     return request
+
+
+def _report_taken(report_number: str, taken: uuid.UUID | None) -> Conflict:
+    extra = {"existing_test_request_id": str(taken)} if taken is not None else {}
+    return Conflict(f"report {report_number} of this lab is already recorded", **extra)
 
 
 async def _record_failure(
