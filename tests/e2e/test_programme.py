@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 from time import sleep
 from typing import Any
@@ -61,11 +63,11 @@ def agency(admin: httpx.Client, gateway_url: str) -> Any:
     return make
 
 
-def _register(admin: httpx.Client, *, admit: bool = True) -> str:
+def _register(admin: httpx.Client, *, admit: bool = True, zone: str = ZONE) -> str:
     uscc = new_uscc()
     admin.post("/v1/enterprises", json=enterprise_body(uscc)).raise_for_status()
     if admit:
-        mid = admin.post(f"/v1/zones/{ZONE}/applications", json={"uscc": uscc}).json()["id"]
+        mid = admin.post(f"/v1/zones/{zone}/applications", json={"uscc": uscc}).json()["id"]
         admin.post(f"/v1/memberships/{mid}/decision", json={"decision": "admit"}).raise_for_status()
     return uscc
 
@@ -399,7 +401,7 @@ def test_responsibilities_route_a_problem_to_its_owner(
 ) -> None:
     zone = "hardware-provincial"
     topic = f"t_{uuid.uuid4().hex[:8]}"
-    uscc = _register(admin, admit=False)
+    uscc = _register(admin, zone=zone)  # first responsible where it is an admitted member
     # nobody answers for the topic in the zone: the county government's overall duty does
     fallback = admin.get("/v1/responsibilities/route", params={"zone": zone, "topic": topic})
     assert fallback.status_code == 200, fallback.text
@@ -979,7 +981,7 @@ def test_an_enterprise_token_reads_no_other_enterprises_responsibility(
 ) -> None:
     zone = "molds-provincial"
     topic = f"t_{uuid.uuid4().hex[:8]}"
-    mine, theirs = _register(admin, admit=False), _register(admin, admit=False)
+    mine, theirs = _register(admin, zone=zone), _register(admin, zone=zone)
     for uscc, person in ((mine, "张三"), (theirs, "李四")):
         made = admin.post(
             "/v1/responsibilities",
@@ -1015,3 +1017,389 @@ def test_an_enterprise_token_reads_no_other_enterprises_responsibility(
     # agencies and the office still read every party
     every = admin.get("/v1/responsibilities", params={"topic": topic}).json()["items"]
     assert {r["uscc"] for r in every} == {mine, theirs}
+
+
+# --- review: concurrent duplicates, unknown and blank fields, scope rules ------------
+
+PARALLEL = 8
+ROUNDS = 6  # award rounds raced at once: the old race showed in about half the runs at 4
+
+
+def _at_once(call: Callable[[int], httpx.Response], n: int = PARALLEL) -> list[httpx.Response]:
+    """`n` calls released together from their own threads (call(i) for i in range(n)). The
+    assertions on them hold however the requests interleave: a barrier only makes the
+    overlap likely, the tests never rely on it."""
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> httpx.Response:
+        barrier.wait(timeout=30)
+        return call(i)
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+def _statuses(responses: list[httpx.Response]) -> list[int]:
+    assert all(r.status_code < 500 for r in responses), [r.text for r in responses]
+    return sorted(r.status_code for r in responses)
+
+
+def test_concurrent_duplicate_nominations_and_grants_are_one_success_and_409s(
+    admin: httpx.Client, stack: Stack
+) -> None:
+    """Parallel duplicates answer what a sequential repeat answers: never a 500. Several
+    rounds race at once, so the old failure (a flush that failed, then a 500) shows up."""
+    uscc = _register(admin)
+    _level(admin, uscc)
+    rounds = [
+        admin.post(
+            "/v1/awards",
+            json={"title": "并发", "year": 2026, "zone_code": ZONE, "allowed_levels": ["A", "B"]},
+        ).json()["id"]
+        for _ in range(ROUNDS)
+    ]
+    nominated = _at_once(
+        lambda i: admin.post(f"/v1/awards/{rounds[i % ROUNDS]}/nominations", json={"uscc": uscc}),
+        n=ROUNDS * PARALLEL,
+    )
+    _statuses(nominated)  # no 500 anywhere
+    detail = f"{uscc} is already nominated in this round"
+    for n, rid in enumerate(rounds):
+        answers = nominated[n::ROUNDS]
+        assert _statuses(answers) == [201] + [409] * (PARALLEL - 1)
+        for refused in (r for r in answers if r.status_code == 409):
+            assert assert_problem(refused, 409, "conflict")["detail"] == detail
+        assert len(_events(stack, "registry.award.nominated.v1", "round_id", rid)) == 1
+    sequential = admin.post(f"/v1/awards/{rounds[0]}/nominations", json={"uscc": uscc})
+    assert assert_problem(sequential, 409, "conflict")["detail"] == detail
+
+    rid = rounds[0]
+    granted = _at_once(lambda i: admin.post(f"/v1/awards/{rid}/nominations/{uscc}/grant"))
+    assert _statuses(granted) == [200] + [409] * (PARALLEL - 1)
+    for refused in (r for r in granted if r.status_code == 409):
+        assert_problem(refused, 409, "illegal-transition")
+    assert len(_events(stack, "registry.award.granted.v1", "round_id", rid)) == 1
+
+
+def test_concurrent_duplicate_adoptions_declarations_and_standards(
+    admin: httpx.Client, stack: Stack
+) -> None:
+    uscc = _register(admin)
+    code = f"T/NHBF {uuid.uuid4().hex[:8]}"
+    body = {
+        "code": code,
+        "version": "2026",
+        "title": "并发发布",
+        "zone_code": ZONE,
+        "effective_on": "2026-01-01",
+        "text_sha256": "1" * 64,
+    }
+    published = _at_once(lambda i: admin.post("/v1/standards", json=body))
+    assert _statuses(published) == [201] + [409] * (PARALLEL - 1)
+    (standard,) = [r.json() for r in published if r.status_code == 201]
+    sid = standard["id"]
+    for refused in (r for r in published if r.status_code == 409):
+        assert assert_problem(refused, 409, "conflict")["standard_id"] == sid
+
+    # adopting again answers the existing adoption (200), concurrent or not
+    adopted = _at_once(lambda i: admin.post(f"/v1/standards/{sid}/adoptions", json={"uscc": uscc}))
+    assert _statuses(adopted) == [200] * (PARALLEL - 1) + [201]
+    assert len({json.dumps(r.json(), sort_keys=True) for r in adopted}) == 1
+    assert admin.post(f"/v1/standards/{sid}/adoptions", json={"uscc": uscc}).status_code == 200
+    assert len(_events(stack, "registry.standard.adopted.v1", "standard_id", sid)) == 1
+
+    declared = _at_once(
+        lambda i: admin.post(
+            f"/v1/standards/{sid}/declarations", json={"uscc": uscc, "product": "LED 台灯"}
+        )
+    )
+    assert _statuses(declared) == [201] + [409] * (PARALLEL - 1)
+    (declaration,) = [r.json() for r in declared if r.status_code == 201]
+    for refused in (r for r in declared if r.status_code == 409):
+        assert assert_problem(refused, 409, "conflict")["declaration_id"] == declaration["id"]
+    assert len(_events(stack, "registry.standard.declared.v1", "standard_id", sid)) == 1
+
+    group = f"t-{uuid.uuid4().hex[:8]}"
+    made = _at_once(
+        lambda i: admin.post(
+            "/v1/leadership-groups",
+            json={"code": group, "county": "并发县", "name_zh": "组", "name_en": "group"},
+        )
+    )
+    assert _statuses(made) == [201] + [409] * (PARALLEL - 1)
+    for refused in (r for r in made if r.status_code == 409):
+        assert "already exists" in assert_problem(refused, 409, "conflict")["detail"]
+
+
+def test_concurrent_duplicate_responsibilities_replace_the_duty(
+    admin: httpx.Client, stack: Stack
+) -> None:
+    """The same party, zone, tier and topic again replaces the duty (200), concurrent or not."""
+    topic = f"t_{uuid.uuid4().hex[:8]}"
+    party = {"zone_code": ZONE, "tier": "supervisory", "topic": topic, "agency_code": "ciq"}
+    recorded = _at_once(
+        lambda i: admin.post("/v1/responsibilities", json={**party, "duty": f"职责 {i}"})
+    )
+    assert _statuses(recorded) == [200] * (PARALLEL - 1) + [201]
+    assert len({r.json()["id"] for r in recorded}) == 1
+    listed = admin.get("/v1/responsibilities", params={"topic": topic}).json()["items"]
+    assert len(listed) == 1 and listed[0]["duty"] in {f"职责 {i}" for i in range(PARALLEL)}
+    assert len(_events(stack, "registry.responsibility.assigned.v1", "topic", topic)) == PARALLEL
+    again = admin.post("/v1/responsibilities", json={**party, "duty": "最后"})
+    assert again.status_code == 200 and again.json()["id"] == listed[0]["id"]
+    assert again.json()["duty"] == "最后"
+
+
+def test_programme_bodies_refuse_unknown_fields(
+    admin: httpx.Client, agency: Any, group: str
+) -> None:
+    """A field the API does not know is a 422 naming it, not silently dropped."""
+    held = _today() - timedelta(days=2)
+    uscc = _register(admin)
+    office, samr = agency("commerce"), agency("market_supervision")
+    meeting = _meeting(group, held, {"title": "x", "owner_agency": "ciq", "deadline": str(held)})
+    assert _field_errors(office.post("/v1/meetings", json={**meeting, "extra": 1})) == ["extra"]
+    nested = {**meeting, "decisions": [{**meeting["decisions"][0], "note": "x"}]}
+    assert _field_errors(office.post("/v1/meetings", json=nested)) == ["decisions.0.note"]
+    item = {**meeting["decisions"][0]["action_items"][0], "priority": "high"}
+    deep = {**meeting, "decisions": [{"text": "x", "action_items": [item]}]}
+    assert _field_errors(office.post("/v1/meetings", json=deep)) == [
+        "decisions.0.action_items.0.priority"
+    ]
+    standard = admin.post(
+        "/v1/standards",
+        json={
+            "code": f"T/NHEX {uuid.uuid4().hex[:8]}",
+            "version": "1",
+            "title": "x",
+            "industry": "lighting",
+            "effective_on": "2026-01-01",
+            "text_sha256": "2" * 64,
+        },
+    ).json()
+    training = samr.post(
+        "/v1/trainings", json={"title": "x", "topic": "law", "held_on": str(held)}
+    ).json()
+    rid = admin.post("/v1/awards", json={"title": "x", "year": 2026}).json()["id"]
+    item_id = office.post("/v1/meetings", json=meeting).json()["action_items"][0]["id"]
+    cases: list[tuple[httpx.Client, str, str, dict[str, Any]]] = [
+        (
+            admin,
+            "POST",
+            "/v1/leadership-groups",
+            {"code": f"t-{uuid.uuid4().hex[:8]}", "county": "x", "name_zh": "x", "name_en": "x"},
+        ),
+        (admin, "PUT", f"/v1/leadership-groups/{group}/members/econ_it", {"role": "member"}),
+        (agency("ciq"), "POST", f"/v1/action-items/{item_id}/done", {"evidence": "x"}),
+        (
+            admin,
+            "POST",
+            "/v1/responsibilities",
+            {"tier": "overall", "agency_code": "ciq", "duty": "x"},
+        ),
+        (
+            admin,
+            "POST",
+            "/v1/standards",
+            {
+                "code": "T/X 1",
+                "version": "1",
+                "title": "x",
+                "industry": "lighting",
+                "effective_on": "2026-01-01",
+                "text": "x",
+            },
+        ),
+        (admin, "POST", f"/v1/standards/{standard['id']}/adoptions", {"uscc": uscc}),
+        (
+            admin,
+            "POST",
+            f"/v1/standards/{standard['id']}/declarations",
+            {"uscc": uscc, "product": "x"},
+        ),
+        (samr, "POST", "/v1/trainings", {"title": "x", "topic": "law", "held_on": str(held)}),
+        (samr, "POST", f"/v1/trainings/{training['id']}/attendance", {"usccs": [uscc]}),
+        (admin, "POST", "/v1/awards", {"title": "x", "year": 2026}),
+        (admin, "POST", f"/v1/awards/{rid}/nominations", {"uscc": uscc}),
+    ]
+    for client, method, path, body in cases:
+        answer = client.request(method, path, json={**body, "extra": 1})
+        errors = assert_problem(answer, 422, "validation")["errors"]
+        assert [(e["field"], e["reason"]) for e in errors] == [
+            ("extra", "Extra inputs are not permitted")
+        ], (path, errors)
+    roster = admin.put(
+        f"/v1/leadership-groups/{group}/members/econ_it",
+        json={"role": "member", "representatives": [{"name": "x", "position": "member", "x": 1}]},
+    )
+    assert _field_errors(roster) == ["representatives.0.x"]
+
+
+def test_blank_required_text_is_refused_and_text_is_kept_trimmed(
+    admin: httpx.Client, agency: Any, group: str
+) -> None:
+    held = _today() - timedelta(days=2)
+    office, samr = agency("commerce"), agency("market_supervision")
+    blank = " \t "
+    meeting = _meeting(group, held, {"title": "x", "owner_agency": "ciq", "deadline": str(held)})
+    for field, body in (
+        ("title", {**meeting, "title": blank}),
+        ("minutes", {**meeting, "minutes": blank}),
+        ("decisions.0.text", {**meeting, "decisions": [{"text": blank}]}),
+        (
+            "decisions.0.action_items.0.title",
+            {
+                **meeting,
+                "decisions": [
+                    {
+                        "text": "x",
+                        "action_items": [
+                            {"title": blank, "owner_agency": "ciq", "deadline": str(held)}
+                        ],
+                    }
+                ],
+            },
+        ),
+    ):
+        errors = assert_problem(office.post("/v1/meetings", json=body), 422, "validation")["errors"]
+        assert [(e["field"], e["reason"]) for e in errors] == [(field, "must not be blank")]
+    trimmed = office.post("/v1/meetings", json={**meeting, "title": "  第二次联席会议 \n"})
+    assert trimmed.status_code == 201, trimmed.text
+    assert trimmed.json()["title"] == "第二次联席会议"
+    # the minutes are kept exactly as sent: the caller's hash of them still matches
+    assert trimmed.json()["minutes"] == meeting["minutes"]
+
+    uscc = _register(admin)
+    sid = admin.post(
+        "/v1/standards",
+        json={
+            "code": f"T/NHBL {uuid.uuid4().hex[:8]}",
+            "version": "1",
+            "title": "x",
+            "zone_code": ZONE,
+            "effective_on": "2026-01-01",
+            "text": "x",
+        },
+    ).json()["id"]
+    admin.post(f"/v1/standards/{sid}/adoptions", json={"uscc": uscc}).raise_for_status()
+    group_body = {
+        "code": f"t-{uuid.uuid4().hex[:8]}",
+        "county": "x",
+        "name_zh": "x",
+        "name_en": "x",
+    }
+    standard = {"code": "T/X 2", "version": "1", "title": "x", "industry": "lighting"}
+    cases: list[tuple[httpx.Client, str, dict[str, Any], str]] = [
+        (admin, "/v1/leadership-groups", {**group_body, "name_zh": blank}, "name_zh"),
+        (
+            admin,
+            "/v1/leadership-groups",
+            {
+                **group_body,
+                "members": [
+                    {
+                        "agency_code": "ciq",
+                        "role": "member",
+                        "representatives": [{"name": blank, "position": "member"}],
+                    }
+                ],
+            },
+            "members.0.representatives.0.name",
+        ),
+        (
+            admin,
+            "/v1/responsibilities",
+            {"tier": "overall", "agency_code": "ciq", "duty": blank},
+            "duty",
+        ),
+        (
+            admin,
+            "/v1/responsibilities",
+            {"tier": "overall", "agency_code": "ciq", "duty": "x", "responsible_person": blank},
+            "responsible_person",
+        ),
+        (
+            admin,
+            "/v1/standards",
+            {**standard, "title": blank, "effective_on": "2026-01-01", "text": "x"},
+            "title",
+        ),
+        (
+            admin,
+            "/v1/standards",
+            {**standard, "version": blank, "effective_on": "2026-01-01", "text": "x"},
+            "version",
+        ),
+        (
+            admin,
+            "/v1/standards",
+            {**standard, "effective_on": "2026-01-01", "text": blank},
+            "text",
+        ),
+        (admin, f"/v1/standards/{sid}/declarations", {"uscc": uscc, "product": blank}, "product"),
+        (samr, "/v1/trainings", {"title": blank, "topic": "law", "held_on": str(held)}, "title"),
+        (admin, "/v1/awards", {"title": blank, "year": 2026}, "title"),
+    ]
+    for client, path, body, field in cases:
+        errors = assert_problem(client.post(path, json=body), 422, "validation")["errors"]
+        assert [(e["field"], e["reason"]) for e in errors] == [(field, "must not be blank")], path
+
+
+def test_route_refuses_a_malformed_uscc(admin: httpx.Client) -> None:
+    params = {"zone": ZONE, "topic": "spot_checks"}
+    for bad in ("bad", "91330226MA2AH0KX8X", "9133022?MA2AH0KX8"):
+        answer = admin.get("/v1/responsibilities/route", params={**params, "uscc": bad})
+        errors = assert_problem(answer, 422, "validation")["errors"]
+        assert [e["field"] for e in errors] == ["query.uscc"], errors
+        assert "USCC" in errors[0]["reason"]
+    # a well-formed code that nobody registered is still a 404
+    assert_problem(
+        admin.get("/v1/responsibilities/route", params={**params, "uscc": new_uscc()}),
+        404,
+        "not-found",
+    )
+    known = _register(admin)
+    routed = admin.get("/v1/responsibilities/route", params={**params, "uscc": known.lower()})
+    assert routed.status_code == 200, routed.text
+    assert routed.json()["first_responsible"]["uscc"] == known
+
+
+def test_primary_responsibility_needs_a_member_and_a_standard_its_zones_industry(
+    admin: httpx.Client, stack: Stack
+) -> None:
+    zone = "hardware-provincial"
+    topic = f"t_{uuid.uuid4().hex[:8]}"
+    outsider = _register(admin)  # admitted to the lighting zone only
+    body = {"zone_code": zone, "tier": "primary", "topic": topic, "duty": "第一责任"}
+    refused = admin.post("/v1/responsibilities", json={**body, "uscc": outsider})
+    problem = assert_problem(refused, 409, "conflict")
+    assert problem["rule"] == "zone_member" and zone in problem["detail"]
+    assert _events(stack, "registry.responsibility.assigned.v1", "topic", topic) == []
+    applied = _register(admin, admit=False)
+    admin.post(f"/v1/zones/{zone}/applications", json={"uscc": applied}).raise_for_status()
+    assert (
+        assert_problem(
+            admin.post("/v1/responsibilities", json={**body, "uscc": applied}), 409, "conflict"
+        )["rule"]
+        == "zone_member"
+    )  # applied, not admitted
+    member = _register(admin, zone=zone)
+    made = admin.post("/v1/responsibilities", json={**body, "uscc": member})
+    assert made.status_code == 201, made.text
+
+    (industry,) = sql(stack, "registry", "SELECT industry FROM zones WHERE code = $1", ZONE)[0]
+    other = "hardware" if industry != "hardware" else "lighting"
+    standard = {
+        "code": f"T/NHIN {uuid.uuid4().hex[:8]}",
+        "version": "1",
+        "title": "x",
+        "zone_code": ZONE,
+        "effective_on": "2026-01-01",
+        "text": "x",
+    }
+    mismatched = admin.post("/v1/standards", json={**standard, "industry": other})
+    errors = assert_problem(mismatched, 422, "validation")["errors"]
+    assert [e["field"] for e in errors] == ["industry"]
+    assert industry in errors[0]["reason"]
+    matched = admin.post("/v1/standards", json={**standard, "industry": industry})
+    assert matched.status_code == 201, matched.text

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit.auth import Principal, ensure_office, ensure_own_enterprise, require
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
+from kit.uscc import Uscc
 from kit.validation import AGENCY_PATTERN
 from services.registry.domain import Industry
 from services.registry.programme import service
@@ -304,14 +305,16 @@ responsibilities = APIRouter(prefix="/v1/responsibilities", tags=["responsibilit
     responses={
         200: {"model": ResponsibilityOut, "description": "Replaced an existing one's duty"},
         404: {"description": "Zone, agency or enterprise not found"},
+        409: {"description": "A primary enterprise not admitted to the zone (`rule`)"},
     },
 )
 async def assign_responsibility(
     responsibility_in: ResponsibilityIn, session: SessionDep, principal: Admin, response: Response
 ) -> ResponsibilityOut:
     """Admin only. `overall` (地方政府负总责) and `supervisory` (监管部门各负其责, per topic)
-    name an agency; `primary` (企业第一责任人) an enterprise in a zone. A zone of null means
-    county-wide. The same party, zone, tier and topic again replaces the duty (200).
+    name an agency; `primary` (企业第一责任人) an admitted member of the zone (409 with
+    `rule` `zone_member` otherwise). A zone of null means county-wide. The same party,
+    zone, tier and topic again replaces the duty (200), also when such requests race.
     Emits `registry.responsibility.assigned`."""
     row, created = await service.assign_responsibility(
         session, responsibility_in=responsibility_in, principal=principal
@@ -361,6 +364,7 @@ async def list_responsibilities(
     responses={
         403: {"description": "An enterprise token naming another enterprise"},
         404: {"description": "Zone or enterprise unknown, or nobody is responsible"},
+        422: {"description": "A malformed zone, topic or USCC"},
     },
 )
 async def route(
@@ -370,15 +374,15 @@ async def route(
     topic: Annotated[
         str, Query(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="The problem's topic")
     ],
-    uscc: UsccQuery = None,
+    uscc: Annotated[Uscc | None, Query(description="The enterprise concerned (USCC)")] = None,
 ) -> RouteOut:
     """The owner is the agency supervising the topic (the zone's before the county-wide,
     the topic's before `all`), else whoever is responsible overall; a named enterprise is
-    first responsible (an enterprise token may name only itself)."""
-    wanted = uscc.strip().upper() if uscc else None
-    if wanted:
-        ensure_own_enterprise(principal, wanted)
-    return await service.route(session, zone_code=zone, topic=topic, uscc=wanted)
+    first responsible (an enterprise token may name only itself); a malformed USCC is a 422
+    naming its fault."""
+    if uscc:
+        ensure_own_enterprise(principal, uscc)
+    return await service.route(session, zone_code=zone, topic=topic, uscc=uscc)
 
 
 # --- alliance standards -------------------------------------------------------------
@@ -404,6 +408,7 @@ async def _standard_out(session: AsyncSession, rows: list[Any]) -> list[Standard
     responses={
         404: {"description": "Zone not found"},
         409: {"description": "Code and version exist"},
+        422: {"description": "e.g. an industry other than the zone's"},
     },
 )
 async def publish_standard(

@@ -8,10 +8,11 @@ import hashlib
 from contextvars import ContextVar
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -29,7 +30,36 @@ from services.registry.domain import Industry
 ZONE_CODE = r"^[a-z0-9][a-z0-9_-]{1,59}$"
 TOPIC = r"^[a-z][a-z0-9_]{1,39}$"
 SHA256 = r"^[0-9a-f]{64}$"
-Text200 = Field(min_length=1, max_length=200)
+
+
+class ProgrammeIn(BaseModel):
+    """A programme request body: a field the API does not know is refused (422), not
+    silently dropped, as inspection's bodies do."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _stripped(value: str) -> str:
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError("must not be blank")
+    return stripped
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+# The schema says "has a non-space character", so generated clients and fuzzers know.
+_HAS_TEXT = Field(json_schema_extra={"pattern": r"\S"})
+# Text a person wrote (a title, a duty, evidence): kept without surrounding whitespace; blank
+# (only whitespace) is refused, as agenda items are.
+NonBlank = Annotated[str, AfterValidator(_stripped), _HAS_TEXT]
+# Text kept with its SHA-256 (minutes, a standard's text): blank is refused, the rest is
+# kept exactly as sent so the caller's own hash of it matches.
+NonBlankExact = Annotated[str, AfterValidator(_not_blank), _HAS_TEXT]
 
 # --- leadership group (县领导小组) ------------------------------------------------------
 
@@ -52,14 +82,14 @@ class Position(StrEnum):
     office_deputy_director = "office_deputy_director"
 
 
-class Representative(BaseModel):
+class Representative(ProgrammeIn):
     """A person an agency sends to the group."""
 
-    name: str = Field(min_length=1, max_length=100, description="姓名")
+    name: NonBlank = Field(min_length=1, max_length=100, description="姓名")
     position: Position = Field(description="组长, 副组长, 成员, 办公室主任 or 副主任")
 
 
-class GroupMemberIn(BaseModel):
+class GroupMemberIn(ProgrammeIn):
     """An agency's place in the group: its role, its representatives and its duties."""
 
     role: GroupRole = Field(description="leader (牵头单位), office (办公室) or member (成员单位)")
@@ -86,7 +116,7 @@ def _one_each(members: list[GroupMemberEntry]) -> None:
             raise ValueError(f"a group has one {role.value} agency at most")
 
 
-class GroupIn(BaseModel):
+class GroupIn(ProgrammeIn):
     """A county's leadership group and, optionally, its roster."""
 
     code: str = Field(
@@ -94,9 +124,11 @@ class GroupIn(BaseModel):
         examples=["ninghai"],
         description="Stable code of the group, usually the county's",
     )
-    county: str = Field(min_length=1, max_length=100, examples=["宁海县"], description="County")
-    name_zh: str = Field(min_length=1, max_length=200, description="Chinese name")
-    name_en: str = Field(min_length=1, max_length=200, description="English name")
+    county: NonBlank = Field(
+        min_length=1, max_length=100, examples=["宁海县"], description="County"
+    )
+    name_zh: NonBlank = Field(min_length=1, max_length=200, description="Chinese name")
+    name_en: NonBlank = Field(min_length=1, max_length=200, description="English name")
     basis: str | None = Field(
         default=None,
         max_length=200,
@@ -148,12 +180,12 @@ _MEETING_DAY: ContextVar[date | None] = ContextVar("meeting_day", default=None)
 _DATE: TypeAdapter[date] = TypeAdapter(date)
 
 
-class ActionItemIn(BaseModel):
+class ActionItemIn(ProgrammeIn):
     """A task a decision gives an owner agency, with a deadline on or after the meeting."""
 
     _server_owned = refuse_fields("status", "done_at", "done_on", "evidence")
 
-    title: str = Field(min_length=1, max_length=500, description="What is to be done")
+    title: NonBlank = Field(min_length=1, max_length=500, description="What is to be done")
     owner_agency: AgencyCode = Field(description="The agency that owns the task (责任单位)")
     deadline: date = Field(description="Due date (China calendar day), not before the meeting")
     zone_code: str | None = Field(
@@ -169,22 +201,22 @@ class ActionItemIn(BaseModel):
         return value
 
 
-class MeetingDecisionIn(BaseModel):
+class MeetingDecisionIn(ProgrammeIn):
     """A decision of the meeting (会议决定) and the action items it gives agencies."""
 
-    text: str = Field(min_length=1, max_length=2000, description="The decision as minuted")
+    text: NonBlank = Field(min_length=1, max_length=2000, description="The decision as minuted")
     action_items: list[ActionItemIn] = Field(
         default=[], max_length=50, description="Tasks that carry it out"
     )
 
 
-class MeetingIn(BaseModel):
+class MeetingIn(ProgrammeIn):
     """A joint meeting as held: agenda, attending agencies, minutes and decisions."""
 
     group_code: str = Field(
         pattern=r"^[a-z][a-z0-9_-]{1,39}$", description="The leadership group that met"
     )
-    title: str = Field(min_length=1, max_length=200, description="e.g. 2026年第一次联席会议")
+    title: NonBlank = Field(min_length=1, max_length=200, description="e.g. 2026年第一次联席会议")
     held_on: PastDate = Field(description="Date held (China calendar day), not in the future")
     location: str | None = Field(default=None, max_length=200, description="Where")
     agenda: list[str] = Field(
@@ -193,7 +225,9 @@ class MeetingIn(BaseModel):
     attendees: list[AgencyCode] = Field(
         min_length=1, max_length=100, description="Agencies that attended"
     )
-    minutes: str = Field(min_length=1, max_length=100_000, description="The minutes (会议纪要)")
+    minutes: NonBlankExact = Field(
+        min_length=1, max_length=100_000, description="The minutes (会议纪要), kept by SHA-256"
+    )
     decisions: list[MeetingDecisionIn] = Field(
         default=[], max_length=50, description="Decisions, numbered from 1 in this order"
     )
@@ -248,13 +282,13 @@ class ActionItemOut(BaseModel):
     created_at: datetime = Field(description="When it was assigned")
 
 
-class ActionItemDone(BaseModel):
+class ActionItemDone(ProgrammeIn):
     """Mark an action item done: evidence is required."""
 
-    evidence: str = Field(
+    evidence: NonBlank = Field(
         min_length=1, max_length=4000, description="What was done and how it shows"
     )
-    evidence_ref: str | None = Field(
+    evidence_ref: NonBlank | None = Field(
         default=None, min_length=1, max_length=500, description="Document number or URL"
     )
     done_on: PastDate | None = Field(
@@ -262,13 +296,6 @@ class ActionItemDone(BaseModel):
         description="The day it was done (China calendar day), when reported afterwards; "
         "today by default, never before the meeting",
     )
-
-    @field_validator("evidence")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("evidence must not be blank")
-        return value.strip()
 
 
 class MeetingOut(BaseModel):
@@ -330,7 +357,7 @@ class Tier(StrEnum):
     primary = "primary"
 
 
-class ResponsibilityIn(BaseModel):
+class ResponsibilityIn(ProgrammeIn):
     """Who answers for what: the county government overall, an agency for a topic, an
     enterprise as first responsible. Recording the same party for the same zone, tier and
     topic again replaces its duty."""
@@ -349,8 +376,8 @@ class ResponsibilityIn(BaseModel):
         default=None, description="The agency (overall and supervisory tiers)"
     )
     uscc: Uscc | None = Field(default=None, description="The enterprise (primary tier)")
-    duty: str = Field(min_length=1, max_length=4000, description="The duty, as worded")
-    responsible_person: str | None = Field(
+    duty: NonBlank = Field(min_length=1, max_length=4000, description="The duty, as worded")
+    responsible_person: NonBlank | None = Field(
         default=None, min_length=1, max_length=100, description="The person answering for it"
     )
 
@@ -415,7 +442,7 @@ class RouteOut(BaseModel):
 # --- alliance standards (产业联盟质量标准) ------------------------------------------------
 
 
-class StandardIn(BaseModel):
+class StandardIn(ProgrammeIn):
     """An alliance standard for a zone or an industry; send its text or its SHA-256."""
 
     _server_owned = refuse_fields("published_by", "adopters")
@@ -425,15 +452,15 @@ class StandardIn(BaseModel):
         examples=["T/NHWJ 001-2018"],
         description="Standard number (团体标准编号)",
     )
-    version: str = Field(min_length=1, max_length=20, examples=["2018"], description="Version")
-    title: str = Field(min_length=1, max_length=300, description="Title")
+    version: NonBlank = Field(min_length=1, max_length=20, examples=["2018"], description="Version")
+    title: NonBlank = Field(min_length=1, max_length=300, description="Title")
     alliance: str | None = Field(
         default=None, max_length=200, description="The industry alliance or association"
     )
     zone_code: str | None = Field(default=None, pattern=ZONE_CODE, description="The zone")
     industry: Industry | None = Field(default=None, description="The industry")
     effective_on: date = Field(description="Date it takes effect")
-    text: str | None = Field(
+    text: NonBlankExact | None = Field(
         default=None, min_length=1, max_length=1_000_000, description="The text; kept by hash"
     )
     text_sha256: str | None = Field(
@@ -475,7 +502,7 @@ class StandardOut(BaseModel):
     created_at: datetime = Field(description="When it was recorded")
 
 
-class AdoptionIn(BaseModel):
+class AdoptionIn(ProgrammeIn):
     """An enterprise adopts a standard (an enterprise token adopts for itself)."""
 
     uscc: Uscc
@@ -494,11 +521,11 @@ class AdoptionOut(BaseModel):
     created_at: datetime = Field(description="When it was recorded")
 
 
-class DeclarationIn(BaseModel):
+class DeclarationIn(ProgrammeIn):
     """同线同质同标: a product made on one line, to this standard, for export and at home."""
 
     uscc: Uscc
-    product: str = Field(min_length=1, max_length=200, description="The product")
+    product: NonBlank = Field(min_length=1, max_length=200, description="The product")
     hs_code: HsCode | None = Field(default=None, description="Its HS code")
     declared_on: PastDate | None = Field(default=None, description="Defaults to today")
 
@@ -541,10 +568,10 @@ class TrainingTopic(StrEnum):
     technical_regulation = "technical_regulation"
 
 
-class TrainingIn(BaseModel):
+class TrainingIn(ProgrammeIn):
     """A training session; attendance may come with it or later."""
 
-    title: str = Field(min_length=1, max_length=200, description="Title")
+    title: NonBlank = Field(min_length=1, max_length=200, description="Title")
     topic: TrainingTopic = Field(description="law, business_ethics, quality_integrity, …")
     held_on: PastDate = Field(description="Date held, not in the future")
     organiser_agency: AgencyCode | None = Field(
@@ -558,7 +585,7 @@ class TrainingIn(BaseModel):
     )
 
 
-class AttendanceIn(BaseModel):
+class AttendanceIn(ProgrammeIn):
     """Enterprises that attended (recording one again is a duplicate, not a second fact)."""
 
     usccs: list[Uscc] = Field(min_length=1, max_length=1000, description="The enterprises")
@@ -612,10 +639,10 @@ class CreditLevel(StrEnum):
     D = "D"
 
 
-class AwardRoundIn(BaseModel):
+class AwardRoundIn(ProgrammeIn):
     """An award round and its criteria; an open serious risk alert always blocks (联合惩戒)."""
 
-    title: str = Field(min_length=1, max_length=200, description="e.g. 2026年度示范区优质企业")
+    title: NonBlank = Field(min_length=1, max_length=200, description="e.g. 2026年度示范区优质企业")
     year: int = Field(ge=2000, le=2100, description="The year honoured")
     zone_code: str | None = Field(
         default=None, pattern=ZONE_CODE, description="Only admitted members of this zone"
@@ -674,7 +701,7 @@ class Candidate(BaseModel):
     )
 
 
-class NominationIn(BaseModel):
+class NominationIn(ProgrammeIn):
     """Nominate an enterprise (an enterprise token may put itself forward)."""
 
     _server_owned = refuse_fields("status", "granted_at", "granted_by")

@@ -7,11 +7,10 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kit.auth import Principal
@@ -37,6 +36,7 @@ from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound, ProblemError, invalid
 from kit.validation import CHINA
 from services.registry.agencies.models import Agency
+from services.registry.base import Base
 from services.registry.enterprises import service as enterprises
 from services.registry.enterprises.models import Enterprise
 from services.registry.events import SOURCE, publish
@@ -83,6 +83,7 @@ from services.registry.programme.schemas import (
 from services.registry.zones import service as zones
 from services.registry.zones.models import Zone
 
+M = TypeVar("M", bound=Base)
 SERIOUS = "serious"
 PRIMARY_RULE = "企业是产品质量安全第一责任人 (the enterprise is first responsible for its products)"
 
@@ -108,6 +109,14 @@ async def _agencies_exist(session: AsyncSession, codes: Sequence[str]) -> None:
 
 def _round4(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
+
+
+async def _insert_new(session: AsyncSession, model: type[M], **values: Any) -> M | None:
+    """Insert a row unless one with the same key exists, a concurrent request's included:
+    the new row, or None. ON CONFLICT DO NOTHING waits for the other transaction and leaves
+    this one usable, where a failed flush would roll it back (and a 500 would follow)."""
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(model)
+    return await session.scalar(statement)
 
 
 # --- leadership group ---------------------------------------------------------------
@@ -176,9 +185,14 @@ async def create_group(session: AsyncSession, *, group_in: GroupIn) -> Leadershi
     if await session.get(LeadershipGroup, group_in.code) is not None:
         raise Conflict(f"leadership group '{group_in.code}' already exists")
     await _agencies_exist(session, [m.agency_code for m in group_in.members])
-    group = LeadershipGroup(**group_in.model_dump(exclude={"members"}))
-    session.add(group)
-    await session.flush()
+    group = await _insert_new(
+        session,
+        LeadershipGroup,
+        **group_in.model_dump(exclude={"members"}),
+        created_at=utcnow(),
+    )
+    if group is None:  # set up by a concurrent request since the check above
+        raise Conflict(f"leadership group '{group_in.code}' already exists")
     for m in group_in.members:
         session.add(GroupMember(group_code=group.code, **m.model_dump(mode="json")))
     await session.flush()
@@ -578,36 +592,50 @@ async def assign_responsibility(
     if r.agency_code:
         await _agency(session, r.agency_code)
     if r.uscc:
-        await enterprises.get(session, r.uscc)
-    row = await session.scalar(
-        select(Responsibility)
-        .where(
-            Responsibility.zone_code.is_not_distinct_from(r.zone_code),
-            Responsibility.tier == r.tier.value,
-            Responsibility.topic == r.topic,
-            Responsibility.agency_code.is_not_distinct_from(r.agency_code),
-            Responsibility.uscc.is_not_distinct_from(r.uscc),
-        )
-        .with_for_update()
+        enterprise = await enterprises.get(session, r.uscc)
+        if r.tier is Tier.primary and not await _admitted(session, r.zone_code, enterprise.uscc):
+            raise Conflict(
+                f"{enterprise.uscc} is not an admitted member of zone '{r.zone_code}': an "
+                "enterprise is first responsible in a zone it belongs to",
+                rule="zone_member",
+                field="uscc",
+            )
+    # a concurrent request for the same party waits here for the other to commit, then
+    # replaces the duty as a sequential repeat does
+    row = await _insert_new(
+        session,
+        Responsibility,
+        zone_code=r.zone_code,
+        tier=r.tier.value,
+        topic=r.topic,
+        agency_code=r.agency_code,
+        uscc=r.uscc,
+        duty=r.duty,
+        responsible_person=r.responsible_person,
+        recorded_by=principal.subject,
+        updated_at=utcnow(),
     )
-    created = row is None
+    created = row is not None
     if row is None:
-        row = Responsibility(
-            zone_code=r.zone_code,
-            tier=r.tier.value,
-            topic=r.topic,
-            agency_code=r.agency_code,
-            uscc=r.uscc,
-            duty=r.duty,
-            responsible_person=r.responsible_person,
-            recorded_by=principal.subject,
+        row = await session.scalar(
+            select(Responsibility)
+            .where(
+                Responsibility.zone_code.is_not_distinct_from(r.zone_code),
+                Responsibility.tier == r.tier.value,
+                Responsibility.topic == r.topic,
+                Responsibility.agency_code.is_not_distinct_from(r.agency_code),
+                Responsibility.uscc.is_not_distinct_from(r.uscc),
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
-        session.add(row)
-    else:
+        if row is None:  # ON CONFLICT saw it; nothing deletes one, but never a 500
+            raise Conflict("the responsibility changed while this request ran; retry")
         row.duty = r.duty
         row.responsible_person = r.responsible_person
         row.recorded_by = principal.subject
-    await session.flush()
+        row.updated_at = utcnow()
+        await session.flush()
     await publish(
         session,
         "registry.responsibility.assigned.v1",
@@ -653,6 +681,20 @@ async def list_responsibilities(
     if uscc:
         query = query.where(Responsibility.uscc == uscc)
     return await keyset_page(session, query, keys=[Responsibility.id], page=page)
+
+
+async def _admitted(session: AsyncSession, zone_code: str | None, uscc: str) -> bool:
+    return bool(
+        await session.scalar(
+            select(
+                exists().where(
+                    Membership.zone_code == zone_code,
+                    Membership.uscc == uscc,
+                    Membership.status == "admitted",
+                )
+            )
+        )
+    )
 
 
 def _party(r: Responsibility, zone_code: str) -> RoutedParty:
@@ -740,31 +782,34 @@ async def route(session: AsyncSession, *, zone_code: str, topic: str, uscc: str 
 async def publish_standard(
     session: AsyncSession, *, standard_in: StandardIn, principal: Principal
 ) -> Standard:
-    """Record an alliance standard; 409 if its code and version exist."""
+    """Record an alliance standard; 409 if its code and version exist, 422 when its
+    industry is not its zone's."""
     if standard_in.zone_code:
-        await zones.get(session, standard_in.zone_code)
-    exists_already = await session.scalar(
-        select(Standard.id).where(
-            Standard.code == standard_in.code, Standard.version == standard_in.version
-        )
-    )
-    if exists_already is not None:
-        raise Conflict(
-            f"standard {standard_in.code} version {standard_in.version} is already published",
-            standard_id=str(exists_already),
-        )
-    standard = Standard(
+        zone = await zones.get(session, standard_in.zone_code)
+        if standard_in.industry is not None and standard_in.industry.value != zone.industry:
+            raise invalid(
+                "industry",
+                f"zone '{zone.code}' is of the {zone.industry} industry, "
+                f"not {standard_in.industry.value}",
+            )
+    standard = await _insert_new(
+        session,
+        Standard,
         **standard_in.model_dump(exclude={"text", "text_sha256"}),
         text_sha256=standard_in.digest(),
         published_by=principal.subject,
+        created_at=utcnow(),
     )
-    session.add(standard)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
+    if standard is None:
+        published = await session.scalar(
+            select(Standard.id).where(
+                Standard.code == standard_in.code, Standard.version == standard_in.version
+            )
+        )
         raise Conflict(
-            f"standard {standard_in.code} version {standard_in.version} is already published"
-        ) from exc
+            f"standard {standard_in.code} version {standard_in.version} is already published",
+            standard_id=str(published),
+        )
     await publish(
         session,
         "registry.standard.published.v1",
@@ -831,17 +876,24 @@ async def adopt(
 ) -> tuple[StandardAdoption, bool]:
     """An enterprise adopts a standard; adopting again answers the existing adoption."""
     enterprise = await enterprises.get(session, adoption_in.uscc)
-    existing = await session.get(StandardAdoption, (standard.id, enterprise.uscc))
+    key = (standard.id, enterprise.uscc)
+    existing = await session.get(StandardAdoption, key)
     if existing is not None:
         return existing, False
-    adoption = StandardAdoption(
+    adoption = await _insert_new(
+        session,
+        StandardAdoption,
         standard_id=standard.id,
         uscc=enterprise.uscc,
         adopted_on=adoption_in.adopted_on or today(),
         recorded_by=principal.subject,
+        created_at=utcnow(),
     )
-    session.add(adoption)
-    await session.flush()
+    if adoption is None:  # a concurrent request adopted it and committed meanwhile
+        existing = await session.get(StandardAdoption, key, populate_existing=True)
+        if existing is None:  # ON CONFLICT saw it; nothing deletes one, but never a 500
+            raise Conflict("the adoption changed while this request ran; retry")
+        return existing, False
     await publish(
         session,
         "registry.standard.adopted.v1",
@@ -894,19 +946,29 @@ async def declare(
             f"'{declaration_in.product}' is already declared to {standard.code}",
             declaration_id=str(declared),
         )
-    declaration = SameLineDeclaration(
+    declaration = await _insert_new(
+        session,
+        SameLineDeclaration,
         standard_id=standard.id,
         uscc=enterprise.uscc,
         product=declaration_in.product,
         hs_code=declaration_in.hs_code,
         declared_on=declaration_in.declared_on or today(),
         recorded_by=principal.subject,
+        created_at=utcnow(),
     )
-    session.add(declaration)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"'{declaration_in.product}' is already declared") from exc
+    if declaration is None:  # declared by a concurrent request since the check above
+        declared = await session.scalar(
+            select(SameLineDeclaration.id).where(
+                SameLineDeclaration.standard_id == standard.id,
+                SameLineDeclaration.uscc == enterprise.uscc,
+                SameLineDeclaration.product == declaration_in.product,
+            )
+        )
+        raise Conflict(
+            f"'{declaration_in.product}' is already declared to {standard.code}",
+            declaration_id=str(declared),
+        )
     await publish(
         session,
         "registry.standard.declared.v1",
@@ -1406,9 +1468,10 @@ async def nominate(
 ) -> AwardNomination:
     """Nominate an eligible enterprise; 409 naming the blocking rule, or if nominated."""
     enterprise = await _ensure_eligible(session, award_round, nomination_in.uscc)
-    if await session.get(AwardNomination, (award_round.id, enterprise.uscc)) is not None:
-        raise Conflict(f"{enterprise.uscc} is already nominated in this round")
-    nomination = AwardNomination(
+    # one statement for the sequential repeat and the concurrent one: both are the same 409
+    nomination = await _insert_new(
+        session,
+        AwardNomination,
         round_id=award_round.id,
         uscc=enterprise.uscc,
         status="nominated",
@@ -1416,11 +1479,8 @@ async def nominate(
         nominated_by=principal.subject,
         nominated_at=utcnow(),
     )
-    session.add(nomination)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"{enterprise.uscc} is already nominated in this round") from exc
+    if nomination is None:
+        raise Conflict(f"{enterprise.uscc} is already nominated in this round")
     await _award_event(session, award_round, nomination, "registry.award.nominated.v1")
     return nomination
 
