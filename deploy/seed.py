@@ -19,9 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import ALL_SCOPES, Principal
 from kit.db import make_engine, make_sessionmaker
+from kit.events import AgencyRegistered
 from kit.settings import ServiceSettings
 from kit.uscc import generate
+from services.registry.agencies import service as agencies
 from services.registry.agencies.models import Agency
+from services.registry.agencies.schemas import AgencyIn
 from services.registry.domain import INDUSTRY_NAMES, STAGE_TASKS, Industry, Stage, ZoneLevel
 from services.registry.enterprises import service as enterprises
 from services.registry.enterprises.models import Enterprise
@@ -273,6 +276,7 @@ LABS = [
 async def seed_labs(database_url: str) -> int:
     """The demo labs, through inspection's service layer (so their events go out); again,
     nothing."""
+    from services.inspection.directory import service as directory
     from services.inspection.labs import service as labs
     from services.inspection.labs.models import Lab
     from services.inspection.labs.schemas import LabIn
@@ -281,6 +285,11 @@ async def seed_labs(database_url: str) -> int:
     created = 0
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
+            # The seed runs before the services: inspection learns the agencies now, as its
+            # consumer will from registry's announcements (an upsert; both agree).
+            for code, zh, en, role in AGENCIES:
+                announced = AgencyRegistered(code=code, name_zh=zh, name_en=en, group_role=role)
+                await directory.mirror_agency(session, announced)
             for lab in LABS:
                 if await session.scalar(
                     select(Lab.id).where(Lab.cnas_number == lab["cnas_number"])
@@ -483,7 +492,8 @@ async def _programme(session: AsyncSession) -> int:
 async def _seed(session: AsyncSession, per_industry: int) -> dict[str, int]:
     for code, zh, en, role in AGENCIES:
         if await session.get(Agency, code) is None:
-            session.add(Agency(code=code, name_zh=zh, name_en=en, group_role=role))
+            agency_in = AgencyIn(code=code, name_zh=zh, name_en=en, group_role=role)  # type: ignore[arg-type]
+            await agencies.create(session, agency_in=agency_in)
     created_zones = 0
     for code, industry, level, phase, start, end, reached in ZONES:
         if await session.get(Zone, code) is not None:

@@ -74,6 +74,7 @@ CONSUMERS = [
         "inspection-registry",
         "REGISTRY",
         [
+            "registry.agency.registered",
             "registry.enterprise.registered",
             "registry.membership.admitted",
             "registry.membership.reinstated",

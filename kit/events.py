@@ -386,6 +386,16 @@ class MeetingHeld(BaseModel):
     action_item_ids: list[str]
 
 
+class AgencyRegistered(BaseModel):
+    """成员单位: a member agency joined the platform; its code is what tokens, inspectors and
+    labs name (inspection keeps a copy to check them)."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    group_role: str
+
+
 class ActionItemChanged(BaseModel):
     """督办事项: an action item was assigned to an owner agency, fell overdue (still open the day
     after its deadline, China time; announced once), or was done (on time or late)."""
@@ -521,6 +531,7 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "notify.bulletin.published.v1": BulletinPublished,
     # zone programme management (#10): registry's programme records, inspection's closure
     "inspection.alert.closed.v1": AlertClosed,
+    "registry.agency.registered.v1": AgencyRegistered,
     "registry.leadership_group.changed.v1": LeadershipGroupChanged,
     "registry.meeting.held.v1": MeetingHeld,
     "registry.action_item.assigned.v1": ActionItemChanged,

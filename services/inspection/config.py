@@ -20,18 +20,6 @@ class InspectionSettings(ServiceSettings):
     max_population: int = 500_000
     # The agency a signal is recorded for when an admin token names none (the zone office).
     office_agency: str = "commerce"
-    # The member agencies a lab may be operated by (附件1's seven, as seeded in registry's
-    # /v1/agencies): registry publishes no agency events for inspection to mirror, so a
-    # deployment that adds an agency there adds its code here too (JSON list in the env).
-    agencies: list[str] = [  # noqa: RUF012
-        "county_gov_office",
-        "commerce",
-        "ciq",
-        "econ_it",
-        "sci_tech",
-        "finance",
-        "market_supervision",
-    ]
     # Least attribute score (HS code 0.3, brand 0.3, model 0.3, destination 0.1) for a match.
     match_threshold: float = 0.7
 

@@ -1,4 +1,4 @@
-"""Inspection's event consumers: the directory from registry, levels and recognised results
+"""Inspection's event consumers: the directory (agencies, enterprises) from registry, levels and recognised results
 from credit."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.events import (
+    AgencyRegistered,
     BatchRecorded,
     BatchTraced,
     CloudEvent,
@@ -29,8 +30,11 @@ MEMBER_EVENTS = {
 
 
 async def on_registry_event(session: AsyncSession, event: CloudEvent) -> None:
-    """Enterprises and their zone memberships; export batches; traces of alerts' batches."""
-    if event.type == "registry.enterprise.registered.v1":
+    """Agencies; enterprises and their zone memberships; export batches; traces of alerts'
+    batches."""
+    if event.type == "registry.agency.registered.v1":
+        await directory.mirror_agency(session, AgencyRegistered.model_validate(event.data))
+    elif event.type == "registry.enterprise.registered.v1":
         registered = EnterpriseRegistered.model_validate(event.data)
         await directory.announce(
             session, uscc=registered.uscc, name=registered.name, industry=registered.industry

@@ -143,7 +143,7 @@ def test_release_quarter_is_normalised() -> None:
 def test_release_quarter_not_before_the_programme(text: str) -> None:
     assert Quarter(2015, 1) == FIRST
     assert ReleaseIn(quarter="2015Q1", industry="lighting").quarter == "2015Q1"  # type: ignore[arg-type]
-    with pytest.raises(ValidationError, match="before 2015Q1") as raised:
+    with pytest.raises(ValidationError, match="should match pattern") as raised:
         ReleaseIn(quarter=text, industry="lighting")  # type: ignore[arg-type]
     assert raised.value.errors()[0]["loc"] == ("quarter",)
     with pytest.raises(ValueError, match="before 2015Q1"):

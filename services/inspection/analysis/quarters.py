@@ -9,6 +9,8 @@ from datetime import date, datetime
 from kit.validation import CHINA
 
 PATTERN = r"^(20\d{2})Q([1-4])$"
+# The quarters figures can be worked out for: FIRST (2015Q1) on, as the schema says it.
+ANALYSABLE = r"^20(1[5-9]|[2-9]\d)Q[1-4]$"
 _QUARTER = re.compile(PATTERN)
 
 

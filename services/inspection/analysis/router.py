@@ -12,7 +12,13 @@ from kit.industries import Industry
 from kit.pagination import Page, PageParams, page_params
 from kit.problems import NotFound, invalid
 from services.inspection.analysis import service
-from services.inspection.analysis.quarters import FIRST, PATTERN, Quarter, ensure_analysable
+from services.inspection.analysis.quarters import (
+    ANALYSABLE,
+    FIRST,
+    PATTERN,
+    Quarter,
+    ensure_analysable,
+)
 from services.inspection.analysis.schemas import (
     AnalysisPreview,
     PublicQuarter,
@@ -27,6 +33,10 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 Reader = Annotated[Principal, Depends(require("inspection:read"))]
 QuarterPath = Annotated[
     str, Path(pattern=PATTERN, description="Calendar quarter in China time, e.g. 2026Q3")
+]
+AnalysableQuarter = Annotated[
+    str,
+    Path(pattern=ANALYSABLE, description="Calendar quarter in China time, 2015Q1 on, e.g. 2026Q3"),
 ]
 QuarterQuery = Annotated[
     str | None, Query(pattern=PATTERN, description="Calendar quarter, e.g. 2026Q3")
@@ -47,7 +57,7 @@ BEFORE_FIRST = f"Invalid, or a `quarter` before {FIRST}, the programme's first q
     responses={422: {"description": BEFORE_FIRST}},
 )
 async def preview(
-    quarter: QuarterPath,
+    quarter: AnalysableQuarter,
     session: SessionDep,
     principal: Reader,
     industry: IndustryQuery = None,

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from kit.industries import Industry
-from services.inspection.analysis.quarters import FIRST, PATTERN, Quarter, ensure_analysable
+from services.inspection.analysis.quarters import ANALYSABLE, FIRST, Quarter, ensure_analysable
 
 
 class CreditLevels(BaseModel):
@@ -69,7 +69,7 @@ def _analysable(text: str) -> str:
 AnalysableQuarter = Annotated[
     str,
     Field(
-        pattern=PATTERN,
+        pattern=ANALYSABLE,
         description=f"Calendar quarter in China time, e.g. 2026Q3; not before {FIRST} (the "
         "programme's first zone was planned from March 2015): an earlier one is a 422",
         examples=["2026Q3"],

@@ -1,4 +1,5 @@
-"""What inspection knows of enterprises and of other agencies' recognised results."""
+"""What inspection knows of enterprises, of the member agencies and of other agencies'
+recognised results."""
 
 import uuid
 from datetime import date, datetime
@@ -24,6 +25,17 @@ class DirectoryEntry(Base):
     level_at: Mapped[datetime | None] = mapped_column(default=None)
     model_version: Mapped[int | None] = mapped_column(default=None)
     unit: Mapped[str | None] = mapped_column(String(100), default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AgencyMirror(Base):
+    """A member agency as registry announced it: the codes labs may name as operator."""
+
+    __tablename__ = "agencies"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -11,9 +11,20 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.db import get_or_404
-from kit.events import RESULT_FACT_KINDS, CreditFactRecorded, CreditLevelChanged, RecognitionChanged
+from kit.events import (
+    RESULT_FACT_KINDS,
+    AgencyRegistered,
+    CreditFactRecorded,
+    CreditLevelChanged,
+    RecognitionChanged,
+)
 from kit.pagination import PageParams, keyset_page
-from services.inspection.directory.models import DirectoryEntry, RecognitionMirror, ResultMirror
+from services.inspection.directory.models import (
+    AgencyMirror,
+    DirectoryEntry,
+    RecognitionMirror,
+    ResultMirror,
+)
 
 RECOGNISABLE = {kind for kinds in RESULT_FACT_KINDS.values() for kind in kinds}
 
@@ -49,6 +60,16 @@ async def announce(session: AsyncSession, *, uscc: str, name: str, industry: str
         insert(DirectoryEntry)
         .values(uscc=uscc, name=name, industry=industry, zones=[])
         .on_conflict_do_update(index_elements=["uscc"], set_={"name": name, "industry": industry})
+    )
+
+
+async def mirror_agency(session: AsyncSession, agency: AgencyRegistered) -> None:
+    """Registry added a member agency."""
+    names = {"name_zh": agency.name_zh, "name_en": agency.name_en}
+    await session.execute(
+        insert(AgencyMirror)
+        .values(code=agency.code, **names)
+        .on_conflict_do_update(index_elements=["code"], set_=names)
     )
 
 

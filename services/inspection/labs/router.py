@@ -44,8 +44,8 @@ MOVE: dict[int | str, dict[str, Any]] = {
     summary="Register a lab with its accreditation (admin)",
     response_model=LabOut,
     responses={
+        404: {"description": "The operating agency is not a member agency registry announced"},
         409: {"description": "Another lab holds this CNAS or CMA number"},
-        422: {"description": "Invalid, or the operating agency is not a member agency (agency)"},
     },
 )
 async def create_lab(

@@ -18,7 +18,7 @@ from kit.events import LabChanged, LabTestChanged
 from kit.pagination import PageParams, encode_cursor, keyset_page
 from kit.problems import Conflict, ProblemError, invalid
 from kit.validation import CHINA
-from services.inspection.config import settings
+from services.inspection.directory.models import AgencyMirror
 from services.inspection.events import publish
 from services.inspection.labs import scope as scopes
 from services.inspection.labs.models import Lab, TestRequest
@@ -100,14 +100,11 @@ async def _ensure_numbers_free(
         raise Conflict("another lab holds this CNAS or CMA number", lab_id=str(other))
 
 
-def _ensure_known_agency(agency: str | None) -> None:
-    """A lab's operator is one of the member agencies (`INSPECTION_AGENCIES`): a code no
-    agency holds would leave the lab's requests movable by the office alone."""
-    if agency is not None and agency not in settings.agencies:
-        raise invalid(
-            "agency",
-            f"'{agency}' is not a member agency (one of {', '.join(settings.agencies)})",
-        )
+async def _ensure_known_agency(session: AsyncSession, agency: str | None) -> None:
+    """A lab's operator is a member agency registry announced (404 like registry's own
+    references): a code no agency holds would leave its requests movable by the office alone."""
+    if agency is not None:
+        await get_or_404(session, AgencyMirror, agency, "agency")
 
 
 def _normalised(lab_in: LabIn | LabPatch) -> dict[str, Any]:
@@ -121,9 +118,9 @@ def _normalised(lab_in: LabIn | LabPatch) -> dict[str, Any]:
 
 async def create_lab(session: AsyncSession, *, lab_in: LabIn) -> Lab:
     """Register a lab; a CNAS or CMA number another lab holds is a 409, an operating agency
-    that is not a member agency a 422."""
+    that is not a member agency a 404."""
     values = _normalised(lab_in)
-    _ensure_known_agency(values.get("agency"))
+    await _ensure_known_agency(session, values.get("agency"))
     await _ensure_numbers_free(session, values.get("cnas_number"), values.get("cma_number"))
     lab = Lab(**values)
     session.add(lab)

@@ -1,12 +1,14 @@
-"""Agencies: list and add."""
+"""Agencies: list and add (each addition announced, so other services know its code)."""
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.events import AgencyRegistered
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict
 from services.registry.agencies.models import Agency
 from services.registry.agencies.schemas import AgencyIn
+from services.registry.events import publish
 
 
 async def list_page(session: AsyncSession, *, page: PageParams) -> tuple[list[Agency], str | None]:
@@ -21,4 +23,10 @@ async def create(session: AsyncSession, *, agency_in: AgencyIn) -> Agency:
     agency = Agency(**agency_in.model_dump())
     session.add(agency)
     await session.flush()
+    await publish(
+        session,
+        "registry.agency.registered.v1",
+        agency.code,
+        AgencyRegistered(**agency_in.model_dump()),
+    )
     return agency

@@ -24,19 +24,12 @@ from pydantic import (
 )
 
 from kit.uscc import Uscc
-from kit.validation import AgencyCode, HsCode, PastDate, refuse_fields
+from kit.validation import AgencyCode, HsCode, Input, PastDate, refuse_fields
 from services.registry.domain import Industry
 
 ZONE_CODE = r"^[a-z0-9][a-z0-9_-]{1,59}$"
 TOPIC = r"^[a-z][a-z0-9_]{1,39}$"
 SHA256 = r"^[0-9a-f]{64}$"
-
-
-class ProgrammeIn(BaseModel):
-    """A programme request body: a field the API does not know is refused (422), not
-    silently dropped, as inspection's bodies do."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 def _stripped(value: str) -> str:
@@ -82,14 +75,14 @@ class Position(StrEnum):
     office_deputy_director = "office_deputy_director"
 
 
-class Representative(ProgrammeIn):
+class Representative(Input):
     """A person an agency sends to the group."""
 
     name: NonBlank = Field(min_length=1, max_length=100, description="姓名")
     position: Position = Field(description="组长, 副组长, 成员, 办公室主任 or 副主任")
 
 
-class GroupMemberIn(ProgrammeIn):
+class GroupMemberIn(Input):
     """An agency's place in the group: its role, its representatives and its duties."""
 
     role: GroupRole = Field(description="leader (牵头单位), office (办公室) or member (成员单位)")
@@ -116,7 +109,7 @@ def _one_each(members: list[GroupMemberEntry]) -> None:
             raise ValueError(f"a group has one {role.value} agency at most")
 
 
-class GroupIn(ProgrammeIn):
+class GroupIn(Input):
     """A county's leadership group and, optionally, its roster."""
 
     code: str = Field(
@@ -180,7 +173,7 @@ _MEETING_DAY: ContextVar[date | None] = ContextVar("meeting_day", default=None)
 _DATE: TypeAdapter[date] = TypeAdapter(date)
 
 
-class ActionItemIn(ProgrammeIn):
+class ActionItemIn(Input):
     """A task a decision gives an owner agency, with a deadline on or after the meeting."""
 
     _server_owned = refuse_fields("status", "done_at", "done_on", "evidence")
@@ -201,7 +194,7 @@ class ActionItemIn(ProgrammeIn):
         return value
 
 
-class MeetingDecisionIn(ProgrammeIn):
+class MeetingDecisionIn(Input):
     """A decision of the meeting (会议决定) and the action items it gives agencies."""
 
     text: NonBlank = Field(min_length=1, max_length=2000, description="The decision as minuted")
@@ -210,7 +203,7 @@ class MeetingDecisionIn(ProgrammeIn):
     )
 
 
-class MeetingIn(ProgrammeIn):
+class MeetingIn(Input):
     """A joint meeting as held: agenda, attending agencies, minutes and decisions."""
 
     group_code: str = Field(
@@ -282,7 +275,7 @@ class ActionItemOut(BaseModel):
     created_at: datetime = Field(description="When it was assigned")
 
 
-class ActionItemDone(ProgrammeIn):
+class ActionItemDone(Input):
     """Mark an action item done: evidence is required."""
 
     evidence: NonBlank = Field(
@@ -357,7 +350,7 @@ class Tier(StrEnum):
     primary = "primary"
 
 
-class ResponsibilityIn(ProgrammeIn):
+class ResponsibilityIn(Input):
     """Who answers for what: the county government overall, an agency for a topic, an
     enterprise as first responsible. Recording the same party for the same zone, tier and
     topic again replaces its duty."""
@@ -442,7 +435,7 @@ class RouteOut(BaseModel):
 # --- alliance standards (产业联盟质量标准) ------------------------------------------------
 
 
-class StandardIn(ProgrammeIn):
+class StandardIn(Input):
     """An alliance standard for a zone or an industry; send its text or its SHA-256."""
 
     _server_owned = refuse_fields("published_by", "adopters")
@@ -502,7 +495,7 @@ class StandardOut(BaseModel):
     created_at: datetime = Field(description="When it was recorded")
 
 
-class AdoptionIn(ProgrammeIn):
+class AdoptionIn(Input):
     """An enterprise adopts a standard (an enterprise token adopts for itself)."""
 
     uscc: Uscc
@@ -521,7 +514,7 @@ class AdoptionOut(BaseModel):
     created_at: datetime = Field(description="When it was recorded")
 
 
-class DeclarationIn(ProgrammeIn):
+class DeclarationIn(Input):
     """同线同质同标: a product made on one line, to this standard, for export and at home."""
 
     uscc: Uscc
@@ -568,7 +561,7 @@ class TrainingTopic(StrEnum):
     technical_regulation = "technical_regulation"
 
 
-class TrainingIn(ProgrammeIn):
+class TrainingIn(Input):
     """A training session; attendance may come with it or later."""
 
     title: NonBlank = Field(min_length=1, max_length=200, description="Title")
@@ -585,7 +578,7 @@ class TrainingIn(ProgrammeIn):
     )
 
 
-class AttendanceIn(ProgrammeIn):
+class AttendanceIn(Input):
     """Enterprises that attended (recording one again is a duplicate, not a second fact)."""
 
     usccs: list[Uscc] = Field(min_length=1, max_length=1000, description="The enterprises")
@@ -639,7 +632,7 @@ class CreditLevel(StrEnum):
     D = "D"
 
 
-class AwardRoundIn(ProgrammeIn):
+class AwardRoundIn(Input):
     """An award round and its criteria; an open serious risk alert always blocks (联合惩戒)."""
 
     title: NonBlank = Field(min_length=1, max_length=200, description="e.g. 2026年度示范区优质企业")
@@ -701,7 +694,7 @@ class Candidate(BaseModel):
     )
 
 
-class NominationIn(ProgrammeIn):
+class NominationIn(Input):
     """Nominate an enterprise (an enterprise token may put itself forward)."""
 
     _server_owned = refuse_fields("status", "granted_at", "granted_by")
