@@ -159,11 +159,16 @@ class Api:
     def download(self, path: str) -> Iterator[httpx.Response]:
         """A streamed GET (the caller reads `iter_bytes`); failures as CliError."""
         try:
-            with self.http.stream("GET", path, headers=self._bearer()) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise _failure(response)
-                yield response
+            for attempt in range(2):
+                with self.http.stream("GET", path, headers=self._bearer()) as response:
+                    if response.status_code == 401 and attempt == 0:
+                        self._token = None  # expired: a fresh token, once
+                        continue
+                    if response.status_code >= 400:
+                        response.read()
+                        raise _failure(response)
+                    yield response
+                    return
         except httpx.TransportError as exc:
             raise CliError(
                 UNAVAILABLE, f"cannot reach the gateway at {self.settings.url}: {exc}"

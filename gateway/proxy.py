@@ -207,6 +207,9 @@ async def _forward(request: Request, upstreams: Upstreams, service: str, base: s
     headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
     headers = [(k, v) for k, v in headers if k.lower() != "traceparent"]
     headers.append(("X-Request-ID", request.state.request_id))
+    client = request.client.host if request.client else ""
+    headers.append(("X-Forwarded-For", client))
+    body = await request.body()
     # a CLIENT span for the call (until the answer's headers), the service's request its child
     span = tracing.start(
         f"{request.method} {request.scope['route'].path}",
@@ -215,9 +218,6 @@ async def _forward(request: Request, upstreams: Upstreams, service: str, base: s
         **{"http.request.method": request.method, "server.address": service},
     )
     headers.append(("traceparent", tracing.traceparent_of(span) or request.state.traceparent))
-    client = request.client.host if request.client else ""
-    headers.append(("X-Forwarded-For", client))
-    body = await request.body()
     # Forward the path exactly as received (still percent-encoded): decoding here would let
     # `..%2F` segments escape the routed prefix.
     raw_path = request.scope.get("raw_path") or request.url.path.encode()

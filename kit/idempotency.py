@@ -239,6 +239,7 @@ async def _send_problem(send: Send, scope: Scope, lang: str, error: ProblemError
         status=error.status,
         accept_language=lang,
         instance=scope["path"],
+        request_id=scope.get("state", {}).get("request_id"),
         **{k: v for k, v in error.extensions.items() if k not in RESERVED},
     )
     payload = json.dumps(body, ensure_ascii=False).encode()

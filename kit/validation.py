@@ -110,8 +110,9 @@ class PatchModel(Input):
 def refuse_fields(*names: str) -> Any:
     """A `mode="before"` model validator refusing server-owned fields (e.g. a credit level).
 
-    Unknown fields are otherwise ignored; these are named because a caller who sends them
-    expects an effect they cannot have (OWASP API3: property-level authorization).
+    Unknown fields are refused anyway (`Input`); these get their own message because a caller
+    who sends them expects an effect they cannot have (OWASP API3: property-level
+    authorization).
     """
 
     def check(cls: type[BaseModel], data: Any) -> Any:

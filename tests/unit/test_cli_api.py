@@ -59,3 +59,19 @@ def test_an_answer_that_is_not_json_says_the_url_is_wrong() -> None:
         api.token()
     assert failed.value.code == UNAVAILABLE and "not JSON" in failed.value.message
     assert "text/html" in failed.value.message
+
+
+def test_a_download_with_an_expired_token_gets_a_fresh_one() -> None:
+    tokens = iter(["first", "second"])
+
+    def handler(request: httpx.Request, n: int) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return httpx.Response(200, json={"access_token": next(tokens), "expires_in": 900})
+        if request.headers["authorization"] == "Bearer first":
+            return httpx.Response(401, json={"title": "Unauthorized", "detail": "token expired"})
+        return httpx.Response(200, content=b"%PDF-1.7 ...")
+
+    api, seen = api_answering(handler)
+    with api.download("/v1/zones/x/dossier.pdf") as response:
+        assert b"".join(response.iter_bytes()) == b"%PDF-1.7 ..."
+    assert [r.url.path for r in seen].count("/oauth/token") == 2

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kit.validation import AgencyCode, HsCode, PastDatetime, PatchModel
+from kit.validation import AgencyCode, HsCode, Input, PastDatetime, PatchModel
 
 CNAS = Field(
     default=None,
@@ -71,9 +71,9 @@ class LabIn(BaseModel):
     cma_number: str | None = CMA
     agency: AgencyCode | None = Field(
         default=None,
-        description="The agency operating the lab, one of the member agencies inspection knows "
-        "(`INSPECTION_AGENCIES`, by default the seven of 附件1; another code is a 422); its "
-        "tokens accept requests and record results",
+        description="The agency operating the lab: a member agency registry announced "
+        "(`registry.agency.registered`; another code is a 404); its tokens accept requests "
+        "and record results",
     )
     address: str | None = Field(default=None, max_length=300, description="Postal address")
     scope: list[ScopeEntry] = Field(
@@ -167,7 +167,7 @@ class TestRequestIn(BaseModel):
     note: str | None = Field(default=None, max_length=2000, description="A note for the lab")
 
 
-class RejectIn(BaseModel):
+class RejectIn(Input):
     """The lab declines (or cannot test) the request."""
 
     reason: str = Field(min_length=1, max_length=2000, description="Why the lab declines")

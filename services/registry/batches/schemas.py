@@ -74,7 +74,7 @@ class Disposition(StrEnum):
     unknown = "unknown"
 
 
-class BatchIn(BaseModel):
+class BatchIn(Input):
     """A lot to record. Export batches carry the customs fields; supplier lots name the
     supplier, so other enterprises that received the same lot can be found."""
 
