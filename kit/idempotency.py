@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit.auth import principal_of_scope
 from kit.db import Base, utcnow
-from kit.problems import RESERVED, ProblemError, is_outage, problem_body
+from kit.problems import ProblemError, is_outage, problem_body
 
 log = logging.getLogger("kit.idempotency")
 
@@ -240,7 +240,7 @@ async def _send_problem(send: Send, scope: Scope, lang: str, error: ProblemError
         accept_language=lang,
         instance=scope["path"],
         request_id=scope.get("state", {}).get("request_id"),
-        **{k: v for k, v in error.extensions.items() if k not in RESERVED},
+        extensions=error.extensions,
     )
     payload = json.dumps(body, ensure_ascii=False).encode()
     await send(

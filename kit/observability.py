@@ -223,7 +223,7 @@ class RequestContextMiddleware:
             accept_language=lang,
             instance=scope["path"],
             request_id=rid,
-            **extensions,
+            extensions=extensions,
         )
         payload = json.dumps(body, ensure_ascii=False).encode()
         await send(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -174,9 +174,10 @@ def problem_body(
     accept_language: str | None = None,
     instance: str | None = None,
     request_id: str | None = None,
-    **extensions: Any,
+    extensions: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON body of a problem; `request_id` is the correlation id of the logs."""
+    """The JSON body of a problem; `request_id` is the correlation id of the logs, and
+    `extensions` the problem's own members."""
     code, en, zh = CATALOG.get(slug, CATALOG["internal"])
     body: dict[str, Any] = {
         "type": f"/problems/{slug}",
@@ -190,7 +191,7 @@ def problem_body(
         body["request_id"] = request_id
     # an extension never replaces a member the RFC or the house defines: a service's own
     # field called `request_id` would pass for the correlation id in the logs
-    body.update((k, v) for k, v in extensions.items() if k not in RESERVED)
+    body.update((k, v) for k, v in (extensions or {}).items() if k not in RESERVED)
     return body
 
 
@@ -213,7 +214,7 @@ def problem_response(
         accept_language=lang,
         instance=instance,
         request_id=getattr(request.state, "request_id", None) if request else None,
-        **{k: v for k, v in extensions.items() if k not in RESERVED},
+        extensions=extensions,
     )
     return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
 

@@ -66,6 +66,15 @@ def admin_token(gateway_url: str) -> str:
     return token(gateway_url)
 
 
+@pytest.fixture(scope="module")
+def admin(gateway_url: str, admin_token: str) -> Iterator[httpx.Client]:
+    """An admin HTTP client on the gateway, one per test module (long requests: 60 s)."""
+    with httpx.Client(
+        base_url=gateway_url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=60
+    ) as c:
+        yield c
+
+
 @pytest.fixture
 def api(gateway_url: str, admin_token: str) -> Iterator[httpx.Client]:
     """An admin HTTP client on the gateway."""

@@ -47,14 +47,6 @@ def _at(hours_ago: float) -> str:
 
 
 @pytest.fixture(scope="module")
-def admin(gateway_url: str, admin_token: str) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=gateway_url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=60
-    ) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
 def office(admin: httpx.Client) -> str:
     """An office user with every scope, made through the API as the office would."""
     return office_user(admin, PASSWORD)

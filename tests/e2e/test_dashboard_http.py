@@ -3,8 +3,6 @@ sessions, CSRF, forged and stale posts, odd input on every route."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -12,14 +10,6 @@ from gateway.dashboard.session import csrf_for
 from tests.helpers import office_user
 
 PASSWORD = "a-long-office-password-for-http-tests"
-
-
-@pytest.fixture(scope="module")
-def admin(gateway_url: str, admin_token: str) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=gateway_url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=60
-    ) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import unquote
@@ -31,14 +30,6 @@ MEMBER = f"宁海明光灯饰{TAG}有限公司"
 FORMULA = f'=HYPERLINK("http://evil.example","{TAG}")'
 CONCLUSION = f"已召回问题批次并完成整改{TAG}"
 EXPORT_USD = 2_000_000
-
-
-@pytest.fixture(scope="module")
-def admin(gateway_url: str, admin_token: str) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=gateway_url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=60
-    ) as c:
-        yield c
 
 
 def pdf_text(content: bytes) -> str:

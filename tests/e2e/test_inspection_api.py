@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
@@ -37,14 +36,6 @@ ITEMS = [
         "criterion": "无带电可触及部件",
     },
 ]
-
-
-@pytest.fixture(scope="module")
-def admin(gateway_url: str, admin_token: str) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=gateway_url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=60
-    ) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -34,14 +33,6 @@ from tests.helpers import (
 
 WRITE = ["inspection:read", "inspection:write"]
 POLES = "EN ISO 20957-1"
-
-
-@pytest.fixture(scope="module")
-def admin(gateway_url: str, admin_token: str) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=gateway_url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=60
-    ) as c:
-        yield c
 
 
 def _cnas() -> str:

@@ -13,7 +13,7 @@ import hashlib
 import json
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 from time import sleep
@@ -40,14 +40,6 @@ RW = ["registry:read", "registry:write"]
 
 def _today() -> date:
     return datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
-
-
-@pytest.fixture(scope="module")
-def admin(gateway_url: str, admin_token: str) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=gateway_url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=60
-    ) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +242,7 @@ def test_meeting_action_items_and_the_target_assessment(
     ).json()["items"]
     assert late["id"] in [i["id"] for i in overdue] and soon["id"] not in [i["id"] for i in overdue]
     # the item past its deadline is announced overdue once (the test stacks check every second)
-    announced = wait_until(
+    wait_until(
         lambda: _events(stack, "registry.action_item.overdue.v1", "meeting_id", meeting["id"]),
         timeout=30,
         what="the overdue announcement",

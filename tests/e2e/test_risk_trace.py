@@ -8,7 +8,6 @@ enterprise's batch, a malformed row in a notification file."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
@@ -28,14 +27,6 @@ def _lines(*items: dict) -> str:  # type: ignore[type-arg]
     import json
 
     return "\n".join(json.dumps(i) for i in items) + "\n"
-
-
-@pytest.fixture(scope="module")
-def admin(gateway_url: str, admin_token: str) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=gateway_url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=60
-    ) as c:
-        yield c
 
 
 def _register(admin: httpx.Client, *, admit: bool) -> str:
