@@ -7,6 +7,7 @@ import re
 import httpx
 import pytest
 
+from deploy.seed import INDUSTRY_WORDS, NAME_WORDS
 from tests.helpers import assert_problem, enterprise_body, new_uscc, token
 
 
@@ -46,7 +47,12 @@ def test_seeded_agencies_and_enterprises(api: httpx.Client) -> None:
     page = api.get("/v1/enterprises", params={"limit": 500}).json()
     assert len(page["items"]) >= 300
     assert all(e["uscc"][2:8] == "330226" for e in page["items"])
-    surveyed = next(e["uscc"] for e in page["items"] if not e["name"].startswith("宁海测试企业"))
+    # a seeded enterprise (by the seed's naming; other modules add enterprises of their own
+    # to the shared stack, and their random USCCs may sort first)
+    seeded = re.compile(
+        f"^宁海({'|'.join(NAME_WORDS)})({'|'.join(INDUSTRY_WORDS.values())})(股份)?(\\d\\d)?有限公司$"
+    )
+    surveyed = next(e["uscc"] for e in page["items"] if seeded.match(e["name"]))
     surveys = api.get(f"/v1/enterprises/{surveyed}/surveys").json()["items"]
     assert [s["year"] for s in surveys] == [2019, 2018, 2017]
 
