@@ -235,7 +235,9 @@ async def drained(stack: Stack, timeout_s: float = 600) -> None:
             await asyncio.sleep(1)
     finally:
         await conn.close()
-    await wait_caught_up(stack.nats_client_url, timeout_s=timeout_s)
+    await wait_caught_up(
+        stack.nats_client_url, stack.nats_identity("observer"), timeout_s=timeout_s
+    )
 
 
 def log(message: str) -> None:

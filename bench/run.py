@@ -26,11 +26,11 @@ from datetime import datetime
 from pathlib import Path
 
 import aiohttp
-import nats
 
 from bench import credit, inspection, lineage, notify
 from deploy.launcher import Stack
 from deploy.processes import free_port, wait_for_port
+from kit.messaging import connect
 from kit.uscc import generate
 from tests.helpers import enterprise_body, make_stack, token
 
@@ -100,7 +100,7 @@ async def closed_loop(
 
 async def event_latency(stack: Stack, bearer: str, rng: random.Random) -> Result:
     """Open-loop writes at EVENT_RATE/s; latency from the event's time to a consumer receiving it."""
-    nc = await nats.connect(stack.nats_client_url)
+    nc = await connect(stack.nats_client_url, stack.nats_identity("observer"))
     js = nc.jetstream()
     latencies: list[float] = []
     expected: set[str] = set()

@@ -9,6 +9,8 @@ Environment:
   ZONE_DATA_DIR       data folder for the embedded servers (default .data/)
   ZONE_DATABASE_URL   external PostgreSQL, e.g. postgresql+asyncpg://user:pw@db:5432 (no db name)
   ZONE_NATS_URL       external NATS, e.g. nats://nats-1:4222,nats://nats-2:4222
+  ZONE_NATS_CREDENTIALS  the NATS identities' passwords (JSON; default <data>/nats-credentials.json,
+                      generated for the embedded server; an external server must know them)
   ZONE_HOST           bind address of the HTTP services (default 127.0.0.1)
   ZONE_GATEWAY_PORT   gateway port (default 8000); services take the next ports
   ZONE_PG_PORT        embedded PostgreSQL port (default 54329)
@@ -31,8 +33,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy import nats_auth
 from deploy.processes import Nats, Postgres, die_with_parent, wait_until_live
-from deploy.streams import provision, wait_caught_up
+from deploy.streams import SERVICES, provision, wait_caught_up
+from kit.messaging import NatsIdentity
 from kit.migrations import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +73,7 @@ class Stack:
     database_url: str | None = None  # external server root URL, no database name
     stream_replicas: int = 1  # 3 on a 3-node NATS cluster
     nats_url: str | None = None
+    nats_credentials: Path | None = None  # default: <data_dir>/nats-credentials.json
     pg: Postgres | None = None
     nats: Nats | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -79,6 +84,8 @@ class Stack:
         self.ports = {"gateway": self.gateway_port}
         for offset, name in enumerate((n for n in APPS if n != "gateway"), start=1):
             self.ports[name] = self.gateway_port + offset
+        self.nats_credentials = self.nats_credentials or self.data_dir / "nats-credentials.json"
+        self._passwords: dict[str, str] | None = None
 
     @property
     def pg_root_url(self) -> str:
@@ -89,6 +96,30 @@ class Stack:
     def nats_client_url(self) -> str:
         """NATS URL(s)."""
         return self.nats_url or f"nats://127.0.0.1:{self.nats_port}"
+
+    @property
+    def nats_passwords(self) -> dict[str, str]:
+        """Every NATS identity's password: generated for the embedded server on first use
+        and kept in the data folder (mode 0600); read from the file for an external one."""
+        if self._passwords is None:
+            assert self.nats_credentials is not None
+            if self.nats_url is not None and not self.nats_credentials.exists():
+                raise FileNotFoundError(
+                    f"{self.nats_credentials}: the NATS identities' passwords for {self.nats_url}"
+                    " (set ZONE_NATS_CREDENTIALS)"
+                )
+            self._passwords = nats_auth.load_or_create(self.nats_credentials)
+        return self._passwords
+
+    def nats_identity(self, name: str) -> NatsIdentity:
+        """A NATS identity of this stack (a service, `provisioner` or `observer`)."""
+        return NatsIdentity(user=name, password=self.nats_passwords[name])
+
+    @property
+    def nats_observer_url(self) -> str:
+        """The read-only URL operators' tools can use (credentials in it)."""
+        host = self.nats_client_url.split(",")[0].split("://", 1)[1]
+        return f"nats://{nats_auth.OBSERVER}:{self.nats_passwords[nats_auth.OBSERVER]}@{host}"
 
     def db_url(self, name: str) -> str:
         """URL of one service's database."""
@@ -106,7 +137,11 @@ class Stack:
             self.pg.start()
         asyncio.run(create_databases(self.pg_root_url, SERVICE_DATABASES))
         if self.nats_url is None:
-            self.nats = Nats(self.data_dir / "nats", self.nats_port)
+            self.nats = Nats(
+                self.data_dir / "nats",
+                self.nats_port,
+                authorization=nats_auth.authorization(self.nats_passwords),
+            )
             self.nats.start()
 
     def migrate(self) -> None:
@@ -116,7 +151,13 @@ class Stack:
 
     def provision(self) -> None:
         """Streams and consumers."""
-        asyncio.run(provision(self.nats_client_url, replicas=self.stream_replicas))
+        asyncio.run(
+            provision(
+                self.nats_client_url,
+                self.nats_identity(nats_auth.PROVISIONER),
+                replicas=self.stream_replicas,
+            )
+        )
 
     def seed(self) -> None:
         """Ninghai demo data (idempotent)."""
@@ -137,6 +178,9 @@ class Stack:
             f"{prefix}HOST": self.host,
             f"{prefix}PORT": str(self.ports[name]),
         }
+        if name in SERVICES:
+            env[f"{prefix}NATS_USER"] = name
+            env[f"{prefix}NATS_PASSWORD"] = self.nats_passwords[name]
         if name == "gateway":
             for service in APPS:
                 if service != "gateway":
@@ -211,7 +255,9 @@ class Stack:
         if seed:
             self.seed()
         self.start_services()
-        if seed and not asyncio.run(wait_caught_up(self.nats_client_url)):
+        if seed and not asyncio.run(
+            wait_caught_up(self.nats_client_url, self.nats_identity(nats_auth.OBSERVER))
+        ):
             # the services apply the demo data's events before anyone calls them, normally
             print("warning: consumers still catching up with the demo data", file=sys.stderr)
 
@@ -253,6 +299,9 @@ def main() -> None:
         workers=int(os.environ.get("ZONE_WORKERS", "0")) or min(2, os.cpu_count() or 1),
         database_url=os.environ.get("ZONE_DATABASE_URL") or None,
         nats_url=os.environ.get("ZONE_NATS_URL") or None,
+        nats_credentials=Path(os.environ["ZONE_NATS_CREDENTIALS"])
+        if os.environ.get("ZONE_NATS_CREDENTIALS")
+        else None,
         stream_replicas=int(os.environ.get("ZONE_STREAM_REPLICAS", "1")),
     )
     stopping = False
@@ -294,7 +343,8 @@ def _banner(stack: Stack) -> str:
     lines += [f"  {name:<11} {stack.url(name)}" for name in APPS if name != "gateway"]
     lines += [
         f"  postgresql  {stack.pg_root_url}  (databases: {', '.join(SERVICE_DATABASES)})",
-        f"  nats        {stack.nats_client_url}",
+        f"  nats        {stack.nats_client_url}  (anonymous clients are refused)",
+        f"  nats (read-only observer)  {stack.nats_observer_url}",
         f"  logs        {stack.data_dir}/*.log",
     ]
     if stack.profile == "dev":

@@ -301,8 +301,12 @@ class Nats:
         name: str = "zone-local",
         cluster_port: int | None = None,
         routes: tuple[int, ...] = (),
+        authorization: str = "",
+        tls: tuple[Path, Path] | None = None,
     ):
         self.store_dir = store_dir.resolve()
+        self.authorization = authorization  # the `authorization {…}` block (deploy.nats_auth)
+        self.tls = tls  # (certificate, key): clients must connect with TLS
         self.port = port
         self.sync_always = sync_always
         self.name = name
@@ -314,7 +318,7 @@ class Nats:
     @property
     def url(self) -> str:
         """Client URL."""
-        return f"nats://127.0.0.1:{self.port}"
+        return f"{'tls' if self.tls else 'nats'}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 15) -> None:
         """Start and wait until the client port accepts connections."""
@@ -338,7 +342,10 @@ class Nats:
             f"max_payload: 8MB\n"
             f'jetstream {{\n  store_dir: "{self.store_dir}"\n  max_file_store: 10GB{sync}\n}}\n'
             f"{cluster}"
+            f"{self._tls_block()}"
+            f"{self.authorization}"
         )
+        config.chmod(0o600)  # it holds the identities' passwords
         log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [nats_server_binary(), "-c", str(config)],
@@ -353,6 +360,12 @@ class Nats:
             raise RuntimeError(
                 f"nats-server exited with {self.proc.returncode}; see {self.log_path}"
             )
+
+    def _tls_block(self) -> str:
+        if self.tls is None:
+            return ""
+        cert, key = self.tls
+        return f'tls {{\n  cert_file: "{cert}"\n  key_file: "{key}"\n}}\n'
 
     def stop(self, *, kill: bool = False, timeout: float = 10) -> None:
         """Graceful stop (SIGTERM), or SIGKILL with `kill=True`."""

@@ -1,13 +1,16 @@
 """JetStream streams and durable consumers, provisioned by deploy code (never by services).
 
 One stream per producing service on `<service>.>`, file storage, a 2-minute duplicate
-window for `Nats-Msg-Id`; a dead-letter stream for messages consumers gave up on.
-Re-running `provision` is safe: existing streams and consumers are updated in place.
+window for `Nats-Msg-Id`; a dead-letter stream for messages consumers gave up on. The durable
+consumers are the services' own declarations (their filter subjects follow from the event
+types each handles). Re-running `provision` is safe: streams and consumers are updated in
+place. Only the provisioning identity may do this (deploy/nats_auth.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 from dataclasses import dataclass
 
 import nats
@@ -21,6 +24,9 @@ from nats.js.api import (
 )
 from nats.js.errors import NotFoundError
 
+from kit.inbox import Consumer
+from kit.messaging import NatsIdentity, connect
+
 DAY = 24 * 3600
 
 
@@ -33,17 +39,6 @@ class StreamSpec:
     max_age_s: int = 365 * DAY
 
 
-@dataclass(frozen=True)
-class ConsumerSpec:
-    """A durable pull consumer for one service."""
-
-    durable: str
-    stream: str
-    filter_subjects: list[str]
-    max_deliver: int = 5  # the runner dead-letters at this count; the server allows one more
-    ack_wait_s: float = 30.0
-
-
 STREAMS = [
     StreamSpec("REGISTRY", ["registry.>"]),
     StreamSpec("CREDIT", ["credit.>"]),
@@ -52,66 +47,36 @@ STREAMS = [
     StreamSpec("DEADLETTER", ["deadletter.>"]),
 ]
 
-CONSUMERS = [
-    ConsumerSpec("registry-credit-levels", "CREDIT", ["credit.level.changed"]),
-    ConsumerSpec(
-        "credit-registry",
-        "REGISTRY",
-        [
-            "registry.enterprise.registered",
-            "registry.commitment.signed",
-            "registry.commitment.breached",
-            "registry.training.attended",
-            "registry.award.granted",
-        ],
-    ),
-    ConsumerSpec(
-        "credit-inspection",
-        "INSPECTION",
-        ["inspection.task.completed", "inspection.alert.raised", "inspection.test.completed"],
-    ),
-    ConsumerSpec(
-        "inspection-registry",
-        "REGISTRY",
-        [
-            "registry.agency.registered",
-            "registry.enterprise.registered",
-            "registry.membership.admitted",
-            "registry.membership.reinstated",
-            "registry.membership.suspended",
-            "registry.membership.removed",
-            "registry.batch.recorded",
-            "registry.batch.traced",
-        ],
-    ),
-    ConsumerSpec(
-        "registry-inspection", "INSPECTION", ["inspection.alert.raised", "inspection.alert.closed"]
-    ),
-    ConsumerSpec("notify-registry", "REGISTRY", ["registry.>"]),
-    ConsumerSpec("notify-credit", "CREDIT", ["credit.>"]),
-    ConsumerSpec("notify-inspection", "INSPECTION", ["inspection.>"]),
-    ConsumerSpec(
-        "inspection-credit",
-        "CREDIT",
-        [
-            "credit.level.changed",
-            "credit.fact.recorded",
-            "credit.recognition.granted",
-            "credit.recognition.revoked",
-        ],
-    ),
-]
+# Each service declares its durable consumers (and their routing) in its `consumers` module.
+SERVICES = ("registry", "credit", "inspection", "notify")
+
+
+def consumers_of(service: str) -> list[Consumer]:
+    """A service's declared durable consumers."""
+    return list(importlib.import_module(f"services.{service}.consumers").CONSUMERS)
+
+
+def all_consumers() -> list[Consumer]:
+    """Every service's durable consumers."""
+    return [c for service in SERVICES for c in consumers_of(service)]
 
 
 async def provision(
-    nats_url: str, *, replicas: int = 1, duplicate_window_s: float = 120, wait_s: float = 60
+    nats_url: str,
+    identity: NatsIdentity,
+    *,
+    replicas: int = 1,
+    duplicate_window_s: float = 120,
+    wait_s: float = 60,
 ) -> None:
     """Create or update every stream and consumer; a cluster that has just started (no
     JetStream leader yet) is retried for up to `wait_s`."""
     deadline = asyncio.get_running_loop().time() + wait_s
     while True:
         try:
-            await _provision(nats_url, replicas=replicas, duplicate_window_s=duplicate_window_s)
+            await _provision(
+                nats_url, identity, replicas=replicas, duplicate_window_s=duplicate_window_s
+            )
             return
         except (nats.errors.Error, TimeoutError) as exc:
             if asyncio.get_running_loop().time() > deadline:
@@ -120,8 +85,10 @@ async def provision(
             await asyncio.sleep(1)
 
 
-async def _provision(nats_url: str, *, replicas: int, duplicate_window_s: float) -> None:
-    nc = await nats.connect(nats_url.split(","), connect_timeout=5)
+async def _provision(
+    nats_url: str, identity: NatsIdentity, *, replicas: int, duplicate_window_s: float
+) -> None:
+    nc = await connect(nats_url, identity, connect_timeout=5)
     try:
         js = nc.jetstream(timeout=10)
         for spec in STREAMS:
@@ -139,7 +106,7 @@ async def _provision(nats_url: str, *, replicas: int, duplicate_window_s: float)
                 await js.update_stream(config)
             except NotFoundError:
                 await js.add_stream(config)
-        for c in CONSUMERS:
+        for c in all_consumers():
             await js.add_consumer(
                 c.stream,
                 ConsumerConfig(
@@ -156,16 +123,16 @@ async def _provision(nats_url: str, *, replicas: int, duplicate_window_s: float)
         await nc.close()
 
 
-async def wait_caught_up(nats_url: str, *, timeout_s: float = 120) -> bool:
+async def wait_caught_up(nats_url: str, identity: NatsIdentity, *, timeout_s: float = 120) -> bool:
     """Wait until every durable consumer has nothing pending (twice in a row, a second
     apart): after seeding, the services have applied each other's events. False on timeout."""
-    nc = await nats.connect(nats_url.split(","), connect_timeout=5)
+    nc = await connect(nats_url, identity, connect_timeout=5)
     try:
         js = nc.jetstream(timeout=10)
         deadline = asyncio.get_running_loop().time() + timeout_s
         quiet = 0
         while asyncio.get_running_loop().time() < deadline:
-            infos = [await js.consumer_info(c.stream, c.durable) for c in CONSUMERS]
+            infos = [await js.consumer_info(c.stream, c.durable) for c in all_consumers()]
             busy = any((i.num_pending or 0) + (i.num_ack_pending or 0) for i in infos)
             quiet = 0 if busy else quiet + 1
             if quiet >= 2:
@@ -179,10 +146,16 @@ async def wait_caught_up(nats_url: str, *, timeout_s: float = 120) -> bool:
 if __name__ == "__main__":
     import os
 
-    # Production: ZONE_STREAM_REPLICAS=3 on a 3-node cluster (R3 streams).
+    # Production: ZONE_STREAM_REPLICAS=3 on a 3-node cluster (R3 streams); the provisioning
+    # identity's password from the Secret (ZONE_NATS_PASSWORD).
     asyncio.run(
         provision(
             os.environ.get("ZONE_NATS_URL", "nats://127.0.0.1:4222"),
+            NatsIdentity(
+                user=os.environ.get("ZONE_NATS_USER", "provisioner"),
+                password=os.environ.get("ZONE_NATS_PASSWORD", ""),
+                tls_ca_file=os.environ.get("ZONE_NATS_TLS_CA_FILE", ""),
+            ),
             replicas=int(os.environ.get("ZONE_STREAM_REPLICAS", "1")),
         )
     )

@@ -164,7 +164,9 @@ def create_service_app(
         app.state.nats = None
         tasks: list[asyncio.Task[None]] = []
         if use_nats:
-            nats = NatsConnection(settings.nats_url, name=settings.service_name)
+            nats = NatsConnection(
+                settings.nats_url, name=settings.service_name, identity=settings.nats_identity
+            )
             app.state.nats = nats
             await nats.start()
             relay = OutboxRelay(

@@ -4,8 +4,10 @@ A durable pull consumer (provisioned by deploy code) is fetched with explicit ac
 at a time. The batch is applied in one transaction; each message runs its handler together
 with an inbox insert keyed by (consumer, event id) in a savepoint of its own, so a redelivery
 finds the row and does nothing, and one failing message does not undo the others. Acks follow
-the commit. A handler error naks with backoff; after `max_deliver` attempts the message goes to the dead-letter stream and is
-terminated, so the consumer keeps going. A database or broker outage is not the message's
+the commit. A handler error naks with backoff; after `max_deliver` attempts the message goes
+to the dead-letter stream and is terminated, so the consumer keeps going. A message that can
+never apply (not an event, a type the consumer does not handle, a source other than the
+stream's service, a time in the future, data off its contract) is dead-lettered at once. A database or broker outage is not the message's
 fault: the runner waits, keeping the message in progress, and does not count it as a failure.
 """
 
@@ -17,14 +19,14 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from nats.aio.msg import Msg
 from prometheus_client import Counter, Gauge
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import String, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -61,7 +63,12 @@ DEAD_LETTER_STREAM = "DEADLETTER"
 DEAD_LETTER_PREFIX = "deadletter"
 BACKOFF_S = (0.5, 2.0, 5.0, 15.0, 30.0)
 
-Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+Handler = Callable[[AsyncSession, Any, CloudEvent], Awaitable[None]]
+"""`handler(session, data, event)`: `data` is the event's contract model, validated once."""
+
+MAX_DELIVER = 5  # the runner dead-letters at this count; the server allows one more
+ACK_WAIT_S = 30.0
+MAX_FUTURE_SKEW = timedelta(minutes=5)  # an event stamped later than this is refused
 
 
 class InboxEntry(Base):
@@ -77,28 +84,57 @@ class InboxEntry(Base):
 
 @dataclass(frozen=True)
 class Consumer:
-    """A durable consumer (name and stream as provisioned) and its handler."""
+    """A durable consumer: the stream it reads and its routing, a map from event type to
+    handler. Its filter subjects, its settings and the provisioning derive from this one
+    declaration (deploy/streams.py reads every service's `CONSUMERS`)."""
 
     durable: str
     stream: str
-    handler: Handler
-    max_deliver: int = 5
+    handlers: Mapping[str, Handler]
+    contracts: Mapping[str, type[BaseModel]] = field(default_factory=lambda: CONTRACTS)
+    source: str = ""  # who may publish on the stream; default `/services/<stream>`
+    max_deliver: int = MAX_DELIVER
+    ack_wait_s: float = ACK_WAIT_S
+
+    @property
+    def filter_subjects(self) -> list[str]:
+        """The NATS subjects of the handled types (a type is its subject plus a version)."""
+        return sorted({t.rsplit(".", 1)[0] for t in self.handlers})
+
+    @property
+    def expected_source(self) -> str:
+        """The CloudEvents `source` every event on this stream carries."""
+        return self.source or f"/services/{self.stream.lower()}"
 
 
 class PoisonMessage(Exception):
-    """The message can never be handled (not an envelope, unknown type, bad data)."""
+    """The message can never be handled (not an envelope, unknown type, bad data, forged)."""
 
 
-def decode(msg: Msg) -> CloudEvent:
-    """Parse and validate a message as one of our CloudEvents."""
+def decode(msg: Msg, consumer: Consumer) -> tuple[CloudEvent, BaseModel]:
+    """Parse and check a message: a CloudEvent from the stream's own service, of a type this
+    consumer handles, not stamped in the future, whose data satisfies its contract."""
     try:
         event = CloudEvent.model_validate(json.loads(msg.data))
-        if event.type in CONTRACTS:
-            CONTRACTS[event.type].model_validate(event.data)
         uuid.UUID(event.id)
     except (ValueError, ValidationError) as exc:
         raise PoisonMessage(f"not a valid event: {exc}") from exc
-    return event
+    if event.source != consumer.expected_source:
+        raise PoisonMessage(
+            f"source {event.source!r} may not publish on stream {consumer.stream} "
+            f"(only {consumer.expected_source!r})"
+        )
+    if event.type not in consumer.handlers or event.type not in consumer.contracts:
+        raise PoisonMessage(f"type {event.type!r} is not a contract {consumer.durable} handles")
+    if event.nats_subject != msg.subject:
+        raise PoisonMessage(f"type {event.type!r} arrived on subject {msg.subject!r}")
+    if event.time.tzinfo is None or event.time > utcnow() + MAX_FUTURE_SKEW:
+        raise PoisonMessage(f"time {event.time.isoformat()} is in the future (or has no zone)")
+    try:
+        data = consumer.contracts[event.type].model_validate(event.data)
+    except ValidationError as exc:
+        raise PoisonMessage(f"data does not satisfy {event.type}: {exc}") from exc
+    return event, data
 
 
 @contextlib.contextmanager
@@ -120,16 +156,18 @@ def consuming(consumer: str, event: CloudEvent, header: str | None) -> Iterator[
         traceparent_var.reset(token)
 
 
+Decoded = tuple[CloudEvent, BaseModel]
+
+
 async def apply_once(
     sessionmaker: async_sessionmaker[AsyncSession],
-    consumer: str,
-    event: CloudEvent,
-    handler: Handler,
+    consumer: Consumer,
+    decoded: Decoded,
     header: str | None = None,
 ) -> bool:
-    """Run the handler and record the inbox row in one transaction; False if already applied
-    (a batch of one: the handler's error is raised)."""
-    (outcome,) = await apply_batch(sessionmaker, consumer, [event], handler, [header])
+    """Run the event's handler and record the inbox row in one transaction; False if already
+    applied (a batch of one: the handler's error is raised)."""
+    (outcome,) = await apply_batch(sessionmaker, consumer, [decoded], [header])
     if isinstance(outcome, Exception):
         raise outcome
     return outcome
@@ -137,9 +175,8 @@ async def apply_once(
 
 async def apply_batch(
     sessionmaker: async_sessionmaker[AsyncSession],
-    consumer: str,
-    events: list[CloudEvent],
-    handler: Handler,
+    consumer: Consumer,
+    batch: list[Decoded],
     headers: list[str | None] | None = None,
 ) -> list[bool | Exception]:
     """Apply several events in one transaction, each in a savepoint with its inbox row.
@@ -148,17 +185,18 @@ async def apply_batch(
     savepoint rolled back, the others kept). An outage aborts the whole batch (raised).
     One commit for the batch instead of one per event: the consumers' main cost.
     """
+    name = consumer.durable
     outcomes: list[bool | Exception] = []
     async with sessionmaker() as session, session.begin():
-        for event, header in zip(events, headers or [None] * len(events), strict=True):
+        for (event, data), header in zip(batch, headers or [None] * len(batch), strict=True):
             session.expunge_all()  # each handler reads afresh what the one before wrote
             try:
-                with consuming(consumer, event, header):
+                with consuming(name, event, header):
                     async with session.begin_nested():
                         inserted = await session.scalar(
                             insert(InboxEntry)
                             .values(
-                                consumer=consumer,
+                                consumer=name,
                                 event_id=uuid.UUID(event.id),
                                 event_type=event.type,
                             )
@@ -166,7 +204,7 @@ async def apply_batch(
                             .returning(InboxEntry.event_id)
                         )
                         if inserted is not None:
-                            await handler(session, event)
+                            await consumer.handlers[event.type](session, data, event)
                 outcomes.append(inserted is not None)
             except Exception as exc:
                 if is_outage(exc):
@@ -238,10 +276,10 @@ class ConsumerRunner:
     async def handle_batch(self, msgs: list[Msg]) -> None:
         """Apply a fetched batch in one transaction, then ack, nak or dead-letter each."""
         name = self.consumer.durable
-        good: list[tuple[Msg, CloudEvent]] = []
+        good: list[tuple[Msg, Decoded]] = []
         for msg in msgs:
             try:
-                good.append((msg, decode(msg)))
+                good.append((msg, decode(msg, self.consumer)))
             except PoisonMessage as exc:
                 await self.dead_letter(msg, str(exc))
         if not good:
@@ -258,7 +296,7 @@ class ConsumerRunner:
                 await self.handle(msg)
             return
         failpoint("inbox.after_commit")
-        for (msg, event), outcome in zip(good, outcomes, strict=True):
+        for (msg, (event, _)), outcome in zip(good, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 await self._failed(msg, event, outcome)
             else:
@@ -267,7 +305,7 @@ class ConsumerRunner:
                 HANDLED.labels(name, "applied" if outcome else "duplicate").inc()
 
     async def _apply_with_patience(
-        self, good: list[tuple[Msg, CloudEvent]]
+        self, good: list[tuple[Msg, Decoded]]
     ) -> list[bool | Exception] | None:
         """Apply the batch, waiting out database outages; None if it failed otherwise."""
         name = self.consumer.durable
@@ -275,9 +313,8 @@ class ConsumerRunner:
             try:
                 return await apply_batch(
                     self.sessionmaker,
-                    name,
-                    [e for _, e in good],
-                    self.consumer.handler,
+                    self.consumer,
+                    [d for _, d in good],
                     [_traceparent(m) for m, _ in good],
                 )
             except Exception as exc:
@@ -313,14 +350,15 @@ class ConsumerRunner:
         """Apply one message, then ack, nak with backoff, or dead-letter it."""
         name = self.consumer.durable
         try:
-            event = decode(msg)
+            decoded = decode(msg, self.consumer)
         except PoisonMessage as exc:
             await self.dead_letter(msg, str(exc))
             return
+        event = decoded[0]
         while True:
             try:
                 applied = await apply_once(
-                    self.sessionmaker, name, event, self.consumer.handler, _traceparent(msg)
+                    self.sessionmaker, self.consumer, decoded, _traceparent(msg)
                 )
                 break
             except Exception as exc:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
+from dataclasses import dataclass
+from typing import Any
 
 import nats
 from nats.aio.client import Client
@@ -17,12 +20,48 @@ class NatsUnavailable(ConnectionError):
     """NATS is not connected right now."""
 
 
+@dataclass(frozen=True)
+class NatsIdentity:
+    """Who a client is to NATS: user and password, and optionally TLS (a CA to trust, and a
+    client certificate where the server asks for one). Each identity has its own reply inbox
+    prefix, which is all its permissions let it subscribe to."""
+
+    user: str = ""
+    password: str = ""
+    tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+
+    def options(self, url: str) -> dict[str, Any]:
+        """Keyword arguments for `nats.connect` (servers included)."""
+        options: dict[str, Any] = {"servers": url.split(",")}
+        if self.user:
+            options |= {
+                "user": self.user,
+                "password": self.password,
+                "inbox_prefix": f"_INBOX_{self.user}",
+            }
+        if self.tls_ca_file or url.startswith("tls://"):
+            context = ssl.create_default_context(cafile=self.tls_ca_file or None)
+            if self.tls_cert_file:
+                context.load_cert_chain(self.tls_cert_file, self.tls_key_file or None)
+            options["tls"] = context
+        return options
+
+
+async def connect(url: str, identity: NatsIdentity, **extra: Any) -> Client:
+    """One connection as `identity` (deploy code, tests and tools; services keep a
+    `NatsConnection`)."""
+    return await nats.connect(**identity.options(url), **extra)
+
+
 class NatsConnection:
     """Owns one NATS client; `js` raises `NatsUnavailable` while disconnected."""
 
-    def __init__(self, url: str, *, name: str):
+    def __init__(self, url: str, *, name: str, identity: NatsIdentity | None = None):
         self.url = url
         self.name = name
+        self.identity = identity or NatsIdentity()
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._connected = asyncio.Event()
@@ -41,7 +80,7 @@ class NatsConnection:
         while self._nc is None:
             try:
                 self._nc = await nats.connect(
-                    self.url.split(","),
+                    **self.identity.options(self.url),
                     name=self.name,
                     connect_timeout=2,
                     max_reconnect_attempts=-1,
@@ -67,7 +106,12 @@ class NatsConnection:
         log.info("NATS reconnected")
 
     async def _on_error(self, exc: Exception) -> None:
-        log.debug("NATS error: %r", exc)
+        # A permissions violation is a deployment error (an identity without a right its
+        # code needs): loud. The rest (a lost connection, a slow consumer) is routine.
+        if "permission" in str(exc).lower() or "authorization" in str(exc).lower():
+            log.error("NATS refused %s: %s", self.identity.user or "anonymous", exc)
+        else:
+            log.debug("NATS error: %r", exc)
 
     @property
     def connected(self) -> bool:

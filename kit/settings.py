@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kit.messaging import NatsIdentity
+
 Profile = Literal["dev", "test", "prod"]
 
 # Values that only make sense on a developer's machine; outside dev/test they are refused.
@@ -28,6 +30,13 @@ class ServiceSettings(BaseSettings):
     db_connect_timeout_s: float = 3.0
     db_statement_timeout_ms: int = 15_000
     nats_url: str = "nats://127.0.0.1:4222"
+    # The service's own NATS identity (the launcher generates them; production reads them from
+    # a Secret). TLS: a CA to trust, and a client certificate if the server asks for one.
+    nats_user: str = ""
+    nats_password: str = ""
+    nats_tls_ca_file: str = ""
+    nats_tls_cert_file: str = ""
+    nats_tls_key_file: str = ""
     jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
     # Inline JWKS (JSON) instead of fetching; used by single-service tests.
     jwks_json: str = ""
@@ -49,11 +58,25 @@ class ServiceSettings(BaseSettings):
     def _refuse_dev_defaults_in_prod(self) -> ServiceSettings:
         if self.profile == "prod" and "127.0.0.1:54329" in self.database_url:
             raise ValueError("database_url must point at the production PostgreSQL in prod")
+        if self.profile == "prod" and not self.nats_user:
+            raise ValueError("nats_user must name the service's NATS identity in prod")
+        require_real_secret(self.nats_password, name="nats_password", profile=self.profile)
         if self.profile == "prod" and os.environ.get("ZONE_FAILPOINTS", "").strip():
             raise ValueError(
                 "ZONE_FAILPOINTS makes the process kill itself (fault tests only); unset it in prod"
             )
         return self
+
+    @property
+    def nats_identity(self) -> NatsIdentity:
+        """Who this service is to NATS."""
+        return NatsIdentity(
+            user=self.nats_user,
+            password=self.nats_password,
+            tls_ca_file=self.nats_tls_ca_file,
+            tls_cert_file=self.nats_tls_cert_file,
+            tls_key_file=self.nats_tls_key_file,
+        )
 
 
 def require_real_secret(value: str, *, name: str, profile: Profile) -> str:

@@ -14,6 +14,7 @@ import httpx
 
 from deploy.launcher import APPS, Stack
 from deploy.processes import free_port
+from kit.messaging import connect
 from kit.uscc import generate
 
 _rng = random.Random()
@@ -182,10 +183,8 @@ def stream_events(stack: Stack, subject: str, stream: str = "REGISTRY") -> list[
     import asyncio
     import json
 
-    import nats
-
     async def run() -> list[dict]:  # type: ignore[type-arg]
-        nc = await nats.connect(stack.nats_client_url.split(","))
+        nc = await connect(stack.nats_client_url, stack.nats_identity("observer"))
         try:
             js = nc.jetstream()
             last = (await js.stream_info(stream)).state.last_seq
@@ -215,14 +214,16 @@ def stream_events(stack: Stack, subject: str, stream: str = "REGISTRY") -> list[
     return asyncio.run(run())
 
 
-def publish_raw(stack: Stack, subject: str, payload: bytes, msg_id: str | None = None) -> None:
-    """Publish bytes to JetStream as another service would."""
+def publish_raw(
+    stack: Stack, subject: str, payload: bytes, msg_id: str | None = None, *, as_: str = ""
+) -> None:
+    """Publish bytes to JetStream as another service would: by default as the service whose
+    subject it is (its NATS identity), else as `as_`."""
     import asyncio
 
-    import nats
-
     async def run() -> None:
-        nc = await nats.connect(stack.nats_client_url.split(","))
+        identity = stack.nats_identity(as_ or subject.split(".", 1)[0])
+        nc = await connect(stack.nats_client_url, identity)
         try:
             headers = {"Nats-Msg-Id": msg_id} if msg_id else None
             await nc.jetstream().publish(subject, payload, headers=headers)

@@ -55,136 +55,161 @@ def _china_day(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=CHINA)
 
 
-async def on_registry_event(session: AsyncSession, event: CloudEvent) -> None:
-    """Announced enterprises start at the base score; commitments, training attendance
-    and awards become facts."""
-    if event.type == "registry.enterprise.registered.v1":
-        registered = EnterpriseRegistered.model_validate(event.data)
-        await scores.announce(
-            session,
-            uscc=registered.uscc,
-            name=registered.name,
-            industry=registered.industry,
-            at=event.time,
-        )
-    elif event.type in ("registry.commitment.signed.v1", "registry.commitment.breached.v1"):
-        commitment = CommitmentChanged.model_validate(event.data)
-        breached = commitment.status == "breached"
-        await _record(
-            session,
-            event,
-            commitment.uscc,
-            settings.office_agency,
-            FactBase(
-                kind=FactKind.commitment_breached if breached else FactKind.commitment_signed,
-                severity=Severity.serious if breached else Severity.general,
-                occurred_at=event.time,
-                evidence_ref=f"commitment {commitment.commitment_id} ({commitment.zone_code})",
-                description=commitment.reason,
-                details={"zone_code": commitment.zone_code, "text_sha256": commitment.text_sha256},
-            ),
-        )
-    elif event.type == "registry.training.attended.v1":
-        attended = TrainingAttended.model_validate(event.data)
-        await _record(
-            session,
-            event,
-            attended.uscc,
-            attended.organiser_agency,
-            FactBase(
-                kind=FactKind.training,
-                severity=Severity.general,
-                occurred_at=min(_china_day(attended.held_on), event.time),
-                evidence_ref=f"training {attended.training_id}",
-                description=attended.title,
-                details={"training_id": attended.training_id, "topic": attended.topic},
-            ),
-        )
-    elif event.type == "registry.award.granted.v1":
-        award = AwardChanged.model_validate(event.data)
-        await _record(
-            session,
-            event,
-            award.uscc,
-            settings.office_agency,
-            FactBase(
-                kind=FactKind.award,
-                severity=Severity.general,
-                occurred_at=event.time,
-                evidence_ref=f"award round {award.round_id}",
-                description=award.title,
-                details={"round_id": award.round_id, "year": award.year},
-            ),
-        )
+async def on_registered(
+    session: AsyncSession, registered: EnterpriseRegistered, event: CloudEvent
+) -> None:
+    """An announced enterprise starts at the base score."""
+    await scores.announce(
+        session,
+        uscc=registered.uscc,
+        name=registered.name,
+        industry=registered.industry,
+        at=event.time,
+    )
 
 
-async def on_inspection_event(session: AsyncSession, event: CloudEvent) -> None:
-    """Spot-check results and risk alerts about an enterprise become facts."""
-    if event.type == "inspection.task.completed.v1":
-        task = TaskCompleted.model_validate(event.data)
-        await _record(
-            session,
-            event,
-            task.uscc,
-            task.agency,
-            FactBase(
-                kind=FactKind.spot_check_pass
-                if task.outcome == "pass"
-                else FactKind.spot_check_fail,
-                severity=Severity(task.severity),
-                occurred_at=min(task.completed_at, event.time),
-                evidence_ref=task.evidence_ref or f"task {task.task_id}",
-                details={
-                    "task_id": task.task_id,
-                    "campaign_id": task.campaign_id,
-                    **({"checklist_items": task.checklist_items} if task.checklist_items else {}),
-                },
-            ),
-        )
-    elif event.type == "inspection.alert.raised.v1":
-        alert = AlertRaised.model_validate(event.data)
-        kind = SIGNAL_FACTS.get(alert.signal_kind)
-        if kind is None or alert.uscc is None:
-            log.info("alert %s is not a credit fact (%s)", alert.alert_id, alert.signal_kind)
-            return
-        await _record(
-            session,
-            event,
-            alert.uscc,
-            alert.agency,
-            FactBase(
-                kind=kind,
-                severity=Severity(alert.severity),
-                occurred_at=min(alert.raised_at, event.time),
-                evidence_ref=alert.reference or f"alert {alert.alert_id}",
-                details={"alert_id": alert.alert_id, "batch_id": alert.batch_id},
-            ),
-        )
+async def on_commitment(
+    session: AsyncSession, commitment: CommitmentChanged, event: CloudEvent
+) -> None:
+    """A commitment signed or breached is a fact."""
+    breached = commitment.status == "breached"
+    await _record(
+        session,
+        event,
+        commitment.uscc,
+        settings.office_agency,
+        FactBase(
+            kind=FactKind.commitment_breached if breached else FactKind.commitment_signed,
+            severity=Severity.serious if breached else Severity.general,
+            occurred_at=event.time,
+            evidence_ref=f"commitment {commitment.commitment_id} ({commitment.zone_code})",
+            description=commitment.reason,
+            details={"zone_code": commitment.zone_code, "text_sha256": commitment.text_sha256},
+        ),
+    )
 
-    elif event.type == "inspection.test.completed.v1":
-        test = LabTestChanged.model_validate(event.data)
-        passed = test.outcome == "pass"
-        await _record(
-            session,
-            event,
-            test.uscc,
-            test.agency or settings.office_agency,
-            FactBase(
-                kind=FactKind.lab_test_pass if passed else FactKind.lab_test_fail,
-                severity=Severity(test.severity or "general"),
-                occurred_at=min(test.tested_at or event.time, event.time),
-                evidence_ref=f"lab report {test.report_number} ({test.lab_name})",
-                details={
-                    "request_id": test.request_id,
-                    "lab_id": test.lab_id,
-                    "batch_id": test.batch_id,
-                    "standard": test.standard,
-                },
-            ),
-        )
+
+async def on_training(session: AsyncSession, attended: TrainingAttended, event: CloudEvent) -> None:
+    """Training attended is a fact, dated the day it was held."""
+    await _record(
+        session,
+        event,
+        attended.uscc,
+        attended.organiser_agency,
+        FactBase(
+            kind=FactKind.training,
+            severity=Severity.general,
+            occurred_at=min(_china_day(attended.held_on), event.time),
+            evidence_ref=f"training {attended.training_id}",
+            description=attended.title,
+            details={"training_id": attended.training_id, "topic": attended.topic},
+        ),
+    )
+
+
+async def on_award(session: AsyncSession, award: AwardChanged, event: CloudEvent) -> None:
+    """An award granted is a fact."""
+    await _record(
+        session,
+        event,
+        award.uscc,
+        settings.office_agency,
+        FactBase(
+            kind=FactKind.award,
+            severity=Severity.general,
+            occurred_at=event.time,
+            evidence_ref=f"award round {award.round_id}",
+            description=award.title,
+            details={"round_id": award.round_id, "year": award.year},
+        ),
+    )
+
+
+async def on_task(session: AsyncSession, task: TaskCompleted, event: CloudEvent) -> None:
+    """A spot-check result is a fact."""
+    await _record(
+        session,
+        event,
+        task.uscc,
+        task.agency,
+        FactBase(
+            kind=FactKind.spot_check_pass if task.outcome == "pass" else FactKind.spot_check_fail,
+            severity=Severity(task.severity),
+            occurred_at=min(task.completed_at, event.time),
+            evidence_ref=task.evidence_ref or f"task {task.task_id}",
+            details={
+                "task_id": task.task_id,
+                "campaign_id": task.campaign_id,
+                **({"checklist_items": task.checklist_items} if task.checklist_items else {}),
+            },
+        ),
+    )
+
+
+async def on_alert(session: AsyncSession, alert: AlertRaised, event: CloudEvent) -> None:
+    """A risk alert about an enterprise is a fact when its signal is one (a foreign
+    notification, a return, a recall)."""
+    kind = SIGNAL_FACTS.get(alert.signal_kind)
+    if kind is None or alert.uscc is None:
+        log.info("alert %s is not a credit fact (%s)", alert.alert_id, alert.signal_kind)
+        return
+    await _record(
+        session,
+        event,
+        alert.uscc,
+        alert.agency,
+        FactBase(
+            kind=kind,
+            severity=Severity(alert.severity),
+            occurred_at=min(alert.raised_at, event.time),
+            evidence_ref=alert.reference or f"alert {alert.alert_id}",
+            details={"alert_id": alert.alert_id, "batch_id": alert.batch_id},
+        ),
+    )
+
+
+async def on_lab_test(session: AsyncSession, test: LabTestChanged, event: CloudEvent) -> None:
+    """A completed lab test is a fact."""
+    passed = test.outcome == "pass"
+    await _record(
+        session,
+        event,
+        test.uscc,
+        test.agency or settings.office_agency,
+        FactBase(
+            kind=FactKind.lab_test_pass if passed else FactKind.lab_test_fail,
+            severity=Severity(test.severity or "general"),
+            occurred_at=min(test.tested_at or event.time, event.time),
+            evidence_ref=f"lab report {test.report_number} ({test.lab_name})",
+            details={
+                "request_id": test.request_id,
+                "lab_id": test.lab_id,
+                "batch_id": test.batch_id,
+                "standard": test.standard,
+            },
+        ),
+    )
 
 
 CONSUMERS = [
-    Consumer(durable="credit-registry", stream="REGISTRY", handler=on_registry_event),
-    Consumer(durable="credit-inspection", stream="INSPECTION", handler=on_inspection_event),
+    Consumer(
+        "credit-registry",
+        "REGISTRY",
+        {
+            "registry.enterprise.registered.v1": on_registered,
+            "registry.commitment.signed.v1": on_commitment,
+            "registry.commitment.breached.v1": on_commitment,
+            "registry.training.attended.v1": on_training,
+            "registry.award.granted.v1": on_award,
+        },
+    ),
+    Consumer(
+        "credit-inspection",
+        "INSPECTION",
+        {
+            "inspection.task.completed.v1": on_task,
+            "inspection.alert.raised.v1": on_alert,
+            "inspection.test.completed.v1": on_lab_test,
+        },
+    ),
 ]

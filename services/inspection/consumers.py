@@ -16,56 +16,85 @@ from kit.events import (
     MembershipChanged,
     RecognitionChanged,
 )
-from kit.inbox import Consumer
+from kit.inbox import Consumer, Handler
 from services.inspection.directory import service as directory
 from services.inspection.risk import service as risk
 
-# Zone members are the admitted ones: a suspension takes an enterprise out until reinstated.
-MEMBER_EVENTS = {
-    "registry.membership.admitted.v1": True,
-    "registry.membership.reinstated.v1": True,
-    "registry.membership.suspended.v1": False,
-    "registry.membership.removed.v1": False,
-}
+
+async def on_agency(session: AsyncSession, agency: AgencyRegistered, _: CloudEvent) -> None:
+    """A member agency (a lab's operator must be one)."""
+    await directory.mirror_agency(session, agency)
 
 
-async def on_registry_event(session: AsyncSession, event: CloudEvent) -> None:
-    """Agencies; enterprises and their zone memberships; export batches; traces of alerts'
-    batches."""
-    if event.type == "registry.agency.registered.v1":
-        await directory.mirror_agency(session, AgencyRegistered.model_validate(event.data))
-    elif event.type == "registry.enterprise.registered.v1":
-        registered = EnterpriseRegistered.model_validate(event.data)
-        await directory.announce(
-            session, uscc=registered.uscc, name=registered.name, industry=registered.industry
-        )
-    elif event.type in MEMBER_EVENTS:
-        membership = MembershipChanged.model_validate(event.data)
+async def on_enterprise(
+    session: AsyncSession, registered: EnterpriseRegistered, _: CloudEvent
+) -> None:
+    """An enterprise enters the directory."""
+    await directory.announce(
+        session, uscc=registered.uscc, name=registered.name, industry=registered.industry
+    )
+
+
+def on_membership(member: bool) -> Handler:
+    """Zone members are the admitted ones: a suspension takes an enterprise out until
+    reinstated."""
+
+    async def handle(session: AsyncSession, membership: MembershipChanged, _: CloudEvent) -> None:
         await directory.set_zone(
-            session,
-            uscc=membership.uscc,
-            zone=membership.zone_code,
-            member=MEMBER_EVENTS[event.type],
+            session, uscc=membership.uscc, zone=membership.zone_code, member=member
         )
-    elif event.type == "registry.batch.recorded.v1":
-        await risk.mirror_batch(session, BatchRecorded.model_validate(event.data))
-    elif event.type == "registry.batch.traced.v1":
-        await risk.attach_trace(session, BatchTraced.model_validate(event.data))
+
+    return handle
 
 
-async def on_credit_event(session: AsyncSession, event: CloudEvent) -> None:
-    """Levels (the draw's strata), recognitions and recognisable results."""
-    if event.type == "credit.level.changed.v1":
-        await directory.set_level(
-            session, CreditLevelChanged.model_validate(event.data), event.time
-        )
-    elif event.type in ("credit.recognition.granted.v1", "credit.recognition.revoked.v1"):
-        await directory.mirror_recognition(session, RecognitionChanged.model_validate(event.data))
-    elif event.type == "credit.fact.recorded.v1":
-        await directory.mirror_result(session, CreditFactRecorded.model_validate(event.data))
+async def on_batch(session: AsyncSession, batch: BatchRecorded, _: CloudEvent) -> None:
+    """An export batch, for risk signals that name it."""
+    await risk.mirror_batch(session, batch)
+
+
+async def on_trace(session: AsyncSession, trace: BatchTraced, _: CloudEvent) -> None:
+    """The trace of an alert's batch, attached to the alert."""
+    await risk.attach_trace(session, trace)
+
+
+async def on_level(session: AsyncSession, change: CreditLevelChanged, event: CloudEvent) -> None:
+    """Levels are the draw's strata."""
+    await directory.set_level(session, change, event.time)
+
+
+async def on_recognition(session: AsyncSession, change: RecognitionChanged, _: CloudEvent) -> None:
+    """Which agencies recognise which results (监管互认)."""
+    await directory.mirror_recognition(session, change)
+
+
+async def on_fact(session: AsyncSession, fact: CreditFactRecorded, _: CloudEvent) -> None:
+    """A recognisable result."""
+    await directory.mirror_result(session, fact)
 
 
 CONSUMERS = [
-    Consumer(durable="inspection-registry", stream="REGISTRY", handler=on_registry_event),
-    Consumer(durable="inspection-credit", stream="CREDIT", handler=on_credit_event),
+    Consumer(
+        "inspection-registry",
+        "REGISTRY",
+        {
+            "registry.agency.registered.v1": on_agency,
+            "registry.enterprise.registered.v1": on_enterprise,
+            "registry.membership.admitted.v1": on_membership(True),
+            "registry.membership.reinstated.v1": on_membership(True),
+            "registry.membership.suspended.v1": on_membership(False),
+            "registry.membership.removed.v1": on_membership(False),
+            "registry.batch.recorded.v1": on_batch,
+            "registry.batch.traced.v1": on_trace,
+        },
+    ),
+    Consumer(
+        "inspection-credit",
+        "CREDIT",
+        {
+            "credit.level.changed.v1": on_level,
+            "credit.fact.recorded.v1": on_fact,
+            "credit.recognition.granted.v1": on_recognition,
+            "credit.recognition.revoked.v1": on_recognition,
+        },
+    ),
 ]

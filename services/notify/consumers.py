@@ -1,10 +1,16 @@
 """Notify consumes every domain event (one durable consumer per producing stream)."""
 
-from kit.inbox import Consumer
+from kit.events import CONTRACTS
+from kit.inbox import Consumer, Handler
 from services.notify.fanout import on_event
 
+
+def _every(service: str) -> dict[str, Handler]:
+    return {t: on_event for t in CONTRACTS if t.startswith(f"{service}.")}
+
+
 CONSUMERS = [
-    Consumer(durable="notify-registry", stream="REGISTRY", handler=on_event),
-    Consumer(durable="notify-credit", stream="CREDIT", handler=on_event),
-    Consumer(durable="notify-inspection", stream="INSPECTION", handler=on_event),
+    Consumer("notify-registry", "REGISTRY", _every("registry")),
+    Consumer("notify-credit", "CREDIT", _every("credit")),
+    Consumer("notify-inspection", "INSPECTION", _every("inspection")),
 ]

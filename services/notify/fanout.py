@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,10 +41,9 @@ MEMBER_EVENTS = {
 }
 
 
-async def _mirror(session: AsyncSession, event: CloudEvent) -> None:
+async def _mirror(session: AsyncSession, data: BaseModel, event: CloudEvent) -> None:
     """Enterprises (HS codes, markets, zones) for bulletins and filters."""
-    if event.type == "registry.enterprise.registered.v1":
-        e = EnterpriseRegistered.model_validate(event.data)
+    if isinstance(e := data, EnterpriseRegistered):
         values = {
             "name": e.name,
             "industry": e.industry,
@@ -55,8 +55,7 @@ async def _mirror(session: AsyncSession, event: CloudEvent) -> None:
             .values(uscc=e.uscc, zones=[], **values)
             .on_conflict_do_update(index_elements=[Recipient.uscc], set_=values)
         )
-    elif event.type in MEMBER_EVENTS:
-        m = MembershipChanged.model_validate(event.data)
+    elif event.type in MEMBER_EVENTS and isinstance(m := data, MembershipChanged):
         row = await session.get(Recipient, m.uscc, with_for_update=True)
         if row is not None:
             zones = set(row.zones) - {m.zone_code}
@@ -84,11 +83,10 @@ def _warning_values(alert: AlertRaised) -> tuple[dict[str, Any], dict[str, dict[
     return common, per_language
 
 
-def warned_directly(event: CloudEvent) -> list[tuple[str, str]]:
+def warned_directly(alert: BaseModel) -> list[tuple[str, str]]:
     """Who gets a risk warning whatever they subscribed to."""
-    if event.type != "inspection.alert.raised.v1":
+    if not isinstance(alert, AlertRaised):
         return []
-    alert = AlertRaised.model_validate(event.data)
     to = [("agency", settings.office_agency), ("agency", alert.agency)]
     return to + ([("enterprise", alert.uscc)] if alert.uscc else [])
 
@@ -111,13 +109,12 @@ async def _languages(
     return chosen
 
 
-async def _warnings(session: AsyncSession, event: CloudEvent) -> None:
+async def _warnings(session: AsyncSession, data: BaseModel, event: CloudEvent) -> None:
     """风险预警: the enterprise, the zone office and the raising agency are warned; the
     enterprises that received the same supplier lots get a precautionary notice."""
-    if event.type == "inspection.alert.raised.v1":
-        alert = AlertRaised.model_validate(event.data)
+    if isinstance(alert := data, AlertRaised):
         common, per_language = _warning_values(alert)
-        owners = list(dict.fromkeys(warned_directly(event)))
+        owners = list(dict.fromkeys(warned_directly(alert)))
         languages = await _languages(session, owners, event)
         to = [To(kind, who, languages.get((kind, who), "zh-CN")) for kind, who in owners]
         await send(
@@ -130,8 +127,7 @@ async def _warnings(session: AsyncSession, event: CloudEvent) -> None:
             event_id=uuid.UUID(event.id),
             data={"alert_id": alert.alert_id, "batch_id": alert.batch_id, "uscc": alert.uscc},
         )
-    elif event.type == "registry.batch.traced.v1":
-        traced = BatchTraced.model_validate(event.data)
+    elif isinstance(traced := data, BatchTraced):
         for affected in traced.affected:
             await send(
                 session,
@@ -183,7 +179,7 @@ async def _listening(session: AsyncSession) -> list[_Listening]:
     return cached
 
 
-async def _subscriptions(session: AsyncSession, event: CloudEvent) -> None:
+async def _subscriptions(session: AsyncSession, data: BaseModel, event: CloudEvent) -> None:
     """A delivery per webhook subscription the event reaches, a message per inbox one."""
     subscriptions = [
         s
@@ -229,7 +225,7 @@ async def _subscriptions(session: AsyncSession, event: CloudEvent) -> None:
             .on_conflict_do_nothing(index_elements=["subscription_id", "event_id"])
         )
     # one message per owner, none to those the warning reached directly
-    owners = set(warned_directly(event))
+    owners = set(warned_directly(data))
     inboxes = []
     for s in reached:
         if s.channel == "inbox" and s.status == "active" and (s.owner_kind, s.owner) not in owners:
@@ -237,12 +233,11 @@ async def _subscriptions(session: AsyncSession, event: CloudEvent) -> None:
             inboxes.append(s)
     if not inboxes:
         return
-    data: dict[str, Any] = {"type": event.type, "subject": event.subject}
-    if event.type == "inspection.alert.raised.v1":
-        alert = AlertRaised.model_validate(event.data)
+    message: dict[str, Any] = {"type": event.type, "subject": event.subject}
+    if isinstance(alert := data, AlertRaised):
         common, per_language = _warning_values(alert)
         code, kind = "risk.warning", "warning"
-        data |= {"alert_id": alert.alert_id, "batch_id": alert.batch_id, "uscc": alert.uscc}
+        message |= {"alert_id": alert.alert_id, "batch_id": alert.batch_id, "uscc": alert.uscc}
     else:
         summary = event.data.get("summary") or ", ".join(
             f"{k}={v}" for k, v in list(event.data.items())[:4]
@@ -262,12 +257,12 @@ async def _subscriptions(session: AsyncSession, event: CloudEvent) -> None:
         common,
         per_language=per_language,
         event_id=uuid.UUID(event.id),
-        data=data,
+        data=message,
     )
 
 
-async def on_event(session: AsyncSession, event: CloudEvent) -> None:
+async def on_event(session: AsyncSession, data: BaseModel, event: CloudEvent) -> None:
     """Route one domain event."""
-    await _mirror(session, event)
-    await _warnings(session, event)
-    await _subscriptions(session, event)
+    await _mirror(session, data, event)
+    await _warnings(session, data, event)
+    await _subscriptions(session, data, event)

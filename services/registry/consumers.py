@@ -21,9 +21,10 @@ log = logging.getLogger("registry.consumers")
 LOWEST_LEVEL = "D"
 
 
-async def on_credit_level_changed(session: AsyncSession, event: CloudEvent) -> None:
+async def on_credit_level_changed(
+    session: AsyncSession, change: CreditLevelChanged, event: CloudEvent
+) -> None:
     """Mirror the level; a drop to the lowest level raises a removal review (动态管理)."""
-    change = CreditLevelChanged.model_validate(event.data)
     enterprise = await session.get(Enterprise, change.uscc, with_for_update=True)
     if enterprise is None:
         log.info("credit level for unknown enterprise %s ignored", change.uscc)
@@ -48,17 +49,11 @@ async def on_credit_level_changed(session: AsyncSession, event: CloudEvent) -> N
         )
 
 
-async def on_alert_raised(session: AsyncSession, event: CloudEvent) -> None:
+async def on_alert_raised(session: AsyncSession, alert: AlertRaised, event: CloudEvent) -> None:
     """Trace an alert's batch upstream and announce its steps, supplier lots and the other
     enterprises that received the same supplier lots (inspection attaches it to the alert).
     Open alerts are remembered per enterprise until inspection closes them: an open serious
     one keeps the enterprise out of honours (联合惩戒)."""
-    if event.type == "inspection.alert.closed.v1":
-        await programme.alert_closed(session, AlertClosed.model_validate(event.data))
-        return
-    if event.type != "inspection.alert.raised.v1":
-        return
-    alert = AlertRaised.model_validate(event.data)
     await programme.alert_raised(session, alert)
     if alert.batch_id is None:
         return
@@ -69,7 +64,21 @@ async def on_alert_raised(session: AsyncSession, event: CloudEvent) -> None:
     await batches.announce_trace(session, lot, alert_id=alert.alert_id)
 
 
+async def on_alert_closed(session: AsyncSession, closed: AlertClosed, event: CloudEvent) -> None:
+    """The alert no longer keeps its enterprise out of honours."""
+    await programme.alert_closed(session, closed)
+
+
 CONSUMERS = [
-    Consumer(durable="registry-credit-levels", stream="CREDIT", handler=on_credit_level_changed),
-    Consumer(durable="registry-inspection", stream="INSPECTION", handler=on_alert_raised),
+    Consumer(
+        "registry-credit-levels", "CREDIT", {"credit.level.changed.v1": on_credit_level_changed}
+    ),
+    Consumer(
+        "registry-inspection",
+        "INSPECTION",
+        {
+            "inspection.alert.raised.v1": on_alert_raised,
+            "inspection.alert.closed.v1": on_alert_closed,
+        },
+    ),
 ]

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
-import nats
 import pytest
 
 from deploy.launcher import Stack
 from kit.events import AlertRaised, TaskCompleted, make_event
+from kit.messaging import connect
 from tests.helpers import enterprise_body, make_stack, new_uscc, sql, token, wait_until
 
 
@@ -69,7 +69,9 @@ def _task(uscc: str, outcome: str = "pass") -> object:
 
 def _publish(stack: Stack, events: list, *, suffix: str = "") -> None:  # type: ignore[type-arg]
     async def run() -> None:
-        nc = await nats.connect(stack.nats_client_url)
+        nc = await connect(
+            stack.nats_client_url, stack.nats_identity(events[0].source.split("/")[-1])
+        )
         try:
             js = nc.jetstream()
             for e in events:

@@ -121,6 +121,7 @@ def test_run_against_external_postgres_and_nats(stack: Stack) -> None:
             "ZONE_WORKERS": "1",
             "ZONE_DATABASE_URL": stack.pg_root_url,
             "ZONE_NATS_URL": stack.nats_client_url,
+            "ZONE_NATS_CREDENTIALS": str(stack.nats_credentials),
         }
     )
     try:

@@ -13,6 +13,7 @@ import httpx
 import nats.errors
 import pytest
 
+from deploy import nats_auth
 from deploy.launcher import Stack
 from deploy.processes import Nats, free_port
 from tests.helpers import (
@@ -48,6 +49,7 @@ def cluster() -> Iterator[tuple[Stack, list[Nats]]]:
             name=f"nats-{i}",
             cluster_port=routes[i],
             routes=tuple(r for j, r in enumerate(routes) if j != i),
+            authorization=nats_auth.authorization(stack.nats_passwords),
         )
         for i in range(3)
     ]

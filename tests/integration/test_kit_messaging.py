@@ -8,10 +8,10 @@ import uuid
 from collections.abc import AsyncIterator
 
 import httpx
-import nats
 import pytest
 from fastapi import APIRouter
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+from pydantic import BaseModel
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -21,12 +21,30 @@ from kit.app import create_service_app
 from kit.db import Base, SessionDep, make_engine, make_sessionmaker
 from kit.events import CloudEvent
 from kit.idempotency import IdempotencyRecord
-from kit.inbox import Consumer, ConsumerRunner, InboxEntry
-from kit.messaging import NatsConnection
+from kit.inbox import Consumer, ConsumerRunner, Handler, InboxEntry
+from kit.messaging import NatsConnection, connect
 from kit.outbox import OutboxMessage, OutboxRelay, emit
 from kit.settings import ServiceSettings
 
 STREAM = "KITTEST"
+TYPE = "kittest.item.changed.v1"
+
+
+class Item(BaseModel):
+    """The test stream's one contract."""
+
+    n: int
+
+
+def _consumer(durable: str, handler: Handler, max_deliver: int) -> Consumer:
+    return Consumer(
+        durable,
+        STREAM,
+        {TYPE: handler},
+        contracts={TYPE: Item},
+        source="/tests",
+        max_deliver=max_deliver,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +63,12 @@ async def env(
     tables = [OutboxMessage.__table__, InboxEntry.__table__, IdempotencyRecord.__table__]
     async with engine.begin() as conn:
         await conn.run_sync(lambda c: Base.metadata.create_all(c, tables=tables))
-    nc = await nats.connect(stack.nats_client_url)
+    admin = stack.nats_identity("provisioner")  # kit's own test stream, outside the services'
+    nc = await connect(stack.nats_client_url, admin)
     js = nc.jetstream()
     await js.add_stream(StreamConfig(name=STREAM, subjects=["kittest.>"], duplicate_window=120))
     await nc.close()
-    connection = NatsConnection(stack.nats_client_url, name="kit-it")
+    connection = NatsConnection(stack.nats_client_url, name="kit-it", identity=admin)
     await connection.start()
     yield engine, make_sessionmaker(engine), connection, settings
     await connection.close()
@@ -57,9 +76,7 @@ async def env(
 
 
 def _event(n: int) -> CloudEvent:
-    return CloudEvent(
-        source="/tests", type="kittest.item.changed.v1", subject=f"E{n}", data={"n": n}
-    )
+    return CloudEvent(source="/tests", type=TYPE, subject=f"E{n}", data={"n": n})
 
 
 async def _stream_count(conn: NatsConnection) -> int:
@@ -110,7 +127,7 @@ async def test_runner_retries_then_applies_once(env) -> None:  # type: ignore[no
     )
     calls: list[str] = []
 
-    async def flaky(session: AsyncSession, event: CloudEvent) -> None:
+    async def flaky(session: AsyncSession, item: Item, event: CloudEvent) -> None:
         calls.append(event.id)
         if calls.count(event.id) < 3:
             raise RuntimeError("transient")
@@ -125,7 +142,7 @@ async def test_runner_retries_then_applies_once(env) -> None:  # type: ignore[no
         event.model_dump_json().encode(),
         headers={"Nats-Msg-Id": f"{event.id}/2"},
     )
-    runner = ConsumerRunner(Consumer(durable, STREAM, flaky, max_deliver=5), conn, maker)
+    runner = ConsumerRunner(_consumer(durable, flaky, max_deliver=5), conn, maker)
     task = asyncio.create_task(runner.run())
     try:
         for _ in range(100):
@@ -161,14 +178,14 @@ async def test_runner_dead_letters_after_max_deliver(env, stack: Stack) -> None:
         ),
     )
 
-    async def broken(session: AsyncSession, event: CloudEvent) -> None:
+    async def broken(session: AsyncSession, item: Item, event: CloudEvent) -> None:
         raise ValueError("cannot apply")
 
     event = _event(8)
     await conn.js.publish(
         "kittest.item.changed", event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
     )
-    runner = ConsumerRunner(Consumer(durable, STREAM, broken, max_deliver=3), conn, maker)
+    runner = ConsumerRunner(_consumer(durable, broken, max_deliver=3), conn, maker)
     task = asyncio.create_task(runner.run())
     try:
         sub = await conn.js.pull_subscribe(f"deadletter.{durable}", stream="DEADLETTER")

@@ -1,0 +1,148 @@
+"""Who may do what on NATS: one identity per service, a provisioning identity, a read-only
+observer; the server's `authorization` block is generated from the services' declarations.
+
+| identity      | may publish                                         | may consume                     |
+|---------------|-----------------------------------------------------|---------------------------------|
+| a service     | its own `<service>.>` subjects; `deadletter.<its durable>`; the JetStream calls its own durables need (info, next, ack) | its own durables, replies on `_INBOX_<service>.>` |
+| notify        | as a service, and reads, republishes and removes dead letters (`/v1/deadletters`) | as a service |
+| provisioner   | anything (creates and updates streams and consumers: `make migrate`, the launcher) | anything |
+| observer      | nothing on a stream; creates its own ephemeral consumers | every stream, read-only |
+
+Anonymous connections are refused. The same block serves `make run` (passwords generated
+into the data folder, mode 0600) and production (`deploy/nats/auth.conf`, passwords from the
+environment of the NATS pods, which a Secret fills).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from deploy.streams import SERVICES, all_consumers, consumers_of
+from kit.inbox import DEAD_LETTER_PREFIX, DEAD_LETTER_STREAM
+
+PROVISIONER = "provisioner"
+OBSERVER = "observer"
+IDENTITIES = (*SERVICES, PROVISIONER, OBSERVER)
+# Dead-letter retry republishes an event on its original subject (notify's admin endpoint).
+DEAD_LETTER_ADMIN = "notify"
+
+
+def _service(service: str) -> dict[str, Any]:
+    publish = [f"{service}.>", "$JS.API.INFO"]
+    for c in consumers_of(service):
+        publish += [
+            f"{DEAD_LETTER_PREFIX}.{c.durable}",
+            f"$JS.API.CONSUMER.INFO.{c.stream}.{c.durable}",
+            f"$JS.API.CONSUMER.MSG.NEXT.{c.stream}.{c.durable}",
+            f"$JS.ACK.{c.stream}.{c.durable}.>",
+        ]
+    if service == DEAD_LETTER_ADMIN:
+        publish += [
+            f"$JS.API.STREAM.INFO.{DEAD_LETTER_STREAM}",
+            f"$JS.API.STREAM.MSG.GET.{DEAD_LETTER_STREAM}",
+            f"$JS.API.STREAM.MSG.DELETE.{DEAD_LETTER_STREAM}",
+            *(f"{s}.>" for s in SERVICES if s != service),
+        ]
+    return {"publish": {"allow": publish}, "subscribe": {"allow": [f"_INBOX_{service}.>"]}}
+
+
+def _observer() -> dict[str, Any]:
+    """Reads every stream through consumers of its own; touches no service's durable."""
+    durables = [(c.stream, c.durable) for c in all_consumers()]
+    deny = ["$JS.API.CONSUMER.DURABLE.CREATE.>"]
+    for stream, durable in durables:
+        deny += [
+            f"$JS.API.CONSUMER.CREATE.{stream}.{durable}",
+            f"$JS.API.CONSUMER.CREATE.{stream}.{durable}.>",
+            f"$JS.API.CONSUMER.DELETE.{stream}.{durable}",
+            f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",
+            f"$JS.ACK.{stream}.{durable}.>",
+        ]
+    return {
+        "publish": {
+            "allow": [
+                "$JS.API.INFO",
+                "$JS.API.STREAM.NAMES",
+                "$JS.API.STREAM.LIST",
+                "$JS.API.STREAM.INFO.*",
+                "$JS.API.STREAM.MSG.GET.*",
+                "$JS.API.DIRECT.GET.>",
+                "$JS.API.CONSUMER.CREATE.>",
+                "$JS.API.CONSUMER.INFO.*.*",
+                "$JS.API.CONSUMER.NAMES.*",
+                "$JS.API.CONSUMER.LIST.*",
+                "$JS.API.CONSUMER.MSG.NEXT.*.*",
+                "$JS.API.CONSUMER.DELETE.*.*",
+                "$JS.ACK.>",
+                "$JS.FC.>",
+            ],
+            "deny": deny,
+        },
+        "subscribe": {"allow": [">"]},
+    }
+
+
+def permissions() -> dict[str, dict[str, Any]]:
+    """Each identity's permissions."""
+    everything = {"publish": {"allow": [">"]}, "subscribe": {"allow": [">"]}}
+    return {
+        **{s: _service(s) for s in SERVICES},
+        PROVISIONER: everything,
+        OBSERVER: _observer(),
+    }
+
+
+def authorization(passwords: Mapping[str, str]) -> str:
+    """The server's `authorization` block. A password that starts with `$` is a reference to
+    an environment variable of the server (production); any other is written as it is."""
+    granted = permissions()
+    users = [
+        {"user": name, "password": passwords[name], "permissions": granted[name]}
+        for name in IDENTITIES
+    ]
+    text = json.dumps({"users": users}, indent=2, ensure_ascii=False)
+    for name in IDENTITIES:  # `password: $VAR` unquoted is NATS's environment lookup
+        if passwords[name].startswith("$"):
+            text = text.replace(json.dumps(passwords[name]), passwords[name])
+    return f"authorization {text}\n"
+
+
+def environment_passwords() -> dict[str, str]:
+    """Production's references: `$REGISTRY_NATS_PASSWORD`, …, `$OBSERVER_NATS_PASSWORD`."""
+    return {name: f"${name.upper()}_NATS_PASSWORD" for name in IDENTITIES}
+
+
+def production_config() -> str:
+    """`deploy/nats/auth.conf`, included by the cluster's nats.conf (a test keeps the
+    committed file equal to this)."""
+    return (
+        "# Generated by `python -m deploy.nats_auth` from the services' consumer declarations;\n"
+        "# do not edit. Passwords come from the environment (the nats-credentials Secret).\n"
+        + authorization(environment_passwords())
+    )
+
+
+def load_or_create(path: Path) -> dict[str, str]:
+    """The local identities' passwords, generated once into `path` (mode 0600) and kept
+    across restarts; `make clean` removes them with the data folder."""
+    if path.exists():
+        passwords = json.loads(path.read_text())
+        if set(IDENTITIES) <= set(passwords):
+            return {name: passwords[name] for name in IDENTITIES}
+    passwords = {name: secrets.token_urlsafe(24) for name in IDENTITIES}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(passwords, f, indent=2)
+    os.replace(tmp, path)
+    return passwords
+
+
+if __name__ == "__main__":
+    print(production_config(), end="")
