@@ -1,5 +1,7 @@
 """Gateway settings (env prefix `GATEWAY_`)."""
 
+from typing import ClassVar
+
 from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -12,6 +14,7 @@ class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
 
     service_name: str = "gateway"
+    uses_nats: ClassVar[bool] = False
     port: int = 8000
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/gateway"
     # Ed25519 private key (PKCS#8 PEM). Required in prod; dev/test keep one in the gateway DB.

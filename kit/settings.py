@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +20,7 @@ class ServiceSettings(BaseSettings):
     """Settings every service reads. Subclasses set `env_prefix` (e.g. `REGISTRY_`)."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+    uses_nats: ClassVar[bool] = True  # the gateway does not
 
     service_name: str = "service"
     profile: Profile = "dev"
@@ -58,9 +59,10 @@ class ServiceSettings(BaseSettings):
     def _refuse_dev_defaults_in_prod(self) -> ServiceSettings:
         if self.profile == "prod" and "127.0.0.1:54329" in self.database_url:
             raise ValueError("database_url must point at the production PostgreSQL in prod")
-        if self.profile == "prod" and not self.nats_user:
-            raise ValueError("nats_user must name the service's NATS identity in prod")
-        require_real_secret(self.nats_password, name="nats_password", profile=self.profile)
+        if self.uses_nats and self.profile == "prod":
+            if not self.nats_user:
+                raise ValueError("nats_user must name the service's NATS identity in prod")
+            require_real_secret(self.nats_password, name="nats_password", profile=self.profile)
         if self.profile == "prod" and os.environ.get("ZONE_FAILPOINTS", "").strip():
             raise ValueError(
                 "ZONE_FAILPOINTS makes the process kill itself (fault tests only); unset it in prod"

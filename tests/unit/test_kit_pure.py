@@ -135,11 +135,21 @@ def test_prod_settings_refuse_armed_failpoints(monkeypatch: pytest.MonkeyPatch) 
     from services.registry.config import RegistrySettings
 
     monkeypatch.setenv("ZONE_FAILPOINTS", "outbox.after_publish=1")
+    prod = {
+        "profile": "prod",
+        "database_url": "postgresql+asyncpg://db/registry",
+        "nats_user": "registry",
+        "nats_password": "kJ8v2-real-secret",
+    }
     with pytest.raises(ValidationError, match="ZONE_FAILPOINTS"):
-        RegistrySettings(profile="prod", database_url="postgresql+asyncpg://db/registry")
+        RegistrySettings(**prod)
     assert RegistrySettings(profile="dev").profile == "dev"  # the fault tests' profile
     monkeypatch.setenv("ZONE_FAILPOINTS", "")
-    RegistrySettings(profile="prod", database_url="postgresql+asyncpg://db/registry")
+    RegistrySettings(**prod)
+    with pytest.raises(ValidationError, match="nats_user"):
+        RegistrySettings(**(prod | {"nats_user": ""}))  # anonymous on NATS
+    with pytest.raises(ValidationError, match="nats_password"):
+        RegistrySettings(**(prod | {"nats_password": "change-me"}))
 
 
 def test_bulk_lines_json_lines_csv_and_bad_rows() -> None:
