@@ -157,6 +157,11 @@ class CreditLevelChanged(BaseModel):
     model_version: int | None = None
     cause: str | None = None
     fact_id: str | None = None
+    sequence: int | None = Field(
+        default=None,
+        description="The enterprise's score version at this change; it only grows, so a "
+        "consumer keeps the level with the highest sequence (not the latest `time`)",
+    )
 
 
 class CreditFactRecorded(BaseModel):

@@ -21,6 +21,14 @@ log = logging.getLogger("registry.consumers")
 LOWEST_LEVEL = "D"
 
 
+def _stale(enterprise: Enterprise, change: CreditLevelChanged, event: CloudEvent) -> bool:
+    """Older than the level mirrored: by credit's sequence where both have one (an event's
+    own `time` cannot put it ahead), else by time (events from before sequences)."""
+    if change.sequence is not None and enterprise.credit_level_seq is not None:
+        return change.sequence <= enterprise.credit_level_seq
+    return enterprise.credit_level_at is not None and event.time <= enterprise.credit_level_at
+
+
 async def on_credit_level_changed(
     session: AsyncSession, change: CreditLevelChanged, event: CloudEvent
 ) -> None:
@@ -29,7 +37,7 @@ async def on_credit_level_changed(
     if enterprise is None:
         log.info("credit level for unknown enterprise %s ignored", change.uscc)
         return
-    if enterprise.credit_level_at is not None and event.time <= enterprise.credit_level_at:
+    if _stale(enterprise, change, event):
         log.info("stale credit level event %s for %s ignored", event.id, change.uscc)
         return
     # A Core UPDATE, so the version (the ETag) stays: the level is credit's, not an edit a
@@ -37,7 +45,11 @@ async def on_credit_level_changed(
     await session.execute(
         update(Enterprise)
         .where(Enterprise.uscc == change.uscc)
-        .values(credit_level=change.to_level, credit_level_at=event.time)
+        .values(
+            credit_level=change.to_level,
+            credit_level_at=event.time,
+            credit_level_seq=change.sequence,
+        )
         .execution_options(synchronize_session=False)
     )
     if change.to_level == LOWEST_LEVEL and change.from_level != LOWEST_LEVEL:

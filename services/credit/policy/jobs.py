@@ -49,6 +49,7 @@ UPDATE_SCORES = text(
     FROM unnest(CAST(:usccs AS text[]), CAST(:scores AS float8[]), CAST(:levels AS text[]))
         AS v(uscc, score, level)
     WHERE e.uscc = v.uscc
+    RETURNING e.uscc, e.version
     """
 )
 CAUSES = {"model": "model v{v} in force", "decay": "time decay and expiries", "manual": "rescored"}
@@ -199,7 +200,7 @@ class Rescorer:
                 levels.append(evaluation.level.value)
                 if evaluation.level.value != old_level:
                     changes.append((uscc, old_level, evaluation.level.value, evaluation.score))
-            await session.execute(
+            updated = await session.execute(
                 UPDATE_SCORES,
                 {
                     "usccs": usccs,
@@ -209,7 +210,8 @@ class Rescorer:
                     "at": now,
                 },
             )
-            await self._record_changes(session, job, changes, cause, now)
+            sequences: dict[str, int] = dict(updated.tuples().all())
+            await self._record_changes(session, job, changes, sequences, cause, now)
             job.processed += len(rows)
             job.level_changes += len(changes)
             job.last_uscc = usccs[-1]
@@ -220,6 +222,7 @@ class Rescorer:
         session: AsyncSession,
         job: RescoreJob,
         changes: Sequence[tuple[str, str, str, float]],
+        sequences: dict[str, int],
         cause: str,
         now: Any,
     ) -> None:
@@ -256,6 +259,7 @@ class Rescorer:
                         score=score,
                         model_version=job.model_version,
                         cause=cause,
+                        sequence=sequences[uscc],
                     ),
                 )
                 for uscc, old, new, score in changes

@@ -126,6 +126,7 @@ async def announce(
             evaluation=evaluation,
             version=version,
             cause="registered: base score",
+            sequence=1,
         )
 
 
@@ -156,6 +157,7 @@ async def rescore(
             version=version,
             cause=cause,
             fact_id=fact_id,
+            sequence=enterprise.version,
         )
     return evaluation
 
@@ -168,6 +170,7 @@ async def _level_changed(
     evaluation: Evaluation,
     version: int,
     cause: str,
+    sequence: int,
     fact_id: uuid.UUID | None = None,
 ) -> None:
     session.add(
@@ -194,6 +197,7 @@ async def _level_changed(
             model_version=version,
             cause=cause,
             fact_id=str(fact_id) if fact_id else None,
+            sequence=sequence,
         ),
     )
 

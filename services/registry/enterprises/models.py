@@ -31,8 +31,10 @@ class Enterprise(TimestampMixin, Base):
     certifications: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     # Mirrored from credit.level.changed events; credit owns the score itself.
     credit_level: Mapped[str | None] = mapped_column(String(1), index=True, default=None)
-    # Time of the credit event mirrored above: an older event arriving late is ignored.
+    # Time and credit's sequence of the change mirrored above: a change with a lower sequence
+    # (an older one arriving late) is ignored, whatever its time says.
     credit_level_at: Mapped[datetime | None] = mapped_column(default=None)
+    credit_level_seq: Mapped[int | None] = mapped_column(BigInteger, default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
