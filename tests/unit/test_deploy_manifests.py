@@ -1,9 +1,14 @@
 """The deployment files agree with the code: every app is deployed with probes, requests and
 limits, on the port its settings name, from one image; NATS is a 3-node cluster with R3
-streams and `sync_interval: always`; the NATS config is one the server accepts."""
+streams and `sync_interval: always`; the NATS config is one the server accepts, its
+authorization is the one generated from the services' declarations, every identity's
+password comes from the nats-credentials Secret (compose: the environment), and network
+policies let only the platform's pods reach NATS and PostgreSQL."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +18,8 @@ import pytest
 import yaml
 
 from deploy.launcher import APPS
+from deploy.nats_auth import IDENTITIES, PROVISIONER, environment_passwords, production_config
+from deploy.streams import SERVICES
 from gateway.config import GatewaySettings
 from services.credit.config import CreditSettings
 from services.inspection.config import InspectionSettings
@@ -27,6 +34,7 @@ PORTS = {
     "inspection": InspectionSettings.model_fields["port"].default,
     "notify": NotifySettings.model_fields["port"].default,
 }
+NATS_SECRET = "nats-credentials"
 
 
 def _k8s() -> list[dict[str, Any]]:
@@ -40,6 +48,15 @@ def _k8s() -> list[dict[str, Any]]:
 
 def _env(container: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
+
+
+def _one(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    (doc,) = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    return doc
+
+
+def _from_nats_secret(key: str) -> dict[str, Any]:
+    return {"secretKeyRef": {"name": NATS_SECRET, "key": key}}
 
 
 def test_every_app_has_its_settings_port() -> None:
@@ -97,6 +114,102 @@ def test_kubernetes_migrates_then_provisions_r3_streams_on_a_three_node_nats() -
     )
     assert config["data"]["nats.conf"] == (DEPLOY / "nats" / "nats.conf").read_text()
     assert "sync_interval: always" in config["data"]["nats.conf"]
+    assert config["data"]["auth.conf"] == (DEPLOY / "nats" / "auth.conf").read_text()
+
+
+def test_kubernetes_nats_reads_every_identity_password_from_the_secret() -> None:
+    docs = _k8s()
+    nats = _one(docs, "StatefulSet", "nats")
+    pod = nats["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = _env(container)
+    for name in IDENTITIES:
+        assert env[f"{name.upper()}_NATS_PASSWORD"] == _from_nats_secret(name), name
+    # every variable auth.conf refers to is one the container gets
+    referenced = set(re.findall(r"\$([A-Z_]+_NATS_PASSWORD)\b", production_config()))
+    assert referenced == {f"{name.upper()}_NATS_PASSWORD" for name in IDENTITIES}
+    assert referenced <= set(env)
+    # both files of the ConfigMap land side by side in /etc/nats, where the include finds them
+    config_dir = next(m for m in container["volumeMounts"] if m["name"] == "config")
+    assert config_dir["mountPath"] == "/etc/nats" and "subPath" not in config_dir
+    volume = next(v for v in pod["volumes"] if v["name"] == "config")
+    assert volume["configMap"]["name"] == "nats-config" and "items" not in volume["configMap"]
+    assert container["args"][container["args"].index("-c") + 1] == "/etc/nats/nats.conf"
+    assert "include ./auth.conf" in (DEPLOY / "nats" / "nats.conf").read_text().splitlines()
+
+
+def test_kubernetes_services_and_the_migration_connect_as_their_own_nats_identity() -> None:
+    docs = _k8s()
+    for name, (_, prefix) in APPS.items():
+        deployment = _one(docs, "Deployment", name)
+        env = _env(deployment["spec"]["template"]["spec"]["containers"][0])
+        if name not in SERVICES:  # the gateway does not use NATS
+            assert not any("NATS" in key for key in env), name
+            continue
+        assert env[f"{prefix}NATS_USER"] == name
+        assert env[f"{prefix}NATS_PASSWORD"] == _from_nats_secret(name)
+    job = _one(docs, "Job", "zone-migrate")
+    assert job["spec"]["template"]["metadata"]["labels"]["app"] == "migrate"
+    env = _env(job["spec"]["template"]["spec"]["containers"][0])
+    assert env["ZONE_NATS_USER"] == PROVISIONER
+    assert env["ZONE_NATS_PASSWORD"] == _from_nats_secret(PROVISIONER)
+    # no credential is committed: nothing of kind Secret in the manifests
+    assert not [d for d in docs if d["kind"] == "Secret"]
+
+
+def _ingress(policy: dict[str, Any], port: int) -> list[dict[str, Any]]:
+    """The `from` peers of the rules that open `port` (TCP)."""
+    peers = []
+    for rule in policy["spec"]["ingress"]:
+        if any(p["port"] == port and p.get("protocol", "TCP") == "TCP" for p in rule["ports"]):
+            peers += rule["from"]
+    return peers
+
+
+def _apps(peers: list[dict[str, Any]]) -> set[str]:
+    """The `app` labels a list of same-namespace pod peers admits (fails on anything wider)."""
+    apps: set[str] = set()
+    for peer in peers:
+        assert set(peer) == {"podSelector"}, peer  # no namespaceSelector, no ipBlock
+        selector = peer["podSelector"]
+        if "matchLabels" in selector:
+            assert set(selector) == {"matchLabels"} and set(selector["matchLabels"]) == {"app"}
+            apps.add(selector["matchLabels"]["app"])
+        else:
+            (expression,) = selector["matchExpressions"]
+            assert set(selector) == {"matchExpressions"}
+            assert expression["key"] == "app" and expression["operator"] == "In"
+            apps |= set(expression["values"])
+    return apps
+
+
+def test_network_policies_let_only_the_platforms_pods_reach_nats_and_postgres() -> None:
+    docs = _k8s()
+    services = set(SERVICES)
+    nats = _one(docs, "NetworkPolicy", "nats")
+    assert nats["metadata"]["namespace"] == "zone-platform"
+    assert nats["spec"]["podSelector"] == {"matchLabels": {"app": "nats"}}
+    assert nats["spec"]["policyTypes"] == ["Ingress"]
+    assert _apps(_ingress(nats, 4222)) == services | {"migrate"}
+    assert _apps(_ingress(nats, 6222)) == {"nats"}
+    assert _ingress(nats, 8222) == [{"podSelector": {}}]  # the namespace's own pods
+    opened = {p["port"] for rule in nats["spec"]["ingress"] for p in rule["ports"]}
+    assert opened == {4222, 6222, 8222}
+    # the labels the policy names are the ones the pods carry
+    statefulset = _one(docs, "StatefulSet", "nats")
+    assert statefulset["spec"]["template"]["metadata"]["labels"]["app"] == "nats"
+    for name in (*SERVICES, "gateway"):
+        labels = _one(docs, "Deployment", name)["spec"]["template"]["metadata"]["labels"]
+        assert labels["app"] == name
+    job = _one(docs, "Job", "zone-migrate")
+    assert job["spec"]["template"]["metadata"]["labels"]["app"] == "migrate"
+
+    postgres = _one(docs, "NetworkPolicy", "postgres")
+    assert postgres["metadata"]["namespace"] == "zone-platform"
+    assert postgres["spec"]["podSelector"] == {"matchLabels": {"app": "postgres"}}
+    assert postgres["spec"]["policyTypes"] == ["Ingress"]
+    assert _apps(_ingress(postgres, 5432)) == set(APPS) | {"migrate", "postgres"}
+    assert {p["port"] for rule in postgres["spec"]["ingress"] for p in rule["ports"]} == {5432}
 
 
 def test_compose_runs_every_app_after_the_migration_on_three_nats_nodes() -> None:
@@ -115,6 +228,40 @@ def test_compose_runs_every_app_after_the_migration_on_three_nats_nodes() -> Non
         assert command[command.index("--routes") + 1].count("nats://") == 2
 
 
+def test_compose_gives_nats_its_auth_config_and_every_client_its_identity() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+
+    def required(variable: str) -> str:
+        return f"${{{variable}:?set {variable}}}"
+
+    for node in ("nats-1", "nats-2", "nats-3"):
+        assert "./nats/nats.conf:/etc/nats/nats.conf:ro" in compose[node]["volumes"]
+        assert "./nats/auth.conf:/etc/nats/auth.conf:ro" in compose[node]["volumes"]
+        env = compose[node]["environment"]
+        for name in IDENTITIES:
+            variable = f"{name.upper()}_NATS_PASSWORD"
+            assert env[variable] == required(variable), (node, variable)
+    for name, (_, prefix) in APPS.items():
+        env = compose[name]["environment"]
+        if name not in SERVICES:
+            assert not any("NATS" in key for key in env), name
+            continue
+        assert env[f"{prefix}NATS_USER"] == name
+        assert env[f"{prefix}NATS_PASSWORD"] == required(f"{name.upper()}_NATS_PASSWORD")
+    migrate = compose["migrate"]["environment"]
+    assert migrate["ZONE_NATS_USER"] == PROVISIONER
+    assert migrate["ZONE_NATS_PASSWORD"] == required("PROVISIONER_NATS_PASSWORD")
+
+
+def test_the_committed_auth_conf_is_the_generated_one() -> None:
+    committed = (DEPLOY / "nats" / "auth.conf").read_text()
+    assert committed == production_config(), (
+        "deploy/nats/auth.conf is stale (the services' consumer declarations changed): run "
+        "`python -m deploy.nats_auth > deploy/nats/auth.conf` and copy it into the nats-config "
+        "ConfigMap in deploy/k8s/nats.yaml"
+    )
+
+
 def test_the_nats_config_is_one_the_server_accepts(tmp_path: Path) -> None:
     binary = shutil.which("nats-server") or str(
         Path(__file__).resolve().parents[2] / ".venv/bin/nats-server"
@@ -123,10 +270,23 @@ def test_the_nats_config_is_one_the_server_accepts(tmp_path: Path) -> None:
         pytest.skip("nats-server binary not installed")
     config = tmp_path / "nats.conf"
     config.write_text((DEPLOY / "nats" / "nats.conf").read_text().replace("/data", str(tmp_path)))
-    checked = subprocess.run(
-        [binary, "-t", "-c", str(config)], capture_output=True, text=True, timeout=30
-    )
+    shutil.copy(DEPLOY / "nats" / "auth.conf", tmp_path / "auth.conf")  # `include ./auth.conf`
+    # The passwords are the server's environment variables (`$REGISTRY_NATS_PASSWORD`, …).
+    base = {k: v for k, v in os.environ.items() if not k.endswith("_NATS_PASSWORD")}
+    dummy = {
+        ref[1:]: f"Dummy{i}+pass/word" for i, ref in enumerate(environment_passwords().values())
+    }
+
+    def check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [binary, "-t", "-c", str(config)], capture_output=True, text=True, timeout=30, env=env
+        )
+
+    checked = check(base | dummy)
     assert checked.returncode == 0, checked.stderr
+    # the include is read: without the variables the server refuses the config
+    missing = check(base)
+    assert missing.returncode != 0 and "REGISTRY_NATS_PASSWORD" in missing.stderr
 
 
 def test_alert_rules_name_only_metrics_the_code_exports() -> None:
