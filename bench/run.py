@@ -5,8 +5,9 @@ Starts its own seeded stack on free ports (like the tests), then measures:
   2. registry write (POST /v1/enterprises)       direct and through the gateway, 64 connections;
   3. outbox commit-to-consumer latency at a steady 200 events/s (open loop): from the event's
      `time` (stamped inside the writing transaction) to its arrival at a JetStream consumer;
-  4. credit (bench/credit.py), inspection (bench/inspection.py), notify (bench/notify.py)
-     and lineage and risk (bench/lineage.py): see each module.
+  4. credit (bench/credit.py), inspection (bench/inspection.py), exchange (bench/exchange.py:
+     stack CPU per registration, registration to `credit.level.changed` at 150 and 200/s),
+     notify (bench/notify.py) and lineage and risk (bench/lineage.py): see each module.
 Prints a table and writes bench/results/latest.json. Timings are figures, never assertions.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench import credit, inspection, lineage, notify
+from bench import credit, exchange, inspection, lineage, notify
 from deploy.launcher import Stack
 from deploy.processes import free_port, wait_for_port
 from kit.messaging import connect
@@ -402,13 +403,14 @@ async def notify_scenarios(stack: Stack) -> notify.FanoutFigures:
 
 
 def main() -> None:
-    """Start a stack, measure, print, save. BENCH_ONLY=registry, credit, inspection, notify
-    or lineage runs one part."""
+    """Start a stack, measure, print, save. BENCH_ONLY=registry, credit, inspection,
+    exchange, notify or lineage runs one part."""
     only = os.environ.get("BENCH_ONLY", "")
     stack = make_stack("bench")
     results: list[Result] = []
     figures: list[credit.RescoreFigures] = []
     draw: inspection.DrawFigures | None = None
+    exchanged: exchange.ExchangeFigures | None = None
     tracing: lineage.LineageFigures | None = None
     fanout: notify.FanoutFigures | None = None
     os.environ.setdefault("NOTIFY_WEBHOOK_ALLOW", notify.ALLOW)  # the local receiver
@@ -435,6 +437,9 @@ def main() -> None:
         if inspected := part("inspection", inspection_scenarios):
             pulls, draw = inspected
             results += pulls
+        # before notify: its 1,000 webhook subscriptions outlive its receiver, and every
+        # registration after it would be delivered to them
+        exchanged = part("exchange", exchange.scenarios)
         fanout = part("notify", notify_scenarios)
         if traced := part("lineage", lineage_scenarios):
             traces, tracing = traced
@@ -448,6 +453,7 @@ def main() -> None:
         [report(results)]
         + (credit.report(figures) if figures else [])
         + (inspection.report(draw) if draw else [])
+        + (exchange.report(exchanged) if exchanged else [])
         + (lineage.report(tracing) if tracing else [])
         + (notify.report(fanout) if fanout else [])
         + (["", "Parts that failed:", *[f"- {f}" for f in failures]] if failures else [])
@@ -460,6 +466,7 @@ def main() -> None:
                 "http": [asdict(r) for r in results],
                 "rescoring": [asdict(f) for f in figures],
                 "draw": asdict(draw) if draw else None,
+                "exchange": asdict(exchanged) if exchanged else None,
                 "lineage": asdict(tracing) | {"events_per_s": tracing.events_per_s}
                 if tracing
                 else None,
