@@ -27,12 +27,12 @@ from dataclasses import dataclass
 
 import aiohttp
 import asyncpg
-import nats
 from nats.aio.client import Client as NATS
 
 from bench.credit import log
 from deploy.launcher import Stack
-from deploy.streams import CONSUMERS
+from deploy.streams import all_consumers
+from kit.messaging import connect
 from kit.outbox import asyncpg_dsn
 from kit.uscc import generate
 from tests.helpers import enterprise_body, token
@@ -50,7 +50,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 async def nats_client(stack: Stack) -> NATS:
     """The bench's connection to NATS (the one place that knows how to connect)."""
-    return await nats.connect(stack.nats_client_url)
+    return await connect(stack.nats_client_url, stack.nats_identity("observer"))
 
 
 @dataclass
@@ -160,7 +160,7 @@ async def drained(stack: Stack, timeout_s: float = 600) -> None:
             unsent = [
                 await db.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") for db in dbs
             ]
-            infos = [await js.consumer_info(c.stream, c.durable) for c in CONSUMERS]
+            infos = [await js.consumer_info(c.stream, c.durable) for c in all_consumers()]
             busy = sum(unsent) + sum((i.num_pending or 0) + (i.num_ack_pending or 0) for i in infos)
             quiet = 0 if busy else quiet + 1
             await asyncio.sleep(1)
