@@ -24,7 +24,7 @@ from nats.js.api import (
 )
 from nats.js.errors import NotFoundError
 
-from kit.inbox import Consumer
+from kit.inbox import RETRY_PREFIX, RETRY_STREAM, Consumer, retry_durable
 from kit.messaging import NatsIdentity, connect
 
 DAY = 24 * 3600
@@ -45,6 +45,7 @@ STREAMS = [
     StreamSpec("INSPECTION", ["inspection.>"]),
     StreamSpec("NOTIFY", ["notify.>"]),
     StreamSpec("DEADLETTER", ["deadletter.>"]),
+    StreamSpec(RETRY_STREAM, [f"{RETRY_PREFIX}.>"], max_age_s=7 * DAY),
 ]
 
 # Each service declares its durable consumers (and their routing) in its `consumers` module.
@@ -59,6 +60,11 @@ def consumers_of(service: str) -> list[Consumer]:
 def all_consumers() -> list[Consumer]:
     """Every service's durable consumers."""
     return [c for service in SERVICES for c in consumers_of(service)]
+
+
+def retry_subjects(service: str) -> list[str]:
+    """The retry requests a service takes: one subject per durable of its own."""
+    return [f"{RETRY_PREFIX}.{c.durable}" for c in consumers_of(service)]
 
 
 async def provision(
@@ -117,6 +123,18 @@ async def _provision(
                     max_deliver=c.max_deliver + 1,
                     ack_wait=c.ack_wait_s,
                     max_ack_pending=1000,
+                ),
+            )
+        for service in SERVICES:
+            await js.add_consumer(
+                RETRY_STREAM,
+                ConsumerConfig(
+                    durable_name=retry_durable(service),
+                    ack_policy=AckPolicy.EXPLICIT,
+                    deliver_policy=DeliverPolicy.NEW,
+                    filter_subjects=retry_subjects(service),
+                    max_deliver=10,
+                    ack_wait=60,
                 ),
             )
     finally:

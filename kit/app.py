@@ -22,7 +22,7 @@ from kit.auth import JwksVerifier
 from kit.bulk import hoist_body_defs
 from kit.db import make_engine, make_sessionmaker
 from kit.idempotency import IdempotencyMiddleware
-from kit.inbox import Consumer, ConsumerRunner
+from kit.inbox import Consumer, ConsumerRunner, RetryRunner
 from kit.messaging import NatsConnection
 from kit.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
 from kit.outbox import OutboxRelay
@@ -190,6 +190,11 @@ def create_service_app(
                 )
                 for c in consumers
             ]
+            if consumers:
+                retries = RetryRunner(
+                    settings.service_name, consumers, app.state.nats, app.state.sessionmaker
+                )
+                tasks.append(asyncio.create_task(retries.run(), name=retries.durable))
         # Everything alive now lives as long as the process: out of the collector's way, so a
         # full collection under load walks only request garbage (shorter tail latencies).
         gc.collect()

@@ -19,12 +19,13 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from nats.aio.msg import Msg
+from nats.js.errors import NotFoundError
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import String, text
@@ -61,6 +62,10 @@ ACK_PENDING = Gauge(
 LAG_EVERY_S = 5.0
 DEAD_LETTER_STREAM = "DEADLETTER"
 DEAD_LETTER_PREFIX = "deadletter"
+# A retry request names a dead letter by its sequence, on `retry.<durable>`; the service that
+# owns the durable reads the letter itself and applies it (nobody else republishes its events).
+RETRY_STREAM = "RETRY"
+RETRY_PREFIX = "retry"
 BACKOFF_S = (0.5, 2.0, 5.0, 15.0, 30.0)
 
 Handler = Callable[[AsyncSession, Any, CloudEvent], Awaitable[None]]
@@ -111,11 +116,11 @@ class PoisonMessage(Exception):
     """The message can never be handled (not an envelope, unknown type, bad data, forged)."""
 
 
-def decode(msg: Msg, consumer: Consumer) -> tuple[CloudEvent, BaseModel]:
+def decode(data: bytes, subject: str, consumer: Consumer) -> tuple[CloudEvent, BaseModel]:
     """Parse and check a message: a CloudEvent from the stream's own service, of a type this
     consumer handles, not stamped in the future, whose data satisfies its contract."""
     try:
-        event = CloudEvent.model_validate(json.loads(msg.data))
+        event = CloudEvent.model_validate(json.loads(data))
         uuid.UUID(event.id)
     except (ValueError, ValidationError) as exc:
         raise PoisonMessage(f"not a valid event: {exc}") from exc
@@ -126,15 +131,15 @@ def decode(msg: Msg, consumer: Consumer) -> tuple[CloudEvent, BaseModel]:
         )
     if event.type not in consumer.handlers or event.type not in consumer.contracts:
         raise PoisonMessage(f"type {event.type!r} is not a contract {consumer.durable} handles")
-    if event.nats_subject != msg.subject:
-        raise PoisonMessage(f"type {event.type!r} arrived on subject {msg.subject!r}")
+    if event.nats_subject != subject:
+        raise PoisonMessage(f"type {event.type!r} arrived on subject {subject!r}")
     if event.time.tzinfo is None or event.time > utcnow() + MAX_FUTURE_SKEW:
         raise PoisonMessage(f"time {event.time.isoformat()} is in the future (or has no zone)")
     try:
-        data = consumer.contracts[event.type].model_validate(event.data)
+        model = consumer.contracts[event.type].model_validate(event.data)
     except ValidationError as exc:
         raise PoisonMessage(f"data does not satisfy {event.type}: {exc}") from exc
-    return event, data
+    return event, model
 
 
 @contextlib.contextmanager
@@ -279,7 +284,7 @@ class ConsumerRunner:
         good: list[tuple[Msg, Decoded]] = []
         for msg in msgs:
             try:
-                good.append((msg, decode(msg, self.consumer)))
+                good.append((msg, decode(msg.data, msg.subject, self.consumer)))
             except PoisonMessage as exc:
                 await self.dead_letter(msg, str(exc))
         if not good:
@@ -350,7 +355,7 @@ class ConsumerRunner:
         """Apply one message, then ack, nak with backoff, or dead-letter it."""
         name = self.consumer.durable
         try:
-            decoded = decode(msg, self.consumer)
+            decoded = decode(msg.data, msg.subject, self.consumer)
         except PoisonMessage as exc:
             await self.dead_letter(msg, str(exc))
             return
@@ -398,3 +403,88 @@ class ConsumerRunner:
         await self.nats.js.publish(f"{DEAD_LETTER_PREFIX}.{name}", msg.data, headers=headers)
         await msg.term()
         HANDLED.labels(name, "dead_lettered").inc()
+
+
+def retry_durable(service: str) -> str:
+    """The durable on the RETRY stream through which a service takes retry requests."""
+    return f"{service}-retries"
+
+
+class RetryRunner:
+    """Applies the dead letters an operator asked to retry, each through the consumer that
+    dead-lettered it (same checks, same inbox: applied at most once). A letter that applies
+    is removed from the DEADLETTER stream; one that fails again stays, with its first error."""
+
+    def __init__(
+        self,
+        service: str,
+        consumers: Sequence[Consumer],
+        nats: NatsConnection,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ):
+        self.durable = retry_durable(service)
+        self.consumers = {c.durable: c for c in consumers}
+        self.nats = nats
+        self.sessionmaker = sessionmaker
+
+    async def run(self) -> None:
+        """Take retry requests forever; cancel to stop."""
+        while True:
+            try:
+                await self.nats.wait_connected()
+                sub = await self.nats.js.pull_subscribe_bind(self.durable, stream=RETRY_STREAM)
+                while True:
+                    try:
+                        msgs = await sub.fetch(16, timeout=5)
+                    except TimeoutError:
+                        continue
+                    for msg in msgs:
+                        await self.handle(msg)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("retries %s interrupted (%r); resuming", self.durable, exc)
+                await asyncio.sleep(1)
+
+    async def handle(self, msg: Msg) -> None:
+        """One request: `{"seq": n}` on `retry.<durable>`."""
+        durable = msg.subject.removeprefix(f"{RETRY_PREFIX}.")
+        consumer = self.consumers.get(durable)
+        try:
+            seq = int(json.loads(msg.data)["seq"])
+        except (ValueError, KeyError, TypeError):
+            seq = 0
+        if consumer is None or seq < 1:
+            log.warning("retry request %r on %s names nothing to retry", msg.data, msg.subject)
+            await msg.term()
+            return
+        try:
+            letter = await self.nats.js.get_msg(DEAD_LETTER_STREAM, seq)
+        except NotFoundError:
+            await msg.ack()  # retried (and removed) before
+            return
+        if letter.subject != f"{DEAD_LETTER_PREFIX}.{durable}" or letter.data is None:
+            log.warning("dead letter %d is not one of %s's", seq, durable)
+            await msg.ack()
+            return
+        original = str((letter.headers or {}).get("X-Original-Subject", ""))
+        try:
+            decoded = decode(letter.data, original, consumer)
+            await apply_once(self.sessionmaker, consumer, decoded)
+        except PoisonMessage as exc:
+            log.warning("dead letter %d still cannot apply: %s", seq, exc)
+            HANDLED.labels(durable, "retry_failed").inc()
+            await msg.ack()
+            return
+        except Exception as exc:
+            if is_outage(exc):
+                await msg.nak(delay=2)
+                return
+            log.warning("dead letter %d failed again: %r", seq, exc)
+            HANDLED.labels(durable, "retry_failed").inc()
+            await msg.ack()
+            return
+        with contextlib.suppress(NotFoundError):
+            await self.nats.js.delete_msg(DEAD_LETTER_STREAM, seq)
+        await msg.ack()
+        HANDLED.labels(durable, "retried").inc()

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from deploy.launcher import Stack
+from kit.events import CreditLevelChanged, make_event
 from services.notify import signing
 from tests.helpers import (
     assert_problem,
@@ -28,6 +29,7 @@ from tests.helpers import (
     make_stack,
     new_uscc,
     publish_raw,
+    sql,
     token,
     wait_until,
 )
@@ -427,9 +429,45 @@ def test_dead_letters_are_listed_and_retried(stack: Stack, admin: httpx.Client) 
     assert_problem(admin.get("/v1/dead-letters", params={"cursor": "garbage"}), 400, "bad-request")
     seq = letters[-1]["seq"]
     assert letters[-1]["original_subject"] == "registry.enterprise.registered"
-    retried = admin.post(f"/v1/dead-letters/{seq}/retry")
-    assert retried.status_code == 200
-    assert seq not in [d["seq"] for d in every(500)]
-    assert_problem(admin.post(f"/v1/dead-letters/{seq}/retry"), 404, "not-found")
+    assert_problem(admin.post(f"/v1/dead-letters/{2**62}/retry"), 404, "not-found")
+
+    # A level for an enterprise inspection has not heard of yet: it gives up after its
+    # retries. Once registry announces the enterprise, a retry applies it, through the same
+    # consumer and inbox, and the letter leaves the list; a poison letter retried stays.
+    uscc = new_uscc()
+    level = make_event(
+        source="/services/credit",
+        type="credit.level.changed.v1",
+        subject=uscc,
+        data=CreditLevelChanged(uscc=uscc, to_level="C", sequence=1),
+    )
+    publish_raw(stack, "credit.level.changed", level.model_dump_json().encode(), msg_id=level.id)
+    early = wait_until(
+        lambda: [d for d in every(500) if d["event_id"] == level.id],
+        timeout=90,
+        what="inspection gives up on the early level",
+    )
+    assert early[0]["consumer"] == "inspection-credit" and "LookupError" in early[0]["error"]
+    admin.post("/v1/enterprises", json=enterprise_body(uscc)).raise_for_status()
+    wait_until(
+        lambda: sql(stack, "inspection", "SELECT 1 FROM directory WHERE uscc = $1", uscc),
+        what="inspection knows the enterprise",
+    )
+    for letter in (early[0], letters[-1]):
+        retried = admin.post(f"/v1/dead-letters/{letter['seq']}/retry")
+        assert retried.status_code == 202 and retried.json()["seq"] == letter["seq"]
+    wait_until(
+        lambda: early[0]["seq"] not in [d["seq"] for d in every(500)], what="the letter applied"
+    )
+    applied = "SELECT count(*) FROM inbox WHERE consumer = 'inspection-credit' AND event_id = $1"
+    assert sql(stack, "inspection", applied, uuid.UUID(level.id)) == [(1,)]
+    wait_until(
+        lambda: (
+            'consumer="notify-registry",outcome="retry_failed"'
+            in httpx.get(f"{stack.url('notify')}/metrics").text
+        ),
+        what="notify tried the poison letter again",
+    )
+    assert seq in [d["seq"] for d in every(500)], "a poison letter stays after a retry"
     ciq = client_for(admin, stack.url("gateway"), ["notify:read"], agency="ciq")
     assert ciq.get("/v1/dead-letters").status_code == 403

@@ -257,8 +257,7 @@ def test_the_committed_auth_conf_is_the_generated_one() -> None:
     committed = (DEPLOY / "nats" / "auth.conf").read_text()
     assert committed == production_config(), (
         "deploy/nats/auth.conf is stale (the services' consumer declarations changed): run "
-        "`python -m deploy.nats_auth > deploy/nats/auth.conf` and copy it into the nats-config "
-        "ConfigMap in deploy/k8s/nats.yaml"
+        "`python -m deploy.nats_auth --write` (auth.conf and its copy in deploy/k8s/nats.yaml)"
     )
 
 

@@ -1,13 +1,14 @@
 """Dead-letter endpoints (admin): list the DEADLETTER stream, retry or drop a message.
 
-A retry republishes the event on its original subject under a new message id; every
-consumer of that stream sees it again, and those that applied it before skip it (inbox).
+A retry is a request on `retry.<consumer>`: the service owning that consumer applies the
+letter itself (notify never publishes another service's events).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from nats.js.errors import APIError, NotFoundError
 from pydantic import BaseModel, Field
 
 from kit.auth import Principal, require
-from kit.inbox import DEAD_LETTER_STREAM
+from kit.inbox import DEAD_LETTER_PREFIX, DEAD_LETTER_STREAM, RETRY_PREFIX
 from kit.pagination import Page, PageParams, encode_cursor, page_params
 from kit.problems import NotFound, ProblemError
 
@@ -119,26 +120,28 @@ async def list_dead_letters(
 @router.post(
     "/{seq}/retry",
     summary="Retry a dead letter",
+    status_code=202,
     response_model=DeadLetter,
     responses=NOT_FOUND,
 )
 async def retry(
     request: Request, principal: Admin, seq: Annotated[int, Path(ge=1, le=MAX_SEQ)]
 ) -> DeadLetter:
-    """Republish on its original subject (the consumers that applied it skip it), then remove
-    it from the dead-letter stream."""
+    """Ask the service whose consumer gave up on it to apply it again (202). That service
+    reads the letter itself, checks it as it checks every event, and applies it through the
+    same consumer and inbox (at most once); when it applies, it leaves the list. One that
+    fails again stays, with its first error (fix the cause, then retry)."""
     js = _js(request)
     try:
         msg = await js.get_msg(DEAD_LETTER_STREAM, seq)
     except (NotFoundError, APIError) as exc:
         raise NotFound("dead letter", str(seq)) from exc
     view = _view(seq, msg)
-    if not view.original_subject:
-        raise ProblemError("conflict", "the dead letter does not name its original subject")
+    if not view.consumer or msg.subject != f"{DEAD_LETTER_PREFIX}.{view.consumer}":
+        raise ProblemError("conflict", "the dead letter does not name the consumer it came from")
     await js.publish(
-        view.original_subject,
-        msg.data,
-        headers={"Nats-Msg-Id": f"retry:{DEAD_LETTER_STREAM}:{seq}"},
+        f"{RETRY_PREFIX}.{view.consumer}",
+        json.dumps({"seq": seq}).encode(),
+        headers={"Nats-Msg-Id": f"retry:{seq}:{uuid.uuid4()}"},
     )
-    await js.delete_msg(DEAD_LETTER_STREAM, seq)
     return view
