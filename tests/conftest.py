@@ -60,9 +60,10 @@ def gateway_url(stack: Stack) -> str:
     return stack.url("gateway")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def admin_token(gateway_url: str) -> str:
-    """demo-admin's token (every scope)."""
+    """demo-admin's token (every scope), one per module: a whole run outlives a token's 15
+    minutes on a loaded machine (a run that took 16 failed with 401 'token has expired')."""
     return token(gateway_url)
 
 
