@@ -1,14 +1,16 @@
 """Inbox and consumer runner: each event's effect is applied exactly once.
 
 A durable pull consumer (provisioned by deploy code) is fetched with explicit acks, a batch
-at a time. The batch is applied in one transaction; each message runs its handler together
-with an inbox insert keyed by (consumer, event id) in a savepoint of its own, so a redelivery
-finds the row and does nothing, and one failing message does not undo the others. Acks follow
-the commit. A handler error naks with backoff; after `max_deliver` attempts the message goes
-to the dead-letter stream and is terminated, so the consumer keeps going. A message that can
-never apply (not an event, a type the consumer does not handle, a source other than the
-stream's service, a time in the future, data off its contract) is dead-lettered at once. A database or broker outage is not the message's
-fault: the runner waits, keeping the message in progress, and does not count it as a failure.
+at a time. The batch is applied in one transaction: one statement records every event id in
+the inbox keyed by (consumer, event id) and returns those not seen before, whose handlers
+then run, so a redelivery finds its row and does nothing. Acks follow the commit. If a
+handler fails, the batch rolls back and is applied one event at a time, so only the failing
+one is retried: it naks with backoff; after `max_deliver` attempts the message goes to the
+dead-letter stream and is terminated, so the consumer keeps going. A message that can never
+apply (not an event, a type the consumer does not handle, a source other than the stream's
+service, a time in the future, data off its contract) is dead-lettered at once. A database
+or broker outage is not the message's fault: the runner waits, keeping the message in
+progress, and does not count it as a failure.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from nats.js.errors import NotFoundError
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import String, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -164,6 +165,18 @@ def consuming(consumer: str, event: CloudEvent, header: str | None) -> Iterator[
 Decoded = tuple[CloudEvent, BaseModel]
 
 
+# One statement claims a whole batch: the ids not applied before come back.
+CLAIM = text(
+    """
+    INSERT INTO inbox (consumer, event_id, event_type, handled_at)
+    SELECT :consumer, t.id, t.type, now()
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[])) AS t(id, type)
+    ON CONFLICT DO NOTHING
+    RETURNING event_id
+    """
+)
+
+
 async def apply_once(
     sessionmaker: async_sessionmaker[AsyncSession],
     consumer: Consumer,
@@ -171,10 +184,8 @@ async def apply_once(
     header: str | None = None,
 ) -> bool:
     """Run the event's handler and record the inbox row in one transaction; False if already
-    applied (a batch of one: the handler's error is raised)."""
+    applied. The handler's error is raised (nothing of it is kept)."""
     (outcome,) = await apply_batch(sessionmaker, consumer, [decoded], [header])
-    if isinstance(outcome, Exception):
-        raise outcome
     return outcome
 
 
@@ -183,38 +194,40 @@ async def apply_batch(
     consumer: Consumer,
     batch: list[Decoded],
     headers: list[str | None] | None = None,
-) -> list[bool | Exception]:
-    """Apply several events in one transaction, each in a savepoint with its inbox row.
+) -> list[bool]:
+    """Apply several events in one transaction: one statement records the batch in the inbox
+    and returns the events not applied before, whose handlers then run in order.
 
-    Per event: True (applied), False (already applied), or the handler's exception (its
-    savepoint rolled back, the others kept). An outage aborts the whole batch (raised).
-    One commit for the batch instead of one per event: the consumers' main cost.
+    Per event: True (applied) or False (already applied). Any error rolls the whole batch
+    back and is raised; the runner then applies the batch one event at a time, so one bad
+    event costs its neighbours a retry, not their effect. One commit and one inbox statement
+    for the batch instead of one per event: the consumers' main cost.
     """
     name = consumer.durable
-    outcomes: list[bool | Exception] = []
+    outcomes: list[bool] = []
     async with sessionmaker() as session, session.begin():
+        fresh = set(
+            await session.scalars(
+                CLAIM,
+                {
+                    "consumer": name,
+                    "ids": [uuid.UUID(e.id) for e, _ in batch],
+                    "types": [e.type for e, _ in batch],
+                },
+            )
+        )
         for (event, data), header in zip(batch, headers or [None] * len(batch), strict=True):
-            session.expunge_all()  # each handler reads afresh what the one before wrote
-            try:
-                with consuming(name, event, header):
-                    async with session.begin_nested():
-                        inserted = await session.scalar(
-                            insert(InboxEntry)
-                            .values(
-                                consumer=name,
-                                event_id=uuid.UUID(event.id),
-                                event_type=event.type,
-                            )
-                            .on_conflict_do_nothing()
-                            .returning(InboxEntry.event_id)
-                        )
-                        if inserted is not None:
-                            await consumer.handlers[event.type](session, data, event)
-                outcomes.append(inserted is not None)
-            except Exception as exc:
-                if is_outage(exc):
-                    raise
-                outcomes.append(exc)
+            event_id = uuid.UUID(event.id)
+            if event_id not in fresh:  # applied before (or twice in this batch)
+                outcomes.append(False)
+                continue
+            fresh.discard(event_id)
+            with consuming(name, event, header):
+                await consumer.handlers[event.type](session, data, event)
+            # written, then forgotten: the next handler reads afresh what this one wrote
+            await session.flush()
+            session.expunge_all()
+            outcomes.append(True)
     return outcomes
 
 
@@ -301,17 +314,12 @@ class ConsumerRunner:
                 await self.handle(msg)
             return
         failpoint("inbox.after_commit")
-        for (msg, (event, _)), outcome in zip(good, outcomes, strict=True):
-            if isinstance(outcome, Exception):
-                await self._failed(msg, event, outcome)
-            else:
-                # After the commit: a failed ack is redelivered and the inbox skips it.
-                await msg.ack()
-                HANDLED.labels(name, "applied" if outcome else "duplicate").inc()
+        for msg, outcome in zip((m for m, _ in good), outcomes, strict=True):
+            # After the commit: a failed ack is redelivered and the inbox skips it.
+            await msg.ack()
+            HANDLED.labels(name, "applied" if outcome else "duplicate").inc()
 
-    async def _apply_with_patience(
-        self, good: list[tuple[Msg, Decoded]]
-    ) -> list[bool | Exception] | None:
+    async def _apply_with_patience(self, good: list[tuple[Msg, Decoded]]) -> list[bool] | None:
         """Apply the batch, waiting out database outages; None if it failed otherwise."""
         name = self.consumer.durable
         while True:

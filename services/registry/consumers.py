@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, case, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.events import AlertClosed, AlertRaised, CloudEvent, CreditLevelChanged
@@ -21,37 +21,39 @@ log = logging.getLogger("registry.consumers")
 LOWEST_LEVEL = "D"
 
 
-def _stale(enterprise: Enterprise, change: CreditLevelChanged, event: CloudEvent) -> bool:
-    """Older than the level mirrored: by credit's sequence where both have one (an event's
+def _newer(change: CreditLevelChanged, event: CloudEvent) -> ColumnElement[bool]:
+    """Newer than the level mirrored: by credit's sequence where both have one (an event's
     own `time` cannot put it ahead), else by time (events from before sequences)."""
-    if change.sequence is not None and enterprise.credit_level_seq is not None:
-        return change.sequence <= enterprise.credit_level_seq
-    return enterprise.credit_level_at is not None and event.time <= enterprise.credit_level_at
+    by_time = Enterprise.credit_level_at.is_(None) | (Enterprise.credit_level_at < event.time)
+    if change.sequence is None:
+        return by_time
+    return case(
+        (Enterprise.credit_level_seq.is_not(None), Enterprise.credit_level_seq < change.sequence),
+        else_=by_time,
+    )
 
 
 async def on_credit_level_changed(
     session: AsyncSession, change: CreditLevelChanged, event: CloudEvent
 ) -> None:
-    """Mirror the level; a drop to the lowest level raises a removal review (动态管理)."""
-    enterprise = await session.get(Enterprise, change.uscc, with_for_update=True)
-    if enterprise is None:
-        log.info("credit level for unknown enterprise %s ignored", change.uscc)
-        return
-    if _stale(enterprise, change, event):
-        log.info("stale credit level event %s for %s ignored", event.id, change.uscc)
-        return
-    # A Core UPDATE, so the version (the ETag) stays: the level is credit's, not an edit a
-    # client could lose, and a client's If-Match must not fail because credit spoke meanwhile.
-    await session.execute(
+    """Mirror the level unless it is older than the one held; a drop to the lowest level
+    raises a removal review (动态管理). One guarded UPDATE, and a Core one, so the version
+    (the ETag) stays: the level is credit's, not an edit a client could lose, and a client's
+    If-Match must not fail because credit spoke meanwhile."""
+    mirrored = await session.scalar(
         update(Enterprise)
-        .where(Enterprise.uscc == change.uscc)
+        .where(Enterprise.uscc == change.uscc, _newer(change, event))
         .values(
             credit_level=change.to_level,
             credit_level_at=event.time,
             credit_level_seq=change.sequence,
         )
+        .returning(Enterprise.uscc)
         .execution_options(synchronize_session=False)
     )
+    if mirrored is None:
+        log.info("credit level %s for %s: unknown enterprise or stale", event.id, change.uscc)
+        return
     if change.to_level == LOWEST_LEVEL and change.from_level != LOWEST_LEVEL:
         reason = f"credit level fell to {LOWEST_LEVEL}" + (
             f": {change.cause}" if change.cause else ""

@@ -84,17 +84,18 @@ async def set_zone(session: AsyncSession, *, uscc: str, zone: str, member: bool)
 
 async def set_level(session: AsyncSession, change: CreditLevelChanged, at: datetime) -> None:
     """Credit's level, unless an older event arrives late; retried (raises) while registry's
-    announcement of the enterprise has not arrived."""
-    if await session.get(DirectoryEntry, change.uscc) is None:
-        raise LookupError(f"enterprise {change.uscc} not announced yet")
-    await session.execute(
+    announcement of the enterprise has not arrived. One statement on the usual path."""
+    updated = await session.scalar(
         update(DirectoryEntry)
         .where(
             DirectoryEntry.uscc == change.uscc,
             (DirectoryEntry.level_at.is_(None)) | (DirectoryEntry.level_at < at),
         )
         .values(level=change.to_level, level_at=at, model_version=change.model_version)
+        .returning(DirectoryEntry.uscc)
     )
+    if updated is None and await session.get(DirectoryEntry, change.uscc) is None:
+        raise LookupError(f"enterprise {change.uscc} not announced yet")
 
 
 async def mirror_recognition(session: AsyncSession, recognition: RecognitionChanged) -> None:
