@@ -27,12 +27,10 @@ from dataclasses import dataclass
 
 import aiohttp
 import asyncpg
-from nats.aio.client import Client as NATS
 
-from bench.credit import log
+from bench.credit import log, nats_client
 from deploy.launcher import Stack
 from deploy.streams import all_consumers
-from kit.messaging import connect
 from kit.outbox import asyncpg_dsn
 from kit.uscc import generate
 from tests.helpers import enterprise_body, token
@@ -46,11 +44,6 @@ CONNECTIONS = 256  # the generator's ceiling on requests in flight; more wait in
 OUTBOXES = ["registry", "credit", "inspection", "notify"]
 PROCESSES = ["gateway", "registry", "credit", "inspection", "notify", "postgres", "nats"]
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-async def nats_client(stack: Stack) -> NATS:
-    """The bench's connection to NATS (the one place that knows how to connect)."""
-    return await connect(stack.nats_client_url, stack.nats_identity("observer"))
 
 
 @dataclass

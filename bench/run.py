@@ -5,9 +5,10 @@ Starts its own seeded stack on free ports (like the tests), then measures:
   2. registry write (POST /v1/enterprises)       direct and through the gateway, 64 connections;
   3. outbox commit-to-consumer latency at a steady 200 events/s (open loop): from the event's
      `time` (stamped inside the writing transaction) to its arrival at a JetStream consumer;
-  4. credit (bench/credit.py), inspection (bench/inspection.py), exchange (bench/exchange.py:
-     stack CPU per registration, registration to `credit.level.changed` at 150 and 200/s),
-     notify (bench/notify.py) and lineage and risk (bench/lineage.py): see each module.
+  4. credit (bench/credit.py: rescoring, score reads, a rescoring storm), inspection
+     (bench/inspection.py), exchange (bench/exchange.py: stack CPU per registration,
+     registration to `credit.level.changed` at 150 and 200/s), notify (bench/notify.py) and
+     lineage and risk (bench/lineage.py): see each module.
 Prints a table and writes bench/results/latest.json. Timings are figures, never assertions.
 """
 
@@ -298,8 +299,11 @@ def report(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-async def credit_scenarios(stack: Stack) -> tuple[list[Result], list[credit.RescoreFigures]]:
-    """Load the county-sized population, rescore it twice, then read scores."""
+async def credit_scenarios(
+    stack: Stack,
+) -> tuple[list[Result], list[credit.RescoreFigures], credit.StormFigures | None]:
+    """Load the county-sized population, rescore it twice, read scores, then a storm: a
+    third model moving many levels, its drain and an alert raised during it."""
     bearer = token(stack.url("gateway"))
     rng = random.Random(11)
     credit.log(f"loading {credit.ENTERPRISES:,} enterprises and {credit.FACTS:,} facts")
@@ -318,7 +322,12 @@ async def credit_scenarios(stack: Stack) -> tuple[list[Result], list[credit.Resc
         label = f"credit score read direct @{connections}"
         credit.log(label)
         reads.append(await closed_loop(label, stack.url("credit"), bearer, read, connections))
-    return reads, figures
+    storm = None
+    if credit.STORM_SHARE > 0:
+        credit.log(f"rescoring storm: a model moving {credit.STORM_SHARE:.0%} of the levels")
+        job, storm = await credit.storm(stack)
+        figures.append(job)
+    return reads, figures, storm
 
 
 async def inspection_scenarios(stack: Stack) -> tuple[list[Result], inspection.DrawFigures]:
@@ -409,6 +418,7 @@ def main() -> None:
     stack = make_stack("bench")
     results: list[Result] = []
     figures: list[credit.RescoreFigures] = []
+    storm: credit.StormFigures | None = None
     draw: inspection.DrawFigures | None = None
     exchanged: exchange.ExchangeFigures | None = None
     tracing: lineage.LineageFigures | None = None
@@ -432,7 +442,7 @@ def main() -> None:
         stack.start(seed=True)
         results += part("registry", scenarios) or []
         if credited := part("credit", credit_scenarios):
-            reads, figures = credited
+            reads, figures, storm = credited
             results += reads
         if inspected := part("inspection", inspection_scenarios):
             pulls, draw = inspected
@@ -451,7 +461,7 @@ def main() -> None:
         shutil.rmtree(stack.data_dir, ignore_errors=True)
     text = "\n".join(
         [report(results)]
-        + (credit.report(figures) if figures else [])
+        + (credit.report(figures, storm) if figures else [])
         + (inspection.report(draw) if draw else [])
         + (exchange.report(exchanged) if exchanged else [])
         + (lineage.report(tracing) if tracing else [])
@@ -465,6 +475,7 @@ def main() -> None:
             {
                 "http": [asdict(r) for r in results],
                 "rescoring": [asdict(f) for f in figures],
+                "storm": asdict(storm) if storm else None,
                 "draw": asdict(draw) if draw else None,
                 "exchange": asdict(exchanged) if exchanged else None,
                 "lineage": asdict(tracing) | {"events_per_s": tracing.events_per_s}
