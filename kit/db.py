@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import ColumnElement, DateTime, MetaData, case
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -105,3 +105,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # scope="function": commit before the response is sent, so a failed commit is the response.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def newer_than_mirrored(
+    sequence_column: Any, time_column: Any, sequence: int | None, at: datetime
+) -> ColumnElement[bool]:
+    """A condition for mirroring another service's state only when it is newer than the copy
+    held: by the producer's sequence where both have one (an event's own `time` cannot put
+    it ahead), else by time (rows and events from before sequences)."""
+    by_time = time_column.is_(None) | (time_column < at)
+    if sequence is None:
+        return by_time  # type: ignore[no-any-return]
+    return case((sequence_column.is_not(None), sequence_column < sequence), else_=by_time)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import uuid
 
-from sqlalchemy import ColumnElement, case, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.db import newer_than_mirrored
 from kit.events import AlertClosed, AlertRaised, CloudEvent, CreditLevelChanged
 from kit.inbox import Consumer
 from services.registry.batches import service as batches
@@ -21,18 +22,6 @@ log = logging.getLogger("registry.consumers")
 LOWEST_LEVEL = "D"
 
 
-def _newer(change: CreditLevelChanged, event: CloudEvent) -> ColumnElement[bool]:
-    """Newer than the level mirrored: by credit's sequence where both have one (an event's
-    own `time` cannot put it ahead), else by time (events from before sequences)."""
-    by_time = Enterprise.credit_level_at.is_(None) | (Enterprise.credit_level_at < event.time)
-    if change.sequence is None:
-        return by_time
-    return case(
-        (Enterprise.credit_level_seq.is_not(None), Enterprise.credit_level_seq < change.sequence),
-        else_=by_time,
-    )
-
-
 async def on_credit_level_changed(
     session: AsyncSession, change: CreditLevelChanged, event: CloudEvent
 ) -> None:
@@ -42,7 +31,12 @@ async def on_credit_level_changed(
     If-Match must not fail because credit spoke meanwhile."""
     mirrored = await session.scalar(
         update(Enterprise)
-        .where(Enterprise.uscc == change.uscc, _newer(change, event))
+        .where(
+            Enterprise.uscc == change.uscc,
+            newer_than_mirrored(
+                Enterprise.credit_level_seq, Enterprise.credit_level_at, change.sequence, event.time
+            ),
+        )
         .values(
             credit_level=change.to_level,
             credit_level_at=event.time,

@@ -162,7 +162,8 @@ def test_forged_events_are_dead_lettered_with_the_reason_and_change_nothing(
 def test_an_older_level_never_overwrites_a_newer_one_whatever_its_time(
     stack: Stack, api: httpx.Client
 ) -> None:
-    """Registry keeps the level with credit's highest sequence, not the latest `time`."""
+    """Registry and inspection keep the level with credit's highest sequence, not the latest
+    `time`."""
     uscc = new_uscc()
     api.post("/v1/enterprises", json=enterprise_body(uscc)).raise_for_status()
     wait_until(
@@ -181,3 +182,14 @@ def test_an_older_level_never_overwrites_a_newer_one_whatever_its_time(
         what="the older event handled",
     )
     assert api.get(f"/v1/enterprises/{uscc}").json()["credit_level"] == "A"
+    # (either may wait for inspection's directory entry, and retry in either order)
+    inspected = (
+        "SELECT count(*) FROM inbox WHERE consumer = 'inspection-credit' AND event_id = ANY($1)"
+    )
+    ids = [uuid.UUID(newer["id"]), uuid.UUID(older["id"])]
+    wait_until(
+        lambda: sql(stack, "inspection", inspected, ids) == [(2,)],
+        what="inspection handled both",
+    )
+    level = "SELECT level, level_seq FROM directory WHERE uscc = $1"
+    assert sql(stack, "inspection", level, uscc) == [("A", 50)]

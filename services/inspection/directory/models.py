@@ -4,7 +4,7 @@ recognised results."""
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,6 +23,9 @@ class DirectoryEntry(Base):
     zones: Mapped[list[str]] = mapped_column(ARRAY(String(60)), default=list)
     level: Mapped[str] = mapped_column(String(1), default="B")
     level_at: Mapped[datetime | None] = mapped_column(default=None)
+    # credit's sequence of that level: an older change arriving late is ignored (by time
+    # only for changes from before sequences)
+    level_seq: Mapped[int | None] = mapped_column(BigInteger, default=None)
     model_version: Mapped[int | None] = mapped_column(default=None)
     unit: Mapped[str | None] = mapped_column(String(100), default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

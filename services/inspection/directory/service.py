@@ -10,7 +10,7 @@ from sqlalchemy import String, any_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.db import get_or_404
+from kit.db import get_or_404, newer_than_mirrored
 from kit.events import (
     RESULT_FACT_KINDS,
     AgencyRegistered,
@@ -89,9 +89,16 @@ async def set_level(session: AsyncSession, change: CreditLevelChanged, at: datet
         update(DirectoryEntry)
         .where(
             DirectoryEntry.uscc == change.uscc,
-            (DirectoryEntry.level_at.is_(None)) | (DirectoryEntry.level_at < at),
+            newer_than_mirrored(
+                DirectoryEntry.level_seq, DirectoryEntry.level_at, change.sequence, at
+            ),
         )
-        .values(level=change.to_level, level_at=at, model_version=change.model_version)
+        .values(
+            level=change.to_level,
+            level_at=at,
+            level_seq=change.sequence,
+            model_version=change.model_version,
+        )
         .returning(DirectoryEntry.uscc)
     )
     if updated is None and await session.get(DirectoryEntry, change.uscc) is None:
