@@ -27,9 +27,11 @@ from dataclasses import dataclass
 
 import aiohttp
 import asyncpg
+from nats.js.api import DeliverPolicy
 
 from bench.credit import log, nats_client
 from deploy.launcher import Stack
+from deploy.nats_auth import observer_consumer
 from deploy.streams import all_consumers
 from kit.outbox import asyncpg_dsn
 from kit.uscc import generate
@@ -252,7 +254,7 @@ async def sustained(stack: Stack, rate: float, rng: random.Random) -> SustainedF
             "credit.level.changed",
             cb=on_message,
             stream="CREDIT",
-            deliver_policy="new",
+            config=observer_consumer(deliver_policy=DeliverPolicy.NEW),
             manual_ack=True,
         )
         started = time.monotonic()

@@ -28,9 +28,11 @@ from datetime import datetime
 from pathlib import Path
 
 import aiohttp
+from nats.js.api import DeliverPolicy
 
 from bench import credit, exchange, inspection, lineage, notify
 from deploy.launcher import Stack
+from deploy.nats_auth import observer_consumer
 from deploy.processes import free_port, wait_for_port
 from kit.messaging import connect
 from kit.uscc import generate
@@ -118,7 +120,7 @@ async def event_latency(stack: Stack, bearer: str, rng: random.Random) -> Result
         "registry.enterprise.registered",
         cb=on_message,
         stream="REGISTRY",
-        deliver_policy="new",
+        config=observer_consumer(deliver_policy=DeliverPolicy.NEW),
         manual_ack=True,
     )
     errors = 0

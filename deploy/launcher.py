@@ -103,12 +103,15 @@ class Stack:
         and kept in the data folder (mode 0600); read from the file for an external one."""
         if self._passwords is None:
             assert self.nats_credentials is not None
-            if self.nats_url is not None and not self.nats_credentials.exists():
+            if self.nats_url is None:
+                self._passwords = nats_auth.load_or_create(self.nats_credentials)
+            elif not self.nats_credentials.exists():
                 raise FileNotFoundError(
                     f"{self.nats_credentials}: the NATS identities' passwords for {self.nats_url}"
                     " (set ZONE_NATS_CREDENTIALS)"
                 )
-            self._passwords = nats_auth.load_or_create(self.nats_credentials)
+            else:  # the external server knows these: read, never regenerate
+                self._passwords = nats_auth.read(self.nats_credentials)
         return self._passwords
 
     def nats_identity(self, name: str) -> NatsIdentity:

@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from nats.js.api import ConsumerConfig
+
 from deploy.streams import SERVICES, all_consumers, consumers_of
 from kit.inbox import (
     DEAD_LETTER_PREFIX,
@@ -67,7 +69,11 @@ def _observer() -> dict[str, Any]:
     """Reads every stream through consumers of its own; touches no service's durable."""
     durables = [(c.stream, c.durable) for c in all_consumers()]
     durables += [(RETRY_STREAM, retry_durable(s)) for s in SERVICES]
-    deny = ["$JS.API.CONSUMER.DURABLE.CREATE.>"]
+    # An unnamed create ($JS.API.CONSUMER.CREATE.<stream>) carries the consumer's name only
+    # in its body, which could name a service's durable and rewrite it: the observer names
+    # its consumers in the subject (nats.go and the nats CLI do; nats-py's pull_subscribe
+    # does; its push `subscribe` needs `config=ConsumerConfig(name=…)`).
+    deny = ["$JS.API.CONSUMER.DURABLE.CREATE.>", "$JS.API.CONSUMER.CREATE.*"]
     for stream, durable in durables:
         deny += [
             f"$JS.API.CONSUMER.CREATE.{stream}.{durable}",
@@ -141,6 +147,15 @@ def production_config() -> str:
     )
 
 
+def read(path: Path) -> dict[str, str]:
+    """Every identity's password from `path` (an external server's: never regenerated)."""
+    passwords = json.loads(path.read_text())
+    missing = [name for name in IDENTITIES if name not in passwords]
+    if missing:
+        raise ValueError(f"{path} has no password for {', '.join(missing)}")
+    return {name: passwords[name] for name in IDENTITIES}
+
+
 def load_or_create(path: Path) -> dict[str, str]:
     """The local identities' passwords, generated once into `path` (mode 0600) and kept
     across restarts; `make clean` removes them with the data folder."""
@@ -170,6 +185,12 @@ def write_production_files(deploy: Path = Path(__file__).resolve().parent) -> No
         end += 1
     block = ["    " + line if line.strip() else "\n" for line in config.splitlines(keepends=True)]
     manifest.write_text("".join(lines[:start] + block + lines[end:]))
+
+
+def observer_consumer(**config: Any) -> ConsumerConfig:
+    """A consumer of the observer's own: named (see `_observer`), gone a minute after its
+    last use."""
+    return ConsumerConfig(name=f"observer-{secrets.token_hex(6)}", inactive_threshold=60, **config)
 
 
 if __name__ == "__main__":

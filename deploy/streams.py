@@ -133,7 +133,7 @@ async def _provision(
                     ack_policy=AckPolicy.EXPLICIT,
                     deliver_policy=DeliverPolicy.NEW,
                     filter_subjects=retry_subjects(service),
-                    max_deliver=10,
+                    max_deliver=-1,  # an outage waits; a request that names nothing is ended
                     ack_wait=60,
                 ),
             )

@@ -114,6 +114,6 @@ def newer_than_mirrored(
     held: by the producer's sequence where both have one (an event's own `time` cannot put
     it ahead), else by time (rows and events from before sequences)."""
     by_time = time_column.is_(None) | (time_column < at)
-    if sequence is None:
-        return by_time  # type: ignore[no-any-return]
+    if sequence is None:  # never over a sequenced copy (nor erasing its sequence)
+        return sequence_column.is_(None) & by_time  # type: ignore[no-any-return]
     return case((sequence_column.is_not(None), sequence_column < sequence), else_=by_time)

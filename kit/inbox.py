@@ -171,6 +171,7 @@ CLAIM = text(
     INSERT INTO inbox (consumer, event_id, event_type, handled_at)
     SELECT :consumer, t.id, t.type, now()
     FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[])) AS t(id, type)
+    ORDER BY t.id  -- one lock order, so two workers' overlapping batches cannot deadlock
     ON CONFLICT DO NOTHING
     RETURNING event_id
     """
@@ -305,14 +306,14 @@ class ConsumerRunner:
         keep_alive = asyncio.create_task(self._keep_alive([m for m, _ in good]))  # noqa: RUF006 (awaited below)
         try:
             outcomes = await self._apply_with_patience(good)
+            if outcomes is None:  # a handler or the commit failed: one at a time, kept alive
+                for msg, _ in good:
+                    await self.handle(msg)
+                return
         finally:
             keep_alive.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keep_alive
-        if outcomes is None:  # the batch as a whole failed (e.g. at commit): one at a time
-            for msg, _ in good:
-                await self.handle(msg)
-            return
         failpoint("inbox.after_commit")
         for msg, outcome in zip((m for m, _ in good), outcomes, strict=True):
             # After the commit: a failed ack is redelivered and the inbox skips it.

@@ -51,7 +51,9 @@ class ServiceSettings(BaseSettings):
     consumers_enabled: bool = True
     # Housekeeping: sent outbox rows and applied inbox ids are kept this long, then pruned.
     outbox_retention_days: int = 7
-    inbox_retention_days: int = 30
+    # Longer than the streams keep events (365 days): any copy of an event still on a stream
+    # (a redelivery, a replay) finds its inbox row and applies nothing.
+    inbox_retention_days: int = 400
     janitor_interval_s: float = 3600
     log_level: str = "INFO"
 

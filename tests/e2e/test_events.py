@@ -47,7 +47,7 @@ def test_credit_drop_to_d_raises_one_removal_review(stack, api: httpx.Client) ->
         source="/services/credit",
         type="credit.level.changed.v1",
         subject=uscc,
-        data=CreditLevelChanged(uscc=uscc, from_level="B", to_level="D", cause="退运"),
+        data=CreditLevelChanged(uscc=uscc, from_level="B", to_level="D", cause="退运", sequence=2),
     )
     payload = event.model_dump_json().encode()
     publish_raw(stack, "credit.level.changed", payload, msg_id=event.id)
@@ -107,7 +107,7 @@ def test_poison_message_is_dead_lettered_and_consumer_goes_on(stack, api: httpx.
         source="/services/credit",
         type="credit.level.changed.v1",
         subject=uscc,
-        data=CreditLevelChanged(uscc=uscc, to_level="A"),
+        data=CreditLevelChanged(uscc=uscc, to_level="A", sequence=2),
     )
     publish_raw(stack, "credit.level.changed", event.model_dump_json().encode(), msg_id=event.id)
     wait_until(
@@ -147,13 +147,13 @@ def test_a_late_older_credit_event_does_not_overwrite_a_newer_one(stack, api: ht
         source="/services/credit",
         type="credit.level.changed.v1",
         subject=uscc,
-        data=CreditLevelChanged(uscc=uscc, from_level="D", to_level="A"),
+        data=CreditLevelChanged(uscc=uscc, from_level="D", to_level="A", sequence=3),
     )
     older = make_event(
         source="/services/credit",
         type="credit.level.changed.v1",
         subject=uscc,
-        data=CreditLevelChanged(uscc=uscc, from_level="B", to_level="D"),
+        data=CreditLevelChanged(uscc=uscc, from_level="B", to_level="D", sequence=2),
     )
     older.time = newer.time - timedelta(minutes=5)
     publish_raw(stack, "credit.level.changed", newer.model_dump_json().encode(), msg_id=newer.id)

@@ -89,6 +89,24 @@ def test_a_service_publishes_only_its_own_subjects_and_cannot_manage_streams(
         await sub.fetch(1, timeout=1)
 
     assert any("permissions violation" in e for e in _run(_refused(observer, stack, steal)))
+
+    async def rewrite(js) -> None:  # type: ignore[no-untyped-def]
+        """An unnamed create whose body names a service's durable would rewrite it."""
+        body = {"stream_name": "CREDIT", "config": {"name": "registry-credit-levels"}}
+        body["config"] |= {"ack_policy": "explicit", "max_deliver": 1}
+        await js._nc.request("$JS.API.CONSUMER.CREATE.CREDIT", json.dumps(body).encode(), 2)
+
+    assert any("permissions violation" in e for e in _run(_refused(observer, stack, rewrite)))
+
+    async def durable_settings() -> int:
+        nc = await connect(stack.nats_client_url, stack.nats_identity("provisioner"))
+        try:
+            info = await nc.jetstream().consumer_info("CREDIT", "registry-credit-levels")
+            return int(info.config.max_deliver or 0)
+        finally:
+            await nc.close()
+
+    assert _run(durable_settings()) == 6, "the durable keeps its settings"
     assert stream_events(stack, "credit.level.changed", "CREDIT"), "yet it reads every stream"
 
 
@@ -175,20 +193,28 @@ def test_an_older_level_never_overwrites_a_newer_one_whatever_its_time(
     older["data"] |= {"to_level": "C", "sequence": 49}
     for event in (newer, older):
         publish_raw(stack, "credit.level.changed", json.dumps(event).encode(), msg_id=event["id"])
-    wait_until(
-        lambda: sql(
-            stack, "registry", "SELECT 1 FROM inbox WHERE event_id = $1", uuid.UUID(older["id"])
-        ),
-        what="the older event handled",
+    ids = [uuid.UUID(newer["id"]), uuid.UUID(older["id"])]
+    handled = "SELECT count(*) FROM inbox WHERE consumer = $1 AND event_id = ANY($2)"
+    wait_until(  # both: two workers may each take one
+        lambda: sql(stack, "registry", handled, "registry-credit-levels", ids) == [(2,)],
+        what="registry handled both",
     )
     assert api.get(f"/v1/enterprises/{uscc}").json()["credit_level"] == "A"
-    # (either may wait for inspection's directory entry, and retry in either order)
-    inspected = (
-        "SELECT count(*) FROM inbox WHERE consumer = 'inspection-credit' AND event_id = ANY($1)"
-    )
-    ids = [uuid.UUID(newer["id"]), uuid.UUID(older["id"])]
+    unsequenced = _level_event(uscc)  # from before sequences: never over a sequenced copy
+    del unsequenced["data"]["sequence"]
+    publish_raw(stack, "credit.level.changed", json.dumps(unsequenced).encode())
     wait_until(
-        lambda: sql(stack, "inspection", inspected, ids) == [(2,)],
+        lambda: (
+            sql(
+                stack, "registry", handled, "registry-credit-levels", [uuid.UUID(unsequenced["id"])]
+            )
+            == [(1,)]
+        ),
+        what="registry handled the unsequenced one",
+    )
+    assert api.get(f"/v1/enterprises/{uscc}").json()["credit_level"] == "A"
+    wait_until(  # either may wait for the directory entry and be retried first
+        lambda: sql(stack, "inspection", handled, "inspection-credit", ids) == [(2,)],
         what="inspection handled both",
     )
     level = "SELECT level, level_seq FROM directory WHERE uscc = $1"

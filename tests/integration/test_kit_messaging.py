@@ -256,7 +256,7 @@ async def test_housekeeping_prunes_only_old_rows(env) -> None:  # type: ignore[n
                 ),
                 {"d": days, "sent": sent},
             )
-        for days in (40, 5):
+        for days in (410, 5):
             await c.execute(
                 text(
                     "INSERT INTO inbox VALUES ('c', gen_random_uuid(), 't', now() - make_interval(days => :d))"
