@@ -39,7 +39,7 @@ import asyncpg
 from nats.aio.client import Client as NATS
 
 from deploy.launcher import Stack
-from deploy.streams import all_consumers, wait_caught_up
+from deploy.streams import SERVICES, all_consumers
 from kit.ids import uuid7
 from kit.messaging import connect
 from kit.outbox import asyncpg_dsn
@@ -597,21 +597,29 @@ async def sample_usccs(stack: Stack, n: int = 5000) -> list[str]:
 
 
 async def drained(stack: Stack, timeout_s: float = 600) -> None:
-    """Until credit's outbox is published and every consumer has caught up, so the reads
-    measured next do not share the machine with the rescoring's aftermath."""
-    conn = await asyncpg.connect(asyncpg_dsn(stack.db_url("credit")))
+    """Until every outbox is sent and every durable consumer has nothing pending, twice in a
+    row a second apart (so what is measured next does not share the machine with what came
+    before)."""
+    nc = await nats_client(stack)
+    js = nc.jetstream()
+    dbs = [await asyncpg.connect(asyncpg_dsn(stack.db_url(name))) for name in SERVICES]
     try:
         deadline = time.monotonic() + timeout_s
-        unsent = "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
-        while time.monotonic() < deadline:  # polling another process's table
-            if not await conn.fetchval(unsent):
-                break
+        quiet = 0
+        while quiet < 2:  # polling other processes' tables and consumers
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the stack not caught up after {timeout_s:.0f} s")
+            unsent = [
+                await db.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") for db in dbs
+            ]
+            infos = [await js.consumer_info(c.stream, c.durable) for c in all_consumers()]
+            busy = sum(unsent) + sum((i.num_pending or 0) + (i.num_ack_pending or 0) for i in infos)
+            quiet = 0 if busy else quiet + 1
             await asyncio.sleep(1)
     finally:
-        await conn.close()
-    await wait_caught_up(
-        stack.nats_client_url, stack.nats_identity("observer"), timeout_s=timeout_s
-    )
+        for db in dbs:
+            await db.close()
+        await nc.close()
 
 
 def log(message: str) -> None:

@@ -26,14 +26,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import aiohttp
-import asyncpg
 from nats.js.api import DeliverPolicy
 
-from bench.credit import log, nats_client
+from bench.credit import drained, log, nats_client
 from deploy.launcher import Stack
 from deploy.nats_auth import observer_consumer
-from deploy.streams import all_consumers
-from kit.outbox import asyncpg_dsn
 from kit.uscc import generate
 from tests.helpers import enterprise_body, token
 
@@ -43,7 +40,6 @@ RATES = [float(r) for r in os.environ.get("BENCH_EXCHANGE_RATES", "150,200").spl
 SECONDS = float(os.environ.get("BENCH_EXCHANGE_SECONDS", "30"))
 WAIT_S = float(os.environ.get("BENCH_EXCHANGE_WAIT_S", "60"))
 CONNECTIONS = 256  # the generator's ceiling on requests in flight; more wait in aiohttp
-OUTBOXES = ["registry", "credit", "inspection", "notify"]
 PROCESSES = ["gateway", "registry", "credit", "inspection", "notify", "postgres", "nats"]
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -138,31 +134,6 @@ def stack_cpu(stack: Stack) -> dict[str, float]:
 def _minus(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
     used = {name: round(after[name] - before.get(name, 0.0), 2) for name in after}
     return used | {"total": round(sum(used.values()), 2)}
-
-
-async def drained(stack: Stack, timeout_s: float = 600) -> None:
-    """Until every outbox is sent and every durable consumer has nothing pending, twice in a
-    row a second apart."""
-    nc = await nats_client(stack)
-    js = nc.jetstream()
-    dbs = [await asyncpg.connect(asyncpg_dsn(stack.db_url(name))) for name in OUTBOXES]
-    try:
-        deadline = time.monotonic() + timeout_s
-        quiet = 0
-        while quiet < 2:  # polling other processes' tables and consumers
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the stack not caught up after {timeout_s:.0f} s")
-            unsent = [
-                await db.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") for db in dbs
-            ]
-            infos = [await js.consumer_info(c.stream, c.durable) for c in all_consumers()]
-            busy = sum(unsent) + sum((i.num_pending or 0) + (i.num_ack_pending or 0) for i in infos)
-            quiet = 0 if busy else quiet + 1
-            await asyncio.sleep(1)
-    finally:
-        for db in dbs:
-            await db.close()
-        await nc.close()
 
 
 def gateway(stack: Stack) -> aiohttp.ClientSession:

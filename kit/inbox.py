@@ -480,16 +480,11 @@ class RetryRunner:
         try:
             decoded = decode(letter.data, original, consumer)
             await apply_once(self.sessionmaker, consumer, decoded)
-        except PoisonMessage as exc:
-            log.warning("dead letter %d still cannot apply: %s", seq, exc)
-            HANDLED.labels(durable, "retry_failed").inc()
-            await msg.ack()
-            return
         except Exception as exc:
             if is_outage(exc):
                 await msg.nak(delay=2)
                 return
-            log.warning("dead letter %d failed again: %r", seq, exc)
+            log.warning("dead letter %d failed again (it stays): %r", seq, exc)
             HANDLED.labels(durable, "retry_failed").inc()
             await msg.ack()
             return
