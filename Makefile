@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration test-e2e lint fmt bench migrate clean
+.PHONY: install run test test-unit test-integration test-e2e lint fmt bench migrate revision clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: install  ## starts its own stack; figures go to stdout and bench/results/
 
 migrate: install  ## apply migrations to ZONE_DATABASE_URL (or the embedded server's databases)
 	$(BIN)/python -m deploy.migrate
+
+revision: install  ## make revision SERVICE=registry MESSAGE="zones add region": a new migration
+	@test -n "$(SERVICE)" -a -n "$(MESSAGE)" || { echo 'usage: make revision SERVICE=registry MESSAGE="what it changes"' >&2; exit 2; }
+	$(BIN)/python -m deploy.revision "$(SERVICE)" "$(MESSAGE)"
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache bench/results

@@ -41,13 +41,7 @@ from kit.migrations import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_DATABASES = ["registry", "credit", "inspection", "notify", "gateway"]
-MIGRATIONS = {
-    "registry": ROOT / "services" / "registry" / "migrations",
-    "credit": ROOT / "services" / "credit" / "migrations",
-    "inspection": ROOT / "services" / "inspection" / "migrations",
-    "notify": ROOT / "services" / "notify" / "migrations",
-    "gateway": ROOT / "gateway" / "migrations",
-}
+ALEMBIC_INI = ROOT / "alembic.ini"  # a section per database
 # name -> (ASGI app, env prefix). Services without an app yet are not started.
 APPS = {
     "registry": ("services.registry.main:app", "REGISTRY_"),
@@ -149,8 +143,8 @@ class Stack:
 
     def migrate(self) -> None:
         """Apply each service's Alembic migrations to its own database."""
-        for name, path in MIGRATIONS.items():
-            upgrade(str(path), self.db_url(name))
+        for name in SERVICE_DATABASES:
+            upgrade(ALEMBIC_INI, name, self.db_url(name))
 
     def provision(self) -> None:
         """Streams and consumers."""

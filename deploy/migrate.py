@@ -11,7 +11,7 @@ import asyncio
 import os
 from collections.abc import Callable
 
-from deploy.launcher import MIGRATIONS, SERVICE_DATABASES, create_databases
+from deploy.launcher import ALEMBIC_INI, SERVICE_DATABASES, create_databases
 from kit.migrations import upgrade
 
 
@@ -24,10 +24,10 @@ def root_url() -> str:
 def migrate_all(root: str, report: Callable[[str], None] = print) -> list[str]:
     """Create the service databases if needed and upgrade each to head; their names."""
     asyncio.run(create_databases(root, SERVICE_DATABASES))
-    for name, path in MIGRATIONS.items():
-        upgrade(str(path), f"{root.rstrip('/')}/{name}")
+    for name in SERVICE_DATABASES:
+        upgrade(ALEMBIC_INI, name, f"{root.rstrip('/')}/{name}")
         report(f"{name}: migrated to head")
-    return list(MIGRATIONS)
+    return list(SERVICE_DATABASES)
 
 
 def main() -> None:

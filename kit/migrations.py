@@ -1,10 +1,11 @@
-"""Alembic glue shared by every service's `migrations/env.py`."""
+"""Alembic glue shared by every service's `migrations/env.py` and by the deploy tools."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
@@ -14,9 +15,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 
 def run_env(metadata: MetaData | Sequence[MetaData]) -> None:
-    """Body of an async `env.py`: migrate the database named by `sqlalchemy.url`."""
-    url = context.config.get_main_option("sqlalchemy.url")
-    assert url, "sqlalchemy.url must be set"
+    """Body of an async `env.py`: migrate the database named by `sqlalchemy.url`, else the
+    section's database on the server `ZONE_DATABASE_URL` names (the `alembic -n` CLI)."""
+    config = context.config
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        root = os.environ.get("ZONE_DATABASE_URL")
+        assert root, "set ZONE_DATABASE_URL (the server's URL, no database) or sqlalchemy.url"
+        url = f"{root.rstrip('/')}/{config.config_ini_section}"
 
     def do_run(connection: Connection) -> None:
         context.configure(connection=connection, target_metadata=metadata, compare_type=True)
@@ -32,11 +38,14 @@ def run_env(metadata: MetaData | Sequence[MetaData]) -> None:
     asyncio.run(run_async())
 
 
-def upgrade(migrations_dir: str, database_url: str, revision: str = "head") -> None:
-    """Apply a service's migrations to `database_url`."""
-    config = Config()
-    config.set_main_option("script_location", migrations_dir)
-    config.set_main_option("sqlalchemy.url", database_url)
-    config.set_main_option("file_template", "%%(year)d-%%(month).2d-%%(day).2d_%%(slug)s")
+def config(ini: Path, section: str, database_url: str) -> Config:
+    """The Alembic configuration of one database: its section of `ini`, pointed at a URL."""
+    cfg = Config(str(ini), ini_section=section)
+    cfg.set_main_option("sqlalchemy.url", database_url)
+    return cfg
+
+
+def upgrade(ini: Path, section: str, database_url: str, revision: str = "head") -> None:
+    """Apply a database's migrations to `database_url`."""
     os.environ.setdefault("ALEMBIC_QUIET", "1")
-    command.upgrade(config, revision)
+    command.upgrade(config(ini, section, database_url), revision)
