@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from gateway.audit.middleware import AuditMiddleware
 from gateway.audit.router import router as audit_router
@@ -31,19 +31,18 @@ from gateway.ratelimit import RateLimitMiddleware
 from gateway.security import SecurityHeadersMiddleware
 from gateway.users import service as users
 from gateway.users.router import router as users_router
+from kit import locks
 from kit.app import create_service_app
 from kit.auth import JwksVerifier
 from kit.events import asyncapi
+from kit.locks import Lock
 from kit.problems import CATALOG, NotFound
-
-# Serialises start-up work of concurrent gateway workers and replicas (any constant works).
-STARTUP_LOCK = 0x7A6F6E65
 
 
 async def startup(app: FastAPI) -> None:
     """Signing key, demo client (dev only), upstream pool, local token verification."""
     async with app.state.sessionmaker() as session, session.begin():
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STARTUP_LOCK})
+        await locks.hold(session, Lock.GATEWAY_STARTUP)
         pem = settings.signing_key_pem
         if not pem.strip():
             # dev/test: one key shared by every worker, created by whichever starts first

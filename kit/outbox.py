@@ -25,10 +25,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kit import tracing
+from kit import locks, tracing
 from kit.db import Base, utcnow
 from kit.events import CloudEvent, make_event
 from kit.failpoints import failpoint
+from kit.locks import Lock
 from kit.messaging import NatsConnection
 
 log = logging.getLogger("kit.outbox")
@@ -124,7 +125,7 @@ def asyncpg_dsn(database_url: str) -> str:
     return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-RELAY_LOCK = 0x6F7574626F78  # "outbox"
+RELAY_LOCK = locks.key(Lock.OUTBOX_RELAY)  # computed once: the relay takes it every poll
 # The backlog and its age, measured by the relay's listener every 2 s (a partial-index scan).
 MEASURE_SQL = """
 SELECT count(*) AS backlog,
@@ -222,7 +223,7 @@ class OutboxRelay:
         async with self._pool.acquire() as conn, conn.transaction():
             # One publisher per database at a time, so the stream keeps the outbox's order
             # even with several workers or replicas; the others stand by.
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK):
+            if not await conn.fetchval(locks.TRY_XACT_SQL, *RELAY_LOCK):
                 return 0
             rows = sorted(await conn.fetch(CLAIM_SQL, self.batch), key=lambda r: r["seq"])
             if not rows:

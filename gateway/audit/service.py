@@ -8,15 +8,16 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gateway.audit.models import AuditEntry
+from kit import locks
 from kit.db import utcnow
+from kit.locks import Lock
 from kit.pagination import PageParams, keyset_page
 
 GENESIS = "0" * 64
-AUDIT_LOCK = 0x61756469  # "audi": serialises appends so the chain stays linear
 CHAINED_FIELDS = (
     "at",
     "request_id",
@@ -85,7 +86,7 @@ class AuditWriter:
 
     async def _write(self, entries: list[dict[str, Any]]) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK})
+            await locks.hold(conn, Lock.AUDIT_APPEND)
             last = await conn.scalar(
                 select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
             )

@@ -228,3 +228,20 @@ def test_bodies_that_are_not_json_objects_get_answers_that_say_so() -> None:
     # an extension cannot replace a member the problem format defines
     clash = client.post("/clash").json()
     assert clash["status"] == 409 and "request_id" not in clash
+
+
+def test_every_named_lock_has_its_own_space() -> None:
+    from kit.locks import Lock, key
+
+    spaces = {key(lock)[0] for lock in Lock}
+    assert len(spaces) == len(Lock)
+    assert all(-(2**31) <= s < 2**31 for s in spaces)
+
+
+def test_a_lock_on_a_part_is_stable_and_distinct() -> None:
+    from kit.locks import Lock, key
+
+    assert key(Lock.CHECKLIST_VERSION, "ck-1") == key(Lock.CHECKLIST_VERSION, "ck-1")
+    assert key(Lock.CHECKLIST_VERSION, "ck-1") != key(Lock.CHECKLIST_VERSION, "ck-2")
+    assert key(Lock.RISK_KEY, 7) == (key(Lock.RISK_KEY)[0], 7)
+    assert key(Lock.RISK_KEY, 2**32 - 1)[1] == -1  # int4, as PostgreSQL takes it

@@ -22,9 +22,11 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from kit import locks
 from kit.db import utcnow
 from kit.events import CreditLevelChanged, make_event
 from kit.ids import uuid7
+from kit.locks import Lock
 from kit.outbox import emit
 from kit.problems import is_outage
 from services.credit.config import CreditSettings
@@ -38,7 +40,6 @@ from services.credit.scoring import ScoringModel, evaluate
 
 log = logging.getLogger("credit.jobs")
 
-RESCORER_LOCK = 0x726573636F7265  # "rescore"
 MAX_ATTEMPTS = 3  # a job failing this often in a row is marked failed, with its error
 DECAY_CHECK_S = 300.0
 UPDATE_SCORES = text(
@@ -75,9 +76,7 @@ class Rescorer:
         while True:
             try:
                 async with self.engine.connect() as lock_conn:
-                    locked = await lock_conn.scalar(
-                        text("SELECT pg_try_advisory_lock(:k)"), {"k": RESCORER_LOCK}
-                    )
+                    locked = await locks.try_hold_session(lock_conn, Lock.CREDIT_RESCORER)
                     await lock_conn.commit()
                     if locked:
                         try:

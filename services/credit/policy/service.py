@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit import locks
 from kit.auth import Principal
 from kit.db import get_or_404
 from kit.events import ModelPublished
+from kit.locks import Lock
 from kit.pagination import PageParams, keyset_page
 from services.credit.domain import LEVEL_NAMES, LEVEL_ORDER
 from services.credit.events import publish
@@ -52,13 +54,10 @@ async def current_row(session: AsyncSession) -> ModelVersion:
     return row
 
 
-MODEL_LOCK = 0x6D6F64656C  # "model": one publisher at a time
-
-
 async def lock_current(session: AsyncSession) -> ModelVersion:
     """The version in force, read after taking the publishers' lock (until commit), so a
     concurrent PUT is seen and `If-Match` answers 412 rather than a clash on the key."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MODEL_LOCK})
+    await locks.hold(session, Lock.CREDIT_MODEL)
     return await current_row(session)
 
 

@@ -9,9 +9,11 @@ from datetime import timedelta
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit import locks
 from kit.db import get_or_404, utcnow
 from kit.events import AnalysisPublished
 from kit.industries import INDUSTRY_NAMES, Industry
+from kit.locks import Lock
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict
 from services.inspection.analysis.models import AnalysisRelease
@@ -117,10 +119,7 @@ async def publish_release(
             quarter=str(quarter),
         )
     # one release per industry and quarter, also between concurrent approvals
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-        {"key": f"analysis:{industry}:{quarter}"},
-    )
+    await locks.hold(session, Lock.ANALYSIS_RELEASE, f"{industry}:{quarter}")
     existing = await session.scalar(
         select(AnalysisRelease.id).where(
             AnalysisRelease.quarter == str(quarter), AnalysisRelease.industry == industry.value

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit import locks
 from kit.auth import Principal
 from kit.db import get_or_404
+from kit.locks import Lock
 from kit.pagination import PageParams, keyset_page
 from services.inspection.checklists.models import Checklist
 from services.inspection.checklists.schemas import ChecklistIn
@@ -18,9 +20,7 @@ async def publish(
     session: AsyncSession, checklist_in: ChecklistIn, principal: Principal
 ) -> Checklist:
     """Store the next version of a checklist code (versions of one code are serialised)."""
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtext(:code))"), {"code": checklist_in.code}
-    )
+    await locks.hold(session, Lock.CHECKLIST_VERSION, checklist_in.code)
     latest = await session.scalar(
         select(func.max(Checklist.version)).where(Checklist.code == checklist_in.code)
     )

@@ -1,0 +1,63 @@
+"""PostgreSQL advisory locks by name: one registry of what is serialised, one way to take a
+lock, no magic numbers at the call sites.
+
+A lock is a (space, item) pair of 32-bit integers (PostgreSQL's two-key form): the space is
+a stable hash of the lock's name, the item a stable hash of the part it guards (a
+checklist's code, an industry and quarter) or 0 for the whole space. `test_locks` checks
+that no two names share a space.
+"""
+
+from __future__ import annotations
+
+import enum
+import zlib
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+
+class Lock(enum.StrEnum):
+    """Everything the platform serialises with an advisory lock, and why."""
+
+    OUTBOX_RELAY = "outbox.relay"  # one publisher per database keeps the stream in order
+    GATEWAY_STARTUP = "gateway.startup"  # workers and replicas create keys and clients once
+    AUDIT_APPEND = "audit.append"  # appends one at a time, so the hash chain stays linear
+    CREDIT_MODEL = "credit.model"  # one scoring-model publisher at a time (If-Match → 412)
+    CREDIT_RESCORER = "credit.rescorer"  # one rescoring worker per database (session lock)
+    CHECKLIST_VERSION = "inspection.checklist"  # versions of one checklist code, in turn
+    ANALYSIS_RELEASE = "inspection.analysis"  # one release per industry and quarter
+    RISK_KEY = "inspection.risk"  # signals and alerts touching the same keys, in order
+
+
+def _int4(raw: int) -> int:
+    """An unsigned 32-bit hash as PostgreSQL's signed int4."""
+    return raw - (1 << 32) if raw >= 1 << 31 else raw
+
+
+def key(lock: Lock, part: str | int | None = None) -> tuple[int, int]:
+    """The (space, item) of a lock on `part` (the whole space when None)."""
+    space = _int4(zlib.crc32(lock.value.encode()))
+    if part is None:
+        return space, 0
+    if isinstance(part, int):
+        return space, _int4(part & 0xFFFFFFFF)
+    return space, _int4(zlib.crc32(part.encode()))
+
+
+async def hold(
+    db: AsyncSession | AsyncConnection, lock: Lock, part: str | int | None = None
+) -> None:
+    """Wait for the lock and hold it until the transaction ends."""
+    space, item = key(lock, part)
+    await db.execute(text("SELECT pg_advisory_xact_lock(:s, :i)"), {"s": space, "i": item})
+
+
+async def try_hold_session(db: AsyncConnection, lock: Lock) -> bool:
+    """Take the lock for as long as the connection lives, if free; whether it was taken."""
+    space, item = key(lock)
+    taken = await db.scalar(text("SELECT pg_try_advisory_lock(:s, :i)"), {"s": space, "i": item})
+    return bool(taken)
+
+
+# For raw asyncpg connections (the relay): `await conn.fetchval(TRY_XACT_SQL, *key(lock))`.
+TRY_XACT_SQL = "SELECT pg_try_advisory_xact_lock($1, $2)"
