@@ -12,11 +12,19 @@ from tests.helpers import running_stack, token
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test by its tier folder."""
+    """Mark each test by its tier folder. `ZONE_TEST_ORDER=reverse` runs the modules in
+    reverse order (each module's tests in their own order): a module that reads what
+    another left behind fails then."""
+    import os
+
     for item in items:
         for tier in ("unit", "integration", "e2e"):
             if f"/tests/{tier}/" in str(item.fspath):
                 item.add_marker(getattr(pytest.mark, tier))
+    if os.environ.get("ZONE_TEST_ORDER") == "reverse":
+        modules = list(dict.fromkeys(str(item.fspath) for item in items))
+        rank = {path: -i for i, path in enumerate(modules)}
+        items.sort(key=lambda item: rank[str(item.fspath)])  # stable: order within a module kept
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
