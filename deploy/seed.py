@@ -440,20 +440,17 @@ RESPONSIBILITIES = [
 
 async def _programme(session: AsyncSession) -> int:
     """The leadership group, its responsibilities and its first joint meeting; once."""
-    from services.registry.programme import service as programme
-    from services.registry.programme.models import LeadershipGroup
-    from services.registry.programme.schemas import (
-        ActionItemDone,
-        GroupIn,
-        MeetingIn,
-        ResponsibilityIn,
-    )
+    from services.registry.programme.leadership import service as leadership
+    from services.registry.programme.leadership.models import LeadershipGroup
+    from services.registry.programme.leadership.schemas import ActionItemDone, GroupIn, MeetingIn
+    from services.registry.programme.responsibilities import service as responsibilities
+    from services.registry.programme.responsibilities.schemas import ResponsibilityIn
 
     if await session.get(LeadershipGroup, GROUP["code"]) is not None:
         return 0
-    await programme.create_group(session, group_in=GroupIn.model_validate(GROUP))
+    await leadership.create_group(session, group_in=GroupIn.model_validate(GROUP))
     for tier, topic, agency, duty in RESPONSIBILITIES:
-        await programme.assign_responsibility(
+        await responsibilities.assign_responsibility(
             session,
             responsibility_in=ResponsibilityIn.model_validate(
                 {"tier": tier, "topic": topic, "agency_code": agency, "duty": duty}
@@ -475,14 +472,14 @@ async def _programme(session: AsyncSession) -> int:
             ],
         }
     )
-    meeting = await programme.hold_meeting(session, meeting_in=meeting_in, principal=SEED)
+    meeting = await leadership.hold_meeting(session, meeting_in=meeting_in, principal=SEED)
     done_on = [done for _, items in MEETING_DECISIONS for *_, done in items]
-    out = await programme.meeting_out(session, meeting)
+    out = await leadership.meeting_out(session, meeting)
     for item, day in zip(out.action_items, done_on, strict=True):
         if day is not None:
-            await programme.mark_done(
+            await leadership.mark_done(
                 session,
-                await programme.get_item(session, item.id, for_update=True),
+                await leadership.get_item(session, item.id, for_update=True),
                 done_in=ActionItemDone(evidence="按期报送完成情况（演示数据）", done_on=day),
                 principal=SEED,
             )

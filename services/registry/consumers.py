@@ -15,7 +15,7 @@ from services.registry.batches import service as batches
 from services.registry.batches.models import Lot
 from services.registry.enterprises.models import Enterprise
 from services.registry.memberships import service as memberships
-from services.registry.programme import service as programme
+from services.registry.programme.honours import service as honours
 
 log = logging.getLogger("registry.consumers")
 
@@ -62,7 +62,7 @@ async def on_alert_raised(session: AsyncSession, alert: AlertRaised, event: Clou
     enterprises that received the same supplier lots (inspection attaches it to the alert).
     Open alerts are remembered per enterprise until inspection closes them: an open serious
     one keeps the enterprise out of honours (联合惩戒)."""
-    await programme.alert_raised(session, alert)
+    await honours.alert_raised(session, alert)
     if alert.batch_id is None:
         return
     lot = await session.get(Lot, uuid.UUID(alert.batch_id))
@@ -74,7 +74,7 @@ async def on_alert_raised(session: AsyncSession, alert: AlertRaised, event: Clou
 
 async def on_alert_closed(session: AsyncSession, closed: AlertClosed, event: CloudEvent) -> None:
     """The alert no longer keeps its enterprise out of honours."""
-    await programme.alert_closed(session, closed)
+    await honours.alert_closed(session, closed)
 
 
 CONSUMERS = [

@@ -8,8 +8,14 @@ from services.registry.config import settings
 from services.registry.consumers import CONSUMERS
 from services.registry.enterprises.router import router as enterprises_router
 from services.registry.memberships.router import router as memberships_router
-from services.registry.programme.router import routers as programme_routers
-from services.registry.programme.service import announce_overdue
+from services.registry.programme.honours.router import router as honours_router
+from services.registry.programme.leadership.router import routers as leadership_routers
+from services.registry.programme.leadership.service import announce_overdue
+from services.registry.programme.responsibilities.router import (
+    router as responsibilities_router,
+)
+from services.registry.programme.standards.router import router as standards_router
+from services.registry.programme.trainings.router import router as trainings_router
 from services.registry.zones.router import public_router
 from services.registry.zones.router import router as zones_router
 
@@ -29,7 +35,11 @@ app = create_service_app(
         enterprises_router,
         memberships_router,
         batches_router,
-        *programme_routers,
+        *leadership_routers,
+        responsibilities_router,
+        standards_router,
+        trainings_router,
+        honours_router,
         public_router,
     ],
     consumers=CONSUMERS,

@@ -9,21 +9,20 @@ from services.registry.base import Base
 from services.registry.batches.models import Lot, LotEvent, LotEventLot, LotLink
 from services.registry.enterprises.models import Enterprise, Survey
 from services.registry.memberships.models import Commitment, Membership, MembershipDecision
-from services.registry.programme.models import (
+from services.registry.programme.honours.models import AlertMirror, AwardNomination, AwardRound
+from services.registry.programme.leadership.models import (
     ActionItem,
-    AlertMirror,
-    AwardNomination,
-    AwardRound,
     GroupMember,
     LeadershipGroup,
     Meeting,
-    Responsibility,
+)
+from services.registry.programme.responsibilities.models import Responsibility
+from services.registry.programme.standards.models import (
     SameLineDeclaration,
     Standard,
     StandardAdoption,
-    Training,
-    TrainingAttendance,
 )
+from services.registry.programme.trainings.models import Training, TrainingAttendance
 from services.registry.zones.models import Zone, ZoneTask, ZoneTransition
 
 # Alembic compares both: kit's tables (outbox, inbox, idempotency keys) and the service's.

@@ -41,16 +41,10 @@ from services.inspection.tasks.schemas import ResultIn
 from services.notify.bulletins.schemas import BulletinIn
 from services.notify.subscriptions.schemas import SubscriptionIn
 from services.registry.batches.schemas import BatchIn, LotEventIn
-from services.registry.programme.schemas import (
-    ActionItemDone,
-    AdoptionIn,
-    DeclarationIn,
-    GroupIn,
-    MeetingIn,
-    ResponsibilityIn,
-    StandardIn,
-    TrainingIn,
-)
+from services.registry.programme.leadership.schemas import ActionItemDone, GroupIn, MeetingIn
+from services.registry.programme.responsibilities.schemas import ResponsibilityIn
+from services.registry.programme.standards.schemas import AdoptionIn, DeclarationIn, StandardIn
+from services.registry.programme.trainings.schemas import TrainingIn
 from tests.helpers import running_stack, token
 
 EXAMPLES_PER_OPERATION = 25
