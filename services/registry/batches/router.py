@@ -12,6 +12,7 @@ from kit.bulk import BulkResult, bulk_answer, bulk_body, bulk_responses, read_li
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
 from kit.problems import ProblemError
+from kit.uscc import normalize
 from services.registry.batches import service
 from services.registry.batches.schemas import (
     BatchIn,
@@ -92,7 +93,7 @@ async def list_batches(
     rows, next_cursor = await service.search(
         session,
         page=page,
-        uscc=principal.uscc or (uscc.strip().upper() if uscc else None),
+        uscc=principal.uscc or (normalize(uscc) if uscc else None),
         kind=kind,
         number=number,
         hs_code=hs_code,

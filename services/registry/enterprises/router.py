@@ -8,6 +8,7 @@ from kit.auth import Principal, ensure_own_enterprise, require
 from kit.concurrency import check_if_match, set_etag
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
+from kit.uscc import normalize
 from services.registry.domain import Industry
 from services.registry.enterprises import service
 from services.registry.enterprises.schemas import (
@@ -81,7 +82,7 @@ async def get_enterprise(
     uscc: str, session: SessionDep, principal: Reader, response: Response
 ) -> EnterpriseOut:
     """One enterprise; the ETag is its version."""
-    ensure_own_enterprise(principal, uscc.strip().upper())
+    ensure_own_enterprise(principal, normalize(uscc))
     enterprise = await service.get(session, uscc)
     set_etag(response, enterprise.version)
     return (await service.to_out(session, [enterprise]))[0]
@@ -102,7 +103,7 @@ async def patch_enterprise(
     response: Response,
 ) -> EnterpriseOut:
     """Partial update; send `If-Match` with the ETag you read."""
-    ensure_own_enterprise(principal, uscc.strip().upper())
+    ensure_own_enterprise(principal, normalize(uscc))
     enterprise = await service.get(session, uscc, for_update=True)
     check_if_match(request, enterprise.version)
     enterprise = await service.update(session, enterprise, patch=patch)
@@ -123,7 +124,7 @@ async def list_surveys(
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[SurveyOut]:
     """Newest year first."""
-    ensure_own_enterprise(principal, uscc.strip().upper())
+    ensure_own_enterprise(principal, normalize(uscc))
     enterprise = await service.get(session, uscc)
     rows, next_cursor = await service.list_surveys(session, enterprise.uscc, page=page)
     return Page(items=[SurveyOut.model_validate(s) for s in rows], next_cursor=next_cursor)
@@ -140,7 +141,7 @@ async def add_survey(
     uscc: str, survey_in: SurveyIn, session: SessionDep, principal: Writer
 ) -> SurveyOut:
     """One survey per enterprise and year."""
-    ensure_own_enterprise(principal, uscc.strip().upper())
+    ensure_own_enterprise(principal, normalize(uscc))
     enterprise = await service.get(session, uscc)
     survey = await service.add_survey(session, enterprise, survey_in=survey_in, principal=principal)
     return SurveyOut.model_validate(survey)
@@ -160,7 +161,7 @@ async def put_survey(
     principal: Writer,
 ) -> SurveyOut:
     """The path year wins over the body's."""
-    ensure_own_enterprise(principal, uscc.strip().upper())
+    ensure_own_enterprise(principal, normalize(uscc))
     enterprise = await service.get(session, uscc)
     survey_in.year = year
     survey = await service.put_survey(session, enterprise, survey_in=survey_in, principal=principal)

@@ -13,6 +13,7 @@ from kit.db import get_or_404
 from kit.events import EnterpriseRegistered, EnterpriseUpdated
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict
+from kit.uscc import normalize
 from services.registry.enterprises.models import Enterprise, Survey
 from services.registry.enterprises.schemas import (
     EnterpriseIn,
@@ -56,7 +57,7 @@ async def to_out(session: AsyncSession, enterprises: list[Enterprise]) -> list[E
 
 async def get(session: AsyncSession, uscc: str, *, for_update: bool = False) -> Enterprise:
     """An enterprise by USCC (normalised), or 404; `for_update` locks the row."""
-    key = uscc.strip().upper()
+    key = normalize(uscc)
     return await get_or_404(session, Enterprise, key, "enterprise", for_update=for_update)
 
 

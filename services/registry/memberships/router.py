@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from kit.auth import Principal, ensure_office, ensure_own_enterprise, require
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
+from kit.uscc import normalize
 from services.registry.memberships import service
 from services.registry.memberships.schemas import (
     ApplicationIn,
@@ -144,7 +145,7 @@ async def list_commitments(
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[CommitmentOut]:
     """Newest first."""
-    ensure_own_enterprise(principal, uscc.strip().upper())
+    ensure_own_enterprise(principal, normalize(uscc))
     rows, next_cursor = await service.list_commitments(session, uscc, page=page)
     return Page(items=[CommitmentOut.model_validate(c) for c in rows], next_cursor=next_cursor)
 
@@ -164,7 +165,7 @@ async def sign_commitment(
     uscc: str, commitment_in: CommitmentIn, session: SessionDep, principal: Writer
 ) -> CommitmentOut:
     """Stores the SHA-256 of the signed text, not the text."""
-    ensure_own_enterprise(principal, uscc.strip().upper())
+    ensure_own_enterprise(principal, normalize(uscc))
     commitment = await service.sign_commitment(
         session, uscc, commitment_in=commitment_in, principal=principal
     )

@@ -14,6 +14,7 @@ from kit.db import get_or_404, utcnow
 from kit.events import CommitmentChanged, MembershipChanged
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound, ProblemError
+from kit.uscc import normalize
 from services.registry.enterprises import service as enterprises
 from services.registry.events import publish
 from services.registry.memberships.models import (
@@ -190,7 +191,7 @@ async def search(
     if zone_code:
         query = query.where(Membership.zone_code == zone_code)
     if uscc:
-        query = query.where(Membership.uscc == uscc.strip().upper())
+        query = query.where(Membership.uscc == normalize(uscc))
     if status:
         query = query.where(Membership.status == status)
     if under_review is not None:
@@ -276,7 +277,7 @@ async def breach_commitment(
 ) -> Commitment:
     """Mark a commitment breached (a credit fact downstream); 409 if already breached."""
     commitment = await session.get(Commitment, commitment_id, with_for_update=True)
-    if commitment is None or commitment.uscc != uscc.strip().upper():
+    if commitment is None or commitment.uscc != normalize(uscc):
         raise NotFound("commitment", str(commitment_id))
     if commitment.status == "breached":
         raise Conflict("commitment is already marked breached")

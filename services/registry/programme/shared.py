@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit.auth import Principal, ensure_office, require
 from kit.db import get_or_404, utcnow
 from kit.pagination import PageParams, page_params
+from kit.uscc import normalize
 from kit.validation import AGENCY_PATTERN, CHINA
 from services.registry.agencies.models import Agency
 from services.registry.base import Base
@@ -111,4 +112,4 @@ def own_uscc(principal: Principal, uscc: str | None) -> str | None:
     """An enterprise token sees only its own rows, whatever it asked for."""
     if principal.uscc is not None:
         return principal.uscc
-    return uscc.strip().upper() if uscc else None
+    return normalize(uscc) if uscc else None

@@ -16,6 +16,7 @@ from kit.db import get_or_404, utcnow
 from kit.events import AlertClosed, AlertRaised, AwardChanged, AwardRoundOpened
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound, ProblemError
+from kit.uscc import normalize
 from services.registry.enterprises import service as enterprises
 from services.registry.enterprises.models import Enterprise
 from services.registry.events import publish
@@ -304,7 +305,7 @@ async def grant(
 ) -> AwardNomination:
     """Grant the award to a nominee, checking eligibility again (a level may have fallen or
     an alert been raised since the nomination); 409 naming the blocking rule."""
-    key = uscc.strip().upper()
+    key = normalize(uscc)
     nomination = await session.get(AwardNomination, (award_round.id, key), with_for_update=True)
     if nomination is None:
         raise NotFound("nomination", f"{award_round.id}/{key}")

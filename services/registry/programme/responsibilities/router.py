@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response
 from kit.auth import ensure_own_enterprise
 from kit.db import SessionDep
 from kit.pagination import Page
-from kit.uscc import Uscc
+from kit.uscc import Uscc, normalize
 from services.registry.programme.responsibilities import service
 from services.registry.programme.responsibilities.schemas import (
     ResponsibilityIn,
@@ -71,7 +71,7 @@ async def list_responsibilities(
 ) -> Page[ResponsibilityOut]:
     """With `zone`, the zone's and the county-wide ones; an enterprise token sees the
     agencies' and its own, not another enterprise's (403 when it names one)."""
-    wanted = uscc.strip().upper() if uscc else None
+    wanted = normalize(uscc) if uscc else None
     if wanted:
         ensure_own_enterprise(principal, wanted)
     rows, next_cursor = await service.list_responsibilities(
