@@ -18,7 +18,7 @@ from kit.events import (
 )
 from kit.inbox import Consumer, Handler
 from services.inspection.directory import service as directory
-from services.inspection.risk import service as risk
+from services.inspection.risk import mirrors
 
 
 async def on_agency(session: AsyncSession, agency: AgencyRegistered, _: CloudEvent) -> None:
@@ -49,12 +49,12 @@ def on_membership(member: bool) -> Handler:
 
 async def on_batch(session: AsyncSession, batch: BatchRecorded, _: CloudEvent) -> None:
     """An export batch, for risk signals that name it."""
-    await risk.mirror_batch(session, batch)
+    await mirrors.mirror_batch(session, batch)
 
 
 async def on_trace(session: AsyncSession, trace: BatchTraced, _: CloudEvent) -> None:
     """The trace of an alert's batch, attached to the alert."""
-    await risk.attach_trace(session, trace)
+    await mirrors.attach_trace(session, trace)
 
 
 async def on_level(session: AsyncSession, change: CreditLevelChanged, event: CloudEvent) -> None:

@@ -31,7 +31,7 @@ from services.inspection.labs.schemas import (
     TestStatus,
 )
 from services.inspection.risk import matching
-from services.inspection.risk import service as risk
+from services.inspection.risk import signals as risk_signals
 from services.inspection.risk.models import BatchMirror
 from services.inspection.risk.schemas import SignalIn, SignalKind
 
@@ -476,10 +476,10 @@ async def _record_failure(
     )
     lines: Lines[SignalIn] = Lines(single=True, good=[(1, signal_in)], received=1)
     # recorded as the lab's agency (ensure_lab_operator: the caller is of it, or an admin)
-    outcome, signals = await risk.record_signals(session, lines, principal)
+    outcome, signals = await risk_signals.record_signals(session, lines, principal)
     if lines.errors:
         raise invalid("report_number", str(lines.errors[0]["errors"]))
     if not signals:  # the same report was recorded as a signal before: link to it
-        return await risk.get_signal(session, outcome.recorded[0].id)
+        return await risk_signals.get_signal(session, outcome.recorded[0].id)
     await session.flush()
-    return await risk.get_signal(session, signals[0].id)
+    return await risk_signals.get_signal(session, signals[0].id)

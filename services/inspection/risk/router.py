@@ -12,7 +12,7 @@ from kit.bulk import bulk_answer, bulk_body, bulk_responses, read_lines, single_
 from kit.concurrency import check_if_match, set_etag
 from kit.db import SessionDep, utcnow
 from kit.pagination import Page, PageParams, page_params
-from services.inspection.risk import kpis, service
+from services.inspection.risk import alerts, kpis, signals
 from services.inspection.risk.schemas import (
     AlertOut,
     AlertPatch,
@@ -75,18 +75,18 @@ async def submit_signals(request: Request, session: SessionDep, principal: Write
     ensure_office(principal)
     lines = await read_lines(request, SIGNALS, csv_ok=True)
     single_or_raise(lines)
-    result, signals = await service.record_signals(session, lines, principal)
+    result, created = await signals.record_signals(session, lines, principal)
     if not lines.single:
         return bulk_answer(result)
     single_or_raise(lines)
-    if signals:
-        stored = await service.get_signal(session, signals[0].id)
+    if created:
+        stored = await signals.get_signal(session, created[0].id)
         return JSONResponse(
             SignalOut.model_validate(stored).model_dump(mode="json"),
             status_code=201,
-            headers={"Location": f"/v1/risk/signals/{signals[0].id}"},
+            headers={"Location": f"/v1/risk/signals/{created[0].id}"},
         )
-    existing = await service.get_signal(session, result.recorded[0].id)
+    existing = await signals.get_signal(session, result.recorded[0].id)
     return JSONResponse(SignalOut.model_validate(existing).model_dump(mode="json"))
 
 
@@ -101,7 +101,7 @@ async def list_signals(
 ) -> Page[SignalOut]:
     """Oldest first; `status=unmatched` is the queue of signals to link by hand."""
     ensure_office(principal)
-    rows, next_cursor = await service.search_signals(
+    rows, next_cursor = await signals.search_signals(
         session, page=page, status=status, kind=kind, uscc=uscc.strip().upper() if uscc else None
     )
     return Page(items=[SignalOut.model_validate(r) for r in rows], next_cursor=next_cursor)
@@ -113,7 +113,7 @@ async def list_signals(
 async def get_signal(signal_id: uuid.UUID, session: SessionDep, principal: Reader) -> SignalOut:
     """A signal, its match (method, confidence, candidates) and its alert."""
     ensure_office(principal)
-    return SignalOut.model_validate(await service.get_signal(session, signal_id))
+    return SignalOut.model_validate(await signals.get_signal(session, signal_id))
 
 
 @router.post(
@@ -127,8 +127,8 @@ async def link_signal(
 ) -> SignalOut:
     """The alert, task and events follow as for a signal matched on arrival."""
     ensure_office(principal)
-    signal = await service.get_signal(session, signal_id, for_update=True)
-    signal = await service.link(
+    signal = await signals.get_signal(session, signal_id, for_update=True)
+    signal = await signals.link(
         session, signal, uscc=body.uscc, batch_id=body.batch_id, actor=principal.subject
     )
     return SignalOut.model_validate(signal)
@@ -145,8 +145,8 @@ async def dismiss_signal(
 ) -> SignalOut:
     """For a signal about no zone enterprise; the reason is kept."""
     ensure_office(principal)
-    signal = await service.get_signal(session, signal_id, for_update=True)
-    signal = await service.dismiss(session, signal, reason=body.reason, actor=principal.subject)
+    signal = await signals.get_signal(session, signal_id, for_update=True)
+    signal = await signals.dismiss(session, signal, reason=body.reason, actor=principal.subject)
     return SignalOut.model_validate(signal)
 
 
@@ -162,7 +162,7 @@ async def list_alerts(
     since: Annotated[AwareDatetime | None, Query(description="Raised at or after")] = None,
 ) -> Page[AlertOut]:
     """Oldest first; an enterprise token sees the alerts about itself."""
-    rows, next_cursor = await service.search_alerts(
+    rows, next_cursor = await alerts.search_alerts(
         session,
         page=page,
         uscc=principal.uscc or (uscc.strip().upper() if uscc else None),
@@ -179,8 +179,8 @@ async def get_alert(
     alert_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
 ) -> AlertOut:
     """With the trace to the failing step and the possibly affected enterprises."""
-    alert = await service.get_alert(session, alert_id)
-    service.ensure_may_see(principal, alert)
+    alert = await alerts.get_alert(session, alert_id)
+    alerts.ensure_may_see(principal, alert)
     set_etag(response, alert.version)
     return _out(alert, principal)
 
@@ -205,9 +205,9 @@ async def move_alert(
 ) -> AlertOut:
     """open → investigating → closed; closing needs a conclusion. `If-Match` is honoured."""
     ensure_office(principal)
-    alert = await service.get_alert(session, alert_id, for_update=True)
+    alert = await alerts.get_alert(session, alert_id, for_update=True)
     check_if_match(request, alert.version)
-    alert = await service.move(session, alert, body, principal)
+    alert = await alerts.move(session, alert, body, principal)
     set_etag(response, alert.version)
     return AlertOut.model_validate(alert)
 
