@@ -24,6 +24,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from services.inspection.eligibility import may_inspect
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
@@ -166,9 +168,11 @@ class _Staffing:
             start = bisect.bisect_left(bucket, (start_key, ""))
             for j in range(len(bucket)):
                 inspector = self.by_id[bucket[(start + j) % len(bucket)][1]]
-                if target.uscc in inspector.conflicts:
-                    continue
-                if target.unit is not None and inspector.unit == target.unit:
+                if not may_inspect(
+                    conflicted=target.uscc in inspector.conflicts,
+                    inspector_unit=inspector.unit,
+                    target_unit=target.unit,
+                ):
                     continue
                 if mixed and len(chosen) == k - 1 and agencies == {inspector.agency}:
                     continue  # the last place goes to another agency (联合执法)

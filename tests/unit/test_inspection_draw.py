@@ -8,6 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from services.inspection.draw import Candidate, Inspector, draw, sample_size, snapshot_hash
+from services.inspection.eligibility import may_inspect, of_own_unit
 
 LEVELS = ["A", "B", "C", "D"]
 UNITS = ["u1", "u2", "u3", None]
@@ -122,3 +123,13 @@ def test_a_joint_pool_mixes_agencies_on_every_task_it_can() -> None:
     assert not result.unstaffable
     # ciq's 3 inspectors are capped at ceil(150 × 2 / 15) + 1 = 21 tasks each: 63 mixed tasks
     assert len(mixed) == 3 * result.cap
+
+
+def test_the_avoidance_rule_keeps_out_the_conflicted_and_the_own_unit() -> None:
+    assert may_inspect(conflicted=False, inspector_unit="station-1", target_unit="station-2")
+    assert not may_inspect(conflicted=True, inspector_unit="station-1", target_unit="station-2")
+    assert not may_inspect(conflicted=False, inspector_unit="station-1", target_unit="station-1")
+    assert may_inspect(conflicted=False, inspector_unit=None, target_unit=None)
+    # a unit is any string but None: the draw compares an empty one too
+    assert not may_inspect(conflicted=False, inspector_unit="", target_unit="")
+    assert of_own_unit("", "") and not of_own_unit(None, None)

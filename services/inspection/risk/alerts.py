@@ -22,6 +22,7 @@ from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, ProblemError
 from services.inspection.checklists.models import Checklist
 from services.inspection.directory.models import DirectoryEntry
+from services.inspection.eligibility import may_inspect
 from services.inspection.events import SOURCE
 from services.inspection.inspectors.models import Inspector
 from services.inspection.inspectors.service import conflicts_today
@@ -83,9 +84,14 @@ def _assign(
     inspector's id mixed with the alert's (reproducible, and cheap for thousands of alerts:
     a hash per pair made a 10,000-line file with a 500-officer pool take seconds longer)."""
     inspectors, load, conflicts = pool
-    unit = entry.unit if entry else None
+    # an empty unit keeps nobody out here, as ever (the draw's replays compare it as a unit)
+    unit = (entry.unit if entry else None) or None
     eligible = [
-        i for i in inspectors if (i.id, uscc) not in conflicts and not (unit and i.unit == unit)
+        i
+        for i in inspectors
+        if may_inspect(
+            conflicted=(i.id, uscc) in conflicts, inspector_unit=i.unit, target_unit=unit
+        )
     ]
     best = heapq.nsmallest(
         TARGETED_INSPECTORS,

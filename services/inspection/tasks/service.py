@@ -21,6 +21,7 @@ from services.inspection.checklists.models import Checklist
 from services.inspection.config import settings
 from services.inspection.directory.models import DirectoryEntry
 from services.inspection.domain import Verdict
+from services.inspection.eligibility import of_own_unit
 from services.inspection.events import publish
 from services.inspection.inspectors.models import Inspector
 from services.inspection.inspectors.service import conflicts_today
@@ -164,13 +165,14 @@ async def assign(session: AsyncSession, task: Task, inspector_ids: list[uuid.UUI
     }
     entry = await session.get(DirectoryEntry, task.uscc)
     conflicted = {i for i, _ in await conflicts_today(session, {task.uscc})}
+    unit = (entry.unit if entry else None) or None  # an empty unit keeps nobody out, as ever
     for inspector_id in inspector_ids:
         inspector = found.get(inspector_id)
         if inspector is None or not inspector.active:
             raise invalid("inspector_ids", f"{inspector_id} is not an active inspector")
         if inspector_id in conflicted:
             raise invalid("inspector_ids", f"{inspector_id} declared a conflict with {task.uscc}")
-        if entry is not None and entry.unit and inspector.unit == entry.unit:
+        if of_own_unit(inspector.unit, unit):
             raise invalid("inspector_ids", f"{inspector_id} is of the enterprise's own unit")
     task.inspector_ids = list(inspector_ids)
     task.version += 1
