@@ -17,7 +17,7 @@ from kit.problems import ProblemError
 from services.inspection.capas.models import Capa
 from services.inspection.capas.schemas import CapaOut, ResponseIn, VerificationIn
 from services.inspection.events import publish
-from services.inspection.tasks import service as tasks
+from services.inspection.inspectors.service import inspector_uuid
 from services.inspection.tasks.models import Task
 
 log = logging.getLogger("inspection.capas")
@@ -56,10 +56,7 @@ async def ensure_can_see(session: AsyncSession, principal: Principal, capa: Capa
     task = await session.get_one(Task, capa.task_id)
     if principal.uscc is not None and principal.uscc != capa.uscc:
         raise ProblemError("forbidden", "an enterprise sees only its own corrective actions")
-    if (
-        principal.inspector_id is not None
-        and tasks.inspector_uuid(principal) not in task.inspector_ids
-    ):
+    if principal.inspector_id is not None and inspector_uuid(principal) not in task.inspector_ids:
         raise ProblemError("forbidden", "this corrective action is not from your task")
     return task
 
@@ -78,7 +75,7 @@ async def search(
     if principal.uscc is not None:
         uscc = principal.uscc
     if principal.inspector_id is not None:
-        mine = select(Task.id).where(Task.inspector_ids.contains([tasks.inspector_uuid(principal)]))
+        mine = select(Task.id).where(Task.inspector_ids.contains([inspector_uuid(principal)]))
         query = query.where(Capa.task_id.in_(mine))
     if uscc:
         query = query.where(Capa.uscc == uscc.strip().upper())

@@ -16,6 +16,17 @@ from kit.problems import ProblemError
 from services.inspection.inspectors.models import Conflict, Inspector
 from services.inspection.inspectors.schemas import ConflictIn, InspectorIn, InspectorPatch
 
+NO_INSPECTOR = uuid.UUID(int=0)  # no task has it
+
+
+def inspector_uuid(principal: Principal) -> uuid.UUID:
+    """The inspector a token is bound to; an id that is not one of the pool's (not a UUID)
+    matches no task rather than failing."""
+    try:
+        return uuid.UUID(str(principal.inspector_id))
+    except ValueError:
+        return NO_INSPECTOR
+
 
 def ensure_own_agency(principal: Principal, agency: str) -> None:
     """An agency manages its own officers; the office (admin) any."""

@@ -14,6 +14,7 @@ from services.inspection.checklists.models import Checklist
 from services.inspection.checklists.schemas import ChecklistOut
 from services.inspection.directory.models import DirectoryEntry
 from services.inspection.directory.schemas import DirectoryOut
+from services.inspection.inspectors.service import inspector_uuid
 from services.inspection.sync.schemas import PushOutcome, SyncPull, SyncPush
 from services.inspection.tasks import service as tasks
 from services.inspection.tasks.models import Task
@@ -26,7 +27,7 @@ def inspector_of(principal: Principal) -> uuid.UUID:
     """The calling inspector; 403 for other tokens."""
     if principal.inspector_id is None:
         raise ProblemError("forbidden", "officer sync is for inspector tokens")
-    return tasks.inspector_uuid(principal)
+    return inspector_uuid(principal)
 
 
 def _position(cursor: str | None) -> tuple[int, uuid.UUID]:

@@ -24,20 +24,9 @@ from services.inspection.domain import Verdict
 from services.inspection.eligibility import of_own_unit
 from services.inspection.events import publish
 from services.inspection.inspectors.models import Inspector
-from services.inspection.inspectors.service import conflicts_today
+from services.inspection.inspectors.service import conflicts_today, inspector_uuid
 from services.inspection.tasks.models import WRITER_XID, Task
 from services.inspection.tasks.schemas import ResultIn
-
-NO_INSPECTOR = uuid.UUID(int=0)  # no task has it
-
-
-def inspector_uuid(principal: Principal) -> uuid.UUID:
-    """The inspector a token is bound to; an id that is not one of the pool's (not a UUID)
-    matches no task rather than failing."""
-    try:
-        return uuid.UUID(str(principal.inspector_id))
-    except ValueError:
-        return NO_INSPECTOR
 
 
 def ensure_can_see(principal: Principal, task: Task) -> None:
