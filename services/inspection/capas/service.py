@@ -14,6 +14,7 @@ from kit.events import CapaChanged
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict as ConflictProblem
 from kit.problems import ProblemError
+from kit.uscc import normalize
 from services.inspection.capas.models import Capa
 from services.inspection.capas.schemas import CapaOut, ResponseIn, VerificationIn
 from services.inspection.events import publish
@@ -78,7 +79,7 @@ async def search(
         mine = select(Task.id).where(Task.inspector_ids.contains([inspector_uuid(principal)]))
         query = query.where(Capa.task_id.in_(mine))
     if uscc:
-        query = query.where(Capa.uscc == uscc.strip().upper())
+        query = query.where(Capa.uscc == normalize(uscc))
     if status:
         query = query.where(Capa.status == status)
     if overdue is not None:

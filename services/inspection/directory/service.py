@@ -19,6 +19,7 @@ from kit.events import (
     RecognitionChanged,
 )
 from kit.pagination import PageParams, keyset_page
+from kit.uscc import normalize
 from services.inspection.directory.models import (
     AgencyMirror,
     DirectoryEntry,
@@ -31,7 +32,7 @@ RECOGNISABLE = {kind for kinds in RESULT_FACT_KINDS.values() for kind in kinds}
 
 async def get(session: AsyncSession, uscc: str, *, for_update: bool = False) -> DirectoryEntry:
     """One entry, or 404."""
-    key = uscc.strip().upper()
+    key = normalize(uscc)
     return await get_or_404(session, DirectoryEntry, key, "enterprise", for_update=for_update)
 
 

@@ -17,6 +17,7 @@ from kit.db import get_or_404, utcnow
 from kit.events import LabChanged, LabTestChanged
 from kit.pagination import PageParams, encode_cursor, keyset_page
 from kit.problems import Conflict, ProblemError, invalid
+from kit.uscc import normalize
 from kit.validation import CHINA
 from services.inspection.directory.models import AgencyMirror
 from services.inspection.events import publish
@@ -345,7 +346,7 @@ async def search_requests(
     query = select(TestRequest)
     uscc = principal.uscc or uscc
     if uscc:
-        query = query.where(TestRequest.uscc == uscc.strip().upper())
+        query = query.where(TestRequest.uscc == normalize(uscc))
     if lab_id:
         query = query.where(TestRequest.lab_id == lab_id)
     if batch_id:

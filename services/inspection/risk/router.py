@@ -12,6 +12,7 @@ from kit.bulk import bulk_answer, bulk_body, bulk_responses, read_lines, single_
 from kit.concurrency import check_if_match, set_etag
 from kit.db import SessionDep, utcnow
 from kit.pagination import Page, PageParams, page_params
+from kit.uscc import normalize
 from services.inspection.risk import alerts, kpis, signals
 from services.inspection.risk.schemas import (
     AlertOut,
@@ -102,7 +103,7 @@ async def list_signals(
     """Oldest first; `status=unmatched` is the queue of signals to link by hand."""
     ensure_office(principal)
     rows, next_cursor = await signals.search_signals(
-        session, page=page, status=status, kind=kind, uscc=uscc.strip().upper() if uscc else None
+        session, page=page, status=status, kind=kind, uscc=normalize(uscc) if uscc else None
     )
     return Page(items=[SignalOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
@@ -165,7 +166,7 @@ async def list_alerts(
     rows, next_cursor = await alerts.search_alerts(
         session,
         page=page,
-        uscc=principal.uscc or (uscc.strip().upper() if uscc else None),
+        uscc=principal.uscc or (normalize(uscc) if uscc else None),
         status=status,
         severity=severity,
         zone=zone,
@@ -224,6 +225,6 @@ async def zone_kpis(
     exports (export value: the export batches' declared value shipped that year), spot-check
     pass rate, CAPA closure rate, open alerts. An enterprise token gets its own figures."""
     chosen = year or utcnow().year
-    target = principal.uscc or (uscc.strip().upper() if uscc else None)
+    target = principal.uscc or (normalize(uscc) if uscc else None)
     items = await kpis.kpis(session, year=chosen, zone=zone, uscc=target)
     return KpiPage(year=chosen, items=items)

@@ -14,6 +14,7 @@ from kit.events import TaskCompleted
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict as ConflictProblem
 from kit.problems import ProblemError, invalid
+from kit.uscc import normalize
 from services.inspection.campaigns.models import Campaign
 from services.inspection.capas import service as capas
 from services.inspection.capas.models import Capa
@@ -61,7 +62,7 @@ async def search(
     if campaign_id:
         query = query.where(Task.campaign_id == campaign_id)
     if uscc:
-        query = query.where(Task.uscc == uscc.strip().upper())
+        query = query.where(Task.uscc == normalize(uscc))
     if status:
         query = query.where(Task.status == status)
     return await keyset_page(session, query, keys=[Task.id], page=page)
