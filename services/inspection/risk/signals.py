@@ -9,14 +9,16 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit import locks
 from kit.auth import Principal
 from kit.bulk import BulkResult, LineRecorded, Lines, finish, new_result
 from kit.db import get_or_404, utcnow
 from kit.ids import uuid7
+from kit.locks import Lock
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, ProblemError, invalid
 from services.inspection.config import settings
@@ -29,7 +31,6 @@ from services.inspection.risk.schemas import SignalIn
 # A signal recorded while registry's announcement of its batch is being applied must not slip
 # between the two (the signal finding no batch, the batch finding no signal): both sides
 # take the advisory locks of the keys they involve, hashed into a few buckets, in order.
-KEY_LOCK = 0x52534B  # "RSK"
 KEY_BUCKETS = 64
 ATTRIBUTE_CANDIDATES = 50  # most recent batches per shared model, and per shared brand
 
@@ -41,10 +42,7 @@ def _bucket(key: str) -> int:
 async def lock_keys(session: AsyncSession, keys: set[str]) -> None:
     """Serialise with whoever records a signal or a batch naming the same key."""
     for bucket in sorted({_bucket(k) for k in keys}):
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(:space, :bucket)"),
-            {"space": KEY_LOCK, "bucket": bucket},
-        )
+        await locks.hold(session, Lock.RISK_KEY, bucket)
 
 
 async def rematch(session: AsyncSession, signals: list[Signal]) -> None:
