@@ -20,8 +20,9 @@ from gateway.clients import service as clients
 from gateway.clients.models import SigningKey
 from gateway.clients.router import router as clients_router
 from gateway.config import settings
+from gateway.dashboard.api import LoginRequired
+from gateway.dashboard.router import CsrfRefused, on_csrf_refused, on_login_required, static_url
 from gateway.dashboard.router import router as dashboard_router
-from gateway.dashboard.router import static_url
 from gateway.dashboard.session import DashboardTokenMiddleware
 from gateway.dossier.router import router as dossier_router
 from gateway.openapi import merged_openapi
@@ -174,3 +175,6 @@ app = create_service_app(
     on_shutdown=shutdown,
     openapi_url=None,
 )
+# The dashboard answers these with pages and redirects, not problems.
+app.add_exception_handler(LoginRequired, on_login_required)
+app.add_exception_handler(CsrfRefused, on_csrf_refused)

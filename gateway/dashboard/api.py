@@ -30,7 +30,12 @@ PartStatus = Literal["ok", "unavailable", "forbidden", "not_found", "rejected", 
 
 
 class LoginRequired(Exception):
-    """The token is missing, expired or refused: the user must sign in (again)."""
+    """The token is missing, expired or refused: the user must sign in (again). `expired`:
+    there was a token (the sign-in page then says the session ended)."""
+
+    def __init__(self, *, expired: bool = True):
+        super().__init__()
+        self.expired = expired
 
 
 @dataclass

@@ -2,11 +2,14 @@
 `/dashboard/...`, vendored assets at `/static/...`.
 
 Thin routes: each checks the session, asks `pages` for the data (always through the API with
-the user's token) and renders a template. Nothing here is in the API document.
+the user's token) and renders a template. Nothing here is in the API document. A missing or
+refused session anywhere (`LoginRequired`) and a form post without its CSRF token
+(`CsrfRefused`) are answered once, by the handlers `gateway.main` registers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mimetypes
 from collections.abc import Awaitable, Callable
@@ -15,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -95,35 +98,61 @@ def _render(
     return response
 
 
+class CsrfRefused(Exception):
+    """A signed-in form post without its session's CSRF token."""
+
+    def __init__(self, context: dict[str, Any]):
+        super().__init__()
+        self.context = context
+
+
+async def on_login_required(request: Request, exc: Exception) -> Response:
+    """No session, or a token refused mid-page: to the sign-in page and back."""
+    assert isinstance(exc, LoginRequired)
+    return to_login(request, expired=exc.expired)
+
+
+async def on_csrf_refused(request: Request, exc: Exception) -> Response:
+    """A form post without its CSRF token changes nothing: an error page."""
+    assert isinstance(exc, CsrfRefused)
+    exc.context["message"] = exc.context["t"]["ui"]["csrf_failed"]
+    return _render(request, "error.html", exc.context, 403)
+
+
+SignedIn = tuple[Api, dict[str, Any]]
+
+
+async def signed_in(request: Request) -> SignedIn:
+    """The signed-in user's API and page context; `LoginRequired` without a valid session."""
+    token = token_of(request)
+    principal = await principal_of(request, token)
+    if principal is None:
+        raise LoginRequired(expired=token is not None)
+    context = _base_context(request, token, principal.subject.removeprefix("user:"))
+    return Api(request, token, context["lang"]), context
+
+
+async def form_session(
+    request: Request, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> SignedIn:
+    """For a form post: `signed_in`, and the session's CSRF token in the form or header."""
+    api, context = await signed_in(request)
+    if not csrf_ok(context["csrf"], request, csrf):
+        raise CsrfRefused(context)
+    return api, context
+
+
+FormSessionDep = Annotated[SignedIn, Depends(form_session)]
 Builder = Callable[[Api, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 async def _page(request: Request, name: str, build: Builder) -> Response:
-    """Sign-in check, fetch, render; an expired token on the way sends the user to sign in."""
-    token = token_of(request)
-    principal = await principal_of(request, token)
-    if principal is None:
-        return to_login(request, expired=token is not None)
-    context = _base_context(request, token, principal.subject.removeprefix("user:"))
-    try:
-        context.update(await build(Api(request, token, context["lang"]), context))
-    except LoginRequired:
-        return to_login(request, expired=True)
+    """Sign-in check, fetch, render. Checked here rather than by a dependency, so a malformed
+    query is a 422 whether or not the user is signed in."""
+    api, context = await signed_in(request)
+    context.update(await build(api, context))
     status = context.pop("status_code", 200)
     return _render(request, name, context, status)
-
-
-async def _session(request: Request, csrf: str | None) -> tuple[Api, dict[str, Any]] | Response:
-    """For a form post: a signed-in session and a matching CSRF token, else the answer."""
-    token = token_of(request)
-    principal = await principal_of(request, token)
-    if token is None or principal is None:
-        return to_login(request, expired=token is not None)
-    context = _base_context(request, token, principal.subject.removeprefix("user:"))
-    if not csrf_ok(context["csrf"], request, csrf):
-        context["message"] = context["t"]["ui"]["csrf_failed"]
-        return _render(request, "error.html", context, 403)
-    return Api(request, token, context["lang"]), context
 
 
 # -- assets --------------------------------------------------------------------------------
@@ -218,10 +247,10 @@ async def login(
 
 @router.post("/dashboard/logout")
 async def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
-    """Forget the token (it expires on its own within minutes)."""
-    session = await _session(request, csrf)
-    if isinstance(session, Response) and session.status_code == 403:
-        return session
+    """Forget the token (it expires on its own within minutes). Signed out already is fine;
+    a signed-in post needs its CSRF token."""
+    with contextlib.suppress(LoginRequired):
+        await form_session(request, csrf)
     response = RedirectResponse("/dashboard/login?bye=1", status_code=303)
     clear_cookie(response, request, TOKEN_COOKIE)
     return response
@@ -264,32 +293,26 @@ async def zone(
 async def move_zone(
     request: Request,
     code: str,
+    session: FormSessionDep,
     to: Annotated[str, Form(max_length=40)],
     version: Annotated[str, Form(max_length=20)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Moves the zone through registry's transition endpoint (If-Match: the version shown)."""
-    session = await _session(request, csrf)
-    if isinstance(session, Response):
-        return session
     api, context = session
     headers = {"If-Match": f'"{version}"'} if version.isdigit() else {}
-    try:
-        answer = await api.call(
-            "POST",
-            "registry",
-            f"/v1/zones/{pages.q(code)}/transitions",
-            json={"to": to, "reason": reason.strip() or None},
-            headers=headers,
+    answer = await api.call(
+        "POST",
+        "registry",
+        f"/v1/zones/{pages.q(code)}/transitions",
+        json={"to": to, "reason": reason.strip() or None},
+        headers=headers,
+    )
+    if answer.ok:
+        return RedirectResponse(
+            f"/dashboard/zones/{pages.q(code)}?moved={pages.q(to)}", status_code=303
         )
-        if answer.ok:
-            return RedirectResponse(
-                f"/dashboard/zones/{pages.q(code)}?moved={pages.q(to)}", status_code=303
-            )
-        return await _zone_refused(request, api, context, code, answer)
-    except LoginRequired:
-        return to_login(request, expired=True)
+    return await _zone_refused(request, api, context, code, answer)
 
 
 async def _zone_refused(
@@ -307,31 +330,25 @@ async def set_zone_task(
     request: Request,
     code: str,
     task_code: str,
+    session: FormSessionDep,
     done: Annotated[str, Form(pattern="^[01]$")],
     note: Annotated[str, Form(max_length=2000)] = "",
-    csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Tick or reopen a stage task (the registry records who and when); HTMX swaps the row
     and the transition form's version, which the change moved on."""
-    session = await _session(request, csrf)
-    if isinstance(session, Response):
-        return session
     api, context = session
     key = pages.q(code)
-    try:
-        answer = await api.call(
-            "PUT",
-            "registry",
-            f"/v1/zones/{key}/tasks/{pages.q(task_code)}",
-            json={"done": done == "1", "note": note.strip() or None},
-        )
-        zone = await api.get("registry", f"/v1/zones/{key}")
-        if not request.headers.get("hx-request"):
-            if answer.ok:
-                return RedirectResponse(f"/dashboard/zones/{key}", status_code=303)
-            return await _zone_refused(request, api, context, code, answer)
-    except LoginRequired:
-        return to_login(request, expired=True)
+    answer = await api.call(
+        "PUT",
+        "registry",
+        f"/v1/zones/{key}/tasks/{pages.q(task_code)}",
+        json={"done": done == "1", "note": note.strip() or None},
+    )
+    zone = await api.get("registry", f"/v1/zones/{key}")
+    if not request.headers.get("hx-request"):
+        if answer.ok:
+            return RedirectResponse(f"/dashboard/zones/{key}", status_code=303)
+        return await _zone_refused(request, api, context, code, answer)
     task = (
         answer.data
         if answer.ok
@@ -408,20 +425,12 @@ async def campaigns(
 
 
 @router.post("/dashboard/campaigns/{campaign_id}/verify")
-async def verify_draw(
-    request: Request, campaign_id: str, csrf: Annotated[str, Form(max_length=200)] = ""
-) -> Response:
+async def verify_draw(request: Request, campaign_id: str, session: FormSessionDep) -> Response:
     """HTMX: replay the draw in the inspection service and show whether it matches."""
-    session = await _session(request, csrf)
-    if isinstance(session, Response):
-        return session
     api, context = session
-    try:
-        context["verified"] = await api.get(
-            "inspection", f"/v1/campaigns/{pages.q(campaign_id)}/draw/verify"
-        )
-    except LoginRequired:
-        return to_login(request, expired=True)
+    context["verified"] = await api.get(
+        "inspection", f"/v1/campaigns/{pages.q(campaign_id)}/draw/verify"
+    )
     context["checked_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return _render(request, "_verify.html", context)
 
@@ -445,21 +454,15 @@ async def alerts(
 
 async def _row_action(
     request: Request,
-    csrf: str,
+    session: SignedIn,
     template: str,
     call: Callable[[Api], Awaitable[Part]],
     subject: str,
     object_id: str,
 ) -> Response:
     """Run one queue action and answer with its table row (HTMX) or back to the queue."""
-    session = await _session(request, csrf)
-    if isinstance(session, Response):
-        return session
     api, context = session
-    try:
-        answer = await call(api)
-    except LoginRequired:
-        return to_login(request, expired=True)
+    answer = await call(api)
     if not request.headers.get("hx-request"):
         return RedirectResponse("/dashboard/alerts", status_code=303)
     context.update(result=answer, subject=subject)
@@ -473,16 +476,16 @@ async def _row_action(
 async def link_signal(
     request: Request,
     signal_id: str,
+    session: FormSessionDep,
     uscc: Annotated[str, Form(max_length=18)],
     batch_id: Annotated[str, Form(max_length=40)] = "",
-    csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Link an unmatched signal to an enterprise (and batch): its alert follows."""
     body = {"uscc": uscc.strip().upper(), "batch_id": batch_id.strip() or None}
     path = f"/v1/risk/signals/{pages.q(signal_id)}/link"
     return await _row_action(
         request,
-        csrf,
+        session,
         "_signal_row.html",
         lambda api: api.call("POST", "inspection", path, json=body),
         "signal",
@@ -494,14 +497,14 @@ async def link_signal(
 async def dismiss_signal(
     request: Request,
     signal_id: str,
+    session: FormSessionDep,
     reason: Annotated[str, Form(max_length=1000)] = "",
-    csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Dismiss a signal that concerns no zone enterprise (the reason is kept)."""
     path = f"/v1/risk/signals/{pages.q(signal_id)}/dismiss"
     return await _row_action(
         request,
-        csrf,
+        session,
         "_signal_row.html",
         lambda api: api.call("POST", "inspection", path, json={"reason": reason.strip()}),
         "signal",
@@ -513,10 +516,10 @@ async def dismiss_signal(
 async def move_alert(
     request: Request,
     alert_id: str,
+    session: FormSessionDep,
     status: Annotated[str, Form(pattern="^(investigating|closed)$")],
     conclusion: Annotated[str, Form(max_length=4000)] = "",
     version: Annotated[str, Form(max_length=20)] = "",
-    csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Investigate or close an alert (closing needs a conclusion), If-Match the version."""
     body = {"status": status, "conclusion": conclusion.strip() or None}
@@ -524,7 +527,7 @@ async def move_alert(
     path = f"/v1/risk/alerts/{pages.q(alert_id)}"
     return await _row_action(
         request,
-        csrf,
+        session,
         "_alert_row.html",
         lambda api: api.call("PATCH", "inspection", path, json=body, headers=headers),
         "alert",
