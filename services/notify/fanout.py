@@ -22,12 +22,12 @@ from kit.events import (
     MembershipChanged,
 )
 from kit.ids import uuid7
-from services.notify import templates
 from services.notify.config import settings
 from services.notify.inbox.service import Recipient as To
 from services.notify.inbox.service import send
 from services.notify.models import Delivery, Recipient, Subscription
 from services.notify.subscriptions import matching
+from services.notify.templates import service as templates
 
 log = logging.getLogger("notify.fanout")
 

@@ -14,7 +14,7 @@ from services.notify.deliveries.dispatch import Dispatcher
 from services.notify.deliveries.router import router as deliveries_router
 from services.notify.inbox.router import router as inbox_router
 from services.notify.subscriptions.router import router as subscriptions_router
-from services.notify.templates_api.router import router as templates_router
+from services.notify.templates.router import router as templates_router
 
 
 async def on_startup(app: FastAPI) -> None:

@@ -8,8 +8,9 @@ import ipaddress
 import pytest
 
 from kit.events import CloudEvent
-from services.notify import signing, ssrf, templates
+from services.notify import signing, ssrf
 from services.notify.subscriptions import matching
+from services.notify.templates import service as templates
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ from kit.db import utcnow
 from kit.ids import uuid7
 from kit.pagination import PageParams, keyset_page
 from kit.problems import NotFound
-from services.notify import templates
 from services.notify.models import Message, Template
+from services.notify.templates import service as templates
 
 
 @dataclass(frozen=True)

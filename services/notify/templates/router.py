@@ -10,8 +10,8 @@ from kit.auth import Principal, require
 from kit.db import SessionDep, utcnow
 from kit.problems import invalid
 from kit.validation import Input
-from services.notify import templates
 from services.notify.models import Template
+from services.notify.templates import service
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
 Reader = Annotated[Principal, Depends(require("notify:read"))]
@@ -41,7 +41,7 @@ async def list_templates(session: SessionDep, principal: Reader) -> list[Templat
     """Every code and language, with the variables each may use."""
     saved = {(t.code, t.language): t for t in await session.scalars(select(Template))}
     out = []
-    for (code, lang), (title, body) in templates.DEFAULTS.items():
+    for (code, lang), (title, body) in service.DEFAULTS.items():
         own = saved.get((code, lang))
         out.append(
             TemplateOut(
@@ -49,7 +49,7 @@ async def list_templates(session: SessionDep, principal: Reader) -> list[Templat
                 language=lang,
                 title=own.title if own else title,
                 body=own.body if own else body,
-                variables=list(templates.VARIABLES[code]),
+                variables=list(service.VARIABLES[code]),
                 custom=own is not None,
             )
         )
@@ -67,8 +67,8 @@ async def save_template(
     """Checked now, not at send: a `{variable}` the code does not provide, attribute or
     index access, or a format spec is a 422 naming it."""
     try:
-        templates.check(code, body.title, body.body)
-    except templates.TemplateError as exc:
+        service.check(code, body.title, body.body)
+    except service.TemplateError as exc:
         raise invalid("body", str(exc)) from exc
     row = await session.get(Template, (code, language), with_for_update=True)
     if row is None:
@@ -86,6 +86,6 @@ async def save_template(
         language=language,
         title=row.title,
         body=row.body,
-        variables=list(templates.VARIABLES[code]),
+        variables=list(service.VARIABLES[code]),
         custom=True,
     )
