@@ -22,11 +22,13 @@ from kit.events import (
     MembershipChanged,
 )
 from kit.ids import uuid7
+from services.notify.bulletins.models import Recipient
 from services.notify.config import settings
+from services.notify.deliveries.models import Delivery
 from services.notify.inbox.service import Recipient as To
 from services.notify.inbox.service import send
-from services.notify.models import Delivery, Recipient, Subscription
 from services.notify.subscriptions import matching
+from services.notify.subscriptions.models import Subscription
 from services.notify.templates import service as templates
 
 log = logging.getLogger("notify.fanout")

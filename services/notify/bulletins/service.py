@@ -11,11 +11,12 @@ from kit.auth import Principal
 from kit.db import get_or_404
 from kit.events import BulletinPublished
 from kit.pagination import PageParams, keyset_page
+from services.notify.bulletins.models import Bulletin, Recipient
 from services.notify.bulletins.schemas import BulletinIn, BulletinOut
 from services.notify.events import publish
+from services.notify.inbox.models import Message
 from services.notify.inbox.service import Recipient as To
 from services.notify.inbox.service import send
-from services.notify.models import Bulletin, Message, Recipient
 
 KIND_NAMES = {
     "wto_tbt": ("WTO/TBT 通报", "WTO/TBT notification"),

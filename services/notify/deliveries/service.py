@@ -11,7 +11,8 @@ from kit.auth import Principal
 from kit.db import utcnow
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound
-from services.notify.models import Attempt, Delivery, Subscription
+from services.notify.deliveries.models import Attempt, Delivery
+from services.notify.subscriptions.models import Subscription
 from services.notify.subscriptions.service import owner_of
 
 

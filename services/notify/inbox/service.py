@@ -14,8 +14,9 @@ from kit.db import utcnow
 from kit.ids import uuid7
 from kit.pagination import PageParams, keyset_page
 from kit.problems import NotFound
-from services.notify.models import Message, Template
+from services.notify.inbox.models import Message
 from services.notify.templates import service as templates
+from services.notify.templates.models import Template
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from kit.pagination import PageParams, keyset_page
 from kit.problems import NotFound, ProblemError, invalid
 from services.notify import signing, ssrf
 from services.notify.config import settings
-from services.notify.models import Delivery, Subscription
+from services.notify.deliveries.models import Delivery
+from services.notify.subscriptions.models import Subscription
 from services.notify.subscriptions.schemas import RotateIn, SubscriptionIn, SubscriptionPatch
 
 

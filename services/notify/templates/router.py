@@ -10,8 +10,8 @@ from kit.auth import Principal, require
 from kit.db import SessionDep, utcnow
 from kit.problems import invalid
 from kit.validation import Input
-from services.notify.models import Template
 from services.notify.templates import service
+from services.notify.templates.models import Template
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
 Reader = Annotated[Principal, Depends(require("notify:read"))]
