@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 
 from gateway.proxy import Upstreams
 from kit.problems import problem_response
+from kit.uscc import normalize
 
 router = APIRouter(tags=["composite"])
 PART_TIMEOUT = aiohttp.ClientTimeout(total=3, connect=1)
@@ -56,7 +57,7 @@ async def _part(
 )
 async def profile(uscc: str, request: Request) -> JSONResponse:
     """Registry data, memberships, commitments, credit, open tasks and alerts in one answer."""
-    key = uscc.strip().upper()
+    key = normalize(uscc)
     headers = {
         k: v
         for k, v in request.headers.items()

@@ -41,6 +41,7 @@ from gateway.dashboard.session import (
     token_of,
 )
 from kit.problems import NotFound
+from kit.uscc import normalize
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -481,7 +482,7 @@ async def link_signal(
     batch_id: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Link an unmatched signal to an enterprise (and batch): its alert follows."""
-    body = {"uscc": uscc.strip().upper(), "batch_id": batch_id.strip() or None}
+    body = {"uscc": normalize(uscc), "batch_id": batch_id.strip() or None}
     path = f"/v1/risk/signals/{pages.q(signal_id)}/link"
     return await _row_action(
         request,

@@ -16,6 +16,7 @@ from kit.events import CreditFactRecorded
 from kit.ids import uuid7
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, ProblemError
+from kit.uscc import normalize
 from services.credit.config import settings
 from services.credit.events import publish
 from services.credit.facts.models import Fact
@@ -182,7 +183,7 @@ async def search(
     """Facts, newest recorded first."""
     query = select(Fact)
     if uscc:
-        query = query.where(Fact.uscc == uscc.strip().upper())
+        query = query.where(Fact.uscc == normalize(uscc))
     if kind:
         query = query.where(Fact.kind == kind)
     if source_agency:

@@ -11,6 +11,7 @@ from kit.concurrency import set_etag
 from kit.db import SessionDep, utcnow
 from kit.pagination import Page, PageParams, page_params
 from kit.problems import ProblemError
+from kit.uscc import normalize
 from kit.validation import AGENCY_PATTERN
 from services.credit.config import settings
 from services.credit.domain import ResultKind
@@ -99,7 +100,7 @@ async def coverage(
         )
     return await service.coverage(
         session,
-        uscc=uscc.strip().upper(),
+        uscc=normalize(uscc),
         agency=asking,
         item=item,
         on=on or utcnow().date(),

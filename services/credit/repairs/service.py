@@ -13,6 +13,7 @@ from kit.db import get_or_404, utcnow
 from kit.events import RepairDecided
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, ProblemError, invalid
+from kit.uscc import normalize
 from services.credit.config import settings
 from services.credit.domain import ADVERSE, FactKind
 from services.credit.events import publish
@@ -119,7 +120,7 @@ async def search(
     if status:
         query = query.where(Repair.status == status)
     if uscc:
-        query = query.where(Repair.uscc == uscc.strip().upper())
+        query = query.where(Repair.uscc == normalize(uscc))
     if source_agency:
         query = query.where(Repair.source_agency == source_agency)
     return await keyset_page(session, query, keys=[Repair.id], page=page, descending=True)

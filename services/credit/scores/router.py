@@ -8,6 +8,7 @@ from kit.auth import Principal, ensure_own_enterprise, require
 from kit.concurrency import set_etag
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
+from kit.uscc import normalize
 from services.credit.scores import service
 from services.credit.scores.schemas import (
     DistributionOut,
@@ -50,7 +51,7 @@ async def get_score(
     uscc: str, session: SessionDep, principal: Reader, response: Response
 ) -> ScoreOut:
     """Score, level, each fact's contribution, overrides in force and the level's measures."""
-    ensure_own_enterprise(principal, uscc.strip().upper())
+    ensure_own_enterprise(principal, normalize(uscc))
     enterprise = await service.get(session, uscc)
     set_etag(response, enterprise.version)
     return await service.score_out(session, enterprise)
@@ -69,7 +70,7 @@ async def get_history(
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[LevelChangeOut]:
     """Newest first, each with its cause (a fact, a repair, a model version, time decay)."""
-    ensure_own_enterprise(principal, uscc.strip().upper())
+    ensure_own_enterprise(principal, normalize(uscc))
     rows, next_cursor = await service.history(session, uscc, page)
     return Page(items=[LevelChangeOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 

@@ -16,6 +16,7 @@ from kit.db import utcnow
 from kit.events import CreditLevelChanged
 from kit.pagination import PageParams, keyset_page
 from kit.problems import NotFound, ProblemError
+from kit.uscc import normalize
 from services.credit.config import settings
 from services.credit.domain import LEVEL_NAMES, LEVEL_ORDER, Level
 from services.credit.events import publish
@@ -66,7 +67,7 @@ async def facts_of(session: AsyncSession, uscc: str) -> list[FactInput]:
 
 async def get(session: AsyncSession, uscc: str, *, for_update: bool = False) -> CreditEnterprise:
     """An enterprise registry announced, or 404."""
-    key = uscc.strip().upper()
+    key = normalize(uscc)
     enterprise = await session.get(
         CreditEnterprise, key, with_for_update=for_update, populate_existing=for_update
     )
@@ -236,7 +237,7 @@ async def history(
 ) -> tuple[list[LevelChange], str | None]:
     """Level changes, newest first."""
     await get(session, uscc)
-    query = select(LevelChange).where(LevelChange.uscc == uscc.strip().upper())
+    query = select(LevelChange).where(LevelChange.uscc == normalize(uscc))
     return await keyset_page(
         session, query, keys=[LevelChange.changed_at, LevelChange.id], page=page, descending=True
     )

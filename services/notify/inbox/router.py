@@ -9,6 +9,7 @@ from kit.auth import Principal, require
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
 from kit.problems import ProblemError
+from kit.uscc import normalize
 from services.notify.inbox import service
 from services.notify.inbox.schemas import MessageOut, UnreadOut
 from services.notify.subscriptions.service import owner_of
@@ -25,7 +26,7 @@ def _recipient(principal: Principal, recipient: str | None) -> tuple[str, str]:
     if not principal.is_admin:
         raise ProblemError("forbidden", "only an admin opens another recipient's inbox")
     kind, _, who = recipient.partition(":")
-    return kind, who.strip().upper() if kind == "enterprise" else who
+    return kind, normalize(who) if kind == "enterprise" else who
 
 
 @router.get("", summary="Your inbox", response_model=Page[MessageOut])
