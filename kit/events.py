@@ -219,7 +219,7 @@ class ModelPublished(BaseModel):
 
 
 class TaskCompleted(BaseModel):
-    """抽查任务完成: a spot-check task's result was recorded."""
+    """抽查任务完成: a spot-check task's result became final (every assigned inspector confirmed)."""
 
     task_id: str
     campaign_id: str | None = None

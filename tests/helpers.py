@@ -111,6 +111,35 @@ def client_for(
     )
 
 
+INSPECTOR_SCOPES = ["inspection:read", "inspection:write"]
+
+
+def inspector_client(api: httpx.Client, gateway_url: str, inspector_id: str) -> httpx.Client:
+    """An HTTP client on the gateway with a token of its own for one inspector."""
+    return client_for(api, gateway_url, INSPECTOR_SCOPES, inspector_id=inspector_id)
+
+
+def record_and_confirm(
+    api: httpx.Client,
+    gateway_url: str,
+    task: dict,  # type: ignore[type-arg]
+    result: dict,  # type: ignore[type-arg]
+) -> dict:  # type: ignore[type-arg]
+    """A task's result recorded by its first inspector and confirmed by each of the others
+    with their own token: the task as it is then, final."""
+    recorder, *others = task["inspector_ids"]
+    with inspector_client(api, gateway_url, recorder) as officer:
+        answer = officer.post(f"/v1/tasks/{task['id']}/result", json=result)
+    assert answer.status_code == 200, answer.text
+    for inspector_id in others:
+        with inspector_client(api, gateway_url, inspector_id) as officer:
+            answer = officer.post(f"/v1/tasks/{task['id']}/confirm")
+        assert answer.status_code == 200, answer.text
+    final = answer.json()
+    assert final["status"] == "completed", final
+    return final  # type: ignore[no-any-return]
+
+
 def office_user(api: httpx.Client, password: str) -> str:
     """A new office user with every scope, made through the API (as the office would)."""
     from kit.auth import ALL_SCOPES

@@ -19,7 +19,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import client_for, enterprise_body, new_uscc, office_user, wait_until
+from tests.helpers import (
+    enterprise_body,
+    new_uscc,
+    office_user,
+    record_and_confirm,
+    wait_until,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -148,25 +154,17 @@ def scene(admin: httpx.Client, gateway_url: str) -> dict[str, Any]:
     drawn = admin.post(f"/v1/campaigns/{campaign['id']}/draw")
     assert drawn.status_code == 200, drawn.text
     task = admin.get("/v1/tasks", params={"campaign_id": campaign["id"]}).json()["items"][0]
-    officer = client_for(
+    record_and_confirm(
         admin,
         gateway_url,
-        ["inspection:read", "inspection:write"],
-        inspector_id=task["inspector_ids"][0],
-        agency="market_supervision",
+        task,
+        {
+            "findings": [{"item": "LED-01", "outcome": "pass"}],
+            "verdict": "pass",
+            "location": {"lat": 29.28, "lon": 121.43, "accuracy_m": 10},
+            "evidence": [{"sha256": hashlib.sha256(b"photo").hexdigest(), "name": "p.jpg"}],
+        },
     )
-    with officer:
-        done = officer.post(
-            f"/v1/tasks/{task['id']}/result",
-            json={
-                "findings": [{"item": "LED-01", "outcome": "pass"}],
-                "verdict": "pass",
-                "location": {"lat": 29.28, "lon": 121.43, "accuracy_m": 10},
-                "evidence": [{"sha256": hashlib.sha256(b"photo").hexdigest(), "name": "p.jpg"}],
-                "confirmed_by": task["inspector_ids"],
-            },
-        )
-        assert done.status_code == 200, done.text
 
     unmatched = admin.post(
         "/v1/risk/signals",

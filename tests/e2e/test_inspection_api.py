@@ -15,6 +15,7 @@ from tests.helpers import (
     assert_problem,
     client_for,
     enterprise_body,
+    inspector_client,
     new_uscc,
     sql,
     wait_until,
@@ -105,6 +106,18 @@ def _campaign(admin: httpx.Client, checklist: dict, **extra: object) -> dict:  #
     return created.json()  # type: ignore[no-any-return]
 
 
+def _completed_events(stack, task_id: str) -> list[tuple]:  # type: ignore[no-untyped-def, type-arg]
+    """The task's `inspection.task.completed` events in inspection's outbox (written in the
+    transaction that made the result final, so none there means none announced)."""
+    return sql(
+        stack,
+        "inspection",
+        "SELECT payload->'data'->>'outcome' FROM outbox"
+        " WHERE type = 'inspection.task.completed.v1' AND payload->'data'->>'task_id' = $1",
+        task_id,
+    )
+
+
 def test_a_joint_campaign_from_draw_to_published_results(
     stack,
     admin: httpx.Client,
@@ -174,7 +187,6 @@ def test_a_joint_campaign_from_draw_to_published_results(
             "verdict": "fail",
             "location": {"lat": 29.2883, "lon": 121.4317, "accuracy_m": 12},
             "evidence": [{"sha256": hashlib.sha256(b"photo").hexdigest(), "name": "photo-1.jpg"}],
-            "confirmed_by": task["inspector_ids"],
         }
         if outsider["id"] not in task["inspector_ids"]:
             assert_problem(other.get(f"/v1/tasks/{task['id']}"), 403, "forbidden")
@@ -188,11 +200,12 @@ def test_a_joint_campaign_from_draw_to_published_results(
                 officer.post(f"/v1/tasks/{task['id']}/result", json=unknown), 422, "validation"
             )["detail"]
         )
-        lonely = {**failing, "confirmed_by": task["inspector_ids"][:1] * 2}
-        assert_problem(
-            officer.post(f"/v1/tasks/{task['id']}/result", json=lonely), 422, "validation"
-        )
-        done = officer.post(f"/v1/tasks/{task['id']}/result", json=failing)
+        recorded = officer.post(f"/v1/tasks/{task['id']}/result", json=failing)
+        assert recorded.status_code == 200, recorded.text
+        assert recorded.json()["result_status"] == "awaiting_confirmation"
+        assert _completed_events(stack, task["id"]) == []  # one inspector's word is not final
+        with inspector_client(admin, gateway_url, assigned[1]["id"]) as partner:
+            done = partner.post(f"/v1/tasks/{task['id']}/confirm")
         assert done.status_code == 200, done.text
         assert done.json()["status"] == "completed" and done.json()["verdict"] == "fail"
         assert_problem(
@@ -267,6 +280,63 @@ def test_a_joint_campaign_from_draw_to_published_results(
     assert [(r["uscc"], r["verdict"]) for r in results] == [(task["uscc"], "fail")]
 
 
+def test_each_assigned_inspector_confirms_for_themselves(
+    stack,
+    admin: httpx.Client,
+    gateway_url: str,
+    checklist: dict,
+    inspectors: list[dict],  # type: ignore[no-untyped-def, type-arg]
+) -> None:
+    """Issue 19: inspector 0 recorded a result `confirmed_by` both and it was final at once,
+    though inspector 1 did nothing. Now each confirms with their own token."""
+    campaign = _campaign(admin, checklist)
+    admin.post(f"/v1/campaigns/{campaign['id']}/draw").raise_for_status()
+    task = admin.get("/v1/tasks", params={"campaign_id": campaign["id"]}).json()["items"][0]
+    first, second = task["inspector_ids"]
+    outsider = next(i["id"] for i in inspectors if i["id"] not in task["inspector_ids"])
+    path = f"/v1/tasks/{task['id']}"
+    result = {"findings": [{"item": "LED-01", "outcome": "pass"}], "verdict": "pass"}
+    with (
+        inspector_client(admin, gateway_url, first) as recorder,
+        inspector_client(admin, gateway_url, second) as partner,
+        inspector_client(admin, gateway_url, outsider) as stranger,
+    ):
+        # naming a colleague is no confirmation of theirs: the field is gone (422)
+        vouched = {**result, "confirmed_by": task["inspector_ids"]}
+        assert_problem(recorder.post(f"{path}/result", json=vouched), 422, "validation")
+        assert_problem(partner.post(f"{path}/confirm"), 409, "conflict")  # nothing recorded
+        assert_problem(admin.post(f"{path}/result", json=result), 403, "forbidden")
+        recorded = recorder.post(f"{path}/result", json=result)
+        assert recorded.status_code == 200, recorded.text
+        awaiting = recorded.json()
+        assert awaiting["status"] == "open" and awaiting["verdict"] is None
+        assert awaiting["result_status"] == "awaiting_confirmation"
+        assert awaiting["recorded_by"] == first
+        assert [c["inspector_id"] for c in awaiting["confirmations"]] == [first]
+        again = recorder.post(f"{path}/confirm")  # the recording was their confirmation
+        assert (
+            again.status_code == 200 and again.json()["confirmations"] == awaiting["confirmations"]
+        )
+        assert again.headers["ETag"] == recorded.headers["ETag"]
+        assert_problem(stranger.post(f"{path}/confirm"), 403, "forbidden")
+        assert_problem(admin.post(f"{path}/confirm"), 403, "forbidden")
+        assert _completed_events(stack, task["id"]) == []  # not final: nothing announced
+        assert_problem(
+            partner.post(f"{path}/confirm", headers={"If-Match": '"1"'}), 412, "precondition-failed"
+        )
+        final = partner.post(f"{path}/confirm", headers={"If-Match": recorded.headers["ETag"]})
+        assert final.status_code == 200, final.text
+        body = final.json()
+        assert body["status"] == "completed" and body["result_status"] == "final"
+        assert body["verdict"] == "pass"
+        assert [c["inspector_id"] for c in body["confirmations"]] == [first, second]
+        assert _completed_events(stack, task["id"]) == [("pass",)]
+        repeat = partner.post(f"{path}/confirm")  # a retry after the last confirmation
+        assert repeat.status_code == 200 and repeat.json()["confirmations"] == body["confirmations"]
+        assert_problem(recorder.post(f"{path}/result", json=result), 409, "conflict")
+        assert _completed_events(stack, task["id"]) == [("pass",)]
+
+
 def test_officer_sync_pulls_deltas_and_refuses_a_stale_push(
     admin: httpx.Client,
     gateway_url: str,
@@ -304,7 +374,6 @@ def test_officer_sync_pulls_deltas_and_refuses_a_stale_push(
                 {"item": "LED-02", "outcome": "pass"},
             ],
             "verdict": "pass",
-            "confirmed_by": mine[0]["inspector_ids"],
         }
         pushed = officer.post(
             "/v1/sync",
@@ -318,14 +387,16 @@ def test_officer_sync_pulls_deltas_and_refuses_a_stale_push(
                     {
                         "task_id": mine[1]["id"],
                         "base_version": mine[1]["version"] + 5,
-                        "result": {**result, "confirmed_by": mine[1]["inspector_ids"]},
+                        "result": result,
                     },
                 ]
             },
         ).json()
-        assert [p["status"] for p in pushed] == ["applied", "conflict"]
+        assert [(p["kind"], p["status"]) for p in pushed] == [
+            ("result", "applied"),
+            ("result", "conflict"),
+        ]
         naive = {**result, "checked_at": "2026-11-29T10:00:00"}
-        naive["confirmed_by"] = mine[1]["inspector_ids"]
         assert_problem(
             officer.post(f"/v1/tasks/{mine[1]['id']}/result", json=naive), 422, "validation"
         )
@@ -338,8 +409,11 @@ def test_officer_sync_pulls_deltas_and_refuses_a_stale_push(
         )
         with stranger:  # a task not yours: refused, and nothing of it shown
             attempt = {"task_id": mine[1]["id"], "base_version": 99, "result": result}
-            refused = stranger.post("/v1/sync", json={"results": [attempt]}).json()
-            assert refused[0]["status"] == "rejected" and refused[0]["server_task"] is None
+            confirmation = {"task_id": mine[0]["id"], "base_version": 2}
+            refused = stranger.post(
+                "/v1/sync", json={"results": [attempt], "confirmations": [confirmation]}
+            ).json()
+            assert [(r["status"], r["server_task"]) for r in refused] == [("rejected", None)] * 2
         assert pushed[1]["server_task"]["version"] == mine[1]["version"]
         # A change is handed out once every older transaction has ended: soon, not at once.
         delta = wait_until(
@@ -348,9 +422,41 @@ def test_officer_sync_pulls_deltas_and_refuses_a_stale_push(
             ),
             what="the pushed result in the delta",
         )
-        assert [t["id"] for t in delta["tasks"]] == [mine[0]["id"]] and delta["tasks"][0][
-            "status"
-        ] == "completed"
+        recorded = delta["tasks"][0]
+        assert [t["id"] for t in delta["tasks"]] == [mine[0]["id"]]
+        assert (recorded["status"], recorded["result_status"]) == ("open", "awaiting_confirmation")
+
+        # the other assigned inspector confirms from their own device, with their own token
+        partner_id = next(i for i in recorded["inspector_ids"] if i != me["id"])
+        with inspector_client(admin, gateway_url, partner_id) as partner:
+            confirmed = partner.post(
+                "/v1/sync",
+                json={
+                    "confirmations": [
+                        {"task_id": mine[0]["id"], "base_version": recorded["version"] - 1},
+                        {"task_id": mine[1]["id"], "base_version": mine[1]["version"]},
+                        {"task_id": mine[0]["id"], "base_version": recorded["version"]},
+                        {"task_id": mine[0]["id"], "base_version": recorded["version"]},
+                    ]
+                },
+            ).json()
+        # stale; nothing recorded to confirm; applied, final; the same again, a no-op
+        assert [(c["kind"], c["status"]) for c in confirmed] == [
+            ("confirmation", "conflict"),
+            ("confirmation", "rejected"),
+            ("confirmation", "applied"),
+            ("confirmation", "applied"),
+        ]
+        final = confirmed[3]["server_task"]
+        assert (final["status"], final["result_status"]) == ("completed", "final")
+        assert [c["inspector_id"] for c in final["confirmations"]] == [me["id"], partner_id]
+        delta = wait_until(
+            lambda: (lambda d: d if d["tasks"] else None)(
+                officer.get("/v1/sync", params={"cursor": delta["cursor"]}).json()
+            ),
+            what="the confirmation in the delta",
+        )
+        assert [(t["id"], t["status"]) for t in delta["tasks"]] == [(mine[0]["id"], "completed")]
         admin.post(f"/v1/campaigns/{campaign['id']}/cancel").raise_for_status()
         withdrawn = wait_until(
             lambda: (lambda d: d if d["deleted"] else None)(

@@ -26,6 +26,7 @@ from tests.helpers import (
     client_for,
     enterprise_body,
     new_uscc,
+    record_and_confirm,
     sql,
     stream_events,
     wait_until,
@@ -553,17 +554,17 @@ def test_quarterly_analysis_from_live_data_published_once_and_public(
     assert {t["uscc"] for t in tasks} == set(firms)
     for task in tasks:
         verdict = "pass" if task["uscc"] == firms[0] else "fail"
-        done = admin.post(
-            f"/v1/tasks/{task['id']}/result",
-            json={
+        record_and_confirm(
+            admin,
+            gateway_url,
+            task,
+            {
                 "findings": [{"item": "POLE-01", "outcome": verdict}],
                 "verdict": verdict,
                 "evidence": [{"sha256": hashlib.sha256(tag.encode()).hexdigest(), "name": "p.jpg"}],
-                "confirmed_by": task["inspector_ids"],
                 "checked_at": noon,
             },
         )
-        assert done.status_code == 200, done.text
     capa = admin.get("/v1/capas", params={"uscc": firms[1]}).json()["items"][0]
     admin.post(
         f"/v1/capas/{capa['id']}/response",

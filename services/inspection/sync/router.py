@@ -1,4 +1,5 @@
-"""Officer sync (`/v1/sync`): delta pull by an opaque cursor, push of results made offline."""
+"""Officer sync (`/v1/sync`): delta pull by an opaque cursor, push of results and
+confirmations made offline."""
 
 from typing import Annotated
 
@@ -25,9 +26,13 @@ async def pull(
     return await service.pull(session, service.inspector_of(principal), cursor)
 
 
-@router.post("", summary="Push results made offline", response_model=list[PushOutcome])
+@router.post(
+    "", summary="Push results and confirmations made offline", response_model=list[PushOutcome]
+)
 async def push(body: SyncPush, session: SessionDep, principal: Writer) -> list[PushOutcome]:
-    """Each result applies only to the task version it was made against; a task changed on
-    the server meanwhile comes back as a conflict, never overwritten."""
+    """Each result, then each confirmation (the pushing inspector's own: the recorder's
+    result awaits every other assigned inspector's), applies only to the task version it
+    was made against; a task changed on the server meanwhile comes back as a conflict, never
+    overwritten. One outcome per operation, results first."""
     service.inspector_of(principal)
     return await service.push(session, body, principal)

@@ -1,8 +1,9 @@
 """Officer sync API shapes."""
 
 import uuid
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from kit.validation import Input
 from services.inspection.checklists.schemas import ChecklistOut
@@ -29,15 +30,32 @@ class OfflineResult(Input):
     result: ResultIn
 
 
-class SyncPush(Input):
-    """Results made offline."""
+class OfflineConfirmation(Input):
+    """The pushing inspector's own confirmation of a task's recorded result, made offline
+    against the task version the device had (so it confirms the result the officer saw)."""
 
-    results: list[OfflineResult] = Field(min_length=1, max_length=200)
+    task_id: uuid.UUID
+    base_version: int = Field(ge=1)
+
+
+class SyncPush(Input):
+    """Results and confirmations made offline; results are applied first."""
+
+    results: list[OfflineResult] = Field(default=[], max_length=200)
+    confirmations: list[OfflineConfirmation] = Field(default=[], max_length=200)
+
+    @model_validator(mode="after")
+    def _something(self) -> "SyncPush":
+        if not self.results and not self.confirmations:
+            raise ValueError("push at least one result or confirmation")
+        return self
 
 
 class PushOutcome(BaseModel):
-    """Per result: applied, or a conflict with the server's task for the officer to resolve."""
+    """Per operation: applied, or a conflict with the server's task for the officer to
+    resolve, or rejected with the reason."""
 
+    kind: Literal["result", "confirmation"]
     task_id: uuid.UUID
     status: str = Field(description="applied, conflict, or rejected")
     detail: str | None = None

@@ -1,8 +1,10 @@
-"""Officer sync: what changed for an inspector since a cursor; results made offline."""
+"""Officer sync: what changed for an inspector since a cursor; results and confirmations
+made offline."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from sqlalchemy import ColumnElement, literal, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +17,13 @@ from services.inspection.checklists.schemas import ChecklistOut
 from services.inspection.directory.models import DirectoryEntry
 from services.inspection.directory.schemas import DirectoryOut
 from services.inspection.inspectors.service import inspector_uuid
-from services.inspection.sync.schemas import PushOutcome, SyncPull, SyncPush
+from services.inspection.sync.schemas import (
+    OfflineConfirmation,
+    OfflineResult,
+    PushOutcome,
+    SyncPull,
+    SyncPush,
+)
 from services.inspection.tasks import service as tasks
 from services.inspection.tasks.models import Task
 from services.inspection.tasks.schemas import TaskOut
@@ -82,38 +90,51 @@ async def pull(session: AsyncSession, inspector: uuid.UUID, cursor: str | None) 
 
 
 async def push(session: AsyncSession, body: SyncPush, principal: Principal) -> list[PushOutcome]:
-    """Apply each result to the task version it was made on; report conflicts, never
-    overwrite. Each result is applied in a savepoint: one refused leaves the others."""
-    outcomes: list[PushOutcome] = []
-    for item in body.results:
-        task = await session.get(Task, item.task_id, with_for_update=True)
-        if task is None:
-            outcomes.append(
-                PushOutcome(task_id=item.task_id, status="rejected", detail="no such task")
-            )
-            continue
-        try:
-            tasks.ensure_can_see(principal, task)
-        except ProblemError as exc:
-            outcomes.append(PushOutcome(task_id=task.id, status="rejected", detail=exc.detail))
-            continue
-        if task.version != item.base_version:
-            outcomes.append(
-                PushOutcome(
-                    task_id=task.id,
-                    status="conflict",
-                    detail=f"the task is at version {task.version}, not {item.base_version}",
-                    server_task=TaskOut.model_validate(task),
-                )
-            )
-            continue
-        try:
-            async with session.begin_nested():
-                await tasks.record_result(session, task, item.result, principal)
-        except ProblemError as exc:
-            outcomes.append(PushOutcome(task_id=task.id, status="rejected", detail=exc.detail))
-            continue
-        outcomes.append(
-            PushOutcome(task_id=task.id, status="applied", server_task=TaskOut.model_validate(task))
-        )
+    """Apply each result, then each confirmation, to the task version it was made on; report
+    conflicts, never overwrite. Each is applied in a savepoint: one refused leaves the others.
+    The rules are the HTTP endpoints' (`/result`, `/confirm`): the inspector's own, on a task
+    assigned to them; a confirmation the server already holds is applied again as a no-op."""
+    outcomes = [await _apply(session, op, principal) for op in body.results]
+    outcomes += [await _apply(session, op, principal) for op in body.confirmations]
     return outcomes
+
+
+async def _apply(
+    session: AsyncSession, op: OfflineResult | OfflineConfirmation, principal: Principal
+) -> PushOutcome:
+    kind: Literal["result", "confirmation"] = (
+        "result" if isinstance(op, OfflineResult) else "confirmation"
+    )
+    task = await session.get(Task, op.task_id, with_for_update=True)
+    if task is None:
+        return PushOutcome(kind=kind, task_id=op.task_id, status="rejected", detail="no such task")
+    try:
+        tasks.ensure_can_see(principal, task)
+        if isinstance(op, OfflineConfirmation) and tasks.has_confirmed(principal, task):
+            return PushOutcome(
+                kind=kind,
+                task_id=task.id,
+                status="applied",
+                server_task=TaskOut.model_validate(task),
+            )
+    except ProblemError as exc:
+        return PushOutcome(kind=kind, task_id=task.id, status="rejected", detail=exc.detail)
+    if task.version != op.base_version:
+        return PushOutcome(
+            kind=kind,
+            task_id=task.id,
+            status="conflict",
+            detail=f"the task is at version {task.version}, not {op.base_version}",
+            server_task=TaskOut.model_validate(task),
+        )
+    try:
+        async with session.begin_nested():
+            if isinstance(op, OfflineResult):
+                await tasks.record_result(session, task, op.result, principal)
+            else:
+                await tasks.confirm(session, task, principal)
+    except ProblemError as exc:
+        return PushOutcome(kind=kind, task_id=task.id, status="rejected", detail=exc.detail)
+    return PushOutcome(
+        kind=kind, task_id=task.id, status="applied", server_task=TaskOut.model_validate(task)
+    )

@@ -28,7 +28,11 @@ WRITER_XID: ColumnElement[int] = literal_column("pg_current_xact_id()::text::big
 
 
 class Task(Base):
-    """open → completed (or cancelled); `change` is its last writer's transaction id."""
+    """open → completed (or cancelled); `change` is its last writer's transaction id.
+
+    A result is recorded by one assigned inspector and stays open, awaiting confirmation,
+    until every assigned inspector (two at least) has confirmed it with their own token:
+    only then is the task completed, its verdict set and the result announced."""
 
     __tablename__ = "tasks"
     __table_args__ = (
@@ -55,6 +59,12 @@ class Task(Base):
     status: Mapped[str] = mapped_column(String(10), default="open", index=True)
     verdict: Mapped[str | None] = mapped_column(String(10), default=None)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)
+    # Who recorded the result, and each assigned inspector's own confirmation of it,
+    # [{inspector_id, at}] in order, the recorder's first (the recording is theirs).
+    recorded_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    confirmations: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, server_default=text("'[]'::jsonb"), default=list
+    )
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     version: Mapped[int] = mapped_column(default=1)
     change: Mapped[int] = mapped_column(

@@ -51,10 +51,10 @@ async def get_task(
     response_model=TaskOut,
     responses={
         **NOT_FOUND,
-        403: {"description": "Not assigned to you"},
+        403: {"description": "Not an inspector assigned to the task"},
         409: {"description": "Already completed or cancelled"},
         412: {"description": "If-Match does not match"},
-        422: {"description": "Unknown checklist items, missing confirmations …"},
+        422: {"description": "Unknown checklist items, a verdict the findings contradict …"},
     },
 )
 async def record_result(
@@ -65,12 +65,43 @@ async def record_result(
     principal: Writer,
     response: Response,
 ) -> TaskOut:
-    """Findings per item, samples, verdict, location, evidence hashes and every assigned
-    inspector's confirmation. Emits `inspection.task.completed` (credit records it as a fact);
-    a fail opens a CAPA for the enterprise."""
+    """Findings per item, samples, verdict, location and evidence hashes, recorded by one
+    assigned inspector (their confirmation); the task stays open with `result_status`
+    awaiting_confirmation until each other assigned inspector confirms. Recording again
+    before then replaces the result and its confirmations."""
     task = await service.get(session, task_id, for_update=True)
     check_if_match(request, task.version)
     task = await service.record_result(session, task, body, principal)
+    set_etag(response, task.version)
+    return TaskOut.model_validate(task)
+
+
+@router.post(
+    "/{task_id}/confirm",
+    summary="Confirm a task's recorded result, as one of its inspectors",
+    response_model=TaskOut,
+    responses={
+        **NOT_FOUND,
+        403: {"description": "Not an inspector assigned to the task"},
+        409: {"description": "No result recorded yet, or the task was cancelled"},
+        412: {"description": "If-Match does not match (the result may have been re-recorded)"},
+    },
+)
+async def confirm(
+    task_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    response: Response,
+) -> TaskOut:
+    """Each assigned inspector confirms with their own token (send the ETag you read as
+    `If-Match` to confirm exactly that result); with every one's (two at least) the result
+    is final: the task completes, `inspection.task.completed` goes out (credit records it)
+    and a fail opens a CAPA. Confirming again is a no-op answered 200."""
+    task = await service.get(session, task_id, for_update=True)
+    if not service.has_confirmed(principal, task):  # a retry is answered as things stand
+        check_if_match(request, task.version)
+    task = await service.confirm(session, task, principal)
     set_etag(response, task.version)
     return TaskOut.model_validate(task)
 

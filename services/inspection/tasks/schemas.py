@@ -4,7 +4,14 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    model_validator,
+)
 
 from kit.validation import Input
 from services.inspection.domain import Verdict
@@ -41,16 +48,17 @@ class Evidence(Input):
 
 
 class ResultIn(Input):
-    """A task's result; every assigned inspector confirms it."""
+    """A task's result, recorded by one assigned inspector (which is their confirmation);
+    each other assigned inspector confirms it with their own token at
+    `POST /v1/tasks/{task_id}/confirm`. There is no field naming who confirms: one
+    inspector's word for another's was the finding of issue 19, so a body still carrying
+    `confirmed_by` is refused (422) rather than silently taken for less than it claims."""
 
     findings: list[Finding] = Field(min_length=1, max_length=500)
     samples: list[Sample] = Field(default=[], max_length=100)
     verdict: Verdict
     location: Location | None = None
     evidence: list[Evidence] = Field(default=[], max_length=100)
-    confirmed_by: list[uuid.UUID] = Field(
-        min_length=2, max_length=10, description="Ids of the assigned inspectors confirming"
-    )
     checked_at: AwareDatetime | None = Field(
         default=None, description="When, on site (with offset); now if absent"
     )
@@ -64,6 +72,13 @@ class ResultIn(Input):
         if failed and self.verdict == Verdict.passed:
             raise ValueError("a failed item cannot give the verdict pass")
         return self
+
+
+class Confirmation(BaseModel):
+    """One assigned inspector's confirmation of the recorded result, with their own token."""
+
+    inspector_id: uuid.UUID
+    at: datetime
 
 
 class TaskOut(BaseModel):
@@ -83,10 +98,27 @@ class TaskOut(BaseModel):
     inspector_ids: list[uuid.UUID]
     status: Literal["open", "completed", "cancelled"]
     verdict: Verdict | None
-    result: dict[str, Any] | None
+    result: dict[str, Any] | None = Field(
+        description="The recorded result; final only once `result_status` is final"
+    )
+    recorded_by: uuid.UUID | None = Field(description="The inspector who recorded the result")
+    confirmations: list[Confirmation] = Field(
+        description="Each assigned inspector's own confirmation, the recorder's first"
+    )
     completed_at: datetime | None
     version: int
     updated_at: datetime
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="awaiting_confirmation: recorded, not yet confirmed by every assigned "
+        "inspector (the task stays open, nothing is announced); final: confirmed by all, the "
+        "task completed; null: no result, or the task was cancelled before it became final"
+    )
+    @property
+    def result_status(self) -> Literal["awaiting_confirmation", "final"] | None:
+        if self.result is None or self.status == "cancelled":
+            return None
+        return "final" if self.status == "completed" else "awaiting_confirmation"
 
 
 class AssignIn(Input):

@@ -1,9 +1,10 @@
-"""Tasks: who sees which, and recording a result (which may open a CAPA)."""
+"""Tasks: who sees which, a result recorded by one assigned inspector and confirmed by each
+of the others with their own token, final (announced, maybe opening a CAPA) with all."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,27 +69,39 @@ async def search(
     return await keyset_page(session, query, keys=[Task.id], page=page)
 
 
-async def _recording_agency(session: AsyncSession, principal: Principal, task: Task) -> str:
-    """The agency whose result this is: the recording inspector's (else the targeted task's
-    agency, or the campaign's lead agency when the office records it)."""
-    if principal.inspector_id is not None:
-        inspector = await session.get(Inspector, inspector_uuid(principal))
-        if inspector is not None:
-            return inspector.agency
-    if task.agency is not None:
-        return task.agency
-    campaign = await session.get_one(Campaign, task.campaign_id)
-    return campaign.agencies[0]
+# 双随机: a check is made by two inspectors at least, each answerable for the result.
+MIN_CONFIRMATIONS = 2
+
+
+def ensure_assigned(principal: Principal, task: Task) -> uuid.UUID:
+    """The calling inspector, when assigned to the task (403 otherwise): a result is
+    recorded and confirmed only by the task's own inspectors, each with their own token. An
+    office or agency token is no inspector, so it neither records nor confirms for one."""
+    if principal.inspector_id is None:
+        raise ProblemError(
+            "forbidden",
+            "a result is recorded and confirmed only by the task's assigned inspectors, "
+            "each with their own token",
+        )
+    inspector = inspector_uuid(principal)
+    if inspector not in task.inspector_ids:
+        raise ProblemError("forbidden", "this task is not assigned to you")
+    return inspector
+
+
+def _touch(task: Task, now: datetime) -> None:
+    task.version += 1
+    task.change = WRITER_XID
+    task.updated_at = now
 
 
 async def record_result(
     session: AsyncSession, task: Task, result_in: ResultIn, principal: Principal
 ) -> Task:
-    """Record a locked task's result; a fail opens a CAPA; emits inspection.task.completed."""
-    if principal.inspector_id is not None:
-        ensure_can_see(principal, task)
-    elif not principal.is_admin:
-        raise ProblemError("forbidden", "results are recorded by the task's inspectors")
+    """Record a locked open task's result by one of its inspectors, whose recording is their
+    confirmation; the result awaits the others' (`confirm`). Recording again before it is
+    final replaces it and starts the confirmations afresh: the others confirmed the old one."""
+    inspector = ensure_assigned(principal, task)
     if task.status != "open":
         raise ConflictProblem(f"the task is {task.status}", status_now=task.status)
     checklist = await session.get(Checklist, task.checklist_id) if task.checklist_id else None
@@ -96,18 +109,77 @@ async def record_result(
     unknown = sorted({f.item for f in result_in.findings} - known)
     if unknown and checklist is not None:
         raise invalid("findings", f"not items of the checklist: {', '.join(unknown[:10])}")
-    if set(result_in.confirmed_by) != set(task.inspector_ids):
-        raise invalid("confirmed_by", "every assigned inspector, and only they, must confirm")
     now = utcnow()
-    checked_at = min(result_in.checked_at or now, now)
+    result = result_in.model_dump(mode="json")
+    result["checked_at"] = min(result_in.checked_at or now, now).isoformat()
+    task.result = result
+    task.recorded_by = inspector
+    task.confirmations = [{"inspector_id": str(inspector), "at": now.isoformat()}]
+    _touch(task, now)
+    await session.flush()
+    await session.refresh(task)
+    return task
+
+
+async def confirm(session: AsyncSession, task: Task, principal: Principal) -> Task:
+    """An assigned inspector confirms the locked task's recorded result with their own
+    token; with every assigned inspector's (two at least) it is final. A confirmation
+    already given is a no-op (a retry after the one that made it final included)."""
+    inspector = ensure_assigned(principal, task)
+    if has_confirmed(principal, task):
+        return task
+    if task.status != "open":
+        raise ConflictProblem(f"the task is {task.status}", status_now=task.status)
+    if task.result is None:
+        raise ConflictProblem("no result has been recorded to confirm", status_now=task.status)
+    now = utcnow()
+    task.confirmations = [
+        *task.confirmations,
+        {"inspector_id": str(inspector), "at": now.isoformat()},
+    ]
+    confirmed = _confirmed(task)
+    if len(confirmed) >= MIN_CONFIRMATIONS and {str(i) for i in task.inspector_ids} <= confirmed:
+        await _finalize(session, task, now)
+    _touch(task, now)
+    await session.flush()
+    await session.refresh(task)
+    return task
+
+
+def _confirmed(task: Task) -> set[str]:
+    return {c["inspector_id"] for c in task.confirmations}
+
+
+def has_confirmed(principal: Principal, task: Task) -> bool:
+    """True when the calling assigned inspector (403 for anyone else) already confirmed the
+    task's recorded result."""
+    inspector = ensure_assigned(principal, task)
+    return task.result is not None and str(inspector) in _confirmed(task)
+
+
+async def _recording_agency(session: AsyncSession, task: Task) -> str:
+    """The agency whose result this is: the recording inspector's (else the targeted task's
+    agency, or the campaign's lead agency)."""
+    inspector = await session.get(Inspector, task.recorded_by) if task.recorded_by else None
+    if inspector is not None:
+        return inspector.agency
+    if task.agency is not None:
+        return task.agency
+    campaign = await session.get_one(Campaign, task.campaign_id)
+    return campaign.agencies[0]
+
+
+async def _finalize(session: AsyncSession, task: Task, now: datetime) -> None:
+    """Complete a task whose result every assigned inspector confirmed: emits
+    inspection.task.completed (credit records it as a fact); a fail opens a CAPA."""
+    assert task.result is not None
+    findings = task.result["findings"]
+    verdict = Verdict(task.result["verdict"])
+    checked_at = datetime.fromisoformat(task.result["checked_at"])
     task.status = "completed"
-    task.verdict = result_in.verdict.value
-    task.result = result_in.model_dump(mode="json")
+    task.verdict = verdict.value
     task.completed_at = checked_at
-    task.version += 1
-    task.change = WRITER_XID
-    task.updated_at = now
-    failed = result_in.verdict == Verdict.fail
+    failed = verdict == Verdict.fail
     await publish(
         session,
         "inspection.task.completed.v1",
@@ -116,12 +188,10 @@ async def record_result(
             task_id=str(task.id),
             campaign_id=str(task.campaign_id) if task.campaign_id else None,
             uscc=task.uscc,
-            agency=await _recording_agency(session, principal, task),
+            agency=await _recording_agency(session, task),
             outcome="fail" if failed else "pass",
-            severity="minor" if result_in.verdict == Verdict.minor else "general",
-            checklist_items=sorted(
-                f.item for f in result_in.findings if f.outcome != "not_applicable"
-            ),
+            severity="minor" if verdict == Verdict.minor else "general",
+            checklist_items=sorted(f["item"] for f in findings if f["outcome"] != "not_applicable"),
             completed_at=checked_at,
             evidence_ref=f"task {task.id}",
         ),
@@ -131,20 +201,18 @@ async def record_result(
             task_id=task.id,
             uscc=task.uscc,
             findings="; ".join(
-                f"{f.item}: {f.note or 'fail'}" for f in result_in.findings if f.outcome == "fail"
+                f"{f['item']}: {f['note'] or 'fail'}" for f in findings if f["outcome"] == "fail"
             ),
             due_at=now + timedelta(days=settings.capa_days),
         )
         session.add(capa)
         await session.flush()
         await capas.announce(session, capa, "open")
-    await session.flush()
-    await session.refresh(task)
-    return task
 
 
 async def assign(session: AsyncSession, task: Task, inspector_ids: list[uuid.UUID]) -> Task:
-    """Set a targeted task's inspectors: active, unconflicted, not of the enterprise's unit."""
+    """Set a targeted task's inspectors: active, unconflicted, not of the enterprise's unit;
+    a result still awaiting confirmation is discarded with the old assignment."""
     if task.kind != "targeted" or task.status != "open":
         raise ConflictProblem(
             "only an open targeted task is assigned by hand", kind=task.kind, status_now=task.status
@@ -164,10 +232,12 @@ async def assign(session: AsyncSession, task: Task, inspector_ids: list[uuid.UUI
             raise invalid("inspector_ids", f"{inspector_id} declared a conflict with {task.uscc}")
         if of_own_unit(inspector.unit, unit):
             raise invalid("inspector_ids", f"{inspector_id} is of the enterprise's own unit")
+    if task.result is not None:
+        # the result awaiting confirmation was the former inspectors': the new ones record
+        # their own rather than confirm a check they did not make
+        task.result, task.recorded_by, task.confirmations = None, None, []
     task.inspector_ids = list(inspector_ids)
-    task.version += 1
-    task.change = WRITER_XID
-    task.updated_at = utcnow()
+    _touch(task, utcnow())
     await session.flush()
     await session.refresh(task)
     return task
