@@ -13,7 +13,14 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 import pytest
 
-from tests.helpers import assert_problem, client_for, enterprise_body, new_uscc, wait_until
+from tests.helpers import (
+    assert_problem,
+    client_for,
+    enterprise_body,
+    inspector_client,
+    new_uscc,
+    wait_until,
+)
 
 ZONE = "lighting-provincial"
 NDJSON = {"Content-Type": "application/x-ndjson"}
@@ -248,6 +255,19 @@ def test_notification_to_alert_with_trace_task_fact_and_affected(
         422,
         "validation",
     )
+    # an inspector sees the alerts of their own tasks only (not others' conclusions)
+    with (
+        inspector_client(admin, gateway_url, inspectors[0]) as assigned,
+        inspector_client(admin, gateway_url, inspectors[2]) as unassigned,
+    ):
+        theirs = assigned.get("/v1/risk/alerts", params={"limit": 500}).json()["items"]
+        tasks = assigned.get("/v1/tasks", params={"limit": 500}).json()["items"]
+        assert alert["id"] in {a["id"] for a in theirs}
+        assert {a["task_id"] for a in theirs} <= {t["id"] for t in tasks}
+        assert assigned.get(f"/v1/risk/alerts/{alert['id']}").status_code == 200
+        others = unassigned.get("/v1/risk/alerts", params={"limit": 500}).json()["items"]
+        assert alert["id"] not in {a["id"] for a in others}
+        assert_problem(unassigned.get(f"/v1/risk/alerts/{alert['id']}"), 403, "forbidden")
 
     # the alert moves on, and closes only with a conclusion
     assert_problem(

@@ -25,7 +25,7 @@ from services.inspection.directory.models import DirectoryEntry
 from services.inspection.eligibility import may_inspect
 from services.inspection.events import SOURCE
 from services.inspection.inspectors.models import Inspector
-from services.inspection.inspectors.service import conflicts_today
+from services.inspection.inspectors.service import conflicts_today, inspector_uuid
 from services.inspection.risk.models import Alert, BatchMirror, Signal
 from services.inspection.risk.schemas import AlertPatch, AlertStatus, SignalKind
 from services.inspection.tasks.models import Task
@@ -212,10 +212,17 @@ async def get_alert(
     return await get_or_404(session, Alert, alert_id, "alert", for_update=for_update)
 
 
-def ensure_may_see(principal: Principal, alert: Alert) -> None:
-    """An enterprise sees the alerts about itself."""
+async def ensure_may_see(session: AsyncSession, principal: Principal, alert: Alert) -> None:
+    """An enterprise sees the alerts about itself, an inspector those whose targeted task is
+    assigned to them; agencies and the office see all."""
     if not principal.can_act_for(alert.uscc):
         raise ProblemError("forbidden", "an enterprise sees only the alerts about itself")
+    if principal.inspector_id is not None:
+        task = await session.get(Task, alert.task_id) if alert.task_id else None
+        if task is None or inspector_uuid(principal) not in task.inspector_ids:
+            raise ProblemError(
+                "forbidden", "an inspector sees only the alerts of tasks assigned to them"
+            )
 
 
 async def search_alerts(
@@ -223,13 +230,20 @@ async def search_alerts(
     *,
     page: PageParams,
     uscc: str | None,
+    inspector: uuid.UUID | None,
     status: str | None,
     severity: str | None,
     zone: str | None,
     since: datetime | None,
 ) -> tuple[list[Alert], str | None]:
-    """Alerts, oldest first."""
+    """Alerts, oldest first; with `inspector`, only those whose task is assigned to them."""
     query = select(Alert)
+    if inspector is not None:
+        query = query.where(
+            select(Task.id)
+            .where(Task.id == Alert.task_id, Task.inspector_ids.contains([inspector]))
+            .exists()
+        )
     if uscc:
         query = query.where(Alert.uscc == uscc)
     if status:

@@ -13,6 +13,7 @@ from kit.concurrency import check_if_match, set_etag
 from kit.db import SessionDep, utcnow
 from kit.pagination import Page, PageParams, page_params
 from kit.uscc import normalize
+from services.inspection.inspectors.service import inspector_uuid
 from services.inspection.risk import alerts, kpis, signals
 from services.inspection.risk.schemas import (
     AlertOut,
@@ -162,11 +163,13 @@ async def list_alerts(
     zone: Annotated[str | None, Query(max_length=60)] = None,
     since: Annotated[AwareDatetime | None, Query(description="Raised at or after")] = None,
 ) -> Page[AlertOut]:
-    """Oldest first; an enterprise token sees the alerts about itself."""
+    """Oldest first; an enterprise token sees the alerts about itself, an inspector's those
+    whose targeted task is assigned to them."""
     rows, next_cursor = await alerts.search_alerts(
         session,
         page=page,
         uscc=principal.uscc or (normalize(uscc) if uscc else None),
+        inspector=inspector_uuid(principal) if principal.inspector_id is not None else None,
         status=status,
         severity=severity,
         zone=zone,
@@ -175,13 +178,19 @@ async def list_alerts(
     return Page(items=[_out(r, principal) for r in rows], next_cursor=next_cursor)
 
 
-@router.get("/alerts/{alert_id}", summary="One alert", response_model=AlertOut, responses=ALERT_404)
+@router.get(
+    "/alerts/{alert_id}",
+    summary="One alert",
+    response_model=AlertOut,
+    responses={**ALERT_404, 403: {"description": "Not an alert you may see"}},
+)
 async def get_alert(
     alert_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
 ) -> AlertOut:
-    """With the trace to the failing step and the possibly affected enterprises."""
+    """With the trace to the failing step and the possibly affected enterprises; 403 for an
+    enterprise's other alerts and an inspector's alerts of tasks not theirs."""
     alert = await alerts.get_alert(session, alert_id)
-    alerts.ensure_may_see(principal, alert)
+    await alerts.ensure_may_see(session, principal, alert)
     set_etag(response, alert.version)
     return _out(alert, principal)
 
