@@ -1,0 +1,210 @@
+"""Admission (准入/退出), integrity commitments and the removal review a credit level of D
+raises: the rows written, the events announced, the decisions refused."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.events import CloudEvent, CreditLevelChanged
+from kit.problems import Conflict, ProblemError
+from services.registry import consumers
+from services.registry.enterprises.models import Enterprise
+from services.registry.memberships import service
+from services.registry.memberships.models import Commitment, Membership
+from services.registry.memberships.schemas import (
+    ApplicationIn,
+    BreachIn,
+    CommitmentIn,
+    Decision,
+    DecisionIn,
+)
+from services.registry.zones import service as zones
+from services.registry.zones.schemas import TransitionIn
+from tests.integration.conftest import emitted
+
+Registered = Callable[[], Awaitable[str]]
+
+
+async def _membership_events(session: AsyncSession) -> list[tuple[str, str, dict[str, object]]]:
+    return [e for e in await emitted(session) if e[0].startswith("registry.membership.")]
+
+
+async def test_admission_is_recorded_step_by_step_and_announced(
+    session: AsyncSession, office: Principal, zone: str, registered: Registered
+) -> None:
+    uscc = await registered()
+    m = await service.apply(
+        session, zone, application=ApplicationIn(uscc=uscc, note="申请加入"), principal=office
+    )
+    await service.decide(
+        session, m, decision_in=DecisionIn(decision=Decision.assess), principal=office
+    )
+    await service.decide(
+        session, m, decision_in=DecisionIn(decision=Decision.admit), principal=office
+    )
+
+    row = await session.get(Membership, m.id, populate_existing=True)
+    assert row is not None and row.status == "admitted" and row.decided_at is not None
+    steps = [(d.from_status, d.to_status, d.actor) for d in await service.history(session, m.id)]
+    assert steps == [
+        (None, "applied", "office-staff"),
+        ("applied", "assessing", "office-staff"),
+        ("assessing", "admitted", "office-staff"),
+    ]
+    events = await _membership_events(session)
+    assert [(t, s) for t, s, _ in events] == [
+        ("registry.membership.applied.v1", uscc),
+        ("registry.membership.assessing.v1", uscc),
+        ("registry.membership.admitted.v1", uscc),
+    ]
+    assert events[-1][2] == {
+        "membership_id": str(m.id),
+        "zone_code": zone,
+        "uscc": uscc,
+        "status": "admitted",
+        "reason": None,
+        "actor": "office-staff",
+    }
+
+
+async def test_one_open_membership_per_zone_until_it_is_closed(
+    session: AsyncSession, office: Principal, zone: str, registered: Registered
+) -> None:
+    uscc = await registered()
+    application = ApplicationIn(uscc=uscc)
+    first = await service.apply(session, zone, application=application, principal=office)
+    with pytest.raises(Conflict) as refused:
+        await service.apply(session, zone, application=application, principal=office)
+    assert refused.value.extensions["membership_id"] == str(first.id)
+
+    rejected = DecisionIn(decision=Decision.reject, reason="产品结构不符合示范区要求")
+    await service.decide(session, first, decision_in=rejected, principal=office)
+    second = await service.apply(session, zone, application=application, principal=office)
+    assert second.id != first.id and second.status == "applied"
+
+
+async def test_decisions_that_do_not_fit_are_refused_and_not_announced(
+    session: AsyncSession, office: Principal, zone: str, registered: Registered
+) -> None:
+    uscc = await registered()
+    m = await service.apply(session, zone, application=ApplicationIn(uscc=uscc), principal=office)
+    await service.decide(
+        session, m, decision_in=DecisionIn(decision=Decision.admit), principal=office
+    )
+    before = await _membership_events(session)
+
+    with pytest.raises(ProblemError) as illegal:
+        await service.decide(
+            session, m, decision_in=DecisionIn(decision=Decision.admit), principal=office
+        )
+    assert illegal.value.slug == "illegal-transition"
+    assert illegal.value.extensions["allowed"] == ["suspend", "remove"]
+    with pytest.raises(ProblemError) as no_reason:
+        await service.decide(
+            session, m, decision_in=DecisionIn(decision=Decision.remove), principal=office
+        )
+    assert no_reason.value.slug == "validation"
+
+    assert m.status == "admitted"
+    assert await _membership_events(session) == before
+
+    await zones.transition(
+        session,
+        await zones.get(session, zone),
+        transition_in=TransitionIn(to="revoked", reason="撤销"),  # type: ignore[arg-type]
+        principal=office,
+    )
+    other = await registered()
+    with pytest.raises(Conflict):
+        await service.apply(session, zone, application=ApplicationIn(uscc=other), principal=office)
+
+
+async def test_a_commitment_is_kept_by_its_hash_signed_once_and_breached_once(
+    session: AsyncSession, office: Principal, zone: str, registered: Registered
+) -> None:
+    uscc = await registered()
+    text = "本企业承诺：严格执行质量安全主体责任，诚信经营。"
+    commitment_in = CommitmentIn(
+        zone_code=zone,
+        signatory="王伟",
+        signed_on=date(2026, 3, 1),
+        text_version="2017-v1",
+        text=text,
+    )
+    signed = await service.sign_commitment(
+        session, uscc, commitment_in=commitment_in, principal=office
+    )
+    with pytest.raises(Conflict):
+        await service.sign_commitment(session, uscc, commitment_in=commitment_in, principal=office)
+
+    await service.breach_commitment(
+        session, uscc, signed.id, breach_in=BreachIn(reason="出口产品抽检不合格且隐瞒")
+    )
+    with pytest.raises(Conflict):
+        await service.breach_commitment(session, uscc, signed.id, breach_in=BreachIn(reason="再次"))
+
+    row = await session.get(Commitment, signed.id)
+    assert row is not None and row.status == "breached" and row.breached_at is not None
+    assert row.text_sha256 == hashlib.sha256(text.encode()).hexdigest()
+    events = [e for e in await emitted(session) if e[0].startswith("registry.commitment.")]
+    assert [(t, s, d["status"], d["reason"]) for t, s, d in events] == [
+        ("registry.commitment.signed.v1", uscc, "signed", None),
+        ("registry.commitment.breached.v1", uscc, "breached", "出口产品抽检不合格且隐瞒"),
+    ]
+    assert events[1][2]["text_sha256"] == row.text_sha256
+
+
+def _level_event(uscc: str, to_level: str, sequence: int, from_level: str) -> CloudEvent:
+    change = {"uscc": uscc, "from_level": from_level, "to_level": to_level, "cause": "penalty"}
+    return CloudEvent(
+        id=str(uuid.uuid4()),
+        source="/services/credit",
+        type="credit.level.changed.v1",
+        subject=uscc,
+        time=datetime.now(UTC),
+        data=CreditLevelChanged.model_validate(change | {"sequence": sequence}).model_dump(),
+    )
+
+
+async def test_a_fall_to_level_d_puts_admitted_memberships_under_review(
+    session: AsyncSession, office: Principal, zone: str, registered: Registered
+) -> None:
+    uscc = await registered()
+    admitted = await service.apply(
+        session, zone, application=ApplicationIn(uscc=uscc), principal=office
+    )
+    await service.decide(
+        session, admitted, decision_in=DecisionIn(decision=Decision.admit), principal=office
+    )
+
+    fall = _level_event(uscc, "D", sequence=3, from_level="B")
+    await consumers.on_credit_level_changed(
+        session, CreditLevelChanged.model_validate(fall.data), fall
+    )
+    late = _level_event(uscc, "C", sequence=2, from_level="B")  # older, arriving after
+    await consumers.on_credit_level_changed(
+        session, CreditLevelChanged.model_validate(late.data), late
+    )
+
+    enterprise = await session.get(Enterprise, uscc, populate_existing=True)
+    assert enterprise is not None
+    assert (enterprise.credit_level, enterprise.credit_level_seq) == ("D", 3)
+    row = await session.get(Membership, admitted.id, populate_existing=True)
+    assert row is not None and row.review_requested_at is not None
+    assert row.review_reason == "credit level fell to D: penalty"
+    reviews = [e for e in await emitted(session) if e[0].endswith("review_requested.v1")]
+    assert [(s, d["membership_id"], d["actor"]) for _, s, d in reviews] == [
+        (uscc, str(admitted.id), "/services/credit")
+    ]
+
+    # a person's decision settles the review
+    suspended = DecisionIn(decision=Decision.suspend, reason="信用等级 D")
+    await service.decide(session, row, decision_in=suspended, principal=office)
+    assert row.review_requested_at is None and row.review_reason is None

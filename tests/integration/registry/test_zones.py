@@ -1,0 +1,104 @@
+"""Planning zones and moving them along their lifecycle: the stage checklists, the
+transitions recorded with the tasks left open, the moves refused."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.industries import Industry
+from kit.problems import Conflict, ProblemError
+from services.registry.domain import STAGE_TASKS, Stage, ZoneLevel
+from services.registry.zones import service
+from services.registry.zones.models import ZoneTransition
+from services.registry.zones.schemas import TaskUpdate, TransitionIn, ZoneIn, ZonePatch
+from tests.integration.conftest import emitted
+
+
+async def _move(session: AsyncSession, code: str, to: Stage, principal: Principal) -> None:
+    zone = await service.get(session, code)
+    await service.transition(
+        session, zone, transition_in=TransitionIn(to=to, reason=f"to {to}"), principal=principal
+    )
+
+
+async def test_a_planned_zone_carries_every_stage_task_and_its_code_once(
+    session: AsyncSession, zone: str
+) -> None:
+    row = await service.get(session, zone)
+    assert row.stage == "planned"
+    assert [(t.stage, t.task_code) for t in row.tasks] == [
+        (stage.value, code) for stage, tasks in STAGE_TASKS.items() for code, _, _ in tasks
+    ]
+    assert all(t.done_at is None for t in row.tasks)
+    with pytest.raises(Conflict):
+        await service.create(
+            session,
+            zone_in=ZoneIn(
+                code=zone,
+                name_zh="重复",
+                name_en="Duplicate",
+                industry=Industry.molds,
+                level=ZoneLevel.national,
+            ),
+        )
+    assert [t for t, _, _ in await emitted(session)] == []  # planning is not announced
+
+
+async def test_a_transition_records_the_left_stage_s_open_tasks_and_is_announced(
+    session: AsyncSession, office: Principal, zone: str
+) -> None:
+    await _move(session, zone, Stage.launching, office)
+    row = await service.get(session, zone)
+    for code in ("survey", "kickoff_meeting"):
+        done = TaskUpdate(done=True, note="已完成")
+        await service.set_task(session, row, code, task_update=done, principal=office)
+    await _move(session, zone, Stage.implementing, office)
+
+    transitions = list(
+        await session.scalars(
+            select(ZoneTransition)
+            .where(ZoneTransition.zone_code == zone)
+            .order_by(ZoneTransition.at)
+        )
+    )
+    assert [(t.from_stage, t.to_stage, t.open_tasks) for t in transitions] == [
+        ("planned", "launching", []),
+        ("launching", "implementing", ["apply_upward"]),
+    ]
+    assert transitions[1].actor == "office-staff" and transitions[1].agency == "commerce"
+    survey = next(t for t in row.tasks if t.task_code == "survey")
+    assert survey.done_by == "office-staff" and survey.done_at is not None
+    assert [(t, s, d["from_stage"], d["to_stage"]) for t, s, d in await emitted(session)] == [
+        ("registry.zone.transitioned.v1", zone, "planned", "launching"),
+        ("registry.zone.transitioned.v1", zone, "launching", "implementing"),
+    ]
+
+
+async def test_stages_are_not_skipped_and_revoked_is_final(
+    session: AsyncSession, office: Principal, zone: str
+) -> None:
+    with pytest.raises(ProblemError) as skipped:
+        await _move(session, zone, Stage.accepted, office)
+    assert skipped.value.slug == "illegal-transition"
+    assert skipped.value.extensions["allowed"] == ["launching", "revoked"]
+
+    await _move(session, zone, Stage.revoked, office)
+    with pytest.raises(ProblemError) as final:
+        await _move(session, zone, Stage.launching, office)
+    assert final.value.extensions["allowed"] == []
+    assert (await service.get(session, zone)).stage == "revoked"
+    assert [d["to_stage"] for _, _, d in await emitted(session)] == ["revoked"]
+
+
+async def test_an_update_keeps_the_plan_in_order(session: AsyncSession, zone: str) -> None:
+    """The end is checked against the start already stored, not only the one sent."""
+    row = await service.get(session, zone)
+    await service.update(session, row, patch=ZonePatch(plan_start=date(2026, 1, 1)))
+    with pytest.raises(ProblemError) as backwards:
+        await service.update(session, row, patch=ZonePatch(plan_end=date(2025, 12, 31)))
+    assert backwards.value.slug == "validation"
