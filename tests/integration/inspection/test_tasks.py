@@ -1,5 +1,6 @@
-"""Recording a drawn task's result: the task completed, the result announced for the agency
-that checked, a failure opening a corrective action; the results refused."""
+"""Recording a drawn task's result: one inspector records, each other assigned inspector
+confirms with their own token, and only then is the task completed, the result announced for
+the agency that checked and a failure's corrective action opened; the results refused."""
 
 from __future__ import annotations
 
@@ -68,7 +69,6 @@ def _result(task: Task, verdict: str, **outcomes: str) -> ResultIn:
                 for item, outcome in outcomes.items()
             ],
             "verdict": verdict,
-            "confirmed_by": task.inspector_ids,
             "checked_at": datetime.now(UTC) - timedelta(hours=3),
         }
     )
@@ -96,10 +96,13 @@ async def test_a_pass_is_announced_for_the_agency_of_the_inspector_who_recorded_
     result = _result(
         task, "pass", **{"LED-01": "pass", "LED-02": "pass", "LED-03": "not_applicable"}
     )
+    partner = next(i for i in task.inspector_ids if i != customs_officer.id)
     await service.record_result(session, task, result, _as_inspector(customs_officer.id))
+    assert task.status == "open" and _completed(await emitted(session)) == []
+    await service.confirm(session, task, _as_inspector(partner))
 
     row = await session.get_one(Task, task.id, populate_existing=True)
-    assert (row.status, row.verdict, row.version) == ("completed", "pass", 2)
+    assert (row.status, row.verdict, row.version) == ("completed", "pass", 3)
     assert row.completed_at == result.checked_at and row.result is not None
     (completed,) = _completed(await emitted(session))
     assert {k: completed[k] for k in ("task_id", "uscc", "agency", "outcome", "severity")} == {
@@ -111,7 +114,7 @@ async def test_a_pass_is_announced_for_the_agency_of_the_inspector_who_recorded_
     }
     assert completed["checklist_items"] == ["LED-01", "LED-02"]  # what was actually checked
     with pytest.raises(Conflict):
-        await service.record_result(session, row, result, office)
+        await service.record_result(session, row, result, _as_inspector(partner))
 
 
 async def test_a_failure_opens_a_corrective_action_due_in_thirty_days(
@@ -120,13 +123,14 @@ async def test_a_failure_opens_a_corrective_action_due_in_thirty_days(
     staff = await pool("samr", 2)
     task = await _drawn_task(session, office, checklist, listed, staff, ["samr"])
 
-    await service.record_result(
-        session, task, _result(task, "fail", **{"LED-01": "pass", "LED-02": "fail"}), office
-    )
+    first, second = task.inspector_ids
+    failed = _result(task, "fail", **{"LED-01": "pass", "LED-02": "fail"})
+    await service.record_result(session, task, failed, _as_inspector(first))
+    assert not [t for t, _, _ in await emitted(session) if t == "inspection.capa.opened.v1"]
+    await service.confirm(session, task, _as_inspector(second))
 
     events = await emitted(session)
     (completed,) = _completed(events)
-    # recorded by the office: the campaign's lead agency's result
     assert (completed["outcome"], completed["agency"]) == ("fail", "samr")
     opened = [(s, d) for t, s, d in events if t == "inspection.capa.opened.v1"]
     assert [(s, d["task_id"], d["status"]) for s, d in opened] == [
@@ -136,23 +140,22 @@ async def test_a_failure_opens_a_corrective_action_due_in_thirty_days(
     assert timedelta(days=29) < due - datetime.now(UTC) <= timedelta(days=30)
 
 
-async def test_results_not_of_the_checklist_or_not_confirmed_by_the_inspectors_are_refused(
+async def test_results_not_of_the_checklist_or_not_by_the_task_inspectors_are_refused(
     session: AsyncSession, office: Principal, checklist: Checklist, listed: Listed, pool: Pool
 ) -> None:
     staff = await pool("samr", 3)
     task = await _drawn_task(session, office, checklist, listed, staff, ["samr"])
     outsider = next(i for i in staff if i.id not in task.inspector_ids)
+    recorder = _as_inspector(task.inspector_ids[0])
 
     with pytest.raises(ProblemError) as unknown_item:
         await service.record_result(
-            session, task, _result(task, "pass", **{"LED-99": "pass"}), office
+            session, task, _result(task, "pass", **{"LED-99": "pass"}), recorder
         )
     assert unknown_item.value.slug == "validation"
-    partly = _result(task, "pass", **{"LED-01": "pass"})
-    partly.confirmed_by = [task.inspector_ids[0], outsider.id]
-    with pytest.raises(ProblemError) as not_confirmed:
-        await service.record_result(session, task, partly, office)
-    assert not_confirmed.value.slug == "validation"
+    with pytest.raises(ProblemError) as nothing_to_confirm:
+        await service.confirm(session, task, recorder)
+    assert nothing_to_confirm.value.slug == "conflict"
     with pytest.raises(ProblemError) as not_assigned:
         result = _result(task, "pass", **{"LED-01": "pass"})
         await service.record_result(session, task, result, _as_inspector(outsider.id))
@@ -160,11 +163,20 @@ async def test_results_not_of_the_checklist_or_not_confirmed_by_the_inspectors_a
     agency_system = Principal(
         subject="samr-api", scopes=frozenset({"inspection:write"}), agency="samr"
     )
-    with pytest.raises(ProblemError) as not_an_inspector:
-        await service.record_result(
-            session, task, _result(task, "pass", **{"LED-01": "pass"}), agency_system
-        )
-    assert not_an_inspector.value.slug == "forbidden"
+    for not_an_inspector in (agency_system, office):
+        with pytest.raises(ProblemError) as refused:
+            await service.record_result(
+                session, task, _result(task, "pass", **{"LED-01": "pass"}), not_an_inspector
+            )
+        assert refused.value.slug == "forbidden"
+
+    await service.record_result(
+        session, task, _result(task, "pass", **{"LED-01": "pass"}), recorder
+    )
+    await service.confirm(session, task, recorder)  # the recorder's own again: no-op
+    with pytest.raises(ProblemError) as confirming_for_another:
+        await service.confirm(session, task, _as_inspector(outsider.id))
+    assert confirming_for_another.value.slug == "forbidden"
 
     assert (await session.get_one(Task, task.id, populate_existing=True)).status == "open"
     assert _completed(await emitted(session)) == []
