@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction, object_session
 
 from kit import locks
 from kit.auth import Principal
@@ -21,14 +22,30 @@ from services.credit.policy.schemas import LevelMeasures, MeasuresOut, ModelIn
 from services.credit.scoring import DEFAULT_MODEL, ScoringModel
 
 _parsed: dict[int, ScoringModel] = {}  # versions are immutable: parse each once
+_PARSED_HERE = "credit.parsed_versions"  # session.info key: versions cached in this transaction
 
 
 def parse(version: ModelVersion) -> ScoringModel:
-    """The validated model of a stored version (cached)."""
+    """The validated model of a stored version (cached once its transaction commits: a
+    version whose publication rolls back is forgotten, or a later, different version of
+    that number would be scored with a body that was never stored)."""
     model = _parsed.get(version.version)
     if model is None:
         model = _parsed[version.version] = ScoringModel.model_validate(version.body)
+        if (session := object_session(version)) is not None:
+            session.info.setdefault(_PARSED_HERE, set()).add(version.version)
     return model
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    for version in session.info.pop(_PARSED_HERE, ()):
+        _parsed.pop(version, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_committed(session: Session) -> None:
+    session.info.pop(_PARSED_HERE, None)
 
 
 async def ensure_default(session: AsyncSession) -> None:

@@ -128,12 +128,6 @@ async def test_a_job_for_an_older_model_is_superseded_and_changes_nothing(
     assert (enterprise.level, enterprise.model_version) == ("C", 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="policy._parsed caches a version's body by number before the commit (PUT's _out "
-    "parses the new row); if that commit fails, a later, different version of that number is "
-    "scored with the body that was never stored",
-)
 async def test_a_version_whose_publication_rolled_back_is_not_remembered(
     session: AsyncSession, office: Principal
 ) -> None:
