@@ -209,7 +209,7 @@ class Rescorer:
                     "at": now,
                 },
             )
-            sequences: dict[str, int] = dict(updated.tuples().all())
+            sequences: dict[str, int] = dict(updated.all())
             await self._record_changes(session, job, changes, sequences, cause, now)
             job.processed += len(rows)
             job.level_changes += len(changes)

@@ -248,7 +248,7 @@ async def distribution(session: AsyncSession, industry: str | None) -> dict[str,
     query = select(CreditEnterprise.level, func.count()).group_by(CreditEnterprise.level)
     if industry:
         query = query.where(CreditEnterprise.industry == industry)
-    counts = dict((await session.execute(query)).tuples().all())
+    counts = dict((await session.execute(query)).all())
     return {level.value: counts.get(level.value, 0) for level in LEVEL_ORDER}
 
 

@@ -61,9 +61,7 @@ async def _page(
                     DirectoryEntry.uscc.in_({t.uscc for t in tasks})
                 )
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     badges = dict(
         (
@@ -72,9 +70,7 @@ async def _page(
                     Inspector.id.in_({i for t in tasks for i in t.inspector_ids})
                 )
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     items = [
         PublicTask(

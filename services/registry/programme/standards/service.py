@@ -96,7 +96,7 @@ async def adopters(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid
         .where(StandardAdoption.standard_id.in_(ids))
         .group_by(StandardAdoption.standard_id)
     )
-    return {sid: n for sid, n in rows.tuples()}
+    return {sid: n for sid, n in rows}
 
 
 async def list_standards(
@@ -286,7 +286,7 @@ async def adoption_by_zone(
         .correlate(Zone)
         .scalar_subquery(),
     ).where(Zone.code.in_([z.code for z in rows]))
-    counts = {row[0]: row[1:] for row in (await session.execute(figures)).tuples()}
+    counts = {row[0]: row[1:] for row in await session.execute(figures)}
     out = []
     for zone in rows:
         standards, member_count, adopting, declarations = counts[zone.code]

@@ -86,7 +86,7 @@ async def attendance_counts(
         .where(TrainingAttendance.training_id.in_(ids))
         .group_by(TrainingAttendance.training_id)
     )
-    return {tid: n for tid, n in rows.tuples()}
+    return {tid: n for tid, n in rows}
 
 
 async def attend(
