@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kit.crypto import Keyring, dev_keyring, is_dev_key
 from kit.messaging import NatsIdentity
 
 Profile = Literal["dev", "test", "prod"]
@@ -16,14 +17,42 @@ Profile = Literal["dev", "test", "prod"]
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "demo-admin-secret"}
 
 
-class ServiceSettings(BaseSettings):
+class PiiSettings(BaseSettings):
+    """The keys of a service's encrypted personal-information columns (kit.crypto), readable
+    on their own: a migration that encrypts rows needs them, not the service's settings."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    profile: Profile = "dev"
+    # key id -> "aes256gcm:<base64 of 32 bytes>" or "sm4gcm:<base64 of 16 bytes>", as JSON in
+    # the environment (REGISTRY_PII_KEYS='{"2026a": "aes256gcm:…"}'). Old keys stay to
+    # decrypt; `pii_key_id` names the one new values are encrypted under (may be empty with
+    # one key). Without keys, dev and test use kit.crypto's published dev key; prod refuses.
+    pii_keys: dict[str, str] = {}
+    pii_key_id: str = ""
+
+    def pii_keyring(self) -> Keyring:
+        """The keyring of the personal-information columns (see `pii_keys`)."""
+        if not self.pii_keys:
+            if self.profile == "prod":
+                raise ValueError("pii_keys must hold the personal-information keys in prod")
+            return dev_keyring()
+        keyring = Keyring.from_specs(self.pii_keys, self.pii_key_id)
+        if self.profile == "prod" and any(is_dev_key(k) for k in keyring.keys.values()):
+            raise ValueError("pii_keys must not hold the published dev key in prod")
+        return keyring
+
+
+class ServiceSettings(PiiSettings):
     """Settings every service reads. Subclasses set `env_prefix` (e.g. `REGISTRY_`)."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
     uses_nats: ClassVar[bool] = True  # the gateway does not
+    # Whether the service keeps personal information (个人信息) in encrypted columns, and so
+    # needs `pii_keys` in prod.
+    stores_personal_data: ClassVar[bool] = False
 
     service_name: str = "service"
-    profile: Profile = "dev"
     host: str = "127.0.0.1"
     port: int = 8001
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/postgres"
@@ -65,6 +94,8 @@ class ServiceSettings(BaseSettings):
             if not self.nats_user:
                 raise ValueError("nats_user must name the service's NATS identity in prod")
             require_real_secret(self.nats_password, name="nats_password", profile=self.profile)
+        if self.stores_personal_data:
+            self.pii_keyring()  # a bad key fails at start, not at the first read
         if self.profile == "prod" and os.environ.get("ZONE_FAILPOINTS", "").strip():
             raise ValueError(
                 "ZONE_FAILPOINTS makes the process kill itself (fault tests only); unset it in prod"
