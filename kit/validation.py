@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -41,6 +42,37 @@ Country = Annotated[
         pattern="^[A-Za-z]{2}$",
         json_schema_extra={"format": "iso3166-alpha2"},
         description="ISO 3166-1 alpha-2 country code",
+    ),
+]
+# 联系电话: a mainland mobile (optionally +86) or a landline with its area code (010 and 02x
+# have three digits, the rest four), then a local number of 7-8 digits and an extension.
+PHONE_PATTERN = (
+    r"^(?:(?:\+86-?)?(1[3-9]\d{9})|(0(?:10|2\d|[3-9]\d{2}))-?([2-9]\d{6,7})(?:-(\d{1,6}))?)$"
+)
+_PHONE = re.compile(PHONE_PATTERN)
+
+
+def _phone(value: str) -> str:
+    match = _PHONE.match(value.strip())
+    if match is None:
+        raise ValueError(
+            "must be a mainland mobile number (11 digits from 13 to 19, +86 allowed) or a "
+            "landline with its area code, such as 0574-65512345 (extension after a hyphen)"
+        )
+    mobile, area, number, extension = match.groups()
+    if mobile:
+        return str(mobile)
+    return "-".join(p for p in (area, number, extension) if p)
+
+
+Phone = Annotated[
+    str,
+    AfterValidator(_phone),
+    Field(
+        json_schema_extra={"pattern": PHONE_PATTERN},
+        description="Mainland mobile (13812345678, +86 allowed) or landline with area code "
+        "(0574-65512345, extension after a hyphen); stored as 13812345678 or 0574-65512345",
+        examples=["13812345678", "0574-65512345"],
     ),
 ]
 HsCode = Annotated[
