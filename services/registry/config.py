@@ -1,5 +1,7 @@
 """Registry settings (env prefix `REGISTRY_`)."""
 
+from typing import ClassVar
+
 from pydantic_settings import SettingsConfigDict
 
 from kit.settings import ServiceSettings
@@ -9,6 +11,9 @@ class RegistrySettings(ServiceSettings):
     """Registry settings; e.g. `REGISTRY_DATABASE_URL`, `REGISTRY_NATS_URL`."""
 
     model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore")
+
+    # legal representatives, responsible persons, signatories (services.registry.keys)
+    stores_personal_data: ClassVar[bool] = True
 
     service_name: str = "registry"
     port: int = 8001

@@ -35,6 +35,16 @@ PORTS = {
     "notify": NotifySettings.model_fields["port"].default,
 }
 NATS_SECRET = "nats-credentials"
+SETTINGS = {
+    "gateway": GatewaySettings,
+    "registry": RegistrySettings,
+    "credit": CreditSettings,
+    "inspection": InspectionSettings,
+    "notify": NotifySettings,
+}
+# The services that keep encrypted personal information: they, and the migration that
+# encrypts their rows, need their keys in prod.
+PII = [name for name, settings in SETTINGS.items() if settings.stores_personal_data]
 
 
 def _k8s() -> list[dict[str, Any]]:
@@ -251,6 +261,27 @@ def test_compose_gives_nats_its_auth_config_and_every_client_its_identity() -> N
     migrate = compose["migrate"]["environment"]
     assert migrate["ZONE_NATS_USER"] == PROVISIONER
     assert migrate["ZONE_NATS_PASSWORD"] == required("PROVISIONER_NATS_PASSWORD")
+
+
+def test_personal_information_keys_come_from_the_secret_in_prod() -> None:
+    docs = _k8s()
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    job = next(d for d in docs if d["kind"] == "Job")
+    job_env = _env(job["spec"]["template"]["spec"]["containers"][0])
+    assert PII == ["registry"]
+    for name in PII:
+        prefix = APPS[name][1]
+        key = f"{name}-pii-keys"
+        app = _one(docs, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+        # the migration too, in prod: without keys it must fail, not use the dev key
+        for env in (_env(app), job_env):
+            assert env[f"{prefix}PROFILE"] == "prod"
+            assert env[f"{prefix}PII_KEYS"] == {
+                "secretKeyRef": {"name": "zone-secrets", "key": key}
+            }
+        for env in (compose[name]["environment"], compose["migrate"]["environment"]):
+            assert env[f"{prefix}PROFILE"] == "prod"
+            assert env[f"{prefix}PII_KEYS"] == f"${{{prefix}PII_KEYS:?set {prefix}PII_KEYS}}"
 
 
 def test_the_committed_auth_conf_is_the_generated_one() -> None:

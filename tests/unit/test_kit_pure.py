@@ -132,6 +132,7 @@ def test_prod_settings_refuse_placeholders() -> None:
 def test_prod_settings_refuse_armed_failpoints(monkeypatch: pytest.MonkeyPatch) -> None:
     from pydantic import ValidationError
 
+    from kit.crypto import new_key_spec
     from services.registry.config import RegistrySettings
 
     monkeypatch.setenv("ZONE_FAILPOINTS", "outbox.after_publish=1")
@@ -140,6 +141,7 @@ def test_prod_settings_refuse_armed_failpoints(monkeypatch: pytest.MonkeyPatch) 
         "database_url": "postgresql+asyncpg://db/registry",
         "nats_user": "registry",
         "nats_password": "kJ8v2-real-secret",
+        "pii_keys": {"k1": new_key_spec()},
     }
     with pytest.raises(ValidationError, match="ZONE_FAILPOINTS"):
         RegistrySettings(**prod)

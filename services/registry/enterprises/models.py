@@ -8,9 +8,11 @@ from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueCons
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kit.crypto import EncryptedString
 from kit.db import TimestampMixin, utcnow
 from kit.ids import uuid7
 from services.registry.base import Base
+from services.registry.keys import pii
 
 
 class Enterprise(TimestampMixin, Base):
@@ -21,7 +23,11 @@ class Enterprise(TimestampMixin, Base):
     uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     address: Mapped[str | None] = mapped_column(String(400), default=None)
-    legal_representative: Mapped[str | None] = mapped_column(String(100), default=None)
+    # 个人信息: encrypted at rest, masked for callers other than the enterprise, the office
+    # and the owning agency (kit.pii)
+    legal_representative: Mapped[str | None] = mapped_column(
+        EncryptedString(pii, "registry.enterprises.legal_representative"), default=None
+    )
     industry: Mapped[str | None] = mapped_column(String(30), index=True, default=None)
     employees: Mapped[int | None] = mapped_column(Integer, default=None)
     annual_export_usd: Mapped[int | None] = mapped_column(BigInteger, default=None)

@@ -6,9 +6,11 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kit.crypto import EncryptedString
 from kit.db import utcnow
 from kit.ids import uuid7
 from services.registry.base import Base
+from services.registry.keys import pii
 
 OPEN_STATUSES = ("applied", "assessing", "admitted", "suspended")
 
@@ -65,7 +67,9 @@ class Commitment(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
     zone_code: Mapped[str] = mapped_column(ForeignKey("zones.code"), index=True)
     uscc: Mapped[str] = mapped_column(ForeignKey("enterprises.uscc"), index=True)
-    signatory: Mapped[str] = mapped_column(String(100))
+    signatory: Mapped[str] = mapped_column(  # 个人信息: the person who signed, encrypted
+        EncryptedString(pii, "registry.commitments.signatory")
+    )
     signed_on: Mapped[date]
     text_version: Mapped[str] = mapped_column(String(40))
     text_sha256: Mapped[str] = mapped_column(String(64))

@@ -6,9 +6,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kit.crypto import EncryptedString
 from kit.db import utcnow
 from kit.ids import uuid7
 from services.registry.base import Base
+from services.registry.keys import pii
 
 
 class Responsibility(Base):
@@ -38,6 +40,9 @@ class Responsibility(Base):
     agency_code: Mapped[str | None] = mapped_column(ForeignKey("agencies.code"), default=None)
     uscc: Mapped[str | None] = mapped_column(ForeignKey("enterprises.uscc"), default=None)
     duty: Mapped[str] = mapped_column(Text)
-    responsible_person: Mapped[str | None] = mapped_column(String(100), default=None)
+    # 个人信息 in the primary tier (a person at the enterprise): encrypted for every tier
+    responsible_person: Mapped[str | None] = mapped_column(
+        EncryptedString(pii, "registry.responsibilities.responsible_person"), default=None
+    )
     recorded_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
