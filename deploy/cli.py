@@ -152,10 +152,15 @@ def seed(ctx: typer.Context, as_json: Json = False) -> None:
     """Load the Ninghai demo data (agencies, zones, enterprises, labs); again, nothing new."""
     import asyncio
 
-    from deploy.migrate import root_url
+    from deploy import pii_keys
+    from deploy.migrate import local_keys, root_url
     from deploy.seed import seed as load
 
-    counts = _local(lambda: asyncio.run(load(f"{root_url().rstrip('/')}/registry")))
+    def run_seed() -> dict[str, int]:
+        with pii_keys.in_process(local_keys()):  # the keys the running registry uses
+            return asyncio.run(load(f"{root_url().rstrip('/')}/registry"))
+
+    counts = _local(run_seed)
     result(ctx, as_json, counts, ", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 

@@ -11,6 +11,8 @@ Environment:
   ZONE_NATS_URL       external NATS, e.g. nats://nats-1:4222,nats://nats-2:4222
   ZONE_NATS_CREDENTIALS  the NATS identities' passwords (JSON; default <data>/nats-credentials.json,
                       generated for the embedded server; an external server must know them)
+  ZONE_PII_KEYS_FILE  the keys of personal information at rest (default <data>/pii-keys.json,
+                      generated once; REGISTRY_PII_KEYS in the environment wins)
   ZONE_HOST           bind address of the HTTP services (default 127.0.0.1)
   ZONE_GATEWAY_PORT   gateway port (default 8000); services take the next ports
   ZONE_PG_PORT        embedded PostgreSQL port (default 54329)
@@ -33,7 +35,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy import nats_auth
+from deploy import nats_auth, pii_keys
 from deploy.processes import Nats, Postgres, die_with_parent, wait_until_live
 from deploy.streams import SERVICES, provision, wait_caught_up
 from kit.messaging import NatsIdentity
@@ -80,6 +82,7 @@ class Stack:
             self.ports[name] = self.gateway_port + offset
         self.nats_credentials = self.nats_credentials or self.data_dir / "nats-credentials.json"
         self._passwords: dict[str, str] | None = None
+        self._pii_keys: pii_keys.LocalKeys | None = None
 
     @property
     def pg_root_url(self) -> str:
@@ -107,6 +110,14 @@ class Stack:
             else:  # the external server knows these: read, never regenerate
                 self._passwords = nats_auth.read(self.nats_credentials)
         return self._passwords
+
+    @property
+    def pii_keys(self) -> pii_keys.LocalKeys | None:
+        """The keys of personal information at rest: generated into the data folder on first
+        use (mode 0600); None when the environment names them (`REGISTRY_PII_KEYS`)."""
+        if self._pii_keys is None and not pii_keys.from_environment():
+            self._pii_keys = pii_keys.load_or_create(pii_keys.path_for(self.data_dir))
+        return self._pii_keys
 
     def nats_identity(self, name: str) -> NatsIdentity:
         """A NATS identity of this stack (a service, `provisioner` or `observer`)."""
@@ -142,9 +153,11 @@ class Stack:
             self.nats.start()
 
     def migrate(self) -> None:
-        """Apply each service's Alembic migrations to its own database."""
-        for name in SERVICE_DATABASES:
-            upgrade(ALEMBIC_INI, name, self.db_url(name))
+        """Apply each service's Alembic migrations to its own database (the registry's
+        encrypt personal information with this stack's keys)."""
+        with pii_keys.in_process(self.pii_keys):
+            for name in SERVICE_DATABASES:
+                upgrade(ALEMBIC_INI, name, self.db_url(name))
 
     def provision(self) -> None:
         """Streams and consumers."""
@@ -160,7 +173,8 @@ class Stack:
         """Ninghai demo data (idempotent)."""
         from deploy.seed import seed
 
-        asyncio.run(seed(self.db_url("registry")))
+        with pii_keys.in_process(self.pii_keys):
+            asyncio.run(seed(self.db_url("registry")))
 
     def service_env(self, name: str) -> dict[str, str]:
         """Environment of one service process."""
@@ -175,6 +189,8 @@ class Stack:
             f"{prefix}HOST": self.host,
             f"{prefix}PORT": str(self.ports[name]),
         }
+        if name in pii_keys.SERVICES and self.pii_keys is not None:
+            env.update(self.pii_keys.env(prefix))
         if name in SERVICES:
             env[f"{prefix}NATS_USER"] = name
             env[f"{prefix}NATS_PASSWORD"] = self.nats_passwords[name]

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
+from pathlib import Path
 
-from deploy.launcher import ALEMBIC_INI, SERVICE_DATABASES, create_databases
+from deploy import pii_keys
+from deploy.launcher import ALEMBIC_INI, ROOT, SERVICE_DATABASES, create_databases
 from kit.migrations import upgrade
 
 
@@ -21,12 +23,19 @@ def root_url() -> str:
     return os.environ.get("ZONE_DATABASE_URL") or f"postgresql+asyncpg://postgres@127.0.0.1:{port}"
 
 
+def local_keys() -> pii_keys.LocalKeys | None:
+    """`make run`'s keys of personal information, if it made some (ZONE_DATA_DIR)."""
+    return pii_keys.read(pii_keys.path_for(Path(os.environ.get("ZONE_DATA_DIR", ROOT / ".data"))))
+
+
 def migrate_all(root: str, report: Callable[[str], None] = print) -> list[str]:
-    """Create the service databases if needed and upgrade each to head; their names."""
+    """Create the service databases if needed and upgrade each to head; their names. The
+    registry's keys: REGISTRY_PII_KEYS (production's job), else `make run`'s file."""
     asyncio.run(create_databases(root, SERVICE_DATABASES))
-    for name in SERVICE_DATABASES:
-        upgrade(ALEMBIC_INI, name, f"{root.rstrip('/')}/{name}")
-        report(f"{name}: migrated to head")
+    with pii_keys.in_process(local_keys()):
+        for name in SERVICE_DATABASES:
+            upgrade(ALEMBIC_INI, name, f"{root.rstrip('/')}/{name}")
+            report(f"{name}: migrated to head")
     return list(SERVICE_DATABASES)
 
 
