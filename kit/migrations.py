@@ -6,12 +6,23 @@ import asyncio
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Literal
 
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from kit.crypto import EncryptedString
+
+
+def render_item(kind: str, item: Any, autogen_context: Any) -> str | Literal[False]:
+    """Autogenerate writes an encrypted column as the text it is in the database (its Python
+    type needs a keyring a migration file cannot name)."""
+    if kind == "type" and isinstance(item, EncryptedString):
+        return "sa.Text()"
+    return False
 
 
 def run_env(metadata: MetaData | Sequence[MetaData]) -> None:
@@ -25,7 +36,12 @@ def run_env(metadata: MetaData | Sequence[MetaData]) -> None:
         url = f"{root.rstrip('/')}/{config.config_ini_section}"
 
     def do_run(connection: Connection) -> None:
-        context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            compare_type=True,
+            render_item=render_item,
+        )
         with context.begin_transaction():
             context.run_migrations()
 

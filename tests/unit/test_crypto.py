@@ -186,3 +186,13 @@ def test_prod_requires_real_keys() -> None:
     PersonalSettings(**_prod(pii_keys={"k": new_key_spec()}))  # type: ignore[arg-type]
     # a service without personal data needs no keys
     ServiceSettings(**_prod())  # type: ignore[arg-type]
+
+
+def test_autogenerate_writes_an_encrypted_column_as_text() -> None:
+    from sqlalchemy import String
+
+    from kit.migrations import render_item
+
+    column = EncryptedString(KeyringSource(dev_keyring), CONTEXT)
+    assert render_item("type", column, None) == "sa.Text()"
+    assert render_item("type", String(10), None) is False
