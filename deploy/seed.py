@@ -546,6 +546,10 @@ async def _advance(session: AsyncSession, zone: Zone, reached: Stage) -> None:
         )
 
 
+SURNAMES = "王李张刘陈杨黄赵周吴徐孙胡朱高林何郭马罗"
+GIVEN_NAMES = ["伟", "芳", "敏", "静", "强", "磊", "军", "洋", "勇", "艳"]
+
+
 async def _enterprise(
     session: AsyncSession, rng: random.Random, industry: Industry, i: int
 ) -> Enterprise:
@@ -557,6 +561,7 @@ async def _enterprise(
         uscc = generate(rng)
         if await session.get(Enterprise, uscc) is None:
             break
+    contact = random.Random(uscc)  # a stream of its own: the other demo figures stay as they were
     name = f"宁海{rng.choice(NAME_WORDS)}{INDUSTRY_WORDS[industry]}{'有限公司' if i % 3 else '股份有限公司'}"
     name = f"{name[:-4]}{i + 1:02d}{name[-4:]}" if i >= len(NAME_WORDS) else name
     enterprise = await enterprises.register(
@@ -565,8 +570,9 @@ async def _enterprise(
             uscc=uscc,
             name=name,
             address=f"浙江省宁波市宁海县{rng.choice(TOWNS)}工业园区{rng.randint(1, 300)}号",
-            legal_representative=rng.choice("王李张刘陈杨黄赵周吴徐孙胡朱高林何郭马罗")
-            + rng.choice(["伟", "芳", "敏", "静", "强", "磊", "军", "洋", "勇", "艳"]),
+            legal_representative=rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES),
+            contact_name=contact.choice(SURNAMES) + contact.choice(GIVEN_NAMES),
+            contact_phone=f"13{contact.randint(0, 9)}{contact.randint(0, 99_999_999):08d}",
             industry=industry,
             employees=employees,
             annual_export_usd=export,

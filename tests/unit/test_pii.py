@@ -149,3 +149,16 @@ def test_masked_replaces_only_the_named_fields_that_are_set() -> None:
         name="张*", phone=None, city="宁海"
     )
     assert person.name == "张三"  # a copy
+
+
+def test_registration_refuses_a_bad_phone_naming_the_field_and_why() -> None:
+    from services.registry.enterprises.schemas import EnterpriseIn, EnterprisePatch
+    from tests.helpers import new_uscc
+
+    body = {"uscc": new_uscc(), "name": "宁海测试有限公司", "contact_phone": "12345"}
+    with pytest.raises(ValidationError) as refused:
+        EnterpriseIn.model_validate(body)
+    (error,) = refused.value.errors()
+    assert error["loc"] == ("contact_phone",) and "landline" in error["msg"]
+    patch = EnterprisePatch.model_validate({"contact_phone": "057465512345"})
+    assert patch.contact_phone == "0574-65512345"

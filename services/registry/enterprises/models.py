@@ -28,6 +28,12 @@ class Enterprise(TimestampMixin, Base):
     legal_representative: Mapped[str | None] = mapped_column(
         EncryptedString(pii, "registry.enterprises.legal_representative"), default=None
     )
+    contact_name: Mapped[str | None] = mapped_column(  # 联系人
+        EncryptedString(pii, "registry.enterprises.contact_name"), default=None
+    )
+    contact_phone: Mapped[str | None] = mapped_column(  # 联系电话
+        EncryptedString(pii, "registry.enterprises.contact_phone"), default=None
+    )
     industry: Mapped[str | None] = mapped_column(String(30), index=True, default=None)
     employees: Mapped[int | None] = mapped_column(Integer, default=None)
     annual_export_usd: Mapped[int | None] = mapped_column(BigInteger, default=None)

@@ -6,10 +6,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kit.uscc import Uscc
-from kit.validation import Country, HsCode, Input, PatchModel, refuse_fields
+from kit.validation import Country, HsCode, Input, PatchModel, Phone, refuse_fields
 from services.registry.domain import Industry
 
 MAX_AMOUNT = 10**14  # larger than any county enterprise's figures; fits BIGINT
+PERSONAL = " Personal information (个人信息): stored encrypted."
+LEGAL_REPRESENTATIVE = "法定代表人: the legal representative's name." + PERSONAL
+CONTACT_NAME = "联系人: the person the agencies contact at the enterprise." + PERSONAL
+CONTACT_PHONE = (
+    "联系电话: a mainland mobile (13812345678, +86 allowed) or a landline with its area code "
+    "(0574-65512345, an extension after a hyphen); stored as 13812345678 or 0574-65512345."
+    + PERSONAL
+)
 
 
 class Product(Input):
@@ -33,7 +41,12 @@ class EnterpriseBase(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     address: str | None = Field(default=None, max_length=400)
-    legal_representative: str | None = Field(default=None, max_length=100)
+    legal_representative: str | None = Field(
+        default=None, max_length=100, description=LEGAL_REPRESENTATIVE
+    )
+    contact_name: str | None = Field(
+        default=None, min_length=1, max_length=100, description=CONTACT_NAME
+    )
     industry: Industry | None = None
     employees: int | None = Field(default=None, ge=0, le=10_000_000)
     annual_export_usd: int | None = Field(
@@ -55,6 +68,7 @@ class EnterpriseIn(EnterpriseBase, Input):
     """An enterprise to register. Products may also be given as bare `hs_codes`."""
 
     uscc: Uscc
+    contact_phone: Phone | None = Field(default=None, description=CONTACT_PHONE)
     hs_codes: list[HsCode] = Field(
         default_factory=list,
         max_length=200,
@@ -74,7 +88,13 @@ class EnterprisePatch(PatchModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     address: str | None = Field(default=None, max_length=400)
-    legal_representative: str | None = Field(default=None, max_length=100)
+    legal_representative: str | None = Field(
+        default=None, max_length=100, description=LEGAL_REPRESENTATIVE
+    )
+    contact_name: str | None = Field(
+        default=None, min_length=1, max_length=100, description=CONTACT_NAME
+    )
+    contact_phone: Phone | None = Field(default=None, description=CONTACT_PHONE)
     industry: Industry | None = None
     employees: int | None = Field(default=None, ge=0, le=10_000_000)
     annual_export_usd: int | None = Field(default=None, ge=0, le=MAX_AMOUNT)
@@ -89,6 +109,7 @@ class EnterpriseOut(EnterpriseBase):
     model_config = ConfigDict(from_attributes=True)
 
     uscc: str
+    contact_phone: str | None = Field(default=None, description=CONTACT_PHONE)
     hs_codes: list[str]
     credit_level: str | None = Field(description="Latest level from the credit service, if any")
     zones: list[str] = Field(

@@ -34,7 +34,13 @@ async def _raw(session: AsyncSession, query: str, **params: object) -> list[str]
 
 async def test_the_row_holds_ciphertext_and_the_model_plaintext(session: AsyncSession) -> None:
     uscc = new_uscc()
-    body = enterprise_body(uscc, legal_representative="欧阳娜娜", hs_codes=["9608100000"])
+    body = enterprise_body(
+        uscc,
+        legal_representative="欧阳娜娜",
+        contact_name="赵敏",
+        contact_phone="+8613812345678",  # stored normalised
+        hs_codes=["9608100000"],
+    )
     await service.register(session, enterprise_in=EnterpriseIn.model_validate(body))
     session.add(
         Zone(
@@ -72,12 +78,15 @@ async def test_the_row_holds_ciphertext_and_the_model_plaintext(session: AsyncSe
     stored = await _raw(
         session,
         "SELECT legal_representative FROM enterprises WHERE uscc = :u "
+        "UNION ALL SELECT contact_name FROM enterprises WHERE uscc = :u "
+        "UNION ALL SELECT contact_phone FROM enterprises WHERE uscc = :u "
         "UNION ALL SELECT signatory FROM commitments WHERE uscc = :u "
         "UNION ALL SELECT responsible_person FROM responsibilities WHERE uscc = :u",
         u=uscc,
     )
-    assert len(stored) == 3
-    for value, name in zip(stored, ("欧阳娜娜", "王小明", "司马光"), strict=True):
+    assert len(stored) == 5
+    plain = ("欧阳娜娜", "赵敏", "13812345678", "王小明", "司马光")
+    for value, name in zip(stored, plain, strict=True):
         assert value.startswith(CIPHERTEXT) and name not in value
     # nothing in the table can be matched by the name
     assert (
@@ -86,7 +95,9 @@ async def test_the_row_holds_ciphertext_and_the_model_plaintext(session: AsyncSe
     )
 
     session.expunge_all()  # read back from the database, not the identity map
-    assert (await session.get(Enterprise, uscc)).legal_representative == "欧阳娜娜"  # type: ignore[union-attr]
+    enterprise = await session.get(Enterprise, uscc)
+    assert enterprise is not None and enterprise.legal_representative == "欧阳娜娜"
+    assert (enterprise.contact_name, enterprise.contact_phone) == ("赵敏", "13812345678")
     assert (
         await session.scalar(select(Commitment.signatory).where(Commitment.uscc == uscc))
         == "王小明"
