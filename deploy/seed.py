@@ -566,6 +566,7 @@ async def _enterprise(
     name = f"{name[:-4]}{i + 1:02d}{name[-4:]}" if i >= len(NAME_WORDS) else name
     enterprise = await enterprises.register(
         session,
+        owner_agency=SEED.agency,  # the office's commerce bureau surveyed them (摸底调查)
         enterprise_in=EnterpriseIn(
             uscc=uscc,
             name=name,

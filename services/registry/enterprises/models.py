@@ -34,6 +34,8 @@ class Enterprise(TimestampMixin, Base):
     contact_phone: Mapped[str | None] = mapped_column(  # 联系电话
         EncryptedString(pii, "registry.enterprises.contact_phone"), default=None
     )
+    # The agency whose system or staff registered it: it sees the personal fields in full.
+    owner_agency: Mapped[str | None] = mapped_column(String(40), default=None)
     industry: Mapped[str | None] = mapped_column(String(30), index=True, default=None)
     employees: Mapped[int | None] = mapped_column(Integer, default=None)
     annual_export_usd: Mapped[int | None] = mapped_column(BigInteger, default=None)

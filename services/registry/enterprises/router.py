@@ -18,6 +18,7 @@ from services.registry.enterprises.schemas import (
     SurveyIn,
     SurveyOut,
 )
+from services.registry.personal import owning_agency
 
 router = APIRouter(prefix="/v1/enterprises", tags=["enterprises"])
 Reader = Annotated[Principal, Depends(require("registry:read"))]
@@ -51,7 +52,9 @@ async def list_enterprises(
         market=market,
         only_uscc=principal.uscc,
     )
-    return Page(items=await service.to_out(session, rows), next_cursor=next_cursor)
+    return Page(
+        items=await service.to_out(session, rows, principal=principal), next_cursor=next_cursor
+    )
 
 
 @router.post(
@@ -67,12 +70,15 @@ async def list_enterprises(
 async def register_enterprise(
     enterprise_in: EnterpriseIn, session: SessionDep, principal: Writer, response: Response
 ) -> EnterpriseOut:
-    """The USCC is validated (GB 32100-2015 check character), trimmed and upper-cased."""
+    """The USCC is validated (GB 32100-2015 check character), trimmed and upper-cased; the
+    registering agency owns the record (`owner_agency`)."""
     ensure_own_enterprise(principal, enterprise_in.uscc)
-    enterprise = await service.register(session, enterprise_in=enterprise_in)
+    enterprise = await service.register(
+        session, enterprise_in=enterprise_in, owner_agency=owning_agency(principal)
+    )
     set_etag(response, enterprise.version)
     response.headers["Location"] = f"/v1/enterprises/{enterprise.uscc}"
-    return EnterpriseOut.model_validate(enterprise)  # new: a member of no zone yet
+    return (await service.to_out(session, [enterprise], principal=principal))[0]
 
 
 @router.get(
@@ -85,7 +91,7 @@ async def get_enterprise(
     ensure_own_enterprise(principal, normalize(uscc))
     enterprise = await service.get(session, uscc)
     set_etag(response, enterprise.version)
-    return (await service.to_out(session, [enterprise]))[0]
+    return (await service.to_out(session, [enterprise], principal=principal))[0]
 
 
 @router.patch(
@@ -108,7 +114,7 @@ async def patch_enterprise(
     check_if_match(request, enterprise.version)
     enterprise = await service.update(session, enterprise, patch=patch)
     set_etag(response, enterprise.version)
-    return (await service.to_out(session, [enterprise]))[0]
+    return (await service.to_out(session, [enterprise], principal=principal))[0]
 
 
 @router.get(

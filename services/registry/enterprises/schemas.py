@@ -10,7 +10,11 @@ from kit.validation import Country, HsCode, Input, PatchModel, Phone, refuse_fie
 from services.registry.domain import Industry
 
 MAX_AMOUNT = 10**14  # larger than any county enterprise's figures; fits BIGINT
-PERSONAL = " Personal information (个人信息): stored encrypted."
+PERSONAL = (
+    " Personal information (个人信息): stored encrypted; shown in full to the enterprise "
+    "itself, the zone office and the owning agency (`owner_agency`), masked for anyone else "
+    "(张*, 欧阳**, 138****5678)."
+)
 LEGAL_REPRESENTATIVE = "法定代表人: the legal representative's name." + PERSONAL
 CONTACT_NAME = "联系人: the person the agencies contact at the enterprise." + PERSONAL
 CONTACT_PHONE = (
@@ -76,7 +80,9 @@ class EnterpriseIn(EnterpriseBase, Input):
     )
 
     _scale = model_validator(mode="before")(_flatten_scale)
-    _server_owned = refuse_fields("credit_level", "version", "zones", "created_at", "updated_at")
+    _server_owned = refuse_fields(
+        "credit_level", "version", "zones", "owner_agency", "created_at", "updated_at"
+    )
 
 
 class EnterprisePatch(PatchModel):
@@ -84,7 +90,9 @@ class EnterprisePatch(PatchModel):
 
     not_null = ("name", "products", "export_markets", "certifications")
     _scale = model_validator(mode="before")(_flatten_scale)
-    _server_owned = refuse_fields("credit_level", "version", "zones", "created_at", "updated_at")
+    _server_owned = refuse_fields(
+        "credit_level", "version", "zones", "owner_agency", "created_at", "updated_at"
+    )
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     address: str | None = Field(default=None, max_length=400)
@@ -110,6 +118,11 @@ class EnterpriseOut(EnterpriseBase):
 
     uscc: str
     contact_phone: str | None = Field(default=None, description=CONTACT_PHONE)
+    owner_agency: str | None = Field(
+        default=None,
+        description="The agency whose system or staff registered it, which with the enterprise "
+        "itself and the zone office sees its personal information in full",
+    )
     hs_codes: list[str]
     credit_level: str | None = Field(description="Latest level from the credit service, if any")
     zones: list[str] = Field(

@@ -14,6 +14,7 @@ from kit.events import EnterpriseRegistered, EnterpriseUpdated
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict
 from kit.uscc import normalize
+from services.registry import personal
 from services.registry.enterprises.models import Enterprise, Survey
 from services.registry.enterprises.schemas import (
     EnterpriseIn,
@@ -44,14 +45,19 @@ async def admitted_zones(session: AsyncSession, usccs: list[str]) -> dict[str, l
     return zones
 
 
-async def to_out(session: AsyncSession, enterprises: list[Enterprise]) -> list[EnterpriseOut]:
-    """API views, each with its admitted zones."""
+async def to_out(
+    session: AsyncSession, enterprises: list[Enterprise], *, principal: Principal
+) -> list[EnterpriseOut]:
+    """API views, each with its admitted zones, personal fields masked unless `principal`
+    may see them (the enterprise itself, the office, the owning agency)."""
     zones = await admitted_zones(session, [e.uscc for e in enterprises])
+    owners = {e.uscc: e.owner_agency for e in enterprises}
+    view = await personal.viewer(session, principal, owners=owners)
     out = []
     for e in enterprises:
         item = EnterpriseOut.model_validate(e)
         item.zones = zones.get(e.uscc, [])
-        out.append(item)
+        out.append(view.show(item, e.uscc, personal.ENTERPRISE_MASKS))
     return out
 
 
@@ -61,8 +67,11 @@ async def get(session: AsyncSession, uscc: str, *, for_update: bool = False) -> 
     return await get_or_404(session, Enterprise, key, "enterprise", for_update=for_update)
 
 
-async def register(session: AsyncSession, *, enterprise_in: EnterpriseIn) -> Enterprise:
-    """Register an enterprise; 409 if its USCC is already registered (the primary key says so)."""
+async def register(
+    session: AsyncSession, *, enterprise_in: EnterpriseIn, owner_agency: str | None = None
+) -> Enterprise:
+    """Register an enterprise, owned by `owner_agency` (the registering agency; none when it
+    registers itself); 409 if its USCC is already registered (the primary key says so)."""
     data = enterprise_in.model_dump(mode="json")
     listed = {p["hs_code"] for p in data["products"]}
     data["products"] += [  # bare HS codes become product lines named by their code
@@ -70,7 +79,7 @@ async def register(session: AsyncSession, *, enterprise_in: EnterpriseIn) -> Ent
         for code in dict.fromkeys(data.pop("hs_codes"))
         if code not in listed
     ]
-    enterprise = Enterprise(**data, hs_codes=_hs_codes(data["products"]))
+    enterprise = Enterprise(**data, hs_codes=_hs_codes(data["products"]), owner_agency=owner_agency)
     session.add(enterprise)
     try:
         await session.flush()

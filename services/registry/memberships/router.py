@@ -147,7 +147,10 @@ async def list_commitments(
     """Newest first."""
     ensure_own_enterprise(principal, normalize(uscc))
     rows, next_cursor = await service.list_commitments(session, uscc, page=page)
-    return Page(items=[CommitmentOut.model_validate(c) for c in rows], next_cursor=next_cursor)
+    return Page(
+        items=await service.commitments_out(session, rows, principal=principal),
+        next_cursor=next_cursor,
+    )
 
 
 @router.post(
@@ -169,7 +172,7 @@ async def sign_commitment(
     commitment = await service.sign_commitment(
         session, uscc, commitment_in=commitment_in, principal=principal
     )
-    return CommitmentOut.model_validate(commitment)
+    return (await service.commitments_out(session, [commitment], principal=principal))[0]
 
 
 @router.post(
@@ -189,4 +192,4 @@ async def breach_commitment(
     """Emits `registry.commitment.breached`, which credit turns into a credit fact."""
     ensure_office(principal)
     commitment = await service.breach_commitment(session, uscc, commitment_id, breach_in=breach_in)
-    return CommitmentOut.model_validate(commitment)
+    return (await service.commitments_out(session, [commitment], principal=principal))[0]

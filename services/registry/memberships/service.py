@@ -15,6 +15,7 @@ from kit.events import CommitmentChanged, MembershipChanged
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound, ProblemError
 from kit.uscc import normalize
+from services.registry import personal
 from services.registry.enterprises import service as enterprises
 from services.registry.events import publish
 from services.registry.memberships.models import (
@@ -27,6 +28,7 @@ from services.registry.memberships.schemas import (
     ApplicationIn,
     BreachIn,
     CommitmentIn,
+    CommitmentOut,
     Decision,
     DecisionIn,
     MembershipStatus,
@@ -260,6 +262,17 @@ async def sign_commitment(
     await session.flush()
     await _emit_commitment(session, commitment, "registry.commitment.signed.v1")
     return commitment
+
+
+async def commitments_out(
+    session: AsyncSession, commitments: list[Commitment], *, principal: Principal
+) -> list[CommitmentOut]:
+    """API views; the signatory (a person) masked unless `principal` may see it in full."""
+    view = await personal.viewer(session, principal, usccs=[c.uscc for c in commitments])
+    return [
+        view.show(CommitmentOut.model_validate(c), c.uscc, personal.SIGNATORY_MASKS)
+        for c in commitments
+    ]
 
 
 async def list_commitments(

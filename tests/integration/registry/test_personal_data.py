@@ -1,5 +1,6 @@
 """Personal information at rest: the database row holds ciphertext, the model plaintext; the
-migration that introduced the encryption encrypts the rows already there."""
+migration that introduced the encryption encrypts the rows already there. In views: masked
+for all but the enterprise itself, the zone office and the owning agency."""
 
 from __future__ import annotations
 
@@ -8,17 +9,21 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
+import pytest
 from sqlalchemy import pool, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from deploy.launcher import ALEMBIC_INI, create_databases
+from kit.auth import Principal
 from kit.crypto import DEV_KEY_ID
 from kit.migrations import upgrade
+from services.registry.agencies.models import Agency
 from services.registry.enterprises import service
 from services.registry.enterprises.models import Enterprise
 from services.registry.enterprises.schemas import EnterpriseIn
 from services.registry.keys import pii
 from services.registry.memberships.models import Commitment
+from services.registry.programme.leadership.models import GroupMember, LeadershipGroup
 from services.registry.programme.responsibilities.models import Responsibility
 from services.registry.zones.models import Zone
 from tests.helpers import enterprise_body, new_uscc
@@ -141,3 +146,45 @@ async def test_the_migration_encrypts_existing_rows(postgres: str) -> None:
     await engine.dispose()
     assert stored.startswith(CIPHERTEXT) and "张三" not in stored
     assert pii.get().decrypt(stored, context="registry.enterprises.legal_representative") == "张三"
+
+
+async def _office(session: AsyncSession, agency: str) -> None:
+    """A leadership group whose office (办公室) sits in `agency`."""
+    session.add(Agency(code=agency, name_zh="商务局", name_en="Commerce", group_role="office"))
+    session.add(LeadershipGroup(code="g-pii", county="宁海县", name_zh="领导小组", name_en="Group"))
+    await session.flush()
+    session.add(GroupMember(group_code="g-pii", agency_code=agency, role="office"))
+    await session.flush()
+
+
+@pytest.mark.parametrize(
+    ("principal", "plain"),
+    [
+        (Principal("owner", frozenset({"registry:read"}), agency="ciq"), True),
+        (Principal("office", frozenset({"registry:read"}), agency="commerce_pii"), True),
+        (Principal("admin", frozenset({"admin"})), True),
+        (Principal("agency", frozenset({"registry:read"}), agency="finance"), False),
+        (
+            Principal("insp", frozenset({"registry:read"}), agency="ciq", inspector_id="i-1"),
+            False,
+        ),
+    ],
+    ids=lambda v: v.subject if isinstance(v, Principal) else str(v),
+)
+async def test_views_mask_personal_fields_for_all_but_owner_office_and_enterprise(
+    session: AsyncSession, principal: Principal, plain: bool
+) -> None:
+    await _office(session, "commerce_pii")
+    uscc = new_uscc()
+    body = enterprise_body(uscc, legal_representative="欧阳娜娜", contact_phone="13812345678")
+    enterprise = await service.register(
+        session, enterprise_in=EnterpriseIn.model_validate(body), owner_agency="ciq"
+    )
+    itself = Principal("ent", frozenset({"registry:read"}), uscc=uscc)
+    for who, expected in ((principal, plain), (itself, True)):
+        (out,) = await service.to_out(session, [enterprise], principal=who)
+        shown = (out.legal_representative, out.contact_phone, out.owner_agency)
+        assert shown == (
+            ("欧阳娜娜", "13812345678", "ciq") if expected else ("欧阳**", "138****5678", "ciq")
+        )
+    assert enterprise.legal_representative == "欧阳娜娜"  # the row itself is untouched

@@ -50,7 +50,7 @@ async def assign_responsibility(
         session, responsibility_in=responsibility_in, principal=principal
     )
     response.status_code = 201 if created else 200
-    return ResponsibilityOut.model_validate(row)
+    return (await service.responsibilities_out(session, [row], principal=principal))[0]
 
 
 @router.get(
@@ -84,7 +84,8 @@ async def list_responsibilities(
         uscc=wanted,
         viewer_uscc=principal.uscc,
     )
-    return Page(items=[ResponsibilityOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+    items = await service.responsibilities_out(session, rows, principal=principal)
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get(
@@ -112,4 +113,4 @@ async def route(
     naming its fault."""
     if uscc:
         ensure_own_enterprise(principal, uscc)
-    return await service.route(session, zone_code=zone, topic=topic, uscc=uscc)
+    return await service.route(session, zone_code=zone, topic=topic, uscc=uscc, principal=principal)

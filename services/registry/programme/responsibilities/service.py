@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,12 +12,14 @@ from kit.db import utcnow
 from kit.events import ResponsibilityAssigned
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound
+from services.registry import personal
 from services.registry.enterprises import service as enterprises
 from services.registry.events import publish
 from services.registry.memberships.models import Membership
 from services.registry.programme.responsibilities.models import Responsibility
 from services.registry.programme.responsibilities.schemas import (
     ResponsibilityIn,
+    ResponsibilityOut,
     RoutedParty,
     RouteOut,
     Tier,
@@ -128,6 +132,25 @@ async def list_responsibilities(
     return await keyset_page(session, query, keys=[Responsibility.id], page=page)
 
 
+async def responsibilities_out(
+    session: AsyncSession, rows: list[Responsibility], *, principal: Principal
+) -> list[ResponsibilityOut]:
+    """API views; an enterprise's first responsible person (the primary tier) masked unless
+    `principal` may see that enterprise's personal information. The other tiers name
+    officials acting in office, shown to every reader."""
+    view = await personal.viewer(session, principal, usccs=[r.uscc for r in rows])
+    return [_shown(view, ResponsibilityOut.model_validate(r)) for r in rows]
+
+
+P = TypeVar("P", ResponsibilityOut, RoutedParty)
+
+
+def _shown(view: personal.Viewer, party: P) -> P:
+    if party.tier is not Tier.primary:
+        return party
+    return view.show(party, party.uscc, personal.PERSON_MASKS)
+
+
 async def _admitted(session: AsyncSession, zone_code: str | None, uscc: str) -> bool:
     return bool(
         await session.scalar(
@@ -153,7 +176,9 @@ def _party(r: Responsibility, zone_code: str) -> RoutedParty:
     )
 
 
-async def route(session: AsyncSession, *, zone_code: str, topic: str, uscc: str | None) -> RouteOut:
+async def route(
+    session: AsyncSession, *, zone_code: str, topic: str, uscc: str | None, principal: Principal
+) -> RouteOut:
     """Route a problem on `topic` in a zone: the supervising agency (the zone's before the
     county-wide, for the topic before one for `all`), else whoever is responsible overall;
     the enterprise named is first responsible. 404 when nobody is responsible at all."""
@@ -205,6 +230,8 @@ async def route(session: AsyncSession, *, zone_code: str, topic: str, uscc: str 
                 source="rule",
             )
         )
+    if first is not None:  # a person of the enterprise: masked as its record is
+        first = _shown(await personal.viewer(session, principal, usccs=[first.uscc]), first)
     chain = [
         *([first] if first else []),
         *(_party(r, zone.code) for r in (supervisory, overall) if r is not None),
