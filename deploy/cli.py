@@ -55,10 +55,12 @@ client_app = typer.Typer(help="OAuth clients (admin).", no_args_is_help=True)
 user_app = typer.Typer(help="People who log in (admin).", no_args_is_help=True)
 draw_app = typer.Typer(help="Random draws (双随机).", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log (admin).", no_args_is_help=True)
+pii_app = typer.Typer(help="Personal information at rest (个人信息).", no_args_is_help=True)
 app.add_typer(client_app, name="client")
 app.add_typer(user_app, name="user")
 app.add_typer(draw_app, name="draw")
 app.add_typer(audit_app, name="audit")
+app.add_typer(pii_app, name="pii")
 
 stderr = Console(stderr=True)
 Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
@@ -162,6 +164,28 @@ def seed(ctx: typer.Context, as_json: Json = False) -> None:
 
     counts = _local(run_seed)
     result(ctx, as_json, counts, ", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@pii_app.command("reencrypt")
+def pii_reencrypt(ctx: typer.Context, as_json: Json = False) -> None:
+    """Rewrite the registry's personal information under the current key: after adding a key
+    to REGISTRY_PII_KEYS and naming it in REGISTRY_PII_KEY_ID, before removing the old one.
+    The database: $REGISTRY_DATABASE_URL, else $ZONE_DATABASE_URL's registry; the keys:
+    $REGISTRY_PII_KEYS, else `make run`'s file."""
+    import asyncio
+    import os
+
+    from deploy import pii_keys
+    from deploy.migrate import local_keys, root_url
+
+    url = os.environ.get("REGISTRY_DATABASE_URL") or f"{root_url().rstrip('/')}/registry"
+
+    def run() -> dict[str, int]:
+        with pii_keys.in_process(local_keys()):
+            return asyncio.run(pii_keys.reencrypt(url))
+
+    counts = _local(run)
+    result(ctx, as_json, counts, ", ".join(f"{k}: {v} rewritten" for k, v in counts.items()))
 
 
 # ── clients, users, tokens ─────────────────────────────────────────────────────────────────

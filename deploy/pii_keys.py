@@ -6,6 +6,9 @@ process reading the local databases uses the same key.
 
 `REGISTRY_PII_KEYS` in the environment wins over the file everywhere (keys of an existing
 database, production's). `ZONE_PII_KEYS_FILE` names another file.
+
+`reencrypt` (the `zone pii reencrypt` command) rewrites the registry's encrypted values under
+the current key, after a rotation.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from kit.crypto import Keyring, new_key_spec
+from sqlalchemy import pool
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from kit.crypto import Keyring, new_key_spec, reencrypt_all
 
 FILE_NAME = "pii-keys.json"
 ENV = "REGISTRY_PII_KEYS"
@@ -87,3 +93,18 @@ def in_process(keys: LocalKeys | None) -> Iterator[None]:
 
     with pii.using(keys.keyring()):
         yield
+
+
+async def reencrypt(database_url: str) -> dict[str, int]:
+    """Rewrite every encrypted value of the registry database at `database_url` that is not
+    under the current key (plaintext included), in one transaction; rows per table. Run it
+    after making a new key current, before removing the old one."""
+    import services.registry.models  # noqa: F401 - every model imported, so every table
+    from services.registry.base import Base
+
+    engine = create_async_engine(database_url, poolclass=pool.NullPool)
+    try:
+        async with engine.begin() as connection:
+            return await connection.run_sync(reencrypt_all, Base.metadata)
+    finally:
+        await engine.dispose()

@@ -30,7 +30,7 @@ from typing import Any, Literal, get_args
 from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Text, text
+from sqlalchemy import MetaData, Text, text
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -301,3 +301,45 @@ def _rewrite(keyring: Keyring, value: str | None, context: str, to_plaintext: bo
         return value
     plain = keyring.decrypt(value, context=context) if is_encrypted(value) else value
     return plain if to_plaintext else keyring.encrypt(plain, context=context)
+
+
+@dataclass(frozen=True)
+class EncryptedTable:
+    """A table's encrypted columns, as `reencrypt` takes them, and their keys."""
+
+    name: str
+    key_columns: tuple[str, ...]
+    columns: dict[str, str]  # column -> context
+    keys: KeyringSource
+
+
+def encrypted_tables(metadata: MetaData) -> list[EncryptedTable]:
+    """Every table of `metadata` with `EncryptedString` columns (one keyring per table)."""
+    found = []
+    for table in metadata.sorted_tables:
+        columns = [c for c in table.columns if isinstance(c.type, EncryptedString)]
+        if not columns:
+            continue
+        sources = {id(c.type.keys): c.type.keys for c in columns}  # type: ignore[attr-defined]
+        if len(sources) != 1:
+            raise ValueError(f"{table.name}: encrypted columns under several keyrings")
+        found.append(
+            EncryptedTable(
+                name=table.name,
+                key_columns=tuple(c.name for c in table.primary_key.columns),
+                columns={c.name: c.type.context for c in columns},  # type: ignore[attr-defined]
+                keys=next(iter(sources.values())),
+            )
+        )
+    return found
+
+
+def reencrypt_all(connection: Connection, metadata: MetaData) -> dict[str, int]:
+    """`reencrypt` every encrypted column of `metadata` under its keyring's current key (after
+    a rotation); rows rewritten per table."""
+    return {
+        t.name: reencrypt(
+            connection, t.keys.get(), table=t.name, key_columns=t.key_columns, columns=t.columns
+        )
+        for t in encrypted_tables(metadata)
+    }
