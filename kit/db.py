@@ -61,9 +61,13 @@ def make_engine(settings: ServiceSettings) -> AsyncEngine:
 
     No pre-ping (it costs a round trip per request): a connection broken by a database
     restart fails its request with a 503 and is discarded by the pool.
+
+    Statement parameters stay out of error messages, so out of the logs: they may carry a
+    person's name (the gateway's users) or anything a caller typed.
     """
     return create_async_engine(
         settings.database_url,
+        hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_timeout=settings.db_connect_timeout_s,
