@@ -91,13 +91,15 @@ def test_credit_drop_to_d_raises_one_removal_review(stack, api: httpx.Client) ->
 
 
 def test_poison_message_is_dead_lettered_and_consumer_goes_on(stack, api: httpx.Client) -> None:  # type: ignore[no-untyped-def]
-    publish_raw(stack, "credit.level.changed", b"{this is not an event", msg_id="poison-1")
-    # Every consumer of the CREDIT stream gives up on it, each on its own.
+    poison = f"{{this is not an event {uuid.uuid4()}"
+    publish_raw(stack, "credit.level.changed", poison.encode(), msg_id=poison)
+    # Every consumer of the CREDIT stream gives up on it, each on its own. (Other modules
+    # leave dead letters of their own on the shared stack: this test's is the poison.)
     mine = wait_until(
         lambda: [
             d
             for d in stream_events(stack, "deadletter.>", "DEADLETTER")
-            if d["headers"]["X-Consumer"] == "registry-credit-levels"
+            if d["headers"]["X-Consumer"] == "registry-credit-levels" and d.get("raw") == poison
         ],
         what="registry's dead letter",
     )
