@@ -208,7 +208,9 @@ def sql(stack: Stack, database: str, query: str, *args: object) -> list[tuple]: 
 
 def stream_events(stack: Stack, subject: str, stream: str = "REGISTRY") -> list[dict]:  # type: ignore[type-arg]
     """Every event on `subject` in `stream` when called, oldest first (an ephemeral consumer;
-    it stops at the stream's last message then, so a running load cannot keep it reading)."""
+    it stops at the stream's last message then, so a running load cannot keep it reading).
+    Bytes that are no JSON object (a poison test's) come as `raw` with no event fields, so
+    filters on `subject` or `type` pass over them."""
     import asyncio
     import json
 
@@ -228,14 +230,14 @@ def stream_events(stack: Stack, subject: str, stream: str = "REGISTRY") -> list[
                     if m.metadata.sequence.stream > last:
                         return out
                     try:
-                        out.append({"headers": dict(m.headers or {}), **json.loads(m.data)})
+                        body = json.loads(m.data)
                     except ValueError:
-                        out.append(
-                            {
-                                "headers": dict(m.headers or {}),
-                                "raw": m.data.decode(errors="replace"),
-                            }
-                        )
+                        body = None
+                    if not isinstance(body, dict):
+                        body = {"raw": m.data.decode(errors="replace")}
+                    out.append(
+                        {"subject": None, "type": None, "headers": dict(m.headers or {}), **body}
+                    )
                     await m.ack()
         finally:
             await nc.close()
