@@ -28,7 +28,7 @@ from gateway.dossier.router import router as dossier_router
 from gateway.openapi import merged_openapi
 from gateway.profile import router as profile_router
 from gateway.proxy import ProxyMiddleware, Upstreams
-from gateway.ratelimit import RateLimitMiddleware
+from gateway.ratelimit.middleware import RateLimitMiddleware
 from gateway.security import SecurityHeadersMiddleware
 from gateway.users import service as users
 from gateway.users.router import router as users_router
