@@ -28,12 +28,12 @@ from gateway.dossier.router import router as dossier_router
 from gateway.openapi import merged_openapi
 from gateway.profile import router as profile_router
 from gateway.proxy import ProxyMiddleware, Upstreams
-from gateway.ratelimit.middleware import RateLimitMiddleware
+from gateway.ratelimit.middleware import RateLimitMiddleware, SharedBuckets, prune
 from gateway.security import SecurityHeadersMiddleware
 from gateway.users import service as users
 from gateway.users.router import router as users_router
 from kit import locks
-from kit.app import create_service_app
+from kit.app import Periodic, create_service_app
 from kit.auth import JwksVerifier
 from kit.events import asyncapi
 from kit.locks import Lock
@@ -74,12 +74,16 @@ async def startup(app: FastAPI) -> None:
     await app.state.upstreams.start()
     app.state.dependency_report = app.state.upstreams.report
     app.state.audit = AuditWriter(app.state.engine)
+    app.state.rate_limits = SharedBuckets(
+        settings.database_url, connect_timeout_s=settings.db_connect_timeout_s
+    )
 
 
 async def shutdown(app: FastAPI) -> None:
-    """Close the upstream pool and the audit writer."""
+    """Close the upstream pool, the audit writer and the rate limiter's connections."""
     await app.state.upstreams.close()
     await app.state.audit.close()
+    await app.state.rate_limits.close()
 
 
 docs = APIRouter(tags=["documentation"])
@@ -173,6 +177,7 @@ app = create_service_app(
     use_nats=False,
     on_startup=startup,
     on_shutdown=shutdown,
+    periodic=[Periodic("rate-limit-prune", prune, every_s=60)],
     openapi_url=None,
 )
 # The dashboard answers these with pages and redirects, not problems.

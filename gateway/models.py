@@ -7,6 +7,7 @@ from sqlalchemy import Table
 from gateway.audit.models import AuditEntry
 from gateway.base import Base
 from gateway.clients.models import OAuthClient, SigningKey
+from gateway.ratelimit.models import RateLimitBucket
 from gateway.users.models import User
 from kit.idempotency import IdempotencyRecord
 
@@ -14,4 +15,12 @@ from kit.idempotency import IdempotencyRecord
 cast(Table, IdempotencyRecord.__table__).to_metadata(Base.metadata)
 metadata = Base.metadata
 
-__all__ = ["AuditEntry", "IdempotencyRecord", "OAuthClient", "SigningKey", "User", "metadata"]
+__all__ = [
+    "AuditEntry",
+    "IdempotencyRecord",
+    "OAuthClient",
+    "RateLimitBucket",
+    "SigningKey",
+    "User",
+    "metadata",
+]
