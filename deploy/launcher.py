@@ -20,6 +20,9 @@ Environment:
   ZONE_PROFILE        dev (default: seeds demo data and the demo-admin client), test or prod
   ZONE_SEED           1 (default in dev) or 0
   ZONE_WORKERS        uvicorn workers per service (default: 2, or 1 on a single core)
+  ZONE_TRUSTED_PROXIES  addresses or CIDRs (comma-separated) whose X-Forwarded-For and
+                      X-Forwarded-Proto the gateway believes (default none: a client's own
+                      headers never change its address); the services trust the gateway only
   ZONE_STREAM_REPLICAS  stream replicas (default 1; 3 on a 3-node NATS cluster)
 """
 
@@ -66,6 +69,8 @@ class Stack:
     profile: str = "dev"
     # uvicorn worker processes per service; services are stateless, relays use SKIP LOCKED
     workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
+    # the gateway's trusted proxies (ZONE_TRUSTED_PROXIES); the services trust the gateway
+    trusted_proxies: str = ""
     database_url: str | None = None  # external server root URL, no database name
     stream_replicas: int = 1  # 3 on a 3-node NATS cluster
     nats_url: str | None = None
@@ -231,6 +236,7 @@ class Stack:
                 "5",
                 "--workers",
                 str(self.workers),
+                *proxy_header_flags(self.trusted_proxies_of(name)),
             ],
             cwd=ROOT,
             env={**self.service_env(name), "PROMETHEUS_MULTIPROC_DIR": str(metrics), **(env or {})},
@@ -240,6 +246,14 @@ class Stack:
         )
         self.procs[name] = proc
         wait_until_live(f"{self.url(name)}/livez", proc, log=self.data_dir / f"{name}.log")
+
+    def trusted_proxies_of(self, name: str) -> str:
+        """Whose forwarded headers `name` believes: the gateway's configured proxies (none
+        by default); a service believes only the gateway, which connects from this host."""
+        if name == "gateway":
+            return self.trusted_proxies
+        unspecified = {"0.0.0.0": "127.0.0.1", "::": "::1", "localhost": "127.0.0.1,::1"}
+        return unspecified.get(self.host, self.host)
 
     def start_services(self) -> None:
         """Gateway first (it holds the token keys), then the services."""
@@ -284,6 +298,16 @@ class Stack:
             self.pg.stop()
 
 
+def proxy_header_flags(trusted_proxies: str) -> list[str]:
+    """uvicorn's flags for forwarded headers: believed only from `trusted_proxies`
+    (addresses or CIDRs, comma-separated), and not at all when it is empty (uvicorn's own
+    default trusts 127.0.0.1, so any local client could name its own address)."""
+    trusted = ",".join(p.strip() for p in trusted_proxies.split(",") if p.strip())
+    if not trusted:
+        return ["--no-proxy-headers"]
+    return ["--proxy-headers", "--forwarded-allow-ips", trusted]
+
+
 async def create_databases(root_url: str, names: list[str]) -> None:
     """CREATE DATABASE for each name that does not exist yet."""
     import asyncpg
@@ -310,6 +334,7 @@ def main() -> None:
         nats_port=int(os.environ.get("ZONE_NATS_PORT", "4222")),
         profile=profile,
         workers=int(os.environ.get("ZONE_WORKERS", "0")) or min(2, os.cpu_count() or 1),
+        trusted_proxies=os.environ.get("ZONE_TRUSTED_PROXIES", ""),
         database_url=os.environ.get("ZONE_DATABASE_URL") or None,
         nats_url=os.environ.get("ZONE_NATS_URL") or None,
         nats_credentials=Path(os.environ["ZONE_NATS_CREDENTIALS"])

@@ -74,6 +74,10 @@ HOP_BY_HOP = {
     "date",
     "server",
 }
+# The services believe the gateway's forwarded headers (it is their trusted proxy), so a
+# caller's own are dropped and the gateway states the address and scheme it saw.
+FORWARDED = {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"}
+NOT_PASSED_ON = HOP_BY_HOP | FORWARDED | {"traceparent"}  # traceparent: the gateway's span
 
 
 def route_for(path: str) -> tuple[str, str] | None:
@@ -204,11 +208,11 @@ class ProxyMiddleware:
 
 async def _forward(request: Request, upstreams: Upstreams, service: str, base: str) -> Response:
     assert upstreams.session is not None
-    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
-    headers = [(k, v) for k, v in headers if k.lower() != "traceparent"]
+    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in NOT_PASSED_ON]
     headers.append(("X-Request-ID", request.state.request_id))
-    client = request.client.host if request.client else ""
-    headers.append(("X-Forwarded-For", client))
+    if request.client:
+        headers.append(("X-Forwarded-For", request.client.host))
+    headers.append(("X-Forwarded-Proto", request.url.scheme))
     body = await request.body()
     # a CLIENT span for the call (until the answer's headers), the service's request its child
     span = tracing.start(

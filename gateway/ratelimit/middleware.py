@@ -2,7 +2,9 @@
 every gateway process through the gateway's database.
 
 Limits come from the client's record (`rate_limit_per_s`, `rate_limit_burst`; 0 means no
-limit) or the gateway defaults; callers without a valid token are limited by IP.
+limit) or the gateway defaults; callers without a valid token are limited by their address:
+the connection's peer, or the client a proxy named in `ZONE_TRUSTED_PROXIES` states (no one
+by default, so an `X-Forwarded-For` of the caller's own cannot make a new caller).
 
 Why a shared row rather than a share of the rate in each process: the gateway runs W uvicorn
 workers × R replicas and each connection lands on one of them. Buckets kept in each process

@@ -2,8 +2,9 @@
 limits, on the port its settings name, from one image; NATS is a 3-node cluster with R3
 streams and `sync_interval: always`; the NATS config is one the server accepts, its
 authorization is the one generated from the services' declarations, every identity's
-password comes from the nats-credentials Secret (compose: the environment), and network
-policies let only the platform's pods reach NATS and PostgreSQL."""
+password comes from the nats-credentials Secret (compose: the environment), network
+policies let only the platform's pods reach NATS and PostgreSQL, and every uvicorn launch
+believes forwarded headers only from its trusted proxies (none for the gateway by default)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from deploy.launcher import APPS
+from deploy.launcher import APPS, Stack, proxy_header_flags
 from deploy.nats_auth import IDENTITIES, PROVISIONER, environment_passwords, production_config
 from deploy.streams import SERVICES
 from gateway.config import GatewaySettings
@@ -338,3 +339,86 @@ def test_alert_rules_name_only_metrics_the_code_exports() -> None:
         assert metrics, rule["alert"]
         assert metrics <= exported, (rule["alert"], metrics - exported)
         assert rule["labels"]["severity"] in ("page", "ticket")
+
+
+def test_uvicorn_believes_forwarded_headers_only_from_trusted_proxies() -> None:
+    # uvicorn's default trusts 127.0.0.1: any local client could name its own address
+    assert proxy_header_flags("") == proxy_header_flags(" , ") == ["--no-proxy-headers"]
+    assert proxy_header_flags("10.0.0.0/8, 192.0.2.7") == [
+        "--proxy-headers",
+        "--forwarded-allow-ips",
+        "10.0.0.0/8,192.0.2.7",
+    ]
+    stack = Stack(data_dir=Path("/nonexistent"))
+    assert stack.trusted_proxies_of("gateway") == ""  # `make run`: the gateway trusts no one
+    for name in SERVICES:  # … and the services trust the gateway, on this host
+        assert stack.trusted_proxies_of(name) == "127.0.0.1"
+    assert Stack(data_dir=Path("/x"), host="0.0.0.0").trusted_proxies_of("credit") == "127.0.0.1"
+    behind = Stack(data_dir=Path("/x"), host="192.0.2.10", trusted_proxies="192.0.2.1")
+    assert behind.trusted_proxies_of("gateway") == "192.0.2.1"
+    assert behind.trusted_proxies_of("registry") == "192.0.2.10"
+
+
+def _dockerfile_cmd() -> str:
+    import json
+
+    (line,) = [
+        line for line in (DEPLOY / "Dockerfile").read_text().splitlines() if line.startswith("CMD")
+    ]
+    command: list[str] = json.loads(line.removeprefix("CMD "))
+    assert command[:2] == ["sh", "-c"]
+    return command[2]
+
+
+@pytest.mark.parametrize(
+    ("trusted", "flags"),
+    [
+        (None, ["--no-proxy-headers"]),
+        ("", ["--no-proxy-headers"]),
+        (
+            "10.0.0.0/8,192.0.2.7",
+            ["--proxy-headers", "--forwarded-allow-ips", "10.0.0.0/8,192.0.2.7"],
+        ),
+    ],
+)
+def test_the_image_passes_its_trusted_proxies_to_uvicorn(
+    tmp_path: Path, trusted: str | None, flags: list[str]
+) -> None:
+    fake = tmp_path / "uvicorn"  # stands in for uvicorn: prints the arguments it was given
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done\n')
+    fake.chmod(0o755)
+    env = {
+        "PATH": f"{tmp_path}:/usr/bin:/bin",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "ZONE_APP": "gateway.main:app",
+        "ZONE_PORT": "8000",
+        "ZONE_WORKERS": "2",
+    }
+    if trusted is not None:
+        env["ZONE_TRUSTED_PROXIES"] = trusted
+    run = subprocess.run(
+        ["sh", "-c", _dockerfile_cmd()], env=env, capture_output=True, text=True, timeout=10
+    )
+    assert run.returncode == 0, run.stderr
+    args = run.stdout.splitlines()
+    assert args[:3] == ["gateway.main:app", "--host", "0.0.0.0"]
+    assert args[args.index("--timeout-graceful-shutdown") + 2 :] == flags
+    assert "ZONE_TRUSTED_PROXIES=" in (DEPLOY / "Dockerfile").read_text()  # empty by default
+
+
+def test_deployments_trust_no_proxy_at_the_gateway_and_the_gateway_at_services() -> None:
+    import ipaddress
+
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    docs = _k8s()
+    for name in APPS:
+        container = _one(docs, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+        given = {
+            "k8s": _env(container)["ZONE_TRUSTED_PROXIES"],
+            "compose": compose[name]["environment"]["ZONE_TRUSTED_PROXIES"],
+        }
+        if name == "gateway":  # none unless the operator names a proxy in front
+            assert given == {"k8s": "", "compose": "${ZONE_TRUSTED_PROXIES:-}"}
+            continue
+        for where, value in given.items():  # networks uvicorn can parse, never "*"
+            assert value and all(ipaddress.ip_network(v) for v in value.split(",")), (name, where)
