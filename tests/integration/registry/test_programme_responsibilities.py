@@ -113,9 +113,13 @@ async def test_an_enterprise_is_first_responsible_only_where_it_is_admitted(
 async def test_a_problem_is_routed_to_the_nearest_supervising_agency(session: AsyncSession) -> None:
     await _setting(session)
     with pytest.raises(NotFound):  # nobody answers for anything yet
-        await service.route(session, zone_code=ZONE, topic="spot_checks", uscc=None)
+        await service.route(
+            session, zone_code=ZONE, topic="spot_checks", uscc=None, principal=ADMIN
+        )
     await _assign(session, tier="overall", agency_code="county_gov_office", duty="县政府负总责")
-    fallback = await service.route(session, zone_code=ZONE, topic="spot_checks", uscc=None)
+    fallback = await service.route(
+        session, zone_code=ZONE, topic="spot_checks", uscc=None, principal=ADMIN
+    )
     assert (fallback.owner.agency_code, fallback.owner.source) == ("county_gov_office", "county")
 
     # recorded in this order, so the oldest-first tie-break cannot explain the answers
@@ -132,7 +136,9 @@ async def test_a_problem_is_routed_to_the_nearest_supervising_agency(session: As
         duty="示范区监管",
     )
     member = await _enterprise(session, admitted_to=ZONE)
-    routed = await service.route(session, zone_code=ZONE, topic="spot_checks", uscc=member)
+    routed = await service.route(
+        session, zone_code=ZONE, topic="spot_checks", uscc=member, principal=ADMIN
+    )
     assert (routed.owner.agency_code, routed.owner.source) == ("market_supervision", "zone")
     assert [(p.tier.value, p.source) for p in routed.chain] == [
         ("primary", "rule"),
@@ -151,17 +157,21 @@ async def test_a_problem_is_routed_to_the_nearest_supervising_agency(session: As
         duty="企业自检",
         responsible_person="张强",
     )
-    recorded = await service.route(session, zone_code=ZONE, topic="spot_checks", uscc=member)
+    recorded = await service.route(
+        session, zone_code=ZONE, topic="spot_checks", uscc=member, principal=ADMIN
+    )
     assert recorded.first_responsible is not None
     assert (recorded.first_responsible.source, recorded.first_responsible.responsible_person) == (
         "zone",
         "张强",
     )
     # elsewhere the county-wide supervisors: the topic's before the one for `all`
-    elsewhere = await service.route(session, zone_code=OTHER_ZONE, topic="spot_checks", uscc=None)
+    elsewhere = await service.route(
+        session, zone_code=OTHER_ZONE, topic="spot_checks", uscc=None, principal=ADMIN
+    )
     assert (elsewhere.owner.agency_code, elsewhere.owner.source) == ("ciq", "county")
     assert elsewhere.first_responsible is None
     other_topic = await service.route(
-        session, zone_code=OTHER_ZONE, topic="traceability", uscc=None
+        session, zone_code=OTHER_ZONE, topic="traceability", uscc=None, principal=ADMIN
     )
     assert other_topic.owner.agency_code == "commerce"
