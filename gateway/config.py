@@ -49,6 +49,11 @@ class GatewaySettings(ServiceSettings):
         require_real_secret(
             self.signing_key_pem, name="GATEWAY_SIGNING_KEY_PEM", profile=self.profile
         )
+        if self.token_ttl_s > self.token_max_lifetime_s:
+            raise ValueError(
+                "token_ttl_s must not exceed token_max_lifetime_s: every verifier would refuse "
+                "the tokens the gateway issues"
+            )
         return self
 
 

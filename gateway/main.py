@@ -69,6 +69,7 @@ async def startup(app: FastAPI) -> None:
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         inline_jwks=json.dumps(signer.jwks()),
+        max_lifetime_s=settings.token_max_lifetime_s,
     )
     app.state.upstreams = Upstreams(settings)
     await app.state.upstreams.start()

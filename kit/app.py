@@ -160,6 +160,7 @@ def create_service_app(
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
             inline_jwks=settings.jwks_json,
+            max_lifetime_s=settings.token_max_lifetime_s,
         )
         app.state.nats = None
         tasks: list[asyncio.Task[None]] = []

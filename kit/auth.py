@@ -57,15 +57,29 @@ class Principal:
 
 
 VERIFIED_CACHE_SIZE = 10_000
+# The longest lifetime a token may claim (exp - iat, and exp - now): the gateway issues 15
+# minutes; a little more allows for its setting being raised. A stolen or minted token with
+# a far `exp` is refused rather than honoured for years.
+DEFAULT_MAX_LIFETIME_S = 1200
+CLOCK_SKEW_S = 60  # between the gateway's clock and a service's
 
 
 class JwksVerifier:
     """Verifies tokens against the gateway's JWKS, refetching when an unknown key id appears."""
 
-    def __init__(self, *, jwks_url: str, issuer: str, audience: str, inline_jwks: str = ""):
+    def __init__(
+        self,
+        *,
+        jwks_url: str,
+        issuer: str,
+        audience: str,
+        inline_jwks: str = "",
+        max_lifetime_s: int = DEFAULT_MAX_LIFETIME_S,
+    ):
         self.jwks_url = jwks_url
         self.issuer = issuer
         self.audience = audience
+        self.max_lifetime_s = max_lifetime_s
         self._keys: dict[str, PyJWK] = {}
         # Verified tokens until they expire: a signature check per request is the single
         # largest cost of a small request. Bounded; oldest entries go first.
@@ -95,7 +109,8 @@ class JwksVerifier:
             self._fetched_at = time.monotonic()
 
     async def verify(self, token: str) -> Principal:
-        """Decode and check signature, issuer, audience and expiry (cached until expiry)."""
+        """Decode and check signature, issuer, audience, expiry and lifetime (cached until
+        expiry)."""
         cached = self._verified.get(token)
         if cached is not None and cached[1] > time.time():
             return cached[0]
@@ -132,6 +147,7 @@ class JwksVerifier:
             raise _unauthorized("token has expired") from exc
         except jwt.PyJWTError as exc:
             raise _unauthorized(f"token rejected: {exc}") from exc
+        self._check_lifetime(claims)
         return Principal(
             subject=str(claims["sub"]),
             scopes=frozenset(str(claims.get("scope", "")).split()),
@@ -140,6 +156,17 @@ class JwksVerifier:
             inspector_id=claims.get("inspector_id"),
             claims=claims,
         )
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        try:
+            exp, iat = float(claims["exp"]), float(claims["iat"])
+        except (TypeError, ValueError) as exc:
+            raise _unauthorized("token's exp and iat must be numbers") from exc
+        now = time.time()  # an iat in the future PyJWT has refused already
+        if exp - iat > self.max_lifetime_s or exp - now > self.max_lifetime_s + CLOCK_SKEW_S:
+            raise _unauthorized(
+                f"token lifetime exceeds the maximum of {self.max_lifetime_s} s (exp - iat)"
+            )
 
 
 def _unauthorized(detail: str) -> ProblemError:

@@ -72,6 +72,9 @@ class ServiceSettings(PiiSettings):
     jwks_json: str = ""
     jwt_issuer: str = "zone-gateway"
     jwt_audience: str = "zone-platform"
+    # Tokens claiming a longer lifetime (exp - iat) are refused with a 401, whoever signed
+    # them; keep it at or above the gateway's GATEWAY_TOKEN_TTL_S (900).
+    token_max_lifetime_s: int = 1200
     max_body_bytes: int = 1024 * 1024
     # Bulk uploads (JSON lines, CSV) may be larger: thousands of lineage events per request.
     max_bulk_body_bytes: int = 32 * 1024 * 1024

@@ -1,8 +1,10 @@
 """Pure kit logic: problems, cursors, ids, tokens, secrets."""
 
 import json
+import time
 import uuid
 
+import jwt
 import pytest
 
 from gateway.auth.tokens import Signer, hash_secret, new_private_key_pem, verify_secret
@@ -247,3 +249,29 @@ def test_a_lock_on_a_part_is_stable_and_distinct() -> None:
     assert key(Lock.CHECKLIST_VERSION, "ck-1") != key(Lock.CHECKLIST_VERSION, "ck-2")
     assert key(Lock.RISK_KEY, 7) == (key(Lock.RISK_KEY)[0], 7)
     assert key(Lock.RISK_KEY, 2**32 - 1)[1] == -1  # int4, as PostgreSQL takes it
+
+
+async def test_tokens_claiming_too_long_a_life_are_refused() -> None:
+    signer = Signer(
+        new_private_key_pem(), issuer="zone-gateway", audience="zone-platform", ttl_s=60
+    )
+    verifier = JwksVerifier(
+        jwks_url="",
+        issuer="zone-gateway",
+        audience="zone-platform",
+        inline_jwks=json.dumps(signer.jwks()),
+        max_lifetime_s=1200,
+    )
+    now = int(time.time())
+    issued = signer.issue(subject="c", scopes=["admin"])[0]
+    assert (await verifier.verify(issued)).subject == "c"  # 60 s: within the maximum
+    base = {"iss": "zone-gateway", "aud": "zone-platform", "sub": "c", "scope": "admin"}
+    for claims in (
+        {**base, "iat": now, "exp": now + 10 * 365 * 86400},  # a ten-year token
+        {**base, "iat": now - 100, "exp": now + 1200},  # 1300 s in all
+        {**base, "iat": now + 3600, "exp": now + 3700},  # issued in the future
+    ):
+        minted = jwt.encode(claims, signer._key, algorithm="EdDSA", headers={"kid": signer.kid})
+        with pytest.raises(ProblemError, match=r"lifetime|not yet valid") as err:
+            await verifier.verify(minted)
+        assert err.value.status == 401

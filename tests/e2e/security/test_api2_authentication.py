@@ -50,6 +50,13 @@ def _forged_tokens(platform_key: str) -> dict[str, str]:
         "expired": jwt.encode(
             _claims(exp=int(time.time()) - 60), key, algorithm="EdDSA", headers={"kid": kid}
         ),
+        # signed by the platform's real key, but valid for ten years: over the maximum lifetime
+        "ten-year lifetime": jwt.encode(
+            _claims(exp=int(time.time()) + 10 * 365 * 86400),
+            key,
+            algorithm="EdDSA",
+            headers={"kid": kid},
+        ),
         "wrong audience": jwt.encode(
             _claims(aud="elsewhere"), key, algorithm="EdDSA", headers={"kid": kid}
         ),
