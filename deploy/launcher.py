@@ -388,7 +388,7 @@ def _banner(stack: Stack) -> str:
     if stack.profile == "dev":
         lines += [
             "  demo client demo-admin / demo-admin-secret (every scope; dev profile only)",
-            f"  dashboard   {stack.url('gateway')}/  (demo-office / demo-office-password; dev only)",
+            f"  dashboard   {stack.url('gateway')}/  (demo-office / ninghai-zone-2017; dev only)",
             "",
             "  Try:",
             f"    TOKEN=$(curl -s -d grant_type=client_credentials -d client_id=demo-admin "

@@ -20,6 +20,8 @@ class GatewaySettings(ServiceSettings):
     # Ed25519 private key (PKCS#8 PEM). Required in prod; dev/test keep one in the gateway DB.
     signing_key_pem: str = ""
     token_ttl_s: int = 900
+    # Users' passwords: at least this long, and never containing the user name.
+    password_min_length: int = 12
     registry_url: str = "http://127.0.0.1:8001"
     credit_url: str = "http://127.0.0.1:8002"
     inspection_url: str = "http://127.0.0.1:8003"

@@ -9,7 +9,11 @@ from kit.auth import NonAdminScope, Scope
 from kit.uscc import Uscc
 from kit.validation import Input, PatchModel
 
-Password = Field(min_length=12, max_length=200, description="At least 12 characters")
+POLICY_TEXT = (
+    "At least `GATEWAY_PASSWORD_MIN_LENGTH` (12) characters and not containing the user name "
+    "(case-insensitive); a 422 names `password` otherwise"
+)
+Password = Field(min_length=1, max_length=200, description=POLICY_TEXT)
 
 
 class _UserBase(BaseModel):
@@ -53,7 +57,9 @@ class UserPatch(PatchModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     scopes: list[Scope] | None = Field(default=None, min_length=1)
     active: bool | None = None
-    password: str | None = Field(default=None, min_length=12, max_length=200)
+    password: str | None = Field(
+        default=None, min_length=1, max_length=200, description=POLICY_TEXT
+    )
 
 
 class UserOut(BaseModel):

@@ -9,12 +9,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.config import settings
 from gateway.users.models import User
+from gateway.users.policy import password_problems
 from gateway.users.schemas import EnterpriseUserIn, InspectorUserIn, OfficeUserIn, UserPatch
 from kit.auth import ALL_SCOPES
 from kit.db import get_or_404
 from kit.pagination import PageParams, keyset_page
-from kit.problems import Conflict, ProblemError
+from kit.problems import Conflict, ProblemError, invalid
 
 HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Checked when the username is unknown, so a wrong name costs as long as a wrong password.
@@ -27,6 +29,7 @@ async def create(
     """Create a user; 409 if the username is taken."""
     if await session.get(User, user_in.username) is not None:
         raise Conflict(f"user '{user_in.username}' already exists")
+    check_password(user_in.password, username=user_in.username)
     data = user_in.model_dump(exclude={"password"})
     data["scopes"] = sorted(set(data["scopes"]))
     password_hash = await asyncio.to_thread(HASHER.hash, user_in.password)
@@ -58,11 +61,21 @@ async def update(session: AsyncSession, user: User, *, patch: UserPatch) -> User
     if changes.get("scopes"):
         changes["scopes"] = sorted(set(changes["scopes"]))
     if "password" in changes:
+        check_password(changes["password"], username=user.username)
         user.password_hash = await asyncio.to_thread(HASHER.hash, changes.pop("password"))
     for field, value in changes.items():
         setattr(user, field, value)
     await session.flush()
     return user
+
+
+def check_password(password: str, *, username: str) -> None:
+    """422 naming `password` when it breaks the policy (length, the user name in it)."""
+    reasons = password_problems(
+        password, username=username, min_length=settings.password_min_length
+    )
+    if reasons:
+        raise invalid("password", "; ".join(reasons))
 
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
@@ -81,7 +94,7 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
 
 
 DEMO_USER = "demo-office"
-DEMO_USER_PASSWORD = "demo-office-password"  # noqa: S105 - dev profile only, see ensure_demo_user
+DEMO_USER_PASSWORD = "ninghai-zone-2017"  # noqa: S105 - dev profile only, see ensure_demo_user
 
 
 async def ensure_demo_user(session: AsyncSession) -> None:

@@ -454,7 +454,7 @@ def test_the_demo_office_user_signs_in_and_enterprise_users_are_refused(
     gateway_url: str, admin: httpx.Client, scene: dict[str, Any]
 ) -> None:
     with httpx.Client(base_url=gateway_url, follow_redirects=False, timeout=20) as demo:
-        answer = _form_sign_in(demo, "demo-office", "demo-office-password")  # dev profile
+        answer = _form_sign_in(demo, "demo-office", "ninghai-zone-2017")  # dev profile
         assert answer.status_code == 303 and answer.headers["location"] == "/"
         assert demo.get("/").status_code == 200
     username = f"ent-{uuid.uuid4().hex[:8]}"

@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import time
+import uuid
 
 import httpx
 import jwt
 import pytest
 
 from gateway.auth.tokens import Signer, new_private_key_pem
-from tests.helpers import sql
+from tests.helpers import assert_problem, sql
 
 
 def _b64(data: dict) -> str:  # type: ignore[type-arg]
@@ -84,3 +85,28 @@ def test_every_bad_token_is_401_at_the_gateway_and_the_service(stack, platform_k
             assert response.status_code == 401, (base, name, response.text)
             assert response.headers["content-type"].startswith("application/problem+json")
             assert response.headers.get("www-authenticate", "").startswith("Bearer")
+
+
+def test_user_passwords_follow_the_policy(admin: httpx.Client) -> None:
+    username = f"pw-{uuid.uuid4().hex[:8]}"
+    body = {
+        "username": username,
+        "name": "密码策略",
+        "kind": "office",
+        "agency": "commerce",
+        "scopes": ["registry:read"],
+    }
+    for password, reason in (
+        ("elevenchars", "at least 12 characters"),
+        (f"My-{username.upper()}-2017", "must not contain the user name"),
+    ):
+        refused = assert_problem(
+            admin.post("/v1/users", json={**body, "password": password}), 422, "validation"
+        )
+        assert [e["field"] for e in refused["errors"]] == ["password"], refused
+        assert reason in refused["errors"][0]["reason"], refused
+    assert (
+        admin.post("/v1/users", json={**body, "password": "a-good-passphrase"}).status_code == 201
+    )
+    changed = admin.patch(f"/v1/users/{username}", json={"password": f"{username}-again"})
+    assert assert_problem(changed, 422, "validation")["errors"][0]["field"] == "password"
