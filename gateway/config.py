@@ -20,6 +20,13 @@ class GatewaySettings(ServiceSettings):
     # Ed25519 private key (PKCS#8 PEM). Required in prod; dev/test keep one in the gateway DB.
     signing_key_pem: str = ""
     token_ttl_s: int = 900
+    # Login-failure handling (等保 登录失败处理): this many failed logins of one account from
+    # one address within the window lock it from that address, and this many from all
+    # addresses lock it from everywhere, for `login_lock_s` (gateway/lockouts/service.py).
+    login_max_failures: int = 5
+    login_max_account_failures: int = 20
+    login_failure_window_s: float = 900.0
+    login_lock_s: float = 900.0
     # Users' passwords: at least this long, and never containing the user name.
     password_min_length: int = 12
     registry_url: str = "http://127.0.0.1:8001"

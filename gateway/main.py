@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.audit.middleware import AuditMiddleware
 from gateway.audit.router import router as audit_router
@@ -25,6 +26,8 @@ from gateway.dashboard.router import CsrfRefused, on_csrf_refused, on_login_requ
 from gateway.dashboard.router import router as dashboard_router
 from gateway.dashboard.session import DashboardTokenMiddleware
 from gateway.dossier.router import router as dossier_router
+from gateway.lockouts import service as lockouts
+from gateway.lockouts.router import router as lockouts_router
 from gateway.openapi import merged_openapi
 from gateway.profile import router as profile_router
 from gateway.proxy import ProxyMiddleware, Upstreams
@@ -87,6 +90,11 @@ async def shutdown(app: FastAPI) -> None:
     await app.state.rate_limits.close()
 
 
+async def prune_login_failures(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Forget failed logins whose window has passed and lockouts that have expired."""
+    await lockouts.prune(sessionmaker, window_s=settings.login_failure_window_s)
+
+
 docs = APIRouter(tags=["documentation"])
 
 
@@ -139,6 +147,7 @@ app = create_service_app(
         auth_router,
         clients_router,
         users_router,
+        lockouts_router,
         audit_router,
         profile_router,
         dossier_router,
@@ -178,7 +187,10 @@ app = create_service_app(
     use_nats=False,
     on_startup=startup,
     on_shutdown=shutdown,
-    periodic=[Periodic("rate-limit-prune", prune, every_s=60)],
+    periodic=[
+        Periodic("rate-limit-prune", prune, every_s=60),
+        Periodic("login-failures-prune", prune_login_failures, every_s=300),
+    ],
     openapi_url=None,
 )
 # The dashboard answers these with pages and redirects, not problems.

@@ -7,6 +7,7 @@ from sqlalchemy import Table
 from gateway.audit.models import AuditEntry
 from gateway.base import Base
 from gateway.clients.models import OAuthClient, SigningKey
+from gateway.lockouts.models import LoginFailure
 from gateway.ratelimit.models import RateLimitBucket
 from gateway.users.models import User
 from kit.idempotency import IdempotencyRecord
@@ -18,6 +19,7 @@ metadata = Base.metadata
 __all__ = [
     "AuditEntry",
     "IdempotencyRecord",
+    "LoginFailure",
     "OAuthClient",
     "RateLimitBucket",
     "SigningKey",

@@ -50,7 +50,10 @@ async def list_audit(
     _: Admin,
     page: Annotated[PageParams, Depends(page_params)],
     actor: Annotated[str | None, Query(max_length=100)] = None,
-    outcome: Annotated[Literal["success", "denied", "failed"] | None, Query()] = None,
+    outcome: Annotated[
+        Literal["success", "denied", "failed", "locked"] | None,
+        Query(description="`locked`: an account locked after failed logins"),
+    ] = None,
     method: Annotated[str | None, Query(pattern="^[A-Za-z]{3,7}$")] = None,
     request_id: Annotated[str | None, Query(max_length=128)] = None,
     since: datetime | None = None,

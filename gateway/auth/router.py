@@ -2,7 +2,9 @@
 
 import base64
 import binascii
-from typing import Annotated, Any
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
@@ -10,12 +12,16 @@ from fastapi.responses import JSONResponse
 from gateway.clients import service as clients
 from gateway.clients.models import OAuthClient
 from gateway.clients.schemas import TokenOut
+from gateway.config import settings
+from gateway.lockouts import service as lockouts
 from gateway.users import service as users
 from gateway.users.models import User
 from kit.db import SessionDep
 from kit.problems import ProblemError
 
 router = APIRouter(tags=["auth"])
+log = logging.getLogger("gateway.auth")
+Holder = TypeVar("Holder", OAuthClient, User)
 
 
 def _oauth_error(status: int, error: str, detail: str) -> ProblemError:
@@ -38,11 +44,75 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     return client_id, secret
 
 
+def _policy() -> lockouts.LockoutPolicy:
+    return lockouts.LockoutPolicy(
+        max_failures=settings.login_max_failures,
+        max_account_failures=settings.login_max_account_failures,
+        window_s=settings.login_failure_window_s,
+        lock_s=settings.login_lock_s,
+    )
+
+
+async def _guarded(
+    request: Request, account: str | None, authenticate: Callable[[], Awaitable[Holder | None]]
+) -> Holder | None:
+    """`authenticate()`, refused while the account is locked for the caller's address, and
+    each refusal counted. The secret is checked even then, and a refusal costs the same
+    statements whatever its reason, so neither the answer nor its time tells a locked
+    account from a wrong secret or an unknown name."""
+    if account is None:  # a name no account can have: nothing to count or lock
+        return await authenticate()
+    source = request.client.host if request.client else "unknown"
+    sessionmaker = request.app.state.sessionmaker
+    async with sessionmaker() as session, session.begin():
+        standing = await lockouts.standing(session, account=account, source=source)
+    holder = await authenticate()
+    if holder is not None and not standing.locked:
+        if standing.counted:
+            async with sessionmaker() as session, session.begin():
+                await lockouts.forget_failures(session, account=account, source=source)
+        return holder
+    async with sessionmaker() as session, session.begin():
+        locked = await lockouts.record_failure(
+            session, account=account, source=source, policy=_policy()
+        )
+    for locked_source in locked:
+        await _audit_lockout(request, account, locked_source)
+    return None
+
+
+async def _audit_lockout(request: Request, account: str, source: str) -> None:
+    log.warning("login locked for %s from %s after failed logins", account, source)
+    try:
+        await request.app.state.audit.append(
+            {
+                "request_id": getattr(request.state, "request_id", ""),
+                "actor": None,  # whoever was guessing
+                "agency": None,
+                "uscc": None,
+                "inspector_id": None,
+                "method": request.method,
+                "path": request.url.path,
+                "object_key": account,
+                "status": 401,
+                "outcome": "locked",
+            }
+        )
+    except Exception:
+        log.exception("the lockout of %s could not be audited", account)
+
+
 @router.post(
     "/oauth/token",
     summary="Get an access token (client credentials)",
     response_model=TokenOut,
-    responses={400: {"description": "Bad grant or scope"}, 401: {"description": "Bad client"}},
+    responses={
+        400: {"description": "Bad grant or scope"},
+        401: {
+            "description": "Unknown client or user, wrong secret, or the account locked after "
+            "failed logins (one answer for all)"
+        },
+    },
 )
 async def token(
     request: Request,
@@ -57,7 +127,12 @@ async def token(
     ] = None,
 ) -> Any:
     """RFC 6749, form-encoded: client credentials (§4.4; form or HTTP Basic) for agency
-    systems, or a user's password (§4.3) for enterprise staff, inspectors and office staff."""
+    systems, or a user's password (§4.3) for enterprise staff, inspectors and office staff.
+    After `GATEWAY_LOGIN_MAX_FAILURES` (5) failed logins of an account from one address in
+    `GATEWAY_LOGIN_FAILURE_WINDOW_S` (15 min), or `GATEWAY_LOGIN_MAX_ACCOUNT_FAILURES` (20)
+    from all, the account is locked for `GATEWAY_LOGIN_LOCK_S` (15 min): even the right
+    secret then gets the same 401 as a wrong one. Administrators lift locks at
+    `/v1/lockouts`."""
     holder: OAuthClient | User
     if grant_type == "client_credentials":
         basic = _basic_credentials(request)
@@ -65,14 +140,24 @@ async def token(
             client_id, client_secret = basic
         if not client_id or not client_secret:
             raise _oauth_error(401, "invalid_client", "client_id and client_secret are required")
-        client = await clients.authenticate(session, client_id, client_secret)
+        cid, secret = client_id, client_secret
+        client = await _guarded(
+            request,
+            lockouts.account_key("client", cid),
+            lambda: clients.authenticate(session, cid, secret),
+        )
         if client is None:
             raise _oauth_error(401, "invalid_client", "unknown client or wrong secret")
         subject, holder = client.client_id, client
     elif grant_type == "password":
         if not username or not password:
             raise _oauth_error(400, "invalid_request", "username and password are required")
-        user = await users.authenticate(session, username, password)
+        name, word = username, password
+        user = await _guarded(
+            request,
+            lockouts.account_key("user", name),
+            lambda: users.authenticate(session, name, word),
+        )
         if user is None:
             raise _oauth_error(401, "invalid_grant", "unknown user or wrong password")
         subject, holder = f"user:{user.username}", user
