@@ -9,6 +9,8 @@ commas. Only the fault tests set it; a service in the prod profile refuses to st
 - `outbox.after_publish`: the relay has every JetStream ack of a batch, before it commits the
   rows as sent.
 - `inbox.after_commit`: a consumer committed a batch's effects, before it acks the messages.
+- `audit.after_forward`: the gateway forwarded a write and has its answer, before it records
+  the outcome (the intent is committed).
 """
 
 from __future__ import annotations

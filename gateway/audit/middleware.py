@@ -1,18 +1,35 @@
-"""Audits every write and every denied request, before the client sees the response end."""
+"""Audits every write before it is forwarded and again when it is answered, and every denied
+request: no write is acknowledged without its record.
+
+A write (any method but GET, HEAD and OPTIONS) is first recorded as an intent; only once that
+is committed does the request go on (to the rate limit, the routes, the proxy). If the
+intent cannot be written (the gateway's database is away), the write is refused with a 503
+and `Retry-After` and never reaches a service: an outage costs writes availability, never
+audit completeness. Its outcome is recorded before the response's last byte is sent. If
+that fails, the write has already happened upstream and the client gets its real answer:
+the intent stands for the write (`/v1/audit/verify` counts it as unfinished), and the
+failure is logged as an error with the intent's seq. Reads are not audited unless denied;
+a denied read's record is best effort (it changed nothing).
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kit.auth import principal_of_scope
+from kit.auth import Principal, principal_of_scope
+from kit.failpoints import failpoint
+from kit.problems import problem_response
 
 log = logging.getLogger("gateway.audit")
 
 READS = {"GET", "HEAD", "OPTIONS"}
 DENIED = {401, 403, 429}
+RETRY_AFTER_S = 5
+CLIENT_GONE = 499  # nginx's "client closed request": the client left before the answer
 
 
 def object_key(path: str) -> str | None:
@@ -31,37 +48,98 @@ class AuditMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status = 500
-        written = False
-
-        async def audit() -> None:
-            nonlocal written
-            if written or (scope["method"] in READS and status not in DENIED):
-                return
-            written = True
+        writer = scope["app"].state.audit
+        principal = await principal_of_scope(scope)
+        write = scope["method"] not in READS
+        intent_seq: int | None = None
+        if write:
             try:
-                await scope["app"].state.audit.append(await _entry(scope, status))
+                intent_seq = await writer.append(_entry(scope, principal, phase="intent"))
+            except Exception as exc:
+                log.warning("write refused: the audit log cannot record it (%r)", exc)
+                response = problem_response(
+                    Request(scope),
+                    "service-unavailable",
+                    "the audit log cannot record this write now, so it was not forwarded; "
+                    "retry later",
+                    headers={"Retry-After": str(RETRY_AFTER_S)},
+                    retry_after_s=RETRY_AFTER_S,
+                )
+                await response(scope, receive, send)
+                return
+        status: int | None = None
+        recorded = False
+
+        async def record(final: int) -> None:
+            nonlocal recorded
+            if recorded or (not write and final not in DENIED):
+                return
+            recorded = True
+            if write:
+                failpoint("audit.after_forward")
+            entry = _entry(scope, principal, phase="outcome", status=final, intent_seq=intent_seq)
+            try:
+                await writer.append(entry)
             except Exception:
-                log.exception("audit entry could not be written")
+                if write:
+                    log.exception(
+                        "outcome %d of the write %s %s not recorded; its intent (seq %s) "
+                        "stands for it",
+                        final,
+                        scope["method"],
+                        scope["path"],
+                        intent_seq,
+                    )
+                else:
+                    log.warning("denied request %s not recorded", scope["path"], exc_info=True)
 
         async def auditing_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
             elif message["type"] == "http.response.body" and not message.get("more_body"):
-                await audit()
+                await record(status or 500)
             await send(message)
 
+        failure: BaseException | None = None
         try:
             await self.app(scope, receive, auditing_send)
+        except BaseException as exc:
+            failure = exc
+            raise
         finally:
-            await audit()
+            await record(_final_status(scope, failure, status))
 
 
-async def _entry(scope: Scope, status: int) -> dict[str, Any]:
-    principal = await principal_of_scope(scope)
-    outcome = "denied" if status in DENIED else "failed" if status >= 400 else "success"
+def _final_status(scope: Scope, failure: BaseException | None, status: int | None) -> int:
+    """How a request ended that raised or returned before its last byte."""
+    if scope.get("state", {}).get("body_too_large"):
+        return 413
+    if isinstance(failure, ClientDisconnect):
+        return CLIENT_GONE
+    return status or 500
+
+
+def _entry(
+    scope: Scope,
+    principal: Principal | None,
+    *,
+    phase: str,
+    status: int | None = None,
+    intent_seq: int | None = None,
+) -> dict[str, Any]:
+    outcome = (
+        None
+        if status is None
+        else "denied"
+        if status in DENIED
+        else "failed"
+        if status >= 400
+        else "success"
+    )
     return {
+        "phase": phase,
+        "intent_seq": intent_seq,
         "request_id": scope.get("state", {}).get("request_id", ""),
         "actor": principal.subject if principal else None,
         "agency": principal.agency if principal else None,

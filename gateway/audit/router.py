@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from gateway.audit import service
@@ -16,12 +16,14 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 
 
 class AuditOut(BaseModel):
-    """One audited request and its place in the chain."""
+    """One step of an audited request (a write's intent or outcome) and its place in the chain."""
 
     model_config = ConfigDict(from_attributes=True)
 
     seq: int
     at: datetime
+    phase: Literal["intent", "outcome"] | None
+    intent_seq: int | None
     request_id: str
     actor: str | None
     agency: str | None
@@ -30,18 +32,21 @@ class AuditOut(BaseModel):
     method: str
     path: str
     object_key: str | None
-    status: int
-    outcome: str
+    status: int | None
+    outcome: str | None
     prev_hash: str
     hash: str
 
 
 class VerifyOut(BaseModel):
-    """Result of walking the chain."""
+    """Result of walking the chain: `first_broken` has the `seq`, the `kind` (missing,
+    reordered, altered, truncated) and a `reason`; `unfinished` counts intents without an
+    outcome (in flight, or the gateway stopped after forwarding them)."""
 
     ok: bool
     checked: int
     first_broken: dict[str, Any] | None
+    unfinished: int
 
 
 @router.get("", summary="Search the audit log", response_model=Page[AuditOut])
@@ -54,17 +59,19 @@ async def list_audit(
         Literal["success", "denied", "failed", "locked"] | None,
         Query(description="`locked`: an account locked after failed logins"),
     ] = None,
+    phase: Annotated[Literal["intent", "outcome"] | None, Query()] = None,
     method: Annotated[str | None, Query(pattern="^[A-Za-z]{3,7}$")] = None,
     request_id: Annotated[str | None, Query(max_length=128)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Page[AuditOut]:
-    """Every write and every denied request, newest first."""
+    """Every write (its intent and its outcome) and every denied request, newest first."""
     rows, next_cursor = await service.search(
         session,
         page=page,
         actor=actor,
         outcome=outcome,
+        phase=phase,
         method=method,
         request_id=request_id,
         since=since,
@@ -74,6 +81,7 @@ async def list_audit(
 
 
 @router.get("/verify", summary="Verify the audit chain", response_model=VerifyOut)
-async def verify_audit(session: SessionDep, _: Admin) -> VerifyOut:
-    """Recomputes every link; reports the first row that was changed, removed or inserted."""
-    return VerifyOut(**await service.verify(session))
+async def verify_audit(request: Request, session: SessionDep, _: Admin) -> VerifyOut:
+    """Recomputes every link; reports the first row removed, moved, changed or cut off."""
+    head = request.app.state.audit.head  # before the walk: later commits cannot confuse it
+    return VerifyOut(**await service.verify(session, head=head))

@@ -1,4 +1,19 @@
-"""Writing, reading and verifying the hash-chained audit log."""
+"""Writing, reading and verifying the hash-chained audit log.
+
+What is chained: every row, intents and outcomes alike. A write is recorded as an `intent`
+(who, what, where) committed before the gateway forwards it, then an `outcome` (status,
+success | denied | failed, and the intent's `seq`) committed after; each is a link of the
+chain, its hash covering its own `seq`, `phase` and `intent_seq`. The other way (the intent
+chained, the outcome in a column updated later) was refused: the audit table is append-only
+(a trigger refuses UPDATE), and a status outside the chain could be changed without a trace,
+though the status is what an auditor reads first. The price is two rows per write and a
+second group commit on the way back; `make bench` measures it (docs/performance.md).
+
+Gap-free: `seq` is 1, 2, 3, … assigned by the writer while it holds the append lock, so a
+rolled-back batch leaves no hole (an identity column would). `verify` then tells a removed
+row (a gap), a changed one (its hash), a moved one (its `prev_hash` no longer names the row
+before it) and, against the last row this process committed, rows cut from the end.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +23,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import aliased
 
 from gateway.audit.models import AuditEntry
 from kit import locks
@@ -18,7 +34,8 @@ from kit.locks import Lock
 from kit.pagination import PageParams, keyset_page
 
 GENESIS = "0" * 64
-CHAINED_FIELDS = (
+# Rows written before intents existed (phase NULL) were chained over these fields only.
+LEGACY_FIELDS = (
     "at",
     "request_id",
     "actor",
@@ -31,11 +48,13 @@ CHAINED_FIELDS = (
     "status",
     "outcome",
 )
+CHAINED_FIELDS = (*LEGACY_FIELDS, "seq", "phase", "intent_seq")
 
 
 def canonical(entry: dict[str, Any]) -> str:
     """The row's canonical JSON: chained fields only, sorted keys, no spaces, UTC ISO time."""
-    fields = {k: entry[k] for k in CHAINED_FIELDS}
+    names = CHAINED_FIELDS if entry.get("phase") is not None else LEGACY_FIELDS
+    fields = {k: entry[k] for k in names}
     at = fields["at"]
     fields["at"] = at.isoformat() if isinstance(at, datetime) else at
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -47,26 +66,29 @@ def chain_hash(prev_hash: str, entry: dict[str, Any]) -> str:
 
 
 class AuditWriter:
-    """Appends entries in groups: one locked transaction links and inserts a whole batch.
+    """Appends entries in groups: one locked transaction numbers, links and inserts a batch.
 
-    Each caller waits until the transaction holding its entry has committed, so an entry is
-    durable before the response it describes is finished; concurrent requests share the
-    commit instead of queueing on the chain's lock one by one.
+    Each caller waits until the transaction holding its entry has committed and gets the
+    entry's `seq`; concurrent requests share the commit instead of queueing on the chain's
+    lock one by one. `head` is the last (seq, hash) this process committed: `verify` holds
+    the table to it, so rows removed from the end are seen too (by the process that wrote
+    them, until it restarts).
     """
 
     def __init__(self, engine: AsyncEngine, *, max_batch: int = 500):
         self.engine = engine
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[None]]] = asyncio.Queue()
+        self.head: tuple[int, str] | None = None
+        self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[int]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
-    async def append(self, entry: dict[str, Any]) -> None:
-        """Append one entry; returns once it is committed (raises if the write failed)."""
+    async def append(self, entry: dict[str, Any]) -> int:
+        """Append one entry; returns its seq once committed (raises if the write failed)."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="audit-writer")
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         await self._queue.put(({**entry, "at": utcnow()}, done))
-        await done
+        return await done
 
     async def _run(self) -> None:
         while True:
@@ -74,29 +96,35 @@ class AuditWriter:
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                await self._write([entry for entry, _ in batch])
+                seqs = await self._write([entry for entry, _ in batch])
             except Exception as exc:
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
                 continue
-            for _, done in batch:
+            for (_, done), seq in zip(batch, seqs, strict=True):
                 if not done.done():
-                    done.set_result(None)
+                    done.set_result(seq)
 
-    async def _write(self, entries: list[dict[str, Any]]) -> None:
+    async def _write(self, entries: list[dict[str, Any]]) -> list[int]:
         async with self.engine.begin() as conn:
             await locks.hold(conn, Lock.AUDIT_APPEND)
-            last = await conn.scalar(
-                select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-            )
-            prev = last or GENESIS
+            last = (
+                await conn.execute(
+                    select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+                )
+            ).first()
+            seq, prev = (last[0], last[1]) if last is not None else (0, GENESIS)
             rows = []
             for entry in entries:
-                digest = chain_hash(prev, entry)
-                rows.append({**entry, "prev_hash": prev, "hash": digest})
+                seq += 1
+                row = {**entry, "seq": seq}
+                digest = chain_hash(prev, row)
+                rows.append({**row, "prev_hash": prev, "hash": digest})
                 prev = digest
             await conn.execute(insert(AuditEntry), rows)
+        self.head = (seq, prev)
+        return [row["seq"] for row in rows]
 
     async def close(self) -> None:
         """Stop the writer (entries still queued fail their callers)."""
@@ -110,6 +138,7 @@ async def search(
     page: PageParams,
     actor: str | None,
     outcome: str | None,
+    phase: str | None,
     method: str | None,
     request_id: str | None,
     since: datetime | None,
@@ -121,6 +150,8 @@ async def search(
         query = query.where(AuditEntry.actor == actor)
     if outcome:
         query = query.where(AuditEntry.outcome == outcome)
+    if phase:
+        query = query.where(AuditEntry.phase == phase)
     if method:
         query = query.where(AuditEntry.method == method.upper())
     if request_id:
@@ -132,28 +163,93 @@ async def search(
     return await keyset_page(session, query, keys=[AuditEntry.seq], page=page, descending=True)
 
 
-async def verify(session: AsyncSession, *, batch: int = 2000) -> dict[str, Any]:
-    """Walk the chain from the start; report the first row whose link or hash is wrong."""
-    prev, checked, after = GENESIS, 0, 0
+async def verify(
+    session: AsyncSession, *, head: tuple[int, str] | None = None, batch: int = 2000
+) -> dict[str, Any]:
+    """Walk the chain from seq 1; report the first row missing, moved, changed or cut off.
+
+    `head` is the last (seq, hash) the caller's own writer committed, taken before the walk
+    (so rows committed during it cannot make it look cut). `unfinished` counts intents with
+    no outcome: requests in flight, or writes whose outcome could not be recorded (the
+    gateway stopped, or its database failed, after forwarding them).
+    """
+    report = await _walk(session, head=head, batch=batch)
+    return {**report, "unfinished": await _unfinished(session)}
+
+
+async def _walk(
+    session: AsyncSession, *, head: tuple[int, str] | None, batch: int
+) -> dict[str, Any]:
+    prev, checked, expected = GENESIS, 0, 1
     while True:
         rows = (
             await session.scalars(
                 select(AuditEntry)
-                .where(AuditEntry.seq > after)
+                .where(AuditEntry.seq >= expected)
                 .order_by(AuditEntry.seq)
                 .limit(batch)
             )
         ).all()
-        if not rows:
-            return {"ok": True, "checked": checked, "first_broken": None}
         for row in rows:
             entry = {k: getattr(row, k) for k in CHAINED_FIELDS}
+            if row.seq != expected:
+                gone = (
+                    f"row {expected}"
+                    if row.seq == expected + 1
+                    else f"rows {expected}–{row.seq - 1}"
+                )
+                return _broken(
+                    checked,
+                    expected,
+                    "missing",
+                    f"{gone} removed: the sequence jumps from {expected - 1} to {row.seq}",
+                )
             if row.prev_hash != prev:
-                return _broken(checked, row.seq, "prev_hash does not match the previous row")
+                return _broken(
+                    checked,
+                    row.seq,
+                    "reordered",
+                    "prev_hash does not name the row before it: a row was moved or replaced",
+                )
             if row.hash != chain_hash(prev, entry):
-                return _broken(checked, row.seq, "hash does not match the row's content")
-            prev, checked, after = row.hash, checked + 1, row.seq
+                return _broken(checked, row.seq, "altered", "hash does not match the row's content")
+            if head is not None and row.seq == head[0] and row.hash != head[1]:
+                return _broken(
+                    checked,
+                    row.seq,
+                    "altered",
+                    "hash differs from the one this gateway committed: the chain was rewritten",
+                )
+            prev, checked, expected = row.hash, checked + 1, row.seq + 1
+        if len(rows) < batch:
+            break
+    if head is not None and head[0] >= expected:
+        return _broken(
+            checked,
+            head[0],
+            "truncated",
+            f"the log ends at row {expected - 1}, but this gateway committed row {head[0]}: "
+            "rows were removed from the end",
+        )
+    return {"ok": True, "checked": checked, "first_broken": None}
 
 
-def _broken(checked: int, seq: int, reason: str) -> dict[str, Any]:
-    return {"ok": False, "checked": checked, "first_broken": {"seq": seq, "reason": reason}}
+async def _unfinished(session: AsyncSession) -> int:
+    outcome = aliased(AuditEntry)
+    count = await session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
+            AuditEntry.phase == "intent",
+            ~select(outcome.seq).where(outcome.intent_seq == AuditEntry.seq).exists(),
+        )
+    )
+    return int(count or 0)
+
+
+def _broken(checked: int, seq: int, kind: str, reason: str) -> dict[str, Any]:
+    return {
+        "ok": False,
+        "checked": checked,
+        "first_broken": {"seq": seq, "kind": kind, "reason": reason},
+    }

@@ -241,6 +241,7 @@ STATUSES: dict[str, tuple[str, str]] = {
     "success": ("成功", "success"),
     "denied": ("拒绝", "denied"),
     "failed": ("失败", "failed"),
+    "intent": ("转发前登记", "recorded before forwarding"),
     "pass": ("合格", "pass"),
     "minor": ("轻微问题", "minor"),
     "fail": ("不合格", "fail"),

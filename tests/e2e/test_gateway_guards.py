@@ -23,13 +23,11 @@ def test_writes_and_denials_are_audited_and_the_chain_verifies(
     assert denied.status_code == 401
     api.get(f"/v1/enterprises/{uscc}").raise_for_status()  # a read: not audited
 
-    write = api.get("/v1/audit", params={"request_id": f"audit-{uscc}"}).json()["items"]
-    assert len(write) == 1
-    assert write[0] | {"at": None, "seq": None, "hash": None, "prev_hash": None} == {
-        "at": None,
-        "seq": None,
-        "hash": None,
-        "prev_hash": None,
+    # a write: its intent before it was forwarded, its outcome after (newest first)
+    outcome, intent = api.get("/v1/audit", params={"request_id": f"audit-{uscc}"}).json()["items"]
+    ignored = {"at": None, "seq": None, "hash": None, "prev_hash": None}
+    expected = {
+        **ignored,
         "request_id": f"audit-{uscc}",
         "actor": "demo-admin",
         "agency": "commerce",
@@ -38,11 +36,26 @@ def test_writes_and_denials_are_audited_and_the_chain_verifies(
         "method": "POST",
         "path": "/v1/enterprises",
         "object_key": None,
+    }
+    assert intent | ignored == {
+        **expected,
+        "phase": "intent",
+        "intent_seq": None,
+        "status": None,
+        "outcome": None,
+    }
+    assert outcome | ignored == {
+        **expected,
+        "phase": "outcome",
+        "intent_seq": intent["seq"],
         "status": 201,
         "outcome": "success",
     }
     refused = api.get("/v1/audit", params={"request_id": f"denied-{uscc}"}).json()["items"]
-    assert [(r["outcome"], r["status"], r["actor"]) for r in refused] == [("denied", 401, None)]
+    assert [(r["phase"], r["outcome"], r["status"], r["actor"]) for r in refused] == [
+        ("outcome", "denied", 401, None),
+        ("intent", None, None, None),
+    ]
     reads = api.get(
         "/v1/audit", params={"method": "GET", "outcome": "success", "limit": 500}
     ).json()
@@ -206,6 +219,6 @@ def test_concurrent_writes_keep_one_unbroken_chain(
         assert set(pool.map(register, range(40))) == {201}
     for n in (0, 17, 39):
         rows = api.get("/v1/audit", params={"request_id": f"chain-{tag}-{n}"}).json()["items"]
-        assert len(rows) == 1 and rows[0]["status"] == 201
+        assert [(r["phase"], r["status"]) for r in rows] == [("outcome", 201), ("intent", None)]
     report = api.get("/v1/audit/verify").json()
-    assert report["ok"] is True and report["checked"] >= 40
+    assert report["ok"] is True and report["checked"] >= 80

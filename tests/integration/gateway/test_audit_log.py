@@ -1,0 +1,137 @@
+"""The audit log's gap-free numbering: rows from before it are numbered in chain order by
+the migration and still verify, and the writer leaves no gap when a batch fails."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import column, insert, pool, select, table, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+
+from deploy.launcher import ALEMBIC_INI, create_databases
+from gateway.audit.models import AuditEntry
+from gateway.audit.service import GENESIS, AuditWriter, chain_hash, verify
+from kit.migrations import upgrade
+
+BEFORE = "59e8656d7b62"  # the gateway's head before the audit log had intents
+
+
+def _migrate(url: str, revision: str) -> None:
+    with ThreadPoolExecutor(1) as thread:  # Alembic runs an event loop of its own
+        thread.submit(upgrade, ALEMBIC_INI, "gateway", url, revision).result()
+
+
+def _legacy(n: int, prev: str) -> dict[str, object]:
+    entry: dict[str, object] = {
+        "at": datetime(2026, 11, 30, 8, 0, tzinfo=UTC) + timedelta(seconds=n),
+        "request_id": f"legacy-{n}",
+        "actor": "demo-admin",
+        "agency": "commerce",
+        "uscc": None,
+        "inspector_id": None,
+        "method": "POST",
+        "path": "/v1/enterprises",
+        "object_key": None,
+        "status": 201,
+        "outcome": "success",
+    }
+    digest = chain_hash(prev, entry)
+    return {**entry, "prev_hash": prev, "hash": digest}
+
+
+async def _entries(engine: AsyncEngine) -> list[tuple[int, str | None, str]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(AuditEntry.seq, AuditEntry.phase, AuditEntry.request_id).order_by(AuditEntry.seq)
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+async def _verify(engine: AsyncEngine, head: tuple[int, str] | None = None) -> dict[str, object]:
+    async with AsyncSession(engine) as session:
+        return await verify(session, head=head)
+
+
+@pytest.fixture
+async def legacy_database(postgres: str) -> str:
+    """A gateway database one migration short of the gap-free numbering."""
+    await create_databases(postgres, ["gateway_audit_migration"])
+    url = f"{postgres}/gateway_audit_migration"
+    await asyncio.to_thread(_migrate, url, BEFORE)
+    return url
+
+
+async def test_old_rows_are_numbered_in_chain_order_and_still_verify(legacy_database: str) -> None:
+    engine = create_async_engine(legacy_database, poolclass=pool.NullPool)
+    # the table as it was: no phase, no intent_seq, seq an identity
+    add = insert(table("audit_log", *(column(name) for name in _legacy(0, GENESIS))))
+    prev = GENESIS
+    try:
+        for n in range(5):
+            row = _legacy(n, prev)
+            if n == 2:  # a rolled-back insert: the old identity skips a value here
+                async with engine.connect() as conn:
+                    transaction = await conn.begin()
+                    await conn.execute(add, {**row, "request_id": "rolled-back", "hash": "f" * 64})
+                    await transaction.rollback()
+            async with engine.begin() as conn:
+                await conn.execute(add, row)
+            prev = str(row["hash"])
+        async with engine.connect() as conn:
+            old = (await conn.execute(text("SELECT seq FROM audit_log ORDER BY seq"))).scalars()
+            assert list(old) == [1, 2, 4, 5, 6]
+        await asyncio.to_thread(_migrate, legacy_database, "head")
+
+        assert await _entries(engine) == [(n + 1, None, f"legacy-{n}") for n in range(5)]
+        assert await _verify(engine) == {
+            "ok": True,
+            "checked": 5,
+            "first_broken": None,
+            "unfinished": 0,
+        }
+        writer = AuditWriter(engine)
+        try:
+            seq = await writer.append(_new_intent("after-migration"))
+        finally:
+            await writer.close()
+        assert seq == 6 and writer.head is not None and writer.head[0] == 6
+        report = await _verify(engine, head=writer.head)
+        assert report["ok"] is True and report["checked"] == 6 and report["unfinished"] == 1
+    finally:
+        await engine.dispose()
+
+
+def _new_intent(request_id: str, **extra: object) -> dict[str, object]:
+    return {
+        "phase": "intent",
+        "intent_seq": None,
+        "request_id": request_id,
+        "actor": "demo-admin",
+        "agency": "commerce",
+        "uscc": None,
+        "inspector_id": None,
+        "method": "PATCH",
+        "path": "/v1/enterprises/x",
+        "object_key": "x",
+        "status": None,
+        "outcome": None,
+        **extra,
+    }
+
+
+async def test_a_failed_batch_leaves_no_gap(migrated) -> None:  # type: ignore[no-untyped-def]
+    engine = create_async_engine(migrated("gateway"), poolclass=pool.NullPool)
+    writer = AuditWriter(engine)
+    try:
+        first = await writer.append(_new_intent("gap-free-1"))
+        with pytest.raises(Exception, match="too long"):
+            await writer.append(_new_intent("gap-free-2", method="X" * 40))
+        second = await writer.append(_new_intent("gap-free-3"))
+        assert second == first + 1
+        assert (await _verify(engine, head=writer.head))["ok"] is True
+    finally:
+        await writer.close()
+        await engine.dispose()
