@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import LargeBinary, SmallInteger, String, delete, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Mapped, mapped_column
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit.auth import principal_of_scope
@@ -81,6 +82,8 @@ class IdempotencyMiddleware:
         more = True
         while more:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()  # never go on with half a body
             body += message.get("body", b"")
             more = message.get("more_body", False)
         fingerprint = hashlib.sha256(

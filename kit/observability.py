@@ -20,7 +20,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,6 +35,8 @@ traceparent_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "traceparent", default=None
 )
 MAX_HEADER_BYTES = 16 * 1024
+# nginx's "client closed request": counted as such, never as a 5xx; nobody gets the answer
+CLIENT_CLOSED_REQUEST = 499
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 LATENCY = Histogram(
@@ -103,7 +105,10 @@ BULK_MEDIA = (
 
 
 class RequestContextMiddleware:
-    """Request id (echoed as X-Request-ID), trace context, size limits (413, 431), metrics."""
+    """Request id (echoed as X-Request-ID), trace context, size limits (413, 431), metrics.
+
+    A client that goes away before its body is read is counted as 499, not answered.
+    """
 
     def __init__(
         self, app: ASGIApp, *, service: str, max_body_bytes: int, max_bulk_body_bytes: int = 0
@@ -186,6 +191,8 @@ class RequestContextMiddleware:
         except _BodyTooLarge:
             status = 413
             await self._too_large(scope, send, rid, limit)
+        except ClientDisconnect:
+            status = CLIENT_CLOSED_REQUEST
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("kit.problems")
@@ -347,11 +348,18 @@ def problem_for_exception(request: Request, exc: BaseException) -> JSONResponse:
     )
 
 
+def body_unread(scope: Scope, exc: BaseException) -> bool:
+    """The request's body could not be read: the client went away, or it passed the limit."""
+    return isinstance(exc, ClientDisconnect) or bool(scope.get("state", {}).get("body_too_large"))
+
+
 class UnhandledErrorMiddleware:
     """Answers exceptions with a problem inside the app, so the connection stays usable.
 
     Starlette's outermost error middleware re-raises after answering, and uvicorn then closes
-    the keep-alive connection; a proxy reusing it would fail the next request.
+    the keep-alive connection; a proxy reusing it would fail the next request. A body that
+    could not be read is not the app's error: over the size limit, the request context
+    middleware answers 413; a client gone mid-body gets no answer; both pass through.
     """
 
     def __init__(self, app: ASGIApp):
@@ -372,7 +380,7 @@ class UnhandledErrorMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            if started:
+            if started or body_unread(scope, exc):
                 raise
             response = problem_for_exception(Request(scope), exc)
             await response(scope, receive, send)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import httpx
 
 from tests.helpers import enterprise_body, new_uscc, sql, wait_until
@@ -222,3 +224,107 @@ def test_concurrent_writes_keep_one_unbroken_chain(
         assert [(r["phase"], r["status"]) for r in rows] == [("outcome", 201), ("intent", None)]
     report = api.get("/v1/audit/verify").json()
     assert report["ok"] is True and report["checked"] >= 80
+
+
+def _chunked(url: str, path: str, headers: dict[str, str], size: int) -> tuple[int, bytes]:
+    """POST `size` bytes as a chunked body on a raw socket, reading the answer as soon as one
+    comes (the server may answer and close before the body is all sent); status and body."""
+    import select
+    import socket
+    from urllib.parse import urlsplit
+
+    host, port = urlsplit(url).hostname, urlsplit(url).port
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    chunk = b"x" * 65536
+    answer = b""
+    with socket.create_connection((host, port), timeout=30) as s:
+        s.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nTransfer-Encoding: chunked\r\n"
+            f"Content-Type: application/json\r\n{head}\r\n".encode()
+        )
+        sent = 0
+        try:
+            while sent < size and not select.select([s], [], [], 0)[0]:
+                s.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sent += len(chunk)
+            if sent >= size:
+                s.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server answered and closed while we were still sending
+        with contextlib.suppress(OSError):
+            while not _complete(answer) and (part := s.recv(65536)):
+                answer += part
+    status = int(answer.split(b" ", 2)[1])
+    return status, answer.split(b"\r\n\r\n", 1)[1]
+
+
+def _complete(answer: bytes) -> bool:
+    """A whole HTTP answer: headers and as many body bytes as its Content-Length says."""
+    head, found, body = answer.partition(b"\r\n\r\n")
+    if not found:
+        return False
+    fields = dict(line.lower().split(b": ", 1) for line in head.split(b"\r\n")[1:])
+    return len(body) >= int(fields.get(b"content-length", b"0"))
+
+
+def _metric_total(gateway_url: str, status_prefix: str) -> float:
+    text = httpx.get(f"{gateway_url}/metrics").text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("http_requests_total{")
+        and 'service="gateway"' in line
+        and f'status="{status_prefix}' in line
+    )
+
+
+def test_an_oversized_chunked_body_is_a_413_problem_through_the_gateway(
+    stack, gateway_url: str, admin_token: str
+) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    failures = _metric_total(gateway_url, "5")
+    bearer = {"Authorization": f"Bearer {admin_token}"}
+    for base in (gateway_url, stack.url("registry")):
+        status, body = _chunked(base, "/v1/enterprises", bearer, 2 * 1024 * 1024)
+        problem = json.loads(body)
+        assert status == 413 and problem["type"] == "/problems/payload-too-large", (base, body)
+    assert _metric_total(gateway_url, "5") == failures
+    log = (stack.data_dir / "gateway.log").read_text()
+    assert "_BodyTooLarge" not in log and "BodyTooLarge" not in log
+
+
+def test_a_client_gone_mid_body_is_neither_a_500_nor_logged_as_one(
+    stack, api: httpx.Client, gateway_url: str, admin_token: str
+) -> None:  # type: ignore[no-untyped-def]
+    import socket
+    from urllib.parse import urlsplit
+
+    failures = _metric_total(gateway_url, "5")
+    log = stack.data_dir / "gateway.log"
+    logged = log.stat().st_size
+    rid = f"gone-{new_uscc()}"
+    url = urlsplit(gateway_url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as s:
+        s.sendall(
+            f"POST /v1/enterprises HTTP/1.1\r\nHost: {url.netloc}\r\n"
+            f"Authorization: Bearer {admin_token}\r\nX-Request-ID: {rid}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+            '{"uscc": "'.encode()
+        )
+    # the gateway recorded the intent, then how it ended: the client went away (499)
+    ended = wait_until(
+        lambda: [
+            r
+            for r in api.get("/v1/audit", params={"request_id": rid}).json()["items"]
+            if r["phase"] == "outcome"
+        ],
+        what="the write's outcome row",
+    )
+    assert (ended[0]["status"], ended[0]["outcome"]) == (499, "failed")
+    # counted once the exception has left the audit (which records the outcome first)
+    wait_until(lambda: _metric_total(gateway_url, "499") >= 1, what="the 499 to be counted")
+    assert _metric_total(gateway_url, "5") == failures
+    with log.open() as f:
+        f.seek(logged)
+        assert "unhandled error" not in f.read()
