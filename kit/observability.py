@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -183,7 +184,10 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                message["headers"] = [
+                    *_relative_locations(scope, message["headers"]),
+                    (b"x-request-id", rid.encode()),
+                ]
             await send(message)
 
         try:
@@ -250,6 +254,34 @@ class RequestContextMiddleware:
 
 class _BodyTooLarge(Exception):
     pass
+
+
+def site_relative(location: str, host: str) -> str:
+    """`location` as a path when it points at `host` (the request's own), else unchanged.
+
+    Starlette builds redirects (a trailing slash added or removed) from the request's URL,
+    whose host is the client's `Host` header and whose scheme a proxy header may set: echoed
+    back, anyone could point a 307 at another site. Leading slashes are collapsed, so the
+    path cannot read as another host (`//evil.example/...`).
+    """
+    parts = urlsplit(location)
+    if not parts.scheme or not parts.netloc or parts.netloc.lower() != host.lower():
+        return location
+    return urlunsplit(("", "", "/" + parts.path.lstrip("/"), parts.query, parts.fragment))
+
+
+def _relative_locations(scope: Scope, headers: list[tuple[bytes, bytes]]) -> list[Any]:
+    if not any(name.lower() == b"location" for name, _ in headers):
+        return headers
+    host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+    if not host and scope.get("server"):
+        host = "{}:{}".format(*scope["server"])
+    return [
+        (name, site_relative(value.decode("latin-1"), host).encode("latin-1"))
+        if name.lower() == b"location"
+        else (name, value)
+        for name, value in headers
+    ]
 
 
 async def metrics_endpoint(_: Request) -> Response:

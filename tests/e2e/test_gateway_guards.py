@@ -328,3 +328,12 @@ def test_a_client_gone_mid_body_is_neither_a_500_nor_logged_as_one(
     with log.open() as f:
         f.seek(logged)
         assert "unhandled error" not in f.read()
+
+
+def test_redirects_do_not_reflect_the_host_header(api: httpx.Client) -> None:
+    spoofed = {"Host": "evil.example", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "x.test"}
+    # a gateway route and a service route reached with a trailing slash
+    for path in ("/v1/clients/", "/v1/zones/"):
+        moved = api.get(path, headers=spoofed, follow_redirects=False)
+        assert moved.status_code == 307, (path, moved.text)
+        assert moved.headers["location"] == path.rstrip("/"), moved.headers["location"]

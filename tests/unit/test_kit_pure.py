@@ -275,3 +275,21 @@ async def test_tokens_claiming_too_long_a_life_are_refused() -> None:
         with pytest.raises(ProblemError, match=r"lifetime|not yet valid") as err:
             await verifier.verify(minted)
         assert err.value.status == 401
+
+
+@pytest.mark.parametrize(
+    ("location", "host", "expected"),
+    [
+        ("http://evil.example/v1/clients", "evil.example", "/v1/clients"),
+        ("https://EVIL.example:8443/v1/zones?x=1", "evil.example:8443", "/v1/zones?x=1"),
+        ("http://evil.example//other.example/x", "evil.example", "/other.example/x"),
+        ("https://elsewhere.example/x", "evil.example", "https://elsewhere.example/x"),
+        ("/v1/zones/abc", "evil.example", "/v1/zones/abc"),
+    ],
+)
+def test_redirects_to_the_request_s_own_host_become_paths(
+    location: str, host: str, expected: str
+) -> None:
+    from kit.observability import site_relative
+
+    assert site_relative(location, host) == expected
