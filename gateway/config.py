@@ -1,8 +1,9 @@
 """Gateway settings (env prefix `GATEWAY_`)."""
 
+from ipaddress import ip_network
 from typing import ClassVar
 
-from pydantic import model_validator
+from pydantic import IPvAnyNetwork, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from kit.settings import ServiceSettings, require_real_secret
@@ -47,6 +48,9 @@ class GatewaySettings(ServiceSettings):
     rate_limit_burst: int = 200
     # Tighter buckets for some routes, per caller: prefix -> (per second, burst).
     route_rate_limits: dict[str, tuple[float, int]] = {"/oauth/token": (10.0, 50)}  # noqa: RUF012
+    # Who may read /metrics: loopback (a Prometheus beside it, `make run`, the tests); add the
+    # scraper's network where it runs elsewhere, e.g. GATEWAY_METRICS_ALLOW='["10.0.0.0/8"]'.
+    metrics_allow: list[IPvAnyNetwork] | None = [ip_network("127.0.0.0/8"), ip_network("::1")]  # noqa: RUF012
     # Origins allowed to call the API from a browser (the dashboard's); empty = none.
     cors_origins: list[str] = []  # noqa: RUF012
     # A CJK TrueType/OpenType font for the dossier PDF; empty = the bundled Noto Sans SC

@@ -9,10 +9,11 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import multiprocess
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -37,8 +38,9 @@ from kit.settings import ServiceSettings
 log = logging.getLogger("kit.app")
 
 
-def health_router() -> APIRouter:
-    """`/livez` (process up) and `/readyz` (database and NATS reachable)."""
+def health_router(metrics_allow: Sequence[IPv4Network | IPv6Network] | None = None) -> APIRouter:
+    """`/livez` (process up), `/readyz` (database and NATS reachable) and `/metrics` (to
+    addresses in `metrics_allow` only, when given)."""
     router = APIRouter(tags=["health"])
 
     @router.get("/livez", summary="Liveness")
@@ -73,8 +75,24 @@ def health_router() -> APIRouter:
             dependencies=dependencies,
         )
 
-    router.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        if metrics_allow is not None and not _from(request, metrics_allow):
+            return problem_response(
+                request, "forbidden", "metrics are served only to the allowed addresses"
+            )
+        return await metrics_endpoint(request)
+
+    router.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
     return router
+
+
+def _from(request: Request, networks: Sequence[IPv4Network | IPv6Network]) -> bool:
+    """The request's client address is in one of `networks`."""
+    try:
+        address = ip_address(request.client.host if request.client else "")
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 async def prune_once(engine: AsyncEngine, settings: ServiceSettings, *, messaging: bool) -> None:
@@ -239,7 +257,7 @@ def create_service_app(
         max_body_bytes=settings.max_body_bytes,
         max_bulk_body_bytes=settings.max_bulk_body_bytes,
     )
-    app.include_router(health_router())
+    app.include_router(health_router(settings.metrics_allow))
     for router in routers:
         app.include_router(router)
     generate = app.openapi

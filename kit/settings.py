@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import ClassVar, Literal
 
-from pydantic import model_validator
+from pydantic import IPvAnyNetwork, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kit.crypto import Keyring, dev_keyring, is_dev_key
@@ -88,6 +88,9 @@ class ServiceSettings(PiiSettings):
     inbox_retention_days: int = 400
     janitor_interval_s: float = 3600
     log_level: str = "INFO"
+    # Who may read /metrics: networks (JSON list, e.g. ["10.0.0.0/8"]); None = anyone. The
+    # gateway, the one public door, allows loopback only by default.
+    metrics_allow: list[IPvAnyNetwork] | None = None
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_prod(self) -> ServiceSettings:

@@ -2,6 +2,7 @@
 worker each): a write is recorded before it is forwarded or refused with a 503; the log's
 gap-free sequence and hash chain show a removed, changed or reordered row; a gateway killed
 between forwarding and recording the outcome leaves the intent, so the write is not lost.
+Its gateway allows /metrics to another network only, so it also shows loopback refused.
 
 The gateway's database is taken away narrowly: `ALLOW_CONNECTIONS false` (which binds the
 superuser too, unlike a revoked CONNECT) and its sessions terminated; the registry's
@@ -32,6 +33,8 @@ from tests.helpers import (
 def audited() -> Iterator[Stack]:
     stack = make_stack("audit")
     stack.workers = 1  # one gateway process: a failpoint's kill -9 stops the whole gateway
+    # metrics only for an address the tests never use: loopback is refused on this stack
+    stack.env["GATEWAY_METRICS_ALLOW"] = '["192.0.2.0/24"]'
     try:
         stack.start_infrastructure()
         stack.migrate()
@@ -258,3 +261,9 @@ def test_a_gateway_killed_after_forwarding_leaves_the_intent(
     assert [(r["phase"], r["method"], r["status"]) for r in rows] == [("intent", "PATCH", None)]
     report = client.get("/v1/audit/verify").json()
     assert report["ok"] is True and report["unfinished"] >= 1
+
+
+def test_metrics_are_served_only_to_allowed_addresses(audited: Stack) -> None:
+    refused = httpx.get(f"{audited.url('gateway')}/metrics")
+    assert_problem(refused, 403, "forbidden")
+    assert "http_requests_total" not in refused.text
