@@ -2,7 +2,8 @@
 
 Starts its own seeded stack on free ports (like the tests), then measures:
   1. registry read  (GET /v1/enterprises/{uscc}) direct and through the gateway, 64 connections;
-  2. registry write (POST /v1/enterprises)       direct and through the gateway, 64 connections;
+  2. registry write (POST /v1/enterprises)       direct and through the gateway, 1 and 64
+     connections (one at a time shows what the gateway's audit adds to each write);
   3. outbox commit-to-consumer latency at a steady 200 events/s (open loop): from the event's
      `time` (stamped inside the writing transaction) to its arrival at a JetStream consumer;
   4. credit (bench/credit.py: rescoring, score reads, a rescoring storm), inspection
@@ -181,6 +182,7 @@ async def scenarios(stack: Stack) -> list[Result]:
         for name, fn, connections in (
             ("read", read, 1),
             ("read", read, CONNECTIONS),
+            ("write", write, 1),  # one at a time: what the gateway adds to each write
             ("write", write, CONNECTIONS),
         ):
             for via, base in targets.items():
@@ -285,7 +287,12 @@ def report(results: list[Result]) -> str:
         for r in results
     ]
     by = {r.name: r for r in results}
-    for kind, connections in (("read", 1), ("read", CONNECTIONS), ("write", CONNECTIONS)):
+    for kind, connections in (
+        ("read", 1),
+        ("read", CONNECTIONS),
+        ("write", 1),
+        ("write", CONNECTIONS),
+    ):
         direct = by.get(f"{kind} direct @{connections}")
         if direct is None:
             continue
