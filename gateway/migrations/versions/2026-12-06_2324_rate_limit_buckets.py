@@ -1,7 +1,7 @@
 """rate limit buckets
 
 Revision ID: 7253b18587b0
-Revises: 59e8656d7b62
+Revises: b5895b1b1c5d
 Create Date: 2026-12-06 23:24:20.507782+00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7253b18587b0"
-down_revision: str | None = "59e8656d7b62"
+down_revision: str | None = "b5895b1b1c5d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
