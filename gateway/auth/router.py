@@ -96,6 +96,8 @@ async def _audit_lockout(request: Request, account: str, source: str) -> None:
                 "object_key": account,
                 "status": 401,
                 "outcome": "locked",
+                "phase": "outcome",  # no intent: the gateway itself decided, nothing forwarded
+                "intent_seq": None,
             }
         )
     except Exception:
