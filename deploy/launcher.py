@@ -23,6 +23,8 @@ Environment:
   ZONE_TRUSTED_PROXIES  addresses or CIDRs (comma-separated) whose X-Forwarded-For and
                       X-Forwarded-Proto the gateway believes (default none: a client's own
                       headers never change its address); the services trust the gateway only
+  <SERVICE>_REQUIRE_GATEWAY  true (the launcher's default): a service answers only requests
+                      carrying the gateway's assertion; false lets a caller reach its port
   ZONE_STREAM_REPLICAS  stream replicas (default 1; 3 on a 3-node NATS cluster)
 """
 
@@ -185,6 +187,8 @@ class Stack:
         """Environment of one service process."""
         prefix = APPS[name][1]
         env = {
+            # services answer the gateway only, unless the environment says otherwise
+            **({f"{prefix}REQUIRE_GATEWAY": "true"} if name != "gateway" else {}),
             **os.environ,
             **self.env,
             f"{prefix}PROFILE": self.profile,

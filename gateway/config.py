@@ -16,6 +16,7 @@ class GatewaySettings(ServiceSettings):
 
     service_name: str = "gateway"
     uses_nats: ClassVar[bool] = False
+    behind_gateway: ClassVar[bool] = False  # it is the gateway: it signs the assertions
     port: int = 8000
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/gateway"
     # Ed25519 private key (PKCS#8 PEM). Required in prod; dev/test keep one in the gateway DB.

@@ -74,7 +74,7 @@ async def startup(app: FastAPI) -> None:
         inline_jwks=json.dumps(signer.jwks()),
         max_lifetime_s=settings.token_max_lifetime_s,
     )
-    app.state.upstreams = Upstreams(settings)
+    app.state.upstreams = Upstreams(settings, signer)
     await app.state.upstreams.start()
     app.state.dependency_report = app.state.upstreams.report
     app.state.audit = AuditWriter(app.state.engine)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,8 +17,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.auth.tokens import Signer
 from gateway.config import GatewaySettings
-from kit import tracing
+from kit import gateway_assertion, tracing
+from kit.observability import request_id_var
 from kit.problems import problem_response
 
 log = logging.getLogger("gateway.proxy")
@@ -77,7 +80,8 @@ HOP_BY_HOP = {
 # The services believe the gateway's forwarded headers (it is their trusted proxy), so a
 # caller's own are dropped and the gateway states the address and scheme it saw.
 FORWARDED = {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"}
-NOT_PASSED_ON = HOP_BY_HOP | FORWARDED | {"traceparent"}  # traceparent: the gateway's span
+# traceparent: the gateway's span; a caller's own assertion is never passed on either
+NOT_PASSED_ON = HOP_BY_HOP | FORWARDED | {"traceparent", gateway_assertion.HEADER.lower()}
 
 
 def route_for(path: str) -> tuple[str, str] | None:
@@ -101,9 +105,11 @@ class ProxiedRoute:
 
 
 class Upstreams:
-    """Base URLs of the services and the shared client session."""
+    """Base URLs of the services and the shared client session, which puts the gateway's
+    assertion on every request it sends them (whichever part of the gateway sends it)."""
 
-    def __init__(self, settings: GatewaySettings):
+    def __init__(self, settings: GatewaySettings, signer: Signer):
+        self.signer = signer
         self.urls = {
             "registry": settings.registry_url.rstrip("/"),
             "credit": settings.credit_url.rstrip("/"),
@@ -142,7 +148,22 @@ class Upstreams:
             timeout=self.timeout,
             auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept-Encoding"),
+            middlewares=(self._assert,),
         )
+
+    async def _assert(
+        self, request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        """Sign this exact request (method, target as sent, request id); a resend is signed
+        afresh. Without a request id of its own it takes the one being served."""
+        request_id = request.headers.get("X-Request-ID") or request_id_var.get()
+        if not request_id:
+            request_id = str(uuid.uuid4())
+        request.headers["X-Request-ID"] = request_id
+        request.headers[gateway_assertion.HEADER] = self.signer.assertion(
+            method=request.method, target=request.url.raw_path_qs, request_id=request_id
+        )
+        return await handler(request)
 
     async def report(self) -> dict[str, str]:
         """Each upstream's liveness: ok, unavailable, or not deployed."""

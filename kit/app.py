@@ -22,6 +22,7 @@ from kit import tracing
 from kit.auth import JwksVerifier
 from kit.bulk import hoist_body_defs
 from kit.db import make_engine, make_sessionmaker
+from kit.gateway_assertion import GatewayAssertionMiddleware
 from kit.idempotency import IdempotencyMiddleware
 from kit.inbox import Consumer, ConsumerRunner, RetryRunner
 from kit.messaging import NatsConnection
@@ -251,6 +252,9 @@ def create_service_app(
     app.add_middleware(IdempotencyMiddleware)
     for middleware, options in outer_middleware:
         app.add_middleware(middleware, **options)  # type: ignore[arg-type]
+    if settings.behind_gateway and settings.require_gateway:
+        # inside the request context (it knows the request id), outside everything else
+        app.add_middleware(GatewayAssertionMiddleware, issuer=settings.jwt_issuer)
     app.add_middleware(
         RequestContextMiddleware,
         service=settings.service_name,

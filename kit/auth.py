@@ -108,6 +108,13 @@ class JwksVerifier:
             self._load(response.json())
             self._fetched_at = time.monotonic()
 
+    async def key_for(self, kid: str) -> PyJWK | None:
+        """The gateway's public key `kid`, refetching the JWKS once when it is unknown (a
+        gateway assertion is signed with the token key)."""
+        if kid not in self._keys:
+            await self._refresh()
+        return self._keys.get(kid)
+
     async def verify(self, token: str) -> Principal:
         """Decode and check signature, issuer, audience, expiry and lifetime (cached until
         expiry)."""

@@ -48,6 +48,8 @@ class ServiceSettings(PiiSettings):
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
     uses_nats: ClassVar[bool] = True  # the gateway does not
+    # Whether the service sits behind the gateway (every service does; the gateway does not).
+    behind_gateway: ClassVar[bool] = True
     # Whether the service keeps personal information (个人信息) in encrypted columns, and so
     # needs `pii_keys` in prod.
     stores_personal_data: ClassVar[bool] = False
@@ -91,6 +93,10 @@ class ServiceSettings(PiiSettings):
     # Who may read /metrics: networks (JSON list, e.g. ["10.0.0.0/8"]); None = anyone. The
     # gateway, the one public door, allows loopback only by default.
     metrics_allow: list[IPvAnyNetwork] | None = None
+    # Accept requests only with the gateway's signed assertion (kit.gateway_assertion), so
+    # no caller skips its audit and rate limits by calling the service's port. Unset: on in
+    # prod, off otherwise; `make run` and the test stacks turn it on (deploy/launcher.py).
+    require_gateway: bool | None = None
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_prod(self) -> ServiceSettings:
@@ -100,6 +106,8 @@ class ServiceSettings(PiiSettings):
             if not self.nats_user:
                 raise ValueError("nats_user must name the service's NATS identity in prod")
             require_real_secret(self.nats_password, name="nats_password", profile=self.profile)
+        if self.require_gateway is None:
+            self.require_gateway = self.behind_gateway and self.profile == "prod"
         if self.stores_personal_data:
             self.pii_keyring()  # a bad key fails at start, not at the first read
         if self.profile == "prod" and os.environ.get("ZONE_FAILPOINTS", "").strip():

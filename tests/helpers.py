@@ -271,3 +271,17 @@ def assert_problem(response: httpx.Response, status: int, slug: str) -> dict:  #
     body = response.json()
     assert body["status"] == status and body["type"] == f"/problems/{slug}" and body["detail"]
     return body  # type: ignore[no-any-return]
+
+
+def as_gateway(stack: Stack, method: str, target: str) -> dict[str, str]:
+    """Headers that carry the gateway's assertion for one request straight to a service
+    (`target`: path and query exactly as sent), signed with the stack's own key (the dev
+    profile keeps it in the gateway's database): for tests of what a service does itself."""
+    from gateway.auth.tokens import Signer
+    from kit.gateway_assertion import HEADER
+
+    (pem,) = sql(stack, "gateway", "SELECT private_pem FROM signing_keys")[0]
+    signer = Signer(str(pem), issuer="zone-gateway", audience="", ttl_s=0)
+    request_id = f"test-{uuid.uuid4().hex}"
+    assertion = signer.assertion(method=method, target=target, request_id=request_id)
+    return {"X-Request-ID": request_id, HEADER: assertion}

@@ -15,6 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 
+from kit import gateway_assertion
+
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 
 
@@ -94,3 +96,15 @@ class Signer:
         }
         token = jwt.encode(payload, self._key, algorithm="EdDSA", headers={"kid": self.kid})
         return token, self.ttl_s
+
+    def assertion(self, *, method: str, target: str, request_id: str) -> str:
+        """The gateway's assertion for one request it sends a service (kit.gateway_assertion):
+        `target` is the raw path and query as sent."""
+        return gateway_assertion.sign(
+            self._key,
+            self.kid,
+            issuer=self.issuer,
+            method=method,
+            target=target,
+            request_id=request_id,
+        )

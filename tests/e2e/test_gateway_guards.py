@@ -6,7 +6,7 @@ import contextlib
 
 import httpx
 
-from tests.helpers import enterprise_body, new_uscc, sql, wait_until
+from tests.helpers import as_gateway, enterprise_body, new_uscc, sql, wait_until
 
 
 def test_writes_and_denials_are_audited_and_the_chain_verifies(
@@ -286,7 +286,8 @@ def test_an_oversized_chunked_body_is_a_413_problem_through_the_gateway(
     failures = _metric_total(gateway_url, "5")
     bearer = {"Authorization": f"Bearer {admin_token}"}
     for base in (gateway_url, stack.url("registry")):
-        status, body = _chunked(base, "/v1/enterprises", bearer, 2 * 1024 * 1024)
+        direct = as_gateway(stack, "POST", "/v1/enterprises") if base != gateway_url else {}
+        status, body = _chunked(base, "/v1/enterprises", bearer | direct, 2 * 1024 * 1024)
         problem = json.loads(body)
         assert status == 413 and problem["type"] == "/problems/payload-too-large", (base, body)
     assert _metric_total(gateway_url, "5") == failures

@@ -1,0 +1,174 @@
+"""Gateway assertions: the gateway's signed word, on each request it forwards, that the
+request came through its door (rate limit, audit record, lockout); a service with
+`require_gateway` on refuses any request without a valid one.
+
+An assertion is a compact JWS signed with the gateway's token key (same key id, same
+JWKS), told apart from a token by its `typ` and audience, so neither can pass for the other.
+It binds the request id, the method and the request target exactly as sent on the wire
+(raw path and query), and lives 30 seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt import PyJWK
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from kit.problems import problem_response
+
+log = logging.getLogger("kit.gateway_assertion")
+
+HEADER = "X-Gateway-Assertion"
+TYP = "gateway-assertion+jwt"
+AUDIENCE = "zone-services"  # tokens are for "zone-platform": a token is never an assertion
+TTL_S = 30
+LEEWAY_S = 5  # between the gateway's clock and a service's
+# Probes and Prometheus reach a service directly; these answer nothing about anyone's data.
+OPEN_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
+SEEN_CACHE_SIZE = 50_000
+REFUSAL = "requests reach this service through the gateway"
+
+
+class AssertionRefused(Exception):
+    """The assertion is missing, malformed, forged, expired, replayed or for another request."""
+
+
+def sign(
+    key: Ed25519PrivateKey,
+    kid: str,
+    *,
+    issuer: str,
+    method: str,
+    target: str,
+    request_id: str,
+    now: float | None = None,
+) -> str:
+    """An assertion for one request: `target` is its raw path and query (`/v1/x?a=1`)."""
+    issued = int(time.time() if now is None else now)
+    claims = {
+        "iss": issuer,
+        "aud": AUDIENCE,
+        "iat": issued,
+        "exp": issued + TTL_S,
+        "jti": secrets.token_hex(8),
+        "rid": request_id,
+        "htm": method,
+        "htu": target,
+    }
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid, "typ": TYP})
+
+
+def kid_of(assertion: str) -> str:
+    """The key id an assertion names (unverified), after checking its header's shape."""
+    try:
+        header = jwt.get_unverified_header(assertion)
+    except jwt.PyJWTError as exc:
+        raise AssertionRefused("not a well-formed JWS") from exc
+    kid = header.get("kid")
+    if header.get("alg") != "EdDSA" or header.get("typ") != TYP or not isinstance(kid, str):
+        raise AssertionRefused(f"header must be EdDSA, typ {TYP} and carry a key id")
+    return kid
+
+
+def check(
+    assertion: str,
+    key: PyJWK,
+    *,
+    issuer: str,
+    method: str,
+    target: str,
+    request_id: str,
+) -> dict[str, Any]:
+    """The assertion's claims, when it is the gateway's, current, and for this request."""
+    kid_of(assertion)
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            assertion,
+            key=key,
+            algorithms=["EdDSA"],
+            audience=AUDIENCE,
+            issuer=issuer,
+            leeway=LEEWAY_S,
+            options={"require": ["exp", "iat", "iss", "aud", "jti", "rid", "htm", "htu"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise AssertionRefused(f"rejected: {exc}") from exc
+    if float(claims["exp"]) - float(claims["iat"]) > TTL_S:
+        raise AssertionRefused(f"lives longer than {TTL_S} s")
+    bound = (claims["htm"], claims["htu"], claims["rid"])
+    if bound != (method, target, request_id):
+        raise AssertionRefused(f"made for {bound[0]} {bound[1]} ({bound[2]})")
+    return claims
+
+
+def target_of(scope: Scope) -> str:
+    """The request target as received: raw path, and the query when there is one."""
+    raw: bytes = scope.get("raw_path") or scope["path"].encode()
+    query: bytes = scope.get("query_string", b"")
+    return (raw + (b"?" + query if query else b"")).decode("latin-1")
+
+
+class GatewayAssertionMiddleware:
+    """Refuses (401 problem) every request but the probes' without a valid gateway assertion.
+
+    Sits inside the request context (the request id is known) and outside everything else.
+    Each assertion is accepted once per process: an exact replay to the same worker within
+    its 30 seconds is refused too.
+    """
+
+    def __init__(self, app: ASGIApp, *, issuer: str):
+        self.app = app
+        self.issuer = issuer
+        self._seen: dict[str, float] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        try:
+            await self._verify(scope)
+        except AssertionRefused as exc:
+            log.warning("refused %s %s: assertion %s", scope["method"], scope["path"], exc)
+            response = problem_response(
+                Request(scope),
+                "unauthorized",
+                REFUSAL,
+                headers={"WWW-Authenticate": f'GatewayAssertion header="{HEADER}"'},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _verify(self, scope: Scope) -> None:
+        name = HEADER.lower().encode()
+        values = [v for k, v in scope["headers"] if k == name]
+        if len(values) != 1:
+            raise AssertionRefused("missing" if not values else "sent more than once")
+        assertion = values[0].decode("latin-1")
+        key = await scope["app"].state.verifier.key_for(kid_of(assertion))
+        if key is None:
+            raise AssertionRefused("signed by an unknown key")
+        now = time.time()
+        claims = check(
+            assertion,
+            key,
+            issuer=self.issuer,
+            method=scope["method"],
+            target=target_of(scope),
+            request_id=scope.get("state", {}).get("request_id", ""),
+        )
+        jti = str(claims["jti"])
+        if self._seen.get(jti, 0.0) > now:
+            raise AssertionRefused("already used")
+        if len(self._seen) >= SEEN_CACHE_SIZE:
+            self._seen = {k: exp for k, exp in self._seen.items() if exp > now}
+            for stale in list(self._seen)[: SEEN_CACHE_SIZE // 10]:
+                del self._seen[stale]
+        self._seen[jti] = float(claims["exp"]) + LEEWAY_S

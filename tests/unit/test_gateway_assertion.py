@@ -1,0 +1,181 @@
+"""Gateway assertions (kit.gateway_assertion): bound to one request, short-lived, never a
+token, and what they cost per request."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from gateway.auth.tokens import Signer, new_private_key_pem
+from kit import gateway_assertion as ga
+from kit.auth import JwksVerifier
+from kit.observability import RequestContextMiddleware
+from kit.problems import ProblemError
+
+ISSUER = "zone-gateway"
+
+
+def _signer(pem: str | None = None) -> Signer:
+    return Signer(pem or new_private_key_pem(), issuer=ISSUER, audience="zone-platform", ttl_s=900)
+
+
+def _verifier(signer: Signer) -> JwksVerifier:
+    return JwksVerifier(
+        jwks_url="",
+        issuer=ISSUER,
+        audience="zone-platform",
+        inline_jwks=json.dumps(signer.jwks()),
+    )
+
+
+def _check(signer: Signer, assertion: str, **request: str) -> dict[str, Any]:
+    key = _verifier(signer)._keys[signer.kid]
+    bound = {"method": "PATCH", "target": "/v1/enterprises/X?a=1", "request_id": "rid-1"}
+    return ga.check(assertion, key, issuer=ISSUER, **(bound | request))
+
+
+def test_an_assertion_is_accepted_for_the_request_it_was_made_for() -> None:
+    signer = _signer()
+    made = signer.assertion(method="PATCH", target="/v1/enterprises/X?a=1", request_id="rid-1")
+    claims = _check(signer, made)
+    assert claims["exp"] - claims["iat"] == ga.TTL_S
+    assert (claims["htm"], claims["htu"], claims["rid"]) == (
+        "PATCH",
+        "/v1/enterprises/X?a=1",
+        "rid-1",
+    )
+    assert jwt.get_unverified_header(made)["typ"] == ga.TYP
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"method": "GET"},
+        {"target": "/v1/enterprises/Y?a=1"},
+        {"target": "/v1/enterprises/X?a=2"},
+        {"target": "/v1/enterprises/X"},
+        {"request_id": "rid-2"},
+    ],
+)
+def test_an_assertion_for_another_request_is_refused(request_: dict[str, str]) -> None:
+    signer = _signer()
+    made = signer.assertion(method="PATCH", target="/v1/enterprises/X?a=1", request_id="rid-1")
+    with pytest.raises(ga.AssertionRefused, match="made for PATCH"):
+        _check(signer, made, **request_)
+
+
+def test_forged_expired_long_lived_and_token_assertions_are_refused() -> None:
+    signer = _signer()
+    other = _signer()
+    request = {"method": "PATCH", "target": "/v1/enterprises/X?a=1", "request_id": "rid-1"}
+    forged = ga.sign(other._key, signer.kid, issuer=ISSUER, **request)  # same kid, wrong key
+    old = ga.sign(signer._key, signer.kid, issuer=ISSUER, now=time.time() - 60, **request)
+    now = int(time.time())
+    long_lived = jwt.encode(
+        {
+            "iss": ISSUER,
+            "aud": ga.AUDIENCE,
+            "iat": now,
+            "exp": now + 3600,
+            "jti": "j",
+            "rid": "rid-1",
+            "htm": "PATCH",
+            "htu": "/v1/enterprises/X?a=1",
+        },
+        signer._key,
+        algorithm="EdDSA",
+        headers={"kid": signer.kid, "typ": ga.TYP},
+    )
+    token, _ = signer.issue(subject="demo-admin", scopes=["admin"])
+    # a token dressed as an assertion: right typ, but the token's audience and claims
+    dressed = jwt.encode(
+        jwt.decode(token, options={"verify_signature": False}),
+        signer._key,
+        algorithm="EdDSA",
+        headers={"kid": signer.kid, "typ": ga.TYP},
+    )
+    cases = {
+        "forged": (forged, "Signature verification failed"),
+        "expired": (old, "expired"),
+        "long-lived": (long_lived, "longer than"),
+        "a token": (token, "typ"),
+        "a token with the assertion's typ": (dressed, "rejected"),
+        "garbage": ("not.a.jws", "well-formed"),
+    }
+    for assertion, reason in cases.values():
+        with pytest.raises(ga.AssertionRefused, match=reason):
+            _check(signer, assertion)
+
+
+async def test_an_assertion_is_never_a_token() -> None:
+    signer = _signer()
+    made = signer.assertion(method="GET", target="/v1/zones", request_id="rid-1")
+    with pytest.raises(ProblemError) as refused:
+        await _verifier(signer).verify(made)
+    assert refused.value.status == 401
+
+
+def _app(signer: Signer) -> Starlette:
+    async def echo(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    app = Starlette(
+        routes=[Route("/v1/things/{id}", echo, methods=["GET", "PATCH"]), Route("/livez", echo)]
+    )
+    app.add_middleware(ga.GatewayAssertionMiddleware, issuer=ISSUER)
+    app.add_middleware(RequestContextMiddleware, service="test", max_body_bytes=1024)
+    app.state.verifier = _verifier(signer)
+    return app
+
+
+async def test_the_middleware_lets_through_only_asserted_requests_once_and_the_probes() -> None:
+    signer = _signer()
+    transport = httpx.ASGITransport(app=_app(signer))
+    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        missing = await client.patch("/v1/things/1", json={})
+        assert missing.status_code == 401
+        assert missing.headers["content-type"].startswith("application/problem+json")
+        assert missing.json()["detail"] == ga.REFUSAL
+        assert missing.headers["www-authenticate"].startswith("GatewayAssertion")
+        assert (await client.get("/livez")).status_code == 200
+
+        made = signer.assertion(method="PATCH", target="/v1/things/1?x=%2F", request_id="r-1")
+        headers = {"X-Request-ID": "r-1", ga.HEADER: made}
+        assert (await client.patch("/v1/things/1?x=%2F", headers=headers)).status_code == 200
+        replayed = await client.patch("/v1/things/1?x=%2F", headers=headers)
+        assert replayed.status_code == 401  # once per process
+        elsewhere = signer.assertion(method="GET", target="/v1/things/1", request_id="r-2")
+        moved = {"X-Request-ID": "r-2", ga.HEADER: elsewhere}
+        assert (await client.patch("/v1/things/2", headers=moved)).status_code == 401
+        twice = [("X-Request-ID", "r-2"), (ga.HEADER, elsewhere), (ga.HEADER, elsewhere)]
+        assert (await client.get("/v1/things/1", headers=twice)).status_code == 401
+        assert (await client.get("/v1/things/1", headers=moved)).status_code == 200
+
+
+def test_an_assertion_costs_well_under_a_millisecond_to_sign_and_check() -> None:
+    signer = _signer()
+    key = _verifier(signer)._keys[signer.kid]
+    rounds = 2000
+    made = [""] * rounds
+    started = time.perf_counter()
+    for i in range(rounds):
+        made[i] = signer.assertion(method="PATCH", target=f"/v1/x/{i}", request_id=f"r{i}")
+    signed = time.perf_counter()
+    for i in range(rounds):
+        ga.check(
+            made[i], key, issuer=ISSUER, method="PATCH", target=f"/v1/x/{i}", request_id=f"r{i}"
+        )
+    checked = time.perf_counter()
+    sign_us = (signed - started) / rounds * 1e6
+    check_us = (checked - signed) / rounds * 1e6
+    print(f"\ngateway assertion: sign {sign_us:.0f} µs, check {check_us:.0f} µs per request")
+    assert sign_us + check_us < 1000  # generous: a shared CI core, not a benchmark
