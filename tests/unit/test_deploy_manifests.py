@@ -3,7 +3,8 @@ limits, on the port its settings name, from one image; NATS is a 3-node cluster 
 streams and `sync_interval: always`; the NATS config is one the server accepts, its
 authorization is the one generated from the services' declarations, every identity's
 password comes from the nats-credentials Secret (compose: the environment), network
-policies let only the platform's pods reach NATS and PostgreSQL, and every uvicorn launch
+policies let only the platform's pods reach NATS and PostgreSQL and only the gateway reach the
+services (which also require its assertion), and every uvicorn launch
 believes forwarded headers only from its trusted proxies (none for the gateway by default)."""
 
 from __future__ import annotations
@@ -422,3 +423,57 @@ def test_deployments_trust_no_proxy_at_the_gateway_and_the_gateway_at_services()
             continue
         for where, value in given.items():  # networks uvicorn can parse, never "*"
             assert value and all(ipaddress.ip_network(v) for v in value.split(",")), (name, where)
+
+
+def test_network_policies_let_only_the_gateway_reach_the_services() -> None:
+    docs = _k8s()
+    policy = _one(docs, "NetworkPolicy", "services")
+    assert policy["metadata"]["namespace"] == "zone-platform"
+    (selector,) = policy["spec"]["podSelector"]["matchExpressions"]
+    assert selector["key"] == "app" and selector["operator"] == "In"
+    assert set(selector["values"]) == set(SERVICES)
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    (rule,) = policy["spec"]["ingress"]
+    assert _apps(rule["from"]) == {"gateway"}
+    assert {p["port"] for p in rule["ports"]} == {PORTS[name] for name in SERVICES}
+    # every service pod is selected, the gateway's pods are not
+    for name in SERVICES:
+        labels = _one(docs, "Deployment", name)["spec"]["template"]["metadata"]["labels"]
+        assert labels["app"] in selector["values"]
+    assert "gateway" not in selector["values"]
+
+
+def test_services_require_the_gateways_assertion_in_k8s_compose_and_make_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = _k8s()
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    for name, (_, prefix) in APPS.items():
+        container = _one(docs, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+        given = {
+            _env(container).get(f"{prefix}REQUIRE_GATEWAY"),
+            compose[name]["environment"].get(f"{prefix}REQUIRE_GATEWAY"),
+        }
+        assert given == ({None} if name == "gateway" else {"true"}), name
+    # the prod profile turns it on by itself; dev and test leave it off unless told
+    assert RegistrySettings(profile="prod", **_PROD).require_gateway is True
+    assert RegistrySettings(profile="dev").require_gateway is False
+    assert RegistrySettings(profile="dev", require_gateway=True).require_gateway is True
+    assert GatewaySettings(profile="dev").require_gateway is False
+    # `make run` (and every test stack) turns it on; the environment may say otherwise
+    for _, prefix in APPS.values():
+        monkeypatch.delenv(f"{prefix}REQUIRE_GATEWAY", raising=False)
+    stack = Stack(data_dir=tmp_path)
+    for name in SERVICES:
+        assert stack.service_env(name)[f"{APPS[name][1]}REQUIRE_GATEWAY"] == "true"
+    assert "GATEWAY_REQUIRE_GATEWAY" not in stack.service_env("gateway")
+    monkeypatch.setenv("CREDIT_REQUIRE_GATEWAY", "false")
+    assert stack.service_env("credit")["CREDIT_REQUIRE_GATEWAY"] == "false"
+
+
+_PROD = {
+    "database_url": "postgresql+asyncpg://zone:pw@postgres:5432/registry",
+    "nats_user": "registry",
+    "nats_password": "a-real-password",
+    "pii_keys": {"k": "aes256gcm:" + "A" * 43 + "="},
+}
