@@ -428,7 +428,7 @@ def main() -> None:
     stack = make_stack("bench")
     # The direct rows are the baseline: each service alone, called on its port, which the
     # gateway-only door (REQUIRE_GATEWAY) would refuse. Off here, so the via-gateway rows
-    # leave out the assertion's verification too (its cost: docs/operations.md).
+    # leave out the assertion's signing and checking too (its cost: docs/api.md).
     stack.env.update({f"{APPS[name][1]}REQUIRE_GATEWAY": "false" for name in SERVICES})
     results: list[Result] = []
     figures: list[credit.RescoreFigures] = []
