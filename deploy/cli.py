@@ -51,10 +51,14 @@ HELP = (
     "Results go to stdout (JSON with --json), messages to stderr.\n\n" + EXIT_CODES_HELP
 )
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
-client_app = typer.Typer(help="OAuth clients (admin).", no_args_is_help=True)
-user_app = typer.Typer(help="People who log in (admin).", no_args_is_help=True)
+client_app = typer.Typer(
+    help="OAuth clients (system_admin; security_admin for roles and limits).", no_args_is_help=True
+)
+user_app = typer.Typer(
+    help="People who log in (system_admin; security_admin for roles).", no_args_is_help=True
+)
 draw_app = typer.Typer(help="Random draws (双随机).", no_args_is_help=True)
-audit_app = typer.Typer(help="The audit log (admin).", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log (audit_admin).", no_args_is_help=True)
 pii_app = typer.Typer(help="Personal information at rest (个人信息).", no_args_is_help=True)
 app.add_typer(client_app, name="client")
 app.add_typer(user_app, name="user")
@@ -192,7 +196,9 @@ def pii_reencrypt(ctx: typer.Context, as_json: Json = False) -> None:
 
 Scopes = Annotated[
     list[str],
-    typer.Option("--scope", "-s", help="A scope (repeat): registry:read, credit:write, admin …"),
+    typer.Option(
+        "--scope", "-s", help="A scope (repeat): registry:read, credit:write, system_admin …"
+    ),
 ]
 
 

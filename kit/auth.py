@@ -16,7 +16,12 @@ from jwt import PyJWK
 
 from kit.problems import ProblemError
 
-# Scopes per service and action; `admin` passes every check and is for office staff only.
+# Scopes per service and action, then the administrative roles (三权分立, 等保 2.0 level 3):
+# `system_admin` (系统管理员) manages clients, users, agencies and zones' reference data and
+# passes every service check as the zone office; `security_admin` (安全管理员) manages roles,
+# rate limits and lockouts; `audit_admin` (审计管理员) only reads and verifies the audit log.
+# `admin` holds all three and every scope: the dev profile's `demo-admin` convenience only
+# (gateway/roles.py holds the rules on who may hold what).
 NonAdminScope = Literal[
     "registry:read",
     "registry:write",
@@ -27,8 +32,10 @@ NonAdminScope = Literal[
     "notify:read",
     "notify:write",
 ]
-Scope = Literal[NonAdminScope, "admin"]
+AdminRole = Literal["system_admin", "security_admin", "audit_admin"]
+Scope = Literal[NonAdminScope, AdminRole, "admin"]
 ALL_SCOPES: tuple[str, ...] = get_args(Scope)
+ADMIN_ROLES: frozenset[str] = frozenset(get_args(AdminRole))
 
 
 @dataclass(frozen=True)
@@ -44,12 +51,19 @@ class Principal:
 
     @property
     def is_admin(self) -> bool:
-        """Admins pass every scope check."""
-        return "admin" in self.scopes
+        """The zone office's powers in the services: `admin` (dev) or `system_admin`."""
+        return "admin" in self.scopes or "system_admin" in self.scopes
 
     def has(self, scope: str) -> bool:
-        """True when the token grants `scope`."""
-        return self.is_admin or scope in self.scopes
+        """True when the token grants `scope`: `admin` grants everything; `system_admin`
+        every scope but the other two roles, which are never implied."""
+        if "admin" in self.scopes or scope in self.scopes:
+            return True
+        return scope not in ADMIN_ROLES and "system_admin" in self.scopes
+
+    def has_role(self, role: str) -> bool:
+        """True when the token holds the administrative `role` itself (or `admin`, dev)."""
+        return "admin" in self.scopes or role in self.scopes
 
     def can_act_for(self, uscc: str) -> bool:
         """An enterprise-bound token acts only for its own enterprise."""

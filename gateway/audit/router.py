@@ -1,4 +1,4 @@
-"""Audit log endpoints (admin)."""
+"""Audit log endpoints: the audit administrator's alone (`audit_admin`; `admin` in dev)."""
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -6,13 +6,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict
 
+from gateway.access import require_role
 from gateway.audit import service
-from kit.auth import Principal, require
+from kit.auth import Principal
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
-Admin = Annotated[Principal, Depends(require("admin"))]
+Admin = Annotated[Principal, Depends(require_role("audit_admin"))]
 
 
 class AuditOut(BaseModel):

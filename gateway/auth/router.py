@@ -14,6 +14,7 @@ from gateway.clients.models import OAuthClient
 from gateway.clients.schemas import TokenOut
 from gateway.config import settings
 from gateway.lockouts import service as lockouts
+from gateway.roles import issuable
 from gateway.users import service as users
 from gateway.users.models import User
 from kit.db import SessionDep
@@ -167,7 +168,8 @@ async def token(
         raise _oauth_error(
             400, "unsupported_grant_type", "grant_type must be client_credentials or password"
         )
-    granted = list(holder.scopes)
+    bound = holder.uscc is not None or holder.inspector_id is not None
+    granted = issuable(holder.scopes, bound=bound, dev=settings.profile == "dev")
     if scope:
         asked = scope.split()
         extra = sorted(set(asked) - set(granted))

@@ -1,17 +1,19 @@
-"""Client management (admin only)."""
+"""Client management: the system administrator's, and the security administrator's for
+administrative clients and rate limits (gateway/roles.py)."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
+from gateway.access import require_role
 from gateway.clients import service
 from gateway.clients.schemas import ClientCreated, ClientIn, ClientOut, ClientPatch
-from kit.auth import Principal, require
+from kit.auth import Principal
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"])
-Admin = Annotated[Principal, Depends(require("admin"))]
+Admin = Annotated[Principal, Depends(require_role("system_admin", "security_admin"))]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Client not found"}}
 
 
@@ -33,7 +35,7 @@ async def list_clients(
 )
 async def create_client(client_in: ClientIn, session: SessionDep, admin: Admin) -> ClientCreated:
     """The response carries `client_secret` once; only its hash is stored."""
-    client, secret = await service.create(session, client_in=client_in, actor=admin.subject)
+    client, secret = await service.create(session, client_in=client_in, actor=admin)
     return ClientCreated(**ClientOut.model_validate(client).model_dump(), client_secret=secret)
 
 
@@ -47,10 +49,11 @@ async def get_client(client_id: str, session: SessionDep, _: Admin) -> ClientOut
     "/{client_id}", summary="Change a client", response_model=ClientOut, responses=NOT_FOUND
 )
 async def patch_client(
-    client_id: str, patch: ClientPatch, session: SessionDep, _: Admin
+    client_id: str, patch: ClientPatch, session: SessionDep, admin: Admin
 ) -> ClientOut:
     """Scopes, name, or `active: false` to disable it."""
-    client = await service.update(session, await service.get(session, client_id), patch=patch)
+    client = await service.get(session, client_id)
+    client = await service.update(session, client, patch=patch, actor=admin)
     return ClientOut.model_validate(client)
 
 
@@ -60,8 +63,8 @@ async def patch_client(
     response_model=ClientCreated,
     responses=NOT_FOUND,
 )
-async def rotate_secret(client_id: str, session: SessionDep, _: Admin) -> ClientCreated:
+async def rotate_secret(client_id: str, session: SessionDep, admin: Admin) -> ClientCreated:
     """The new secret is shown once; the old one stops working."""
     client = await service.get(session, client_id)
-    secret = await service.rotate_secret(session, client)
+    secret = await service.rotate_secret(session, client, actor=admin)
     return ClientCreated(**ClientOut.model_validate(client).model_dump(), client_secret=secret)

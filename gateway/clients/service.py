@@ -7,10 +7,11 @@ import asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.access import ensure_may_change, ensure_may_hold
 from gateway.auth.tokens import hash_secret, new_secret, verify_secret
 from gateway.clients.models import OAuthClient
 from gateway.clients.schemas import ClientIn, ClientPatch
-from kit.auth import ALL_SCOPES
+from kit.auth import ALL_SCOPES, Principal
 from kit.db import get_or_404
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict
@@ -19,16 +20,26 @@ DEMO_CLIENT_ID = "demo-admin"
 DEMO_CLIENT_SECRET = "demo-admin-secret"  # noqa: S105 - dev profile only, see ensure_demo_client
 
 
+def _bound(uscc: str | None, inspector_id: str | None) -> bool:
+    return uscc is not None or inspector_id is not None
+
+
 async def create(
-    session: AsyncSession, *, client_in: ClientIn, actor: str
+    session: AsyncSession, *, client_in: ClientIn, actor: Principal
 ) -> tuple[OAuthClient, str]:
-    """Create a client; returns it and its one-time secret."""
+    """Create a client; returns it and its one-time secret (422 for scopes it may not hold,
+    403 when the actor's role does not cover it)."""
+    ensure_may_hold(client_in.scopes, bound=_bound(client_in.uscc, client_in.inspector_id))
+    fields = client_in.model_dump(exclude_none=True)
+    ensure_may_change(actor, before=(), after=client_in.scopes, fields=fields)
     if await session.get(OAuthClient, client_in.client_id) is not None:
         raise Conflict(f"client '{client_in.client_id}' already exists")
     secret = new_secret()
     data = client_in.model_dump()
     data["scopes"] = sorted(set(data["scopes"]))
-    client = OAuthClient(**data, secret_hash=hash_secret(secret), active=True, created_by=actor)
+    client = OAuthClient(
+        **data, secret_hash=hash_secret(secret), active=True, created_by=actor.subject
+    )
     session.add(client)
     await session.flush()
     return client, secret
@@ -46,9 +57,15 @@ async def list_page(
     return await keyset_page(session, select(OAuthClient), keys=[OAuthClient.client_id], page=page)
 
 
-async def update(session: AsyncSession, client: OAuthClient, *, patch: ClientPatch) -> OAuthClient:
-    """Change name, scopes or active flag."""
+async def update(
+    session: AsyncSession, client: OAuthClient, *, patch: ClientPatch, actor: Principal
+) -> OAuthClient:
+    """Change name, scopes, limits or active flag (422 for scopes it may not hold, 403 when
+    the actor's role does not cover the change)."""
     changes = patch.model_dump(exclude_unset=True)
+    after = changes.get("scopes") or client.scopes
+    ensure_may_hold(after, bound=_bound(client.uscc, client.inspector_id))
+    ensure_may_change(actor, before=client.scopes, after=after, fields=changes)
     if changes.get("scopes"):
         changes["scopes"] = sorted(set(changes["scopes"]))
     for field, value in changes.items():
@@ -57,8 +74,10 @@ async def update(session: AsyncSession, client: OAuthClient, *, patch: ClientPat
     return client
 
 
-async def rotate_secret(session: AsyncSession, client: OAuthClient) -> str:
-    """Replace the secret; the old one stops working at once."""
+async def rotate_secret(session: AsyncSession, client: OAuthClient, *, actor: Principal) -> str:
+    """Replace the secret; the old one stops working at once. An administrative client's
+    secret only the security administrator replaces: whoever learns it acts in its role."""
+    ensure_may_change(actor, before=client.scopes, after=client.scopes, fields={"secret"})
     secret = new_secret()
     client.secret_hash = hash_secret(secret)
     await session.flush()

@@ -1,19 +1,20 @@
-"""Lockouts after failed logins: list them and lift them (admin only)."""
+"""Lockouts after failed logins: list them and lift them (`security_admin`)."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
 
+from gateway.access import require_role
 from gateway.lockouts import service
 from gateway.lockouts.models import EVERY_SOURCE
 from gateway.lockouts.schemas import LockoutOut
-from kit.auth import Principal, require
+from kit.auth import Principal
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
 from kit.problems import NotFound
 
 router = APIRouter(prefix="/v1/lockouts", tags=["lockouts"])
-Admin = Annotated[Principal, Depends(require("admin"))]
+Admin = Annotated[Principal, Depends(require_role("security_admin"))]
 Account = Annotated[
     str,
     Path(

@@ -1,17 +1,19 @@
-"""User management (admin only)."""
+"""User management: the system administrator's, and the security administrator's for
+administrative users (gateway/roles.py)."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
+from gateway.access import require_role
 from gateway.users import service
 from gateway.users.schemas import UserIn, UserOut, UserPatch
-from kit.auth import Principal, require
+from kit.auth import Principal
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
-Admin = Annotated[Principal, Depends(require("admin"))]
+Admin = Annotated[Principal, Depends(require_role("system_admin", "security_admin"))]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "User not found"}}
 
 
@@ -31,9 +33,9 @@ async def list_users(
     response_model=UserOut,
     responses={409: {"description": "Username taken"}},
 )
-async def create_user(user_in: UserIn, session: SessionDep, _: Admin) -> UserOut:
+async def create_user(user_in: UserIn, session: SessionDep, admin: Admin) -> UserOut:
     """The password is stored as an argon2id hash."""
-    return UserOut.model_validate(await service.create(session, user_in=user_in))
+    return UserOut.model_validate(await service.create(session, user_in=user_in, actor=admin))
 
 
 @router.get("/{username}", summary="Get a user", response_model=UserOut, responses=NOT_FOUND)
@@ -43,7 +45,8 @@ async def get_user(username: str, session: SessionDep, _: Admin) -> UserOut:
 
 
 @router.patch("/{username}", summary="Change a user", response_model=UserOut, responses=NOT_FOUND)
-async def patch_user(username: str, patch: UserPatch, session: SessionDep, _: Admin) -> UserOut:
+async def patch_user(username: str, patch: UserPatch, session: SessionDep, admin: Admin) -> UserOut:
     """Name, scopes, `active: false` to lock out, or a new password."""
-    user = await service.update(session, await service.get(session, username), patch=patch)
+    user = await service.get(session, username)
+    user = await service.update(session, user, patch=patch, actor=admin)
     return UserOut.model_validate(user)

@@ -9,14 +9,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.access import ensure_may_change, ensure_may_hold
 from gateway.config import settings
 from gateway.users.models import User
 from gateway.users.policy import password_problems
 from gateway.users.schemas import EnterpriseUserIn, InspectorUserIn, OfficeUserIn, UserPatch
-from kit.auth import ALL_SCOPES
+from kit.auth import ALL_SCOPES, Principal
 from kit.db import get_or_404
 from kit.pagination import PageParams, keyset_page
-from kit.problems import Conflict, ProblemError, invalid
+from kit.problems import Conflict, invalid
 
 HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Checked when the username is unknown, so a wrong name costs as long as a wrong password.
@@ -24,9 +25,16 @@ _DUMMY_HASH = HASHER.hash("not-a-real-password")
 
 
 async def create(
-    session: AsyncSession, *, user_in: EnterpriseUserIn | InspectorUserIn | OfficeUserIn
+    session: AsyncSession,
+    *,
+    user_in: EnterpriseUserIn | InspectorUserIn | OfficeUserIn,
+    actor: Principal,
 ) -> User:
-    """Create a user; 409 if the username is taken."""
+    """Create a user; 409 if the username is taken, 422 for scopes it may not hold, 403 when
+    the actor's role does not cover it."""
+    ensure_may_hold(user_in.scopes, bound=user_in.kind != "office")
+    fields = user_in.model_dump(exclude_none=True)
+    ensure_may_change(actor, before=(), after=user_in.scopes, fields=fields)
     if await session.get(User, user_in.username) is not None:
         raise Conflict(f"user '{user_in.username}' already exists")
     check_password(user_in.password, username=user_in.username)
@@ -49,15 +57,13 @@ async def list_page(session: AsyncSession, *, page: PageParams) -> tuple[list[Us
     return await keyset_page(session, select(User), keys=[User.username], page=page)
 
 
-async def update(session: AsyncSession, user: User, *, patch: UserPatch) -> User:
-    """Apply a change; a new password is hashed."""
+async def update(session: AsyncSession, user: User, *, patch: UserPatch, actor: Principal) -> User:
+    """Apply a change; a new password is hashed. Only office users hold administrative roles
+    (422 naming `scopes`); an administrative user is the security administrator's (403)."""
     changes = patch.model_dump(exclude_unset=True)
-    if "admin" in changes.get("scopes", []) and user.kind != "office":
-        raise ProblemError(
-            "validation",
-            "only office users may hold the admin scope",
-            errors=[{"field": "scopes", "reason": "admin is for office users only"}],
-        )
+    after = changes.get("scopes") or user.scopes
+    ensure_may_hold(after, bound=user.kind != "office")
+    ensure_may_change(actor, before=user.scopes, after=after, fields=changes)
     if changes.get("scopes"):
         changes["scopes"] = sorted(set(changes["scopes"]))
     if "password" in changes:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
-from tests.helpers import assert_problem, enterprise_body, new_uscc, token
+from tests.helpers import assert_problem, enterprise_body, new_uscc, token, wait_until
 
 
 def test_admin_routes_refuse_other_scopes(api: httpx.Client, gateway_url: str) -> None:
@@ -50,3 +52,171 @@ def test_enterprise_token_cannot_change_zones(gateway_url: str, api: httpx.Clien
             == 201
         )
     assert api.get("/v1/zones/molds-provincial").json()["stage"] == "accepted"
+
+
+# ── separated administrator roles (三权分立) and escalation through clients ─────────────────
+
+
+def test_an_enterprise_bound_client_never_becomes_an_administrator(
+    api: httpx.Client, gateway_url: str
+) -> None:
+    """The review's escalation: an enterprise client PATCHed to `admin` (200) then created an
+    unbound admin client (201). Now the PATCH is a 422 naming `scopes`, and the bound token
+    manages no client or user whatever it holds."""
+    mine = new_uscc()
+    created = api.post(
+        "/v1/clients",
+        json={
+            "client_id": f"esc-{mine.lower()}",
+            "name": "企业",
+            "uscc": mine,
+            "scopes": ["registry:read"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    client_id = created.json()["client_id"]
+    for role in ("admin", "system_admin", "security_admin", "audit_admin"):
+        body = assert_problem(
+            api.patch(f"/v1/clients/{client_id}", json={"scopes": ["registry:read", role]}),
+            422,
+            "validation",
+        )
+        assert body["errors"][0]["field"] == "scopes"
+        assert_problem(
+            api.post(
+                "/v1/clients",
+                json={
+                    "client_id": f"esc2-{mine.lower()}",
+                    "name": "企业",
+                    "uscc": mine,
+                    "scopes": [role],
+                },
+            ),
+            422,
+            "validation",
+        )
+    assert api.get(f"/v1/clients/{client_id}").json()["scopes"] == ["registry:read"]
+    bound = token(gateway_url, client_id, created.json()["client_secret"])
+    with httpx.Client(base_url=gateway_url, headers={"Authorization": f"Bearer {bound}"}) as ent:
+        for response in (
+            ent.post(
+                "/v1/clients",
+                json={"client_id": f"esc3-{mine.lower()}", "name": "x", "scopes": ["admin"]},
+            ),
+            ent.patch(f"/v1/clients/{client_id}", json={"scopes": ["admin"]}),
+            ent.get("/v1/users"),
+        ):
+            assert_problem(response, 403, "forbidden")
+
+
+def _role_client(api: httpx.Client, gateway_url: str, role: str) -> tuple[str, httpx.Client]:
+    client_id = f"{role.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
+    created = api.post(
+        "/v1/clients",
+        json={"client_id": client_id, "name": role, "agency": "commerce", "scopes": [role]},
+    )
+    assert created.status_code == 201, created.text
+    bearer = token(gateway_url, client_id, created.json()["client_secret"])
+    return client_id, httpx.Client(
+        base_url=gateway_url, headers={"Authorization": f"Bearer {bearer}"}, timeout=30
+    )
+
+
+def _plain_client(client_id: str) -> dict[str, object]:
+    return {
+        "client_id": client_id,
+        "name": "plain",
+        "agency": "customs",
+        "scopes": ["registry:read"],
+    }
+
+
+def test_each_administrator_role_is_refused_outside_its_area(
+    api: httpx.Client, gateway_url: str
+) -> None:
+    system_id, system = _role_client(api, gateway_url, "system_admin")
+    security_id, security = _role_client(api, gateway_url, "security_admin")
+    _, audit = _role_client(api, gateway_url, "audit_admin")
+    suffix = uuid.uuid4().hex[:8]
+    agency = {"code": f"ag_{suffix}", "name_zh": "测试局", "name_en": "Test bureau"}
+    with system, security, audit:
+        # system_admin: clients, users, agencies; not the audit, lockouts, limits or roles
+        assert system.post("/v1/clients", json=_plain_client(f"plain-{suffix}")).status_code == 201
+        assert system.post("/v1/agencies", json=agency).status_code == 201
+        assert (
+            system.patch(f"/v1/clients/plain-{suffix}", json={"name": "renamed"}).status_code == 200
+        )
+        for response in (
+            system.get("/v1/audit"),
+            system.get("/v1/audit/verify"),
+            system.get("/v1/lockouts"),
+            system.delete("/v1/lockouts/client:nobody"),
+            system.patch(f"/v1/clients/plain-{suffix}", json={"rate_limit_per_s": 5}),
+            system.patch(f"/v1/clients/plain-{suffix}", json={"scopes": ["audit_admin"]}),
+            system.post(f"/v1/clients/{security_id}/secret"),
+        ):
+            body = assert_problem(response, 403, "forbidden")
+            assert body["required_scope"] in ("audit_admin", "security_admin"), body
+        # security_admin: roles, rate limits, lockouts; not agencies, plain accounts or audit
+        assert security.get("/v1/lockouts").status_code == 200
+        limited = security.patch(f"/v1/clients/plain-{suffix}", json={"rate_limit_per_s": 5})
+        assert limited.status_code == 200 and limited.json()["rate_limit_per_s"] == 5
+        for response in (
+            security.post("/v1/agencies", json={**agency, "code": f"ah_{suffix}"}),
+            security.post("/v1/clients", json=_plain_client(f"plain2-{suffix}")),
+            security.get("/v1/audit"),
+            security.get("/v1/audit/verify"),
+        ):
+            assert_problem(response, 403, "forbidden")
+        # audit_admin: reads and verifies the audit log, changes nothing
+        assert audit.get("/v1/audit/verify").json()["ok"] is True
+        for response in (
+            audit.post("/v1/clients", json=_plain_client(f"plain3-{suffix}")),
+            audit.post(
+                "/v1/users",
+                json={
+                    "username": f"u-{suffix}",
+                    "password": "a-long-enough-password",
+                    "name": "x",
+                    "kind": "office",
+                    "scopes": ["registry:read"],
+                },
+            ),
+            audit.post("/v1/agencies", json={**agency, "code": f"ai_{suffix}"}),
+            audit.post("/v1/enterprises", json=enterprise_body(new_uscc())),
+            audit.get("/v1/clients"),
+            audit.get("/v1/lockouts"),
+        ):
+            assert_problem(response, 403, "forbidden")
+        # the other two administrators' actions are in the log the auditor reads
+        for actor, method, path in (
+            (system_id, "POST", "/v1/agencies"),
+            (system_id, "PATCH", f"/v1/clients/plain-{suffix}"),
+            (security_id, "PATCH", f"/v1/clients/plain-{suffix}"),
+        ):
+            rows = wait_until(
+                lambda a=actor, m=method, p=path: [
+                    r
+                    for r in audit.get("/v1/audit", params={"actor": a, "phase": "outcome"}).json()[
+                        "items"
+                    ]
+                    if r["method"] == m and r["path"] == p and r["outcome"] == "success"
+                ],
+                what=f"{actor}'s {method} {path} in the audit log",
+            )
+            assert rows
+
+
+def test_demo_admin_still_does_everything_in_dev(api: httpx.Client) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    assert api.get("/v1/audit/verify").status_code == 200
+    assert api.get("/v1/lockouts").status_code == 200
+    assert api.post("/v1/clients", json=_plain_client(f"demo-{suffix}")).status_code == 201
+    agency = {"code": f"aj_{suffix}", "name_zh": "测试局", "name_en": "Test bureau"}
+    assert api.post("/v1/agencies", json=agency).status_code == 201
+    # and in dev may hand several roles to one office identity
+    both = api.post(
+        "/v1/clients",
+        json={"client_id": f"two-{suffix}", "name": "x", "scopes": ["system_admin", "audit_admin"]},
+    )
+    assert both.status_code == 201, both.text
