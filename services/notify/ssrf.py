@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import socket
 from urllib.parse import urlsplit
 
@@ -17,6 +18,11 @@ METADATA: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = {
 }
 METADATA.add(ipaddress.ip_address("100.100.100.200"))  # Alibaba Cloud's
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+log = logging.getLogger(__name__)
+# What a subscriber is told: not how the host resolves, nor whether it resolves at all (an
+# answer that differed would map the internal network for anyone who may subscribe). The
+# operator's log has the detail.
+NOT_ALLOWED = "the host {host} is not an address webhooks may target; an operator may allow it"
 Networks = list[ipaddress.IPv4Network | ipaddress.IPv6Network]
 
 
@@ -132,9 +138,11 @@ async def check_target(url: str, *, require_https: bool, allow: str) -> None:
                 host, port, type=socket.SOCK_STREAM
             )
         except (OSError, UnicodeError) as exc:
-            raise Refused(f"the host {host} does not resolve") from exc
+            log.info("webhook host %s refused: it does not resolve (%r)", host, exc)
+            raise Refused(NOT_ALLOWED.format(host=host)) from exc
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     for address in addresses:
         reason = refusal(address, networks)
         if reason:
-            raise Refused(f"{host} resolves to {address}, {reason}; an operator may allow it")
+            log.info("webhook host %s refused: %s is %s", host, address, reason)
+            raise Refused(NOT_ALLOWED.format(host=host))

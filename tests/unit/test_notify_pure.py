@@ -57,6 +57,18 @@ def test_check_target_literals_allow_list_and_shape() -> None:
         check("http://127.0.0.1/x", allow="127.0.0.1", https=True)
 
 
+def test_a_refusal_does_not_say_how_a_host_resolves() -> None:
+    """`localhost` resolves to loopback and `nonexistent.invalid` not at all (RFC 6761):
+    a subscriber gets the same answer for both, naming neither address nor reason."""
+    answers = []
+    for host in ("localhost", "nonexistent.invalid"):
+        with pytest.raises(ssrf.Refused) as refused:
+            asyncio.run(ssrf.check_target(f"http://{host}/x", require_https=False, allow=""))
+        answers.append(str(refused.value).replace(host, "HOST"))
+    assert answers[0] == answers[1]
+    assert not any(word in answers[0] for word in ("127.", "::1", "loopback", "resolve"))
+
+
 def test_standard_webhooks_signature() -> None:
     secret = signing.new_secret()
     body = b'{"id":"e1"}'
