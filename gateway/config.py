@@ -1,7 +1,7 @@
 """Gateway settings (env prefix `GATEWAY_`)."""
 
 from ipaddress import ip_network
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import IPvAnyNetwork, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -22,6 +22,9 @@ class GatewaySettings(ServiceSettings):
     # Ed25519 private key (PKCS#8 PEM). Required in prod; dev/test keep one in the gateway DB.
     signing_key_pem: str = ""
     token_ttl_s: int = 900
+    # The audit chain's hash for new rows: sha256, or sm3 where 国密 is required (GB/T 32905).
+    # Each row records its own, so switching applies from the next row and the chain verifies.
+    audit_hash: Literal["sha256", "sm3"] = "sha256"
     # Login-failure handling (等保 登录失败处理): this many failed logins of one account from
     # one address within the window lock it from that address, and this many from all
     # addresses lock it from everywhere, for `login_lock_s` (gateway/lockouts/service.py).

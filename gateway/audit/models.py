@@ -36,3 +36,6 @@ class AuditEntry(Base):
     outcome: Mapped[str | None] = mapped_column(String(10), index=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # the chain's hash for this row: sha256, or sm3 (GB/T 32905, for deployments that must
+    # use 国密); each row names its own, so a chain may switch between two rows
+    hash_alg: Mapped[str] = mapped_column(String(8), default="sha256", server_default="sha256")

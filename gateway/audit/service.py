@@ -20,9 +20,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
@@ -60,9 +62,22 @@ def canonical(entry: dict[str, Any]) -> str:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def chain_hash(prev_hash: str, entry: dict[str, Any]) -> str:
-    """SHA-256 over the previous row's hash and this row's canonical JSON."""
-    return hashlib.sha256((prev_hash + canonical(entry)).encode()).hexdigest()
+def _sm3(data: bytes) -> str:
+    digest = hashes.Hash(hashes.SM3())
+    digest.update(data)
+    return digest.finalize().hex()
+
+
+HASHES: dict[str, Callable[[bytes], str]] = {
+    "sha256": lambda data: hashlib.sha256(data).hexdigest(),
+    "sm3": _sm3,  # GB/T 32905 (国密), through OpenSSL
+}
+
+
+def chain_hash(prev_hash: str, entry: dict[str, Any], alg: str = "sha256") -> str:
+    """The row's hash (SHA-256 or SM3, both 256 bits) over the previous row's hash and this
+    row's canonical JSON."""
+    return HASHES[alg]((prev_hash + canonical(entry)).encode())
 
 
 class AuditWriter:
@@ -75,9 +90,12 @@ class AuditWriter:
     them, until it restarts).
     """
 
-    def __init__(self, engine: AsyncEngine, *, max_batch: int = 500):
+    def __init__(self, engine: AsyncEngine, *, max_batch: int = 500, hash_alg: str = "sha256"):
         self.engine = engine
         self.max_batch = max_batch
+        if hash_alg not in HASHES:
+            raise ValueError(f"unknown audit hash {hash_alg!r}: one of {', '.join(HASHES)}")
+        self.hash_alg = hash_alg
         self.head: tuple[int, str] | None = None
         self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[int]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -119,8 +137,8 @@ class AuditWriter:
             for entry in entries:
                 seq += 1
                 row = {**entry, "seq": seq}
-                digest = chain_hash(prev, row)
-                rows.append({**row, "prev_hash": prev, "hash": digest})
+                digest = chain_hash(prev, row, self.hash_alg)
+                rows.append({**row, "prev_hash": prev, "hash": digest, "hash_alg": self.hash_alg})
                 prev = digest
             await conn.execute(insert(AuditEntry), rows)
         self.head = (seq, prev)
@@ -211,7 +229,7 @@ async def _walk(
                     "reordered",
                     "prev_hash does not name the row before it: a row was moved or replaced",
                 )
-            if row.hash != chain_hash(prev, entry):
+            if row.hash_alg not in HASHES or row.hash != chain_hash(prev, entry, row.hash_alg):
                 return _broken(checked, row.seq, "altered", "hash does not match the row's content")
             if head is not None and row.seq == head[0] and row.hash != head[1]:
                 return _broken(

@@ -135,3 +135,52 @@ async def test_a_failed_batch_leaves_no_gap(migrated) -> None:  # type: ignore[n
     finally:
         await writer.close()
         await engine.dispose()
+
+
+@pytest.fixture
+async def fresh_database(postgres: str) -> str:
+    """A gateway database of its own at head (the tests below alter its chain)."""
+    await create_databases(postgres, ["gateway_audit_sm3"])
+    url = f"{postgres}/gateway_audit_sm3"
+    await asyncio.to_thread(_migrate, url, "head")
+    return url
+
+
+async def test_a_chain_switched_to_sm3_verifies_and_catches_changes(fresh_database: str) -> None:
+    engine = create_async_engine(fresh_database, poolclass=pool.NullPool)
+    try:
+        for alg, request_id in (("sha256", "before"), ("sm3", "after-1"), ("sm3", "after-2")):
+            writer = AuditWriter(engine, hash_alg=alg)
+            try:
+                await writer.append(_new_intent(request_id))
+            finally:
+                await writer.close()
+        async with engine.connect() as conn:
+            algs = (await conn.execute(text("SELECT hash_alg FROM audit_log ORDER BY seq"))).all()
+        assert [a for (a,) in algs] == ["sha256", "sm3", "sm3"]
+        assert (await _verify(engine))["ok"] is True
+
+        # as a superuser could, past the append-only trigger
+        tamper = "SET LOCAL session_replication_role = replica"
+        async with engine.begin() as conn:  # claim the SM3 row was hashed with SHA-256
+            await conn.execute(text(tamper))
+            await conn.execute(text("UPDATE audit_log SET hash_alg = 'sha256' WHERE seq = 2"))
+        report = await _verify(engine)
+        assert (report["ok"], report["first_broken"]["seq"]) == (False, 2)  # type: ignore[index]
+        async with engine.begin() as conn:  # put it back, then change what row 3 says
+            await conn.execute(text(tamper))
+            await conn.execute(text("UPDATE audit_log SET hash_alg = 'sm3' WHERE seq = 2"))
+            await conn.execute(text("UPDATE audit_log SET actor = 'someone' WHERE seq = 3"))
+        report = await _verify(engine)
+        assert (report["ok"], report["first_broken"]["seq"]) == (False, 3)  # type: ignore[index]
+    finally:
+        await engine.dispose()
+
+
+def test_sm3_is_the_standard_s_hash() -> None:
+    """GB/T 32905's example: SM3("abc")."""
+    from gateway.audit.service import HASHES
+
+    assert HASHES["sm3"](b"abc") == (
+        "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+    )
