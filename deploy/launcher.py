@@ -8,6 +8,7 @@ Ctrl-C or SIGTERM stops every process it started.
 Environment:
   ZONE_DATA_DIR       data folder for the embedded servers (default .data/)
   ZONE_DATABASE_URL   external PostgreSQL, e.g. postgresql+asyncpg://user:pw@db:5432 (no db name)
+                      (the embedded server's password is generated into <data>/postgres-password)
   ZONE_NATS_URL       external NATS, e.g. nats://nats-1:4222,nats://nats-2:4222
   ZONE_NATS_CREDENTIALS  the NATS identities' passwords (JSON; default <data>/nats-credentials.json,
                       generated for the embedded server; an external server must know them)
@@ -40,7 +41,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy import nats_auth, pii_keys
+from deploy import nats_auth, pg_auth, pii_keys
 from deploy.processes import Nats, Postgres, die_with_parent, wait_until_live
 from deploy.streams import SERVICES, provision, wait_caught_up
 from kit.messaging import NatsIdentity
@@ -93,8 +94,16 @@ class Stack:
 
     @property
     def pg_root_url(self) -> str:
-        """PostgreSQL server URL without a database."""
-        return self.database_url or f"postgresql+asyncpg://postgres@127.0.0.1:{self.pg_port}"
+        """PostgreSQL server URL without a database; the embedded server's carries its
+        password (generated into the data folder on first use): never print it as is."""
+        if self.database_url:
+            return self.database_url
+        return pg_auth.root_url(self.pg_port, pg_auth.load_or_create(self.pg_password_file))
+
+    @property
+    def pg_password_file(self) -> Path:
+        """The embedded PostgreSQL's password (mode 0600)."""
+        return pg_auth.path_for(self.data_dir)
 
     @property
     def nats_client_url(self) -> str:
@@ -384,7 +393,13 @@ def _banner(stack: Stack) -> str:
     ]
     lines += [f"  {name:<11} {stack.url(name)}" for name in APPS if name != "gateway"]
     lines += [
-        f"  postgresql  {stack.pg_root_url}  (databases: {', '.join(SERVICE_DATABASES)})",
+        f"  postgresql  {pg_auth.redact(stack.pg_root_url)}  "
+        f"(databases: {', '.join(SERVICE_DATABASES)})",
+        *(
+            [f"              password in {stack.pg_password_file} (mode 0600)"]
+            if stack.database_url is None
+            else []
+        ),
         f"  nats        {stack.nats_client_url}  (anonymous clients are refused)",
         f"  nats (read-only observer)  {stack.nats_observer_url}",
         f"  logs        {stack.data_dir}/*.log",

@@ -1,7 +1,7 @@
 """`make migrate`: create the service databases if needed and apply every migration.
 
 Uses ZONE_DATABASE_URL (server root URL, no database name) or the embedded server's default
-URL, so it works against production PostgreSQL (the Kubernetes migration job runs this) and
+URL with `make run`'s password (`<data>/postgres-password`), so it works against production PostgreSQL (the Kubernetes migration job runs this) and
 against a running `make run`.
 """
 
@@ -12,20 +12,27 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from deploy import pii_keys
+from deploy import pg_auth, pii_keys
 from deploy.launcher import ALEMBIC_INI, ROOT, SERVICE_DATABASES, create_databases
 from kit.migrations import upgrade
 
 
 def root_url() -> str:
-    """ZONE_DATABASE_URL, else the embedded server on ZONE_PG_PORT (default 54329)."""
-    port = os.environ.get("ZONE_PG_PORT", "54329")
-    return os.environ.get("ZONE_DATABASE_URL") or f"postgresql+asyncpg://postgres@127.0.0.1:{port}"
+    """ZONE_DATABASE_URL, else the embedded server on ZONE_PG_PORT (default 54329) with the
+    password `make run` generated into its data folder (ZONE_DATA_DIR)."""
+    if url := os.environ.get("ZONE_DATABASE_URL"):
+        return url
+    password = pg_auth.read(pg_auth.path_for(_data_dir()))
+    return pg_auth.root_url(os.environ.get("ZONE_PG_PORT", "54329"), password)
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("ZONE_DATA_DIR", ROOT / ".data"))
 
 
 def local_keys() -> pii_keys.LocalKeys | None:
     """`make run`'s keys of personal information, if it made some (ZONE_DATA_DIR)."""
-    return pii_keys.read(pii_keys.path_for(Path(os.environ.get("ZONE_DATA_DIR", ROOT / ".data"))))
+    return pii_keys.read(pii_keys.path_for(_data_dir()))
 
 
 def migrate_all(root: str, report: Callable[[str], None] = print) -> list[str]:

