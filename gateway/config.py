@@ -3,7 +3,7 @@
 from ipaddress import ip_network
 from typing import ClassVar, Literal
 
-from pydantic import IPvAnyNetwork, model_validator
+from pydantic import Field, IPvAnyNetwork, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from kit.settings import ServiceSettings, require_real_secret
@@ -33,7 +33,7 @@ class GatewaySettings(ServiceSettings):
     login_failure_window_s: float = 900.0
     login_lock_s: float = 900.0
     # Users' passwords: at least this long, and never containing the user name.
-    password_min_length: int = 12
+    password_min_length: int = Field(default=12, ge=12)  # the API schema's floor is 12
     registry_url: str = "http://127.0.0.1:8001"
     credit_url: str = "http://127.0.0.1:8002"
     inspection_url: str = "http://127.0.0.1:8003"

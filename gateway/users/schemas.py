@@ -10,10 +10,11 @@ from kit.uscc import Uscc
 from kit.validation import Input, PatchModel
 
 POLICY_TEXT = (
-    "At least `GATEWAY_PASSWORD_MIN_LENGTH` (12) characters and not containing the user name "
-    "(case-insensitive); a 422 names `password` otherwise"
+    "At least 12 characters (`GATEWAY_PASSWORD_MIN_LENGTH` may ask for more) and not "
+    "containing the user name (case-insensitive); a 422 names `password` otherwise"
 )
-Password = Field(min_length=1, max_length=200, description=POLICY_TEXT)
+MIN_PASSWORD = 12  # the schema's floor, so generated clients know it; the setting may raise it
+Password = Field(min_length=MIN_PASSWORD, max_length=200, description=POLICY_TEXT)
 
 
 class _UserBase(BaseModel):
@@ -58,7 +59,7 @@ class UserPatch(PatchModel):
     scopes: list[Scope] | None = Field(default=None, min_length=1)
     active: bool | None = None
     password: str | None = Field(
-        default=None, min_length=1, max_length=200, description=POLICY_TEXT
+        default=None, min_length=MIN_PASSWORD, max_length=200, description=POLICY_TEXT
     )
 
 

@@ -24,6 +24,7 @@ from hypothesis.errors import Unsatisfiable
 from pydantic import TypeAdapter, ValidationError
 
 from deploy.launcher import Stack
+from gateway.roles import ADMINISTRATIVE
 from kit.iso3166 import ALPHA2
 from kit.uscc import generate
 from services.credit.facts.schemas import FactIn
@@ -115,6 +116,21 @@ def filter_body(ctx: schemathesis.HookContext, body: object) -> bool:
         c in str(body.get(k, "")) for k in ("title", "body") for c in "{}"
     ):
         return False  # which {variables} a template may use depends on its code
+    if ctx.operation.path.startswith(("/v1/clients", "/v1/users")):
+        bound = any(body.get(k) for k in ("uscc", "inspector_id")) or body.get("kind") in (
+            "enterprise",
+            "inspector",
+        )
+        scopes = body.get("scopes")
+        if bound and isinstance(scopes, list) and set(map(str, scopes)) & ADMINISTRATIVE:
+            return False  # a bound identity holding an administrative role: a 422 (roles.py)
+        name, password = body.get("username"), body.get("password")
+        if (
+            isinstance(name, str)
+            and isinstance(password, str)
+            and name.casefold() in password.casefold()
+        ):
+            return False  # a password containing the user name: a 422 (users/policy.py)
     if isinstance(body.get("plan_start"), str):
         end = body.get("plan_end")
         return not (isinstance(end, str) and end < body["plan_start"])
