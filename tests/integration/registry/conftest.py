@@ -13,6 +13,8 @@ from kit.industries import Industry
 from services.registry.domain import ZoneLevel
 from services.registry.enterprises import service as enterprises
 from services.registry.enterprises.schemas import EnterpriseIn
+from services.registry.memberships import service as memberships
+from services.registry.memberships.schemas import ApplicationIn, Decision, DecisionIn
 from services.registry.zones import service as zones
 from services.registry.zones.schemas import ZoneIn
 from tests.helpers import enterprise_body, new_uscc
@@ -58,3 +60,25 @@ def registered(session: AsyncSession) -> Callable[[], Awaitable[str]]:
         return uscc
 
     return register
+
+
+OFFICE_ADMIN = Principal(subject="office-admin", scopes=frozenset({"admin"}))
+
+
+async def enterprise_in_zone(session: AsyncSession, zone: str | None) -> str:
+    """The USCC of an enterprise just registered and, when `zone` names one, admitted to it
+    (applied and admitted by the office)."""
+    uscc = new_uscc()
+    enterprise_in = EnterpriseIn.model_validate(enterprise_body(uscc))
+    await enterprises.register(session, enterprise_in=enterprise_in)
+    if zone is not None:
+        membership = await memberships.apply(
+            session, zone, application=ApplicationIn(uscc=uscc), principal=OFFICE_ADMIN
+        )
+        await memberships.decide(
+            session,
+            membership,
+            decision_in=DecisionIn(decision=Decision.admit),
+            principal=OFFICE_ADMIN,
+        )
+    return uscc

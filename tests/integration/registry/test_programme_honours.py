@@ -18,17 +18,14 @@ from kit.events import AlertClosed, AlertRaised, CloudEvent, CreditLevelChanged
 from kit.pagination import PageParams
 from kit.problems import Conflict, ProblemError
 from services.registry.consumers import on_credit_level_changed
-from services.registry.enterprises import service as enterprises
-from services.registry.enterprises.schemas import EnterpriseIn
-from services.registry.memberships import service as memberships
-from services.registry.memberships.schemas import ApplicationIn, Decision, DecisionIn
+from services.registry.enterprises.models import Enterprise
 from services.registry.programme.honours import service
 from services.registry.programme.honours.models import AwardNomination, AwardRound
 from services.registry.programme.honours.schemas import AwardRoundIn, NominationIn
 from services.registry.zones import service as zones
 from services.registry.zones.schemas import ZoneIn
-from tests.helpers import enterprise_body, new_uscc
 from tests.integration.conftest import emitted
+from tests.integration.registry.conftest import enterprise_in_zone
 
 ZONE = "lighting-provincial"
 ADMIN = Principal(subject="office-admin", scopes=frozenset({"admin"}))
@@ -45,20 +42,7 @@ async def _zone(session: AsyncSession) -> None:
 
 async def _enterprise(session: AsyncSession, level: Level | None, *, admitted: bool = True) -> str:
     """A registered enterprise, admitted to the zone, at `level` as credit announced it."""
-    uscc = new_uscc()
-    enterprise = await enterprises.register(
-        session, enterprise_in=EnterpriseIn.model_validate(enterprise_body(uscc))
-    )
-    if admitted:
-        membership = await memberships.apply(
-            session, ZONE, application=ApplicationIn(uscc=uscc), principal=ADMIN
-        )
-        await memberships.decide(
-            session,
-            membership,
-            decision_in=DecisionIn(decision=Decision.admit),
-            principal=ADMIN,
-        )
+    uscc = await enterprise_in_zone(session, ZONE if admitted else None)
     if level is not None:
         change = CreditLevelChanged(uscc=uscc, to_level=level, sequence=1)
         event = CloudEvent(
@@ -68,6 +52,7 @@ async def _enterprise(session: AsyncSession, level: Level | None, *, admitted: b
             data=change.model_dump(mode="json"),
         )
         await on_credit_level_changed(session, change, event)
+        enterprise = await session.get_one(Enterprise, uscc)
         await session.refresh(enterprise)  # the consumer's UPDATE bypasses the identity map
         assert enterprise.credit_level == level
     return uscc

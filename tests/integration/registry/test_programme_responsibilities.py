@@ -13,17 +13,15 @@ from kit.auth import Principal
 from kit.problems import Conflict, NotFound
 from services.registry.agencies import service as agencies
 from services.registry.agencies.schemas import AgencyIn
-from services.registry.enterprises import service as enterprises
-from services.registry.enterprises.schemas import EnterpriseIn
 from services.registry.memberships import service as memberships
-from services.registry.memberships.schemas import ApplicationIn, Decision, DecisionIn
+from services.registry.memberships.schemas import ApplicationIn
 from services.registry.programme.responsibilities import service
 from services.registry.programme.responsibilities.models import Responsibility
 from services.registry.programme.responsibilities.schemas import ResponsibilityIn
 from services.registry.zones import service as zones
 from services.registry.zones.schemas import ZoneIn
-from tests.helpers import enterprise_body, new_uscc
 from tests.integration.conftest import emitted
+from tests.integration.registry.conftest import enterprise_in_zone
 
 ZONE, OTHER_ZONE = "lighting-provincial", "molds-provincial"
 ADMIN = Principal(subject="office-admin", scopes=frozenset({"admin"}))
@@ -41,20 +39,7 @@ async def _setting(session: AsyncSession) -> None:
 
 
 async def _enterprise(session: AsyncSession, *, admitted_to: str | None = None) -> str:
-    uscc = new_uscc()
-    await enterprises.register(
-        session, enterprise_in=EnterpriseIn.model_validate(enterprise_body(uscc))
-    )
-    if admitted_to:
-        membership = await memberships.apply(
-            session, admitted_to, application=ApplicationIn(uscc=uscc), principal=ADMIN
-        )
-        await memberships.decide(
-            session,
-            membership,
-            decision_in=DecisionIn(decision=Decision.admit),
-            principal=ADMIN,
-        )
+    uscc = await enterprise_in_zone(session, admitted_to)
     return uscc
 
 

@@ -14,18 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit.auth import Principal
 from kit.pagination import PageParams
 from kit.problems import Conflict, ProblemError
-from services.registry.enterprises import service as enterprises
-from services.registry.enterprises.schemas import EnterpriseIn
-from services.registry.memberships import service as memberships
-from services.registry.memberships.schemas import ApplicationIn, Decision, DecisionIn
 from services.registry.programme.shared import today
 from services.registry.programme.standards import service
 from services.registry.programme.standards.models import SameLineDeclaration, StandardAdoption
 from services.registry.programme.standards.schemas import AdoptionIn, DeclarationIn, StandardIn
 from services.registry.zones import service as zones
 from services.registry.zones.schemas import ZoneIn
-from tests.helpers import enterprise_body, new_uscc
 from tests.integration.conftest import emitted
+from tests.integration.registry.conftest import enterprise_in_zone
 
 ZONE = "lighting-provincial"
 ADMIN = Principal(subject="office-admin", scopes=frozenset({"admin"}))
@@ -41,20 +37,7 @@ async def _zone(session: AsyncSession) -> None:
 
 
 async def _enterprise(session: AsyncSession, *, admitted: bool = True) -> str:
-    uscc = new_uscc()
-    await enterprises.register(
-        session, enterprise_in=EnterpriseIn.model_validate(enterprise_body(uscc))
-    )
-    if admitted:
-        membership = await memberships.apply(
-            session, ZONE, application=ApplicationIn(uscc=uscc), principal=ADMIN
-        )
-        await memberships.decide(
-            session,
-            membership,
-            decision_in=DecisionIn(decision=Decision.admit),
-            principal=ADMIN,
-        )
+    uscc = await enterprise_in_zone(session, ZONE if admitted else None)
     return uscc
 
 
