@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,9 +37,11 @@ from deploy.launcher import APPS, Stack
 from deploy.nats_auth import observer_consumer
 from deploy.processes import free_port, wait_for_port
 from deploy.streams import SERVICES
+from gateway.auth.tokens import Signer
+from kit import gateway_assertion
 from kit.messaging import connect
 from kit.uscc import generate
-from tests.helpers import enterprise_body, make_stack, token
+from tests.helpers import enterprise_body, gateway_signer, make_stack, token
 
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 DURATION_S = float(os.environ.get("BENCH_DURATION_S", "10"))
@@ -46,6 +49,7 @@ WARMUP_S = float(os.environ.get("BENCH_WARMUP_S", "2"))
 EVENT_RATE = float(os.environ.get("BENCH_EVENT_RATE", "200"))
 EVENT_SECONDS = float(os.environ.get("BENCH_EVENT_SECONDS", "15"))
 RESULTS = Path(__file__).parent / "results"
+NAN = float("nan")
 
 
 @dataclass
@@ -58,6 +62,7 @@ class Result:
     rps: float
     p50_ms: float
     p99_ms: float
+    cpu_ms: float = float("nan")  # the whole stack's CPU per request (bench.exchange.stack_cpu)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -68,12 +73,35 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-async def closed_loop(
-    name: str, base: str, bearer: str, make_request, connections: int = CONNECTIONS
-) -> Result:  # type: ignore[no-untyped-def]
-    """`connections` workers issuing requests back to back for `DURATION_S` after a warm-up."""
+async def closed_loop(  # type: ignore[no-untyped-def]
+    name: str,
+    base: str,
+    bearer: str,
+    make_request,
+    connections: int = CONNECTIONS,
+    *,
+    stack: Stack | None = None,
+    signer: Signer | None = None,
+) -> Result:
+    """`connections` workers issuing requests back to back for `DURATION_S` after a warm-up.
+    With `stack`, the stack's CPU over the measured window per measured request; with
+    `signer`, each request carries a gateway assertion made for it (signed in this process,
+    so only the service's check is on the stack's bill)."""
     latencies: list[float] = []
     errors = 0
+    cpu: list[float] = []
+
+    def cpu_now() -> None:
+        if stack is not None:
+            cpu.append(sum(exchange.stack_cpu(stack).values()))
+
+    def assertion(method: str, path: str) -> dict[str, str] | None:
+        if signer is None:
+            return None
+        request_id = f"bench-{uuid.uuid4().hex}"
+        made = signer.assertion(method=method, target=path, request_id=request_id)
+        return {"X-Request-ID": request_id, gateway_assertion.HEADER: made}
+
     connector = aiohttp.TCPConnector(limit=connections, limit_per_host=connections)
     headers = {"Authorization": f"Bearer {bearer}", "Content-Type": "application/json"}
     async with aiohttp.ClientSession(base, connector=connector, headers=headers) as session:
@@ -85,7 +113,8 @@ async def closed_loop(
             nonlocal errors
             while (now := time.perf_counter()) < stop:
                 method, path, body = make_request()
-                async with session.request(method, path, data=body) as response:
+                extra = assertion(method, path)
+                async with session.request(method, path, data=body, headers=extra) as response:
                     await response.read()
                     ok = response.status < 400
                 done = time.perf_counter()
@@ -93,7 +122,12 @@ async def closed_loop(
                     latencies.append(done - now)
                     errors += 0 if ok else 1
 
-        await asyncio.gather(*(worker() for _ in range(connections)))
+        async def meter() -> None:
+            await asyncio.sleep(WARMUP_S)
+            cpu_now()
+
+        await asyncio.gather(meter(), *(worker() for _ in range(connections)))
+        cpu_now()
     return Result(
         name=name,
         requests=len(latencies),
@@ -101,6 +135,7 @@ async def closed_loop(
         rps=len(latencies) / DURATION_S,
         p50_ms=statistics.median(latencies) * 1000 if latencies else float("nan"),
         p99_ms=percentile(latencies, 0.99) * 1000,
+        cpu_ms=(cpu[-1] - cpu[0]) / len(latencies) * 1000 if len(cpu) == 2 and latencies else NAN,
     )
 
 
@@ -174,10 +209,16 @@ async def scenarios(stack: Stack) -> list[Result]:
     def write() -> tuple[str, str, bytes]:
         return "POST", "/v1/enterprises", json.dumps(enterprise_body(generate(rng))).encode()
 
-    targets = {"direct": stack.url("registry"), "via gateway": stack.url("gateway")}
+    # "direct + assertion": straight to the service with the gateway's assertion, which the
+    # service checks even with its door off: that row minus "direct" is the check's cost.
+    targets = {
+        "direct": (stack.url("registry"), None),
+        "direct + assertion": (stack.url("registry"), gateway_signer(stack)),
+        "via gateway": (stack.url("gateway"), None),
+    }
     nginx = start_nginx(stack)
     if nginx is not None:
-        targets["via nginx"] = nginx[1]
+        targets["via nginx"] = (nginx[1], None)
     results = []
     try:
         for name, fn, connections in (
@@ -186,12 +227,16 @@ async def scenarios(stack: Stack) -> list[Result]:
             ("write", write, 1),  # one at a time: what the gateway adds to each write
             ("write", write, CONNECTIONS),
         ):
-            for via, base in targets.items():
+            for via, (base, signer) in targets.items():
                 if name == "write" and via == "via nginx":
                     continue
                 label = f"{name} {via} @{connections}"
                 print(f"… {label}", file=sys.stderr, flush=True)
-                results.append(await closed_loop(label, base, bearer, fn, connections))
+                results.append(
+                    await closed_loop(
+                        label, base, bearer, fn, connections, stack=stack, signer=signer
+                    )
+                )
     finally:
         if nginx is not None:
             nginx[0].terminate()
@@ -280,11 +325,12 @@ def report(results: list[Result]) -> str:
         f"{os.cpu_count()} cores, {_memory_gib():.0f} GiB, Python {sys.version.split()[0]} · "
         f"duration={DURATION_S:.0f}s warmup={WARMUP_S:.0f}s",
         "",
-        "| scenario | requests | errors | req/s | p50 ms | p99 ms |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| scenario | requests | errors | req/s | p50 ms | p99 ms | stack CPU ms/req |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {r.name} | {r.requests} | {r.errors} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} |"
+        f"| {r.name} | {r.requests} | {r.errors} | {r.rps:.0f} | {r.p50_ms:.1f} | "
+        f"{r.p99_ms:.1f} | {r.cpu_ms:.2f} |"
         for r in results
     ]
     by = {r.name: r for r in results}
@@ -297,14 +343,15 @@ def report(results: list[Result]) -> str:
         direct = by.get(f"{kind} direct @{connections}")
         if direct is None:
             continue
-        for via in ("via gateway", "via nginx"):
+        for via in ("direct + assertion", "via gateway", "via nginx"):
             other = by.get(f"{kind} {via} @{connections}")
             if other is None:
                 continue
             lines.append(
                 f"\n{kind} @{connections} {via}: throughput ratio {other.rps / direct.rps:.2f}, "
                 f"p50 added {other.p50_ms - direct.p50_ms:+.2f} ms, "
-                f"p99 added {other.p99_ms - direct.p99_ms:+.2f} ms"
+                f"p99 added {other.p99_ms - direct.p99_ms:+.2f} ms, "
+                f"stack CPU added {other.cpu_ms - direct.cpu_ms:+.2f} ms per request"
             )
     return "\n".join(lines)
 
@@ -427,8 +474,8 @@ def main() -> None:
     only = os.environ.get("BENCH_ONLY", "")
     stack = make_stack("bench")
     # The direct rows are the baseline: each service alone, called on its port, which the
-    # gateway-only door (REQUIRE_GATEWAY) would refuse. Off here, so the via-gateway rows
-    # leave out the assertion's signing and checking too (its cost: docs/api.md).
+    # gateway-only door (REQUIRE_GATEWAY) would refuse. Off here; an assertion that is sent
+    # (the gateway's, the "direct + assertion" rows') is still checked, as in production.
     stack.env.update({f"{APPS[name][1]}REQUIRE_GATEWAY": "false" for name in SERVICES})
     results: list[Result] = []
     figures: list[credit.RescoreFigures] = []

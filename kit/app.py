@@ -252,9 +252,13 @@ def create_service_app(
     app.add_middleware(IdempotencyMiddleware)
     for middleware, options in outer_middleware:
         app.add_middleware(middleware, **options)  # type: ignore[arg-type]
-    if settings.behind_gateway and settings.require_gateway:
+    if settings.behind_gateway:
         # inside the request context (it knows the request id), outside everything else
-        app.add_middleware(GatewayAssertionMiddleware, issuer=settings.jwt_issuer)
+        app.add_middleware(
+            GatewayAssertionMiddleware,
+            issuer=settings.jwt_issuer,
+            required=bool(settings.require_gateway),
+        )
     app.add_middleware(
         RequestContextMiddleware,
         service=settings.service_name,

@@ -1,6 +1,8 @@
 """Gateway assertions: the gateway's signed word, on each request it forwards, that the
 request came through its door (rate limit, audit record, lockout); a service with
-`require_gateway` on refuses any request without a valid one.
+`require_gateway` on refuses any request without a valid one. With it off, a request
+without one passes, but one that carries an assertion has it checked all the same: a bad
+assertion is never ignored, and the bench measures the check with the door off.
 
 An assertion is a compact JWS signed with the gateway's token key (same key id, same
 JWKS), told apart from a token by its `typ` and audience, so neither can pass for the other.
@@ -26,6 +28,7 @@ from kit.problems import problem_response
 log = logging.getLogger("kit.gateway_assertion")
 
 HEADER = "X-Gateway-Assertion"
+_HEADER_KEY = HEADER.lower().encode()
 TYP = "gateway-assertion+jwt"
 AUDIENCE = "zone-services"  # tokens are for "zone-platform": a token is never an assertion
 TTL_S = 30
@@ -116,20 +119,25 @@ def target_of(scope: Scope) -> str:
 
 
 class GatewayAssertionMiddleware:
-    """Refuses (401 problem) every request but the probes' without a valid gateway assertion.
+    """Refuses (401 problem) every request but the probes' without a valid gateway assertion
+    (`required`), or only those that carry an invalid one (not `required`).
 
     Sits inside the request context (the request id is known) and outside everything else.
     Each assertion is accepted once per process: an exact replay to the same worker within
     its 30 seconds is refused too.
     """
 
-    def __init__(self, app: ASGIApp, *, issuer: str):
+    def __init__(self, app: ASGIApp, *, issuer: str, required: bool = True):
         self.app = app
         self.issuer = issuer
+        self.required = required
         self._seen: dict[str, float] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if not self.required and not any(k == _HEADER_KEY for k, _ in scope["headers"]):
             await self.app(scope, receive, send)
             return
         try:
@@ -147,8 +155,7 @@ class GatewayAssertionMiddleware:
         await self.app(scope, receive, send)
 
     async def _verify(self, scope: Scope) -> None:
-        name = HEADER.lower().encode()
-        values = [v for k, v in scope["headers"] if k == name]
+        values = [v for k, v in scope["headers"] if k == _HEADER_KEY]
         if len(values) != 1:
             raise AssertionRefused("missing" if not values else "sent more than once")
         assertion = values[0].decode("latin-1")

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -16,6 +17,9 @@ from deploy.launcher import APPS, Stack
 from deploy.processes import free_port
 from kit.messaging import connect
 from kit.uscc import generate
+
+if TYPE_CHECKING:
+    from gateway.auth.tokens import Signer
 
 _rng = random.Random()
 
@@ -273,15 +277,21 @@ def assert_problem(response: httpx.Response, status: int, slug: str) -> dict:  #
     return body  # type: ignore[no-any-return]
 
 
-def as_gateway(stack: Stack, method: str, target: str) -> dict[str, str]:
-    """Headers that carry the gateway's assertion for one request straight to a service
-    (`target`: path and query exactly as sent), signed with the stack's own key (the dev
-    profile keeps it in the gateway's database): for tests of what a service does itself."""
+def gateway_signer(stack: Stack) -> Signer:
+    """The stack's gateway key (the dev profile keeps it in the gateway's database)."""
     from gateway.auth.tokens import Signer
-    from kit.gateway_assertion import HEADER
 
     (pem,) = sql(stack, "gateway", "SELECT private_pem FROM signing_keys")[0]
-    signer = Signer(str(pem), issuer="zone-gateway", audience="", ttl_s=0)
+    return Signer(str(pem), issuer="zone-gateway", audience="", ttl_s=0)
+
+
+def as_gateway(stack: Stack, method: str, target: str) -> dict[str, str]:
+    """Headers that carry the gateway's assertion for one request straight to a service
+    (`target`: path and query exactly as sent), signed with the stack's own key: for tests
+    of what a service does itself."""
+    from kit.gateway_assertion import HEADER
+
+    signer = gateway_signer(stack)
     request_id = f"test-{uuid.uuid4().hex}"
     assertion = signer.assertion(method=method, target=target, request_id=request_id)
     return {"X-Request-ID": request_id, HEADER: assertion}

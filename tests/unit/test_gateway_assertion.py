@@ -1,5 +1,5 @@
 """Gateway assertions (kit.gateway_assertion): bound to one request, short-lived, never a
-token, and what they cost per request."""
+token; checked whenever one is sent. What they cost is a `make bench` row (bench/run.py)."""
 
 from __future__ import annotations
 
@@ -124,14 +124,14 @@ async def test_an_assertion_is_never_a_token() -> None:
     assert refused.value.status == 401
 
 
-def _app(signer: Signer) -> Starlette:
+def _app(signer: Signer, *, required: bool = True) -> Starlette:
     async def echo(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
 
     app = Starlette(
         routes=[Route("/v1/things/{id}", echo, methods=["GET", "PATCH"]), Route("/livez", echo)]
     )
-    app.add_middleware(ga.GatewayAssertionMiddleware, issuer=ISSUER)
+    app.add_middleware(ga.GatewayAssertionMiddleware, issuer=ISSUER, required=required)
     app.add_middleware(RequestContextMiddleware, service="test", max_body_bytes=1024)
     app.state.verifier = _verifier(signer)
     return app
@@ -161,21 +161,14 @@ async def test_the_middleware_lets_through_only_asserted_requests_once_and_the_p
         assert (await client.get("/v1/things/1", headers=moved)).status_code == 200
 
 
-def test_an_assertion_costs_well_under_a_millisecond_to_sign_and_check() -> None:
+async def test_with_the_door_off_a_request_without_one_passes_and_a_bad_one_is_refused() -> None:
     signer = _signer()
-    key = _verifier(signer)._keys[signer.kid]
-    rounds = 2000
-    made = [""] * rounds
-    started = time.perf_counter()
-    for i in range(rounds):
-        made[i] = signer.assertion(method="PATCH", target=f"/v1/x/{i}", request_id=f"r{i}")
-    signed = time.perf_counter()
-    for i in range(rounds):
-        ga.check(
-            made[i], key, issuer=ISSUER, method="PATCH", target=f"/v1/x/{i}", request_id=f"r{i}"
-        )
-    checked = time.perf_counter()
-    sign_us = (signed - started) / rounds * 1e6
-    check_us = (checked - signed) / rounds * 1e6
-    print(f"\ngateway assertion: sign {sign_us:.0f} µs, check {check_us:.0f} µs per request")
-    assert sign_us + check_us < 1000  # generous: a shared CI core, not a benchmark
+    transport = httpx.ASGITransport(app=_app(signer, required=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        assert (await client.patch("/v1/things/1", json={})).status_code == 200
+        forged = _signer().assertion(method="PATCH", target="/v1/things/1", request_id="r-1")
+        headers = {"X-Request-ID": "r-1", ga.HEADER: forged}
+        assert (await client.patch("/v1/things/1", headers=headers)).status_code == 401
+        made = signer.assertion(method="PATCH", target="/v1/things/1", request_id="r-2")
+        headers = {"X-Request-ID": "r-2", ga.HEADER: made}
+        assert (await client.patch("/v1/things/1", headers=headers)).status_code == 200
