@@ -211,9 +211,10 @@ async def scenarios(stack: Stack) -> list[Result]:
 
     # "direct + assertion": straight to the service with the gateway's assertion, which the
     # service checks even with its door off: that row minus "direct" is the check's cost.
+    signer = await asyncio.to_thread(gateway_signer, stack)  # tests.helpers.sql runs its own loop
     targets = {
         "direct": (stack.url("registry"), None),
-        "direct + assertion": (stack.url("registry"), gateway_signer(stack)),
+        "direct + assertion": (stack.url("registry"), signer),
         "via gateway": (stack.url("gateway"), None),
     }
     nginx = start_nginx(stack)
@@ -227,14 +228,14 @@ async def scenarios(stack: Stack) -> list[Result]:
             ("write", write, 1),  # one at a time: what the gateway adds to each write
             ("write", write, CONNECTIONS),
         ):
-            for via, (base, signer) in targets.items():
+            for via, (base, asserted) in targets.items():
                 if name == "write" and via == "via nginx":
                     continue
                 label = f"{name} {via} @{connections}"
                 print(f"… {label}", file=sys.stderr, flush=True)
                 results.append(
                     await closed_loop(
-                        label, base, bearer, fn, connections, stack=stack, signer=signer
+                        label, base, bearer, fn, connections, stack=stack, signer=asserted
                     )
                 )
     finally:
