@@ -171,22 +171,42 @@ def seed(ctx: typer.Context, as_json: Json = False) -> None:
 
 
 @pii_app.command("reencrypt")
-def pii_reencrypt(ctx: typer.Context, as_json: Json = False) -> None:
-    """Rewrite the registry's personal information under the current key: after adding a key
-    to REGISTRY_PII_KEYS and naming it in REGISTRY_PII_KEY_ID, before removing the old one.
-    The database: $REGISTRY_DATABASE_URL, else $ZONE_DATABASE_URL's registry; the keys:
-    $REGISTRY_PII_KEYS, else `make run`'s file."""
+def pii_reencrypt(
+    ctx: typer.Context,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(help="registry or gateway (repeatable); default both"),
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Rewrite the encrypted columns of the registry (personal information) and the gateway
+    (users' names, signing keys) under each one's current key: after adding a key to
+    <PREFIX>PII_KEYS and naming it in <PREFIX>PII_KEY_ID, before removing the old one. The
+    databases: $REGISTRY_DATABASE_URL and $GATEWAY_DATABASE_URL, else $ZONE_DATABASE_URL's;
+    the keys: $REGISTRY_PII_KEYS and $GATEWAY_PII_KEYS, else `make run`'s file."""
     import asyncio
     import os
 
     from deploy import pii_keys
     from deploy.migrate import local_keys, root_url
 
-    url = os.environ.get("REGISTRY_DATABASE_URL") or f"{root_url().rstrip('/')}/registry"
+    chosen = service or list(pii_keys.SERVICES)
+    unknown = sorted(set(chosen) - set(pii_keys.SERVICES))
+    if unknown:
+        raise typer.BadParameter(
+            f"no encrypted columns in {', '.join(unknown)}", param_hint="--service"
+        )
 
     def run() -> dict[str, int]:
+        counts: dict[str, int] = {}
         with pii_keys.in_process(local_keys()):
-            return asyncio.run(pii_keys.reencrypt(url))
+            for name, prefix in pii_keys.SERVICES.items():
+                if name not in chosen:
+                    continue
+                url = os.environ.get(f"{prefix}DATABASE_URL") or f"{root_url().rstrip('/')}/{name}"
+                done = asyncio.run(pii_keys.reencrypt(name, url))
+                counts.update({f"{name}.{table}": n for table, n in done.items()})
+        return counts
 
     counts = _local(run)
     result(ctx, as_json, counts, ", ".join(f"{k}: {v} rewritten" for k, v in counts.items()))

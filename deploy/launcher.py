@@ -12,8 +12,9 @@ Environment:
   ZONE_NATS_URL       external NATS, e.g. nats://nats-1:4222,nats://nats-2:4222
   ZONE_NATS_CREDENTIALS  the NATS identities' passwords (JSON; default <data>/nats-credentials.json,
                       generated for the embedded server; an external server must know them)
-  ZONE_PII_KEYS_FILE  the keys of personal information at rest (default <data>/pii-keys.json,
-                      generated once; REGISTRY_PII_KEYS in the environment wins)
+  ZONE_PII_KEYS_FILE  the keys of personal information and secrets at rest (default
+                      <data>/pii-keys.json, generated once; a service's REGISTRY_PII_KEYS or
+                      GATEWAY_PII_KEYS in the environment wins for it)
   ZONE_HOST           bind address of the HTTP services (default 127.0.0.1)
   ZONE_GATEWAY_PORT   gateway port (default 8000); services take the next ports
   ZONE_PG_PORT        embedded PostgreSQL port (default 54329)
@@ -130,8 +131,9 @@ class Stack:
     @property
     def pii_keys(self) -> pii_keys.LocalKeys | None:
         """The keys of personal information at rest: generated into the data folder on first
-        use (mode 0600); None when the environment names them (`REGISTRY_PII_KEYS`)."""
-        if self._pii_keys is None and not pii_keys.from_environment():
+        use (mode 0600); None when the environment names every service's own
+        (`REGISTRY_PII_KEYS`, `GATEWAY_PII_KEYS`)."""
+        if self._pii_keys is None and not all(map(pii_keys.from_environment, pii_keys.SERVICES)):
             self._pii_keys = pii_keys.load_or_create(pii_keys.path_for(self.data_dir))
         return self._pii_keys
 
@@ -207,7 +209,11 @@ class Stack:
             f"{prefix}HOST": self.host,
             f"{prefix}PORT": str(self.ports[name]),
         }
-        if name in pii_keys.SERVICES and self.pii_keys is not None:
+        if (
+            name in pii_keys.SERVICES
+            and not pii_keys.from_environment(name)
+            and self.pii_keys is not None
+        ):
             env.update(self.pii_keys.env(prefix))
         if name in SERVICES:
             env[f"{prefix}NATS_USER"] = name

@@ -1,14 +1,16 @@
-"""`make run`'s keys of personal information at rest (kit.crypto): generated once into the data
-folder (mode 0600) and kept across restarts, like the NATS passwords. The launcher hands
-them to the registry's processes (`REGISTRY_PII_KEYS`) and to the registry code it runs
-itself (migrations, the seed); `make migrate` and `zone seed` find them there too, so every
-process reading the local databases uses the same key.
+"""`make run`'s keys of personal information and secrets at rest (kit.crypto): generated once
+into the data folder (mode 0600) and kept across restarts, like the NATS passwords. The
+launcher hands them to the processes of the services that keep encrypted columns (`SERVICES`:
+`REGISTRY_PII_KEYS`, `GATEWAY_PII_KEYS`) and to their code it runs itself (migrations, the
+seed); `make migrate` and `zone seed` find them there too, so every process reading the
+local databases uses the same key.
 
-`REGISTRY_PII_KEYS` in the environment wins over the file everywhere (keys of an existing
-database, production's). `ZONE_PII_KEYS_FILE` names another file.
+A service's `<PREFIX>PII_KEYS` in the environment wins over the file for that service
+everywhere (keys of an existing database, production's, where each service has its own).
+`ZONE_PII_KEYS_FILE` names another file.
 
-`reencrypt` (the `zone pii reencrypt` command) rewrites the registry's encrypted values under
-the current key, after a rotation.
+`reencrypt` (the `zone pii reencrypt` command) rewrites a service's encrypted values under
+its current key, after a rotation.
 """
 
 from __future__ import annotations
@@ -17,19 +19,18 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import pool
+from sqlalchemy import MetaData, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from kit.crypto import Keyring, new_key_spec, reencrypt_all
+from kit.crypto import Keyring, KeyringSource, new_key_spec, reencrypt_all
 
 FILE_NAME = "pii-keys.json"
-ENV = "REGISTRY_PII_KEYS"
-# the services that keep encrypted personal information, by env prefix
-SERVICES = {"registry": "REGISTRY_"}
+# the services that keep encrypted columns, by env prefix
+SERVICES = {"registry": "REGISTRY_", "gateway": "GATEWAY_"}
 
 
 @dataclass(frozen=True)
@@ -77,34 +78,50 @@ def load_or_create(path: Path) -> LocalKeys:
     return keys
 
 
-def from_environment() -> bool:
-    """Whether the environment names the keys (then no file is read or made)."""
-    return bool(os.environ.get(ENV, "").strip())
+def from_environment(name: str) -> bool:
+    """Whether the environment names service `name`'s keys (then the file is not its)."""
+    return bool(os.environ.get(f"{SERVICES[name]}PII_KEYS", "").strip())
+
+
+def _sources() -> dict[str, KeyringSource]:
+    from gateway.keys import pii as gateway
+    from services.registry.keys import pii as registry
+
+    return {"registry": registry, "gateway": gateway}
 
 
 @contextmanager
 def in_process(keys: LocalKeys | None) -> Iterator[None]:
-    """Registry code run in this process (migrations, the seed) uses `keys`, unless the
-    environment names others, which it then reads itself."""
-    if keys is None or from_environment():
+    """Service code run in this process (migrations, the seed) uses `keys`, except where the
+    environment names a service's own, which that code then reads itself."""
+    with ExitStack() as stack:
+        if keys is not None:
+            for name, source in _sources().items():
+                if not from_environment(name):
+                    stack.enter_context(source.using(keys.keyring()))
         yield
-        return
-    from services.registry.keys import pii
-
-    with pii.using(keys.keyring()):
-        yield
 
 
-async def reencrypt(database_url: str) -> dict[str, int]:
-    """Rewrite every encrypted value of the registry database at `database_url` that is not
-    under the current key (plaintext included), in one transaction; rows per table. Run it
-    after making a new key current, before removing the old one."""
-    import services.registry.models  # noqa: F401 - every model imported, so every table
+def _metadata(name: str) -> MetaData:
+    """Every table of service `name` (every model imported)."""
+    if name == "gateway":
+        import gateway.models
+
+        return gateway.models.metadata
+    import services.registry.models  # noqa: F401
     from services.registry.base import Base
 
+    return Base.metadata
+
+
+async def reencrypt(name: str, database_url: str) -> dict[str, int]:
+    """Rewrite every encrypted value of service `name`'s database at `database_url` that is
+    not under the current key (plaintext included), in one transaction; rows per table. Run
+    it after making a new key current, before removing the old one."""
+    metadata = _metadata(name)
     engine = create_async_engine(database_url, poolclass=pool.NullPool)
     try:
         async with engine.begin() as connection:
-            return await connection.run_sync(reencrypt_all, Base.metadata)
+            return await connection.run_sync(reencrypt_all, metadata)
     finally:
         await engine.dispose()

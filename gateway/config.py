@@ -17,9 +17,11 @@ class GatewaySettings(ServiceSettings):
     service_name: str = "gateway"
     uses_nats: ClassVar[bool] = False
     behind_gateway: ClassVar[bool] = False  # it is the gateway: it signs the assertions
+    stores_personal_data: ClassVar[bool] = True  # users' names; and the signing keys, encrypted
     port: int = 8000
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/gateway"
-    # Ed25519 private key (PKCS#8 PEM). Required in prod; dev/test keep one in the gateway DB.
+    # Ed25519 private key (PKCS#8 PEM). Required in prod; dev/test generate one. Either way it is
+    # kept in the gateway DB (encrypted), where `POST /v1/signing-keys` rotates it (signing/).
     signing_key_pem: str = ""
     token_ttl_s: int = 900
     # The audit chain's hash for new rows: sha256, or sm3 where 国密 is required (GB/T 32905).

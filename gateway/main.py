@@ -9,16 +9,14 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.audit.middleware import AuditMiddleware
 from gateway.audit.router import router as audit_router
 from gateway.audit.service import AuditWriter
 from gateway.auth.router import router as auth_router
-from gateway.auth.tokens import Signer, new_private_key_pem
+from gateway.auth.tokens import Signer
 from gateway.clients import service as clients
-from gateway.clients.models import SigningKey
 from gateway.clients.router import router as clients_router
 from gateway.config import settings
 from gateway.dashboard.api import LoginRequired
@@ -33,6 +31,8 @@ from gateway.profile import router as profile_router
 from gateway.proxy import ProxyMiddleware, Upstreams
 from gateway.ratelimit.middleware import RateLimitMiddleware, SharedBuckets, prune
 from gateway.security import SecurityHeadersMiddleware
+from gateway.signing import service as signing
+from gateway.signing.router import router as signing_router
 from gateway.users import service as users
 from gateway.users.router import router as users_router
 from kit import locks
@@ -44,29 +44,26 @@ from kit.problems import CATALOG, NotFound
 
 
 async def startup(app: FastAPI) -> None:
-    """Signing key, demo client (dev only), upstream pool, local token verification."""
+    """Signing keys, demo client (dev only), upstream pool, local token verification."""
     async with app.state.sessionmaker() as session, session.begin():
         await locks.hold(session, Lock.GATEWAY_STARTUP)
-        pem = settings.signing_key_pem
-        if not pem.strip():
-            # dev/test: one key shared by every worker, created by whichever starts first
-            key = await session.scalar(select(SigningKey).order_by(SigningKey.created_at.desc()))
-            if key is None:
-                fresh = new_private_key_pem()
-                kid = Signer(fresh, issuer="", audience="", ttl_s=0).kid
-                key = SigningKey(kid=kid, private_pem=fresh)
-                session.add(key)
-            pem = key.private_pem
+        await signing.ensure(session, settings.signing_key_pem)
         if settings.profile == "dev":
             await clients.ensure_demo_client(session)
             await users.ensure_demo_user(session)
         else:
             await clients.remove_demo_client(session)
             await users.remove_demo_user(session)
+        keys = await signing.in_force(session)
     signer = Signer(
-        pem, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl_s=settings.token_ttl_s
+        keys.current_pem,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_s=settings.token_ttl_s,
+        published=keys.published_pems,
     )
     app.state.signer = signer
+    app.state.signing_kids = keys.kids
     app.state.verifier = JwksVerifier(
         jwks_url="",
         issuer=settings.jwt_issuer,
@@ -88,6 +85,16 @@ async def shutdown(app: FastAPI) -> None:
     await app.state.upstreams.close()
     await app.state.audit.close()
     await app.state.rate_limits.close()
+
+
+async def refresh_signing_keys(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Sign with the current key and publish the live ones, after a rotation by any process."""
+    async with sessionmaker() as session:
+        keys = await signing.in_force(session)
+    if keys.kids != app.state.signing_kids:
+        app.state.signer.use(keys.current_pem, keys.published_pems)
+        app.state.verifier.use_jwks(app.state.signer.jwks())
+        app.state.signing_kids = keys.kids
 
 
 async def prune_login_failures(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
@@ -148,6 +155,7 @@ app = create_service_app(
         clients_router,
         users_router,
         lockouts_router,
+        signing_router,
         audit_router,
         profile_router,
         dossier_router,
@@ -190,6 +198,7 @@ app = create_service_app(
     periodic=[
         Periodic("rate-limit-prune", prune, every_s=60),
         Periodic("login-failures-prune", prune_login_failures, every_s=300),
+        Periodic("signing-keys", refresh_signing_keys, every_s=signing.REFRESH_S),
     ],
     openapi_url=None,
 )

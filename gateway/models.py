@@ -6,9 +6,10 @@ from sqlalchemy import Table
 
 from gateway.audit.models import AuditEntry
 from gateway.base import Base
-from gateway.clients.models import OAuthClient, SigningKey
+from gateway.clients.models import OAuthClient
 from gateway.lockouts.models import LoginFailure
 from gateway.ratelimit.models import RateLimitBucket
+from gateway.signing.models import SigningKey
 from gateway.users.models import User
 from kit.idempotency import IdempotencyRecord
 

@@ -76,6 +76,7 @@ VERIFIED_CACHE_SIZE = 10_000
 # a far `exp` is refused rather than honoured for years.
 DEFAULT_MAX_LIFETIME_S = 1200
 CLOCK_SKEW_S = 60  # between the gateway's clock and a service's
+JWKS_MAX_AGE_S = 300  # as the gateway's JWKS answer says (Cache-Control: max-age)
 
 
 class JwksVerifier:
@@ -105,7 +106,14 @@ class JwksVerifier:
             self._fetched_at = float("inf")
 
     def _load(self, jwks: dict[str, Any]) -> None:
-        self._keys = {k["kid"]: PyJWK.from_dict(k) for k in jwks.get("keys", [])}
+        keys = {k["kid"]: PyJWK.from_dict(k) for k in jwks.get("keys", [])}
+        if set(keys) != set(self._keys):
+            self._verified.clear()  # a retired key's tokens are not honoured from the cache
+        self._keys = keys
+
+    def use_jwks(self, jwks: dict[str, Any]) -> None:
+        """Verify against these keys from now on (the gateway's own, after a rotation)."""
+        self._load(jwks)
 
     async def _refresh(self) -> None:
         async with self._lock:
@@ -122,6 +130,16 @@ class JwksVerifier:
             self._load(response.json())
             self._fetched_at = time.monotonic()
 
+    async def _refresh_if_stale(self) -> None:
+        """Refetch keys older than `JWKS_MAX_AGE_S`, so a key retired at the gateway (rotated
+        out, revoked) stops verifying here too; the gateway away, keep them and retry in 30 s."""
+        if not self._keys or time.monotonic() - self._fetched_at <= JWKS_MAX_AGE_S:
+            return
+        try:
+            await self._refresh()
+        except ProblemError:
+            self._fetched_at = time.monotonic() - JWKS_MAX_AGE_S + 30
+
     async def key_for(self, kid: str) -> PyJWK | None:
         """The gateway's public key `kid`, refetching the JWKS once when it is unknown (a
         gateway assertion is signed with the token key)."""
@@ -132,6 +150,7 @@ class JwksVerifier:
     async def verify(self, token: str) -> Principal:
         """Decode and check signature, issuer, audience, expiry and lifetime (cached until
         expiry)."""
+        await self._refresh_if_stale()
         cached = self._verified.get(token)
         if cached is not None and cached[1] > time.time():
             return cached[0]

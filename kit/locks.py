@@ -21,6 +21,7 @@ class Lock(enum.StrEnum):
 
     OUTBOX_RELAY = "outbox.relay"  # one publisher per database keeps the stream in order
     GATEWAY_STARTUP = "gateway.startup"  # workers and replicas create keys and clients once
+    SIGNING_KEYS = "gateway.signing_keys"  # one rotation at a time
     AUDIT_APPEND = "audit.append"  # appends one at a time, so the hash chain stays linear
     CREDIT_MODEL = "credit.model"  # one scoring-model publisher at a time (If-Match → 412)
     CREDIT_RESCORER = "credit.rescorer"  # one rescoring worker per database (session lock)

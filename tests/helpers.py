@@ -277,12 +277,26 @@ def assert_problem(response: httpx.Response, status: int, slug: str) -> dict:  #
     return body  # type: ignore[no-any-return]
 
 
+def gateway_key_pem(stack: Stack) -> str:
+    """The stack's current gateway signing key, decrypted with the stack's keys (the gateway
+    keeps its keys encrypted in its database)."""
+    from kit.crypto import dev_keyring
+
+    (pem,) = sql(
+        stack,
+        "gateway",
+        "SELECT private_pem FROM signing_keys WHERE active_from <= now() "
+        "AND (retired_at IS NULL OR retired_at > now()) ORDER BY active_from DESC LIMIT 1",
+    )[0]
+    keyring = stack.pii_keys.keyring() if stack.pii_keys is not None else dev_keyring()
+    return keyring.decrypt(str(pem), context="gateway.signing_keys.private_pem")
+
+
 def gateway_signer(stack: Stack) -> Signer:
-    """The stack's gateway key (the dev profile keeps it in the gateway's database)."""
+    """A signer with the stack's current gateway key."""
     from gateway.auth.tokens import Signer
 
-    (pem,) = sql(stack, "gateway", "SELECT private_pem FROM signing_keys")[0]
-    return Signer(str(pem), issuer="zone-gateway", audience="", ttl_s=0)
+    return Signer(gateway_key_pem(stack), issuer="zone-gateway", audience="", ttl_s=0)
 
 
 def as_gateway(stack: Stack, method: str, target: str) -> dict[str, str]:

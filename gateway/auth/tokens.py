@@ -8,6 +8,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import jwt
@@ -58,27 +59,56 @@ def new_private_key_pem() -> str:
     )
 
 
-class Signer:
-    """Signs tokens with one Ed25519 key; publishes its public half as a JWKS."""
+def _public_jwk(key: Ed25519PrivateKey) -> dict[str, Any]:
+    """The public half as a JWK, its `kid` the first 16 hex digits of its SHA-256."""
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    public_jwk: dict[str, Any] = json.loads(OKPAlgorithm.to_jwk(key.public_key()))
+    kid = hashlib.sha256(raw).hexdigest()[:16]
+    return {**public_jwk, "kid": kid, "alg": "EdDSA", "use": "sig"}
 
-    def __init__(self, private_pem: str, *, issuer: str, audience: str, ttl_s: int):
-        key = serialization.load_pem_private_key(private_pem.encode(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError("the signing key must be an Ed25519 private key")
-        self._key = key
-        public_jwk: dict[str, Any] = json.loads(OKPAlgorithm.to_jwk(key.public_key()))
-        raw = key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        self.kid = hashlib.sha256(raw).hexdigest()[:16]
-        self._jwk = {**public_jwk, "kid": self.kid, "alg": "EdDSA", "use": "sig"}
+
+def _private_key(private_pem: str) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("the signing key must be an Ed25519 private key")
+    return key
+
+
+def kid_of(private_pem: str) -> str:
+    """The key id a private key is published under."""
+    return str(_public_jwk(_private_key(private_pem))["kid"])
+
+
+class Signer:
+    """Signs tokens with the current Ed25519 key; publishes it and the other keys still
+    published (`published`: private keys, rotated out or not yet current) as a JWKS. `use`
+    swaps them in place (gateway/signing/ after a rotation)."""
+
+    def __init__(
+        self,
+        private_pem: str,
+        *,
+        issuer: str,
+        audience: str,
+        ttl_s: int,
+        published: Sequence[str] = (),
+    ):
         self.issuer = issuer
         self.audience = audience
         self.ttl_s = ttl_s
+        self.use(private_pem, published)
+
+    def use(self, private_pem: str, published: Sequence[str] = ()) -> None:
+        """Sign with `private_pem` from now on and publish it with `published`."""
+        key = _private_key(private_pem)
+        current = _public_jwk(key)
+        others = [_public_jwk(_private_key(pem)) for pem in published]
+        self._key, self.kid = key, str(current["kid"])
+        self._jwks = [current, *(k for k in others if k["kid"] != current["kid"])]
 
     def jwks(self) -> dict[str, Any]:
-        """The public keys."""
-        return {"keys": [self._jwk]}
+        """The public keys: the current one first."""
+        return {"keys": list(self._jwks)}
 
     def issue(self, *, subject: str, scopes: list[str], **claims: Any) -> tuple[str, int]:
         """A signed token and its lifetime in seconds."""

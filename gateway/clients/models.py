@@ -1,8 +1,8 @@
-"""OAuth2 clients and the token signing keys."""
+"""OAuth2 clients."""
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, Integer, String, Text
+from sqlalchemy import Boolean, Float, Integer, String
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,13 +28,3 @@ class OAuthClient(Base):
     rate_limit_burst: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(100), default=None)
-
-
-class SigningKey(Base):
-    """An Ed25519 key the gateway signs tokens with (dev/test; prod passes it by env)."""
-
-    __tablename__ = "signing_keys"
-
-    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    private_pem: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)

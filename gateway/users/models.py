@@ -7,6 +7,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.base import Base
+from gateway.keys import pii
+from kit.crypto import EncryptedString
 from kit.db import utcnow
 
 
@@ -17,7 +19,7 @@ class User(Base):
 
     username: Mapped[str] = mapped_column(String(100), primary_key=True)
     password_hash: Mapped[str] = mapped_column(String(200))
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(EncryptedString(pii, "gateway.users.name"))  # 个人信息
     kind: Mapped[str] = mapped_column(String(20))  # enterprise | inspector | office
     agency: Mapped[str | None] = mapped_column(String(40), default=None)
     uscc: Mapped[str | None] = mapped_column(String(18), default=None)

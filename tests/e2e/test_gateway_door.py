@@ -8,7 +8,14 @@ import httpx
 
 from deploy.launcher import Stack
 from kit.gateway_assertion import HEADER, REFUSAL
-from tests.helpers import as_gateway, assert_problem, enterprise_body, new_uscc, sql
+from tests.helpers import (
+    as_gateway,
+    assert_problem,
+    enterprise_body,
+    gateway_signer,
+    new_uscc,
+    sql,
+)
 
 
 def _audited(stack: Stack, uscc: str) -> int:
@@ -76,12 +83,7 @@ def test_forged_expired_replayed_and_misdirected_assertions_are_refused(
     from gateway.auth.tokens import Signer, new_private_key_pem
 
     real = as_gateway(stack, "GET", "/v1/zones")
-    kid = Signer(
-        str(sql(stack, "gateway", "SELECT private_pem FROM signing_keys")[0][0]),
-        issuer="zone-gateway",
-        audience="",
-        ttl_s=0,
-    ).kid
+    kid = gateway_signer(stack).kid
     forger = Signer(new_private_key_pem(), issuer="zone-gateway", audience="", ttl_s=0)
     forger.kid = kid  # claims the platform's key id
     forged = forger.assertion(method="GET", target="/v1/zones", request_id=real["X-Request-ID"])

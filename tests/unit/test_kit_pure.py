@@ -117,17 +117,26 @@ def test_prod_settings_refuse_placeholders() -> None:
     from pydantic import ValidationError
 
     from gateway.config import GatewaySettings
+    from kit.crypto import new_key_spec
 
+    keys = {"pii_keys": {"k1": new_key_spec()}}
     with pytest.raises(ValidationError, match="GATEWAY_SIGNING_KEY_PEM"):
-        GatewaySettings(profile="prod", database_url="postgresql+asyncpg://db/gateway")
+        GatewaySettings(profile="prod", database_url="postgresql+asyncpg://db/gateway", **keys)
     with pytest.raises(ValidationError, match="GATEWAY_SIGNING_KEY_PEM"):
         GatewaySettings(
             profile="prod",
             signing_key_pem="change-me",
             database_url="postgresql+asyncpg://db/gateway",
+            **keys,
         )
     with pytest.raises(ValidationError, match="production PostgreSQL"):
-        GatewaySettings(profile="prod", signing_key_pem=new_private_key_pem())
+        GatewaySettings(profile="prod", signing_key_pem=new_private_key_pem(), **keys)
+    with pytest.raises(ValidationError, match="pii_keys must hold"):  # names, signing keys
+        GatewaySettings(
+            profile="prod",
+            signing_key_pem=new_private_key_pem(),
+            database_url="postgresql+asyncpg://db/gateway",
+        )
     assert GatewaySettings(profile="dev").signing_key_pem == ""
 
 

@@ -1,5 +1,6 @@
-"""`make run`'s keys of personal information: generated once (mode 0600), handed to the
-registry's processes only, and to the registry code the launcher runs in-process."""
+"""`make run`'s keys of columns encrypted at rest: generated once (mode 0600), handed to the
+registry's and the gateway's processes only, and to their code the launcher runs
+in-process."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from deploy import pii_keys
 from deploy.launcher import APPS, Stack
+from gateway.keys import pii as gateway_pii
 from kit.crypto import DEV_KEY_ID, new_key_spec
 from services.registry.config import RegistrySettings
 from services.registry.keys import pii
@@ -19,6 +21,7 @@ from services.registry.keys import pii
 @pytest.fixture(autouse=True)
 def _no_keys_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REGISTRY_PII_KEYS", raising=False)
+    monkeypatch.delenv("GATEWAY_PII_KEYS", raising=False)
     monkeypatch.delenv("ZONE_PII_KEYS_FILE", raising=False)
 
 
@@ -31,13 +34,15 @@ def test_keys_are_generated_once_and_private(tmp_path: Path) -> None:
     assert pii_keys.read(tmp_path / "none.json") is None
 
 
-def test_only_the_registry_gets_them_and_prod_settings_accept_them(tmp_path: Path) -> None:
+def test_only_registry_and_gateway_get_them_and_prod_settings_accept_them(
+    tmp_path: Path,
+) -> None:
     stack = Stack(data_dir=tmp_path)
     keys = stack.pii_keys
     assert keys is not None and (tmp_path / "pii-keys.json").exists()
     for name, (_, prefix) in APPS.items():
         env = stack.service_env(name)
-        assert (f"{prefix}PII_KEYS" in env) is (name == "registry"), name
+        assert (f"{prefix}PII_KEYS" in env) is (name in ("registry", "gateway")), name
     env = stack.service_env("registry")
     assert json.loads(env["REGISTRY_PII_KEYS"]) == keys.keys
     prod = RegistrySettings(
@@ -57,8 +62,13 @@ def test_in_process_code_uses_the_stacks_keys_unless_the_environment_names_some(
     keys = pii_keys.load_or_create(tmp_path / "pii-keys.json")
     with pii_keys.in_process(keys):
         assert pii.get().current.key_id == keys.key_id
+        assert gateway_pii.get().current.key_id == keys.key_id
     assert pii.get().current.key_id == DEV_KEY_ID  # the tests' own, outside the block
     monkeypatch.setenv("REGISTRY_PII_KEYS", json.dumps({"ops": new_key_spec()}))
+    with pii_keys.in_process(keys):  # the registry's from the environment, the gateway's not
+        assert pii.get().current.key_id == DEV_KEY_ID
+        assert gateway_pii.get().current.key_id == keys.key_id
+    monkeypatch.setenv("GATEWAY_PII_KEYS", json.dumps({"ops": new_key_spec()}))
     stack = Stack(data_dir=tmp_path / "other")
     assert stack.pii_keys is None and not (tmp_path / "other").exists()
     assert "REGISTRY_PII_KEY_ID" not in stack.service_env("registry")  # inherited as set

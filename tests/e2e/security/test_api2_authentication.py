@@ -12,7 +12,7 @@ import jwt
 import pytest
 
 from gateway.auth.tokens import Signer, new_private_key_pem
-from tests.helpers import as_gateway, assert_problem, sql
+from tests.helpers import as_gateway, assert_problem, gateway_key_pem
 
 
 def _b64(data: dict) -> str:  # type: ignore[type-arg]
@@ -21,8 +21,8 @@ def _b64(data: dict) -> str:  # type: ignore[type-arg]
 
 @pytest.fixture(scope="module")
 def platform_key(stack) -> str:  # type: ignore[no-untyped-def]
-    """The gateway's own signing key (dev profile keeps it in its database)."""
-    return str(sql(stack, "gateway", "SELECT private_pem FROM signing_keys")[0][0])
+    """The gateway's own signing key."""
+    return gateway_key_pem(stack)
 
 
 def _claims(**overrides: object) -> dict:  # type: ignore[type-arg]

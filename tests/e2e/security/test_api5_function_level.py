@@ -220,3 +220,48 @@ def test_demo_admin_still_does_everything_in_dev(api: httpx.Client) -> None:
         json={"client_id": f"two-{suffix}", "name": "x", "scopes": ["system_admin", "audit_admin"]},
     )
     assert both.status_code == 201, both.text
+
+
+def test_security_admin_rotates_the_signing_key_and_old_tokens_keep_working(
+    api: httpx.Client, gateway_url: str, admin_token: str
+) -> None:
+    import jwt
+
+    _, system = _role_client(api, gateway_url, "system_admin")
+    security_id, security = _role_client(api, gateway_url, "security_admin")
+    with system, security:
+        assert_problem(system.post("/v1/signing-keys", json={}), 403, "forbidden")
+        assert_problem(system.get("/v1/signing-keys"), 403, "forbidden")
+        old_kid = jwt.get_unverified_header(admin_token)["kid"]
+        rotated = security.post("/v1/signing-keys", json={})
+        assert rotated.status_code == 201, rotated.text
+        new = rotated.json()
+        assert new["state"] == "next" and new["created_by"] == security_id
+        assert "private" not in rotated.text.lower()
+        states = {k["kid"]: k["state"] for k in security.get("/v1/signing-keys").json()["items"]}
+        assert states[new["kid"]] == "next" and states[old_kid] == "current"
+
+        def published() -> set[str]:  # every gateway process publishes it before signing
+            kids = set()
+            for _ in range(6):
+                keys = httpx.get(f"{gateway_url}/.well-known/jwks.json").json()["keys"]
+                kids.add(frozenset(k["kid"] for k in keys))
+            return {new["kid"], old_kid} if kids == {frozenset({new["kid"], old_kid})} else set()
+
+        wait_until(published, what="the new key in every process's JWKS")
+
+        def signed_with_new_key() -> str | None:
+            bearer = token(gateway_url)
+            return bearer if jwt.get_unverified_header(bearer)["kid"] == new["kid"] else None
+
+        fresh = wait_until(
+            signed_with_new_key, what="tokens signed with the new key", timeout=40, interval=1
+        )
+        # both keys' tokens pass the gateway and the services (which fetch the new key)
+        for bearer in (admin_token, fresh):
+            answer = httpx.get(
+                f"{gateway_url}/v1/enterprises", headers={"Authorization": f"Bearer {bearer}"}
+            )
+            assert answer.status_code == 200, answer.text
+        audited = api.get("/v1/audit", params={"actor": security_id, "phase": "outcome"})
+        assert any(r["path"] == "/v1/signing-keys" for r in audited.json()["items"])

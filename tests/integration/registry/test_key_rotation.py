@@ -110,7 +110,7 @@ async def test_rotation_then_reencrypt_then_retire(
     monkeypatch.setenv("ZONE_PII_KEYS_FILE", str(tmp_path / "none.json"))  # no make run keys
 
     def reencrypt_command() -> Result:  # it runs its own event loop
-        return CliRunner().invoke(app, ["--json", "pii", "reencrypt"])
+        return CliRunner().invoke(app, ["--json", "pii", "reencrypt", "--service", "registry"])
 
     with pii.using(rotated):
         # a new key current: the old rows still read
@@ -118,15 +118,15 @@ async def test_rotation_then_reencrypt_then_retire(
         result = await asyncio.to_thread(reencrypt_command)
         assert result.exit_code == 0, result.output
         assert json.loads(result.stdout) == {
-            "enterprises": 1,
-            "commitments": 1,
-            "responsibilities": 0,
+            "registry.enterprises": 1,
+            "registry.commitments": 1,
+            "registry.responsibilities": 0,
         }
         again = await asyncio.to_thread(reencrypt_command)
         assert json.loads(again.stdout) == {
-            "enterprises": 0,
-            "commitments": 0,
-            "responsibilities": 0,
+            "registry.enterprises": 0,
+            "registry.commitments": 0,
+            "registry.responsibilities": 0,
         }
     assert all(v.startswith("enc:v1:aes256gcm:2026:") for v in await _stored(database_url, uscc))
     with pii.using(retired):  # the old key removed: everything still reads
