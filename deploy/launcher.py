@@ -407,7 +407,8 @@ def _banner(stack: Stack) -> str:
             else []
         ),
         f"  nats        {stack.nats_client_url}  (anonymous clients are refused)",
-        f"  nats (read-only observer)  {stack.nats_observer_url}",
+        f"  nats (read-only observer)  {pg_auth.redact(stack.nats_observer_url)}",
+        f"              password: {nats_auth.OBSERVER} in {stack.nats_credentials} (mode 0600)",
         f"  logs        {stack.data_dir}/*.log",
     ]
     if stack.profile == "dev":

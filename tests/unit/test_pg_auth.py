@@ -51,7 +51,7 @@ def test_printed_urls_hide_the_password() -> None:
     assert pg_auth.redact("postgresql+asyncpg://h:1") == "postgresql+asyncpg://h:1"
 
 
-def test_the_banner_names_the_password_file_not_the_password(tmp_path: Path) -> None:
+def test_the_banner_names_the_password_files_not_the_passwords(tmp_path: Path) -> None:
     from deploy.launcher import _banner
 
     stack = Stack(data_dir=tmp_path, pg_port=54999)
@@ -59,3 +59,5 @@ def test_the_banner_names_the_password_file_not_the_password(tmp_path: Path) -> 
     password = pg_auth.load_or_create(stack.pg_password_file)
     assert "postgres:…@127.0.0.1:54999" in text and str(stack.pg_password_file) in text
     assert password not in text
+    assert stack.nats_passwords["observer"] not in text  # nor NATS's: it names their file
+    assert f"observer:…@127.0.0.1:{stack.nats_port}" in text
