@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
 
 from kit.db import utcnow
 from kit.ids import uuid7
@@ -29,7 +30,8 @@ class CloudEvent(BaseModel):
     subject: str
     time: datetime = Field(default_factory=utcnow)
     datacontenttype: Literal["application/json"] = "application/json"
-    traceparent: str | None = None
+    # left out when absent (never sent as null), as the AsyncAPI document declares it
+    traceparent: str | None = Field(default=None, exclude_if=lambda value: value is None)
     data: dict[str, Any]
 
     @property
@@ -575,17 +577,34 @@ def parse_data(event: CloudEvent) -> BaseModel:
     return CONTRACTS[event.type].model_validate(event.data)
 
 
+TRACEPARENT = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"  # W3C Trace Context
+
+
+def _schemas() -> tuple[dict[type[BaseModel], dict[str, Any]], dict[str, Any]]:
+    """Every contract's data schema as a `$ref` into `components.schemas`, and those schemas:
+    nested models appear once, under names unique across the whole document."""
+    models = list(dict.fromkeys(CONTRACTS.values()))
+    refs, top = models_json_schema(
+        [(m, "serialization") for m in models], ref_template="#/components/schemas/{model}"
+    )
+    return {m: refs[(m, "serialization")] for m in models}, top.get("$defs", {})
+
+
 def asyncapi() -> dict[str, Any]:
-    """An AsyncAPI 3.0 document generated from the contracts."""
+    """An AsyncAPI 3.0 document generated from the contracts: each event type a channel (its
+    NATS subject), a message whose payload is the CloudEvents envelope, and an operation."""
+    refs, schemas = _schemas()
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     for event_type, model in CONTRACTS.items():
         subject = event_type.rsplit(".", 1)[0]
         key = event_type.replace(".", "_")
+        summary = (model.__doc__ or event_type).strip().splitlines()[0]
         messages[key] = {
             "name": event_type,
-            "title": model.__doc__ or event_type,
+            "title": event_type,
+            "summary": summary,
             "contentType": "application/cloudevents+json",
             "payload": {
                 "type": "object",
@@ -593,28 +612,43 @@ def asyncapi() -> dict[str, Any]:
                 "properties": {
                     "specversion": {"const": "1.0"},
                     "id": {"type": "string", "description": "UUIDv7; also the Nats-Msg-Id"},
-                    "source": {"type": "string"},
-                    "type": {"const": event_type},
-                    "subject": {"type": "string"},
+                    "source": {"type": "string", "description": "The publishing service"},
+                    "type": {"const": event_type, "description": "Names the data's schema"},
+                    "subject": {"type": "string", "description": "The entity's key"},
                     "time": {"type": "string", "format": "date-time"},
-                    "traceparent": {"type": "string"},
-                    "data": model.model_json_schema(),
+                    "datacontenttype": {"const": "application/json"},
+                    "traceparent": {
+                        "type": "string",
+                        "pattern": TRACEPARENT,
+                        "description": "W3C trace context of the change; absent when none",
+                    },
+                    "data": refs[model],
                 },
             },
         }
         channels[key] = {
             "address": subject,
+            "title": subject,
             "messages": {key: {"$ref": f"#/components/messages/{key}"}},
         }
         operations[f"publish_{key}"] = {
             "action": "send",
+            "summary": f"{event_type.split('.', 1)[0]} publishes {event_type}",
             "channel": {"$ref": f"#/channels/{key}"},
+            "messages": [{"$ref": f"#/channels/{key}/messages/{key}"}],
         }
     return {
-        "asyncapi": "3.0.0",
-        "info": {"title": "Zone platform events", "version": "1"},
+        "asyncapi": "3.1.0",
+        "info": {
+            "title": "Zone platform events",
+            "version": "1.0.0",
+            "description": (
+                "出口产品质量安全示范区平台的事件: every agency's change, as a CloudEvents 1.0 "
+                "envelope on NATS JetStream (subject = the type without its version)."
+            ),
+        },
         "defaultContentType": "application/cloudevents+json",
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages},
+        "components": {"messages": messages, "schemas": schemas},
     }

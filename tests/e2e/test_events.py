@@ -172,3 +172,34 @@ def test_a_late_older_credit_event_does_not_overwrite_a_newer_one(stack, api: ht
         api.get("/v1/memberships", params={"uscc": uscc, "under_review": True}).json()["items"]
         == []
     )
+
+
+def test_events_on_the_streams_match_the_asyncapi_document(stack, api: httpx.Client) -> None:  # type: ignore[no-untyped-def]
+    """What outside consumers generate code from must describe what they receive: every
+    event on every service's stream (the seeded demo's and these tests') validates against
+    its message's payload schema in /asyncapi.json."""
+    import jsonschema_rs
+
+    _admitted_enterprise(api)  # at least a registration, a membership and a credit level
+    document = api.get("/asyncapi.json").json()
+    messages = document["components"]["messages"]
+    validators = {
+        message["name"]: jsonschema_rs.validator_for(
+            {**message["payload"], "components": {"schemas": document["components"]["schemas"]}}
+        )
+        for message in messages.values()
+    }
+    checked: dict[str, int] = {}
+    failures: list[str] = []
+    for stream in ("REGISTRY", "CREDIT", "INSPECTION", "NOTIFY"):
+        for event in stream_events(stack, f"{stream.lower()}.>", stream=stream):
+            event_type = event.get("type")
+            if event_type not in validators:
+                continue  # a poison test's bytes
+            body = {k: v for k, v in event.items() if k != "headers"}
+            errors = [e.message for e in validators[event_type].iter_errors(body)]
+            checked[stream] = checked.get(stream, 0) + 1
+            if errors and len(failures) < 10:
+                failures.append(f"{event_type} {event['id']}: {errors[:3]}")
+    assert checked.get("REGISTRY", 0) > 10 and checked.get("CREDIT", 0) > 0, checked
+    assert not failures, failures
