@@ -233,6 +233,7 @@ async def scenarios(stack: Stack) -> list[Result]:
                     continue
                 label = f"{name} {via} @{connections}"
                 print(f"… {label}", file=sys.stderr, flush=True)
+                await credit.drained(stack)  # no earlier row's events still being consumed
                 results.append(
                     await closed_loop(
                         label, base, bearer, fn, connections, stack=stack, signer=asserted
