@@ -36,6 +36,7 @@ def require_role(*allowed: str) -> Callable[[Principal], Coroutine[Any, Any, Pri
         return principal
 
     check.__name__ = "require_" + "_or_".join(allowed)
+    check.required_scopes = allowed  # type: ignore[attr-defined]  # kit.auth.document_security
     return check
 
 

@@ -108,7 +108,9 @@ docs = APIRouter(tags=["documentation"])
 @docs.get("/openapi.json", include_in_schema=False)
 async def openapi_json(request: Request) -> JSONResponse:
     """The merged OpenAPI document of every service behind this gateway."""
-    return JSONResponse(await merged_openapi(request.app, request.app.state.upstreams))
+    return JSONResponse(
+        await merged_openapi(request.app, request.app.state.upstreams, settings.public_base_url)
+    )
 
 
 @docs.get("/docs", include_in_schema=False)

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kit import tracing
-from kit.auth import JwksVerifier
+from kit.auth import JwksVerifier, document_security
 from kit.bulk import hoist_body_defs
 from kit.db import make_engine, make_sessionmaker
 from kit.gateway_assertion import GatewayAssertionMiddleware
@@ -272,7 +272,8 @@ def create_service_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = hoist_body_defs(document_problems(generate()))
+            document = hoist_body_defs(document_problems(generate()))
+            app.openapi_schema = document_security(app, document)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -70,6 +70,19 @@ class Principal:
         return self.uscc is None or self.uscc == uscc
 
 
+SCOPE_DESCRIPTIONS = {
+    "registry:read": "Read enterprises, zones, memberships, batches",
+    "registry:write": "Register and change enterprises, zones, memberships, batches",
+    "credit:read": "Read credit scores, levels, facts",
+    "credit:write": "Record credit facts, decide repairs, publish the model",
+    "inspection:read": "Read campaigns, tasks, results, risk",
+    "inspection:write": "Run campaigns and draws, record results and signals",
+    "notify:read": "Read notifications and subscriptions",
+    "notify:write": "Send notifications, manage webhook subscriptions",
+    "system_admin": "系统管理员: clients, users, agencies, zones' reference data",
+    "security_admin": "安全管理员: roles, rate limits, lockouts, signing keys",
+    "audit_admin": "审计管理员: read and verify the audit log",
+}
 VERIFIED_CACHE_SIZE = 10_000
 # The longest lifetime a token may claim (exp - iat, and exp - now): the gateway issues 15
 # minutes; a little more allows for its setting being raised. A stolen or minted token with
@@ -257,7 +270,56 @@ def require(scope: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]
         return principal
 
     check.__name__ = f"require_{scope.replace(':', '_')}"
+    check.required_scopes = (scope,)  # type: ignore[attr-defined]  # for document_security
     return check
+
+
+def _requirements(dependant: Any) -> tuple[bool, set[str]]:
+    """Whether a route's dependencies need a token, and the scopes any of them names."""
+    authenticated, scopes = False, set()
+    todo = [dependant]
+    while todo:
+        current = todo.pop()
+        call = getattr(current, "call", None)
+        if call is current_principal:
+            authenticated = True
+        named = getattr(call, "required_scopes", None)
+        if named:
+            authenticated = True
+            scopes.update(named)
+        todo.extend(current.dependencies)
+    return authenticated, scopes
+
+
+def document_security(app: Any, document: dict[str, Any]) -> dict[str, Any]:
+    """Each operation's `security` as its dependencies enforce it: `[]` when no token is
+    needed, else the `oauth2` scheme with the scope (or administrative role) it checks;
+    the scheme lists every scope named. Generators and linters read these per operation."""
+    from fastapi.routing import APIRoute
+
+    named: set[str] = set()
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        item = document.get("paths", {}).get(route.path_format, {})
+        authenticated, scopes = _requirements(route.dependant)
+        named |= scopes
+        for method in route.methods or ():
+            operation = item.get(method.lower())
+            if operation is not None:
+                operation["security"] = [{"oauth2": sorted(scopes)}] if authenticated else []
+    schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["oauth2"] = {
+        "type": "oauth2",
+        "description": "Client-credentials tokens from the gateway's /oauth/token",
+        "flows": {
+            "clientCredentials": {
+                "tokenUrl": "/oauth/token",
+                "scopes": {scope: SCOPE_DESCRIPTIONS.get(scope, scope) for scope in sorted(named)},
+            }
+        },
+    }
+    return document
 
 
 def ensure_office(principal: Principal) -> None:

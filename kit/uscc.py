@@ -68,6 +68,12 @@ Uscc = Annotated[
     Field(
         description="统一社会信用代码: 18 characters, GB 32100-2015 check character",
         examples=["91330226MA2AH0KX8K"],
-        json_schema_extra={"format": "uscc", "minLength": 18, "maxLength": 18},
+        json_schema_extra={
+            "format": "uscc",
+            "minLength": 18,
+            "maxLength": 18,
+            # GB 32100's alphabet (no I, O, S, V, Z); the check character is checked on top
+            "pattern": "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$",
+        },
     ),
 ]

@@ -40,7 +40,7 @@ Country = Annotated[
     Field(
         examples=["US", "DE"],
         pattern="^[A-Za-z]{2}$",
-        json_schema_extra={"format": "iso3166-alpha2"},
+        json_schema_extra={"format": "iso3166-alpha2", "enum": sorted(ALPHA2)},
         description="ISO 3166-1 alpha-2 country code",
     ),
 ]

@@ -8,7 +8,7 @@ from gateway.access import require_role
 from gateway.config import settings
 from gateway.signing import service
 from gateway.signing.models import SigningKey
-from gateway.signing.schemas import KeyState, RotateIn, SigningKeyOut
+from gateway.signing.schemas import KeyState, SigningKeyOut, SigningKeyRotateIn
 from kit.auth import Principal
 from kit.db import SessionDep, utcnow
 from kit.pagination import Page, PageParams, page_params
@@ -58,7 +58,7 @@ async def list_keys(
 async def rotate(
     session: SessionDep,
     admin: Admin,
-    body: Annotated[RotateIn, Body()] = RotateIn(),
+    body: Annotated[SigningKeyRotateIn, Body()] = SigningKeyRotateIn(),
 ) -> SigningKeyOut:
     """A new Ed25519 key (its private half encrypted at rest, never shown): published by
     every gateway process within 5 s and current 15 s after the rotation; the keys it

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 KeyState = Literal["current", "next", "published", "retired"]
 
 
-class RotateIn(BaseModel):
+class SigningKeyRotateIn(BaseModel):
     """How to rotate."""
 
     revoke_previous: bool = Field(
