@@ -623,7 +623,9 @@ async def _membership(session: AsyncSession, rng: random.Random, zone_code: str,
             decision_in=DecisionIn(decision=Decision.admit, reason="考核合格"),
             principal=SEED,
         )
-        await memberships.sign_commitment(
+        # one commitment per enterprise and zone, countersigned by the zone office (the seed
+        # acts as commerce): only a countersigned commitment counts for credit
+        commitment = await memberships.sign_commitment(
             session,
             uscc,
             commitment_in=CommitmentIn(
@@ -635,6 +637,7 @@ async def _membership(session: AsyncSession, rng: random.Random, zone_code: str,
             ),
             principal=SEED,
         )
+        await memberships.countersign_commitment(session, uscc, commitment.id, principal=SEED)
     else:
         await memberships.decide(
             session,

@@ -83,15 +83,24 @@ class MembershipChanged(BaseModel):
 
 
 class CommitmentChanged(BaseModel):
-    """质量诚信承诺书: a commitment was signed or breached."""
+    """质量诚信承诺书: a commitment was signed, countersigned by the zone office, superseded
+    by a newer signature, breached or ended (its zone revoked). Credit counts one
+    countersigned commitment per enterprise and zone, from the countersigning `agency`; a
+    breach's `severity` and `evidence` are the fact's."""
 
     commitment_id: str
     zone_code: str
     uscc: str
     text_sha256: str
     signed_on: date
-    status: Literal["signed", "breached"]
+    status: Literal["signed", "countersigned", "superseded", "breached", "ended"]
     reason: str | None = None
+    version: int = 1
+    supersedes: str | None = None  # the commitment id this signature replaced
+    agency: str | None = None  # countersigning agency, or the agency recording a breach
+    actor: str | None = None
+    severity: Literal["general", "serious"] | None = None  # a breach's
+    evidence: str | None = None  # a breach's
 
 
 class BatchRecorded(BaseModel):
@@ -512,6 +521,9 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "registry.membership.review_requested.v1": MembershipChanged,
     "registry.commitment.signed.v1": CommitmentChanged,
     "registry.commitment.breached.v1": CommitmentChanged,
+    "registry.commitment.countersigned.v1": CommitmentChanged,
+    "registry.commitment.superseded.v1": CommitmentChanged,
+    "registry.commitment.ended.v1": CommitmentChanged,
     "registry.batch.recorded.v1": BatchRecorded,
     "registry.batch.traced.v1": BatchTraced,
     "credit.level.changed.v1": CreditLevelChanged,

@@ -29,7 +29,13 @@ ALERT_STATUS = {
     "closed": "已关闭 closed",
 }
 SEVERITY = {"minor": "轻微 minor", "general": "一般 general", "serious": "严重 serious"}
-COMMITMENT_STATUS = {"signed": "有效 signed", "breached": "违诺 breached"}
+COMMITMENT_STATUS = {
+    "signed": "有效 signed",
+    "countersigned": "已会签 countersigned",
+    "superseded": "已取代 superseded",
+    "breached": "违诺 breached",
+    "ended": "已终止 ended",
+}
 
 
 @dataclass

@@ -68,21 +68,55 @@ async def on_registered(
     )
 
 
-async def on_commitment(
+async def on_commitment_countersigned(
     session: AsyncSession, commitment: CommitmentChanged, event: CloudEvent
 ) -> None:
-    """A commitment signed or breached is a fact."""
-    breached = commitment.status == "breached"
+    """A commitment countersigned by the zone office is a fact, from the countersigning
+    agency: one per enterprise and zone, so a superseding signature adds none."""
+    if await facts.has_commitment_fact(session, uscc=commitment.uscc, zone=commitment.zone_code):
+        log.info(
+            "commitment %s supersedes one already counted for %s in %s",
+            commitment.commitment_id,
+            commitment.uscc,
+            commitment.zone_code,
+        )
+        return
     await _record(
         session,
         event,
         commitment.uscc,
-        settings.office_agency,
+        commitment.agency or settings.office_agency,
         FactBase(
-            kind=FactKind.commitment_breached if breached else FactKind.commitment_signed,
-            severity=Severity.serious if breached else Severity.general,
+            kind=FactKind.commitment_signed,
+            severity=Severity.general,
             occurred_at=event.time,
             evidence_ref=f"commitment {commitment.commitment_id} ({commitment.zone_code})",
+            details={
+                "zone_code": commitment.zone_code,
+                "text_sha256": commitment.text_sha256,
+                "version": commitment.version,
+                "countersigned_by": commitment.actor,
+            },
+        ),
+    )
+
+
+async def on_commitment_breached(
+    session: AsyncSession, commitment: CommitmentChanged, event: CloudEvent
+) -> None:
+    """A breach is a fact of the severity registry recorded, on its evidence (events from
+    before breaches named one were serious)."""
+    await _record(
+        session,
+        event,
+        commitment.uscc,
+        commitment.agency or settings.office_agency,
+        FactBase(
+            kind=FactKind.commitment_breached,
+            severity=Severity(commitment.severity or "serious"),
+            occurred_at=event.time,
+            evidence_ref=commitment.evidence
+            or f"commitment {commitment.commitment_id} ({commitment.zone_code})",
             description=commitment.reason,
             details={"zone_code": commitment.zone_code, "text_sha256": commitment.text_sha256},
         ),
@@ -197,8 +231,8 @@ CONSUMERS = [
         "REGISTRY",
         {
             "registry.enterprise.registered.v1": on_registered,
-            "registry.commitment.signed.v1": on_commitment,
-            "registry.commitment.breached.v1": on_commitment,
+            "registry.commitment.countersigned.v1": on_commitment_countersigned,
+            "registry.commitment.breached.v1": on_commitment_breached,
             "registry.training.attended.v1": on_training,
             "registry.award.granted.v1": on_award,
         },

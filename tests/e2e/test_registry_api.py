@@ -278,10 +278,11 @@ def test_membership_and_commitment_flow(api: httpx.Client) -> None:
 
     assert signed.json()["text_sha256"] == hashlib.sha256("质量诚信承诺".encode()).hexdigest()
     cid = signed.json()["id"]
-    breached = api.post(f"/v1/enterprises/{uscc}/commitments/{cid}/breach", json={"reason": "虚报"})
+    breach = {"severity": "serious", "evidence": "宁商罚〔2026〕1号", "reason": "虚报"}
+    breached = api.post(f"/v1/enterprises/{uscc}/commitments/{cid}/breach", json=breach)
     assert breached.status_code == 200 and breached.json()["status"] == "breached"
     assert_problem(
-        api.post(f"/v1/enterprises/{uscc}/commitments/{cid}/breach", json={"reason": "x"}),
+        api.post(f"/v1/enterprises/{uscc}/commitments/{cid}/breach", json=breach),
         409,
         "conflict",
     )

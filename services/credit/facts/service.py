@@ -18,6 +18,7 @@ from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, ProblemError
 from kit.uscc import normalize
 from services.credit.config import settings
+from services.credit.domain import FactKind
 from services.credit.events import publish
 from services.credit.facts.models import Fact
 from services.credit.facts.schemas import FactBase, FactIn
@@ -164,6 +165,21 @@ async def submit(
         actor=principal.subject,
         client_key=fact_in.client_key,
     )
+
+
+async def has_commitment_fact(session: AsyncSession, *, uscc: str, zone: str) -> bool:
+    """Whether the enterprise already has a commitment fact in force for the zone."""
+    found = await session.scalar(
+        select(Fact.id)
+        .where(
+            Fact.uscc == uscc,
+            Fact.kind == FactKind.commitment_signed,
+            Fact.details["zone_code"].astext == zone,
+            Fact.ended_at.is_(None),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 async def get(session: AsyncSession, fact_id: uuid.UUID, *, for_update: bool = False) -> Fact:

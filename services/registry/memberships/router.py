@@ -161,16 +161,43 @@ async def list_commitments(
     tags=["commitments"],
     responses={
         404: {"description": "Enterprise or zone not found"},
-        409: {"description": "This text version is already signed"},
+        409: {
+            "description": "The zone is revoked (`rule: zone_revoked`) or the enterprise "
+            "neither applied to nor belongs to it (`rule: applicant_or_member`)"
+        },
     },
 )
 async def sign_commitment(
     uscc: str, commitment_in: CommitmentIn, session: SessionDep, principal: Writer
 ) -> CommitmentOut:
-    """Stores the SHA-256 of the signed text, not the text."""
+    """Stores the SHA-256 of the signed text, not the text; supersedes the zone's commitment
+    in force (version + 1). It counts for credit once the zone office countersigns it."""
     ensure_own_enterprise(principal, normalize(uscc))
     commitment = await service.sign_commitment(
         session, uscc, commitment_in=commitment_in, principal=principal
+    )
+    return (await service.commitments_out(session, [commitment], principal=principal))[0]
+
+
+@router.post(
+    "/v1/enterprises/{uscc}/commitments/{commitment_id}/countersign",
+    response_model=CommitmentOut,
+    summary="Countersign a commitment (会签): from now it counts for credit",
+    tags=["commitments"],
+    responses={
+        403: {"description": "Not the zone office or an administrator"},
+        404: {"description": "Not found"},
+        409: {"description": "The commitment is not a signed one in force"},
+    },
+)
+async def countersign_commitment(
+    uscc: str, commitment_id: uuid.UUID, session: SessionDep, principal: Writer
+) -> CommitmentOut:
+    """Records who countersigned and when; emits `registry.commitment.countersigned`, which
+    credit turns into the enterprise's one commitment fact for the zone."""
+    ensure_office(principal)
+    commitment = await service.countersign_commitment(
+        session, uscc, commitment_id, principal=principal
     )
     return (await service.commitments_out(session, [commitment], principal=principal))[0]
 
@@ -180,7 +207,10 @@ async def sign_commitment(
     response_model=CommitmentOut,
     summary="Mark a commitment breached",
     tags=["commitments"],
-    responses={404: {"description": "Not found"}, 409: {"description": "Already breached"}},
+    responses={
+        404: {"description": "Not found"},
+        409: {"description": "Already breached, or not in force"},
+    },
 )
 async def breach_commitment(
     uscc: str,
@@ -189,7 +219,10 @@ async def breach_commitment(
     session: SessionDep,
     principal: Writer,
 ) -> CommitmentOut:
-    """Emits `registry.commitment.breached`, which credit turns into a credit fact."""
+    """Names the severity and the evidence; emits `registry.commitment.breached`, which
+    credit turns into a credit fact of that severity."""
     ensure_office(principal)
-    commitment = await service.breach_commitment(session, uscc, commitment_id, breach_in=breach_in)
+    commitment = await service.breach_commitment(
+        session, uscc, commitment_id, breach_in=breach_in, principal=principal
+    )
     return (await service.commitments_out(session, [commitment], principal=principal))[0]

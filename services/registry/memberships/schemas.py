@@ -87,9 +87,12 @@ class MembershipDetail(MembershipOut):
 
 
 class CommitmentIn(Input):
-    """A signed integrity commitment (质量诚信承诺书)."""
+    """A signed integrity commitment (质量诚信承诺书); signing again for the same zone
+    supersedes the commitment in force."""
 
-    _server_owned = refuse_fields("status", "text_sha256", "breached_at")
+    _server_owned = refuse_fields(
+        "status", "text_sha256", "breached_at", "version", "countersigned_at", "countersigned_by"
+    )
 
     zone_code: str = Field(min_length=1, max_length=60)
     signatory: str = Field(
@@ -100,9 +103,33 @@ class CommitmentIn(Input):
     text: str = Field(min_length=1, max_length=200_000, description="The commitment text as signed")
 
 
-class BreachIn(Input):
-    """Mark a commitment breached."""
+class CommitmentStatus(StrEnum):
+    """A commitment's states: in force (`signed`, `countersigned`) or history."""
 
+    signed = "signed"  # 已签署, awaiting the zone office's countersignature
+    countersigned = "countersigned"  # 已会签: counts for credit
+    superseded = "superseded"  # 已被新版本取代
+    breached = "breached"  # 违诺
+    ended = "ended"  # 已终止 (its zone revoked)
+
+
+class BreachSeverity(StrEnum):
+    """How grave a breach is; credit records the fact with this severity."""
+
+    general = "general"  # 一般
+    serious = "serious"  # 严重
+
+
+class BreachIn(Input):
+    """Mark a commitment breached: how grave, on what evidence, why."""
+
+    severity: BreachSeverity
+    evidence: str = Field(
+        min_length=1,
+        max_length=500,
+        description="What shows the breach: a document number, a task or an evidence file's "
+        "SHA-256",
+    )
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -114,12 +141,22 @@ class CommitmentOut(BaseModel):
     id: UUID
     zone_code: str
     uscc: str
+    version: int
+    supersedes_id: UUID | None
     signatory: str
     signed_on: date
     text_version: str
     text_sha256: str
-    status: str
+    status: CommitmentStatus
+    countersigned_at: datetime | None
+    countersigned_by: str | None
+    countersigning_agency: str | None
+    superseded_at: datetime | None
     breached_at: datetime | None
     breach_reason: str | None
+    breach_severity: BreachSeverity | None
+    breach_evidence: str | None
+    ended_at: datetime | None
+    end_reason: str | None
     recorded_by: str
     created_at: datetime

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit import locks
 from kit.auth import Principal
 from kit.db import get_or_404, utcnow
 from kit.events import CommitmentChanged, MembershipChanged
@@ -16,9 +17,11 @@ from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound, ProblemError
 from kit.uscc import normalize
 from services.registry import personal
+from services.registry.config import settings
 from services.registry.enterprises import service as enterprises
 from services.registry.events import publish
 from services.registry.memberships.models import (
+    COMMITMENT_IN_FORCE,
     OPEN_STATUSES,
     Commitment,
     Membership,
@@ -228,40 +231,140 @@ async def request_removal_review(
     return memberships
 
 
+# Who may sign for a zone: its applicants and members (a suspended member signs again once
+# reinstated); a revoked zone takes no commitments.
+SIGNING_STATUSES = (S.applied.value, S.assessing.value, S.admitted.value)
+
+
+async def _in_force(session: AsyncSession, uscc: str, zone_code: str) -> Commitment | None:
+    return await session.scalar(
+        select(Commitment)
+        .where(
+            Commitment.uscc == uscc,
+            Commitment.zone_code == zone_code,
+            Commitment.status.in_(COMMITMENT_IN_FORCE),
+        )
+        .with_for_update()
+    )
+
+
 async def sign_commitment(
     session: AsyncSession, uscc: str, *, commitment_in: CommitmentIn, principal: Principal
 ) -> Commitment:
-    """Record a signed commitment; 409 if the same text version is already signed and in force."""
+    """Record a signed commitment, superseding the one in force for the zone (history kept).
+
+    409 `zone_revoked` for a revoked zone, `applicant_or_member` when the enterprise neither
+    applied to nor belongs to the zone."""
     enterprise = await enterprises.get(session, uscc)
     zone = await zones.get(session, commitment_in.zone_code)
-    digest = hashlib.sha256(commitment_in.text.encode("utf-8")).hexdigest()
-    existing = await session.scalar(
-        select(Commitment).where(
-            Commitment.uscc == enterprise.uscc,
-            Commitment.zone_code == zone.code,
-            Commitment.text_version == commitment_in.text_version,
-            Commitment.status == "signed",
+    if zone.stage == "revoked":
+        raise Conflict(
+            f"zone '{zone.code}' is revoked and takes no commitments",
+            rule="zone_revoked",
+            field="zone_code",
+        )
+    member = await session.scalar(
+        select(Membership.id).where(
+            Membership.zone_code == zone.code,
+            Membership.uscc == enterprise.uscc,
+            Membership.status.in_(SIGNING_STATUSES),
         )
     )
-    if existing is not None:
+    if member is None:
         raise Conflict(
-            f"{enterprise.uscc} already signed version {commitment_in.text_version} for '{zone.code}'",
-            commitment_id=str(existing.id),
+            f"{enterprise.uscc} is neither an applicant nor a member of zone '{zone.code}': "
+            "only they sign its commitment",
+            rule="applicant_or_member",
+            field="zone_code",
         )
+    await locks.hold(session, locks.Lock.COMMITMENT, f"{enterprise.uscc}/{zone.code}")
+    previous = await _in_force(session, enterprise.uscc, zone.code)
+    latest = await session.scalar(
+        select(func.max(Commitment.version)).where(
+            Commitment.uscc == enterprise.uscc, Commitment.zone_code == zone.code
+        )
+    )
+    now = utcnow()
+    if previous is not None:
+        previous.status = "superseded"
+        previous.superseded_at = now
+        await session.flush()
+        await _emit_commitment(session, previous, "registry.commitment.superseded.v1")
     commitment = Commitment(
         zone_code=zone.code,
         uscc=enterprise.uscc,
+        version=(latest or 0) + 1,
+        supersedes_id=previous.id if previous is not None else None,
         signatory=commitment_in.signatory,
         signed_on=commitment_in.signed_on,
         text_version=commitment_in.text_version,
-        text_sha256=digest,
+        text_sha256=hashlib.sha256(commitment_in.text.encode("utf-8")).hexdigest(),
         status="signed",
         recorded_by=principal.subject,
+        created_at=now,
     )
     session.add(commitment)
     await session.flush()
     await _emit_commitment(session, commitment, "registry.commitment.signed.v1")
     return commitment
+
+
+async def countersign_commitment(
+    session: AsyncSession, uscc: str, commitment_id: uuid.UUID, *, principal: Principal
+) -> Commitment:
+    """The zone office countersigns (会签) a signed commitment: from now it counts for credit,
+    the countersigning agency its source. 403 for any other agency, 409 unless `signed`."""
+    if not principal.is_admin and principal.agency != settings.office_agency:
+        raise ProblemError(
+            "forbidden",
+            "only the zone office (or an administrator) countersigns a commitment",
+        )
+    commitment = await _get_commitment(session, uscc, commitment_id)
+    if commitment.status != "signed":
+        raise ProblemError(
+            "illegal-transition",
+            f"commitment is {commitment.status}; only a signed commitment in force is "
+            "countersigned",
+            current=commitment.status,
+            requested="countersign",
+            allowed=[],
+        )
+    commitment.status = "countersigned"
+    commitment.countersigned_at = utcnow()
+    commitment.countersigned_by = principal.subject
+    commitment.countersigning_agency = principal.agency or settings.office_agency
+    await session.flush()
+    await _emit_commitment(session, commitment, "registry.commitment.countersigned.v1")
+    return commitment
+
+
+async def end_commitments_for_zone(
+    session: AsyncSession, zone_code: str, *, reason: str, actor: str = "registry"
+) -> list[Commitment]:
+    """End every commitment in force for a zone (its revocation: reason "zone revoked"), each
+    announced as `registry.commitment.ended`; credit records no fact for an ending."""
+    ended = list(
+        (
+            await session.scalars(
+                select(Commitment)
+                .where(
+                    Commitment.zone_code == zone_code,
+                    Commitment.status.in_(COMMITMENT_IN_FORCE),
+                )
+                .order_by(Commitment.id)
+                .with_for_update()
+            )
+        ).all()
+    )
+    now = utcnow()
+    for c in ended:
+        c.status = "ended"
+        c.ended_at = now
+        c.end_reason = reason
+    await session.flush()
+    for c in ended:
+        await _emit_commitment(session, c, "registry.commitment.ended.v1", actor=actor)
+    return ended
 
 
 async def commitments_out(
@@ -285,24 +388,56 @@ async def list_commitments(
     return await keyset_page(session, query, keys=keys, page=page, descending=True)
 
 
-async def breach_commitment(
-    session: AsyncSession, uscc: str, commitment_id: uuid.UUID, *, breach_in: BreachIn
-) -> Commitment:
-    """Mark a commitment breached (a credit fact downstream); 409 if already breached."""
+async def _get_commitment(session: AsyncSession, uscc: str, commitment_id: uuid.UUID) -> Commitment:
     commitment = await session.get(Commitment, commitment_id, with_for_update=True)
     if commitment is None or commitment.uscc != normalize(uscc):
         raise NotFound("commitment", str(commitment_id))
-    if commitment.status == "breached":
-        raise Conflict("commitment is already marked breached")
-    commitment.status = "breached"
-    commitment.breached_at = utcnow()
-    commitment.breach_reason = breach_in.reason
-    await session.flush()
-    await _emit_commitment(session, commitment, "registry.commitment.breached.v1")
     return commitment
 
 
-async def _emit_commitment(session: AsyncSession, c: Commitment, event_type: str) -> None:
+async def breach_commitment(
+    session: AsyncSession,
+    uscc: str,
+    commitment_id: uuid.UUID,
+    *,
+    breach_in: BreachIn,
+    principal: Principal,
+) -> Commitment:
+    """Mark a commitment in force breached, with its severity and evidence (a credit fact
+    downstream, from the recording agency); 409 if it is not in force."""
+    commitment = await _get_commitment(session, uscc, commitment_id)
+    if commitment.status == "breached":
+        raise Conflict("commitment is already marked breached")
+    if commitment.status not in COMMITMENT_IN_FORCE:
+        raise Conflict(
+            f"commitment is {commitment.status}, not in force: breach the one in force",
+            rule="in_force",
+        )
+    commitment.status = "breached"
+    commitment.breached_at = utcnow()
+    commitment.breach_reason = breach_in.reason
+    commitment.breach_severity = breach_in.severity.value
+    commitment.breach_evidence = breach_in.evidence
+    commitment.breached_by = principal.subject
+    await session.flush()
+    await _emit_commitment(
+        session,
+        commitment,
+        "registry.commitment.breached.v1",
+        actor=principal.subject,
+        agency=principal.agency or settings.office_agency,
+    )
+    return commitment
+
+
+async def _emit_commitment(
+    session: AsyncSession,
+    c: Commitment,
+    event_type: str,
+    *,
+    actor: str | None = None,
+    agency: str | None = None,
+) -> None:
     await publish(
         session,
         event_type,
@@ -313,7 +448,13 @@ async def _emit_commitment(session: AsyncSession, c: Commitment, event_type: str
             uscc=c.uscc,
             text_sha256=c.text_sha256,
             signed_on=c.signed_on,
-            status="breached" if c.status == "breached" else "signed",
-            reason=c.breach_reason,
+            status=c.status,  # type: ignore[arg-type]
+            reason=c.breach_reason or c.end_reason,
+            version=c.version,
+            supersedes=str(c.supersedes_id) if c.supersedes_id else None,
+            agency=agency or c.countersigning_agency,
+            actor=actor or c.countersigned_by or c.recorded_by,
+            severity=c.breach_severity,  # type: ignore[arg-type]
+            evidence=c.breach_evidence,
         ),
     )

@@ -83,7 +83,7 @@ async def test_a_spot_check_result_is_one_fact_however_often_it_is_delivered(
     assert (await session.get_one(CreditEnterprise, uscc)).score == 88  # 100 − 12
 
 
-async def test_a_breached_commitment_is_the_office_s_fact_and_forces_level_d(
+async def test_a_breach_from_before_severities_is_the_office_s_serious_fact_forcing_d(
     session: AsyncSession, announced: Announced
 ) -> None:
     uscc = await announced()
@@ -97,7 +97,7 @@ async def test_a_breached_commitment_is_the_office_s_fact_and_forces_level_d(
         reason="隐瞒不合格批次",
     )
     event = _event("registry", "registry.commitment.breached.v1", uscc, breach)
-    await consumers.on_commitment(session, breach, event)
+    await consumers.on_commitment_breached(session, breach, event)
 
     (fact,) = await _facts(session, uscc)
     assert (fact.kind, fact.severity, fact.source_agency) == (
@@ -114,6 +114,72 @@ async def test_a_breached_commitment_is_the_office_s_fact_and_forces_level_d(
         2,
         str(fact.id),
     )
+
+
+def _commitment(uscc: str, status: str, commitment_id: str, **more: object) -> CommitmentChanged:
+    return CommitmentChanged.model_validate(
+        {
+            "commitment_id": commitment_id,
+            "zone_code": "lighting-provincial",
+            "uscc": uscc,
+            "text_sha256": "1" * 64,
+            "signed_on": date(2026, 1, 5),
+            "status": status,
+            **more,
+        }
+    )
+
+
+async def test_a_countersigned_commitment_is_one_fact_from_the_countersigning_agency(
+    session: AsyncSession, announced: Announced
+) -> None:
+    uscc = await announced()
+    first = _commitment(uscc, "countersigned", "c-1", agency="commerce", actor="clerk")
+    await consumers.on_commitment_countersigned(
+        session, first, _event("registry", "registry.commitment.countersigned.v1", uscc, first)
+    )
+    # signing again supersedes it; the new version countersigned adds no second fact
+    second = _commitment(
+        uscc, "countersigned", "c-2", agency="ciq", actor="other", version=2, supersedes="c-1"
+    )
+    await consumers.on_commitment_countersigned(
+        session, second, _event("registry", "registry.commitment.countersigned.v1", uscc, second)
+    )
+
+    (fact,) = await _facts(session, uscc)
+    assert (fact.kind, fact.severity, fact.source_agency) == (
+        "commitment_signed",
+        "general",
+        "commerce",
+    )
+    assert fact.details["countersigned_by"] == "clerk" and fact.details["version"] == 1
+    assert (await session.get_one(CreditEnterprise, uscc)).score > 100
+
+
+async def test_a_breach_is_a_fact_of_its_severity_on_its_evidence(
+    session: AsyncSession, announced: Announced
+) -> None:
+    uscc = await announced()
+    breach = _commitment(
+        uscc,
+        "breached",
+        "c-3",
+        agency="market_supervision",
+        severity="general",
+        evidence="宁市监罚〔2026〕7号",
+        reason="标签不实",
+    )
+    await consumers.on_commitment_breached(
+        session, breach, _event("registry", "registry.commitment.breached.v1", uscc, breach)
+    )
+    (fact,) = await _facts(session, uscc)
+    assert (fact.kind, fact.severity, fact.source_agency, fact.evidence_ref) == (
+        "commitment_breached",
+        "general",
+        "market_supervision",
+        "宁市监罚〔2026〕7号",
+    )
+    assert (await session.get_one(CreditEnterprise, uscc)).level != "D"
 
 
 async def test_only_alerts_that_are_findings_about_an_enterprise_become_facts(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
 from kit.events import CloudEvent, CreditLevelChanged
+from kit.pagination import PageParams
 from kit.problems import Conflict, ProblemError
 from services.registry import consumers
 from services.registry.enterprises.models import Enterprise
@@ -21,6 +22,7 @@ from services.registry.memberships.models import Commitment, Membership
 from services.registry.memberships.schemas import (
     ApplicationIn,
     BreachIn,
+    BreachSeverity,
     CommitmentIn,
     Decision,
     DecisionIn,
@@ -28,6 +30,7 @@ from services.registry.memberships.schemas import (
 from services.registry.zones import service as zones
 from services.registry.zones.schemas import TransitionIn
 from tests.integration.conftest import emitted
+from tests.integration.registry.conftest import enterprise_in_zone
 
 Registered = Callable[[], Awaitable[str]]
 
@@ -126,39 +129,167 @@ async def test_decisions_that_do_not_fit_are_refused_and_not_announced(
         await service.apply(session, zone, application=ApplicationIn(uscc=other), principal=office)
 
 
-async def test_a_commitment_is_kept_by_its_hash_signed_once_and_breached_once(
-    session: AsyncSession, office: Principal, zone: str, registered: Registered
-) -> None:
-    uscc = await registered()
-    text = "本企业承诺：严格执行质量安全主体责任，诚信经营。"
-    commitment_in = CommitmentIn(
+def _commitment(
+    zone: str, text: str = "本企业承诺：严格执行质量安全主体责任，诚信经营。"
+) -> CommitmentIn:
+    return CommitmentIn(
         zone_code=zone,
         signatory="王伟",
         signed_on=date(2026, 3, 1),
         text_version="2017-v1",
         text=text,
     )
-    signed = await service.sign_commitment(
-        session, uscc, commitment_in=commitment_in, principal=office
-    )
-    with pytest.raises(Conflict):
-        await service.sign_commitment(session, uscc, commitment_in=commitment_in, principal=office)
 
-    await service.breach_commitment(
-        session, uscc, signed.id, breach_in=BreachIn(reason="出口产品抽检不合格且隐瞒")
+
+async def _commitment_events(session: AsyncSession) -> list[tuple[str, str, dict[str, object]]]:
+    return [e for e in await emitted(session) if e[0].startswith("registry.commitment.")]
+
+
+async def test_a_commitment_is_kept_by_its_hash_countersigned_and_breached_once(
+    session: AsyncSession, office: Principal, zone: str
+) -> None:
+    uscc = await enterprise_in_zone(session, zone)
+    text = "本企业承诺：严格执行质量安全主体责任，诚信经营。"
+    signed = await service.sign_commitment(
+        session, uscc, commitment_in=_commitment(zone, text), principal=office
     )
+    assert (signed.status, signed.version, signed.supersedes_id) == ("signed", 1, None)
+    countersigned = await service.countersign_commitment(session, uscc, signed.id, principal=office)
+    assert countersigned.status == "countersigned"
+    assert (countersigned.countersigned_by, countersigned.countersigning_agency) == (
+        "office-staff",
+        "commerce",
+    )
+    assert countersigned.countersigned_at is not None
+    with pytest.raises(ProblemError) as again:
+        await service.countersign_commitment(session, uscc, signed.id, principal=office)
+    assert again.value.slug == "illegal-transition"
+
+    breach = BreachIn(
+        severity=BreachSeverity.general,
+        evidence="宁检罚〔2026〕12号",
+        reason="出口产品抽检不合格且隐瞒",
+    )
+    await service.breach_commitment(session, uscc, signed.id, breach_in=breach, principal=office)
     with pytest.raises(Conflict):
-        await service.breach_commitment(session, uscc, signed.id, breach_in=BreachIn(reason="再次"))
+        await service.breach_commitment(
+            session, uscc, signed.id, breach_in=breach, principal=office
+        )
 
     row = await session.get(Commitment, signed.id)
     assert row is not None and row.status == "breached" and row.breached_at is not None
+    assert (row.breach_severity, row.breach_evidence) == ("general", "宁检罚〔2026〕12号")
     assert row.text_sha256 == hashlib.sha256(text.encode()).hexdigest()
-    events = [e for e in await emitted(session) if e[0].startswith("registry.commitment.")]
-    assert [(t, s, d["status"], d["reason"]) for t, s, d in events] == [
+    events = await _commitment_events(session)
+    assert [(t, s, d["status"], d["agency"]) for t, s, d in events] == [
         ("registry.commitment.signed.v1", uscc, "signed", None),
-        ("registry.commitment.breached.v1", uscc, "breached", "出口产品抽检不合格且隐瞒"),
+        ("registry.commitment.countersigned.v1", uscc, "countersigned", "commerce"),
+        ("registry.commitment.breached.v1", uscc, "breached", "commerce"),
     ]
-    assert events[1][2]["text_sha256"] == row.text_sha256
+    assert (events[2][2]["severity"], events[2][2]["evidence"]) == ("general", "宁检罚〔2026〕12号")
+    assert events[2][2]["text_sha256"] == row.text_sha256
+
+
+async def test_a_second_signature_supersedes_the_commitment_in_force(
+    session: AsyncSession, office: Principal, zone: str
+) -> None:
+    uscc = await enterprise_in_zone(session, zone)
+    first = await service.sign_commitment(
+        session, uscc, commitment_in=_commitment(zone), principal=office
+    )
+    await service.countersign_commitment(session, uscc, first.id, principal=office)
+    second = await service.sign_commitment(
+        session, uscc, commitment_in=_commitment(zone, "第二版承诺"), principal=office
+    )
+
+    await session.refresh(first)
+    assert (first.status, first.superseded_at is not None) == ("superseded", True)
+    assert (second.status, second.version, second.supersedes_id) == ("signed", 2, first.id)
+    rows, _ = await service.list_commitments(session, uscc, page=PageParams(cursor=None, limit=10))
+    assert {(c.version, c.status) for c in rows} == {(1, "superseded"), (2, "signed")}
+    events = await _commitment_events(session)
+    assert [(t, d["version"], d["supersedes"]) for t, _, d in events][-2:] == [
+        ("registry.commitment.superseded.v1", 1, None),
+        ("registry.commitment.signed.v1", 2, str(first.id)),
+    ]
+    # a superseded commitment is history: neither countersigned nor breached
+    with pytest.raises(ProblemError):
+        await service.countersign_commitment(session, uscc, first.id, principal=office)
+    breach = BreachIn(severity=BreachSeverity.serious, evidence="x", reason="y")
+    with pytest.raises(Conflict) as not_in_force:
+        await service.breach_commitment(session, uscc, first.id, breach_in=breach, principal=office)
+    assert not_in_force.value.extensions["rule"] == "in_force"
+
+
+async def test_only_an_applicant_or_member_signs_and_never_for_a_revoked_zone(
+    session: AsyncSession, office: Principal, zone: str, registered: Registered
+) -> None:
+    outsider = await registered()
+    with pytest.raises(Conflict) as not_member:
+        await service.sign_commitment(
+            session, outsider, commitment_in=_commitment(zone), principal=office
+        )
+    assert not_member.value.extensions["rule"] == "applicant_or_member"
+
+    applicant = await registered()
+    await service.apply(session, zone, application=ApplicationIn(uscc=applicant), principal=office)
+    signed = await service.sign_commitment(
+        session, applicant, commitment_in=_commitment(zone), principal=office
+    )
+    assert signed.status == "signed"
+
+    await zones.transition(
+        session,
+        await zones.get(session, zone),
+        transition_in=TransitionIn(to="revoked", reason="撤销"),  # type: ignore[arg-type]
+        principal=office,
+    )
+    with pytest.raises(Conflict) as revoked:
+        await service.sign_commitment(
+            session, applicant, commitment_in=_commitment(zone), principal=office
+        )
+    assert revoked.value.extensions["rule"] == "zone_revoked"
+
+
+async def test_only_the_zone_office_countersigns(
+    session: AsyncSession, office: Principal, zone: str
+) -> None:
+    uscc = await enterprise_in_zone(session, zone)
+    signed = await service.sign_commitment(
+        session, uscc, commitment_in=_commitment(zone), principal=office
+    )
+    ciq = Principal(subject="ciq-staff", scopes=frozenset({"registry:write"}), agency="ciq")
+    with pytest.raises(ProblemError) as refused:
+        await service.countersign_commitment(session, uscc, signed.id, principal=ciq)
+    assert refused.value.slug == "forbidden"
+    clerk = Principal(subject="clerk", scopes=frozenset({"registry:write"}), agency="commerce")
+    done = await service.countersign_commitment(session, uscc, signed.id, principal=clerk)
+    assert (done.countersigned_by, done.countersigning_agency) == ("clerk", "commerce")
+
+
+async def test_ending_a_zone_s_commitments_ends_those_in_force(
+    session: AsyncSession, office: Principal, zone: str
+) -> None:
+    uscc = await enterprise_in_zone(session, zone)
+    first = await service.sign_commitment(
+        session, uscc, commitment_in=_commitment(zone), principal=office
+    )
+    second = await service.sign_commitment(
+        session, uscc, commitment_in=_commitment(zone), principal=office
+    )
+    ended = await service.end_commitments_for_zone(session, zone, reason="zone revoked")
+    assert [c.id for c in ended] == [second.id]
+    await session.refresh(first)
+    assert (first.status, second.status, second.end_reason) == (
+        "superseded",
+        "ended",
+        "zone revoked",
+    )
+    events = await _commitment_events(session)
+    assert (events[-1][0], events[-1][2]["reason"]) == (
+        "registry.commitment.ended.v1",
+        "zone revoked",
+    )
 
 
 def _level_event(uscc: str, to_level: str, sequence: int, from_level: str) -> CloudEvent:
