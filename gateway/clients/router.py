@@ -3,8 +3,9 @@ administrative clients and rate limits (gateway/roles.py)."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
+from gateway import agencies
 from gateway.access import require_role
 from gateway.clients import service
 from gateway.clients.schemas import ClientCreated, ClientIn, ClientOut, ClientPatch
@@ -31,10 +32,17 @@ async def list_clients(
     status_code=201,
     summary="Create a client",
     response_model=ClientCreated,
-    responses={409: {"description": "Client id exists"}},
+    responses={
+        409: {"description": "Client id exists"},
+        422: {"description": "Invalid input, or an `agency` registry does not know"},
+    },
 )
-async def create_client(client_in: ClientIn, session: SessionDep, admin: Admin) -> ClientCreated:
-    """The response carries `client_secret` once; only its hash is stored."""
+async def create_client(
+    client_in: ClientIn, session: SessionDep, admin: Admin, request: Request
+) -> ClientCreated:
+    """The response carries `client_secret` once; only its hash is stored. The agency must
+    be a member agency registry knows."""
+    await agencies.ensure_known(request, client_in.agency)
     client, secret = await service.create(session, client_in=client_in, actor=admin)
     return ClientCreated(**ClientOut.model_validate(client).model_dump(), client_secret=secret)
 

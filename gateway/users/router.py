@@ -3,8 +3,9 @@ administrative users (gateway/roles.py)."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
+from gateway import agencies
 from gateway.access import require_role
 from gateway.users import service
 from gateway.users.schemas import UserIn, UserOut, UserPatch
@@ -31,10 +32,16 @@ async def list_users(
     status_code=201,
     summary="Create a user",
     response_model=UserOut,
-    responses={409: {"description": "Username taken"}},
+    responses={
+        409: {"description": "Username taken"},
+        422: {"description": "Invalid input, or an `agency` registry does not know"},
+    },
 )
-async def create_user(user_in: UserIn, session: SessionDep, admin: Admin) -> UserOut:
-    """The password is stored as an argon2id hash."""
+async def create_user(
+    user_in: UserIn, session: SessionDep, admin: Admin, request: Request
+) -> UserOut:
+    """The password is stored as an argon2id hash; the agency must be a member agency."""
+    await agencies.ensure_known(request, user_in.agency)
     return UserOut.model_validate(await service.create(session, user_in=user_in, actor=admin))
 
 

@@ -24,6 +24,21 @@ async def list_agencies(
     return Page(items=[AgencyOut.model_validate(a) for a in rows], next_cursor=next_cursor)
 
 
+@router.get(
+    "/{code}",
+    summary="A member agency",
+    response_model=AgencyOut,
+    responses={404: {"description": "No member agency has this code"}},
+)
+async def get_agency(
+    code: str,
+    session: SessionDep,
+    _: Annotated[Principal, Depends(require("registry:read"))],
+) -> AgencyOut:
+    """One member agency by code (the gateway asks before a client or user carries it)."""
+    return AgencyOut.model_validate(await service.get(session, code))
+
+
 @router.post(
     "",
     status_code=201,

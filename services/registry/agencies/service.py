@@ -3,6 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.db import get_or_404
 from kit.events import AgencyRegistered
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict
@@ -14,6 +15,11 @@ from services.registry.events import publish
 async def list_page(session: AsyncSession, *, page: PageParams) -> tuple[list[Agency], str | None]:
     """Member agencies, by code."""
     return await keyset_page(session, select(Agency), keys=[Agency.code], page=page)
+
+
+async def get(session: AsyncSession, code: str) -> Agency:
+    """A member agency, or 404."""
+    return await get_or_404(session, Agency, code, "agency")
 
 
 async def create(session: AsyncSession, *, agency_in: AgencyIn) -> Agency:

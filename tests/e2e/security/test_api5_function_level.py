@@ -126,7 +126,7 @@ def _plain_client(client_id: str) -> dict[str, object]:
     return {
         "client_id": client_id,
         "name": "plain",
-        "agency": "customs",
+        "agency": "ciq",  # a member agency: the gateway refuses one registry does not know
         "scopes": ["registry:read"],
     }
 
