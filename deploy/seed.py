@@ -226,12 +226,29 @@ async def seed(database_url: str, *, per_industry: int = PER_INDUSTRY) -> dict[s
     finally:
         await engine.dispose()
     counts["labs"] = await seed_labs(sibling_database(database_url, "inspection"))
+    await seed_credit_agencies(sibling_database(database_url, "credit"))
     return counts
 
 
 def sibling_database(database_url: str, name: str) -> str:
     """Another service's database on the same server (one database per service)."""
     return f"{database_url.rsplit('/', 1)[0]}/{name}"
+
+
+async def seed_credit_agencies(database_url: str) -> None:
+    """Credit learns the member agencies now, as its consumer will from registry's
+    announcements (an upsert; both agree): facts submitted the moment the services start
+    must not wait on the stream to name their source."""
+    from services.credit.agencies import service as credit_agencies
+
+    engine = make_engine(ServiceSettings(database_url=database_url))
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            for code, zh, en, role in AGENCIES:
+                announced = AgencyRegistered(code=code, name_zh=zh, name_en=en, group_role=role)
+                await credit_agencies.mirror(session, announced)
+    finally:
+        await engine.dispose()
 
 
 # The public testing platform (公共检测服务平台): accredited labs serving the zones' industries.

@@ -11,6 +11,7 @@ from datetime import date, datetime, time
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.events import (
+    AgencyRegistered,
     AlertRaised,
     AwardChanged,
     CloudEvent,
@@ -22,6 +23,7 @@ from kit.events import (
 )
 from kit.inbox import Consumer
 from kit.validation import CHINA
+from services.credit.agencies import service as agencies
 from services.credit.config import settings
 from services.credit.domain import FactKind, Severity
 from services.credit.facts import service as facts
@@ -53,6 +55,11 @@ async def _record(
 def _china_day(day: date) -> datetime:
     """The start of a calendar day in China, as an instant."""
     return datetime.combine(day, time.min, tzinfo=CHINA)
+
+
+async def on_agency(session: AsyncSession, agency: AgencyRegistered, _: CloudEvent) -> None:
+    """A member agency: facts submitted over HTTP may name it as their source."""
+    await agencies.mirror(session, agency)
 
 
 async def on_registered(
@@ -230,6 +237,7 @@ CONSUMERS = [
         "credit-registry",
         "REGISTRY",
         {
+            "registry.agency.registered.v1": on_agency,
             "registry.enterprise.registered.v1": on_registered,
             "registry.commitment.countersigned.v1": on_commitment_countersigned,
             "registry.commitment.breached.v1": on_commitment_breached,

@@ -4,6 +4,7 @@ from kit.db import Base as KitBase
 from kit.idempotency import IdempotencyRecord
 from kit.inbox import InboxEntry
 from kit.outbox import OutboxMessage
+from services.credit.agencies.models import AgencyMirror
 from services.credit.base import Base
 from services.credit.facts.models import Fact
 from services.credit.policy.models import ModelVersion, RescoreJob
@@ -15,6 +16,7 @@ from services.credit.scores.models import CreditEnterprise, LevelChange
 metadata = [KitBase.metadata, Base.metadata]
 
 __all__ = [
+    "AgencyMirror",
     "CreditEnterprise",
     "Fact",
     "IdempotencyRecord",

@@ -24,7 +24,10 @@ Writer = Annotated[Principal, Depends(require("credit:write"))]
     response_model=FactRecorded,
     responses={
         200: {"model": FactRecorded, "description": "Same client_key: the fact already recorded"},
-        404: {"description": "The registry has never announced this enterprise"},
+        404: {
+            "description": "The registry has never announced this enterprise, or the source "
+            "agency as a member agency"
+        },
         409: {"description": "client_key already used for a different fact"},
         422: {"description": "Unknown kind, negative amount, a date in the future …"},
     },

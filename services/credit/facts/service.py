@@ -17,6 +17,7 @@ from kit.ids import uuid7
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, ProblemError
 from kit.uscc import normalize
+from services.credit.agencies import service as agencies
 from services.credit.config import settings
 from services.credit.domain import FactKind
 from services.credit.events import publish
@@ -155,8 +156,10 @@ async def _existing(
 async def submit(
     session: AsyncSession, *, fact_in: FactIn, principal: Principal
 ) -> tuple[Fact, bool, CreditEnterprise]:
-    """An agency's submission over HTTP."""
+    """An agency's submission over HTTP; 404 naming the source agency when registry has not
+    announced it as a member agency."""
     agency = source_agency_of(principal, fact_in.source_agency)
+    await agencies.ensure_known(session, agency)
     return await record(
         session,
         fact=FactBase.model_validate(fact_in.model_dump(include=set(FactBase.model_fields))),

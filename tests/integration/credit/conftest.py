@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.events import EnterpriseRegistered, make_event
+from kit.events import AgencyRegistered, EnterpriseRegistered, make_event
 from services.credit import consumers
+from services.credit.agencies import service as agencies
 from tests.helpers import new_uscc
 
 
@@ -17,6 +18,19 @@ from tests.helpers import new_uscc
 def database() -> str:
     """The database this folder's `session` opens."""
     return "credit"
+
+
+# The agencies these tests' tokens name, announced as registry would: a fact's source must be
+# a member agency credit was told of.
+TEST_AGENCIES = ("commerce", "ciq", "customs", "market_supervision", "samr")
+
+
+@pytest.fixture(autouse=True)
+async def member_agencies(session: AsyncSession) -> None:
+    """Credit knows the test agencies (rolled back with the test)."""
+    for code in TEST_AGENCIES:
+        agency = AgencyRegistered(code=code, name_zh=code, name_en=code, group_role="member")
+        await agencies.mirror(session, agency)
 
 
 @pytest.fixture

@@ -12,7 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
+from kit.events import AgencyRegistered, make_event
 from kit.problems import Conflict, ProblemError
+from services.credit import consumers
 from services.credit.config import settings
 from services.credit.facts import service
 from services.credit.facts.models import Fact
@@ -140,3 +142,36 @@ async def test_facts_are_refused_for_strangers_other_agencies_and_the_future(
 
     assert await session.scalar(select(Fact.id).where(Fact.uscc == uscc)) is None
     assert await emitted(session) == before
+
+
+async def test_a_fact_from_an_agency_registry_never_announced_is_refused(
+    session: AsyncSession, announced: Announced
+) -> None:
+    uscc = await announced()
+    ghost = Principal(subject="ghost", scopes=frozenset({"credit:write"}), agency="ghost_bureau")
+    before = await emitted(session)
+    with pytest.raises(ProblemError) as refused:
+        await service.submit(session, fact_in=_fact(uscc, "penalty", "serious"), principal=ghost)
+    assert refused.value.slug == "not-found"
+    assert refused.value.extensions == {"resource": "agency", "key": "ghost_bureau"}
+    assert (await session.get_one(CreditEnterprise, uscc)).level == "B"
+    assert await emitted(session) == before
+
+    # once registry announces it, its facts are taken
+    announced_agency = AgencyRegistered(
+        code="ghost_bureau", name_zh="新成员单位", name_en="New member", group_role="member"
+    )
+    await consumers.on_agency(
+        session,
+        announced_agency,
+        make_event(
+            source="/services/registry",
+            type="registry.agency.registered.v1",
+            subject="ghost_bureau",
+            data=announced_agency,
+        ),
+    )
+    fact, created, _ = await service.submit(
+        session, fact_in=_fact(uscc, "penalty", "general"), principal=ghost
+    )
+    assert created and fact.source_agency == "ghost_bureau"
