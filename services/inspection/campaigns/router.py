@@ -48,7 +48,7 @@ def _draw_out(campaign: Campaign, record: DrawRecord) -> DrawOut:
     summary="Plan a campaign (its seed committed)",
     response_model=CampaignOut,
     responses={
-        404: {"description": "No such checklist"},
+        404: {"description": "No such checklist, or an agency registry never announced"},
         422: {"description": "Ratios outside [0,1], window backwards, < 2 inspectors …"},
     },
 )

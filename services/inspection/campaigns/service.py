@@ -70,8 +70,10 @@ def ensure_taking_part(principal: Principal, agencies: list[str]) -> None:
 
 
 async def create(session: AsyncSession, campaign_in: CampaignIn, principal: Principal) -> Campaign:
-    """A planned campaign with its seed committed (its SHA-256 published now)."""
+    """A planned campaign with its seed committed (its SHA-256 published now); each of its
+    agencies a member agency (404 naming the first that is not)."""
     ensure_taking_part(principal, campaign_in.agencies)
+    await directory.ensure_agencies(session, campaign_in.agencies)
     checklist = await session.get(Checklist, campaign_in.checklist_id)
     if checklist is None:  # an unknown object named in the body: 404, as elsewhere
         raise NotFound("checklist", str(campaign_in.checklist_id))

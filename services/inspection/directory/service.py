@@ -19,6 +19,7 @@ from kit.events import (
     RecognitionChanged,
 )
 from kit.pagination import PageParams, keyset_page
+from kit.problems import NotFound
 from kit.uscc import normalize
 from services.inspection.directory.models import (
     AgencyMirror,
@@ -72,6 +73,17 @@ async def mirror_agency(session: AsyncSession, agency: AgencyRegistered) -> None
         .values(code=agency.code, **names)
         .on_conflict_do_update(index_elements=["code"], set_=names)
     )
+
+
+async def ensure_agencies(session: AsyncSession, codes: Sequence[str]) -> None:
+    """404 naming the first code registry never announced as a member agency: campaigns and
+    inspectors belong to member agencies only."""
+    known = set(
+        await session.scalars(select(AgencyMirror.code).where(AgencyMirror.code.in_(codes)))
+    )
+    for code in codes:
+        if code not in known:
+            raise NotFound("agency", code)
 
 
 async def set_zone(session: AsyncSession, *, uscc: str, zone: str, member: bool) -> None:

@@ -29,7 +29,10 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such insp
     status_code=201,
     summary="Add an inspector to the pool",
     response_model=InspectorOut,
-    responses={409: {"description": "Badge number already in the pool"}},
+    responses={
+        404: {"description": "The agency is not a member agency registry announced"},
+        409: {"description": "Badge number already in the pool"},
+    },
 )
 async def create_inspector(
     body: InspectorIn, session: SessionDep, principal: Writer, response: Response

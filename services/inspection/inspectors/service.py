@@ -13,6 +13,7 @@ from kit.db import get_or_404, utcnow
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict as ConflictProblem
 from kit.problems import ProblemError
+from services.inspection.directory import service as directory
 from services.inspection.inspectors.models import Conflict, Inspector
 from services.inspection.inspectors.schemas import ConflictIn, InspectorIn, InspectorPatch
 
@@ -37,7 +38,9 @@ def ensure_own_agency(principal: Principal, agency: str) -> None:
 
 
 async def create(session: AsyncSession, inspector_in: InspectorIn) -> Inspector:
-    """Add an inspector; a badge number is unique (409)."""
+    """Add an inspector of a member agency (404 naming it otherwise); a badge number is
+    unique (409)."""
+    await directory.ensure_agencies(session, [inspector_in.agency])
     inspector = Inspector(**inspector_in.model_dump())
     session.add(inspector)
     try:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
 from kit.events import (
+    AgencyRegistered,
     CloudEvent,
     CreditLevelChanged,
     EnterpriseRegistered,
@@ -21,6 +22,7 @@ from services.inspection import consumers
 from services.inspection.checklists import service as checklists
 from services.inspection.checklists.models import Checklist
 from services.inspection.checklists.schemas import ChecklistIn
+from services.inspection.directory import service as directory
 from services.inspection.inspectors import service as inspectors
 from services.inspection.inspectors.models import Inspector
 from services.inspection.inspectors.schemas import InspectorIn
@@ -33,6 +35,24 @@ Listed = Callable[..., Awaitable[str]]
 def database() -> str:
     """The database this folder's `session` opens."""
     return "inspection"
+
+
+# Member agencies these tests' campaigns and inspectors name, as registry would announce them
+# (not `ciq`: the labs' tests announce it themselves, after checking it is refused before).
+TEST_AGENCIES = ("commerce", "customs", "market_supervision", "samr")
+
+
+async def member_agency(session: AsyncSession, code: str) -> None:
+    """Inspection learns `code` as a member agency, as from `registry.agency.registered`."""
+    agency = AgencyRegistered(code=code, name_zh=code, name_en=code, group_role="member")
+    await directory.mirror_agency(session, agency)
+
+
+@pytest.fixture(autouse=True)
+async def member_agencies(session: AsyncSession) -> None:
+    """The test agencies are member agencies (rolled back with the test)."""
+    for code in TEST_AGENCIES:
+        await member_agency(session, code)
 
 
 @pytest.fixture
@@ -106,6 +126,7 @@ def pool(session: AsyncSession) -> Callable[..., Awaitable[list[Inspector]]]:
     """`await pool(agency, n)`: n new active inspectors of an agency, each of its own unit."""
 
     async def add(agency: str, n: int) -> list[Inspector]:
+        await member_agency(session, agency)
         return [
             await inspectors.create(
                 session,

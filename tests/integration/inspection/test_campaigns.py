@@ -20,7 +20,9 @@ from services.inspection.campaigns import service
 from services.inspection.campaigns.models import Campaign, DrawRecord
 from services.inspection.campaigns.schemas import CampaignIn, DrawIn
 from services.inspection.checklists.models import Checklist
+from services.inspection.inspectors import service as inspectors
 from services.inspection.inspectors.models import Inspector
+from services.inspection.inspectors.schemas import InspectorIn
 from services.inspection.tasks.models import Task
 from tests.integration.conftest import emitted
 from tests.integration.inspection.conftest import Listed, event
@@ -180,3 +182,19 @@ async def test_a_campaign_is_planned_by_its_agencies_on_their_industry_s_checkli
         await service.create(session, _campaign(checklist, "z", checklist_id=uuid.uuid4()), samr)
     campaign = await service.create(session, _campaign(checklist, "z"), samr)
     assert (campaign.created_by, campaign.agencies) == ("samr-staff", ["samr"])
+
+
+async def test_campaigns_and_inspectors_belong_to_member_agencies_only(
+    session: AsyncSession, office: Principal, checklist: Checklist
+) -> None:
+    with pytest.raises(NotFound) as campaign:
+        await service.create(
+            session, _campaign(checklist, "z", agencies=["samr", "ghost_bureau"]), office
+        )
+    assert "ghost_bureau" in campaign.value.detail
+    with pytest.raises(NotFound) as inspector:
+        await inspectors.create(
+            session,
+            InspectorIn(agency="ghost_bureau", badge_number="B-ghost", name="幽灵", unit="u"),
+        )
+    assert "ghost_bureau" in inspector.value.detail
