@@ -72,6 +72,27 @@ def test_public_zone_list_needs_no_token(gateway_url: str) -> None:
     assert {"stationery-national", "auto_parts-national"} <= set(codes)
 
 
+def test_public_zones_show_no_notes_or_user_ids(api: httpx.Client, gateway_url: str) -> None:
+    internal = api.get("/v1/zones", params={"limit": 100}).json()["items"]
+    done = [t for z in internal for t in z["tasks"] if t["done_at"]]
+    assert done and all(t["done_by"] for t in done)  # the internal view keeps who and why
+    public = httpx.get(f"{gateway_url}/v1/public/zones", params={"limit": 100})
+    assert public.status_code == 200, public.text
+    zones = public.json()["items"]
+    assert {z["code"] for z in zones} == {z["code"] for z in internal}
+    for zone in zones:
+        assert set(zone) == {
+            "code", "name_zh", "name_en", "industry", "level", "stage", "phase", "plan_start",
+            "plan_end", "description", "acceptance_authority", "tasks",
+        }  # fmt: skip
+        for task in zone["tasks"]:
+            assert set(task) == {"stage", "task_code", "title_zh", "title_en", "done_at"}
+    seen = {(t["task_code"], t["done_at"]) for z in zones for t in z["tasks"] if t["done_at"]}
+    assert seen == {(t["task_code"], t["done_at"]) for t in done}
+    for actor in {t["done_by"] for t in done}:
+        assert f'"{actor}"' not in public.text
+
+
 def test_zone_lifecycle(api: httpx.Client) -> None:
     code = f"test-{new_uscc()[-6:].lower()}"
     created = api.post(

@@ -11,6 +11,7 @@ from kit.pagination import Page, PageParams, page_params
 from services.registry.domain import Industry, Stage, ZoneLevel
 from services.registry.zones import service
 from services.registry.zones.schemas import (
+    PublicZoneOut,
     TaskUpdate,
     TransitionIn,
     TransitionOut,
@@ -154,10 +155,13 @@ async def set_task(
     return ZoneTaskOut.model_validate(task)
 
 
-@public_router.get("/zones", summary="Public zone list (一公开)", response_model=Page[ZoneOut])
+@public_router.get(
+    "/zones", summary="Public zone list (一公开)", response_model=Page[PublicZoneOut]
+)
 async def public_zones(
     session: SessionDep, page: Annotated[PageParams, Depends(page_params)]
-) -> Page[ZoneOut]:
-    """No token needed: the county's zones and their stages."""
+) -> Page[PublicZoneOut]:
+    """No token needed: the county's zones, their stages and which stage tasks are done;
+    no task notes, no user ids."""
     rows, next_cursor = await service.list_zones(session, page=page)
-    return Page(items=[service.to_out(z) for z in rows], next_cursor=next_cursor)
+    return Page(items=[service.to_public(z) for z in rows], next_cursor=next_cursor)

@@ -86,6 +86,34 @@ class ZoneOut(BaseModel):
     updated_at: datetime
 
 
+class PublicZoneTask(BaseModel):
+    """A stage task as the public reads it: done or not, without notes or who did it."""
+
+    stage: Stage
+    task_code: str
+    title_zh: str
+    title_en: str
+    done_at: datetime | None
+
+
+class PublicZoneOut(BaseModel):
+    """A zone as the public reads it (一公开): named fields only, so nothing internal (task
+    notes, user ids, workflow) reaches it when the internal view grows."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    industry: Industry
+    level: ZoneLevel
+    stage: Stage
+    phase: int | None
+    plan_start: date | None
+    plan_end: date | None
+    description: str | None
+    acceptance_authority: dict[str, str] = Field(description="验收单位 {zh, en}")
+    tasks: list[PublicZoneTask]
+
+
 class TransitionIn(Input):
     """Move a zone to another stage."""
 

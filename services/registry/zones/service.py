@@ -21,6 +21,7 @@ from services.registry.domain import (
 from services.registry.events import publish
 from services.registry.zones.models import Zone, ZoneTask, ZoneTransition
 from services.registry.zones.schemas import (
+    PublicZoneOut,
     TaskUpdate,
     TransitionIn,
     ZoneIn,
@@ -51,6 +52,11 @@ def to_out(zone: Zone) -> ZoneOut:
         created_at=zone.created_at,
         updated_at=zone.updated_at,
     )
+
+
+def to_public(zone: Zone) -> PublicZoneOut:
+    """The public view of a zone: the internal view's public fields only."""
+    return PublicZoneOut.model_validate(to_out(zone).model_dump())
 
 
 async def list_zones(
