@@ -118,6 +118,46 @@ def _completed_events(stack, task_id: str) -> list[tuple]:  # type: ignore[no-un
     )
 
 
+def test_anyone_reads_and_replays_a_made_draw_without_a_token(
+    admin: httpx.Client,
+    gateway_url: str,
+    checklist: dict,
+    inspectors: list[dict],  # type: ignore[type-arg]
+) -> None:
+    campaign = _campaign(admin, checklist, title="2026年灯具公开抽查（可验证）")
+    public = f"{gateway_url}/v1/public/draws/{campaign['id']}"
+    # before the draw there is nothing to check: no seed, no result (and no such campaign)
+    assert_problem(httpx.get(public), 404, "not-found")
+    assert_problem(httpx.post(f"{public}/verify"), 404, "not-found")
+    assert_problem(httpx.get(f"{gateway_url}/v1/public/draws/{uuid.uuid4()}"), 404, "not-found")
+    assert httpx.get(f"{gateway_url}/v1/public/draws/not-an-id").status_code == 422
+    drawn = admin.post(f"/v1/campaigns/{campaign['id']}/draw")
+    assert drawn.status_code == 200, drawn.text
+
+    shown = httpx.get(public)
+    assert shown.status_code == 200, shown.text
+    draw = shown.json()
+    office = drawn.json()
+    assert draw["seed_sha256"] == campaign["seed_sha256"]
+    assert hashlib.sha256(draw["seed"].encode()).hexdigest() == draw["seed_sha256"]
+    for key in ("seed", "snapshot_sha256", "pool_sha256", "population", "sampled", "excluded"):
+        assert draw[key] == office[key], key
+    tasks = admin.get("/v1/tasks", params={"campaign_id": campaign["id"], "limit": 500}).json()
+    assert {t["uscc"] for t in draw["tasks"]} == {t["uscc"] for t in tasks["items"]}
+    assert len(draw["tasks"]) == office["tasks"] >= 1 and draw["status"] == "drawn"
+    assert all(len(t["badge_numbers"]) == 2 and t["verdict"] is None for t in draw["tasks"])
+    assert "drawn_by" not in draw and "inputs" not in draw
+
+    replayed = httpx.post(f"{public}/verify")  # no token: the public's own check (一公开)
+    assert replayed.status_code == 200, replayed.text
+    assert replayed.json() == admin.get(f"/v1/campaigns/{campaign['id']}/draw/verify").json()
+    assert replayed.json()["matches"] is True
+    # a withdrawn (cancelled) draw is no longer published
+    admin.post(f"/v1/campaigns/{campaign['id']}/cancel").raise_for_status()
+    assert_problem(httpx.get(public), 404, "not-found")
+    assert_problem(httpx.post(f"{public}/verify"), 404, "not-found")
+
+
 def test_a_joint_campaign_from_draw_to_published_results(
     stack,
     admin: httpx.Client,

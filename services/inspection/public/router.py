@@ -1,43 +1,28 @@
-"""Public draw lists and results (一公开): no token, no personal data beyond badge numbers."""
+"""Public draw lists, draws and results (一公开): no token, no personal data beyond badge
+numbers; anyone may replay a draw."""
 
 import uuid
-from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, keyset_page, page_params
 from services.inspection.campaigns.models import Campaign
-from services.inspection.directory.models import DirectoryEntry
-from services.inspection.inspectors.models import Inspector
+from services.inspection.campaigns.schemas import VerifyOut
+from services.inspection.public import service
+from services.inspection.public.schemas import PublicDraw, PublicTask
 from services.inspection.tasks.models import Task
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
-
-
-class PublicTask(BaseModel):
-    """A drawn check as published."""
-
-    task_id: uuid.UUID
-    campaign_id: uuid.UUID
-    campaign: str
-    agencies: list[str]
-    uscc: str
-    enterprise: str
-    badge_numbers: list[str] = Field(description="执法证号 of the assigned inspectors")
-    drawn_at: datetime | None
-    verdict: str | None = Field(description="pass, minor or fail, once completed")
-    completed_at: datetime | None
 
 
 async def _page(
     session: SessionDep, page: PageParams, campaign_id: uuid.UUID | None, completed: bool
 ) -> Page[PublicTask]:
     # A cancelled campaign's draw is withdrawn, but the checks it completed stand.
-    shown = ("drawn", "closed", "cancelled") if completed else ("drawn", "closed")
+    shown = (*service.PUBLISHED, "cancelled") if completed else service.PUBLISHED
     query = (
         select(Task)
         .join(Campaign, Campaign.id == Task.campaign_id)
@@ -48,45 +33,7 @@ async def _page(
     if completed:
         query = query.where(Task.status == "completed")
     tasks, next_cursor = await keyset_page(session, query, keys=[Task.id], page=page)
-    campaigns = {
-        c.id: c
-        for c in await session.scalars(
-            select(Campaign).where(Campaign.id.in_({t.campaign_id for t in tasks}))
-        )
-    }
-    names = dict(
-        (
-            await session.execute(
-                select(DirectoryEntry.uscc, DirectoryEntry.name).where(
-                    DirectoryEntry.uscc.in_({t.uscc for t in tasks})
-                )
-            )
-        ).all()
-    )
-    badges = dict(
-        (
-            await session.execute(
-                select(Inspector.id, Inspector.badge_number).where(
-                    Inspector.id.in_({i for t in tasks for i in t.inspector_ids})
-                )
-            )
-        ).all()
-    )
-    items = [
-        PublicTask(
-            task_id=t.id,
-            campaign_id=t.campaign_id,
-            campaign=campaigns[t.campaign_id].title,
-            agencies=campaigns[t.campaign_id].agencies,
-            uscc=t.uscc,
-            enterprise=names.get(t.uscc, t.uscc),
-            badge_numbers=sorted(badges.get(i, "") for i in t.inspector_ids),
-            drawn_at=campaigns[t.campaign_id].drawn_at,
-            verdict=t.verdict if completed else None,
-            completed_at=t.completed_at if completed else None,
-        )
-        for t in tasks
-    ]
+    items = await service.public_tasks(session, tasks, completed=completed)
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -108,3 +55,34 @@ async def public_results(
 ) -> Page[PublicTask]:
     """Completed checks and their verdicts."""
     return await _page(session, page, campaign_id, completed=True)
+
+
+DRAW_404: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such campaign, not drawn yet, or its draw withdrawn"}
+}
+
+
+@router.get(
+    "/draws/{campaign_id}",
+    summary="One draw, to check (no token)",
+    response_model=PublicDraw,
+    responses=DRAW_404,
+)
+async def public_draw(campaign_id: uuid.UUID, session: SessionDep) -> PublicDraw:
+    """Once the draw is made: the seed, the commitment (its SHA-256, published with the
+    campaign before the draw), the hashes of the population and inspector pool drawn from,
+    the figures per credit level and the drawn checks."""
+    return await service.draw(session, campaign_id)
+
+
+@router.post(
+    "/draws/{campaign_id}/verify",
+    summary="Replay a draw (no token)",
+    response_model=VerifyOut,
+    responses=DRAW_404,
+)
+async def public_verify(campaign_id: uuid.UUID, session: SessionDep) -> VerifyOut:
+    """Anyone replays the draw from its stored seed and inputs, as the office's
+    `/v1/campaigns/{id}/draw/verify` does: `matches` when the seed fits its commitment, the
+    inputs their hashes and the replay the drawn checks."""
+    return await service.verify(session, campaign_id)
