@@ -80,6 +80,27 @@ class MembershipChanged(BaseModel):
     status: str
     reason: str | None = None
     actor: str
+    effective_at: datetime | None = Field(
+        default=None,
+        description="When the status took effect, if earlier than the event (a decision "
+        "recorded after the fact); absent: the event's `time`",
+    )
+
+
+class SurveyRecorded(BaseModel):
+    """摸底调查: a year's survey of an enterprise was recorded or replaced (the yearly figures
+    zone KPIs fall back on where no export batches were recorded)."""
+
+    uscc: str
+    year: int
+    annual_export_usd: int | None = None
+    foreign_notifications: int | None = Field(
+        default=None,
+        description="国外通报 the survey counts for the year (quality.foreign_notifications)",
+    )
+    returns: int | None = Field(
+        default=None, description="退运 the survey counts for the year (quality.returns)"
+    )
 
 
 class CommitmentChanged(BaseModel):
@@ -565,6 +586,8 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "registry.award.opened.v1": AwardRoundOpened,
     "registry.award.nominated.v1": AwardChanged,
     "registry.award.granted.v1": AwardChanged,
+    # figures as of their period (#17): surveys reach inspection's zone KPIs
+    "registry.survey.recorded.v1": SurveyRecorded,
 }
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
 from kit.db import get_or_404
-from kit.events import EnterpriseRegistered, EnterpriseUpdated
+from kit.events import EnterpriseRegistered, EnterpriseUpdated, SurveyRecorded
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict
 from kit.uscc import normalize
@@ -182,7 +182,29 @@ async def add_survey(
     )
     session.add(survey)
     await session.flush()
+    await _survey_recorded(session, survey)
     return survey
+
+
+def _count(quality: dict[str, object], key: str) -> int | None:
+    value = quality.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+async def _survey_recorded(session: AsyncSession, survey: Survey) -> None:
+    """Announce the survey's yearly figures (zone KPIs fall back on them without batches)."""
+    await publish(
+        session,
+        "registry.survey.recorded.v1",
+        survey.uscc,
+        SurveyRecorded(
+            uscc=survey.uscc,
+            year=survey.year,
+            annual_export_usd=survey.annual_export_usd,
+            foreign_notifications=_count(survey.quality, "foreign_notifications"),
+            returns=_count(survey.quality, "returns"),
+        ),
+    )
 
 
 async def put_survey(
@@ -198,6 +220,7 @@ async def put_survey(
         setattr(survey, field, value)
     survey.recorded_by = principal.subject
     await session.flush()
+    await _survey_recorded(session, survey)
     return survey
 
 

@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from kit.uscc import Uscc
-from kit.validation import Input, refuse_fields
+from kit.validation import Input, PastDate, refuse_fields
 
 
 class MembershipStatus(StrEnum):
@@ -46,6 +46,13 @@ class DecisionIn(Input):
 
     decision: Decision = Field(validation_alias=AliasChoices("decision", "action"))
     reason: str | None = Field(default=None, max_length=2000)
+    effective_on: PastDate | None = Field(
+        default=None,
+        ge=date(2015, 1, 1),
+        description="The day the decision took effect (China time) when it is recorded after "
+        "the fact, e.g. an admission from the programme's paper records; not in the future, "
+        "not before 2015. Zone KPIs and quarterly analysis count members by it. Default: now",
+    )
 
 
 class DecisionOut(BaseModel):

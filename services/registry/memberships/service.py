@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import datetime, time
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +17,7 @@ from kit.events import CommitmentChanged, MembershipChanged
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound, ProblemError
 from kit.uscc import normalize
+from kit.validation import CHINA
 from services.registry import personal
 from services.registry.config import settings
 from services.registry.enterprises import service as enterprises
@@ -59,7 +61,12 @@ EVENT_OF: dict[S, str] = {
 
 
 async def _emit(
-    session: AsyncSession, m: Membership, event_type: str, actor: str, reason: str | None
+    session: AsyncSession,
+    m: Membership,
+    event_type: str,
+    actor: str,
+    reason: str | None,
+    effective_at: datetime | None = None,
 ) -> None:
     await publish(
         session,
@@ -72,6 +79,7 @@ async def _emit(
             status=m.status,
             reason=reason,
             actor=actor,
+            effective_at=effective_at,
         ),
     )
 
@@ -157,9 +165,14 @@ async def decide(
             f"a reason is required to {decision_in.decision.value}",
             errors=[{"field": "reason", "reason": "required for this decision"}],
         )
+    effective_at = (
+        datetime.combine(decision_in.effective_on, time.min, CHINA)
+        if decision_in.effective_on
+        else None
+    )
     membership.status = target.value
     membership.reason = decision_in.reason
-    membership.decided_at = utcnow()
+    membership.decided_at = effective_at or utcnow()
     # A person's decision settles any automatic removal review; the history keeps the reason.
     membership.review_requested_at = None
     membership.review_reason = None
@@ -178,7 +191,9 @@ async def decide(
         if decision_in.decision is Decision.reinstate
         else EVENT_OF[target]
     )
-    await _emit(session, membership, event_type, principal.subject, decision_in.reason)
+    await _emit(
+        session, membership, event_type, principal.subject, decision_in.reason, effective_at
+    )
     return membership
 
 

@@ -74,6 +74,7 @@ async def test_admission_is_recorded_step_by_step_and_announced(
         "status": "admitted",
         "reason": None,
         "actor": "office-staff",
+        "effective_at": None,  # decided now: the event's time
     }
 
 
