@@ -1,5 +1,6 @@
-"""Inspection's event consumers: the directory (agencies, enterprises) from registry, levels and recognised results
-from credit."""
+"""Inspection's event consumers: the directory (agencies, enterprises, membership periods,
+survey figures) from registry, levels (and their history) and recognised results from
+credit."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from kit.events import (
     EnterpriseRegistered,
     MembershipChanged,
     RecognitionChanged,
+    SurveyRecorded,
 )
 from kit.inbox import Consumer, Handler
+from services.inspection.directory import history
 from services.inspection.directory import service as directory
 from services.inspection.risk import mirrors
 
@@ -39,10 +42,14 @@ def on_membership(member: bool) -> Handler:
     """Zone members are the admitted ones: a suspension takes an enterprise out until
     reinstated."""
 
-    async def handle(session: AsyncSession, membership: MembershipChanged, _: CloudEvent) -> None:
+    async def handle(
+        session: AsyncSession, membership: MembershipChanged, event: CloudEvent
+    ) -> None:
         await directory.set_zone(
             session, uscc=membership.uscc, zone=membership.zone_code, member=member
         )
+        at = membership.effective_at or event.time
+        await history.record_membership(session, membership, member=member, at=at)
 
     return handle
 
@@ -58,8 +65,14 @@ async def on_trace(session: AsyncSession, trace: BatchTraced, _: CloudEvent) -> 
 
 
 async def on_level(session: AsyncSession, change: CreditLevelChanged, event: CloudEvent) -> None:
-    """Levels are the draw's strata."""
+    """Levels are the draw's strata; their history dates a period's levels."""
     await directory.set_level(session, change, event.time)
+    await history.record_level(session, change, event.time)
+
+
+async def on_survey(session: AsyncSession, survey: SurveyRecorded, _: CloudEvent) -> None:
+    """A year's survey figures, for zone KPIs of a year without export batches."""
+    await history.mirror_survey(session, survey)
 
 
 async def on_recognition(session: AsyncSession, change: RecognitionChanged, _: CloudEvent) -> None:
@@ -85,6 +98,7 @@ CONSUMERS = [
             "registry.membership.removed.v1": on_membership(False),
             "registry.batch.recorded.v1": on_batch,
             "registry.batch.traced.v1": on_trace,
+            "registry.survey.recorded.v1": on_survey,
         },
     ),
     Consumer(

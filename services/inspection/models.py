@@ -9,7 +9,14 @@ from services.inspection.base import Base
 from services.inspection.campaigns.models import Campaign, DrawRecord
 from services.inspection.capas.models import Capa
 from services.inspection.checklists.models import Checklist
-from services.inspection.directory.models import DirectoryEntry, RecognitionMirror, ResultMirror
+from services.inspection.directory.models import (
+    DirectoryEntry,
+    LevelHistory,
+    MembershipPeriod,
+    RecognitionMirror,
+    ResultMirror,
+    SurveyMirror,
+)
 from services.inspection.inspectors.models import Conflict, Inspector
 from services.inspection.labs.models import Lab, TestRequest
 from services.inspection.risk.models import Alert, BatchMirror, Signal
@@ -32,10 +39,13 @@ __all__ = [
     "InboxEntry",
     "Inspector",
     "Lab",
+    "LevelHistory",
+    "MembershipPeriod",
     "OutboxMessage",
     "RecognitionMirror",
     "ResultMirror",
     "Signal",
+    "SurveyMirror",
     "Task",
     "TestRequest",
     "metadata",

@@ -11,12 +11,14 @@ from services.inspection.analysis.quarters import ANALYSABLE, FIRST, Quarter, en
 
 
 class CreditLevels(BaseModel):
-    """Enterprises of the industry per credit level (the directory's levels when computed)."""
+    """Members per credit level as of the period's end: the last level credit announced
+    before it (credit's level history)."""
 
     A: int = Field(default=0, description="Level A (守信)")
     B: int = Field(default=0, description="Level B")
     C: int = Field(default=0, description="Level C")
     D: int = Field(default=0, description="Level D (失信)")
+    unrated: int = Field(default=0, description="Members credit had not rated by then")
 
 
 class AnalysisFigures(BaseModel):
@@ -28,7 +30,10 @@ class AnalysisFigures(BaseModel):
     quarter: str = Field(description="The quarter, e.g. 2026Q3")
     first_day: date = Field(description="Its first day (China calendar)")
     last_day: date = Field(description="Its last day (China calendar)")
-    enterprises: int = Field(description="Enterprises of the industry in the directory")
+    enterprises: int = Field(
+        description="Enterprises of the industry that were zone members at some moment of the "
+        "quarter (membership as it was, not today's)"
+    )
     exports_usd: int = Field(description="Declared value of export batches shipped in the quarter")
     notifications: int = Field(description="Matched foreign notifications (国外通报)")
     returns: int = Field(description="Matched returns (退运)")
@@ -48,7 +53,9 @@ class AnalysisFigures(BaseModel):
     capa_closure_rate: float | None = Field(
         description="capas_closed / capas, 4 decimals (null without CAPAs)"
     )
-    credit_levels: CreditLevels = Field(description="Enterprises per credit level, when computed")
+    credit_levels: CreditLevels = Field(
+        description="Those enterprises per credit level at the quarter's end (as it was)"
+    )
     computed_at: datetime = Field(description="When the figures were computed")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit import locks
@@ -22,19 +22,15 @@ from services.inspection.analysis.schemas import AnalysisFigures, CreditLevels
 from services.inspection.events import publish
 from services.inspection.risk import kpis
 
-LEVELS_SQL = text(
-    "SELECT industry, level, count(*) AS n FROM directory "
-    "WHERE industry IS NOT NULL AND (CAST(:industry AS text) IS NULL "
-    "OR industry = CAST(:industry AS text)) GROUP BY industry, level"
-)
-
 
 async def compute(
     session: AsyncSession, *, quarter: Quarter, industry: Industry | None
 ) -> list[AnalysisFigures]:
     """Each industry's figures (only `industry`'s when given), every industry listed even
     without enterprises: spot-check pass rate of random checks, foreign notifications and
-    returns per US$100M of exports, credit levels, CAPA closure rate."""
+    returns per US$100M of exports, credit levels, CAPA closure rate; as of the quarter
+    (its members, their levels at its end). Export figures are the batches' (surveys are
+    yearly)."""
     rows = {
         r.key: r
         for r in await kpis.figures(
@@ -45,11 +41,6 @@ async def compute(
             key=industry.value if industry else None,
         )
     }
-    levels: dict[str, dict[str, int]] = {}
-    for row in await session.execute(
-        LEVELS_SQL, {"industry": industry.value if industry else None}
-    ):
-        levels.setdefault(row.industry, {})[row.level] = row.n
     now = utcnow()
     out = []
     for each in [industry] if industry else list(Industry):
@@ -79,7 +70,7 @@ async def compute(
                 capas=capas,
                 capas_closed=closed,
                 capa_closure_rate=kpis.rate(closed, capas),
-                credit_levels=CreditLevels(**levels.get(each.value, {})),
+                credit_levels=kpis.levels(r) if r else CreditLevels(),
                 computed_at=now,
             )
         )

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kit.db import utcnow
+from kit.ids import uuid7
 from services.inspection.base import Base
 
 
@@ -71,3 +72,50 @@ class ResultMirror(Base):
     kind: Mapped[str] = mapped_column(String(40))
     occurred_at: Mapped[datetime]
     checklist_items: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list)
+
+
+class MembershipPeriod(Base):
+    """A stretch of an enterprise's membership of a zone (admitted until suspended or
+    removed), dated as registry's membership events date it: zone KPIs and quarterly
+    analysis count a period's members by it. `since` null: from before history was kept."""
+
+    __tablename__ = "membership_periods"
+    __table_args__ = (
+        Index("ix_membership_periods_zone_since", "zone", "since"),
+        Index("ix_membership_periods_uscc_zone", "uscc", "zone"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    uscc: Mapped[str] = mapped_column(String(18))
+    zone: Mapped[str] = mapped_column(String(60))
+    since: Mapped[datetime | None] = mapped_column(default=None)
+    until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LevelHistory(Base):
+    """Every credit level credit announced for an enterprise, at its event's time: the level
+    as of a period's end is the last one announced before it."""
+
+    __tablename__ = "level_history"
+    __table_args__ = (Index("ix_level_history_uscc_at", "uscc", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    uscc: Mapped[str] = mapped_column(String(18))
+    level: Mapped[str] = mapped_column(String(1))
+    at: Mapped[datetime]
+    sequence: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    model_version: Mapped[int | None] = mapped_column(default=None)
+
+
+class SurveyMirror(Base):
+    """An enterprise's yearly survey figures (摸底调查) as registry announced them: zone KPIs
+    use them for a year without export batches."""
+
+    __tablename__ = "surveys"
+
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    annual_export_usd: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    foreign_notifications: Mapped[int | None] = mapped_column(default=None)
+    returns: Mapped[int | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kit.uscc import Uscc
 from kit.validation import AgencyCode, Country, HsCode, Input, PastDatetime
+from services.inspection.analysis.schemas import CreditLevels
 
 
 class SignalKind(StrEnum):
@@ -204,10 +205,16 @@ class Kpi(BaseModel):
     zone: str | None
     uscc: str | None = None
     year: int
-    enterprises: int
-    exports_usd: int = Field(description="Sum of export batches' declared value shipped that year")
-    notifications: int
-    returns: int
+    enterprises: int = Field(description="Members at some moment of the year (as of then)")
+    source: Literal["batches", "surveys"] = Field(
+        default="batches",
+        description="Where exports, notifications and returns come from: `batches` (export "
+        "batches shipped that year, matched signals) when any member shipped a batch that "
+        "year, else `surveys` (the members' surveys of the year) when any has one",
+    )
+    exports_usd: int = Field(description="Export value of the year, from `source`")
+    notifications: int = Field(description="Foreign notifications (国外通报), from `source`")
+    returns: int = Field(description="Returns (退运), from `source`")
     notifications_per_100m_usd: float | None = Field(
         description="Foreign notifications per US$100M of exports (null without exports)"
     )
@@ -217,6 +224,10 @@ class Kpi(BaseModel):
     capas: int
     capa_closure_rate: float | None
     open_alerts: int
+    credit_levels: CreditLevels = Field(
+        default_factory=CreditLevels,
+        description="Members per credit level at the year's end (credit's level history)",
+    )
 
 
 class KpiPage(BaseModel):

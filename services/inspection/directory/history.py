@@ -1,0 +1,63 @@
+"""The directory through time: zone membership periods (registry's membership events, by
+the date each took effect), credit levels as announced (credit's level events, by their
+time) and yearly survey figures (registry's survey events). Zone KPIs and quarterly
+analysis read a period's figures from them, not today's directory."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.events import CreditLevelChanged, MembershipChanged, SurveyRecorded
+from services.inspection.directory.models import LevelHistory, MembershipPeriod, SurveyMirror
+
+
+async def record_membership(
+    session: AsyncSession, membership: MembershipChanged, *, member: bool, at: datetime
+) -> None:
+    """Open a membership period when admitted or reinstated, close the open one when
+    suspended or removed; `at` is when the change took effect (the event's `effective_at`,
+    else its time). Idempotent: an open period is not opened twice."""
+    open_one = await session.scalar(
+        select(MembershipPeriod)
+        .where(
+            MembershipPeriod.uscc == membership.uscc,
+            MembershipPeriod.zone == membership.zone_code,
+            MembershipPeriod.until.is_(None),
+        )
+        .order_by(MembershipPeriod.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    if member and open_one is None:
+        session.add(MembershipPeriod(uscc=membership.uscc, zone=membership.zone_code, since=at))
+    elif not member and open_one is not None:
+        open_one.until = max(at, open_one.since) if open_one.since else at
+    await session.flush()  # the figures' queries are plain SQL (no autoflush)
+
+
+async def record_level(session: AsyncSession, change: CreditLevelChanged, at: datetime) -> None:
+    """Keep every level credit announced, at its event's time."""
+    session.add(
+        LevelHistory(
+            uscc=change.uscc,
+            level=change.to_level,
+            at=at,
+            sequence=change.sequence,
+            model_version=change.model_version,
+        )
+    )
+    await session.flush()
+
+
+async def mirror_survey(session: AsyncSession, survey: SurveyRecorded) -> None:
+    """A year's survey figures, replaced when the survey is."""
+    values = survey.model_dump(exclude={"uscc", "year"})
+    await session.execute(
+        insert(SurveyMirror)
+        .values(uscc=survey.uscc, year=survey.year, **values)
+        .on_conflict_do_update(index_elements=["uscc", "year"], set_=values)
+    )
