@@ -542,9 +542,9 @@ async def _seed(session: AsyncSession, per_industry: int) -> dict[str, int]:
         for i in range(per_industry):
             enterprise = await _enterprise(session, rng, industry, i)
             created += 1
-            for code, *_ in industry_zones:
+            for code, _, _, _, start, *_ in industry_zones:
                 if rng.random() < 0.8:
-                    await _membership(session, rng, code, enterprise.uscc)
+                    await _membership(session, rng, code, enterprise.uscc, start)
     return {"zones": created_zones, "enterprises": created}
 
 
@@ -623,7 +623,11 @@ async def _enterprise(
     return enterprise
 
 
-async def _membership(session: AsyncSession, rng: random.Random, zone_code: str, uscc: str) -> None:
+async def _membership(
+    session: AsyncSession, rng: random.Random, zone_code: str, uscc: str, start: date
+) -> None:
+    """Applied and decided when the zone set out (its plan start, from the programme's
+    records), so a past period's figures count the zone's members of then."""
     membership = await memberships.apply(
         session,
         zone_code,
@@ -637,7 +641,7 @@ async def _membership(session: AsyncSession, rng: random.Random, zone_code: str,
         await memberships.decide(
             session,
             membership,
-            decision_in=DecisionIn(decision=Decision.admit, reason="考核合格"),
+            decision_in=DecisionIn(decision=Decision.admit, reason="考核合格", effective_on=start),
             principal=SEED,
         )
         # one commitment per enterprise and zone, countersigned by the zone office (the seed
