@@ -2,12 +2,16 @@
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
 
 from kit.uscc import Uscc
 from kit.validation import Input, PastDate, refuse_fields
+
+# The first zone's plan started in March 2015 (出口文具省级示范区): nothing took effect before.
+PROGRAMME_START = date(2015, 1, 1)
 
 
 class MembershipStatus(StrEnum):
@@ -41,14 +45,19 @@ class ApplicationIn(Input):
     note: str | None = Field(default=None, max_length=2000)
 
 
+def _not_before_programme(value: date) -> date:
+    if value < PROGRAMME_START:
+        raise ValueError(f"must not be before {PROGRAMME_START}, the programme's first zone")
+    return value
+
+
 class DecisionIn(Input):
     """A decision on a membership; reject, suspend and remove need a reason."""
 
     decision: Decision = Field(validation_alias=AliasChoices("decision", "action"))
     reason: str | None = Field(default=None, max_length=2000)
-    effective_on: PastDate | None = Field(
+    effective_on: Annotated[PastDate, AfterValidator(_not_before_programme)] | None = Field(
         default=None,
-        ge=date(2015, 1, 1),
         description="The day the decision took effect (China time) when it is recorded after "
         "the fact, e.g. an admission from the programme's paper records; not in the future, "
         "not before 2015. Zone KPIs and quarterly analysis count members by it. Default: now",
