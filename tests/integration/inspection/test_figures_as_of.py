@@ -124,6 +124,14 @@ async def test_a_year_with_surveys_but_no_batches_shows_the_surveys(session: Asy
     # neither: batches, zero
     empty = await zone_kpi(session, 2018)
     assert empty is not None and (empty.source, empty.exports_usd) == ("batches", 0)
+    # a batch of unknown value is still a batch: that year is the batches'
+    await survey(session, first, 2021, 7_000_000, 0, 0)
+    session.add(
+        BatchMirror(id=uuid.uuid4(), uscc=first, number="B-unvalued", ship_date=date(2021, 3, 1))
+    )
+    await session.flush()
+    unvalued = await zone_kpi(session, 2021)
+    assert unvalued is not None and (unvalued.source, unvalued.exports_usd) == ("batches", 0)
     # one enterprise's own KPIs follow the same precedence
     (own,) = await kpis.kpis(session, year=2019, zone=None, uscc=first)
     assert (own.source, own.exports_usd, own.returns) == ("surveys", 3_000_000, 2)
