@@ -457,9 +457,12 @@ def test_quarterly_analysis_from_live_data_published_once_and_public(
         },
     ).raise_for_status()
     firms = [_enterprise(admin, industry) for _ in range(2)]
-    for uscc in firms:
+    for uscc in firms:  # admitted from the start of last quarter, recorded now
         mid = admin.post(f"/v1/zones/{zone}/applications", json={"uscc": uscc}).json()["id"]
-        admin.post(f"/v1/memberships/{mid}/decision", json={"decision": "admit"}).raise_for_status()
+        admin.post(
+            f"/v1/memberships/{mid}/decision",
+            json={"decision": "admit", "effective_on": str(last.first_day)},
+        ).raise_for_status()
     wait_until(
         lambda: len(admin.get("/v1/directory", params={"zone": zone}).json()["items"]) == 2,
         what="the zone's members in the directory",
@@ -605,14 +608,19 @@ def test_quarterly_analysis_from_live_data_published_once_and_public(
     assert (figures["spot_checks"], figures["spot_checks_passed"]) == (2, 1)
     assert figures["spot_check_pass_rate"] == 0.5
     assert (figures["capas"], figures["capa_closure_rate"]) == (0, None)  # opened this quarter
+    # as of the quarter: its members (the industry's zone members then, the firms included
+    # by their effective date), their levels at its end; the stack was seeded this quarter,
+    # so credit had announced no level by then
     levels = figures["credit_levels"]
-    assert sum(levels.values()) == figures["enterprises"]
     directory = admin.get("/v1/directory", params={"industry": industry, "limit": 500}).json()
-    assert figures["enterprises"] == len(directory["items"])
-    by_level: dict[str, int] = {}
-    for entry in directory["items"]:
-        by_level[entry["level"]] = by_level.get(entry["level"], 0) + 1
-    assert {k: v for k, v in levels.items() if v} == by_level
+    members = [e for e in directory["items"] if e["zones"]]
+    assert set(firms) <= {e["uscc"] for e in members}
+    assert figures["enterprises"] == len(members) < len(directory["items"])
+    assert levels == {"A": 0, "B": 0, "C": 0, "D": 0, "unrated": figures["enterprises"]}
+    today = {lv: sum(e["level"] == lv for e in members) for lv in "ABCD"}
+    assert {k: v for k, v in _preview(admin, now, industry)["credit_levels"].items() if v} == {
+        k: v for k, v in today.items() if v
+    }
     # this quarter: the CAPA opened and closed; two more enterprises
     current = _preview(admin, now, industry)
     assert current["capas"] == before["capas"] + 1
@@ -668,3 +676,35 @@ def test_quarterly_analysis_from_live_data_published_once_and_public(
     announced = stream_events(stack, "inspection.analysis.published", stream="INSPECTION")
     assert [e["data"]["release_id"] for e in announced] == [release["id"]]
     assert announced[0]["data"]["figures"]["exports_usd"] == 4_000_000
+
+
+def test_seeded_zone_kpis_of_a_surveyed_year_come_from_the_surveys(admin: httpx.Client) -> None:
+    # the seed's zone members were admitted at their zone's plan start and surveyed for
+    # 2017-2019, without export batches: those years' KPIs are the surveys'
+    zone = "stationery-national"
+    members: list[str] = []
+    cursor = None
+    while True:
+        params = {"zone": zone, "limit": 100, **({"cursor": cursor} if cursor else {})}
+        page = admin.get("/v1/enterprises", params=params).json()
+        members += [e["uscc"] for e in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    surveys = [
+        s
+        for uscc in members
+        for s in admin.get(f"/v1/enterprises/{uscc}/surveys").json()["items"]
+        if s["year"] == 2018
+    ]
+    assert members and surveys
+    wait_until(
+        lambda: admin.get("/v1/risk/kpis", params={"year": 2018, "zone": zone}).json()["items"],
+        what="the seeded zone's 2018 KPIs",
+    )
+    (kpi,) = admin.get("/v1/risk/kpis", params={"year": 2018, "zone": zone}).json()["items"]
+    assert kpi["source"] == "surveys" and kpi["enterprises"] == len({s["uscc"] for s in surveys})
+    assert kpi["exports_usd"] == sum(s["annual_export_usd"] for s in surveys) > 0
+    assert kpi["returns"] == sum(s["quality"]["returns"] for s in surveys)
+    assert kpi["notifications"] == sum(s["quality"]["foreign_notifications"] for s in surveys)
+    # before the zone set out (plan start 2017-03-01) it had no members
+    assert admin.get("/v1/risk/kpis", params={"year": 2016, "zone": zone}).json()["items"] == []
