@@ -14,6 +14,9 @@ from fastapi import FastAPI
 from gateway.proxy import Upstreams
 
 INTERNAL_PATHS = {"/livez", "/readyz", "/metrics"}
+# A service builds its document on the first request: on a loaded machine that took over
+# 3 s, and the merged document then said the service was unavailable.
+FETCH_TIMEOUT_S = 10
 DESCRIPTION = (
     "出口产品质量安全示范区平台 (the export product quality safety demonstration zone "
     "platform): the gateway's own paths (OAuth2 client-credentials and password tokens, "
@@ -29,7 +32,7 @@ async def _fetch(upstreams: Upstreams, name: str, base: str) -> tuple[str, dict[
     assert upstreams.session is not None
     try:
         async with upstreams.session.get(
-            f"{base}/openapi.json", timeout=aiohttp.ClientTimeout(total=3)
+            f"{base}/openapi.json", timeout=aiohttp.ClientTimeout(total=FETCH_TIMEOUT_S)
         ) as response:
             if response.status == 200:
                 return name, await response.json()
