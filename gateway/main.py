@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -183,8 +184,11 @@ app = create_service_app(
                             "Content-Type",
                             "Idempotency-Key",
                             "If-Match",
+                            "If-None-Match",
                             "X-Request-ID",
                             "Accept-Language",
+                            "traceparent",
+                            "tracestate",
                         ],
                         "expose_headers": ["ETag", "Location", "Retry-After", "X-Request-ID"],
                     },
@@ -204,6 +208,10 @@ app = create_service_app(
     ],
     openapi_url=None,
 )
+# Outermost: answers over 1 KB compressed for clients that accept gzip (the 578 KB API
+# document, dashboard pages, long lists), streamed ones too; services answer the gateway
+# uncompressed (it does not pass Accept-Encoding on), so each answer is compressed once.
+app.add_middleware(GZipMiddleware, minimum_size=1000)
 # The dashboard answers these with pages and redirects, not problems.
 app.add_exception_handler(LoginRequired, on_login_required)
 app.add_exception_handler(CsrfRefused, on_csrf_refused)

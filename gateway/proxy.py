@@ -80,8 +80,11 @@ HOP_BY_HOP = {
 # The services believe the gateway's forwarded headers (it is their trusted proxy), so a
 # caller's own are dropped and the gateway states the address and scheme it saw.
 FORWARDED = {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"}
-# traceparent: the gateway's span; a caller's own assertion is never passed on either
-NOT_PASSED_ON = HOP_BY_HOP | FORWARDED | {"traceparent", gateway_assertion.HEADER.lower()}
+# traceparent: the gateway's span; a caller's own assertion is never passed on either;
+# accept-encoding: the gateway compresses for the caller (GZipMiddleware), once
+NOT_PASSED_ON = (
+    HOP_BY_HOP | FORWARDED | {"traceparent", "accept-encoding", gateway_assertion.HEADER.lower()}
+)
 
 
 def route_for(path: str) -> tuple[str, str] | None:

@@ -23,6 +23,7 @@ from kit.auth import JwksVerifier, document_security
 from kit.bulk import hoist_body_defs
 from kit.db import make_engine, make_sessionmaker
 from kit.gateway_assertion import GatewayAssertionMiddleware
+from kit.http import HttpSemanticsMiddleware
 from kit.idempotency import IdempotencyMiddleware
 from kit.inbox import Consumer, ConsumerRunner, RetryRunner
 from kit.messaging import NatsConnection
@@ -252,6 +253,8 @@ def create_service_app(
     app.add_middleware(IdempotencyMiddleware)
     for middleware, options in outer_middleware:
         app.add_middleware(middleware, **options)  # type: ignore[arg-type]
+    # HEAD, ETag/304, Cache-Control; inside the assertion check, which binds the method sent
+    app.add_middleware(HttpSemanticsMiddleware)
     if settings.behind_gateway:
         # inside the request context (it knows the request id), outside everything else
         app.add_middleware(

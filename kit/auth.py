@@ -82,6 +82,7 @@ SCOPE_DESCRIPTIONS = {
     "system_admin": "系统管理员: clients, users, agencies, zones' reference data",
     "security_admin": "安全管理员: roles, rate limits, lockouts, signing keys",
     "audit_admin": "审计管理员: read and verify the audit log",
+    "admin": "Everything (the dev profile's demo identities only)",
 }
 VERIFIED_CACHE_SIZE = 10_000
 # The longest lifetime a token may claim (exp - iat, and exp - now): the gateway issues 15
@@ -297,8 +298,10 @@ def document_security(app: Any, document: dict[str, Any]) -> dict[str, Any]:
     the scheme lists every scope named. Generators and linters read these per operation."""
     from fastapi.routing import APIRoute
 
+    from kit.http import routes_of
+
     named: set[str] = set()
-    for route in app.routes:
+    for route in routes_of(app):
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
         item = document.get("paths", {}).get(route.path_format, {})

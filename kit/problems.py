@@ -13,6 +13,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kit.http import allowed_methods
+
 log = logging.getLogger("kit.problems")
 
 PROBLEM_JSON = "application/problem+json"
@@ -458,9 +460,12 @@ def install_problem_handlers(app: FastAPI) -> None:
             503: "service-unavailable",
         }.get(exc.status_code, "bad-request" if exc.status_code < 500 else "internal")
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return problem_response(
-            request, slug, detail, status=exc.status_code, headers=dict(exc.headers or {})
-        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not the first route's only
+            allowed = allowed_methods(request.app, request.scope)
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"
+        return problem_response(request, slug, detail, status=exc.status_code, headers=headers)
 
     async def on_unhandled(request: Request, exc: Exception) -> JSONResponse:
         return problem_for_exception(request, exc)

@@ -24,6 +24,7 @@ JUSTIFIED = (
     "Unsupported content_type application/vnd.openxmlformats",
 )
 CALLS = """
+import sys
 from zone_platform_api_client import AuthenticatedClient
 from zone_platform_api_client.api.registry_zones import list_zones_v1_zones_get as zones
 from zone_platform_api_client.api.credit_scores import get_distribution_v1_credit_distribution_get as dist
@@ -59,8 +60,18 @@ def generator() -> Path:
 def test_a_generated_client_installs_and_calls_every_service(
     generator: Path, gateway_url: str, admin_token: str, tmp_path: Path
 ) -> None:
+    merged = httpx.get(f"{gateway_url}/openapi.json", timeout=30).json()
+    assert merged["info"]["title"].isascii() and merged["servers"]
+    paths = merged["paths"]
+    # each operation names the scope its route checks; public and token routes need none
+    assert paths["/v1/zones"]["get"]["security"] == [{"oauth2": ["registry:read"]}]
+    assert paths["/v1/enterprises"]["post"]["security"] == [{"oauth2": ["registry:write"]}]
+    assert paths["/v1/public/zones"]["get"]["security"] == []
+    assert paths["/oauth/token"]["post"]["security"] == []
+    flow = merged["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
+    assert {"registry:read", "credit:write", "security_admin"} <= set(flow["scopes"])
     document = tmp_path / "openapi.json"
-    document.write_text(json.dumps(httpx.get(f"{gateway_url}/openapi.json", timeout=30).json()))
+    document.write_text(json.dumps(merged))
     run = subprocess.run(
         [
             generator,
