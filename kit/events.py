@@ -15,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 
 from kit.db import utcnow
 from kit.ids import uuid7
+from kit.measures import LevelEffects
 from kit.observability import traceparent_var
 
 
@@ -241,10 +242,12 @@ class RepairDecided(BaseModel):
 
 
 class ModelPublished(BaseModel):
-    """A new scoring model version is in force; a rescoring job follows."""
+    """A new scoring model version is in force; a rescoring job follows. `measures` are the
+    joint rewards and punishments (联合奖惩) it puts in force, resolved per level."""
 
     version: int
-    job_id: str
+    job_id: str | None = None  # none for version 1, installed at first start
+    measures: dict[str, LevelEffects] = {}
 
 
 # --- inspection (consumed by credit as facts) ------------------------------------------

@@ -16,8 +16,9 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from kit.measures import DEFAULTS, EFFECTS, LevelEffects
 from services.credit.domain import (
     LEVEL_ORDER,
     SEVERITY_RANK,
@@ -62,7 +63,9 @@ class Measure(BaseModel):
     title_zh: str = Field(min_length=1, max_length=200)
     title_en: str = Field(min_length=1, max_length=200)
     params: dict[str, float | int | bool | str] = Field(
-        default={}, description="e.g. inspection_ratio: 0.05"
+        default={},
+        description="The effects it sets: inspection_ratio (0–1), honours_eligible (bool), "
+        "zone_admission (allowed | review | refused), removal_review (bool)",
     )
 
 
@@ -121,12 +124,53 @@ class ScoringModel(BaseModel):
                 )
         return self
 
+    def measures_in_force(self) -> dict[str, LevelEffects]:
+        """Each level's effects: the platform default, overlaid by its measures' params (a
+        stored version may hold label-only measures from before #17: they change nothing)."""
+        resolved = {}
+        for lv in LEVEL_ORDER:
+            params: dict[str, object] = DEFAULTS[lv.value].model_dump()
+            for measure in self.measures.get(lv, []):
+                params.update({k: v for k, v in measure.params.items() if k in EFFECTS})
+            resolved[lv.value] = LevelEffects.model_validate(params)
+        return resolved
+
     def level_of(self, score: float) -> Level:
         """The band a score falls in."""
         for lv in LEVEL_ORDER:
             if score >= self.levels[lv].min:
                 return lv
         return Level.D
+
+
+def check_measures(model: ScoringModel) -> None:
+    """Every measure must have an effect (联合奖惩 that bite): its params set only known
+    effects, with values of their type, at least one each, never two values for one level."""
+    for lv, measures in model.measures.items():
+        seen: dict[str, object] = {}
+        for measure in measures:
+            where = f"measures.{lv.value}.{measure.code}"
+            if not measure.params:
+                raise ValueError(
+                    f"{where}: a measure must set at least one of {', '.join(EFFECTS)}; "
+                    "a measure nothing reads is a label"
+                )
+            unknown = sorted(set(measure.params) - set(EFFECTS))
+            if unknown:
+                raise ValueError(
+                    f"{where}: unknown effect {', '.join(unknown)} (known: {', '.join(EFFECTS)})"
+                )
+            for key, value in measure.params.items():
+                if key in seen and seen[key] != value:
+                    raise ValueError(f"{where}: {key} is already {seen[key]!r} for level {lv}")
+                seen[key] = value
+            try:
+                LevelEffects.model_validate(
+                    {**DEFAULTS[lv.value].model_dump(), **measure.params}, strict=True
+                )
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                raise ValueError(f"{where}: {first['loc'][0]}: {first['msg']}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,18 +364,6 @@ DEFAULT_MODEL = ScoringModel(
                 title_en="Reduced spot-check ratio",
                 params={"inspection_ratio": 0.05},
             ),
-            Measure(
-                code="fast_track_clearance",
-                kind="reward",
-                title_zh="通关便利（快速通道）",
-                title_en="Fast-track customs clearance",
-            ),
-            Measure(
-                code="honours_priority",
-                kind="reward",
-                title_zh="评优评先优先推荐",
-                title_en="Priority in zone honours",
-            ),
         ],
         Level.B: [
             Measure(
@@ -351,10 +383,11 @@ DEFAULT_MODEL = ScoringModel(
                 params={"inspection_ratio": 0.30},
             ),
             Measure(
-                code="quality_interview",
+                code="admission_review",
                 kind="punishment",
-                title_zh="质量约谈",
-                title_en="Quality interview with management",
+                title_zh="示范区准入须审查并说明理由",
+                title_en="Zone admission only after review, with a reason",
+                params={"zone_admission": "review"},
             ),
         ],
         Level.D: [
@@ -373,10 +406,18 @@ DEFAULT_MODEL = ScoringModel(
                 params={"honours_eligible": False},
             ),
             Measure(
+                code="admission_refused",
+                kind="punishment",
+                title_zh="不予准入示范区",
+                title_en="Refused admission to zones",
+                params={"zone_admission": "refused"},
+            ),
+            Measure(
                 code="removal_review",
                 kind="punishment",
                 title_zh="启动示范区退出审查",
                 title_en="Zone removal review",
+                params={"removal_review": True},
             ),
         ],
     },

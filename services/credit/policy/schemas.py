@@ -4,16 +4,22 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kit.measures import LevelEffects
 from kit.validation import Input
-from services.credit.scoring import Measure, ScoringModel
+from services.credit.scoring import Measure, ScoringModel, check_measures
 
 
 class ModelIn(ScoringModel):
     """A new scoring model version; every enterprise is rescored under it."""
 
     note: str | None = Field(default=None, max_length=2000, description="Why it changed")
+
+    @model_validator(mode="after")
+    def _measures_have_effects(self) -> "ModelIn":
+        check_measures(self)
+        return self
 
 
 class JobOut(BaseModel):
@@ -74,6 +80,10 @@ class LevelMeasures(BaseModel):
     min_score: float
     max_score: float
     measures: list[Measure]
+    in_force: LevelEffects = Field(
+        description="What the level's measures do: the ratio a campaign draws it at, honours, "
+        "zone admission, removal review (defaults where no measure says)"
+    )
 
 
 class MeasuresOut(BaseModel):

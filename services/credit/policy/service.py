@@ -48,9 +48,11 @@ def _keep_committed(session: Session) -> None:
     session.info.pop(_PARSED_HERE, None)
 
 
-async def ensure_default(session: AsyncSession) -> None:
-    """Install version 1 from `DEFAULT_MODEL` when there is none (safe to race)."""
-    await session.execute(
+async def ensure_default(session: AsyncSession, *, announce: bool = False) -> None:
+    """Install version 1 from `DEFAULT_MODEL` when there is none (safe to race); `announce`
+    (at the service's start) publishes the measures it puts in force. Installed lazily, it
+    is not announced: its measures are `kit.measures.DEFAULTS`, which the mirrors assume."""
+    installed = await session.scalar(
         insert(ModelVersion)
         .values(
             version=1,
@@ -59,7 +61,15 @@ async def ensure_default(session: AsyncSession) -> None:
             created_by="system",
         )
         .on_conflict_do_nothing()
+        .returning(ModelVersion.version)
     )
+    if installed is not None and announce:
+        await publish(
+            session,
+            "credit.model.published.v1",
+            "1",
+            ModelPublished(version=1, measures=DEFAULT_MODEL.measures_in_force()),
+        )
 
 
 async def current_row(session: AsyncSession) -> ModelVersion:
@@ -115,9 +125,8 @@ async def publish_version(
 
     `after` is the version in force, read under `lock_current`.
     """
-    body = ScoringModel.model_validate(model_in.model_dump(exclude={"note"})).model_dump(
-        mode="json"
-    )
+    model = ScoringModel.model_validate(model_in.model_dump(exclude={"note"}))
+    body = model.model_dump(mode="json")
     row = ModelVersion(
         version=after.version + 1, body=body, note=model_in.note, created_by=principal.subject
     )
@@ -127,7 +136,11 @@ async def publish_version(
         session,
         "credit.model.published.v1",
         str(row.version),
-        ModelPublished(version=row.version, job_id=str(job.id)),
+        ModelPublished(
+            version=row.version,
+            job_id=str(job.id),
+            measures=model.measures_in_force(),
+        ),
     )
     return row, job
 
@@ -153,7 +166,8 @@ async def list_jobs(session: AsyncSession, page: PageParams) -> tuple[list[Resco
 
 
 def measures_of(version: int, model: ScoringModel) -> MeasuresOut:
-    """The joint rewards and punishments of each level."""
+    """The joint rewards and punishments of each level, and what they do."""
+    in_force = model.measures_in_force()
     return MeasuresOut(
         model_version=version,
         levels=[
@@ -164,6 +178,7 @@ def measures_of(version: int, model: ScoringModel) -> MeasuresOut:
                 min_score=model.levels[level].min,
                 max_score=model.levels[level].max,
                 measures=model.measures.get(level, []),
+                in_force=in_force[level.value],
             )
             for level in LEVEL_ORDER
         ],

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kit.auth import Principal
+from kit.measures import DEFAULTS
 from services.credit.config import settings
 from services.credit.domain import FactKind, Severity
 from services.credit.facts import service as facts
@@ -74,8 +75,9 @@ async def test_a_published_model_is_announced_and_its_job_rescores_everyone(
     )
     assert (row.version, row.created_by, row.note) == (2, "office-staff", "抽查不合格扣分下调")
     assert (job.model_version, job.reason, job.status) == (2, "model", "queued")
+    measures = {lv: e.model_dump() for lv, e in DEFAULTS.items()}  # the lenient model's
     assert [(s, d) for t, s, d in await emitted(session) if t == "credit.model.published.v1"] == [
-        ("2", {"version": 2, "job_id": str(job.id)})
+        ("2", {"version": 2, "job_id": str(job.id), "measures": measures})
     ]
 
     await _rescorer(session).run_job(job.id)
@@ -146,3 +148,30 @@ async def test_a_version_whose_publication_rolled_back_is_not_remembered(
     version, model = await service.current(session)
     assert version == 2
     assert model == DEFAULT_MODEL  # scored under the version stored, not the one rolled back
+
+
+async def test_a_changed_measure_is_announced_with_the_version(
+    session: AsyncSession, office: Principal
+) -> None:
+    """联合奖惩 as data: the A ratio changed to 0.5 goes out with version 2, resolved per
+    level, and `GET /v1/credit/measures` says so."""
+    body = DEFAULT_MODEL.model_dump(mode="json")
+    body["measures"]["A"][0]["params"]["inspection_ratio"] = 0.5
+    await service.publish_version(
+        session,
+        model_in=ModelIn.model_validate(body),
+        principal=office,
+        after=await service.lock_current(session),
+    )
+    (published,) = [d for t, _, d in await emitted(session) if t == "credit.model.published.v1"]
+    assert published["measures"]["A"]["inspection_ratio"] == 0.5
+    assert published["measures"]["D"] == {
+        "inspection_ratio": 1.0,
+        "honours_eligible": False,
+        "zone_admission": "refused",
+        "removal_review": True,
+    }
+    version, model = await service.current(session)
+    out = service.measures_of(version, model)
+    assert (out.model_version, out.levels[0].in_force.inspection_ratio) == (2, 0.5)
+    assert out.levels[2].in_force.zone_admission == "review"
