@@ -15,6 +15,7 @@ from kit.events import (
     CreditLevelChanged,
     EnterpriseRegistered,
     MembershipChanged,
+    ModelPublished,
     RecognitionChanged,
     SurveyRecorded,
 )
@@ -75,6 +76,11 @@ async def on_survey(session: AsyncSession, survey: SurveyRecorded, _: CloudEvent
     await history.mirror_survey(session, survey)
 
 
+async def on_model(session: AsyncSession, published: ModelPublished, _: CloudEvent) -> None:
+    """The measures in force per level give a campaign's default ratios (联合奖惩)."""
+    await directory.mirror_measures(session, published)
+
+
 async def on_recognition(session: AsyncSession, change: RecognitionChanged, _: CloudEvent) -> None:
     """Which agencies recognise which results (监管互认)."""
     await directory.mirror_recognition(session, change)
@@ -107,6 +113,7 @@ CONSUMERS = [
         {
             "credit.level.changed.v1": on_level,
             "credit.fact.recorded.v1": on_fact,
+            "credit.model.published.v1": on_model,
             "credit.recognition.granted.v1": on_recognition,
             "credit.recognition.revoked.v1": on_recognition,
         },

@@ -12,6 +12,7 @@ from services.inspection.checklists.models import Checklist
 from services.inspection.directory.models import (
     DirectoryEntry,
     LevelHistory,
+    MeasuresMirror,
     MembershipPeriod,
     RecognitionMirror,
     ResultMirror,
@@ -40,6 +41,7 @@ __all__ = [
     "Inspector",
     "Lab",
     "LevelHistory",
+    "MeasuresMirror",
     "MembershipPeriod",
     "OutboxMessage",
     "RecognitionMirror",

@@ -48,6 +48,12 @@ class DrawRecord(Base):
     snapshot_sha256: Mapped[str] = mapped_column(String(64))
     pool_sha256: Mapped[str] = mapped_column(String(64))
     model_version: Mapped[int | None]
+    # the ratio of each level and where it came from (measures | override | default), and
+    # the credit model version whose measures supplied it; null for draws before #17, which
+    # were drawn at the campaign's ratios
+    ratios: Mapped[dict[str, float] | None] = mapped_column(JSONB, default=None)
+    ratio_sources: Mapped[dict[str, str] | None] = mapped_column(JSONB, default=None)
+    measures_version: Mapped[int | None] = mapped_column(default=None)
     # candidates, excluded, inspectors: stored as sent (json, not jsonb: never queried inside)
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
     stats: Mapped[dict[str, Any]] = mapped_column(JSONB)

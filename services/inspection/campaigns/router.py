@@ -33,6 +33,10 @@ def _draw_out(campaign: Campaign, record: DrawRecord) -> DrawOut:
         snapshot_sha256=record.snapshot_sha256,
         pool_sha256=record.pool_sha256,
         model_version=record.model_version,
+        ratios=record.ratios if record.ratios is not None else campaign.ratios,
+        # drawn before #17: every ratio was the campaign's own
+        ratio_sources=record.ratio_sources or dict.fromkeys(campaign.ratios, "override"),  # type: ignore[arg-type]
+        measures_version=record.measures_version,
         population=record.stats["population"],
         sampled=record.stats["sampled"],
         excluded=record.stats["excluded"],

@@ -12,6 +12,7 @@ from services.inspection.domain import CampaignLevel
 
 Ratio = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 LevelCode = Literal["A", "B", "C", "D"]
+RatioSource = Literal["measures", "override", "default"]
 
 
 class CampaignIn(Input):
@@ -28,8 +29,10 @@ class CampaignIn(Input):
     industries: list[Industry] = Field(default=[], max_length=10, description="Empty = any")
     checklist_id: uuid.UUID
     ratios: dict[LevelCode, Ratio] = Field(
-        default={"A": 0.05, "B": 0.10, "C": 0.30, "D": 1.0},
-        description="Share of each credit level to draw (at least one where any)",
+        default={},
+        description="Share of a credit level to draw (at least one where any), overriding "
+        "credit's measures: a level not named here is drawn at the `inspection_ratio` of "
+        "the measures in force when the draw runs (联合奖惩)",
     )
     inspectors_per_task: int = Field(default=2, ge=2, le=10)
     window_start: date
@@ -63,7 +66,7 @@ class CampaignOut(BaseModel):
     zones: list[str]
     industries: list[str]
     checklist_id: uuid.UUID
-    ratios: dict[str, float]
+    ratios: dict[str, float] = Field(description="The campaign's own ratios (overrides)")
     inspectors_per_task: int
     window_start: date
     window_end: date
@@ -90,6 +93,14 @@ class DrawOut(BaseModel):
     snapshot_sha256: str = Field(description="SHA-256 of the population and exclusions")
     pool_sha256: str = Field(description="SHA-256 of the inspector pool drawn from")
     model_version: int | None = Field(description="Credit model version of the levels used")
+    ratios: dict[str, float] = Field(description="The ratio each level was drawn at")
+    ratio_sources: dict[str, RatioSource] = Field(
+        description="Where each ratio came from: credit's `measures` in force, the "
+        "campaign's own `override`, or the platform `default` (no measures announced yet)"
+    )
+    measures_version: int | None = Field(
+        description="Credit model version whose measures supplied the ratios not overridden"
+    )
     population: dict[str, int]
     sampled: dict[str, int]
     excluded: int = Field(description="Spared by a recognised result or a higher-level check")

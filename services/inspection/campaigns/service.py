@@ -181,6 +181,23 @@ async def _pool(session: AsyncSession, campaign: Campaign) -> list[drawing.Inspe
     ]
 
 
+async def ratios_at_draw(
+    session: AsyncSession, campaign: Campaign
+) -> tuple[int | None, dict[str, float], dict[str, str]]:
+    """(measures version, ratio per level, its source): the campaign's own ratio where it
+    names one (an override), else the `inspection_ratio` of credit's measures in force now."""
+    version, in_force = await directory.measures_in_force(session)
+    ratios: dict[str, float] = {}
+    sources: dict[str, str] = {}
+    for level, effects in in_force.items():
+        if level in campaign.ratios:
+            ratios[level], sources[level] = campaign.ratios[level], "override"
+        else:
+            ratios[level] = effects.inspection_ratio
+            sources[level] = "measures" if version is not None else "default"
+    return version, ratios, sources
+
+
 def _seed_for(campaign: Campaign, draw_in: DrawIn) -> str:
     if campaign.seed is not None:
         if draw_in.seed is not None and draw_in.seed != campaign.seed:
@@ -217,11 +234,12 @@ async def draw(
     )
     candidates = [drawing.Candidate(e.uscc, e.level, e.unit) for e in entries]
     pool = await _pool(session, campaign)
+    measures_version, ratios, sources = await ratios_at_draw(session, campaign)
     result = await asyncio.to_thread(
         drawing.draw,
         seed=seed,
         candidates=candidates,
-        ratios=campaign.ratios,
+        ratios=ratios,
         inspectors=pool,
         per_task=campaign.inspectors_per_task,
         excluded=frozenset(excluded),
@@ -254,6 +272,9 @@ async def draw(
         snapshot_sha256=drawing.snapshot_hash(candidates, excluded),
         pool_sha256=drawing.pool_hash(pool),
         model_version=max((e.model_version or 0 for e in entries), default=0) or None,
+        ratios=ratios,
+        ratio_sources=sources,
+        measures_version=measures_version,
         inputs={
             "candidates": [[c.uscc, c.level, c.unit] for c in candidates],
             "excluded": sorted(excluded),
@@ -304,7 +325,7 @@ async def verify(session: AsyncSession, campaign: Campaign) -> VerifyOut:
         drawing.draw,
         seed=record.seed,
         candidates=candidates,
-        ratios=campaign.ratios,
+        ratios=record.ratios if record.ratios is not None else campaign.ratios,
         inspectors=pool,
         per_task=campaign.inspectors_per_task,
         excluded=excluded,

@@ -3,9 +3,10 @@ recognised results."""
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Index, String
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kit.db import utcnow
@@ -30,6 +31,17 @@ class DirectoryEntry(Base):
     model_version: Mapped[int | None] = mapped_column(default=None)
     unit: Mapped[str | None] = mapped_column(String(100), default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MeasuresMirror(Base):
+    """The joint measures (联合奖惩) of a credit model version, as credit announced them: the
+    newest gives a campaign's default ratio per level at the draw."""
+
+    __tablename__ = "credit_measures"
+
+    model_version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    measures: Mapped[dict[str, Any]] = mapped_column(JSONB)  # level -> kit.measures.LevelEffects
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AgencyMirror(Base):

@@ -16,14 +16,17 @@ from kit.events import (
     AgencyRegistered,
     CreditFactRecorded,
     CreditLevelChanged,
+    ModelPublished,
     RecognitionChanged,
 )
+from kit.measures import LEVELS, LevelEffects, effects_of
 from kit.pagination import PageParams, keyset_page
 from kit.problems import NotFound
 from kit.uscc import normalize
 from services.inspection.directory.models import (
     AgencyMirror,
     DirectoryEntry,
+    MeasuresMirror,
     RecognitionMirror,
     ResultMirror,
 )
@@ -84,6 +87,31 @@ async def ensure_agencies(session: AsyncSession, codes: Sequence[str]) -> None:
     for code in codes:
         if code not in known:
             raise NotFound("agency", code)
+
+
+async def mirror_measures(session: AsyncSession, published: ModelPublished) -> None:
+    """Credit put a model version's measures in force (an older one arriving late is kept
+    for the record but never wins: the newest version is read)."""
+    if not published.measures:  # announced before measures were (#17): nothing to keep
+        return
+    await session.execute(
+        insert(MeasuresMirror)
+        .values(
+            model_version=published.version,
+            measures={lv: e.model_dump() for lv, e in published.measures.items()},
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+async def measures_in_force(session: AsyncSession) -> tuple[int | None, dict[str, LevelEffects]]:
+    """(model version, effects per level) of the newest measures credit announced; (None,
+    the platform defaults) until it has announced any."""
+    row = await session.scalar(
+        select(MeasuresMirror).order_by(MeasuresMirror.model_version.desc()).limit(1)
+    )
+    measures = row.measures if row is not None else None
+    return (row.model_version if row else None), {lv: effects_of(measures, lv) for lv in LEVELS}
 
 
 async def set_zone(session: AsyncSession, *, uscc: str, zone: str, member: bool) -> None:

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.events import CreditFactRecorded, RecognitionChanged
+from kit.events import CreditFactRecorded, ModelPublished, RecognitionChanged
+from kit.measures import DEFAULTS
 from kit.problems import Conflict, NotFound, ProblemError
 from services.inspection import consumers
 from services.inspection.campaigns import service
@@ -198,3 +199,66 @@ async def test_campaigns_and_inspectors_belong_to_member_agencies_only(
             InspectorIn(agency="ghost_bureau", badge_number="B-ghost", name="幽灵", unit="u"),
         )
     assert "ghost_bureau" in inspector.value.detail
+
+
+async def _measures_published(session: AsyncSession, version: int, a_ratio: float) -> None:
+    published = ModelPublished(
+        version=version,
+        job_id=str(uuid.uuid4()),
+        measures={
+            **DEFAULTS,
+            "A": DEFAULTS["A"].model_copy(update={"inspection_ratio": a_ratio}),
+        },
+    )
+    await consumers.on_model(
+        session, published, event("credit", "credit.model.published.v1", str(version), published)
+    )
+
+
+async def test_strata_default_to_the_measures_in_force_at_the_draw(
+    session: AsyncSession, office: Principal, checklist: Checklist, listed: Listed, pool: Pool
+) -> None:
+    """联合奖惩 as data: the campaign is planned, then credit changes A's ratio to 1.0 (an
+    older version arriving late changes nothing): the draw takes every A enterprise, records
+    model version 8 as the source, keeps the campaign's own B ratio as an override, and
+    replays identically."""
+    zone = f"zone-{uuid.uuid4().hex[:8]}"
+    a_level = [await listed(zone=zone, level="A") for _ in range(3)]
+    [await listed(zone=zone, level="B") for _ in range(2)]
+    await pool("samr", 4)
+    campaign = await service.create(session, _campaign(checklist, zone, ratios={"B": 0.0}), office)
+    assert service.to_out(campaign).ratios == {"B": 0.0}
+
+    await _measures_published(session, 8, a_ratio=1.0)
+    await _measures_published(session, 7, a_ratio=0.2)  # late and older: not in force
+    await service.draw(session, campaign, DrawIn(), office)
+    await session.flush()
+
+    assert sorted(t.uscc for t in await _tasks(session, campaign)) == sorted(a_level)
+    stored = await session.get_one(DrawRecord, campaign.id)
+    assert stored.measures_version == 8
+    assert stored.ratios == {"A": 1.0, "B": 0.0, "C": 0.3, "D": 1.0}
+    assert stored.ratio_sources == {
+        "A": "measures",
+        "B": "override",
+        "C": "measures",
+        "D": "measures",
+    }
+    assert stored.stats["sampled"] == {"A": 3, "B": 0}
+    await _measures_published(session, 9, a_ratio=0.05)  # after the draw: the replay holds
+    assert (await service.verify(session, campaign)).matches
+
+
+async def test_before_credit_announces_measures_the_defaults_apply_and_say_so(
+    session: AsyncSession, office: Principal, checklist: Checklist, listed: Listed, pool: Pool
+) -> None:
+    zone = f"zone-{uuid.uuid4().hex[:8]}"
+    await listed(zone=zone, level="D")
+    await pool("samr", 2)
+    campaign = await service.create(session, _campaign(checklist, zone, ratios={}), office)
+    await service.draw(session, campaign, DrawIn(), office)
+    await session.flush()
+    stored = await session.get_one(DrawRecord, campaign.id)
+    assert stored.measures_version is None
+    assert stored.ratios == {lv: e.inspection_ratio for lv, e in DEFAULTS.items()}
+    assert set((stored.ratio_sources or {}).values()) == {"default"}
