@@ -9,24 +9,24 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.db import newer_than_mirrored
-from kit.events import AlertClosed, AlertRaised, CloudEvent, CreditLevelChanged
+from kit.events import AlertClosed, AlertRaised, CloudEvent, CreditLevelChanged, ModelPublished
 from kit.inbox import Consumer
 from services.registry.batches import service as batches
 from services.registry.batches.models import Lot
 from services.registry.enterprises.models import Enterprise
+from services.registry.measures import service as measures
 from services.registry.memberships import service as memberships
 from services.registry.programme.honours import service as honours
 
 log = logging.getLogger("registry.consumers")
 
-LOWEST_LEVEL = "D"
-
 
 async def on_credit_level_changed(
     session: AsyncSession, change: CreditLevelChanged, event: CloudEvent
 ) -> None:
-    """Mirror the level unless it is older than the one held; a drop to the lowest level
-    raises a removal review (动态管理). One guarded UPDATE, and a Core one, so the version
+    """Mirror the level unless it is older than the one held; a fall into a level whose
+    measures say `removal_review` (D by default) raises a removal review (动态管理).
+    One guarded UPDATE, and a Core one, so the version
     (the ETag) stays: the level is credit's, not an edit a client could lose, and a client's
     If-Match must not fail because credit spoke meanwhile."""
     mirrored = await session.scalar(
@@ -48,13 +48,23 @@ async def on_credit_level_changed(
     if mirrored is None:
         log.info("credit level %s for %s: unknown enterprise or stale", event.id, change.uscc)
         return
-    if change.to_level == LOWEST_LEVEL and change.from_level != LOWEST_LEVEL:
-        reason = f"credit level fell to {LOWEST_LEVEL}" + (
+    _, in_force = await measures.in_force(session)
+    reviewed = {level for level, effects in in_force.items() if effects.removal_review}
+    if change.to_level in reviewed and change.from_level not in reviewed:
+        reason = f"credit level fell to {change.to_level}" + (
             f": {change.cause}" if change.cause else ""
         )
         await memberships.request_removal_review(
             session, uscc=change.uscc, reason=reason, actor=event.source
         )
+
+
+async def on_model_published(
+    session: AsyncSession, published: ModelPublished, event: CloudEvent
+) -> None:
+    """The measures (联合奖惩) of credit's new model version: honours, zone admission and
+    removal reviews follow them."""
+    await measures.mirror(session, published)
 
 
 async def on_alert_raised(session: AsyncSession, alert: AlertRaised, event: CloudEvent) -> None:
@@ -79,7 +89,12 @@ async def on_alert_closed(session: AsyncSession, closed: AlertClosed, event: Clo
 
 CONSUMERS = [
     Consumer(
-        "registry-credit-levels", "CREDIT", {"credit.level.changed.v1": on_credit_level_changed}
+        "registry-credit-levels",
+        "CREDIT",
+        {
+            "credit.level.changed.v1": on_credit_level_changed,
+            "credit.model.published.v1": on_model_published,
+        },
     ),
     Consumer(
         "registry-inspection",

@@ -8,6 +8,7 @@ from services.registry.agencies.models import Agency
 from services.registry.base import Base
 from services.registry.batches.models import Lot, LotEvent, LotEventLot, LotLink
 from services.registry.enterprises.models import Enterprise, Survey
+from services.registry.measures.models import MeasuresMirror
 from services.registry.memberships.models import Commitment, Membership, MembershipDecision
 from services.registry.programme.honours.models import AlertMirror, AwardNomination, AwardRound
 from services.registry.programme.leadership.models import (
@@ -44,6 +45,7 @@ __all__ = [
     "LotEvent",
     "LotEventLot",
     "LotLink",
+    "MeasuresMirror",
     "Meeting",
     "Membership",
     "MembershipDecision",

@@ -22,6 +22,7 @@ from services.registry import personal
 from services.registry.config import settings
 from services.registry.enterprises import service as enterprises
 from services.registry.events import publish
+from services.registry.measures import service as measures
 from services.registry.memberships.models import (
     COMMITMENT_IN_FORCE,
     OPEN_STATUSES,
@@ -165,6 +166,8 @@ async def decide(
             f"a reason is required to {decision_in.decision.value}",
             errors=[{"field": "reason", "reason": "required for this decision"}],
         )
+    if decision_in.decision is Decision.admit:
+        await _check_admission(session, membership, decision_in)
     effective_at = (
         datetime.combine(decision_in.effective_on, time.min, CHINA)
         if decision_in.effective_on
@@ -195,6 +198,38 @@ async def decide(
         session, membership, event_type, principal.subject, decision_in.reason, effective_at
     )
     return membership
+
+
+async def _check_admission(
+    session: AsyncSession, membership: Membership, decision_in: DecisionIn
+) -> None:
+    """准入 follows credit's measures for the enterprise's level (联合奖惩): `refused` is a
+    409 naming rule `credit_measure`, `review` needs a reason; a level not yet rated passes."""
+    enterprise = await enterprises.get(session, membership.uscc)
+    level = enterprise.credit_level
+    if level is None:
+        return
+    version, in_force = await measures.in_force(session)
+    admission = in_force[level].zone_admission
+    model = f"credit model v{version}" if version else "the default measures"
+    if admission == "refused":
+        raise Conflict(
+            f"credit level {level} is refused zone admission by {model} (联合惩戒)",
+            rule="credit_measure",
+            credit_level=level,
+            zone_admission=admission,
+            model_version=version,
+        )
+    if admission == "review" and not (decision_in.reason and decision_in.reason.strip()):
+        raise ProblemError(
+            "validation",
+            f"credit level {level} is admitted only after review ({model}): give the reason",
+            errors=[{"field": "reason", "reason": f"required to admit a level {level} enterprise"}],
+            rule="credit_measure",
+            credit_level=level,
+            zone_admission=admission,
+            model_version=version,
+        )
 
 
 async def search(

@@ -66,9 +66,10 @@ class AwardRoundOut(BaseModel):
 class BlockingRule(BaseModel):
     """A rule that keeps an enterprise out of a round."""
 
-    rule: Literal["credit_level", "open_serious_alert", "scope"] = Field(
-        description="credit_level: its level is not allowed; open_serious_alert: 联合惩戒; "
-        "scope: not in the round's zone or industry"
+    rule: Literal["credit_level", "credit_measure", "open_serious_alert", "scope"] = Field(
+        description="credit_level: its level is not allowed; credit_measure: its level's "
+        "measures in credit's model say honours_eligible false (联合惩戒), whatever the round "
+        "allows; open_serious_alert: 联合惩戒; scope: not in the round's zone or industry"
     )
     detail: str = Field(description="Why, in words")
 

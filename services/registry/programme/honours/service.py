@@ -20,6 +20,7 @@ from kit.uscc import normalize
 from services.registry.enterprises import service as enterprises
 from services.registry.enterprises.models import Enterprise
 from services.registry.events import publish
+from services.registry.measures import service as measures
 from services.registry.memberships.models import Membership
 from services.registry.programme.honours.models import AlertMirror, AwardNomination, AwardRound
 from services.registry.programme.honours.schemas import (
@@ -154,7 +155,13 @@ def _in_scope(award_round: AwardRound) -> list[Any]:
     return conditions
 
 
-def _eligible_clause(award_round: AwardRound) -> Any:
+async def honours_excluded(session: AsyncSession) -> tuple[int | None, frozenset[str]]:
+    """(credit model version, levels whose measures in force say honours_eligible false)."""
+    version, in_force = await measures.in_force(session)
+    return version, frozenset(lv for lv, e in in_force.items() if not e.honours_eligible)
+
+
+def _eligible_clause(award_round: AwardRound, excluded_levels: frozenset[str]) -> Any:
     serious_open = exists().where(
         AlertMirror.uscc == Enterprise.uscc,
         AlertMirror.closed_at.is_(None),
@@ -164,13 +171,21 @@ def _eligible_clause(award_round: AwardRound) -> Any:
     # for it, and `eligible=false` (NOT clause) would drop it from the blocked list
     return and_(
         Enterprise.credit_level.is_not(None),
-        Enterprise.credit_level.in_(award_round.allowed_levels),
+        Enterprise.credit_level.in_(
+            [lv for lv in award_round.allowed_levels if lv not in excluded_levels]
+        ),
         ~serious_open,
     )
 
 
 def blocking_rules(
-    award_round: AwardRound, enterprise: Enterprise, alerts: list[str], *, in_scope: bool
+    award_round: AwardRound,
+    enterprise: Enterprise,
+    alerts: list[str],
+    *,
+    in_scope: bool,
+    excluded_levels: frozenset[str] = frozenset(),
+    measures_version: int | None = None,
 ) -> list[BlockingRule]:
     """Every rule that keeps the enterprise out of the round, in a fixed order."""
     reasons = []
@@ -193,6 +208,15 @@ def blocking_rules(
                 f"the round's allowed levels {', '.join(award_round.allowed_levels)}",
             )
         )
+    if enterprise.credit_level in excluded_levels:
+        reasons.append(
+            BlockingRule(
+                rule="credit_measure",
+                detail=f"joint punishment (联合惩戒): the measures of credit level "
+                f"{enterprise.credit_level} say honours_eligible false (credit model "
+                f"{'v' + str(measures_version) if measures_version else 'default'})",
+            )
+        )
     if alerts:
         reasons.append(
             BlockingRule(
@@ -208,8 +232,9 @@ async def candidates(
 ) -> tuple[list[Candidate], str | None]:
     """Enterprises in the round's scope by USCC, each with what blocks it."""
     query: Select[Any] = select(Enterprise).where(*_in_scope(award_round))
+    version, excluded = await honours_excluded(session)
     if eligible is not None:
-        clause = _eligible_clause(award_round)
+        clause = _eligible_clause(award_round, excluded)
         query = query.where(clause if eligible else ~clause)
     rows, next_cursor = await keyset_page(session, query, keys=[Enterprise.uscc], page=page)
     usccs = [e.uscc for e in rows]
@@ -224,7 +249,14 @@ async def candidates(
     }
     out = []
     for e in rows:
-        reasons = blocking_rules(award_round, e, alerts.get(e.uscc, []), in_scope=True)
+        reasons = blocking_rules(
+            award_round,
+            e,
+            alerts.get(e.uscc, []),
+            in_scope=True,
+            excluded_levels=excluded,
+            measures_version=version,
+        )
         out.append(
             Candidate(
                 uscc=e.uscc,
@@ -246,7 +278,15 @@ async def _ensure_eligible(session: AsyncSession, award_round: AwardRound, uscc:
         await session.scalar(select(exists().where(Enterprise.uscc == enterprise.uscc, *scoped)))
     )
     alerts = (await open_serious_alerts(session, [enterprise.uscc])).get(enterprise.uscc, [])
-    reasons = blocking_rules(award_round, enterprise, alerts, in_scope=in_scope)
+    version, excluded = await honours_excluded(session)
+    reasons = blocking_rules(
+        award_round,
+        enterprise,
+        alerts,
+        in_scope=in_scope,
+        excluded_levels=excluded,
+        measures_version=version,
+    )
     if reasons:
         raise Conflict(
             f"{enterprise.uscc} is not eligible: {reasons[0].detail}",

@@ -1,0 +1,1 @@
+"""Credit's joint measures (联合奖惩) per level, mirrored from its model announcements."""
