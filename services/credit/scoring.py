@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kit.measures import DEFAULTS, EFFECTS, LevelEffects
+from kit.validation import CHINA
 from services.credit.domain import (
     LEVEL_ORDER,
     SEVERITY_RANK,
@@ -93,6 +94,14 @@ class ScoringModel(BaseModel):
     levels: dict[Level, Band] = Field(description="Score band of each level A–D")
     overrides: list[Override] = Field(default=[], max_length=50)
     measures: dict[Level, list[Measure]] = Field(default={}, description="联合奖惩 per level")
+    repair_waiting_days: dict[Severity, Annotated[int, Field(ge=0, le=3650)]] = Field(
+        default={Severity.general: 90, Severity.serious: 365},
+        description="信用修复: days after an adverse fact before its repair may be asked for, "
+        "by severity; a severity not listed (minor by default) needs no repair",
+    )
+    repair_waiting_days_by_kind: dict[
+        FactKind, dict[Severity, Annotated[int, Field(ge=0, le=3650)]]
+    ] = Field(default={}, description="Per kind, where it differs from repair_waiting_days")
 
     @model_validator(mode="after")
     def _bands_cover_the_range(self) -> ScoringModel:
@@ -171,6 +180,20 @@ def check_measures(model: ScoringModel) -> None:
             except ValidationError as exc:
                 first = exc.errors()[0]
                 raise ValueError(f"{where}: {first['loc'][0]}: {first['msg']}") from None
+
+
+def earliest_repair_date(
+    model: ScoringModel, *, kind: str, severity: str, occurred_at: datetime
+) -> date | None:
+    """The first day (China time) a repair of the fact may be asked for and approved; None
+    when the fact needs no repair (minor facts, by default). Pure."""
+    sev = Severity(severity)
+    days = model.repair_waiting_days_by_kind.get(FactKind(kind), {}).get(
+        sev, model.repair_waiting_days.get(sev)
+    )
+    if days is None:
+        return None
+    return occurred_at.astimezone(CHINA).date() + timedelta(days=days)
 
 
 @dataclass(frozen=True, slots=True)

@@ -340,7 +340,13 @@ def test_an_approved_repair_ends_the_facts_effect(
     uscc = _known_enterprise(api)
     penalty = samr.post(
         "/v1/credit/facts",
-        json={"uscc": uscc, "kind": "penalty", "severity": "general", "occurred_at": _days_ago(30)},
+        # past the 90-day waiting period of a general fact (信用修复)
+        json={
+            "uscc": uscc,
+            "kind": "penalty",
+            "severity": "general",
+            "occurred_at": _days_ago(100),
+        },
     ).json()
     award = samr.post(
         "/v1/credit/facts", json={"uscc": uscc, "kind": "training", "occurred_at": _days_ago(3)}

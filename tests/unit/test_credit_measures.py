@@ -1,13 +1,16 @@
-"""Joint measures (联合奖惩) that bite: a measure can say only what some service reads."""
+"""Joint measures (联合奖惩) that bite: a measure can say only what some service reads, and
+the repair waiting periods of the model (信用修复)."""
 
 from __future__ import annotations
+
+from datetime import UTC, date, datetime
 
 import pytest
 from pydantic import ValidationError
 
 from kit.measures import DEFAULTS, effects_of
 from services.credit.policy.schemas import ModelIn
-from services.credit.scoring import DEFAULT_MODEL, ScoringModel
+from services.credit.scoring import DEFAULT_MODEL, ScoringModel, earliest_repair_date
 
 
 def _with_measures(level: str, *measures: dict[str, object]) -> dict[str, object]:
@@ -80,3 +83,22 @@ def test_mirrored_effects_fall_back_per_level() -> None:
     mirrored = {"A": {**DEFAULTS["A"].model_dump(), "inspection_ratio": 0.5}}
     assert effects_of(mirrored, "A").inspection_ratio == 0.5
     assert effects_of(mirrored, "B") == DEFAULTS["B"]
+
+
+def test_earliest_repair_dates_by_severity_and_kind() -> None:
+    # 2026-03-01 20:00 UTC is 2026-03-02 in Ninghai: the wait counts from the China date
+    occurred = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)
+    model = DEFAULT_MODEL
+
+    def earliest(kind: str, severity: str, m: ScoringModel = model) -> date | None:
+        return earliest_repair_date(m, kind=kind, severity=severity, occurred_at=occurred)
+
+    assert earliest("penalty", "general") == date(2026, 5, 31)  # 90 days
+    assert earliest("penalty", "serious") == date(2027, 3, 2)  # 365 days
+    assert earliest("penalty", "minor") is None  # needs no repair
+    body = DEFAULT_MODEL.model_dump(mode="json")
+    body["repair_waiting_days_by_kind"] = {"recall": {"serious": 730, "minor": 0}}
+    tuned = ScoringModel.model_validate(body)
+    assert earliest("recall", "serious", tuned) == date(2028, 3, 1)
+    assert earliest("recall", "minor", tuned) == date(2026, 3, 2)
+    assert earliest("recall", "general", tuned) == date(2026, 5, 31)  # the severity default

@@ -1,9 +1,11 @@
 """Credit repair (信用修复): an enterprise asks to end an adverse fact's effect after rectifying."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kit.db import utcnow
@@ -37,3 +39,8 @@ class Repair(Base):
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
     decision_note: Mapped[str | None] = mapped_column(Text, default=None)
     effective_from: Mapped[datetime | None] = mapped_column(default=None)
+    # the waiting period (model data) as it stood when asked: the first day it may be decided
+    earliest_repair_date: Mapped[date | None] = mapped_column(default=None)
+    model_version: Mapped[int | None] = mapped_column(default=None)
+    # why it was decided so: [{code, detail}], the rules checked and the agency's note
+    decision_reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB, default=None)

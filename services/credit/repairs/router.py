@@ -24,8 +24,11 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such repa
     response_model=RepairOut,
     responses={
         **NOT_FOUND,
-        409: {"description": "Already pending, or the fact's effect already ended"},
-        422: {"description": "The fact is not adverse"},
+        409: {
+            "description": "Already pending, the fact's effect already ended, or before the "
+            "fact's `earliest_repair_date` (rule `repair_waiting_period`)"
+        },
+        422: {"description": "The fact is not adverse, or needs no repair (minor)"},
     },
 )
 async def request_repair(
@@ -72,13 +75,19 @@ async def get_repair(repair_id: uuid.UUID, session: SessionDep, principal: Reade
     "/{repair_id}/decision",
     summary="Approve or reject a repair",
     response_model=RepairOut,
-    responses={**NOT_FOUND, 409: {"description": "Already decided"}},
+    responses={
+        **NOT_FOUND,
+        409: {"description": "Already decided, or before the fact's `earliest_repair_date`"},
+        422: {"description": "A rejection without a note; a bad `effective_from`"},
+    },
 )
 async def decide_repair(
     repair_id: uuid.UUID, body: DecisionIn, session: SessionDep, principal: Writer
 ) -> RepairOut:
     """By the fact's source agency. An approval ends the fact's effect from `effective_from`
-    and rescores the enterprise at once; emitted as `credit.repair.decided`."""
+    (not before the waiting period of the model in force ends) and rescores the enterprise
+    at once; a rejection states its reason; `decision_reasons` records why; emitted as
+    `credit.repair.decided`."""
     ensure_office(principal)
     repair = await service.get(session, repair_id, for_update=True)
     repair = await service.decide(session, repair, decision_in=body, principal=principal)

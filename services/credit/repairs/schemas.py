@@ -1,7 +1,7 @@
 """Credit repair API shapes."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -21,12 +21,21 @@ class DecisionIn(Input):
     """The source agency's decision."""
 
     decision: Literal["approve", "reject"]
-    note: str | None = Field(default=None, max_length=4000)
+    note: str | None = Field(
+        default=None, max_length=4000, description="The agency's reasons; required to reject"
+    )
     effective_from: AwareDatetime | None = Field(
         default=None,
         description="When the fact stops counting (approve only); now by default, never in "
         "the future nor before the fact occurred",
     )
+
+
+class DecisionReason(BaseModel):
+    """One reason of a decision: a rule checked, or the agency's own words."""
+
+    code: Literal["waiting_period", "agency_note"]
+    detail: str
 
 
 class RepairOut(BaseModel):
@@ -47,3 +56,11 @@ class RepairOut(BaseModel):
     decided_at: datetime | None
     decision_note: str | None
     effective_from: datetime | None
+    earliest_repair_date: date | None = Field(
+        description="The first day (China time) the repair may be decided: the waiting "
+        "period of the fact's kind and severity in the credit model (信用修复)"
+    )
+    model_version: int | None = Field(description="Credit model version of that waiting period")
+    decision_reasons: list[DecisionReason] | None = Field(
+        description="Why it was decided so: the waiting period checked, the agency's note"
+    )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,13 +15,42 @@ from kit.events import RepairDecided
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, ProblemError, invalid
 from kit.uscc import normalize
+from kit.validation import CHINA
 from services.credit.config import settings
 from services.credit.domain import ADVERSE, FactKind
 from services.credit.events import publish
 from services.credit.facts import service as facts
+from services.credit.facts.models import Fact
+from services.credit.policy import service as policy
 from services.credit.repairs.models import Repair
 from services.credit.repairs.schemas import DecisionIn, RepairIn
 from services.credit.scores import service as scores
+from services.credit.scoring import earliest_repair_date
+
+WAITING_RULE = "repair_waiting_period"
+
+
+async def waiting_period(session: AsyncSession, fact: Fact) -> tuple[int, date | None]:
+    """(model version, earliest repair date) of a fact under the model in force."""
+    version, model = await policy.current(session)
+    earliest = earliest_repair_date(
+        model, kind=fact.kind, severity=fact.severity, occurred_at=fact.occurred_at
+    )
+    return version, earliest
+
+
+def _ensure_waited(fact: Fact, version: int, earliest: date, at: datetime) -> str:
+    """409 naming `earliest_repair_date` before it; the reason in words otherwise."""
+    days = (earliest - fact.occurred_at.astimezone(CHINA).date()).days
+    rule = f"the {days}-day waiting period of a {fact.severity} {fact.kind} fact"
+    if at.astimezone(CHINA).date() < earliest:
+        raise Conflict(
+            f"{rule} (credit model v{version}) ends on {earliest}: repair from then",
+            rule=WAITING_RULE,
+            earliest_repair_date=earliest.isoformat(),
+            model_version=version,
+        )
+    return f"{rule} (credit model v{version}) ended on {earliest}"
 
 
 async def request(session: AsyncSession, *, repair_in: RepairIn, principal: Principal) -> Repair:
@@ -35,6 +65,14 @@ async def request(session: AsyncSession, *, repair_in: RepairIn, principal: Prin
         raise invalid("fact_id", f"a {fact.kind} fact counts in the enterprise's favour")
     if fact.ended_at is not None:
         raise Conflict("the fact's effect has already ended by a repair", fact_id=str(fact.id))
+    version, earliest = await waiting_period(session, fact)
+    if earliest is None:
+        raise invalid(
+            "fact_id",
+            f"a {fact.severity} {fact.kind} fact needs no repair (credit model v{version} sets "
+            "no waiting period for it): it weighs little and decays by itself",
+        )
+    _ensure_waited(fact, version, earliest, utcnow())
     repair = Repair(
         fact_id=fact.id,
         uscc=fact.uscc,
@@ -42,6 +80,8 @@ async def request(session: AsyncSession, *, repair_in: RepairIn, principal: Prin
         reason=repair_in.reason,
         evidence_ref=repair_in.evidence_ref,
         requested_by=principal.subject,
+        earliest_repair_date=earliest,
+        model_version=version,
     )
     pending = await session.scalar(
         select(Repair.id).where(Repair.fact_id == fact.id, Repair.status == "pending")
@@ -69,6 +109,7 @@ async def decide(
     if repair.status != "pending":
         raise Conflict(f"the repair was already {repair.status}", status_now=repair.status)
     now = utcnow()
+    reasons: list[dict[str, Any]] = []
     if decision_in.decision == "approve":
         enterprise = await scores.get(session, repair.uscc, for_update=True)
         fact = await facts.get(session, repair.fact_id, for_update=True)
@@ -78,6 +119,15 @@ async def decide(
         effective = min(effective, now)  # within the clock skew: now
         if effective < fact.occurred_at:
             raise invalid("effective_from", "must not be before the fact occurred")
+        # the model in force now decides (it may have lengthened the wait since the request)
+        version, earliest = await waiting_period(session, fact)
+        if earliest is None:
+            reasons.append(
+                {"code": "waiting_period", "detail": f"no waiting period (model v{version})"}
+            )
+        else:
+            waited = _ensure_waited(fact, version, earliest, effective)
+            reasons.append({"code": "waiting_period", "detail": waited})
         fact.ended_at = effective
         repair.effective_from = effective
         repair.status = "approved"
@@ -87,11 +137,16 @@ async def decide(
         )
     elif decision_in.effective_from is not None:
         raise invalid("effective_from", "applies only to an approval")
+    elif not (decision_in.note and decision_in.note.strip()):
+        raise invalid("note", "a rejection states its reason")
     else:
         repair.status = "rejected"
+    if decision_in.note:
+        reasons.append({"code": "agency_note", "detail": decision_in.note})
     repair.decided_by = principal.subject
     repair.decided_at = now
     repair.decision_note = decision_in.note
+    repair.decision_reasons = reasons
     await publish(
         session,
         "credit.repair.decided.v1",
