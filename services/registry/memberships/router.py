@@ -116,13 +116,18 @@ async def get_membership(
     summary="Decide on a membership (考核/准入/驳回/暂停/恢复/除名)",
     responses={
         404: {"description": "Not found"},
-        409: {"description": "Decision not possible in the current status"},
+        409: {
+            "description": "Decision not possible in the current status, or admission "
+            "refused by the credit measures of the enterprise's level (rule credit_measure)"
+        },
+        422: {"description": "A reason is missing (a C-level admission needs one by default)"},
     },
 )
 async def decide(
     membership_id: uuid.UUID, decision_in: DecisionIn, session: SessionDep, principal: Writer
 ) -> MembershipOut:
-    """assess, admit, reject (reason), suspend (reason), reinstate, remove (reason)."""
+    """assess, admit, reject (reason), suspend (reason), reinstate, remove (reason); admit
+    follows the `zone_admission` of credit's measures for the enterprise's level."""
     ensure_office(principal)
     membership = await service.get(session, membership_id, for_update=True)
     membership = await service.decide(
