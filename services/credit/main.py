@@ -18,9 +18,11 @@ from services.credit.scores.router import router as scores_router
 
 
 async def on_startup(app: FastAPI) -> None:
-    """Install the default model if there is none; start the rescoring worker."""
+    """Install the default model if there is none and announce the measures in force if
+    they never were; start the rescoring worker."""
     async with app.state.sessionmaker() as session, session.begin():
-        await policy.ensure_default(session, announce=True)
+        await policy.ensure_default(session)
+        await policy.announce_measures(session)
     rescorer = Rescorer(app.state.engine, app.state.sessionmaker, settings)
     app.state.rescorer = asyncio.create_task(rescorer.run_forever(), name="rescorer")
 

@@ -105,6 +105,14 @@ def _d_enterprise(office: httpx.Client, samr: httpx.Client) -> tuple[str, dict[s
 
 
 def test_a_new_campaign_draws_at_the_model_s_new_ratio(office: httpx.Client, own: Stack) -> None:
+    for service in ("registry", "inspection"):  # version 1, announced at credit's first start
+        wait_until(
+            lambda service=service: (
+                sql(own, service, "SELECT model_version FROM credit_measures") == [(1,)]
+            ),
+            timeout=30,
+            what=f"{service}'s mirror of the measures of model version 1",
+        )
     measures = office.get("/v1/credit/measures").json()
     assert [lv["in_force"]["zone_admission"] for lv in measures["levels"]] == [
         "allowed",

@@ -23,6 +23,9 @@ class ModelVersion(Base):
     note: Mapped[str | None] = mapped_column(Text, default=None)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # when credit.model.published announced its measures (联合奖惩) to registry and
+    # inspection; null until then (version 1, versions stored before #17): announced at start
+    measures_announced_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class RescoreJob(Base):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, SessionTransaction, object_session
 
 from kit import locks
 from kit.auth import Principal
-from kit.db import get_or_404
+from kit.db import get_or_404, utcnow
 from kit.events import ModelPublished
 from kit.locks import Lock
 from kit.pagination import PageParams, keyset_page
@@ -48,11 +48,9 @@ def _keep_committed(session: Session) -> None:
     session.info.pop(_PARSED_HERE, None)
 
 
-async def ensure_default(session: AsyncSession, *, announce: bool = False) -> None:
-    """Install version 1 from `DEFAULT_MODEL` when there is none (safe to race); `announce`
-    (at the service's start) publishes the measures it puts in force. Installed lazily, it
-    is not announced: its measures are `kit.measures.DEFAULTS`, which the mirrors assume."""
-    installed = await session.scalar(
+async def ensure_default(session: AsyncSession) -> None:
+    """Install version 1 from `DEFAULT_MODEL` when there is none (safe to race)."""
+    await session.execute(
         insert(ModelVersion)
         .values(
             version=1,
@@ -61,15 +59,28 @@ async def ensure_default(session: AsyncSession, *, announce: bool = False) -> No
             created_by="system",
         )
         .on_conflict_do_nothing()
-        .returning(ModelVersion.version)
     )
-    if installed is not None and announce:
-        await publish(
-            session,
-            "credit.model.published.v1",
-            "1",
-            ModelPublished(version=1, measures=DEFAULT_MODEL.measures_in_force()),
-        )
+
+
+async def announce_measures(session: AsyncSession) -> bool:
+    """At the service's start: announce the measures of the version in force when they
+    never were (version 1; a version stored before #17), so registry and inspection hold
+    what is in force, not their defaults. True when it announced."""
+    row = await current_row(session)
+    row = await session.get_one(
+        ModelVersion, row.version, with_for_update=True, populate_existing=True
+    )
+    if row.measures_announced_at is not None:
+        return False
+    row.measures_announced_at = utcnow()
+    await session.flush()
+    await publish(
+        session,
+        "credit.model.published.v1",
+        str(row.version),
+        ModelPublished(version=row.version, measures=parse(row).measures_in_force()),
+    )
+    return True
 
 
 async def current_row(session: AsyncSession) -> ModelVersion:
@@ -128,7 +139,11 @@ async def publish_version(
     model = ScoringModel.model_validate(model_in.model_dump(exclude={"note"}))
     body = model.model_dump(mode="json")
     row = ModelVersion(
-        version=after.version + 1, body=body, note=model_in.note, created_by=principal.subject
+        version=after.version + 1,
+        body=body,
+        note=model_in.note,
+        created_by=principal.subject,
+        measures_announced_at=utcnow(),  # announced below, in the same transaction
     )
     session.add(row)
     job = await queue_job(session, version=row.version, reason="model", actor=principal.subject)

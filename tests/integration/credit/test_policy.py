@@ -175,3 +175,23 @@ async def test_a_changed_measure_is_announced_with_the_version(
     out = service.measures_of(version, model)
     assert (out.model_version, out.levels[0].in_force.inspection_ratio) == (2, 0.5)
     assert out.levels[2].in_force.zone_admission == "review"
+
+
+async def test_the_measures_in_force_are_announced_once_at_start(
+    session: AsyncSession, office: Principal
+) -> None:
+    """Version 1 (and any version stored before #17) was never announced: the start does it
+    once, so registry and inspection hold what is in force; a published version needs none."""
+    await service.ensure_default(session)
+    assert await service.announce_measures(session)
+    assert not await service.announce_measures(session)  # a restart: nothing again
+    assert [
+        (s, d["version"]) for t, s, d in await emitted(session) if t == "credit.model.published.v1"
+    ] == [("1", 1)]
+    await service.publish_version(
+        session, model_in=_lenient(), principal=office, after=await service.lock_current(session)
+    )
+    assert not await service.announce_measures(session)
+    published = [d for t, _, d in await emitted(session) if t == "credit.model.published.v1"]
+    assert [d["version"] for d in published] == [1, 2]
+    assert published[0]["measures"] == {lv: e.model_dump() for lv, e in DEFAULTS.items()}
