@@ -1,7 +1,7 @@
 """repair waiting periods and reasons
 
 Revision ID: dbd3f17a0b17
-Revises: 34b9cdc41335
+Revises: df92641f9b29
 Create Date: 2026-12-07 02:01:47.235064+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "dbd3f17a0b17"
-down_revision: str | None = "34b9cdc41335"
+down_revision: str | None = "df92641f9b29"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """credit measures mirror and draw ratios
 
 Revision ID: 6c7b28ce8741
-Revises: caae3007fdb8
+Revises: 13644cac0e16
 Create Date: 2026-12-07 02:00:36.745877+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "6c7b28ce8741"
-down_revision: str | None = "caae3007fdb8"
+down_revision: str | None = "13644cac0e16"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """credit measures mirror
 
 Revision ID: dc2dd534c2ce
-Revises: 9f89a3074bb4
+Revises: c7a1e5d93b42
 Create Date: 2026-12-07 02:01:12.532239+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "dc2dd534c2ce"
-down_revision: str | None = "9f89a3074bb4"
+down_revision: str | None = "c7a1e5d93b42"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
