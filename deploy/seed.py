@@ -10,9 +10,10 @@ emits its event, exactly as if an officer had entered it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import sys
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,15 +23,26 @@ from kit.db import make_engine, make_sessionmaker
 from kit.events import AgencyRegistered
 from kit.settings import ServiceSettings
 from kit.uscc import generate
+from kit.validation import CHINA
 from services.registry.agencies import service as agencies
 from services.registry.agencies.models import Agency
 from services.registry.agencies.schemas import AgencyIn
-from services.registry.domain import INDUSTRY_NAMES, STAGE_TASKS, Industry, Stage, ZoneLevel
+from services.registry.domain import (
+    ACCEPTING_AGENCY,
+    INDUSTRY_NAMES,
+    STAGE_TASKS,
+    Industry,
+    Stage,
+    ZoneLevel,
+)
 from services.registry.enterprises import service as enterprises
 from services.registry.enterprises.models import Enterprise
 from services.registry.enterprises.schemas import Certification, EnterpriseIn, Product, SurveyIn
 from services.registry.memberships import service as memberships
 from services.registry.memberships.schemas import ApplicationIn, CommitmentIn, Decision, DecisionIn
+from services.registry.programme.acceptance import service as acceptance
+from services.registry.programme.acceptance.schemas import ApplicationIn as AcceptanceApplicationIn
+from services.registry.programme.acceptance.schemas import DecisionIn as AcceptanceDecisionIn
 from services.registry.zones import service as zones
 from services.registry.zones.models import Zone
 from services.registry.zones.schemas import TaskUpdate, TransitionIn, ZoneIn
@@ -50,6 +62,16 @@ AGENCIES = [
     ("sci_tech", "县科技局", "County Science and Technology Bureau", "member"),
     ("finance", "县财政局", "County Finance Bureau", "member"),
     ("market_supervision", "县市场监管局", "County Market Supervision Bureau", "member"),
+]
+
+# The accepting authorities (指导意见 四(四)): agencies of their own, outside the county's group.
+AUTHORITIES = [
+    ("ningbo_ciq", "宁波检验检疫局", "Ningbo Entry-Exit Inspection and Quarantine Bureau"),
+    (
+        "aqsiq",
+        "国家质量监督检验检疫总局",
+        "General Administration of Quality Supervision, Inspection and Quarantine",
+    ),
 ]
 
 # code, industry, level, phase, plan start, plan end, stage reached by the demo date
@@ -307,6 +329,11 @@ async def seed_labs(database_url: str) -> int:
             for code, zh, en, role in AGENCIES:
                 announced = AgencyRegistered(code=code, name_zh=zh, name_en=en, group_role=role)
                 await directory.mirror_agency(session, announced)
+            for code, zh, en in AUTHORITIES:
+                authority = AgencyRegistered(
+                    code=code, name_zh=zh, name_en=en, group_role="none", kind="external_authority"
+                )
+                await directory.mirror_agency(session, authority)
             for lab in LABS:
                 if await session.scalar(
                     select(Lab.id).where(Lab.cnas_number == lab["cnas_number"])
@@ -508,6 +535,12 @@ async def _seed(session: AsyncSession, per_industry: int) -> dict[str, int]:
         if await session.get(Agency, code) is None:
             agency_in = AgencyIn(code=code, name_zh=zh, name_en=en, group_role=role)  # type: ignore[arg-type]
             await agencies.create(session, agency_in=agency_in)
+    for code, zh, en in AUTHORITIES:
+        if await session.get(Agency, code) is None:
+            authority_in = AgencyIn(
+                code=code, name_zh=zh, name_en=en, group_role="none", kind="external_authority"
+            )
+            await agencies.create(session, agency_in=authority_in)
     created_zones = 0
     for code, industry, level, phase, start, end, reached in ZONES:
         if await session.get(Zone, code) is not None:
@@ -527,7 +560,7 @@ async def _seed(session: AsyncSession, per_industry: int) -> dict[str, int]:
                 plan_end=end,
             ),
         )
-        await _advance(session, zone, reached)
+        await _advance(session, zone, reached, start, end)
         created_zones += 1
     await session.flush()
     await _programme(session)
@@ -545,12 +578,34 @@ async def _seed(session: AsyncSession, per_industry: int) -> dict[str, int]:
             for code, _, _, _, start, *_ in industry_zones:
                 if rng.random() < 0.8:
                     await _membership(session, rng, code, enterprise.uscc, start)
+    await _acceptances(session)
     return {"zones": created_zones, "enterprises": created}
 
 
-async def _advance(session: AsyncSession, zone: Zone, reached: Stage) -> None:
-    order = [Stage.launching, Stage.implementing, Stage.assessing, Stage.accepted]
-    for stage in order[: order.index(reached) + 1]:
+def _on(start: date, end: date, share: float) -> date:
+    """The day `share` of the way through a zone's plan window."""
+    return start + timedelta(days=int((end - start).days * share))
+
+
+def _at(day: date) -> datetime:
+    """Nine in the morning, China time, of `day`."""
+    return datetime.combine(day, time(9), tzinfo=CHINA)
+
+
+# How far through its plan window a zone reached each stage, applied and was accepted.
+STAGE_SHARE = {Stage.launching: 0.05, Stage.implementing: 0.3, Stage.assessing: 0.75}
+APPLIED_SHARE, ACCEPTED_SHARE = 0.85, 0.95
+
+
+async def _advance(
+    session: AsyncSession, zone: Zone, reached: Stage, start: date, end: date
+) -> None:
+    """The zone's stage history, dated inside its plan window. `accepted` is the authority's
+    decision (`_acceptances`, once the zone has members): the moves stop at `assessing`; an
+    assessing zone of the demo has its application filed and awaiting the decision."""
+    order = [Stage.launching, Stage.implementing, Stage.assessing]
+    last = Stage.assessing if reached is Stage.accepted else reached
+    for stage in order[: order.index(last) + 1]:
         for task in STAGE_TASKS.get(Stage(zone.stage), []):
             await zones.set_task(
                 session, zone, task[0], task_update=TaskUpdate(done=True), principal=SEED
@@ -560,6 +615,43 @@ async def _advance(session: AsyncSession, zone: Zone, reached: Stage) -> None:
             zone,
             transition_in=TransitionIn(to=stage, reason="按工作方案推进（演示数据）"),
             principal=SEED,
+            at=_at(_on(start, end, STAGE_SHARE[stage])),
+        )
+    if zone.stage == Stage.assessing.value:
+        await acceptance.file_application(
+            session,
+            zone,
+            application_in=AcceptanceApplicationIn(
+                self_assessment="示范区五大体系建设任务已完成，自查总结报告附后（演示数据）",
+                dossier_sha256=hashlib.sha256(f"dossier:{zone.code}".encode()).hexdigest(),
+                filed_on=_on(start, end, APPLIED_SHARE),
+            ),
+            principal=SEED,
+        )
+
+
+async def _acceptances(session: AsyncSession) -> None:
+    """The zones the demo shows accepted: their authority's decision on the application,
+    dated inside the plan window (an admitted member is required, so after the members)."""
+    for number, (code, _, level, _, start, end, reached) in enumerate(ZONES, start=11):
+        zone = await session.get(Zone, code)
+        if reached is not Stage.accepted or zone is None or zone.stage != Stage.assessing.value:
+            continue
+        decided_on = _on(start, end, ACCEPTED_SHARE)
+        authority = ACCEPTING_AGENCY[ZoneLevel(level)]
+        prefix = "甬检验" if level == "provincial" else "国质检验"
+        await acceptance.decide(
+            session,
+            zone,
+            decision_in=AcceptanceDecisionIn(
+                outcome="accepted",
+                document_number=f"{prefix}〔{decided_on.year}〕{number}号",
+                decided_on=decided_on,
+                inspection_team=["考核验收组组长", "考核验收组成员"],
+                findings="五大体系建立并有效运行，同意通过考核验收（演示数据）",
+            ),
+            principal=Principal(subject="seed", scopes=frozenset(ALL_SCOPES), agency=authority),
+            at=_at(decided_on),
         )
 
 

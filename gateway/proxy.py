@@ -42,6 +42,7 @@ ROUTES: list[tuple[str, str]] = [
     ("/v1/standards", "registry"),
     ("/v1/trainings", "registry"),
     ("/v1/awards", "registry"),
+    ("/v1/programme", "registry"),
     ("/v1/credit", "credit"),
     ("/v1/inspectors", "inspection"),
     ("/v1/directory", "inspection"),

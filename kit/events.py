@@ -54,6 +54,41 @@ class ZoneTransitioned(BaseModel):
     actor: str
 
 
+class ZoneOverdue(BaseModel):
+    """示范区逾期: a zone is past its planned end and not accepted (announced once per zone)."""
+
+    code: str
+    level: str
+    stage: str
+    phase: int | None = None
+    plan_end: date
+    days_overdue: int
+
+
+class AcceptanceApplied(BaseModel):
+    """验收申请: the leadership group's office applied for a zone's acceptance."""
+
+    application_id: str
+    zone_code: str
+    authority: str
+    filed_on: date
+    dossier_sha256: str
+    filed_by: str
+
+
+class AcceptanceDecided(BaseModel):
+    """验收结论: the accepting authority accepted a zone or returned its application."""
+
+    application_id: str
+    zone_code: str
+    authority: str
+    outcome: Literal["accepted", "returned"]
+    document_number: str
+    decided_on: date
+    recorded_by: str
+    on_behalf: bool = False
+
+
 class EnterpriseRegistered(BaseModel):
     """企业登记: an enterprise entered the registry."""
 
@@ -434,6 +469,7 @@ class AgencyRegistered(BaseModel):
     name_zh: str
     name_en: str
     group_role: str
+    kind: str = "member"  # or external_authority (an accepting authority, 验收单位)
 
 
 class ActionItemChanged(BaseModel):
@@ -533,6 +569,10 @@ class AwardChanged(BaseModel):
 
 CONTRACTS: dict[str, type[BaseModel]] = {
     "registry.zone.transitioned.v1": ZoneTransitioned,
+    "registry.zone.overdue.v1": ZoneOverdue,
+    "registry.acceptance.applied.v1": AcceptanceApplied,
+    "registry.acceptance.decided.v1": AcceptanceDecided,
+    "registry.commitment.ended.v1": CommitmentChanged,
     "registry.enterprise.registered.v1": EnterpriseRegistered,
     "registry.enterprise.updated.v1": EnterpriseUpdated,
     "registry.membership.applied.v1": MembershipChanged,
@@ -547,7 +587,6 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "registry.commitment.breached.v1": CommitmentChanged,
     "registry.commitment.countersigned.v1": CommitmentChanged,
     "registry.commitment.superseded.v1": CommitmentChanged,
-    "registry.commitment.ended.v1": CommitmentChanged,
     "registry.batch.recorded.v1": BatchRecorded,
     "registry.batch.traced.v1": BatchTraced,
     "credit.level.changed.v1": CreditLevelChanged,

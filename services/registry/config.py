@@ -19,7 +19,7 @@ class RegistrySettings(ServiceSettings):
     port: int = 8001
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/registry"
     office_agency: str = "commerce"  # the zone office's bureau: admin tokens act for it
-    overdue_check_s: float = 60.0  # how often open action items past their deadline are announced
+    overdue_check_s: float = 60.0  # how often overdue action items and zones are announced
 
 
 settings = RegistrySettings()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
+from typing import Literal
 
 from kit.industries import INDUSTRY_NAMES, Industry
 
@@ -22,6 +24,12 @@ ACCEPTANCE_AUTHORITY: dict[ZoneLevel, tuple[str, str]] = {
         "City inspection and quarantine bureau",
     ),
     ZoneLevel.national: ("国家质检总局（国家质量主管部门）", "National quality authority"),
+}
+# The agency (kind `external_authority`) whose token records a zone's acceptance decision
+# (指导意见 四(四)): 宁波检验检疫局 for provincial zones, 国家质检总局 for national ones.
+ACCEPTING_AGENCY: dict[ZoneLevel, str] = {
+    ZoneLevel.provincial: "ningbo_ciq",
+    ZoneLevel.national: "aqsiq",
 }
 
 
@@ -50,6 +58,12 @@ def allowed_transitions(stage: Stage) -> list[Stage]:
         return []
     allowed = [NEXT_STAGE[stage]] if stage in NEXT_STAGE else []
     return [*allowed, Stage.revoked]
+
+
+def manual_transitions(stage: Stage) -> list[Stage]:
+    """Where a stage move may take a zone: anywhere the lifecycle allows but `accepted`, which
+    only the accepting authority's decision reaches."""
+    return [s for s in allowed_transitions(stage) if s is not Stage.accepted]
 
 
 # The work plan's tasks per stage (二、实施步骤及任务): (code, zh, en).
@@ -109,3 +123,18 @@ STAGE_TASKS: dict[Stage, list[tuple[str, str, str]]] = {
         ),
     ],
 }
+
+
+# Schedule (建设计划): a zone past its planned end and not accepted is overdue; a revoked one
+# is out of the plan, and one with no planned end has no schedule to miss.
+ScheduleStatus = Literal["on_schedule", "overdue"]
+ON_SCHEDULE: ScheduleStatus = "on_schedule"
+OVERDUE: ScheduleStatus = "overdue"
+
+
+def schedule_status(stage: Stage, plan_end: date | None, today: date) -> ScheduleStatus:
+    """`overdue` when `today` is past `plan_end` and the zone is neither accepted nor revoked,
+    else `on_schedule`."""
+    if plan_end is None or stage in (Stage.accepted, Stage.revoked):
+        return ON_SCHEDULE
+    return OVERDUE if today > plan_end else ON_SCHEDULE

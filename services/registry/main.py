@@ -8,6 +8,7 @@ from services.registry.config import settings
 from services.registry.consumers import CONSUMERS
 from services.registry.enterprises.router import router as enterprises_router
 from services.registry.memberships.router import router as memberships_router
+from services.registry.programme.acceptance.router import router as acceptance_router
 from services.registry.programme.honours.router import router as honours_router
 from services.registry.programme.leadership.router import routers as leadership_routers
 from services.registry.programme.leadership.service import announce_overdue
@@ -15,6 +16,8 @@ from services.registry.programme.responsibilities.router import (
     router as responsibilities_router,
 )
 from services.registry.programme.standards.router import router as standards_router
+from services.registry.programme.targets.router import router as targets_router
+from services.registry.programme.targets.service import announce_overdue_zones
 from services.registry.programme.trainings.router import router as trainings_router
 from services.registry.zones.router import public_router
 from services.registry.zones.router import router as zones_router
@@ -40,8 +43,13 @@ app = create_service_app(
         standards_router,
         trainings_router,
         honours_router,
+        acceptance_router,
+        targets_router,
         public_router,
     ],
     consumers=CONSUMERS,
-    periodic=[Periodic("action-item-overdue", announce_overdue, settings.overdue_check_s)],
+    periodic=[
+        Periodic("action-item-overdue", announce_overdue, settings.overdue_check_s),
+        Periodic("zone-overdue", announce_overdue_zones, settings.overdue_check_s),
+    ],
 )

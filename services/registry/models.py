@@ -10,6 +10,10 @@ from services.registry.batches.models import Lot, LotEvent, LotEventLot, LotLink
 from services.registry.enterprises.models import Enterprise, Survey
 from services.registry.measures.models import MeasuresMirror
 from services.registry.memberships.models import Commitment, Membership, MembershipDecision
+from services.registry.programme.acceptance.models import (
+    AcceptanceApplication,
+    AcceptanceDecision,
+)
 from services.registry.programme.honours.models import AlertMirror, AwardNomination, AwardRound
 from services.registry.programme.leadership.models import (
     ActionItem,
@@ -23,6 +27,7 @@ from services.registry.programme.standards.models import (
     Standard,
     StandardAdoption,
 )
+from services.registry.programme.targets.models import PlanPhase, ProgrammeTarget
 from services.registry.programme.trainings.models import Training, TrainingAttendance
 from services.registry.zones.models import Zone, ZoneTask, ZoneTransition
 
@@ -30,6 +35,8 @@ from services.registry.zones.models import Zone, ZoneTask, ZoneTransition
 metadata = [KitBase.metadata, Base.metadata]
 
 __all__ = [
+    "AcceptanceApplication",
+    "AcceptanceDecision",
     "ActionItem",
     "Agency",
     "AlertMirror",
@@ -50,6 +57,8 @@ __all__ = [
     "Membership",
     "MembershipDecision",
     "OutboxMessage",
+    "PlanPhase",
+    "ProgrammeTarget",
     "Responsibility",
     "SameLineDeclaration",
     "Standard",

@@ -63,7 +63,7 @@ def zone(admin: httpx.Client, gateway_url: str) -> dict[str, Any]:
             "name_en": f"Export lighting zone (dossier test {TAG})",
             "industry": "lighting",
             "level": "provincial",
-            "phase": 2,
+            # a zone outside the work plan's phases (their windows ended in 2020): no phase
             "plan_start": f"{date.today().year - 1}-03-01",
         },
     )

@@ -14,7 +14,13 @@ class AgencyIn(Input):
     code: str = Field(pattern=AGENCY_PATTERN, examples=["commerce"])
     name_zh: str = Field(min_length=1, max_length=200)
     name_en: str = Field(min_length=1, max_length=200)
-    group_role: Literal["leader", "deputy", "member", "office"] = "member"
+    group_role: Literal["leader", "deputy", "member", "office", "none"] = Field(
+        default="member", description="Role in the county's leadership group (`none`: outside it)"
+    )
+    kind: Literal["member", "external_authority"] = Field(
+        default="member",
+        description="`external_authority`: an accepting authority (验收单位) outside the county",
+    )
 
 
 class AgencyOut(AgencyIn):

@@ -27,6 +27,8 @@ class Zone(TimestampMixin, Base):
     plan_start: Mapped[date | None] = mapped_column(default=None)
     plan_end: Mapped[date | None] = mapped_column(default=None)
     description: Mapped[str | None] = mapped_column(Text, default=None)
+    # when `registry.zone.overdue` was announced (past plan_end, not accepted; once per zone)
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     tasks: Mapped[list["ZoneTask"]] = relationship(

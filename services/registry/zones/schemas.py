@@ -6,7 +6,7 @@ from uuid import UUID
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from kit.validation import Input, PatchModel, refuse_fields
-from services.registry.domain import Industry, Stage, ZoneLevel
+from services.registry.domain import Industry, ScheduleStatus, Stage, ZoneLevel
 
 
 class ZoneIn(Input):
@@ -23,7 +23,13 @@ class ZoneIn(Input):
     name_en: str = Field(min_length=1, max_length=200)
     industry: Industry
     level: ZoneLevel
-    phase: int | None = Field(default=None, ge=1, le=9, description="Work-plan phase (阶段)")
+    phase: int | None = Field(
+        default=None,
+        ge=1,
+        le=9,
+        description="Work-plan phase (阶段): one of the plan's (`GET /v1/programme/targets`); "
+        "the planned dates must fall inside its window",
+    )
     plan_start: date | None = None
     plan_end: date | None = None
     description: str | None = Field(default=None, max_length=4000)
@@ -78,8 +84,15 @@ class ZoneOut(BaseModel):
     plan_start: date | None
     plan_end: date | None
     description: str | None
-    acceptance_authority: dict[str, str] = Field(description="验收单位 {zh, en}")
-    allowed_transitions: list[Stage]
+    acceptance_authority: dict[str, str] = Field(
+        description="验收单位 {zh, en, agency}: `agency` is the code whose token decides"
+    )
+    allowed_transitions: list[Stage] = Field(
+        description="Where a stage move may take it (`accepted` only by the authority's decision)"
+    )
+    schedule_status: ScheduleStatus = Field(
+        description="`overdue`: past `plan_end` and neither accepted nor revoked (China time)"
+    )
     tasks: list[ZoneTaskOut]
     version: int
     created_at: datetime

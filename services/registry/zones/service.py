@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -9,17 +11,22 @@ from kit.auth import Principal
 from kit.db import get_or_404, utcnow
 from kit.events import ZoneTransitioned
 from kit.pagination import PageParams, keyset_page
-from kit.problems import Conflict, NotFound, ProblemError
+from kit.problems import Conflict, NotFound, ProblemError, invalid
+from kit.validation import CHINA
 from services.registry.domain import (
     ACCEPTANCE_AUTHORITY,
+    ACCEPTING_AGENCY,
     STAGE_TASKS,
     Industry,
     Stage,
     ZoneLevel,
-    allowed_transitions,
+    manual_transitions,
+    schedule_status,
 )
 from services.registry.events import publish
+from services.registry.programme.targets.models import PlanPhase
 from services.registry.zones.models import Zone, ZoneTask, ZoneTransition
+from services.registry.zones.revocation import end_zone
 from services.registry.zones.schemas import (
     PublicZoneOut,
     TaskUpdate,
@@ -45,8 +52,15 @@ def to_out(zone: Zone) -> ZoneOut:
         plan_start=zone.plan_start,
         plan_end=zone.plan_end,
         description=zone.description,
-        acceptance_authority={"zh": zh, "en": en},
-        allowed_transitions=allowed_transitions(Stage(zone.stage)),
+        acceptance_authority={
+            "zh": zh,
+            "en": en,
+            "agency": ACCEPTING_AGENCY[ZoneLevel(zone.level)],
+        },
+        allowed_transitions=manual_transitions(Stage(zone.stage)),
+        schedule_status=schedule_status(
+            Stage(zone.stage), zone.plan_end, utcnow().astimezone(CHINA).date()
+        ),
         tasks=[ZoneTaskOut.model_validate(t) for t in zone.tasks],
         version=zone.version,
         created_at=zone.created_at,
@@ -83,10 +97,31 @@ async def get(session: AsyncSession, code: str, *, for_update: bool = False) -> 
     return await get_or_404(session, Zone, code, "zone", for_update=for_update)
 
 
+async def check_plan(
+    session: AsyncSession, phase: int | None, plan_start: date | None, plan_end: date | None
+) -> None:
+    """422 naming the field unless `phase` is one of the work plan's phases and the planned
+    dates given fall inside its window (a zone outside the plan has no phase)."""
+    if phase is None:
+        return
+    window = await session.get(PlanPhase, phase)
+    if window is None:
+        numbers = list(await session.scalars(select(PlanPhase.number).order_by(PlanPhase.number)))
+        raise invalid("phase", f"must be one of the work plan's phases: {numbers}")
+    for field, value in (("plan_start", plan_start), ("plan_end", plan_end)):
+        if value is not None and not window.starts_on <= value <= window.ends_on:
+            raise invalid(
+                field,
+                f"must fall inside phase {phase}'s window, {window.starts_on} to {window.ends_on}",
+            )
+
+
 async def create(session: AsyncSession, *, zone_in: ZoneIn) -> Zone:
-    """Plan a zone with every stage's task checklist; 409 if the code exists."""
+    """Plan a zone with every stage's task checklist; 409 if the code exists, 422 if its phase
+    is not one of the plan's or its dates fall outside the phase's window."""
     if await session.get(Zone, zone_in.code) is not None:
         raise Conflict(f"zone '{zone_in.code}' already exists")
+    await check_plan(session, zone_in.phase, zone_in.plan_start, zone_in.plan_end)
     zone = Zone(**zone_in.model_dump(), stage=Stage.planned.value, tasks=[])
     position = 0
     for stage, tasks in STAGE_TASKS.items():
@@ -114,16 +149,35 @@ async def update(session: AsyncSession, zone: Zone, *, patch: ZonePatch) -> Zone
     start, end = zone.plan_start, zone.plan_end
     if start and end and end < start:
         raise ProblemError("validation", "plan_end must not be before plan_start")
+    await check_plan(session, zone.phase, start, end)
     await session.flush()
     return zone
 
 
 async def transition(
-    session: AsyncSession, zone: Zone, *, transition_in: TransitionIn, principal: Principal
+    session: AsyncSession,
+    zone: Zone,
+    *,
+    transition_in: TransitionIn,
+    principal: Principal,
+    at: datetime | None = None,
 ) -> ZoneTransition:
-    """Move a zone along its lifecycle; 409 listing the allowed stages when illegal."""
+    """Move a zone along its lifecycle; 409 listing the allowed stages when illegal, and 409
+    (`rule: acceptance_decision`) for `accepted`, which only the accepting authority's
+    decision reaches. Revoking ends the zone's memberships and commitments. `at` dates the
+    move (the demo seed's history); by default now."""
     current = Stage(zone.stage)
-    allowed = allowed_transitions(current)
+    allowed = manual_transitions(current)
+    if transition_in.to is Stage.accepted and current is Stage.assessing:
+        raise ProblemError(
+            "illegal-transition",
+            f"zone '{zone.code}' is accepted only by the decision of its accepting authority "
+            f"({ACCEPTING_AGENCY[ZoneLevel(zone.level)]}) on a filed acceptance application",
+            rule="acceptance_decision",
+            current=current.value,
+            requested=transition_in.to.value,
+            allowed=[s.value for s in allowed],
+        )
     if transition_in.to not in allowed:
         raise ProblemError(
             "illegal-transition",
@@ -133,18 +187,45 @@ async def transition(
             requested=transition_in.to.value,
             allowed=[s.value for s in allowed],
         )
+    record = await move(
+        session,
+        zone,
+        to=transition_in.to,
+        reason=transition_in.reason,
+        actor=principal.subject,
+        agency=principal.agency,
+        at=at,
+    )
+    if transition_in.to is Stage.revoked:
+        await end_zone(session, zone.code, actor=principal.subject)
+    return record
+
+
+async def move(
+    session: AsyncSession,
+    zone: Zone,
+    *,
+    to: Stage,
+    reason: str | None,
+    actor: str,
+    agency: str | None,
+    at: datetime | None = None,
+) -> ZoneTransition:
+    """Record a stage move the caller has checked, with the tasks it leaves open, and
+    announce it (`registry.zone.transitioned`)."""
+    current = Stage(zone.stage)
     open_tasks = [t.task_code for t in zone.tasks if t.stage == current.value and t.done_at is None]
     record = ZoneTransition(
         zone_code=zone.code,
         from_stage=current.value,
-        to_stage=transition_in.to.value,
-        reason=transition_in.reason,
-        actor=principal.subject,
-        agency=principal.agency,
+        to_stage=to.value,
+        reason=reason,
+        actor=actor,
+        agency=agency,
         open_tasks=open_tasks,
-        at=utcnow(),
+        at=at or utcnow(),
     )
-    zone.stage = transition_in.to.value
+    zone.stage = to.value
     session.add(record)
     await session.flush()
     await publish(
@@ -152,11 +233,7 @@ async def transition(
         "registry.zone.transitioned.v1",
         zone.code,
         ZoneTransitioned(
-            code=zone.code,
-            from_stage=current.value,
-            to_stage=zone.stage,
-            reason=transition_in.reason,
-            actor=principal.subject,
+            code=zone.code, from_stage=current.value, to_stage=to.value, reason=reason, actor=actor
         ),
     )
     return record

@@ -34,9 +34,26 @@ async def test_an_agency_is_stored_and_announced_with_its_role(session: AsyncSes
                 "name_zh": "县市场监督管理局",
                 "name_en": "County SAMR",
                 "group_role": "deputy",
+                "kind": "member",
             },
         )
     ]
+
+
+async def test_an_accepting_authority_is_an_agency_of_its_own_kind(session: AsyncSession) -> None:
+    code = f"ningbo_{uuid.uuid4().hex[:8]}"
+    authority = AgencyIn(
+        code=code,
+        name_zh="宁波检验检疫局",
+        name_en="Ningbo Inspection and Quarantine Bureau",
+        group_role="none",
+        kind="external_authority",
+    )
+    await service.create(session, agency_in=authority)
+    row = await session.get(Agency, code)
+    assert row is not None and (row.kind, row.group_role) == ("external_authority", "none")
+    (announced,) = await emitted(session)
+    assert announced[2]["kind"] == "external_authority"
 
 
 async def test_an_agency_code_is_added_once(session: AsyncSession) -> None:
