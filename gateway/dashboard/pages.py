@@ -53,12 +53,39 @@ def phases(zones: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return timeline
 
 
+def progress(targets: dict[str, Any]) -> dict[str, Any]:
+    """The programme's targets against the zones accepted toward each (with the zones of the
+    level still being built and the phase windows), and the overdue zones, most late first."""
+    actual = targets.get("actual") or {}
+    rows = []
+    for target in targets.get("targets") or []:
+        stages = actual.get(target["level"]) or {}
+        building = sum(n for s, n in stages.items() if s not in ("accepted", "revoked"))
+        rows.append(
+            {
+                "level": target["level"],
+                "target": target["zones"],
+                "accepted": target["accepted"],
+                "building": building,
+                "met": target["met"],
+                "period_end": target["period_end"],
+            }
+        )
+    overdue = sorted(
+        (z for z in targets.get("zones") or [] if z.get("schedule_status") == "overdue"),
+        key=lambda z: (-int(z.get("days_overdue") or 0), z["code"]),
+    )
+    return {"targets": rows, "overdue": overdue, "phases": targets.get("phases") or []}
+
+
 async def overview(api: Api, t: dict[str, Words]) -> dict[str, Any]:
-    """Zones on the phase timeline, enterprise count, credit levels, open alerts, pass rates."""
+    """Zones on the phase timeline, targets against the zones accepted and the overdue zones,
+    enterprise count, credit levels, open alerts, pass rates."""
     year = this_year()
     years = list(range(year - TREND_YEARS + 1, year + 1))
     fetched = await gather(
         zones=api.all("registry", "/v1/zones"),
+        targets=api.get("registry", "/v1/programme/targets"),
         enterprises=api.count("registry", "/v1/enterprises"),
         distribution=api.get("credit", "/v1/credit/distribution"),
         open_alerts=api.count("inspection", "/v1/risk/alerts", status="open"),
@@ -71,6 +98,8 @@ async def overview(api: Api, t: dict[str, Words]) -> dict[str, Any]:
     context: dict[str, Any] = {
         "zones": zones,
         "timeline": phases(zones.items),
+        "targets": fetched["targets"],
+        "progress": progress(fetched["targets"].data) if fetched["targets"].ok else None,
         "enterprises": fetched["enterprises"],
         "distribution": distribution,
         "open_alerts": fetched["open_alerts"],

@@ -276,6 +276,14 @@ def test_sign_in_and_the_overview_charts(
     rates = _points(tab, "#chart-trend")
     assert len(rates) > 0 and rates[-1] is not None and 0 <= rates[-1] <= 100  # this year's
     assert tab.locator("#timeline .chip").count() >= 10  # the seeded zones on their phases
+    # the guidance's targets against the zones accepted, and the zones past their plan's end
+    national = tab.locator('#targets-table tr.target[data-level="national"]')
+    assert national.get_attribute("data-target") == "2"
+    assert national.get_attribute("data-accepted") == "1"
+    overdue = tab.locator("#overdue-zones tr.overdue-zone")
+    assert tab.locator('#overdue-zones tr[data-code="auto_parts-national"]').count() == 1
+    assert overdue.count() >= 3
+    assert tab.locator("#timeline .chip .badge.overdue").count() >= 3
     _shot(tab, "overview")
     context.close()
 

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.dashboard import charts
 from gateway.dashboard.labels import LANGUAGES, TABLES, UI, language, words
-from gateway.dashboard.pages import phases
+from gateway.dashboard.pages import phases, progress
 from gateway.dashboard.session import csrf_for, safe_next
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "gateway" / "dashboard" / "templates"
@@ -209,3 +209,43 @@ def test_trace_tooltips_escape_what_enterprises_typed() -> None:
     (node,) = charts.trace_graph(trace)["series"][0]["data"]
     tooltip = node["tooltip"]["formatter"]
     assert "<a" not in tooltip and "&lt;a href" in tooltip and "B&lt;1&gt;" in tooltip
+
+
+def test_progress_sets_targets_against_accepted_zones_and_lists_the_overdue() -> None:
+    targets = {
+        "targets": [
+            {
+                "level": "national",
+                "zones": 2,
+                "accepted": 1,
+                "met": False,
+                "period_end": "2020-12-31",
+            },
+            {
+                "level": "provincial",
+                "zones": 6,
+                "accepted": 6,
+                "met": True,
+                "period_end": "2020-12-31",
+            },
+        ],
+        "actual": {
+            "national": {"implementing": 1, "accepted": 1, "revoked": 0},
+            "provincial": {"assessing": 2, "accepted": 6, "revoked": 1},
+        },
+        "zones": [
+            {"code": "b", "schedule_status": "overdue", "days_overdue": 10},
+            {"code": "a", "schedule_status": "on_schedule", "days_overdue": 0},
+            {"code": "c", "schedule_status": "overdue", "days_overdue": 2000},
+        ],
+        "phases": [{"number": 1}],
+    }
+    shown = progress(targets)
+    assert [
+        (r["level"], r["target"], r["accepted"], r["building"], r["met"]) for r in shown["targets"]
+    ] == [
+        ("national", 2, 1, 1, False),
+        ("provincial", 6, 6, 2, True),
+    ]
+    assert [z["code"] for z in shown["overdue"]] == ["c", "b"]  # most late first
+    assert progress({}) == {"targets": [], "overdue": [], "phases": []}
