@@ -41,8 +41,10 @@ from services.registry.enterprises.schemas import Certification, EnterpriseIn, P
 from services.registry.memberships import service as memberships
 from services.registry.memberships.schemas import ApplicationIn, CommitmentIn, Decision, DecisionIn
 from services.registry.programme.acceptance import service as acceptance
-from services.registry.programme.acceptance.schemas import ApplicationIn as AcceptanceApplicationIn
-from services.registry.programme.acceptance.schemas import DecisionIn as AcceptanceDecisionIn
+from services.registry.programme.acceptance.schemas import (
+    AcceptanceApplicationIn,
+    AcceptanceDecisionIn,
+)
 from services.registry.zones import service as zones
 from services.registry.zones.models import Zone
 from services.registry.zones.schemas import TaskUpdate, TransitionIn, ZoneIn

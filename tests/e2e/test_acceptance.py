@@ -174,6 +174,16 @@ def test_only_the_authority_accepts_on_an_application_with_members(
     assert moves[-1]["to_stage"] == "accepted"
 
 
+def test_an_enterprise_neither_reads_nor_writes_acceptance(
+    admin: httpx.Client, gateway_url: str
+) -> None:
+    uscc = _admit(admin, "hardware-provincial")
+    enterprise = client_for(admin, gateway_url, RW, uscc=uscc)
+    assert_problem(enterprise.get("/v1/zones/hardware-provincial/acceptance"), 403, "forbidden")
+    decided = enterprise.post("/v1/zones/hardware-provincial/acceptance/decision", json=_decision())
+    assert_problem(decided, 403, "forbidden")
+
+
 def test_an_admin_acting_for_the_authority_is_recorded(admin: httpx.Client) -> None:
     code = _zone(admin, level="national")
     _to_assessing(admin, code)

@@ -21,7 +21,12 @@ from services.registry.memberships.schemas import ApplicationIn as MembershipApp
 from services.registry.memberships.schemas import CommitmentIn
 from services.registry.programme.acceptance import service
 from services.registry.programme.acceptance.models import AcceptanceApplication
-from services.registry.programme.acceptance.schemas import ApplicationIn, DecisionIn
+from services.registry.programme.acceptance.schemas import (
+    AcceptanceApplicationIn as ApplicationIn,
+)
+from services.registry.programme.acceptance.schemas import (
+    AcceptanceDecisionIn as DecisionIn,
+)
 from services.registry.programme.shared import today
 from services.registry.zones import service as zones
 from services.registry.zones.models import ZoneTransition

@@ -7,13 +7,13 @@ from fastapi import APIRouter, Path, Response
 from kit.db import SessionDep
 from services.registry.programme.acceptance import service
 from services.registry.programme.acceptance.schemas import (
+    AcceptanceApplicationIn,
+    AcceptanceApplicationOut,
+    AcceptanceDecisionIn,
+    AcceptanceDecisionOut,
     AcceptanceOut,
-    ApplicationIn,
-    ApplicationOut,
-    DecisionIn,
-    DecisionOut,
 )
-from services.registry.programme.shared import ZONE_CODE, OfficerWriter, Reader, not_found
+from services.registry.programme.shared import ZONE_CODE, OfficerReader, OfficerWriter, not_found
 from services.registry.zones import service as zones
 
 ZonePath = Annotated[str, Path(pattern=ZONE_CODE, description="Zone code")]
@@ -27,8 +27,9 @@ router = APIRouter(prefix="/v1/zones", tags=["acceptance"])
     response_model=AcceptanceOut,
     responses=not_found("Zone"),
 )
-async def get_acceptance(code: ZonePath, session: SessionDep, _: Reader) -> AcceptanceOut:
-    """The accepting authority (its agency code), the applications and the decisions."""
+async def get_acceptance(code: ZonePath, session: SessionDep, _: OfficerReader) -> AcceptanceOut:
+    """The accepting authority (its agency code), the applications and the decisions; for
+    the zone office and agencies (enterprise and inspector tokens: 403)."""
     return await service.record(session, await zones.get(session, code))
 
 
@@ -36,7 +37,7 @@ async def get_acceptance(code: ZonePath, session: SessionDep, _: Reader) -> Acce
     "/{code}/acceptance/applications",
     status_code=201,
     summary="Apply for a zone's acceptance (验收申请)",
-    response_model=ApplicationOut,
+    response_model=AcceptanceApplicationOut,
     responses={
         **not_found("Zone"),
         403: {"description": "Not the leadership group's office"},
@@ -45,11 +46,11 @@ async def get_acceptance(code: ZonePath, session: SessionDep, _: Reader) -> Acce
 )
 async def file_application(
     code: ZonePath,
-    application_in: ApplicationIn,
+    application_in: AcceptanceApplicationIn,
     session: SessionDep,
     principal: OfficerWriter,
     response: Response,
-) -> ApplicationOut:
+) -> AcceptanceApplicationOut:
     """By the leadership group's office (the agency whose group role is `office`, or an admin)
     for a zone in `assessing`: the self-assessment summary and the dossier's SHA-256. Emits
     `registry.acceptance.applied`."""
@@ -58,14 +59,14 @@ async def file_application(
         session, zone, application_in=application_in, principal=principal
     )
     response.headers["Location"] = f"/v1/zones/{code}/acceptance"
-    return ApplicationOut.model_validate(application)
+    return AcceptanceApplicationOut.model_validate(application)
 
 
 @router.post(
     "/{code}/acceptance/decision",
     status_code=201,
     summary="Record the accepting authority's decision (验收结论)",
-    response_model=DecisionOut,
+    response_model=AcceptanceDecisionOut,
     responses={
         **not_found("Zone"),
         403: {"description": "Not the zone's accepting authority (nor an admin for it)"},
@@ -73,8 +74,8 @@ async def file_application(
     },
 )
 async def decide(
-    code: ZonePath, decision_in: DecisionIn, session: SessionDep, principal: OfficerWriter
-) -> DecisionOut:
+    code: ZonePath, decision_in: AcceptanceDecisionIn, session: SessionDep, principal: OfficerWriter
+) -> AcceptanceDecisionOut:
     """Only a token of the zone's accepting authority (`acceptance_authority.agency`:
     `ningbo_ciq` for provincial zones, `aqsiq` for national ones), or an admin acting for it
     (recorded as `on_behalf`). `accepted` needs a filed application and an admitted member and
@@ -82,4 +83,4 @@ async def decide(
     `registry.acceptance.decided` (and `registry.zone.transitioned` when accepted)."""
     zone = await zones.get(session, code, for_update=True)
     decision = await service.decide(session, zone, decision_in=decision_in, principal=principal)
-    return DecisionOut.model_validate(decision)
+    return AcceptanceDecisionOut.model_validate(decision)

@@ -12,7 +12,7 @@ from kit.validation import Input
 from services.registry.programme.shared import NonBlank
 
 
-class ApplicationIn(Input):
+class AcceptanceApplicationIn(Input):
     """验收申请: the leadership group's office applies for a zone in `assessing`."""
 
     self_assessment: NonBlank = Field(
@@ -25,7 +25,7 @@ class ApplicationIn(Input):
     filed_on: date | None = Field(default=None, description="Default: today (China time)")
 
 
-class ApplicationOut(BaseModel):
+class AcceptanceApplicationOut(BaseModel):
     """An application and its status (`filed` until decided)."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -42,7 +42,7 @@ class ApplicationOut(BaseModel):
     created_at: datetime
 
 
-class DecisionIn(Input):
+class AcceptanceDecisionIn(Input):
     """验收结论: the accepting authority's decision on the zone's filed application."""
 
     outcome: Literal["accepted", "returned"]
@@ -56,7 +56,7 @@ class DecisionIn(Input):
     findings: NonBlank = Field(min_length=1, max_length=20000, description="考核意见")
 
 
-class DecisionOut(BaseModel):
+class AcceptanceDecisionOut(BaseModel):
     """A recorded decision; `on_behalf` when an admin recorded it for the authority."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -82,5 +82,5 @@ class AcceptanceOut(BaseModel):
     zone_code: str
     stage: str
     authority: str
-    applications: list[ApplicationOut]
-    decisions: list[DecisionOut]
+    applications: list[AcceptanceApplicationOut]
+    decisions: list[AcceptanceDecisionOut]

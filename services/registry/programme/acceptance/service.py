@@ -23,11 +23,11 @@ from services.registry.programme.acceptance.models import (
     AcceptanceDecision,
 )
 from services.registry.programme.acceptance.schemas import (
+    AcceptanceApplicationIn,
+    AcceptanceApplicationOut,
+    AcceptanceDecisionIn,
+    AcceptanceDecisionOut,
     AcceptanceOut,
-    ApplicationIn,
-    ApplicationOut,
-    DecisionIn,
-    DecisionOut,
 )
 from services.registry.programme.shared import today
 from services.registry.zones import service as zones
@@ -60,7 +60,11 @@ async def _filed(session: AsyncSession, zone_code: str) -> AcceptanceApplication
 
 
 async def file_application(
-    session: AsyncSession, zone: Zone, *, application_in: ApplicationIn, principal: Principal
+    session: AsyncSession,
+    zone: Zone,
+    *,
+    application_in: AcceptanceApplicationIn,
+    principal: Principal,
 ) -> AcceptanceApplication:
     """The leadership group's office (an agency whose group role is `office`, or an admin)
     applies; 403 for anyone else, 409 unless the zone is `assessing` (`zone_assessing`) or
@@ -131,7 +135,7 @@ async def decide(
     session: AsyncSession,
     zone: Zone,
     *,
-    decision_in: DecisionIn,
+    decision_in: AcceptanceDecisionIn,
     principal: Principal,
     at: datetime | None = None,
 ) -> AcceptanceDecision:
@@ -225,6 +229,6 @@ async def record(session: AsyncSession, zone: Zone) -> AcceptanceOut:
         zone_code=zone.code,
         stage=zone.stage,
         authority=authority_of(zone),
-        applications=[ApplicationOut.model_validate(a) for a in applications],
-        decisions=[DecisionOut.model_validate(d) for d in decisions],
+        applications=[AcceptanceApplicationOut.model_validate(a) for a in applications],
+        decisions=[AcceptanceDecisionOut.model_validate(d) for d in decisions],
     )
