@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -46,7 +47,7 @@ from services.registry.programme.leadership.schemas import ActionItemDone, Group
 from services.registry.programme.responsibilities.schemas import ResponsibilityIn
 from services.registry.programme.standards.schemas import AdoptionIn, DeclarationIn, StandardIn
 from services.registry.programme.trainings.schemas import TrainingIn
-from tests.helpers import running_stack, token
+from tests.helpers import running_stack, token, wait_until
 
 EXAMPLES_PER_OPERATION = 25
 
@@ -102,6 +103,28 @@ def _future(value: object) -> bool:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) > datetime.now(UTC)
 
 
+# The work plan's phases (migration data, from the guidance): a zone's dates fall inside its
+# phase's window.
+PHASE_WINDOWS = {
+    1: ("2017-03-01", "2018-02-28"),
+    2: ("2018-03-01", "2019-02-28"),
+    3: ("2019-03-01", "2020-02-29"),
+}
+
+
+def _inside_phase(ctx: schemathesis.HookContext, body: dict[str, Any]) -> bool:
+    phase = body.get("phase")
+    if phase is None:
+        return True
+    if ctx.operation.method.upper() == "PATCH":
+        return False  # checked against the zone's stored dates, which the fuzzer does not know
+    window = PHASE_WINDOWS.get(phase) if isinstance(phase, int) else None
+    if window is None:
+        return False
+    dates = [body.get(k) for k in ("plan_start", "plan_end")]
+    return all(not isinstance(d, str) or window[0] <= d <= window[1] for d in dates)
+
+
 @schemathesis.hook
 def filter_body(ctx: schemathesis.HookContext, body: object) -> bool:
     """Drop bodies that break only a rule JSON Schema cannot state (see above), and zone
@@ -133,6 +156,8 @@ def filter_body(ctx: schemathesis.HookContext, body: object) -> bool:
             and name.casefold() in password.casefold()
         ):
             return False  # a password containing the user name: a 422 (users/policy.py)
+    if ctx.operation.path.startswith("/v1/zones") and not _inside_phase(ctx, body):
+        return False  # the work plan's phases and their windows are data (a 422 naming it)
     if isinstance(body.get("plan_start"), str):
         end = body.get("plan_end")
         return not (isinstance(end, str) and end < body["plan_start"])
@@ -168,6 +193,17 @@ def fuzz_stack() -> Iterator[Stack]:
 @pytest.mark.timeout(900)
 def test_every_operation_passes_every_check(fuzz_stack: Stack) -> None:
     base = fuzz_stack.url("gateway")
+    # a busy machine may keep a service from answering the gateway's first fetch of its
+    # document in time; the merged document (cached 30 s) names each service's state
+    wait_until(
+        lambda: (
+            set(httpx.get(f"{base}/openapi.json", timeout=30).json()["info"]["x-services"].values())
+            == {"available"}
+        ),
+        timeout=120,
+        interval=5,
+        what="every service's API document",
+    )
     schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
     # PostgreSQL text cannot hold NUL: such input is refused with a 422, tested on its own in
     # test_registry_api; here it would only count as "valid data rejected".
