@@ -74,6 +74,13 @@ async def test_an_update_keeps_the_dates_inside_the_phase(session: AsyncSession)
     assert moved.value.extensions["errors"][0]["field"] == "plan_start"
     unplanned = await zones.create(session, zone_in=_zone(plan_start="2015-03-01"))
     assert unplanned.phase is None  # a zone outside the plan (the 2016 stationery zone)
+    # a zone stored before the rule, its dates outside its phase: other edits still pass
+    unplanned.phase = 2
+    await session.flush()
+    await zones.update(session, unplanned, patch=ZonePatch(description="补充说明"))
+    with pytest.raises(ProblemError) as touched:
+        await zones.update(session, unplanned, patch=ZonePatch(plan_end=date(2019, 1, 1)))
+    assert touched.value.extensions["errors"][0]["field"] == "plan_start"
 
 
 async def test_an_overdue_zone_is_flagged_and_announced_once(session: AsyncSession) -> None:
