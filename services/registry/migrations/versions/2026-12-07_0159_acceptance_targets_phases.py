@@ -4,7 +4,7 @@ The guidance's targets (宁政办发〔2017〕49号 三: 2 national and 6 provin
 and the work plan's three phases (附件2 一) are inserted as data: every deployment has them.
 
 Revision ID: bab1fb184d5d
-Revises: 9f89a3074bb4
+Revises: dc2dd534c2ce
 Create Date: 2026-12-07 01:59:58.050589+00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "bab1fb184d5d"
-down_revision: str | None = "9f89a3074bb4"
+down_revision: str | None = "dc2dd534c2ce"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
