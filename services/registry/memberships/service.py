@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit import locks
 from kit.auth import Principal
 from kit.db import get_or_404, utcnow
-from kit.events import CommitmentChanged, MembershipChanged
+from kit.events import MembershipChanged
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound, ProblemError
 from kit.uscc import normalize
@@ -23,6 +23,7 @@ from services.registry.config import settings
 from services.registry.enterprises import service as enterprises
 from services.registry.events import publish
 from services.registry.measures import service as measures
+from services.registry.memberships import commitment_events
 from services.registry.memberships.models import (
     COMMITMENT_IN_FORCE,
     OPEN_STATUSES,
@@ -339,7 +340,7 @@ async def sign_commitment(
         previous.status = "superseded"
         previous.superseded_at = now
         await session.flush()
-        await _emit_commitment(session, previous, "registry.commitment.superseded.v1")
+        await commitment_events.emit(session, previous, "registry.commitment.superseded.v1")
     commitment = Commitment(
         zone_code=zone.code,
         uscc=enterprise.uscc,
@@ -355,7 +356,7 @@ async def sign_commitment(
     )
     session.add(commitment)
     await session.flush()
-    await _emit_commitment(session, commitment, "registry.commitment.signed.v1")
+    await commitment_events.emit(session, commitment, "registry.commitment.signed.v1")
     return commitment
 
 
@@ -384,37 +385,8 @@ async def countersign_commitment(
     commitment.countersigned_by = principal.subject
     commitment.countersigning_agency = principal.agency or settings.office_agency
     await session.flush()
-    await _emit_commitment(session, commitment, "registry.commitment.countersigned.v1")
+    await commitment_events.emit(session, commitment, "registry.commitment.countersigned.v1")
     return commitment
-
-
-async def end_commitments_for_zone(
-    session: AsyncSession, zone_code: str, *, reason: str, actor: str = "registry"
-) -> list[Commitment]:
-    """End every commitment in force for a zone (its revocation: reason "zone revoked"), each
-    announced as `registry.commitment.ended`; credit records no fact for an ending."""
-    ended = list(
-        (
-            await session.scalars(
-                select(Commitment)
-                .where(
-                    Commitment.zone_code == zone_code,
-                    Commitment.status.in_(COMMITMENT_IN_FORCE),
-                )
-                .order_by(Commitment.id)
-                .with_for_update()
-            )
-        ).all()
-    )
-    now = utcnow()
-    for c in ended:
-        c.status = "ended"
-        c.ended_at = now
-        c.end_reason = reason
-    await session.flush()
-    for c in ended:
-        await _emit_commitment(session, c, "registry.commitment.ended.v1", actor=actor)
-    return ended
 
 
 async def commitments_out(
@@ -470,7 +442,7 @@ async def breach_commitment(
     commitment.breach_evidence = breach_in.evidence
     commitment.breached_by = principal.subject
     await session.flush()
-    await _emit_commitment(
+    await commitment_events.emit(
         session,
         commitment,
         "registry.commitment.breached.v1",
@@ -478,33 +450,3 @@ async def breach_commitment(
         agency=principal.agency or settings.office_agency,
     )
     return commitment
-
-
-async def _emit_commitment(
-    session: AsyncSession,
-    c: Commitment,
-    event_type: str,
-    *,
-    actor: str | None = None,
-    agency: str | None = None,
-) -> None:
-    await publish(
-        session,
-        event_type,
-        c.uscc,
-        CommitmentChanged(
-            commitment_id=str(c.id),
-            zone_code=c.zone_code,
-            uscc=c.uscc,
-            text_sha256=c.text_sha256,
-            signed_on=c.signed_on,
-            status=c.status,  # type: ignore[arg-type]
-            reason=c.breach_reason or c.end_reason,
-            version=c.version,
-            supersedes=str(c.supersedes_id) if c.supersedes_id else None,
-            agency=agency or c.countersigning_agency,
-            actor=actor or c.countersigned_by or c.recorded_by,
-            severity=c.breach_severity,  # type: ignore[arg-type]
-            evidence=c.breach_evidence,
-        ),
-    )

@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.db import utcnow
-from kit.events import CommitmentChanged, MembershipChanged
+from kit.events import MembershipChanged
 from services.registry.events import publish
+from services.registry.memberships import commitment_events
 from services.registry.memberships.models import (
     OPEN_STATUSES,
-    Commitment,
     Membership,
     MembershipDecision,
 )
@@ -58,36 +58,8 @@ async def end_zone(session: AsyncSession, zone_code: str, *, actor: str) -> tupl
                 actor=actor,
             ),
         )
-    commitments = await end_commitments(session, zone_code)
+    commitments = len(
+        await commitment_events.end_for_zone(session, zone_code, reason=REASON, actor=actor)
+    )
     await session.flush()
     return len(members), commitments
-
-
-async def end_commitments(session: AsyncSession, zone_code: str) -> int:
-    """End the zone's commitments in force (`signed`: a breached one stays breached, its
-    fact stands); one `registry.commitment.ended` each."""
-    ended = list(
-        await session.scalars(
-            select(Commitment)
-            .where(Commitment.zone_code == zone_code, Commitment.status == "signed")
-            .order_by(Commitment.id)
-            .with_for_update()
-        )
-    )
-    for c in ended:
-        c.status = "ended"
-        await publish(
-            session,
-            "registry.commitment.ended.v1",
-            c.uscc,
-            CommitmentChanged(
-                commitment_id=str(c.id),
-                zone_code=zone_code,
-                uscc=c.uscc,
-                text_sha256=c.text_sha256,
-                signed_on=c.signed_on,
-                status="ended",
-                reason=REASON,
-            ),
-        )
-    return len(ended)

@@ -17,7 +17,7 @@ from kit.pagination import PageParams
 from kit.problems import Conflict, ProblemError
 from services.registry import consumers
 from services.registry.enterprises.models import Enterprise
-from services.registry.memberships import service
+from services.registry.memberships import commitment_events, service
 from services.registry.memberships.models import Commitment, Membership
 from services.registry.memberships.schemas import (
     ApplicationIn,
@@ -278,7 +278,7 @@ async def test_ending_a_zone_s_commitments_ends_those_in_force(
     second = await service.sign_commitment(
         session, uscc, commitment_in=_commitment(zone), principal=office
     )
-    ended = await service.end_commitments_for_zone(session, zone, reason="zone revoked")
+    ended = await commitment_events.end_for_zone(session, zone, reason="zone revoked")
     assert [c.id for c in ended] == [second.id]
     await session.refresh(first)
     assert (first.status, second.status, second.end_reason) == (
