@@ -108,6 +108,24 @@ async def on_commitment_countersigned(
     )
 
 
+async def on_commitment_ended(
+    session: AsyncSession, commitment: CommitmentChanged, event: CloudEvent
+) -> None:
+    """A commitment ended with its zone's revocation no longer counts: its fact ends and the
+    enterprise is rescored (a breach's fact stands: it is not a commitment fact)."""
+    ended = await facts.end_commitment_facts(
+        session, uscc=commitment.uscc, zone=commitment.zone_code, at=event.time
+    )
+    if ended:
+        enterprise = await scores.get(session, commitment.uscc, for_update=True)
+        await scores.rescore(
+            session,
+            enterprise,
+            cause=f"commitment ended ({commitment.reason or 'zone revoked'})",
+            fact_id=ended[0].id,
+        )
+
+
 async def on_commitment_breached(
     session: AsyncSession, commitment: CommitmentChanged, event: CloudEvent
 ) -> None:
@@ -241,6 +259,7 @@ CONSUMERS = [
             "registry.enterprise.registered.v1": on_registered,
             "registry.commitment.countersigned.v1": on_commitment_countersigned,
             "registry.commitment.breached.v1": on_commitment_breached,
+            "registry.commitment.ended.v1": on_commitment_ended,
             "registry.training.attended.v1": on_training,
             "registry.award.granted.v1": on_award,
         },

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -183,6 +183,29 @@ async def has_commitment_fact(session: AsyncSession, *, uscc: str, zone: str) ->
         .limit(1)
     )
     return found is not None
+
+
+async def end_commitment_facts(
+    session: AsyncSession, *, uscc: str, zone: str, at: datetime
+) -> list[Fact]:
+    """End the enterprise's commitment facts in force for the zone (its commitment ended with
+    the zone's revocation): they stop counting from `at`."""
+    ended = list(
+        await session.scalars(
+            select(Fact)
+            .where(
+                Fact.uscc == uscc,
+                Fact.kind == FactKind.commitment_signed,
+                Fact.details["zone_code"].astext == zone,
+                Fact.ended_at.is_(None),
+            )
+            .with_for_update()
+        )
+    )
+    for fact in ended:
+        fact.ended_at = at
+    await session.flush()
+    return ended
 
 
 async def get(session: AsyncSession, fact_id: uuid.UUID, *, for_update: bool = False) -> Fact:

@@ -156,6 +156,24 @@ async def test_a_countersigned_commitment_is_one_fact_from_the_countersigning_ag
     assert (await session.get_one(CreditEnterprise, uscc)).score > 100
 
 
+async def test_a_commitment_ended_with_its_zone_stops_counting(
+    session: AsyncSession, announced: Announced
+) -> None:
+    uscc = await announced()
+    signed = _commitment(uscc, "countersigned", "c-1", agency="commerce", actor="clerk")
+    await consumers.on_commitment_countersigned(
+        session, signed, _event("registry", "registry.commitment.countersigned.v1", uscc, signed)
+    )
+    raised = (await session.get_one(CreditEnterprise, uscc)).score
+    ended = _commitment(uscc, "ended", "c-1", reason="zone revoked")
+    event = _event("registry", "registry.commitment.ended.v1", uscc, ended)
+    await consumers.on_commitment_ended(session, ended, event)
+    (fact,) = await _facts(session, uscc)
+    assert fact.ended_at == event.time
+    assert (await session.get_one(CreditEnterprise, uscc)).score < raised
+    await consumers.on_commitment_ended(session, ended, event)  # again: nothing left to end
+
+
 async def test_a_breach_is_a_fact_of_its_severity_on_its_evidence(
     session: AsyncSession, announced: Announced
 ) -> None:
