@@ -29,7 +29,7 @@ from gateway.lockouts import service as lockouts
 from gateway.lockouts.router import router as lockouts_router
 from gateway.openapi import merged_openapi
 from gateway.profile import router as profile_router
-from gateway.proxy import ProxyMiddleware, Upstreams
+from gateway.proxy import ProxyMiddleware, Upstreams, proxied_templates
 from gateway.ratelimit.middleware import RateLimitMiddleware, SharedBuckets, prune
 from gateway.security import SecurityHeadersMiddleware
 from gateway.signing import service as signing
@@ -41,11 +41,14 @@ from kit.app import Periodic, create_service_app
 from kit.auth import JwksVerifier
 from kit.events import asyncapi
 from kit.locks import Lock
+from kit.observability import zero_server_errors
 from kit.problems import CATALOG, NotFound
 
 
 async def startup(app: FastAPI) -> None:
     """Signing keys, demo client (dev only), upstream pool, local token verification."""
+    # the forwarded requests' 5xx series at 0, as the app's own routes' (kit.app)
+    zero_server_errors(settings.service_name, proxied_templates())
     async with app.state.sessionmaker() as session, session.begin():
         await locks.hold(session, Lock.GATEWAY_STARTUP)
         await signing.ensure(session, settings.signing_key_pem)

@@ -88,6 +88,15 @@ NOT_PASSED_ON = (
 )
 
 
+# The methods the services' routes answer, so the ones a forwarded request is counted under.
+FORWARDED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def proxied_templates() -> list[tuple[str, str]]:
+    """(method, route label) of every forwarded request: its routed prefix (`ProxiedRoute`)."""
+    return [(m, prefix.rstrip("/")) for prefix, _ in ROUTES for m in FORWARDED_METHODS]
+
+
 def route_for(path: str) -> tuple[str, str] | None:
     """The routed prefix that owns `path` and its service, if any."""
     for prefix, service in ROUTES:

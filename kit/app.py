@@ -27,7 +27,13 @@ from kit.http import HttpSemanticsMiddleware
 from kit.idempotency import IdempotencyMiddleware
 from kit.inbox import Consumer, ConsumerRunner, RetryRunner
 from kit.messaging import NatsConnection
-from kit.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
+from kit.observability import (
+    RequestContextMiddleware,
+    configure_logging,
+    metrics_endpoint,
+    route_templates,
+    zero_server_errors,
+)
 from kit.outbox import OutboxRelay
 from kit.problems import (
     UnhandledErrorMiddleware,
@@ -183,6 +189,8 @@ def create_service_app(
             max_lifetime_s=settings.token_max_lifetime_s,
         )
         app.state.nats = None
+        # in this process (a worker), so a multiprocess scrape shows them
+        zero_server_errors(settings.service_name, route_templates(app))
         tasks: list[asyncio.Task[None]] = []
         if use_nats:
             nats = NatsConnection(

@@ -39,7 +39,7 @@ from kit.db import Base, utcnow
 from kit.events import CONTRACTS, CloudEvent
 from kit.failpoints import failpoint
 from kit.messaging import NatsConnection
-from kit.observability import traceparent_var
+from kit.observability import traceparent_var, zero_gauge
 from kit.problems import is_outage
 
 log = logging.getLogger("kit.inbox")
@@ -47,6 +47,8 @@ log = logging.getLogger("kit.inbox")
 HANDLED = Counter(
     "consumer_messages_total", "Consumed messages by outcome", ["consumer", "outcome"]
 )
+# Every outcome a consumer counts (the last two for the dead letters an operator retries).
+OUTCOMES = ("applied", "duplicate", "retry", "dead_lettered", "retried", "retry_failed")
 
 PENDING = Gauge(
     "consumer_pending",
@@ -257,6 +259,12 @@ class ConsumerRunner:
         self.nats = nats
         self.sessionmaker = sessionmaker
         self.batch = batch
+        # Every series the alert rules read exists from the start, so the first dead letter
+        # is a rise from 0 that `increase()` sees.
+        for outcome in OUTCOMES:
+            HANDLED.labels(consumer.durable, outcome)
+        zero_gauge(PENDING.labels(consumer.durable))
+        zero_gauge(ACK_PENDING.labels(consumer.durable))
 
     async def run(self) -> None:
         """Consume forever; cancel to stop."""

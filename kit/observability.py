@@ -10,6 +10,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,6 +18,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -46,6 +48,11 @@ LATENCY = Histogram(
     ["service", "method", "route"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+# The 5xx statuses the platform answers itself (an unhandled error, an outage, an upstream
+# that did not answer in time): each route's series start at 0, so the first one counts.
+SERVER_ERRORS = ("500", "503", "504")
+# Older than any measurement: a `mostrecent` gauge's placeholder loses to every real value.
+_PLACEHOLDER_TIME = 1.0
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -282,6 +289,41 @@ def _relative_locations(scope: Scope, headers: list[tuple[bytes, bytes]]) -> lis
         else (name, value)
         for name, value in headers
     ]
+
+
+def route_templates(app: Any) -> list[tuple[str, str]]:
+    """(method, path template) of every route of `app`: the `method` and `route` labels its
+    requests are counted under."""
+    from kit.http import routes_of
+
+    return sorted(
+        {
+            (method, route.path)
+            for route in routes_of(app)
+            for method in getattr(route, "methods", None) or ()
+        }
+    )
+
+
+def zero_server_errors(service: str, templates: Iterable[tuple[str, str]]) -> None:
+    """Create `http_requests_total{status="5xx"}` at 0 for each (method, route) of `service`.
+
+    A counter series born at 1 has no earlier sample, so `rate()` and `increase()` see no
+    rise: without these the first 5xx a route answers would never reach `ServerErrors`.
+    In multiprocess mode creating a child writes its 0 to this process's file, so a scrape
+    shows it."""
+    for method, template in templates:
+        for status in SERVER_ERRORS:
+            REQUESTS.labels(service, method, template, status)
+
+
+def zero_gauge(gauge: Gauge) -> None:
+    """Show a labelled gauge child at 0 until it is first measured.
+
+    A `mostrecent` gauge created but never set is left out of a multiprocess scrape (its
+    timestamp is 0); this one is stamped 1970-01-01T00:00:01, so any worker's real
+    measurement, always later, wins over it."""
+    gauge._value.set(0.0, timestamp=_PLACEHOLDER_TIME)
 
 
 async def metrics_endpoint(_: Request) -> Response:

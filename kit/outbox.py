@@ -31,6 +31,7 @@ from kit.events import CloudEvent, make_event
 from kit.failpoints import failpoint
 from kit.locks import Lock
 from kit.messaging import NatsConnection
+from kit.observability import zero_gauge
 
 log = logging.getLogger("kit.outbox")
 
@@ -178,6 +179,12 @@ class OutboxRelay:
         self.linger_s = linger_s
         self._wake = asyncio.Event()
         self._pool: asyncpg.Pool | None = None
+        # Every series the alert rules read exists from the start: `OutboxStalled` needs a
+        # published count of 0 to see a relay that never published.
+        PUBLISHED.labels(service)
+        REPUBLISHED.labels(service)
+        zero_gauge(BACKLOG.labels(service))
+        zero_gauge(OLDEST.labels(service))
 
     async def run(self) -> None:
         """Relay forever; cancel to stop."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 import tempfile
 import time
 import uuid
@@ -173,6 +174,15 @@ def wait_until(predicate, *, timeout: float = 20, interval: float = 0.1, what: s
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def metric(stack: Stack, process: str, name: str, **labels: str) -> float:
+    """One sample of a process's Prometheus exposition, summed (0 when absent: every series
+    the alert rules read exists from the start, so check a value, not a name)."""
+    text = httpx.get(f"{stack.url(process)}/metrics", timeout=10).text
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    pattern = re.compile(rf"^{re.escape(name)}\{{{re.escape(wanted)}\}} (\S+)$", re.M)
+    return sum(float(v) for v in pattern.findall(text))
 
 
 def enterprise_body(uscc: str, **extra: object) -> dict[str, object]:

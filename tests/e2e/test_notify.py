@@ -27,6 +27,7 @@ from tests.helpers import (
     client_for,
     enterprise_body,
     make_stack,
+    metric,
     new_uscc,
     publish_raw,
     sql,
@@ -463,8 +464,14 @@ def test_dead_letters_are_listed_and_retried(stack: Stack, admin: httpx.Client) 
     assert sql(stack, "inspection", applied, uuid.UUID(level.id)) == [(1,)]
     wait_until(
         lambda: (
-            'consumer="notify-registry",outcome="retry_failed"'
-            in httpx.get(f"{stack.url('notify')}/metrics").text
+            metric(
+                stack,
+                "notify",
+                "consumer_messages_total",
+                consumer="notify-registry",
+                outcome="retry_failed",
+            )
+            > 0
         ),
         what="notify tried the poison letter again",
     )

@@ -37,6 +37,7 @@ log = logging.getLogger("notify.dispatch")
 RESPONSE_BYTES = 4096
 
 DELIVERED = Counter("webhook_deliveries_total", "Webhook delivery attempts by outcome", ["outcome"])
+OUTCOMES = ("delivered", "failed")
 LATENCY = Histogram("webhook_delivery_seconds", "Webhook attempt duration")
 
 CLAIM = text("""
@@ -85,6 +86,8 @@ class Dispatcher:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
         self.sessionmaker = sessionmaker
         self._allowed = ssrf.allow_list(settings.webhook_allow)
+        for outcome in OUTCOMES:  # at 0 from the start, as `WebhooksFailing` needs
+            DELIVERED.labels(outcome)
 
     async def run(self) -> None:
         connector = aiohttp.TCPConnector(
