@@ -58,6 +58,7 @@ class HttpSemanticsMiddleware:
             await self.app(scope, receive, send)
             return
         head = scope["method"] == "HEAD"
+        outer = scope
         if head:
             scope = {**scope, "method": "GET"}
         if_none_match = Headers(scope=scope).get("if-none-match")
@@ -106,7 +107,12 @@ class HttpSemanticsMiddleware:
                 return
             await self._finish(start, b"".join(chunks), if_none_match, head, send)
 
-        await self.app(scope, receive, send_wrapped)
+        try:
+            await self.app(scope, receive, send_wrapped)
+        finally:
+            if head and "route" in scope:
+                # the request's metrics and span name its route, not `unmatched`
+                outer["route"] = scope["route"]
 
     @staticmethod
     async def _finish(

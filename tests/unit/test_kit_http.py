@@ -56,6 +56,23 @@ async def test_head_answers_like_get_without_a_body() -> None:
     assert head.headers["etag"] == got.headers["etag"]
 
 
+async def test_head_is_counted_under_its_route() -> None:
+    # kit.observability names a request's route from the scope once it is answered
+    seen: dict[str, object] = {}
+    inner = _app()
+
+    async def outermost(scope, receive, send):  # type: ignore[no-untyped-def]
+        await inner(scope, receive, send)
+        if scope["type"] == "http":
+            seen[scope["method"]] = getattr(scope.get("route"), "path", None)
+
+    transport = httpx.ASGITransport(app=outermost)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.head("/v1/things/a")).status_code == 200
+        assert (await client.get("/v1/things/a")).status_code == 200
+    assert seen == {"HEAD": "/v1/things/{thing}", "GET": "/v1/things/{thing}"}
+
+
 async def test_a_matching_if_none_match_is_a_304_and_another_is_not() -> None:
     async with await _client() as client:
         first = await client.get("/v1/things/a")
