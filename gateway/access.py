@@ -7,7 +7,7 @@ from typing import Any
 
 from gateway import roles
 from gateway.config import settings
-from kit.auth import Principal, PrincipalDep, ensure_office
+from kit.auth import Principal, PrincipalDep, ensure_office, insufficient_scope
 from kit.problems import ProblemError, invalid
 
 AREAS = {
@@ -18,11 +18,7 @@ AREAS = {
 
 
 def _forbidden(role: str) -> ProblemError:
-    return ProblemError(
-        "forbidden",
-        f"this needs the '{role}' role ({AREAS[role]})",
-        required_scope=role,
-    )
+    return insufficient_scope(f"this needs the '{role}' role ({AREAS[role]})", role)
 
 
 def require_role(*allowed: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:

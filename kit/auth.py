@@ -223,6 +223,13 @@ class JwksVerifier:
             )
 
 
+def insufficient_scope(detail: str, scope: str) -> ProblemError:
+    """403 for a token without `scope`, with RFC 6750's challenge naming it."""
+    error = ProblemError("forbidden", detail, required_scope=scope)
+    error.headers["WWW-Authenticate"] = f'Bearer error="insufficient_scope", scope="{scope}"'
+    return error
+
+
 def _unauthorized(detail: str) -> ProblemError:
     error = ProblemError("unauthorized", detail)
     error.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
@@ -265,9 +272,7 @@ def require(scope: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]
 
     async def check(principal: PrincipalDep) -> Principal:
         if not principal.has(scope):
-            raise ProblemError(
-                "forbidden", f"this action needs the '{scope}' scope", required_scope=scope
-            )
+            raise insufficient_scope(f"this action needs the '{scope}' scope", scope)
         return principal
 
     check.__name__ = f"require_{scope.replace(':', '_')}"
