@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gateway.audit.middleware import AuditMiddleware
 from gateway.audit.router import router as audit_router
 from gateway.audit.service import AuditWriter
+from gateway.auth.router import OAuthError, on_oauth_error
 from gateway.auth.router import router as auth_router
 from gateway.auth.tokens import Signer
 from gateway.clients import service as clients
@@ -218,3 +219,5 @@ app.add_middleware(GZipMiddleware, minimum_size=1000)
 # The dashboard answers these with pages and redirects, not problems.
 app.add_exception_handler(LoginRequired, on_login_required)
 app.add_exception_handler(CsrfRefused, on_csrf_refused)
+# The token endpoint answers RFC 6749 errors, not problems.
+app.add_exception_handler(OAuthError, on_oauth_error)

@@ -96,6 +96,13 @@ COMMON_PROBLEMS = {
 }
 
 
+def _own_error_body(response: dict[str, Any]) -> bool:
+    """A response that declares its own JSON body (RFC 6749's OAuth errors), kept as it is."""
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = schema.get("$ref", "")
+    return bool(ref) and not ref.endswith("/HTTPValidationError")
+
+
 def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     """Make every error response of an OpenAPI document an application/problem+json Problem."""
     schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = problem_schema()
@@ -110,7 +117,7 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
             for code, description in COMMON_PROBLEMS.items():
                 responses.setdefault(code, {"description": description})
             for code, response in responses.items():
-                if code.isdigit() and int(code) >= 400:
+                if code.isdigit() and int(code) >= 400 and not _own_error_body(response):
                     response["content"] = {"application/problem+json": {"schema": ref}}
     return schema
 

@@ -1,4 +1,4 @@
-"""OAuth2 token endpoint (client credentials) and the JWKS."""
+"""OAuth2 token endpoint (client credentials, password) and the JWKS."""
 
 import base64
 import binascii
@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from gateway.auth.schemas import OAuthErrorOut
 from gateway.clients import service as clients
 from gateway.clients.models import OAuthClient
 from gateway.clients.schemas import TokenOut
@@ -18,20 +19,46 @@ from gateway.roles import issuable
 from gateway.users import service as users
 from gateway.users.models import User
 from kit.db import SessionDep
-from kit.problems import ProblemError
 
 router = APIRouter(tags=["auth"])
 log = logging.getLogger("gateway.auth")
 Holder = TypeVar("Holder", OAuthClient, User)
 
 
-def _oauth_error(status: int, error: str, detail: str) -> ProblemError:
-    slug = "unauthorized" if status == 401 else "bad-request"
-    problem = ProblemError(slug, detail, status=status, error=error)
-    problem.headers["Cache-Control"] = "no-store"
-    if status == 401:
-        problem.headers["WWW-Authenticate"] = 'Basic realm="oauth"'
-    return problem
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
+class OAuthError(Exception):
+    """An RFC 6749 §5.2 error: `application/json` with `error` and `error_description`."""
+
+    def __init__(self, status: int, error: str, description: str):
+        super().__init__(description)
+        self.status, self.error, self.description = status, error, description
+
+
+async def on_oauth_error(request: Request, exc: Exception) -> Response:
+    """The answer to an `OAuthError`; a 401 challenges for HTTP Basic client credentials."""
+    assert isinstance(exc, OAuthError)
+    headers = dict(NO_STORE)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="oauth"'
+    body = OAuthErrorOut(error=exc.error, error_description=exc.description)
+    return JSONResponse(body.model_dump(), status_code=exc.status, headers=headers)
+
+
+def _oauth_error(status: int, error: str, detail: str) -> OAuthError:
+    return OAuthError(status, error, detail)
+
+
+OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": OAuthErrorOut, "description": "invalid_request (a parameter missing)"},
+    401: {
+        "model": OAuthErrorOut,
+        "description": "invalid_client: unknown client, wrong secret, or the client locked "
+        "after failed logins (one answer for all)",
+    },
+}
 
 
 def _basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -95,7 +122,8 @@ async def _audit_lockout(request: Request, account: str, source: str) -> None:
                 "method": request.method,
                 "path": request.url.path,
                 "object_key": account,
-                "status": 401,
+                # the answer the refusal got: a user's is RFC 6749's 400 invalid_grant
+                "status": 400 if account.startswith("user:") else 401,
                 "outcome": "locked",
                 "phase": "outcome",  # no intent: the gateway itself decided, nothing forwarded
                 "intent_seq": None,
@@ -110,17 +138,18 @@ async def _audit_lockout(request: Request, account: str, source: str) -> None:
     summary="Get an access token (client credentials)",
     response_model=TokenOut,
     responses={
-        400: {"description": "Bad grant or scope"},
-        401: {
-            "description": "Unknown client or user, wrong secret, or the account locked after "
-            "failed logins (one answer for all)"
+        400: {
+            "model": OAuthErrorOut,
+            "description": "invalid_request, invalid_grant (unknown user or wrong password), "
+            "unsupported_grant_type or invalid_scope (RFC 6749 §5.2)",
         },
+        401: OAUTH_ERRORS[401],
     },
 )
 async def token(
     request: Request,
     session: SessionDep,
-    grant_type: Annotated[str, Form(description="client_credentials or password")],
+    grant_type: Annotated[str | None, Form(description="client_credentials or password")] = None,
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
     username: Annotated[str | None, Form(description="password grant: the user's name")] = None,
@@ -135,8 +164,10 @@ async def token(
     `GATEWAY_LOGIN_FAILURE_WINDOW_S` (15 min), or `GATEWAY_LOGIN_MAX_ACCOUNT_FAILURES` (20)
     from all, the account is locked for `GATEWAY_LOGIN_LOCK_S` (15 min): even the right
     secret then gets the same 401 as a wrong one. Administrators lift locks at
-    `/v1/lockouts`."""
+    `/v1/lockouts`. Errors are RFC 6749 §5.2 bodies (`error`, `error_description`)."""
     holder: OAuthClient | User
+    if not grant_type:
+        raise _oauth_error(400, "invalid_request", "grant_type is required")
     if grant_type == "client_credentials":
         basic = _basic_credentials(request)
         if basic is not None:
@@ -161,8 +192,8 @@ async def token(
             lockouts.account_key("user", name),
             lambda: users.authenticate(session, name, word),
         )
-        if user is None:
-            raise _oauth_error(401, "invalid_grant", "unknown user or wrong password")
+        if user is None:  # RFC 6749 §5.2: a bad resource owner password is a 400
+            raise _oauth_error(400, "invalid_grant", "unknown user or wrong password")
         subject, holder = f"user:{user.username}", user
     else:
         raise _oauth_error(
@@ -184,9 +215,7 @@ async def token(
         inspector_id=holder.inspector_id,
     )
     body = TokenOut(access_token=access_token, expires_in=expires_in, scope=" ".join(granted))
-    return JSONResponse(
-        body.model_dump(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"}
-    )
+    return JSONResponse(body.model_dump(), headers=NO_STORE)
 
 
 @router.get("/.well-known/jwks.json", summary="Token verification keys (JWKS)")

@@ -177,8 +177,9 @@ def test_users_log_in_with_passwords_and_stay_in_their_lane(
     assert created.status_code == 201 and "password" not in created.json()
     assert "password_hash" not in str(api.get("/v1/users", params={"limit": 500}).json())
 
-    assert _password_token(gateway_url, username, "wrong password!!").status_code == 401
-    assert _password_token(gateway_url, "nobody-here", "correct horse battery").status_code == 401
+    # RFC 6749 §5.2: a wrong resource-owner password is a 400 invalid_grant
+    assert _password_token(gateway_url, username, "wrong password!!").status_code == 400
+    assert _password_token(gateway_url, "nobody-here", "correct horse battery").status_code == 400
     issued = _password_token(gateway_url, username, "correct horse battery")
     assert issued.status_code == 200
     bearer = {"Authorization": f"Bearer {issued.json()['access_token']}"}
@@ -199,7 +200,7 @@ def test_users_log_in_with_passwords_and_stay_in_their_lane(
     assert bad.status_code == 422
     locked = api.patch(f"/v1/users/{username}", json={"active": False})
     assert locked.status_code == 200
-    assert _password_token(gateway_url, username, "correct horse battery").status_code == 401
+    assert _password_token(gateway_url, username, "correct horse battery").status_code == 400
 
 
 def test_concurrent_writes_keep_one_unbroken_chain(

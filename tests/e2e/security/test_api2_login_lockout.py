@@ -130,7 +130,7 @@ def test_an_administrator_unlocks_a_user_and_the_unlock_is_audited(
         _grant(gateway_url, _password_form(username, f"not-the-password-{i}"))
         for i in range(LOCKED_OUT)
     ]
-    assert {r.status_code for r in wrong} == {401}
+    assert {r.status_code for r in wrong} == {400}  # RFC 6749 §5.2
     assert wrong[0].json()["error"] == "invalid_grant"
     assert _answer(_grant(gateway_url, _password_form(username, PASSWORD))) == _answer(wrong[0])
     page = _dashboard_sign_in(gateway_url, username, PASSWORD)
