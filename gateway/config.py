@@ -52,8 +52,13 @@ class GatewaySettings(ServiceSettings):
     # Token bucket per client per gateway process; a client's record may override (0 = none).
     rate_limit_per_s: float = 100.0
     rate_limit_burst: int = 200
-    # Tighter buckets for some routes, per caller: prefix -> (per second, burst).
-    route_rate_limits: dict[str, tuple[float, int]] = {"/oauth/token": (10.0, 50)}  # noqa: RUF012
+    # Tighter buckets for some routes, per caller: prefix -> (per second, burst). Each of
+    # these checks a client secret (scrypt, about 0.1 s of CPU).
+    route_rate_limits: dict[str, tuple[float, int]] = {  # noqa: RUF012
+        "/oauth/token": (10.0, 50),
+        "/oauth/revoke": (10.0, 50),
+        "/oauth/introspect": (10.0, 50),
+    }
     # Who may read /metrics: loopback (a Prometheus beside it, `make run`, the tests); add the
     # scraper's network where it runs elsewhere, e.g. GATEWAY_METRICS_ALLOW='["10.0.0.0/8"]'.
     metrics_allow: list[IPvAnyNetwork] | None = [ip_network("127.0.0.0/8"), ip_network("::1")]  # noqa: RUF012

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gateway.audit.middleware import AuditMiddleware
 from gateway.audit.router import router as audit_router
 from gateway.audit.service import AuditWriter
+from gateway.auth import revocations
 from gateway.auth.router import OAuthError, on_oauth_error
 from gateway.auth.router import router as auth_router
 from gateway.auth.tokens import Signer
@@ -60,6 +61,7 @@ async def startup(app: FastAPI) -> None:
             await clients.remove_demo_client(session)
             await users.remove_demo_user(session)
         keys = await signing.in_force(session)
+        revoked = await revocations.in_force(session)
     signer = Signer(
         keys.current_pem,
         issuer=settings.jwt_issuer,
@@ -76,6 +78,7 @@ async def startup(app: FastAPI) -> None:
         inline_jwks=json.dumps(signer.jwks()),
         max_lifetime_s=settings.token_max_lifetime_s,
     )
+    app.state.verifier.use_revocations(revoked)
     app.state.upstreams = Upstreams(settings, signer)
     await app.state.upstreams.start()
     app.state.dependency_report = app.state.upstreams.report
@@ -100,6 +103,15 @@ async def refresh_signing_keys(sessionmaker: async_sessionmaker[AsyncSession]) -
         app.state.signer.use(keys.current_pem, keys.published_pems)
         app.state.verifier.use_jwks(app.state.signer.jwks())
         app.state.signing_kids = keys.kids
+
+
+async def refresh_revocations(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Refuse what any gateway process has revoked, and publish it to the services."""
+    async with sessionmaker() as session:
+        revoked = await revocations.in_force(session)
+    verifier = getattr(app.state, "verifier", None)
+    if verifier is not None:
+        verifier.use_revocations(revoked)
 
 
 async def prune_login_failures(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
@@ -209,6 +221,8 @@ app = create_service_app(
         Periodic("rate-limit-prune", prune, every_s=60),
         Periodic("login-failures-prune", prune_login_failures, every_s=300),
         Periodic("signing-keys", refresh_signing_keys, every_s=signing.REFRESH_S),
+        Periodic("revocations", refresh_revocations, every_s=revocations.REFRESH_S),
+        Periodic("revocations-prune", revocations.prune, every_s=300),
     ],
     openapi_url=None,
 )
@@ -219,5 +233,5 @@ app.add_middleware(GZipMiddleware, minimum_size=1000)
 # The dashboard answers these with pages and redirects, not problems.
 app.add_exception_handler(LoginRequired, on_login_required)
 app.add_exception_handler(CsrfRefused, on_csrf_refused)
-# The token endpoint answers RFC 6749 errors, not problems.
+# The token, revocation and introspection endpoints answer RFC 6749 errors, not problems.
 app.add_exception_handler(OAuthError, on_oauth_error)

@@ -5,6 +5,7 @@ from typing import cast
 from sqlalchemy import Table
 
 from gateway.audit.models import AuditEntry
+from gateway.auth.models import TokenRevocation
 from gateway.base import Base
 from gateway.clients.models import OAuthClient
 from gateway.lockouts.models import LoginFailure
@@ -24,6 +25,7 @@ __all__ = [
     "OAuthClient",
     "RateLimitBucket",
     "SigningKey",
+    "TokenRevocation",
     "User",
     "metadata",
 ]

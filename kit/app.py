@@ -207,6 +207,10 @@ def create_service_app(
             )
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
         tasks.append(asyncio.create_task(prune_forever(engine, settings, messaging=use_nats)))
+        revocations = settings.revocations_source if settings.behind_gateway else None
+        if revocations:
+            poll = app.state.verifier.poll_revocations(revocations)
+            tasks.append(asyncio.create_task(poll, name="revocations"))
         tasks += [
             asyncio.create_task(run_every(p, app.state.sessionmaker), name=p.name) for p in periodic
         ]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -15,6 +17,8 @@ from fastapi import Depends, Request
 from jwt import PyJWK
 
 from kit.problems import ProblemError
+
+log = logging.getLogger("kit.auth")
 
 # Scopes per service and action, then the administrative roles (三权分立, 等保 2.0 level 3):
 # `system_admin` (系统管理员) manages clients, users, agencies and zones' reference data and
@@ -91,6 +95,48 @@ VERIFIED_CACHE_SIZE = 10_000
 DEFAULT_MAX_LIFETIME_S = 1200
 CLOCK_SKEW_S = 60  # between the gateway's clock and a service's
 JWKS_MAX_AGE_S = 300  # as the gateway's JWKS answer says (Cache-Control: max-age)
+# How often a service asks the gateway for its revocation list: a revoked token, or one of a
+# disabled client or user, is refused everywhere within this plus the gateway's own refresh.
+REVOCATIONS_POLL_S = 2.0
+REVOCATIONS_TYP = "revocations+jwt"
+
+
+def subject_digest(subject: str) -> str:
+    """How the revocation list names a subject: a digest, so the list does not spell out
+    which clients and users were disabled."""
+    return hashlib.sha256(subject.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Revoked:
+    """What the gateway has revoked and that has not expired yet: token ids (`jti`), and
+    subjects (by `subject_digest`) whose tokens issued at or before a moment (epoch seconds,
+    `iat`) are refused: a disabled client or user."""
+
+    jtis: frozenset[str] = frozenset()
+    subjects: dict[str, int] = field(default_factory=dict)
+
+    def refuses(self, jti: object, digest: str, iat: float) -> bool:
+        """A set and a dict lookup: the whole per-request cost of revocation."""
+        if jti in self.jtis:
+            return True
+        cutoff = self.subjects.get(digest)
+        return cutoff is not None and iat <= cutoff
+
+    def claims(self) -> dict[str, Any]:
+        """The list as JWT claims (`/oauth/revocations`)."""
+        return {
+            "revoked_jti": sorted(self.jtis),
+            "revoked_sub": dict(sorted(self.subjects.items())),
+        }
+
+    @classmethod
+    def from_claims(cls, claims: dict[str, Any]) -> Revoked:
+        """The list from `claims` (ValueError/TypeError when malformed)."""
+        jtis, subjects = claims["revoked_jti"], claims["revoked_sub"]
+        if not isinstance(jtis, list) or not isinstance(subjects, dict):
+            raise TypeError("revoked_jti must be a list and revoked_sub an object")
+        return cls(frozenset(map(str, jtis)), {str(k): int(v) for k, v in subjects.items()})
 
 
 class JwksVerifier:
@@ -112,7 +158,9 @@ class JwksVerifier:
         self._keys: dict[str, PyJWK] = {}
         # Verified tokens until they expire: a signature check per request is the single
         # largest cost of a small request. Bounded; oldest entries go first.
-        self._verified: dict[str, tuple[Principal, float]] = {}
+        # The revocation check runs on cached tokens too, so a revoked one is refused at once.
+        self._verified: dict[str, tuple[Principal, float, str]] = {}
+        self.revoked = Revoked()
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
         if inline_jwks:
@@ -161,18 +209,68 @@ class JwksVerifier:
             await self._refresh()
         return self._keys.get(kid)
 
+    def use_revocations(self, revoked: Revoked) -> None:
+        """Refuse these tokens and subjects from now on, cached or not."""
+        self.revoked = revoked
+
+    async def fetch_revocations(self, url: str) -> None:
+        """Replace the revocation list with the gateway's (`/oauth/revocations`): a JWT signed
+        with a token key this verifier knows, so only the gateway can shorten or lengthen it."""
+        async with httpx.AsyncClient(timeout=3.0) as client:
+            response = await client.get(url)
+            response.raise_for_status()
+        await self.load_revocations(response.text.strip())
+
+    async def load_revocations(self, signed: str) -> None:
+        """Use the revocation list `signed` (ValueError, and the old list kept, when it is not
+        one the gateway signed with a known key)."""
+        try:
+            header = jwt.get_unverified_header(signed)
+            key = await self.key_for(str(header.get("kid", "")))
+            if key is None or header.get("typ") != REVOCATIONS_TYP:
+                raise ValueError("not a revocation list signed by a gateway key")
+            claims = jwt.decode(
+                signed,
+                key=key,
+                algorithms=["EdDSA"],
+                issuer=self.issuer,
+                options={"require": ["iat", "exp", "iss"], "verify_aud": False},
+            )
+            revoked = Revoked.from_claims(claims)
+        except (jwt.PyJWTError, KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"revocation list refused: {exc}") from exc
+        self.use_revocations(revoked)
+
+    async def poll_revocations(self, url: str, every_s: float = REVOCATIONS_POLL_S) -> None:
+        """`fetch_revocations` forever; while the gateway is away the last list stands (the
+        tokens it cannot cover expire within their 15 minutes anyway)."""
+        failing = False
+        while True:
+            try:
+                await self.fetch_revocations(url)
+                failing = False
+            except Exception as exc:
+                if not failing:
+                    log.warning("revocation list not refreshed from %s (%r)", url, exc)
+                failing = True
+            await asyncio.sleep(every_s)
+
     async def verify(self, token: str) -> Principal:
         """Decode and check signature, issuer, audience, expiry and lifetime (cached until
-        expiry)."""
+        expiry), and that the gateway has not revoked it (checked on every call)."""
         await self._refresh_if_stale()
         cached = self._verified.get(token)
-        if cached is not None and cached[1] > time.time():
-            return cached[0]
-        principal = await self._verify(token)
-        if len(self._verified) >= VERIFIED_CACHE_SIZE:
-            for stale in list(self._verified)[: VERIFIED_CACHE_SIZE // 10]:
-                del self._verified[stale]
-        self._verified[token] = (principal, float(principal.claims["exp"]))
+        if cached is None or cached[1] <= time.time():
+            principal = await self._verify(token)
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                for stale in list(self._verified)[: VERIFIED_CACHE_SIZE // 10]:
+                    del self._verified[stale]
+            exp = float(principal.claims["exp"])
+            cached = (principal, exp, subject_digest(principal.subject))
+            self._verified[token] = cached
+        principal, _, digest = cached
+        if self.revoked.refuses(principal.claims.get("jti"), digest, principal.claims["iat"]):
+            raise _unauthorized("token has been revoked")
         return principal
 
     async def _verify(self, token: str) -> Principal:

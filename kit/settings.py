@@ -72,6 +72,9 @@ class ServiceSettings(PiiSettings):
     jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
     # Inline JWKS (JSON) instead of fetching; used by single-service tests.
     jwks_json: str = ""
+    # The gateway's revocation list, polled every couple of seconds (kit.auth); empty = beside
+    # `jwks_url` (its origin + /oauth/revocations), "off" = not polled (single-service tests).
+    revocations_url: str = ""
     jwt_issuer: str = "zone-gateway"
     jwt_audience: str = "zone-platform"
     # Tokens claiming a longer lifetime (exp - iat) are refused with a 401, whoever signed
@@ -97,6 +100,16 @@ class ServiceSettings(PiiSettings):
     # no caller skips its audit and rate limits by calling the service's port. Unset: on in
     # prod, off otherwise; `make run` and the test stacks turn it on (deploy/launcher.py).
     require_gateway: bool | None = None
+
+    @property
+    def revocations_source(self) -> str | None:
+        """Where to poll the revocation list, or None."""
+        if self.revocations_url == "off" or (self.jwks_json and not self.revocations_url):
+            return None
+        if self.revocations_url:
+            return self.revocations_url
+        origin, _, _ = self.jwks_url.partition("/.well-known/")
+        return f"{origin}/oauth/revocations"
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_prod(self) -> ServiceSettings:

@@ -1,4 +1,5 @@
-"""OAuth2 token endpoint (client credentials, password) and the JWKS."""
+"""OAuth 2: the token endpoint, revocation (RFC 7009), introspection (RFC 7662), the JWKS
+and the signed revocation list the services poll."""
 
 import base64
 import binascii
@@ -9,7 +10,9 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
 
-from gateway.auth.schemas import OAuthErrorOut
+from gateway.auth import revocations
+from gateway.auth.models import TokenRevocation
+from gateway.auth.schemas import IntrospectionOut, OAuthErrorOut
 from gateway.clients import service as clients
 from gateway.clients.models import OAuthClient
 from gateway.clients.schemas import TokenOut
@@ -18,7 +21,9 @@ from gateway.lockouts import service as lockouts
 from gateway.roles import issuable
 from gateway.users import service as users
 from gateway.users.models import User
+from kit.auth import Principal
 from kit.db import SessionDep
+from kit.problems import ProblemError
 
 router = APIRouter(tags=["auth"])
 log = logging.getLogger("gateway.auth")
@@ -216,6 +221,148 @@ async def token(
     )
     body = TokenOut(access_token=access_token, expires_in=expires_in, scope=" ".join(granted))
     return JSONResponse(body.model_dump(), headers=NO_STORE)
+
+
+async def _client(
+    request: Request, session: SessionDep, client_id: str | None, client_secret: str | None
+) -> OAuthClient:
+    """The confidential client calling (client_secret_basic or client_secret_post), under
+    the token endpoint's lockout rules; 401 invalid_client otherwise."""
+    basic = _basic_credentials(request)
+    if basic is not None:
+        client_id, client_secret = basic
+    if not client_id or not client_secret:
+        raise _oauth_error(401, "invalid_client", "client_id and client_secret are required")
+    cid, secret = client_id, client_secret
+    client = await _guarded(
+        request,
+        lockouts.account_key("client", cid),
+        lambda: clients.authenticate(session, cid, secret),
+    )
+    if client is None:
+        raise _oauth_error(401, "invalid_client", "unknown client or wrong secret")
+    return client
+
+
+async def _honoured(request: Request, session: SessionDep, token: str) -> Principal | None:
+    """The token's holder when the gateway honours it now: signed by a key in force, not
+    expired, not revoked (checked in the database, not only in the list the processes hold),
+    its client or user still active; else None."""
+    try:
+        principal: Principal = await request.app.state.verifier.verify(token)
+    except ProblemError:
+        return None
+    claims = principal.claims
+    if await session.get(TokenRevocation, ("jti", str(claims.get("jti")))) is not None:
+        return None
+    cut = await session.get(TokenRevocation, ("sub", principal.subject))
+    if cut is not None and float(claims["iat"]) <= cut.issued_up_to:
+        return None
+    holder: OAuthClient | User | None
+    if principal.subject.startswith("user:"):
+        holder = await session.get(User, principal.subject.removeprefix("user:"))
+    else:
+        holder = await session.get(OAuthClient, principal.subject)
+    return principal if holder is not None and holder.active else None
+
+
+TokenForm = Annotated[str | None, Form(description="The access token")]
+HintForm = Annotated[str | None, Form(description="access_token (the only kind issued)")]
+ClientIdForm = Annotated[str | None, Form(description="client_secret_post: the client's id")]
+SecretForm = Annotated[str | None, Form(description="client_secret_post: its secret")]
+
+
+@router.post(
+    "/oauth/revoke",
+    summary="Revoke an access token (RFC 7009)",
+    responses={
+        200: {"description": "Revoked, or not a token this gateway honours (nothing to do)"},
+        400: {
+            "model": OAuthErrorOut,
+            "description": "invalid_request (no token), unauthorized_client (another "
+            "client's token, and the caller is no security administrator)",
+        },
+        401: OAUTH_ERRORS[401],
+    },
+)
+async def revoke(
+    request: Request,
+    session: SessionDep,
+    token: TokenForm = None,
+    token_type_hint: HintForm = None,
+    client_id: ClientIdForm = None,
+    client_secret: SecretForm = None,
+) -> Response:
+    """A confidential client revokes a token issued to it (a client holding
+    `security_admin` revokes anyone's, a user's included). Every gateway process and every
+    service refuses it within about three seconds; an invalid, expired or unknown token
+    answers 200 as well (RFC 7009 §2.2)."""
+    client = await _client(request, session, client_id, client_secret)
+    if not token:
+        raise _oauth_error(400, "invalid_request", "token is required")
+    try:
+        principal: Principal = await request.app.state.verifier.verify(token)
+    except ProblemError:
+        return Response(status_code=200, headers=NO_STORE)
+    may_revoke_any = bool({"admin", "security_admin"} & set(client.scopes))
+    if principal.subject != client.client_id and not may_revoke_any:
+        raise _oauth_error(400, "unauthorized_client", "this token was issued to another client")
+    claims = principal.claims
+    await revocations.revoke_token(session, jti=str(claims["jti"]), exp=float(claims["exp"]))
+    return Response(status_code=200, headers=NO_STORE)
+
+
+@router.post(
+    "/oauth/introspect",
+    summary="Introspect an access token (RFC 7662)",
+    response_model=IntrospectionOut,
+    response_model_exclude_none=True,
+    responses={400: OAUTH_ERRORS[400], 401: OAUTH_ERRORS[401]},
+)
+async def introspect(
+    request: Request,
+    session: SessionDep,
+    token: TokenForm = None,
+    token_type_hint: HintForm = None,
+    client_id: ClientIdForm = None,
+    client_secret: SecretForm = None,
+) -> JSONResponse:
+    """For confidential clients: `{"active": false}` for a token that is revoked, expired,
+    foreign (another issuer, unsigned, garbage) or whose client or user is disabled; else
+    `active: true` with its scope, subject, client or user name and times."""
+    await _client(request, session, client_id, client_secret)
+    if not token:
+        raise _oauth_error(400, "invalid_request", "token is required")
+    principal = await _honoured(request, session, token)
+    if principal is None:
+        return JSONResponse({"active": False}, headers=NO_STORE)
+    claims = principal.claims
+    user = (
+        principal.subject.removeprefix("user:") if principal.subject.startswith("user:") else None
+    )
+    body = IntrospectionOut(
+        active=True,
+        token_type="Bearer",  # noqa: S106 - the OAuth token type, not a secret
+        username=user,
+        client_id=None if user else principal.subject,
+        **{k: v for k, v in claims.items() if k not in ("active", "token_type")},
+    )
+    return JSONResponse(body.model_dump(exclude_none=True), headers=NO_STORE)
+
+
+@router.get(
+    "/oauth/revocations",
+    summary="Revoked tokens and subjects, signed (polled by the services)",
+    response_class=Response,
+    include_in_schema=False,  # the services' plumbing (a signed JWT), not for API clients
+)
+async def revocation_list(request: Request) -> Response:
+    """A JWT signed with the current token key (`typ` revocations+jwt): the ids of revoked
+    tokens (`revoked_jti`) and, for disabled clients and users, a digest of the subject
+    with the `iat` up to which its tokens are refused (`revoked_sub`). Each service polls
+    it every 2 s and checks each request against it (kit.auth)."""
+    signed = request.app.state.signer.revocations(request.app.state.verifier.revoked)
+    return Response(signed, media_type="application/jwt")
 
 
 @router.get("/.well-known/jwks.json", summary="Token verification keys (JWKS)")

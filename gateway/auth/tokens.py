@@ -17,6 +17,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 
 from kit import gateway_assertion
+from kit.auth import REVOCATIONS_TYP, Revoked
+
+REVOCATIONS_TTL_S = 60  # a copy held longer than this (a stale cache) is refused
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 
@@ -126,6 +129,15 @@ class Signer:
         }
         token = jwt.encode(payload, self._key, algorithm="EdDSA", headers={"kid": self.kid})
         return token, self.ttl_s
+
+    def revocations(self, revoked: Revoked) -> str:
+        """The revocation list as a JWT signed with the current key (kit.auth verifies it)."""
+        now = int(time.time())
+        payload = {"iss": self.issuer, "iat": now, "exp": now + REVOCATIONS_TTL_S}
+        headers = {"kid": self.kid, "typ": REVOCATIONS_TYP}
+        return jwt.encode(
+            {**payload, **revoked.claims()}, self._key, algorithm="EdDSA", headers=headers
+        )
 
     def assertion(self, *, method: str, target: str, request_id: str) -> str:
         """The gateway's assertion for one request it sends a service (kit.gateway_assertion):

@@ -8,9 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.access import ensure_may_change, ensure_may_hold
+from gateway.auth import revocations
 from gateway.auth.tokens import hash_secret, new_secret, verify_secret
 from gateway.clients.models import OAuthClient
 from gateway.clients.schemas import ClientIn, ClientPatch
+from gateway.config import settings
 from kit.auth import ALL_SCOPES, Principal
 from kit.db import get_or_404
 from kit.pagination import PageParams, keyset_page
@@ -61,13 +63,17 @@ async def update(
     session: AsyncSession, client: OAuthClient, *, patch: ClientPatch, actor: Principal
 ) -> OAuthClient:
     """Change name, scopes, limits or active flag (422 for scopes it may not hold, 403 when
-    the actor's role does not cover the change)."""
+    the actor's role does not cover the change). Disabling it revokes its tokens."""
     changes = patch.model_dump(exclude_unset=True)
     after = changes.get("scopes") or client.scopes
     ensure_may_hold(after, bound=_bound(client.uscc, client.inspector_id))
     ensure_may_change(actor, before=client.scopes, after=after, fields=changes)
     if changes.get("scopes"):
         changes["scopes"] = sorted(set(changes["scopes"]))
+    if client.active and changes.get("active") is False:
+        await revocations.revoke_subject(
+            session, subject=client.client_id, max_lifetime_s=settings.token_max_lifetime_s
+        )
     for field, value in changes.items():
         setattr(client, field, value)  # not_null fields were checked; limits may go back to null
     await session.flush()

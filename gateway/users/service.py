@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.access import ensure_may_change, ensure_may_hold
+from gateway.auth import revocations
 from gateway.config import settings
 from gateway.users.models import User
 from gateway.users.policy import password_problems
@@ -59,7 +60,8 @@ async def list_page(session: AsyncSession, *, page: PageParams) -> tuple[list[Us
 
 async def update(session: AsyncSession, user: User, *, patch: UserPatch, actor: Principal) -> User:
     """Apply a change; a new password is hashed. Only office users hold administrative roles
-    (422 naming `scopes`); an administrative user is the security administrator's (403)."""
+    (422 naming `scopes`); an administrative user is the security administrator's (403).
+    Deactivating the user revokes the tokens they hold."""
     changes = patch.model_dump(exclude_unset=True)
     after = changes.get("scopes") or user.scopes
     ensure_may_hold(after, bound=user.kind != "office")
@@ -69,6 +71,10 @@ async def update(session: AsyncSession, user: User, *, patch: UserPatch, actor: 
     if "password" in changes:
         check_password(changes["password"], username=user.username)
         user.password_hash = await asyncio.to_thread(HASHER.hash, changes.pop("password"))
+    if user.active and changes.get("active") is False:
+        await revocations.revoke_subject(
+            session, subject=f"user:{user.username}", max_lifetime_s=settings.token_max_lifetime_s
+        )
     for field, value in changes.items():
         setattr(user, field, value)
     await session.flush()
