@@ -417,7 +417,8 @@ def document_security(app: Any, document: dict[str, Any]) -> dict[str, Any]:
     schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
     schemes["oauth2"] = {
         "type": "oauth2",
-        "description": "Client-credentials tokens from the gateway's /oauth/token",
+        "description": "Tokens from the gateway's /oauth/token; its RFC 8414 metadata (grants, "
+        "revocation, introspection) is at /.well-known/oauth-authorization-server",
         "flows": {
             "clientCredentials": {
                 "tokenUrl": "/oauth/token",

@@ -1,5 +1,5 @@
-"""OAuth 2: the token endpoint, revocation (RFC 7009), introspection (RFC 7662), the JWKS
-and the signed revocation list the services poll."""
+"""OAuth 2: the token endpoint, revocation (RFC 7009), introspection (RFC 7662), server
+metadata (RFC 8414), the JWKS and the signed revocation list the services poll."""
 
 import base64
 import binascii
@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from gateway.auth import revocations
 from gateway.auth.models import TokenRevocation
-from gateway.auth.schemas import IntrospectionOut, OAuthErrorOut
+from gateway.auth.schemas import IntrospectionOut, OAuthErrorOut, ServerMetadataOut
 from gateway.clients import service as clients
 from gateway.clients.models import OAuthClient
 from gateway.clients.schemas import TokenOut
@@ -21,7 +21,7 @@ from gateway.lockouts import service as lockouts
 from gateway.roles import issuable
 from gateway.users import service as users
 from gateway.users.models import User
-from kit.auth import Principal
+from kit.auth import ALL_SCOPES, Principal
 from kit.db import SessionDep
 from kit.problems import ProblemError
 
@@ -348,6 +348,41 @@ async def introspect(
         **{k: v for k, v in claims.items() if k not in ("active", "token_type")},
     )
     return JSONResponse(body.model_dump(exclude_none=True), headers=NO_STORE)
+
+
+def _issuer() -> str:
+    """RFC 8414's issuer is a URL: the tokens' own `iss` when it is one, else this gateway's
+    public address (tokens then carry GATEWAY_JWT_ISSUER, `zone-gateway` by default)."""
+    if settings.jwt_issuer.startswith(("https://", "http://")):
+        return settings.jwt_issuer
+    return settings.public_base_url.rstrip("/")
+
+
+@router.get(
+    "/.well-known/oauth-authorization-server",
+    summary="OAuth 2 authorization server metadata (RFC 8414)",
+    response_model=ServerMetadataOut,
+)
+async def server_metadata() -> JSONResponse:
+    """Where the token, revocation, introspection and key endpoints are, which grants,
+    scopes and client authentication methods they take."""
+    base = settings.public_base_url.rstrip("/")
+    scopes = [s for s in ALL_SCOPES if s != "admin" or settings.profile == "dev"]
+    body = ServerMetadataOut(
+        issuer=_issuer(),
+        token_endpoint=f"{base}/oauth/token",
+        jwks_uri=f"{base}/.well-known/jwks.json",
+        grant_types_supported=["client_credentials", "password"],
+        response_types_supported=[],  # no authorization endpoint: no browser redirects
+        scopes_supported=scopes,
+        token_endpoint_auth_methods_supported=CLIENT_AUTH_METHODS,
+        revocation_endpoint=f"{base}/oauth/revoke",
+        revocation_endpoint_auth_methods_supported=CLIENT_AUTH_METHODS,
+        introspection_endpoint=f"{base}/oauth/introspect",
+        introspection_endpoint_auth_methods_supported=CLIENT_AUTH_METHODS,
+        service_documentation=f"{base}/docs",
+    )
+    return JSONResponse(body.model_dump(), headers={"Cache-Control": "public, max-age=300"})
 
 
 @router.get(

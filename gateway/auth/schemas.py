@@ -1,4 +1,4 @@
-"""OAuth 2 bodies: errors (RFC 6749 §5.2), introspection (RFC 7662)."""
+"""OAuth 2 bodies: errors (RFC 6749 §5.2), introspection (RFC 7662), metadata (RFC 8414)."""
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,3 +28,20 @@ class IntrospectionOut(BaseModel):
     aud: str | None = None
     iss: str | None = None
     jti: str | None = None
+
+
+class ServerMetadataOut(BaseModel):
+    """RFC 8414 authorization server metadata."""
+
+    issuer: str
+    token_endpoint: str
+    jwks_uri: str
+    grant_types_supported: list[str]
+    response_types_supported: list[str]
+    scopes_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    revocation_endpoint: str
+    revocation_endpoint_auth_methods_supported: list[str]
+    introspection_endpoint: str
+    introspection_endpoint_auth_methods_supported: list[str]
+    service_documentation: str

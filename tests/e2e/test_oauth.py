@@ -1,6 +1,6 @@
-"""OAuth 2 as standard clients expect it: RFC 7009 revocation, RFC 7662 introspection,
-RFC 6749 §5.2 errors, RFC 6750 insufficient_scope, and tokens of a revoked token or a
-disabled client or user refused within 5 s at the gateway and at the services."""
+"""OAuth 2 as standard clients expect it: RFC 8414 metadata, RFC 7009 revocation, RFC 7662
+introspection, RFC 6749 §5.2 errors, RFC 6750 insufficient_scope, and tokens of a revoked
+token or a disabled client or user refused within 5 s at the gateway and at the services."""
 
 from __future__ import annotations
 
@@ -78,6 +78,32 @@ def _everywhere(
         "registry": direct("registry", "/v1/zones"),
         "credit": direct("credit", "/v1/credit/model"),
     }
+
+
+def test_the_metadata_document_names_every_endpoint(gateway_url: str) -> None:
+    response = httpx.get(f"{gateway_url}/.well-known/oauth-authorization-server")
+    assert response.status_code == 200
+    meta = response.json()
+    assert meta["issuer"] and meta["token_endpoint"] == f"{gateway_url}/oauth/token"
+    assert meta["jwks_uri"] == f"{gateway_url}/.well-known/jwks.json"
+    assert meta["revocation_endpoint"] == f"{gateway_url}/oauth/revoke"
+    assert meta["introspection_endpoint"] == f"{gateway_url}/oauth/introspect"
+    assert meta["grant_types_supported"] == ["client_credentials", "password"]
+    assert {"registry:read", "security_admin"} <= set(meta["scopes_supported"])
+    for kind in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
+        methods = meta[f"{kind}_auth_methods_supported"]
+        assert methods == ["client_secret_basic", "client_secret_post"]
+    # each endpoint named is there, and answers as its RFC says
+    assert httpx.get(meta["jwks_uri"]).json()["keys"]
+    _oauth_error(httpx.post(meta["token_endpoint"], data={}), 400, "invalid_request")
+    _oauth_error(
+        httpx.post(meta["revocation_endpoint"], data={"token": "x"}), 401, "invalid_client"
+    )
+    _oauth_error(httpx.post(meta["introspection_endpoint"], data={}), 401, "invalid_client")
+    document = httpx.get(f"{gateway_url}/openapi.json").json()
+    scheme = document["components"]["securitySchemes"]["oauth2"]
+    assert "/.well-known/oauth-authorization-server" in scheme["description"]
+    assert "/oauth/introspect" in document["paths"] and "/oauth/revoke" in document["paths"]
 
 
 def test_token_endpoint_errors_are_rfc6749_bodies(gateway_url: str, admin: httpx.Client) -> None:
