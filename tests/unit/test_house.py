@@ -186,3 +186,14 @@ def test_advisory_locks_only_through_kit_locks() -> None:
         and "advisory_" in path.read_text(encoding="utf-8").replace("advisory locks", "")
     )
     assert wrong == []
+
+
+def test_test_modules_outside_packages_have_unique_names() -> None:
+    """tests/unit and tests/e2e are not packages: pytest imports their modules by file name,
+    so two test_x.py there stop the whole collection ("import file mismatch")."""
+    seen: dict[str, Path] = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        if (path.parent / "__init__.py").exists():
+            continue
+        assert path.name not in seen, f"{path} and {seen[path.name]} share a name"
+        seen[path.name] = path
