@@ -493,6 +493,6 @@ def test_the_api_docs_load_their_assets_from_the_gateway(browser: Any, gateway_u
     )
     tab.goto("/docs")
     tab.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
-    assert "Zone platform gateway" in tab.inner_text(".swagger-ui .info .title")
+    assert "Zone platform API" in tab.inner_text(".swagger-ui .info .title")
     assert elsewhere == []  # government networks block CDNs
     context.close()
