@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from deploy import pg_auth
+from deploy import pg_auth, pii_keys
 from deploy.launcher import Stack
 from deploy.processes import free_port
 from tests.helpers import temp_dir, token
@@ -142,6 +142,9 @@ def test_run_against_external_postgres_and_nats(stack: Stack) -> None:
             "ZONE_DATABASE_URL": stack.pg_root_url,
             "ZONE_NATS_URL": stack.nats_client_url,
             "ZONE_NATS_CREDENTIALS": str(stack.nats_credentials),
+            # the databases' encrypted columns (the gateway's signing key among them) are
+            # under the shared stack's keys, as a deployment's are under its own
+            "ZONE_PII_KEYS_FILE": str(pii_keys.path_for(stack.data_dir)),
         }
     )
     try:
