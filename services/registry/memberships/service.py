@@ -167,7 +167,7 @@ async def decide(
             f"a reason is required to {decision_in.decision.value}",
             errors=[{"field": "reason", "reason": "required for this decision"}],
         )
-    if decision_in.decision is Decision.admit:
+    if target is S.admitted:  # admitting, and reinstating a suspended member, alike
         await _check_admission(session, membership, decision_in)
     effective_at = (
         datetime.combine(decision_in.effective_on, time.min, CHINA)

@@ -136,6 +136,21 @@ async def test_zone_admission_follows_the_level_s_measures(
     )
     await _admit(session, refused, reason="专项审查通过")
     assert refused.status == "admitted"
+    # reinstating is admitting again: the C member, suspended, is now refused
+    for decision in (Decision.suspend, Decision.reinstate):
+        decide = memberships.decide(
+            session,
+            reviewed,
+            decision_in=DecisionIn(decision=decision, reason="整改"),
+            principal=ADMIN,
+        )
+        if decision is Decision.suspend:
+            await decide
+            continue
+        with pytest.raises(Conflict) as reinstated:
+            await decide
+        assert reinstated.value.extensions["rule"] == "credit_measure"
+    assert reviewed.status == "suspended"
 
 
 async def test_a_removal_review_follows_the_measures_of_the_level_fallen_into(
