@@ -47,8 +47,17 @@ def _weak_match(header: str, etag: str) -> bool:
     return "*" in tags or opaque in tags
 
 
+async def _not_modified(start: Message, send: Send) -> None:
+    """A 304 standing for the 200 `start` began: its validators and caching headers only."""
+    kept = [(k, v) for k, v in start["headers"] if k in KEPT_ON_304]
+    await send({"type": "http.response.start", "status": 304, "headers": kept})
+    await send({"type": "http.response.body", "body": b""})
+
+
 class HttpSemanticsMiddleware:
-    """HEAD as GET without the body; ETag, 304 and Cache-Control on successful GETs."""
+    """HEAD as GET without the body; ETag, 304 and Cache-Control on successful GETs. An
+    answer that already carries an ETag (a service's, relayed by the gateway) streams
+    through unbuffered; only untagged ones are held (up to 2 MiB) to be hashed."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -66,23 +75,33 @@ class HttpSemanticsMiddleware:
         start: Message | None = None
         chunks: list[bytes] = []
         size = 0
-        passing = False  # streaming through: too long to hash, or not a 200
+        passing = False  # streaming through: too long to hash, not a 200, or already tagged
+        dropping = False  # a 304 went out for a tagged answer: its body goes nowhere
 
         async def send_wrapped(message: Message) -> None:
-            nonlocal start, size, passing
+            nonlocal start, size, passing, dropping
             if message["type"] == "http.response.start":
                 start = message
                 headers = MutableHeaders(scope=message)
-                if message["status"] == 200:
-                    if "cache-control" not in headers:
-                        headers["Cache-Control"] = PUBLIC_CACHE if public else PRIVATE_CACHE
-                    headers.add_vary_header("Accept-Language")
-                else:
+                if message["status"] != 200:
                     passing = True
                     await send(message)
+                    return
+                if "cache-control" not in headers:
+                    headers["Cache-Control"] = PUBLIC_CACHE if public else PRIVATE_CACHE
+                headers.add_vary_header("Accept-Language")
+                etag = headers.get("etag")
+                if etag is not None:  # tagged already (a service's answer the gateway relays)
+                    if if_none_match is not None and _weak_match(if_none_match, etag):
+                        dropping = True
+                        await _not_modified(message, send)
+                    else:
+                        passing = True
+                        await send(message)
                 return
-            if message["type"] != "http.response.body":
-                await send(message)
+            if message["type"] != "http.response.body" or dropping:
+                if not dropping:
+                    await send(message)
                 return
             if passing:
                 await send({**message, "body": b""} if head else message)
@@ -124,9 +143,7 @@ class HttpSemanticsMiddleware:
             etag = f'W/"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
             headers["ETag"] = etag
         if if_none_match is not None and _weak_match(if_none_match, etag):
-            kept = [(k, v) for k, v in start["headers"] if k in KEPT_ON_304]
-            await send({"type": "http.response.start", "status": 304, "headers": kept})
-            await send({"type": "http.response.body", "body": b""})
+            await _not_modified(start, send)
             return
         await send(start)
         await send({"type": "http.response.body", "body": b"" if head else body})

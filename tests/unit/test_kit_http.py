@@ -39,6 +39,14 @@ def _app() -> FastAPI:
 
         return StreamingResponse(chunks(), media_type="text/plain")
 
+    @app.get("/v1/tagged")
+    async def tagged() -> StreamingResponse:  # as the gateway relays a service's answer
+        async def chunks():  # type: ignore[no-untyped-def]
+            yield b"z" * 1000
+            yield b"z" * 1000
+
+        return StreamingResponse(chunks(), media_type="text/plain", headers={"ETag": '"v7"'})
+
     app.add_middleware(HttpSemanticsMiddleware)
     return app
 
@@ -113,3 +121,13 @@ async def test_a_405_allows_every_method_of_the_path() -> None:
     assert refused.headers["allow"] == "DELETE, GET, HEAD, PUT"
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert "allowed: DELETE, GET, HEAD, PUT" in refused.json()["detail"]
+
+
+async def test_an_answer_tagged_already_streams_through_and_revalidates() -> None:
+    async with await _client() as client:
+        first = await client.get("/v1/tagged")
+        assert first.content == b"z" * 2000 and first.headers["etag"] == '"v7"'
+        again = await client.get("/v1/tagged", headers={"If-None-Match": 'W/"v7"'})
+        assert again.status_code == 304 and again.content == b""
+        head = await client.head("/v1/tagged")
+        assert head.status_code == 200 and head.content == b""
