@@ -174,19 +174,7 @@ async def token(
     if not grant_type:
         raise _oauth_error(400, "invalid_request", "grant_type is required")
     if grant_type == "client_credentials":
-        basic = _basic_credentials(request)
-        if basic is not None:
-            client_id, client_secret = basic
-        if not client_id or not client_secret:
-            raise _oauth_error(401, "invalid_client", "client_id and client_secret are required")
-        cid, secret = client_id, client_secret
-        client = await _guarded(
-            request,
-            lockouts.account_key("client", cid),
-            lambda: clients.authenticate(session, cid, secret),
-        )
-        if client is None:
-            raise _oauth_error(401, "invalid_client", "unknown client or wrong secret")
+        client = await _client(request, session, client_id, client_secret)
         subject, holder = client.client_id, client
     elif grant_type == "password":
         if not username or not password:
