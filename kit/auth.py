@@ -213,12 +213,15 @@ class JwksVerifier:
         """Refuse these tokens and subjects from now on, cached or not."""
         self.revoked = revoked
 
-    async def fetch_revocations(self, url: str) -> None:
+    async def fetch_revocations(self, url: str, client: httpx.AsyncClient | None = None) -> None:
         """Replace the revocation list with the gateway's (`/oauth/revocations`): a JWT signed
-        with a token key this verifier knows, so only the gateway can shorten or lengthen it."""
-        async with httpx.AsyncClient(timeout=3.0) as client:
-            response = await client.get(url)
-            response.raise_for_status()
+        with a token key this verifier knows, so only the gateway can shorten or lengthen it.
+        `client`: a poller's own, kept open between polls."""
+        if client is None:
+            async with httpx.AsyncClient(timeout=3.0) as own:
+                return await self.fetch_revocations(url, own)
+        response = await client.get(url)
+        response.raise_for_status()
         await self.load_revocations(response.text.strip())
 
     async def load_revocations(self, signed: str) -> None:
@@ -245,15 +248,16 @@ class JwksVerifier:
         """`fetch_revocations` forever; while the gateway is away the last list stands (the
         tokens it cannot cover expire within their 15 minutes anyway)."""
         failing = False
-        while True:
-            try:
-                await self.fetch_revocations(url)
-                failing = False
-            except Exception as exc:
-                if not failing:
-                    log.warning("revocation list not refreshed from %s (%r)", url, exc)
-                failing = True
-            await asyncio.sleep(every_s)
+        async with httpx.AsyncClient(timeout=3.0) as client:  # one connection, reused
+            while True:
+                try:
+                    await self.fetch_revocations(url, client)
+                    failing = False
+                except Exception as exc:
+                    if not failing:
+                        log.warning("revocation list not refreshed from %s (%r)", url, exc)
+                    failing = True
+                await asyncio.sleep(every_s)
 
     async def verify(self, token: str) -> Principal:
         """Decode and check signature, issuer, audience, expiry and lifetime (cached until
