@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.auth.tokens import Signer
 from gateway.config import GatewaySettings
-from kit import gateway_assertion, tracing
+from kit import gateway_assertion
 from kit.observability import request_id_var
 from kit.problems import problem_response
 
@@ -248,14 +248,9 @@ async def _forward(request: Request, upstreams: Upstreams, service: str, base: s
         headers.append(("X-Forwarded-For", request.client.host))
     headers.append(("X-Forwarded-Proto", request.url.scheme))
     body = await request.body()
-    # a CLIENT span for the call (until the answer's headers), the service's request its child
-    span = tracing.start(
-        f"{request.method} {request.scope['route'].path}",
-        tracing.SpanKind.CLIENT,
-        request.state.traceparent,
-        **{"http.request.method": request.method, "server.address": service},
-    )
-    headers.append(("traceparent", tracing.traceparent_of(span) or request.state.traceparent))
+    # With tracing on, the aiohttp instrumentation's CLIENT span for the call replaces this
+    # with its own id, so the service's request span is the child of the gateway's call.
+    headers.append(("traceparent", request.state.traceparent))
     # Forward the path exactly as received (still percent-encoded): decoding here would let
     # `..%2F` segments escape the routed prefix.
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
@@ -266,22 +261,20 @@ async def _forward(request: Request, upstreams: Upstreams, service: str, base: s
     # send again for reads; for writes the client retries (with its Idempotency-Key).
     attempts = 2 if request.method in ("GET", "HEAD") else 1
     try:
-        with tracing.active(span):
-            for attempt in range(attempts):
-                try:
-                    upstream = await upstreams.session.request(
-                        request.method,
-                        url,
-                        headers=headers,
-                        data=body or None,
-                        allow_redirects=False,
-                        timeout=upstreams.timeout_for(request.url.path),
-                    )
-                    break
-                except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-                    if attempt + 1 == attempts:
-                        raise
-            span.set_attribute("http.response.status_code", upstream.status)
+        for attempt in range(attempts):
+            try:
+                upstream = await upstreams.session.request(
+                    request.method,
+                    url,
+                    headers=headers,
+                    data=body or None,
+                    allow_redirects=False,
+                    timeout=upstreams.timeout_for(request.url.path),
+                )
+                break
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                if attempt + 1 == attempts:
+                    raise
         out_headers: dict[str, Any] = {
             k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP
         }

@@ -254,8 +254,8 @@ def create_service_app(
         lifespan=lifespan,
         default_response_class=JSONResponse,
         openapi_url=openapi_url,
-        # kit.tracing makes the request spans (the gateway's proxied requests never reach
-        # FastAPI's own); FastAPI adds its dependency, endpoint and serialisation spans.
+        # OpenTelemetry's FastAPI instrumentation makes the request spans (kit.tracing, when
+        # tracing is on); FastAPI's own telemetry stays off, so there is one of each span.
         telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False},
     )
     install_problem_handlers(app)
@@ -292,4 +292,5 @@ def create_service_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    tracing.instrument_app(app)
     return app

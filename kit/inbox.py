@@ -151,10 +151,18 @@ def consuming(consumer: str, event: CloudEvent, header: str | None) -> Iterator[
     event's own); events the handler emits continue the same trace."""
     parent = header or event.traceparent
     span = tracing.start(
-        f"process {event.type}",
+        __name__,
+        f"process {event.nats_subject}",
         tracing.SpanKind.CONSUMER,
         parent,
-        **{"messaging.system": "nats", "messaging.consumer.group.name": consumer},
+        **{
+            "messaging.system": "nats",
+            "messaging.operation.type": "process",
+            "messaging.operation.name": "process",
+            "messaging.destination.name": event.nats_subject,
+            "messaging.consumer.group.name": consumer,
+            "messaging.message.id": str(event.id),
+        },
     )
     token = traceparent_var.set(tracing.traceparent_of(span) or parent)
     try:

@@ -96,13 +96,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
-def continue_trace(incoming: str) -> str:
-    """A child `traceparent` of a valid incoming one, or the root of a new trace."""
-    match = tracing.TRACEPARENT.match(incoming)
-    trace = match.group(1) if match and match.group(1) != "0" * 32 else os.urandom(16).hex()
-    return f"00-{trace}-{os.urandom(8).hex()}-01"
-
-
 # Media types of bulk uploads, which get the larger body limit.
 BULK_MEDIA = (
     b"application/x-ndjson",
@@ -134,19 +127,12 @@ class RequestContextMiddleware:
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         rid = incoming if _SAFE_ID.match(incoming) else str(uuid.uuid4())
         incoming_trace = headers.get(b"traceparent", b"").decode("latin-1")
-        span = tracing.start(
-            scope["method"],
-            tracing.SpanKind.SERVER,
-            incoming_trace,
-            **{"http.request.method": scope["method"], "url.path": scope["path"]},
-        )
-        traceparent = tracing.traceparent_of(span) or continue_trace(incoming_trace)
+        traceparent = tracing.current_traceparent(incoming_trace)
         scope.setdefault("state", {})["request_id"] = rid
         scope["state"]["traceparent"] = traceparent
         tokens = (request_id_var.set(rid), traceparent_var.set(traceparent))
         try:
-            with tracing.active(span):
-                await self._handle(scope, receive, send, rid, headers)
+            await self._handle(scope, receive, send, rid, headers)
         finally:
             request_id_var.reset(tokens[0])
             traceparent_var.reset(tokens[1])
@@ -190,6 +176,8 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # before the answer: the request's span ends when its last byte is sent
+                tracing.name_request(scope["method"], route_template(scope))
                 message.setdefault("headers", [])
                 message["headers"] = [
                     *_relative_locations(scope, message["headers"]),
@@ -205,10 +193,8 @@ class RequestContextMiddleware:
         except ClientDisconnect:
             status = CLIENT_CLOSED_REQUEST
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_template(scope)
             REQUESTS.labels(self.service, scope["method"], template, str(status)).inc()
-            tracing.request_done(scope["method"], template, status)
             LATENCY.labels(self.service, scope["method"], template).observe(
                 time.perf_counter() - started
             )
@@ -257,6 +243,11 @@ class RequestContextMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+def route_template(scope: Scope) -> str:
+    """The path template of the route that answered (the `route` label), or `unmatched`."""
+    return getattr(scope.get("route"), "path", None) or "unmatched"
 
 
 class _BodyTooLarge(Exception):

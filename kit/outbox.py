@@ -237,10 +237,17 @@ class OutboxRelay:
                 return 0
             spans = [
                 tracing.start(
+                    __name__,
                     f"publish {row['subject']}",
                     tracing.SpanKind.PRODUCER,
                     row["traceparent"],
-                    **{"messaging.system": "nats", "messaging.destination.name": row["subject"]},
+                    **{
+                        "messaging.system": "nats",
+                        "messaging.operation.type": "send",
+                        "messaging.operation.name": "publish",
+                        "messaging.destination.name": row["subject"],
+                        "messaging.message.id": str(row["id"]),
+                    },
                 )
                 for row in rows
             ]

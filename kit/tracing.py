@@ -3,48 +3,82 @@
 Off unless an OTLP endpoint is configured (`OTEL_EXPORTER_OTLP_ENDPOINT` or
 `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, the SDK's standard variables; OTLP over HTTP/protobuf).
 Then every process exports its spans, named `zone-<service>` unless `OTEL_SERVICE_NAME` says
-otherwise:
+otherwise, made by OpenTelemetry's own instrumentations with the stable HTTP semantic
+conventions (`OTEL_SEMCONV_STABILITY_OPT_IN=http` unless set otherwise):
 
-- a SERVER span per HTTP request, child of the caller's `traceparent`; the gateway makes a
-  CLIENT span for each call it forwards and sends that span's `traceparent`, so a service's
-  request span is the child of the gateway's call;
-- a PRODUCER span per event the outbox relay publishes, child of the request that wrote the
-  event (the CloudEvent's `traceparent`), and sent as the message's `traceparent` header;
-- a CONSUMER span per event a consumer applies, child of that header; events the handler emits
-  continue the same trace.
+- a SERVER span per HTTP request (`opentelemetry-instrumentation-fastapi`), child of the
+  caller's `traceparent`; `/livez`, `/readyz` and `/metrics` are not traced;
+- a CLIENT span per outgoing HTTP call (`-aiohttp-client`, `-httpx`), which sends its own
+  `traceparent`: the gateway's call upstream is the parent of the service's request span;
+- a CLIENT span per PostgreSQL statement (`-asyncpg`, under SQLAlchemy too);
+- a PRODUCER span per event the outbox relay publishes (`kit.outbox`), child of the request
+  that wrote the event (the CloudEvent's `traceparent`), sent as the message's `traceparent`
+  header; a CONSUMER span per event a consumer applies (`kit.inbox`), child of that header.
+  Both carry the messaging semantic conventions for NATS.
 
-When off, nothing is exported and the ids in `traceparent` headers are still made and passed
-on, so logs keep one trace id per request either way.
+Calls nothing asked for (a relay's poll, a revocation fetch: a CLIENT span with no parent)
+are not recorded, so a collector sees requests and events, not the background's heartbeat.
+
+When off, nothing is installed (no cost on the request path), and the ids in `traceparent`
+headers are still made and passed on, so logs keep one trace id per request either way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import (
-    NonRecordingSpan,
-    Span,
-    SpanContext,
-    SpanKind,
-    Status,
-    StatusCode,
-    TraceFlags,
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_ON,
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
 )
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.util.types import Attributes
 
-TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
-__all__ = ["Span", "SpanKind", "active", "configure", "parent_context", "start"]
-_tracer = trace.get_tracer("zone-platform")
+__all__ = ["Span", "SpanKind", "active", "configure", "instrument_app", "start"]
+NOT_TRACED = "/livez$,/readyz$,/metrics$"  # regular expressions, searched in the URL
+_W3C = TraceContextTextMapPropagator()
 enabled = False
 
 
+class _AskedFor(Sampler):
+    """Every span of a request or an event; none for a call nothing asked for (a root
+    CLIENT span: a background poll's statement or fetch)."""
+
+    _parent_based = ParentBased(ALWAYS_ON)
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: Any = None,
+    ) -> SamplingResult:
+        parent = trace.get_current_span(parent_context).get_span_context()
+        if kind is SpanKind.CLIENT and not parent.is_valid:
+            return SamplingResult(Decision.DROP)
+        return self._parent_based.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
+
+    def get_description(self) -> str:
+        return "AskedFor"
+
+
 def configure(service: str) -> bool:
-    """Install the SDK with an OTLP exporter if an endpoint is configured; True if it did."""
+    """Install the SDK with an OTLP exporter and the client instrumentations if an endpoint
+    is configured; True if it did."""
     global enabled
     if enabled:
         return True
@@ -53,48 +87,85 @@ def configure(service: str) -> bool:
         or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
     ):
         return False
+    # read once, when the first instrumentation starts: the stable names dashboards query
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     name = os.environ.get("OTEL_SERVICE_NAME") or f"zone-{service}"
-    provider = TracerProvider(resource=Resource.create({"service.name": name}))
+    provider = TracerProvider(resource=Resource.create({"service.name": name}), sampler=_AskedFor())
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
+    AioHttpClientInstrumentor().instrument()
+    HTTPXClientInstrumentor().instrument()
+    AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
     enabled = True
     return True
 
 
+def instrument_app(app: Any) -> None:
+    """Give a FastAPI app its SERVER spans (when tracing is on): the instrumentation wraps
+    the whole middleware stack, so everything inside sees the request's span as current."""
+    if not enabled:
+        return
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls=NOT_TRACED, exclude_spans=["receive", "send"]
+    )
+
+
+def name_request(method: str, route: str) -> None:
+    """Name the current SERVER span by the route that answered: the instrumentation names it
+    before routing, from FastAPI's routes, and the gateway forwards by prefix, not route."""
+    if not enabled or route == "unmatched":
+        return
+    span = trace.get_current_span()
+    span.update_name(f"{method} {route}")
+    span.set_attribute("http.route", route)
+
+
 def parent_context(traceparent: str | None) -> Context | None:
     """The remote span a W3C `traceparent` names, as a parent; None if absent or invalid."""
-    match = TRACEPARENT.match(traceparent or "")
-    if match is None:
+    if not traceparent:
         return None
-    remote = SpanContext(
-        trace_id=int(match.group(1), 16),
-        span_id=int(match.group(2), 16),
-        is_remote=True,
-        trace_flags=TraceFlags(int(match.group(3), 16)),
-    )
-    if not remote.is_valid:
-        return None
-    return trace.set_span_in_context(NonRecordingSpan(remote))
+    context = _W3C.extract({"traceparent": traceparent})
+    return context if trace.get_current_span(context).get_span_context().is_valid else None
 
 
 def traceparent_of(span: Span) -> str | None:
     """The `traceparent` naming `span`, or None for an invalid (no-op) span."""
-    ctx = span.get_span_context()
-    if not ctx.is_valid:
+    if not span.get_span_context().is_valid:
         return None
-    return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
+    carrier: dict[str, str] = {}
+    _W3C.inject(carrier, context=trace.set_span_in_context(span))
+    return carrier.get("traceparent")
 
 
-def start(name: str, kind: SpanKind, parent: str | None, **attributes: Any) -> Span:
-    """A span, child of `parent`; a no-op span when tracing is off."""
+def current_traceparent(incoming: str | None) -> str:
+    """The `traceparent` of the current request: its SERVER span's when tracing is on, else
+    a child id of a valid `incoming` one (or the root of a new trace), made for the logs and
+    for the calls and events that follow."""
+    own = traceparent_of(trace.get_current_span()) if enabled else None
+    if own:
+        return own
+    parent = parent_context(incoming)
+    remote = trace.get_current_span(parent).get_span_context() if parent else None
+    trace_id = f"{remote.trace_id:032x}" if remote else os.urandom(16).hex()
+    return f"00-{trace_id}-{os.urandom(8).hex()}-01"
+
+
+def start(scope: str, name: str, kind: SpanKind, parent: str | None, **attributes: Any) -> Span:
+    """A span of instrumentation `scope` (the module making it), child of `parent`; a no-op
+    span when tracing is off."""
     if not enabled:
         return trace.INVALID_SPAN
-    return _tracer.start_span(
+    return trace.get_tracer(scope).start_span(
         name, context=parent_context(parent), kind=kind, attributes=attributes or None
     )
 
@@ -102,7 +173,7 @@ def start(name: str, kind: SpanKind, parent: str | None, **attributes: Any) -> S
 @contextlib.contextmanager
 def active(span: Span) -> Iterator[Span]:
     """Make `span` current while the block runs, record an escaping error, end it after
-    (nothing at all when tracing is off: this sits on every request and every event)."""
+    (nothing at all when tracing is off: this sits on every event)."""
     if not enabled:
         yield span
         return
@@ -114,18 +185,6 @@ def active(span: Span) -> Iterator[Span]:
                 current.record_exception(exc)
                 current.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             raise
-
-
-def request_done(method: str, route: str, status: int) -> None:
-    """Name the current SERVER span by its route and record the answer's status."""
-    if not enabled:
-        return
-    span = trace.get_current_span()
-    span.update_name(f"{method} {route}")
-    span.set_attribute("http.route", route)
-    span.set_attribute("http.response.status_code", status)
-    if status >= 500:
-        span.set_status(Status(StatusCode.ERROR, str(status)))
 
 
 def shutdown() -> None:

@@ -1,13 +1,16 @@
 """One request's trace across processes, as an OTLP collector receives it: gateway (its request,
-then its call upstream) → registry (its request, then the relay publishing the event) → NATS →
-credit and inspection consumers."""
+then its call upstream) → registry (its request, its statements, then the relay publishing the
+event) → NATS → credit and inspection consumers; each span made by OpenTelemetry's own
+instrumentation for its kind, with the semantic-convention attributes dashboards query."""
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +24,9 @@ from deploy.processes import free_port
 from tests.helpers import enterprise_body, make_stack, new_uscc, token, wait_until
 
 SERVER, CLIENT, PRODUCER, CONSUMER = 2, 3, 4, 5  # OTLP span kinds
+FASTAPI = "opentelemetry.instrumentation.fastapi"
+AIOHTTP = "opentelemetry.instrumentation.aiohttp_client"
+ASYNCPG = "opentelemetry.instrumentation.asyncpg"
 
 
 class Collector(ThreadingHTTPServer):
@@ -50,11 +56,16 @@ class _Receive(BaseHTTPRequestHandler):
                         self.server.spans.append(
                             {
                                 "service": service,
+                                "scope": scope.scope.name,
                                 "name": span.name,
                                 "kind": span.kind,
                                 "trace_id": span.trace_id.hex(),
                                 "span_id": span.span_id.hex(),
                                 "parent": span.parent_span_id.hex(),
+                                "attributes": {
+                                    a.key: getattr(a.value, a.value.WhichOneof("value"))
+                                    for a in span.attributes
+                                },
                             }
                         )
         payload = ExportTraceServiceResponse().SerializeToString()
@@ -103,29 +114,66 @@ def test_one_registration_is_one_trace_across_services(
     )
     assert response.status_code == 201, response.text
 
-    def spans() -> dict[tuple[str, int, str], dict[str, object]] | None:
+    def spans() -> list[dict[str, Any]] | None:
         with collector.lock:
             mine = [s for s in collector.spans if s["trace_id"] == trace_id]
-        found = {(str(s["service"]), int(s["kind"]), str(s["name"])): s for s in mine}  # type: ignore[call-overload]
-        wanted = {
-            ("zone-gateway", SERVER, "POST /v1/enterprises"),
-            ("zone-gateway", CLIENT, "POST /v1/enterprises"),
-            ("zone-registry", SERVER, "POST /v1/enterprises"),
-            ("zone-registry", PRODUCER, "publish registry.enterprise.registered"),
-            ("zone-credit", CONSUMER, "process registry.enterprise.registered.v1"),
-            ("zone-inspection", CONSUMER, "process registry.enterprise.registered.v1"),
-        }
-        return found if wanted <= set(found) else None
+        consumers = {s["service"] for s in mine if s["kind"] == CONSUMER}
+        return mine if {"zone-credit", "zone-inspection"} <= consumers else None
 
-    found = wait_until(spans, timeout=60, interval=0.5, what="the trace's spans exported")
-    gateway = found[("zone-gateway", SERVER, "POST /v1/enterprises")]
-    call = found[("zone-gateway", CLIENT, "POST /v1/enterprises")]
-    registry = found[("zone-registry", SERVER, "POST /v1/enterprises")]
-    publish = found[("zone-registry", PRODUCER, "publish registry.enterprise.registered")]
-    assert gateway["parent"] == caller
-    assert call["parent"] == gateway["span_id"]
-    assert registry["parent"] == call["span_id"]
-    assert publish["parent"] == registry["span_id"]
-    for consumer in ("zone-credit", "zone-inspection"):
-        applied = found[(consumer, CONSUMER, "process registry.enterprise.registered.v1")]
-        assert applied["parent"] == publish["span_id"], consumer
+    mine = wait_until(spans, timeout=60, interval=0.5, what="the trace's spans exported")
+
+    def one(service: str, kind: int, scope: str, parent: str | None = None) -> dict[str, Any]:
+        found = [
+            s
+            for s in mine
+            if s["service"] == service
+            and s["kind"] == kind
+            and s["scope"] == scope
+            and parent in (None, s["parent"])
+        ]
+        assert found, (service, kind, scope, parent, mine)
+        return found[0]
+
+    gateway = one("zone-gateway", SERVER, FASTAPI, parent=caller)
+    assert gateway["name"] == "POST /v1/enterprises"
+    call = one("zone-gateway", CLIENT, AIOHTTP, parent=gateway["span_id"])
+    registry = one("zone-registry", SERVER, FASTAPI, parent=call["span_id"])
+    assert registry["name"] == "POST /v1/enterprises"
+    statement = one("zone-registry", CLIENT, ASYNCPG, parent=registry["span_id"])
+    publish = one("zone-registry", PRODUCER, "kit.outbox", parent=registry["span_id"])
+    assert publish["name"] == "publish registry.enterprise.registered"
+    applied = [
+        one(consumer, CONSUMER, "kit.inbox", parent=publish["span_id"])
+        for consumer in ("zone-credit", "zone-inspection")
+    ]
+
+    for server in (gateway, registry):
+        assert server["attributes"]["url.scheme"] == "http"
+        assert isinstance(server["attributes"]["server.port"], int)
+        assert server["attributes"]["user_agent.original"].startswith("python-httpx/")
+        assert server["attributes"]["http.route"] == "/v1/enterprises"
+        assert server["attributes"]["http.response.status_code"] == 201
+    assert call["attributes"]["url.full"].startswith("http://127.0.0.1:")
+    assert call["attributes"]["url.full"].endswith("/v1/enterprises")
+    assert call["attributes"]["server.port"] == int(stack.url("registry").rsplit(":", 1)[1])
+    assert statement["attributes"]["db.system"] == "postgresql"
+    assert publish["attributes"]["messaging.operation.type"] == "send"
+    assert publish["attributes"]["messaging.destination.name"] == "registry.enterprise.registered"
+    for span in applied:
+        assert span["attributes"]["messaging.operation.type"] == "process"
+        assert span["attributes"]["messaging.destination.name"] == "registry.enterprise.registered"
+        assert span["attributes"]["messaging.system"] == "nats"
+
+
+def test_only_what_was_asked_for_is_traced(traced: tuple[Stack, Collector]) -> None:
+    """The relays' and consumers' polls (a statement with no request or event behind it) and
+    the health and metrics probes make no spans: a collector sees requests and events."""
+    stack, collector = traced
+    httpx.get(f"{stack.url('registry')}/readyz", timeout=10)
+    time.sleep(1)  # the exporters send every 200 ms; the relays poll far more often
+    with collector.lock:
+        spans = list(collector.spans)
+    assert spans, "the stack exported nothing"
+    assert not [s for s in spans if s["kind"] == CLIENT and s["parent"] == ""]
+    paths = {s["attributes"].get("url.path") for s in spans}
+    assert not paths & {"/readyz", "/livez", "/metrics"}

@@ -1,0 +1,40 @@
+"""The trace ids a request carries when tracing is off (no exporter): still one per request,
+continued from a valid incoming `traceparent`, parsed by the standard W3C propagator."""
+
+from __future__ import annotations
+
+import re
+
+from kit import tracing
+
+CALLER = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+SHAPE = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-01$")
+
+
+def test_a_valid_traceparent_is_continued_with_a_new_span_id() -> None:
+    own = tracing.current_traceparent(CALLER)
+    assert SHAPE.match(own)
+    assert own.split("-")[1] == CALLER.split("-")[1]
+    assert own.split("-")[2] != CALLER.split("-")[2]
+
+
+def test_an_absent_or_invalid_traceparent_starts_a_new_trace() -> None:
+    for incoming in (
+        None,
+        "",
+        "garbage",
+        "00-00000000000000000000000000000000-b7ad6b7169203331-01",  # all-zero trace id
+        "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",  # all-zero span id
+        "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",  # upper case
+    ):
+        own = tracing.current_traceparent(incoming)
+        assert SHAPE.match(own), incoming
+        assert own.split("-")[1] != CALLER.split("-")[1]
+        assert tracing.parent_context(incoming) is None, incoming
+    assert tracing.current_traceparent(None) != tracing.current_traceparent(None)
+
+
+def test_spans_are_no_ops_and_name_nothing_when_tracing_is_off() -> None:
+    assert not tracing.enabled
+    span = tracing.start(__name__, "work", tracing.SpanKind.INTERNAL, CALLER)
+    assert tracing.traceparent_of(span) is None
