@@ -32,7 +32,7 @@ from pathlib import Path
 import aiohttp
 from nats.js.api import DeliverPolicy
 
-from bench import credit, exchange, inspection, lineage, notify
+from bench import credit, exchange, inspection, lineage, notify, otlp_sink
 from deploy.launcher import APPS, Stack
 from deploy.nats_auth import observer_consumer
 from deploy.processes import free_port, wait_for_port
@@ -487,6 +487,10 @@ def main() -> None:
     tracing: lineage.LineageFigures | None = None
     fanout: notify.FanoutFigures | None = None
     os.environ.setdefault("NOTIFY_WEBHOOK_ALLOW", notify.ALLOW)  # the local receiver
+    sink = None
+    if os.environ.get("BENCH_TRACING") == "1":  # every process exports its spans
+        sink, endpoint = otlp_sink.start()
+        stack.env.update({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
     failures: list[str] = []
 
     def part(name: str, run):  # type: ignore[no-untyped-def]
@@ -519,6 +523,8 @@ def main() -> None:
             results += traces
     finally:
         stack.stop()
+        if sink is not None:
+            sink.terminate()
         # a bench stack holds gigabytes (a million lineage events): the figures are kept,
         # the data is not
         shutil.rmtree(stack.data_dir, ignore_errors=True)
