@@ -18,6 +18,8 @@ conventions (`OTEL_SEMCONV_STABILITY_OPT_IN=http` unless set otherwise):
 
 Calls nothing asked for (a relay's poll, a revocation fetch: a CLIENT span with no parent)
 are not recorded, so a collector sees requests and events, not the background's heartbeat.
+`OTEL_TRACES_SAMPLER_ARG` (e.g. `0.1`) keeps that share of the traces requests start;
+everything downstream follows the decision carried in `traceparent`.
 
 When off, nothing is installed (no cost on the request path), and the ids in `traceparent`
 headers are still made and passed on, so logs keep one trace id per request either way.
@@ -38,6 +40,7 @@ from opentelemetry.sdk.trace.sampling import (
     ParentBased,
     Sampler,
     SamplingResult,
+    TraceIdRatioBased,
 )
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -50,10 +53,12 @@ enabled = False
 
 
 class _AskedFor(Sampler):
-    """Every span of a request or an event; none for a call nothing asked for (a root
-    CLIENT span: a background poll's statement or fetch)."""
+    """Spans of requests and events, a share `ratio` of the traces they start (the rest
+    follow their parent's decision); none for a call nothing asked for (a root CLIENT span:
+    a background poll's statement or fetch)."""
 
-    _parent_based = ParentBased(ALWAYS_ON)
+    def __init__(self, ratio: float = 1.0):
+        self._parent_based = ParentBased(ALWAYS_ON if ratio >= 1 else TraceIdRatioBased(ratio))
 
     def should_sample(
         self,
@@ -98,7 +103,10 @@ def configure(service: str) -> bool:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     name = os.environ.get("OTEL_SERVICE_NAME") or f"zone-{service}"
-    provider = TracerProvider(resource=Resource.create({"service.name": name}), sampler=_AskedFor())
+    ratio = float(os.environ.get("OTEL_TRACES_SAMPLER_ARG") or 1.0)
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": name}), sampler=_AskedFor(ratio)
+    )
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     AioHttpClientInstrumentor().instrument()

@@ -38,3 +38,21 @@ def test_spans_are_no_ops_and_name_nothing_when_tracing_is_off() -> None:
     assert not tracing.enabled
     span = tracing.start(__name__, "work", tracing.SpanKind.INTERNAL, CALLER)
     assert tracing.traceparent_of(span) is None
+
+
+def test_the_sampler_keeps_what_was_asked_for_and_drops_background_calls() -> None:
+    from opentelemetry.sdk.trace.sampling import Decision
+
+    everything, none = tracing._AskedFor(), tracing._AskedFor(0.0)
+    caller = tracing.parent_context(CALLER)
+    trace_id = int(CALLER.split("-")[1], 16)
+
+    def decision(sampler: tracing._AskedFor, kind: tracing.SpanKind, parent: object) -> Decision:
+        return sampler.should_sample(parent, trace_id, "x", kind).decision  # type: ignore[arg-type]
+
+    sampled = Decision.RECORD_AND_SAMPLE
+    assert decision(everything, tracing.SpanKind.CLIENT, None) is Decision.DROP  # a poll
+    assert decision(everything, tracing.SpanKind.SERVER, None) is sampled
+    assert decision(everything, tracing.SpanKind.CLIENT, caller) is sampled  # inside a request
+    assert decision(none, tracing.SpanKind.SERVER, None) is Decision.DROP
+    assert decision(none, tracing.SpanKind.CONSUMER, caller) is sampled  # the caller decided
