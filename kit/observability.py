@@ -94,6 +94,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    # one INFO line per outgoing call (a revocation poll every 2 s in every process): noise
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 # Media types of bulk uploads, which get the larger body limit.
