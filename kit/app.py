@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from kit import tracing
 from kit.auth import JwksVerifier, document_security
 from kit.bulk import hoist_body_defs
-from kit.db import make_engine, make_sessionmaker
+from kit.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from kit.gateway_assertion import GatewayAssertionMiddleware
 from kit.http import HttpSemanticsMiddleware
 from kit.idempotency import IdempotencyMiddleware
@@ -181,6 +181,7 @@ def create_service_app(
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.read_sessionmaker = make_read_sessionmaker(engine)
         app.state.verifier = JwksVerifier(
             jwks_url=settings.jwks_url,
             issuer=settings.jwt_issuer,

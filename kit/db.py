@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import ColumnElement, DateTime, MetaData, case
+from sqlalchemy import ColumnElement, DateTime, MetaData, case, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
 
 from kit.problems import NotFound
 from kit.settings import ServiceSettings
@@ -84,6 +84,39 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+class ReadOnlySession(Session):
+    """A session that refuses to write: any INSERT, UPDATE or DELETE it is asked to run, or
+    a flush with changes, raises `ReadOnlyError` (a bug: a GET that writes)."""
+
+
+class ReadOnlyError(RuntimeError):
+    pass
+
+
+@event.listens_for(ReadOnlySession, "do_orm_execute")
+def _refuse_writes(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise ReadOnlyError(f"a read-only request ran {type(state.statement).__name__}")
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_changes(session: Session, *_: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlyError("a read-only request changed objects")
+
+
+def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for GET and HEAD: each statement on its own (autocommit), no BEGIN and
+    COMMIT round trips. Under READ COMMITTED each statement of a transaction takes its own
+    snapshot anyway, so reads see what they would have; writes are refused."""
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"),
+        sync_session_class=ReadOnlySession,
+        expire_on_commit=False,
+        autoflush=False,
+    )
+
+
 async def get_or_404(
     session: AsyncSession, model: type[T], key: Any, what: str, *, for_update: bool = False
 ) -> T:
@@ -95,8 +128,16 @@ async def get_or_404(
     return row
 
 
+READS = frozenset({"GET", "HEAD"})
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: commit on success, roll back on any error."""
+    """One transaction per request: commit on success, roll back on any error. A GET or
+    HEAD reads without a transaction of its own (see `make_read_sessionmaker`)."""
+    if request.method in READS:
+        async with request.app.state.read_sessionmaker() as reader:
+            yield reader
+        return
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with maker() as session:
         try:
