@@ -13,7 +13,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from prometheus_client import multiprocess
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -253,7 +253,8 @@ def create_service_app(
         description=description,
         version=version,
         lifespan=lifespan,
-        default_response_class=JSONResponse,
+        # FastAPI's default: a route with a response model is serialised by pydantic straight
+        # to JSON bytes (naming JSONResponse here, even the same class, turns that off)
         openapi_url=openapi_url,
         # OpenTelemetry's FastAPI instrumentation makes the request spans (kit.tracing, when
         # tracing is on); FastAPI's own telemetry stays off, so there is one of each span.
