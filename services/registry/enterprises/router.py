@@ -89,9 +89,12 @@ async def get_enterprise(
 ) -> EnterpriseOut:
     """One enterprise; the ETag is its version."""
     ensure_own_enterprise(principal, normalize(uscc))
-    enterprise = await service.get(session, uscc)
+    enterprise, zones = await service.get_with_zones(session, uscc)
     set_etag(response, enterprise.version)
-    return (await service.to_out(session, [enterprise], principal=principal))[0]
+    views = await service.to_out(
+        session, [enterprise], principal=principal, zones={enterprise.uscc: zones}
+    )
+    return views[0]
 
 
 @router.patch(

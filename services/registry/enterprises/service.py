@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,7 +13,7 @@ from kit.auth import Principal
 from kit.db import get_or_404
 from kit.events import EnterpriseRegistered, EnterpriseUpdated, SurveyRecorded
 from kit.pagination import PageParams, keyset_page
-from kit.problems import Conflict
+from kit.problems import Conflict, NotFound
 from kit.uscc import normalize
 from services.registry import personal
 from services.registry.enterprises.models import Enterprise, Survey
@@ -46,11 +47,17 @@ async def admitted_zones(session: AsyncSession, usccs: list[str]) -> dict[str, l
 
 
 async def to_out(
-    session: AsyncSession, enterprises: list[Enterprise], *, principal: Principal
+    session: AsyncSession,
+    enterprises: list[Enterprise],
+    *,
+    principal: Principal,
+    zones: dict[str, list[str]] | None = None,
 ) -> list[EnterpriseOut]:
-    """API views, each with its admitted zones, personal fields masked unless `principal`
-    may see them (the enterprise itself, the office, the owning agency)."""
-    zones = await admitted_zones(session, [e.uscc for e in enterprises])
+    """API views, each with its admitted zones (looked up unless given), personal fields
+    masked unless `principal` may see them (the enterprise itself, the office, the owning
+    agency)."""
+    if zones is None:
+        zones = await admitted_zones(session, [e.uscc for e in enterprises])
     owners = {e.uscc: e.owner_agency for e in enterprises}
     view = await personal.viewer(session, principal, owners=owners)
     out = []
@@ -59,6 +66,25 @@ async def to_out(
         item.zones = zones.get(e.uscc, [])
         out.append(view.show(item, e.uscc, personal.ENTERPRISE_MASKS))
     return out
+
+
+# The zones an enterprise is admitted to, beside it in the same statement.
+_ADMITTED = (
+    select(func.array_agg(aggregate_order_by(Membership.zone_code, Membership.zone_code)))
+    .where(Membership.uscc == Enterprise.uscc, Membership.status == "admitted")
+    .scalar_subquery()
+)
+
+
+async def get_with_zones(session: AsyncSession, uscc: str) -> tuple[Enterprise, list[str]]:
+    """An enterprise by USCC (normalised) and its admitted zones, in one round trip; or 404."""
+    key = normalize(uscc)
+    row = (
+        await session.execute(select(Enterprise, _ADMITTED).where(Enterprise.uscc == key))
+    ).first()
+    if row is None:
+        raise NotFound("enterprise", key)
+    return row[0], row[1] or []
 
 
 async def get(session: AsyncSession, uscc: str, *, for_update: bool = False) -> Enterprise:
