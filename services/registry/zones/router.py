@@ -51,7 +51,8 @@ async def list_zones(
     rows, next_cursor = await service.list_zones(
         session, page=page, industry=industry, level=level, stage=stage
     )
-    return Page(items=[service.to_out(z) for z in rows], next_cursor=next_cursor)
+    tasks = await service.tasks_of(session, [z.code for z in rows])
+    return Page(items=[service.to_out(z, tasks[z.code]) for z in rows], next_cursor=next_cursor)
 
 
 @router.post(
@@ -164,4 +165,5 @@ async def public_zones(
     """No token needed: the county's zones, their stages and which stage tasks are done;
     no task notes, no user ids."""
     rows, next_cursor = await service.list_zones(session, page=page)
-    return Page(items=[service.to_public(z) for z in rows], next_cursor=next_cursor)
+    tasks = await service.tasks_of(session, [z.code for z in rows])
+    return Page(items=[service.to_public(z, tasks[z.code]) for z in rows], next_cursor=next_cursor)
