@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit import vocabulary
 from kit.auth import ALL_SCOPES, Principal
 from kit.db import make_engine, make_sessionmaker
 from kit.events import AgencyRegistered
@@ -51,30 +52,22 @@ from services.registry.zones.schemas import TaskUpdate, TransitionIn, ZoneIn
 
 SEED = Principal(subject="seed", scopes=frozenset(ALL_SCOPES), agency="commerce")
 
+# Their names are the one vocabulary's (kit/vocabulary.py).
 AGENCIES = [
-    ("county_gov_office", "县政府办公室", "County Government Office", "deputy"),
-    ("commerce", "县商务局", "County Commerce Bureau (zone office)", "office"),
-    (
-        "ciq",
-        "宁海检验检疫局（海关）",
-        "Ninghai Inspection and Quarantine Bureau (Customs)",
-        "deputy",
-    ),
-    ("econ_it", "县经信局", "County Economy and Information Technology Bureau", "member"),
-    ("sci_tech", "县科技局", "County Science and Technology Bureau", "member"),
-    ("finance", "县财政局", "County Finance Bureau", "member"),
-    ("market_supervision", "县市场监管局", "County Market Supervision Bureau", "member"),
+    (code, *vocabulary.AGENCIES[code], role)
+    for code, role in [
+        ("county_gov_office", "deputy"),
+        ("commerce", "office"),
+        ("ciq", "deputy"),
+        ("econ_it", "member"),
+        ("sci_tech", "member"),
+        ("finance", "member"),
+        ("market_supervision", "member"),
+    ]
 ]
 
 # The accepting authorities (指导意见 四(四)): agencies of their own, outside the county's group.
-AUTHORITIES = [
-    ("ningbo_ciq", "宁波检验检疫局", "Ningbo Entry-Exit Inspection and Quarantine Bureau"),
-    (
-        "aqsiq",
-        "国家质量监督检验检疫总局",
-        "General Administration of Quality Supervision, Inspection and Quarantine",
-    ),
-]
+AUTHORITIES = [(code, *vocabulary.AGENCIES[code]) for code in ("ningbo_ciq", "aqsiq")]
 
 # code, industry, level, phase, plan start, plan end, stage reached by the demo date
 ZONES = [

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from kit.vocabulary import INDUSTRIES
+
 
 class Industry(StrEnum):
     """Industries named in the guidance (宁政办发〔2017〕49号)."""
@@ -19,13 +21,5 @@ class Industry(StrEnum):
     outdoor = "outdoor"  # 户外休闲用品（运动杖）
 
 
-INDUSTRY_NAMES: dict[Industry, tuple[str, str]] = {
-    Industry.auto_parts: ("汽车及零部件", "Auto & parts"),
-    Industry.stationery: ("文具", "Stationery"),
-    Industry.molds: ("模具", "Molds"),
-    Industry.lighting: ("灯具", "Lighting"),
-    Industry.hardware: ("五金机械", "Hardware & machinery"),
-    Industry.electronics: ("电子电器", "Electronics & electrical"),
-    Industry.furniture: ("家具（木制品）", "Furniture (wood)"),
-    Industry.outdoor: ("户外休闲用品（运动杖）", "Outdoor leisure (trekking poles)"),
-}
+# Derived from the one vocabulary (kit/vocabulary.py), not a second list of names.
+INDUSTRY_NAMES: dict[Industry, tuple[str, str]] = {Industry(k): v for k, v in INDUSTRIES.items()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from kit.industries import INDUSTRY_NAMES
+from kit import vocabulary
 
 LANGUAGES: Final = ("zh-CN", "en")
 DEFAULT_LANGUAGE: Final = "zh-CN"
@@ -21,7 +21,7 @@ UI: dict[str, tuple[str, str]] = {
     "nav_campaigns": ("双随机抽查", "Campaigns"),
     "nav_alerts": ("风险预警", "Alerts"),
     "nav_audit": ("审计日志", "Audit trail"),
-    "nav_enterprise": ("企业查询", "Enterprise"),
+    "nav_enterprise": ("企业查询", "Enterprises"),
     "switch_language": ("English", "中文"),
     "logout": ("退出登录", "Log out"),
     "signed_in_as": ("当前用户", "Signed in as"),
@@ -94,6 +94,10 @@ UI: dict[str, tuple[str, str]] = {
     "level": ("级别", "Level"),
     "stage": ("当前阶段", "Stage"),
     "acceptance_authority": ("验收单位", "Acceptance authority"),
+    "dossier": ("验收申报材料", "Acceptance dossier"),
+    "dossier_pdf": ("下载 PDF", "Download PDF"),
+    "dossier_xlsx": ("下载 Excel 工作簿", "Download Excel workbook"),
+    "china_time": ("时间均为北京时间", "Times are China time (Asia/Shanghai)"),
     "lifecycle": ("建设进程", "Lifecycle"),
     "checklist": ("阶段任务清单", "Stage checklist"),
     "task": ("任务", "Task"),
@@ -210,95 +214,32 @@ UI: dict[str, tuple[str, str]] = {
     "all": ("全部", "All"),
 }
 
-STAGES: dict[str, tuple[str, str]] = {
-    "planned": ("规划", "Planned"),
-    "launching": ("启动建设", "Launching"),
-    "implementing": ("推进实施", "Implementing"),
-    "assessing": ("总结考核", "Assessing"),
-    "accepted": ("验收通过", "Accepted"),
-    "revoked": ("撤销", "Revoked"),
-}
+# The codes' names come from the one vocabulary (kit/vocabulary.py); these merge the tables
+# a template looks a code up in.
+STATUSES: dict[str, tuple[str, str]] = (
+    vocabulary.STATUSES
+    | vocabulary.SEVERITIES
+    | {k: vocabulary.INSPECTIONS[k] for k in ("pass", "minor", "fail")}
+)
 
-ZONE_LEVELS: dict[str, tuple[str, str]] = {
-    "provincial": ("省级", "Provincial"),
-    "national": ("国家级", "National"),
-}
-
-CREDIT_LEVELS: dict[str, tuple[str, str]] = {
-    "A": ("A 级（守信）", "A (trustworthy)"),
-    "B": ("B 级（基本守信）", "B (mostly trustworthy)"),
-    "C": ("C 级（失信）", "C (untrustworthy)"),
-    "D": ("D 级（严重失信）", "D (seriously untrustworthy)"),
-}
-
-STATUSES: dict[str, tuple[str, str]] = {
-    "open": ("待处理", "open"),
-    "investigating": ("调查中", "investigating"),
-    "closed": ("已关闭", "closed"),
-    "responded": ("已整改待验证", "responded"),
-    "planned": ("计划中", "planned"),
-    "drawn": ("已抽取", "drawn"),
-    "cancelled": ("已取消", "cancelled"),
-    "completed": ("已完成", "completed"),
-    "admitted": ("已准入", "admitted"),
-    "applied": ("已申请", "applied"),
-    "assessing": ("考核中", "assessing"),
-    "rejected": ("已驳回", "rejected"),
-    "suspended": ("已暂停", "suspended"),
-    "removed": ("已除名", "removed"),
-    "signed": ("有效", "signed"),
-    "breached": ("已违约", "breached"),
-    "countersigned": ("已会签", "countersigned"),
-    "superseded": ("已被新版本取代", "superseded"),
-    "ended": ("已终止", "ended"),
-    "unmatched": ("未关联", "unmatched"),
-    "matched": ("已关联", "matched"),
-    "dismissed": ("已驳回", "dismissed"),
-    "success": ("成功", "success"),
-    "denied": ("拒绝", "denied"),
-    "failed": ("失败", "failed"),
-    "intent": ("转发前登记", "recorded before forwarding"),
-    "pass": ("合格", "pass"),
-    "minor": ("轻微问题", "minor"),
-    "fail": ("不合格", "fail"),
-    "general": ("一般", "general"),
-    "serious": ("严重", "serious"),
-    "counted": ("计入", "counted"),
-    "capped": ("封顶", "capped"),
-    "expired": ("已失效", "expired"),
-    "repaired": ("已修复", "repaired"),
-    "future": ("未生效", "future"),
-}
-
-INDUSTRIES: dict[str, tuple[str, str]] = {str(k): v for k, v in INDUSTRY_NAMES.items()}
-
-KINDS: dict[str, tuple[str, str]] = {
-    # lots (批次)
-    "export": ("出口批次", "export batch"),
-    "supplier": ("原辅料批次", "supplier lot"),
-    "intermediate": ("半成品批次", "intermediate lot"),
-    "shipment": ("货运批次", "shipment"),
-    # risk signals (风险信号)
-    "foreign_notification": ("国外通报", "foreign notification"),
-    "return": ("退运", "return"),
-    "recall": ("召回", "recall"),
-    "complaint": ("投诉", "complaint"),
-    "lab_test": ("检测不合格", "failed lab test"),
-    # tasks (检查任务) and measures (联合奖惩)
-    "random": ("双随机抽查", "random check"),
-    "targeted": ("定向检查", "targeted check"),
-    "reward": ("激励", "reward"),
-    "punishment": ("惩戒", "punishment"),
-}
+KINDS: dict[str, tuple[str, str]] = (
+    vocabulary.LOT_KINDS
+    | vocabulary.SIGNAL_KINDS
+    | {k: vocabulary.INSPECTIONS[k] for k in ("random", "targeted")}
+    | {k: vocabulary.MEASURES[k] for k in ("reward", "punishment")}
+)
 
 TABLES: dict[str, dict[str, tuple[str, str]]] = {
     "ui": UI,
-    "stages": STAGES,
-    "zone_levels": ZONE_LEVELS,
-    "credit_levels": CREDIT_LEVELS,
+    "stages": vocabulary.STAGES,
+    "zone_levels": vocabulary.ZONE_LEVELS,
+    "credit_levels": vocabulary.CREDIT_LEVELS,
     "statuses": STATUSES,
-    "industries": INDUSTRIES,
+    "industries": vocabulary.INDUSTRIES,
     "kinds": KINDS,
+    "agencies": vocabulary.AGENCIES,
+    "fact_kinds": vocabulary.FACT_KINDS,
+    "tasks": vocabulary.TASKS,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from kit.events import RESULT_FACT_KINDS
+from kit.vocabulary import CREDIT_LEVELS, FACT_KINDS
 
 
 class FactKind(StrEnum):
@@ -27,23 +28,7 @@ class FactKind(StrEnum):
     tax_arrears = "tax_arrears"  # 欠税 (amount in CNY)
 
 
-FACT_NAMES: dict[FactKind, tuple[str, str]] = {
-    FactKind.spot_check_pass: ("监督抽查合格", "Spot check passed"),
-    FactKind.spot_check_fail: ("监督抽查不合格", "Spot check failed"),
-    FactKind.foreign_notification: ("国外通报", "Foreign notification"),
-    FactKind.product_return: ("退运", "Return of exported goods"),
-    FactKind.recall: ("召回", "Recall"),
-    FactKind.penalty: ("行政处罚", "Administrative penalty"),
-    FactKind.award: ("表彰奖励", "Award"),
-    FactKind.certification: ("认证", "Certification"),
-    FactKind.lab_accreditation: ("实验室认可", "Lab accreditation"),
-    FactKind.lab_test_pass: ("检测合格", "Lab test passed"),
-    FactKind.lab_test_fail: ("检测不合格", "Lab test failed"),
-    FactKind.training: ("培训", "Training completed"),
-    FactKind.commitment_signed: ("签署诚信承诺", "Integrity commitment signed"),
-    FactKind.commitment_breached: ("违反诚信承诺", "Integrity commitment breached"),
-    FactKind.tax_arrears: ("欠税", "Tax arrears"),
-}
+FACT_NAMES: dict[FactKind, tuple[str, str]] = {FactKind(k): v for k, v in FACT_KINDS.items()}
 
 # Facts that count against an enterprise: only these can be repaired (信用修复).
 ADVERSE = frozenset(
@@ -82,12 +67,7 @@ class Level(StrEnum):
     D = "D"
 
 
-LEVEL_NAMES: dict[Level, tuple[str, str]] = {
-    Level.A: ("低风险（守信）", "low risk"),
-    Level.B: ("一般风险", "general risk"),
-    Level.C: ("较高风险", "higher risk"),
-    Level.D: ("高风险（失信）", "high risk"),
-}
+LEVEL_NAMES: dict[Level, tuple[str, str]] = {Level(k): v for k, v in CREDIT_LEVELS.items()}
 LEVEL_ORDER = [Level.A, Level.B, Level.C, Level.D]
 
 

@@ -22,6 +22,7 @@ from kit.events import (
     MembershipChanged,
 )
 from kit.ids import uuid7
+from kit.vocabulary import SEVERITIES, china_time, name
 from services.notify.bulletins.models import Recipient
 from services.notify.config import settings
 from services.notify.deliveries.models import Delivery
@@ -70,7 +71,6 @@ def _warning_values(alert: AlertRaised) -> tuple[dict[str, Any], dict[str, dict[
     common = {
         "summary": alert.summary,
         "batch": alert.batch_number,
-        "severity": alert.severity,
         "reference": alert.reference,
         "uscc": alert.uscc,
         "alert_id": alert.alert_id,
@@ -78,6 +78,7 @@ def _warning_values(alert: AlertRaised) -> tuple[dict[str, Any], dict[str, dict[
     per_language = {
         lang: {
             "signal": templates.SIGNAL_NAMES[lang][alert.signal_kind],
+            "severity": name(SEVERITIES, alert.severity, lang),
             "action": templates.ACTIONS[lang],
         }
         for lang in templates.LANGUAGES
@@ -247,10 +248,15 @@ async def _subscriptions(session: AsyncSession, data: BaseModel, event: CloudEve
         common = {
             "type": event.type,
             "subject": event.subject,
-            "time": event.time.isoformat(),
             "summary": summary,
         }
-        per_language, code, kind = {}, "event", "event"
+        # people read China time; the message's data keeps the event's own ISO 8601 time
+        when = china_time(event.time, seconds=True)
+        per_language = {
+            "zh-CN": {"time": f"北京时间 {when}"},
+            "en": {"time": f"{when} China time"},
+        }
+        code, kind = "event", "event"
     await send(
         session,
         code,

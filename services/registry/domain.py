@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Literal
 
 from kit.industries import INDUSTRY_NAMES, Industry
+from kit.vocabulary import TASKS
 
 __all__ = ["INDUSTRY_NAMES", "Industry"]  # shared with every service, defined in kit
 
@@ -67,61 +68,25 @@ def manual_transitions(stage: Stage) -> list[Stage]:
 
 
 # The work plan's tasks per stage (二、实施步骤及任务): (code, zh, en).
-STAGE_TASKS: dict[Stage, list[tuple[str, str, str]]] = {
-    Stage.launching: [
-        (
-            "survey",
-            "摸底调查示范区企业基本情况（经营规模、产品结构、质量安全）",
-            "Survey member enterprises: scale, products, quality and safety",
-        ),
-        (
-            "apply_upward",
-            "向上级相关部门提出建设申请并制定落实工作方案",
-            "Apply upward to build the zone and draw up the work plan",
-        ),
-        ("kickoff_meeting", "组织召开示范区建设推进会", "Hold the zone kickoff meeting"),
-    ],
+STAGE_CODES: dict[Stage, list[str]] = {
+    Stage.launching: ["survey", "apply_upward", "kickoff_meeting"],
     Stage.implementing: [
-        (
-            "assess_applicants",
-            "对申请加入示范区企业进行考核",
-            "Assess enterprises applying to join",
-        ),
-        (
-            "policies_supervision",
-            "落实各种扶持政策和监管措施",
-            "Put support policies and supervision measures in place",
-        ),
-        (
-            "spot_checks_brand",
-            "开展产品质量监督抽查和质量品牌提升行动",
-            "Run quality spot checks and the brand improvement campaign",
-        ),
-        (
-            "commitments_awards",
-            "开展质量诚信承诺和推优评优活动",
-            "Collect integrity commitments and run awards",
-        ),
+        "assess_applicants",
+        "policies_supervision",
+        "spot_checks_brand",
+        "commitments_awards",
     ],
     Stage.assessing: [
-        (
-            "guidance_visit",
-            "邀请上级职能部门调研指导",
-            "Host a guidance visit by higher authorities",
-        ),
-        ("self_check", "组织开展自查总结", "Carry out the self-check and summary"),
-        ("dossier", "提交示范区验收申报材料", "Submit the acceptance dossier"),
-        (
-            "acceptance",
-            "接受上级检验检疫机构考核验收",
-            "Acceptance assessment by the inspection authority",
-        ),
-        (
-            "national_application",
-            "总结完善并组织国家级示范区验收申报",
-            "Consolidate and prepare the national-level application",
-        ),
+        "guidance_visit",
+        "self_check",
+        "dossier",
+        "acceptance",
+        "national_application",
     ],
+}
+# (code, zh, en), the names from the one vocabulary (kit/vocabulary.py).
+STAGE_TASKS: dict[Stage, list[tuple[str, str, str]]] = {
+    stage: [(code, *TASKS[code]) for code in codes] for stage, codes in STAGE_CODES.items()
 }
 
 

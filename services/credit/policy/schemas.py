@@ -75,8 +75,8 @@ class LevelMeasures(BaseModel):
     """The joint rewards or punishments (联合奖惩) of one level."""
 
     level: Literal["A", "B", "C", "D"]
-    name_zh: str
-    name_en: str
+    name_zh: str = Field(description="The level's one Chinese name (kit/vocabulary.py)")
+    name_en: str = Field(description="The level's one English name (kit/vocabulary.py)")
     min_score: float
     max_score: float
     measures: list[Measure]

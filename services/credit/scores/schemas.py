@@ -45,8 +45,10 @@ class EnterpriseLevel(BaseModel):
 class ScoreOut(EnterpriseLevel):
     """The score explained: each fact's contribution, overrides in force, measures of the level."""
 
-    level_name_zh: str
-    level_name_en: str
+    level_name_zh: str = Field(
+        description="The level's one Chinese name (kit/vocabulary.py, SAMR's risk classes)"
+    )
+    level_name_en: str = Field(description="The level's one English name (kit/vocabulary.py)")
     band_level: LevelCode = Field(description="The level by score alone, before overrides")
     base_score: float
     contributions: list[ContributionOut]

@@ -20,6 +20,7 @@ from kit.ids import uuid7
 from kit.outbox import emit
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, ProblemError
+from kit.vocabulary import SIGNAL_KINDS, bilingual
 from services.inspection.checklists.models import Checklist
 from services.inspection.directory.models import DirectoryEntry
 from services.inspection.eligibility import may_inspect
@@ -30,13 +31,8 @@ from services.inspection.risk.models import Alert, BatchMirror, Signal
 from services.inspection.risk.schemas import AlertPatch, AlertStatus, SignalKind
 from services.inspection.tasks.models import Task
 
-KIND_NAMES = {
-    SignalKind.foreign_notification: "国外通报 foreign notification",
-    SignalKind.return_: "退运 return",
-    SignalKind.recall: "召回 recall",
-    SignalKind.complaint: "投诉 complaint",
-    SignalKind.lab_test: "检测不合格 failed lab test",
-}
+# "国外通报 Foreign notification": summaries are read in both languages.
+KIND_NAMES = {kind: bilingual(SIGNAL_KINDS, kind) for kind in SignalKind}
 TARGETED_INSPECTORS = 2
 
 

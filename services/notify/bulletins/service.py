@@ -11,6 +11,7 @@ from kit.auth import Principal
 from kit.db import get_or_404
 from kit.events import BulletinPublished
 from kit.pagination import PageParams, keyset_page
+from kit.vocabulary import NOTICES
 from services.notify.bulletins.models import Bulletin, Recipient
 from services.notify.bulletins.schemas import BulletinIn, BulletinOut
 from services.notify.events import publish
@@ -18,10 +19,7 @@ from services.notify.inbox.models import Message
 from services.notify.inbox.service import Recipient as To
 from services.notify.inbox.service import send
 
-KIND_NAMES = {
-    "wto_tbt": ("WTO/TBT 通报", "WTO/TBT notification"),
-    "regulation": ("技术法规", "Technical regulation"),
-}
+KIND_NAMES = {kind: NOTICES[kind] for kind in ("wto_tbt", "regulation")}
 
 
 async def recipients(session: AsyncSession, body: BulletinIn) -> list[str]:

@@ -11,6 +11,8 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
+from kit.vocabulary import SIGNAL_KINDS
+
 LANGUAGES = ("zh-CN", "en")
 
 VARIABLES: dict[str, tuple[str, ...]] = {
@@ -73,20 +75,8 @@ DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 SIGNAL_NAMES = {
-    "zh-CN": {
-        "foreign_notification": "国外通报",
-        "return": "退运",
-        "recall": "召回",
-        "complaint": "投诉",
-        "lab_test": "检测不合格",
-    },
-    "en": {
-        "foreign_notification": "foreign notification",
-        "return": "return",
-        "recall": "recall",
-        "complaint": "complaint",
-        "lab_test": "failed lab test",
-    },
+    lang: {code: names[n] for code, names in SIGNAL_KINDS.items()}
+    for n, lang in enumerate(LANGUAGES)
 }
 ACTIONS = {
     "zh-CN": "立即排查该批次及同批原料，暂停相关产品出口，配合针对性检查并于 7 日内报告原因",

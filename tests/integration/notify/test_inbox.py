@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit.auth import Principal
 from kit.events import AlertRaised, CreditLevelChanged
 from kit.problems import NotFound
+from kit.vocabulary import china_time
 from services.notify.inbox import service as inbox
 from services.notify.models import Message
 from services.notify.subscriptions import service as subscriptions
@@ -55,6 +56,10 @@ async def test_an_event_reaches_each_entitled_subscriber_once_in_its_language(
     by_owner = {m.recipient: m for m in messages}
     assert by_owner["samr"].language == "en" and by_owner["office-staff"].language == "zh-CN"
     assert by_owner["samr"].data == {"type": "credit.level.changed.v1", "subject": uscc}
+    # people read China time: the event's UTC time, shown in Asia/Shanghai and said so
+    shown = china_time(event.time, seconds=True)
+    assert f"北京时间 {shown}" in by_owner["office-staff"].body
+    assert f"{shown} China time" in by_owner["samr"].body
 
 
 async def test_a_risk_alert_warns_the_enterprise_the_office_and_the_raising_agency(
@@ -86,6 +91,10 @@ async def test_a_risk_alert_warns_the_enterprise_the_office_and_the_raising_agen
     ]
     assert all("NB-2026-0001" in m.body and "RAPEX A12/00123/26" in m.body for m in messages)
     assert messages[0].data["alert_id"] == alert.alert_id
+    # the signal and severity by their names, never their codes
+    assert "国外通报" in messages[1].body and "严重" in messages[1].body
+    assert "Foreign notification" in messages[0].body and "Serious" in messages[0].body
+    assert not any("serious" in m.body or "foreign_notification" in m.body for m in messages)
 
 
 async def test_a_message_is_read_once_and_only_by_its_recipient(
