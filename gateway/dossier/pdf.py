@@ -4,6 +4,8 @@ yearly KPIs drawn as vector rectangles, so no chart library or image is needed."
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +15,14 @@ from fpdf.fonts import FontFace
 
 from gateway.dossier.fonts import face_index
 from gateway.dossier.gather import Dossier
-from gateway.dossier.sections import Section, kpi_cell, sections
+from gateway.dossier.sections import TIMES_NOTE, Section, kpi_cell, sections
 
 FONT = "cjk"
 MARGIN = 15.0
 CHART_HEIGHT = 38.0
 BAR_COLOUR = (46, 110, 182)
 MUTED = (110, 110, 110)
+PADDING = 0.8
 
 
 def nice_ceiling(value: float) -> float:
@@ -90,6 +93,29 @@ def clip(value: str) -> str:
     return value if len(value) <= MAX_CELL_CHARS else value[:MAX_CELL_CHARS] + CLIPPED
 
 
+# fpdf2 wraps a word wider than its column anywhere (`kickoff_meetin` / `g`): a code or
+# path too wide for its column is broken after its joiners (`kickoff_` / `meeting`) instead.
+JOINERS = re.compile(r"(?<=[A-Za-z][_/.\-])(?=[A-Za-z0-9])")
+
+
+def fit_words(text: str, width: float, measure: Callable[[str], float]) -> str:
+    """`text` with a line break after a joiner of each word wider than `width` (as `measure`
+    reads it), packing the pieces greedily; other words, and Chinese, wrap as fpdf2 wraps."""
+    out = []
+    for word in re.split(r"( +)", text):
+        if not word.strip() or measure(word) <= width:
+            out.append(word)
+            continue
+        lines = [""]
+        for piece in JOINERS.split(word):
+            if lines[-1] and measure(lines[-1] + piece) > width:
+                lines.append(piece)
+            else:
+                lines[-1] += piece
+        out.append("\n".join(lines))
+    return "".join(out)
+
+
 def _table(pdf: FPDF, section: Section, cells: list[list[str]]) -> None:
     if not cells:
         pdf.set_font(FONT, size=9)
@@ -98,18 +124,20 @@ def _table(pdf: FPDF, section: Section, cells: list[list[str]]) -> None:
         pdf.set_text_color(0, 0, 0)
         return
     pdf.set_font(FONT, size=7.5)
+    widths = section.widths or [1.0] * len(section.headers)
+    usable = [pdf.epw * w / sum(widths) - 2 * PADDING - 0.5 for w in widths]
     with pdf.table(
         col_widths=section.widths,
         text_align="LEFT",
         line_height=4.2,
         wrapmode=WrapMode.WORD,
         headings_style=FontFace(emphasis=None, fill_color=(228, 236, 246)),
-        padding=0.8,
+        padding=PADDING,
     ) as table:
         for row in [section.headers, *cells]:
             line = table.row()
-            for value in row:
-                line.cell(clip(value))
+            for value, width in zip(row, usable, strict=False):
+                line.cell(fit_words(clip(value), width, pdf.get_string_width))
 
 
 def _bar_chart(
@@ -196,6 +224,7 @@ def render_pdf(dossier: Dossier, font: Path) -> bytes:
     pdf.set_font(FONT, size=9)
     pdf.set_text_color(*MUTED)
     pdf.multi_cell(0, 5, zone.get("name_en", ""), align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 5, TIMES_NOTE, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(0, 0, 0)
     for section in sections(dossier):
         _heading(pdf, section.title)

@@ -8,34 +8,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.dossier.gather import MAX_ITEMS, Dossier, Part
+from kit import vocabulary
 
 UNAVAILABLE = "不可用 unavailable"
 TRUNCATED = (
     f"仅列出前 {MAX_ITEMS:,} 条，完整数据请通过接口分页获取 · only the first {MAX_ITEMS:,} are "
     "listed; page through the API for all of them"
 )
-STAGES = {
-    "planned": "规划 planned",
-    "launching": "启动建设 launching",
-    "implementing": "推进实施 implementing",
-    "assessing": "总结考核 assessing",
-    "accepted": "验收通过 accepted",
-    "revoked": "撤销 revoked",
-}
-LEVELS = {"provincial": "省级 provincial", "national": "国家级 national"}
-ALERT_STATUS = {
-    "open": "待处理 open",
-    "investigating": "调查中 investigating",
-    "closed": "已关闭 closed",
-}
-SEVERITY = {"minor": "轻微 minor", "general": "一般 general", "serious": "严重 serious"}
-COMMITMENT_STATUS = {
-    "signed": "有效 signed",
-    "countersigned": "已会签 countersigned",
-    "superseded": "已取代 superseded",
-    "breached": "违诺 breached",
-    "ended": "已终止 ended",
-}
+# Every code is shown by its names, zh-CN first (kit/vocabulary.py); times in China time.
+TIME_ZONE = "北京时间 China time (Asia/Shanghai, UTC+8)"
+TIMES_NOTE = "本材料中的时间均为北京时间 · All times in this dossier are China time (UTC+8)"
+
+
+def named(table: vocabulary.Names, code: Any) -> str:
+    """`中文 English` for a code; what is not a known code is shown as given."""
+    return vocabulary.bilingual(table, code) if code else ""
 
 
 @dataclass
@@ -54,9 +41,9 @@ class Section:
 
 
 def _when(value: Any) -> str:
-    """An ISO time as `YYYY-MM-DD HH:MM` (UTC as the services send it); dates unchanged."""
+    """An ISO time (the services send UTC) as `YYYY-MM-DD HH:MM` China time; dates unchanged."""
     text = str(value or "")
-    return text[:16].replace("T", " ") if "T" in text else text
+    return vocabulary.china_time(text) if "T" in text else text
 
 
 def _rate(value: Any) -> str:
@@ -84,16 +71,17 @@ def overview(d: Dossier) -> Section:
         ["示范区名称 Name (zh)", z.get("name_zh", "")],
         ["英文名称 Name (en)", z.get("name_en", "")],
         ["代码 Code", z.get("code", "")],
-        ["行业 Industry", z.get("industry", "")],
-        ["级别 Level", LEVELS.get(z.get("level", ""), z.get("level", ""))],
-        ["当前阶段 Stage", STAGES.get(z.get("stage", ""), z.get("stage", ""))],
+        ["行业 Industry", named(vocabulary.INDUSTRIES, z.get("industry"))],
+        ["级别 Level", named(vocabulary.ZONE_LEVELS, z.get("level"))],
+        ["当前阶段 Stage", named(vocabulary.STAGES, z.get("stage"))],
         ["实施阶段 Phase", _num(z.get("phase"))],
         ["计划起止 Plan", f"{z.get('plan_start') or '—'} … {z.get('plan_end') or '—'}"],
         [
             "验收单位 Acceptance authority",
             " / ".join(v for v in (authority.get("zh"), authority.get("en")) if v),
         ],
-        ["生成时间 Generated (UTC)", d.generated_at.strftime("%Y-%m-%d %H:%M")],
+        ["生成时间 Generated", vocabulary.china_time(d.generated_at)],
+        ["时区 Time zone", TIME_ZONE],
     ]
     return Section(
         "zone", "示范区概况 Zone", "概况 Zone", ["项目 Item", "内容 Value"], rows, widths=[1, 3]
@@ -107,7 +95,7 @@ def history(d: Dossier) -> Section:
         "阶段历程 Stage history",
         "阶段历程 History",
         [
-            "时间 At (UTC)",
+            "时间 At",
             "从 From",
             "到 To",
             "操作人 By",
@@ -121,12 +109,12 @@ def history(d: Dossier) -> Section:
         s.rows = [
             [
                 _when(t.get("at")),
-                STAGES.get(t.get("from_stage", ""), t.get("from_stage", "")),
-                STAGES.get(t.get("to_stage", ""), t.get("to_stage", "")),
+                named(vocabulary.STAGES, t.get("from_stage")),
+                named(vocabulary.STAGES, t.get("to_stage")),
                 t.get("actor") or "",
-                t.get("agency") or "",
+                named(vocabulary.AGENCIES, t.get("agency")),
                 t.get("reason") or "",
-                ", ".join(t.get("open_tasks") or []),
+                "；".join(vocabulary.name(vocabulary.TASKS, c) for c in t.get("open_tasks") or []),
             ]
             for t in d.transitions.data
         ]
@@ -137,7 +125,7 @@ def checklist(d: Dossier) -> Section:
     """阶段任务清单: the work plan's tasks per stage, with completion and evidence notes."""
     rows = [
         [
-            STAGES.get(t.get("stage", ""), t.get("stage", "")),
+            named(vocabulary.STAGES, t.get("stage")),
             t.get("task_code", ""),
             f"{t.get('title_zh', '')} {t.get('title_en', '')}".strip(),
             "✓" if t.get("done_at") else "",
@@ -185,8 +173,8 @@ def members(d: Dossier) -> Section:
             [
                 m.get("uscc", ""),
                 m.get("name", ""),
-                m.get("credit_level") or "—",
-                m.get("industry", ""),
+                named(vocabulary.CREDIT_LEVELS, m.get("credit_level")) or "—",
+                named(vocabulary.INDUSTRIES, m.get("industry")),
                 m.get("legal_representative") or "",
             ]
             for m in d.members.data
@@ -293,13 +281,13 @@ def alerts(d: Dossier) -> Section:
         "风险预警及结论 Risk alerts and conclusions",
         "风险预警 Alerts",
         [
-            "发布时间 Raised (UTC)",
+            "发布时间 Raised",
             "企业 Enterprise",
             "等级 Severity",
             "状态 Status",
             "摘要 Summary",
             "结论 Conclusion",
-            "关闭时间 Closed (UTC)",
+            "关闭时间 Closed",
         ],
         widths=[1.1, 1.6, 0.8, 0.9, 2, 1.6, 1.1],
     )
@@ -309,8 +297,8 @@ def alerts(d: Dossier) -> Section:
             [
                 _when(a.get("raised_at")),
                 names.get(a.get("uscc", ""), a.get("uscc", "")),
-                SEVERITY.get(a.get("severity", ""), a.get("severity", "")),
-                ALERT_STATUS.get(a.get("status", ""), a.get("status", "")),
+                named(vocabulary.SEVERITIES, a.get("severity")),
+                named(vocabulary.STATUSES, a.get("status")),
                 a.get("summary") or "",
                 a.get("conclusion") or "",
                 _when(a.get("closed_at")),
@@ -344,7 +332,7 @@ def commitments(d: Dossier) -> Section:
                 c.get("signatory", ""),
                 c.get("signed_on", ""),
                 c.get("text_version", ""),
-                COMMITMENT_STATUS.get(c.get("status", ""), c.get("status", "")),
+                named(vocabulary.STATUSES, c.get("status")),
                 c.get("breach_reason") or "",
             ]
             for c in d.commitments.data

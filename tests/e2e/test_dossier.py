@@ -222,18 +222,18 @@ def test_xlsx_has_a_sheet_per_section_and_neutralised_text(
 
     overview = {r[0]: r[1] for r in book["概况 Zone"].iter_rows(min_row=3, values_only=True)}
     assert overview["示范区名称 Name (zh)"] == NAME_ZH
-    assert overview["当前阶段 Stage"] == "启动建设 launching"
+    assert overview["当前阶段 Stage"] == "启动建设 Launching"
     history = list(book["阶段历程 History"].iter_rows(min_row=3, values_only=True))
-    assert [(h[2], h[5]) for h in history] == [("启动建设 launching", f"启动建设{TAG}")]
+    assert [(h[2], h[5]) for h in history] == [("启动建设 Launching", f"启动建设{TAG}")]
     checklist = list(book["任务清单 Checklist"].iter_rows(min_row=3, values_only=True))
     evidence = [c for c in checklist if c[1] == zone["task"]["task_code"]]
     assert evidence and evidence[0][6] == f"摸底调查报告第{TAG}号"
     alerts = list(book["风险预警 Alerts"].iter_rows(min_row=3, values_only=True))
-    assert [(a[1], a[3], a[5]) for a in alerts] == [(MEMBER, "已关闭 closed", CONCLUSION)]
+    assert [(a[1], a[3], a[5]) for a in alerts] == [(MEMBER, "已关闭 Closed", CONCLUSION)]
     checks = {r[0]: r[1] for r in book["抽查整改 Checks"].iter_rows(min_row=3, values_only=True)}
     assert checks["其中风险定向检查 Targeted (risk) checks"] == 1  # the alert's task
     commitments = list(book["诚信承诺 Commitments"].iter_rows(min_row=3, values_only=True))
-    assert [(c[0], c[1], c[4]) for c in commitments] == [(MEMBER, f"王伟{TAG}", "有效 signed")]
+    assert [(c[0], c[1], c[4]) for c in commitments] == [(MEMBER, f"王伟{TAG}", "有效 Signed")]
 
 
 def test_who_may_not_have_the_dossier(

@@ -4,17 +4,20 @@ attachment header, the font lookup."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote
 
+import pypdfium2 as pdfium
 import pytest
 from openpyxl import load_workbook
 
 from gateway.dossier.fonts import find_cjk_font
 from gateway.dossier.gather import Dossier, Part, kpi_years
-from gateway.dossier.pdf import bar_heights, nice_ceiling
+from gateway.dossier.pdf import bar_heights, fit_words, nice_ceiling, render_pdf
 from gateway.dossier.router import attachment
+from gateway.dossier.sections import TIMES_NOTE, sections
 from gateway.dossier.xlsx import display_width, neutralise, render_xlsx
 
 ZONE = {
@@ -206,3 +209,99 @@ def test_a_list_longer_than_the_bound_is_cut_and_says_so() -> None:
     sheet = load_workbook(io.BytesIO(render_xlsx(dossier)))["成员企业 Members"]
     assert sheet["A2"].value != sheet["A6"].value and "only the first" in str(sheet["A6"].value)
     assert [sheet.cell(r, 1).value for r in (3, 4, 5)] == [m["uscc"] for m in members]
+
+
+def _dossier_with_history() -> Dossier:
+    zone = ZONE | {
+        "industry": "stationery",
+        "tasks": [
+            {
+                "stage": "launching",
+                "task_code": "kickoff_meeting",
+                "title_zh": "组织召开示范区建设推进会",
+                "title_en": "Hold the zone kickoff meeting",
+                "done_at": "2026-12-06T19:24:05+00:00",
+                "done_by": "office-staff",
+                "note": "policies_supervision commitments_awards national_application",
+            }
+        ],
+    }
+    transitions = [
+        {
+            "at": "2026-12-06T19:24:05+00:00",
+            "from_stage": "planned",
+            "to_stage": "launching",
+            "actor": "office-staff",
+            "agency": "commerce",
+            "reason": "启动",
+            "open_tasks": ["survey", "kickoff_meeting"],
+        }
+    ]
+    members = [
+        {
+            "uscc": "91330226MA2AAAAA1X",
+            "name": "宁海文具",
+            "credit_level": "B",
+            "industry": "stationery",
+        }
+    ]
+    return Dossier(
+        zone=zone,
+        generated_at=datetime(2026, 12, 6, 16, 30, tzinfo=UTC),
+        transitions=Part(data=transitions),
+        members=Part(data=members),
+        kpis=Part(data=[]),
+        alerts=Part(data=[]),
+        commitments=Part(data=[]),
+        tasks=Part(data=[]),
+        capas=Part(data=[]),
+    )
+
+
+def test_sections_name_codes_and_show_china_time() -> None:
+    by_key = {s.key: s for s in sections(_dossier_with_history())}
+    overview = dict(by_key["zone"].rows)
+    assert overview["行业 Industry"] == "文具 Stationery"
+    assert overview["级别 Level"] == "省级 Provincial"
+    assert overview["生成时间 Generated"] == "2026-12-07 00:30"  # 16:30 UTC
+    assert "Asia/Shanghai" in overview["时区 Time zone"]
+    (moved,) = by_key["history"].rows
+    assert moved[0] == "2026-12-07 03:24"  # 19:24 UTC, the next morning in China
+    assert moved[1:3] == ["规划 Planned", "启动建设 Launching"]
+    assert moved[4].startswith("县商务局 ")
+    assert "组织召开示范区建设推进会" in moved[6] and "kickoff_meeting" not in moved[6]
+    (task,) = by_key["checklist"].rows
+    assert task[4] == "2026-12-07 03:24"
+    (member,) = by_key["members"].rows
+    assert member[2] == "B类（信用风险一般） B (general credit risk)"
+    assert member[3] == "文具 Stationery"
+
+
+def test_a_code_too_wide_for_its_column_breaks_after_its_joiners() -> None:
+    def measure(text: str) -> float:
+        return float(len(text))
+
+    assert fit_words("kickoff_meeting", 10, measure) == "kickoff_\nmeeting"
+    assert fit_words("a_b_c_d", 5, measure) == "a_b_\nc_d"
+    assert fit_words("short kickoff_meeting", 20, measure) == "short kickoff_meeting"
+    assert fit_words("A12/01234/26", 5, measure) == "A12/01234/26"  # no joiner after a letter
+    assert fit_words("组织召开示范区建设推进会", 3, measure) == "组织召开示范区建设推进会"
+
+
+def test_pdf_cells_wrap_at_word_boundaries_and_the_header_says_china_time() -> None:
+    font = find_cjk_font(None)
+    if font is None:
+        pytest.skip("no CJK font installed")
+    dossier = _dossier_with_history()
+    document = pdfium.PdfDocument(render_pdf(dossier, font))
+    try:
+        text = "\n".join(page.get_textpage().get_text_range() for page in document)
+    finally:
+        document.close()
+    assert "北京时间" in text and "China time" in text
+    # every English word printed is a whole word of what was given (no `kickoff_meetin`)
+    given = [TIMES_NOTE, "Page None recorded", *(str(s.__dict__) for s in sections(dossier))]
+    words = {w for g in given for w in re.findall(r"[A-Za-z]+", g)}
+    found = set(re.findall(r"[A-Za-z]+", text))
+    assert not found - words, f"words cut mid-way: {sorted(found - words)}"
+    assert "kickoff_" in text
