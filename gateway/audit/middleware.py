@@ -29,6 +29,9 @@ log = logging.getLogger("gateway.audit")
 READS = {"GET", "HEAD", "OPTIONS"}
 DENIED = {401, 403, 429}
 RETRY_AFTER_S = 5
+# Request-state keys a route without a token sets to name its actor (a login) for the outcome.
+AUDIT_ACTOR = "audit_actor"
+AUDIT_AGENCY = "audit_agency"
 CLIENT_GONE = 499  # nginx's "client closed request": the client left before the answer
 
 
@@ -137,12 +140,14 @@ def _entry(
         if status >= 400
         else "success"
     )
+    state = scope.get("state", {})
+    # a login carries no token yet: the token endpoint names who signed in (or tried to)
     return {
         "phase": phase,
         "intent_seq": intent_seq,
-        "request_id": scope.get("state", {}).get("request_id", ""),
-        "actor": principal.subject if principal else None,
-        "agency": principal.agency if principal else None,
+        "request_id": state.get("request_id", ""),
+        "actor": principal.subject if principal else state.get(AUDIT_ACTOR),
+        "agency": principal.agency if principal else state.get(AUDIT_AGENCY),
         "uscc": principal.uscc if principal else None,
         "inspector_id": principal.inspector_id if principal else None,
         "method": scope["method"],

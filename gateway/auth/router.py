@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
 
+from gateway.audit.middleware import AUDIT_ACTOR, AUDIT_AGENCY
 from gateway.auth import revocations
 from gateway.auth.models import TokenRevocation
 from gateway.auth.schemas import IntrospectionOut, OAuthErrorOut, ServerMetadataOut
@@ -180,6 +181,7 @@ async def token(
         if not username or not password:
             raise _oauth_error(400, "invalid_request", "username and password are required")
         name, word = username, password
+        setattr(request.state, AUDIT_ACTOR, f"user:{name}"[:200])  # who tried, until known
         user = await _guarded(
             request,
             lockouts.account_key("user", name),
@@ -200,6 +202,8 @@ async def token(
         if extra:
             raise _oauth_error(400, "invalid_scope", f"may not request: {', '.join(extra)}")
         granted = [s for s in granted if s in asked]
+    setattr(request.state, AUDIT_ACTOR, subject)
+    setattr(request.state, AUDIT_AGENCY, holder.agency)
     access_token, expires_in = request.app.state.signer.issue(
         subject=subject,
         scopes=granted,
@@ -222,6 +226,7 @@ async def _client(
     if not client_id or not client_secret:
         raise _oauth_error(401, "invalid_client", "client_id and client_secret are required")
     cid, secret = client_id, client_secret
+    setattr(request.state, AUDIT_ACTOR, cid[:200])  # who tried, until known
     client = await _guarded(
         request,
         lockouts.account_key("client", cid),

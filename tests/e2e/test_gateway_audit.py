@@ -137,6 +137,33 @@ def test_each_write_has_an_intent_before_and_an_outcome_after(client: httpx.Clie
     assert intent["path"] == outcome["path"] == "/v1/enterprises"
 
 
+def test_a_login_row_names_who_signed_in_or_tried_to(client: httpx.Client, audited: Stack) -> None:
+    base = audited.url("gateway")
+    rid, bad = f"audit-login-{new_uscc()}", f"audit-login-bad-{new_uscc()}"
+    data = {"grant_type": "client_credentials", "client_id": "demo-admin"}
+    ok = httpx.post(
+        f"{base}/oauth/token",
+        data=data | {"client_secret": "demo-admin-secret"},
+        headers={"X-Request-ID": rid},
+        timeout=10,
+    )
+    assert ok.status_code == 200
+    wrong = httpx.post(
+        f"{base}/oauth/token",
+        data={"grant_type": "password", "username": "nobody", "password": "wrong-password"},
+        headers={"X-Request-ID": bad},
+        timeout=10,
+    )
+    assert wrong.status_code == 400
+    rows = client.get("/v1/audit", params={"request_id": rid}).json()["items"]
+    assert [(r["phase"], r["actor"]) for r in rows] == [
+        ("outcome", "demo-admin"),  # known once the secret is checked
+        ("intent", None),  # before that, nobody can be named
+    ]
+    (outcome, _) = client.get("/v1/audit", params={"request_id": bad}).json()["items"]
+    assert (outcome["actor"], outcome["outcome"]) == ("user:nobody", "failed")
+
+
 def _audit_row(stack: Stack, seq: int) -> tuple:  # type: ignore[type-arg]
     return sql(stack, "gateway", "SELECT * FROM audit_log WHERE seq = $1", seq)[0]
 
