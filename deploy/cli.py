@@ -112,8 +112,11 @@ def result(ctx: typer.Context, as_json: bool, data: Any, human: str) -> None:
 
 @contextmanager
 def api(ctx: typer.Context) -> Iterator[Api]:
-    """A gateway client for one command; CliErrors become a stderr line and the exit code."""
-    client = Api(_options(ctx).settings)
+    """A gateway client for one command; CliErrors become a stderr line and the exit code.
+    Which gateway it talks to is said on stderr first (never silently the default)."""
+    settings = _options(ctx).settings
+    say(f"gateway: {settings.url}{'' if settings.url_given else ' (default; --url or $ZONE_URL)'}")
+    client = Api(settings)
     try:
         yield client
     except CliError as exc:
@@ -463,12 +466,40 @@ def _follow(gateway: Api, job: dict[str, Any], timeout: float) -> dict[str, Any]
     return job
 
 
+GLOBAL_OPTIONS = ("--url", "--client-id", "--client-secret")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """The arguments with the global options moved before the command, so that
+    `zone dossier ZONE --url …` means what `zone --url … dossier ZONE` means. Everything
+    after `--` stays where it is; an option missing its value is left for Click to refuse."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        if arg.split("=", 1)[0] in GLOBAL_OPTIONS:
+            taken = 1 if "=" in arg or i + 1 == len(args) else 2
+            (front if taken == 2 or "=" in arg else rest).extend(args[i : i + taken])
+            i += taken
+            continue
+        rest.append(arg)
+        i += 1
+    return front + rest
+
+
 def main() -> None:
     """The console script: Typer's app with the exit codes above (Click's own usage errors
-    exit 2, which here means "not found", so they are mapped to 1)."""
+    exit 2, which here means "not found", so they are mapped to 1). Global options are
+    accepted after the command too."""
     command = typer.main.get_command(app)
     try:
-        code = command.main(prog_name="zone", standalone_mode=False)
+        code = command.main(
+            args=hoist_global_options(sys.argv[1:]), prog_name="zone", standalone_mode=False
+        )
     except typer.Abort:
         say("aborted")
         code = USAGE

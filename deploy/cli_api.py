@@ -82,6 +82,7 @@ class Settings:
     url: str
     client_id: str
     client_secret: str
+    url_given: bool = True  # by --url or $ZONE_URL, not the default
 
     @classmethod
     def resolve(cls, url: str | None, client_id: str | None, secret: str | None) -> Settings:
@@ -89,8 +90,10 @@ class Settings:
         profile's demo-admin."""
         client = client_id or os.environ.get("ZONE_CLIENT_ID") or DEV_CLIENT[0]
         default_secret = DEV_CLIENT[1] if client == DEV_CLIENT[0] else ""
+        given = url or os.environ.get("ZONE_URL")
         return cls(
-            url=(url or os.environ.get("ZONE_URL") or DEFAULT_URL).rstrip("/"),
+            url=(given or DEFAULT_URL).rstrip("/"),
+            url_given=bool(given),
             client_id=client,
             client_secret=secret or os.environ.get("ZONE_CLIENT_SECRET") or default_secret,
         )

@@ -99,6 +99,8 @@ def test_token_on_stdout_and_refused_credentials(at: dict[str, str], gateway_url
     assert bad.returncode == 3 and bad.stdout == "" and "401" in bad.stderr
     down = zone("token", env={"ZONE_URL": "http://127.0.0.1:9"})
     assert down.returncode == 5 and "cannot reach the gateway" in down.stderr
+    default = zone("token")  # no --url, no $ZONE_URL: the default is said, not silently used
+    assert "gateway: http://127.0.0.1:8000 (default" in default.stderr
 
 
 def test_client_and_user_create(at: dict[str, str]) -> None:
@@ -223,10 +225,14 @@ def test_draw_verify(at: dict[str, str], api: httpx.Client) -> None:
     assert missing.returncode == 2 and "404" in missing.stderr
 
 
-def test_dossier_downloads(at: dict[str, str], tmp_path: Path) -> None:
+def test_dossier_downloads(at: dict[str, str], gateway_url: str, tmp_path: Path) -> None:
     target = tmp_path / "zone.xlsx"
-    run = ok(zone("dossier", ZONE, "--format", "xlsx", "--output", str(target), env=at))
+    # the global --url after the command, as people type it; the target named on stderr
+    run = ok(
+        zone("dossier", ZONE, "--format", "xlsx", "--output", str(target), "--url", gateway_url)
+    )
     assert run.stdout.strip() == str(target)
+    assert f"gateway: {gateway_url}" in run.stderr
     book = load_workbook(target)
     assert "成员企业 Members" in book.sheetnames
     assert book["概况 Zone"]["B3"].value == "出口灯具质量安全示范区（省级）"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from deploy.cli import hoist_global_options
 from deploy.cli_api import UNAVAILABLE, Api, CliError, Settings
 
 
@@ -75,3 +76,31 @@ def test_a_download_with_an_expired_token_gets_a_fresh_one() -> None:
     with api.download("/v1/zones/x/dossier.pdf") as response:
         assert b"".join(response.iter_bytes()) == b"%PDF-1.7 ..."
     assert [r.url.path for r in seen].count("/oauth/token") == 2
+
+
+@pytest.mark.parametrize(
+    ("given", "hoisted"),
+    [
+        (["dossier", "z", "--url", "http://g"], ["--url", "http://g", "dossier", "z"]),
+        (["dossier", "--url=http://g", "z"], ["--url=http://g", "dossier", "z"]),
+        (
+            ["client", "create", "c", "--client-secret", "s", "--name", "n"],
+            ["--client-secret", "s", "client", "create", "c", "--name", "n"],
+        ),
+        (["--url", "http://g", "token"], ["--url", "http://g", "token"]),
+        (["token", "--", "--url", "x"], ["token", "--", "--url", "x"]),  # after -- stays
+        (["token", "--url"], ["token", "--url"]),  # no value: Click says so
+    ],
+)
+def test_global_options_are_accepted_after_the_command(
+    given: list[str], hoisted: list[str]
+) -> None:
+    assert hoist_global_options(given) == hoisted
+
+
+def test_settings_know_whether_the_url_was_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ZONE_URL", raising=False)
+    assert Settings.resolve(None, None, None).url_given is False
+    assert Settings.resolve("http://g/", None, None).url == "http://g"
+    monkeypatch.setenv("ZONE_URL", "http://env")
+    assert Settings.resolve(None, None, None).url_given is True
