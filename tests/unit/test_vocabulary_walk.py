@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import typing
 from datetime import UTC, datetime
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -154,3 +157,17 @@ def test_china_time_reads_utc_as_asia_shanghai(value: Any, shown: str) -> None:
 
 def test_china_time_with_seconds() -> None:
     assert vocabulary.china_time("2026-12-06T16:00:09+00:00", seconds=True) == "2026-12-07 00:00:09"
+
+
+def test_every_name_field_is_described_in_the_openapi() -> None:
+    undescribed = []
+    root = Path(__file__).resolve().parents[2]
+    for path in sorted((root / "services").rglob("schemas.py")):
+        module = importlib.import_module(".".join(path.relative_to(root).with_suffix("").parts))
+        for cls in vars(module).values():
+            if not (inspect.isclass(cls) and issubclass(cls, BaseModel)):
+                continue
+            for name, info in cls.model_fields.items():
+                if name.endswith(("_name", "_name_zh", "_name_en")) and not info.description:
+                    undescribed.append(f"{cls.__module__}.{cls.__name__}.{name}")
+    assert not undescribed, undescribed

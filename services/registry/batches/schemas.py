@@ -97,7 +97,12 @@ class BatchIn(Input):
     barcode: str | None = Field(default=None, pattern=r"^\d{8,14}$", description="GTIN/EAN")
     export_value_usd: int | None = Field(default=None, ge=0, le=10**12)
     supplier_uscc: Uscc | None = None
-    supplier_name: str | None = Field(default=None, min_length=1, max_length=200)
+    supplier_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The supplier's name as on its documents, for a supplier outside the zone",
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> "BatchIn":
@@ -129,7 +134,7 @@ class BatchOut(BaseModel):
     barcode: str | None
     export_value_usd: int | None
     supplier_uscc: str | None
-    supplier_name: str | None
+    supplier_name: str | None = Field(description="The supplier's name, as given")
     recorded_by: str
     created_at: datetime
 
