@@ -134,6 +134,17 @@ class Api:
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError):
             return Part("unavailable", detail=f"the {service} service did not answer")
 
+    async def download(self, path: str) -> httpx.Response:
+        """A file from the gateway's own API (a dossier), as the user: the raw response."""
+        client = self.request.client
+        transport = httpx.ASGITransport(
+            app=self.request.app, client=(client.host, client.port) if client else ("", 0)
+        )
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://gateway", timeout=120
+        ) as http:
+            return await http.get(path, headers=self.headers)
+
     async def _in_process(
         self,
         method: str,

@@ -8,6 +8,7 @@ so no chart logic lives in JavaScript.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from html import escape
 from typing import Any
 
@@ -121,16 +122,27 @@ def pass_rate_trend(rows: list[dict[str, Any]], rate_name: str, checks_name: str
     }
 
 
-def contributions(items: list[dict[str, Any]], kind_names: dict[str, str]) -> dict[str, Any]:
+def contributions(
+    items: list[dict[str, Any]],
+    kind_names: Mapping[str, str],
+    facts: Mapping[str, str] | None = None,
+    states: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Horizontal bars: each credit fact's points (after decay and caps), largest effect first;
-    facts that no longer count are shown at 0 with their state in the label."""
+    facts that no longer count are shown at 0 with their state in the label. Fact kinds and
+    states are named through `facts` and `states` (a code without a name shows itself)."""
+    facts, states = facts or {}, states or {}
     ordered = sorted(items, key=lambda c: -abs(float(c.get("points") or 0)))
-    labels = [
-        f"{c.get('kind', '?')} · {c.get('state', '')}"
-        if c.get("state") != "counted"
-        else str(c.get("kind", "?"))
-        for c in ordered
-    ]
+
+    def label(c: dict[str, Any]) -> str:
+        kind = str(c.get("kind", "?"))
+        named = facts.get(kind, kind)
+        if c.get("state") == "counted":
+            return named
+        state = str(c.get("state", ""))
+        return f"{named} · {states.get(state, state)}"
+
+    labels = [label(c) for c in ordered]
     data = [
         {
             "value": round(float(c.get("points") or 0), 2),
@@ -147,10 +159,11 @@ def contributions(items: list[dict[str, Any]], kind_names: dict[str, str]) -> di
     }
 
 
-def trace_graph(trace: dict[str, Any]) -> dict[str, Any]:
+def trace_graph(trace: dict[str, Any], kinds: Mapping[str, str] | None = None) -> dict[str, Any]:
     """A batch's trace as a graph: one node per lot (the root larger), an edge from each lot
     to the lot it was reached from (its `path`), labelled with the linking quantity."""
     nodes: dict[str, dict[str, Any]] = {}
+    kinds = kinds or {}
     links: list[dict[str, Any]] = []
     seen_links: set[tuple[str, str]] = set()
     for node in trace.get("nodes") or []:
@@ -161,12 +174,12 @@ def trace_graph(trace: dict[str, Any]) -> dict[str, Any]:
         if number not in nodes:
             nodes[number] = {
                 "name": number,
-                "value": lot.get("kind"),
+                "value": kinds.get(str(lot.get("kind")), lot.get("kind")),
                 "symbolSize": 44 if depth == 0 else 28,
                 "category": 2 if failing else (0 if depth == 0 else 1),
                 "tooltip": {
                     # the formatter is HTML: what enterprises typed is escaped
-                    "formatter": f"{escape(number)}<br/>{escape(str(lot.get('kind') or ''))} "
+                    "formatter": f"{escape(number)}<br/>{escape(kinds.get(str(lot.get('kind')), str(lot.get('kind') or '')))} "
                     f"{escape(str(lot.get('product') or ''))}"
                 },
             }

@@ -173,6 +173,11 @@ async def zone(api: Api, *, code: str, cursor: str | None, year: int | None) -> 
     }
 
 
+def zone_names(zones: Part) -> dict[str, tuple[str, str]]:
+    """Each zone's (zh, en) name by code: zone names are data, registry's."""
+    return {z["code"]: (z["name_zh"], z["name_en"]) for z in zones.items} if zones.ok else {}
+
+
 async def enterprise(
     api: Api,
     t: dict[str, Words],
@@ -187,6 +192,7 @@ async def enterprise(
     fetched = await gather(
         profile=api.call("GET", "gateway", f"/v1/enterprises/{key}/profile"),
         batches=api.get("registry", "/v1/batches", uscc=uscc.upper(), limit=20, cursor=cursor),
+        zones=api.all("registry", "/v1/zones"),
     )
     profile: Part = fetched["profile"]
     parts = profile.data.get("parts", {}) if profile.ok else {}
@@ -200,10 +206,11 @@ async def enterprise(
         "trace": None,
         "trace_chart": None,
         "batch_id": None,
+        "zone_names": zone_names(fetched["zones"]),
     }
     if credit.get("status") == "ok" and credit["data"].get("contributions"):
         context["contributions_chart"] = charts.contributions(
-            credit["data"]["contributions"], t["ui"]
+            credit["data"]["contributions"], t["ui"], t["fact_kinds"], t["statuses"]
         )
     batches: Part = fetched["batches"]
     chosen = batch or next(
@@ -215,7 +222,7 @@ async def enterprise(
         context["batch_id"] = chosen
         context["trace"] = trace
         if trace.ok:
-            context["trace_chart"] = charts.trace_graph(trace.data)
+            context["trace_chart"] = charts.trace_graph(trace.data, t["kinds"])
     return context
 
 

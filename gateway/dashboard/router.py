@@ -15,13 +15,14 @@ import mimetypes
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from gateway.audit.middleware import AUDIT_ACTOR, AUDIT_AGENCY
 from gateway.dashboard import pages
 from gateway.dashboard.api import Api, LoginRequired, Part
 from gateway.dashboard.labels import words
@@ -42,6 +43,7 @@ from gateway.dashboard.session import (
 )
 from kit.problems import NotFound
 from kit.uscc import normalize
+from kit.vocabulary import china_time
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -75,6 +77,8 @@ def _with_query(request: Request, **changes: Any) -> str:
 
 templates.env.globals["static"] = static_url
 templates.env.globals["with_query"] = _with_query
+# people read China time (Asia/Shanghai); the API's ISO 8601 times carry their offset
+templates.env.filters["china_time"] = china_time
 
 
 def _base_context(request: Request, token: str | None, user: str | None) -> dict[str, Any]:
@@ -215,6 +219,8 @@ async def login(
         set_cookie(response, request, LOGIN_COOKIE, context["login_csrf"], 3600)
         return response
     api = Api(request, None, context["lang"])
+    if username:  # the sign-in's audit row names who signed in (or tried to)
+        setattr(request.state, AUDIT_ACTOR, f"user:{username}")
     try:
         answer = await api.call(
             "POST",
@@ -225,6 +231,9 @@ async def login(
     except LoginRequired:
         answer = Part("forbidden", http_status=401)
     principal = await principal_of(request, answer.data["access_token"]) if answer.ok else None
+    if principal is not None:
+        setattr(request.state, AUDIT_ACTOR, principal.subject)
+        setattr(request.state, AUDIT_AGENCY, principal.agency)
     if principal is None:
         status = answer.http_status
         context["error"] = (
@@ -268,6 +277,38 @@ async def overview(request: Request) -> Response:
         return await pages.overview(api, context["t"])
 
     return await _page(request, "overview.html", build)
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response:
+    """The platform's icon where browsers look for it first (no 404 on every page)."""
+    return FileResponse(
+        STATIC / "favicon.svg",
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+@router.get("/dashboard/zones/{code}/dossier.{suffix}")
+async def zone_dossier(request: Request, code: str, suffix: Literal["pdf", "xlsx"]) -> Response:
+    """The zone's acceptance dossier (PDF or workbook), fetched from the API as the user."""
+    api, context = await signed_in(request)
+    response = await api.download(f"/v1/zones/{pages.q(code)}/dossier.{suffix}")
+    if response.status_code == 200:
+        headers = {
+            k: response.headers[k]
+            for k in ("content-type", "content-disposition")
+            if k in response.headers
+        }
+        return Response(response.content, headers=headers | PAGE_HEADERS)
+    if response.status_code == 401:
+        raise LoginRequired
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    context["message"] = detail or context["t"]["ui"]["unavailable"]
+    return _render(request, "error.html", context, response.status_code)
 
 
 @router.get("/dashboard/zones/{code}")

@@ -10,6 +10,7 @@ dashboard's checks that need no browser are in test_dashboard_http.py and always
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -19,6 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
+from kit import vocabulary
+from kit.vocabulary import china_time
 from tests.helpers import (
     enterprise_body,
     new_uscc,
@@ -419,6 +422,56 @@ def test_the_audit_trail_names_the_user_of_each_dashboard_action(
     page.click("a.next-cursor")
     second = [int(s) for s in page.locator("#audit tr td:first-child").all_inner_texts()]
     assert second and max(second) < min(first)
+
+
+def _codes_shown(text: str, codes: set[str], zones: set[str], *, chinese: bool) -> set[str]:
+    """The known codes a page's text shows (hrefs are not text): any zone code or code with
+    a `_`; on a Chinese page also any lowercase code as a word of its own."""
+    shown = {c for c in zones | {c for c in codes if "_" in c} if c in text}
+    if chinese:
+        words = set(re.findall(r"(?<![A-Za-z0-9_./-])[a-z][a-z_]+(?![A-Za-z0-9_-])", text))
+        shown |= words & codes
+    return shown
+
+
+def test_pages_show_names_in_both_languages_never_codes(
+    browser: Any, gateway_url: str, office: str, admin: httpx.Client, scene: dict[str, Any]
+) -> None:
+    """One load each of the overview, a zone and an enterprise per language: every code the
+    pages could show (zones, industries, stages, levels, agencies, tasks, kinds, statuses)
+    is named, and times are China time."""
+    codes = {c for table in vocabulary.VOCABULARIES.values() for c in table}
+    zones = {z["code"] for z in admin.get("/v1/zones", params={"limit": 500}).json()["items"]}
+    maker = scene["maker"]
+    zone = admin.get(f"/v1/zones/{ZONE}").json()
+    named = (zone["name_zh"], zone["name_en"])
+    for lang in ("zh-CN", "en"):
+        context = browser.new_context(base_url=gateway_url, viewport={"width": 1366, "height": 900})
+        tab = context.new_page()
+        _sign_in(tab, office)
+        for name, path in (
+            ("overview", f"/?lang={lang}"),
+            ("zone", f"/dashboard/zones/{ZONE}"),
+            ("enterprise", f"/dashboard/enterprises/{maker}"),
+        ):
+            tab.goto(path)
+            tab.wait_for_load_state("networkidle")
+            text = tab.inner_text("main")
+            _shot(tab, f"names-{name}-{lang}")
+            shown = _codes_shown(text, codes, zones, chinese=lang == "zh-CN")
+            assert not shown, f"{name} ({lang}) shows codes: {sorted(shown)}"
+            if name == "zone":
+                links = tab.locator("#dossier-links a")
+                assert [links.nth(i).get_attribute("href") for i in range(2)] == [
+                    f"/dashboard/zones/{ZONE}/dossier.pdf",
+                    f"/dashboard/zones/{ZONE}/dossier.xlsx",
+                ]
+                stage_history = tab.inner_text("#transitions")
+                moves = admin.get(f"/v1/zones/{ZONE}/transitions").json()["items"]
+                assert china_time(moves[0]["at"]) in stage_history  # China time, not UTC
+            if name == "enterprise":  # its zones by their names
+                assert named[0 if lang == "zh-CN" else 1] in text
+        context.close()
 
 
 def test_switching_to_english_and_back(page: Any) -> None:

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from gateway.dashboard.session import csrf_for
-from tests.helpers import office_user
+from tests.helpers import new_uscc, office_user
 
 PASSWORD = "a-long-office-password-for-http-tests"
 
@@ -133,3 +133,34 @@ def test_odd_input_is_never_a_server_error(gateway_url: str, office: str) -> Non
         )
         assert refused.status_code == 404 and 'id="action-error"' in refused.text
         assert "none-such" in refused.text
+
+
+def test_favicon_dossier_links_and_a_missing_enterprise(gateway_url: str, office: str) -> None:
+    token = httpx.post(
+        f"{gateway_url}/oauth/token",
+        data={"grant_type": "password", "username": office, "password": PASSWORD},
+    ).json()["access_token"]
+    with httpx.Client(base_url=gateway_url, timeout=120) as anonymous:
+        icon = anonymous.get("/favicon.ico")  # browsers ask on every page: no 404
+        assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/")
+        assert (
+            anonymous.get(
+                "/dashboard/zones/lighting-provincial/dossier.xlsx", follow_redirects=False
+            ).status_code
+            == 303
+        )  # the dossier through the dashboard needs a session
+    with httpx.Client(
+        base_url=gateway_url, headers={"Cookie": f"zone_dashboard={token}"}, timeout=120
+    ) as browser_like:
+        zone = browser_like.get("/dashboard/zones/lighting-provincial").text
+        assert 'href="/dashboard/zones/lighting-provincial/dossier.pdf"' in zone
+        workbook = browser_like.get("/dashboard/zones/lighting-provincial/dossier.xlsx")
+        assert workbook.status_code == 200, workbook.text[:300]
+        assert workbook.headers["content-type"].startswith("application/vnd.openxml")
+        assert "dossier-lighting-provincial" in workbook.headers["content-disposition"]
+        missing = browser_like.get("/dashboard/zones/none-such/dossier.xlsx")
+        assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+        # an enterprise that does not exist: said so, and no empty batches table
+        nobody = browser_like.get(f"/dashboard/enterprises/{new_uscc()}")
+        assert nobody.status_code == 404, nobody.status_code
+        assert 'id="batches"' not in nobody.text

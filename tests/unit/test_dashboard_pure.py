@@ -249,3 +249,20 @@ def test_progress_sets_targets_against_accepted_zones_and_lists_the_overdue() ->
     ]
     assert [z["code"] for z in shown["overdue"]] == ["c", "b"]  # most late first
     assert progress({}) == {"targets": [], "overdue": [], "phases": []}
+
+
+def test_contributions_and_trace_name_their_codes() -> None:
+    zh = words("zh-CN")
+    option = charts.contributions(
+        [
+            {"kind": "commitment_signed", "points": 2.0, "state": "counted"},
+            {"kind": "award", "points": 0, "state": "expired"},
+        ],
+        zh["ui"],
+        zh["fact_kinds"],
+        zh["statuses"],
+    )
+    assert option["yAxis"]["data"] == ["签署诚信承诺", "表彰奖励 · 已失效"]
+    trace = {"nodes": [{"lot": {"number": "NB-1", "kind": "export"}, "depth": 0, "path": []}]}
+    (node,) = charts.trace_graph(trace, zh["kinds"])["series"][0]["data"]
+    assert node["value"] == "出口批次" and "出口批次" in node["tooltip"]["formatter"]
