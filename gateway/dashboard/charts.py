@@ -159,7 +159,11 @@ def contributions(
     }
 
 
-def trace_graph(trace: dict[str, Any], kinds: Mapping[str, str] | None = None) -> dict[str, Any]:
+def trace_graph(
+    trace: dict[str, Any],
+    kinds: Mapping[str, str] | None = None,
+    legend: tuple[str, str, str] = ("root", "lot", "non-conformant"),
+) -> dict[str, Any]:
     """A batch's trace as a graph: one node per lot (the root larger), an edge from each lot
     to the lot it was reached from (its `path`), labelled with the linking quantity."""
     nodes: dict[str, dict[str, Any]] = {}
@@ -196,7 +200,7 @@ def trace_graph(trace: dict[str, Any], kinds: Mapping[str, str] | None = None) -
     links = [lk for lk in links if lk["source"] in known and lk["target"] in known]
     return {
         "tooltip": {},
-        "legend": {"bottom": 0, "data": ["root", "lot", "non-conformant"]},
+        "legend": {"bottom": 0, "data": list(legend)},
         "series": [
             {
                 "type": "graph",
@@ -206,7 +210,7 @@ def trace_graph(trace: dict[str, Any], kinds: Mapping[str, str] | None = None) -
                 "label": {"show": True, "position": "right"},
                 "edgeSymbol": ["none", "arrow"],
                 "force": {"repulsion": 220, "edgeLength": 90},
-                "categories": [{"name": "root"}, {"name": "lot"}, {"name": "non-conformant"}],
+                "categories": [{"name": name} for name in legend],
                 "data": list(nodes.values()),
                 "links": links,
             }

@@ -166,6 +166,9 @@ UI: dict[str, tuple[str, str]] = {
     "trace_downstream": ("向下游追溯", "Downstream"),
     "trace_truncated": ("追溯结果已截断", "The trace was cut short"),
     "show_trace": ("追溯", "Trace"),
+    "trace_root": ("所选批次", "Selected batch"),
+    "trace_lot": ("关联批次", "Linked lot"),
+    "trace_nonconformant": ("不合格", "Non-conformant"),
     # campaigns
     "campaigns_title": ("双随机抽查计划", "Random inspection campaigns"),
     "campaign": ("抽查计划", "Campaign"),

@@ -222,7 +222,8 @@ async def enterprise(
         context["batch_id"] = chosen
         context["trace"] = trace
         if trace.ok:
-            context["trace_chart"] = charts.trace_graph(trace.data, t["kinds"])
+            legend = (t["ui"]["trace_root"], t["ui"]["trace_lot"], t["ui"]["trace_nonconformant"])
+            context["trace_chart"] = charts.trace_graph(trace.data, t["kinds"], legend)
     return context
 
 

@@ -266,3 +266,5 @@ def test_contributions_and_trace_name_their_codes() -> None:
     trace = {"nodes": [{"lot": {"number": "NB-1", "kind": "export"}, "depth": 0, "path": []}]}
     (node,) = charts.trace_graph(trace, zh["kinds"])["series"][0]["data"]
     assert node["value"] == "出口批次" and "出口批次" in node["tooltip"]["formatter"]
+    legend = ("所选批次", "关联批次", "不合格")
+    assert charts.trace_graph(trace, zh["kinds"], legend)["legend"]["data"] == list(legend)
