@@ -67,6 +67,11 @@ async def _mirror(session: AsyncSession, data: BaseModel, event: CloudEvent) -> 
             row.zones = sorted(zones)
 
 
+def mid_sentence(text: str, lang: str) -> str:
+    """A name as it reads inside an English sentence (lower case); Chinese unchanged."""
+    return text.lower() if lang == "en" else text
+
+
 def _warning_values(alert: AlertRaised) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     common = {
         "summary": alert.summary,
@@ -78,7 +83,7 @@ def _warning_values(alert: AlertRaised) -> tuple[dict[str, Any], dict[str, dict[
     per_language = {
         lang: {
             "signal": templates.SIGNAL_NAMES[lang][alert.signal_kind],
-            "severity": name(SEVERITIES, alert.severity, lang),
+            "severity": mid_sentence(name(SEVERITIES, alert.severity, lang), lang),
             "action": templates.ACTIONS[lang],
         }
         for lang in templates.LANGUAGES

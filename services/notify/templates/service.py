@@ -74,9 +74,10 @@ DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
     ),
 }
 
+# The vocabulary's names; the English ones run mid-sentence ("named by a foreign notification").
 SIGNAL_NAMES = {
-    lang: {code: names[n] for code, names in SIGNAL_KINDS.items()}
-    for n, lang in enumerate(LANGUAGES)
+    "zh-CN": {code: zh for code, (zh, _) in SIGNAL_KINDS.items()},
+    "en": {code: en.lower() for code, (_, en) in SIGNAL_KINDS.items()},
 }
 ACTIONS = {
     "zh-CN": "立即排查该批次及同批原料，暂停相关产品出口，配合针对性检查并于 7 日内报告原因",
