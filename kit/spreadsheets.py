@@ -1,0 +1,231 @@
+"""Spreadsheets in and out: `.xlsx` and `.csv` read row by row, column headings mapped to
+field names through one documented table (docs/api.md, "Imports"), rejected rows written
+back as `.xlsx` with a reason column.
+
+Reading streams: an `.xlsx` through openpyxl's read-only mode, a `.csv` through a text
+wrapper; neither holds more than one row at a time. A heading the table does not name is
+reported and its column ignored, never guessed.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from openpyxl import Workbook, load_workbook
+
+XLSX_MAGIC = b"PK\x03\x04"
+CHUNK = 1 << 20
+
+# heading (as written, normalised by `heading_key`) -> field name. One table for every kind:
+# a kind reads the fields it knows and reports the others as not used.
+HEADINGS: dict[str, str] = {}
+_TABLE: dict[str, tuple[str, ...]] = {
+    "uscc": ("统一社会信用代码", "社会信用代码", "信用代码", "USCC", "Unified social credit code"),
+    "name": ("企业名称", "单位名称", "名称", "Name", "Enterprise name", "Company name"),
+    "legal_representative": ("法定代表人", "法人代表", "Legal representative"),
+    "address": ("地址", "企业地址", "注册地址", "Address"),
+    "contact_name": ("联系人", "Contact", "Contact name"),
+    "contact_phone": ("联系电话", "电话", "Phone", "Contact phone"),
+    "industry": ("行业", "所属行业", "Industry"),
+    "employees": ("从业人数", "职工人数", "员工人数", "Employees"),
+    "year": ("年度", "年份", "调查年度", "Year"),
+    "annual_export_usd": (
+        "年度出口额（美元）",
+        "年出口额（美元）",
+        "出口额（美元）",
+        "Annual export (USD)",
+        "Annual exports (USD)",
+        "Export (USD)",
+    ),
+    "annual_output_cny": (
+        "年度产值（元）",
+        "年产值（元）",
+        "工业总产值（元）",
+        "Annual output (CNY)",
+    ),
+    "hs_codes": ("HS编码", "商品编码", "HS codes", "HS code"),
+    "export_markets": ("出口市场", "主要出口市场", "Export markets", "Markets"),
+    "zone": ("示范区代码", "示范区", "Zone", "Zone code"),
+    "decision": ("决定", "操作", "Decision", "Action"),
+    "note": ("备注", "说明", "Note", "Notes"),
+}
+for _field, _names in _TABLE.items():
+    for _name in _names:
+        HEADINGS[_name] = _field
+
+REASON_HEADING = "原因 / Reason"
+ROW_HEADING = "行号 / Row"
+
+
+class NotASpreadsheet(ValueError):
+    """The bytes are neither an `.xlsx` workbook nor CSV text."""
+
+
+def heading_key(heading: str) -> str:
+    """A heading compared loosely: NFKC (full-width brackets), no spaces, case-folded."""
+    return "".join(unicodedata.normalize("NFKC", heading).split()).casefold()
+
+
+_KEYS = {heading_key(k): v for k, v in HEADINGS.items()}
+# the columns `rejected_workbook` adds: ignored without a word when the file comes back
+_OURS = {heading_key(REASON_HEADING), heading_key(ROW_HEADING)}
+
+
+def field_of(heading: str) -> str | None:
+    """The field a heading names, or None when the table does not know it."""
+    return _KEYS.get(heading_key(heading))
+
+
+def sniff(data: bytes) -> Literal["xlsx", "csv"]:
+    """`xlsx` for a zip (an Office Open XML workbook), `csv` for text in UTF-8 (with or
+    without BOM) or GB 18030; `NotASpreadsheet` otherwise."""
+    if data.startswith(XLSX_MAGIC):
+        return "xlsx"
+    if b"\x00" in data[:CHUNK]:
+        raise NotASpreadsheet("binary data: neither an .xlsx workbook nor CSV text")
+    encoding_of(data)
+    return "csv"
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    """Whether all of `data` decodes, checked chunk by chunk (nothing kept)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        for start in range(0, len(data), CHUNK):
+            decoder.decode(data[start : start + CHUNK])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def encoding_of(data: bytes) -> str:
+    """`utf-8-sig` when the bytes are UTF-8 (a BOM or none), else `gb18030` (what Excel saves
+    on Chinese Windows); `NotASpreadsheet` when neither decodes."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        if _decodes(data, encoding):
+            return encoding
+    raise NotASpreadsheet("the text is neither UTF-8 nor GB 18030")
+
+
+def cell_text(value: Any) -> str:
+    """A cell as the text a person typed: integers without `.0`, dates as ISO dates."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        )
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+@dataclass
+class Sheet:
+    """A spreadsheet's heading row and its data rows, read on demand.
+
+    `headings` are the cells of the first non-empty row as written; `fields[i]` is the field
+    the i-th heading names (None: unknown, reported in `unknown`).
+    """
+
+    headings: list[str] = field(default_factory=list)
+    fields: list[str | None] = field(default_factory=list)
+    _rows: Iterator[tuple[int, list[str]]] = field(default_factory=lambda: iter(()))
+
+    @property
+    def unknown(self) -> list[str]:
+        """Headings the table does not name (their columns are ignored)."""
+        return [
+            h
+            for h, f in zip(self.headings, self.fields, strict=True)
+            if f is None and h and heading_key(h) not in _OURS
+        ]
+
+    @property
+    def duplicated(self) -> list[str]:
+        """Fields named by more than one heading (ambiguous: refused)."""
+        seen: set[str] = set()
+        twice: list[str] = []
+        for f in self.fields:
+            if f is not None and f in seen and f not in twice:
+                twice.append(f)
+            if f is not None:
+                seen.add(f)
+        return twice
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str], list[str]]]:
+        """(row number as the spreadsheet shows it, {field: text} of the known non-blank
+        cells, every cell as text) for each non-empty row after the headings."""
+        width = len(self.headings)
+        for number, cells in self._rows:
+            cells = (cells + [""] * width)[: max(width, len(cells))]
+            if not any(cells):
+                continue
+            values = {
+                f: c for f, c in zip(self.fields, cells[:width], strict=True) if f is not None and c
+            }
+            yield number, values, cells
+
+
+def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # a zip that is no workbook
+        raise NotASpreadsheet(f"not an .xlsx workbook: {exc}") from exc
+    try:
+        worksheet = workbook.worksheets[0]
+        for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
+            yield number, [cell_text(v) for v in row]
+    finally:
+        workbook.close()
+
+
+def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding_of(data), newline="")
+    reader = csv.reader(text)
+    try:
+        for cells in reader:
+            yield reader.line_num, [c.strip() for c in cells]
+    except csv.Error as exc:
+        raise NotASpreadsheet(f"the CSV text cannot be read: {exc}") from exc
+
+
+def read(data: bytes) -> Sheet:
+    """The sheet in `data` (.xlsx or .csv, sniffed): headings now, rows as they are read."""
+    rows = _xlsx_rows(data) if sniff(data) == "xlsx" else _csv_rows(data)
+    for _number, cells in rows:
+        if any(cells):
+            while cells and not cells[-1]:
+                cells.pop()
+            return Sheet(headings=cells, fields=[field_of(h) for h in cells], _rows=rows)
+    return Sheet()
+
+
+def _safe(text: str) -> str:
+    """A cell that a spreadsheet would run as a formula is kept as text (OWASP CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def rejected_workbook(headings: list[str], rows: Iterable[tuple[int, list[str], str]]) -> bytes:
+    """An `.xlsx` of rejected rows: the original headings, each row's cells as given, the row
+    number it had and the reason, so the office fixes them and imports the file again."""
+    workbook = Workbook(write_only=True)
+    worksheet = workbook.create_sheet("rejected")
+    worksheet.append([*headings, ROW_HEADING, REASON_HEADING])
+    for number, cells, reason in rows:
+        worksheet.append([*(_safe(c) for c in cells[: len(headings)]), number, _safe(reason)])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
