@@ -33,6 +33,7 @@ ROUTES: list[tuple[str, str]] = [
     ("/v1/zones", "registry"),
     ("/v1/memberships", "registry"),
     ("/v1/enterprises", "registry"),
+    ("/v1/imports", "registry"),
     ("/v1/batches", "registry"),
     ("/v1/leadership-groups", "registry"),
     ("/v1/meetings", "registry"),

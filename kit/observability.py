@@ -105,6 +105,8 @@ BULK_MEDIA = (
     b"application/json-seq",
     b"text/csv",
 )
+# File uploads (a spreadsheet import, up to 20 MiB and its envelope) get it too.
+UPLOAD_MEDIA = (b"multipart/form-data",)
 
 
 class RequestContextMiddleware:
@@ -156,7 +158,11 @@ class RequestContextMiddleware:
             )
             return
         media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        limit = self.max_bulk_body_bytes if media in BULK_MEDIA else self.max_body_bytes
+        limit = (
+            self.max_bulk_body_bytes
+            if media in BULK_MEDIA or media in UPLOAD_MEDIA
+            else self.max_body_bytes
+        )
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await self._too_large(scope, send, rid, limit)

@@ -81,7 +81,8 @@ class ServiceSettings(PiiSettings):
     # them; keep it at or above the gateway's GATEWAY_TOKEN_TTL_S (900).
     token_max_lifetime_s: int = 1200
     max_body_bytes: int = 1024 * 1024
-    # Bulk uploads (JSON lines, CSV) may be larger: thousands of lineage events per request.
+    # Bulk uploads (JSON lines, CSV) and file uploads (multipart: spreadsheet imports) may be
+    # larger: thousands of lineage events per request, 20 MiB import files.
     max_bulk_body_bytes: int = 32 * 1024 * 1024
     outbox_poll_s: float = 1.0
     outbox_batch: int = 200

@@ -20,6 +20,7 @@ class RegistrySettings(ServiceSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/registry"
     office_agency: str = "commerce"  # the zone office's bureau: admin tokens act for it
     overdue_check_s: float = 60.0  # how often overdue action items and zones are announced
+    import_poll_s: float = 1.0  # how often a process looks for a queued import job
 
 
 settings = RegistrySettings()

@@ -7,6 +7,8 @@ from services.registry.batches.router import router as batches_router
 from services.registry.config import settings
 from services.registry.consumers import CONSUMERS
 from services.registry.enterprises.router import router as enterprises_router
+from services.registry.imports.router import router as imports_router
+from services.registry.imports.service import process_jobs
 from services.registry.memberships.router import router as memberships_router
 from services.registry.programme.acceptance.router import router as acceptance_router
 from services.registry.programme.honours.router import router as honours_router
@@ -37,6 +39,7 @@ app = create_service_app(
         zones_router,
         enterprises_router,
         memberships_router,
+        imports_router,
         batches_router,
         *leadership_routers,
         responsibilities_router,
@@ -51,5 +54,6 @@ app = create_service_app(
     periodic=[
         Periodic("action-item-overdue", announce_overdue, settings.overdue_check_s),
         Periodic("zone-overdue", announce_overdue_zones, settings.overdue_check_s),
+        Periodic("imports", process_jobs, settings.import_poll_s),
     ],
 )

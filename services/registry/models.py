@@ -8,6 +8,7 @@ from services.registry.agencies.models import Agency
 from services.registry.base import Base
 from services.registry.batches.models import Lot, LotEvent, LotEventLot, LotLink
 from services.registry.enterprises.models import Enterprise, Survey
+from services.registry.imports.models import ImportJob, ImportOutcome
 from services.registry.measures.models import MeasuresMirror
 from services.registry.memberships.models import Commitment, Membership, MembershipDecision
 from services.registry.programme.acceptance.models import (
@@ -46,6 +47,8 @@ __all__ = [
     "Enterprise",
     "GroupMember",
     "IdempotencyRecord",
+    "ImportJob",
+    "ImportOutcome",
     "InboxEntry",
     "LeadershipGroup",
     "Lot",
