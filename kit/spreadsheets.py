@@ -142,6 +142,7 @@ class Sheet:
 
     headings: list[str] = field(default_factory=list)
     fields: list[str | None] = field(default_factory=list)
+    estimated_rows: int | None = None  # data rows, from the sheet's dimension or line count
     _rows: Iterator[tuple[int, list[str]]] = field(default_factory=lambda: iter(()))
 
     @property
@@ -179,20 +180,30 @@ class Sheet:
             yield number, values, cells
 
 
-def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_rows(data: bytes) -> tuple[int | None, Iterator[tuple[int, list[str]]]]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        worksheet = workbook.worksheets[0]
+        last = worksheet.max_row  # from the sheet's <dimension>, when its writer gave one
     except Exception as exc:  # a zip that is no workbook
         raise NotASpreadsheet(f"not an .xlsx workbook: {exc}") from exc
-    try:
-        worksheet = workbook.worksheets[0]
-        for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
-            yield number, [cell_text(v) for v in row]
-    finally:
-        workbook.close()
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        try:
+            for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
+                yield number, [cell_text(v) for v in row]
+        finally:
+            workbook.close()
+
+    return last, rows()
 
 
-def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(data: bytes) -> tuple[int | None, Iterator[tuple[int, list[str]]]]:
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    return lines, _csv_lines(data)
+
+
+def _csv_lines(data: bytes) -> Iterator[tuple[int, list[str]]]:
     text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding_of(data), newline="")
     reader = csv.reader(text)
     try:
@@ -204,12 +215,17 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
 
 def read(data: bytes) -> Sheet:
     """The sheet in `data` (.xlsx or .csv, sniffed): headings now, rows as they are read."""
-    rows = _xlsx_rows(data) if sniff(data) == "xlsx" else _csv_rows(data)
-    for _number, cells in rows:
+    last, rows = _xlsx_rows(data) if sniff(data) == "xlsx" else _csv_rows(data)
+    for number, cells in rows:
         if any(cells):
             while cells and not cells[-1]:
                 cells.pop()
-            return Sheet(headings=cells, fields=[field_of(h) for h in cells], _rows=rows)
+            return Sheet(
+                headings=cells,
+                fields=[field_of(h) for h in cells],
+                estimated_rows=max(last - number, 0) if last else None,
+                _rows=rows,
+            )
     return Sheet()
 
 

@@ -74,6 +74,7 @@ def test_chinese_headings_map_to_fields_and_unknown_ones_are_reported(make) -> N
         None,
     ]
     assert sheet.unknown == ["备注栏"]
+    assert sheet.estimated_rows == 3
     rows = list(sheet.rows())
     assert [n for n, _, _ in rows] == [2, 4]
     assert rows[0][1]["year"] == "2024"  # an integer cell reads without ".0"

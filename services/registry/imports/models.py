@@ -36,6 +36,7 @@ class ImportJob(TimestampMixin, Base):
     scopes: Mapped[list[str]] = mapped_column(JSONB, default=list)
     headings: Mapped[list[str]] = mapped_column(JSONB, default=list)
     unknown_headings: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    estimated_rows: Mapped[int | None] = mapped_column(Integer, default=None)  # for progress
     next_row: Mapped[int] = mapped_column(Integer, default=0)  # data rows settled
     counts: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict)
     error: Mapped[str | None] = mapped_column(Text, default=None)

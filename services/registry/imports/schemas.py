@@ -34,6 +34,10 @@ class ImportJobOut(BaseModel):
     unknown_headings: list[str] = Field(
         description="Headings the table does not name or this kind does not use: ignored"
     )
+    estimated_rows: int | None = Field(
+        description="Data rows the file holds, as its sheet dimension or line count says "
+        "(blank rows included): the total for a progress bar; `counts.rows` when done"
+    )
     counts: ImportCounts
     error: str | None = Field(description="Why a failed job failed")
     created_at: datetime

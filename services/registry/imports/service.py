@@ -113,6 +113,7 @@ async def submit(
         scopes=sorted(principal.scopes),
         headings=sheet.headings,
         unknown_headings=[*sheet.unknown, *unused],
+        estimated_rows=sheet.estimated_rows,
         counts=dict.fromkeys(COUNTS, 0),
     )
     session.add(job)
@@ -288,6 +289,7 @@ async def _batch(
         if not batch:  # done: the file is no longer needed (rejected rows keep their cells)
             job.status, job.finished_at, job.lease_until = "done", utcnow(), None
             job.content = b""
+            job.estimated_rows = counts["rows"]
     return True
 
 

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("scopes", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("headings", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("unknown_headings", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("estimated_rows", sa.Integer(), nullable=True),
         sa.Column("next_row", sa.Integer(), nullable=False),
         sa.Column("counts", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
