@@ -491,6 +491,107 @@ def hoist_global_options(args: list[str]) -> list[str]:
     return front + rest
 
 
+class ImportKind(StrEnum):
+    """What an import file holds."""
+
+    enterprises = "enterprises"
+    surveys = "surveys"
+    memberships = "memberships"
+
+
+IMPORT_MEDIA = {
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".csv": "text/csv",
+}
+
+
+@app.command("import")
+def import_file(
+    ctx: typer.Context,
+    kind: Annotated[ImportKind, typer.Argument(help="enterprises, surveys or memberships")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help=".xlsx, or .csv (UTF-8 or GB 18030)"
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would change; write nothing")
+    ] = False,
+    rejected: Annotated[
+        Path | None,
+        typer.Option(help="Write the rejected rows (.xlsx, with a reason column) to this file"),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the job")] = 1800,
+    as_json: Json = False,
+) -> None:
+    """Import a spreadsheet (批量导入) with a progress bar, then a summary. Columns are found
+    by their headings (统一社会信用代码, 企业名称, 年度出口额（美元）…; docs/api.md). Exit 4
+    when rows were rejected (`--rejected` saves them to fix and import again)."""
+    media = IMPORT_MEDIA.get(file.suffix.lower(), "application/octet-stream")
+    with api(ctx) as gateway:
+        job = gateway.upload(
+            "/v1/imports",
+            (file.name, file.read_bytes(), media),
+            {"kind": kind.value, "dry_run": "true" if dry_run else "false"},
+        )
+        say(f"import {job['id']} {job['status']}{' (dry run)' if dry_run else ''}")
+        if job["unknown_headings"]:
+            say(f"columns ignored (heading not known): {', '.join(job['unknown_headings'])}")
+        job = _follow_import(gateway, job, timeout)
+        failures = gateway.get(f"/v1/imports/{job['id']}/outcomes?outcome=rejected&limit=20")
+        if rejected is not None and job["counts"]["rejected"]:
+            with gateway.download(f"/v1/imports/{job['id']}/rejected") as r:
+                rejected.write_bytes(r.read())
+    counts = job["counts"]
+    would = "would be " if job["dry_run"] else ""
+    for row in failures["items"]:
+        say(f"row {row['row']}: {row['field'] or '-'}: {row['reason_en']} ({row['reason_zh']})")
+    if counts["rejected"] > len(failures["items"]):
+        say(f"… {counts['rejected'] - len(failures['items'])} more rejected rows")
+    if rejected is not None and counts["rejected"]:
+        say(f"rejected rows written to {rejected}")
+    human = (
+        f"{job['id']} {job['status']}: {counts['rows']} rows, {counts['created']} {would}created, "
+        f"{counts['updated']} {would}updated, {counts['unchanged']} unchanged, "
+        f"{counts['rejected']} rejected"
+    )
+    result(ctx, as_json, job, human)
+    if job["status"] == "failed":
+        say(f"the import failed: {job.get('error')}")
+        raise typer.Exit(UNAVAILABLE)
+    if job["status"] != "done":
+        say(f"still {job['status']} after {timeout:g} s; follow it at /v1/imports/{job['id']}")
+        raise typer.Exit(UNAVAILABLE)
+    if counts["rejected"]:
+        raise typer.Exit(INVALID)
+
+
+def _follow_import(gateway: Api, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rejected]} rejected"),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("import", total=job["estimated_rows"], rejected=0)
+        while job["status"] not in ("done", "failed") and time.monotonic() < deadline:
+            time.sleep(0.3)
+            job = gateway.get(f"/v1/imports/{job['id']}")
+            progress.update(
+                task,
+                total=job["estimated_rows"],
+                completed=job["counts"]["rows"],
+                rejected=job["counts"]["rejected"],
+            )
+    return job
+
+
 def main() -> None:
     """The console script: Typer's app with the exit codes above (Click's own usage errors
     exit 2, which here means "not found", so they are mapped to 1). Global options are

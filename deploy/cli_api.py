@@ -158,6 +158,10 @@ class Api:
         """POST JSON → JSON."""
         return _json(self._send("POST", path, json=body))
 
+    def upload(self, path: str, file: tuple[str, bytes, str], fields: dict[str, str]) -> Any:
+        """POST a multipart form (one `file` and text fields) → JSON."""
+        return _json(self._send("POST", path, files={"file": file}, data=fields))
+
     @contextmanager
     def download(self, path: str) -> Iterator[httpx.Response]:
         """A streamed GET (the caller reads `iter_bytes`); failures as CliError."""
