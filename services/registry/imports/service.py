@@ -176,6 +176,58 @@ class Outcome:
     cells: list[str] | None = None
 
 
+@dataclass
+class Batch:
+    """What one batch's transaction already holds: the enterprises and surveys its rows
+    name, loaded (and locked) in one query each instead of one per row."""
+
+    principal: Principal
+    enterprises: dict[str, Enterprise | None] = dc_field(default_factory=dict)
+    surveys: dict[tuple[str, int], Survey] = dc_field(default_factory=dict)
+
+    async def load(self, session: AsyncSession, kind: Kind, values: list[dict[str, str]]) -> None:
+        """Load the batch's enterprises and their surveys (enterprises and surveys kinds)."""
+        if kind is Kind.memberships:
+            return
+        usccs = sorted({v["uscc"].strip().upper() for v in values if v.get("uscc")})
+        if not usccs:
+            return
+        self.enterprises = dict.fromkeys(usccs)
+        found = await session.scalars(
+            select(Enterprise)
+            .where(Enterprise.uscc.in_(usccs))
+            .order_by(Enterprise.uscc)
+            .with_for_update()
+        )
+        self.enterprises.update({e.uscc: e for e in found})
+        surveys = await session.scalars(
+            select(Survey).where(Survey.uscc.in_(usccs)).order_by(Survey.id).with_for_update()
+        )
+        self.surveys = {(s.uscc, s.year): s for s in surveys}
+
+    async def enterprise(self, session: AsyncSession, uscc: str) -> Enterprise | None:
+        """The enterprise, from the batch's load when it covers it."""
+        if uscc in self.enterprises:
+            return self.enterprises[uscc]
+        found = await session.get(Enterprise, uscc, with_for_update=True)
+        self.enterprises[uscc] = found
+        return found
+
+    async def survey(self, session: AsyncSession, uscc: str, year: int) -> Survey | None:
+        """The enterprise's survey of `year`, from the batch's load when it covers it."""
+        if uscc in self.enterprises:
+            return self.surveys.get((uscc, year))
+        return await session.scalar(
+            select(Survey).where(Survey.uscc == uscc, Survey.year == year).with_for_update()
+        )
+
+    def forget(self, values: dict[str, str]) -> None:
+        """A row rolled back: what it added is gone, so look its enterprise up again."""
+        uscc = values.get("uscc", "").strip().upper()
+        self.enterprises.pop(uscc, None)
+        self.surveys = {k: v for k, v in self.surveys.items() if k[0] != uscc}
+
+
 async def process_jobs(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
     """Claim one queued job (or one whose worker's lease ran out) and run it to the end;
     the number of jobs run (0 or 1). Several processes run this side by side safely."""
@@ -269,8 +321,10 @@ async def _batch(
         )
         results: list[Outcome] = []
         dry = await session.begin_nested() if job.dry_run else None
+        held = Batch(principal)
+        await held.load(session, kind, [values for _, values, _ in batch])
         for number, values, cells in batch:
-            results.append(await _row(session, kind, number, values, cells, seen, principal))
+            results.append(await _row(session, kind, number, values, cells, seen, held))
         if dry is not None:
             await dry.rollback()
         stored = [r for r in results if r.outcome != "unchanged"]
@@ -300,7 +354,7 @@ async def _row(
     values: dict[str, str],
     cells: list[str],
     seen: dict[str, int],
-    principal: Principal,
+    held: Batch,
 ) -> Outcome:
     key = key_of(kind, values)
     try:
@@ -313,10 +367,12 @@ async def _row(
         if key is not None:
             seen[key] = number
         async with session.begin_nested():
-            outcome, changed = await _apply(session, kind, values, principal)
+            outcome, changed = await _apply(session, kind, values, held)
     except RowError as exc:
+        held.forget(values)
         return Outcome(number, "rejected", key, exc.field, exc.zh, exc.en, [], cells)
     except ProblemError as exc:
+        held.forget(values)
         errors = exc.extensions.get("errors") or [{}]
         field_name = errors[0].get("field") if isinstance(errors[0], dict) else None
         zh = f"{CATALOG[exc.slug][2]}：{exc.detail}"
@@ -325,24 +381,25 @@ async def _row(
 
 
 async def _apply(
-    session: AsyncSession, kind: Kind, values: dict[str, str], principal: Principal
+    session: AsyncSession, kind: Kind, values: dict[str, str], held: Batch
 ) -> tuple[str, list[str]]:
     if kind is Kind.enterprises:
-        return await _enterprise(session, parse_enterprise(values), principal)
+        return await _enterprise(session, parse_enterprise(values), held)
     if kind is Kind.surveys:
-        return await _survey_row(session, parse_survey(values), principal)
-    return await _membership(session, parse_membership(values), principal)
+        return await _survey_row(session, parse_survey(values), held)
+    return await _membership(session, parse_membership(values), held.principal)
 
 
 async def _enterprise(
-    session: AsyncSession, row: EnterpriseRow, principal: Principal
+    session: AsyncSession, row: EnterpriseRow, held: Batch
 ) -> tuple[str, list[str]]:
-    enterprise = await session.get(Enterprise, row.uscc, with_for_update=True)
+    enterprise = await held.enterprise(session, row.uscc)
     changed: list[str] = []
     if enterprise is None:
         enterprise = await enterprises.register(
-            session, enterprise_in=row.register, owner_agency=owning_agency(principal)
+            session, enterprise_in=row.register, owner_agency=owning_agency(held.principal)
         )
+        held.enterprises[row.uscc] = enterprise
         outcome = "created"
     else:
         changes: dict[str, Any] = row.given.model_dump(mode="json", exclude_unset=True)
@@ -359,7 +416,7 @@ async def _enterprise(
             await enterprises.update(session, enterprise, patch=patch)
         outcome = "updated" if changed else "unchanged"
     if row.survey is not None:
-        survey_changed = await _survey(session, enterprise, row.survey, principal)
+        survey_changed = await _survey(session, enterprise, row.survey, held)
         if outcome != "created":
             changed += [f"survey.{f}" for f in survey_changed]
         if survey_changed and outcome == "unchanged":
@@ -368,16 +425,16 @@ async def _enterprise(
 
 
 async def _survey(
-    session: AsyncSession, enterprise: Enterprise, survey_in: SurveyIn, principal: Principal
+    session: AsyncSession, enterprise: Enterprise, survey_in: SurveyIn, held: Batch
 ) -> list[str]:
     """Record or update the year's survey with the figures given; the fields changed."""
-    existing = await session.scalar(
-        select(Survey)
-        .where(Survey.uscc == enterprise.uscc, Survey.year == survey_in.year)
-        .with_for_update()
-    )
+    principal = held.principal
+    existing = await held.survey(session, enterprise.uscc, survey_in.year)
     if existing is None:
-        await enterprises.add_survey(session, enterprise, survey_in=survey_in, principal=principal)
+        survey = await enterprises.add_survey(
+            session, enterprise, survey_in=survey_in, principal=principal
+        )
+        held.surveys[(enterprise.uscc, survey.year)] = survey
         return [str(survey_in.year)]
     given = survey_in.model_fields_set - {"year"}
     data = survey_in.model_dump(mode="json")
@@ -389,18 +446,14 @@ async def _survey(
     return changed
 
 
-async def _survey_row(
-    session: AsyncSession, row: SurveyRow, principal: Principal
-) -> tuple[str, list[str]]:
-    enterprise = await session.get(Enterprise, row.uscc)
+async def _survey_row(session: AsyncSession, row: SurveyRow, held: Batch) -> tuple[str, list[str]]:
+    enterprise = await held.enterprise(session, row.uscc)
     if enterprise is None:
         raise RowError(
             "uscc", "企业未登记：请先导入企业名录", f"enterprise {row.uscc} is not registered"
         )
-    existed = await session.scalar(
-        select(Survey.id).where(Survey.uscc == row.uscc, Survey.year == row.survey.year)
-    )
-    changed = await _survey(session, enterprise, row.survey, principal)
+    existed = await held.survey(session, row.uscc, row.survey.year)
+    changed = await _survey(session, enterprise, row.survey, held)
     if existed is None:
         return "created", []
     return ("updated" if changed else "unchanged"), changed
