@@ -13,6 +13,7 @@ import codecs
 import csv
 import io
 import unicodedata
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -192,6 +193,8 @@ def _xlsx_rows(data: bytes) -> tuple[int | None, Iterator[tuple[int, list[str]]]
         try:
             for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
                 yield number, [cell_text(v) for v in row]
+        except (KeyError, ValueError, OSError, SyntaxError, zipfile.BadZipFile) as exc:
+            raise NotASpreadsheet(f"the .xlsx workbook cannot be read: {exc!r}") from exc
         finally:
             workbook.close()
 
