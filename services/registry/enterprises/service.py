@@ -11,7 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
 from kit.db import get_or_404
-from kit.events import EnterpriseRegistered, EnterpriseUpdated, SurveyRecorded
+from kit.events import (
+    CloudEvent,
+    EnterpriseRegistered,
+    EnterpriseUpdated,
+    SurveyRecorded,
+    make_event,
+)
+from kit.outbox import emit
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound
 from kit.uscc import normalize
@@ -23,7 +30,7 @@ from services.registry.enterprises.schemas import (
     EnterprisePatch,
     SurveyIn,
 )
-from services.registry.events import publish
+from services.registry.events import SOURCE, publish
 from services.registry.memberships.models import Membership
 
 
@@ -93,11 +100,7 @@ async def get(session: AsyncSession, uscc: str, *, for_update: bool = False) -> 
     return await get_or_404(session, Enterprise, key, "enterprise", for_update=for_update)
 
 
-async def register(
-    session: AsyncSession, *, enterprise_in: EnterpriseIn, owner_agency: str | None = None
-) -> Enterprise:
-    """Register an enterprise, owned by `owner_agency` (the registering agency; none when it
-    registers itself); 409 if its USCC is already registered (the primary key says so)."""
+def _new_enterprise(enterprise_in: EnterpriseIn, owner_agency: str | None) -> Enterprise:
     data = enterprise_in.model_dump(mode="json")
     listed = {p["hs_code"] for p in data["products"]}
     data["products"] += [  # bare HS codes become product lines named by their code
@@ -105,19 +108,15 @@ async def register(
         for code in dict.fromkeys(data.pop("hs_codes"))
         if code not in listed
     ]
-    enterprise = Enterprise(**data, hs_codes=_hs_codes(data["products"]), owner_agency=owner_agency)
-    session.add(enterprise)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            f"enterprise {enterprise_in.uscc} is already registered", uscc=enterprise_in.uscc
-        ) from exc
-    await publish(
-        session,
-        "registry.enterprise.registered.v1",
-        enterprise.uscc,
-        EnterpriseRegistered(
+    return Enterprise(**data, hs_codes=_hs_codes(data["products"]), owner_agency=owner_agency)
+
+
+def _registered(enterprise: Enterprise) -> CloudEvent:
+    return make_event(
+        source=SOURCE,
+        type="registry.enterprise.registered.v1",
+        subject=enterprise.uscc,
+        data=EnterpriseRegistered(
             uscc=enterprise.uscc,
             name=enterprise.name,
             industry=enterprise.industry,
@@ -125,7 +124,32 @@ async def register(
             export_markets=enterprise.export_markets,
         ),
     )
-    return enterprise
+
+
+async def register(
+    session: AsyncSession, *, enterprise_in: EnterpriseIn, owner_agency: str | None = None
+) -> Enterprise:
+    """Register an enterprise, owned by `owner_agency` (the registering agency; none when it
+    registers itself); 409 if its USCC is already registered (the primary key says so)."""
+    return (await register_many(session, [enterprise_in], owner_agency=owner_agency))[0]
+
+
+async def register_many(
+    session: AsyncSession, enterprises_in: Sequence[EnterpriseIn], *, owner_agency: str | None
+) -> list[Enterprise]:
+    """Register several enterprises at once (an import's batch): one INSERT for the rows and
+    one for their `registry.enterprise.registered` events; 409 if any USCC is registered."""
+    enterprises = [_new_enterprise(e, owner_agency) for e in enterprises_in]
+    session.add_all(enterprises)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        usccs = [e.uscc for e in enterprises_in]
+        raise Conflict(
+            f"enterprise {', '.join(usccs[:5])} is already registered", uscc=usccs[0]
+        ) from exc
+    await emit(session, *(_registered(e) for e in enterprises))
+    return enterprises
 
 
 async def update(
@@ -212,18 +236,38 @@ async def add_survey(
     return survey
 
 
+async def add_surveys(
+    session: AsyncSession, surveys_in: Sequence[tuple[str, SurveyIn]], *, principal: Principal
+) -> list[Survey]:
+    """Record the first survey of each year for enterprises just registered (an import's
+    batch, `(uscc, survey)` with no survey of that year yet): one INSERT for the rows and one
+    for their `registry.survey.recorded` events; 409 if one exists."""
+    surveys = [
+        Survey(uscc=uscc, recorded_by=principal.subject, **s.model_dump(mode="json"))
+        for uscc, s in surveys_in
+    ]
+    if not surveys:
+        return []
+    session.add_all(surveys)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("a survey of that year exists; PUT replaces it") from exc
+    await emit(session, *(_recorded(s) for s in surveys))
+    return surveys
+
+
 def _count(quality: dict[str, object], key: str) -> int | None:
     value = quality.get(key)
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-async def _survey_recorded(session: AsyncSession, survey: Survey) -> None:
-    """Announce the survey's yearly figures (zone KPIs fall back on them without batches)."""
-    await publish(
-        session,
-        "registry.survey.recorded.v1",
-        survey.uscc,
-        SurveyRecorded(
+def _recorded(survey: Survey) -> CloudEvent:
+    return make_event(
+        source=SOURCE,
+        type="registry.survey.recorded.v1",
+        subject=survey.uscc,
+        data=SurveyRecorded(
             uscc=survey.uscc,
             year=survey.year,
             annual_export_usd=survey.annual_export_usd,
@@ -231,6 +275,11 @@ async def _survey_recorded(session: AsyncSession, survey: Survey) -> None:
             returns=_count(survey.quality, "returns"),
         ),
     )
+
+
+async def _survey_recorded(session: AsyncSession, survey: Survey) -> None:
+    """Announce the survey's yearly figures (zone KPIs fall back on them without batches)."""
+    await emit(session, _recorded(survey))
 
 
 async def put_survey(

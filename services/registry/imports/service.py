@@ -323,8 +323,11 @@ async def _batch(
         dry = await session.begin_nested() if job.dry_run else None
         held = Batch(principal)
         await held.load(session, kind, [values for _, values, _ in batch])
-        for number, values, cells in batch:
-            results.append(await _row(session, kind, number, values, cells, seen, held))
+        if kind is Kind.enterprises:
+            results = await _enterprise_batch(session, batch, seen, held)
+        else:
+            for number, values, cells in batch:
+                results.append(await _row(session, kind, number, values, cells, seen, held))
         if dry is not None:
             await dry.rollback()
         stored = [r for r in results if r.outcome != "unchanged"]
@@ -358,12 +361,8 @@ async def _row(
 ) -> Outcome:
     key = key_of(kind, values)
     try:
-        if key is not None and key in seen:
-            raise RowError(
-                "uscc",
-                f"与第 {seen[key]} 行重复",
-                f"duplicate of row {seen[key]} (same {'USCC and year' if '/' in key else 'USCC'})",
-            )
+        if key is not None and seen.get(key, number) != number:
+            raise _duplicate(key, seen[key])
         if key is not None:
             seen[key] = number
         async with session.begin_nested():
@@ -378,6 +377,67 @@ async def _row(
         zh = f"{CATALOG[exc.slug][2]}：{exc.detail}"
         return Outcome(number, "rejected", key, field_name, zh, exc.detail, [], cells)
     return Outcome(number, outcome, key, changed=changed)
+
+
+def _duplicate(key: str, first: int) -> RowError:
+    same = "USCC and year" if "/" in key else "USCC"
+    return RowError("uscc", f"与第 {first} 行重复", f"duplicate of row {first} (same {same})")
+
+
+async def _enterprise_batch(
+    session: AsyncSession,
+    batch: list[tuple[int, dict[str, str], list[str]]],
+    seen: dict[str, int],
+    held: Batch,
+) -> list[Outcome]:
+    """An enterprises batch: the rows registering new enterprises in one statement for the
+    enterprises, one for their surveys and one for each kind of event (the same rows and
+    events as one by one), then the other rows one by one, each in its savepoint. Should the
+    bulk step fail (an enterprise registered meanwhile), its rows go one by one too."""
+    results: dict[int, Outcome] = {}
+    fresh: list[tuple[int, dict[str, str], list[str], EnterpriseRow]] = []
+    later: list[tuple[int, dict[str, str], list[str]]] = []
+    for number, values, cells in batch:
+        key = key_of(Kind.enterprises, values)
+        try:
+            if key is not None and seen.get(key, number) != number:
+                raise _duplicate(key, seen[key])
+            if key is not None:
+                seen[key] = number
+            row = parse_enterprise(values)
+        except RowError as exc:
+            results[number] = Outcome(number, "rejected", key, exc.field, exc.zh, exc.en, [], cells)
+            continue
+        new = row.uscc in held.enterprises and held.enterprises[row.uscc] is None
+        if new and all(f[3].uscc != row.uscc for f in fresh):
+            fresh.append((number, values, cells, row))
+        else:
+            later.append((number, values, cells))
+    if fresh:
+        try:
+            async with session.begin_nested():
+                made = await enterprises.register_many(
+                    session,
+                    [f[3].register for f in fresh],
+                    owner_agency=owning_agency(held.principal),
+                )
+                surveys = await enterprises.add_surveys(
+                    session,
+                    [(f[3].uscc, f[3].survey) for f in fresh if f[3].survey is not None],
+                    principal=held.principal,
+                )
+        except ProblemError:
+            for f in fresh:
+                held.forget(f[1])
+            later += [(n, v, c) for n, v, c, _ in fresh]
+        else:
+            held.enterprises.update({e.uscc: e for e in made})
+            held.surveys.update({(s.uscc, s.year): s for s in surveys})
+            for number, values, _, _ in fresh:
+                results[number] = Outcome(number, "created", key_of(Kind.enterprises, values))
+    for number, values, cells in sorted(later, key=lambda r: r[0]):
+        results[number] = await _row(session, Kind.enterprises, number, values, cells, seen, held)
+    return [results[n] for n in sorted(results)]
 
 
 async def _apply(

@@ -107,13 +107,14 @@ async def test_chinese_roster_registers_enterprises_with_their_survey(
     assert enterprise.owner_agency == "commerce"
     survey = await session.scalar(select(Survey).where(Survey.uscc == b))
     assert survey is not None and (survey.year, survey.annual_export_usd) == (2024, 1_000_001)
+    # new enterprises of a batch are registered together: each one's events in order
     types = [(t, s) for t, s, _ in await emitted(session)]
-    assert types == [
-        ("registry.enterprise.registered.v1", a),
-        ("registry.survey.recorded.v1", a),
-        ("registry.enterprise.registered.v1", b),
-        ("registry.survey.recorded.v1", b),
-    ]
+    for uscc in (a, b):
+        assert [t for t, s in types if s == uscc] == [
+            "registry.enterprise.registered.v1",
+            "registry.survey.recorded.v1",
+        ]
+    assert len(types) == 4
     content = await session.scalar(select(ImportJob.content).where(ImportJob.id == job.id))
     assert content == b""  # done: the file is dropped
 
@@ -326,3 +327,33 @@ async def test_a_job_whose_worker_died_is_resumed_where_it_stopped(
         True,
         True,
     ]
+
+
+async def test_a_batch_mixing_new_known_and_repeated_enterprises(
+    session: AsyncSession, office: Principal
+) -> None:
+    known = new_uscc()
+    await run_import(session, office, xlsx(roster(known, year=2023)))
+    before = len(await emitted(session))
+    new = new_uscc()
+    rows: list[list[object]] = [
+        HEADINGS,
+        [new, "新企业", "", "文具", 2023, 10],
+        [known, "宁海第0文具有限公司", "张三", "文具", 2024, 20],  # known: a new year
+        [new, "新企业", "", "文具", 2024, 30],  # new again: its second year, after the first
+    ]
+    _job, outcomes = await run_import(session, office, xlsx(rows))
+    assert [(o.row, o.outcome, o.changed) for o in outcomes] == [
+        (2, "created", []),
+        (3, "updated", ["survey.2024"]),
+        (4, "updated", ["survey.2024"]),
+    ]
+    years = (await session.scalars(select(Survey.year).where(Survey.uscc == new))).all()
+    assert sorted(years) == [2023, 2024]
+    events = [(t, s) for t, s, _ in await emitted(session)][before:]
+    assert [t for t, s in events if s == new] == [
+        "registry.enterprise.registered.v1",
+        "registry.survey.recorded.v1",
+        "registry.survey.recorded.v1",
+    ]
+    assert [t for t, s in events if s == known] == ["registry.survey.recorded.v1"]
