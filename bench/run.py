@@ -32,7 +32,7 @@ from pathlib import Path
 import aiohttp
 from nats.js.api import DeliverPolicy
 
-from bench import credit, exchange, inspection, lineage, notify, otlp_sink
+from bench import credit, exchange, imports, inspection, lineage, notify, otlp_sink
 from deploy.launcher import APPS, Stack
 from deploy.nats_auth import observer_consumer
 from deploy.processes import free_port, wait_for_port
@@ -470,9 +470,14 @@ async def notify_scenarios(stack: Stack) -> notify.FanoutFigures:
     return await notify.scenarios(stack, token(stack.url("gateway")))
 
 
+async def import_scenarios(stack: Stack) -> imports.ImportFigures:
+    """A 50,000-row spreadsheet import through the gateway."""
+    return await imports.scenarios(stack)
+
+
 def main() -> None:
     """Start a stack, measure, print, save. BENCH_ONLY=registry, credit, inspection,
-    exchange, notify or lineage runs one part."""
+    exchange, notify, imports or lineage runs one part."""
     only = os.environ.get("BENCH_ONLY", "")
     stack = make_stack("bench")
     # The direct rows are the baseline: each service alone, called on its port, which the
@@ -486,6 +491,7 @@ def main() -> None:
     exchanged: exchange.ExchangeFigures | None = None
     tracing: lineage.LineageFigures | None = None
     fanout: notify.FanoutFigures | None = None
+    imported: imports.ImportFigures | None = None
     os.environ.setdefault("NOTIFY_WEBHOOK_ALLOW", notify.ALLOW)  # the local receiver
     sink = None
     if os.environ.get("BENCH_TRACING") == "1":  # every process exports its spans
@@ -518,6 +524,7 @@ def main() -> None:
         # registration after it would be delivered to them
         exchanged = part("exchange", exchange.scenarios)
         fanout = part("notify", notify_scenarios)
+        imported = part("imports", import_scenarios)
         if traced := part("lineage", lineage_scenarios):
             traces, tracing = traced
             results += traces
@@ -535,6 +542,7 @@ def main() -> None:
         + (exchange.report(exchanged) if exchanged else [])
         + (lineage.report(tracing) if tracing else [])
         + (notify.report(fanout) if fanout else [])
+        + (imports.report(imported) if imported else [])
         + (["", "Parts that failed:", *[f"- {f}" for f in failures]] if failures else [])
     )
     print(text)
@@ -552,6 +560,9 @@ def main() -> None:
                 else None,
                 "notify": asdict(fanout) | {"deliveries_per_s": fanout.deliveries_per_s}
                 if fanout
+                else None,
+                "imports": asdict(imported) | {"rows_per_s": imported.rows_per_s}
+                if imported
                 else None,
                 "failures": failures,
             },
