@@ -105,8 +105,10 @@ BULK_MEDIA = (
     b"application/json-seq",
     b"text/csv",
 )
-# File uploads (a spreadsheet import, up to 20 MiB and its envelope) get it too.
+# File uploads get it too, on the paths that take files (a spreadsheet import: up to 20 MiB
+# and its envelope); a form anywhere else keeps the ordinary limit.
 UPLOAD_MEDIA = (b"multipart/form-data",)
+UPLOAD_PATHS = ("/v1/imports",)
 
 
 class RequestContextMiddleware:
@@ -158,11 +160,8 @@ class RequestContextMiddleware:
             )
             return
         media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        limit = (
-            self.max_bulk_body_bytes
-            if media in BULK_MEDIA or media in UPLOAD_MEDIA
-            else self.max_body_bytes
-        )
+        upload = media in UPLOAD_MEDIA and scope["path"] in UPLOAD_PATHS
+        limit = self.max_bulk_body_bytes if media in BULK_MEDIA or upload else self.max_body_bytes
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await self._too_large(scope, send, rid, limit)

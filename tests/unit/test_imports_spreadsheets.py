@@ -196,3 +196,29 @@ def test_rows_are_keyed_by_uscc_and_year_or_zone() -> None:
     assert key_of(Kind.surveys, {"uscc": uscc, "year": "2024"}) == f"{uscc}/2024"
     assert key_of(Kind.memberships, {"uscc": uscc, "zone": "z"}) == f"{uscc}/z"
     assert key_of(Kind.enterprises, {}) is None
+
+
+async def test_only_the_import_path_takes_large_multipart_bodies() -> None:
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from kit.observability import RequestContextMiddleware
+
+    async def read(request: Request) -> JSONResponse:
+        return JSONResponse({"bytes": len(await request.body())})
+
+    app = Starlette(routes=[Route(p, read, methods=["POST"]) for p in ("/v1/imports", "/other")])
+    app.add_middleware(
+        RequestContextMiddleware, service="test", max_body_bytes=1024, max_bulk_body_bytes=8192
+    )
+    files = {"file": ("a.csv", b"x" * 4000, "text/csv")}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://service"
+    ) as client:
+        assert (await client.post("/v1/imports", files=files)).status_code == 200
+        assert (await client.post("/other", files=files)).status_code == 413
+        too_big = {"file": ("a.csv", b"x" * 9000, "text/csv")}
+        assert (await client.post("/v1/imports", files=too_big)).status_code == 413
