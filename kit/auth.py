@@ -187,7 +187,9 @@ class JwksVerifier:
                     response.raise_for_status()
             except httpx.HTTPError as exc:
                 raise ProblemError(
-                    "service-unavailable", "token keys (JWKS) cannot be fetched from the gateway"
+                    "service-unavailable",
+                    "token keys (JWKS) cannot be fetched from the gateway",
+                    detail_zh="无法从网关获取令牌公钥（JWKS）",
                 ) from exc
             self._load(response.json())
             self._fetched_at = time.monotonic()
@@ -274,22 +276,27 @@ class JwksVerifier:
             self._verified[token] = cached
         principal, _, digest = cached
         if self.revoked.refuses(principal.claims.get("jti"), digest, principal.claims["iat"]):
-            raise _unauthorized("token has been revoked")
+            raise _unauthorized("token has been revoked", "访问令牌已被吊销")
         return principal
 
     async def _verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
-            raise _unauthorized("token is not a well-formed JWT") from exc
+            raise _unauthorized(
+                "token is not a well-formed JWT", "访问令牌不是格式正确的 JWT"
+            ) from exc
         kid = header.get("kid")
         if header.get("alg") != "EdDSA" or not kid:
-            raise _unauthorized("token must be EdDSA-signed and carry a key id")
+            raise _unauthorized(
+                "token must be EdDSA-signed and carry a key id",
+                "访问令牌必须使用 EdDSA 签名并带有密钥标识（kid）",
+            )
         if kid not in self._keys:
             await self._refresh()
         key = self._keys.get(kid)
         if key is None:
-            raise _unauthorized("token was signed by an unknown key")
+            raise _unauthorized("token was signed by an unknown key", "访问令牌由未知密钥签发")
         try:
             claims = jwt.decode(
                 token,
@@ -300,9 +307,9 @@ class JwksVerifier:
                 options={"require": ["exp", "iat", "sub", "aud", "iss"]},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise _unauthorized("token has expired") from exc
+            raise _unauthorized("token has expired", "访问令牌已过期，请重新获取") from exc
         except jwt.PyJWTError as exc:
-            raise _unauthorized(f"token rejected: {exc}") from exc
+            raise _unauthorized(f"token rejected: {exc}", f"访问令牌被拒绝：{exc}") from exc
         self._check_lifetime(claims)
         return Principal(
             subject=str(claims["sub"]),
@@ -317,23 +324,26 @@ class JwksVerifier:
         try:
             exp, iat = float(claims["exp"]), float(claims["iat"])
         except (TypeError, ValueError) as exc:
-            raise _unauthorized("token's exp and iat must be numbers") from exc
+            raise _unauthorized(
+                "token's exp and iat must be numbers", "访问令牌的 exp 和 iat 必须是数字"
+            ) from exc
         now = time.time()  # an iat in the future PyJWT has refused already
         if exp - iat > self.max_lifetime_s or exp - now > self.max_lifetime_s + CLOCK_SKEW_S:
             raise _unauthorized(
-                f"token lifetime exceeds the maximum of {self.max_lifetime_s} s (exp - iat)"
+                f"token lifetime exceeds the maximum of {self.max_lifetime_s} s (exp - iat)",
+                f"访问令牌有效期超过上限 {self.max_lifetime_s} 秒（exp - iat）",
             )
 
 
-def insufficient_scope(detail: str, scope: str) -> ProblemError:
+def insufficient_scope(detail: str, scope: str, detail_zh: str | None = None) -> ProblemError:
     """403 for a token without `scope`, with RFC 6750's challenge naming it."""
-    error = ProblemError("forbidden", detail, required_scope=scope)
+    error = ProblemError("forbidden", detail, detail_zh=detail_zh, required_scope=scope)
     error.headers["WWW-Authenticate"] = f'Bearer error="insufficient_scope", scope="{scope}"'
     return error
 
 
-def _unauthorized(detail: str) -> ProblemError:
-    error = ProblemError("unauthorized", detail)
+def _unauthorized(detail: str, detail_zh: str) -> ProblemError:
+    error = ProblemError("unauthorized", detail, detail_zh=detail_zh)
     error.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return error
 
@@ -344,7 +354,9 @@ async def current_principal(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         error = ProblemError(
-            "unauthorized", "an 'Authorization: Bearer <token>' header is required"
+            "unauthorized",
+            "an 'Authorization: Bearer <token>' header is required",
+            detail_zh="需要请求头 'Authorization: Bearer <访问令牌>'",
         )
         error.headers["WWW-Authenticate"] = "Bearer"
         raise error
@@ -374,7 +386,9 @@ def require(scope: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]
 
     async def check(principal: PrincipalDep) -> Principal:
         if not principal.has(scope):
-            raise insufficient_scope(f"this action needs the '{scope}' scope", scope)
+            raise insufficient_scope(
+                f"this action needs the '{scope}' scope", scope, f"此操作需要 '{scope}' 权限"
+            )
         return principal
 
     check.__name__ = f"require_{scope.replace(':', '_')}"
@@ -439,10 +453,15 @@ def ensure_office(principal: Principal) -> None:
         raise ProblemError(
             "forbidden",
             "only the zone office or a member agency may do this",
+            detail_zh="只有示范区办公室或成员单位可以执行此操作",
         )
 
 
 def ensure_own_enterprise(principal: Principal, uscc: str) -> None:
     """403 when an enterprise-bound token touches another enterprise."""
     if not principal.can_act_for(uscc):
-        raise ProblemError("forbidden", "an enterprise token may only access its own enterprise")
+        raise ProblemError(
+            "forbidden",
+            "an enterprise token may only access its own enterprise",
+            detail_zh="企业令牌只能访问本企业的数据",
+        )

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit.auth import principal_of_scope
 from kit.db import Base, utcnow
-from kit.problems import ProblemError, is_outage, problem_body
+from kit.problems import ProblemError, content_language, is_outage, problem_body
 
 log = logging.getLogger("kit.idempotency")
 
@@ -68,7 +68,9 @@ class IdempotencyMiddleware:
                 scope,
                 lang,
                 ProblemError(
-                    "bad-request", f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters"
+                    "bad-request",
+                    f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters",
+                    detail_zh=f"Idempotency-Key 的长度应为 1–{MAX_KEY_LENGTH} 个字符",
                 ),
             )
             return
@@ -108,7 +110,11 @@ class IdempotencyMiddleware:
                 send,
                 scope,
                 lang,
-                ProblemError("service-unavailable", "the database is unavailable; retry later"),
+                ProblemError(
+                    "service-unavailable",
+                    "the database is unavailable; retry later",
+                    detail_zh="数据库暂不可用；请稍后重试",
+                ),
             )
             return
         if existing is not None:
@@ -169,6 +175,7 @@ class IdempotencyMiddleware:
                 ProblemError(
                     "idempotency-mismatch",
                     "this Idempotency-Key was already used for a different request; use a new key",
+                    detail_zh="此 Idempotency-Key 已用于另一个不同的请求；请换用新的键",
                 ),
             )
             return
@@ -180,6 +187,7 @@ class IdempotencyMiddleware:
                 ProblemError(
                     "idempotency-in-flight",
                     "the first request with this Idempotency-Key has not finished; retry shortly",
+                    detail_zh="使用此 Idempotency-Key 的首个请求尚未完成；请稍后重试",
                 ),
             )
             return
@@ -244,6 +252,7 @@ async def _send_problem(send: Send, scope: Scope, lang: str, error: ProblemError
         instance=scope["path"],
         request_id=scope.get("state", {}).get("request_id"),
         extensions=error.extensions,
+        detail_zh=error.detail_zh,
     )
     payload = json.dumps(body, ensure_ascii=False).encode()
     await send(
@@ -252,6 +261,7 @@ async def _send_problem(send: Send, scope: Scope, lang: str, error: ProblemError
             "status": error.status,
             "headers": [
                 (b"content-type", b"application/problem+json"),
+                (b"content-language", content_language(lang).encode()),
                 (b"content-length", str(len(payload)).encode()),
             ],
         }

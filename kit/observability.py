@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit import tracing
-from kit.problems import problem_body
+from kit.problems import content_language, problem_body
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -156,6 +156,7 @@ class RequestContextMiddleware:
                 431,
                 "headers-too-large",
                 f"request headers exceed {MAX_HEADER_BYTES} bytes",
+                detail_zh=f"请求头超过 {MAX_HEADER_BYTES} 字节的上限",
                 limit_bytes=MAX_HEADER_BYTES,
             )
             return
@@ -214,6 +215,7 @@ class RequestContextMiddleware:
             413,
             "payload-too-large",
             f"request body exceeds {limit} bytes",
+            detail_zh=f"请求体超过 {limit} 字节的上限",
             limit_bytes=limit,
         )
 
@@ -225,6 +227,7 @@ class RequestContextMiddleware:
         status: int,
         slug: str,
         detail: str,
+        detail_zh: str | None = None,
         **extensions: Any,
     ) -> None:
         lang = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
@@ -235,6 +238,7 @@ class RequestContextMiddleware:
             instance=scope["path"],
             request_id=rid,
             extensions=extensions,
+            detail_zh=detail_zh,
         )
         payload = json.dumps(body, ensure_ascii=False).encode()
         await send(
@@ -243,6 +247,7 @@ class RequestContextMiddleware:
                 "status": status,
                 "headers": [
                     (b"content-type", b"application/problem+json"),
+                    (b"content-language", content_language(lang).encode()),
                     (b"content-length", str(len(payload)).encode()),
                     (b"x-request-id", rid.encode()),
                     (b"connection", b"close"),

@@ -14,6 +14,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit.http import allowed_methods
+from kit.problem_text import not_found_zh, reason_zh
 
 log = logging.getLogger("kit.problems")
 
@@ -63,7 +64,8 @@ def problem_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "title": "Problem",
-        "description": "RFC 9457 problem details; `title` in zh-CN or en by Accept-Language",
+        "description": "RFC 9457 problem details; `title`, `detail` and each `errors[].reason` "
+        "in zh-CN or en by Accept-Language (the response's Content-Language says which)",
         "required": ["type", "title", "status", "detail"],
         "properties": {
             "type": {"type": "string", "description": "Stable URI reference: /problems/<slug>"},
@@ -76,7 +78,11 @@ def problem_schema() -> dict[str, Any]:
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "properties": {"field": {"type": "string"}, "reason": {"type": "string"}},
+                    "properties": {
+                        "field": {"type": "string"},
+                        "reason": {"type": "string", "description": "In the negotiated language"},
+                        "type": {"type": "string", "description": "pydantic's error type"},
+                    },
                 },
             },
         },
@@ -123,21 +129,39 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 class ProblemError(Exception):
-    """Raise to answer with a problem; `extensions` become extra members of the body."""
+    """Raise to answer with a problem; `extensions` become extra members of the body.
 
-    def __init__(self, slug: str, detail: str, *, status: int | None = None, **extensions: Any):
+    `detail_zh` is the detail for Chinese clients, and an `errors` item's `reason_zh` its
+    reason; `problem_body` picks the language (English where no Chinese was written)."""
+
+    def __init__(
+        self,
+        slug: str,
+        detail: str,
+        *,
+        status: int | None = None,
+        detail_zh: str | None = None,
+        **extensions: Any,
+    ):
         super().__init__(detail)
         self.slug = slug
         self.detail = detail
+        self.detail_zh = detail_zh
         self.status = status or CATALOG[slug][0]
         self.extensions = extensions
         self.headers: dict[str, str] = {}
 
 
-def invalid(field: str, reason: str) -> ProblemError:
+def invalid(field: str, reason: str, reason_zh: str | None = None) -> ProblemError:
     """A 422 naming one field, for rules checked past the schema (state, clock, references)."""
+    error: dict[str, Any] = {"field": field, "reason": reason}
+    if reason_zh is not None:
+        error["reason_zh"] = reason_zh
     return ProblemError(
-        "validation", f"{field}: {reason}", errors=[{"field": field, "reason": reason}]
+        "validation",
+        f"{field}: {reason}",
+        detail_zh=f"{field}：{reason_zh}" if reason_zh is not None else None,
+        errors=[error],
     )
 
 
@@ -145,7 +169,13 @@ class NotFound(ProblemError):
     """404 for an unknown object."""
 
     def __init__(self, what: str, key: str):
-        super().__init__("not-found", f"{what} '{key}' does not exist", resource=what, key=key)
+        super().__init__(
+            "not-found",
+            f"{what} '{key}' does not exist",
+            detail_zh=not_found_zh(what, key),
+            resource=what,
+            key=key,
+        )
 
 
 class Conflict(ProblemError):
@@ -173,6 +203,26 @@ def wants_chinese(accept_language: str | None) -> bool:
     return best_lang.startswith("zh")
 
 
+def content_language(accept_language: str | None) -> str:
+    """The language a problem is written in for this caller: its `Content-Language`."""
+    return "zh-CN" if wants_chinese(accept_language) else "en"
+
+
+def _localised(errors: Any, chinese: bool) -> Any:
+    """`errors` items with `reason` in the caller's language and no `reason_zh` left."""
+    if not isinstance(errors, list):
+        return errors
+    out = []
+    for item in errors:
+        if isinstance(item, dict) and "reason_zh" in item:
+            item = dict(item)
+            zh = item.pop("reason_zh")
+            if chinese and zh:
+                item["reason"] = zh
+        out.append(item)
+    return out
+
+
 RESERVED = frozenset({"type", "title", "status", "detail", "instance", "request_id"})
 
 
@@ -185,15 +235,18 @@ def problem_body(
     instance: str | None = None,
     request_id: str | None = None,
     extensions: Mapping[str, Any] | None = None,
+    detail_zh: str | None = None,
 ) -> dict[str, Any]:
     """The JSON body of a problem; `request_id` is the correlation id of the logs, and
-    `extensions` the problem's own members."""
+    `extensions` the problem's own members. A Chinese caller gets `title`, `detail_zh` and
+    each error's `reason_zh` (where written), an English one the English."""
     code, en, zh = CATALOG.get(slug, CATALOG["internal"])
+    chinese = wants_chinese(accept_language)
     body: dict[str, Any] = {
         "type": f"/problems/{slug}",
-        "title": zh if wants_chinese(accept_language) else en,
+        "title": zh if chinese else en,
         "status": status or code,
-        "detail": detail,
+        "detail": detail_zh if chinese and detail_zh else detail,
     }
     if instance:
         body["instance"] = instance
@@ -202,6 +255,8 @@ def problem_body(
     # an extension never replaces a member the RFC or the house defines: a service's own
     # field called `request_id` would pass for the correlation id in the logs
     body.update((k, v) for k, v in (extensions or {}).items() if k not in RESERVED)
+    if "errors" in body:
+        body["errors"] = _localised(body["errors"], chinese)
     return body
 
 
@@ -212,9 +267,10 @@ def problem_response(
     *,
     status: int | None = None,
     headers: dict[str, str] | None = None,
+    detail_zh: str | None = None,
     **extensions: Any,
 ) -> JSONResponse:
-    """A problem+json response, echoing the request id when there is one."""
+    """A problem+json response in the caller's language, echoing the request id."""
     lang = request.headers.get("accept-language") if request else None
     instance = request.url.path if request else None
     body = problem_body(
@@ -225,7 +281,9 @@ def problem_response(
         instance=instance,
         request_id=getattr(request.state, "request_id", None) if request else None,
         extensions=extensions,
+        detail_zh=detail_zh,
     )
+    headers = {**(headers or {}), "Content-Language": content_language(lang)}
     return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -235,11 +293,13 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    """Pydantic's errors as `{field, reason, type}` items of a problem's `errors`."""
+    """Pydantic's errors as `{field, reason, type}` items of a problem's `errors`, each with
+    its Chinese `reason_zh` (kit.problem_text) for `problem_body` to choose."""
     return [
         {
             "field": _loc(e.get("loc", ())),
             "reason": str(e.get("msg", "")).removeprefix("Value error, "),
+            "reason_zh": reason_zh(e),
             "type": e.get("type"),
         }
         for e in errors
@@ -312,16 +372,29 @@ def problem_for_exception(request: Request, exc: BaseException) -> JSONResponse:
                 request,
                 "precondition-failed",
                 "the resource changed while this request ran; read it again and retry",
+                detail_zh="处理本请求期间资源已被修改；请重新读取后再试",
             )
         return problem_response(
-            request, "conflict", "the resource changed while this request ran; retry"
+            request,
+            "conflict",
+            "the resource changed while this request ran; retry",
+            detail_zh="处理本请求期间资源已被修改；请重试",
         )
     if isinstance(exc, IntegrityError):
         code = _sqlstate(exc)
         if code == "23505":
-            return problem_response(request, "conflict", "an object with this key already exists")
+            return problem_response(
+                request,
+                "conflict",
+                "an object with this key already exists",
+                detail_zh="已存在相同键的对象",
+            )
         return problem_response(
-            request, "validation", "the request violates a data constraint", sqlstate=code
+            request,
+            "validation",
+            "the request violates a data constraint",
+            detail_zh="请求违反了数据约束",
+            sqlstate=code,
         )
     code = _sqlstate(exc)
     if code in ("40001", "40P01"):  # serialization failure, deadlock: a race, retryable
@@ -329,6 +402,7 @@ def problem_for_exception(request: Request, exc: BaseException) -> JSONResponse:
             request,
             "conflict",
             "a concurrent change got in the way; retry",
+            detail_zh="与同时进行的修改冲突；请重试",
             headers={"Retry-After": "1"},
         )
     if code in ("57014", "55P03"):  # statement timeout, lock not available: busy, not broken
@@ -336,6 +410,7 @@ def problem_for_exception(request: Request, exc: BaseException) -> JSONResponse:
             request,
             "service-unavailable",
             "the database is busy with this object; retry shortly",
+            detail_zh="数据库正忙于处理该对象；请稍后重试",
             headers={"Retry-After": "2"},
         )
     bad = _bad_data(exc)
@@ -349,11 +424,15 @@ def problem_for_exception(request: Request, exc: BaseException) -> JSONResponse:
             request,
             "service-unavailable",
             "A backing service (database or message broker) is unavailable; retry later.",
+            detail_zh="后端服务（数据库或消息中间件）暂不可用；请稍后重试。",
             headers={"Retry-After": "5"},
         )
     log.error("unhandled error", exc_info=exc)
     return problem_response(
-        request, "internal", "An unexpected error occurred; it has been logged."
+        request,
+        "internal",
+        "An unexpected error occurred; it has been logged.",
+        detail_zh="发生了意外错误，已记录日志。",
     )
 
 
@@ -410,6 +489,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             exc.detail,
             status=exc.status,
             headers=exc.headers or None,
+            detail_zh=exc.detail_zh,
             **exc.extensions,
         )
 
@@ -424,6 +504,7 @@ def install_problem_handlers(app: FastAPI) -> None:
                 request,
                 "unsupported-media-type",
                 f"the body must be JSON (Content-Type: application/json), not {media_type}",
+                detail_zh=f"请求体必须是 JSON（Content-Type: application/json），而不是 {media_type}",
                 expected="application/json",
             )
         broken = next((e for e in body_errors if e.get("type") == "json_invalid"), None)
@@ -432,15 +513,20 @@ def install_problem_handlers(app: FastAPI) -> None:
             position = tuple(broken["loc"])[1:2]
             where = f" at character {position[0]}" if position else ""
             detail = f"the body is not valid JSON: {reason}{where}"
+            zh_where = f"（第 {position[0]} 个字符处）" if position else ""
+            detail_zh = f"请求体不是有效的 JSON{zh_where}：{reason}"
+            error = {"field": "body", "reason": detail, "reason_zh": detail_zh}
             return problem_response(
                 request,
                 "validation",
                 detail,
-                errors=[{"field": "body", "reason": detail, "type": "json_invalid"}],
+                detail_zh=detail_zh,
+                errors=[{**error, "type": "json_invalid"}],
             )
         errors = field_errors(raw)
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
-        return problem_response(request, "validation", detail, errors=errors)
+        detail_zh = "；".join(e["reason_zh"] for e in errors[:5])
+        return problem_response(request, "validation", detail, detail_zh=detail_zh, errors=errors)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -451,6 +537,7 @@ def install_problem_handlers(app: FastAPI) -> None:
                 request,
                 "payload-too-large",
                 f"request body exceeds {limit} bytes",
+                detail_zh=f"请求体超过 {limit} 字节的上限",
                 limit_bytes=limit,
             )
         slug = {
@@ -467,12 +554,19 @@ def install_problem_handlers(app: FastAPI) -> None:
             503: "service-unavailable",
         }.get(exc.status_code, "bad-request" if exc.status_code < 500 else "internal")
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        detail_zh = None
         headers = dict(exc.headers or {})
         if exc.status_code == 405:  # every method of the path, not the first route's only
             allowed = allowed_methods(request.app, request.scope)
             headers["Allow"] = ", ".join(allowed)
             detail = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"
-        return problem_response(request, slug, detail, status=exc.status_code, headers=headers)
+            detail_zh = f"此处不支持 {request.method} 方法；可用：{', '.join(allowed)}"
+        elif exc.status_code == 404 and detail == "Not Found":  # no route has this path
+            detail = f"no such path: {request.url.path}"
+            detail_zh = f"路径不存在：{request.url.path}"
+        return problem_response(
+            request, slug, detail, status=exc.status_code, headers=headers, detail_zh=detail_zh
+        )
 
     async def on_unhandled(request: Request, exc: Exception) -> JSONResponse:
         return problem_for_exception(request, exc)

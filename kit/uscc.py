@@ -7,13 +7,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from kit.problem_text import BilingualError
+
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, S, V, Z
 WEIGHTS = [pow(3, i, 31) for i in range(17)]
 NINGHAI_REGION = "330226"
 
 
-class UsccError(ValueError):
-    """Why a code is not a valid USCC."""
+class UsccError(BilingualError):
+    """Why a code is not a valid USCC, in English and Chinese (`zh`)."""
 
 
 def check_char(body17: str) -> str:
@@ -31,18 +33,28 @@ def validate(code: str) -> str:
     """Return the normalised code or raise `UsccError` naming the reason."""
     code = normalize(code)
     if len(code) != 18:
-        raise UsccError(f"must be 18 characters, got {len(code)}")
+        raise UsccError(
+            f"must be 18 characters, got {len(code)}", f"应为 18 位，实际为 {len(code)} 位"
+        )
     bad = sorted({c for c in code if c not in CHARSET})
     if bad:
         raise UsccError(
             f"contains characters not allowed in a USCC: {''.join(bad)} "
-            "(allowed: digits and letters except I, O, S, V, Z)"
+            "(allowed: digits and letters except I, O, S, V, Z)",
+            f"含有统一社会信用代码不允许的字符：{''.join(bad)}"
+            "（只允许数字和除 I、O、S、V、Z 以外的大写字母）",
         )
     if not code[2:8].isdigit():
-        raise UsccError("characters 3–8 must be the 6-digit administrative region code")
+        raise UsccError(
+            "characters 3–8 must be the 6-digit administrative region code",
+            "第 3–8 位应为 6 位数字的登记管理机关行政区划码",
+        )
     expected = check_char(code[:17])
     if code[17] != expected:
-        raise UsccError(f"check character is wrong: expected {expected}, got {code[17]}")
+        raise UsccError(
+            f"check character is wrong: expected {expected}, got {code[17]}",
+            f"校验码错误：第 18 位应为 {expected}，实际为 {code[17]}",
+        )
     return code
 
 
@@ -58,7 +70,9 @@ def _pydantic_validate(value: str) -> str:
     try:
         return validate(value)
     except UsccError as exc:
-        raise ValueError(f"invalid unified social credit code (USCC): {exc}") from exc
+        raise BilingualError(
+            f"invalid unified social credit code (USCC): {exc}", f"无效：{exc.zh}"
+        ) from exc
 
 
 Uscc = Annotated[

@@ -7,10 +7,14 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from fastapi import Path, Query
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from kit.db import utcnow
 from kit.iso3166 import ALPHA2
+from kit.problem_text import BilingualError
+from kit.problems import ProblemError
+from kit.uscc import Uscc
 
 AGENCY_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
 AgencyCode = Annotated[
@@ -30,7 +34,10 @@ CHINA = ZoneInfo("Asia/Shanghai")
 def _country(value: str) -> str:
     value = value.strip().upper()
     if value not in ALPHA2:
-        raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code")
+        raise BilingualError(
+            f"'{value}' is not an ISO 3166-1 alpha-2 country code",
+            f"不是 ISO 3166-1 两位字母国家或地区代码：“{value}”",
+        )
     return value
 
 
@@ -55,9 +62,11 @@ _PHONE = re.compile(PHONE_PATTERN)
 def _phone(value: str) -> str:
     match = _PHONE.match(value.strip())
     if match is None:
-        raise ValueError(
+        raise BilingualError(
             "must be a mainland mobile number (11 digits from 13 to 19, +86 allowed) or a "
-            "landline with its area code, such as 0574-65512345 (extension after a hyphen)"
+            "landline with its area code, such as 0574-65512345 (extension after a hyphen)",
+            "应为大陆手机号（13–19 开头的 11 位数字，可带 +86）或带区号的固定电话，"
+            "如 0574-65512345（分机号用连字符隔开）",
         )
     mobile, area, number, extension = match.groups()
     if mobile:
@@ -82,14 +91,14 @@ HsCode = Annotated[
 
 def _not_future(value: datetime) -> datetime:
     if value > utcnow() + CLOCK_SKEW:
-        raise ValueError("must not be in the future")
+        raise BilingualError("must not be in the future", "不能晚于当前时间")
     return value
 
 
 def _not_future_date(value: date) -> date:
     # a date is a calendar day in China: "today" in Ninghai begins at 16:00 UTC the day before
     if value > (utcnow() + CLOCK_SKEW).astimezone(CHINA).date():
-        raise ValueError("must not be in the future")
+        raise BilingualError("must not be in the future", "不能晚于今天")
     return value
 
 
@@ -155,3 +164,38 @@ def refuse_fields(*names: str) -> Any:
         return data
 
     return model_validator(mode="before")(classmethod(check))  # type: ignore[arg-type]
+
+
+# Path parameters and filters are validated like body fields: a malformed one is a 422 naming
+# the reason; a well-formed one that names nothing is a 404 (path) or a 422 (filter).
+ZONE_CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,59}$"
+UsccPath = Annotated[
+    Uscc, Path(description="统一社会信用代码 (18 characters, GB 32100-2015 check character)")
+]
+ZoneCodePath = Annotated[str, Path(pattern=ZONE_CODE_PATTERN, description="Zone code")]
+AgencyCodePath = Annotated[str, Path(pattern=AGENCY_PATTERN, description="Agency code")]
+ZoneFilter = Annotated[
+    str | None,
+    Query(pattern=ZONE_CODE_PATTERN, description="Zone code; an unknown zone is a 422"),
+]
+
+
+def unknown_value(
+    field: str, value: str, allowed: list[str], *, what: str, what_zh: str
+) -> ProblemError:
+    """A 422 for a filter naming a value its closed vocabulary lacks, listing the allowed."""
+    shown = ", ".join(allowed)
+    return ProblemError(
+        "validation",
+        f"{field}: no such {what} '{value}'; allowed: {shown}",
+        detail_zh=f"{field}：没有此{what_zh}“{value}”；可选值：{'、'.join(allowed)}",
+        errors=[
+            {
+                "field": f"query.{field}",
+                "reason": f"no such {what} '{value}'; allowed: {shown}",
+                "reason_zh": f"没有此{what_zh}“{value}”；可选值：{'、'.join(allowed)}",
+                "type": "unknown_value",
+                "allowed": allowed,
+            }
+        ],
+    )
