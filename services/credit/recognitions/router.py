@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -57,7 +57,7 @@ async def list_recognitions(
     recognising_agency: Agency = None,
     recognised_agency: Agency = None,
     result_kind: Annotated[ResultKind | None, Query()] = None,
-    status: Annotated[str | None, Query(pattern="^(active|revoked)$")] = None,
+    status: Annotated[Literal["active", "revoked"] | None, Query()] = None,
     active_on: Annotated[date | None, Query(description="Active on this day")] = None,
 ) -> Page[RecognitionOut]:
     """Newest first."""

@@ -1,7 +1,7 @@
 """Credit repair endpoints (信用修复)."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -46,7 +46,7 @@ async def list_repairs(
     session: SessionDep,
     principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
-    status: Annotated[str | None, Query(pattern="^(pending|approved|rejected)$")] = None,
+    status: Annotated[Literal["pending", "approved", "rejected"] | None, Query()] = None,
     uscc: Annotated[str | None, Query(max_length=18)] = None,
     source_agency: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Page[RepairOut]:

@@ -9,6 +9,7 @@ from kit.concurrency import set_etag
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
 from kit.uscc import normalize
+from kit.validation import UsccPath
 from services.credit.scores import service
 from services.credit.scores.schemas import (
     DistributionOut,
@@ -48,7 +49,7 @@ async def list_levels(
     responses=NOT_FOUND,
 )
 async def get_score(
-    uscc: str, session: SessionDep, principal: Reader, response: Response
+    uscc: UsccPath, session: SessionDep, principal: Reader, response: Response
 ) -> ScoreOut:
     """Score, level, each fact's contribution, overrides in force and the level's measures."""
     ensure_own_enterprise(principal, normalize(uscc))
@@ -64,7 +65,7 @@ async def get_score(
     responses=NOT_FOUND,
 )
 async def get_history(
-    uscc: str,
+    uscc: UsccPath,
     session: SessionDep,
     principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],

@@ -1,7 +1,7 @@
 """Campaign and draw endpoints (双随机、一公开)."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -73,7 +73,7 @@ async def list_campaigns(
     session: SessionDep,
     principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
-    status: Annotated[str | None, Query(pattern="^(planned|drawn|closed|cancelled)$")] = None,
+    status: Annotated[Literal["planned", "drawn", "closed", "cancelled"] | None, Query()] = None,
     agency: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Page[CampaignOut]:
     """Newest first."""

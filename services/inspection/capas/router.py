@@ -1,7 +1,7 @@
 """Corrective action endpoints (检查、纠正与预防措施)."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -23,7 +23,7 @@ async def list_capas(
     principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
     uscc: Annotated[str | None, Query(max_length=18)] = None,
-    status: Annotated[str | None, Query(pattern="^(open|responded|closed)$")] = None,
+    status: Annotated[Literal["open", "responded", "closed"] | None, Query()] = None,
     overdue: bool | None = None,
 ) -> Page[CapaOut]:
     """An enterprise sees its own; an inspector those of their tasks."""

@@ -1,6 +1,6 @@
 """Directory endpoints: the enterprises inspection draws from."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -8,6 +8,7 @@ from kit.auth import Principal, ensure_office, require
 from kit.db import SessionDep
 from kit.industries import Industry
 from kit.pagination import Page, PageParams, page_params
+from kit.validation import UsccPath, ZoneFilter
 from services.inspection.directory import service
 from services.inspection.directory.schemas import DirectoryOut, DirectoryPatch
 
@@ -22,8 +23,8 @@ async def list_directory(
     principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
     industry: Annotated[Industry | None, Query()] = None,
-    zone: Annotated[str | None, Query(max_length=60)] = None,
-    level: Annotated[str | None, Query(pattern="^[ABCD]$")] = None,
+    zone: ZoneFilter = None,
+    level: Annotated[Literal["A", "B", "C", "D"] | None, Query()] = None,
 ) -> Page[DirectoryOut]:
     """As registry and credit announced them: industry, zones, level, supervising unit."""
     ensure_office(principal)
@@ -40,7 +41,7 @@ async def list_directory(
     responses={404: {"description": "Enterprise not announced"}},
 )
 async def patch_directory(
-    uscc: str, body: DirectoryPatch, session: SessionDep, principal: Office
+    uscc: UsccPath, body: DirectoryPatch, session: SessionDep, principal: Office
 ) -> DirectoryOut:
     """The zone office (admin) sets it; inspectors of this unit are never drawn for this
     enterprise."""

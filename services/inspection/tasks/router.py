@@ -1,7 +1,7 @@
 """Task endpoints."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -25,7 +25,7 @@ async def list_tasks(
     page: Annotated[PageParams, Depends(page_params)],
     campaign_id: uuid.UUID | None = None,
     uscc: Annotated[str | None, Query(max_length=18)] = None,
-    status: Annotated[str | None, Query(pattern="^(open|completed|cancelled)$")] = None,
+    status: Annotated[Literal["open", "completed", "cancelled"] | None, Query()] = None,
 ) -> Page[TaskOut]:
     """An inspector sees only the tasks assigned to them; an enterprise only its own."""
     rows, next_cursor = await service.search(

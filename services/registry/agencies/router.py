@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 from kit.auth import Principal, require
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
+from kit.validation import AgencyCodePath
 from services.registry.agencies import service
 from services.registry.agencies.schemas import AgencyIn, AgencyOut
 
@@ -31,7 +32,7 @@ async def list_agencies(
     responses={404: {"description": "No member agency has this code"}},
 )
 async def get_agency(
-    code: str,
+    code: AgencyCodePath,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("registry:read"))],
 ) -> AgencyOut:

@@ -1,6 +1,6 @@
 """Enterprise endpoints (企业, 摸底调查)."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
@@ -9,6 +9,7 @@ from kit.concurrency import check_if_match, set_etag
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
 from kit.uscc import normalize
+from kit.validation import UsccPath
 from services.registry.domain import Industry
 from services.registry.enterprises import service
 from services.registry.enterprises.schemas import (
@@ -19,6 +20,7 @@ from services.registry.enterprises.schemas import (
     SurveyOut,
 )
 from services.registry.personal import owning_agency
+from services.registry.zones.filters import KnownZone
 
 router = APIRouter(prefix="/v1/enterprises", tags=["enterprises"])
 Reader = Annotated[Principal, Depends(require("registry:read"))]
@@ -31,10 +33,10 @@ async def list_enterprises(
     session: SessionDep,
     principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
+    zone: KnownZone,
     q: Annotated[str | None, Query(max_length=100, description="Text in the name")] = None,
     industry: Annotated[Industry | None, Query()] = None,
-    zone: Annotated[str | None, Query(description="Admitted member of this zone code")] = None,
-    level: Annotated[str | None, Query(pattern="^[ABCD]$", description="Credit level")] = None,
+    level: Annotated[Literal["A", "B", "C", "D"] | None, Query(description="Credit level")] = None,
     hs_code: Annotated[str | None, Query(pattern=r"^\d{6,10}$")] = None,
     market: Annotated[
         str | None, Query(pattern="^[A-Za-z]{2}$", description="Export market")
@@ -85,7 +87,7 @@ async def register_enterprise(
     "/{uscc}", summary="Get an enterprise", response_model=EnterpriseOut, responses=NOT_FOUND
 )
 async def get_enterprise(
-    uscc: str, session: SessionDep, principal: Reader, response: Response
+    uscc: UsccPath, session: SessionDep, principal: Reader, response: Response
 ) -> EnterpriseOut:
     """One enterprise; the ETag is its version."""
     ensure_own_enterprise(principal, normalize(uscc))
@@ -104,7 +106,7 @@ async def get_enterprise(
     responses={**NOT_FOUND, 412: {"description": "If-Match does not match"}},
 )
 async def patch_enterprise(
-    uscc: str,
+    uscc: UsccPath,
     patch: EnterprisePatch,
     request: Request,
     session: SessionDep,
@@ -127,7 +129,7 @@ async def patch_enterprise(
     responses=NOT_FOUND,
 )
 async def list_surveys(
-    uscc: str,
+    uscc: UsccPath,
     session: SessionDep,
     principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
@@ -147,7 +149,7 @@ async def list_surveys(
     responses={**NOT_FOUND, 409: {"description": "Year already recorded"}},
 )
 async def add_survey(
-    uscc: str, survey_in: SurveyIn, session: SessionDep, principal: Writer
+    uscc: UsccPath, survey_in: SurveyIn, session: SessionDep, principal: Writer
 ) -> SurveyOut:
     """One survey per enterprise and year."""
     ensure_own_enterprise(principal, normalize(uscc))
@@ -163,7 +165,7 @@ async def add_survey(
     responses=NOT_FOUND,
 )
 async def put_survey(
-    uscc: str,
+    uscc: UsccPath,
     year: Annotated[int, Path(ge=2000, le=2100)],
     survey_in: SurveyIn,
     session: SessionDep,

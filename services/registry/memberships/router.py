@@ -9,6 +9,7 @@ from kit.auth import Principal, ensure_office, ensure_own_enterprise, require
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
 from kit.uscc import normalize
+from kit.validation import UsccPath, ZoneCodePath
 from services.registry.memberships import service
 from services.registry.memberships.schemas import (
     ApplicationIn,
@@ -22,6 +23,7 @@ from services.registry.memberships.schemas import (
     MembershipStatus,
 )
 from services.registry.zones import service as zones
+from services.registry.zones.filters import KnownZone
 
 router = APIRouter(tags=["memberships"])
 Reader = Annotated[Principal, Depends(require("registry:read"))]
@@ -39,7 +41,7 @@ Writer = Annotated[Principal, Depends(require("registry:write"))]
     },
 )
 async def apply(
-    code: str,
+    code: ZoneCodePath,
     application: ApplicationIn,
     session: SessionDep,
     principal: Writer,
@@ -59,7 +61,7 @@ async def apply(
     responses={404: {"description": "Zone not found"}},
 )
 async def list_zone_memberships(
-    code: str,
+    code: ZoneCodePath,
     session: SessionDep,
     principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
@@ -78,7 +80,7 @@ async def list_memberships(
     session: SessionDep,
     principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
-    zone: Annotated[str | None, Query(description="Zone code")] = None,
+    zone: KnownZone,
     uscc: Annotated[str | None, Query(max_length=18)] = None,
     status: Annotated[MembershipStatus | None, Query()] = None,
     under_review: Annotated[bool | None, Query(description="Removal review pending")] = None,
@@ -144,7 +146,7 @@ async def decide(
     responses={404: {"description": "Enterprise not found"}},
 )
 async def list_commitments(
-    uscc: str,
+    uscc: UsccPath,
     session: SessionDep,
     principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
@@ -173,7 +175,7 @@ async def list_commitments(
     },
 )
 async def sign_commitment(
-    uscc: str, commitment_in: CommitmentIn, session: SessionDep, principal: Writer
+    uscc: UsccPath, commitment_in: CommitmentIn, session: SessionDep, principal: Writer
 ) -> CommitmentOut:
     """Stores the SHA-256 of the signed text, not the text; supersedes the zone's commitment
     in force (version + 1). It counts for credit once the zone office countersigns it."""
@@ -196,7 +198,7 @@ async def sign_commitment(
     },
 )
 async def countersign_commitment(
-    uscc: str, commitment_id: uuid.UUID, session: SessionDep, principal: Writer
+    uscc: UsccPath, commitment_id: uuid.UUID, session: SessionDep, principal: Writer
 ) -> CommitmentOut:
     """Records who countersigned and when; emits `registry.commitment.countersigned`, which
     credit turns into the enterprise's one commitment fact for the zone."""
@@ -218,7 +220,7 @@ async def countersign_commitment(
     },
 )
 async def breach_commitment(
-    uscc: str,
+    uscc: UsccPath,
     commitment_id: uuid.UUID,
     breach_in: BreachIn,
     session: SessionDep,

@@ -17,6 +17,7 @@ from kit.uscc import normalize
 from kit.validation import AGENCY_PATTERN, CHINA
 from services.registry.agencies.models import Agency
 from services.registry.base import Base
+from services.registry.zones.filters import KnownZone
 
 # --- schemas: shared field types ------------------------------------------------------
 
@@ -96,9 +97,7 @@ async def officer_writer(principal: Writer) -> Principal:
 
 OfficerReader = Annotated[Principal, Depends(officer_reader)]
 OfficerWriter = Annotated[Principal, Depends(officer_writer)]
-ZoneQuery = Annotated[
-    str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{1,59}$", description="Zone code")
-]
+ZoneQuery = KnownZone  # a zone the registry does not hold is a 422 listing those it does
 AgencyQuery = Annotated[str | None, Query(pattern=AGENCY_PATTERN, description="Agency code")]
 UsccQuery = Annotated[str | None, Query(max_length=18, description="Enterprise (USCC)")]
 

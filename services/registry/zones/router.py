@@ -8,6 +8,7 @@ from kit.auth import Principal, ensure_office, require
 from kit.concurrency import check_if_match, set_etag
 from kit.db import SessionDep
 from kit.pagination import Page, PageParams, page_params
+from kit.validation import ZoneCodePath
 from services.registry.domain import Industry, Stage, ZoneLevel
 from services.registry.zones import service
 from services.registry.zones.schemas import (
@@ -73,7 +74,9 @@ async def create_zone(
 
 
 @router.get("/{code}", summary="Get a zone", response_model=ZoneOut, responses=NOT_FOUND)
-async def get_zone(code: str, session: SessionDep, _: Reader, response: Response) -> ZoneOut:
+async def get_zone(
+    code: ZoneCodePath, session: SessionDep, _: Reader, response: Response
+) -> ZoneOut:
     """One zone; the ETag is its version."""
     zone = await service.get(session, code)
     set_etag(response, zone.version)
@@ -87,7 +90,7 @@ async def get_zone(code: str, session: SessionDep, _: Reader, response: Response
     responses={**NOT_FOUND, 412: {"description": "If-Match does not match"}},
 )
 async def patch_zone(
-    code: str,
+    code: ZoneCodePath,
     patch: ZonePatch,
     request: Request,
     session: SessionDep,
@@ -110,7 +113,7 @@ async def patch_zone(
     responses={**NOT_FOUND, 409: {"description": "Not allowed from the current stage"}},
 )
 async def transition_zone(
-    code: str,
+    code: ZoneCodePath,
     transition_in: TransitionIn,
     request: Request,
     session: SessionDep,
@@ -132,7 +135,10 @@ async def transition_zone(
     responses=NOT_FOUND,
 )
 async def list_transitions(
-    code: str, session: SessionDep, _: Reader, page: Annotated[PageParams, Depends(page_params)]
+    code: ZoneCodePath,
+    session: SessionDep,
+    _: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[TransitionOut]:
     """Every transition, oldest first, with who, when, why and the tasks left open."""
     rows, next_cursor = await service.list_transitions(session, code, page=page)
@@ -146,7 +152,11 @@ async def list_transitions(
     responses=NOT_FOUND,
 )
 async def set_task(
-    code: str, task_code: str, task_update: TaskUpdate, session: SessionDep, principal: Writer
+    code: ZoneCodePath,
+    task_code: str,
+    task_update: TaskUpdate,
+    session: SessionDep,
+    principal: Writer,
 ) -> ZoneTaskOut:
     """Records who completed the task and when."""
     zone = await service.get(session, code, for_update=True)
