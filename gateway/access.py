@@ -18,7 +18,9 @@ AREAS = {
 
 
 def _forbidden(role: str) -> ProblemError:
-    return insufficient_scope(f"this needs the '{role}' role ({AREAS[role]})", role)
+    return insufficient_scope(
+        f"this needs the '{role}' role ({AREAS[role]})", role, f"此操作需要 '{role}' 角色"
+    )
 
 
 def require_role(*allowed: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:

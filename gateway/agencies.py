@@ -29,7 +29,11 @@ async def ensure_known(request: Request, agency: str | None) -> None:
     upstreams: Upstreams = request.app.state.upstreams
     base = upstreams.urls.get("registry")
     if not base or upstreams.session is None:
-        raise ProblemError("service-unavailable", "registry cannot be asked about agencies")
+        raise ProblemError(
+            "service-unavailable",
+            "registry cannot be asked about agencies",
+            detail_zh="无法向 registry 服务查询部门",
+        )
     token, _ = upstreams.signer.issue(subject="gateway", scopes=["registry:read"])
     path = f"/v1/agencies/{quote(agency, safe='')}"
     # the pooled session signs the gateway's assertion onto the request itself
@@ -40,10 +44,20 @@ async def ensure_known(request: Request, agency: str | None) -> None:
         ) as response:
             status = response.status
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        raise ProblemError("service-unavailable", "registry did not answer about agencies") from exc
+        raise ProblemError(
+            "service-unavailable",
+            "registry did not answer about agencies",
+            detail_zh="registry 服务未答复部门查询",
+        ) from exc
     if status == 404:
-        raise invalid("agency", f"'{agency}' is not a member agency registry knows")
+        raise invalid(
+            "agency",
+            f"'{agency}' is not a member agency registry knows",
+            f"“{agency}”不是已登记的成员单位",
+        )
     if status != 200:
         raise ProblemError(
-            "service-unavailable", f"registry answered {status} when asked about an agency"
+            "service-unavailable",
+            f"registry answered {status} when asked about an agency",
+            detail_zh=f"registry 服务查询部门时答复 {status}",
         )

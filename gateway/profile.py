@@ -79,6 +79,7 @@ async def profile(uscc: str, request: Request) -> JSONResponse:
             request,
             "service-unavailable",
             "the registry service is unavailable; retry later",
+            detail_zh="registry 服务暂不可用；请稍后重试",
             headers={"Retry-After": "5"},
         )
     if status >= 400:  # 401, 403, 404 … from the registry's own checks: pass them on

@@ -233,6 +233,7 @@ class ProxyMiddleware:
                 request,
                 "service-unavailable",
                 f"the {service} service is not deployed yet",
+                detail_zh=f"{service} 服务尚未部署",
                 service=service,
                 headers={"Retry-After": "60"},
             )
@@ -290,6 +291,7 @@ async def _forward(request: Request, upstreams: Upstreams, service: str, base: s
             request,
             "gateway-timeout",
             f"the {service} service did not answer in time",
+            detail_zh=f"{service} 服务未能及时响应",
             service=service,
         )
     except (aiohttp.ClientError, OSError) as exc:
@@ -298,6 +300,7 @@ async def _forward(request: Request, upstreams: Upstreams, service: str, base: s
             request,
             "service-unavailable",
             f"the {service} service is unavailable; retry later",
+            detail_zh=f"{service} 服务暂不可用；请稍后重试",
             service=service,
             headers={"Retry-After": "5"},
         )

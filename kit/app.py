@@ -86,7 +86,10 @@ def health_router(metrics_allow: Sequence[IPv4Network | IPv6Network] | None = No
     async def metrics(request: Request) -> Response:
         if metrics_allow is not None and not _from(request, metrics_allow):
             return problem_response(
-                request, "forbidden", "metrics are served only to the allowed addresses"
+                request,
+                "forbidden",
+                "metrics are served only to the allowed addresses",
+                detail_zh="监控指标只对允许的地址提供",
             )
         return await metrics_endpoint(request)
 

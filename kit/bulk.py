@@ -87,7 +87,11 @@ def _decode_csv(body: bytes) -> str:
             return body.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ProblemError("bad-request", "the CSV file is neither UTF-8 nor GB 18030 text")
+    raise ProblemError(
+        "bad-request",
+        "the CSV file is neither UTF-8 nor GB 18030 text",
+        detail_zh="CSV 文件既不是 UTF-8 也不是 GB 18030 编码的文本",
+    )
 
 
 def _csv_rows(body: bytes) -> list[tuple[int, Any]]:
@@ -107,7 +111,11 @@ def _csv_rows(body: bytes) -> list[tuple[int, Any]]:
                 (reader.line_num, {k.strip(): v.strip() for k, v in row.items() if k and v.strip()})
             )
     except csv.Error as exc:
-        raise ProblemError("bad-request", f"the CSV file cannot be read: {exc}") from exc
+        raise ProblemError(
+            "bad-request",
+            f"the CSV file cannot be read: {exc}",
+            detail_zh=f"无法读取 CSV 文件：{exc}",
+        ) from exc
     return rows
 
 
@@ -129,7 +137,9 @@ def _records(body: bytes, kind: str) -> tuple[bool, list[tuple[int, Any]]]:
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise ProblemError("bad-request", f"the body is not JSON: {exc}") from exc
+        raise ProblemError(
+            "bad-request", f"the body is not JSON: {exc}", detail_zh=f"请求体不是 JSON：{exc}"
+        ) from exc
     if isinstance(value, list):
         return False, list(enumerate(value, start=1))
     return True, [(1, value)]
@@ -154,18 +164,30 @@ async def read_lines(
     accepted = ["application/json", *JSON_LINES, *(["text/csv"] if csv_ok else [])]
     if kind not in accepted:
         raise ProblemError(
-            "unsupported-media-type", f"send one of {', '.join(accepted)}, not {kind}"
+            "unsupported-media-type",
+            f"send one of {', '.join(accepted)}, not {kind}",
+            detail_zh=f"请发送以下类型之一：{', '.join(accepted)}，而不是 {kind}",
         )
     single, records = _records(await request.body(), kind)
     if not records:
         raise ProblemError(
-            "validation", "the body holds no item", errors=[{"field": "body", "reason": "empty"}]
+            "validation",
+            "the body holds no item",
+            detail_zh="请求体中没有任何条目",
+            errors=[{"field": "body", "reason": "empty", "reason_zh": "为空"}],
         )
     if len(records) > MAX_LINES:
         raise ProblemError(
             "validation",
             f"{len(records)} lines; at most {MAX_LINES} per request",
-            errors=[{"field": "body", "reason": f"more than {MAX_LINES} lines"}],
+            detail_zh=f"共 {len(records)} 行；每个请求最多 {MAX_LINES} 行",
+            errors=[
+                {
+                    "field": "body",
+                    "reason": f"more than {MAX_LINES} lines",
+                    "reason_zh": f"超过 {MAX_LINES} 行",
+                }
+            ],
         )
     lines: Lines[T] = Lines(single=single, received=len(records))
     for number, record in records:
@@ -256,6 +278,7 @@ def bulk_answer(result: BulkResult) -> JSONResponse:
         raise ProblemError(
             "validation",
             f"none of the {result.received} lines was recorded",
+            detail_zh=f"{result.received} 行中没有一行被记录",
             errors=[e.model_dump() for e in result.errors],
         )
     return JSONResponse(result.model_dump(mode="json"))

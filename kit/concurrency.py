@@ -29,5 +29,6 @@ def check_if_match(request: Request, version: int) -> None:
         "precondition-failed",
         f"If-Match {header} does not match the current version {etag_for(version)}; "
         "read the resource again and retry",
+        detail_zh=f"If-Match {header} 与当前版本 {etag_for(version)} 不符；请重新读取后再试",
         current_etag=etag_for(version),
     )

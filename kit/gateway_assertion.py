@@ -148,6 +148,7 @@ class GatewayAssertionMiddleware:
                 Request(scope),
                 "unauthorized",
                 REFUSAL,
+                detail_zh="请求须经网关到达本服务",
                 headers={"WWW-Authenticate": f'GatewayAssertion header="{HEADER}"'},
             )
             await response(scope, receive, send)

@@ -50,9 +50,17 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ProblemError("bad-request", "cursor is not one this API issued") from exc
+        raise ProblemError(
+            "bad-request",
+            "cursor is not one this API issued",
+            detail_zh="翻页游标不是本接口签发的",
+        ) from exc
     if not isinstance(value, dict):
-        raise ProblemError("bad-request", "cursor is not one this API issued")
+        raise ProblemError(
+            "bad-request",
+            "cursor is not one this API issued",
+            detail_zh="翻页游标不是本接口签发的",
+        )
     return value
 
 
@@ -92,7 +100,11 @@ async def keyset_page(
         try:
             values = [_from_json(k, page.cursor[n]) for k, n in zip(keys, names, strict=True)]
         except (KeyError, ValueError, TypeError) as exc:
-            raise ProblemError("bad-request", "cursor is not one this list issued") from exc
+            raise ProblemError(
+                "bad-request",
+                "cursor is not one this list issued",
+                detail_zh="翻页游标不是本列表签发的",
+            ) from exc
         after = tuple_(*keys) < tuple_(*values) if descending else tuple_(*keys) > tuple_(*values)
         query = query.where(after)
     order = [k.desc() for k in keys] if descending else list(keys)

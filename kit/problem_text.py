@@ -298,6 +298,19 @@ RESOURCE_LABELS: dict[str, str] = {
     "quarter": "季度",
     "problem type": "问题类型",
     "path": "路径",
+    "action item": "督办事项",
+    "analysis release": "质量分析发布",
+    "asset": "文件",
+    "award round": "评选批次",
+    "draw of campaign": "抽查计划的抽取结果",
+    "export batch": "出口批次",
+    "lockout": "账号锁定",
+    "message": "消息",
+    "model version": "信用模型版本",
+    "published draw": "已公开的抽取结果",
+    "rescore job": "重新评分任务",
+    "test request": "检测申请",
+    "zone task": "示范区任务",
 }
 
 

@@ -65,6 +65,7 @@ class AuditMiddleware:
                     "service-unavailable",
                     "the audit log cannot record this write now, so it was not forwarded; "
                     "retry later",
+                    detail_zh="审计日志暂时无法记录此写操作，因此未转发；请稍后重试",
                     headers={"Retry-After": str(RETRY_AFTER_S)},
                     retry_after_s=RETRY_AFTER_S,
                 )

@@ -35,7 +35,10 @@ async def create(
     fields = client_in.model_dump(exclude_none=True)
     ensure_may_change(actor, before=(), after=client_in.scopes, fields=fields)
     if await session.get(OAuthClient, client_in.client_id) is not None:
-        raise Conflict(f"client '{client_in.client_id}' already exists")
+        raise Conflict(
+            f"client '{client_in.client_id}' already exists",
+            detail_zh=f"客户端“{client_in.client_id}”已存在",
+        )
     secret = new_secret()
     data = client_in.model_dump()
     data["scopes"] = sorted(set(data["scopes"]))

@@ -169,6 +169,7 @@ class RateLimitMiddleware:
                 Request(scope),
                 "rate-limited",
                 f"rate limit exceeded for {caller}; retry in {seconds} s",
+                detail_zh=f"{caller} 的请求超过频率限制；请在 {seconds} 秒后重试",
                 headers={"Retry-After": str(seconds)},
                 retry_after_s=seconds,
             )

@@ -37,7 +37,10 @@ async def create(
     fields = user_in.model_dump(exclude_none=True)
     ensure_may_change(actor, before=(), after=user_in.scopes, fields=fields)
     if await session.get(User, user_in.username) is not None:
-        raise Conflict(f"user '{user_in.username}' already exists")
+        raise Conflict(
+            f"user '{user_in.username}' already exists",
+            detail_zh=f"用户“{user_in.username}”已存在",
+        )
     check_password(user_in.password, username=user_in.username)
     data = user_in.model_dump(exclude={"password"})
     data["scopes"] = sorted(set(data["scopes"]))

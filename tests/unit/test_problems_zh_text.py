@@ -281,3 +281,21 @@ def test_a_malformed_path_uscc_is_a_422_saying_why() -> None:
     lower = _app().post("/things/91330226ma2ah0kx8k", json={"quantity": 1})
     assert lower.json() == {"uscc": "91330226MA2AH0KX8K"}
     assert _app().get("/zones/Bad Zone!").status_code == 422
+
+
+def test_every_resource_a_404_names_has_a_chinese_label() -> None:
+    """`NotFound("what", …)` and `get_or_404(…, "what")` anywhere: "what" has a label."""
+    from pathlib import Path
+
+    from kit.problem_text import RESOURCE_LABELS
+
+    root = Path(__file__).resolve().parents[2]
+    pattern = re.compile(r'(?:NotFound\(\s*|get_or_404\([^)]*?)"([a-z][a-z ]+)"', re.S)
+    named = {
+        what
+        for folder in ("kit", "services", "gateway")
+        for path in (root / folder).rglob("*.py")
+        for what in pattern.findall(path.read_text())
+    }
+    assert {"enterprise", "zone", "task"} <= named
+    assert sorted(named - RESOURCE_LABELS.keys()) == []

@@ -34,13 +34,21 @@ def source_agency_of(principal: Principal, named: str | None) -> str:
         raise ProblemError(
             "forbidden",
             f"a token of agency '{principal.agency}' cannot submit facts as '{named}'",
+            detail_zh=f"部门“{principal.agency}”的令牌不能以“{named}”的名义提交信用事实",
         )
     agency = named or principal.agency or (settings.office_agency if principal.is_admin else None)
     if agency is None:
         raise ProblemError(
             "validation",
             "source_agency is required: the token names no agency",
-            errors=[{"field": "source_agency", "reason": "required when the token has no agency"}],
+            detail_zh="令牌未指明部门，须填写 source_agency（来源部门）",
+            errors=[
+                {
+                    "field": "source_agency",
+                    "reason": "required when the token has no agency",
+                    "reason_zh": "令牌未指明部门时为必填项",
+                }
+            ],
         )
     return agency
 
@@ -53,7 +61,14 @@ def not_future(fact: FactBase) -> FactBase:
         raise ProblemError(
             "validation",
             f"occurred_at {fact.occurred_at.isoformat()} is in the future",
-            errors=[{"field": "occurred_at", "reason": "must not be in the future"}],
+            detail_zh=f"发生时间 {fact.occurred_at.isoformat()} 晚于当前时间",
+            errors=[
+                {
+                    "field": "occurred_at",
+                    "reason": "must not be in the future",
+                    "reason_zh": "发生时间不能晚于当前时间",
+                }
+            ],
         )
     return fact.model_copy(update={"occurred_at": now}) if fact.occurred_at > now else fact
 
@@ -110,6 +125,7 @@ async def record(
         if not _same(existing, uscc, fact):
             raise Conflict(
                 f"client_key '{client_key}' was already used for another fact",
+                detail_zh=f"client_key“{client_key}”已用于另一条信用事实",
                 fact_id=str(existing.id),
             )
         return existing, False, enterprise

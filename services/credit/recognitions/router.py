@@ -96,7 +96,14 @@ async def coverage(
         raise ProblemError(
             "validation",
             "agency is required: the token names no agency",
-            errors=[{"field": "agency", "reason": "required when the token has no agency"}],
+            detail_zh="令牌未指明部门，须填写 agency（部门）",
+            errors=[
+                {
+                    "field": "agency",
+                    "reason": "required when the token has no agency",
+                    "reason_zh": "令牌未指明部门时为必填项",
+                }
+            ],
         )
     return await service.coverage(
         session,

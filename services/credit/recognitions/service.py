@@ -62,7 +62,14 @@ async def grant(
         raise ProblemError(
             "validation",
             "an agency does not need to recognise its own results",
-            errors=[{"field": "recognised_agency", "reason": "same as the recognising agency"}],
+            detail_zh="部门无需互认自己的结果",
+            errors=[
+                {
+                    "field": "recognised_agency",
+                    "reason": "same as the recognising agency",
+                    "reason_zh": "与互认部门相同",
+                }
+            ],
         )
     recognition = Recognition(
         **recognition_in.model_dump(exclude={"recognising_agency"}),
@@ -89,9 +96,17 @@ async def revoke(
 ) -> Recognition:
     """The recognising agency (or an admin) ends a recognition."""
     if not principal.is_admin and principal.agency != recognition.recognising_agency:
-        raise ProblemError("forbidden", "only the recognising agency may revoke its recognition")
+        raise ProblemError(
+            "forbidden",
+            "only the recognising agency may revoke its recognition",
+            detail_zh="只有作出互认的部门可以撤销互认",
+        )
     if recognition.status == "revoked":
-        raise Conflict("the recognition is already revoked", revoked_at=str(recognition.revoked_at))
+        raise Conflict(
+            "the recognition is already revoked",
+            detail_zh="该互认已被撤销",
+            revoked_at=str(recognition.revoked_at),
+        )
     recognition.status = "revoked"
     recognition.revoked_at = utcnow()
     recognition.revoke_reason = reason

@@ -46,6 +46,7 @@ def _ensure_waited(fact: Fact, version: int, earliest: date, at: datetime) -> st
     if at.astimezone(CHINA).date() < earliest:
         raise Conflict(
             f"{rule} (credit model v{version}) ends on {earliest}: repair from then",
+            detail_zh=f"信用修复等待期（信用模型第 {version} 版）至 {earliest} 结束：届时方可修复",
             rule=WAITING_RULE,
             earliest_repair_date=earliest.isoformat(),
             model_version=version,
@@ -60,17 +61,28 @@ async def request(session: AsyncSession, *, repair_in: RepairIn, principal: Prin
         raise ProblemError(
             "forbidden",
             "credit repair is asked for by the enterprise itself (or the zone office for it)",
+            detail_zh="信用修复须由企业本身（或示范区办公室代为）申请",
         )
     if FactKind(fact.kind) not in ADVERSE:
-        raise invalid("fact_id", f"a {fact.kind} fact counts in the enterprise's favour")
+        raise invalid(
+            "fact_id",
+            f"a {fact.kind} fact counts in the enterprise's favour",
+            f"{fact.kind} 类信用事实对企业有利，无需修复",
+        )
     if fact.ended_at is not None:
-        raise Conflict("the fact's effect has already ended by a repair", fact_id=str(fact.id))
+        raise Conflict(
+            "the fact's effect has already ended by a repair",
+            detail_zh="该信用事实的影响已因修复而终止",
+            fact_id=str(fact.id),
+        )
     version, earliest = await waiting_period(session, fact)
     if earliest is None:
         raise invalid(
             "fact_id",
             f"a {fact.severity} {fact.kind} fact needs no repair (credit model v{version} sets "
             "no waiting period for it): it weighs little and decays by itself",
+            f"{fact.severity} 级 {fact.kind} 信用事实无需修复（信用模型第 {version} 版未设等待期）："
+            "其影响小，会自行衰减",
         )
     _ensure_waited(fact, version, earliest, utcnow())
     repair = Repair(
@@ -87,7 +99,11 @@ async def request(session: AsyncSession, *, repair_in: RepairIn, principal: Prin
         select(Repair.id).where(Repair.fact_id == fact.id, Repair.status == "pending")
     )
     if pending is not None:  # (a concurrent twin is refused by the unique index: also 409)
-        raise Conflict("a repair of this fact is already pending", repair_id=str(pending))
+        raise Conflict(
+            "a repair of this fact is already pending",
+            detail_zh="该信用事实已有待处理的修复申请",
+            repair_id=str(pending),
+        )
     session.add(repair)
     await session.flush()
     return repair
@@ -104,10 +120,16 @@ async def decide(
     """The fact's source agency approves or rejects; approval ends its effect and rescores."""
     if not principal.is_admin and principal.agency != repair.source_agency:
         raise ProblemError(
-            "forbidden", f"only the fact's source agency ({repair.source_agency}) decides"
+            "forbidden",
+            f"only the fact's source agency ({repair.source_agency}) decides",
+            detail_zh=f"只有该信用事实的来源部门（{repair.source_agency}）可以作出决定",
         )
     if repair.status != "pending":
-        raise Conflict(f"the repair was already {repair.status}", status_now=repair.status)
+        raise Conflict(
+            f"the repair was already {repair.status}",
+            detail_zh=f"该修复申请已是 {repair.status} 状态",
+            status_now=repair.status,
+        )
     now = utcnow()
     reasons: list[dict[str, Any]] = []
     if decision_in.decision == "approve":
@@ -115,10 +137,14 @@ async def decide(
         fact = await facts.get(session, repair.fact_id, for_update=True)
         effective = decision_in.effective_from or now
         if effective > now + timedelta(seconds=settings.clock_skew_s):
-            raise invalid("effective_from", "must not be in the future")
+            raise invalid("effective_from", "must not be in the future", "不能晚于当前时间")
         effective = min(effective, now)  # within the clock skew: now
         if effective < fact.occurred_at:
-            raise invalid("effective_from", "must not be before the fact occurred")
+            raise invalid(
+                "effective_from",
+                "must not be before the fact occurred",
+                "不能早于信用事实发生的时间",
+            )
         # the model in force now decides (it may have lengthened the wait since the request)
         version, earliest = await waiting_period(session, fact)
         if earliest is None:
@@ -136,9 +162,9 @@ async def decide(
             session, enterprise, cause=f"credit repair of {fact.kind} fact", fact_id=fact.id
         )
     elif decision_in.effective_from is not None:
-        raise invalid("effective_from", "applies only to an approval")
+        raise invalid("effective_from", "applies only to an approval", "只适用于批准")
     elif not (decision_in.note and decision_in.note.strip()):
-        raise invalid("note", "a rejection states its reason")
+        raise invalid("note", "a rejection states its reason", "驳回须说明理由")
     else:
         repair.status = "rejected"
     if decision_in.note:

@@ -92,6 +92,7 @@ async def get_announced(session: AsyncSession, uscc: str) -> CreditEnterprise:
                 "not-found",
                 f"enterprise '{uscc}' has not been registered in the registry; "
                 "credit facts are accepted only for registered enterprises",
+                detail_zh=f"企业“{uscc}”尚未在 registry 登记；只接受已登记企业的信用事实",
                 resource="enterprise",
                 key=uscc,
             )
@@ -282,7 +283,14 @@ async def simulate(session: AsyncSession, body: SimulateIn) -> SimulationOut:
         raise ProblemError(
             "validation",
             f"remove_fact_ids: {', '.join(unknown[:5])} are not facts of {enterprise.uscc}",
-            errors=[{"field": "remove_fact_ids", "reason": "not a fact of this enterprise"}],
+            detail_zh=f"remove_fact_ids：{'、'.join(unknown[:5])} 不是 {enterprise.uscc} 的信用事实",
+            errors=[
+                {
+                    "field": "remove_fact_ids",
+                    "reason": "not a fact of this enterprise",
+                    "reason_zh": "不是该企业的信用事实",
+                }
+            ],
         )
     removed = {str(i) for i in body.remove_fact_ids}
     facts = [f for f in facts if f.id not in removed]

@@ -107,6 +107,7 @@ async def publish_release(
         raise Conflict(
             f"{quarter} runs until {quarter.next_first_day} (China time); only a finished "
             "quarter's figures are published",
+            detail_zh=f"{quarter} 持续到 {quarter.next_first_day}（北京时间）；只发布已结束季度的数据",
             quarter=str(quarter),
         )
     # one release per industry and quarter, also between concurrent approvals
@@ -117,7 +118,11 @@ async def publish_release(
         )
     )
     if existing is not None:
-        raise Conflict(f"{industry.value} {quarter} is already published", release_id=str(existing))
+        raise Conflict(
+            f"{industry.value} {quarter} is already published",
+            detail_zh=f"{industry.value} 行业 {quarter} 的数据已发布",
+            release_id=str(existing),
+        )
     (figures,) = await compute(session, quarter=quarter, industry=industry)
     release = AnalysisRelease(
         industry=industry.value,

@@ -66,7 +66,11 @@ def to_out(campaign: Campaign) -> CampaignOut:
 def ensure_taking_part(principal: Principal, agencies: list[str]) -> None:
     """Only an agency of the campaign (or the office) plans, draws or cancels it."""
     if not principal.is_admin and principal.agency not in agencies:
-        raise ProblemError("forbidden", "only the campaign's agencies (or the office) may do this")
+        raise ProblemError(
+            "forbidden",
+            "only the campaign's agencies (or the office) may do this",
+            detail_zh="只有该抽查计划的部门（或示范区办公室）可以执行此操作",
+        )
 
 
 async def create(session: AsyncSession, campaign_in: CampaignIn, principal: Principal) -> Campaign:
@@ -78,7 +82,11 @@ async def create(session: AsyncSession, campaign_in: CampaignIn, principal: Prin
     if checklist is None:  # an unknown object named in the body: 404, as elsewhere
         raise NotFound("checklist", str(campaign_in.checklist_id))
     if campaign_in.industries and checklist.industry not in campaign_in.industries:
-        raise invalid("checklist_id", f"the checklist is for {checklist.industry}")
+        raise invalid(
+            "checklist_id",
+            f"the checklist is for {checklist.industry}",
+            f"该检查表适用于 {checklist.industry} 行业",
+        )
     seed = None if campaign_in.seed_sha256 else secrets.token_hex(32)
     campaign = Campaign(
         **campaign_in.model_dump(exclude={"seed_sha256"}),
@@ -128,6 +136,7 @@ async def _population(session: AsyncSession, campaign: Campaign) -> list[Any]:
         raise ProblemError(
             "validation",
             f"the population exceeds {settings.max_population:,} enterprises; narrow it",
+            detail_zh=f"抽查对象超过 {settings.max_population:,} 家企业；请缩小范围",
         )
     return rows
 
@@ -201,12 +210,24 @@ async def ratios_at_draw(
 def _seed_for(campaign: Campaign, draw_in: DrawIn) -> str:
     if campaign.seed is not None:
         if draw_in.seed is not None and draw_in.seed != campaign.seed:
-            raise invalid("seed", "this campaign's seed was committed by the service")
+            raise invalid(
+                "seed",
+                "this campaign's seed was committed by the service",
+                "本抽查计划的随机种子由系统承诺",
+            )
         return campaign.seed
     if draw_in.seed is None:
-        raise invalid("seed", "reveal the seed whose SHA-256 you committed")
+        raise invalid(
+            "seed",
+            "reveal the seed whose SHA-256 you committed",
+            "请公开你承诺了 SHA-256 的随机种子",
+        )
     if sha256(draw_in.seed) != campaign.seed_sha256:
-        raise invalid("seed", "its SHA-256 is not the one committed with the campaign")
+        raise invalid(
+            "seed",
+            "its SHA-256 is not the one committed with the campaign",
+            "其 SHA-256 与抽查计划承诺的不符",
+        )
     return draw_in.seed
 
 
@@ -216,7 +237,9 @@ async def draw(
     """Draw once (409 after that): targets per level, then inspectors; all or nothing."""
     if campaign.status != "planned":
         raise ConflictProblem(
-            f"the campaign is already {campaign.status}", status_now=campaign.status
+            f"the campaign is already {campaign.status}",
+            detail_zh=f"该抽查计划已是 {campaign.status} 状态",
+            status_now=campaign.status,
         )
     seed = _seed_for(campaign, draw_in)
     checklist = await session.get_one(Checklist, campaign.checklist_id)
@@ -249,6 +272,8 @@ async def draw(
             f"{len(result.unstaffable)} drawn targets cannot be staffed with "
             f"{campaign.inspectors_per_task} eligible inspectors (conflicts, same unit or the "
             f"per-inspector cap of {result.cap}); add inspectors or agencies and draw again",
+            detail_zh=f"{len(result.unstaffable)} 个抽中对象无法配齐 {campaign.inspectors_per_task} "
+            f"名合格检查员（回避、同单位或每人上限 {result.cap}）；请增加检查员或部门后重新抽取",
             unstaffable=result.unstaffable[:50],
             pool=len(pool),
         )
@@ -357,7 +382,10 @@ async def verify(session: AsyncSession, campaign: Campaign) -> VerifyOut:
 async def cancel(session: AsyncSession, campaign: Campaign) -> Campaign:
     """Cancel a campaign; its open tasks are withdrawn from officers' devices."""
     if campaign.status in ("closed", "cancelled"):
-        raise ConflictProblem(f"the campaign is already {campaign.status}")
+        raise ConflictProblem(
+            f"the campaign is already {campaign.status}",
+            detail_zh=f"该抽查计划已是 {campaign.status} 状态",
+        )
     campaign.status = "cancelled"
     campaign.version += 1
     await session.execute(

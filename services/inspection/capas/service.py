@@ -56,9 +56,17 @@ async def ensure_can_see(session: AsyncSession, principal: Principal, capa: Capa
     """The enterprise concerned, the task's inspectors, offices."""
     task = await session.get_one(Task, capa.task_id)
     if principal.uscc is not None and principal.uscc != capa.uscc:
-        raise ProblemError("forbidden", "an enterprise sees only its own corrective actions")
+        raise ProblemError(
+            "forbidden",
+            "an enterprise sees only its own corrective actions",
+            detail_zh="企业只能查看本企业的整改",
+        )
     if principal.inspector_id is not None and inspector_uuid(principal) not in task.inspector_ids:
-        raise ProblemError("forbidden", "this corrective action is not from your task")
+        raise ProblemError(
+            "forbidden",
+            "this corrective action is not from your task",
+            detail_zh="此整改不是来自你的任务",
+        )
     return task
 
 
@@ -93,9 +101,13 @@ async def respond(
 ) -> Capa:
     """The enterprise (or the office for it) gives root cause and actions."""
     if principal.inspector_id is not None or (principal.uscc is None and not principal.is_admin):
-        raise ProblemError("forbidden", "the enterprise responds to its corrective action")
+        raise ProblemError(
+            "forbidden",
+            "the enterprise responds to its corrective action",
+            detail_zh="整改由企业本身答复",
+        )
     if capa.status == "closed":
-        raise ConflictProblem("the corrective action is closed")
+        raise ConflictProblem("the corrective action is closed", detail_zh="该整改已关闭")
     capa.root_cause, capa.actions = body.root_cause, body.actions
     capa.status, capa.responded_at = "responded", utcnow()
     capa.version += 1
@@ -107,10 +119,16 @@ async def verify(
 ) -> Capa:
     """An inspector of the task (or an admin) checks effectiveness before it closes."""
     if principal.inspector_id is None and not principal.is_admin:
-        raise ProblemError("forbidden", "an inspector of the task verifies effectiveness")
+        raise ProblemError(
+            "forbidden",
+            "an inspector of the task verifies effectiveness",
+            detail_zh="整改效果由该任务的检查员验证",
+        )
     if capa.status != "responded":
         raise ConflictProblem(
-            "only a responded corrective action can be verified", status_now=capa.status
+            "only a responded corrective action can be verified",
+            detail_zh="只有已答复的整改才能验证",
+            status_now=capa.status,
         )
     capa.verified_by = principal.subject
     capa.verification_note = body.note

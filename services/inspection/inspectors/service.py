@@ -33,7 +33,9 @@ def ensure_own_agency(principal: Principal, agency: str) -> None:
     """An agency manages its own officers; the office (admin) any."""
     if not principal.is_admin and principal.agency != agency:
         raise ProblemError(
-            "forbidden", f"only {agency} (or the zone office) manages its inspectors"
+            "forbidden",
+            f"only {agency} (or the zone office) manages its inspectors",
+            detail_zh=f"只有 {agency}（或示范区办公室）可以管理其检查员",
         )
 
 
@@ -47,7 +49,8 @@ async def create(session: AsyncSession, inspector_in: InspectorIn) -> Inspector:
         await session.flush()
     except IntegrityError as exc:
         raise ConflictProblem(
-            f"badge number {inspector_in.badge_number} is already in the pool"
+            f"badge number {inspector_in.badge_number} is already in the pool",
+            detail_zh=f"执法证号 {inspector_in.badge_number} 已在检查员库中",
         ) from exc
     return inspector
 

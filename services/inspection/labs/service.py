@@ -98,7 +98,11 @@ async def _ensure_numbers_free(
         query = query.where(Lab.id != lab_id)
     other = await session.scalar(query.limit(1))
     if other is not None:
-        raise Conflict("another lab holds this CNAS or CMA number", lab_id=str(other))
+        raise Conflict(
+            "another lab holds this CNAS or CMA number",
+            detail_zh="另一家实验室已使用此 CNAS 或 CMA 编号",
+            lab_id=str(other),
+        )
 
 
 async def _ensure_known_agency(session: AsyncSession, agency: str | None) -> None:
@@ -144,9 +148,11 @@ async def update_lab(session: AsyncSession, lab: Lab, patch: LabPatch) -> Lab:
     valid_from = values.get("valid_from", lab.valid_from)
     valid_to = values.get("valid_to", lab.valid_to)
     if valid_to < valid_from:
-        raise invalid("valid_to", "must not be before valid_from")
+        raise invalid("valid_to", "must not be before valid_from", "不能早于有效期起始日期")
     if not (values.get("cnas_number", lab.cnas_number) or values.get("cma_number", lab.cma_number)):
-        raise invalid("cnas_number", "a lab needs a CNAS or a CMA number")
+        raise invalid(
+            "cnas_number", "a lab needs a CNAS or a CMA number", "实验室须有 CNAS 或 CMA 编号"
+        )
     for name, value in values.items():
         setattr(lab, name, value)
     lab.version += 1
@@ -177,7 +183,11 @@ async def search_labs(
         try:
             query = query.where(Lab.id > uuid.UUID(str(page.cursor["id"])))
         except (KeyError, ValueError) as exc:
-            raise ProblemError("bad-request", "cursor is not one this list issued") from exc
+            raise ProblemError(
+                "bad-request",
+                "cursor is not one this list issued",
+                detail_zh="翻页游标不是本列表签发的",
+            ) from exc
     matching = [
         lab
         for lab in await session.scalars(query.order_by(Lab.id).limit(MAX_SCANNED))
@@ -247,15 +257,31 @@ async def create_request(
     lab = await get_lab(session, request_in.lab_id)
     batch = await get_or_404(session, BatchMirror, request_in.batch_id, "export batch")
     if not principal.can_act_for(batch.uscc):
-        raise ProblemError("forbidden", "an enterprise requests tests of its own batches only")
+        raise ProblemError(
+            "forbidden",
+            "an enterprise requests tests of its own batches only",
+            detail_zh="企业只能为本企业的批次申请检测",
+        )
     if principal.uscc is None and not principal.is_admin:
         # an agency or inspector token would be requesting in the enterprise's name
-        raise ProblemError("forbidden", "an enterprise (or the office for it) requests tests")
+        raise ProblemError(
+            "forbidden",
+            "an enterprise (or the office for it) requests tests",
+            detail_zh="检测须由企业（或示范区办公室代为）申请",
+        )
     hs_code = request_in.hs_code or batch.hs_code
     if hs_code is None:
-        raise invalid("hs_code", f"batch {batch.number} has no HS code: name the product's")
+        raise invalid(
+            "hs_code",
+            f"batch {batch.number} has no HS code: name the product's",
+            f"批次 {batch.number} 没有 HS 编码：请填写产品的 HS 编码",
+        )
     if request_in.hs_code and batch.hs_code and request_in.hs_code[:6] != batch.hs_code[:6]:
-        raise invalid("hs_code", f"batch {batch.number} is HS {batch.hs_code}")
+        raise invalid(
+            "hs_code",
+            f"batch {batch.number} is HS {batch.hs_code}",
+            f"批次 {batch.number} 的 HS 编码为 {batch.hs_code}",
+        )
     product = request_in.product or batch.product
     missing = scopes.missing_scope(
         scope=lab.scope,
@@ -305,9 +331,17 @@ async def get_request(
 def ensure_may_see(principal: Principal, request: TestRequest) -> None:
     """An enterprise sees its own requests; inspectors none (not their task)."""
     if not principal.can_act_for(request.uscc):
-        raise ProblemError("forbidden", "an enterprise sees only its own test requests")
+        raise ProblemError(
+            "forbidden",
+            "an enterprise sees only its own test requests",
+            detail_zh="企业只能查看本企业的检测申请",
+        )
     if principal.inspector_id is not None:
-        raise ProblemError("forbidden", "test requests are the enterprise's and the lab's")
+        raise ProblemError(
+            "forbidden",
+            "test requests are the enterprise's and the lab's",
+            detail_zh="检测申请只属于企业和实验室",
+        )
 
 
 async def ensure_may_move(session: AsyncSession, request: TestRequest, principal: Principal) -> Lab:
@@ -322,10 +356,16 @@ def ensure_lab_operator(principal: Principal, lab: Lab) -> None:
     if principal.is_admin:
         return
     if principal.uscc is not None or principal.inspector_id is not None:
-        raise ProblemError("forbidden", "the lab records this, not an enterprise or inspector")
+        raise ProblemError(
+            "forbidden",
+            "the lab records this, not an enterprise or inspector",
+            detail_zh="此项由实验室记录，而不是企业或检查员",
+        )
     if lab.agency is None or principal.agency != lab.agency:
         raise ProblemError(
-            "forbidden", f"only the lab's operator ({lab.agency or 'the office'}) may do this"
+            "forbidden",
+            f"only the lab's operator ({lab.agency or 'the office'}) may do this",
+            detail_zh=f"只有实验室的运营部门（{lab.agency or '示范区办公室'}）可以执行此操作",
         )
 
 
@@ -342,7 +382,11 @@ async def search_requests(
 ) -> tuple[list[TestRequest], str | None]:
     """Requests the caller may see, oldest first."""
     if principal.inspector_id is not None:
-        raise ProblemError("forbidden", "test requests are the enterprise's and the lab's")
+        raise ProblemError(
+            "forbidden",
+            "test requests are the enterprise's and the lab's",
+            detail_zh="检测申请只属于企业和实验室",
+        )
     query = select(TestRequest)
     uscc = principal.uscc or uscc
     if uscc:
@@ -363,6 +407,7 @@ def _expect(request: TestRequest, *allowed: TestStatus, doing: str) -> None:
         raise ProblemError(
             "illegal-transition",
             f"a test request that is {request.status} cannot be {doing}",
+            detail_zh=f"状态为 {request.status} 的检测申请不能执行 {doing}",
             status_now=request.status,
             allowed_from=[a.value for a in allowed],
         )
@@ -441,7 +486,11 @@ async def record_result(
 
 def _report_taken(report_number: str, taken: uuid.UUID | None) -> Conflict:
     extra = {"existing_test_request_id": str(taken)} if taken is not None else {}
-    return Conflict(f"report {report_number} of this lab is already recorded", **extra)
+    return Conflict(
+        f"report {report_number} of this lab is already recorded",
+        detail_zh=f"本实验室的报告 {report_number} 已记录",
+        **extra,
+    )
 
 
 async def _record_failure(

@@ -212,12 +212,18 @@ async def ensure_may_see(session: AsyncSession, principal: Principal, alert: Ale
     """An enterprise sees the alerts about itself, an inspector those whose targeted task is
     assigned to them; agencies and the office see all."""
     if not principal.can_act_for(alert.uscc):
-        raise ProblemError("forbidden", "an enterprise sees only the alerts about itself")
+        raise ProblemError(
+            "forbidden",
+            "an enterprise sees only the alerts about itself",
+            detail_zh="企业只能查看与本企业有关的风险预警",
+        )
     if principal.inspector_id is not None:
         task = await session.get(Task, alert.task_id) if alert.task_id else None
         if task is None or inspector_uuid(principal) not in task.inspector_ids:
             raise ProblemError(
-                "forbidden", "an inspector sees only the alerts of tasks assigned to them"
+                "forbidden",
+                "an inspector sees only the alerts of tasks assigned to them",
+                detail_zh="检查员只能查看分配给自己的任务的风险预警",
             )
 
 
@@ -269,11 +275,16 @@ async def move(
 ) -> Alert:
     """open → investigating → closed (with a conclusion), by the alert's agency or an admin."""
     if not principal.is_admin and principal.agency != alert.agency:
-        raise ProblemError("forbidden", f"the alert is {alert.agency}'s to investigate and close")
+        raise ProblemError(
+            "forbidden",
+            f"the alert is {alert.agency}'s to investigate and close",
+            detail_zh=f"该风险预警应由 {alert.agency} 调查和关闭",
+        )
     actor = principal.subject
     if patch.status not in TRANSITIONS[AlertStatus(alert.status)]:
         raise Conflict(
             f"an alert that is {alert.status} cannot become {patch.status.value}",
+            detail_zh=f"状态为 {alert.status} 的风险预警不能变为 {patch.status.value}",
             status_now=alert.status,
         )
     alert.status = patch.status.value

@@ -73,13 +73,19 @@ async def rematch(session: AsyncSession, signals: list[Signal]) -> None:
 def _source_agency(signal: SignalIn, principal: Principal) -> str:
     if signal.source_agency and signal.source_agency != principal.agency:
         if not principal.is_admin:
-            raise invalid("source_agency", "only an admin records for another agency")
+            raise invalid(
+                "source_agency",
+                "only an admin records for another agency",
+                "只有管理员可以代其他部门记录",
+            )
         return signal.source_agency
     if principal.agency:
         return principal.agency
     if principal.is_admin:
         return signal.source_agency or settings.office_agency
-    raise invalid("source_agency", "required: the token names no agency")
+    raise invalid(
+        "source_agency", "required: the token names no agency", "令牌未指明部门时为必填项"
+    )
 
 
 async def _exact(
@@ -248,13 +254,19 @@ async def link(
 ) -> Signal:
     """A person links an unmatched signal; the alert is raised as for a matched one."""
     if signal.status != "unmatched":
-        raise Conflict(f"the signal is {signal.status}", status_now=signal.status)
+        raise Conflict(
+            f"the signal is {signal.status}",
+            detail_zh=f"该风险信号当前为 {signal.status}",
+            status_now=signal.status,
+        )
     if await session.get(DirectoryEntry, uscc) is None:
-        raise invalid("uscc", f"enterprise {uscc} is not in the directory")
+        raise invalid(
+            "uscc", f"enterprise {uscc} is not in the directory", f"企业 {uscc} 不在企业名录中"
+        )
     if batch_id is not None:
         batch = await session.get(BatchMirror, batch_id)
         if batch is None or batch.uscc != uscc:
-            raise invalid("batch_id", f"not an export batch of {uscc}")
+            raise invalid("batch_id", f"not an export batch of {uscc}", f"不是 {uscc} 的出口批次")
     signal.status = "matched"
     signal.uscc = uscc
     signal.batch_id = batch_id
@@ -270,7 +282,11 @@ async def link(
 async def dismiss(session: AsyncSession, signal: Signal, *, reason: str, actor: str) -> Signal:
     """An unmatched signal that concerns no zone enterprise leaves the queue."""
     if signal.status != "unmatched":
-        raise Conflict(f"the signal is {signal.status}", status_now=signal.status)
+        raise Conflict(
+            f"the signal is {signal.status}",
+            detail_zh=f"该风险信号当前为 {signal.status}",
+            status_now=signal.status,
+        )
     signal.status = "dismissed"
     signal.note = reason
     signal.linked_by = actor

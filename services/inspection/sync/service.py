@@ -34,7 +34,11 @@ BATCH = 500
 def inspector_of(principal: Principal) -> uuid.UUID:
     """The calling inspector; 403 for other tokens."""
     if principal.inspector_id is None:
-        raise ProblemError("forbidden", "officer sync is for inspector tokens")
+        raise ProblemError(
+            "forbidden",
+            "officer sync is for inspector tokens",
+            detail_zh="执法同步只对检查员令牌开放",
+        )
     return inspector_uuid(principal)
 
 
@@ -45,7 +49,11 @@ def _position(cursor: str | None) -> tuple[int, uuid.UUID]:
         key = decode_cursor(cursor)
         return int(key["change"]), uuid.UUID(key["id"])
     except (KeyError, TypeError, ValueError, ProblemError) as exc:
-        raise ProblemError("bad-request", "cursor is not one this endpoint issued") from exc
+        raise ProblemError(
+            "bad-request",
+            "cursor is not one this endpoint issued",
+            detail_zh="同步游标不是本接口签发的",
+        ) from exc
 
 
 # Transactions below this id have all ended: their changes can be handed out for good.

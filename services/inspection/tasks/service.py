@@ -35,9 +35,15 @@ def ensure_can_see(principal: Principal, task: Task) -> None:
     """Inspectors see their own tasks, enterprises the tasks about them, offices all."""
     if principal.inspector_id is not None:
         if inspector_uuid(principal) not in task.inspector_ids:
-            raise ProblemError("forbidden", "this task is not assigned to you")
+            raise ProblemError(
+                "forbidden", "this task is not assigned to you", detail_zh="此任务未分配给你"
+            )
     elif principal.uscc is not None and principal.uscc != task.uscc:
-        raise ProblemError("forbidden", "an enterprise sees only tasks about itself")
+        raise ProblemError(
+            "forbidden",
+            "an enterprise sees only tasks about itself",
+            detail_zh="企业只能查看与本企业有关的任务",
+        )
 
 
 async def get(session: AsyncSession, task_id: uuid.UUID, *, for_update: bool = False) -> Task:
@@ -82,10 +88,13 @@ def ensure_assigned(principal: Principal, task: Task) -> uuid.UUID:
             "forbidden",
             "a result is recorded and confirmed only by the task's assigned inspectors, "
             "each with their own token",
+            detail_zh="检查结果只能由任务指派的检查员用各自的令牌记录和确认",
         )
     inspector = inspector_uuid(principal)
     if inspector not in task.inspector_ids:
-        raise ProblemError("forbidden", "this task is not assigned to you")
+        raise ProblemError(
+            "forbidden", "this task is not assigned to you", detail_zh="此任务未分配给你"
+        )
     return inspector
 
 
@@ -103,12 +112,20 @@ async def record_result(
     final replaces it and starts the confirmations afresh: the others confirmed the old one."""
     inspector = ensure_assigned(principal, task)
     if task.status != "open":
-        raise ConflictProblem(f"the task is {task.status}", status_now=task.status)
+        raise ConflictProblem(
+            f"the task is {task.status}",
+            detail_zh=f"该任务当前为 {task.status}",
+            status_now=task.status,
+        )
     checklist = await session.get(Checklist, task.checklist_id) if task.checklist_id else None
     known = {item["code"] for item in checklist.items} if checklist else set()
     unknown = sorted({f.item for f in result_in.findings} - known)
     if unknown and checklist is not None:
-        raise invalid("findings", f"not items of the checklist: {', '.join(unknown[:10])}")
+        raise invalid(
+            "findings",
+            f"not items of the checklist: {', '.join(unknown[:10])}",
+            f"不是检查表中的项目：{'、'.join(unknown[:10])}",
+        )
     now = utcnow()
     result = result_in.model_dump(mode="json")
     result["checked_at"] = min(result_in.checked_at or now, now).isoformat()
@@ -129,9 +146,17 @@ async def confirm(session: AsyncSession, task: Task, principal: Principal) -> Ta
     if has_confirmed(principal, task):
         return task
     if task.status != "open":
-        raise ConflictProblem(f"the task is {task.status}", status_now=task.status)
+        raise ConflictProblem(
+            f"the task is {task.status}",
+            detail_zh=f"该任务当前为 {task.status}",
+            status_now=task.status,
+        )
     if task.result is None:
-        raise ConflictProblem("no result has been recorded to confirm", status_now=task.status)
+        raise ConflictProblem(
+            "no result has been recorded to confirm",
+            detail_zh="尚未记录可供确认的检查结果",
+            status_now=task.status,
+        )
     now = utcnow()
     task.confirmations = [
         *task.confirmations,
@@ -215,7 +240,10 @@ async def assign(session: AsyncSession, task: Task, inspector_ids: list[uuid.UUI
     a result still awaiting confirmation is discarded with the old assignment."""
     if task.kind != "targeted" or task.status != "open":
         raise ConflictProblem(
-            "only an open targeted task is assigned by hand", kind=task.kind, status_now=task.status
+            "only an open targeted task is assigned by hand",
+            detail_zh="只有未完成的定向任务可以人工指派",
+            kind=task.kind,
+            status_now=task.status,
         )
     found = {
         i.id: i
@@ -227,11 +255,23 @@ async def assign(session: AsyncSession, task: Task, inspector_ids: list[uuid.UUI
     for inspector_id in inspector_ids:
         inspector = found.get(inspector_id)
         if inspector is None or not inspector.active:
-            raise invalid("inspector_ids", f"{inspector_id} is not an active inspector")
+            raise invalid(
+                "inspector_ids",
+                f"{inspector_id} is not an active inspector",
+                f"{inspector_id} 不是在岗的检查员",
+            )
         if inspector_id in conflicted:
-            raise invalid("inspector_ids", f"{inspector_id} declared a conflict with {task.uscc}")
+            raise invalid(
+                "inspector_ids",
+                f"{inspector_id} declared a conflict with {task.uscc}",
+                f"{inspector_id} 已声明与 {task.uscc} 存在回避关系",
+            )
         if of_own_unit(inspector.unit, unit):
-            raise invalid("inspector_ids", f"{inspector_id} is of the enterprise's own unit")
+            raise invalid(
+                "inspector_ids",
+                f"{inspector_id} is of the enterprise's own unit",
+                f"{inspector_id} 与该企业属于同一单位",
+            )
     if task.result is not None:
         # the result awaiting confirmation was the former inspectors': the new ones record
         # their own rather than confirm a check they did not make

@@ -51,7 +51,11 @@ class DeadLetterPage(Page[DeadLetter]):
 def _js(request: Request) -> Any:
     nats = request.app.state.nats
     if nats is None or not nats.connected:
-        raise ProblemError("service-unavailable", "the message broker is not reachable")
+        raise ProblemError(
+            "service-unavailable",
+            "the message broker is not reachable",
+            detail_zh="无法连接消息中间件",
+        )
     return nats.js
 
 
@@ -100,7 +104,11 @@ async def list_dead_letters(
     if page.cursor is not None:
         after = page.cursor.get("seq")  # type: ignore[assignment]
         if not isinstance(after, int) or not 0 <= after <= MAX_SEQ:
-            raise ProblemError("bad-request", "cursor is not one this list issued")
+            raise ProblemError(
+                "bad-request",
+                "cursor is not one this list issued",
+                detail_zh="翻页游标不是本列表签发的",
+            )
     js = _js(request)
     info = await js.stream_info(DEAD_LETTER_STREAM)
     items: list[DeadLetter] = []
@@ -138,7 +146,11 @@ async def retry(
         raise NotFound("dead letter", str(seq)) from exc
     view = _view(seq, msg)
     if not view.consumer or msg.subject != f"{DEAD_LETTER_PREFIX}.{view.consumer}":
-        raise ProblemError("conflict", "the dead letter does not name the consumer it came from")
+        raise ProblemError(
+            "conflict",
+            "the dead letter does not name the consumer it came from",
+            detail_zh="该死信未注明其来源的消费者",
+        )
     await js.publish(
         f"{RETRY_PREFIX}.{view.consumer}",
         json.dumps({"seq": seq}).encode(),

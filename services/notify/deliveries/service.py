@@ -83,12 +83,13 @@ async def replay(session: AsyncSession, delivery: Delivery) -> Delivery:
     if subscription.status != "active":
         raise Conflict(
             f"the webhook is {subscription.status}; re-enable it before replaying",
+            detail_zh=f"该 webhook 当前为 {subscription.status}；请先重新启用再重放",
             subscription_status=subscription.status,
         )
     if delivery.status == "pending" and (
         delivery.lease_until is not None and delivery.lease_until > utcnow()
     ):
-        raise Conflict("the delivery is being sent right now")
+        raise Conflict("the delivery is being sent right now", detail_zh="该投递正在发送中")
     now = utcnow()
     delivery.status = "pending"
     delivery.next_attempt_at = now

@@ -24,7 +24,11 @@ def _recipient(principal: Principal, recipient: str | None) -> tuple[str, str]:
     if recipient is None:
         return owner_of(principal)
     if not principal.is_admin:
-        raise ProblemError("forbidden", "only an admin opens another recipient's inbox")
+        raise ProblemError(
+            "forbidden",
+            "only an admin opens another recipient's inbox",
+            detail_zh="只有管理员可以打开他人的收件箱",
+        )
     kind, _, who = recipient.partition(":")
     return kind, normalize(who) if kind == "enterprise" else who
 

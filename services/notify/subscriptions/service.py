@@ -30,7 +30,11 @@ def owner_of(principal: Principal) -> tuple[str, str]:
         return "agency", principal.agency
     if principal.is_admin:
         return "office", principal.subject
-    raise ProblemError("forbidden", "this token names no agency, enterprise or inspector to notify")
+    raise ProblemError(
+        "forbidden",
+        "this token names no agency, enterprise or inspector to notify",
+        detail_zh="此令牌未指明要通知的部门、企业或检查员",
+    )
 
 
 async def guard(url: str) -> None:
@@ -47,7 +51,7 @@ async def create(session: AsyncSession, body: SubscriptionIn, principal: Princip
     """A subscription owned by the caller; a webhook gets a fresh secret."""
     kind, owner = owner_of(principal)
     if kind == "inspector" and body.channel == "webhook":
-        raise invalid("channel", "an inspector subscribes to the inbox")
+        raise invalid("channel", "an inspector subscribes to the inbox", "检查员只能订阅站内收件箱")
     if body.url is not None:
         await guard(str(body.url))
     filters = body.filters.model_dump()
@@ -106,7 +110,11 @@ async def update(
     changes = patch.model_dump(exclude_unset=True, mode="json")
     if "url" in changes:
         if subscription.channel != "webhook" or changes["url"] is None:
-            raise invalid("url", "only a webhook subscription has a url, and it keeps one")
+            raise invalid(
+                "url",
+                "only a webhook subscription has a url, and it keeps one",
+                "只有 webhook 订阅有地址（URL），且不能去掉",
+            )
         await guard(changes["url"])
     if "filters" in changes and subscription.owner_kind == "enterprise":
         changes["filters"]["usccs"] = [subscription.owner]
@@ -135,7 +143,11 @@ async def delete(session: AsyncSession, subscription: Subscription) -> None:
 async def rotate(session: AsyncSession, subscription: Subscription, body: RotateIn) -> str:
     """A new secret; the old one also signs until the overlap ends."""
     if subscription.channel != "webhook" or subscription.secret is None:
-        raise ProblemError("conflict", "only a webhook subscription has a secret")
+        raise ProblemError(
+            "conflict",
+            "only a webhook subscription has a secret",
+            detail_zh="只有 webhook 订阅有签名密钥",
+        )
     secret = signing.new_secret()
     subscription.previous_secret = subscription.secret
     subscription.previous_secret_until = utcnow() + timedelta(seconds=body.overlap_s)

@@ -25,7 +25,9 @@ async def get(session: AsyncSession, code: str) -> Agency:
 async def create(session: AsyncSession, *, agency_in: AgencyIn) -> Agency:
     """Add an agency; 409 if the code exists."""
     if await session.get(Agency, agency_in.code) is not None:
-        raise Conflict(f"agency '{agency_in.code}' already exists")
+        raise Conflict(
+            f"agency '{agency_in.code}' already exists", detail_zh=f"部门“{agency_in.code}”已存在"
+        )
     agency = Agency(**agency_in.model_dump())
     session.add(agency)
     await session.flush()

@@ -71,6 +71,7 @@ async def record_batches(
         raise ProblemError(
             "conflict",
             "this lot number is already recorded for the enterprise",
+            detail_zh="该企业已记录此批次号",
             id=str(result.recorded[0].id),
         )
     response.headers["Location"] = f"/v1/batches/{created[0].id}"

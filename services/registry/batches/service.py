@@ -123,7 +123,10 @@ async def record(
         try:
             await session.execute(insert(Lot), rows)
         except IntegrityError as exc:  # the same number recorded concurrently
-            raise Conflict("a lot number was recorded concurrently; send again") from exc
+            raise Conflict(
+                "a lot number was recorded concurrently; send again",
+                detail_zh="同一批次号被同时记录；请重新发送",
+            ) from exc
         await emit(session, *(_recorded(r) for r in rows))
     result.accepted = len(rows)
     finish(result, lines)
@@ -287,7 +290,10 @@ async def record_events(
         try:
             await session.execute(insert(LotEvent), events)
         except IntegrityError as exc:
-            raise Conflict("an event id was recorded concurrently; send again") from exc
+            raise Conflict(
+                "an event id was recorded concurrently; send again",
+                detail_zh="同一事件编号被同时记录；请重新发送",
+            ) from exc
         await session.execute(insert(LotEventLot), involved)
         if links:
             await session.execute(insert(LotLink).on_conflict_do_nothing(), links)
@@ -458,7 +464,11 @@ async def trace(
 def ensure_may_read(principal: Principal, lot: Lot) -> None:
     """An enterprise reads only its own lots (and their traces)."""
     if not principal.can_act_for(lot.uscc):
-        raise ProblemError("forbidden", "an enterprise sees only its own batches")
+        raise ProblemError(
+            "forbidden",
+            "an enterprise sees only its own batches",
+            detail_zh="企业只能查看本企业的批次",
+        )
 
 
 async def announce_trace(session: AsyncSession, lot: Lot, *, alert_id: str) -> None:

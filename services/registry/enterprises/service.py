@@ -146,7 +146,9 @@ async def register_many(
     except IntegrityError as exc:
         usccs = [e.uscc for e in enterprises_in]
         raise Conflict(
-            f"enterprise {', '.join(usccs[:5])} is already registered", uscc=usccs[0]
+            f"enterprise {', '.join(usccs[:5])} is already registered",
+            detail_zh=f"企业 {'、'.join(usccs[:5])} 已登记",
+            uscc=usccs[0],
         ) from exc
     await emit(session, *(_registered(e) for e in enterprises))
     return enterprises
@@ -226,7 +228,10 @@ async def add_survey(
         select(Survey).where(Survey.uscc == enterprise.uscc, Survey.year == survey_in.year)
     )
     if existing is not None:
-        raise Conflict(f"a {survey_in.year} survey of {enterprise.uscc} exists; PUT replaces it")
+        raise Conflict(
+            f"a {survey_in.year} survey of {enterprise.uscc} exists; PUT replaces it",
+            detail_zh=f"{enterprise.uscc} 的 {survey_in.year} 年摸底调查已存在；用 PUT 替换",
+        )
     survey = Survey(
         uscc=enterprise.uscc, recorded_by=principal.subject, **survey_in.model_dump(mode="json")
     )

@@ -92,7 +92,10 @@ async def apply(
     """An enterprise applies to a zone; 409 while another membership there is open."""
     zone = await zones.get(session, zone_code)
     if zone.stage == "revoked":
-        raise Conflict(f"zone '{zone.code}' is revoked and takes no applications")
+        raise Conflict(
+            f"zone '{zone.code}' is revoked and takes no applications",
+            detail_zh=f"示范区“{zone.code}”已撤销，不再受理入区申请",
+        )
     enterprise = await enterprises.get(session, application.uscc)
     open_one = await session.scalar(
         select(Membership).where(
@@ -104,6 +107,7 @@ async def apply(
     if open_one is not None:
         raise Conflict(
             f"{enterprise.uscc} already has an open membership of '{zone.code}' ({open_one.status})",
+            detail_zh=f"{enterprise.uscc} 在示范区“{zone.code}”已有未结束的入区记录（{open_one.status}）",
             membership_id=str(open_one.id),
         )
     membership = Membership(
@@ -118,7 +122,8 @@ async def apply(
         await session.flush()
     except IntegrityError as exc:
         raise Conflict(
-            f"{enterprise.uscc} already has an open membership of '{zone.code}'"
+            f"{enterprise.uscc} already has an open membership of '{zone.code}'",
+            detail_zh=f"{enterprise.uscc} 在示范区“{zone.code}”已有未结束的入区记录",
         ) from exc
     session.add(
         MembershipDecision(
@@ -157,6 +162,7 @@ async def decide(
         raise ProblemError(
             "illegal-transition",
             f"membership is {current.value}; possible decisions: {', '.join(possible) or 'none'}",
+            detail_zh=f"入区记录当前为 {current.value}；可作的决定：{'、'.join(possible) or '无'}",
             current=current.value,
             requested=decision_in.decision.value,
             allowed=possible,
@@ -165,7 +171,14 @@ async def decide(
         raise ProblemError(
             "validation",
             f"a reason is required to {decision_in.decision.value}",
-            errors=[{"field": "reason", "reason": "required for this decision"}],
+            detail_zh=f"作出 {decision_in.decision.value} 决定须填写原因",
+            errors=[
+                {
+                    "field": "reason",
+                    "reason": "required for this decision",
+                    "reason_zh": "此决定须填写原因",
+                }
+            ],
         )
     if target is S.admitted:  # admitting, and reinstating a suspended member, alike
         await _check_admission(session, membership, decision_in)
@@ -216,6 +229,7 @@ async def _check_admission(
     if admission == "refused":
         raise Conflict(
             f"credit level {level} is refused zone admission by {model} (联合惩戒)",
+            detail_zh=f"信用等级 {level} 按 {model} 的措施不得入区（联合惩戒）",
             rule="credit_measure",
             credit_level=level,
             zone_admission=admission,
@@ -225,7 +239,14 @@ async def _check_admission(
         raise ProblemError(
             "validation",
             f"credit level {level} is admitted only after review ({model}): give the reason",
-            errors=[{"field": "reason", "reason": f"required to admit a level {level} enterprise"}],
+            detail_zh=f"信用等级 {level} 须经审核方可入区（{model}）：请填写原因",
+            errors=[
+                {
+                    "field": "reason",
+                    "reason": f"required to admit a level {level} enterprise",
+                    "reason_zh": f"准入 {level} 级企业须填写原因",
+                }
+            ],
             rule="credit_measure",
             credit_level=level,
             zone_admission=admission,
@@ -311,6 +332,7 @@ async def sign_commitment(
     if zone.stage == "revoked":
         raise Conflict(
             f"zone '{zone.code}' is revoked and takes no commitments",
+            detail_zh=f"示范区“{zone.code}”已撤销，不再受理承诺书",
             rule="zone_revoked",
             field="zone_code",
         )
@@ -325,6 +347,8 @@ async def sign_commitment(
         raise Conflict(
             f"{enterprise.uscc} is neither an applicant nor a member of zone '{zone.code}': "
             "only they sign its commitment",
+            detail_zh=f"{enterprise.uscc} 既不是示范区“{zone.code}”的申请企业也不是成员企业："
+            "只有它们才能签署承诺书",
             rule="applicant_or_member",
             field="zone_code",
         )
@@ -369,6 +393,7 @@ async def countersign_commitment(
         raise ProblemError(
             "forbidden",
             "only the zone office (or an administrator) countersigns a commitment",
+            detail_zh="只有示范区办公室（或管理员）可以会签承诺书",
         )
     commitment = await _get_commitment(session, uscc, commitment_id)
     if commitment.status != "signed":
@@ -376,6 +401,7 @@ async def countersign_commitment(
             "illegal-transition",
             f"commitment is {commitment.status}; only a signed commitment in force is "
             "countersigned",
+            detail_zh=f"承诺书当前为 {commitment.status}；只有已签署且有效的承诺书才能会签",
             current=commitment.status,
             requested="countersign",
             allowed=[],
@@ -429,10 +455,11 @@ async def breach_commitment(
     downstream, from the recording agency); 409 if it is not in force."""
     commitment = await _get_commitment(session, uscc, commitment_id)
     if commitment.status == "breached":
-        raise Conflict("commitment is already marked breached")
+        raise Conflict("commitment is already marked breached", detail_zh="承诺书已被标记为违诺")
     if commitment.status not in COMMITMENT_IN_FORCE:
         raise Conflict(
             f"commitment is {commitment.status}, not in force: breach the one in force",
+            detail_zh=f"承诺书当前为 {commitment.status}，并非有效：请对有效的承诺书标记违诺",
             rule="in_force",
         )
     commitment.status = "breached"

@@ -126,12 +126,17 @@ async def check_plan(
     window = await session.get(PlanPhase, phase)
     if window is None:
         numbers = list(await session.scalars(select(PlanPhase.number).order_by(PlanPhase.number)))
-        raise invalid("phase", f"must be one of the work plan's phases: {numbers}")
+        raise invalid(
+            "phase",
+            f"must be one of the work plan's phases: {numbers}",
+            f"应为工作方案中的阶段之一：{numbers}",
+        )
     for field, value in (("plan_start", plan_start), ("plan_end", plan_end)):
         if value is not None and not window.starts_on <= value <= window.ends_on:
             raise invalid(
                 field,
                 f"must fall inside phase {phase}'s window, {window.starts_on} to {window.ends_on}",
+                f"应在第 {phase} 阶段的时间范围内：{window.starts_on} 至 {window.ends_on}",
             )
 
 
@@ -139,7 +144,9 @@ async def create(session: AsyncSession, *, zone_in: ZoneIn) -> Zone:
     """Plan a zone with every stage's task checklist; 409 if the code exists, 422 if its phase
     is not one of the plan's or its dates fall outside the phase's window."""
     if await session.get(Zone, zone_in.code) is not None:
-        raise Conflict(f"zone '{zone_in.code}' already exists")
+        raise Conflict(
+            f"zone '{zone_in.code}' already exists", detail_zh=f"示范区“{zone_in.code}”已存在"
+        )
     await check_plan(session, zone_in.phase, zone_in.plan_start, zone_in.plan_end)
     zone = Zone(**zone_in.model_dump(), stage=Stage.planned.value, tasks=[])
     position = 0
@@ -167,7 +174,11 @@ async def update(session: AsyncSession, zone: Zone, *, patch: ZonePatch) -> Zone
         setattr(zone, field, value)
     start, end = zone.plan_start, zone.plan_end
     if start and end and end < start:
-        raise ProblemError("validation", "plan_end must not be before plan_start")
+        raise ProblemError(
+            "validation",
+            "plan_end must not be before plan_start",
+            detail_zh="计划结束日期（plan_end）不能早于计划开始日期（plan_start）",
+        )
     if changes.keys() & {"phase", "plan_start", "plan_end"}:  # an older zone's other edits pass
         await check_plan(session, zone.phase, start, end)
     await session.flush()
@@ -193,6 +204,8 @@ async def transition(
             "illegal-transition",
             f"zone '{zone.code}' is accepted only by the decision of its accepting authority "
             f"({ACCEPTING_AGENCY[ZoneLevel(zone.level)]}) on a filed acceptance application",
+            detail_zh=f"示范区“{zone.code}”只能由验收单位"
+            f"（{ACCEPTING_AGENCY[ZoneLevel(zone.level)]}）根据已提交的验收申请作出决定后通过验收",
             rule="acceptance_decision",
             current=current.value,
             requested=transition_in.to.value,
@@ -203,6 +216,8 @@ async def transition(
             "illegal-transition",
             f"zone '{zone.code}' is {current.value}; it can move to: "
             + (", ".join(s.value for s in allowed) or "nothing (final state)"),
+            detail_zh=f"示范区“{zone.code}”当前为 {current.value}；可转入："
+            + ("、".join(s.value for s in allowed) or "无（终止状态）"),
             current=current.value,
             requested=transition_in.to.value,
             allowed=[s.value for s in allowed],

@@ -44,6 +44,8 @@ def _require_assessing(zone: Zone) -> None:
         raise Conflict(
             f"zone '{zone.code}' is {zone.stage}; acceptance is applied for and decided in "
             "`assessing` (总结考核)",
+            detail_zh=f"示范区“{zone.code}”当前为 {zone.stage}；验收只在总结考核（assessing）"
+            "阶段申请和决定",
             rule="zone_assessing",
             stage=zone.stage,
         )
@@ -75,15 +77,17 @@ async def file_application(
             raise ProblemError(
                 "forbidden",
                 "only the leadership group's office (领导小组办公室) applies for acceptance",
+                detail_zh="只有领导小组办公室可以申请验收",
             )
     _require_assessing(zone)
     filed_on = application_in.filed_on or today()
     if filed_on > today():
-        raise invalid("filed_on", "must not be in the future")
+        raise invalid("filed_on", "must not be in the future", "不能晚于今天")
     existing = await _filed(session, zone.code)
     if existing is not None:
         raise Conflict(
             f"zone '{zone.code}' has an application awaiting its decision (filed {existing.filed_on})",
+            detail_zh=f"示范区“{zone.code}”已有待决定的验收申请（{existing.filed_on} 提交）",
             rule="one_open_application",
             application_id=str(existing.id),
         )
@@ -103,6 +107,7 @@ async def file_application(
     except IntegrityError as exc:  # a concurrent twin filed first
         raise Conflict(
             f"zone '{zone.code}' has an application awaiting its decision",
+            detail_zh=f"示范区“{zone.code}”已有待决定的验收申请",
             rule="one_open_application",
         ) from exc
     await publish(
@@ -150,6 +155,7 @@ async def decide(
         raise ProblemError(
             "forbidden",
             f"only the zone's accepting authority ({authority}) records its acceptance decision",
+            detail_zh=f"只有示范区的验收单位（{authority}）可以记录验收决定",
             authority=authority,
         )
     application = await _filed(session, zone.code)
@@ -157,16 +163,22 @@ async def decide(
         raise Conflict(
             f"zone '{zone.code}' has no acceptance application awaiting a decision: the "
             "leadership group's office applies first",
+            detail_zh=f"示范区“{zone.code}”没有待决定的验收申请：须先由领导小组办公室申请",
             rule="application_filed",
         )
     _require_assessing(zone)
     if decision_in.decided_on > today():
-        raise invalid("decided_on", "must not be in the future")
+        raise invalid("decided_on", "must not be in the future", "不能晚于今天")
     if decision_in.decided_on < application.filed_on:
-        raise invalid("decided_on", f"must not be before the application ({application.filed_on})")
+        raise invalid(
+            "decided_on",
+            f"must not be before the application ({application.filed_on})",
+            f"不能早于申请日期（{application.filed_on}）",
+        )
     if decision_in.outcome == "accepted" and await admitted_members(session, zone.code) == 0:
         raise Conflict(
             f"zone '{zone.code}' has no admitted member enterprise and cannot be accepted",
+            detail_zh=f"示范区“{zone.code}”没有已准入的成员企业，不能通过验收",
             rule="admitted_members",
         )
     decision = AcceptanceDecision(

@@ -290,6 +290,7 @@ async def _ensure_eligible(session: AsyncSession, award_round: AwardRound, uscc:
     if reasons:
         raise Conflict(
             f"{enterprise.uscc} is not eligible: {reasons[0].detail}",
+            detail_zh=f"{enterprise.uscc} 不符合评选条件（{reasons[0].rule}）：{reasons[0].detail}",
             rule=reasons[0].rule,
             reasons=[r.model_dump() for r in reasons],
         )
@@ -335,7 +336,10 @@ async def nominate(
         nominated_at=utcnow(),
     )
     if nomination is None:
-        raise Conflict(f"{enterprise.uscc} is already nominated in this round")
+        raise Conflict(
+            f"{enterprise.uscc} is already nominated in this round",
+            detail_zh=f"{enterprise.uscc} 已在本批次中被提名",
+        )
     await _award_event(session, award_round, nomination, "registry.award.nominated.v1")
     return nomination
 
@@ -353,6 +357,7 @@ async def grant(
         raise ProblemError(
             "illegal-transition",
             "the award is already granted",
+            detail_zh="该荣誉已授予",
             current="granted",
             requested="granted",
             allowed=[],

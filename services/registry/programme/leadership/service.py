@@ -113,7 +113,10 @@ async def _announce_group(session: AsyncSession, group: LeadershipGroup) -> None
 async def create_group(session: AsyncSession, *, group_in: GroupIn) -> LeadershipGroup:
     """Set up a county's group with its roster; 409 if the code exists."""
     if await session.get(LeadershipGroup, group_in.code) is not None:
-        raise Conflict(f"leadership group '{group_in.code}' already exists")
+        raise Conflict(
+            f"leadership group '{group_in.code}' already exists",
+            detail_zh=f"领导小组“{group_in.code}”已存在",
+        )
     await _agencies_exist(session, [m.agency_code for m in group_in.members])
     group = await insert_new(
         session,
@@ -122,7 +125,10 @@ async def create_group(session: AsyncSession, *, group_in: GroupIn) -> Leadershi
         created_at=utcnow(),
     )
     if group is None:  # set up by a concurrent request since the check above
-        raise Conflict(f"leadership group '{group_in.code}' already exists")
+        raise Conflict(
+            f"leadership group '{group_in.code}' already exists",
+            detail_zh=f"领导小组“{group_in.code}”已存在",
+        )
     for m in group_in.members:
         session.add(GroupMember(group_code=group.code, **m.model_dump(mode="json")))
     await session.flush()
@@ -149,6 +155,7 @@ async def set_member(
         if holder is not None:
             raise Conflict(
                 f"'{holder}' is the group's {member_in.role.value}; make it a member first",
+                detail_zh=f"“{holder}”是领导小组的 {member_in.role.value}；请先将其改为成员",
                 rule=f"one_{member_in.role.value}",
                 holder=holder,
             )
@@ -180,11 +187,16 @@ def ensure_group_office(principal: Principal, office: str | None) -> None:
     if principal.is_admin:
         return
     if principal.uscc is not None or principal.inspector_id is not None:
-        raise ProblemError("forbidden", "only the leadership group's office records meetings")
+        raise ProblemError(
+            "forbidden",
+            "only the leadership group's office records meetings",
+            detail_zh="只有领导小组办公室可以记录会议",
+        )
     if principal.agency is None or principal.agency != office:
         raise ProblemError(
             "forbidden",
             f"only the leadership group's office ({office or 'none set'}) records meetings",
+            detail_zh=f"只有领导小组办公室（{office or '未设置'}）可以记录会议",
         )
 
 
@@ -249,6 +261,7 @@ async def hold_meeting(
         if item.owner_agency not in members:
             raise Conflict(
                 f"'{item.owner_agency}' is not a member of the leadership group '{group.code}'",
+                detail_zh=f"“{item.owner_agency}”不是领导小组“{group.code}”的成员单位",
                 rule="owner_in_group",
                 field="owner_agency",
             )
@@ -417,11 +430,16 @@ async def mark_done(
 ) -> ActionItem:
     """open → done with evidence, by the owner agency (or an admin); 409 when already done."""
     if not principal.is_admin and principal.agency != item.owner_agency:
-        raise ProblemError("forbidden", f"the action item is {item.owner_agency}'s to report done")
+        raise ProblemError(
+            "forbidden",
+            f"the action item is {item.owner_agency}'s to report done",
+            detail_zh=f"该督办事项应由 {item.owner_agency} 报告完成",
+        )
     if item.status == "done":
         raise ProblemError(
             "illegal-transition",
             f"the action item was already done on {item.done_on}",
+            detail_zh=f"该督办事项已于 {item.done_on} 完成",
             current="done",
             requested="done",
             allowed=[],
@@ -429,7 +447,11 @@ async def mark_done(
     if done_in.done_on is not None:
         held_on = await session.scalar(select(Meeting.held_on).where(Meeting.id == item.meeting_id))
         if held_on is not None and done_in.done_on < held_on:
-            raise invalid("done_on", f"must not be before the meeting date (held_on {held_on})")
+            raise invalid(
+                "done_on",
+                f"must not be before the meeting date (held_on {held_on})",
+                f"不能早于会议日期（{held_on}）",
+            )
     item.status = "done"
     item.done_at = utcnow()
     item.done_on = done_in.done_on or today()

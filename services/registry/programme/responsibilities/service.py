@@ -46,6 +46,8 @@ async def assign_responsibility(
             raise Conflict(
                 f"{enterprise.uscc} is not an admitted member of zone '{r.zone_code}': an "
                 "enterprise is first responsible in a zone it belongs to",
+                detail_zh=f"{enterprise.uscc} 不是示范区“{r.zone_code}”已准入的成员企业："
+                "企业只在其所属的示范区承担第一责任",
                 rule="zone_member",
                 field="uscc",
             )
@@ -79,7 +81,10 @@ async def assign_responsibility(
             .execution_options(populate_existing=True)
         )
         if row is None:  # ON CONFLICT saw it; nothing deletes one, but never a 500
-            raise Conflict("the responsibility changed while this request ran; retry")
+            raise Conflict(
+                "the responsibility changed while this request ran; retry",
+                detail_zh="处理本请求期间该责任已被修改；请重试",
+            )
         row.duty = r.duty
         row.responsible_person = r.responsible_person
         row.recorded_by = principal.subject

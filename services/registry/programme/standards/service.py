@@ -45,6 +45,7 @@ async def publish_standard(
                 "industry",
                 f"zone '{zone.code}' is of the {zone.industry} industry, "
                 f"not {standard_in.industry.value}",
+                f"示范区“{zone.code}”属于 {zone.industry} 行业，而不是 {standard_in.industry.value}",
             )
     standard = await insert_new(
         session,
@@ -62,6 +63,7 @@ async def publish_standard(
         )
         raise Conflict(
             f"standard {standard_in.code} version {standard_in.version} is already published",
+            detail_zh=f"标准 {standard_in.code} 的 {standard_in.version} 版已发布",
             standard_id=str(published),
         )
     await publish(
@@ -146,7 +148,10 @@ async def adopt(
     if adoption is None:  # a concurrent request adopted it and committed meanwhile
         existing = await session.get(StandardAdoption, key, populate_existing=True)
         if existing is None:  # ON CONFLICT saw it; nothing deletes one, but never a 500
-            raise Conflict("the adoption changed while this request ran; retry")
+            raise Conflict(
+                "the adoption changed while this request ran; retry",
+                detail_zh="处理本请求期间该采标记录已被修改；请重试",
+            )
         return existing, False
     await publish(
         session,
@@ -186,6 +191,7 @@ async def declare(
     if await session.get(StandardAdoption, (standard.id, enterprise.uscc)) is None:
         raise Conflict(
             f"{enterprise.uscc} has not adopted {standard.code}; adopt the standard first",
+            detail_zh=f"{enterprise.uscc} 尚未采用 {standard.code}；请先采用该标准",
             rule="adopted_first",
         )
     declared = await session.scalar(
@@ -198,6 +204,7 @@ async def declare(
     if declared is not None:
         raise Conflict(
             f"'{declaration_in.product}' is already declared to {standard.code}",
+            detail_zh=f"“{declaration_in.product}”已声明符合 {standard.code}",
             declaration_id=str(declared),
         )
     declaration = await insert_new(
@@ -221,6 +228,7 @@ async def declare(
         )
         raise Conflict(
             f"'{declaration_in.product}' is already declared to {standard.code}",
+            detail_zh=f"“{declaration_in.product}”已声明符合 {standard.code}",
             declaration_id=str(declared),
         )
     await publish(

@@ -33,10 +33,21 @@ async def hold_training(
         raise ProblemError(
             "validation",
             "organiser_agency: required when the token names no agency",
-            errors=[{"field": "organiser_agency", "reason": "required for this token"}],
+            detail_zh="organiser_agency：令牌未指明部门时为必填项",
+            errors=[
+                {
+                    "field": "organiser_agency",
+                    "reason": "required for this token",
+                    "reason_zh": "此令牌须填写主办部门",
+                }
+            ],
         )
     if organiser != principal.agency and not principal.is_admin:
-        raise ProblemError("forbidden", "an agency records the trainings it organised")
+        raise ProblemError(
+            "forbidden",
+            "an agency records the trainings it organised",
+            detail_zh="部门只能记录其主办的培训",
+        )
     await get_agency(session, organiser)
     if training_in.zone_code:
         await zones.get(session, training_in.zone_code)
@@ -97,7 +108,9 @@ async def attend(
     enterprises are a 404 naming them; already recorded ones are duplicates."""
     if not principal.is_admin and principal.agency != training.organiser_agency:
         raise ProblemError(
-            "forbidden", f"attendance is recorded by the organiser ({training.organiser_agency})"
+            "forbidden",
+            f"attendance is recorded by the organiser ({training.organiser_agency})",
+            detail_zh=f"出勤由主办部门（{training.organiser_agency}）记录",
         )
     wanted = list(dict.fromkeys(usccs))
     known = set(
