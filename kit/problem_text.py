@@ -220,6 +220,10 @@ def _expected(value: Any) -> str:
     return str(value).replace(" or ", "、").replace(", ", "、")
 
 
+def _names(error: Mapping[str, Any]) -> list[Any]:
+    return [p for p in error.get("loc", ()) if p not in _LOCATIONS]
+
+
 def field_label(loc: tuple[Any, ...] | list[Any]) -> str:
     """The Chinese label of the field at `loc` (its path when the name has none)."""
     parts = [p for p in loc if p not in _LOCATIONS]
@@ -237,8 +241,8 @@ def reason_zh(error: Mapping[str, Any]) -> str:
     ctx = dict(error.get("ctx") or {})
     label = field_label(tuple(error.get("loc", ())))
     cause = ctx.get("error")
-    if isinstance(cause, BilingualError):
-        return f"{label}{cause.zh}"
+    if isinstance(cause, BilingualError):  # about the whole body (a model's rule): no label
+        return f"{label}{cause.zh}" if _names(error) else cause.zh
     for key in ("expected", "expected_tags", "expected_schemes"):
         if key in ctx:
             ctx[key] = _expected(ctx[key])

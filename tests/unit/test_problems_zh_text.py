@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, get_args
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError, model_validator
 from pydantic_core import PydanticKnownError
 from pydantic_core.core_schema import ErrorType
 
@@ -299,3 +299,27 @@ def test_every_resource_a_404_names_has_a_chinese_label() -> None:
     }
     assert {"enterprise", "zone", "task"} <= named
     assert sorted(named - RESOURCE_LABELS.keys()) == []
+
+
+def test_a_rule_over_the_whole_body_reads_without_a_label() -> None:
+    from services.inspection.campaigns.schemas import CampaignIn
+
+    class Window(BaseModel):
+        start: date
+        end: date
+
+        @model_validator(mode="after")
+        def _ordered(self) -> "Window":
+            if self.end < self.start:
+                raise BilingualError("end must not be before start", "结束日期不能早于开始日期")
+            return self
+
+    with pytest.raises(ValidationError) as caught:
+        Window.model_validate({"start": "2026-02-01", "end": "2026-01-01"})
+    (error,) = caught.value.errors()
+    assert error["msg"] == "Value error, end must not be before start"
+    assert reason_zh(error) == "结束日期不能早于开始日期"
+    with pytest.raises(ValidationError) as caught:
+        CampaignIn.model_validate({"agencies": ["ciq", "ciq"]})
+    reasons = [reason_zh(e) for e in caught.value.errors()]
+    assert all(CJK.search(r) for r in reasons), reasons

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from kit.problem_text import BilingualError
 from kit.uscc import Uscc
 from kit.validation import AgencyCode, Input
 from services.credit.domain import WITH_AMOUNT, FactKind, Severity
@@ -41,13 +42,20 @@ class FactBase(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> "FactBase":
         if self.expires_at is not None and self.expires_at <= self.occurred_at:
-            raise ValueError("expires_at must be after occurred_at")
+            raise BilingualError(
+                "expires_at must be after occurred_at",
+                "失效时间（expires_at）须晚于发生时间（occurred_at）",
+            )
         if self.amount is not None and self.kind not in WITH_AMOUNT:
-            raise ValueError(
-                f"amount applies only to {', '.join(sorted(k.value for k in WITH_AMOUNT))}"
+            raise BilingualError(
+                f"amount applies only to {', '.join(sorted(k.value for k in WITH_AMOUNT))}",
+                f"金额（amount）只适用于：{'、'.join(sorted(k.value for k in WITH_AMOUNT))}",
             )
         if len(str(self.details)) > 8000:
-            raise ValueError("details is too large (8,000 characters at most)")
+            raise BilingualError(
+                "details is too large (8,000 characters at most)",
+                "详情（details）过大（最多 8,000 个字符）",
+            )
         return self
 
 

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kit.problem_text import BilingualError
 from kit.validation import AgencyCode, Input
 from services.credit.domain import ResultKind
 
@@ -33,11 +34,19 @@ class RecognitionIn(Input):
     @model_validator(mode="after")
     def _period(self) -> "RecognitionIn":
         if self.recognising_agency == self.recognised_agency:
-            raise ValueError("an agency does not need to recognise its own results")
+            raise BilingualError(
+                "an agency does not need to recognise its own results", "部门无需互认自己的结果"
+            )
         if self.valid_to < self.valid_from:
-            raise ValueError("valid_to must not be before valid_from")
+            raise BilingualError(
+                "valid_to must not be before valid_from",
+                "有效期止（valid_to）不能早于有效期起（valid_from）",
+            )
         if any(not 0 < len(i) <= 100 for i in [*self.industries, *self.checklist_items]):
-            raise ValueError("industries and checklist_items hold codes of 1–100 characters")
+            raise BilingualError(
+                "industries and checklist_items hold codes of 1–100 characters",
+                "industries 和 checklist_items 中的代码应为 1–100 个字符",
+            )
         return self
 
 

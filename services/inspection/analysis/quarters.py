@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from kit.problem_text import BilingualError
 from kit.validation import CHINA
 
 PATTERN = r"^(20\d{2})Q([1-4])$"
@@ -26,7 +27,9 @@ class Quarter:
         """`2026Q3` → Quarter(2026, 3); anything else is a ValueError."""
         found = _QUARTER.fullmatch(text.strip().upper())
         if found is None:
-            raise ValueError(f"'{text}' is not a quarter like 2026Q3")
+            raise BilingualError(
+                f"'{text}' is not a quarter like 2026Q3", f"“{text}”不是形如 2026Q3 的季度"
+            )
         return cls(int(found.group(1)), int(found.group(2)))
 
     @classmethod
@@ -76,5 +79,8 @@ FIRST = Quarter(2015, 1)
 def ensure_analysable(quarter: Quarter) -> Quarter:
     """The quarter, if not before FIRST (else a ValueError naming the bound)."""
     if quarter < FIRST:
-        raise ValueError(f"{quarter} is before {FIRST}, the programme's first quarter")
+        raise BilingualError(
+            f"{quarter} is before {FIRST}, the programme's first quarter",
+            f"{quarter} 早于示范区工作的第一个季度 {FIRST}",
+        )
     return quarter

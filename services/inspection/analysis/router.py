@@ -71,7 +71,7 @@ async def preview(
     try:
         parsed = ensure_analysable(Quarter.parse(quarter))
     except ValueError as exc:
-        raise invalid("quarter", str(exc)) from exc
+        raise invalid("quarter", str(exc), getattr(exc, "zh", None)) from exc
     items = await service.compute(session, quarter=parsed, industry=industry)
     return AnalysisPreview(
         quarter=str(parsed),

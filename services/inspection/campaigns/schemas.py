@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kit.industries import Industry
+from kit.problem_text import BilingualError
 from kit.validation import AgencyCode, Input
 from services.inspection.domain import CampaignLevel
 
@@ -47,9 +48,12 @@ class CampaignIn(Input):
     @model_validator(mode="after")
     def _consistent(self) -> "CampaignIn":
         if self.window_end < self.window_start:
-            raise ValueError("window_end must not be before window_start")
+            raise BilingualError(
+                "window_end must not be before window_start",
+                "时间窗口止（window_end）不能早于时间窗口起（window_start）",
+            )
         if len(set(self.agencies)) != len(self.agencies):
-            raise ValueError("agencies must not repeat")
+            raise BilingualError("agencies must not repeat", "部门不能重复")
         return self
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from pydantic import ConfigDict, Field, model_validator
 
 from kit.industries import Industry
+from kit.problem_text import BilingualError
 from kit.validation import Input
 
 
@@ -30,7 +31,9 @@ class ChecklistIn(Input):
     def _unique_items(self) -> "ChecklistIn":
         codes = [i.code for i in self.items]
         if len(set(codes)) != len(codes):
-            raise ValueError("item codes must be unique within a checklist")
+            raise BilingualError(
+                "item codes must be unique within a checklist", "同一检查表内的项目代码不能重复"
+            )
         return self
 
 

@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kit.problem_text import BilingualError
 from kit.uscc import Uscc
 from kit.validation import AgencyCode, Input, PatchModel
 
@@ -54,7 +55,10 @@ class ConflictIn(Input):
     @model_validator(mode="after")
     def _period(self) -> "ConflictIn":
         if self.valid_to is not None and self.valid_to < self.valid_from:
-            raise ValueError("valid_to must not be before valid_from")
+            raise BilingualError(
+                "valid_to must not be before valid_from",
+                "有效期止（valid_to）不能早于有效期起（valid_from）",
+            )
         return self
 
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from kit.problem_text import BilingualError
 from kit.validation import AgencyCode, HsCode, Input, PastDatetime, PatchModel
 
 CNAS = Field(
@@ -49,7 +50,10 @@ class ScopeEntry(BaseModel):
     @model_validator(mode="after")
     def _names_a_product(self) -> "ScopeEntry":
         if not self.hs_prefix and not self.product:
-            raise ValueError("a scope entry names the product by hs_prefix or product")
+            raise BilingualError(
+                "a scope entry names the product by hs_prefix or product",
+                "能力范围条目须用 hs_prefix 或 product 指明产品",
+            )
         return self
 
 
@@ -86,9 +90,14 @@ class LabIn(BaseModel):
     @model_validator(mode="after")
     def _accredited(self) -> "LabIn":
         if not self.cnas_number and not self.cma_number:
-            raise ValueError("a lab needs a CNAS or a CMA number")
+            raise BilingualError(
+                "a lab needs a CNAS or a CMA number", "实验室须有 CNAS 或 CMA 编号"
+            )
         if self.valid_to < self.valid_from:
-            raise ValueError("valid_to must not be before valid_from")
+            raise BilingualError(
+                "valid_to must not be before valid_from",
+                "有效期止（valid_to）不能早于有效期起（valid_from）",
+            )
         return self
 
 
@@ -115,7 +124,10 @@ class LabPatch(PatchModel):
     @model_validator(mode="after")
     def _period(self) -> "LabPatch":
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
-            raise ValueError("valid_to must not be before valid_from")
+            raise BilingualError(
+                "valid_to must not be before valid_from",
+                "有效期止（valid_to）不能早于有效期起（valid_from）",
+            )
         return self
 
 
@@ -222,10 +234,14 @@ class ResultIn(BaseModel):
     def _consistent(self) -> "ResultIn":
         failing = [v.item for v in self.values if v.outcome == "fail"]
         if self.outcome == "fail" and not failing:
-            raise ValueError("a failed report names at least one failing value")
+            raise BilingualError(
+                "a failed report names at least one failing value",
+                "不合格报告须至少列出一项不合格值",
+            )
         if self.outcome == "pass" and failing:
-            raise ValueError(
-                f"a passed report has no failing value (failing: {', '.join(failing)})"
+            raise BilingualError(
+                f"a passed report has no failing value (failing: {', '.join(failing)})",
+                f"合格报告不能有不合格值（不合格：{'、'.join(failing)}）",
             )
         return self
 

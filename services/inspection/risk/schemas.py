@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kit.problem_text import BilingualError
 from kit.uscc import Uscc
 from kit.validation import AgencyCode, Country, HsCode, Input, PastDatetime
 from services.inspection.analysis.schemas import CreditLevels
@@ -84,7 +85,10 @@ class SignalIn(BaseModel):
     @model_validator(mode="after")
     def _matchable(self) -> "SignalIn":
         if not any(getattr(self, f) for f in IDENTIFYING):
-            raise ValueError(f"name the product by at least one of: {', '.join(IDENTIFYING)}")
+            raise BilingualError(
+                f"name the product by at least one of: {', '.join(IDENTIFYING)}",
+                f"请至少用以下一项指明产品：{'、'.join(IDENTIFYING)}",
+            )
         return self
 
     def facts(self) -> dict[str, Any]:
@@ -195,7 +199,7 @@ class AlertPatch(Input):
     @model_validator(mode="after")
     def _conclusion(self) -> "AlertPatch":
         if self.status == AlertStatus.closed and not self.conclusion:
-            raise ValueError("closing an alert needs a conclusion")
+            raise BilingualError("closing an alert needs a conclusion", "关闭风险预警须填写结论")
         return self
 
 

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from kit.problem_text import BilingualError
 from kit.validation import Input
 from services.inspection.checklists.schemas import ChecklistOut
 from services.inspection.directory.schemas import DirectoryOut
@@ -47,7 +48,9 @@ class SyncPush(Input):
     @model_validator(mode="after")
     def _something(self) -> "SyncPush":
         if not self.results and not self.confirmations:
-            raise ValueError("push at least one result or confirmation")
+            raise BilingualError(
+                "push at least one result or confirmation", "请至少推送一项检查结果或确认"
+            )
         return self
 
 

@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from kit.problem_text import BilingualError
 from kit.validation import Input
 from services.inspection.domain import Verdict
 
@@ -67,10 +68,15 @@ class ResultIn(Input):
     def _consistent(self) -> "ResultIn":
         items = [f.item for f in self.findings]
         if len(set(items)) != len(items):
-            raise ValueError("each checklist item appears once in findings")
+            raise BilingualError(
+                "each checklist item appears once in findings",
+                "每个检查项目在检查结果中只能出现一次",
+            )
         failed = any(f.outcome == "fail" for f in self.findings)
         if failed and self.verdict == Verdict.passed:
-            raise ValueError("a failed item cannot give the verdict pass")
+            raise BilingualError(
+                "a failed item cannot give the verdict pass", "有不合格项目时结论不能为合格（pass）"
+            )
         return self
 
 
@@ -129,5 +135,5 @@ class AssignIn(Input):
     @model_validator(mode="after")
     def _distinct(self) -> "AssignIn":
         if len(set(self.inspector_ids)) != len(self.inspector_ids):
-            raise ValueError("each inspector once")
+            raise BilingualError("each inspector once", "每名检查员只能出现一次")
         return self

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kit.problem_text import BilingualError
 from kit.validation import Country, Input
 
 HsPrefix = Annotated[str, Field(pattern=r"^\d{2,10}$", description="HS code or prefix")]
@@ -33,9 +34,14 @@ class BulletinIn(Input):
     @model_validator(mode="after")
     def _shape(self) -> "BulletinIn":
         if self.kind == "wto_tbt" and not self.symbol:
-            raise ValueError("a WTO/TBT notification has its symbol")
+            raise BilingualError(
+                "a WTO/TBT notification has its symbol", "WTO/TBT 通报须有其文号（symbol）"
+            )
         if not (self.products or self.markets):
-            raise ValueError("name the products (HS codes) or the markets it touches")
+            raise BilingualError(
+                "name the products (HS codes) or the markets it touches",
+                "请写明涉及的产品（HS 编码）或市场",
+            )
         return self
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
+from kit.problem_text import BilingualError
 from kit.uscc import Uscc
 from kit.validation import Input, PatchModel
 
@@ -52,7 +53,10 @@ class SubscriptionIn(Input):
     @model_validator(mode="after")
     def _url(self) -> "SubscriptionIn":
         if (self.channel == "webhook") != (self.url is not None):
-            raise ValueError("a webhook subscription has a url, an inbox one has none")
+            raise BilingualError(
+                "a webhook subscription has a url, an inbox one has none",
+                "webhook 订阅须有地址（url），站内收件箱订阅则不能有",
+            )
         return self
 
 

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
 
+from kit.problem_text import BilingualError
 from kit.uscc import Uscc
 from kit.validation import Input, PastDate, refuse_fields
 
@@ -47,7 +48,10 @@ class ApplicationIn(Input):
 
 def _not_before_programme(value: date) -> date:
     if value < PROGRAMME_START:
-        raise ValueError(f"must not be before {PROGRAMME_START}, the programme's first zone")
+        raise BilingualError(
+            f"must not be before {PROGRAMME_START}, the programme's first zone",
+            f"不能早于 {PROGRAMME_START}（第一个示范区的规划日期）",
+        )
     return value
 
 

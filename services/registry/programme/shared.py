@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit.auth import Principal, ensure_office, require
 from kit.db import get_or_404, utcnow
 from kit.pagination import PageParams, page_params
+from kit.problem_text import BilingualError
 from kit.uscc import normalize
 from kit.validation import AGENCY_PATTERN, CHINA
 from services.registry.agencies.models import Agency
@@ -27,13 +28,13 @@ ZONE_CODE = r"^[a-z0-9][a-z0-9_-]{1,59}$"
 def _stripped(value: str) -> str:
     stripped = value.strip()
     if not stripped:
-        raise ValueError("must not be blank")
+        raise BilingualError("must not be blank", "不能为空白")
     return stripped
 
 
 def _not_blank(value: str) -> str:
     if not value.strip():
-        raise ValueError("must not be blank")
+        raise BilingualError("must not be blank", "不能为空白")
     return value
 
 

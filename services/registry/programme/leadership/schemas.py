@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from kit.problem_text import BilingualError
 from kit.validation import AgencyCode, Input, PastDate, refuse_fields
 from services.registry.programme.shared import ZONE_CODE, NonBlank, NonBlankExact
 
@@ -72,10 +73,15 @@ class GroupMemberEntry(GroupMemberIn):
 def _one_each(members: list[GroupMemberEntry]) -> None:
     codes = [m.agency_code for m in members]
     if len(set(codes)) != len(codes):
-        raise ValueError("each agency may appear once in the roster")
+        raise BilingualError(
+            "each agency may appear once in the roster", "每个部门在名单中只能出现一次"
+        )
     for role in (GroupRole.leader, GroupRole.office):
         if sum(m.role is role for m in members) > 1:
-            raise ValueError(f"a group has one {role.value} agency at most")
+            raise BilingualError(
+                f"a group has one {role.value} agency at most",
+                f"领导小组最多有一个 {role.value} 部门",
+            )
 
 
 class GroupIn(Input):
@@ -159,7 +165,10 @@ class ActionItemIn(Input):
     def _not_before_meeting(cls, value: date) -> date:
         held_on = _MEETING_DAY.get()
         if held_on is not None and value < held_on:
-            raise ValueError(f"must not be before the meeting date (held_on {held_on})")
+            raise BilingualError(
+                f"must not be before the meeting date (held_on {held_on})",
+                f"不能早于会议日期（{held_on}）",
+            )
         return value
 
 
@@ -199,7 +208,9 @@ class MeetingIn(Input):
     def _agenda_items(cls, value: list[str]) -> list[str]:
         items = [v.strip() for v in value]
         if not all(items) or any(len(v) > 500 for v in items):
-            raise ValueError("each agenda item is 1–500 characters")
+            raise BilingualError(
+                "each agenda item is 1–500 characters", "每个议程条目应为 1–500 个字符"
+            )
         return items
 
     @field_validator("attendees")

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kit.problem_text import BilingualError
 from kit.uscc import Uscc
 from kit.validation import AgencyCode, Input
 from services.registry.programme.shared import ZONE_CODE, NonBlank
@@ -52,11 +53,20 @@ class ResponsibilityIn(Input):
     def _party(self) -> ResponsibilityIn:
         if self.tier is Tier.primary:
             if self.uscc is None or self.agency_code is not None:
-                raise ValueError("the primary tier names an enterprise (uscc), not an agency")
+                raise BilingualError(
+                    "the primary tier names an enterprise (uscc), not an agency",
+                    "企业第一责任（primary）须指明企业（uscc），而不是部门",
+                )
             if self.zone_code is None:
-                raise ValueError("an enterprise is first responsible within a zone (zone_code)")
+                raise BilingualError(
+                    "an enterprise is first responsible within a zone (zone_code)",
+                    "企业在某个示范区（zone_code）内承担第一责任",
+                )
         elif self.agency_code is None or self.uscc is not None:
-            raise ValueError(f"the {self.tier.value} tier names an agency (agency_code)")
+            raise BilingualError(
+                f"the {self.tier.value} tier names an agency (agency_code)",
+                f"{self.tier.value} 层级须指明部门（agency_code）",
+            )
         return self
 
 

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kit.problem_text import BilingualError
 from kit.uscc import Uscc
 from kit.validation import HsCode, Input, PastDate, refuse_fields
 from services.registry.domain import Industry
@@ -44,9 +45,15 @@ class StandardIn(Input):
     @model_validator(mode="after")
     def _scope_and_text(self) -> StandardIn:
         if self.zone_code is None and self.industry is None:
-            raise ValueError("a standard applies to a zone (zone_code) or an industry")
+            raise BilingualError(
+                "a standard applies to a zone (zone_code) or an industry",
+                "标准须适用于一个示范区（zone_code）或一个行业（industry）",
+            )
         if (self.text is None) == (self.text_sha256 is None):
-            raise ValueError("send the text or its text_sha256, one of them")
+            raise BilingualError(
+                "send the text or its text_sha256, one of them",
+                "请发送正文（text）或其 text_sha256，二者选一",
+            )
         return self
 
     def digest(self) -> str:
