@@ -16,8 +16,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from gateway.proxy import Upstreams
-from kit.problems import problem_response
+from kit.problems import content_language, problem_response
 from kit.uscc import normalize
+from kit.validation import UsccPath
 
 router = APIRouter(tags=["composite"])
 PART_TIMEOUT = aiohttp.ClientTimeout(total=3, connect=1)
@@ -55,7 +56,7 @@ async def _part(
     summary="An enterprise's whole profile (composite, degrades per part)",
     responses={404: {"description": "Enterprise not found"}},
 )
-async def profile(uscc: str, request: Request) -> JSONResponse:
+async def profile(uscc: UsccPath, request: Request) -> JSONResponse:
     """Registry data, memberships, commitments, credit, open tasks and alerts in one answer."""
     key = normalize(uscc)
     headers = {
@@ -83,7 +84,12 @@ async def profile(uscc: str, request: Request) -> JSONResponse:
             headers={"Retry-After": "5"},
         )
     if status >= 400:  # 401, 403, 404 … from the registry's own checks: pass them on
-        return JSONResponse(enterprise, status_code=status, media_type="application/problem+json")
+        return JSONResponse(
+            enterprise,
+            status_code=status,
+            media_type="application/problem+json",
+            headers={"Content-Language": content_language(request.headers.get("accept-language"))},
+        )
     parts: dict[str, Any] = {}
     for name, (code, body) in answers.items():
         if code == 200:

@@ -179,6 +179,7 @@ def test_a_domain_problem_in_both_languages(admin: httpx.Client) -> None:
         "/v1/enterprises/{bad}/commitments",
         "/v1/credit/enterprises/{bad}",
         "/v1/credit/enterprises/{bad}/history",
+        "/v1/enterprises/{bad}/profile",  # the gateway's own composite
     ],
 )
 def test_a_malformed_uscc_in_a_path_is_a_422_saying_why(admin: httpx.Client, path: str) -> None:
