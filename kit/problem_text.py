@@ -264,6 +264,7 @@ RESOURCE_LABELS: dict[str, str] = {
     "agency": "部门",
     "batch": "批次",
     "survey": "摸底调查",
+    "import": "导入任务",
     "commitment": "承诺书",
     "application": "申请",
     "membership": "入区申请",
