@@ -146,16 +146,16 @@ async def outcomes(
 async def rejected_rows(
     session: AsyncSession, job: ImportJob
 ) -> AsyncIterator[tuple[int, list[str], str]]:
-    """(row, cells, reason) of each rejected row, in order, read in chunks."""
+    """(row, cells, reason) of each rejected row, in order. One plain statement: a GET's
+    session has no transaction, and a server-side cursor needs one."""
     query = (
         select(
             ImportOutcome.row, ImportOutcome.cells, ImportOutcome.reason_zh, ImportOutcome.reason_en
         )
         .where(ImportOutcome.job_id == job.id, ImportOutcome.outcome == "rejected")
         .order_by(ImportOutcome.row)
-        .execution_options(yield_per=1000)
     )
-    async for row, cells, zh, en in await session.stream(query):
+    for row, cells, zh, en in await session.execute(query):
         yield row, [str(c) for c in cells or []], f"{zh} / {en}"
 
 
