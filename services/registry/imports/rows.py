@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from kit.industries import INDUSTRY_NAMES, Industry
+from kit.problem_text import reason_zh
 from kit.uscc import UsccError
 from kit.uscc import validate as validate_uscc
 from services.registry.enterprises.schemas import EnterpriseIn, EnterprisePatch, SurveyIn
@@ -156,7 +157,7 @@ def _uscc(values: dict[str, str]) -> str:
     try:
         return validate_uscc(values["uscc"])
     except UsccError as exc:
-        raise RowError("uscc", f"统一社会信用代码无效：{exc}", f"invalid USCC: {exc}") from exc
+        raise RowError("uscc", f"统一社会信用代码无效：{exc.zh}", f"invalid USCC: {exc}") from exc
 
 
 def _number(text: str) -> str:
@@ -187,10 +188,10 @@ def _validated(model: type[M], data: dict[str, Any]) -> M:
         first = exc.errors()[0]
         loc = [str(p) for p in first["loc"]]
         field = loc[0] if loc else None
-        msg = first["msg"]
+        msg, zh = first["msg"], reason_zh(first)
         if field == "uscc":
-            raise RowError(field, f"统一社会信用代码无效：{msg}", f"invalid USCC: {msg}") from exc
-        raise RowError(field, f"{zh_field(field)}取值无效：{msg}", f"{field}: {msg}") from exc
+            raise RowError(field, f"统一社会信用代码无效：{zh}", f"invalid USCC: {msg}") from exc
+        raise RowError(field, f"{zh_field(field)}取值无效：{zh}", f"{field}: {msg}") from exc
 
 
 def _required(kind: Kind, values: dict[str, str]) -> None:

@@ -374,7 +374,7 @@ async def _row(
         held.forget(values)
         errors = exc.extensions.get("errors") or [{}]
         field_name = errors[0].get("field") if isinstance(errors[0], dict) else None
-        zh = f"{CATALOG[exc.slug][2]}：{exc.detail}"
+        zh = f"{CATALOG[exc.slug][2]}：{exc.detail_zh or exc.detail}"
         return Outcome(number, "rejected", key, field_name, zh, exc.detail, [], cells)
     return Outcome(number, outcome, key, changed=changed)
 
