@@ -116,6 +116,10 @@ def encoding_of(data: bytes) -> str:
     raise NotASpreadsheet("the text is neither UTF-8 nor GB 18030")
 
 
+# What a spreadsheet would start a formula with (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def cell_text(value: Any) -> str:
     """A cell as the text a person typed: integers without `.0`, dates as ISO dates."""
     if value is None:
@@ -130,7 +134,9 @@ def cell_text(value: Any) -> str:
         )
     if isinstance(value, date):
         return value.isoformat()
-    return str(value).strip()
+    text = str(value).strip()
+    # the apostrophe `_safe` put before a formula-like cell: a re-imported fix reads as typed
+    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_STARTS else text
 
 
 @dataclass
@@ -234,7 +240,7 @@ def read(data: bytes) -> Sheet:
 
 def _safe(text: str) -> str:
     """A cell that a spreadsheet would run as a formula is kept as text (OWASP CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text[:1] in FORMULA_STARTS else text
 
 
 def rejected_workbook(headings: list[str], rows: Iterable[tuple[int, list[str], str]]) -> bytes:

@@ -222,3 +222,12 @@ async def test_only_the_import_path_takes_large_multipart_bodies() -> None:
         assert (await client.post("/other", files=files)).status_code == 413
         too_big = {"file": ("a.csv", b"x" * 9000, "text/csv")}
         assert (await client.post("/v1/imports", files=too_big)).status_code == 413
+
+
+def test_a_cell_guarded_against_formulas_reads_back_as_typed() -> None:
+    """The rejected-rows workbook keeps `+86…` or `-5` as text with an apostrophe; the office
+    fixes the row and imports the file again, and the cell reads as it was typed."""
+    from kit.spreadsheets import _safe, cell_text
+
+    for typed in ("+8613800000000", "-5", "=1+1", "@home", "plain", "'quoted"):
+        assert cell_text(_safe(typed)) == typed
