@@ -147,7 +147,8 @@ def _entry(
         "phase": phase,
         "intent_seq": intent_seq,
         "request_id": state.get("request_id", ""),
-        "actor": principal.subject if principal else state.get(AUDIT_ACTOR),
+        # the column's width: a long name typed at a login must not keep its row out
+        "actor": (principal.subject if principal else state.get(AUDIT_ACTOR) or "")[:100] or None,
         "agency": principal.agency if principal else state.get(AUDIT_AGENCY),
         "uscc": principal.uscc if principal else None,
         "inspector_id": principal.inspector_id if principal else None,

@@ -162,6 +162,17 @@ def test_a_login_row_names_who_signed_in_or_tried_to(client: httpx.Client, audit
     ]
     (outcome, _) = client.get("/v1/audit", params={"request_id": bad}).json()["items"]
     assert (outcome["actor"], outcome["outcome"]) == ("user:nobody", "failed")
+    # a name longer than the actor column is cut to it, never keeps the row out of the trail
+    long_rid, name = f"audit-login-long-{new_uscc()}", "x" * 150
+    long = httpx.post(
+        f"{base}/oauth/token",
+        data={"grant_type": "password", "username": name, "password": "wrong-password"},
+        headers={"X-Request-ID": long_rid},
+        timeout=10,
+    )
+    assert long.status_code == 400
+    (outcome, _) = client.get("/v1/audit", params={"request_id": long_rid}).json()["items"]
+    assert (outcome["actor"], outcome["outcome"]) == (f"user:{name}"[:100], "failed")
 
 
 def _audit_row(stack: Stack, seq: int) -> tuple:  # type: ignore[type-arg]
