@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import ColumnElement, DateTime, MetaData, case, event
+from sqlalchemy import ColumnElement, DateTime, MetaData, TextClause, case, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -85,8 +86,13 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 class ReadOnlySession(Session):
-    """A session that refuses to write: any INSERT, UPDATE or DELETE it is asked to run, or
-    a flush with changes, raises `ReadOnlyError` (a bug: a GET that writes)."""
+    """A session that refuses to write: an INSERT, UPDATE or DELETE run through it (ORM,
+    Core or SQL text that is not a query), or a flush with changes, raises `ReadOnlyError`
+    (a bug: a GET that writes). Statements sent on its raw connection are not checked."""
+
+
+# SQL text that only reads (a data-modifying WITH is not told apart: do not write one)
+_READS = re.compile(r"\s*\(*\s*(SELECT|WITH|VALUES|SHOW|EXPLAIN)\b", re.IGNORECASE)
 
 
 class ReadOnlyError(RuntimeError):
@@ -95,8 +101,10 @@ class ReadOnlyError(RuntimeError):
 
 @event.listens_for(ReadOnlySession, "do_orm_execute")
 def _refuse_writes(state: ORMExecuteState) -> None:
-    if state.is_insert or state.is_update or state.is_delete:
-        raise ReadOnlyError(f"a read-only request ran {type(state.statement).__name__}")
+    statement = state.statement
+    writes = state.is_insert or state.is_update or state.is_delete
+    if writes or (isinstance(statement, TextClause) and not _READS.match(statement.text)):
+        raise ReadOnlyError(f"a read-only request ran {type(statement).__name__}")
 
 
 @event.listens_for(ReadOnlySession, "before_flush")

@@ -43,6 +43,9 @@ async def test_a_read_session_runs_each_statement_on_its_own_and_refuses_writes(
             with pytest.raises(ReadOnlyError):
                 await session.execute(delete(Zone).where(Zone.code == "nowhere"))
             with pytest.raises(ReadOnlyError):
+                await session.execute(text("DELETE FROM zones WHERE code = 'nowhere'"))
+            assert await session.scalar(text("WITH x AS (SELECT 2 AS n) SELECT n FROM x")) == 2
+            with pytest.raises(ReadOnlyError):
                 await session.execute(
                     update(Zone).where(Zone.code == "nowhere").values(description="x")
                 )
