@@ -14,10 +14,10 @@ async def known_zone(session: SessionDep, zone: ZoneFilter = None) -> str | None
     """The filter's zone code, checked against the zones (data, not an enum)."""
     if zone is None:
         return None
+    if await session.scalar(select(Zone.code).where(Zone.code == zone)) is not None:
+        return zone
     codes = list((await session.scalars(select(Zone.code).order_by(Zone.code))).all())
-    if zone not in codes:
-        raise unknown_value("zone", zone, codes, what="zone", what_zh="示范区")
-    return zone
+    raise unknown_value("zone", zone, codes, what="zone", what_zh="示范区")
 
 
 KnownZone = Annotated[str | None, Depends(known_zone)]
