@@ -145,10 +145,15 @@ async def register_many(
         await session.flush()
     except IntegrityError as exc:
         usccs = [e.uscc for e in enterprises_in]
+        if len(usccs) == 1:
+            raise Conflict(
+                f"enterprise {usccs[0]} is already registered",
+                detail_zh=f"企业 {usccs[0]} 已登记",
+                uscc=usccs[0],
+            ) from exc
         raise Conflict(
-            f"enterprise {', '.join(usccs[:5])} is already registered",
-            detail_zh=f"企业 {'、'.join(usccs[:5])} 已登记",
-            uscc=usccs[0],
+            f"one of {', '.join(usccs[:5])}{' …' if len(usccs) > 5 else ''} is already registered",
+            detail_zh=f"{'、'.join(usccs[:5])}{'等' if len(usccs) > 5 else ''}中有企业已登记",
         ) from exc
     await emit(session, *(_registered(e) for e in enterprises))
     return enterprises
