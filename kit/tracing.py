@@ -28,6 +28,7 @@ headers are still made and passed on, so logs keep one trace id per request eith
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -168,12 +169,17 @@ def current_traceparent(incoming: str | None) -> str:
     return f"00-{trace_id}-{os.urandom(8).hex()}-01"
 
 
+@functools.cache
+def _tracer(scope: str) -> trace.Tracer:
+    return trace.get_tracer(scope)
+
+
 def start(scope: str, name: str, kind: SpanKind, parent: str | None, **attributes: Any) -> Span:
     """A span of instrumentation `scope` (the module making it), child of `parent`; a no-op
     span when tracing is off."""
     if not enabled:
         return trace.INVALID_SPAN
-    return trace.get_tracer(scope).start_span(
+    return _tracer(scope).start_span(
         name, context=parent_context(parent), kind=kind, attributes=attributes or None
     )
 
