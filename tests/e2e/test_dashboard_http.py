@@ -119,7 +119,8 @@ def test_odd_input_is_never_a_server_error(gateway_url: str, office: str) -> Non
             assert answer.status_code < 500, (path, answer.status_code, answer.text[:300])
         # a cursor the API refuses is the request's fault, not an outage: said as such
         page = browser_like.get("/dashboard/enterprises?cursor=not-a-cursor").text
-        assert "请求未被接受" in page and "cursor is not one this API issued" in page
+        # in the page's language: the API answers the dashboard's Chinese in Chinese
+        assert "请求未被接受" in page and "翻页游标不是本接口签发的" in page
         assert "该部分暂时不可用" not in page
         for path, form in posts:
             answer = browser_like.post(path, data=form)
