@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import random
 import re
 import tempfile
@@ -319,3 +321,24 @@ def as_gateway(stack: Stack, method: str, target: str) -> dict[str, str]:
     request_id = f"test-{uuid.uuid4().hex}"
     assertion = signer.assertion(method=method, target=target, request_id=request_id)
     return {"X-Request-ID": request_id, HEADER: assertion}
+
+
+def xlsx(rows: list[list[object]]) -> bytes:
+    """An .xlsx workbook of `rows` (the first is the heading row), as a spreadsheet saves it."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def gb18030_csv(rows: list[list[object]]) -> bytes:
+    """A CSV of `rows` in GB 18030, as Excel saves it on a Chinese Windows."""
+    text = io.StringIO()
+    csv.writer(text).writerows(rows)
+    return text.getvalue().encode("gb18030")

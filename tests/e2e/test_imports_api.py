@@ -7,7 +7,6 @@ and `zone import` as an operator runs it."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -18,30 +17,21 @@ from typing import Any
 
 import httpx
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from deploy.launcher import Stack
-from tests.helpers import assert_problem, client_for, new_uscc, stream_events, wait_until
+from tests.helpers import (
+    assert_problem,
+    client_for,
+    gb18030_csv,
+    new_uscc,
+    stream_events,
+    wait_until,
+    xlsx,
+)
 
 HEADINGS = ["统一社会信用代码", "企业名称", "法定代表人", "行业", "年度", "年度出口额（美元）"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def xlsx(rows: list[list[object]]) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
-def gb18030_csv(rows: list[list[object]]) -> bytes:
-    text = io.StringIO()
-    csv.writer(text).writerows(rows)
-    return text.getvalue().encode("gb18030")
 
 
 def roster(*usccs: str, year: int = 2024) -> list[list[object]]:

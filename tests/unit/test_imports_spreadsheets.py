@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import io
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from kit import spreadsheets
 from kit.uscc import generate
@@ -18,6 +17,7 @@ from services.registry.imports.rows import (
     parse_membership,
     parse_survey,
 )
+from tests.helpers import gb18030_csv, xlsx
 
 HEADINGS = [
     "统一社会信用代码",
@@ -34,23 +34,6 @@ def _uscc(n: int) -> str:
     import random
 
     return generate(random.Random(n))
-
-
-def xlsx(rows: list[list[object]]) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
-def gb18030_csv(rows: list[list[object]]) -> bytes:
-    text = io.StringIO()
-    csv.writer(text).writerows(rows)
-    return text.getvalue().encode("gb18030")
 
 
 ROWS: list[list[object]] = [

@@ -3,11 +3,10 @@ the events in the outbox, with real .xlsx and GB 18030 .csv files made here."""
 
 from __future__ import annotations
 
-import csv
 import io
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,27 +19,10 @@ from services.registry.imports import service
 from services.registry.imports.models import ImportJob, ImportOutcome
 from services.registry.imports.rows import Kind
 from services.registry.memberships.models import Membership
-from tests.helpers import new_uscc
+from tests.helpers import gb18030_csv, new_uscc, xlsx
 from tests.integration.conftest import emitted
 
 HEADINGS = ["统一社会信用代码", "企业名称", "法定代表人", "行业", "年度", "年度出口额（美元）"]
-
-
-def xlsx(rows: list[list[object]]) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
-def gb18030_csv(rows: list[list[object]]) -> bytes:
-    text = io.StringIO()
-    csv.writer(text).writerows(rows)
-    return text.getvalue().encode("gb18030")
 
 
 async def run_import(
