@@ -633,6 +633,24 @@ CONTRACTS: dict[str, type[BaseModel]] = {
 }
 
 
+URGENT: frozenset[str] = frozenset(
+    {
+        "inspection.alert.raised.v1",
+        "inspection.alert.closed.v1",
+        "registry.batch.traced.v1",
+        "registry.commitment.signed.v1",
+        "registry.commitment.countersigned.v1",
+        "registry.commitment.breached.v1",
+        "registry.commitment.superseded.v1",
+        "registry.commitment.ended.v1",
+    }
+)
+"""Events a person must act on soon (risk alerts, an alert batch's trace, commitments). A
+consumer that handles these and other types takes them on a durable of their own
+(`kit.inbox.in_lanes`), so they never wait behind bulk traffic: a rescoring job's level
+changes, a bulk upload's batches, an import's registrations."""
+
+
 def make_event(
     *, source: str, type: str, subject: str, data: BaseModel, traceparent: str | None = None
 ) -> CloudEvent:

@@ -21,9 +21,10 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from itertools import groupby
 from typing import Any
 
 from nats.aio.msg import Msg
@@ -36,7 +37,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kit import tracing
 from kit.db import Base, utcnow
-from kit.events import CONTRACTS, CloudEvent
+from kit.events import CONTRACTS, URGENT, CloudEvent
 from kit.failpoints import failpoint
 from kit.messaging import NatsConnection
 from kit.observability import traceparent_var, zero_gauge
@@ -74,6 +75,17 @@ BACKOFF_S = (0.5, 2.0, 5.0, 15.0, 30.0)
 Handler = Callable[[AsyncSession, Any, CloudEvent], Awaitable[None]]
 """`handler(session, data, event)`: `data` is the event's contract model, validated once."""
 
+
+@dataclass(frozen=True)
+class Batched:
+    """A handler that takes a run of consecutive fresh events of its type in one call, as
+    `apply(session, [(data, event), …])`, so it can write them with set-based statements
+    (a rescoring storm's level changes: one UPDATE for the batch, not one per event).
+    Declared in the same map: `{"credit.level.changed.v1": Batched(on_levels)}`."""
+
+    apply: Callable[[AsyncSession, list[tuple[Any, CloudEvent]]], Awaitable[None]]
+
+
 MAX_DELIVER = 5  # the runner dead-letters at this count; the server allows one more
 ACK_WAIT_S = 30.0
 MAX_FUTURE_SKEW = timedelta(minutes=5)  # an event stamped later than this is refused
@@ -98,11 +110,18 @@ class Consumer:
 
     durable: str
     stream: str
-    handlers: Mapping[str, Handler]
+    handlers: Mapping[str, Handler | Batched]
     contracts: Mapping[str, type[BaseModel]] = field(default_factory=lambda: CONTRACTS)
     source: str = ""  # who may publish on the stream; default `/services/<stream>`
     max_deliver: int = MAX_DELIVER
     ack_wait_s: float = ACK_WAIT_S
+    inbox: str = ""  # the name its applied events are recorded under; default `durable`
+
+    @property
+    def inbox_name(self) -> str:
+        """The consumer as the inbox knows it: a lane records under its declared durable, so
+        an event is applied once whichever lane delivered it."""
+        return self.inbox or self.durable
 
     @property
     def filter_subjects(self) -> list[str]:
@@ -113,6 +132,28 @@ class Consumer:
     def expected_source(self) -> str:
         """The CloudEvents `source` every event on this stream carries."""
         return self.source or f"/services/{self.stream.lower()}"
+
+
+URGENT_SUFFIX = "-urgent"
+
+
+def in_lanes(*consumers: Consumer, urgent_types: Collection[str] = URGENT) -> list[Consumer]:
+    """The declared consumers as the durables that run: one whose handlers mix urgent types
+    (`kit.events.URGENT`) with others is split, the urgent ones on `<durable>-urgent`, so an
+    alert is applied while a rescoring storm or a bulk upload drains `<durable>`. A consumer
+    whose types are all of one lane stays as declared."""
+    lanes: list[Consumer] = []
+    for c in consumers:
+        urgent = {t: h for t, h in c.handlers.items() if t in urgent_types}
+        if not urgent or len(urgent) == len(c.handlers):
+            lanes.append(c)
+            continue
+        routine = {t: h for t, h in c.handlers.items() if t not in urgent_types}
+        lanes.append(replace(c, handlers=routine))
+        lanes.append(
+            replace(c, durable=c.durable + URGENT_SUFFIX, handlers=urgent, inbox=c.inbox_name)
+        )
+    return lanes
 
 
 class PoisonMessage(Exception):
@@ -146,9 +187,12 @@ def decode(data: bytes, subject: str, consumer: Consumer) -> tuple[CloudEvent, B
 
 
 @contextlib.contextmanager
-def consuming(consumer: str, event: CloudEvent, header: str | None) -> Iterator[None]:
+def consuming(
+    consumer: str, event: CloudEvent, header: str | None, count: int = 1
+) -> Iterator[None]:
     """A CONSUMER span for one event, child of the message's `traceparent` header (else the
-    event's own); events the handler emits continue the same trace."""
+    event's own); events the handler emits continue the same trace. A batched handler's run
+    of `count` events gets one span, under the run's first event."""
     parent = header or event.traceparent
     span = tracing.start(
         __name__,
@@ -162,6 +206,7 @@ def consuming(consumer: str, event: CloudEvent, header: str | None) -> Iterator[
             "messaging.destination.name": event.nats_subject,
             "messaging.consumer.group.name": consumer,
             "messaging.message.id": str(event.id),
+            **({"messaging.batch.message_count": count} if count > 1 else {}),
         },
     )
     token = traceparent_var.set(tracing.traceparent_of(span) or parent)
@@ -214,7 +259,7 @@ async def apply_batch(
     event costs its neighbours a retry, not their effect. One commit and one inbox statement
     for the batch instead of one per event: the consumers' main cost.
     """
-    name = consumer.durable
+    name = consumer.inbox_name
     outcomes: list[bool] = []
     async with sessionmaker() as session, session.begin():
         fresh = set(
@@ -227,18 +272,32 @@ async def apply_batch(
                 },
             )
         )
+        todo: list[tuple[Decoded, str | None]] = []
         for (event, data), header in zip(batch, headers or [None] * len(batch), strict=True):
             event_id = uuid.UUID(event.id)
             if event_id not in fresh:  # applied before (or twice in this batch)
                 outcomes.append(False)
                 continue
             fresh.discard(event_id)
-            with consuming(name, event, header):
-                await consumer.handlers[event.type](session, data, event)
-            # written, then forgotten: the next handler reads afresh what this one wrote
-            await session.flush()
-            session.expunge_all()
+            todo.append(((event, data), header))
             outcomes.append(True)
+        # in order; a run of one type with a batched handler goes to it in one call
+        for event_type, group in groupby(todo, key=lambda item: item[0][0].type):
+            run = list(group)
+            handler = consumer.handlers[event_type]
+            if isinstance(handler, Batched):
+                (first, _), header = run[0]
+                with consuming(consumer.durable, first, header, count=len(run)):
+                    await handler.apply(session, [(data, event) for (event, data), _ in run])
+                await session.flush()
+                session.expunge_all()
+                continue
+            for (event, data), header in run:
+                with consuming(consumer.durable, event, header):
+                    await handler(session, data, event)
+                # written, then forgotten: the next handler reads afresh what this one wrote
+                await session.flush()
+                session.expunge_all()
     return outcomes
 
 

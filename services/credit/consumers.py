@@ -21,7 +21,7 @@ from kit.events import (
     TaskCompleted,
     TrainingAttended,
 )
-from kit.inbox import Consumer
+from kit.inbox import Consumer, in_lanes
 from kit.validation import CHINA
 from services.credit.agencies import service as agencies
 from services.credit.config import settings
@@ -250,7 +250,7 @@ async def on_lab_test(session: AsyncSession, test: LabTestChanged, event: CloudE
     )
 
 
-CONSUMERS = [
+CONSUMERS = in_lanes(
     Consumer(
         "credit-registry",
         "REGISTRY",
@@ -273,4 +273,4 @@ CONSUMERS = [
             "inspection.test.completed.v1": on_lab_test,
         },
     ),
-]
+)

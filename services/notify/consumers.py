@@ -1,7 +1,7 @@
 """Notify consumes every domain event (one durable consumer per producing stream)."""
 
 from kit.events import CONTRACTS
-from kit.inbox import Consumer, Handler
+from kit.inbox import Consumer, Handler, in_lanes
 from services.notify.fanout import on_event
 
 
@@ -9,8 +9,8 @@ def _every(service: str) -> dict[str, Handler]:
     return {t: on_event for t in CONTRACTS if t.startswith(f"{service}.")}
 
 
-CONSUMERS = [
+CONSUMERS = in_lanes(
     Consumer("notify-registry", "REGISTRY", _every("registry")),
     Consumer("notify-credit", "CREDIT", _every("credit")),
     Consumer("notify-inspection", "INSPECTION", _every("inspection")),
-]
+)

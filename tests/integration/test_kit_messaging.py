@@ -21,7 +21,7 @@ from kit.app import create_service_app
 from kit.db import Base, SessionDep, make_engine, make_sessionmaker
 from kit.events import CloudEvent
 from kit.idempotency import IdempotencyRecord
-from kit.inbox import Consumer, ConsumerRunner, Handler, InboxEntry
+from kit.inbox import Consumer, ConsumerRunner, Handler, InboxEntry, apply_once, in_lanes
 from kit.messaging import NatsConnection, connect
 from kit.outbox import OutboxMessage, OutboxRelay, emit
 from kit.settings import ServiceSettings
@@ -278,3 +278,69 @@ async def test_housekeeping_prunes_only_old_rows(env) -> None:  # type: ignore[n
         keys = (await c.execute(text("SELECT count(*) FROM idempotency_keys"))).scalar()
     assert tuple(outbox) == (2, 1), "the old sent row goes; the recent one and the unsent one stay"
     assert inbox == 1 and keys == 1
+
+
+async def test_urgent_lane_is_applied_while_the_routine_lane_drains(env) -> None:  # type: ignore[no-untyped-def]
+    """An urgent type on its own durable is applied while a backlog of slow routine events
+    is still draining; both lanes record under the declared consumer, so an event reaching
+    either is applied once."""
+    _, maker, conn, _ = env
+    urgent_type = "kittest.alert.raised.v1"
+    applied: list[str] = []
+
+    async def slow(session: AsyncSession, item: Item, event: CloudEvent) -> None:
+        await asyncio.sleep(0.05)
+        applied.append(event.type)
+
+    async def quick(session: AsyncSession, item: Item, event: CloudEvent) -> None:
+        applied.append(event.type)
+
+    declared = Consumer(
+        "kit-it-lanes",
+        STREAM,
+        {TYPE: slow, urgent_type: quick},
+        contracts={TYPE: Item, urgent_type: Item},
+        source="/tests",
+    )
+    lanes = in_lanes(declared, urgent_types={urgent_type})
+    assert [(c.durable, c.filter_subjects, c.inbox_name) for c in lanes] == [
+        ("kit-it-lanes", ["kittest.item.changed"], "kit-it-lanes"),
+        ("kit-it-lanes-urgent", ["kittest.alert.raised"], "kit-it-lanes"),
+    ]
+    for lane in lanes:
+        await conn.js.add_consumer(
+            STREAM,
+            ConsumerConfig(
+                durable_name=lane.durable,
+                ack_policy=AckPolicy.EXPLICIT,
+                filter_subjects=lane.filter_subjects,
+                deliver_policy="new",
+            ),
+        )
+    routine = [_event(n) for n in range(40)]
+    alert = CloudEvent(source="/tests", type=urgent_type, subject="A1", data={"n": 1})
+    for event in [*routine, alert]:
+        await conn.js.publish(
+            event.nats_subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
+        )
+    runners = [asyncio.create_task(ConsumerRunner(c, conn, maker).run()) for c in lanes]
+    try:
+        for _ in range(200):
+            if len(applied) == 41:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        for task in runners:
+            task.cancel()
+    assert applied.count(TYPE) == 40 and applied.count(urgent_type) == 1
+    assert applied.index(urgent_type) < 40, "the alert waited behind the routine backlog"
+    async with maker() as s:
+        recorded = await s.scalar(
+            select(func.count())
+            .select_from(InboxEntry)
+            .where(InboxEntry.consumer == declared.durable)
+        )
+    assert recorded == 41
+    # the alert delivered again through the declared consumer (as before an upgrade split
+    # it): the shared inbox name keeps it from applying twice
+    assert not await apply_once(maker, declared, (alert, Item(n=1)))

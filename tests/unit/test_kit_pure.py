@@ -302,3 +302,19 @@ def test_redirects_to_the_request_s_own_host_become_paths(
     from kit.observability import site_relative
 
     assert site_relative(location, host) == expected
+
+
+def test_no_durable_mixes_urgent_and_routine_events() -> None:
+    """Urgent events never share a durable with bulk traffic, and a consumer that takes both
+    kinds runs as two lanes recording in one inbox."""
+    from deploy.streams import all_consumers
+    from kit.events import URGENT
+
+    consumers = all_consumers()
+    for c in consumers:
+        urgent = {t in URGENT for t in c.handlers}
+        assert len(urgent) == 1, f"{c.durable} mixes urgent and routine types"
+    lanes = {c.durable: c for c in consumers if c.durable.endswith("-urgent")}
+    assert {"notify-registry-urgent", "notify-inspection-urgent"} <= set(lanes)
+    assert lanes["notify-inspection-urgent"].inbox_name == "notify-inspection"
+    assert "inspection.alert.raised.v1" in lanes["notify-inspection-urgent"].handlers
