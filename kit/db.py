@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import ColumnElement, DateTime, MetaData, TextClause, case, event
+from sqlalchemy import ColumnElement, DateTime, MetaData, TextClause, case, event, func, literal
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
+from sqlalchemy.sql.selectable import TableValuedAlias
+from sqlalchemy.types import TypeEngine
 
 from kit.problems import NotFound
 from kit.settings import ServiceSettings
@@ -161,12 +164,42 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def newer_than_mirrored(
-    sequence_column: Any, time_column: Any, sequence: int | None, at: datetime
+    sequence_column: Any, time_column: Any, sequence: Any, at: Any
 ) -> ColumnElement[bool]:
     """A condition for mirroring another service's state only when it is newer than the copy
     held: by the producer's sequence where both have one (an event's own `time` cannot put
-    it ahead), else by time (rows and events from before sequences)."""
+    it ahead), else by time (rows and events from before sequences). `sequence` and `at` are
+    values, or the columns of incoming rows (`values_table`), a NULL sequence included."""
     by_time = time_column.is_(None) | (time_column < at)
+    if isinstance(sequence, ColumnElement):
+        return case(
+            (sequence.is_(None), sequence_column.is_(None) & by_time),
+            (sequence_column.is_not(None), sequence_column < sequence),
+            else_=by_time,
+        )
     if sequence is None:  # never over a sequenced copy (nor erasing its sequence)
         return sequence_column.is_(None) & by_time  # type: ignore[no-any-return]
     return case((sequence_column.is_not(None), sequence_column < sequence), else_=by_time)
+
+
+def values_table(**columns: tuple[Sequence[Any], TypeEngine[Any]]) -> TableValuedAlias:
+    """Many rows as one table in a statement, an array per column (`unnest(…) AS t(…)`):
+    `UPDATE … FROM` or `INSERT … SELECT` a whole batch in one round trip, whatever its size
+    (one parameter per column, not per value)."""
+    arrays = (literal(list(values), ARRAY(type_)) for values, type_ in columns.values())
+    return func.unnest(*arrays).table_valued(*columns).render_derived(name="incoming")
+
+
+def once_each(items: Sequence[T], key: Callable[[T], Any]) -> Iterator[list[T]]:
+    """`items` in order, cut where a key comes again: a statement over `values_table` updates
+    a row at most once, so each piece is one statement and the pieces keep the order."""
+    piece: list[T] = []
+    seen: set[Any] = set()
+    for item in items:
+        if key(item) in seen:
+            yield piece
+            piece, seen = [], set()
+        piece.append(item)
+        seen.add(key(item))
+    if piece:
+        yield piece

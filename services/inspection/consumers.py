@@ -19,7 +19,7 @@ from kit.events import (
     RecognitionChanged,
     SurveyRecorded,
 )
-from kit.inbox import Consumer, Handler
+from kit.inbox import Batched, Consumer, Handler, in_lanes
 from services.inspection.directory import history
 from services.inspection.directory import service as directory
 from services.inspection.risk import mirrors
@@ -65,10 +65,19 @@ async def on_trace(session: AsyncSession, trace: BatchTraced, _: CloudEvent) -> 
     await mirrors.attach_trace(session, trace)
 
 
+async def on_levels(
+    session: AsyncSession, changes: list[tuple[CreditLevelChanged, CloudEvent]]
+) -> None:
+    """Levels are the draw's strata; their history dates a period's levels. A run of changes
+    (a rescoring storm) is two statements."""
+    timed = [(change, event.time) for change, event in changes]
+    await directory.set_levels(session, timed)
+    await history.record_levels(session, timed)
+
+
 async def on_level(session: AsyncSession, change: CreditLevelChanged, event: CloudEvent) -> None:
-    """Levels are the draw's strata; their history dates a period's levels."""
-    await directory.set_level(session, change, event.time)
-    await history.record_level(session, change, event.time)
+    """One level change (a run of one)."""
+    await on_levels(session, [(change, event)])
 
 
 async def on_survey(session: AsyncSession, survey: SurveyRecorded, _: CloudEvent) -> None:
@@ -91,7 +100,7 @@ async def on_fact(session: AsyncSession, fact: CreditFactRecorded, _: CloudEvent
     await directory.mirror_result(session, fact)
 
 
-CONSUMERS = [
+CONSUMERS = in_lanes(
     Consumer(
         "inspection-registry",
         "REGISTRY",
@@ -111,11 +120,11 @@ CONSUMERS = [
         "inspection-credit",
         "CREDIT",
         {
-            "credit.level.changed.v1": on_level,
+            "credit.level.changed.v1": Batched(on_levels),
             "credit.fact.recorded.v1": on_fact,
             "credit.model.published.v1": on_model,
             "credit.recognition.granted.v1": on_recognition,
             "credit.recognition.revoked.v1": on_recognition,
         },
     ),
-]
+)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import uuid
 
-from sqlalchemy import update
+from sqlalchemy import BigInteger, DateTime, String, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.db import newer_than_mirrored
+from kit.db import newer_than_mirrored, once_each, values_table
 from kit.events import AlertClosed, AlertRaised, CloudEvent, CreditLevelChanged, ModelPublished
-from kit.inbox import Consumer
+from kit.inbox import Batched, Consumer, in_lanes
 from services.registry.batches import service as batches
 from services.registry.batches.models import Lot
 from services.registry.enterprises.models import Enterprise
@@ -21,42 +21,66 @@ from services.registry.programme.honours import service as honours
 log = logging.getLogger("registry.consumers")
 
 
+async def on_credit_levels(
+    session: AsyncSession, changes: list[tuple[CreditLevelChanged, CloudEvent]]
+) -> None:
+    """Mirror each level unless it is older than the one held; a fall into a level whose
+    measures say `removal_review` (D by default) raises a removal review (动态管理).
+    A run of changes (a rescoring job's storm) is one guarded Core UPDATE, so the version
+    (the ETag) stays: the level is credit's, not an edit a client could lose, and a client's
+    If-Match must not fail because credit spoke meanwhile."""
+    reviewed: set[str] | None = None
+    for chunk in once_each(changes, key=lambda item: item[0].uscc):
+        incoming = values_table(
+            uscc=([c.uscc for c, _ in chunk], String()),
+            level=([c.to_level for c, _ in chunk], String()),
+            seq=([c.sequence for c, _ in chunk], BigInteger()),
+            at=([e.time for _, e in chunk], DateTime(timezone=True)),
+        )
+        mirrored = set(
+            await session.scalars(
+                update(Enterprise)
+                .where(
+                    Enterprise.uscc == incoming.c.uscc,
+                    newer_than_mirrored(
+                        Enterprise.credit_level_seq,
+                        Enterprise.credit_level_at,
+                        incoming.c.seq,
+                        incoming.c.at,
+                    ),
+                )
+                .values(
+                    credit_level=incoming.c.level,
+                    credit_level_at=incoming.c.at,
+                    credit_level_seq=incoming.c.seq,
+                )
+                .returning(Enterprise.uscc)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        for change, event in chunk:
+            if change.uscc not in mirrored:
+                log.info(
+                    "credit level %s for %s: unknown enterprise or stale", event.id, change.uscc
+                )
+                continue
+            if reviewed is None:
+                _, in_force = await measures.in_force(session)
+                reviewed = {level for level, effects in in_force.items() if effects.removal_review}
+            if change.to_level in reviewed and change.from_level not in reviewed:
+                reason = f"credit level fell to {change.to_level}" + (
+                    f": {change.cause}" if change.cause else ""
+                )
+                await memberships.request_removal_review(
+                    session, uscc=change.uscc, reason=reason, actor=event.source
+                )
+
+
 async def on_credit_level_changed(
     session: AsyncSession, change: CreditLevelChanged, event: CloudEvent
 ) -> None:
-    """Mirror the level unless it is older than the one held; a fall into a level whose
-    measures say `removal_review` (D by default) raises a removal review (动态管理).
-    One guarded UPDATE, and a Core one, so the version
-    (the ETag) stays: the level is credit's, not an edit a client could lose, and a client's
-    If-Match must not fail because credit spoke meanwhile."""
-    mirrored = await session.scalar(
-        update(Enterprise)
-        .where(
-            Enterprise.uscc == change.uscc,
-            newer_than_mirrored(
-                Enterprise.credit_level_seq, Enterprise.credit_level_at, change.sequence, event.time
-            ),
-        )
-        .values(
-            credit_level=change.to_level,
-            credit_level_at=event.time,
-            credit_level_seq=change.sequence,
-        )
-        .returning(Enterprise.uscc)
-        .execution_options(synchronize_session=False)
-    )
-    if mirrored is None:
-        log.info("credit level %s for %s: unknown enterprise or stale", event.id, change.uscc)
-        return
-    _, in_force = await measures.in_force(session)
-    reviewed = {level for level, effects in in_force.items() if effects.removal_review}
-    if change.to_level in reviewed and change.from_level not in reviewed:
-        reason = f"credit level fell to {change.to_level}" + (
-            f": {change.cause}" if change.cause else ""
-        )
-        await memberships.request_removal_review(
-            session, uscc=change.uscc, reason=reason, actor=event.source
-        )
+    """One level change (a run of one)."""
+    await on_credit_levels(session, [(change, event)])
 
 
 async def on_model_published(
@@ -87,12 +111,12 @@ async def on_alert_closed(session: AsyncSession, closed: AlertClosed, event: Clo
     await honours.alert_closed(session, closed)
 
 
-CONSUMERS = [
+CONSUMERS = in_lanes(
     Consumer(
         "registry-credit-levels",
         "CREDIT",
         {
-            "credit.level.changed.v1": on_credit_level_changed,
+            "credit.level.changed.v1": Batched(on_credit_levels),
             "credit.model.published.v1": on_model_published,
         },
     ),
@@ -104,4 +128,4 @@ CONSUMERS = [
             "inspection.alert.closed.v1": on_alert_closed,
         },
     ),
-]
+)

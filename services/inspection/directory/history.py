@@ -5,6 +5,7 @@ analysis read a period's figures from them, not today's directory."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -39,18 +40,23 @@ async def record_membership(
     await session.flush()  # the figures' queries are plain SQL (no autoflush)
 
 
-async def record_level(session: AsyncSession, change: CreditLevelChanged, at: datetime) -> None:
-    """Keep every level credit announced, at its event's time."""
-    session.add(
-        LevelHistory(
-            uscc=change.uscc,
-            level=change.to_level,
-            at=at,
-            sequence=change.sequence,
-            model_version=change.model_version,
-        )
+async def record_levels(
+    session: AsyncSession, changes: Sequence[tuple[CreditLevelChanged, datetime]]
+) -> None:
+    """Keep every level credit announced, at its event's time (one INSERT for a run)."""
+    await session.execute(
+        insert(LevelHistory),
+        [
+            {
+                "uscc": c.uscc,
+                "level": c.to_level,
+                "at": at,
+                "sequence": c.sequence,
+                "model_version": c.model_version,
+            }
+            for c, at in changes
+        ],
     )
-    await session.flush()
 
 
 async def mirror_survey(session: AsyncSession, survey: SurveyRecorded) -> None:

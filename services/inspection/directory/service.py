@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import String, any_, bindparam, select, update
+from sqlalchemy import BigInteger, DateTime, Integer, String, any_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.db import get_or_404, newer_than_mirrored
+from kit.db import get_or_404, newer_than_mirrored, once_each, values_table
 from kit.events import (
     RESULT_FACT_KINDS,
     AgencyRegistered,
@@ -123,27 +123,51 @@ async def set_zone(session: AsyncSession, *, uscc: str, zone: str, member: bool)
     entry.zones = sorted(zones)
 
 
-async def set_level(session: AsyncSession, change: CreditLevelChanged, at: datetime) -> None:
-    """Credit's level, unless an older event arrives late; retried (raises) while registry's
-    announcement of the enterprise has not arrived. One statement on the usual path."""
-    updated = await session.scalar(
-        update(DirectoryEntry)
-        .where(
-            DirectoryEntry.uscc == change.uscc,
-            newer_than_mirrored(
-                DirectoryEntry.level_seq, DirectoryEntry.level_at, change.sequence, at
-            ),
+async def set_levels(
+    session: AsyncSession, changes: Sequence[tuple[CreditLevelChanged, datetime]]
+) -> None:
+    """Credit's levels (each at its event's time), unless an older event arrives late; one
+    statement per run (a rescoring storm's batch). Retried (raises) while registry's
+    announcement of an enterprise has not arrived."""
+    for run in once_each(changes, key=lambda item: item[0].uscc):
+        incoming = values_table(
+            uscc=([c.uscc for c, _ in run], String()),
+            level=([c.to_level for c, _ in run], String()),
+            seq=([c.sequence for c, _ in run], BigInteger()),
+            at=([at for _, at in run], DateTime(timezone=True)),
+            model_version=([c.model_version for c, _ in run], Integer()),
         )
-        .values(
-            level=change.to_level,
-            level_at=at,
-            level_seq=change.sequence,
-            model_version=change.model_version,
+        updated = set(
+            await session.scalars(
+                update(DirectoryEntry)
+                .where(
+                    DirectoryEntry.uscc == incoming.c.uscc,
+                    newer_than_mirrored(
+                        DirectoryEntry.level_seq,
+                        DirectoryEntry.level_at,
+                        incoming.c.seq,
+                        incoming.c.at,
+                    ),
+                )
+                .values(
+                    level=incoming.c.level,
+                    level_at=incoming.c.at,
+                    level_seq=incoming.c.seq,
+                    model_version=incoming.c.model_version,
+                )
+                .returning(DirectoryEntry.uscc)
+                .execution_options(synchronize_session=False)
+            )
         )
-        .returning(DirectoryEntry.uscc)
-    )
-    if updated is None and await session.get(DirectoryEntry, change.uscc) is None:
-        raise LookupError(f"enterprise {change.uscc} not announced yet")
+        rest = {c.uscc for c, _ in run} - updated
+        if rest:
+            known = set(
+                await session.scalars(
+                    select(DirectoryEntry.uscc).where(DirectoryEntry.uscc.in_(rest))
+                )
+            )
+            if missing := rest - known:
+                raise LookupError(f"enterprises {sorted(missing)} not announced yet")
 
 
 async def mirror_recognition(session: AsyncSession, recognition: RecognitionChanged) -> None:

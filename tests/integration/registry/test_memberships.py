@@ -340,3 +340,36 @@ async def test_a_fall_to_level_d_puts_admitted_memberships_under_review(
     suspended = DecisionIn(decision=Decision.suspend, reason="信用等级 D")
     await service.decide(session, row, decision_in=suspended, principal=office)
     assert row.review_requested_at is None and row.review_reason is None
+
+
+async def test_a_run_of_level_changes_is_mirrored_in_one_call(
+    session: AsyncSession, office: Principal, zone: str, registered: Registered
+) -> None:
+    """A rescoring storm's run: several enterprises at once, one of them twice (in order),
+    a stale change skipped, an unknown enterprise ignored, the fall to D still reviewed."""
+    first, second = await registered(), await registered()
+    admitted = await service.apply(
+        session, zone, application=ApplicationIn(uscc=second), principal=office
+    )
+    await service.decide(
+        session, admitted, decision_in=DecisionIn(decision=Decision.admit), principal=office
+    )
+    run = [
+        _level_event(first, "B", sequence=2, from_level="A"),
+        _level_event(second, "C", sequence=5, from_level="B"),
+        _level_event("91330226MA2XXXXX0X", "D", sequence=1, from_level="B"),
+        _level_event(first, "C", sequence=3, from_level="B"),
+        _level_event(second, "D", sequence=6, from_level="C"),
+        _level_event(second, "B", sequence=4, from_level="A"),  # older, arriving last
+    ]
+    await consumers.on_credit_levels(
+        session, [(CreditLevelChanged.model_validate(e.data), e) for e in run]
+    )
+    levels = {
+        u: (e.credit_level, e.credit_level_seq)
+        for u in (first, second)
+        if (e := await session.get(Enterprise, u, populate_existing=True)) is not None
+    }
+    assert levels == {first: ("C", 3), second: ("D", 6)}
+    reviews = [e for e in await emitted(session) if e[0].endswith("review_requested.v1")]
+    assert [s for _, s, _ in reviews] == [second]
