@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import gc
+import hashlib
 import logging
 import os
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_address
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -153,6 +157,58 @@ async def run_every(periodic: Periodic, sessionmaker: async_sessionmaker[AsyncSe
         await asyncio.sleep(periodic.every_s)
 
 
+def _exchange(
+    settings: ServiceSettings,
+    nats: NatsConnection,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    consumers: Sequence[Consumer],
+) -> Callable[[], list[Awaitable[None]]]:
+    """The service's side of the exchange: its outbox relay and its durable consumers."""
+
+    def start() -> list[Awaitable[None]]:
+        relay = OutboxRelay(
+            nats,
+            service=settings.service_name,
+            database_url=settings.database_url,
+            batch=settings.outbox_batch,
+            poll_s=settings.outbox_poll_s,
+        )
+        work: list[Awaitable[None]] = [relay.run()]
+        if settings.consumers_enabled and consumers:
+            work += [ConsumerRunner(c, nats, sessionmaker).run() for c in consumers]
+            work.append(RetryRunner(settings.service_name, consumers, nats, sessionmaker).run())
+        return work
+
+    return start
+
+
+async def one_per_host(
+    settings: ServiceSettings, start: Callable[[], list[Awaitable[None]]]
+) -> None:
+    """Run the exchange in one worker process of the service per host: the worker holding an
+    exclusive lock on a file named for the service and its database runs it, the others wait
+    for the lock (taken over within a second when that worker dies). One relay and one
+    fetcher per durable instead of one per worker: fuller batches, half the idle polling.
+    Replicas on other hosts (pods) each run their own, as before."""
+    key = hashlib.sha256(f"{settings.service_name} {settings.database_url}".encode()).hexdigest()
+    path = (
+        Path(settings.exchange_lock_dir or tempfile.gettempdir()) / f"zone-exchange-{key[:16]}.lock"
+    )
+    with path.open("a") as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(1)
+        log.info(
+            "%s: this worker (pid %d) runs the outbox relay and consumers",
+            settings.service_name,
+            os.getpid(),
+        )
+        await asyncio.gather(*start())
+
+
 def create_service_app(
     settings: ServiceSettings,
     *,
@@ -202,14 +258,6 @@ def create_service_app(
             )
             app.state.nats = nats
             await nats.start()
-            relay = OutboxRelay(
-                nats,
-                service=settings.service_name,
-                database_url=settings.database_url,
-                batch=settings.outbox_batch,
-                poll_s=settings.outbox_poll_s,
-            )
-            tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
         tasks.append(asyncio.create_task(prune_forever(engine, settings, messaging=use_nats)))
         revocations = settings.revocations_source if settings.behind_gateway else None
         if revocations:
@@ -220,18 +268,11 @@ def create_service_app(
         ]
         if on_startup is not None:
             await on_startup(app)
-        if use_nats and settings.consumers_enabled:
-            tasks += [
-                asyncio.create_task(
-                    ConsumerRunner(c, app.state.nats, app.state.sessionmaker).run(), name=c.durable
-                )
-                for c in consumers
-            ]
-            if consumers:
-                retries = RetryRunner(
-                    settings.service_name, consumers, app.state.nats, app.state.sessionmaker
-                )
-                tasks.append(asyncio.create_task(retries.run(), name=retries.durable))
+        if use_nats:
+            exchange = _exchange(settings, app.state.nats, app.state.sessionmaker, consumers)
+            tasks.append(
+                asyncio.create_task(one_per_host(settings, exchange), name="outbox-and-consumers")
+            )
         # Everything alive now lives as long as the process: out of the collector's way, so a
         # full collection under load walks only request garbage (shorter tail latencies).
         gc.collect()

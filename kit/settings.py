@@ -87,6 +87,9 @@ class ServiceSettings(PiiSettings):
     outbox_poll_s: float = 1.0
     outbox_batch: int = 200
     consumers_enabled: bool = True
+    # Where the workers of one service on one host agree which of them runs the outbox
+    # relay and the consumers (kit.app.one_per_host); default: the system's temp folder.
+    exchange_lock_dir: str = ""
     # Housekeeping: sent outbox rows and applied inbox ids are kept this long, then pruned.
     outbox_retention_days: int = 7
     # Longer than the streams keep events (365 days): any copy of an event still on a stream
