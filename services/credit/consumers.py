@@ -21,7 +21,7 @@ from kit.events import (
     TaskCompleted,
     TrainingAttended,
 )
-from kit.inbox import Consumer, in_lanes
+from kit.inbox import Batched, Consumer, in_lanes
 from kit.validation import CHINA
 from services.credit.agencies import service as agencies
 from services.credit.config import settings
@@ -63,16 +63,10 @@ async def on_agency(session: AsyncSession, agency: AgencyRegistered, _: CloudEve
 
 
 async def on_registered(
-    session: AsyncSession, registered: EnterpriseRegistered, event: CloudEvent
+    session: AsyncSession, registered: list[tuple[EnterpriseRegistered, CloudEvent]]
 ) -> None:
-    """An announced enterprise starts at the base score."""
-    await scores.announce(
-        session,
-        uscc=registered.uscc,
-        name=registered.name,
-        industry=registered.industry,
-        at=event.time,
-    )
+    """Announced enterprises start at the base score (a run of them in one call)."""
+    await scores.announce(session, [(e, event.time) for e, event in registered])
 
 
 async def on_commitment_countersigned(
@@ -256,7 +250,7 @@ CONSUMERS = in_lanes(
         "REGISTRY",
         {
             "registry.agency.registered.v1": on_agency,
-            "registry.enterprise.registered.v1": on_registered,
+            "registry.enterprise.registered.v1": Batched(on_registered),
             "registry.commitment.countersigned.v1": on_commitment_countersigned,
             "registry.commitment.breached.v1": on_commitment_breached,
             "registry.commitment.ended.v1": on_commitment_ended,

@@ -13,13 +13,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.db import utcnow
-from kit.events import CreditLevelChanged
+from kit.events import CreditLevelChanged, EnterpriseRegistered, make_event
+from kit.ids import uuid7
+from kit.outbox import emit
 from kit.pagination import PageParams, keyset_page
 from kit.problems import NotFound, ProblemError
 from kit.uscc import normalize
 from services.credit.config import settings
 from services.credit.domain import LEVEL_NAMES, LEVEL_ORDER, Level
-from services.credit.events import publish
+from services.credit.events import SOURCE, publish
 from services.credit.facts.models import Fact
 from services.credit.policy import service as policy
 from services.credit.scores.models import CreditEnterprise, LevelChange
@@ -100,36 +102,78 @@ async def get_announced(session: AsyncSession, uscc: str) -> CreditEnterprise:
 
 
 async def announce(
-    session: AsyncSession, *, uscc: str, name: str, industry: str | None, at: datetime
+    session: AsyncSession, registered: Sequence[tuple[EnterpriseRegistered, datetime]]
 ) -> None:
-    """Registry announced an enterprise: it starts at the base score, at the level that gives."""
+    """Registry announced enterprises (each at its event's time): each starts at the base
+    score, at the level that gives, with its first level change and event. A run of
+    announcements (an import's registrations) is three statements; one announced before is
+    left as it is."""
     version, model = await policy.current(session)
-    evaluation = evaluate(model, [], at)
-    created = await session.scalar(
-        insert(CreditEnterprise)
-        .values(
-            uscc=uscc,
-            name=name,
-            industry=industry,
-            registered_at=at,
-            score=evaluation.score,
-            level=evaluation.level.value,
-            model_version=version,
-            computed_at=at,
+    first = {e.uscc: (e, at) for e, at in reversed(registered)}  # the first one counts
+    evaluations = {uscc: evaluate(model, [], at) for uscc, (_, at) in first.items()}
+    created = set(
+        await session.scalars(
+            insert(CreditEnterprise)
+            .values(
+                [
+                    {
+                        "uscc": uscc,
+                        "name": e.name,
+                        "industry": e.industry,
+                        "registered_at": at,
+                        "score": evaluations[uscc].score,
+                        "level": evaluations[uscc].level.value,
+                        "model_version": version,
+                        "computed_at": at,
+                    }
+                    for uscc, (e, at) in first.items()
+                ]
+            )
+            .on_conflict_do_nothing()
+            .returning(CreditEnterprise.uscc)
         )
-        .on_conflict_do_nothing()
-        .returning(CreditEnterprise.uscc)
     )
-    if created is not None:
-        await _level_changed(
-            session,
-            uscc=uscc,
-            from_level=None,
-            evaluation=evaluation,
-            version=version,
-            cause="registered: base score",
-            sequence=1,
-        )
+    if not created:
+        return
+    cause = "registered: base score"
+    await session.execute(
+        insert(LevelChange),
+        [
+            {
+                "id": uuid7(),
+                "uscc": uscc,
+                "from_level": None,
+                "to_level": evaluations[uscc].level.value,
+                "score": evaluations[uscc].score,
+                "model_version": version,
+                "cause": cause,
+                "changed_at": evaluations[uscc].at,
+            }
+            for uscc in first
+            if uscc in created
+        ],
+    )
+    await emit(
+        session,
+        *(
+            make_event(
+                source=SOURCE,
+                type="credit.level.changed.v1",
+                subject=uscc,
+                data=CreditLevelChanged(
+                    uscc=uscc,
+                    from_level=None,
+                    to_level=evaluations[uscc].level.value,
+                    score=evaluations[uscc].score,
+                    model_version=version,
+                    cause=cause,
+                    sequence=1,
+                ),
+            )
+            for uscc in first
+            if uscc in created
+        ),
+    )
 
 
 async def rescore(

@@ -59,7 +59,7 @@ def announced(session: AsyncSession) -> Callable[..., Awaitable[str]]:
             subject=uscc,
             data=registered,
         )
-        await consumers.on_registered(session, registered, event)
+        await consumers.on_registered(session, [(registered, event)])
         return uscc
 
     return announce

@@ -20,7 +20,7 @@ from kit.events import (
 )
 from services.credit import consumers
 from services.credit.facts.models import Fact
-from services.credit.scores.models import CreditEnterprise
+from services.credit.scores.models import CreditEnterprise, LevelChange
 from tests.helpers import new_uscc
 from tests.integration.conftest import emitted
 
@@ -41,9 +41,9 @@ async def test_an_announced_enterprise_starts_at_the_base_score_once(
     uscc = new_uscc()
     registered = EnterpriseRegistered(uscc=uscc, name="宁海灯具有限公司", industry="lighting")
     first = _event("registry", "registry.enterprise.registered.v1", uscc, registered)
-    await consumers.on_registered(session, registered, first)
+    await consumers.on_registered(session, [(registered, first)])
     again = _event("registry", "registry.enterprise.registered.v1", uscc, registered)
-    await consumers.on_registered(session, registered, again)
+    await consumers.on_registered(session, [(registered, again)])
 
     row = await session.get_one(CreditEnterprise, uscc)
     assert (row.score, row.level, row.model_version, row.industry) == (100, "B", 1, "lighting")
@@ -51,6 +51,27 @@ async def test_an_announced_enterprise_starts_at_the_base_score_once(
     assert [(t, d["to_level"], d["sequence"]) for t, _, d in await emitted(session)] == [
         ("credit.level.changed.v1", "B", 1)
     ]
+
+
+async def test_a_run_of_announcements_is_applied_at_once(session: AsyncSession) -> None:
+    """An import's registrations in one call: each new enterprise once, at its own event's
+    time, with one level change and one event each; one announced twice counts once."""
+    usccs = [new_uscc() for _ in range(3)]
+    run = []
+    for uscc in [*usccs, usccs[0]]:
+        registered = EnterpriseRegistered(uscc=uscc, name=f"企业{uscc[-4:]}", industry="toys")
+        run.append(
+            (registered, _event("registry", "registry.enterprise.registered.v1", uscc, registered))
+        )
+    await consumers.on_registered(session, run)
+
+    rows = {u: await session.get_one(CreditEnterprise, u) for u in usccs}
+    assert {u: (r.level, r.registered_at) for u, r in rows.items()} == {
+        u: ("B", event.time) for (_, event), u in zip(run, usccs, strict=False)
+    }
+    changes = await session.scalars(select(LevelChange).where(LevelChange.uscc.in_(usccs)))
+    assert sorted(c.uscc for c in changes) == sorted(usccs)
+    assert sorted(s for _, s, _ in await emitted(session)) == sorted(usccs)
 
 
 async def test_a_spot_check_result_is_one_fact_however_often_it_is_delivered(
