@@ -30,13 +30,18 @@ async def on_agency(session: AsyncSession, agency: AgencyRegistered, _: CloudEve
     await directory.mirror_agency(session, agency)
 
 
-async def on_enterprise(
-    session: AsyncSession, registered: EnterpriseRegistered, _: CloudEvent
+async def on_enterprises(
+    session: AsyncSession, registered: list[tuple[EnterpriseRegistered, CloudEvent]]
 ) -> None:
-    """An enterprise enters the directory."""
-    await directory.announce(
-        session, uscc=registered.uscc, name=registered.name, industry=registered.industry
-    )
+    """Enterprises enter the directory (a run of them in one statement)."""
+    await directory.announce(session, [e for e, _ in registered])
+
+
+async def on_enterprise(
+    session: AsyncSession, registered: EnterpriseRegistered, event: CloudEvent
+) -> None:
+    """One enterprise (a run of one)."""
+    await on_enterprises(session, [(registered, event)])
 
 
 def on_membership(member: bool) -> Handler:
@@ -106,7 +111,7 @@ CONSUMERS = in_lanes(
         "REGISTRY",
         {
             "registry.agency.registered.v1": on_agency,
-            "registry.enterprise.registered.v1": on_enterprise,
+            "registry.enterprise.registered.v1": Batched(on_enterprises),
             "registry.membership.admitted.v1": on_membership(True),
             "registry.membership.reinstated.v1": on_membership(True),
             "registry.membership.suspended.v1": on_membership(False),

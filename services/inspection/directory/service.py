@@ -16,6 +16,7 @@ from kit.events import (
     AgencyRegistered,
     CreditFactRecorded,
     CreditLevelChanged,
+    EnterpriseRegistered,
     ModelPublished,
     RecognitionChanged,
 )
@@ -59,13 +60,18 @@ async def search(
     return await keyset_page(session, query, keys=[DirectoryEntry.uscc], page=page)
 
 
-async def announce(session: AsyncSession, *, uscc: str, name: str, industry: str | None) -> None:
-    """Registry registered an enterprise."""
-    await session.execute(
-        insert(DirectoryEntry)
-        .values(uscc=uscc, name=name, industry=industry, zones=[])
-        .on_conflict_do_update(index_elements=["uscc"], set_={"name": name, "industry": industry})
-    )
+async def announce(session: AsyncSession, registered: Sequence[EnterpriseRegistered]) -> None:
+    """Registry registered enterprises (a later announcement renames): one upsert per run."""
+    for run in once_each(registered, key=lambda e: e.uscc):
+        upsert = insert(DirectoryEntry).values(
+            [{"uscc": e.uscc, "name": e.name, "industry": e.industry, "zones": []} for e in run]
+        )
+        await session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["uscc"],
+                set_={"name": upsert.excluded.name, "industry": upsert.excluded.industry},
+            )
+        )
 
 
 async def mirror_agency(session: AsyncSession, agency: AgencyRegistered) -> None:
