@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import ColumnElement, DateTime, MetaData, TextClause, case, event, func, literal
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -23,6 +26,7 @@ from sqlalchemy.types import TypeEngine
 from kit.problems import NotFound
 from kit.settings import ServiceSettings
 
+log = logging.getLogger("kit.db")
 T = TypeVar("T")
 
 # Stable constraint names across migrations (Polar's kit/db/models/base.py does the same).
@@ -203,3 +207,36 @@ def once_each(items: Sequence[T], key: Callable[[T], Any]) -> Iterator[list[T]]:
         seen.add(key(item))
     if piece:
         yield piece
+
+
+async def listen(
+    dsn: str,
+    channel: str,
+    wake: asyncio.Event,
+    *,
+    measure: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+    every_s: float = 2.0,
+) -> None:
+    """LISTEN on `channel` on a raw connection (`dsn`, libpq form) and set `wake` on every
+    notification, and once on each (re)connect to catch up with what was committed while
+    away; `measure(conn)` runs every `every_s` on the same connection. Reconnects after
+    outages; cancel to stop. Notifications are transactional: sent on commit, never for a
+    rolled-back write."""
+    while True:
+        conn: asyncpg.Connection | None = None
+        try:
+            conn = await asyncpg.connect(dsn, timeout=3)
+            await conn.add_listener(channel, lambda *_: wake.set())
+            wake.set()
+            while not conn.is_closed():
+                if measure is not None:
+                    await measure(conn)
+                await asyncio.sleep(every_s)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.debug("listener on %s reconnecting: %r", channel, exc)
+            await asyncio.sleep(1)
+        finally:
+            if conn is not None and not conn.is_closed():
+                conn.terminate()

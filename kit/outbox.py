@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kit import locks, tracing
-from kit.db import Base, utcnow
+from kit.db import Base, listen, utcnow
 from kit.events import CloudEvent, make_event
 from kit.failpoints import failpoint
 from kit.locks import Lock
@@ -268,24 +268,11 @@ class OutboxRelay:
         return len(rows)
 
     async def _listen(self) -> None:
-        """LISTEN for commits that wrote outbox rows, measure the backlog; reconnect after
-        outages."""
-        while True:
-            conn: asyncpg.Connection | None = None
-            try:
-                conn = await asyncpg.connect(self.dsn, timeout=3)
-                await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
-                self._wake.set()  # catch up with anything committed while we were away
-                while not conn.is_closed():
-                    measured = await conn.fetchrow(MEASURE_SQL)
-                    BACKLOG.labels(self.service).set(measured["backlog"])
-                    OLDEST.labels(self.service).set(float(measured["age"]))
-                    await asyncio.sleep(2)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.debug("outbox listener reconnecting: %r", exc)
-                await asyncio.sleep(1)
-            finally:
-                if conn is not None and not conn.is_closed():
-                    conn.terminate()
+        """LISTEN for commits that wrote outbox rows, measure the backlog every 2 s."""
+
+        async def measure(conn: asyncpg.Connection) -> None:
+            measured = await conn.fetchrow(MEASURE_SQL)
+            BACKLOG.labels(self.service).set(measured["backlog"])
+            OLDEST.labels(self.service).set(float(measured["age"]))
+
+        await listen(self.dsn, NOTIFY_CHANNEL, self._wake, measure=measure)

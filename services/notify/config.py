@@ -29,10 +29,11 @@ class NotifySettings(ServiceSettings):
     # that is down for a minute does not disable it.
     disable_after_failures: int = 100
     disable_after_s: float = 3 * 24 * 3600.0
-    # Concurrent deliveries per process, rows claimed per round, idle poll.
+    # Concurrent deliveries per process, rows claimed per round, and the poll for retries that
+    # come due (a delivery due at once wakes the dispatchers through `LISTEN deliveries`).
     dispatch_concurrency: int = 128
     dispatch_batch: int = 500
-    dispatch_poll_s: float = 0.2
+    dispatch_poll_s: float = 1.0
     # The zone office's agency: it receives every risk warning.
     office_agency: str = "commerce"
 

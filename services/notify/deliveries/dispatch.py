@@ -10,6 +10,7 @@ leaves its claimed rows leased; when the lease ends they are sent again with the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
@@ -25,11 +26,13 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kit.db import utcnow
+from kit.db import listen, utcnow
 from kit.events import DeliveryFailed
+from kit.outbox import asyncpg_dsn
 from kit.problems import is_outage
 from services.notify import signing, ssrf
 from services.notify.config import settings
+from services.notify.deliveries.models import WAKE_CHANNEL
 from services.notify.events import publish
 from services.notify.inbox.service import Recipient, send
 
@@ -85,6 +88,7 @@ class Dispatcher:
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
         self.sessionmaker = sessionmaker
+        self._wake = asyncio.Event()
         self._allowed = ssrf.allow_list(settings.webhook_allow)
         for outcome in OUTCOMES:  # at 0 from the start, as `WebhooksFailing` needs
             DELIVERED.labels(outcome)
@@ -96,18 +100,28 @@ class Dispatcher:
             use_dns_cache=False,  # every connection's addresses pass the guard
         )
         timeout = aiohttp.ClientTimeout(total=settings.webhook_timeout_s)
+        # Woken on commit of a delivery due now; retries set for later are found by the poll.
+        listener = asyncio.create_task(
+            listen(asyncpg_dsn(settings.database_url), WAKE_CHANNEL, self._wake),
+            name="webhook-dispatch-listen",
+        )
         async with aiohttp.ClientSession(
             connector=connector, timeout=timeout, auto_decompress=False
         ) as http:
-            while True:
-                try:
-                    sent = await self.round(http)
-                except Exception as exc:  # an outage: wait and try again
-                    if not is_outage(exc):
-                        log.exception("dispatch round failed")
-                    sent = 0
-                if sent == 0:
-                    await asyncio.sleep(settings.dispatch_poll_s)
+            try:
+                while True:
+                    self._wake.clear()
+                    try:
+                        sent = await self.round(http)
+                    except Exception as exc:  # an outage: wait and try again
+                        if not is_outage(exc):
+                            log.exception("dispatch round failed")
+                        sent = 0
+                    if sent == 0:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._wake.wait(), settings.dispatch_poll_s)
+            finally:
+                listener.cancel()
 
     async def round(self, http: aiohttp.ClientSession) -> int:
         """Claim, send, record; returns how many were attempted."""

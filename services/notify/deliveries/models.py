@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import DDL, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -56,3 +56,18 @@ class Attempt(Base):
     status_code: Mapped[int | None] = mapped_column(default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     duration_ms: Mapped[int] = mapped_column(default=0)
+
+
+WAKE_CHANNEL = "deliveries"
+# A delivery due now (a new one, or one a replay or re-enabled webhook made pending) wakes the
+# dispatchers on commit; a retry set for later does not (they poll for those every second).
+WAKE_TRIGGER_DDL = [
+    "CREATE OR REPLACE FUNCTION deliveries_wake() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    f"BEGIN PERFORM pg_notify('{WAKE_CHANNEL}', ''); RETURN NULL; END $$",
+    "DROP TRIGGER IF EXISTS deliveries_wake ON deliveries",
+    "CREATE TRIGGER deliveries_wake AFTER INSERT OR UPDATE OF status, next_attempt_at "
+    "ON deliveries FOR EACH ROW WHEN (NEW.status = 'pending' AND NEW.next_attempt_at <= now()) "
+    "EXECUTE FUNCTION deliveries_wake()",
+]
+for _statement in WAKE_TRIGGER_DDL:
+    event.listen(Delivery.__table__, "after_create", DDL(_statement))  # type: ignore[no-untyped-call]

@@ -3,16 +3,24 @@ not take (its dead letters): held failed while it is disabled, replayed once re-
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
+import asyncpg
 import pytest
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, pool, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from kit.auth import Principal
+from kit.db import utcnow
 from kit.events import EnterpriseUpdated
+from kit.outbox import asyncpg_dsn
 from kit.problems import Conflict, NotFound
 from services.notify.deliveries import service
+from services.notify.deliveries.models import WAKE_CHANNEL
 from services.notify.models import Delivery, Subscription
 from services.notify.subscriptions import service as subscriptions
 from services.notify.subscriptions.schemas import SubscriptionIn, SubscriptionPatch
@@ -87,3 +95,48 @@ async def test_a_disabled_webhook_s_deliveries_wait_failed_and_are_replayed_once
     replayed = await service.replay(session, await service.get(session, held.id, samr, lock=True))
     assert replayed.status == "pending" and replayed.window_start > held.created_at
     assert replayed.next_attempt_at == replayed.window_start and replayed.lease_until is None
+
+
+async def test_a_delivery_due_now_wakes_the_dispatchers_on_commit(
+    migrated: Callable[[str], str], samr: Principal
+) -> None:
+    """`LISTEN deliveries` hears a committed delivery that is due now (a new one, or one
+    made pending again), not one whose retry is set for later, nor a rolled-back one."""
+    url = migrated("notify")
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(asyncpg_dsn(url))
+    await listener.add_listener(WAKE_CHANNEL, lambda *args: heard.put_nowait(args[3]))
+    engine = create_async_engine(url, poolclass=pool.NullPool)
+    maker = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        async with maker() as session, session.begin():
+            hook = await subscriptions.create(session, _webhook("registry.>"), samr)
+
+        def delivery(**values: Any) -> Delivery:
+            return Delivery(
+                subscription_id=hook.id,
+                event_id=uuid.uuid4(),
+                event_type="registry.enterprise.updated.v1",
+                payload={},
+                **values,
+            )
+
+        async with maker() as session, session.begin():
+            session.add(delivery(next_attempt_at=utcnow() + timedelta(hours=1)))
+        async with maker() as session:
+            session.add(delivery())
+            await session.flush()
+            await session.rollback()
+        async with maker() as session, session.begin():
+            session.add(delivery())
+        await listener.execute(f"NOTIFY {WAKE_CHANNEL}, 'end'")  # after all of the above
+        got = [await asyncio.wait_for(heard.get(), timeout=10)]
+        while got[-1] != "end":
+            got.append(await asyncio.wait_for(heard.get(), timeout=10))
+        assert got == ["", "end"], "one wake-up: the delivery due now, committed"
+    finally:
+        async with maker() as session, session.begin():
+            await session.execute(delete(Delivery).where(Delivery.subscription_id == hook.id))
+            await session.execute(delete(Subscription).where(Subscription.id == hook.id))
+        await listener.close()
+        await engine.dispose()
