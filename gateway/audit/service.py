@@ -7,7 +7,8 @@ chain, its hash covering its own `seq`, `phase` and `intent_seq`. The other way 
 chained, the outcome in a column updated later) was refused: the audit table is append-only
 (a trigger refuses UPDATE), and a status outside the chain could be changed without a trace,
 though the status is what an auditor reads first. The price is two rows per write and a
-second group commit on the way back; `make bench` measures it (docs/performance.md).
+second group commit on the way back (which does not wait for its WAL flush: see `_write`);
+`make bench` measures it (docs/performance.md).
 
 Gap-free: `seq` is 1, 2, 3, … assigned by the writer while it holds the append lock, so a
 rolled-back batch leaves no hole (an identity column would). `verify` then tells a removed
@@ -25,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -80,6 +81,12 @@ def chain_hash(prev_hash: str, entry: dict[str, Any], alg: str = "sha256") -> st
     return HASHES[alg]((prev_hash + canonical(entry)).encode())
 
 
+AUDIT_LOCK = locks.key(Lock.AUDIT_APPEND)
+ASYNC_COMMIT_LOCKED = text(
+    "SELECT pg_advisory_xact_lock(:s, :i), set_config('synchronous_commit', 'off', true)"
+)
+
+
 class AuditWriter:
     """Appends entries in groups: one locked transaction numbers, links and inserts a batch.
 
@@ -126,7 +133,17 @@ class AuditWriter:
 
     async def _write(self, entries: list[dict[str, Any]]) -> list[int]:
         async with self.engine.begin() as conn:
-            await locks.hold(conn, Lock.AUDIT_APPEND)
+            if any(entry.get("phase") != "outcome" for entry in entries):
+                await locks.hold(conn, Lock.AUDIT_APPEND)
+            else:
+                # Outcomes alone commit without waiting for their WAL flush: the write they
+                # close was acknowledged by its intent's durable commit, and a crash in the
+                # next ~200 ms that loses one leaves the intent standing for it (as a failed
+                # outcome write does). WAL is sequential, so any later durable commit (the
+                # next intent) makes them durable too: the chain never has a hole.
+                await conn.execute(
+                    ASYNC_COMMIT_LOCKED, dict(zip(("s", "i"), AUDIT_LOCK, strict=True))
+                )
             last = (
                 await conn.execute(
                     select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)

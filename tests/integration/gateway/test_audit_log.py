@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import column, insert, pool, select, table, text
+from sqlalchemy import column, event, insert, pool, select, table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from deploy.launcher import ALEMBIC_INI, create_databases
@@ -131,6 +131,35 @@ async def test_a_failed_batch_leaves_no_gap(migrated) -> None:  # type: ignore[n
             await writer.append(_new_intent("gap-free-2", method="X" * 40))
         second = await writer.append(_new_intent("gap-free-3"))
         assert second == first + 1
+        assert (await _verify(engine, head=writer.head))["ok"] is True
+    finally:
+        await writer.close()
+        await engine.dispose()
+
+
+async def test_only_outcomes_alone_skip_the_wal_flush(migrated) -> None:  # type: ignore[no-untyped-def]
+    """An intent (what acknowledges a write) always commits durably, also in a batch with
+    outcomes; a batch of outcomes alone commits without waiting for its WAL flush."""
+    engine = create_async_engine(migrated("gateway"), poolclass=pool.NullPool)
+    statements: list[str] = []
+    event.listen(
+        engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2])
+    )
+    writer = AuditWriter(engine)
+
+    def asynchronous() -> bool:
+        found = any("synchronous_commit" in s for s in statements)
+        statements.clear()
+        return found
+
+    try:
+        intent = await writer.append(_new_intent("durable-1"))
+        assert not asynchronous()
+        outcome = _new_intent("durable-1", phase="outcome", intent_seq=intent, status=201)
+        await writer.append(outcome)
+        assert asynchronous()
+        await asyncio.gather(writer.append(outcome), writer.append(_new_intent("durable-2")))
+        assert not asynchronous()
         assert (await _verify(engine, head=writer.head))["ok"] is True
     finally:
         await writer.close()
