@@ -22,7 +22,6 @@ from gateway.auth.tokens import Signer
 from gateway.clients import service as clients
 from gateway.clients.router import router as clients_router
 from gateway.config import settings
-from gateway.dashboard.api import LoginRequired
 from gateway.dashboard.router import CsrfRefused, on_csrf_refused, on_login_required, static_url
 from gateway.dashboard.router import router as dashboard_router
 from gateway.dashboard.session import DashboardTokenMiddleware
@@ -38,6 +37,7 @@ from gateway.signing import service as signing
 from gateway.signing.router import router as signing_router
 from gateway.users import service as users
 from gateway.users.router import router as users_router
+from gateway.webui.api import LoginRequired
 from kit import locks
 from kit.app import Periodic, create_service_app
 from kit.auth import JwksVerifier

@@ -6,12 +6,12 @@ every key has both by construction, and a unit test checks none is empty.
 
 from __future__ import annotations
 
-from typing import Final
-
+from gateway.webui.words import DEFAULT_LANGUAGE as DEFAULT_LANGUAGE
+from gateway.webui.words import LANGUAGES as LANGUAGES
+from gateway.webui.words import Words as Words
+from gateway.webui.words import in_language
+from gateway.webui.words import language as language
 from kit import vocabulary
-
-LANGUAGES: Final = ("zh-CN", "en")
-DEFAULT_LANGUAGE: Final = "zh-CN"
 
 UI: dict[str, tuple[str, str]] = {
     # chrome
@@ -246,21 +246,6 @@ TABLES: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
-def language(value: str | None) -> str:
-    """A supported language from a query parameter or cookie; zh-CN otherwise."""
-    if value and value.lower().startswith("en"):
-        return "en"
-    return DEFAULT_LANGUAGE
-
-
-class Words(dict[str, str]):
-    """One table in one language; an unknown key shows itself rather than failing the page."""
-
-    def __missing__(self, key: str) -> str:
-        return key
-
-
 def words(lang: str) -> dict[str, Words]:
     """Every table in `lang`, for the templates: `t.ui.logout`, `t.stages[zone.stage]`."""
-    index = LANGUAGES.index(language(lang))
-    return {name: Words({k: v[index] for k, v in table.items()}) for name, table in TABLES.items()}
+    return in_language(TABLES, lang)

@@ -12,8 +12,8 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from gateway.dashboard import charts
-from gateway.dashboard.api import Api, Part, gather
 from gateway.dashboard.labels import Words
+from gateway.webui.api import Api, Part, gather
 
 CHINA = ZoneInfo("Asia/Shanghai")
 TREND_YEARS = 5

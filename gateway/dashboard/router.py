@@ -24,7 +24,6 @@ from fastapi.templating import Jinja2Templates
 
 from gateway.audit.middleware import AUDIT_ACTOR, AUDIT_AGENCY
 from gateway.dashboard import pages
-from gateway.dashboard.api import Api, LoginRequired, Part
 from gateway.dashboard.labels import words
 from gateway.dashboard.session import (
     LANG_COOKIE,
@@ -41,6 +40,7 @@ from gateway.dashboard.session import (
     to_login,
     token_of,
 )
+from gateway.webui.api import Api, LoginRequired, Part
 from kit.problems import NotFound
 from kit.uscc import normalize
 from kit.vocabulary import china_time

@@ -1,4 +1,4 @@
-"""The dashboard's only way to data: the API, with the signed-in user's own token.
+"""A front end's only way to data: the API, with the signed-in user's own token.
 
 Service paths go to the services over the gateway's pooled client (as the composite profile
 does), so each service applies its own access rules to the user; the gateway's own endpoints
@@ -11,6 +11,7 @@ page, to send the user to sign in again.
 from __future__ import annotations
 
 import asyncio
+import json as _json
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -113,8 +114,10 @@ class Api:
         json: Any = None,
         form: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        content: str | bytes | None = None,
     ) -> Part:
-        """One request; `service` is a service name or "gateway" for the gateway's own API."""
+        """One request; `service` is a service name or "gateway" for the gateway's own API.
+        `content` is a raw body (a bulk upload's JSON lines) with its Content-Type header."""
         query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
         target = path + (f"?{query}" if query else "")
         sent = {**self.headers, **(headers or {})}
@@ -127,9 +130,15 @@ class Api:
         timeout = PART_TIMEOUT if method == "GET" else WRITE_TIMEOUT
         try:
             async with self.upstreams.session.request(
-                method, base + target, headers=sent, json=json, timeout=timeout
+                method,
+                base + target,
+                headers=sent,
+                json=json,
+                data=content.encode() if isinstance(content, str) else content,
+                timeout=timeout,
             ) as response:
-                body = await response.json(content_type=None)
+                raw = await response.read()
+                body = _json.loads(raw) if raw.strip() else None
                 return _part(response.status, body, service)
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError):
             return Part("unavailable", detail=f"the {service} service did not answer")
