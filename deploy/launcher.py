@@ -192,7 +192,7 @@ class Stack:
         from deploy.seed import seed
 
         with pii_keys.in_process(self.pii_keys):
-            asyncio.run(seed(self.db_url("registry")))
+            asyncio.run(seed(self.db_url("registry"), demo_user=self.profile == "dev"))
 
     def service_env(self, name: str) -> dict[str, str]:
         """Environment of one service process."""
@@ -415,6 +415,8 @@ def _banner(stack: Stack) -> str:
         lines += [
             "  demo client demo-admin / demo-admin-secret (every scope; dev profile only)",
             f"  dashboard   {stack.url('gateway')}/  (demo-office / ninghai-zone-2017; dev only)",
+            f"  portal      {stack.url('gateway')}/portal/  "
+            "(demo-enterprise / ninghai-enterprise-2017; dev only)",
             "",
             "  Try:",
             f"    TOKEN=$(curl -s -d grant_type=client_credentials -d client_id=demo-admin "

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit import vocabulary
+from kit import commitments, vocabulary
 from kit.auth import ALL_SCOPES, Principal
 from kit.db import make_engine, make_sessionmaker
 from kit.events import AgencyRegistered
@@ -226,15 +226,14 @@ TOWNS = [
     "黄坛镇",
 ]
 PER_INDUSTRY = 40
-COMMITMENT_TEXT = (
-    "宁海县出口产品质量安全示范区企业质量诚信承诺书：本企业承诺严格遵守产品质量法律法规，"
-    "落实企业质量安全第一责任人责任，建立以出口产品批次管理为主线的质量可追溯制度，"
-    "如实报送质量信息，接受各成员单位监督。"
-)
+COMMITMENT_TEXT = commitments.TEXTS[commitments.CURRENT_VERSION]  # the county's one text
 
 
-async def seed(database_url: str, *, per_industry: int = PER_INDUSTRY) -> dict[str, int]:
-    """Load the demo data; running it again adds nothing."""
+async def seed(
+    database_url: str, *, per_industry: int = PER_INDUSTRY, demo_user: bool = False
+) -> dict[str, int]:
+    """Load the demo data; running it again adds nothing. `demo_user` (the dev profile's):
+    also the enterprise portal's `demo-enterprise` in the gateway's database."""
     engine = make_engine(ServiceSettings(database_url=database_url))
     maker = make_sessionmaker(engine)
     try:
@@ -244,7 +243,69 @@ async def seed(database_url: str, *, per_industry: int = PER_INDUSTRY) -> dict[s
         await engine.dispose()
     counts["labs"] = await seed_labs(sibling_database(database_url, "inspection"))
     await seed_credit_agencies(sibling_database(database_url, "credit"))
+    if demo_user:
+        await seed_enterprise_user(database_url)
     return counts
+
+
+# The enterprise portal's demo user (/portal/), dev profile only (the gateway deletes it at
+# start in any other): staff of the first admitted member by USCC.
+DEMO_ENTERPRISE_PASSWORD = "ninghai-enterprise-2017"  # noqa: S105 - dev only, printed at start
+DEMO_ENTERPRISE_SCOPES = [
+    "registry:read",
+    "registry:write",
+    "credit:read",
+    "credit:write",
+    "inspection:read",
+    "inspection:write",
+    "notify:read",
+    "notify:write",
+]
+
+
+async def seed_enterprise_user(database_url: str) -> str | None:
+    """`demo-enterprise` in the gateway's database, bound to the first admitted member's USCC,
+    so the portal can be tried at once; left alone when it exists. Its USCC, or None."""
+    from argon2 import PasswordHasher
+
+    from gateway.users.models import User
+    from gateway.users.service import DEMO_ENTERPRISE_USER
+    from services.registry.memberships.models import Membership
+
+    engine = make_engine(ServiceSettings(database_url=database_url))
+    try:
+        async with make_sessionmaker(engine)() as session:
+            uscc = await session.scalar(
+                select(Membership.uscc)
+                .where(Membership.status == "admitted")
+                .order_by(Membership.uscc)
+                .limit(1)
+            )
+    finally:
+        await engine.dispose()
+    if uscc is None:
+        return None
+    engine = make_engine(ServiceSettings(database_url=sibling_database(database_url, "gateway")))
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            if await session.get(User, DEMO_ENTERPRISE_USER) is None:
+                password_hash = await asyncio.to_thread(
+                    PasswordHasher().hash, DEMO_ENTERPRISE_PASSWORD
+                )
+                session.add(
+                    User(
+                        username=DEMO_ENTERPRISE_USER,
+                        password_hash=password_hash,
+                        name="企业演示用户 (demo)",
+                        kind="enterprise",
+                        uscc=uscc,
+                        scopes=DEMO_ENTERPRISE_SCOPES,
+                        active=True,
+                    )
+                )
+    finally:
+        await engine.dispose()
+    return uscc
 
 
 def sibling_database(database_url: str, name: str) -> str:
@@ -740,7 +801,7 @@ async def _membership(
                 zone_code=zone_code,
                 signatory="法定代表人",
                 signed_on=date(2018, 6, 1),
-                text_version="2017-v1",
+                text_version=commitments.CURRENT_VERSION,
                 text=COMMITMENT_TEXT,
             ),
             principal=SEED,

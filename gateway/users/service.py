@@ -110,6 +110,9 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
 
 DEMO_USER = "demo-office"
 DEMO_USER_PASSWORD = "ninghai-zone-2017"  # noqa: S105 - dev profile only, see ensure_demo_user
+# The enterprise portal's demo user, made by the dev profile's seed (deploy/seed.py): its USCC
+# is the seed's, which the gateway does not know.
+DEMO_ENTERPRISE_USER = "demo-enterprise"
 
 
 async def ensure_demo_user(session: AsyncSession) -> None:
@@ -143,8 +146,9 @@ async def ensure_demo_user(session: AsyncSession) -> None:
 
 
 async def remove_demo_user(session: AsyncSession) -> None:
-    """Outside dev the demo user must not exist, even in a database copied from dev."""
-    user = await session.get(User, DEMO_USER)
-    if user is not None:
-        await session.delete(user)
-        await session.flush()
+    """Outside dev the demo users must not exist, even in a database copied from dev."""
+    for name in (DEMO_USER, DEMO_ENTERPRISE_USER):
+        user = await session.get(User, name)
+        if user is not None:
+            await session.delete(user)
+    await session.flush()
