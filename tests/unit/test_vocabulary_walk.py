@@ -20,6 +20,7 @@ from kit.industries import Industry
 from kit.measures import Admission, LevelEffects
 from services.credit.domain import LEVEL_NAMES, FactKind, Level, Severity
 from services.credit.policy.schemas import LevelMeasures
+from services.credit.repairs.schemas import RepairOut
 from services.credit.scores.schemas import ContributionOut, LevelCode
 from services.credit.scoring import Measure
 from services.inspection.campaigns.schemas import CampaignOut
@@ -30,6 +31,7 @@ from services.inspection.risk.schemas import AlertStatus, RiskLevel, SignalKind,
 from services.inspection.tasks.schemas import TaskOut
 from services.notify.bulletins.schemas import BulletinIn
 from services.notify.inbox.router import Kind
+from services.notify.subscriptions.schemas import SubscriptionOut
 from services.notify.templates.router import Code
 from services.registry.batches.schemas import LotKind
 from services.registry.domain import STAGE_CODES, ScheduleStatus, Stage, ZoneLevel
@@ -91,6 +93,8 @@ WALKED: list[tuple[str, Any]] = [
     ("statuses", CommitmentStatus),
     ("statuses", ScheduleStatus),
     ("statuses", field(ContributionOut, "state")),
+    ("statuses", field(RepairOut, "status")),  # shown by the enterprise portal
+    ("statuses", field(SubscriptionOut, "status")),
     ("statuses", ["success", "denied", "failed", "intent"]),  # audit outcomes
 ]
 
