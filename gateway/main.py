@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.audit.middleware import AuditMiddleware
@@ -29,6 +29,11 @@ from gateway.dossier.router import router as dossier_router
 from gateway.lockouts import service as lockouts
 from gateway.lockouts.router import router as lockouts_router
 from gateway.openapi import merged_openapi
+from gateway.portal.router import PortalCsrfRefused
+from gateway.portal.router import on_csrf_refused as on_portal_csrf_refused
+from gateway.portal.router import on_login_required as on_portal_login_required
+from gateway.portal.router import router as portal_router
+from gateway.portal.session import PortalTokenMiddleware, portal_path
 from gateway.profile import router as profile_router
 from gateway.proxy import ProxyMiddleware, Upstreams, proxied_templates
 from gateway.ratelimit.middleware import RateLimitMiddleware, SharedBuckets, prune
@@ -180,12 +185,14 @@ app = create_service_app(
         dossier_router,
         docs,
         dashboard_router,
+        portal_router,
     ],
     inner_middleware=[ProxyMiddleware],
     outer_middleware=[
         (RateLimitMiddleware, {"settings": settings}),
         (AuditMiddleware, {}),
         (DashboardTokenMiddleware, {}),  # outside audit and rate limit: they see the user
+        (PortalTokenMiddleware, {}),
         (SecurityHeadersMiddleware, {}),
         *(
             [
@@ -230,8 +237,18 @@ app = create_service_app(
 # document, dashboard pages, long lists), streamed ones too; services answer the gateway
 # uncompressed (it does not pass Accept-Encoding on), so each answer is compressed once.
 app.add_middleware(GZipMiddleware, minimum_size=1000)
-# The dashboard answers these with pages and redirects, not problems.
-app.add_exception_handler(LoginRequired, on_login_required)
+# The dashboard and the portal answer these with pages and redirects, not problems.
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    """To the sign-in page of the front end the request was for."""
+    if portal_path(request.url.path):
+        return await on_portal_login_required(request, exc)
+    return await on_login_required(request, exc)
+
+
+app.add_exception_handler(LoginRequired, _login_required)
 app.add_exception_handler(CsrfRefused, on_csrf_refused)
+app.add_exception_handler(PortalCsrfRefused, on_portal_csrf_refused)
 # The token, revocation and introspection endpoints answer RFC 6749 errors, not problems.
 app.add_exception_handler(OAuthError, on_oauth_error)

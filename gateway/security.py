@@ -10,7 +10,7 @@ HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"cross-origin-resource-policy", b"same-origin"),
 ]
-# The dashboard's pages (gateway/dashboard/): scripts only from this origin, none inline and
+# The dashboard's and the portal's pages (gateway/dashboard/, gateway/portal/): scripts only from this origin, none inline and
 # no eval; inline styles stay allowed because ECharts styles its tooltips inline.
 DASHBOARD_CSP = (
     b"content-security-policy",
@@ -31,7 +31,9 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         api = scope["path"].startswith(("/v1/", "/oauth/"))
-        dashboard = scope["path"] == "/" or scope["path"].startswith(("/dashboard/", "/static/"))
+        dashboard = scope["path"] == "/" or scope["path"].startswith(
+            ("/dashboard/", "/static/", "/portal")
+        )
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

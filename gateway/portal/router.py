@@ -1,0 +1,733 @@
+"""The enterprise portal (企业服务门户): server-rendered pages at `/portal/...` for enterprise
+staff, its own assets at `/portal/static/...` (HTMX is the dashboard's vendored copy).
+
+Thin routes: each checks the session (an `enterprise` user's token, in the portal's own
+cookie), asks `pages` for the data, always through the API with the user's token, and renders
+a template. Form posts carry the session's CSRF token. A missing or refused session
+(`PortalLoginRequired`) and a post without its CSRF token (`PortalCsrfRefused`) are answered
+by the handlers `gateway.main` registers. Nothing here is in the API document.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import mimetypes
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from gateway.audit.middleware import AUDIT_ACTOR, AUDIT_AGENCY
+from gateway.dashboard.router import static_url as dashboard_static
+from gateway.portal import pages, uploads
+from gateway.portal.labels import words
+from gateway.portal.session import (
+    HOME,
+    LOGIN_COOKIE,
+    TOKEN_COOKIE,
+    csrf_for,
+    to_login,
+    token_of,
+)
+from gateway.webui.api import Api, LoginRequired, Part
+from gateway.webui.session import (
+    LANG_COOKIE,
+    clear_cookie,
+    csrf_ok,
+    lang_of,
+    new_login_csrf,
+    principal_of,
+    safe_next,
+    set_cookie,
+)
+from kit import commitments
+from kit.problems import NotFound
+from kit.vocabulary import china_time
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+STATIC_FILES = {p.relative_to(STATIC).as_posix(): p for p in STATIC.rglob("*") if p.is_file()}
+VERSIONS = {
+    name: hashlib.sha256(path.read_bytes()).hexdigest()[:12] for name, path in STATIC_FILES.items()
+}
+PAGE_HEADERS = {"Cache-Control": "no-store"}
+MAX_UPLOAD = 32 * 1024 * 1024  # the bulk endpoint's own limit
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def static_url(name: str) -> str:
+    """A portal asset's URL with its content hash (cached for a year)."""
+    return f"/portal/static/{name}?v={VERSIONS.get(name, '0')}"
+
+
+def _lang_url(request: Request, lang: str) -> str:
+    params = dict(request.query_params) | {"lang": lang}
+    return request.url.path + "?" + "&".join(f"{k}={pages.q(v)}" for k, v in params.items())
+
+
+templates.env.globals["static"] = static_url
+templates.env.globals["shared_static"] = dashboard_static
+templates.env.globals["lang_url"] = _lang_url
+templates.env.filters["china_time"] = china_time
+
+
+class PortalLoginRequired(LoginRequired):
+    """The portal's session is missing, expired or not an enterprise user's."""
+
+
+class PortalCsrfRefused(Exception):
+    """A signed-in portal form post without its session's CSRF token."""
+
+    def __init__(self, context: dict[str, Any]):
+        super().__init__()
+        self.context = context
+
+
+def _base_context(request: Request, token: str | None, user: str | None) -> dict[str, Any]:
+    lang = lang_of(request)
+    return {
+        "lang": lang,
+        "t": words(lang),
+        "user": user,
+        "uscc": None,
+        "csrf": csrf_for(token) if token else "",
+        "path": request.url.path,
+    }
+
+
+def _render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    response = templates.TemplateResponse(
+        request, name, context, status_code=status_code, headers=PAGE_HEADERS
+    )
+    if "lang" in request.query_params:
+        set_cookie(response, request, LANG_COOKIE, context["lang"], 365 * 24 * 3600)
+    return response
+
+
+async def on_login_required(request: Request, exc: Exception) -> Response:
+    """No portal session, or a token refused mid-page: to the portal's sign-in and back."""
+    assert isinstance(exc, LoginRequired)
+    return to_login(request, expired=exc.expired)
+
+
+async def on_csrf_refused(request: Request, exc: Exception) -> Response:
+    """A form post without its CSRF token changes nothing: an error page."""
+    assert isinstance(exc, PortalCsrfRefused)
+    exc.context["message"] = exc.context["t"]["ui"]["csrf_failed"]
+    return _render(request, "error.html", exc.context, 403)
+
+
+SignedIn = tuple[Api, dict[str, Any]]
+
+
+async def signed_in(request: Request) -> SignedIn:
+    """The enterprise user's API and page context (with its USCC from the token)."""
+    token = token_of(request)
+    principal = await principal_of(request, token)
+    if principal is None or principal.uscc is None:
+        raise PortalLoginRequired(expired=token is not None)
+    context = _base_context(request, token, principal.subject.removeprefix("user:"))
+    context["uscc"] = principal.uscc
+    return Api(request, token, context["lang"]), context
+
+
+async def form_session(
+    request: Request, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> SignedIn:
+    """For a form post: `signed_in`, and the session's CSRF token in the form or header."""
+    api, context = await signed_in(request)
+    if not csrf_ok(context["csrf"], request, csrf):
+        raise PortalCsrfRefused(context)
+    return api, context
+
+
+FormSessionDep = Annotated[SignedIn, Depends(form_session)]
+Builder = Callable[[Api, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+async def _page(request: Request, name: str, build: Builder) -> Response:
+    api, context = await signed_in(request)
+    context.update(await build(api, context))
+    status = context.pop("status_code", 200)
+    return _render(request, name, context, status)
+
+
+def _refused(request: Request, context: dict[str, Any], part: Part) -> Response:
+    """Another enterprise's record (or none): the refused page, with the API's status."""
+    context["message"] = context["t"]["ui"]["refused"]
+    status = part.http_status if part.http_status in (403, 404) else 404
+    return _render(request, "refused.html", context, status)
+
+
+def _failed(answer: Part) -> str:
+    return str(answer.detail or answer.status)
+
+
+# -- assets --------------------------------------------------------------------------------
+
+
+@router.get("/portal/static/{name:path}")
+async def static(name: str) -> Response:
+    """The portal's own assets, cached a year (their URLs carry a content hash)."""
+    path = STATIC_FILES.get(name)
+    if path is None:
+        raise NotFound("asset", name)
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return FileResponse(
+        path,
+        media_type=media_type,
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+    )
+
+
+# -- sign in and out -----------------------------------------------------------------------
+
+
+@router.get("/portal/login")
+async def login_form(
+    request: Request,
+    next: str | None = None,
+    expired: str | None = None,
+    bye: str | None = None,
+) -> Response:
+    """The sign-in form, with a fresh double-submit CSRF cookie."""
+    context = _base_context(request, None, None)
+    value = request.cookies.get(LOGIN_COOKIE) or new_login_csrf()
+    t = context["t"]["ui"]
+    notice = t["session_expired"] if expired else t["logged_out"] if bye else None
+    context.update(login_csrf=value, next=safe_next(next, HOME), notice=notice, error=None)
+    response = _render(request, "login.html", context)
+    set_cookie(response, request, LOGIN_COOKIE, value, 3600)
+    return response
+
+
+@router.post("/portal/login")
+async def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = HOME,
+) -> Response:
+    """The password grant through the gateway's own token endpoint; only an `enterprise`
+    user's token (one bound to a USCC) opens the portal."""
+    context = _base_context(request, None, None)
+    t = context["t"]["ui"]
+    expected = request.cookies.get(LOGIN_COOKIE)
+    target = safe_next(next, HOME)
+    if not target.startswith("/portal"):
+        target = HOME
+    context.update(login_csrf=expected or new_login_csrf(), next=target, notice=None)
+    if not csrf_ok(expected, request, csrf):
+        context["error"] = t["csrf_failed"]
+        response = _render(request, "login.html", context, 403)
+        set_cookie(response, request, LOGIN_COOKIE, context["login_csrf"], 3600)
+        return response
+    api = Api(request, None, context["lang"])
+    if username:
+        setattr(request.state, AUDIT_ACTOR, f"user:{username}")
+    try:
+        answer = await api.call(
+            "POST",
+            "gateway",
+            "/oauth/token",
+            form={"grant_type": "password", "username": username, "password": password},
+        )
+    except LoginRequired:
+        answer = Part("forbidden", http_status=401)
+    principal = await principal_of(request, answer.data["access_token"]) if answer.ok else None
+    if principal is not None:
+        setattr(request.state, AUDIT_ACTOR, principal.subject)
+        setattr(request.state, AUDIT_AGENCY, principal.agency)
+    if principal is None:
+        status = answer.http_status
+        context["error"] = (
+            t["login_failed"] if status in (400, 401) or answer.ok else t["login_unavailable"]
+        )
+        return _render(request, "login.html", context, 200)
+    if principal.uscc is None:
+        context["error"] = t["login_enterprise_only"]
+        return _render(request, "login.html", context, 403)
+    redirect = RedirectResponse(target, status_code=303)
+    set_cookie(
+        redirect,
+        request,
+        TOKEN_COOKIE,
+        answer.data["access_token"],
+        int(answer.data.get("expires_in") or 900),
+    )
+    clear_cookie(redirect, request, LOGIN_COOKIE)
+    return redirect
+
+
+@router.post("/portal/logout")
+async def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """Forget the token; signed out already is fine, a signed-in post needs its CSRF token."""
+    with contextlib.suppress(LoginRequired):
+        await form_session(request, csrf)
+    response = RedirectResponse("/portal/login?bye=1", status_code=303)
+    clear_cookie(response, request, TOKEN_COOKIE)
+    return response
+
+
+# -- profile -------------------------------------------------------------------------------
+
+
+@router.get("/portal")
+async def portal_root() -> Response:
+    """The portal lives under `/portal/`."""
+    return RedirectResponse(HOME, status_code=308)
+
+
+@router.get("/portal/")
+async def profile(request: Request, saved: str | None = None) -> Response:
+    """The enterprise's record, what it may change, and its credit level."""
+
+    async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+        data = await pages.profile(api, context["uscc"])
+        return data | {"saved": bool(saved), "action_error": None}
+
+    return await _page(request, "profile.html", build)
+
+
+@router.post("/portal/profile")
+async def edit_profile(
+    request: Request,
+    session: FormSessionDep,
+    version: Annotated[str, Form(max_length=20)] = "",
+    address: Annotated[str, Form(max_length=400)] = "",
+    contact_name: Annotated[str, Form(max_length=100)] = "",
+    contact_phone: Annotated[str, Form(max_length=40)] = "",
+    employees: Annotated[str, Form(max_length=12)] = "",
+    annual_export_usd: Annotated[str, Form(max_length=20)] = "",
+    export_markets: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """PATCH the enterprise through the registry (If-Match: the version shown); the registry
+    says what may change and what is wrong with a value."""
+    api, context = session
+    patch: dict[str, Any] = {
+        "address": address.strip() or None,
+        "contact_name": contact_name.strip() or None,
+        "contact_phone": contact_phone.strip() or None,
+    }
+    for name, raw in (("employees", employees), ("annual_export_usd", annual_export_usd)):
+        if raw.strip():
+            patch[name] = int(raw) if raw.strip().isdigit() else raw.strip()
+    markets = [m.strip().upper() for m in export_markets.replace("，", ",").split(",") if m.strip()]
+    if markets:
+        patch["export_markets"] = markets
+    headers = {"If-Match": f'"{version}"'} if version.isdigit() else {}
+    answer = await api.call(
+        "PATCH",
+        "registry",
+        f"/v1/enterprises/{pages.q(context['uscc'])}",
+        json={k: v for k, v in patch.items() if v is not None},
+        headers=headers,
+    )
+    if answer.ok:
+        return RedirectResponse("/portal/?saved=1", status_code=303)
+    context.update(await pages.profile(api, context["uscc"]))
+    context.update(saved=False, action_error=_failed(answer))
+    return _render(request, "profile.html", context, _status(answer))
+
+
+def _status(answer: Part) -> int:
+    return answer.http_status if 400 <= answer.http_status < 500 else 503
+
+
+# -- credit --------------------------------------------------------------------------------
+
+
+@router.get("/portal/credit")
+async def credit(request: Request, sent: str | None = None) -> Response:
+    """Score, level, contributions, history, measures, what can be repaired and from when."""
+
+    async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+        data = await pages.credit(api, context["uscc"])
+        return data | {"sent": bool(sent), "action_error": None}
+
+    return await _page(request, "credit.html", build)
+
+
+@router.post("/portal/credit/repairs")
+async def apply_repair(
+    request: Request,
+    session: FormSessionDep,
+    fact_id: Annotated[str, Form(max_length=40)],
+    reason: Annotated[str, Form(max_length=4000)] = "",
+    evidence_ref: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Ask for a credit repair (信用修复) of one adverse fact; credit applies its waiting
+    period and says why when it refuses."""
+    api, context = session
+    answer = await api.call(
+        "POST",
+        "credit",
+        "/v1/credit/repairs",
+        json={
+            "fact_id": fact_id.strip(),
+            "reason": reason.strip(),
+            "evidence_ref": evidence_ref.strip() or None,
+        },
+    )
+    if answer.ok:
+        return RedirectResponse("/portal/credit?sent=1", status_code=303)
+    context.update(await pages.credit(api, context["uscc"]))
+    context.update(sent=False, action_error=_failed(answer))
+    return _render(request, "credit.html", context, _status(answer))
+
+
+# -- zones and memberships -----------------------------------------------------------------
+
+
+@router.get("/portal/zones")
+async def zones(request: Request, applied: str | None = None) -> Response:
+    """Zones, the enterprise's memberships with their history, and the form to apply."""
+
+    async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+        data = await pages.zones(api, context["uscc"])
+        return data | {"applied": bool(applied), "action_error": None}
+
+    return await _page(request, "zones.html", build)
+
+
+@router.post("/portal/zones/apply")
+async def apply_zone(
+    request: Request,
+    session: FormSessionDep,
+    zone_code: Annotated[str, Form(max_length=60)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Apply to join a zone (the registry allows one open membership per zone)."""
+    api, context = session
+    answer = await api.call(
+        "POST",
+        "registry",
+        f"/v1/zones/{pages.q(zone_code)}/applications",
+        json={"uscc": context["uscc"], "note": note.strip() or None},
+    )
+    if answer.ok:
+        return RedirectResponse("/portal/zones?applied=1", status_code=303)
+    context.update(await pages.zones(api, context["uscc"]))
+    context.update(applied=False, action_error=_failed(answer))
+    return _render(request, "zones.html", context, _status(answer))
+
+
+# -- commitments ---------------------------------------------------------------------------
+
+
+@router.get("/portal/commitments")
+async def commitment_list(request: Request, signed: str | None = None) -> Response:
+    """The county's text, the form to sign it for a zone, every version signed."""
+
+    async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+        data = await pages.commitment_page(api, context["uscc"])
+        return data | {"signed": bool(signed), "action_error": None}
+
+    return await _page(request, "commitments.html", build)
+
+
+@router.post("/portal/commitments")
+async def sign_commitment(
+    request: Request,
+    session: FormSessionDep,
+    zone_code: Annotated[str, Form(max_length=60)],
+    signatory: Annotated[str, Form(max_length=100)] = "",
+    text_sha256: Annotated[str, Form(max_length=64)] = "",
+    confirm: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Sign the text shown: the signatory's name and the confirmation are required, and the
+    text must be the one read (its hash in the form), else nothing is sent."""
+    api, context = session
+    t = context["t"]["ui"]
+    text = commitments.TEXTS[commitments.CURRENT_VERSION]
+    problem = None
+    if not signatory.strip():
+        problem = f"{t['signatory']}: {t['none']}"
+    elif confirm != "1":
+        problem = t["confirm_sign"]
+    elif text_sha256 != commitments.text_sha256(text):
+        problem = t["csrf_failed"]  # the text changed since the page was read
+    if problem is None:
+        answer = await api.call(
+            "POST",
+            "registry",
+            f"/v1/enterprises/{pages.q(context['uscc'])}/commitments",
+            json={
+                "zone_code": zone_code,
+                "signatory": signatory.strip(),
+                "signed_on": pages.today_in_china().isoformat(),
+                "text_version": commitments.CURRENT_VERSION,
+                "text": text,
+            },
+        )
+        if answer.ok:
+            return RedirectResponse("/portal/commitments?signed=1", status_code=303)
+        problem, status = _failed(answer), _status(answer)
+    else:
+        status = 422
+    context.update(await pages.commitment_page(api, context["uscc"]))
+    context.update(signed=False, action_error=problem)
+    return _render(request, "commitments.html", context, status)
+
+
+# -- corrective actions --------------------------------------------------------------------
+
+
+@router.get("/portal/capas")
+async def capas(
+    request: Request, cursor: Annotated[str | None, Query(max_length=2000)] = None
+) -> Response:
+    """The enterprise's corrective actions (CAPAs), open ones first as inspection lists them."""
+
+    async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+        return {"capas": await api.get("inspection", "/v1/capas", limit=50, cursor=cursor)}
+
+    return await _page(request, "capas.html", build)
+
+
+@router.get("/portal/capas/{capa_id}")
+async def capa(request: Request, capa_id: str, responded: str | None = None) -> Response:
+    """One CAPA, and the form to answer it while it is open."""
+    api, context = await signed_in(request)
+    found = await api.get("inspection", f"/v1/capas/{pages.q(capa_id)}")
+    if not found.ok:
+        return _refused(request, context, found)
+    context.update(capa=found.data, responded=bool(responded), action_error=None)
+    return _render(request, "capa.html", context)
+
+
+@router.post("/portal/capas/{capa_id}/response")
+async def respond_capa(
+    request: Request,
+    capa_id: str,
+    session: FormSessionDep,
+    root_cause: Annotated[str, Form(max_length=4000)] = "",
+    actions: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """The enterprise's answer: root cause and actions taken, as text."""
+    api, context = session
+    key = pages.q(capa_id)
+    answer = await api.call(
+        "POST",
+        "inspection",
+        f"/v1/capas/{key}/response",
+        json={"root_cause": root_cause.strip(), "actions": actions.strip()},
+    )
+    if answer.ok:
+        return RedirectResponse(f"/portal/capas/{key}?responded=1", status_code=303)
+    found = await api.get("inspection", f"/v1/capas/{key}")
+    if not found.ok:
+        return _refused(request, context, found)
+    context.update(capa=found.data, responded=False, action_error=_failed(answer))
+    return _render(request, "capa.html", context, _status(answer))
+
+
+# -- batches -------------------------------------------------------------------------------
+
+
+@router.get("/portal/batches")
+async def batch_list(
+    request: Request, cursor: Annotated[str | None, Query(max_length=2000)] = None
+) -> Response:
+    """The enterprise's lots, and the upload form."""
+
+    async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+        data = await pages.batches(api, context["uscc"], cursor)
+        return data | {"outcome": None, "lines": None, "upload_error": None}
+
+    return await _page(request, "batches.html", build)
+
+
+@router.post("/portal/batches/upload")
+async def upload_batches(
+    request: Request,
+    session: FormSessionDep,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """A CSV or Excel file sent to the bulk endpoint as JSON lines: every row's outcome is
+    shown against the file's own row numbers (good rows are kept, bad ones say why)."""
+    api, context = session
+    t = context["t"]["ui"]
+    data = await file.read(MAX_UPLOAD + 1)
+    outcome: dict[str, Any] | None = None
+    lines: list[dict[str, Any]] | None = None
+    upload_error = None
+    status = 200
+    try:
+        if len(data) > MAX_UPLOAD:
+            raise uploads.UnreadableFile("larger than 32 MiB")
+        rows = uploads.read(data, file.filename or "")
+    except uploads.UnreadableFile as exc:
+        upload_error, status = f"{t['upload_unreadable']}{exc}", 422
+    else:
+        answer = await api.call(
+            "POST",
+            "registry",
+            "/v1/batches",
+            content=uploads.ndjson(rows, context["uscc"]),
+            headers={"Content-Type": "application/x-ndjson"},
+        )
+        body = answer.data if isinstance(answer.data, dict) else {}
+        if answer.ok or (answer.http_status == 422 and body.get("errors")):
+            outcome = {
+                "received": body.get("received", len(rows)),
+                "accepted": body.get("accepted", 0),
+                "duplicates": body.get("duplicates", 0),
+                "rejected": body.get("rejected", len(body.get("errors") or [])),
+            }
+            lines = uploads.results(rows, body, context["lang"])
+            status = 200 if answer.ok else 422
+        else:
+            upload_error, status = _failed(answer), _status(answer)
+    context.update(await pages.batches(api, context["uscc"], None))
+    context.update(outcome=outcome, lines=lines, upload_error=upload_error)
+    return _render(request, "batches.html", context, status)
+
+
+@router.get("/portal/batches/{batch_id}")
+async def batch(
+    request: Request,
+    batch_id: str,
+    direction: Annotated[str, Query(pattern="^(upstream|downstream)$")] = "upstream",
+) -> Response:
+    """One lot and its trace graph; another enterprise's lot is refused."""
+    api, context = await signed_in(request)
+    data = await pages.batch(api, batch_id, direction)
+    if not data["batch"].ok:
+        return _refused(request, context, data["batch"])
+    context.update(data)
+    return _render(request, "batch.html", context)
+
+
+# -- lab tests -----------------------------------------------------------------------------
+
+
+@router.get("/portal/tests")
+async def tests(request: Request, requested: str | None = None) -> Response:
+    """The enterprise's lab test requests and the form to ask for one."""
+
+    async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+        data = await pages.tests(api, context["uscc"])
+        return data | {"requested": bool(requested), "action_error": None}
+
+    return await _page(request, "tests.html", build)
+
+
+@router.post("/portal/tests")
+async def request_test(
+    request: Request,
+    session: FormSessionDep,
+    lab_id: Annotated[str, Form(max_length=40)],
+    batch_id: Annotated[str, Form(max_length=40)],
+    standard: Annotated[str, Form(max_length=60)] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Ask a lab to test one of the enterprise's export batches to a standard."""
+    api, context = session
+    answer = await api.call(
+        "POST",
+        "inspection",
+        "/v1/test-requests",
+        json={
+            "lab_id": lab_id,
+            "batch_id": batch_id,
+            "standard": standard.strip(),
+            "note": note.strip() or None,
+        },
+    )
+    if answer.ok:
+        return RedirectResponse("/portal/tests?requested=1", status_code=303)
+    context.update(await pages.tests(api, context["uscc"]))
+    context.update(requested=False, action_error=_failed(answer))
+    return _render(request, "tests.html", context, _status(answer))
+
+
+# -- inbox ---------------------------------------------------------------------------------
+
+
+@router.get("/portal/inbox")
+async def inbox(
+    request: Request, cursor: Annotated[str | None, Query(max_length=2000)] = None
+) -> Response:
+    """Warnings, bulletins and notices for the enterprise, newest first, with read state."""
+
+    async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+        return {"messages": await api.get("notify", "/v1/inbox", limit=50, cursor=cursor)}
+
+    return await _page(request, "inbox.html", build)
+
+
+@router.post("/portal/inbox/{message_id}/read")
+async def read_message(request: Request, message_id: str, session: FormSessionDep) -> Response:
+    """Mark a message read; HTMX swaps its card, a plain post goes back to the inbox."""
+    api, context = session
+    answer = await api.call("POST", "notify", f"/v1/inbox/{pages.q(message_id)}/read")
+    if not request.headers.get("hx-request"):
+        return RedirectResponse("/portal/inbox", status_code=303)
+    if not answer.ok:
+        return _refused(request, context, answer)
+    context["m"] = answer.data
+    return _render(request, "_message.html", context)
+
+
+# -- webhooks ------------------------------------------------------------------------------
+
+
+@router.get("/portal/webhooks")
+async def webhooks(request: Request) -> Response:
+    """The enterprise's subscriptions (webhooks and inbox)."""
+
+    async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+        subscriptions = await api.get("notify", "/v1/subscriptions", limit=100)
+        return {"subscriptions": subscriptions, "created": None, "action_error": None}
+
+    return await _page(request, "webhooks.html", build)
+
+
+@router.post("/portal/webhooks")
+async def subscribe(
+    request: Request,
+    session: FormSessionDep,
+    url: Annotated[str, Form(max_length=2000)] = "",
+    event_types: Annotated[str, Form(max_length=2000)] = "",
+    language: Annotated[str, Form(pattern="^(zh-CN|en)$")] = "zh-CN",
+) -> Response:
+    """A webhook subscription; its secret is shown on this answer only (never stored here)."""
+    api, context = session
+    patterns = [p.strip() for p in event_types.replace("，", ",").split(",") if p.strip()]
+    answer = await api.call(
+        "POST",
+        "notify",
+        "/v1/subscriptions",
+        json={
+            "event_types": patterns,
+            "channel": "webhook",
+            "url": url.strip() or None,
+            "language": language,
+        },
+    )
+    context["subscriptions"] = await api.get("notify", "/v1/subscriptions", limit=100)
+    context["created"] = answer.data if answer.ok else None
+    context["action_error"] = None if answer.ok else _failed(answer)
+    return _render(request, "webhooks.html", context, 201 if answer.ok else _status(answer))
+
+
+@router.post("/portal/webhooks/{subscription_id}/delete")
+async def unsubscribe(request: Request, subscription_id: str, session: FormSessionDep) -> Response:
+    """Delete a subscription."""
+    api, context = session
+    answer = await api.call("DELETE", "notify", f"/v1/subscriptions/{pages.q(subscription_id)}")
+    if answer.ok or answer.http_status == 204:
+        return RedirectResponse("/portal/webhooks", status_code=303)
+    context["subscriptions"] = await api.get("notify", "/v1/subscriptions", limit=100)
+    context.update(created=None, action_error=_failed(answer))
+    return _render(request, "webhooks.html", context, _status(answer))

@@ -1,0 +1,327 @@
+"""The enterprise portal (/portal/) in a real browser (Debian's headless Chromium through
+Playwright) against the whole stack: an enterprise user made through the API signs in, sees
+only its own data (another enterprise's batch → the refused page), signs its zone's
+commitment, uploads a batch file with one bad line and sees that line reported, reads a risk
+warning; on a 360 × 780 phone no page scrolls sideways. Screenshots go to
+test-artifacts/screenshots/portal-*.png. Skipped where Chromium is not installed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from deploy.seed import DEMO_ENTERPRISE_PASSWORD, DEMO_ENTERPRISE_SCOPES
+from gateway.users.service import DEMO_ENTERPRISE_USER
+from kit import commitments
+from tests.helpers import enterprise_body, new_uscc, office_user, wait_until, xlsx
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("Chromium not installed: apt-get install chromium", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+ZONE = "lighting-provincial"
+PASSWORD = "a-long-enterprise-password"
+PHONE = {"width": 360, "height": 780}
+PAGES = [
+    "/portal/",
+    "/portal/credit",
+    "/portal/zones",
+    "/portal/commitments",
+    "/portal/capas",
+    "/portal/batches",
+    "/portal/tests",
+    "/portal/inbox",
+    "/portal/webhooks",
+]
+
+
+def _user_token(gateway_url: str, username: str) -> str:
+    answer = httpx.post(
+        f"{gateway_url}/oauth/token",
+        data={"grant_type": "password", "username": username, "password": PASSWORD},
+        timeout=20,
+    )
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
+
+
+@pytest.fixture(scope="module")
+def scene(admin: httpx.Client, gateway_url: str) -> dict[str, Any]:
+    """Enterprise A (an applicant of the zone, with a user, an export batch and a risk
+    warning about it) and enterprise B (with a batch of its own)."""
+    tag = uuid.uuid4().hex[:6].upper()
+    mine, theirs = new_uscc(), new_uscc()
+    for uscc in (mine, theirs):
+        admin.post("/v1/enterprises", json=enterprise_body(uscc)).raise_for_status()
+    admin.post(f"/v1/zones/{ZONE}/applications", json={"uscc": mine}).raise_for_status()
+    username = f"portal-{uuid.uuid4().hex[:8]}"
+    admin.post(
+        "/v1/users",
+        json={
+            "username": username,
+            "password": PASSWORD,
+            "name": "企业门户测试用户",
+            "kind": "enterprise",
+            "uscc": mine,
+            "scopes": DEMO_ENTERPRISE_SCOPES,
+        },
+    ).raise_for_status()
+    their_batch = admin.post(
+        "/v1/batches", json={"uscc": theirs, "number": f"B-{tag}", "product": "台灯"}
+    ).json()
+    admin.post(
+        "/v1/batches",
+        json={
+            "uscc": mine,
+            "number": f"NB-{tag}",
+            "product": "LED 吸顶灯",
+            "hs_code": "940542",
+            "destination": "DE",
+            "ship_date": str(date.today() - timedelta(days=3)),
+            "export_value_usd": 1_000_000,
+        },
+    ).raise_for_status()
+    admin.post(
+        "/v1/risk/signals",
+        json={
+            "kind": "foreign_notification",
+            "reference": f"PORTAL/{tag}",
+            "notifying_country": "DE",
+            "risk_level": "high",
+            "batch_number": f"NB-{tag}",
+        },
+    ).raise_for_status()
+    with httpx.Client(
+        base_url=gateway_url,
+        headers={"Authorization": f"Bearer {_user_token(gateway_url, username)}"},
+        timeout=20,
+    ) as own:
+        wait_until(
+            lambda: any(m["kind"] == "warning" for m in own.get("/v1/inbox").json()["items"]),
+            what="the risk warning in the enterprise's inbox",
+            timeout=60,
+        )
+    return {
+        "mine": mine,
+        "theirs": theirs,
+        "user": username,
+        "their_batch": their_batch,
+        "tag": tag,
+    }
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _sign_in(tab: Any, username: str, password: str = PASSWORD) -> None:
+    tab.goto("/portal/")
+    assert "/portal/login" in tab.url
+    tab.fill("input[name=username]", username)
+    tab.fill("input[name=password]", password)
+    tab.click("form button[type=submit]")
+    tab.wait_for_load_state("networkidle")
+
+
+@pytest.fixture
+def page(browser: Any, gateway_url: str, scene: dict[str, Any]) -> Iterator[Any]:
+    """A phone-sized page signed in as enterprise A (through the sign-in form)."""
+    context = browser.new_context(base_url=gateway_url, viewport=PHONE)
+    tab = context.new_page()
+    _sign_in(tab, scene["user"])
+    yield tab
+    context.close()
+
+
+def _shot(tab: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SHOTS / f"portal-{name}.png"), full_page=True)
+
+
+def _fits(tab: Any) -> bool:
+    return bool(tab.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth"))
+
+
+def test_an_enterprise_user_signs_in_and_sees_only_its_own_data(
+    page: Any, admin: httpx.Client, scene: dict[str, Any]
+) -> None:
+    assert page.url.endswith("/portal/")
+    assert scene["mine"] in page.inner_text("#profile")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "zone_portal")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    _shot(page, "profile")
+    # the profile form PATCHes through the registry with the user's token
+    page.fill("#profile-form input[name=address]", "浙江省宁波市宁海县跃龙街道门户路1号")
+    page.click("#profile-form button[type=submit]")
+    page.wait_for_selector("p.ok")
+    assert admin.get(f"/v1/enterprises/{scene['mine']}").json()["address"].endswith("门户路1号")
+    # a bad value is the registry's 422, shown on the page; nothing changes
+    page.fill("#profile-form input[name=contact_phone]", "12345")
+    page.click("#profile-form button[type=submit]")
+    page.wait_for_selector("#action-error")
+    assert "contact_phone" in page.inner_text("#action-error") or "电话" in page.inner_text(
+        "#action-error"
+    )
+
+    # another enterprise's batch, by its URL: refused by the registry, the refused page here
+    answer = page.goto(f"/portal/batches/{scene['their_batch']['id']}")
+    assert answer.status in (403, 404)
+    assert page.locator("#refused").count() == 1
+    assert scene["their_batch"]["number"] not in page.content()
+    _shot(page, "refused")
+    # and only its own lots in its list
+    page.goto("/portal/batches")
+    numbers = page.locator("#batches .lot").evaluate_all("els => els.map(e => e.dataset.number)")
+    assert f"NB-{scene['tag']}" in numbers and f"B-{scene['tag']}" not in numbers
+
+
+def test_office_users_are_sent_to_the_dashboard_and_the_demo_enterprise_signs_in(
+    browser: Any, gateway_url: str, admin: httpx.Client
+) -> None:
+    office = office_user(admin, "a-long-office-password-for-portal")
+    context = browser.new_context(base_url=gateway_url, viewport=PHONE)
+    tab = context.new_page()
+    _sign_in(tab, office, "a-long-office-password-for-portal")
+    assert "/portal/login" in tab.url
+    assert "企业用户" in tab.inner_text("#login-error")
+    assert not any(c["name"] == "zone_portal" for c in context.cookies())
+    _sign_in(tab, DEMO_ENTERPRISE_USER, DEMO_ENTERPRISE_PASSWORD)  # the seed's demo user
+    assert tab.url.endswith("/portal/")
+    context.close()
+
+
+def test_signs_the_zone_commitment(page: Any, admin: httpx.Client, scene: dict[str, Any]) -> None:
+    page.goto("/portal/commitments")
+    text = commitments.TEXTS[commitments.CURRENT_VERSION]
+    assert page.inner_text("#commitment-text").strip() == text
+    assert page.inner_text("#text-sha256") == commitments.text_sha256(text)
+    # without the confirmation nothing is sent (the browser's check removed, the server's holds)
+    page.fill("#sign-form input[name=signatory]", "王伟")
+    page.evaluate("document.querySelector('#sign-form input[name=confirm]').required = false")
+    page.click("#sign-form button[type=submit]")
+    page.wait_for_selector("#action-error")
+    assert admin.get(f"/v1/enterprises/{scene['mine']}/commitments").json()["items"] == []
+    page.fill("#sign-form input[name=signatory]", "王伟")
+    page.check("#sign-form input[name=confirm]")
+    page.click("#sign-form button[type=submit]")
+    page.wait_for_selector("p.ok")
+    signed = admin.get(f"/v1/enterprises/{scene['mine']}/commitments").json()["items"]
+    assert len(signed) == 1
+    assert signed[0]["signatory"] == "王伟" and signed[0]["zone_code"] == ZONE
+    assert signed[0]["text_sha256"] == commitments.text_sha256(text)
+    shown = page.locator(f'#commitments .commitment[data-zone="{ZONE}"]')
+    assert shown.get_attribute("data-status") == "signed"
+    assert "待示范区办公室会签" in shown.inner_text()
+    _shot(page, "commitments")
+
+
+def test_uploads_a_batch_file_with_one_bad_line(page: Any, scene: dict[str, Any]) -> None:
+    tag = uuid.uuid4().hex[:6].upper()
+    header = "number,product,hs_code,quantity,unit,destination,ship_date,export_value_usd"
+    rows = [
+        f"UP-{tag}-1,LED 筒灯,940542,1200,pcs,US,{date.today() - timedelta(days=1)},50000",
+        f"UP-{tag}-2,LED 台灯,940542,300,pcs,NOWHERE,{date.today()},8000",
+        f"UP-{tag}-3,LED 灯带,940542,800,pcs,DE,{date.today()},12000",
+    ]
+    page.goto("/portal/batches")
+    page.set_input_files(
+        "#upload-form input[name=file]",
+        {
+            "name": "batches.csv",
+            "mimeType": "text/csv",
+            "buffer": ("\n".join([header, *rows]) + "\n").encode("utf-8-sig"),
+        },
+    )
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#upload-result")
+    assert page.inner_text("#n-received") == "3"
+    assert page.inner_text("#n-accepted") == "2"
+    assert page.inner_text("#n-rejected") == "1"
+    bad = page.locator("#upload-result li.bad")
+    assert bad.count() == 1 and bad.get_attribute("data-row") == "3"  # the file's row 3
+    assert "destination" in bad.inner_text()
+    assert _fits(page)
+    _shot(page, "upload")
+    # the same lots from an Excel workbook are duplicates, the bad row still refused
+    table: list[list[object]] = [list(line.split(",")) for line in [header, *rows]]
+    page.set_input_files(
+        "#upload-form input[name=file]",
+        {
+            "name": "batches.xlsx",
+            "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "buffer": xlsx(table),
+        },
+    )
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#upload-result")
+    assert page.inner_text("#n-duplicates") == "2"
+    assert page.inner_text("#n-rejected") == "1"
+    # a file without a header row naming `number` is refused before anything is sent
+    page.set_input_files(
+        "#upload-form input[name=file]",
+        {"name": "x.csv", "mimeType": "text/csv", "buffer": b"a,b\n1,2\n"},
+    )
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#upload-error")
+    # an uploaded lot's page with its trace graph
+    page.goto("/portal/batches")
+    page.click(f"#batches .lot[data-number='UP-{tag}-1'] a")
+    page.wait_for_selector("#trace li.root")
+    _shot(page, "batch")
+
+
+def test_reads_a_warning(page: Any, gateway_url: str, scene: dict[str, Any]) -> None:
+    page.goto("/portal/inbox")
+    warning = page.locator("#inbox .message.unread[data-kind='warning']").first
+    assert f"NB-{scene['tag']}" in warning.inner_text()
+    message_id = (warning.get_attribute("id") or "").removeprefix("msg-")
+    _shot(page, "inbox")
+    warning.locator("button").click()
+    page.wait_for_selector(f"#msg-{message_id}:not(.unread)")
+    with httpx.Client(
+        base_url=gateway_url,
+        headers={"Authorization": f"Bearer {_user_token(gateway_url, scene['user'])}"},
+        timeout=20,
+    ) as own:
+        read = [m for m in own.get("/v1/inbox").json()["items"] if m["id"] == message_id]
+    assert read and read[0]["read_at"] is not None
+
+
+def test_every_page_fits_a_phone(page: Any, scene: dict[str, Any]) -> None:
+    for path in PAGES:
+        answer = page.goto(path)
+        assert answer.status == 200, path
+        assert _fits(page), f"{path} scrolls sideways at 360 px"
+        _shot(page, path.strip("/").replace("/", "-") or "home")
+    page.goto("/portal/credit")
+    assert page.locator("#credit-level").get_attribute("data-level") in ("A", "B", "C", "D")
+    assert page.locator("#contributions .bar-row").count() >= 1  # the notification's fact
+    page.goto("/portal/?lang=en")
+    assert "Enterprise profile" in page.inner_text("h1")
+    assert _fits(page)
