@@ -7,9 +7,10 @@ test-artifacts/screenshots/portal-*.png. Skipped where Chromium is not installed
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,14 @@ import pytest
 from deploy.seed import DEMO_ENTERPRISE_PASSWORD, DEMO_ENTERPRISE_SCOPES
 from gateway.users.service import DEMO_ENTERPRISE_USER
 from kit import commitments
-from tests.helpers import enterprise_body, new_uscc, office_user, wait_until, xlsx
+from tests.helpers import (
+    enterprise_body,
+    new_uscc,
+    office_user,
+    record_and_confirm,
+    wait_until,
+    xlsx,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -99,7 +107,29 @@ def scene(admin: httpx.Client, gateway_url: str) -> dict[str, Any]:
             "export_value_usd": 1_000_000,
         },
     ).raise_for_status()
+    # the alert's targeted task gets a lighting checklist and two inspectors to fail it with
     admin.post(
+        "/v1/checklists",
+        json={
+            "code": f"portal-{tag.lower()}",
+            "industry": "lighting",
+            "title": "灯具出口定向检查",
+            "items": [
+                {"code": "PT-01", "title": "标志", "legal_basis": "GB 7000.1", "criterion": "齐全"}
+            ],
+        },
+    ).raise_for_status()
+    for n in range(2):
+        admin.post(
+            "/v1/inspectors",
+            json={
+                "agency": "market_supervision",
+                "badge_number": f"3305{uuid.uuid4().int % 10**10:010d}",
+                "name": f"门户检查员{n}",
+                "unit": f"门户{tag}{n}所",
+            },
+        ).raise_for_status()
+    signal = admin.post(
         "/v1/risk/signals",
         json={
             "kind": "foreign_notification",
@@ -108,7 +138,8 @@ def scene(admin: httpx.Client, gateway_url: str) -> dict[str, Any]:
             "risk_level": "high",
             "batch_number": f"NB-{tag}",
         },
-    ).raise_for_status()
+    )
+    assert signal.status_code == 201, signal.text
     with httpx.Client(
         base_url=gateway_url,
         headers={"Authorization": f"Bearer {_user_token(gateway_url, username)}"},
@@ -119,12 +150,17 @@ def scene(admin: httpx.Client, gateway_url: str) -> dict[str, Any]:
             what="the risk warning in the enterprise's inbox",
             timeout=60,
         )
+    alert_id = wait_until(
+        lambda: admin.get(f"/v1/risk/signals/{signal.json()['id']}").json().get("alert_id"),
+        what="the alert",
+    )
     return {
         "mine": mine,
         "theirs": theirs,
         "user": username,
         "their_batch": their_batch,
         "tag": tag,
+        "alert_id": alert_id,
     }
 
 
@@ -325,3 +361,141 @@ def test_every_page_fits_a_phone(page: Any, scene: dict[str, Any]) -> None:
     page.goto("/portal/?lang=en")
     assert "Enterprise profile" in page.inner_text("h1")
     assert _fits(page)
+
+
+def test_applies_to_join_a_zone(page: Any, admin: httpx.Client, scene: dict[str, Any]) -> None:
+    page.goto("/portal/zones")
+    mine = page.locator(f'#memberships .membership[data-zone="{ZONE}"]')
+    assert mine.get_attribute("data-status") == "applied"
+    # a zone that does not exist (the list offers none such): the registry's 404, shown
+    page.evaluate(
+        "const s = document.querySelector('#apply-form select');"
+        "s.add(new Option('x', 'no-such-zone')); s.value = 'no-such-zone';"
+    )
+    page.click("#apply-form button[type=submit]")
+    page.wait_for_selector("#action-error")
+    code = page.locator("#apply-form select option").first.get_attribute("value")
+    assert code and code != ZONE
+    page.select_option("#apply-form select", code)
+    page.fill("#apply-form input[name=note]", "申请加入")
+    page.click("#apply-form button[type=submit]")
+    page.wait_for_selector("p.ok")
+    found = admin.get("/v1/memberships", params={"uscc": scene["mine"]}).json()["items"]
+    assert {(m["zone_code"], m["status"]) for m in found} >= {(code, "applied"), (ZONE, "applied")}
+    assert page.locator(f'#memberships .membership[data-zone="{code}"]').count() == 1
+
+
+def test_answers_a_corrective_action(
+    page: Any, admin: httpx.Client, gateway_url: str, scene: dict[str, Any]
+) -> None:
+    alert = admin.get(f"/v1/risk/alerts/{scene['alert_id']}").json()
+    task = admin.get(f"/v1/tasks/{alert['task_id']}").json()
+    record_and_confirm(
+        admin,
+        gateway_url,
+        task,
+        {
+            "findings": [{"item": "PT-01", "outcome": "fail", "note": "无 CCC 标志"}],
+            "verdict": "fail",
+            "evidence": [{"sha256": hashlib.sha256(b"portal").hexdigest(), "name": "p.jpg"}],
+        },
+    )
+    capa = wait_until(
+        lambda: next(
+            iter(admin.get("/v1/capas", params={"uscc": scene["mine"]}).json()["items"]), None
+        ),
+        what="the CAPA",
+    )
+    page.goto("/portal/capas")
+    page.click("#capas .capa a")
+    page.wait_for_selector("#respond-form")
+    # without a root cause the inspection service refuses (422), and says why
+    page.evaluate(
+        "document.querySelector('#respond-form textarea[name=root_cause]').required = false"
+    )
+    page.fill("#respond-form textarea[name=actions]", "更换标志印刷供应商")
+    page.click("#respond-form button[type=submit]")
+    page.wait_for_selector("#action-error")
+    assert admin.get(f"/v1/capas/{capa['id']}").json()["status"] == "open"
+    page.fill("#respond-form textarea[name=root_cause]", "标志印刷批次漏印")
+    page.fill("#respond-form textarea[name=actions]", "更换标志印刷供应商，全检库存")
+    page.click("#respond-form button[type=submit]")
+    page.wait_for_selector("p.ok")
+    answered = admin.get(f"/v1/capas/{capa['id']}").json()
+    assert answered["status"] == "responded" and answered["root_cause"] == "标志印刷批次漏印"
+    assert page.get_attribute("#capa", "data-status") == "responded"
+    _shot(page, "capa")
+
+
+def test_applies_for_a_credit_repair(page: Any, admin: httpx.Client, scene: dict[str, Any]) -> None:
+    fact = admin.post(
+        "/v1/credit/facts",
+        json={
+            "uscc": scene["mine"],
+            "kind": "return",
+            "severity": "general",
+            "occurred_at": (datetime.now(UTC) - timedelta(days=200)).isoformat(),
+            "evidence_ref": f"退运-{scene['tag']}",
+        },
+    )
+    assert fact.status_code in (200, 201), fact.text
+    fact_id = fact.json()["id"]
+    page.goto("/portal/credit")
+    ready = page.locator(f'.repair[data-fact="{fact_id}"]')
+    assert ready.get_attribute("data-ready") == "1"
+    # the serious notification of the scene waits a year: shown with its date, no form
+    waiting = page.locator('.repair[data-ready="0"]')
+    assert waiting.count() >= 1 and waiting.first.locator("form").count() == 0
+    ready.locator("textarea[name=reason]").fill("已召回并更换包装，完善出厂检验")
+    ready.locator("button[type=submit]").click()
+    page.wait_for_selector("p.ok")
+    repairs = admin.get("/v1/credit/repairs", params={"uscc": scene["mine"]}).json()["items"]
+    assert [(r["fact_id"], r["status"]) for r in repairs] == [(fact_id, "pending")]
+    assert page.locator(f'.repair[data-fact="{fact_id}"]').count() == 0  # asked: no longer offered
+
+
+def test_asks_a_lab_for_a_test(page: Any, admin: httpx.Client, scene: dict[str, Any]) -> None:
+    labs = admin.get(
+        "/v1/labs", params={"hs_code": "940542", "standard": "GB 7000.1", "valid_today": "true"}
+    ).json()
+    lab = labs["items"][0]
+    batch = admin.get(
+        "/v1/batches", params={"uscc": scene["mine"], "number": f"NB-{scene['tag']}"}
+    ).json()["items"][0]
+    page.goto("/portal/tests")
+    page.select_option("#test-form select[name=lab_id]", lab["id"])
+    page.select_option("#test-form select[name=batch_id]", batch["id"])
+    page.fill("#test-form input[name=standard]", "GB 99999")  # outside every lab's scope
+    page.click("#test-form button[type=submit]")
+    page.wait_for_selector("#action-error")
+    page.select_option("#test-form select[name=lab_id]", lab["id"])
+    page.select_option("#test-form select[name=batch_id]", batch["id"])
+    page.fill("#test-form input[name=standard]", "GB 7000.1")
+    page.click("#test-form button[type=submit]")
+    page.wait_for_selector("p.ok")
+    assert page.locator('#test-requests .test-request[data-status="requested"]').count() == 1
+    mine = admin.get("/v1/test-requests", params={"uscc": scene["mine"]}).json()["items"]
+    assert [(r["batch_id"], r["standard"], r["status"]) for r in mine] == [
+        (batch["id"], "GB 7000.1", "requested")
+    ]
+
+
+def test_a_webhook_secret_is_shown_once(page: Any, scene: dict[str, Any]) -> None:
+    page.goto("/portal/webhooks")
+    # a loopback address is refused by notify's SSRF guard, and said so
+    page.fill("#webhook-form input[name=url]", "http://127.0.0.1:9/hook")
+    page.fill("#webhook-form input[name=event_types]", "credit.repair.decided")
+    page.click("#webhook-form button[type=submit]")
+    page.wait_for_selector("#action-error")
+    assert page.locator("#secret-once").count() == 0
+    page.fill("#webhook-form input[name=url]", "https://93.184.215.14/hooks/zone")
+    page.fill("#webhook-form input[name=event_types]", "credit.repair.decided")
+    page.click("#webhook-form button[type=submit]")
+    page.wait_for_selector("#secret-once")
+    assert page.inner_text("#webhook-secret").startswith("whsec_")
+    page.goto("/portal/webhooks")
+    assert page.locator("#secret-once").count() == 0  # never again
+    assert page.locator("#subscriptions .subscription").count() == 1
+    page.click("#subscriptions .subscription button")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#subscriptions .subscription").count() == 0
