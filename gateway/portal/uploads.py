@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -145,19 +144,26 @@ def decode(data: bytes) -> str:
 def read(data: bytes, filename: str = "") -> list[Row]:
     """The lots in a CSV or Excel (.xlsx) file, by content rather than name."""
     if data.startswith(XLSX_MAGIC):
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise UnreadableFile(f"the workbook cannot be opened ({exc})") from None
-        sheet = book.worksheets[0]
-        cells = [list(r) for r in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2)]
-        book.close()
-        return rows_of(cells)
+        return rows_of(_sheet(data))
     if filename.lower().endswith((".xls", ".xlsx")):
         raise UnreadableFile("only .xlsx workbooks (Excel 2007 and later) or CSV")
     text = decode(data)
     table: list[list[object]] = [list(r) for r in csv.reader(io.StringIO(text))]
     return rows_of(table)
+
+
+def _sheet(data: bytes) -> list[list[object]]:
+    """The first sheet's cells. A damaged or foreign file fails inside openpyxl in many ways
+    (not a zip, a missing part, malformed XML, odd cell types): each is an unreadable file."""
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            sheet = book.worksheets[0]
+            return [list(r) for r in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2)]
+        finally:
+            book.close()
+    except Exception as exc:  # see above: the reason is shown to the user
+        raise UnreadableFile(f"the workbook cannot be opened ({exc})") from None
 
 
 def ndjson(rows: list[Row], uscc: str) -> str:

@@ -3,6 +3,8 @@ answer back onto the file's rows; the credit page's bars and repair dates; its w
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -63,6 +65,29 @@ def test_the_owner_is_always_the_signed_in_enterprise() -> None:
 def test_unreadable_files_say_why(data: bytes, name: str, says: str) -> None:
     with pytest.raises(uploads.UnreadableFile, match=says):
         uploads.read(data, name)
+
+
+def _zip(parts: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+def test_damaged_workbooks_are_unreadable_not_errors() -> None:
+    good = xlsx([["number"], ["A-1"]])
+    with zipfile.ZipFile(io.BytesIO(good)) as archive:
+        parts = {n: archive.read(n) for n in archive.namelist()}
+    broken_sheet = {n: (b"<not xml" if "sheet1" in n else c) for n, c in parts.items()}
+    for data in (
+        good[: len(good) // 2],  # cut short
+        _zip({"word/document.xml": b"<x/>"}),  # a Word file
+        _zip({"[Content_Types].xml": b"garbage<"}),
+        _zip(broken_sheet),
+    ):
+        with pytest.raises(uploads.UnreadableFile, match="workbook"):
+            uploads.read(data, "b.xlsx")
 
 
 def test_the_bulk_answer_is_shown_against_the_file_rows() -> None:
