@@ -354,7 +354,7 @@ def test_every_page_fits_a_phone(page: Any, scene: dict[str, Any]) -> None:
         answer = page.goto(path)
         assert answer.status == 200, path
         assert _fits(page), f"{path} scrolls sideways at 360 px"
-        _shot(page, path.strip("/").replace("/", "-") or "home")
+        _shot(page, path.removeprefix("/portal/") or "home")
     page.goto("/portal/credit")
     assert page.locator("#credit-level").get_attribute("data-level") in ("A", "B", "C", "D")
     assert page.locator("#contributions .bar-row").count() >= 1  # the notification's fact

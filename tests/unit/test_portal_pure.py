@@ -15,7 +15,15 @@ from gateway.portal.session import csrf_for, portal_path
 from kit import commitments
 from tests.helpers import gb18030_csv, xlsx
 
-HEADER = ["number", "product", "hs_code", "quantity", "unit", "export_value_usd", "ship_date"]
+HEADER: list[object] = [
+    "number",
+    "product",
+    "hs_code",
+    "quantity",
+    "unit",
+    "export_value_usd",
+    "ship_date",
+]
 
 
 def test_a_csv_becomes_items_with_their_file_rows() -> None:
