@@ -8,6 +8,9 @@ test-artifacts/screenshots/portal-*.png. Skipped where Chromium is not installed
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -48,6 +51,8 @@ SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 ZONE = "lighting-provincial"
 PASSWORD = "a-long-enterprise-password"
 PHONE = {"width": 360, "height": 780}
+AXE = "axe-core@4.14.1"  # the accessibility engine, from npm into a cache outside the repo
+NPM_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zone-platform" / "npm"
 PAGES = [
     "/portal/",
     "/portal/credit",
@@ -499,3 +504,48 @@ def test_a_webhook_secret_is_shown_once(page: Any, scene: dict[str, Any]) -> Non
     page.click("#subscriptions .subscription button")
     page.wait_for_load_state("networkidle")
     assert page.locator("#subscriptions .subscription").count() == 0
+
+
+@pytest.fixture(scope="module")
+def axe_js() -> str:
+    """axe-core's script, installed once with Debian's npm (as the AsyncAPI parser is)."""
+    if shutil.which("npm") is None:
+        pytest.skip("npm not installed: apt-get install npm")
+    folder = NPM_CACHE / AXE
+    script = folder / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(folder), AXE],
+            check=True,
+            timeout=600,
+        )
+    return script.read_text()
+
+
+def test_no_page_has_serious_accessibility_violations(
+    browser: Any, gateway_url: str, scene: dict[str, Any], axe_js: str
+) -> None:
+    # axe is injected as an inline script, which the portal's CSP rightly forbids: this
+    # context alone bypasses it
+    context = browser.new_context(base_url=gateway_url, viewport=PHONE, bypass_csp=True)
+    tab = context.new_page()
+    tab.goto("/portal/login")
+    found = {}
+    for path in ["/portal/login", *PAGES, f"/portal/batches/{scene['their_batch']['id']}"]:
+        if path == PAGES[0]:
+            _sign_in(tab, scene["user"])
+        else:
+            tab.goto(path)
+        tab.add_script_tag(content=axe_js)
+        outcome = tab.evaluate(
+            "async () => { const r = await axe.run(document); return {passes: r.passes.length,"
+            " violations: r.violations.map(v => ({id: v.id, impact: v.impact,"
+            " nodes: v.nodes.map(n => n.target)}))}; }"
+        )
+        assert outcome["passes"] > 10, path  # axe did run its rules here
+        grave = [v for v in outcome["violations"] if v["impact"] in ("serious", "critical")]
+        if grave:
+            found[path] = grave
+    context.close()
+    assert found == {}
