@@ -21,7 +21,9 @@ class BilingualError(ValueError):
         self.zh = zh
 
 
-# Field name (the last name in an error's `loc`) -> its Chinese label.
+# Field name (the last name in an error's `loc`) -> its Chinese label: the one table of field
+# labels. Problems, import reasons and the import's canonical headings (kit.spreadsheets) all
+# read it, so a field has one Chinese name wherever a user meets it.
 FIELD_LABELS: dict[str, str] = {
     "uscc": "统一社会信用代码",
     "usccs": "统一社会信用代码列表",
@@ -52,7 +54,7 @@ FIELD_LABELS: dict[str, str] = {
     "contact_phone": "联系电话",
     "legal_representative": "法定代表人",
     "responsible_person": "质量负责人",
-    "employees": "员工人数",
+    "employees": "从业人数",
     "established_on": "成立日期",
     "annual_output_cny": "年产值（元）",
     "annual_export_usd": "年出口额（美元）",

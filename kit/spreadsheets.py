@@ -21,45 +21,45 @@ from typing import Any, Literal
 
 from openpyxl import Workbook, load_workbook
 
+from kit.problem_text import FIELD_LABELS
+
 XLSX_MAGIC = b"PK\x03\x04"
 CHUNK = 1 << 20
 
-# heading (as written, normalised by `heading_key`) -> field name. One table for every kind:
-# a kind reads the fields it knows and reports the others as not used.
-HEADINGS: dict[str, str] = {}
-_TABLE: dict[str, tuple[str, ...]] = {
-    "uscc": ("统一社会信用代码", "社会信用代码", "信用代码", "USCC", "Unified social credit code"),
-    "name": ("企业名称", "单位名称", "名称", "Name", "Enterprise name", "Company name"),
-    "legal_representative": ("法定代表人", "法人代表", "Legal representative"),
-    "address": ("地址", "企业地址", "注册地址", "Address"),
-    "contact_name": ("联系人", "Contact", "Contact name"),
-    "contact_phone": ("联系电话", "电话", "Phone", "Contact phone"),
-    "industry": ("行业", "所属行业", "Industry"),
-    "employees": ("从业人数", "职工人数", "员工人数", "Employees"),
-    "year": ("年度", "年份", "调查年度", "Year"),
+# field name -> the headings a file may also use for it. The canonical heading of each field
+# is its label in the one table of field labels (kit.problem_text.FIELD_LABELS), listed first;
+# these are the aliases accepted besides it. One table for every kind: a kind reads the fields
+# it knows and reports the others as not used.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "uscc": ("社会信用代码", "信用代码", "USCC", "Unified social credit code"),
+    "name": ("企业名称", "单位名称", "Name", "Enterprise name", "Company name"),
+    "legal_representative": ("法人代表", "Legal representative"),
+    "address": ("企业地址", "注册地址", "Address"),
+    "contact_name": ("Contact", "Contact name"),
+    "contact_phone": ("电话", "Phone", "Contact phone"),
+    "industry": ("所属行业", "Industry"),
+    "employees": ("职工人数", "员工人数", "Employees"),
+    "year": ("年份", "调查年度", "Year"),
     "annual_export_usd": (
         "年度出口额（美元）",
-        "年出口额（美元）",
         "出口额（美元）",
         "Annual export (USD)",
         "Annual exports (USD)",
         "Export (USD)",
     ),
-    "annual_output_cny": (
-        "年度产值（元）",
-        "年产值（元）",
-        "工业总产值（元）",
-        "Annual output (CNY)",
-    ),
-    "hs_codes": ("HS编码", "商品编码", "HS codes", "HS code"),
-    "export_markets": ("出口市场", "主要出口市场", "Export markets", "Markets"),
-    "zone": ("示范区代码", "示范区", "Zone", "Zone code"),
-    "decision": ("决定", "操作", "Decision", "Action"),
-    "note": ("备注", "说明", "Note", "Notes"),
+    "annual_output_cny": ("年度产值（元）", "工业总产值（元）", "Annual output (CNY)"),
+    "hs_codes": ("商品编码", "HS codes", "HS code"),
+    "export_markets": ("主要出口市场", "Export markets", "Markets"),
+    "zone": ("示范区代码", "Zone", "Zone code"),
+    "decision": ("操作", "Decision", "Action"),
+    "note": ("说明", "Note", "Notes"),
 }
-for _field, _names in _TABLE.items():
-    for _name in _names:
-        HEADINGS[_name] = _field
+# field -> every heading naming it, the canonical one first
+HEADINGS_OF: dict[str, tuple[str, ...]] = {
+    f: (FIELD_LABELS[f], *aliases) for f, aliases in ALIASES.items()
+}
+# heading (as written) -> field name
+HEADINGS: dict[str, str] = {h: f for f, hs in HEADINGS_OF.items() for h in hs}
 
 REASON_HEADING = "原因 / Reason"
 ROW_HEADING = "行号 / Row"

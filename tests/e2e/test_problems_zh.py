@@ -78,7 +78,7 @@ def test_a_missing_field(admin: httpx.Client) -> None:
 def test_a_wrong_type(admin: httpx.Client) -> None:
     body = enterprise_body(new_uscc(), employees="many")
     zh, en = _both(lambda h: admin.post("/v1/enterprises", json=body, headers=h), 422, "validation")
-    assert zh["errors"][0]["reason"] == "员工人数必须是整数"
+    assert zh["errors"][0]["reason"] == "从业人数必须是整数"
     assert en["errors"][0]["reason"].startswith("Input should be a valid integer")
 
 

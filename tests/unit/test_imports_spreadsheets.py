@@ -8,6 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from kit import spreadsheets
+from kit.problem_text import FIELD_LABELS
 from kit.uscc import generate
 from services.registry.imports.rows import (
     Kind,
@@ -16,6 +17,7 @@ from services.registry.imports.rows import (
     parse_enterprise,
     parse_membership,
     parse_survey,
+    zh_field,
 )
 from tests.helpers import gb18030_csv, xlsx
 
@@ -214,3 +216,23 @@ def test_a_cell_guarded_against_formulas_reads_back_as_typed() -> None:
 
     for typed in ("+8613800000000", "-5", "=1+1", "@home", "plain", "'quoted"):
         assert cell_text(_safe(typed)) == typed
+
+
+def test_one_table_names_each_field_in_chinese() -> None:
+    """The import's canonical heading, its reasons and problems share kit's one label table."""
+    for field_name, headings in spreadsheets.HEADINGS_OF.items():
+        assert headings[0] == FIELD_LABELS[field_name]
+        assert zh_field(field_name) == FIELD_LABELS[field_name]
+        for heading in headings:  # an alias names one field only, never two
+            assert spreadsheets.field_of(heading) == field_name
+    assert zh_field("employees") == "从业人数" == FIELD_LABELS["employees"]
+    # the other ways offices write a heading are still read
+    assert spreadsheets.field_of("员工人数") == "employees"
+    assert spreadsheets.field_of("企业名称") == "name"
+    assert spreadsheets.field_of("年度出口额（美元）") == "annual_export_usd"
+
+
+def test_a_missing_cell_is_named_by_the_one_label() -> None:
+    with pytest.raises(RowError) as caught:
+        parse_survey({"uscc": _uscc(7)})
+    assert caught.value.zh == f"缺少必填项：{FIELD_LABELS['year']}"

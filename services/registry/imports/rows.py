@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from kit.industries import INDUSTRY_NAMES, Industry
-from kit.problem_text import reason_zh
+from kit.problem_text import FIELD_LABELS, reason_zh
 from kit.uscc import UsccError
 from kit.uscc import validate as validate_uscc
 from services.registry.enterprises.schemas import EnterpriseIn, EnterprisePatch, SurveyIn
@@ -84,24 +84,6 @@ _INDUSTRY = {
 }
 _DECISION = {"申请": "apply", "apply": "apply", "准入": "admit", "admit": "admit", "入区": "admit"}
 _SPLIT = re.compile(r"[,，;；、/\s]+")
-_ZH_FIELD = {
-    "uscc": "统一社会信用代码",
-    "name": "企业名称",
-    "legal_representative": "法定代表人",
-    "address": "地址",
-    "contact_name": "联系人",
-    "contact_phone": "联系电话",
-    "industry": "行业",
-    "employees": "从业人数",
-    "annual_export_usd": "年度出口额（美元）",
-    "annual_output_cny": "年度产值（元）",
-    "year": "年度",
-    "hs_codes": "HS编码",
-    "export_markets": "出口市场",
-    "zone": "示范区代码",
-    "decision": "决定",
-    "note": "备注",
-}
 
 
 class RowError(Exception):
@@ -145,8 +127,9 @@ class MembershipRow:
 
 
 def zh_field(field: str | None) -> str:
-    """A field's Chinese heading, for reasons."""
-    return _ZH_FIELD.get(field or "", field or "")
+    """A field's Chinese name, for reasons: its canonical heading (kit.problem_text's one
+    table of field labels, which the import's heading table starts each field with)."""
+    return FIELD_LABELS.get(field or "", field or "")
 
 
 def _missing(field: str) -> RowError:
