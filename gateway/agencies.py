@@ -53,7 +53,7 @@ async def ensure_known(request: Request, agency: str | None) -> None:
         raise invalid(
             "agency",
             f"'{agency}' is not a member agency registry knows",
-            f"“{agency}”不是已登记的成员单位",
+            f"“{agency}”不是已登记的部门",
         )
     if status != 200:
         raise ProblemError(

@@ -453,7 +453,7 @@ def ensure_office(principal: Principal) -> None:
         raise ProblemError(
             "forbidden",
             "only the zone office or a member agency may do this",
-            detail_zh="只有示范区办公室或成员单位可以执行此操作",
+            detail_zh="只有示范区办公室或各部门可以执行此操作",
         )
 
 

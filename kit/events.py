@@ -462,7 +462,7 @@ class MeetingHeld(BaseModel):
 
 
 class AgencyRegistered(BaseModel):
-    """成员单位: a member agency joined the platform; its code is what tokens, inspectors and
+    """部门: a member agency joined the platform; its code is what tokens, inspectors and
     labs name (inspection keeps a copy to check them)."""
 
     code: str

@@ -99,7 +99,7 @@ def history(d: Dossier) -> Section:
             "从 From",
             "到 To",
             "操作人 By",
-            "单位 Agency",
+            "部门 Agency",
             "理由 Reason",
             "未完成任务 Open tasks",
         ],
@@ -283,7 +283,7 @@ def alerts(d: Dossier) -> Section:
         [
             "发布时间 Raised",
             "企业 Enterprise",
-            "等级 Severity",
+            "严重程度 Severity",
             "状态 Status",
             "摘要 Summary",
             "结论 Conclusion",

@@ -175,3 +175,21 @@ def test_every_name_field_is_described_in_the_openapi() -> None:
                 if name.endswith(("_name", "_name_zh", "_name_en")) and not info.description:
                     undescribed.append(f"{cls.__module__}.{cls.__name__}.{name}")
     assert not undescribed, undescribed
+
+
+def test_one_name_per_concept() -> None:
+    """An agency is a 部门, a membership an 入区记录, a zone's or campaign's level a 级别 and
+    an enterprise's credit level a 信用等级, wherever a user reads them (issue #23)."""
+    from kit.problem_text import FIELD_LABELS, RESOURCE_LABELS
+    from services.notify.templates.service import DEFAULTS
+
+    assert FIELD_LABELS["agency"] == RESOURCE_LABELS["agency"] == labels.UI["agency"][0] == "部门"
+    assert RESOURCE_LABELS["membership"] == labels.UI["memberships"][0] == "入区记录"
+    assert FIELD_LABELS["level"] == labels.UI["level"][0] == "级别"
+    assert labels.UI["credit_level"][0] == "信用等级"
+    texts = [zh for zh, _ in labels.UI.values()]
+    texts += list(FIELD_LABELS.values()) + list(RESOURCE_LABELS.values())
+    texts += [part for (_, lang), both in DEFAULTS.items() if lang == "zh-CN" for part in both]
+    for other in ("成员单位", "参与单位", "成员资格", "入区申请", "风险等级"):
+        assert not [t for t in texts if other in t], other
+    assert not [t for t in texts if "等级" in t and "信用等级" not in t]

@@ -1,4 +1,4 @@
-"""The member agencies registry announced (成员单位): the only sources credit takes facts from."""
+"""The member agencies registry announced (部门): the only sources credit takes facts from."""
 
 from datetime import datetime
 

@@ -31,7 +31,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
 DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
     ("risk.warning", "zh-CN"): (
         "风险预警：{summary}",
-        "批次 {batch} 收到{signal}（风险等级 {severity}，编号 {reference}）。"
+        "批次 {batch} 收到{signal}（严重程度 {severity}，编号 {reference}）。"
         "请{action}。预警编号 {alert_id}。",
     ),
     ("risk.warning", "en"): (

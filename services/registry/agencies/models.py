@@ -10,7 +10,7 @@ from services.registry.base import Base
 
 
 class Agency(Base):
-    """成员单位: a member agency and its role in the leadership group."""
+    """部门: a member agency and its role in the leadership group."""
 
     __tablename__ = "agencies"
 

@@ -14,7 +14,7 @@ from services.registry.agencies.schemas import AgencyIn, AgencyOut
 router = APIRouter(prefix="/v1/agencies", tags=["agencies"])
 
 
-@router.get("", summary="List member agencies (成员单位)", response_model=Page[AgencyOut])
+@router.get("", summary="List member agencies (部门)", response_model=Page[AgencyOut])
 async def list_agencies(
     session: SessionDep,
     _: Annotated[Principal, Depends(require("registry:read"))],

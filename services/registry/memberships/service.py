@@ -94,7 +94,7 @@ async def apply(
     if zone.stage == "revoked":
         raise Conflict(
             f"zone '{zone.code}' is revoked and takes no applications",
-            detail_zh=f"示范区“{zone.code}”已撤销，不再受理入区申请",
+            detail_zh=f"示范区“{zone.code}”已撤销，不再受理企业申请入区",
         )
     enterprise = await enterprises.get(session, application.uscc)
     open_one = await session.scalar(
