@@ -228,6 +228,27 @@ STATUSES: Names = {
     "denied": ("拒绝", "Denied"),
     "failed": ("失败", "Failed"),
     "intent": ("转发前登记", "Recorded before forwarding"),
+    # imports and credit rescore jobs
+    "queued": ("排队中", "Queued"),
+    "running": ("处理中", "Running"),
+    "done": ("已完成", "Done"),
+    # an imported row's outcome
+    "created": ("新建", "Created"),
+    "updated": ("已更新", "Updated"),
+    "unchanged": ("未变更", "Unchanged"),
+    # credit repairs, recognitions, acceptance applications, honours
+    "pending": ("待处理", "Pending"),
+    "approved": ("已批准", "Approved"),
+    "active": ("有效", "Active"),
+    "revoked": ("已撤销", "Revoked"),
+    "filed": ("已报送", "Filed"),
+    "returned": ("已退回", "Returned"),
+    "nominated": ("已提名", "Nominated"),
+    "granted": ("已授予", "Granted"),
+    # webhook subscriptions and deliveries
+    "paused": ("已暂停", "Paused"),
+    "disabled": ("已停用", "Disabled"),
+    "delivered": ("已送达", "Delivered"),
     # credit facts' contributions
     "counted": ("计入", "Counted"),
     "capped": ("封顶", "Capped"),

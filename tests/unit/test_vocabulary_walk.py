@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 import typing
 from datetime import UTC, datetime
 from enum import Enum
@@ -19,7 +20,9 @@ from kit import vocabulary
 from kit.industries import Industry
 from kit.measures import Admission, LevelEffects
 from services.credit.domain import LEVEL_NAMES, FactKind, Level, Severity
+from services.credit.policy.schemas import JobOut as RescoreJobOut
 from services.credit.policy.schemas import LevelMeasures
+from services.credit.recognitions.schemas import RecognitionOut
 from services.credit.repairs.schemas import RepairOut
 from services.credit.scores.schemas import ContributionOut, LevelCode
 from services.credit.scoring import Measure
@@ -30,17 +33,21 @@ from services.inspection.labs.schemas import TestStatus as LabTestStatus
 from services.inspection.risk.schemas import AlertStatus, RiskLevel, SignalKind, SignalOut
 from services.inspection.tasks.schemas import TaskOut
 from services.notify.bulletins.schemas import BulletinIn
+from services.notify.deliveries.schemas import DeliveryOut
 from services.notify.inbox.router import Kind
 from services.notify.subscriptions.schemas import SubscriptionOut
 from services.notify.templates.router import Code
 from services.registry.batches.schemas import LotKind
 from services.registry.domain import STAGE_CODES, ScheduleStatus, Stage, ZoneLevel
+from services.registry.imports.schemas import ImportStatus, RowOutcome
 from services.registry.memberships.schemas import (
     BreachSeverity,
     CommitmentStatus,
     MembershipStatus,
 )
-from services.registry.programme.honours.schemas import CreditLevel
+from services.registry.programme.acceptance.schemas import AcceptanceApplicationOut
+from services.registry.programme.honours.schemas import CreditLevel, NominationOut
+from services.registry.programme.leadership.schemas import ActionItemOut
 
 
 def codes(source: Any) -> list[str]:
@@ -96,6 +103,14 @@ WALKED: list[tuple[str, Any]] = [
     ("statuses", field(RepairOut, "status")),  # shown by the enterprise portal
     ("statuses", field(SubscriptionOut, "status")),
     ("statuses", ["success", "denied", "failed", "intent"]),  # audit outcomes
+    ("statuses", ImportStatus),
+    ("statuses", RowOutcome),
+    ("statuses", field(RescoreJobOut, "status")),
+    ("statuses", field(RecognitionOut, "status")),
+    ("statuses", field(AcceptanceApplicationOut, "status")),
+    ("statuses", field(NominationOut, "status")),
+    ("statuses", field(ActionItemOut, "status")),
+    ("statuses", field(DeliveryOut, "status")),
 ]
 
 
@@ -193,3 +208,22 @@ def test_one_name_per_concept() -> None:
     for other in ("成员单位", "参与单位", "成员资格", "入区申请", "风险等级"):
         assert not [t for t in texts if other in t], other
     assert not [t for t in texts if "等级" in t and "信用等级" not in t]
+
+
+# a Chinese f-string that prints a status, a stage or an enum's value as it is stored
+_RAW_CODE_IN_ZH = re.compile(
+    r"f\"[^\"\n]*[\u4e00-\u9fff][^\"\n]*\{\w[\w.]*\.(status|stage|state)(\.value)?\}"
+    r"|f\"[^\"\n]*\{\w[\w.]*\.(status|stage|state)(\.value)?\}[^\"\n]*[\u4e00-\u9fff]"
+)
+
+
+def test_chinese_details_name_statuses_rather_than_print_codes() -> None:
+    root = Path(__file__).resolve().parents[2]
+    raw = [
+        f"{path.relative_to(root)}:{number}"
+        for top in ("kit", "services", "gateway")
+        for path in sorted((root / top).rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if _RAW_CODE_IN_ZH.search(line)
+    ]
+    assert not raw, f"print the name (kit.vocabulary.name) instead: {raw}"

@@ -16,6 +16,7 @@ from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, ProblemError, invalid
 from kit.uscc import normalize
 from kit.validation import CHINA
+from kit.vocabulary import FACT_KINDS, SEVERITIES, STATUSES, name
 from services.credit.config import settings
 from services.credit.domain import ADVERSE, FactKind
 from services.credit.events import publish
@@ -81,7 +82,7 @@ async def request(session: AsyncSession, *, repair_in: RepairIn, principal: Prin
             "fact_id",
             f"a {fact.severity} {fact.kind} fact needs no repair (credit model v{version} sets "
             "no waiting period for it): it weighs little and decays by itself",
-            f"{fact.severity} 级 {fact.kind} 信用事实无需修复（信用模型第 {version} 版未设等待期）："
+            f"{name(SEVERITIES, fact.severity)}的“{name(FACT_KINDS, fact.kind)}”信用事实无需修复（信用模型第 {version} 版未设等待期）："
             "其影响小，会自行衰减",
         )
     _ensure_waited(fact, version, earliest, utcnow())
@@ -127,7 +128,7 @@ async def decide(
     if repair.status != "pending":
         raise Conflict(
             f"the repair was already {repair.status}",
-            detail_zh=f"该修复申请已是 {repair.status} 状态",
+            detail_zh=f"该修复申请已是“{name(STATUSES, repair.status)}”状态",
             status_now=repair.status,
         )
     now = utcnow()

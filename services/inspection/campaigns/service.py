@@ -20,6 +20,7 @@ from kit.ids import uuid7
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict as ConflictProblem
 from kit.problems import NotFound, ProblemError, invalid
+from kit.vocabulary import STATUSES, name
 from services.inspection import draw as drawing
 from services.inspection.campaigns.models import Campaign, DrawRecord
 from services.inspection.campaigns.schemas import CampaignIn, CampaignOut, DrawIn, VerifyOut
@@ -238,7 +239,7 @@ async def draw(
     if campaign.status != "planned":
         raise ConflictProblem(
             f"the campaign is already {campaign.status}",
-            detail_zh=f"该抽查计划已是 {campaign.status} 状态",
+            detail_zh=f"该抽查计划已是“{name(STATUSES, campaign.status)}”状态",
             status_now=campaign.status,
         )
     seed = _seed_for(campaign, draw_in)
@@ -384,7 +385,7 @@ async def cancel(session: AsyncSession, campaign: Campaign) -> Campaign:
     if campaign.status in ("closed", "cancelled"):
         raise ConflictProblem(
             f"the campaign is already {campaign.status}",
-            detail_zh=f"该抽查计划已是 {campaign.status} 状态",
+            detail_zh=f"该抽查计划已是“{name(STATUSES, campaign.status)}”状态",
         )
     campaign.status = "cancelled"
     campaign.version += 1

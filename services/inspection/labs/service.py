@@ -19,6 +19,7 @@ from kit.pagination import PageParams, encode_cursor, keyset_page
 from kit.problems import Conflict, ProblemError, invalid
 from kit.uscc import normalize
 from kit.validation import CHINA
+from kit.vocabulary import STATUSES, name
 from services.inspection.directory.models import AgencyMirror
 from services.inspection.events import publish
 from services.inspection.labs import scope as scopes
@@ -153,8 +154,8 @@ async def update_lab(session: AsyncSession, lab: Lab, patch: LabPatch) -> Lab:
         raise invalid(
             "cnas_number", "a lab needs a CNAS or a CMA number", "实验室须有 CNAS 或 CMA 编号"
         )
-    for name, value in values.items():
-        setattr(lab, name, value)
+    for attribute, value in values.items():
+        setattr(lab, attribute, value)
     lab.version += 1
     await session.flush()
     await _announce_lab(session, lab, "updated")
@@ -402,12 +403,12 @@ async def search_requests(
     return await keyset_page(session, query, keys=[TestRequest.id], page=page)
 
 
-def _expect(request: TestRequest, *allowed: TestStatus, doing: str) -> None:
+def _expect(request: TestRequest, *allowed: TestStatus, doing: str, doing_zh: str) -> None:
     if request.status not in allowed:
         raise ProblemError(
             "illegal-transition",
             f"a test request that is {request.status} cannot be {doing}",
-            detail_zh=f"状态为 {request.status} 的检测申请不能执行 {doing}",
+            detail_zh=f"状态为“{name(STATUSES, request.status)}”的检测申请不能{doing_zh}",
             status_now=request.status,
             allowed_from=[a.value for a in allowed],
         )
@@ -416,7 +417,7 @@ def _expect(request: TestRequest, *allowed: TestStatus, doing: str) -> None:
 async def accept(session: AsyncSession, request: TestRequest, principal: Principal) -> TestRequest:
     """The lab takes the request (the sample is received)."""
     lab = await ensure_may_move(session, request, principal)
-    _expect(request, TestStatus.requested, doing="accepted")
+    _expect(request, TestStatus.requested, doing="accepted", doing_zh="受理")
     request.status = TestStatus.accepted.value
     request.accepted_at = utcnow()
     request.decided_by = principal.subject
@@ -431,7 +432,7 @@ async def reject(
 ) -> TestRequest:
     """The lab declines the request, before or after accepting it."""
     lab = await ensure_may_move(session, request, principal)
-    _expect(request, TestStatus.requested, TestStatus.accepted, doing="rejected")
+    _expect(request, TestStatus.requested, TestStatus.accepted, doing="rejected", doing_zh="退回")
     request.status = TestStatus.rejected.value
     request.reason = reason
     request.decided_by = principal.subject
@@ -448,7 +449,7 @@ async def record_result(
     also recorded as a risk signal naming the batch, so it matches that batch exactly and
     raises an alert like any other signal."""
     lab = await ensure_may_move(session, request, principal)
-    _expect(request, TestStatus.accepted, doing="given a result")
+    _expect(request, TestStatus.accepted, doing="given a result", doing_zh="录入检测结果")
     # once per lab, whatever the case: WT-1 and wt-1 are the same report (the database's
     # unique index on lab and lower(report_number) holds it against concurrent results)
     taken = await session.scalar(

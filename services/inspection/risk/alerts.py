@@ -20,7 +20,7 @@ from kit.ids import uuid7
 from kit.outbox import emit
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, ProblemError
-from kit.vocabulary import SIGNAL_KINDS, bilingual
+from kit.vocabulary import SIGNAL_KINDS, STATUSES, bilingual, name
 from services.inspection.checklists.models import Checklist
 from services.inspection.directory.models import DirectoryEntry
 from services.inspection.eligibility import may_inspect
@@ -284,7 +284,7 @@ async def move(
     if patch.status not in TRANSITIONS[AlertStatus(alert.status)]:
         raise Conflict(
             f"an alert that is {alert.status} cannot become {patch.status.value}",
-            detail_zh=f"状态为 {alert.status} 的风险预警不能变为 {patch.status.value}",
+            detail_zh=f"状态为“{name(STATUSES, alert.status)}”的风险预警不能变为“{name(STATUSES, patch.status)}”",
             status_now=alert.status,
         )
     alert.status = patch.status.value

@@ -21,6 +21,7 @@ from kit.ids import uuid7
 from kit.locks import Lock
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, ProblemError, invalid
+from kit.vocabulary import STATUSES, name
 from services.inspection.config import settings
 from services.inspection.directory.models import DirectoryEntry
 from services.inspection.risk import matching
@@ -256,7 +257,7 @@ async def link(
     if signal.status != "unmatched":
         raise Conflict(
             f"the signal is {signal.status}",
-            detail_zh=f"该风险信号当前为 {signal.status}",
+            detail_zh=f"该风险信号当前为“{name(STATUSES, signal.status)}”",
             status_now=signal.status,
         )
     if await session.get(DirectoryEntry, uscc) is None:
@@ -284,7 +285,7 @@ async def dismiss(session: AsyncSession, signal: Signal, *, reason: str, actor: 
     if signal.status != "unmatched":
         raise Conflict(
             f"the signal is {signal.status}",
-            detail_zh=f"该风险信号当前为 {signal.status}",
+            detail_zh=f"该风险信号当前为“{name(STATUSES, signal.status)}”",
             status_now=signal.status,
         )
     signal.status = "dismissed"

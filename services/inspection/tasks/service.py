@@ -16,6 +16,7 @@ from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict as ConflictProblem
 from kit.problems import ProblemError, invalid
 from kit.uscc import normalize
+from kit.vocabulary import STATUSES, name
 from services.inspection.campaigns.models import Campaign
 from services.inspection.capas import service as capas
 from services.inspection.capas.models import Capa
@@ -114,7 +115,7 @@ async def record_result(
     if task.status != "open":
         raise ConflictProblem(
             f"the task is {task.status}",
-            detail_zh=f"该任务当前为 {task.status}",
+            detail_zh=f"该任务当前为“{name(STATUSES, task.status)}”",
             status_now=task.status,
         )
     checklist = await session.get(Checklist, task.checklist_id) if task.checklist_id else None
@@ -148,7 +149,7 @@ async def confirm(session: AsyncSession, task: Task, principal: Principal) -> Ta
     if task.status != "open":
         raise ConflictProblem(
             f"the task is {task.status}",
-            detail_zh=f"该任务当前为 {task.status}",
+            detail_zh=f"该任务当前为“{name(STATUSES, task.status)}”",
             status_now=task.status,
         )
     if task.result is None:

@@ -11,6 +11,7 @@ from kit.auth import Principal
 from kit.db import utcnow
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound
+from kit.vocabulary import STATUSES, name
 from services.notify.deliveries.models import Attempt, Delivery
 from services.notify.subscriptions.models import Subscription
 from services.notify.subscriptions.service import owner_of
@@ -83,7 +84,7 @@ async def replay(session: AsyncSession, delivery: Delivery) -> Delivery:
     if subscription.status != "active":
         raise Conflict(
             f"the webhook is {subscription.status}; re-enable it before replaying",
-            detail_zh=f"该 webhook 当前为 {subscription.status}；请先重新启用再重放",
+            detail_zh=f"该 webhook 当前为“{name(STATUSES, subscription.status)}”；请先重新启用再重放",
             subscription_status=subscription.status,
         )
     if delivery.status == "pending" and (

@@ -2,10 +2,15 @@
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.registry.imports.rows import Kind
+
+# their names: kit/vocabulary.py STATUSES
+ImportStatus = Literal["queued", "running", "done", "failed"]
+RowOutcome = Literal["created", "updated", "unchanged", "rejected"]
 
 
 class ImportCounts(BaseModel):
@@ -27,7 +32,7 @@ class ImportJobOut(BaseModel):
     kind: Kind
     dry_run: bool = Field(description="True: nothing was written; the counts say what would be")
     filename: str | None
-    status: str = Field(description="queued, running, done or failed")
+    status: ImportStatus = Field(description="queued, running, done or failed")
     submitted_by: str
     agency: str | None
     headings: list[str] = Field(description="The file's column headings as written")
@@ -51,7 +56,7 @@ class ImportOutcomeOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     row: int = Field(description="The row number as the spreadsheet shows it (headings: 1)")
-    outcome: str = Field(description="created, updated or rejected")
+    outcome: RowOutcome = Field(description="created, updated or rejected")
     key: str | None = Field(description="USCC, USCC/year or USCC/zone")
     field: str | None = Field(description="The field a rejection is about")
     reason_zh: str | None

@@ -18,6 +18,7 @@ from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound, ProblemError
 from kit.uscc import normalize
 from kit.validation import CHINA
+from kit.vocabulary import STATUSES, name
 from services.registry import personal
 from services.registry.config import settings
 from services.registry.enterprises import service as enterprises
@@ -107,7 +108,7 @@ async def apply(
     if open_one is not None:
         raise Conflict(
             f"{enterprise.uscc} already has an open membership of '{zone.code}' ({open_one.status})",
-            detail_zh=f"{enterprise.uscc} 在示范区“{zone.code}”已有未结束的入区记录（{open_one.status}）",
+            detail_zh=f"{enterprise.uscc} 在示范区“{zone.code}”已有未结束的入区记录（{name(STATUSES, open_one.status)}）",
             membership_id=str(open_one.id),
         )
     membership = Membership(
@@ -162,7 +163,7 @@ async def decide(
         raise ProblemError(
             "illegal-transition",
             f"membership is {current.value}; possible decisions: {', '.join(possible) or 'none'}",
-            detail_zh=f"入区记录当前为 {current.value}；可作的决定：{'、'.join(possible) or '无'}",
+            detail_zh=f"入区记录当前为“{name(STATUSES, current)}”；可作的决定：{'、'.join(possible) or '无'}",
             current=current.value,
             requested=decision_in.decision.value,
             allowed=possible,
@@ -401,7 +402,7 @@ async def countersign_commitment(
             "illegal-transition",
             f"commitment is {commitment.status}; only a signed commitment in force is "
             "countersigned",
-            detail_zh=f"承诺书当前为 {commitment.status}；只有已签署且有效的承诺书才能会签",
+            detail_zh=f"承诺书当前为“{name(STATUSES, commitment.status)}”；只有已签署且有效的承诺书才能会签",
             current=commitment.status,
             requested="countersign",
             allowed=[],
@@ -459,7 +460,7 @@ async def breach_commitment(
     if commitment.status not in COMMITMENT_IN_FORCE:
         raise Conflict(
             f"commitment is {commitment.status}, not in force: breach the one in force",
-            detail_zh=f"承诺书当前为 {commitment.status}，并非有效：请对有效的承诺书标记违诺",
+            detail_zh=f"承诺书当前为“{name(STATUSES, commitment.status)}”，并非有效：请对有效的承诺书标记违诺",
             rule="in_force",
         )
     commitment.status = "breached"

@@ -14,6 +14,7 @@ from kit.events import ZoneTransitioned
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound, ProblemError, invalid
 from kit.validation import CHINA
+from kit.vocabulary import STAGES, name
 from services.registry.domain import (
     ACCEPTANCE_AUTHORITY,
     ACCEPTING_AGENCY,
@@ -216,8 +217,8 @@ async def transition(
             "illegal-transition",
             f"zone '{zone.code}' is {current.value}; it can move to: "
             + (", ".join(s.value for s in allowed) or "nothing (final state)"),
-            detail_zh=f"示范区“{zone.code}”当前为 {current.value}；可转入："
-            + ("、".join(s.value for s in allowed) or "无（终止状态）"),
+            detail_zh=f"示范区“{zone.code}”当前处于“{name(STAGES, current)}”阶段；可转入："
+            + ("、".join(name(STAGES, s) for s in allowed) or "无（终止状态）"),
             current=current.value,
             requested=transition_in.to.value,
             allowed=[s.value for s in allowed],

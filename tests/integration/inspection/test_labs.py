@@ -186,6 +186,7 @@ async def test_requests_outside_the_scope_or_out_of_turn_are_refused(
     with pytest.raises(ProblemError) as not_accepted:
         await service.record_result(session, request, CIQ, result=report)
     assert not_accepted.value.slug == "illegal-transition"
+    assert not_accepted.value.detail_zh == "状态为“已申请”的检测申请不能录入检测结果"
     samr = Principal(subject="samr-staff", scopes=frozenset({"inspection:write"}), agency="samr")
     with pytest.raises(ProblemError) as not_the_operator:
         await service.accept(session, request, samr)

@@ -110,6 +110,8 @@ async def test_decisions_that_do_not_fit_are_refused_and_not_announced(
         )
     assert illegal.value.slug == "illegal-transition"
     assert illegal.value.extensions["allowed"] == ["suspend", "remove"]
+    assert illegal.value.detail_zh is not None
+    assert "入区记录当前为“已准入”" in illegal.value.detail_zh  # the status's name, not `admitted`
     with pytest.raises(ProblemError) as no_reason:
         await service.decide(
             session, m, decision_in=DecisionIn(decision=Decision.remove), principal=office

@@ -86,6 +86,8 @@ async def test_stages_are_not_skipped_and_revoked_is_final(
         await _move(session, zone, Stage.accepted, office)
     assert skipped.value.slug == "illegal-transition"
     assert skipped.value.extensions["allowed"] == ["launching", "revoked"]
+    assert skipped.value.detail_zh is not None
+    assert "当前处于“规划”阶段；可转入：启动建设、撤销" in skipped.value.detail_zh
 
     await _move(session, zone, Stage.revoked, office)
     with pytest.raises(ProblemError) as final:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit.auth import Principal
 from kit.events import AcceptanceApplied, AcceptanceDecided
 from kit.problems import Conflict, ProblemError, invalid
+from kit.vocabulary import STAGES, name
 from services.registry.agencies.models import Agency
 from services.registry.domain import ACCEPTING_AGENCY, Stage, ZoneLevel
 from services.registry.events import publish
@@ -44,7 +45,7 @@ def _require_assessing(zone: Zone) -> None:
         raise Conflict(
             f"zone '{zone.code}' is {zone.stage}; acceptance is applied for and decided in "
             "`assessing` (总结考核)",
-            detail_zh=f"示范区“{zone.code}”当前为 {zone.stage}；验收只在总结考核（assessing）"
+            detail_zh=f"示范区“{zone.code}”当前处于“{name(STAGES, zone.stage)}”阶段；验收只在总结考核"
             "阶段申请和决定",
             rule="zone_assessing",
             stage=zone.stage,

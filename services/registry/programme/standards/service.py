@@ -14,6 +14,7 @@ from kit.db import get_or_404, utcnow
 from kit.events import StandardAdopted, StandardPublished
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, invalid
+from kit.vocabulary import INDUSTRIES, name
 from services.registry.enterprises import service as enterprises
 from services.registry.events import publish
 from services.registry.memberships.models import Membership
@@ -45,7 +46,7 @@ async def publish_standard(
                 "industry",
                 f"zone '{zone.code}' is of the {zone.industry} industry, "
                 f"not {standard_in.industry.value}",
-                f"示范区“{zone.code}”属于 {zone.industry} 行业，而不是 {standard_in.industry.value}",
+                f"示范区“{zone.code}”属于{name(INDUSTRIES, zone.industry)}行业，而不是{name(INDUSTRIES, standard_in.industry)}",
             )
     standard = await insert_new(
         session,
