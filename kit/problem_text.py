@@ -80,6 +80,7 @@ FIELD_LABELS: dict[str, str] = {
     "year": "年度",
     "quarter": "季度",
     "score": "分值",
+    "standard": "标准",
     "points": "分值",
     "weight": "权重",
     "details": "详情",

@@ -90,7 +90,9 @@ def check_password(password: str, *, username: str) -> None:
         password, username=username, min_length=settings.password_min_length
     )
     if reasons:
-        raise invalid("password", "; ".join(reasons))
+        raise invalid(
+            "password", "; ".join(en for en, _ in reasons), "；".join(zh for _, zh in reasons)
+        )
 
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:

@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kit.measures import DEFAULTS, EFFECTS, LevelEffects
+from kit.problem_text import BilingualError, reason_zh
 from kit.validation import CHINA
 from services.credit.domain import (
     LEVEL_ORDER,
@@ -106,30 +107,50 @@ class ScoringModel(BaseModel):
     @model_validator(mode="after")
     def _bands_cover_the_range(self) -> ScoringModel:
         if self.min_score >= self.max_score:
-            raise ValueError(f"min_score {self.min_score} must be below max_score {self.max_score}")
+            raise BilingualError(
+                f"min_score {self.min_score} must be below max_score {self.max_score}",
+                f"最低分 min_score（{self.min_score}）必须低于最高分 max_score（{self.max_score}）",
+            )
         if not self.min_score <= self.base_score <= self.max_score:
-            raise ValueError("base_score must lie between min_score and max_score")
+            raise BilingualError(
+                "base_score must lie between min_score and max_score",
+                "基础分 base_score 必须在最低分 min_score 与最高分 max_score 之间",
+            )
         missing = [lv.value for lv in LEVEL_ORDER if lv not in self.levels]
         if missing:
-            raise ValueError(f"levels: no band for {', '.join(missing)}")
+            raise BilingualError(
+                f"levels: no band for {', '.join(missing)}",
+                f"levels：信用等级 {'、'.join(missing)} 没有分数段",
+            )
         for lv in LEVEL_ORDER:
             band = self.levels[lv]
             if band.min >= band.max:
-                raise ValueError(f"levels: band {lv} is empty ({band.min} ≥ {band.max})")
+                raise BilingualError(
+                    f"levels: band {lv} is empty ({band.min} ≥ {band.max})",
+                    f"levels：信用等级 {lv} 的分数段为空（{band.min} ≥ {band.max}）",
+                )
         top, bottom = self.levels[Level.A], self.levels[Level.D]
         if top.max != self.max_score:
-            raise ValueError(f"levels: A ends at {top.max}, not at max_score {self.max_score}")
+            raise BilingualError(
+                f"levels: A ends at {top.max}, not at max_score {self.max_score}",
+                f"levels：信用等级 A 的分数段止于 {top.max}，而不是最高分 max_score（{self.max_score}）",
+            )
         if bottom.min != self.min_score:
-            raise ValueError(f"levels: D starts at {bottom.min}, not at min_score {self.min_score}")
+            raise BilingualError(
+                f"levels: D starts at {bottom.min}, not at min_score {self.min_score}",
+                f"levels：信用等级 D 的分数段始于 {bottom.min}，而不是最低分 min_score（{self.min_score}）",
+            )
         for better, lower in pairwise(LEVEL_ORDER):
             b, w = self.levels[better], self.levels[lower]
             if w.max > b.min:
-                raise ValueError(
-                    f"levels: {lower} (up to {w.max}) overlaps {better} (from {b.min})"
+                raise BilingualError(
+                    f"levels: {lower} (up to {w.max}) overlaps {better} (from {b.min})",
+                    f"levels：信用等级 {lower}（至 {w.max} 分）与 {better}（自 {b.min} 分）的分数段重叠",
                 )
             if w.max < b.min:
-                raise ValueError(
-                    f"levels: scores from {w.max} to {b.min} fall between {lower} and {better}"
+                raise BilingualError(
+                    f"levels: scores from {w.max} to {b.min} fall between {lower} and {better}",
+                    f"levels：{w.max} 至 {b.min} 分落在信用等级 {lower} 与 {better} 之间，不属于任何等级",
                 )
         return self
 
@@ -160,18 +181,24 @@ def check_measures(model: ScoringModel) -> None:
         for measure in measures:
             where = f"measures.{lv.value}.{measure.code}"
             if not measure.params:
-                raise ValueError(
+                raise BilingualError(
                     f"{where}: a measure must set at least one of {', '.join(EFFECTS)}; "
-                    "a measure nothing reads is a label"
+                    "a measure nothing reads is a label",
+                    f"{where}：措施必须至少设定 {'、'.join(EFFECTS)} 中的一项；"
+                    "不产生任何效果的措施只是一个标签",
                 )
             unknown = sorted(set(measure.params) - set(EFFECTS))
             if unknown:
-                raise ValueError(
-                    f"{where}: unknown effect {', '.join(unknown)} (known: {', '.join(EFFECTS)})"
+                raise BilingualError(
+                    f"{where}: unknown effect {', '.join(unknown)} (known: {', '.join(EFFECTS)})",
+                    f"{where}：未知的效果 {'、'.join(unknown)}（可用：{'、'.join(EFFECTS)}）",
                 )
             for key, value in measure.params.items():
                 if key in seen and seen[key] != value:
-                    raise ValueError(f"{where}: {key} is already {seen[key]!r} for level {lv}")
+                    raise BilingualError(
+                        f"{where}: {key} is already {seen[key]!r} for level {lv}",
+                        f"{where}：信用等级 {lv} 的 {key} 已设为 {seen[key]!r}",
+                    )
                 seen[key] = value
             try:
                 LevelEffects.model_validate(
@@ -179,7 +206,9 @@ def check_measures(model: ScoringModel) -> None:
                 )
             except ValidationError as exc:
                 first = exc.errors()[0]
-                raise ValueError(f"{where}: {first['loc'][0]}: {first['msg']}") from None
+                raise BilingualError(
+                    f"{where}: {first['loc'][0]}: {first['msg']}", f"{where}：{reason_zh(first)}"
+                ) from None
 
 
 def earliest_repair_date(

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
+from kit.problem_text import BilingualError
+
 METADATA: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = {
     ipaddress.ip_address("169.254.169.254"),
     ipaddress.ip_address("fd00:ec2::254"),
@@ -23,11 +25,12 @@ log = logging.getLogger(__name__)
 # answer that differed would map the internal network for anyone who may subscribe). The
 # operator's log has the detail.
 NOT_ALLOWED = "the host {host} is not an address webhooks may target; an operator may allow it"
+NOT_ALLOWED_ZH = "主机 {host} 不是 webhook 可以投递的地址；如确需使用，请联系运维人员加入允许列表"
 Networks = list[ipaddress.IPv4Network | ipaddress.IPv6Network]
 
 
-class Refused(ValueError):
-    """The URL may not be used; the message says why."""
+class Refused(BilingualError):
+    """The URL may not be used; the message says why, in English and (`zh`) in Chinese."""
 
 
 def allow_list(raw: str) -> tuple[set[str], Networks]:
@@ -105,17 +108,21 @@ def check_url(url: str, *, require_https: bool) -> tuple[str, int]:
     """Shape checks without the network: scheme, host, no credentials. Returns host, port."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http"):
-        raise Refused("the URL must be http(s)")
+        raise Refused("the URL must be http(s)", "webhook 地址必须以 http:// 或 https:// 开头")
     if require_https and parts.scheme != "https":
-        raise Refused("webhooks must use https in this profile")
+        raise Refused(
+            "webhooks must use https in this profile", "在当前环境中 webhook 必须使用 https"
+        )
     if not parts.hostname:
-        raise Refused("the URL has no host")
+        raise Refused("the URL has no host", "webhook 地址缺少主机名")
     if parts.username or parts.password:
-        raise Refused("credentials do not belong in a webhook URL")
+        raise Refused(
+            "credentials do not belong in a webhook URL", "webhook 地址中不能包含用户名或密码"
+        )
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
-        raise Refused("the URL's port is not a number") from exc
+        raise Refused("the URL's port is not a number", "webhook 地址的端口不是数字") from exc
     return parts.hostname.lower(), port
 
 
@@ -139,10 +146,10 @@ async def check_target(url: str, *, require_https: bool, allow: str) -> None:
             )
         except (OSError, UnicodeError) as exc:
             log.info("webhook host %s refused: it does not resolve (%r)", host, exc)
-            raise Refused(NOT_ALLOWED.format(host=host)) from exc
+            raise Refused(NOT_ALLOWED.format(host=host), NOT_ALLOWED_ZH.format(host=host)) from exc
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     for address in addresses:
         reason = refusal(address, networks)
         if reason:
             log.info("webhook host %s refused: %s is %s", host, address, reason)
-            raise Refused(NOT_ALLOWED.format(host=host))
+            raise Refused(NOT_ALLOWED.format(host=host), NOT_ALLOWED_ZH.format(host=host))

@@ -79,6 +79,9 @@ def test_the_missing_scope_is_named() -> None:
     assert missing is not None and missing.field == "standard"
     assert "HS 940510" in missing.reason and "EN 60598-1:2015" in missing.reason
     assert "CNAS L1234" in missing.reason
+    assert missing.reason_zh == (
+        "资质 CNAS L1234 的认可范围不包括按标准 EN 60598-1:2015 检测 HS 940510（LED 吸顶灯）"
+    )
     other = _missing(hs_code="950699", product="登山包", standard="EN ISO 20957-1")
     assert other is not None and "登山包" in other.reason
 
@@ -95,6 +98,9 @@ def test_validity_and_activity() -> None:
     assert early is not None and "valid from 2024-01-01" in early.reason
     inactive = _missing(active=False)
     assert inactive is not None and inactive.field == "lab_id"
+    assert expired.reason_zh == "资质 CNAS L1234 已于 2026-12-31 到期"
+    assert early.reason_zh == "资质 CNAS L1234 自 2024-01-01 起有效"
+    assert inactive.reason_zh == "该实验室（CNAS L1234）在平台上未启用"
 
 
 @pytest.mark.parametrize(

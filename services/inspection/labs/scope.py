@@ -49,10 +49,12 @@ def _fold(text: str) -> str:
 
 @dataclass(frozen=True)
 class Missing:
-    """Why a lab cannot take a request: the field to blame and the reason."""
+    """Why a lab cannot take a request: the field to blame and the reason, in English and
+    in Chinese."""
 
     field: str
     reason: str
+    reason_zh: str
 
 
 def missing_scope(
@@ -70,16 +72,30 @@ def missing_scope(
     """None when the lab is accredited, on `on`, for the product and standard; else what
     is missing (naming the scope asked for)."""
     if not active:
-        return Missing("lab_id", f"the lab ({accreditation}) is not active on the platform")
+        return Missing(
+            "lab_id",
+            f"the lab ({accreditation}) is not active on the platform",
+            f"该实验室（{accreditation}）在平台上未启用",
+        )
     if on < valid_from:
-        return Missing("lab_id", f"accreditation {accreditation} is valid from {valid_from}")
+        return Missing(
+            "lab_id",
+            f"accreditation {accreditation} is valid from {valid_from}",
+            f"资质 {accreditation} 自 {valid_from} 起有效",
+        )
     if on > valid_to:
-        return Missing("lab_id", f"accreditation {accreditation} expired on {valid_to}")
+        return Missing(
+            "lab_id",
+            f"accreditation {accreditation} expired on {valid_to}",
+            f"资质 {accreditation} 已于 {valid_to} 到期",
+        )
     for entry in scope:
         if standard_covers(entry["standard"], standard) and product_covers(entry, hs_code, product):
             return None
     what = f"HS {hs_code}" + (f" ({product})" if product else "")
+    what_zh = f"HS {hs_code}" + (f"（{product}）" if product else "")
     return Missing(
         "standard",
         f"accreditation {accreditation} has no scope for {what} with standard {standard}",
+        f"资质 {accreditation} 的认可范围不包括按标准 {standard} 检测 {what_zh}",
     )

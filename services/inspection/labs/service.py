@@ -16,6 +16,7 @@ from kit.bulk import Lines
 from kit.db import get_or_404, utcnow
 from kit.events import LabChanged, LabTestChanged
 from kit.pagination import PageParams, encode_cursor, keyset_page
+from kit.problem_text import FIELD_LABELS
 from kit.problems import Conflict, ProblemError, invalid
 from kit.uscc import normalize
 from kit.validation import CHINA
@@ -299,7 +300,10 @@ async def create_request(
         raise ProblemError(
             "validation",
             f"{missing.field}: {missing.reason}",
-            errors=[{"field": missing.field, "reason": missing.reason}],
+            detail_zh=f"{FIELD_LABELS.get(missing.field, missing.field)}：{missing.reason_zh}",
+            errors=[
+                {"field": missing.field, "reason": missing.reason, "reason_zh": missing.reason_zh}
+            ],
             missing_scope={"hs_code": hs_code, "product": product, "standard": request_in.standard},
         )
     request = TestRequest(

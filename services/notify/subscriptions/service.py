@@ -44,7 +44,7 @@ async def guard(url: str) -> None:
             url, require_https=settings.profile == "prod", allow=settings.webhook_allow
         )
     except ssrf.Refused as exc:
-        raise invalid("url", str(exc)) from exc
+        raise invalid("url", str(exc), exc.zh) from exc
 
 
 async def create(session: AsyncSession, body: SubscriptionIn, principal: Principal) -> Subscription:

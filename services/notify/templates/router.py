@@ -69,7 +69,7 @@ async def save_template(
     try:
         service.check(code, body.title, body.body)
     except service.TemplateError as exc:
-        raise invalid("body", str(exc)) from exc
+        raise invalid("body", str(exc), exc.zh) from exc
     row = await session.get(Template, (code, language), with_for_update=True)
     if row is None:
         row = Template(code=code, language=language, title="", body="", updated_by="")

@@ -11,6 +11,8 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
+from kit import vocabulary
+from kit.problem_text import BilingualError
 from kit.vocabulary import SIGNAL_KINDS
 
 LANGUAGES = ("zh-CN", "en")
@@ -86,8 +88,9 @@ ACTIONS = {
 }
 
 
-class TemplateError(ValueError):
-    """A template that could not be rendered with its code's variables."""
+class TemplateError(BilingualError):
+    """A template that could not be rendered with its code's variables (why, in English and,
+    as `zh`, in Chinese)."""
 
 
 def fields(text: str) -> list[str]:
@@ -95,15 +98,23 @@ def fields(text: str) -> list[str]:
     try:
         parsed = list(string.Formatter().parse(text))
     except ValueError as exc:
-        raise TemplateError(f"not a valid template: {exc}") from exc
+        raise TemplateError(
+            f"not a valid template: {exc}", f"模板格式不正确（花括号须成对出现）：{exc}"
+        ) from exc
     names = []
     for _, name, spec, conversion in parsed:
         if name is None:
             continue
         if not name.isidentifier():
-            raise TemplateError(f"{{{name}}}: only plain variable names, like {{batch}}")
+            raise TemplateError(
+                f"{{{name}}}: only plain variable names, like {{batch}}",
+                f"{{{name}}}：只能使用简单的变量名，例如 {{batch}}",
+            )
         if spec or conversion:
-            raise TemplateError(f"{{{name}}}: no format specifications or conversions")
+            raise TemplateError(
+                f"{{{name}}}: no format specifications or conversions",
+                f"{{{name}}}：不能使用格式说明或转换",
+            )
         names.append(name)
     return names
 
@@ -112,11 +123,15 @@ def check(code: str, title: str, body: str) -> None:
     """Raise `TemplateError` naming every variable the code does not provide."""
     allowed = VARIABLES.get(code)
     if allowed is None:
-        raise TemplateError(f"unknown template code {code}; known: {', '.join(VARIABLES)}")
+        raise TemplateError(
+            f"unknown template code {code}; known: {', '.join(VARIABLES)}",
+            f"未知的模板代码 {code}；可用：{'、'.join(VARIABLES)}",
+        )
     unknown = sorted({n for text in (title, body) for n in fields(text)} - set(allowed))
     if unknown:
         raise TemplateError(
-            f"{code} provides no {', '.join(unknown)}; it provides {', '.join(allowed)}"
+            f"{code} provides no {', '.join(unknown)}; it provides {', '.join(allowed)}",
+            f"{vocabulary.name(vocabulary.NOTICES, code)}模板没有变量 {'、'.join(unknown)}；可用的变量：{'、'.join(allowed)}",
         )
 
 
