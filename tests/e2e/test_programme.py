@@ -458,11 +458,20 @@ def test_responsibilities_route_a_problem_to_its_owner(
     assert_problem(
         agency("ciq").post("/v1/responsibilities", json={**body, "duty": "x"}), 403, "forbidden"
     )
-    assert_problem(
+    # a zone registry does not hold is a 422 listing those it does, like the lists' filters
+    unknown = assert_problem(
         admin.get("/v1/responsibilities/route", params={"zone": "no-such-zone", "topic": topic}),
-        404,
-        "not-found",
-    )
+        422,
+        "validation",
+    )["errors"]
+    assert [(e["field"], e["type"]) for e in unknown] == [("query.zone", "unknown_value")]
+    assert zone in unknown[0]["allowed"]
+    malformed = assert_problem(
+        admin.get("/v1/responsibilities/route", params={"zone": "No Zone!", "topic": topic}),
+        422,
+        "validation",
+    )["errors"]
+    assert [e["field"] for e in malformed] == ["query.zone"]
 
 
 # --- alliance standards -------------------------------------------------------------

@@ -8,6 +8,7 @@ from kit.auth import ensure_own_enterprise
 from kit.db import SessionDep
 from kit.pagination import Page
 from kit.uscc import Uscc, normalize
+from kit.validation import ZONE_CODE_PATTERN
 from services.registry.programme.responsibilities import service
 from services.registry.programme.responsibilities.schemas import (
     ResponsibilityIn,
@@ -23,6 +24,7 @@ from services.registry.programme.shared import (
     UsccQuery,
     ZoneQuery,
 )
+from services.registry.zones.filters import known_zone
 
 router = APIRouter(prefix="/v1/responsibilities", tags=["responsibilities"])
 
@@ -94,14 +96,16 @@ async def list_responsibilities(
     response_model=RouteOut,
     responses={
         403: {"description": "An enterprise token naming another enterprise"},
-        404: {"description": "Zone or enterprise unknown, or nobody is responsible"},
-        422: {"description": "A malformed zone, topic or USCC"},
+        404: {"description": "Enterprise unknown, or nobody is responsible"},
+        422: {"description": "A malformed zone, topic or USCC, or a zone registry lacks"},
     },
 )
 async def route(
     session: SessionDep,
     principal: Reader,
-    zone: Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9_-]{1,59}$", description="Zone code")],
+    zone: Annotated[
+        str, Query(pattern=ZONE_CODE_PATTERN, description="Zone code; an unknown zone is a 422")
+    ],
     topic: Annotated[
         str, Query(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="The problem's topic")
     ],
@@ -110,7 +114,8 @@ async def route(
     """The owner is the agency supervising the topic (the zone's before the county-wide,
     the topic's before `all`), else whoever is responsible overall; a named enterprise is
     first responsible (an enterprise token may name only itself); a malformed USCC is a 422
-    naming its fault."""
+    naming its fault, and so is a zone registry does not hold (listing those it does)."""
+    await known_zone(session, zone)
     if uscc:
         ensure_own_enterprise(principal, uscc)
     return await service.route(session, zone_code=zone, topic=topic, uscc=uscc, principal=principal)
