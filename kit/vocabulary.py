@@ -11,14 +11,25 @@ dashboard, notify's templates, the dossier and the CLI.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
+from typing import Final, Literal
 from zoneinfo import ZoneInfo
-
-from kit.validation import CHINA
 
 Names = dict[str, tuple[str, str]]
 
-LANGUAGES: Final = ("zh-CN", "en")
+# The languages people read the platform in: every name below has one text for each, in this
+# order. Chinese is the default; English when asked for.
+Language = Literal["zh-CN", "en"]
+LANGUAGES: Final[tuple[Language, ...]] = ("zh-CN", "en")
+DEFAULT_LANGUAGE: Final[Language] = "zh-CN"
+# China's time (Asia/Shanghai): what people read times in, and the day a rule's "today" is.
+CHINA: Final = ZoneInfo("Asia/Shanghai")
+
+
+def language(value: str | None) -> Language:
+    """A supported language from a query parameter, a cookie, a subscription or a header's
+    first choice: English when it asks for English, zh-CN otherwise."""
+    return "en" if value and value.lower().startswith("en") else DEFAULT_LANGUAGE
+
 
 INDUSTRIES: Names = {
     "auto_parts": ("汽车及零部件", "Auto & parts"),

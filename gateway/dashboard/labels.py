@@ -6,12 +6,12 @@ every key has both by construction, and a unit test checks none is empty.
 
 from __future__ import annotations
 
-from gateway.webui.words import DEFAULT_LANGUAGE as DEFAULT_LANGUAGE
-from gateway.webui.words import LANGUAGES as LANGUAGES
 from gateway.webui.words import Words as Words
 from gateway.webui.words import in_language
-from gateway.webui.words import language as language
 from kit import vocabulary
+from kit.vocabulary import DEFAULT_LANGUAGE as DEFAULT_LANGUAGE
+from kit.vocabulary import LANGUAGES as LANGUAGES
+from kit.vocabulary import language as language
 
 UI: dict[str, tuple[str, str]] = {
     # chrome
@@ -217,13 +217,12 @@ UI: dict[str, tuple[str, str]] = {
     "all": ("全部", "All"),
 }
 
-# The codes' names come from the one vocabulary (kit/vocabulary.py); these merge the tables
-# a template looks a code up in.
-STATUSES: dict[str, tuple[str, str]] = (
-    vocabulary.STATUSES
-    | vocabulary.SEVERITIES
-    | {k: vocabulary.INSPECTIONS[k] for k in ("pass", "minor", "fail")}
-)
+# The codes' names come from the one vocabulary (kit/vocabulary.py). A badge looks its code up
+# in the table of its kind (`status(value, t, "severities")`): one code may name two things
+# (`minor` is a severity, 轻微, and a verdict, 轻微问题), so kinds are never merged into one.
+VERDICTS: dict[str, tuple[str, str]] = {
+    k: vocabulary.INSPECTIONS[k] for k in ("pass", "minor", "fail")
+}
 
 KINDS: dict[str, tuple[str, str]] = (
     vocabulary.LOT_KINDS
@@ -237,7 +236,9 @@ TABLES: dict[str, dict[str, tuple[str, str]]] = {
     "stages": vocabulary.STAGES,
     "zone_levels": vocabulary.ZONE_LEVELS,
     "credit_levels": vocabulary.CREDIT_LEVELS,
-    "statuses": STATUSES,
+    "statuses": vocabulary.STATUSES,
+    "severities": vocabulary.SEVERITIES,
+    "verdicts": VERDICTS,
     "industries": vocabulary.INDUSTRIES,
     "kinds": KINDS,
     "agencies": vocabulary.AGENCIES,

@@ -21,9 +21,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.config import settings
-from gateway.webui.words import language
 from kit.auth import Principal
 from kit.problems import ProblemError
+from kit.vocabulary import language
 
 LANG_COOKIE = "lang"
 CSRF_HEADER = "x-csrf-token"

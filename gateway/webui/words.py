@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
-
-LANGUAGES: Final = ("zh-CN", "en")
-DEFAULT_LANGUAGE: Final = "zh-CN"
-
-
-def language(value: str | None) -> str:
-    """A supported language from a query parameter or cookie; zh-CN otherwise."""
-    if value and value.lower().startswith("en"):
-        return "en"
-    return DEFAULT_LANGUAGE
+from kit.vocabulary import LANGUAGES, language
 
 
 class Words(dict[str, str]):

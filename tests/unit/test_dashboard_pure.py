@@ -268,3 +268,34 @@ def test_contributions_and_trace_name_their_codes() -> None:
     assert node["value"] == "出口批次" and "出口批次" in node["tooltip"]["formatter"]
     legend = ("所选批次", "关联批次", "不合格")
     assert charts.trace_graph(trace, zh["kinds"], legend)["legend"]["data"] == list(legend)
+
+
+def test_a_code_naming_two_things_keeps_both_names() -> None:
+    """`minor` is a severity (轻微) and a verdict (轻微问题): neither overwrites the other."""
+    zh = words("zh-CN")
+    assert zh["severities"]["minor"] == "轻微"
+    assert zh["verdicts"]["minor"] == "轻微问题"
+    assert words("en")["severities"]["minor"] == "Minor"
+    for path in TEMPLATES.glob("*.html"):  # badges of severities and verdicts name their kind
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"status\(\w+\.(severity|verdict), t\)", text), path.name
+
+
+def test_merged_kinds_share_no_code() -> None:
+    from gateway.dashboard.labels import KINDS
+    from kit import vocabulary
+
+    parts = [vocabulary.LOT_KINDS, vocabulary.SIGNAL_KINDS, {"random": 0, "targeted": 0}]
+    parts.append({"reward": 0, "punishment": 0})
+    assert sum(len(p) for p in parts) == len(KINDS)
+
+
+def test_one_language_rule_for_every_part() -> None:
+    from kit import vocabulary
+    from services.notify.templates import service as templates
+
+    assert language is vocabulary.language
+    assert LANGUAGES is vocabulary.LANGUAGES is templates.LANGUAGES
+    assert [vocabulary.language(v) for v in ("en-GB", "EN", "zh-CN", None, "fr")] == [
+        "en", "en", "zh-CN", "zh-CN", "zh-CN",
+    ]  # fmt: skip

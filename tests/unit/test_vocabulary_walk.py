@@ -227,3 +227,20 @@ def test_chinese_details_name_statuses_rather_than_print_codes() -> None:
         if _RAW_CODE_IN_ZH.search(line)
     ]
     assert not raw, f"print the name (kit.vocabulary.name) instead: {raw}"
+
+
+def test_the_vocabulary_stands_alone() -> None:
+    """kit.vocabulary holds China's time zone and the languages; it needs no other kit module
+    (kit.validation reads CHINA from it, not the other way round)."""
+    import ast
+
+    from kit import validation
+
+    source = Path(vocabulary.__file__).read_text(encoding="utf-8")
+    imported = [
+        node.module
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom) and node.module
+    ]
+    assert not [m for m in imported if m == "kit" or m.startswith("kit.")], imported
+    assert validation.CHINA is vocabulary.CHINA

@@ -9,6 +9,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 from kit.problem_text import BilingualError
 from kit.uscc import Uscc
 from kit.validation import Input, PatchModel
+from kit.vocabulary import Language
 
 Pattern = Annotated[
     str,
@@ -19,7 +20,6 @@ Pattern = Annotated[
         examples=["inspection.alert.*", "registry.>", "credit.level.changed"],
     ),
 ]
-Language = Literal["zh-CN", "en"]
 
 
 class Filters(BaseModel):

@@ -10,6 +10,7 @@ from kit.auth import Principal, require
 from kit.db import SessionDep, utcnow
 from kit.problems import invalid
 from kit.validation import Input
+from kit.vocabulary import Language
 from services.notify.templates import service
 from services.notify.templates.models import Template
 
@@ -17,7 +18,6 @@ router = APIRouter(prefix="/v1/templates", tags=["templates"])
 Reader = Annotated[Principal, Depends(require("notify:read"))]
 Writer = Annotated[Principal, Depends(require("admin"))]  # the zone office
 Code = Literal["risk.warning", "risk.precaution", "bulletin", "event", "webhook.disabled"]
-Language = Literal["zh-CN", "en"]
 
 
 class TemplateIn(Input):

@@ -15,7 +15,7 @@ from kit import vocabulary
 from kit.problem_text import BilingualError
 from kit.vocabulary import SIGNAL_KINDS
 
-LANGUAGES = ("zh-CN", "en")
+LANGUAGES: tuple[str, ...] = vocabulary.LANGUAGES
 
 VARIABLES: dict[str, tuple[str, ...]] = {
     "risk.warning": (
@@ -139,8 +139,3 @@ def render(title: str, body: str, variables: Mapping[str, Any]) -> tuple[str, st
     """Fill a checked template; absent values show as a dash."""
     values = {k: ("—" if v is None or v == "" else v) for k, v in variables.items()}
     return title.format_map(values), body.format_map(values)
-
-
-def language(accept: str | None) -> str:
-    """zh-CN unless English is asked for."""
-    return "en" if accept and accept.lower().startswith("en") else "zh-CN"
