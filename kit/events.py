@@ -44,6 +44,17 @@ class CloudEvent(BaseModel):
 # --- registry -------------------------------------------------------------------------
 
 
+class ZoneRegistered(BaseModel):
+    """示范区登记: registry planned a new zone (inspection keeps the codes its zone filters
+    accept)."""
+
+    code: str
+    level: str
+    industry: str
+    name_zh: str
+    name_en: str
+
+
 class ZoneTransitioned(BaseModel):
     """示范区阶段变更: a zone moved along its lifecycle."""
 
@@ -568,6 +579,7 @@ class AwardChanged(BaseModel):
 
 
 CONTRACTS: dict[str, type[BaseModel]] = {
+    "registry.zone.registered.v1": ZoneRegistered,
     "registry.zone.transitioned.v1": ZoneTransitioned,
     "registry.zone.overdue.v1": ZoneOverdue,
     "registry.acceptance.applied.v1": AcceptanceApplied,

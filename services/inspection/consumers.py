@@ -1,5 +1,5 @@
-"""Inspection's event consumers: the directory (agencies, enterprises, membership periods,
-survey figures) from registry, levels (and their history) and recognised results from
+"""Inspection's event consumers: the directory (agencies, zones, enterprises, membership
+periods, survey figures) from registry, levels (and their history) and recognised results from
 credit."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from kit.events import (
     ModelPublished,
     RecognitionChanged,
     SurveyRecorded,
+    ZoneRegistered,
 )
 from kit.inbox import Batched, Consumer, Handler, in_lanes
 from services.inspection.directory import history
@@ -28,6 +29,11 @@ from services.inspection.risk import mirrors
 async def on_agency(session: AsyncSession, agency: AgencyRegistered, _: CloudEvent) -> None:
     """A member agency (a lab's operator must be one)."""
     await directory.mirror_agency(session, agency)
+
+
+async def on_zone(session: AsyncSession, zone: ZoneRegistered, _: CloudEvent) -> None:
+    """A zone registry planned: the `zone` filters accept its code."""
+    await directory.mirror_zone(session, zone)
 
 
 async def on_enterprises(
@@ -111,6 +117,7 @@ CONSUMERS = in_lanes(
         "REGISTRY",
         {
             "registry.agency.registered.v1": on_agency,
+            "registry.zone.registered.v1": on_zone,
             "registry.enterprise.registered.v1": Batched(on_enterprises),
             "registry.membership.admitted.v1": on_membership(True),
             "registry.membership.reinstated.v1": on_membership(True),

@@ -111,9 +111,10 @@ def zone(admin: httpx.Client, gateway_url: str) -> dict[str, Any]:
     )
     assert batch.status_code == 201, batch.text
 
-    # inspection hears of the members and the batch by events
+    # inspection hears of the zone, the members and the batch by events (until it has heard
+    # of the zone, its filter answers 422: no items yet)
     def members_known() -> bool:
-        items = admin.get("/v1/risk/kpis", params={"zone": CODE}).json()["items"]
+        items = admin.get("/v1/risk/kpis", params={"zone": CODE}).json().get("items")
         return bool(items) and items[0]["enterprises"] == 2 and items[0]["exports_usd"] > 0
 
     wait_until(members_known, timeout=30, what="inspection's directory of the zone")

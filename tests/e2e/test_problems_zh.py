@@ -20,7 +20,13 @@ import pytest
 
 from deploy.launcher import Stack
 from gateway.auth.tokens import Signer
-from tests.helpers import assert_problem, enterprise_body, gateway_key_pem, new_uscc
+from tests.helpers import (
+    assert_problem,
+    enterprise_body,
+    gateway_key_pem,
+    new_uscc,
+    wait_until,
+)
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
@@ -211,11 +217,26 @@ def test_zone_codes_in_paths(admin: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/v1/enterprises", "/v1/memberships", "/v1/standards", "/v1/trainings", "/v1/awards"],
+    [
+        "/v1/enterprises",
+        "/v1/memberships",
+        "/v1/standards",
+        "/v1/trainings",
+        "/v1/awards",
+        # inspection's, against the zones registry announced
+        "/v1/directory",
+        "/v1/risk/alerts",
+        "/v1/risk/kpis",
+    ],
 )
 def test_an_unknown_zone_in_a_filter_is_a_422_listing_the_zones(
     admin: httpx.Client, path: str
 ) -> None:
+    wait_until(  # the seed's zones reach inspection as events
+        lambda: admin.get(path, params={"zone": SEEDED_ZONE}).status_code == 200,
+        timeout=60,
+        what=f"{path} to know {SEEDED_ZONE}",
+    )
     zh = chinese(admin.get(path, params={"zone": "toys-provincial"}, headers=ZH), 422, "validation")
     (error,) = zh["errors"]
     assert error["field"] == "query.zone" and error["type"] == "unknown_value"
@@ -225,6 +246,28 @@ def test_an_unknown_zone_in_a_filter_is_a_422_listing_the_zones(
     assert en["errors"][0]["reason"].startswith("no such zone 'toys-provincial'; allowed: ")
     assert admin.get(path, params={"zone": SEEDED_ZONE}).status_code == 200
     assert_problem(admin.get(path, params={"zone": "Bad Zone"}), 422, "validation")
+
+
+def test_a_zone_just_planned_is_known_to_inspection_s_filters(admin: httpx.Client) -> None:
+    code = f"toys-{new_uscc()[-8:].lower()}"
+    assert_problem(admin.get("/v1/risk/alerts", params={"zone": code}), 422, "validation")
+    planned = admin.post(
+        "/v1/zones",
+        json={
+            "code": code,
+            "name_zh": "玩具出口质量安全示范区",
+            "name_en": "Toys export quality zone",
+            "industry": "stationery",
+            "level": "provincial",
+        },
+    )
+    assert planned.status_code == 201, planned.text
+    wait_until(  # announced as registry.zone.registered, before any enterprise joins
+        lambda: admin.get("/v1/risk/alerts", params={"zone": code}).status_code == 200,
+        timeout=60,
+        what="inspection to learn the zone",
+    )
+    assert admin.get("/v1/directory", params={"zone": code}).json()["items"] == []
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,16 @@ class DirectoryEntry(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class ZoneMirror(Base):
+    """A zone registry announced (or a zone an admission named, for zones planned before
+    zones were announced): the codes inspection's `zone` filters accept."""
+
+    __tablename__ = "zones"
+
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class MeasuresMirror(Base):
     """The joint measures (联合奖惩) of a credit model version, as credit announced them: the
     newest gives a campaign's default ratio per level at the draw."""

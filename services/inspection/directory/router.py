@@ -8,8 +8,9 @@ from kit.auth import Principal, ensure_office, require
 from kit.db import SessionDep
 from kit.industries import Industry
 from kit.pagination import Page, PageParams, page_params
-from kit.validation import UsccPath, ZoneFilter
+from kit.validation import UsccPath
 from services.inspection.directory import service
+from services.inspection.directory.filters import KnownZone
 from services.inspection.directory.schemas import DirectoryOut, DirectoryPatch
 
 router = APIRouter(prefix="/v1/directory", tags=["directory"])
@@ -22,8 +23,8 @@ async def list_directory(
     session: SessionDep,
     principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
+    zone: KnownZone,
     industry: Annotated[Industry | None, Query()] = None,
-    zone: ZoneFilter = None,
     level: Annotated[Literal["A", "B", "C", "D"] | None, Query()] = None,
 ) -> Page[DirectoryOut]:
     """As registry and credit announced them: industry, zones, level, supervising unit."""

@@ -19,17 +19,20 @@ from kit.events import (
     EnterpriseRegistered,
     ModelPublished,
     RecognitionChanged,
+    ZoneRegistered,
 )
 from kit.measures import LEVELS, LevelEffects, effects_of
 from kit.pagination import PageParams, keyset_page
 from kit.problems import NotFound
 from kit.uscc import normalize
+from kit.validation import unknown_value
 from services.inspection.directory.models import (
     AgencyMirror,
     DirectoryEntry,
     MeasuresMirror,
     RecognitionMirror,
     ResultMirror,
+    ZoneMirror,
 )
 
 RECOGNISABLE = {kind for kinds in RESULT_FACT_KINDS.values() for kind in kinds}
@@ -120,11 +123,27 @@ async def measures_in_force(session: AsyncSession) -> tuple[int | None, dict[str
     return (row.model_version if row else None), {lv: effects_of(measures, lv) for lv in LEVELS}
 
 
+async def mirror_zone(session: AsyncSession, zone: ZoneRegistered | str) -> None:
+    """Registry planned a zone (or an admission named one): its code is known from now on."""
+    code = zone if isinstance(zone, str) else zone.code
+    await session.execute(insert(ZoneMirror).values(code=code).on_conflict_do_nothing())
+
+
+async def known_zone(session: AsyncSession, zone: str | None) -> str | None:
+    """A `zone` filter's code when registry announced it; a 422 listing the known ones else
+    (like registry's own filters: a zone is data, not an enum)."""
+    if zone is None or await session.get(ZoneMirror, zone) is not None:
+        return zone
+    codes = list((await session.scalars(select(ZoneMirror.code).order_by(ZoneMirror.code))).all())
+    raise unknown_value("zone", zone, codes, what="zone", what_zh="示范区")
+
+
 async def set_zone(session: AsyncSession, *, uscc: str, zone: str, member: bool) -> None:
     """Admitted to (or out of) a zone."""
     entry = await session.get(DirectoryEntry, uscc, with_for_update=True)
     if entry is None:  # registry's announcement is on its way: retried with backoff
         raise LookupError(f"enterprise {uscc} not announced yet")
+    await mirror_zone(session, zone)
     zones = set(entry.zones) | {zone} if member else set(entry.zones) - {zone}
     entry.zones = sorted(zones)
 

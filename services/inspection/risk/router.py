@@ -13,7 +13,7 @@ from kit.concurrency import check_if_match, set_etag
 from kit.db import SessionDep, utcnow
 from kit.pagination import Page, PageParams, page_params
 from kit.uscc import normalize
-from kit.validation import ZoneFilter
+from services.inspection.directory.filters import KnownZone
 from services.inspection.inspectors.service import inspector_uuid
 from services.inspection.risk import alerts, kpis, signals
 from services.inspection.risk.schemas import (
@@ -158,10 +158,10 @@ async def list_alerts(
     session: SessionDep,
     principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
+    zone: KnownZone,
     uscc: Annotated[str | None, Query(max_length=18)] = None,
     status: Annotated[AlertStatus | None, Query()] = None,
     severity: Annotated[Literal["minor", "general", "serious"] | None, Query()] = None,
-    zone: ZoneFilter = None,
     since: Annotated[AwareDatetime | None, Query(description="Raised at or after")] = None,
 ) -> Page[AlertOut]:
     """Oldest first; an enterprise token sees the alerts about itself, an inspector's those
@@ -227,8 +227,8 @@ async def move_alert(
 async def zone_kpis(
     session: SessionDep,
     principal: Reader,
+    zone: KnownZone,
     year: Annotated[int | None, Query(ge=2000, le=2100, description="Default: this year")] = None,
-    zone: ZoneFilter = None,
     uscc: Annotated[str | None, Query(max_length=18, description="One enterprise's")] = None,
 ) -> KpiPage:
     """Per zone (or for one enterprise): foreign notifications and returns per US$100M of

@@ -10,7 +10,7 @@ from sqlalchemy.orm import raiseload
 
 from kit.auth import Principal
 from kit.db import get_or_404, utcnow
-from kit.events import ZoneTransitioned
+from kit.events import ZoneRegistered, ZoneTransitioned
 from kit.pagination import PageParams, keyset_page
 from kit.problems import Conflict, NotFound, ProblemError, invalid
 from kit.validation import CHINA
@@ -142,8 +142,9 @@ async def check_plan(
 
 
 async def create(session: AsyncSession, *, zone_in: ZoneIn) -> Zone:
-    """Plan a zone with every stage's task checklist; 409 if the code exists, 422 if its phase
-    is not one of the plan's or its dates fall outside the phase's window."""
+    """Plan a zone with every stage's task checklist and announce it
+    (`registry.zone.registered`); 409 if the code exists, 422 if its phase is not one of the
+    plan's or its dates fall outside the phase's window."""
     if await session.get(Zone, zone_in.code) is not None:
         raise Conflict(
             f"zone '{zone_in.code}' already exists", detail_zh=f"示范区“{zone_in.code}”已存在"
@@ -165,6 +166,18 @@ async def create(session: AsyncSession, *, zone_in: ZoneIn) -> Zone:
             )
     session.add(zone)
     await session.flush()
+    await publish(
+        session,
+        "registry.zone.registered.v1",
+        zone.code,
+        ZoneRegistered(
+            code=zone.code,
+            level=zone.level,
+            industry=zone.industry,
+            name_zh=zone.name_zh,
+            name_en=zone.name_en,
+        ),
+    )
     return zone
 
 

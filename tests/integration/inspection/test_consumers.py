@@ -16,8 +16,11 @@ from kit.events import (
     EnterpriseRegistered,
     MembershipChanged,
     RecognitionChanged,
+    ZoneRegistered,
 )
+from kit.problems import ProblemError
 from services.inspection import consumers
+from services.inspection.directory import service as directory
 from services.inspection.directory.models import DirectoryEntry, RecognitionMirror, ResultMirror
 from tests.helpers import new_uscc
 from tests.integration.conftest import emitted
@@ -138,3 +141,42 @@ async def test_recognitions_and_recognisable_results_are_mirrored(
     assert [(r.kind, r.agency, r.checklist_items) for r in results] == [
         ("spot_check_pass", "samr", ["LED-01"])
     ]
+
+
+async def test_the_zones_registry_announced_are_the_ones_a_filter_accepts(
+    session: AsyncSession,
+) -> None:
+    code = f"toys-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(ProblemError) as unknown:
+        await directory.known_zone(session, code)
+    assert unknown.value.status == 422
+    (error,) = unknown.value.extensions["errors"]
+    assert (error["field"], error["type"]) == ("query.zone", "unknown_value")
+    assert code not in error["allowed"]
+    assert error["reason_zh"].startswith(f"没有此示范区“{code}”")
+
+    planned = ZoneRegistered(
+        code=code, level="provincial", industry="lighting", name_zh="玩具示范区", name_en="Toys"
+    )
+    announcement = event("registry", "registry.zone.registered.v1", code, planned)
+    await consumers.on_zone(session, planned, announcement)
+    await consumers.on_zone(session, planned, announcement)  # announced again: one row
+    assert await directory.known_zone(session, code) == code
+    assert await directory.known_zone(session, None) is None
+
+    # a zone planned before zones were announced is learnt from its first admission
+    older, uscc = f"older-{uuid.uuid4().hex[:8]}", new_uscc()
+    registered = EnterpriseRegistered(uscc=uscc, name="宁海某厂", industry="lighting")
+    await consumers.on_enterprise(
+        session,
+        registered,
+        event("registry", "registry.enterprise.registered.v1", uscc, registered),
+    )
+    change = _membership(uscc, older, "admitted")
+    await consumers.on_membership(True)(
+        session, change, event("registry", "registry.membership.admitted.v1", uscc, change)
+    )
+    assert await directory.known_zone(session, older) == older
+    with pytest.raises(ProblemError) as still_unknown:
+        await directory.known_zone(session, "no-such-zone")
+    assert {code, older} <= set(still_unknown.value.extensions["errors"][0]["allowed"])

@@ -46,7 +46,10 @@ async def test_a_planned_zone_carries_every_stage_task_and_its_code_once(
                 level=ZoneLevel.national,
             ),
         )
-    assert [t for t, _, _ in await emitted(session)] == []  # planning is not announced
+    # planning is announced once (inspection's zone filters learn the code), a refusal never
+    assert [(t, s, d["name_zh"]) for t, s, d in await emitted(session)] == [
+        ("registry.zone.registered.v1", zone, "出口灯具质量安全示范区")
+    ]
 
 
 async def test_a_transition_records_the_left_stage_s_open_tasks_and_is_announced(
@@ -73,7 +76,8 @@ async def test_a_transition_records_the_left_stage_s_open_tasks_and_is_announced
     assert transitions[1].actor == "office-staff" and transitions[1].agency == "commerce"
     survey = next(t for t in row.tasks if t.task_code == "survey")
     assert survey.done_by == "office-staff" and survey.done_at is not None
-    assert [(t, s, d["from_stage"], d["to_stage"]) for t, s, d in await emitted(session)] == [
+    moves = [e for e in await emitted(session) if e[0] != "registry.zone.registered.v1"]
+    assert [(t, s, d["from_stage"], d["to_stage"]) for t, s, d in moves] == [
         ("registry.zone.transitioned.v1", zone, "planned", "launching"),
         ("registry.zone.transitioned.v1", zone, "launching", "implementing"),
     ]
@@ -94,7 +98,8 @@ async def test_stages_are_not_skipped_and_revoked_is_final(
         await _move(session, zone, Stage.launching, office)
     assert final.value.extensions["allowed"] == []
     assert (await service.get(session, zone)).stage == "revoked"
-    assert [d["to_stage"] for _, _, d in await emitted(session)] == ["revoked"]
+    moves = [d for t, _, d in await emitted(session) if t == "registry.zone.transitioned.v1"]
+    assert [d["to_stage"] for d in moves] == ["revoked"]
 
 
 async def test_an_update_keeps_the_plan_in_order(session: AsyncSession, zone: str) -> None:
