@@ -424,9 +424,15 @@ def test_the_audit_trail_names_the_user_of_each_dashboard_action(
     assert second and max(second) < min(first)
 
 
+# what is an address or an identifier, not words: paths and URLs, `user:…`/`client:…` actors
+_NOT_WORDS = re.compile(r"https?://\S+|(?<!\S)/\S+|\b[\w.-]+:[\w.@:-]+")
+
+
 def _codes_shown(text: str, codes: set[str], zones: set[str], *, chinese: bool) -> set[str]:
-    """The known codes a page's text shows (hrefs are not text): any zone code or code with
-    a `_`; on a Chinese page also any lowercase code as a word of its own."""
+    """The known codes a page's text shows (hrefs, paths and actor ids are not text): in
+    either language any zone code or code with a `_`; on a Chinese page also any lowercase
+    code as a word of its own."""
+    text = _NOT_WORDS.sub(" ", text)
     shown = {c for c in zones | {c for c in codes if "_" in c} if c in text}
     if chinese:
         words = set(re.findall(r"(?<![A-Za-z0-9_./-])[a-z][a-z_]+(?![A-Za-z0-9_-])", text))
@@ -434,12 +440,40 @@ def _codes_shown(text: str, codes: set[str], zones: set[str], *, chinese: bool) 
     return shown
 
 
+def test_the_code_scan_reads_chinese_and_english_pages_alike() -> None:
+    codes, zones = {"kickoff_meeting", "investigating", "commerce"}, {"toys-provincial"}
+    for chinese in (True, False):  # `_` and zone codes are caught on a page of either language
+        assert _codes_shown("任务 kickoff_meeting", codes, zones, chinese=chinese) == {
+            "kickoff_meeting"
+        }
+        assert _codes_shown("示范区 toys-provincial", codes, zones, chinese=chinese) == {
+            "toys-provincial"
+        }
+        # … but not in a path, a URL or an actor's id
+        text = "GET /v1/zones/toys-provincial user:kickoff_meeting https://x/kickoff_meeting"
+        assert _codes_shown(text, codes, zones, chinese=chinese) == set()
+    assert _codes_shown("状态 investigating", codes, zones, chinese=True) == {"investigating"}
+    assert _codes_shown("Investigating", codes, zones, chinese=False) == set()
+
+
+# every page of the dashboard, once per language
+_PAGES = (
+    ("overview", "/"),
+    ("zone", f"/dashboard/zones/{ZONE}"),
+    ("enterprise", "/dashboard/enterprises/{maker}"),
+    ("enterprises", "/dashboard/enterprises"),
+    ("campaigns", "/dashboard/campaigns"),
+    ("alerts", "/dashboard/alerts"),
+    ("audit", "/dashboard/audit"),
+)
+
+
 def test_pages_show_names_in_both_languages_never_codes(
     browser: Any, gateway_url: str, office: str, admin: httpx.Client, scene: dict[str, Any]
 ) -> None:
-    """One load each of the overview, a zone and an enterprise per language: every code the
-    pages could show (zones, industries, stages, levels, agencies, tasks, kinds, statuses)
-    is named, and times are China time."""
+    """One load of every page per language: every code the pages could show (zones,
+    industries, stages, levels, agencies, tasks, kinds, statuses) is named, in zh-CN as in
+    en, and times are China time."""
     codes = {c for table in vocabulary.VOCABULARIES.values() for c in table}
     zones = {z["code"] for z in admin.get("/v1/zones", params={"limit": 500}).json()["items"]}
     maker = scene["maker"]
@@ -449,12 +483,9 @@ def test_pages_show_names_in_both_languages_never_codes(
         context = browser.new_context(base_url=gateway_url, viewport={"width": 1366, "height": 900})
         tab = context.new_page()
         _sign_in(tab, office)
-        for name, path in (
-            ("overview", f"/?lang={lang}"),
-            ("zone", f"/dashboard/zones/{ZONE}"),
-            ("enterprise", f"/dashboard/enterprises/{maker}"),
-        ):
-            tab.goto(path)
+        tab.goto(f"/?lang={lang}")  # the choice is remembered for the other pages
+        for name, path in _PAGES:
+            tab.goto(path.format(maker=maker))
             tab.wait_for_load_state("networkidle")
             text = tab.inner_text("main")
             _shot(tab, f"names-{name}-{lang}")
