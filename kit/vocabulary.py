@@ -266,13 +266,6 @@ STATUSES: Names = {
     "expired": ("已失效", "Expired"),
     "repaired": ("已修复", "Repaired"),
     "future": ("未生效", "Not yet in force"),
-    # credit repairs
-    "pending": ("待决定", "Pending"),
-    "approved": ("已批准", "Approved"),
-    # notify subscriptions
-    "active": ("启用", "Active"),
-    "paused": ("暂停推送", "Paused"),
-    "disabled": ("已停用", "Disabled"),
 }
 
 VOCABULARIES: dict[str, Names] = {
