@@ -54,6 +54,17 @@ async def hold(
     await db.execute(text("SELECT pg_advisory_xact_lock(:s, :i)"), {"s": space, "i": item})
 
 
+async def hold_committing_lazily(db: AsyncSession | AsyncConnection, lock: Lock) -> None:
+    """`hold`, and let the transaction commit without waiting for its WAL flush
+    (`synchronous_commit` off for it alone), in the same round trip: for rows whose loss in
+    a crash is tolerable and covered by a durable row written before them."""
+    space, item = key(lock)
+    await db.execute(
+        text("SELECT pg_advisory_xact_lock(:s, :i), set_config('synchronous_commit', 'off', true)"),
+        {"s": space, "i": item},
+    )
+
+
 async def try_hold_session(db: AsyncConnection, lock: Lock) -> bool:
     """Take the lock for as long as the connection lives, if free; whether it was taken."""
     space, item = key(lock)

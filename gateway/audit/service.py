@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -79,12 +79,6 @@ def chain_hash(prev_hash: str, entry: dict[str, Any], alg: str = "sha256") -> st
     """The row's hash (SHA-256 or SM3, both 256 bits) over the previous row's hash and this
     row's canonical JSON."""
     return HASHES[alg]((prev_hash + canonical(entry)).encode())
-
-
-AUDIT_LOCK = locks.key(Lock.AUDIT_APPEND)
-ASYNC_COMMIT_LOCKED = text(
-    "SELECT pg_advisory_xact_lock(:s, :i), set_config('synchronous_commit', 'off', true)"
-)
 
 
 class AuditWriter:
@@ -141,9 +135,7 @@ class AuditWriter:
                 # next ~200 ms that loses one leaves the intent standing for it (as a failed
                 # outcome write does). WAL is sequential, so any later durable commit (the
                 # next intent) makes them durable too: the chain never has a hole.
-                await conn.execute(
-                    ASYNC_COMMIT_LOCKED, dict(zip(("s", "i"), AUDIT_LOCK, strict=True))
-                )
+                await locks.hold_committing_lazily(conn, Lock.AUDIT_APPEND)
             last = (
                 await conn.execute(
                     select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
