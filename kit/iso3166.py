@@ -1,4 +1,7 @@
-"""ISO 3166-1 alpha-2 country codes, for export markets and destinations."""
+"""ISO 3166-1 alpha-2 country codes, for export markets and destinations, and the English
+names the published feeds give countries by."""
+
+import unicodedata
 
 ALPHA2 = frozenset(
     [
@@ -253,3 +256,134 @@ ALPHA2 = frozenset(
         "ZW",
     ]
 )
+
+# The European Union's member states: what "European Union" names as a market.
+EU27 = (
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE",
+    "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+)  # fmt: skip
+
+# English names as the published feeds spell them (EU Safety Gate, WTO ePing), with the
+# older and the long forms they have used; compared by `name_key`. A name not here is
+# reported, never guessed.
+_NAMES: dict[str, tuple[str, ...]] = {
+    "AT": ("Austria",),
+    "BE": ("Belgium",),
+    "BG": ("Bulgaria",),
+    "HR": ("Croatia",),
+    "CY": ("Cyprus",),
+    "CZ": ("Czechia", "Czech Republic"),
+    "DK": ("Denmark",),
+    "EE": ("Estonia",),
+    "FI": ("Finland",),
+    "FR": ("France",),
+    "DE": ("Germany",),
+    "GR": ("Greece",),
+    "HU": ("Hungary",),
+    "IE": ("Ireland",),
+    "IT": ("Italy",),
+    "LV": ("Latvia",),
+    "LT": ("Lithuania",),
+    "LU": ("Luxembourg",),
+    "MT": ("Malta",),
+    "NL": ("Netherlands", "The Netherlands", "Netherlands (Kingdom of the)"),
+    "PL": ("Poland",),
+    "PT": ("Portugal",),
+    "RO": ("Romania",),
+    "SK": ("Slovakia", "Slovak Republic"),
+    "SI": ("Slovenia",),
+    "ES": ("Spain",),
+    "SE": ("Sweden",),
+    "IS": ("Iceland",),
+    "LI": ("Liechtenstein",),
+    "NO": ("Norway",),
+    "CH": ("Switzerland",),
+    "GB": ("United Kingdom", "United Kingdom of Great Britain and Northern Ireland"),
+    "TR": ("Türkiye", "Turkey", "Turkiye"),
+    "CN": ("China", "People's Republic of China", "China (People's Republic of)"),
+    "HK": ("Hong Kong", "Hong Kong, China"),
+    "MO": ("Macao", "Macao, China", "Macau"),
+    "TW": ("Chinese Taipei", "Taiwan"),
+    "US": ("United States", "United States of America", "USA"),
+    "CA": ("Canada",),
+    "MX": ("Mexico",),
+    "BR": ("Brazil",),
+    "AR": ("Argentina",),
+    "CL": ("Chile",),
+    "CO": ("Colombia",),
+    "PE": ("Peru",),
+    "EC": ("Ecuador",),
+    "UY": ("Uruguay",),
+    "PY": ("Paraguay",),
+    "CR": ("Costa Rica",),
+    "JP": ("Japan",),
+    "KR": ("Korea, Republic of", "Republic of Korea", "South Korea"),
+    "IN": ("India",),
+    "ID": ("Indonesia",),
+    "MY": ("Malaysia",),
+    "TH": ("Thailand",),
+    "VN": ("Viet Nam", "Vietnam"),
+    "PH": ("Philippines",),
+    "SG": ("Singapore",),
+    "KH": ("Cambodia",),
+    "BD": ("Bangladesh",),
+    "PK": ("Pakistan",),
+    "LK": ("Sri Lanka",),
+    "AU": ("Australia",),
+    "NZ": ("New Zealand",),
+    "RU": ("Russian Federation", "Russia"),
+    "UA": ("Ukraine",),
+    "MD": ("Moldova", "Moldova, Republic of", "Republic of Moldova"),
+    "GE": ("Georgia",),
+    "AM": ("Armenia",),
+    "KZ": ("Kazakhstan",),
+    "KG": ("Kyrgyz Republic", "Kyrgyzstan"),
+    "UZ": ("Uzbekistan",),
+    "RS": ("Serbia",),
+    "MK": ("North Macedonia", "Republic of North Macedonia"),
+    "AL": ("Albania",),
+    "BA": ("Bosnia and Herzegovina",),
+    "ME": ("Montenegro",),
+    "IL": ("Israel",),
+    "SA": ("Saudi Arabia", "Kingdom of Saudi Arabia", "Saudi Arabia, Kingdom of"),
+    "AE": ("United Arab Emirates",),
+    "QA": ("Qatar",),
+    "KW": ("Kuwait", "Kuwait, the State of"),
+    "BH": ("Bahrain", "Bahrain, Kingdom of"),
+    "OM": ("Oman",),
+    "JO": ("Jordan",),
+    "EG": ("Egypt",),
+    "MA": ("Morocco",),
+    "TN": ("Tunisia",),
+    "ZA": ("South Africa",),
+    "KE": ("Kenya",),
+    "UG": ("Uganda",),
+    "TZ": ("Tanzania",),
+    "RW": ("Rwanda",),
+    "NG": ("Nigeria",),
+    "GH": ("Ghana",),
+}
+# Names of more than one country: a market they name is each of them.
+_GROUPS: dict[str, tuple[str, ...]] = {"European Union": EU27}
+
+
+def name_key(name: str) -> str:
+    """A country name compared loosely: NFKC, one space, case-folded, typographic apostrophes
+    as straight ones."""
+    text = unicodedata.normalize("NFKC", name).replace("\u2019", "'")
+    return " ".join(text.split()).casefold()
+
+
+NAMES: dict[str, tuple[str, ...]] = {
+    **{name_key(n): (code,) for code, names in _NAMES.items() for n in names},
+    **{name_key(n): codes for n, codes in _GROUPS.items()},
+}
+
+
+def codes_of(name: str) -> tuple[str, ...] | None:
+    """The ISO 3166-1 alpha-2 codes an English country name (or group, such as "European
+    Union") stands for, or None when the name is not known. A two-letter code is itself."""
+    stripped = name.strip()
+    if len(stripped) == 2 and stripped.upper() in ALPHA2:
+        return (stripped.upper(),)
+    return NAMES.get(name_key(stripped))

@@ -14,7 +14,7 @@ import csv
 import io
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -79,9 +79,16 @@ _KEYS = {heading_key(k): v for k, v in HEADINGS.items()}
 _OURS = {heading_key(REASON_HEADING), heading_key(ROW_HEADING)}
 
 
-def field_of(heading: str) -> str | None:
-    """The field a heading names, or None when the table does not know it."""
-    return _KEYS.get(heading_key(heading))
+def heading_keys(table: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    """{field: headings} as the loose keys `read` looks headings up by: a table of its own
+    for a file whose layout someone else publishes (kit.feeds)."""
+    return {heading_key(name): f for f, names in table.items() for name in names}
+
+
+def field_of(heading: str, keys: Mapping[str, str] | None = None) -> str | None:
+    """The field a heading names, or None when the table (the imports' one by default)
+    does not know it."""
+    return (_KEYS if keys is None else keys).get(heading_key(heading))
 
 
 def sniff(data: bytes) -> Literal["xlsx", "csv"]:
@@ -222,8 +229,9 @@ def _csv_lines(data: bytes) -> Iterator[tuple[int, list[str]]]:
         raise NotASpreadsheet(f"the CSV text cannot be read: {exc}") from exc
 
 
-def read(data: bytes) -> Sheet:
-    """The sheet in `data` (.xlsx or .csv, sniffed): headings now, rows as they are read."""
+def read(data: bytes, keys: Mapping[str, str] | None = None) -> Sheet:
+    """The sheet in `data` (.xlsx or .csv, sniffed): headings now, rows as they are read.
+    Headings are looked up in `keys` (`heading_keys`), the imports' table by default."""
     last, rows = _xlsx_rows(data) if sniff(data) == "xlsx" else _csv_rows(data)
     for number, cells in rows:
         if any(cells):
@@ -231,7 +239,7 @@ def read(data: bytes) -> Sheet:
                 cells.pop()
             return Sheet(
                 headings=cells,
-                fields=[field_of(h) for h in cells],
+                fields=[field_of(h, keys) for h in cells],
                 estimated_rows=max(last - number, 0) if last else None,
                 _rows=rows,
             )
