@@ -51,6 +51,7 @@ ROUTES: list[tuple[str, str]] = [
     ("/v1/campaigns", "inspection"),
     ("/v1/tasks", "inspection"),
     ("/v1/capas", "inspection"),
+    ("/v1/risk/signals/imports", "inspection"),  # Safety Gate exports
     ("/v1/risk", "inspection"),
     ("/v1/sync", "inspection"),
     ("/v1/labs", "inspection"),
@@ -59,6 +60,7 @@ ROUTES: list[tuple[str, str]] = [
     ("/v1/subscriptions", "notify"),
     ("/v1/inbox", "notify"),
     ("/v1/deliveries", "notify"),
+    ("/v1/bulletins/imports", "notify"),  # ePing exports
     ("/v1/bulletins", "notify"),
     ("/v1/templates", "notify"),
     ("/v1/dead-letters", "notify"),

@@ -108,7 +108,7 @@ BULK_MEDIA = (
 # File uploads get it too, on the paths that take files (a spreadsheet import: up to 20 MiB
 # and its envelope); a form anywhere else keeps the ordinary limit.
 UPLOAD_MEDIA = (b"multipart/form-data",)
-UPLOAD_PATHS = ("/v1/imports",)
+UPLOAD_PATHS = ("/v1/imports", "/v1/risk/signals/imports", "/v1/bulletins/imports")
 
 
 class RequestContextMiddleware:

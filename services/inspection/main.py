@@ -10,6 +10,7 @@ from services.inspection.checklists.router import router as checklists_router
 from services.inspection.config import settings
 from services.inspection.consumers import CONSUMERS
 from services.inspection.directory.router import router as directory_router
+from services.inspection.feeds.router import router as feeds_router
 from services.inspection.inspectors.router import router as inspectors_router
 from services.inspection.labs.router import labs_router, requests_router
 from services.inspection.public.router import router as public_router
@@ -34,6 +35,7 @@ app = create_service_app(
         tasks_router,
         sync_router,
         capas_router,
+        feeds_router,  # before risk's /signals/{signal_id}
         risk_router,
         labs_router,
         requests_router,

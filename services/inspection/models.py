@@ -18,6 +18,7 @@ from services.inspection.directory.models import (
     ResultMirror,
     SurveyMirror,
 )
+from services.inspection.feeds.models import FeedImport, FeedImportOutcome
 from services.inspection.inspectors.models import Conflict, Inspector
 from services.inspection.labs.models import Lab, TestRequest
 from services.inspection.risk.models import Alert, BatchMirror, Signal
@@ -36,6 +37,8 @@ __all__ = [
     "Conflict",
     "DirectoryEntry",
     "DrawRecord",
+    "FeedImport",
+    "FeedImportOutcome",
     "IdempotencyRecord",
     "InboxEntry",
     "Inspector",

@@ -68,6 +68,10 @@ class SignalIn(BaseModel):
     risk_level: RiskLevel = RiskLevel.medium
     product_category: str | None = Field(default=None, max_length=100, examples=["Toys"])
     product: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(
+        default=None, max_length=200, description="The product's name (Safety Gate: Name)"
+    )
+    country_of_origin: Country | None = None
     brand: str | None = Field(default=None, min_length=1, max_length=100)
     model: str | None = Field(default=None, min_length=1, max_length=100)
     batch_number: str | None = Field(default=None, min_length=1, max_length=64)

@@ -71,7 +71,7 @@ async def rematch(session: AsyncSession, signals: list[Signal]) -> None:
     await raise_alerts(session, matched)
 
 
-def _source_agency(signal: SignalIn, principal: Principal) -> str:
+def source_agency(signal: SignalIn, principal: Principal) -> str:
     if signal.source_agency and signal.source_agency != principal.agency:
         if not principal.is_admin:
             raise invalid(
@@ -178,7 +178,7 @@ async def record_signals(
     good: list[tuple[int, SignalIn, str]] = []
     for number, signal in lines.good:
         try:
-            good.append((number, signal, _source_agency(signal, principal)))
+            good.append((number, signal, source_agency(signal, principal)))
         except ProblemError as exc:
             lines.refuse(number, exc.extensions.get("errors", []))
     references = {s.reference for _, s, _ in good if s.reference}
