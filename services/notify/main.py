@@ -12,6 +12,7 @@ from services.notify.consumers import CONSUMERS
 from services.notify.deadletters.router import router as deadletters_router
 from services.notify.deliveries.dispatch import Dispatcher
 from services.notify.deliveries.router import router as deliveries_router
+from services.notify.feeds.router import router as feeds_router
 from services.notify.inbox.router import router as inbox_router
 from services.notify.subscriptions.router import router as subscriptions_router
 from services.notify.templates.router import router as templates_router
@@ -44,6 +45,7 @@ app = create_service_app(
         subscriptions_router,
         deliveries_router,
         inbox_router,
+        feeds_router,  # before bulletins' /{bulletin_id}
         bulletins_router,
         templates_router,
         deadletters_router,

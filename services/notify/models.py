@@ -7,6 +7,7 @@ from kit.outbox import OutboxMessage
 from services.notify.base import Base
 from services.notify.bulletins.models import Bulletin, Recipient
 from services.notify.deliveries.models import Attempt, Delivery
+from services.notify.feeds.models import FeedImport, FeedImportOutcome
 from services.notify.inbox.models import Message
 from services.notify.subscriptions.models import Subscription
 from services.notify.templates.models import Template
@@ -18,6 +19,8 @@ __all__ = [
     "Attempt",
     "Bulletin",
     "Delivery",
+    "FeedImport",
+    "FeedImportOutcome",
     "IdempotencyRecord",
     "InboxEntry",
     "Message",

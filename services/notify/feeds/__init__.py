@@ -1,0 +1,1 @@
+"""Feeds in their published formats: WTO ePing notification exports into TBT bulletins."""
