@@ -497,6 +497,15 @@ class ImportKind(StrEnum):
     enterprises = "enterprises"
     surveys = "surveys"
     memberships = "memberships"
+    safety_gate = "safety-gate"  # an EU Safety Gate alerts export → risk signals
+    eping = "eping"  # a WTO ePing notifications export → TBT bulletins
+
+
+# Where each kind is imported: registry's jobs, or the feeds' in the owning service.
+IMPORT_PATHS = {
+    ImportKind.safety_gate: "/v1/risk/signals/imports",
+    ImportKind.eping: "/v1/bulletins/imports",
+}
 
 
 IMPORT_MEDIA = {
@@ -508,7 +517,10 @@ IMPORT_MEDIA = {
 @app.command("import")
 def import_file(
     ctx: typer.Context,
-    kind: Annotated[ImportKind, typer.Argument(help="enterprises, surveys or memberships")],
+    kind: Annotated[
+        ImportKind,
+        typer.Argument(help="enterprises, surveys, memberships, safety-gate or eping"),
+    ],
     file: Annotated[
         Path,
         typer.Argument(
@@ -526,22 +538,23 @@ def import_file(
     as_json: Json = False,
 ) -> None:
     """Import a spreadsheet (批量导入) with a progress bar, then a summary. Columns are found
-    by their headings (统一社会信用代码, 企业名称, 年度出口额（美元）…; docs/api.md). Exit 4
-    when rows were rejected (`--rejected` saves them to fix and import again)."""
+    by their headings (统一社会信用代码, 企业名称, 年度出口额（美元）…; docs/api.md). A
+    `safety-gate` or `eping` file is the export as its site publishes it. Exit 4 when rows
+    were rejected (`--rejected` saves them to fix and import again)."""
     media = IMPORT_MEDIA.get(file.suffix.lower(), "application/octet-stream")
+    path = IMPORT_PATHS.get(kind, "/v1/imports")
+    form = {"dry_run": "true" if dry_run else "false"}
+    if path == "/v1/imports":
+        form["kind"] = kind.value
     with api(ctx) as gateway:
-        job = gateway.upload(
-            "/v1/imports",
-            (file.name, file.read_bytes(), media),
-            {"kind": kind.value, "dry_run": "true" if dry_run else "false"},
-        )
+        job = gateway.upload(path, (file.name, file.read_bytes(), media), form)
         say(f"import {job['id']} {job['status']}{' (dry run)' if dry_run else ''}")
         if job["unknown_headings"]:
             say(f"columns ignored (heading not known): {', '.join(job['unknown_headings'])}")
-        job = _follow_import(gateway, job, timeout)
-        failures = gateway.get(f"/v1/imports/{job['id']}/outcomes?outcome=rejected&limit=20")
+        job = _follow_import(gateway, path, job, timeout)
+        failures = gateway.get(f"{path}/{job['id']}/outcomes?outcome=rejected&limit=20")
         if rejected is not None and job["counts"]["rejected"]:
-            with gateway.download(f"/v1/imports/{job['id']}/rejected") as r:
+            with gateway.download(f"{path}/{job['id']}/rejected") as r:
                 rejected.write_bytes(r.read())
     counts = job["counts"]
     would = "would be " if job["dry_run"] else ""
@@ -561,13 +574,13 @@ def import_file(
         say(f"the import failed: {job.get('error')}")
         raise typer.Exit(UNAVAILABLE)
     if job["status"] != "done":
-        say(f"still {job['status']} after {timeout:g} s; follow it at /v1/imports/{job['id']}")
+        say(f"still {job['status']} after {timeout:g} s; follow it at {path}/{job['id']}")
         raise typer.Exit(UNAVAILABLE)
     if counts["rejected"]:
         raise typer.Exit(INVALID)
 
 
-def _follow_import(gateway: Api, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+def _follow_import(gateway: Api, path: str, job: dict[str, Any], timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     with Progress(
         SpinnerColumn(),
@@ -582,7 +595,7 @@ def _follow_import(gateway: Api, job: dict[str, Any], timeout: float) -> dict[st
         task = progress.add_task("import", total=job["estimated_rows"], rejected=0)
         while job["status"] not in ("done", "failed") and time.monotonic() < deadline:
             time.sleep(0.3)
-            job = gateway.get(f"/v1/imports/{job['id']}")
+            job = gateway.get(f"{path}/{job['id']}")
             progress.update(
                 task,
                 total=job["estimated_rows"],
