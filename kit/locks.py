@@ -28,6 +28,7 @@ class Lock(enum.StrEnum):
     CHECKLIST_VERSION = "inspection.checklist"  # versions of one checklist code, in turn
     ANALYSIS_RELEASE = "inspection.analysis"  # one release per industry and quarter
     RISK_KEY = "inspection.risk"  # signals and alerts touching the same keys, in order
+    SIGNAL_REFERENCE = "inspection.reference"  # one imported signal per agency and reference
     BULLETIN_SYMBOL = "notify.bulletin"  # one bulletin per WTO document symbol
     COMMITMENT = "registry.commitment"  # one signature at a time per enterprise and zone
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit.auth import Principal
 from kit.bulk import Lines
 from kit.feed_imports import Feed
+from kit.locks import Lock, hold
 from services.inspection.feeds import rows
 from services.inspection.risk.models import Signal
 from services.inspection.risk.schemas import SignalIn
@@ -21,9 +22,10 @@ SIGNAL = TypeAdapter(SignalIn)
 
 async def record_alert(session: AsyncSession, values: dict[str, str], principal: Principal) -> str:
     """Created, or unchanged when the agency already recorded this alert number (a signal
-    once recorded is not rewritten by a later export)."""
+    once recorded is not rewritten by a later export); two imports of one alert take turns."""
     signal = SIGNAL.validate_python(rows.signal_fields(values))
     agency = source_agency(signal, principal)
+    await hold(session, Lock.SIGNAL_REFERENCE, f"{agency} {signal.reference}")
     known = await session.scalar(
         select(Signal.id).where(
             Signal.source_agency == agency, Signal.reference == signal.reference
