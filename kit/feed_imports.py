@@ -350,6 +350,11 @@ def router(
         ),
         principal: Principal = write,
     ) -> FeedJobOut:
+        """Import the export as its site publishes it, within the request (201, `Location`
+        the job, status `done`): each row through the same function as one posted by hand,
+        emitting its events; the alert number or document symbol already recorded leaves
+        the row unchanged; a dry run writes nothing and says what would happen. Countries
+        are mapped by English name; an unknown one rejects its row (docs/api.md, "Feeds")."""
         ensure_office(principal)
         content = await file.read(MAX_FILE_BYTES + 1)
         job = await import_file(
@@ -386,6 +391,7 @@ def router(
             str | None, Query(pattern="^(created|updated|rejected)$", description="Only these")
         ] = None,
     ) -> Page[FeedOutcomeOut]:
+        """By row number; created and rejected rows (unchanged ones are only counted)."""
         job = await get_job(session, job_model, job_id, principal)
         query = select(outcome_model).where(outcome_model.job_id == job.id)
         if outcome:
