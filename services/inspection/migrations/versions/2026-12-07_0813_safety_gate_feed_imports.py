@@ -1,7 +1,7 @@
 """safety gate feed imports
 
 Revision ID: 34464c75b53d
-Revises: 6c7b28ce8741
+Revises: f440e8a6f214
 Create Date: 2026-12-07 08:13:35.340395+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "34464c75b53d"
-down_revision: str | None = "6c7b28ce8741"
+down_revision: str | None = "f440e8a6f214"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """eping feed imports
 
 Revision ID: b23f8a7c54e3
-Revises: aebd7e0722e3
+Revises: ffe53ac71c79
 Create Date: 2026-12-07 08:13:44.083334+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "b23f8a7c54e3"
-down_revision: str | None = "aebd7e0722e3"
+down_revision: str | None = "ffe53ac71c79"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
