@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from kit.problem_text import FIELD_LABELS
 
@@ -125,6 +126,18 @@ def encoding_of(data: bytes) -> str:
 
 # What a spreadsheet would start a formula with (OWASP CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A cell for a file someone opens in a spreadsheet (OWASP CSV/formula injection): a text
+    that would start a formula gets a leading apostrophe and is kept as text; control
+    characters the .xlsx format cannot hold are dropped first (what is left may start a
+    formula); numbers, booleans and None pass unchanged. The one rule for every file the
+    platform writes: the dossier, rejected import rows and list exports."""
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def cell_text(value: Any) -> str:
@@ -247,8 +260,8 @@ def read(data: bytes, keys: Mapping[str, str] | None = None) -> Sheet:
 
 
 def _safe(text: str) -> str:
-    """A cell that a spreadsheet would run as a formula is kept as text (OWASP CSV injection)."""
-    return "'" + text if text[:1] in FORMULA_STARTS else text
+    """A cell that a spreadsheet would run as a formula is kept as text (`neutralise`)."""
+    return str(neutralise(text))
 
 
 def rejected_workbook(headings: list[str], rows: Iterable[tuple[int, list[str], str]]) -> bytes:
@@ -262,3 +275,4 @@ def rejected_workbook(headings: list[str], rows: Iterable[tuple[int, list[str], 
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+

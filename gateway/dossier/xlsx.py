@@ -4,17 +4,16 @@ the content, and no text cell that a spreadsheet would run as a formula.
 Enterprise names, reasons and conclusions come from many hands; a name such as
 `=HYPERLINK("http://…")` or `+cmd|' /C calc'!A0` would run when the office opens the file
 (CSV/formula injection, OWASP). Every text cell starting with =, +, -, @, a tab or a carriage
-return is written with a leading apostrophe, as a plain string.
+return is written with a leading apostrophe, as a plain string (`kit.spreadsheets.neutralise`,
+the rule list exports and rejected import rows follow too).
 """
 
 from __future__ import annotations
 
 import io
 import unicodedata
-from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -22,23 +21,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from gateway.dossier.gather import Dossier
 from gateway.dossier.sections import Section, sections
+from kit.spreadsheets import neutralise
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+__all__ = ["display_width", "neutralise", "render_xlsx"]
+
 HEADER_FILL = PatternFill("solid", fgColor="E4ECF6")
 MAX_WIDTH = 60
 RATE_COLUMNS = {"kpis": (9, 11)}  # 1-based: pass rate, CAPA closure
 USD_COLUMNS = {"kpis": (3,)}
-
-
-def neutralise(value: Any) -> Any:
-    """A text value that would start a formula gets a leading apostrophe; others unchanged
-    (control characters that the file format cannot hold are dropped)."""
-    if not isinstance(value, str):
-        return value
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)  # first: what is left may start a formula
-    if value.startswith(FORMULA_TRIGGERS):
-        value = "'" + value
-    return value
 
 
 def display_width(text: str) -> int:
