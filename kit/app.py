@@ -26,6 +26,7 @@ from kit import tracing
 from kit.auth import JwksVerifier, document_security
 from kit.bulk import hoist_body_defs
 from kit.db import make_engine, make_read_sessionmaker, make_sessionmaker
+from kit.exports import ExportMiddleware
 from kit.gateway_assertion import GatewayAssertionMiddleware
 from kit.http import HttpSemanticsMiddleware
 from kit.idempotency import IdempotencyMiddleware
@@ -305,6 +306,8 @@ def create_service_app(
         telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False},
     )
     install_problem_handlers(app)
+    # innermost: a list's CSV/.xlsx export walks its route's JSON pages (kit/exports.py)
+    app.add_middleware(ExportMiddleware)
     for middleware in inner_middleware:
         app.add_middleware(middleware)  # type: ignore[arg-type]
     app.add_middleware(UnhandledErrorMiddleware)  # inside everything but the routes

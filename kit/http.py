@@ -83,7 +83,11 @@ class HttpSemanticsMiddleware:
             if message["type"] == "http.response.start":
                 start = message
                 headers = MutableHeaders(scope=message)
-                if message["status"] != 200:
+                # not a 200, or a download never to be kept (a list's export streams: not held)
+                download = "content-disposition" in headers
+                if message["status"] != 200 or (
+                    download and headers.get("cache-control") == "no-store"
+                ):
                     passing = True
                     await send(message)
                     return

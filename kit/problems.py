@@ -28,6 +28,7 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     "forbidden": (403, "Not allowed", "无权访问"),
     "not-found": (404, "Not found", "资源不存在"),
     "method-not-allowed": (405, "Method not allowed", "不支持该请求方法"),
+    "not-acceptable": (406, "No acceptable representation", "无法提供所要求的格式"),
     "conflict": (409, "Conflict", "资源冲突"),
     "illegal-transition": (
         409,

@@ -14,13 +14,14 @@ import csv
 import io
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils import get_column_letter
 
 from kit.problem_text import FIELD_LABELS
 
@@ -276,3 +277,160 @@ def rejected_workbook(headings: list[str], rows: Iterable[tuple[int, list[str], 
     workbook.save(out)
     return out.getvalue()
 
+
+# --- writing lists out, streamed -----------------------------------------------------------
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_TYPE = "text/csv; charset=utf-8"
+BOM = "\ufeff".encode()  # Excel reads a CSV as UTF-8 (Chinese intact) only after this mark
+
+
+def csv_chunk(rows: Iterable[Sequence[Any]]) -> bytes:
+    """Rows as CSV lines (UTF-8, CRLF as Excel writes them), each cell `neutralise`d; a
+    boolean as TRUE/FALSE, None as an empty cell."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        writer.writerow(
+            [
+                "" if v is None else ("TRUE" if v else "FALSE") if isinstance(v, bool) else v
+                for v in map(neutralise, row)
+            ]
+        )
+    return out.getvalue().encode()
+
+
+class _Sink(io.RawIOBase):
+    """An unseekable file the zip writes into; `take` hands over what it holds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._held = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._held += data
+        return len(data)
+
+    def take(self) -> bytes:
+        """The bytes written since the last `take`."""
+        out = bytes(self._held)
+        self._held.clear()
+        return out
+
+
+_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+_PARTS = {
+    "[Content_Types].xml": (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.sheet.main+xml"/>'
+        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_CT}.worksheet+xml"/>'
+        f'<Override PartName="/xl/styles.xml" ContentType="{_CT}.styles+xml"/></Types>'
+    ),
+    "_rels/.rels": (
+        f'<Relationships xmlns="{_PKG}"><Relationship Id="rId1" '
+        f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+    ),
+    "xl/_rels/workbook.xml.rels": (
+        f'<Relationships xmlns="{_PKG}">'
+        f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{_REL}/styles" Target="styles.xml"/></Relationships>'
+    ),
+    "xl/styles.xml": (
+        f'<styleSheet xmlns="{_NS}"><fonts count="2"><font><sz val="11"/></font>'
+        '<font><b/><sz val="11"/></font></fonts><fills count="2"><fill><patternFill '
+        'patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border>'
+        '</borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" '
+        'borderId="0"/></cellStyleXfs><cellXfs count="2"><xf numFmtId="0" fontId="0" '
+        'fillId="0" borderId="0" xfId="0"/><xf numFmtId="0" fontId="1" fillId="0" '
+        'borderId="0" xfId="0" applyFont="1"/></cellXfs><cellStyles count="1"><cellStyle '
+        'name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
+    ),
+}
+_XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class XlsxStream:
+    """An `.xlsx` workbook of one sheet written as its rows come, handed out in pieces: the
+    zip is written to an unseekable sink (sizes in data descriptors), cells are inline
+    strings, so nothing but the current row is held. A bold, frozen heading row; text cells
+    `neutralise`d and never formulas."""
+
+    def __init__(self, sheet: str, headings: Sequence[str]):
+        self._sink = _Sink()
+        self._zip = zipfile.ZipFile(self._sink, "w", compression=zipfile.ZIP_DEFLATED)
+        title = "".join(c for c in sheet if c not in "[]:*?/\\")[:31] or "Sheet1"
+        for name, xml in _PARTS.items():
+            self._zip.writestr(name, _XML_HEAD + xml)
+        self._zip.writestr(
+            "xl/workbook.xml",
+            f'{_XML_HEAD}<workbook xmlns="{_NS}" xmlns:r="{_REL}"><sheets><sheet '
+            f'name="{_escape(title)}" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        self._sheet = self._zip.open("xl/worksheets/sheet1.xml", "w", force_zip64=True)
+        self._letters = [get_column_letter(i) for i in range(1, len(headings) + 1)]
+        widths = "".join(
+            f'<col min="{i}" max="{i}" width="{min(max(_width(h) + 4, 10), 50)}" customWidth="1"/>'
+            for i, h in enumerate(headings, start=1)
+        )
+        self._sheet.write(
+            (
+                f'{_XML_HEAD}<worksheet xmlns="{_NS}"><sheetViews><sheetView workbookViewId="0">'
+                '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+                f"</sheetView></sheetViews>{f'<cols>{widths}</cols>' if widths else ''}"
+                "<sheetData>"
+            ).encode()
+        )
+        self._rows = 0
+        self.append(headings, style=1)
+
+    def append(self, cells: Sequence[Any], *, style: int = 0) -> None:
+        """One row (numbers as numbers, booleans as booleans, None as no cell)."""
+        self._rows += 1
+        number = self._rows
+        xml = [f'<row r="{number}">']
+        styled = f' s="{style}"' if style else ""
+        for letter, value in zip(self._letters, cells, strict=False):
+            ref = f"{letter}{number}"
+            if value is None or value == "":
+                continue
+            if isinstance(value, bool):
+                xml.append(f'<c r="{ref}"{styled} t="b"><v>{int(value)}</v></c>')
+            elif isinstance(value, int | float):
+                xml.append(f'<c r="{ref}"{styled}><v>{value!r}</v></c>')
+            else:
+                text = _escape(str(neutralise(str(value))))
+                xml.append(
+                    f'<c r="{ref}"{styled} t="inlineStr"><is><t xml:space="preserve">'
+                    f"{text}</t></is></c>"
+                )
+        xml.append("</row>")
+        self._sheet.write("".join(xml).encode())
+
+    def take(self) -> bytes:
+        """The workbook's bytes written so far (and not taken yet)."""
+        return self._sink.take()
+
+    def close(self) -> bytes:
+        """The workbook's last bytes: the sheet's end and the zip's central directory."""
+        self._sheet.write(b"</sheetData></worksheet>")
+        self._sheet.close()
+        self._zip.close()
+        return self._sink.take()
+
+
+def _width(text: str) -> int:
+    """Columns a heading needs: wide (CJK) characters count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
