@@ -22,6 +22,7 @@ from gateway.config import GatewaySettings
 from kit import gateway_assertion
 from kit.observability import request_id_var
 from kit.problems import problem_response
+from kit.spreadsheets import XLSX_TYPE
 
 log = logging.getLogger("gateway.proxy")
 
@@ -142,8 +143,13 @@ class Upstreams:
         self.connections = settings.upstream_connections
         self.session: aiohttp.ClientSession | None = None
 
-    def timeout_for(self, path: str) -> aiohttp.ClientTimeout:
-        """The route's own budget, else the default."""
+    def timeout_for(self, path: str, *, export: bool = False) -> aiohttp.ClientTimeout:
+        """The route's own budget, else the default. A list's export (kit/exports.py) may
+        take longer than any budget as a whole, so it is held only to that budget between
+        two pieces of its body (its rows stream as they are read)."""
+        if export:
+            budget = self.timeout.total
+            return aiohttp.ClientTimeout(total=None, connect=3, sock_read=budget)
         for prefix, timeout in self.route_timeouts.items():
             if path.startswith(prefix):
                 return timeout
@@ -273,7 +279,7 @@ async def _forward(request: Request, upstreams: Upstreams, service: str, base: s
                     headers=headers,
                     data=body or None,
                     allow_redirects=False,
-                    timeout=upstreams.timeout_for(request.url.path),
+                    timeout=upstreams.timeout_for(request.url.path, export=_export(request)),
                 )
                 break
             except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
@@ -317,6 +323,15 @@ async def _forward(request: Request, upstreams: Upstreams, service: str, base: s
         headers=out_headers,
         background=BackgroundTask(_release, upstream),
     )
+
+
+def _export(request: Request) -> bool:
+    """A GET asking for a list as a file (`?format=` or `Accept` naming CSV or .xlsx)."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    accept = request.headers.get("accept", "")
+    wanted = request.query_params.get("format") in ("csv", "xlsx")
+    return wanted or "text/csv" in accept or XLSX_TYPE in accept
 
 
 async def _release(response: aiohttp.ClientResponse) -> None:
