@@ -97,6 +97,7 @@ UI: dict[str, tuple[str, str]] = {
     "dossier": ("验收申报材料", "Acceptance dossier"),
     "dossier_pdf": ("下载 PDF", "Download PDF"),
     "dossier_xlsx": ("下载 Excel 工作簿", "Download Excel workbook"),
+    "export": ("导出（按当前筛选）", "Export (with these filters)"),
     "china_time": ("时间均为北京时间", "Times are China time (Asia/Shanghai)"),
     "lifecycle": ("建设进程", "Lifecycle"),
     "checklist": ("阶段任务清单", "Stage checklist"),

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.types import Receive, Scope, Send
 
 from gateway.audit.middleware import AUDIT_ACTOR, AUDIT_AGENCY
 from gateway.dashboard import pages
@@ -75,8 +76,27 @@ def _with_query(request: Request, **changes: Any) -> str:
     return request.url.path + (f"?{urlencode(params)}" if params else "")
 
 
+# The dashboard's lists a user takes away as a spreadsheet: name -> the API's list, and the
+# filters of the page the export carries (kit/exports.py answers them).
+EXPORTS: dict[str, str] = {
+    "enterprises": "/v1/enterprises",
+    "campaigns": "/v1/campaigns",
+    "signals": "/v1/risk/signals",
+    "alerts": "/v1/risk/alerts",
+    "audit": "/v1/audit",
+}
+EXPORT_FILTERS = ("q", "zone", "industry", "level", "status", "actor", "outcome")
+
+
+def export_href(name: str, suffix: str, **filters: Any) -> str:
+    """The dashboard's link to a list's export with the page's filters (empty ones dropped)."""
+    params = {k: str(v) for k, v in filters.items() if k in EXPORT_FILTERS and v}
+    return f"/dashboard/export/{name}.{suffix}" + (f"?{urlencode(params)}" if params else "")
+
+
 templates.env.globals["static"] = static_url
 templates.env.globals["with_query"] = _with_query
+templates.env.globals["export_href"] = export_href
 # people read China time (Asia/Shanghai); the API's ISO 8601 times carry their offset
 templates.env.filters["china_time"] = china_time
 
@@ -309,6 +329,50 @@ async def zone_dossier(request: Request, code: str, suffix: Literal["pdf", "xlsx
         detail = None
     context["message"] = detail or context["t"]["ui"]["unavailable"]
     return _render(request, "error.html", context, response.status_code)
+
+
+class _ApiRelay(Response):
+    """Answers with the gateway's own answer to an API request made as the user: the whole
+    stack (audit, rate limit, the proxy, the export) runs on it and its body streams through."""
+
+    def __init__(self, path: str, query: str, headers: dict[str, str]):
+        super().__init__()
+        self.target = (path, query, headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, query, headers = self.target
+        sub: Scope = {
+            "type": "http",
+            "asgi": scope.get("asgi", {"version": "3.0"}),
+            "http_version": scope.get("http_version", "1.1"),
+            "method": "GET",
+            "scheme": scope.get("scheme", "http"),
+            "server": scope.get("server"),
+            "client": scope.get("client"),
+            "root_path": "",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "headers": [
+                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+            ]
+            + [(k, v) for k, v in scope.get("headers", []) if k == b"host"],
+            "state": {},
+        }
+        await scope["app"](sub, receive, send)
+
+
+@router.get("/dashboard/export/{name}.{suffix}")
+async def export_list(
+    request: Request,
+    name: Literal["enterprises", "campaigns", "signals", "alerts", "audit"],
+    suffix: Literal["csv", "xlsx"],
+) -> Response:
+    """A list as CSV or Excel with the page's filters: the API's export, as the user, streamed."""
+    api, _ = await signed_in(request)
+    params = [(k, v) for k, v in request.query_params.multi_items() if k in EXPORT_FILTERS and v]
+    params.append(("format", suffix))
+    return _ApiRelay(EXPORTS[name], urlencode(params), api.headers)
 
 
 @router.get("/dashboard/zones/{code}")
