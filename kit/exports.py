@@ -51,6 +51,7 @@ MEDIA: dict[str, Format] = {"text/csv": "csv", XLSX_TYPE: "xlsx"}
 # the query parameters an export leaves out of the pages it asks for
 PAGING = frozenset({"format", "limit"})
 
+LEADING = ("id", "code", "uscc")
 # a code field -> the vocabulary its names come from (kit/vocabulary.py)
 NAMED_CODES: dict[str, vocabulary.Names] = {
     "industry": vocabulary.INDUSTRIES,
@@ -141,7 +142,8 @@ def columns(item: type[BaseModel], *, chinese: bool) -> list[Column]:
     """The columns of a list of `item`s, in the caller's language."""
     schema = TypeAdapter(item).json_schema(mode="serialization")
     properties: dict[str, Any] = schema.get("properties", {})
-    keys = list(properties)
+    # the row's key first (a person finds a row by it), then the schema's order
+    keys = [k for k in LEADING if k in properties] + [k for k in properties if k not in LEADING]
     # a code's names (`level_name_zh`, `industry_name`) move beside the code
     ordered: list[str] = []
     for key in keys:
