@@ -20,9 +20,10 @@ China date (`Content-Disposition: attachment; filename*=UTF-8''…`).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
@@ -111,7 +112,7 @@ class Column:
 
     key: str
     heading: str
-    kind: Literal["value", "time", "name"] = "value"
+    kind: Literal["value", "scalar", "time", "name"] = "value"
     names: vocabulary.Names | None = None
 
 
@@ -138,10 +139,26 @@ def _is_time(schema: dict[str, Any]) -> bool:
     return any(o.get("format") == "date-time" for o in options if isinstance(o, dict))
 
 
+SCALARS = frozenset({"string", "integer", "number", "boolean", "null"})
+
+
+def _is_scalar(schema: dict[str, Any], defs: dict[str, Any]) -> bool:
+    """A field that is a string, a number, a boolean or an enum (or null): written as it is."""
+    for option in schema.get("anyOf", [schema]):
+        if not isinstance(option, dict):
+            return False
+        if "$ref" in option:
+            option = defs.get(str(option["$ref"]).rsplit("/", 1)[-1], {})
+        if option.get("type") not in SCALARS:
+            return False
+    return True
+
+
 def columns(item: type[BaseModel], *, chinese: bool) -> list[Column]:
     """The columns of a list of `item`s, in the caller's language."""
     schema = TypeAdapter(item).json_schema(mode="serialization")
     properties: dict[str, Any] = schema.get("properties", {})
+    defs: dict[str, Any] = schema.get("$defs", {})
     # the row's key first (a person finds a row by it), then the schema's order
     keys = [k for k in LEADING if k in properties] + [k for k in properties if k not in LEADING]
     # a code's names (`level_name_zh`, `industry_name`) move beside the code
@@ -157,30 +174,90 @@ def columns(item: type[BaseModel], *, chinese: bool) -> list[Column]:
         heading = _label(key, chinese)
         if time:
             heading += "（北京时间）" if chinese else " (China time)"
-        out.append(Column(key, heading, "time" if time else "value"))
+        kind: Literal["value", "scalar", "time"] = (
+            "time" if time else "scalar" if _is_scalar(properties[key], defs) else "value"
+        )
+        out.append(Column(key, heading, kind))
         names = NAMED_CODES.get(key)
         if names is not None and not any(k.startswith(f"{key}_name") for k in keys):
             out.append(Column(key, _label(f"{key}_name", chinese), "name", names))
     return out
 
 
-def cells(item: dict[str, Any], cols: Sequence[Column], *, lang: str) -> list[Any]:
-    """One row: each column's value from a JSON item, as a person reads it in a spreadsheet."""
-    row: list[Any] = []
-    for col in cols:
-        value = item.get(col.key)
-        if col.kind == "name" and col.names is not None:
+# China has kept UTC+8 without daylight saving since 1991: a fixed offset reads the same as
+# Asia/Shanghai (kit.vocabulary.china_time) for every time the platform holds, and is cheaper
+# a hundred thousand times over
+CHINA_OFFSET = timezone(timedelta(hours=8))
+
+
+def _time(value: Any) -> Any:
+    """An ISO 8601 time as `2026-12-07 16:30:00` China time; anything else as given."""
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(CHINA_OFFSET).isoformat(sep=" ", timespec="seconds")[:19]
+
+
+def _nested(value: Any) -> Any:
+    """A list of codes joined with `; `; objects (and lists of them) as JSON text."""
+    if isinstance(value, list):
+        if all(not isinstance(v, dict | list) for v in value):
+            return "; ".join(str(v) for v in value)
+        return orjson.dumps(value).decode()
+    if isinstance(value, dict):
+        return orjson.dumps(value).decode()
+    return value
+
+
+def _time_of(key: str, item: dict[str, Any]) -> Any:
+    return _time(item.get(key))
+
+
+def _value_of(key: str, item: dict[str, Any]) -> Any:
+    return item.get(key)
+
+
+def _nested_of(key: str, item: dict[str, Any]) -> Any:
+    return _nested(item.get(key))
+
+
+def row_maker(cols: Sequence[Column], *, lang: str) -> Callable[[dict[str, Any]], list[Any]]:
+    """A function making one row from a JSON item: each column's value as a person reads it
+    in a spreadsheet (decided once per column, not once per cell)."""
+    index = vocabulary.index(lang)
+
+    def named(names: vocabulary.Names, key: str) -> Callable[[dict[str, Any]], Any]:
+        def name(item: dict[str, Any]) -> Any:
+            value = item.get(key)
             codes = value if isinstance(value, list) else [value]
-            value = "; ".join(vocabulary.name(col.names, c, lang) for c in codes if c is not None)
-        elif col.kind == "time" and isinstance(value, str):
-            value = vocabulary.china_time(value, seconds=True)
-        elif isinstance(value, list):
-            scalar = all(not isinstance(v, dict | list) for v in value)
-            value = "; ".join(str(v) for v in value) if scalar else orjson.dumps(value).decode()
-        elif isinstance(value, dict):
-            value = orjson.dumps(value).decode()
-        row.append(value)
-    return row
+            return "; ".join(
+                names[c][index] if c in names else str(c) for c in codes if c is not None
+            )
+
+        return name
+
+    getters: list[Callable[[dict[str, Any]], Any]] = []
+    for col in cols:
+        key = col.key
+        if col.kind == "name" and col.names is not None:
+            getters.append(named(col.names, key))
+        elif col.kind == "time":
+            getters.append(partial(_time_of, key))
+        elif col.kind == "scalar":
+            getters.append(partial(_value_of, key))
+        else:
+            getters.append(partial(_nested_of, key))
+    return lambda item: [get(item) for get in getters]
+
+
+def cells(item: dict[str, Any], cols: Sequence[Column], *, lang: str) -> list[Any]:
+    """One row from a JSON item (`row_maker`, for a single row)."""
+    return row_maker(cols, lang=lang)(item)
 
 
 def file_name(path: str, suffix: str, now: datetime | None = None) -> str:
@@ -398,9 +475,10 @@ class ExportMiddleware:
         lang: str,
     ) -> AsyncIterator[list[list[Any]]]:
         """Each page's rows, the next page asked for only after these were written."""
+        make = row_maker(cols, lang=lang)
         while True:
             data = orjson.loads(b"".join(page.body))
-            yield [cells(item, cols, lang=lang) for item in data.get("items", [])]
+            yield [make(item) for item in data.get("items", [])]
             cursor = data.get("next_cursor")
             if not cursor:
                 return

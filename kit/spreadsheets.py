@@ -285,18 +285,25 @@ CSV_TYPE = "text/csv; charset=utf-8"
 BOM = "\ufeff".encode()  # Excel reads a CSV as UTF-8 (Chinese intact) only after this mark
 
 
+def _csv_cell(value: Any) -> Any:
+    """A CSV cell: text `neutralise`d (checked cheaply first: most text is printable and starts
+    with no formula character), a boolean as TRUE/FALSE, None as nothing."""
+    if value.__class__ is str:
+        if value and (value[0] in FORMULA_STARTS or not value.isprintable()):
+            return neutralise(value)
+        return value
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "TRUE" if value else "FALSE"
+    return value
+
+
 def csv_chunk(rows: Iterable[Sequence[Any]]) -> bytes:
-    """Rows as CSV lines (UTF-8, CRLF as Excel writes them), each cell `neutralise`d; a
-    boolean as TRUE/FALSE, None as an empty cell."""
+    """Rows as CSV lines (UTF-8, CRLF as Excel writes them), each cell as `_csv_cell`."""
     out = io.StringIO()
     writer = csv.writer(out)
-    for row in rows:
-        writer.writerow(
-            [
-                "" if v is None else ("TRUE" if v else "FALSE") if isinstance(v, bool) else v
-                for v in map(neutralise, row)
-            ]
-        )
+    writer.writerows([_csv_cell(v) for v in row] for row in rows)
     return out.getvalue().encode()
 
 
