@@ -32,7 +32,7 @@ from pathlib import Path
 import aiohttp
 from nats.js.api import DeliverPolicy
 
-from bench import credit, exchange, imports, inspection, lineage, notify, otlp_sink
+from bench import credit, exchange, exports, imports, inspection, lineage, notify, otlp_sink
 from deploy.launcher import APPS, Stack
 from deploy.nats_auth import observer_consumer
 from deploy.processes import free_port, wait_for_port
@@ -477,7 +477,7 @@ async def import_scenarios(stack: Stack) -> imports.ImportFigures:
 
 def main() -> None:
     """Start a stack, measure, print, save. BENCH_ONLY=registry, credit, inspection,
-    exchange, notify, imports or lineage runs one part."""
+    exchange, notify, imports, exports or lineage runs one part."""
     only = os.environ.get("BENCH_ONLY", "")
     stack = make_stack("bench")
     # The direct rows are the baseline: each service alone, called on its port, which the
@@ -492,6 +492,7 @@ def main() -> None:
     tracing: lineage.LineageFigures | None = None
     fanout: notify.FanoutFigures | None = None
     imported: imports.ImportFigures | None = None
+    exported: exports.ExportFigures | None = None
     os.environ.setdefault("NOTIFY_WEBHOOK_ALLOW", notify.ALLOW)  # the local receiver
     sink = None
     if os.environ.get("BENCH_TRACING") == "1":  # every process exports its spans
@@ -525,6 +526,7 @@ def main() -> None:
         exchanged = part("exchange", exchange.scenarios)
         fanout = part("notify", notify_scenarios)
         imported = part("imports", import_scenarios)
+        exported = part("exports", exports.scenarios)
         if traced := part("lineage", lineage_scenarios):
             traces, tracing = traced
             results += traces
@@ -543,6 +545,7 @@ def main() -> None:
         + (lineage.report(tracing) if tracing else [])
         + (notify.report(fanout) if fanout else [])
         + (imports.report(imported) if imported else [])
+        + (exports.report(exported) if exported else [])
         + (["", "Parts that failed:", *[f"- {f}" for f in failures]] if failures else [])
     )
     print(text)
@@ -563,6 +566,9 @@ def main() -> None:
                 else None,
                 "imports": asdict(imported) | {"rows_per_s": imported.rows_per_s}
                 if imported
+                else None,
+                "exports": asdict(exported) | {"rows_per_s": exported.rows_per_s}
+                if exported
                 else None,
                 "failures": failures,
             },
