@@ -64,6 +64,7 @@ NAMED_CODES: dict[str, vocabulary.Names] = {
     "severity": vocabulary.SEVERITIES,
     "outcome": vocabulary.STATUSES,
     "verdict": vocabulary.INSPECTIONS,
+    "credit_level": vocabulary.CREDIT_LEVELS,
 }
 
 
