@@ -285,6 +285,18 @@ def page_item(route: APIRoute) -> type[BaseModel] | None:
     return None
 
 
+def _may_export(accept: str | None) -> bool:
+    """An `Accept` that may ask for a file, or for nothing served (406): one naming CSV or
+    .xlsx, or naming neither JSON nor a wildcard. The others are JSON without routing."""
+    if not accept:
+        return False
+    return (
+        "csv" in accept
+        or "spreadsheetml" in accept
+        or ("json" not in accept and "*/*" not in accept and "application/*" not in accept)
+    )
+
+
 class _Captured:
     """One page's answer, caught from the route."""
 
@@ -338,7 +350,7 @@ class ExportMiddleware:
         query = QueryParams(scope.get("query_string", b""))
         headers = Headers(scope=scope)
         accept = headers.get("accept")
-        if "format" not in query and (not accept or "json" in accept or accept == "*/*"):
+        if "format" not in query and not _may_export(accept):
             await self.app(scope, receive, send)  # the common case, decided without routing
             return
         listed = self._list_route({**scope, "method": "GET"})

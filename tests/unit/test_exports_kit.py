@@ -231,3 +231,11 @@ async def test_json_and_non_list_routes_pass_untouched(client: httpx.AsyncClient
     assert len(page.json()["items"]) == 2 and page.json()["next_cursor"]
     one = await client.get(f"/v1/things/{ROWS[0].uscc}", headers={"Accept": "text/csv"})
     assert one.json()["uscc"] == ROWS[0].uscc
+
+
+async def test_json_refused_by_q0_but_csv_named_is_csv(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/v1/things",
+        headers={"Accept": "application/json;q=0, text/csv", "Authorization": "Bearer a"},
+    )
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
