@@ -136,8 +136,8 @@ def test_columns_chinese_headings_names_beside_codes_and_china_time() -> None:
         "行业名称",
         "owner",
         "出口额（美元）",
-        "等级",
-        "等级名称（中文）",
+        "级别",
+        "级别名称（中文）",
         "创建时间（北京时间）",
     ]
     en = [c.heading for c in columns(Item, chinese=False)]
