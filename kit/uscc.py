@@ -1,4 +1,11 @@
-"""统一社会信用代码 (unified social credit code, GB 32100-2015) validation and generation."""
+"""统一社会信用代码 (unified social credit code, GB 32100-2015) validation and generation.
+
+Characters 9–17 of a USCC are the organisation code (组织机构代码, GB 11714-1997), whose
+ninth character is a check character of its own (`org_check_char`). `validate` checks the
+code's own (18th) check character; `validate_organisation_code` checks the embedded one too,
+which real codes carry (python-stdnum's `cn.uscc` checks only the 18th): the registry
+enforces it for new registrations when its setting says so (`REGISTRY_USCC_ORG_CHECK`).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from kit.problem_text import BilingualError
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, S, V, Z
 WEIGHTS = [pow(3, i, 31) for i in range(17)]
+ORG_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2]  # GB 11714-1997, the organisation code's eight
 NINGHAI_REGION = "330226"
 
 
@@ -22,6 +30,19 @@ def check_char(body17: str) -> str:
     """The 18th (check) character for the first 17."""
     total = sum(CHARSET.index(c) * w for c, w in zip(body17, WEIGHTS, strict=True))
     return CHARSET[(31 - total % 31) % 31]
+
+
+def org_value(char: str) -> int:
+    """A character's value in GB 11714: digits 0–9, letters A=10 … Z=35."""
+    return int(char) if char.isdigit() else ord(char) - ord("A") + 10
+
+
+def org_check_char(body8: str) -> str:
+    """The ninth (check) character of an organisation code for its first eight:
+    C9 = 11 − (Σ Ci·Wi mod 11), written X for 10 and 0 for 11 (GB 11714-1997)."""
+    total = sum(org_value(c) * w for c, w in zip(body8, ORG_WEIGHTS, strict=True))
+    value = 11 - total % 11
+    return "X" if value == 10 else "0" if value == 11 else str(value)
 
 
 def normalize(raw: str) -> str:
@@ -58,11 +79,29 @@ def validate(code: str) -> str:
     return code
 
 
+def validate_organisation_code(code: str) -> str:
+    """`validate`, then the embedded organisation code's own check character (characters
+    9–17, GB 11714): the normalised code, or `UsccError` naming the reason."""
+    code = validate(code)
+    org = code[8:17]
+    expected = org_check_char(org[:8])
+    if org[8] != expected:
+        raise UsccError(
+            f"the organisation code's check character (character 17, GB 11714) is wrong: "
+            f"expected {expected}, got {org[8]}",
+            f"组织机构代码校验码错误（第 17 位，GB 11714）：应为 {expected}，实际为 {org[8]}",
+        )
+    return code
+
+
 def generate(rng: random.Random, *, region: str = NINGHAI_REGION) -> str:
-    """A valid code for an enterprise (登记管理部门 9 = 工商, 类别 1 = 企业) in `region`."""
-    org = "".join(rng.choice(CHARSET[:10] + CHARSET[10:]) for _ in range(8))
-    org += rng.choice(CHARSET[:10])
-    body = "91" + region + org
+    """A valid code for an enterprise (登记管理部门 9 = 工商, 类别 1 = 企业) in `region`,
+    its organisation code's check character included. It draws from `rng` as it always
+    did (eight characters and a digit, the digit then replaced by the check character), so
+    whatever a caller draws after it stays the same."""
+    org = "".join(rng.choice(CHARSET) for _ in range(8))
+    rng.choice(CHARSET[:10])  # the former ninth character's draw, kept for the stream
+    body = "91" + region + org + org_check_char(org)
     return body + check_char(body)
 
 
@@ -81,7 +120,7 @@ Uscc = Annotated[
     AfterValidator(_pydantic_validate),
     Field(
         description="统一社会信用代码: 18 characters, GB 32100-2015 check character",
-        examples=["91330226MA2AH0KX8K"],
+        examples=["91330226MA2AH0KXXL"],
         json_schema_extra={
             "format": "uscc",
             "minLength": 18,

@@ -21,6 +21,11 @@ class RegistrySettings(ServiceSettings):
     office_agency: str = "commerce"  # the zone office's bureau: admin tokens act for it
     overdue_check_s: float = 60.0  # how often overdue action items and zones are announced
     import_poll_s: float = 1.0  # how often a process looks for a queued import job
+    # New registrations must carry the GB 11714 check character of the organisation code
+    # embedded in their USCC (characters 9–17), as every code issued does: on, in every
+    # profile, so a mistyped code is refused at the door. Rows already registered are not
+    # rechecked; false accepts a code whose 18th check character alone is right.
+    uscc_org_check: bool = True
 
 
 settings = RegistrySettings()

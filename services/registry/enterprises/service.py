@@ -20,9 +20,10 @@ from kit.events import (
 )
 from kit.outbox import emit
 from kit.pagination import PageParams, keyset_page
-from kit.problems import Conflict, NotFound
-from kit.uscc import normalize
+from kit.problems import Conflict, NotFound, invalid
+from kit.uscc import UsccError, normalize, validate_organisation_code
 from services.registry import personal
+from services.registry.config import settings
 from services.registry.enterprises.models import Enterprise, Survey
 from services.registry.enterprises.schemas import (
     EnterpriseIn,
@@ -134,11 +135,33 @@ async def register(
     return (await register_many(session, [enterprise_in], owner_agency=owner_agency))[0]
 
 
+def organisation_check_error(uscc: str) -> UsccError | None:
+    """Why a new registration's USCC fails the GB 11714 check of its embedded organisation
+    code, when `REGISTRY_USCC_ORG_CHECK` enforces it (rows already registered are never
+    rechecked); None when it passes or is not enforced."""
+    if not settings.uscc_org_check:
+        return None
+    try:
+        validate_organisation_code(uscc)
+    except UsccError as exc:
+        return exc
+    return None
+
+
 async def register_many(
     session: AsyncSession, enterprises_in: Sequence[EnterpriseIn], *, owner_agency: str | None
 ) -> list[Enterprise]:
     """Register several enterprises at once (an import's batch): one INSERT for the rows and
-    one for their `registry.enterprise.registered` events; 409 if any USCC is registered."""
+    one for their `registry.enterprise.registered` events; 409 if any USCC is registered,
+    422 naming `uscc` if one fails the enforced organisation-code check."""
+    for enterprise_in in enterprises_in:
+        error = organisation_check_error(enterprise_in.uscc)
+        if error is not None:
+            raise invalid(
+                "uscc",
+                f"invalid unified social credit code (USCC) {enterprise_in.uscc}: {error}",
+                f"统一社会信用代码 {enterprise_in.uscc} 无效：{error.zh}",
+            )
     enterprises = [_new_enterprise(e, owner_agency) for e in enterprises_in]
     session.add_all(enterprises)
     try:

@@ -456,6 +456,9 @@ async def _enterprise(
     enterprise = await held.enterprise(session, row.uscc)
     changed: list[str] = []
     if enterprise is None:
+        error = enterprises.organisation_check_error(row.uscc)
+        if error is not None:
+            raise RowError("uscc", f"统一社会信用代码无效：{error.zh}", f"invalid USCC: {error}")
         enterprise = await enterprises.register(
             session, enterprise_in=row.register, owner_agency=owning_agency(held.principal)
         )
