@@ -21,6 +21,9 @@ Environment:
   ZONE_NATS_PORT      embedded NATS port (default 4222)
   ZONE_PROFILE        dev (default: seeds demo data and the demo-admin client), test or prod
   ZONE_SEED           1 (default in dev) or 0
+  ZONE_HISTORY        1 (default in dev when seeding) or 0: years of demo history (surveys,
+                      batches, campaigns and results, alerts, CAPAs, meetings, trainings;
+                      deploy/history.py), loaded once, after the services applied the seed
   ZONE_WORKERS        uvicorn workers per service (default: 2, or 1 on a single core)
   ZONE_TRUSTED_PROXIES  addresses or CIDRs (comma-separated) whose X-Forwarded-For and
                       X-Forwarded-Proto the gateway believes (default none: a client's own
@@ -194,6 +197,19 @@ class Stack:
         with pii_keys.in_process(self.pii_keys):
             asyncio.run(seed(self.db_url("registry"), demo_user=self.profile == "dev"))
 
+    def load_history(self) -> dict[str, int]:
+        """The demo's years of history (deploy/history.py) through the service layer, once
+        (again: nothing); the services must be running, their consumers caught up."""
+        from deploy.history import load
+
+        async def caught_up() -> bool:
+            return await wait_caught_up(
+                self.nats_client_url, self.nats_identity(nats_auth.OBSERVER)
+            )
+
+        with pii_keys.in_process(self.pii_keys):
+            return asyncio.run(load(self.db_url, caught_up))
+
     def service_env(self, name: str) -> dict[str, str]:
         """Environment of one service process."""
         prefix = APPS[name][1]
@@ -293,8 +309,9 @@ class Stack:
             proc.kill()
             proc.wait()
 
-    def start(self, *, seed: bool) -> None:
-        """Everything, in order."""
+    def start(self, *, seed: bool, history: bool = False) -> None:
+        """Everything, in order; `history` (with `seed`) loads the demo's years of history
+        once the services have applied the seed's events."""
         self.start_infrastructure()
         self.migrate()
         self.provision()
@@ -306,6 +323,11 @@ class Stack:
         ):
             # the services apply the demo data's events before anyone calls them, normally
             print("warning: consumers still catching up with the demo data", file=sys.stderr)
+        loaded = seed and history and self.load_history()
+        if loaded and not asyncio.run(
+            wait_caught_up(self.nats_client_url, self.nats_identity(nats_auth.OBSERVER))
+        ):
+            print("warning: consumers still catching up with the history", file=sys.stderr)
 
     def stop(self) -> None:
         """Every process we started, services first, servers last."""
@@ -373,7 +395,8 @@ def main() -> None:
     signal.signal(signal.SIGINT, on_signal)
     try:
         print("starting PostgreSQL and NATS …", flush=True)
-        stack.start(seed=os.environ.get("ZONE_SEED", "1" if profile == "dev" else "0") == "1")
+        seed = os.environ.get("ZONE_SEED", "1" if profile == "dev" else "0") == "1"
+        stack.start(seed=seed, history=seed and os.environ.get("ZONE_HISTORY", "1") == "1")
         print(_banner(stack), flush=True)
         while True:
             for name, proc in stack.procs.items():

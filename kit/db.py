@@ -6,6 +6,8 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -39,9 +41,25 @@ NAMING_CONVENTION = {
 }
 
 
+# The demo history's clock (deploy/history.py): set only by `clock_at`, never in a service.
+_clock: ContextVar[datetime | None] = ContextVar("kit_db_clock", default=None)
+
+
 def utcnow() -> datetime:
-    """Timezone-aware now in UTC."""
-    return datetime.now(UTC)
+    """Timezone-aware now in UTC (the moment `clock_at` names, inside it)."""
+    return _clock.get() or datetime.now(UTC)
+
+
+@contextmanager
+def clock_at(at: datetime) -> Iterator[None]:
+    """Within the block (this task and what it awaits), `utcnow` answers `at`: the demo
+    history records the past through the service layer as it happened then, with each row's
+    and event's own time. A loader's tool: no service sets it."""
+    token = _clock.set(at)
+    try:
+        yield
+    finally:
+        _clock.reset(token)
 
 
 TYPE_ANNOTATION_MAP = {datetime: DateTime(timezone=True)}

@@ -1,0 +1,734 @@
+"""Years of demo history on top of the seed (deploy/seed.py): what each zone did from its
+plan start to today, so the overview, a zone's page and an accepted zone's dossier show
+real trends.
+
+Per enterprise, yearly surveys with export values from its first zone's plan start to last
+year, and export batches with declared values for the last three years (their sum is the
+year's surveyed export, so the trend does not jump where batches take over). Per zone and
+year, a random spot-check campaign drawn and checked, pass rates by industry that improve
+after the zone's acceptance, failed checks with their corrective actions (CAPAs). A few
+foreign notifications and returns a year that name shipped batches and raise alerts (with
+their targeted checks and CAPAs), recent serious ones putting a handful of enterprises at
+credit C and D; yearly joint meetings and trainings.
+
+Everything goes through the service layer (each change emits its event, as if an officer
+had entered it), dated on the day it happened (`kit.db.clock_at`), deterministic (one
+fixed random seed). It is a separate step: `make run` loads it once on a fresh data folder
+after the services have applied the seed's events; the tests' stacks do not (a test that
+wants it calls `Stack.load_history`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from deploy.seed import ACCEPTED_SHARE, AGENCIES, ZONES, _on
+from kit.auth import ALL_SCOPES, Principal
+from kit.bulk import Lines
+from kit.db import clock_at, make_engine, make_sessionmaker
+from kit.settings import ServiceSettings
+from kit.validation import CHINA
+from services.registry.domain import Industry, Stage
+
+SEED_VALUE = 20170301  # the history's one random seed
+MARK = "（演示历史）"  # in the titles of what the history adds; its presence means loaded
+BATCH_YEARS = 3  # export batches for the last three years; surveys before them
+
+# Spot-check pass rate per industry before acceptance (improving a little each year) and the
+# lift acceptance brings; electronics and lighting are the harder ones.
+PASS_RATE = {
+    Industry.stationery: 0.86,
+    Industry.molds: 0.9,
+    Industry.furniture: 0.83,
+    Industry.outdoor: 0.87,
+    Industry.auto_parts: 0.84,
+    Industry.lighting: 0.78,
+    Industry.hardware: 0.82,
+    Industry.electronics: 0.76,
+}
+ACCEPTED_LIFT = 0.07
+# Exports against the enterprise's registered figure, by year (2020's dip, the recovery).
+EXPORT_FACTOR = {
+    2014: 0.6,
+    2015: 0.66,
+    2016: 0.72,
+    2020: 0.93,
+    2021: 1.1,
+    2022: 1.17,
+    2023: 1.12,
+    2024: 1.22,
+    2025: 1.3,
+    2026: 1.36,
+}
+CHECK_ITEMS = [
+    ("LBL-01", "标识标签与说明书", "《进出口商品检验法》第五条", "标识齐全、与实物一致"),
+    ("SAF-01", "产品安全性能", "进口国技术法规及对应产品标准", "安全项目检测合格"),
+    ("CHM-01", "有害物质限量", "REACH / RoHS 及 GB 相关限量标准", "限量项目检测合格"),
+    ("TRC-01", "批次管理与质量追溯", "宁政办发〔2017〕49号 附件2", "批次记录完整、可追溯"),
+]
+INSPECTORS = [
+    ("market_supervision", "跃龙市场监管所"),
+    ("market_supervision", "桃源市场监管所"),
+    ("market_supervision", "西店市场监管所"),
+    ("market_supervision", "长街市场监管所"),
+    ("ciq", "宁海办事处检验一科"),
+    ("ciq", "宁海办事处检验二科"),
+    ("ciq", "宁海办事处检验三科"),
+    ("ciq", "宁海办事处综合科"),
+]
+FAILURE_NOTES = {
+    "LBL-01": "警示标识缺失",
+    "SAF-01": "安全项目不符合进口国标准",
+    "CHM-01": "有害物质超出限量",
+    "TRC-01": "批次记录不完整",
+}
+
+
+def admin(agency: str) -> Principal:
+    """The seed acting for `agency` with every scope."""
+    return Principal(subject="seed", scopes=frozenset(ALL_SCOPES), agency=agency)
+
+
+def at(day: date, hour: int = 9) -> datetime:
+    """`hour` o'clock, China time, of `day`."""
+    return datetime.combine(day, time(hour), tzinfo=CHINA)
+
+
+def today() -> date:
+    """Today in China."""
+    return datetime.now(CHINA).date()
+
+
+@dataclass(frozen=True)
+class Member:
+    """An enterprise of the demo as the history needs it."""
+
+    uscc: str
+    industry: Industry
+    export_usd: int
+    employees: int
+    products: list[dict[str, Any]]
+    markets: list[str]
+    zones: tuple[str, ...]
+    first_year: int
+
+
+async def _in_transaction(
+    url: str, work: Callable[[AsyncSession], Awaitable[dict[str, int]]]
+) -> dict[str, int]:
+    engine = make_engine(ServiceSettings(database_url=url))
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+# ---------------------------------------------------------------- registry
+
+
+async def _members(session: AsyncSession) -> list[Member]:
+    from services.registry.enterprises.models import Enterprise
+    from services.registry.memberships.models import Membership
+
+    starts = {code: start for code, _, _, _, start, *_ in ZONES}
+    zones: dict[str, list[str]] = defaultdict(list)
+    for uscc, zone in await session.execute(
+        select(Membership.uscc, Membership.zone_code)
+        .where(Membership.status == "admitted")
+        .order_by(Membership.uscc, Membership.zone_code)
+    ):
+        zones[uscc].append(zone)
+    out = []
+    for e in await session.scalars(select(Enterprise).order_by(Enterprise.uscc)):
+        mine = tuple(zones.get(e.uscc, []))
+        first = min((starts[z].year for z in mine if z in starts), default=2017)
+        out.append(
+            Member(
+                uscc=e.uscc,
+                industry=Industry(e.industry or Industry.stationery),
+                export_usd=int(e.annual_export_usd or 1_000_000),
+                employees=int(e.employees or 50),
+                products=list(e.products or []),
+                markets=list(e.export_markets or ["US"]),
+                zones=mine,
+                first_year=first,
+            )
+        )
+    return out
+
+
+def exports_of(member: Member, year: int, rng: random.Random) -> int:
+    """The enterprise's surveyed export for `year` (the seed's own 2017–2019 figures aside)."""
+    factor = EXPORT_FACTOR.get(year, 0.8 + 0.1 * (year - 2017))
+    return int(member.export_usd * factor * rng.uniform(0.9, 1.1))
+
+
+async def registry_history(session: AsyncSession) -> dict[str, int]:
+    """Surveys, export batches, trainings and joint meetings through registry's services."""
+    from services.registry.batches import service as batches
+    from services.registry.batches.schemas import BatchIn
+    from services.registry.enterprises import service as enterprises
+    from services.registry.enterprises.models import Survey
+    from services.registry.enterprises.schemas import SurveyIn
+    from services.registry.programme.trainings.models import Training
+
+    if await session.scalar(select(func.count()).where(Training.title.contains(MARK))):
+        return {}
+    rng = random.Random(SEED_VALUE)
+    members = await _members(session)
+    now = today()
+    last_year = now.year - 1
+    surveyed = set(await session.execute(select(Survey.uscc, Survey.year)))
+    office = admin("commerce")
+    yearly: dict[tuple[str, int], int] = {}
+    for member in members:
+        for year in range(member.first_year, last_year + 1):
+            yearly[(member.uscc, year)] = exports_of(member, year, rng)
+    surveys = []
+    for member in members:
+        for year in range(member.first_year, last_year + 1):
+            if (member.uscc, year) in surveyed:
+                continue
+            usd = yearly[(member.uscc, year)]
+            surveys.append(
+                (
+                    year,
+                    member.uscc,
+                    SurveyIn(
+                        year=year,
+                        employees=member.employees,
+                        annual_output_cny=usd * 7 // 10 * 10,
+                        annual_export_usd=usd,
+                        products=member.products,  # type: ignore[arg-type]
+                        export_markets=member.markets,
+                        quality={
+                            "management_system": "ISO9001",
+                            "returns": rng.choice([0, 0, 0, 1, 2]),
+                            "foreign_notifications": rng.choice([0, 0, 0, 0, 1]),
+                        },
+                        lab={"has_lab": rng.random() < 0.5},
+                    ),
+                )
+            )
+    for year in sorted({y for y, _, _ in surveys}):
+        # a year's survey is filed in the spring after it
+        with clock_at(at(date(year + 1, 3, 15))):
+            await enterprises.add_surveys(
+                session, [(u, s) for y, u, s in surveys if y == year], principal=office
+            )
+
+    lots: dict[date, list[BatchIn]] = defaultdict(list)
+    rounds = [(3, 10), (7, 15), (11, 5)]  # three shipments a year: spring, summer, autumn
+    for member in members:
+        for year in range(now.year - BATCH_YEARS + 1, now.year + 1):
+            annual = yearly.get((member.uscc, year)) or exports_of(member, year, rng)
+            for n, (month, day) in enumerate(rounds, start=1):
+                ship = date(year, month, day) + timedelta(days=rng.randint(0, 20))
+                if ship >= now:
+                    continue
+                product = rng.choice(member.products) if member.products else {}
+                number = f"NH{year}-{member.uscc[-6:]}-{n}"
+                lots[ship].append(
+                    BatchIn.model_validate(
+                        {
+                            "uscc": member.uscc,
+                            "number": number,
+                            "kind": "export",
+                            "product": product.get("name") or "出口产品",
+                            "hs_code": product.get("hs_code"),
+                            "quantity": float(rng.randint(2, 40) * 100),
+                            "unit": "件",
+                            "destination": rng.choice(member.markets),
+                            "declaration_no": f"3102{year}{member.uscc[-8:]}{n}",
+                            "ship_date": ship,
+                            "brand": f"NH-{member.uscc[10:14]}",
+                            "model": f"M{member.uscc[-4:]}-{n}",
+                            "export_value_usd": annual // len(rounds),
+                        }
+                    )
+                )
+    recorded = 0
+    for ship in sorted(lots):
+        with clock_at(at(ship, 16)):
+            lines: Lines[BatchIn] = Lines(single=False, good=list(enumerate(lots[ship], 1)))
+            result, _ = await batches.record(session, lines, office)
+            recorded += result.accepted
+
+    trainings, meetings = await _programme_history(session, members, rng)
+    return {
+        "surveys": len(surveys),
+        "batches": recorded,
+        "trainings": trainings,
+        "meetings": meetings,
+    }
+
+
+async def _programme_history(
+    session: AsyncSession, members: list[Member], rng: random.Random
+) -> tuple[int, int]:
+    """A joint meeting a year after the first (seed.py holds 2017's) and two trainings a
+    year, each attended by a share of the members."""
+    from services.registry.programme.leadership import service as leadership
+    from services.registry.programme.leadership.schemas import ActionItemDone, MeetingIn
+    from services.registry.programme.trainings import service as trainings
+    from services.registry.programme.trainings.schemas import TrainingIn
+
+    now = today()
+    held = 0
+    topics = [
+        ("quality_integrity", "market_supervision", "出口企业质量诚信与主体责任培训"),
+        ("technical_regulation", "ciq", "出口目标市场技术法规与标准培训"),
+    ]
+    for year in range(2017, now.year + 1):
+        for n, (topic, organiser, title) in enumerate(topics):
+            day = date(year, 5 + 5 * n, 18)
+            if day >= now:
+                continue
+            joined = [m.uscc for m in members if m.first_year <= year and rng.random() < 0.3]
+            with clock_at(at(day, 14)):
+                await trainings.hold_training(
+                    session,
+                    training_in=TrainingIn.model_validate(
+                        {
+                            "title": f"{year}年{title}{MARK}",
+                            "topic": topic,
+                            "held_on": day,
+                            "organiser_agency": organiser,
+                            "location": "宁海县行政服务中心",
+                            "hours": 4,
+                            "attendees": joined,
+                        }
+                    ),
+                    principal=admin(organiser),
+                )
+            held += 1
+    meetings = 0
+    for year in range(2018, now.year + 1):
+        day = date(year, 4, 12)
+        if day >= now:
+            continue
+        zone = ZONES[(year - 2018) % len(ZONES)][0]
+        with clock_at(at(day)):
+            meeting = await leadership.hold_meeting(
+                session,
+                meeting_in=MeetingIn.model_validate(
+                    {
+                        "group_code": "ninghai",
+                        "title": f"{year}年示范区建设联席会议{MARK}",
+                        "held_on": day,
+                        "location": "宁海县人民政府",
+                        "agenda": [
+                            f"通报{year - 1}年示范区建设和出口产品质量安全情况",
+                            f"部署{year}年示范区监督抽查和风险预警工作",
+                        ],
+                        "attendees": [code for code, *_ in AGENCIES],
+                        "minutes": (
+                            f"会议通报了{year - 1}年各示范区出口、抽查合格率和风险预警处置情况，"
+                            f"部署{year}年联合抽查计划和质量提升任务（演示数据）。"
+                        ),
+                        "decisions": [
+                            {
+                                "text": f"开展{year}年示范区出口产品质量联合抽查",
+                                "action_items": [
+                                    {
+                                        "title": f"制订{year}年联合抽查计划",
+                                        "owner_agency": "market_supervision",
+                                        "deadline": date(year, 5, 31),
+                                        "zone_code": zone,
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ),
+                principal=admin("commerce"),
+            )
+            out = await leadership.meeting_out(session, meeting)
+        done_on = date(year, 5, 20)
+        if done_on < now:
+            with clock_at(at(done_on)):
+                for item in out.action_items:
+                    await leadership.mark_done(
+                        session,
+                        await leadership.get_item(session, item.id, for_update=True),
+                        done_in=ActionItemDone(
+                            evidence="抽查计划已印发（演示数据）", done_on=done_on
+                        ),
+                        principal=admin(item.owner_agency),
+                    )
+        meetings += 1
+    return held, meetings
+
+
+# ---------------------------------------------------------------- inspection
+
+
+def accepted_on(code: str) -> date | None:
+    """The day the demo's zone was accepted (seed.py's decision), or None."""
+    for zone, _, _, _, start, end, reached in ZONES:
+        if zone == code and reached is Stage.accepted:
+            return _on(start, end, ACCEPTED_SHARE)
+    return None
+
+
+def pass_rate(industry: Industry, zone: str, start: date, year: int) -> float:
+    """The chance a random check passes: the industry's, a little better each year of the
+    zone's work, and lifted once the zone is accepted."""
+    rate = PASS_RATE[industry] - 0.06 + 0.015 * max(0, year - start.year)
+    accepted = accepted_on(zone)
+    if accepted is not None and year > accepted.year:
+        rate += ACCEPTED_LIFT
+    return min(rate, 0.98)
+
+
+def _findings(rng: random.Random, failed: bool) -> list[dict[str, Any]]:
+    bad = rng.choice(CHECK_ITEMS)[0] if failed else None
+    return [
+        {
+            "item": code,
+            "outcome": "fail" if code == bad else "pass",
+            "note": FAILURE_NOTES[code] if code == bad else None,
+        }
+        for code, *_ in CHECK_ITEMS
+    ]
+
+
+async def inspection_history(session: AsyncSession) -> dict[str, int]:
+    """Checklists, inspectors, a campaign a zone a year, its results and CAPAs, and the
+    signals that raise alerts, through inspection's services."""
+    from services.inspection.campaigns import service as campaigns
+    from services.inspection.campaigns.models import Campaign
+    from services.inspection.campaigns.schemas import CampaignIn, DrawIn
+    from services.inspection.checklists import service as checklists
+    from services.inspection.checklists.schemas import ChecklistIn
+    from services.inspection.inspectors import service as inspectors
+    from services.inspection.inspectors.schemas import InspectorIn
+    from services.inspection.tasks.models import Task
+
+    if await session.scalar(select(func.count()).where(Campaign.title.contains(MARK))):
+        return {}
+    rng = random.Random(SEED_VALUE + 1)
+    office = admin("commerce")
+    first_day = at(date(min(start for *_, start, _, _ in ZONES).year, 1, 5))
+    lists: dict[Industry, uuid.UUID] = {}
+    pool: dict[str, str] = {}
+    with clock_at(first_day):
+        for industry in Industry:
+            checklist = await checklists.publish(
+                session,
+                ChecklistIn.model_validate(
+                    {
+                        "code": f"{industry.value.replace('_', '-')}-export-demo",
+                        "industry": industry,
+                        "title": f"出口产品质量安全监督抽查检查表（{industry.value}）{MARK}",
+                        "items": [
+                            {"code": c, "title": t, "legal_basis": b, "criterion": k}
+                            for c, t, b, k in CHECK_ITEMS
+                        ],
+                    }
+                ),
+                office,
+            )
+            lists[industry] = checklist.id
+        for n, (agency, unit) in enumerate(INSPECTORS):
+            officer = await inspectors.create(
+                session,
+                InspectorIn(
+                    agency=agency,
+                    badge_number=f"3302262017{n:04d}",
+                    name=f"{'王李张刘陈杨黄赵'[n]}{'明华强军'[n % 4]}",
+                    unit=unit,
+                    specialties=[i.value for i in Industry],
+                ),
+            )
+            pool[str(officer.id)] = agency
+    principals = {
+        i: Principal(
+            subject=f"inspector:{i}", scopes=frozenset(ALL_SCOPES), agency=a, inspector_id=i
+        )
+        for i, a in pool.items()
+    }
+
+    now = today()
+    counts = {"campaigns": 0, "checks": 0, "failed": 0, "capas": 0}
+    for code, industry, _, _, start, _, _ in ZONES:
+        for year in range(start.year, now.year + 1):
+            window = (date(year, 4, 1), date(year, 10, 31))
+            if window[1] >= now:
+                continue
+            draw_seed = f"{MARK}{code}:{year}:{SEED_VALUE}"  # committed: a replayable draw
+            with clock_at(at(date(year, 3, 20))):
+                campaign = await campaigns.create(
+                    session,
+                    CampaignIn.model_validate(
+                        {
+                            "title": f"{year}年{code}示范区出口产品质量联合抽查{MARK}",
+                            "agencies": ["market_supervision", "ciq"],
+                            "zones": [code],
+                            "industries": [industry],
+                            "checklist_id": lists[industry],
+                            "ratios": {"A": 0.1, "B": 0.2, "C": 0.5, "D": 1.0},
+                            "window_start": window[0],
+                            "window_end": window[1],
+                            "seed_sha256": campaigns.sha256(draw_seed),
+                        }
+                    ),
+                    office,
+                )
+                await campaigns.draw(session, campaign, DrawIn(seed=draw_seed), office)
+            counts["campaigns"] += 1
+            rate = pass_rate(industry, code, start, year)
+            tasks = list(
+                await session.scalars(
+                    select(Task).where(Task.campaign_id == campaign.id).order_by(Task.uscc)
+                )
+            )
+            for task in tasks:
+                checked = window[0] + timedelta(days=rng.randint(0, (window[1] - window[0]).days))
+                failed = rng.random() > rate
+                verdict = "fail" if failed else ("minor" if rng.random() < 0.25 else "pass")
+                await _check(session, task, principals, checked, _findings(rng, failed), verdict)
+                counts["checks"] += 1
+                if failed:
+                    counts["failed"] += 1
+                    counts["capas"] += await _close_capa(session, task, principals, checked)
+    counts |= await _signals(session, principals, rng)
+    return counts
+
+
+async def _check(
+    session: AsyncSession,
+    task: Any,
+    principals: dict[str, Principal],
+    day: date,
+    findings: list[dict[str, Any]],
+    verdict: str,
+) -> None:
+    """The task's result recorded by its first inspector and confirmed by the others."""
+    from services.inspection.tasks import service as tasks
+    from services.inspection.tasks.schemas import ResultIn
+
+    first, *others = [str(i) for i in task.inspector_ids]
+    with clock_at(at(day, 15)):
+        await tasks.record_result(
+            session,
+            task,
+            ResultIn.model_validate(
+                {"findings": findings, "verdict": verdict, "checked_at": at(day, 10)}
+            ),
+            principals[first],
+        )
+        for other in others:
+            await tasks.confirm(session, task, principals[other])
+
+
+async def _close_capa(
+    session: AsyncSession,
+    task: Any,
+    principals: dict[str, Principal],
+    day: date,
+    *,
+    close: bool = True,
+) -> int:
+    """The failed task's CAPA answered by the enterprise and, when `close`, verified
+    effective by its inspector a month later (both before today)."""
+    from services.inspection.capas import service as capas
+    from services.inspection.capas.models import Capa
+    from services.inspection.capas.schemas import ResponseIn, VerificationIn
+
+    capa = await session.scalar(select(Capa).where(Capa.task_id == task.id))
+    if capa is None:
+        return 0
+    answered, verified = day + timedelta(days=12), day + timedelta(days=35)
+    if answered >= today():
+        return 1
+    with clock_at(at(answered)):
+        await capas.respond(
+            session,
+            capa,
+            ResponseIn(
+                root_cause="原材料进货查验不严（演示数据）", actions="更换供应商，加严进货检验"
+            ),
+            Principal(subject="seed", scopes=frozenset(ALL_SCOPES), uscc=task.uscc),
+        )
+    if close and verified < today():
+        with clock_at(at(verified)):
+            await capas.verify(
+                session,
+                capa,
+                VerificationIn(effective=True, note="复查合格"),
+                principals[str(task.inspector_ids[0])],
+            )
+    return 1
+
+
+async def _signals(
+    session: AsyncSession, principals: dict[str, Principal], rng: random.Random
+) -> dict[str, int]:
+    """Foreign notifications and returns naming shipped batches (by their declaration
+    number): each raises an alert with a targeted check; older ones investigated, checked
+    and closed, recent serious ones still open. Recent serious ones put a handful of
+    enterprises at credit C (a notification) and D (a notification, a return and failed
+    checks)."""
+    from services.inspection.risk import alerts, signals
+    from services.inspection.risk.models import Alert, BatchMirror
+    from services.inspection.risk.schemas import AlertPatch, AlertStatus, SignalIn
+    from services.inspection.tasks.models import Task
+
+    now = today()
+    shipped = list(
+        await session.scalars(
+            select(BatchMirror)
+            .where(BatchMirror.declaration_no.is_not(None), BatchMirror.ship_date.is_not(None))
+            .order_by(BatchMirror.ship_date, BatchMirror.number)
+        )
+    )
+    if not shipped:
+        return {"signals": 0}
+    plan: list[tuple[Any, str, str, date]] = []  # batch, kind, risk level, notified on
+    by_year: dict[int, list[Any]] = defaultdict(list)
+    shipped_on: dict[Any, date] = {b.id: b.ship_date for b in shipped if b.ship_date}
+    for batch in shipped:
+        by_year[shipped_on[batch.id].year].append(batch)
+    recent_cut = now - timedelta(days=150)
+    for _year, lots in sorted(by_year.items()):
+        older = [b for b in lots if shipped_on[b.id] + timedelta(days=60) < recent_cut]
+        for batch in rng.sample(older, k=min(len(older), 6)):
+            kind = rng.choice(["foreign_notification", "foreign_notification", "return"])
+            plan.append(
+                (
+                    batch,
+                    kind,
+                    rng.choice(["medium", "high"]),
+                    shipped_on[batch.id] + timedelta(days=45),
+                )
+            )
+    # the handful at C and D: recent serious signals about batches shipped this year
+    recent = [
+        b for b in shipped if recent_cut - timedelta(days=120) <= shipped_on[b.id] < recent_cut
+    ]
+    by_uscc: dict[str, list[Any]] = defaultdict(list)
+    for batch in recent:
+        by_uscc[batch.uscc].append(batch)
+    chosen = sorted(by_uscc)[:: max(1, len(by_uscc) // 7)][:7]
+    serious_d = set(chosen[:3])
+    for uscc in chosen:
+        batch = by_uscc[uscc][0]
+        plan.append((batch, "foreign_notification", "serious", recent_cut + timedelta(days=20)))
+        if uscc in serious_d:
+            plan.append((batch, "return", "serious", recent_cut + timedelta(days=40)))
+    plan = [p for p in plan if p[3] < now]
+    counts = {"signals": 0, "alerts": 0, "alerts_closed": 0}
+    for batch, kind, level, day in sorted(plan, key=lambda p: (p[3], p[0].number)):
+        reference = (
+            f"{'A12' if kind == 'foreign_notification' else 'TY'}/{batch.declaration_no}/{kind[:3]}"
+        )
+        signal_in = SignalIn.model_validate(
+            {
+                "kind": kind,
+                "reference": reference,
+                "notified_at": at(day),
+                "notifying_country": batch.destination,
+                "risk_type": rng.choice(["chemical", "electric shock", "injuries", "choking"]),
+                "risk_level": level,
+                "product": batch.product,
+                "declaration_no": batch.declaration_no,
+                "destination": batch.destination,
+                "reason": "进口国检出不合格（演示数据）" if kind == "return" else None,
+                "description": "目标市场通报的不合格批次（演示数据）",
+            }
+        )
+        with clock_at(at(day, 11)):
+            lines: Lines[SignalIn] = Lines(single=True, good=[(1, signal_in)])
+            _, made = await signals.record_signals(session, lines, admin("ciq"))
+        counts["signals"] += 1
+        for signal in made:
+            if signal.alert_id is None:
+                continue
+            counts["alerts"] += 1
+            alert = await session.get_one(Alert, signal.alert_id)
+            task = await session.get_one(Task, alert.task_id)
+            serious = level == "serious"
+            checked = day + timedelta(days=7)
+            if checked < now and len(task.inspector_ids) >= 2:
+                failed = (serious and batch.uscc in serious_d) or (
+                    not serious and rng.random() < 0.5
+                )
+                await _check(
+                    session,
+                    task,
+                    principals,
+                    checked,
+                    _findings(rng, failed),
+                    "fail" if failed else "pass",
+                )
+                if failed:
+                    await _close_capa(session, task, principals, checked, close=not serious)
+            with clock_at(at(day + timedelta(days=2))):
+                await alerts.move(
+                    session,
+                    alert,
+                    AlertPatch(status=AlertStatus.investigating),
+                    admin(alert.agency),
+                )
+            closed_on = day + timedelta(days=50)
+            if not serious and closed_on < now:
+                with clock_at(at(closed_on)):
+                    await alerts.move(
+                        session,
+                        alert,
+                        AlertPatch(
+                            status=AlertStatus.closed,
+                            conclusion="批次已追溯召回，整改验证有效（演示数据）",
+                        ),
+                        admin(alert.agency),
+                    )
+                counts["alerts_closed"] += 1
+    return counts
+
+
+# ---------------------------------------------------------------- the step
+
+
+async def outbox_drained(database_url: str, *, timeout_s: float = 120) -> bool:
+    """Wait until the service's relay has published every event in its outbox."""
+    engine = make_engine(ServiceSettings(database_url=database_url))
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while asyncio.get_running_loop().time() < deadline:
+            async with engine.connect() as conn:
+                left = await conn.scalar(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
+            if not left:
+                return True
+            await asyncio.sleep(0.5)
+        return False
+    finally:
+        await engine.dispose()
+
+
+async def load(
+    db_url: Callable[[str], str], caught_up: Callable[[], Awaitable[bool]]
+) -> dict[str, int]:
+    """The history, phase by phase: registry's records, then (once inspection has applied
+    their events: the batches it matches signals against) inspection's. `db_url` names a
+    service's database; `caught_up` waits until every consumer has applied every event.
+    Empty when it was loaded before (its marked titles are there)."""
+    counts = await _in_transaction(db_url("registry"), registry_history)
+    if counts:
+        await outbox_drained(db_url("registry"))
+        await caught_up()
+    made = await _in_transaction(db_url("inspection"), inspection_history)
+    if made:
+        await outbox_drained(db_url("inspection"))
+    return counts | made
