@@ -199,7 +199,8 @@ class Stack:
 
     def load_history(self) -> dict[str, int]:
         """The demo's years of history (deploy/history.py) through the service layer, once
-        (again: nothing); the services must be running, their consumers caught up."""
+        (again: nothing), returned when every consumer has applied it (credit's levels
+        included); the services must be running, their consumers caught up."""
         from deploy.history import load
 
         async def caught_up() -> bool:
@@ -208,7 +209,10 @@ class Stack:
             )
 
         with pii_keys.in_process(self.pii_keys):
-            return asyncio.run(load(self.db_url, caught_up))
+            counts = asyncio.run(load(self.db_url, caught_up))
+        if counts and not asyncio.run(caught_up()):
+            print("warning: consumers still catching up with the history", file=sys.stderr)
+        return counts
 
     def service_env(self, name: str) -> dict[str, str]:
         """Environment of one service process."""
@@ -323,11 +327,8 @@ class Stack:
         ):
             # the services apply the demo data's events before anyone calls them, normally
             print("warning: consumers still catching up with the demo data", file=sys.stderr)
-        loaded = seed and history and self.load_history()
-        if loaded and not asyncio.run(
-            wait_caught_up(self.nats_client_url, self.nats_identity(nats_auth.OBSERVER))
-        ):
-            print("warning: consumers still catching up with the history", file=sys.stderr)
+        if seed and history:
+            self.load_history()
 
     def stop(self) -> None:
         """Every process we started, services first, servers last."""
