@@ -33,7 +33,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from deploy.seed import ACCEPTED_SHARE, AGENCIES, ZONES, _on
+from deploy.seed import ACCEPTED_SHARE, ZONES, _on
 from kit.auth import ALL_SCOPES, Principal
 from kit.bulk import Lines
 from kit.db import clock_at, make_engine, make_sessionmaker
@@ -74,28 +74,43 @@ EXPORT_FACTOR = {
     2025: 1.3,
     2026: 1.36,
 }
-CHECK_ITEMS = [
-    ("LBL-01", "标识标签与说明书", "《进出口商品检验法》第五条", "标识齐全、与实物一致"),
-    ("SAF-01", "产品安全性能", "进口国技术法规及对应产品标准", "安全项目检测合格"),
-    ("CHM-01", "有害物质限量", "REACH / RoHS 及 GB 相关限量标准", "限量项目检测合格"),
-    ("TRC-01", "批次管理与质量追溯", "宁政办发〔2017〕49号 附件2", "批次记录完整、可追溯"),
+CHECK_ITEMS = [  # code, title, legal basis, criterion, the note when it fails
+    (
+        "LBL-01",
+        "标识标签与说明书",
+        "《进出口商品检验法》第五条",
+        "标识齐全、与实物一致",
+        "警示标识缺失",
+    ),
+    (
+        "SAF-01",
+        "产品安全性能",
+        "进口国技术法规及对应产品标准",
+        "安全项目检测合格",
+        "安全项目不符合进口国标准",
+    ),
+    (
+        "CHM-01",
+        "有害物质限量",
+        "REACH / RoHS 及 GB 相关限量标准",
+        "限量项目检测合格",
+        "有害物质超出限量",
+    ),
+    (
+        "TRC-01",
+        "批次管理与质量追溯",
+        "宁政办发〔2017〕49号 附件2",
+        "批次记录完整、可追溯",
+        "批次记录不完整",
+    ),
 ]
+FAILURE_NOTES = {code: note for code, *_, note in CHECK_ITEMS}
 INSPECTORS = [
-    ("market_supervision", "跃龙市场监管所"),
-    ("market_supervision", "桃源市场监管所"),
-    ("market_supervision", "西店市场监管所"),
-    ("market_supervision", "长街市场监管所"),
-    ("ciq", "宁海办事处检验一科"),
-    ("ciq", "宁海办事处检验二科"),
-    ("ciq", "宁海办事处检验三科"),
-    ("ciq", "宁海办事处综合科"),
+    ("market_supervision", f"{town}市场监管所") for town in ("跃龙", "桃源", "西店", "长街")
 ]
-FAILURE_NOTES = {
-    "LBL-01": "警示标识缺失",
-    "SAF-01": "安全项目不符合进口国标准",
-    "CHM-01": "有害物质超出限量",
-    "TRC-01": "批次记录不完整",
-}
+INSPECTORS += [
+    ("ciq", f"宁海办事处{unit}") for unit in ("检验一科", "检验二科", "检验三科", "综合科")
+]
 
 
 def admin(agency: str) -> Principal:
@@ -258,110 +273,15 @@ async def registry_history(session: AsyncSession) -> dict[str, int]:
             result, _ = await batches.record(session, lines, office)
             recorded += result.accepted
 
-    trainings, meetings = await _programme_history(session, members, rng)
+    from deploy.history_programme import programme_history
+
+    trainings, meetings = await programme_history(session, members, rng)
     return {
         "surveys": len(surveys),
         "batches": recorded,
         "trainings": trainings,
         "meetings": meetings,
     }
-
-
-async def _programme_history(
-    session: AsyncSession, members: list[Member], rng: random.Random
-) -> tuple[int, int]:
-    """A joint meeting a year after the first (seed.py holds 2017's) and two trainings a
-    year, each attended by a share of the members."""
-    from services.registry.programme.leadership import service as leadership
-    from services.registry.programme.leadership.schemas import ActionItemDone, MeetingIn
-    from services.registry.programme.trainings import service as trainings
-    from services.registry.programme.trainings.schemas import TrainingIn
-
-    now = today()
-    held = 0
-    topics = [
-        ("quality_integrity", "market_supervision", "出口企业质量诚信与主体责任培训"),
-        ("technical_regulation", "ciq", "出口目标市场技术法规与标准培训"),
-    ]
-    for year in range(2017, now.year + 1):
-        for n, (topic, organiser, title) in enumerate(topics):
-            day = date(year, 5 + 5 * n, 18)
-            if day >= now:
-                continue
-            joined = [m.uscc for m in members if m.first_year <= year and rng.random() < 0.3]
-            with clock_at(at(day, 14)):
-                await trainings.hold_training(
-                    session,
-                    training_in=TrainingIn.model_validate(
-                        {
-                            "title": f"{year}年{title}{MARK}",
-                            "topic": topic,
-                            "held_on": day,
-                            "organiser_agency": organiser,
-                            "location": "宁海县行政服务中心",
-                            "hours": 4,
-                            "attendees": joined,
-                        }
-                    ),
-                    principal=admin(organiser),
-                )
-            held += 1
-    meetings = 0
-    for year in range(2018, now.year + 1):
-        day = date(year, 4, 12)
-        if day >= now:
-            continue
-        zone = ZONES[(year - 2018) % len(ZONES)][0]
-        with clock_at(at(day)):
-            meeting = await leadership.hold_meeting(
-                session,
-                meeting_in=MeetingIn.model_validate(
-                    {
-                        "group_code": "ninghai",
-                        "title": f"{year}年示范区建设联席会议{MARK}",
-                        "held_on": day,
-                        "location": "宁海县人民政府",
-                        "agenda": [
-                            f"通报{year - 1}年示范区建设和出口产品质量安全情况",
-                            f"部署{year}年示范区监督抽查和风险预警工作",
-                        ],
-                        "attendees": [code for code, *_ in AGENCIES],
-                        "minutes": (
-                            f"会议通报了{year - 1}年各示范区出口、抽查合格率和风险预警处置情况，"
-                            f"部署{year}年联合抽查计划和质量提升任务（演示数据）。"
-                        ),
-                        "decisions": [
-                            {
-                                "text": f"开展{year}年示范区出口产品质量联合抽查",
-                                "action_items": [
-                                    {
-                                        "title": f"制订{year}年联合抽查计划",
-                                        "owner_agency": "market_supervision",
-                                        "deadline": date(year, 5, 31),
-                                        "zone_code": zone,
-                                    }
-                                ],
-                            }
-                        ],
-                    }
-                ),
-                principal=admin("commerce"),
-            )
-            out = await leadership.meeting_out(session, meeting)
-        done_on = date(year, 5, 20)
-        if done_on < now:
-            with clock_at(at(done_on)):
-                for item in out.action_items:
-                    await leadership.mark_done(
-                        session,
-                        await leadership.get_item(session, item.id, for_update=True),
-                        done_in=ActionItemDone(
-                            evidence="抽查计划已印发（演示数据）", done_on=done_on
-                        ),
-                        principal=admin(item.owner_agency),
-                    )
-        meetings += 1
-    return held, meetings
 
 
 # ---------------------------------------------------------------- inspection
@@ -430,7 +350,7 @@ async def inspection_history(maker: Maker) -> dict[str, int]:
                             "title": f"出口产品质量安全监督抽查检查表（{industry.value}）{MARK}",
                             "items": [
                                 {"code": c, "title": t, "legal_basis": b, "criterion": k}
-                                for c, t, b, k in CHECK_ITEMS
+                                for c, t, b, k, _ in CHECK_ITEMS
                             ],
                         }
                     ),
@@ -462,6 +382,17 @@ async def inspection_history(maker: Maker) -> dict[str, int]:
     }
 
     now = today()
+    carry: dict[int, float] = defaultdict(float)
+
+    def _fails(checks: int, rate: float, year: int) -> int:
+        """How many of a campaign's checks fail: its expected share, rounded with the
+        remainder carried to the year's next campaign, so each year's pass rate is the
+        rates' (a trend, not a coin's noise on a few dozen checks)."""
+        expected = checks * (1 - rate) + carry[year]
+        fails = min(checks, max(0, round(expected)))
+        carry[year] = expected - fails
+        return fails
+
     for code, industry, _, _, start, _, _ in ZONES:
         for year in range(start.year, now.year + 1):
             window = (date(year, 4, 1), date(year, 10, 31))
@@ -475,7 +406,9 @@ async def inspection_history(maker: Maker) -> dict[str, int]:
                 start: date = start,
                 year: int = year,
                 window: tuple[date, date] = window,
+                held: float = carry[year],
             ) -> dict[str, int]:
+                carry[year] = held  # as it was, should a deadlock's victim be tried again
                 draw_seed = f"{MARK}{code}:{year}:{SEED_VALUE}"  # committed: a replayable draw
                 with clock_at(at(date(year, 3, 20))):
                     campaign = await campaigns.create(
@@ -503,10 +436,11 @@ async def inspection_history(maker: Maker) -> dict[str, int]:
                         select(Task).where(Task.campaign_id == campaign.id).order_by(Task.uscc)
                     )
                 )
-                for task in tasks:
+                failing = set(rng.sample(range(len(tasks)), _fails(len(tasks), rate, year)))
+                for n, task in enumerate(tasks):
                     days = (window[1] - window[0]).days
                     checked = window[0] + timedelta(days=rng.randint(0, days))
-                    failed = rng.random() > rate
+                    failed = n in failing
                     verdict = "fail" if failed else ("minor" if rng.random() < 0.25 else "pass")
                     findings = _findings(rng, failed)
                     await _check(session, task, principals, checked, findings, verdict)
