@@ -35,7 +35,7 @@ from gateway.portal.router import on_login_required as on_portal_login_required
 from gateway.portal.router import router as portal_router
 from gateway.portal.session import PortalTokenMiddleware, portal_path
 from gateway.profile import router as profile_router
-from gateway.proxy import ProxyMiddleware, Upstreams, proxied_templates
+from gateway.proxy import UPLOAD_ROUTES, ProxyMiddleware, Upstreams, proxied_templates
 from gateway.ratelimit.middleware import RateLimitMiddleware, SharedBuckets, prune
 from gateway.security import SecurityHeadersMiddleware
 from gateway.signing import service as signing
@@ -188,6 +188,7 @@ app = create_service_app(
         portal_router,
     ],
     inner_middleware=[ProxyMiddleware],
+    upload_routes=UPLOAD_ROUTES,
     outer_middleware=[
         (RateLimitMiddleware, {"settings": settings}),
         (AuditMiddleware, {}),

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.auth.tokens import Signer
 from gateway.config import GatewaySettings
 from kit import gateway_assertion
-from kit.observability import request_id_var
+from kit.observability import UploadRoute, request_id_var
 from kit.problems import problem_response
 from kit.spreadsheets import XLSX_TYPE
 
@@ -66,6 +66,12 @@ ROUTES: list[tuple[str, str]] = [
     ("/v1/templates", "notify"),
     ("/v1/dead-letters", "notify"),
 ]
+# Forwarded paths that take files (the services declare the same for their own doors): their
+# bodies get the larger limit and stream through to the service as they arrive, never held
+# whole in the gateway.
+UPLOAD_ROUTES = (
+    UploadRoute("/v1/imports"),  # spreadsheets, as multipart forms
+)
 HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -257,7 +263,12 @@ async def _forward(request: Request, upstreams: Upstreams, service: str, base: s
     if request.client:
         headers.append(("X-Forwarded-For", request.client.host))
     headers.append(("X-Forwarded-Proto", request.url.scheme))
-    body = await request.body()
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower().encode()
+    body: bytes | AsyncIterator[bytes]
+    if any(r.takes(request.url.path, media) for r in UPLOAD_ROUTES):
+        body = request.stream()  # sent on chunked as it arrives
+    else:
+        body = await request.body()
     # With tracing on, the aiohttp instrumentation's CLIENT span for the call replaces this
     # with its own id, so the service's request span is the child of the gateway's call.
     headers.append(("traceparent", request.state.traceparent))
@@ -303,6 +314,16 @@ async def _forward(request: Request, upstreams: Upstreams, service: str, base: s
             service=service,
         )
     except (aiohttp.ClientError, OSError) as exc:
+        limit = request.scope.get("state", {}).get("body_too_large")
+        if limit is not None:  # an upload streaming through ran past the gateway's limit
+            return problem_response(
+                request,
+                "payload-too-large",
+                f"request body exceeds {limit} bytes",
+                detail_zh=f"请求体超过 {limit} 字节的上限",
+                limit_bytes=limit,
+                headers={"Connection": "close"},
+            )
         log.warning("%s unreachable: %r", service, exc)
         return problem_response(
             request,

@@ -34,6 +34,7 @@ from kit.inbox import Consumer, ConsumerRunner, RetryRunner
 from kit.messaging import NatsConnection
 from kit.observability import (
     RequestContextMiddleware,
+    UploadRoute,
     configure_logging,
     metrics_endpoint,
     route_templates,
@@ -225,13 +226,15 @@ def create_service_app(
     openapi_url: str | None = "/openapi.json",
     outer_middleware: Sequence[tuple[type, dict[str, Any]]] = (),
     inner_middleware: Sequence[type] = (),
+    upload_routes: Sequence[UploadRoute] = (),
 ) -> FastAPI:
     """A FastAPI app wired the house way: one engine, one NATS client, relay and consumers.
 
     `use_nats=False` is for the gateway, which owns no events. `on_startup` runs after the
     engine exists and before requests are served; `periodic` jobs start with it. `outer_middleware` wraps the idempotency
     layer, innermost first (the gateway's rate limit and audit); `inner_middleware` sits just
-    outside the routes, inside the error answers (the gateway's proxy).
+    outside the routes, inside the error answers (the gateway's proxy). `upload_routes`
+    are the paths that take files, whose bodies get the larger limit.
     """
     configure_logging(settings.service_name, settings.log_level)
     tracing.configure(settings.service_name)
@@ -328,6 +331,7 @@ def create_service_app(
         service=settings.service_name,
         max_body_bytes=settings.max_body_bytes,
         max_bulk_body_bytes=settings.max_bulk_body_bytes,
+        upload_routes=upload_routes,
     )
     app.include_router(health_router(settings.metrics_allow))
     for router in routers:

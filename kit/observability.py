@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -105,10 +106,24 @@ BULK_MEDIA = (
     b"application/json-seq",
     b"text/csv",
 )
-# File uploads get it too, on the paths that take files (a spreadsheet import: up to 20 MiB
-# and its envelope); a form anywhere else keeps the ordinary limit.
+# File uploads get it too, on the paths an app declares to take files (`UploadRoute`: a
+# spreadsheet import, an evidence file: up to 20 MiB and its envelope); a form anywhere else
+# keeps the ordinary limit.
 UPLOAD_MEDIA = (b"multipart/form-data",)
-UPLOAD_PATHS = ("/v1/imports", "/v1/risk/signals/imports", "/v1/bulletins/imports")
+
+
+@dataclass(frozen=True)
+class UploadRoute:
+    """A path that takes files, declared by the app that serves it (`create_service_app`'s
+    `upload_routes`): its bodies of `media` (None: any, the file being the body) get the
+    larger limit, `max_bulk_body_bytes`; the route checks its own, smaller one."""
+
+    path: str
+    media: tuple[bytes, ...] | None = UPLOAD_MEDIA
+
+    def takes(self, path: str, media: bytes) -> bool:
+        """True when a body of `media` sent to `path` is such an upload."""
+        return path == self.path and (self.media is None or media in self.media)
 
 
 class RequestContextMiddleware:
@@ -118,12 +133,19 @@ class RequestContextMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, *, service: str, max_body_bytes: int, max_bulk_body_bytes: int = 0
+        self,
+        app: ASGIApp,
+        *,
+        service: str,
+        max_body_bytes: int,
+        max_bulk_body_bytes: int = 0,
+        upload_routes: Iterable[UploadRoute] = (),
     ):
         self.app = app
         self.service = service
         self.max_body_bytes = max_body_bytes
         self.max_bulk_body_bytes = max(max_bulk_body_bytes, max_body_bytes)
+        self.upload_routes = tuple(upload_routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -161,7 +183,7 @@ class RequestContextMiddleware:
             )
             return
         media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        upload = media in UPLOAD_MEDIA and scope["path"] in UPLOAD_PATHS
+        upload = any(r.takes(scope["path"], media) for r in self.upload_routes)
         limit = self.max_bulk_body_bytes if media in BULK_MEDIA or upload else self.max_body_bytes
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):

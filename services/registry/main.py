@@ -7,6 +7,7 @@ from services.registry.batches.router import router as batches_router
 from services.registry.config import settings
 from services.registry.consumers import CONSUMERS
 from services.registry.enterprises.router import router as enterprises_router
+from services.registry.imports.router import UPLOAD as IMPORTS_UPLOAD
 from services.registry.imports.router import router as imports_router
 from services.registry.imports.service import process_jobs
 from services.registry.memberships.router import router as memberships_router
@@ -51,6 +52,7 @@ app = create_service_app(
         public_router,
     ],
     consumers=CONSUMERS,
+    upload_routes=[IMPORTS_UPLOAD],
     periodic=[
         Periodic("action-item-overdue", announce_overdue, settings.overdue_check_s),
         Periodic("zone-overdue", announce_overdue_zones, settings.overdue_check_s),

@@ -190,14 +190,18 @@ async def test_only_the_import_path_takes_large_multipart_bodies() -> None:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from kit.observability import RequestContextMiddleware
+    from kit.observability import RequestContextMiddleware, UploadRoute
 
     async def read(request: Request) -> JSONResponse:
         return JSONResponse({"bytes": len(await request.body())})
 
     app = Starlette(routes=[Route(p, read, methods=["POST"]) for p in ("/v1/imports", "/other")])
     app.add_middleware(
-        RequestContextMiddleware, service="test", max_body_bytes=1024, max_bulk_body_bytes=8192
+        RequestContextMiddleware,
+        service="test",
+        max_body_bytes=1024,
+        max_bulk_body_bytes=8192,
+        upload_routes=[UploadRoute("/v1/imports")],
     )
     files = {"file": ("a.csv", b"x" * 4000, "text/csv")}
     async with httpx.AsyncClient(

@@ -8,11 +8,14 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from kit import spreadsheets
 from kit.auth import Principal, ensure_office, require
 from kit.db import SessionDep
+from kit.observability import UploadRoute
 from kit.pagination import Page, PageParams, page_params
 from services.registry.imports import service
 from services.registry.imports.rows import Kind
 from services.registry.imports.schemas import ImportJobOut, ImportOutcomeOut
 
+# Spreadsheets come as multipart forms, up to 20 MiB: the larger body limit applies here.
+UPLOAD = UploadRoute("/v1/imports")
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 Reader = Annotated[Principal, Depends(require("registry:read"))]
 Writer = Annotated[Principal, Depends(require("registry:write"))]
