@@ -53,6 +53,7 @@ ROUTES: list[tuple[str, str]] = [
     ("/v1/tasks", "inspection"),
     ("/v1/capas", "inspection"),
     ("/v1/risk/signals/imports", "inspection"),  # Safety Gate exports
+    ("/v1/evidence", "inspection"),
     ("/v1/risk", "inspection"),
     ("/v1/sync", "inspection"),
     ("/v1/labs", "inspection"),
@@ -71,6 +72,7 @@ ROUTES: list[tuple[str, str]] = [
 # whole in the gateway.
 UPLOAD_ROUTES = (
     UploadRoute("/v1/imports"),  # spreadsheets, as multipart forms
+    UploadRoute("/v1/evidence", media=None),  # evidence files: the body, or a form's part
 )
 HOP_BY_HOP = {
     "connection",

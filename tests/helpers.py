@@ -131,11 +131,20 @@ def record_and_confirm(
     gateway_url: str,
     task: dict,  # type: ignore[type-arg]
     result: dict,  # type: ignore[type-arg]
+    photos: tuple[bytes, ...] = (),
 ) -> dict:  # type: ignore[type-arg]
-    """A task's result recorded by its first inspector and confirmed by each of the others
-    with their own token: the task as it is then, final."""
+    """A task's result recorded by its first inspector (with `photos`, which they upload to
+    /v1/evidence first and cite) and confirmed by each of the others with their own token:
+    the task as it is then, final."""
     recorder, *others = task["inspector_ids"]
     with inspector_client(api, gateway_url, recorder) as officer:
+        evidence = []
+        for n, photo in enumerate(photos):
+            uploaded = officer.post("/v1/evidence", files={"file": (f"p{n}.png", photo)})
+            assert uploaded.status_code in (200, 201), uploaded.text
+            evidence.append({"sha256": uploaded.json()["sha256"], "name": f"p{n}.png"})
+        if evidence:
+            result = {**result, "evidence": evidence}
         answer = officer.post(f"/v1/tasks/{task['id']}/result", json=result)
     assert answer.status_code == 200, answer.text
     for inspector_id in others:
@@ -342,3 +351,25 @@ def gb18030_csv(rows: list[list[object]]) -> bytes:
     text = io.StringIO()
     csv.writer(text).writerows(rows)
     return text.getvalue().encode("gb18030")
+
+
+def png(width: int = 64, height: int = 64, seed: int = 0) -> bytes:
+    """A valid PNG of random RGB pixels (incompressible: about width × height × 3 bytes)."""
+    import random
+    import struct
+    import zlib
+
+    noise = random.Random(seed)
+    rows = b"".join(b"\x00" + noise.randbytes(width * 3) for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 1))
+        + chunk(b"IEND", b"")
+    )

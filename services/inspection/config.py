@@ -1,5 +1,7 @@
 """Inspection settings (env prefix `INSPECTION_`)."""
 
+from typing import Literal
+
 from pydantic_settings import SettingsConfigDict
 
 from kit.settings import ServiceSettings
@@ -22,6 +24,19 @@ class InspectionSettings(ServiceSettings):
     office_agency: str = "commerce"
     # Least attribute score (HS code 0.3, brand 0.3, model 0.3, destination 0.1) for a match.
     match_threshold: float = 0.7
+    # Evidence files (/v1/evidence): the largest accepted, and where the bytes are kept:
+    # PostgreSQL chunk rows of `evidence_chunk_bytes` (default) or an S3-compatible bucket
+    # (docs/api.md has the bucket policy). An empty endpoint is AWS's own; empty keys use
+    # botocore's usual chain (environment, instance or pod role).
+    evidence_max_bytes: int = 20 * 1024 * 1024
+    evidence_chunk_bytes: int = 256 * 1024
+    evidence_backend: Literal["postgres", "s3"] = "postgres"
+    evidence_s3_endpoint_url: str = ""
+    evidence_s3_bucket: str = "zone-evidence"
+    evidence_s3_prefix: str = "evidence/"
+    evidence_s3_region: str = "us-east-1"
+    evidence_s3_access_key_id: str = ""
+    evidence_s3_secret_access_key: str = ""
 
 
 settings = InspectionSettings()

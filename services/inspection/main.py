@@ -10,6 +10,8 @@ from services.inspection.checklists.router import router as checklists_router
 from services.inspection.config import settings
 from services.inspection.consumers import CONSUMERS
 from services.inspection.directory.router import router as directory_router
+from services.inspection.evidence.router import UPLOAD as EVIDENCE_UPLOAD
+from services.inspection.evidence.router import router as evidence_router
 from services.inspection.feeds.router import router as feeds_router
 from services.inspection.inspectors.router import router as inspectors_router
 from services.inspection.labs.router import labs_router, requests_router
@@ -36,6 +38,7 @@ app = create_service_app(
         sync_router,
         capas_router,
         feeds_router,  # before risk's /signals/{signal_id}
+        evidence_router,
         risk_router,
         labs_router,
         requests_router,
@@ -44,5 +47,6 @@ app = create_service_app(
         public_analysis_router,
     ],
     consumers=CONSUMERS,
+    upload_routes=[EVIDENCE_UPLOAD],
     periodic=[Periodic("capa-overdue", announce_overdue, settings.capa_check_s)],
 )

@@ -18,6 +18,7 @@ from services.inspection.directory.models import (
     ResultMirror,
     SurveyMirror,
 )
+from services.inspection.evidence.models import EvidenceChunk, EvidenceFile, EvidenceUpload
 from services.inspection.feeds.models import FeedImport, FeedImportOutcome
 from services.inspection.inspectors.models import Conflict, Inspector
 from services.inspection.labs.models import Lab, TestRequest
@@ -37,6 +38,9 @@ __all__ = [
     "Conflict",
     "DirectoryEntry",
     "DrawRecord",
+    "EvidenceChunk",
+    "EvidenceFile",
+    "EvidenceUpload",
     "FeedImport",
     "FeedImportOutcome",
     "IdempotencyRecord",

@@ -9,7 +9,6 @@ dashboard's checks that need no browser are in test_dashboard_http.py and always
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from tests.helpers import (
     enterprise_body,
     new_uscc,
     office_user,
+    png,
     record_and_confirm,
     wait_until,
 )
@@ -165,8 +165,8 @@ def scene(admin: httpx.Client, gateway_url: str) -> dict[str, Any]:
             "findings": [{"item": "LED-01", "outcome": "pass"}],
             "verdict": "pass",
             "location": {"lat": 29.28, "lon": 121.43, "accuracy_m": 10},
-            "evidence": [{"sha256": hashlib.sha256(b"photo").hexdigest(), "name": "p.jpg"}],
         },
+        photos=(png(16, 16),),
     )
 
     unmatched = admin.post(

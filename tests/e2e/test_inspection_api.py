@@ -17,6 +17,7 @@ from tests.helpers import (
     enterprise_body,
     inspector_client,
     new_uscc,
+    png,
     sql,
     wait_until,
 )
@@ -215,6 +216,12 @@ def test_a_joint_campaign_from_draw_to_published_results(
         agency=outsider["agency"],
     )
     with officer, other:
+        photo = png(64, 48, seed=20)
+        uploaded = officer.post(
+            "/v1/evidence", content=photo, headers={"Content-Type": "image/png"}
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        photo_sha = uploaded.json()["sha256"]
         mine = officer.get("/v1/tasks", params={"limit": 500}).json()["items"]
         assert task["id"] in {t["id"] for t in mine}
         assert all(assigned[0]["id"] in t["inspector_ids"] for t in mine)
@@ -226,7 +233,7 @@ def test_a_joint_campaign_from_draw_to_published_results(
             "samples": [{"number": "CY-2026-001", "lab": "宁波检验检疫技术中心"}],
             "verdict": "fail",
             "location": {"lat": 29.2883, "lon": 121.4317, "accuracy_m": 12},
-            "evidence": [{"sha256": hashlib.sha256(b"photo").hexdigest(), "name": "photo-1.jpg"}],
+            "evidence": [{"sha256": photo_sha, "name": "photo-1.png"}],
         }
         if outsider["id"] not in task["inspector_ids"]:
             assert_problem(other.get(f"/v1/tasks/{task['id']}"), 403, "forbidden")
@@ -240,6 +247,12 @@ def test_a_joint_campaign_from_draw_to_published_results(
                 officer.post(f"/v1/tasks/{task['id']}/result", json=unknown), 422, "validation"
             )["detail"]
         )
+        never = hashlib.sha256(b"never uploaded").hexdigest()
+        unsent = {**failing, "evidence": [{"sha256": never, "name": "lost.jpg"}]}
+        refused = assert_problem(
+            officer.post(f"/v1/tasks/{task['id']}/result", json=unsent), 422, "validation"
+        )
+        assert refused["errors"][0]["field"] == "evidence" and never in str(refused["errors"])
         recorded = officer.post(f"/v1/tasks/{task['id']}/result", json=failing)
         assert recorded.status_code == 200, recorded.text
         assert recorded.json()["result_status"] == "awaiting_confirmation"
@@ -299,11 +312,25 @@ def test_a_joint_campaign_from_draw_to_published_results(
                 409,
                 "conflict",
             )
+            # the task's photo is the enterprise's to see; its answer comes with one of its own
+            assert enterprise.get(f"/v1/evidence/{photo_sha}").content == photo
+            fixed = enterprise.post(
+                "/v1/evidence", files={"file": ("整改后.png", png(32, 32, seed=21), "image/png")}
+            )
+            assert fixed.status_code == 201, fixed.text
+            attachment = {"sha256": fixed.json()["sha256"], "name": "整改后.png"}
             responded = enterprise.post(
                 f"/v1/capas/{capa['id']}/response",
-                json={"root_cause": "装配工序漏检", "actions": "增加耐压测试工位"},
+                json={
+                    "root_cause": "装配工序漏检",
+                    "actions": "增加耐压测试工位",
+                    "evidence": [attachment],
+                },
             )
             assert responded.status_code == 200 and responded.json()["status"] == "responded"
+            assert responded.json()["evidence"] == [attachment]
+            assert officer.get(f"/v1/evidence/{attachment['sha256']}").status_code == 200
+            assert_problem(other.get(f"/v1/evidence/{attachment['sha256']}"), 403, "forbidden")
             assert_problem(
                 enterprise.post(f"/v1/capas/{capa['id']}/verification", json={"effective": True}),
                 403,

@@ -10,7 +10,6 @@ exports, CAPAs), published once, and read without a token.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from tests.helpers import (
     client_for,
     enterprise_body,
     new_uscc,
+    png,
     record_and_confirm,
     sql,
     stream_events,
@@ -564,9 +564,9 @@ def test_quarterly_analysis_from_live_data_published_once_and_public(
             {
                 "findings": [{"item": "POLE-01", "outcome": verdict}],
                 "verdict": verdict,
-                "evidence": [{"sha256": hashlib.sha256(tag.encode()).hexdigest(), "name": "p.jpg"}],
                 "checked_at": noon,
             },
+            photos=(png(16, 16, seed=len(tag)),),
         )
     capa = admin.get("/v1/capas", params={"uscc": firms[1]}).json()["items"][0]
     admin.post(

@@ -2,8 +2,10 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kit.db import utcnow
@@ -24,6 +26,10 @@ class Capa(Base):
     due_at: Mapped[datetime] = mapped_column(index=True)
     root_cause: Mapped[str | None] = mapped_column(Text, default=None)
     actions: Mapped[str | None] = mapped_column(Text, default=None)
+    # The response's attachments, [{sha256, name}], each uploaded to /v1/evidence first.
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, server_default=text("'[]'::jsonb"), default=list
+    )
     responded_at: Mapped[datetime | None] = mapped_column(default=None)
     verified_by: Mapped[str | None] = mapped_column(String(200), default=None)
     verification_note: Mapped[str | None] = mapped_column(Text, default=None)

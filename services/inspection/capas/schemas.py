@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kit.validation import Input
+from services.inspection.evidence.schemas import Evidence
 
 
 class ResponseIn(Input):
@@ -14,6 +15,9 @@ class ResponseIn(Input):
 
     root_cause: str = Field(min_length=1, max_length=4000)
     actions: str = Field(min_length=1, max_length=4000)
+    evidence: list[Evidence] = Field(
+        default=[], max_length=20, description="Attachments: photos, reports, each uploaded first"
+    )
 
 
 class VerificationIn(Input):
@@ -37,6 +41,7 @@ class CapaOut(BaseModel):
     overdue: bool = False
     root_cause: str | None
     actions: str | None
+    evidence: list[Evidence] = Field(description="The response's attachments")
     responded_at: datetime | None
     verified_by: str | None
     verification_note: str | None

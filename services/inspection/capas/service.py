@@ -18,6 +18,7 @@ from kit.uscc import normalize
 from services.inspection.capas.models import Capa
 from services.inspection.capas.schemas import CapaOut, ResponseIn, VerificationIn
 from services.inspection.events import publish
+from services.inspection.evidence import service as evidence
 from services.inspection.inspectors.service import inspector_uuid
 from services.inspection.tasks.models import Task
 
@@ -108,7 +109,11 @@ async def respond(
         )
     if capa.status == "closed":
         raise ConflictProblem("the corrective action is closed", detail_zh="该整改已关闭")
+    await evidence.check_references(
+        session, principal, "evidence", (e.sha256 for e in body.evidence)
+    )
     capa.root_cause, capa.actions = body.root_cause, body.actions
+    capa.evidence = [e.model_dump() for e in body.evidence]
     capa.status, capa.responded_at = "responded", utcnow()
     capa.version += 1
     return capa

@@ -16,6 +16,7 @@ from pydantic import (
 from kit.problem_text import BilingualError
 from kit.validation import Input
 from services.inspection.domain import Verdict
+from services.inspection.evidence.schemas import Evidence
 
 
 class Finding(Input):
@@ -39,13 +40,6 @@ class Location(Input):
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
     accuracy_m: float = Field(ge=0, le=100_000, allow_inf_nan=False)
-
-
-class Evidence(Input):
-    """A photo or document kept on the officer's device; the hash proves it later."""
-
-    sha256: str = Field(pattern="^[0-9a-f]{64}$")
-    name: str = Field(min_length=1, max_length=200)
 
 
 class ResultIn(Input):

@@ -26,6 +26,7 @@ from services.inspection.directory.models import DirectoryEntry
 from services.inspection.domain import Verdict
 from services.inspection.eligibility import of_own_unit
 from services.inspection.events import publish
+from services.inspection.evidence import service as evidence
 from services.inspection.inspectors.models import Inspector
 from services.inspection.inspectors.service import conflicts_today, inspector_uuid
 from services.inspection.tasks.models import WRITER_XID, Task
@@ -127,6 +128,9 @@ async def record_result(
             f"not items of the checklist: {', '.join(unknown[:10])}",
             f"不是检查表中的项目：{'、'.join(unknown[:10])}",
         )
+    await evidence.check_references(
+        session, principal, "evidence", (e.sha256 for e in result_in.evidence)
+    )
     now = utcnow()
     result = result_in.model_dump(mode="json")
     result["checked_at"] = min(result_in.checked_at or now, now).isoformat()
