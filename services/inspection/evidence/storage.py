@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import IO, Any, Protocol
 
-from aiobotocore.session import get_session
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -122,7 +121,10 @@ def s3_key(settings: InspectionSettings, sha256: str) -> str:
 @asynccontextmanager
 async def s3_client(settings: InspectionSettings) -> AsyncIterator[Any]:
     """A client for the evidence bucket (credentials from the settings, else botocore's
-    usual chain: environment, instance or pod role)."""
+    usual chain: environment, instance or pod role). botocore is imported on first use:
+    the default backend never loads it."""
+    from aiobotocore.session import get_session
+
     options: dict[str, Any] = {"region_name": settings.evidence_s3_region}
     if settings.evidence_s3_endpoint_url:
         options["endpoint_url"] = settings.evidence_s3_endpoint_url
