@@ -26,6 +26,7 @@ from gateway.dashboard.router import CsrfRefused, on_csrf_refused, on_login_requ
 from gateway.dashboard.router import router as dashboard_router
 from gateway.dashboard.session import DashboardTokenMiddleware
 from gateway.dossier.router import router as dossier_router
+from gateway.field.router import router as field_router
 from gateway.lockouts import service as lockouts
 from gateway.lockouts.router import router as lockouts_router
 from gateway.openapi import merged_openapi
@@ -186,6 +187,7 @@ app = create_service_app(
         docs,
         dashboard_router,
         portal_router,
+        field_router,
     ],
     inner_middleware=[ProxyMiddleware],
     upload_routes=UPLOAD_ROUTES,
