@@ -161,6 +161,7 @@ INSPECTIONS: Names = {
     "pass": ("合格", "Pass"),
     "minor": ("轻微问题", "Minor nonconformity"),
     "fail": ("不合格", "Fail"),
+    "not_applicable": ("不适用", "Not applicable"),  # a checklist item's outcome
 }
 
 SIGNAL_KINDS: Names = {

@@ -10,12 +10,14 @@ recorded offline. Nothing here is in the API document.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
 from kit.problems import NotFound
+from kit.vocabulary import INSPECTIONS
 
 STATIC = Path(__file__).parent / "static"
 FILES = {p.name: p for p in STATIC.iterdir() if p.is_file()}
@@ -27,10 +29,18 @@ TYPES = {
     ".png": "image/png",
     ".svg": "image/svg+xml",
 }
+# The names of the codes the app shows, zh-CN and English, from the platform's vocabulary.
+WORDS = json.dumps(
+    {
+        "outcomes": {c: INSPECTIONS[c] for c in ("pass", "fail", "not_applicable")},
+        "verdicts": {c: INSPECTIONS[c] for c in ("pass", "minor", "fail")},
+    },
+    ensure_ascii=False,
+).encode()
 # The service worker's cache is named after the shell's content: a changed file is a new
 # cache, and the worker drops the old one when it takes over.
 SHELL_VERSION = hashlib.sha256(
-    b"".join(FILES[n].read_bytes() for n in sorted(FILES) if n != "sw.js")
+    b"".join(FILES[n].read_bytes() for n in sorted(FILES) if n != "sw.js") + WORDS
 ).hexdigest()[:12]
 # Scripts, styles and connections from this origin only; photos shown from blob: URLs.
 CSP = (
@@ -52,6 +62,12 @@ async def field_root() -> Response:
 async def field_page() -> Response:
     """The shell page."""
     return _file("index.html")
+
+
+@router.get("/field/words.json")
+async def field_words() -> Response:
+    """The names of the codes the app shows (kit.vocabulary), kept offline with the shell."""
+    return Response(WORDS, media_type="application/json", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/field/{name}")

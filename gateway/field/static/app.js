@@ -7,16 +7,9 @@
 
 const DB_NAME = "zone-field";
 const STORES = ["kv", "tasks", "checklists", "enterprises", "queue", "photos"];
-const OUTCOMES = [
-  ["pass", "合格", "pass"],
-  ["fail", "不合格", "fail"],
-  ["not_applicable", "不适用", "n/a"],
-];
-const VERDICTS = [
-  ["pass", "合格", "pass"],
-  ["minor", "轻微问题", "minor"],
-  ["fail", "不合格", "fail"],
-];
+// [code, zh-CN, English] of outcomes and verdicts, from kit/vocabulary (/field/words.json)
+let OUTCOMES = [];
+let VERDICTS = [];
 const STATES = {
   pending: ["待同步", "pending"],
   conflict: ["冲突", "conflict"],
@@ -536,8 +529,16 @@ function showNetwork() {
   net.dataset.online = String(navigator.onLine);
 }
 
+async function loadWords() {
+  const words = await (await fetch("/field/words.json")).json();
+  const rows = (names) => Object.entries(names).map(([code, [zh, en]]) => [code, zh, en]);
+  OUTCOMES = rows(words.outcomes);
+  VERDICTS = rows(words.verdicts);
+}
+
 async function start() {
   db = await openDb();
+  await loadWords();
   showNetwork();
   window.addEventListener("online", () => {
     showNetwork();

@@ -7,6 +7,7 @@ const SHELL = [
   "/field/app.js",
   "/field/app.css",
   "/field/manifest.webmanifest",
+  "/field/words.json",
   "/field/icon-192.png",
   "/field/icon-512.png",
 ];
