@@ -32,7 +32,17 @@ from pathlib import Path
 import aiohttp
 from nats.js.api import DeliverPolicy
 
-from bench import credit, exchange, exports, imports, inspection, lineage, notify, otlp_sink
+from bench import (
+    credit,
+    evidence,
+    exchange,
+    exports,
+    imports,
+    inspection,
+    lineage,
+    notify,
+    otlp_sink,
+)
 from deploy.launcher import APPS, Stack
 from deploy.nats_auth import observer_consumer
 from deploy.processes import free_port, wait_for_port
@@ -477,7 +487,7 @@ async def import_scenarios(stack: Stack) -> imports.ImportFigures:
 
 def main() -> None:
     """Start a stack, measure, print, save. BENCH_ONLY=registry, credit, inspection,
-    exchange, notify, imports, exports or lineage runs one part."""
+    exchange, notify, imports, exports, evidence or lineage runs one part."""
     only = os.environ.get("BENCH_ONLY", "")
     stack = make_stack("bench")
     # The direct rows are the baseline: each service alone, called on its port, which the
@@ -493,6 +503,7 @@ def main() -> None:
     fanout: notify.FanoutFigures | None = None
     imported: imports.ImportFigures | None = None
     exported: exports.ExportFigures | None = None
+    uploaded: evidence.EvidenceFigures | None = None
     os.environ.setdefault("NOTIFY_WEBHOOK_ALLOW", notify.ALLOW)  # the local receiver
     sink = None
     if os.environ.get("BENCH_TRACING") == "1":  # every process exports its spans
@@ -527,6 +538,7 @@ def main() -> None:
         fanout = part("notify", notify_scenarios)
         imported = part("imports", import_scenarios)
         exported = part("exports", exports.scenarios)
+        uploaded = part("evidence", evidence.scenarios)
         if traced := part("lineage", lineage_scenarios):
             traces, tracing = traced
             results += traces
@@ -546,6 +558,7 @@ def main() -> None:
         + (notify.report(fanout) if fanout else [])
         + (imports.report(imported) if imported else [])
         + (exports.report(exported) if exported else [])
+        + (evidence.report(uploaded) if uploaded else [])
         + (["", "Parts that failed:", *[f"- {f}" for f in failures]] if failures else [])
     )
     print(text)
@@ -570,6 +583,7 @@ def main() -> None:
                 "exports": asdict(exported) | {"rows_per_s": exported.rows_per_s}
                 if exported
                 else None,
+                "evidence": asdict(uploaded) if uploaded else None,
                 "failures": failures,
             },
             indent=2,
