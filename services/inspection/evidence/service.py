@@ -105,7 +105,7 @@ async def store(
         else:
             await target.keep(sha256, media_type)
     except BaseException:
-        await target.discard()
+        target.abandon()  # whatever it wrote to the database goes with the rollback
         raise
     await session.execute(
         insert(EvidenceUpload)
@@ -114,7 +114,7 @@ async def store(
             subject=principal.subject,
             uscc=principal.uscc,
             inspector_id=inspector_uuid(principal) if principal.inspector_id else None,
-            name=name,
+            name=name[:200] if name else None,  # a form's file name is the client's to choose
         )
         .on_conflict_do_nothing(index_elements=["sha256", "subject"])
     )

@@ -38,7 +38,11 @@ class Pending(Protocol):
         """Store them under their hash (only called when no file has it yet)."""
 
     async def discard(self) -> None:
-        """Drop them: the same file is stored already, or the upload was refused."""
+        """Drop them: the same file is stored already."""
+
+    def abandon(self) -> None:
+        """Let go of what is held in this process after a failure (the request's rollback
+        removes what was written to the database)."""
 
 
 class PostgresPending:
@@ -67,6 +71,9 @@ class PostgresPending:
         if self.buffer:
             await self._row(bytes(self.buffer))
             self.buffer.clear()
+
+    def abandon(self) -> None:
+        self.buffer.clear()
 
     async def discard(self) -> None:
         self.buffer.clear()
@@ -101,6 +108,9 @@ class S3Pending:
                 )
         finally:
             self.file.close()
+
+    def abandon(self) -> None:
+        self.file.close()
 
     async def discard(self) -> None:
         self.file.close()

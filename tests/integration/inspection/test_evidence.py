@@ -172,7 +172,9 @@ async def test_twenty_mib_is_accepted_and_one_byte_more_is_413(
 ) -> None:
     head = png(8, 8)
     with pytest.raises(ProblemError) as refused:
-        await upload(session, enterprise(new_uscc()), head + b"\x00" * (20 * MiB + 1 - len(head)))
+        async with session.begin_nested():  # the request's rollback on its error
+            too_big = head + b"\x00" * (20 * MiB + 1 - len(head))
+            await upload(session, enterprise(new_uscc()), too_big)
     assert refused.value.status == 413
     assert await session.scalar(select(func.count()).select_from(EvidenceChunk)) == 0
     file, _ = await upload(session, enterprise(new_uscc()), head + b"\x00" * (20 * MiB - len(head)))
@@ -302,3 +304,14 @@ async def test_a_hash_never_uploaded_or_not_the_writers_is_422_naming_it(
             enterprise(owner),
         )
     assert refused.value.status == 422 and never in str(refused.value.extensions["errors"])
+
+
+async def test_a_form_file_name_too_long_is_kept_shortened(
+    session: AsyncSession, backend: str
+) -> None:
+    """A multipart part's file name is the client's to choose: kept to 200 characters."""
+    file, _ = await upload(session, enterprise(new_uscc()), png(8, 8, seed=6), name="现" * 300)
+    kept = await session.scalar(
+        select(EvidenceUpload.name).where(EvidenceUpload.sha256 == file.sha256)
+    )
+    assert kept == "现" * 200
