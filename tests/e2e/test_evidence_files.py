@@ -104,3 +104,16 @@ def test_another_enterprises_evidence_is_403(
     assert httpx.get(f"{gateway_url}{uploaded.json()['url']}").status_code == 401
     assert_problem(firm.get(f"/v1/evidence/{'0' * 64}"), 404, "not-found")
     assert firm.get("/v1/evidence/not-a-hash").status_code in (404, 422)
+
+
+def test_a_body_past_the_gateways_limit_is_413_while_it_streams(firm: httpx.Client) -> None:
+    """The gateway streams an upload on to the service as it arrives; a body running past the
+    gateway's own limit (32 MiB) is cut there and answered 413, chunked or not."""
+
+    def chunks() -> Iterator[bytes]:
+        yield png(8, 8, seed=34)
+        for _ in range(33):
+            yield b"\x00" * MiB
+
+    refused = firm.post("/v1/evidence", content=chunks(), headers={"Content-Type": "image/png"})
+    assert refused.status_code == 413, refused.text
