@@ -12,6 +12,7 @@ from services.inspection.consumers import CONSUMERS
 from services.inspection.directory.router import router as directory_router
 from services.inspection.evidence.router import UPLOAD as EVIDENCE_UPLOAD
 from services.inspection.evidence.router import router as evidence_router
+from services.inspection.feeds.router import UPLOAD as FEEDS_UPLOAD
 from services.inspection.feeds.router import router as feeds_router
 from services.inspection.inspectors.router import router as inspectors_router
 from services.inspection.labs.router import labs_router, requests_router
@@ -47,6 +48,6 @@ app = create_service_app(
         public_analysis_router,
     ],
     consumers=CONSUMERS,
-    upload_routes=[EVIDENCE_UPLOAD],
+    upload_routes=[EVIDENCE_UPLOAD, FEEDS_UPLOAD],
     periodic=[Periodic("capa-overdue", announce_overdue, settings.capa_check_s)],
 )

@@ -12,6 +12,7 @@ from services.notify.consumers import CONSUMERS
 from services.notify.deadletters.router import router as deadletters_router
 from services.notify.deliveries.dispatch import Dispatcher
 from services.notify.deliveries.router import router as deliveries_router
+from services.notify.feeds.router import UPLOAD as FEEDS_UPLOAD
 from services.notify.feeds.router import router as feeds_router
 from services.notify.inbox.router import router as inbox_router
 from services.notify.subscriptions.router import router as subscriptions_router
@@ -51,6 +52,7 @@ app = create_service_app(
         deadletters_router,
     ],
     consumers=CONSUMERS,
+    upload_routes=[FEEDS_UPLOAD],
     on_startup=on_startup,
     on_shutdown=on_shutdown,
 )

@@ -2,8 +2,11 @@
 
 from kit import feed_imports
 from kit.auth import require
+from kit.observability import UploadRoute
 from services.inspection.feeds.models import FeedImport, FeedImportOutcome
 from services.inspection.feeds.service import FEED
+
+UPLOAD = UploadRoute("/v1/risk/signals/imports")  # spreadsheets, as multipart forms
 
 router = feed_imports.router(
     FEED,

@@ -1,7 +1,7 @@
 """evidence files and capa attachments
 
 Revision ID: 48f7cad83b2b
-Revises: 6c7b28ce8741
+Revises: 34464c75b53d
 Create Date: 2026-12-07 08:13:51.334242+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "48f7cad83b2b"
-down_revision: str | None = "6c7b28ce8741"
+down_revision: str | None = "34464c75b53d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
