@@ -116,6 +116,10 @@ class Consumer:
     max_deliver: int = MAX_DELIVER
     ack_wait_s: float = ACK_WAIT_S
     inbox: str = ""  # the name its applied events are recorded under; default `durable`
+    # False: one durable whatever the types, when a handler needs the stream's order across
+    # lanes (credit's facts about an enterprise need its registration applied first)
+    lanes: bool = True
+    elsewhere: frozenset[str] = frozenset()  # types its sibling lane applies (acked here)
 
     @property
     def inbox_name(self) -> str:
@@ -145,19 +149,30 @@ def in_lanes(*consumers: Consumer, urgent_types: Collection[str] = URGENT) -> li
     lanes: list[Consumer] = []
     for c in consumers:
         urgent = {t: h for t, h in c.handlers.items() if t in urgent_types}
-        if not urgent or len(urgent) == len(c.handlers):
+        if not c.lanes or not urgent or len(urgent) == len(c.handlers):
             lanes.append(c)
             continue
         routine = {t: h for t, h in c.handlers.items() if t not in urgent_types}
-        lanes.append(replace(c, handlers=routine))
+        lanes.append(replace(c, handlers=routine, elsewhere=frozenset(urgent)))
         lanes.append(
-            replace(c, durable=c.durable + URGENT_SUFFIX, handlers=urgent, inbox=c.inbox_name)
+            replace(
+                c,
+                durable=c.durable + URGENT_SUFFIX,
+                handlers=urgent,
+                inbox=c.inbox_name,
+                elsewhere=frozenset(routine),
+            )
         )
     return lanes
 
 
 class PoisonMessage(Exception):
     """The message can never be handled (not an envelope, unknown type, bad data, forged)."""
+
+
+class ForSibling(Exception):
+    """A type the consumer's other lane applies (delivered here while a durable's filter was
+    being narrowed by an upgrade): acked, not dead-lettered; the other lane has its copy."""
 
 
 def decode(data: bytes, subject: str, consumer: Consumer) -> tuple[CloudEvent, BaseModel]:
@@ -173,6 +188,8 @@ def decode(data: bytes, subject: str, consumer: Consumer) -> tuple[CloudEvent, B
             f"source {event.source!r} may not publish on stream {consumer.stream} "
             f"(only {consumer.expected_source!r})"
         )
+    if event.type in consumer.elsewhere:
+        raise ForSibling(event.type)
     if event.type not in consumer.handlers or event.type not in consumer.contracts:
         raise PoisonMessage(f"type {event.type!r} is not a contract {consumer.durable} handles")
     if event.nats_subject != subject:
@@ -374,6 +391,9 @@ class ConsumerRunner:
         for msg in msgs:
             try:
                 good.append((msg, decode(msg.data, msg.subject, self.consumer)))
+            except ForSibling:
+                await msg.ack()
+                HANDLED.labels(self.consumer.durable, "duplicate").inc()
             except PoisonMessage as exc:
                 await self.dead_letter(msg, str(exc))
         if not good:
@@ -440,6 +460,10 @@ class ConsumerRunner:
         name = self.consumer.durable
         try:
             decoded = decode(msg.data, msg.subject, self.consumer)
+        except ForSibling:
+            await msg.ack()
+            HANDLED.labels(name, "duplicate").inc()
+            return
         except PoisonMessage as exc:
             await self.dead_letter(msg, str(exc))
             return

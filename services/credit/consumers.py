@@ -248,7 +248,8 @@ CONSUMERS = in_lanes(
     Consumer(
         "credit-registry",
         "REGISTRY",
-        {
+        lanes=False,  # a commitment's fact needs its enterprise's registration applied first
+        handlers={
             "registry.agency.registered.v1": on_agency,
             "registry.enterprise.registered.v1": Batched(on_registered),
             "registry.commitment.countersigned.v1": on_commitment_countersigned,
