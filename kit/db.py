@@ -249,6 +249,8 @@ async def listen(
             while not conn.is_closed():
                 if measure is not None:
                     await measure(conn)
+                else:  # a half-open socket hears nothing: find out, and reconnect
+                    await conn.fetchval("SELECT 1", timeout=5)
                 await asyncio.sleep(every_s)
         except asyncio.CancelledError:
             raise

@@ -61,12 +61,15 @@ class Attempt(Base):
 WAKE_CHANNEL = "deliveries"
 # A delivery due now (a new one, or one a replay or re-enabled webhook made pending) wakes the
 # dispatchers on commit; a retry set for later does not (they poll for those every second).
+# "Now" is the row's writing (`clock_timestamp()`, not the transaction's start: fan-out stamps
+# its rows late in a consumer's batch), with a second's grace for the writer's clock.
 WAKE_TRIGGER_DDL = [
     "CREATE OR REPLACE FUNCTION deliveries_wake() RETURNS trigger LANGUAGE plpgsql AS $$ "
     f"BEGIN PERFORM pg_notify('{WAKE_CHANNEL}', ''); RETURN NULL; END $$",
     "DROP TRIGGER IF EXISTS deliveries_wake ON deliveries",
     "CREATE TRIGGER deliveries_wake AFTER INSERT OR UPDATE OF status, next_attempt_at "
-    "ON deliveries FOR EACH ROW WHEN (NEW.status = 'pending' AND NEW.next_attempt_at <= now()) "
+    "ON deliveries FOR EACH ROW WHEN (NEW.status = 'pending' "
+    "AND NEW.next_attempt_at <= clock_timestamp() + interval '1 second') "
     "EXECUTE FUNCTION deliveries_wake()",
 ]
 for _statement in WAKE_TRIGGER_DDL:

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import delete, pool, select, update
+from sqlalchemy import delete, pool, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from kit.auth import Principal
@@ -128,7 +128,9 @@ async def test_a_delivery_due_now_wakes_the_dispatchers_on_commit(
             await session.flush()
             await session.rollback()
         async with maker() as session, session.begin():
-            session.add(delivery())
+            # as fan-out writes them: late in a transaction that began earlier
+            await session.execute(text("SELECT pg_sleep(0.3)"))
+            session.add(delivery(next_attempt_at=utcnow()))
         await listener.execute(f"NOTIFY {WAKE_CHANNEL}, 'end'")  # after all of the above
         got = [await asyncio.wait_for(heard.get(), timeout=10)]
         while got[-1] != "end":
