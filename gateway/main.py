@@ -30,6 +30,7 @@ from gateway.field.router import router as field_router
 from gateway.lockouts import service as lockouts
 from gateway.lockouts.router import router as lockouts_router
 from gateway.openapi import merged_openapi
+from gateway.portal.router import UPLOAD as PORTAL_UPLOAD
 from gateway.portal.router import PortalCsrfRefused
 from gateway.portal.router import on_csrf_refused as on_portal_csrf_refused
 from gateway.portal.router import on_login_required as on_portal_login_required
@@ -190,7 +191,7 @@ app = create_service_app(
         field_router,
     ],
     inner_middleware=[ProxyMiddleware],
-    upload_routes=UPLOAD_ROUTES,
+    upload_routes=[*UPLOAD_ROUTES, PORTAL_UPLOAD],  # the portal's own upload is not proxied
     outer_middleware=[
         (RateLimitMiddleware, {"settings": settings}),
         (AuditMiddleware, {}),

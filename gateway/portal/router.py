@@ -45,6 +45,7 @@ from gateway.webui.session import (
     set_cookie,
 )
 from kit import commitments
+from kit.observability import UploadRoute
 from kit.problems import NotFound
 from kit.vocabulary import china_time
 
@@ -547,7 +548,10 @@ async def batch_list(
     return await _page(request, "batches.html", build)
 
 
-@router.post("/portal/batches/upload")
+UPLOAD = UploadRoute("/portal/batches/upload")  # a batch file, as a multipart form
+
+
+@router.post(UPLOAD.path)
 async def upload_batches(
     request: Request,
     session: FormSessionDep,
