@@ -90,7 +90,7 @@ def test_csv_export_has_the_json_rows_chinese_headings_and_safe_cells(
     assert [r["名称"] for r in body] == [_as_written(e["name"]) for e in expected]
     assert not any(r["名称"].startswith(("=", "+", "-", "@")) for r in body)
     assert {r["行业名称"] for r in body} == {"灯具"}
-    assert [r["员工人数"] for r in body] == [str(e["employees"]) for e in expected]
+    assert [r["从业人数"] for r in body] == [str(e["employees"]) for e in expected]
 
 
 def test_xlsx_export_opens_back_with_the_same_rows(admin: httpx.Client, made: list[str]) -> None:
