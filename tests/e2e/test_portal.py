@@ -7,7 +7,6 @@ test-artifacts/screenshots/portal-*.png. Skipped where Chromium is not installed
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -27,6 +26,7 @@ from tests.helpers import (
     enterprise_body,
     new_uscc,
     office_user,
+    png,
     record_and_confirm,
     wait_until,
     xlsx,
@@ -402,8 +402,8 @@ def test_answers_a_corrective_action(
         {
             "findings": [{"item": "PT-01", "outcome": "fail", "note": "无 CCC 标志"}],
             "verdict": "fail",
-            "evidence": [{"sha256": hashlib.sha256(b"portal").hexdigest(), "name": "p.jpg"}],
         },
+        photos=(png(),),
     )
     capa = wait_until(
         lambda: next(
