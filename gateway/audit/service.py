@@ -126,9 +126,8 @@ class AuditWriter:
                     done.set_result(seq)
 
     async def _write(self, entries: list[dict[str, Any]]) -> list[int]:
-        durable = any(entry.get("phase") != "outcome" for entry in entries)
         async with self.engine.begin() as conn:
-            if durable:
+            if any(entry.get("phase") != "outcome" for entry in entries):
                 await locks.hold(conn, Lock.AUDIT_APPEND)
             else:
                 # Outcomes alone commit without waiting for their WAL flush: the write they
@@ -151,8 +150,7 @@ class AuditWriter:
                 rows.append({**row, "prev_hash": prev, "hash": digest, "hash_alg": self.hash_alg})
                 prev = digest
             await conn.execute(insert(AuditEntry), rows)
-        if durable:  # a lazily committed row a crash may take back is not yet "committed"
-            self.head = (seq, prev)
+        self.head = (seq, prev)
         return [row["seq"] for row in rows]
 
     async def close(self) -> None:
