@@ -279,7 +279,10 @@ def test_every_operation_passes_every_check(fuzz_stack: Stack) -> None:
     assert operations >= 25, "the merged document should list every operation"
     assert not failures, "\n\n".join(failures[:10])
     # Random level bands never tile the score range; the model's rules have their own tests.
-    assert set(unsatisfiable) <= {"PUT /v1/credit/model"}, unsatisfiable
+    # The responsibility route requires a zone, which must be a stored one (ZONE_CHECKED):
+    # every generated query is dropped; test_programme and test_problems_zh cover it.
+    allowed = {"PUT /v1/credit/model", "GET /v1/responsibilities/route"}
+    assert set(unsatisfiable) <= allowed, unsatisfiable
     # the token worked and the generator reached both the happy and the validation paths
     assert sum(v for k, v in statuses.items() if k < 300) > 50, statuses
     assert statuses[401] == 0, statuses
