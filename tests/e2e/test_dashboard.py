@@ -13,7 +13,6 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +21,9 @@ import pytest
 from kit import vocabulary
 from kit.vocabulary import china_time
 from tests.helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SHOTS,
     enterprise_body,
     new_uscc,
     office_user,
@@ -30,22 +32,10 @@ from tests.helpers import (
     wait_until,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip("Chromium not installed: apt-get install chromium", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 ZONE = "lighting-provincial"
 PASSWORD = "a-long-office-password-for-tests"
 NDJSON = {"Content-Type": "application/x-ndjson"}

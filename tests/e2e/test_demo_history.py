@@ -13,7 +13,6 @@ import io
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,11 +23,18 @@ from deploy.history import MARK
 from deploy.launcher import Stack
 from deploy.seed import ZONES
 from kit.uscc import check_char, org_check_char
-from tests.helpers import enterprise_body, new_uscc, office_user, running_stack, token
+from tests.helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SHOTS,
+    enterprise_body,
+    new_uscc,
+    office_user,
+    running_stack,
+    token,
+)
 
 ACCEPTED = "stationery-national"
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PASSWORD = "a-long-office-password-for-history"
 # the module's stack starts, seeds and loads years of history before its first test
 pytestmark = pytest.mark.timeout(900)
@@ -144,7 +150,7 @@ def test_a_code_failing_the_organisation_check_is_refused(
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium not installed")
 def test_the_overview_trend_has_years_of_checks(api: httpx.Client, history_stack: Stack) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    from tests.e2e.test_dashboard import CHROMIUM_ARGS, _points
+    from tests.e2e.test_dashboard import _points
 
     office = office_user(api, PASSWORD)
     with sync_api.sync_playwright() as playwright:

@@ -12,30 +12,17 @@ import hashlib
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.helpers import inspector_client, png, wait_until
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, SHOTS, inspector_client, png, wait_until
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip("Chromium not installed: apt-get install chromium", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 ZONE = "lighting-provincial"
 PASSWORD = "a-long-inspector-password-for-tests"
 NINGHAI = {"latitude": 29.2883, "longitude": 121.4317, "accuracy": 15}

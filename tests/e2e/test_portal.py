@@ -23,6 +23,9 @@ from deploy.seed import DEMO_ENTERPRISE_PASSWORD, DEMO_ENTERPRISE_SCOPES
 from gateway.users.service import DEMO_ENTERPRISE_USER
 from kit import commitments
 from tests.helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SHOTS,
     enterprise_body,
     new_uscc,
     office_user,
@@ -32,22 +35,10 @@ from tests.helpers import (
     xlsx,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip("Chromium not installed: apt-get install chromium", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 ZONE = "lighting-provincial"
 PASSWORD = "a-long-enterprise-password"
 PHONE = {"width": 360, "height": 780}
