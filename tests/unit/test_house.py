@@ -8,6 +8,7 @@ import ast
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -197,3 +198,47 @@ def test_test_modules_outside_packages_have_unique_names() -> None:
             continue
         assert path.name not in seen, f"{path} and {seen[path.name]} share a name"
         seen[path.name] = path
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "services.registry.main",
+        "services.credit.main",
+        "services.inspection.main",
+        "services.notify.main",
+        "gateway.main",
+    ],
+)
+def test_routes_and_dependencies_run_on_the_event_loop(module: str) -> None:
+    """FastAPI runs a plain `def` endpoint or dependency in a worker thread: a hand-off per
+    request that costs more than a small function's work (it showed in the list routes'
+    profiles). Every one is a coroutine (or a class, which FastAPI calls directly)."""
+    import importlib
+    import inspect
+
+    from kit.http import routes_of
+
+    app = importlib.import_module(module).app
+    threaded = []
+
+    def walk(dependant: Any, where: str) -> None:
+        for dep in dependant.dependencies:
+            call = dep.call
+            if call is not None and not (
+                inspect.iscoroutinefunction(call)
+                or inspect.isasyncgenfunction(call)
+                or inspect.isclass(call)
+                or inspect.iscoroutinefunction(type(call).__call__)
+            ):
+                threaded.append(f"{where}: {getattr(call, '__qualname__', call)}")
+            walk(dep, where)
+
+    for route in routes_of(app):
+        dependant = getattr(route, "dependant", None)
+        if dependant is None:
+            continue
+        if not inspect.iscoroutinefunction(route.endpoint):
+            threaded.append(f"{route.path}: the endpoint")
+        walk(dependant, route.path)
+    assert not threaded, threaded
