@@ -8,11 +8,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.db import utcnow
+from kit.db import Prepared, utcnow
 from kit.events import CreditLevelChanged, EnterpriseRegistered, make_event
 from kit.ids import uuid7
 from kit.outbox import emit
@@ -61,10 +61,13 @@ def fact_input(row: Sequence[object]) -> FactInput:
 
 async def facts_of(session: AsyncSession, uscc: str) -> list[FactInput]:
     """Every fact about an enterprise, oldest first."""
-    rows = await session.execute(
-        select(*FACT_COLUMNS).where(Fact.uscc == uscc).order_by(Fact.occurred_at, Fact.id)
-    )
-    return [fact_input(r) for r in rows]
+    return [fact_input(tuple(r.values())) for r in await _FACTS.all(session, uscc=uscc)]
+
+
+# Every score read and rescoring asks for an enterprise's facts (kit.db.Prepared).
+_FACTS = Prepared(
+    select(*FACT_COLUMNS).where(Fact.uscc == bindparam("uscc")).order_by(Fact.occurred_at, Fact.id)
+)
 
 
 async def get(session: AsyncSession, uscc: str, *, for_update: bool = False) -> CreditEnterprise:

@@ -91,12 +91,9 @@ async def get_enterprise(
 ) -> EnterpriseOut:
     """One enterprise; the ETag is its version."""
     ensure_own_enterprise(principal, normalize(uscc))
-    enterprise, zones = await service.get_with_zones(session, uscc)
+    enterprise = await service.view(session, uscc, principal)
     set_etag(response, enterprise.version)
-    views = await service.to_out(
-        session, [enterprise], principal=principal, zones={enterprise.uscc: zones}
-    )
-    return views[0]
+    return enterprise
 
 
 @router.patch(

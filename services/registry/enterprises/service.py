@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.db import get_or_404
+from kit.db import Prepared, get_or_404
 from kit.events import (
     CloudEvent,
     EnterpriseRegistered,
@@ -66,14 +66,20 @@ async def to_out(
     agency)."""
     if zones is None:
         zones = await admitted_zones(session, [e.uscc for e in enterprises])
-    owners = {e.uscc: e.owner_agency for e in enterprises}
-    view = await personal.viewer(session, principal, owners=owners)
-    out = []
+    items = []
     for e in enterprises:
         item = EnterpriseOut.model_validate(e)
         item.zones = zones.get(e.uscc, [])
-        out.append(view.show(item, e.uscc, personal.ENTERPRISE_MASKS))
-    return out
+        items.append(item)
+    return await _shown(session, items, principal)
+
+
+async def _shown(
+    session: AsyncSession, items: list[EnterpriseOut], principal: Principal
+) -> list[EnterpriseOut]:
+    owners = {i.uscc: i.owner_agency for i in items}
+    view = await personal.viewer(session, principal, owners=owners)
+    return [view.show(i, i.uscc, personal.ENTERPRISE_MASKS) for i in items]
 
 
 # The zones an enterprise is admitted to, beside it in the same statement.
@@ -84,15 +90,24 @@ _ADMITTED = (
 )
 
 
-async def get_with_zones(session: AsyncSession, uscc: str) -> tuple[Enterprise, list[str]]:
-    """An enterprise by USCC (normalised) and its admitted zones, in one round trip; or 404."""
+# One enterprise and its admitted zones, the statement the key lookup runs (kit.db.Prepared).
+_ONE = Prepared(
+    select(Enterprise.__table__, _ADMITTED.label("zones")).where(
+        Enterprise.uscc == bindparam("uscc")
+    )
+)
+
+
+async def view(session: AsyncSession, uscc: str, principal: Principal) -> EnterpriseOut:
+    """An enterprise by USCC (normalised) with its admitted zones, as `principal` may see
+    it, in one round trip; or 404."""
     key = normalize(uscc)
-    row = (
-        await session.execute(select(Enterprise, _ADMITTED).where(Enterprise.uscc == key))
-    ).first()
-    if row is None:
+    rows = await _ONE.all(session, uscc=key)
+    if not rows:
         raise NotFound("enterprise", key)
-    return row[0], row[1] or []
+    row = rows[0]
+    row["zones"] = row["zones"] or []
+    return (await _shown(session, [EnterpriseOut.model_validate(row)], principal))[0]
 
 
 async def get(session: AsyncSession, uscc: str, *, for_update: bool = False) -> Enterprise:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.problems import Conflict
+from kit.auth import Principal
+from kit.problems import Conflict, NotFound
 from services.registry.enterprises import service
 from services.registry.enterprises.models import Enterprise
 from services.registry.enterprises.schemas import EnterpriseIn, EnterprisePatch
 from tests.helpers import enterprise_body, new_uscc
 from tests.integration.conftest import emitted
+from tests.integration.registry.conftest import enterprise_in_zone
 
 
 def _enterprise(uscc: str) -> EnterpriseIn:
@@ -45,3 +47,21 @@ async def test_update_announces_only_what_changed(session: AsyncSession) -> None
         "registry.enterprise.updated.v1",
     ]
     assert events[1][2]["changed"] == ["name"]
+
+
+async def test_the_key_lookup_shows_what_the_orm_loads(
+    session: AsyncSession, zone: str, office: Principal
+) -> None:
+    """`service.view` reads through kit.db.Prepared (raw asyncpg, the columns' own result
+    processors): the personal fields decrypted, arrays and JSON as the ORM gives them, and
+    the zone it is admitted to; a stranger sees the personal fields masked."""
+    uscc = await enterprise_in_zone(session, zone)
+    loaded = await service.to_out(session, [await service.get(session, uscc)], principal=office)
+    viewed = await service.view(session, uscc.lower(), office)
+    assert viewed == loaded[0]
+    assert viewed.zones == [zone] and viewed.legal_representative
+    stranger = Principal(subject="other", scopes=frozenset({"registry:read"}), agency="customs")
+    masked = await service.view(session, uscc, stranger)
+    assert masked.legal_representative != viewed.legal_representative
+    with pytest.raises(NotFound):
+        await service.view(session, new_uscc(), office)
