@@ -8,8 +8,9 @@ Starts its own seeded stack on free ports (like the tests), then measures:
      `time` (stamped inside the writing transaction) to its arrival at a JetStream consumer;
   4. credit (bench/credit.py: rescoring, score reads, a rescoring storm), inspection
      (bench/inspection.py), exchange (bench/exchange.py: stack CPU per registration,
-     registration to `credit.level.changed` at 150 and 200/s), notify (bench/notify.py) and
-     lineage and risk (bench/lineage.py): see each module.
+     registration to `credit.level.changed` at 150 and 200/s), notify (bench/notify.py),
+     lineage and risk (bench/lineage.py) and the read path with wrk (bench/reads.py): see
+     each module.
 Prints a table and writes bench/results/latest.json. Timings are figures, never assertions.
 """
 
@@ -42,6 +43,7 @@ from bench import (
     lineage,
     notify,
     otlp_sink,
+    reads,
 )
 from deploy.launcher import APPS, Stack
 from deploy.nats_auth import observer_consumer
@@ -386,17 +388,17 @@ async def credit_scenarios(
     def read() -> tuple[str, str, None]:
         return "GET", f"/v1/credit/enterprises/{rng.choice(usccs)}", None
 
-    reads = []
+    score_reads = []
     for connections in (1, CONNECTIONS):
         label = f"credit score read direct @{connections}"
         credit.log(label)
-        reads.append(await closed_loop(label, stack.url("credit"), bearer, read, connections))
+        score_reads.append(await closed_loop(label, stack.url("credit"), bearer, read, connections))
     storm = None
     if credit.STORM_SHARE > 0:
         credit.log(f"rescoring storm: a model moving {credit.STORM_SHARE:.0%} of the levels")
         job, storm = await credit.storm(stack)
         figures.append(job)
-    return reads, figures, storm
+    return score_reads, figures, storm
 
 
 async def inspection_scenarios(stack: Stack) -> tuple[list[Result], inspection.DrawFigures]:
@@ -486,8 +488,8 @@ async def import_scenarios(stack: Stack) -> imports.ImportFigures:
 
 
 def main() -> None:
-    """Start a stack, measure, print, save. BENCH_ONLY=registry, credit, inspection,
-    exchange, notify, imports, exports, evidence or lineage runs one part."""
+    """Start a stack, measure, print, save. BENCH_ONLY=registry, reads, credit,
+    inspection, exchange, notify, imports, exports, evidence or lineage runs one part."""
     only = os.environ.get("BENCH_ONLY", "")
     stack = make_stack("bench")
     # The direct rows are the baseline: each service alone, called on its port, which the
@@ -504,6 +506,7 @@ def main() -> None:
     imported: imports.ImportFigures | None = None
     exported: exports.ExportFigures | None = None
     uploaded: evidence.EvidenceFigures | None = None
+    read_path: list[reads.ReadFigures] | None = None
     os.environ.setdefault("NOTIFY_WEBHOOK_ALLOW", notify.ALLOW)  # the local receiver
     sink = None
     if os.environ.get("BENCH_TRACING") == "1":  # every process exports its spans
@@ -526,9 +529,10 @@ def main() -> None:
         print("starting a seeded stack …", file=sys.stderr, flush=True)
         stack.start(seed=True)
         results += part("registry", scenarios) or []
+        read_path = part("reads", reads.scenarios)
         if credited := part("credit", credit_scenarios):
-            reads, figures, storm = credited
-            results += reads
+            score_reads, figures, storm = credited
+            results += score_reads
         if inspected := part("inspection", inspection_scenarios):
             pulls, draw = inspected
             results += pulls
@@ -551,6 +555,7 @@ def main() -> None:
         shutil.rmtree(stack.data_dir, ignore_errors=True)
     text = "\n".join(
         [report(results)]
+        + (reads.report(read_path) if read_path else [])
         + (credit.report(figures, storm) if figures else [])
         + (inspection.report(draw) if draw else [])
         + (exchange.report(exchanged) if exchanged else [])
@@ -567,6 +572,7 @@ def main() -> None:
         json.dumps(
             {
                 "http": [asdict(r) for r in results],
+                "reads": [asdict(f) for f in read_path] if read_path else None,
                 "rescoring": [asdict(f) for f in figures],
                 "storm": asdict(storm) if storm else None,
                 "draw": asdict(draw) if draw else None,
