@@ -22,8 +22,8 @@ from gateway.auth.tokens import Signer
 from gateway.clients import service as clients
 from gateway.clients.router import router as clients_router
 from gateway.config import settings
-from gateway.dashboard.router import CsrfRefused, on_csrf_refused, on_login_required, static_url
 from gateway.dashboard.router import router as dashboard_router
+from gateway.dashboard.router import site as dashboard
 from gateway.dashboard.session import DashboardTokenMiddleware
 from gateway.dossier.router import router as dossier_router
 from gateway.field.router import router as field_router
@@ -32,9 +32,8 @@ from gateway.lockouts.router import router as lockouts_router
 from gateway.openapi import merged_openapi
 from gateway.portal.router import UPLOAD as PORTAL_UPLOAD
 from gateway.portal.router import PortalCsrfRefused
-from gateway.portal.router import on_csrf_refused as on_portal_csrf_refused
-from gateway.portal.router import on_login_required as on_portal_login_required
 from gateway.portal.router import router as portal_router
+from gateway.portal.router import site as portal
 from gateway.portal.session import PortalTokenMiddleware, portal_path
 from gateway.profile import router as profile_router
 from gateway.proxy import UPLOAD_ROUTES, ProxyMiddleware, Upstreams, proxied_templates
@@ -45,6 +44,7 @@ from gateway.signing.router import router as signing_router
 from gateway.users import service as users
 from gateway.users.router import router as users_router
 from gateway.webui.api import LoginRequired
+from gateway.webui.site import CsrfRefused
 from kit import locks
 from kit.app import Periodic, create_service_app
 from kit.auth import JwksVerifier
@@ -143,9 +143,9 @@ async def swagger() -> HTMLResponse:
     return get_swagger_ui_html(
         openapi_url="/openapi.json",
         title="Zone platform API",
-        swagger_js_url=static_url("vendor/swagger-ui-bundle.js"),
-        swagger_css_url=static_url("vendor/swagger-ui.css"),
-        swagger_favicon_url=static_url("vendor/swagger-favicon.png"),
+        swagger_js_url=dashboard.static_url("vendor/swagger-ui-bundle.js"),
+        swagger_css_url=dashboard.static_url("vendor/swagger-ui.css"),
+        swagger_favicon_url=dashboard.static_url("vendor/swagger-favicon.png"),
     )
 
 
@@ -247,12 +247,12 @@ app.add_middleware(GZipMiddleware, minimum_size=1000)
 async def _login_required(request: Request, exc: Exception) -> Response:
     """To the sign-in page of the front end the request was for."""
     if portal_path(request.url.path):
-        return await on_portal_login_required(request, exc)
-    return await on_login_required(request, exc)
+        return await portal.on_login_required(request, exc)
+    return await dashboard.on_login_required(request, exc)
 
 
 app.add_exception_handler(LoginRequired, _login_required)
-app.add_exception_handler(CsrfRefused, on_csrf_refused)
-app.add_exception_handler(PortalCsrfRefused, on_portal_csrf_refused)
+app.add_exception_handler(CsrfRefused, dashboard.on_csrf_refused)
+app.add_exception_handler(PortalCsrfRefused, portal.on_csrf_refused)
 # The token, revocation and introspection endpoints answer RFC 6749 errors, not problems.
 app.add_exception_handler(OAuthError, on_oauth_error)

@@ -9,9 +9,6 @@ refused session anywhere (`LoginRequired`) and a form post without its CSRF toke
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import mimetypes
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,50 +16,47 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.types import Receive, Scope, Send
 
-from gateway.audit.middleware import AUDIT_ACTOR, AUDIT_AGENCY
 from gateway.dashboard import pages
 from gateway.dashboard.labels import words
 from gateway.dashboard.session import (
-    LANG_COOKIE,
     LOGIN_COOKIE,
+    LOGIN_PATH,
     TOKEN_COOKIE,
-    clear_cookie,
     csrf_for,
-    csrf_ok,
-    lang_of,
-    new_login_csrf,
-    principal_of,
-    safe_next,
-    set_cookie,
     to_login,
     token_of,
 )
 from gateway.webui.api import Api, LoginRequired, Part
-from kit.problems import NotFound
+from gateway.webui.site import PAGE_HEADERS, SignedIn, Site
 from kit.uscc import normalize
-from kit.vocabulary import china_time
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-# Every file under static/, by its URL path; anything else is 404 (no path walking).
-STATIC_FILES = {p.relative_to(STATIC).as_posix(): p for p in STATIC.rglob("*") if p.is_file()}
-# Content hashes for cache busting: assets are cached a year and renamed by query on change.
-VERSIONS = {
-    name: hashlib.sha256(path.read_bytes()).hexdigest()[:12] for name, path in STATIC_FILES.items()
-}
-PAGE_HEADERS = {"Cache-Control": "no-store"}
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=HERE / "templates")
-
-
-def static_url(name: str) -> str:
-    """An asset's URL with its content hash (so it can be cached for a year)."""
-    return f"/static/{name}?v={VERSIONS.get(name, '0')}"
+site = Site(
+    templates=templates,
+    words=words,
+    static_dir=STATIC,
+    static_prefix="/static/",
+    login_path=LOGIN_PATH,
+    logout_path="/dashboard/logout",
+    home="/",
+    token_cookie=TOKEN_COOKIE,
+    login_cookie=LOGIN_COOKIE,
+    token_of=token_of,
+    csrf_for=csrf_for,
+    to_login=to_login,
+    # the office's people only: enterprise and inspector users have the portal, the field app
+    admits=lambda p: p.uscc is None and p.inspector_id is None,
+    refused_key="login_office_only",
+)
+site.add_routes(router)  # assets, sign in and out
 
 
 def _with_query(request: Request, **changes: Any) -> str:
@@ -94,196 +88,10 @@ def export_href(name: str, suffix: str, **filters: Any) -> str:
     return f"/dashboard/export/{name}.{suffix}" + (f"?{urlencode(params)}" if params else "")
 
 
-templates.env.globals["static"] = static_url
 templates.env.globals["with_query"] = _with_query
 templates.env.globals["export_href"] = export_href
-# people read China time (Asia/Shanghai); the API's ISO 8601 times carry their offset
-templates.env.filters["china_time"] = china_time
 
-
-def _base_context(request: Request, token: str | None, user: str | None) -> dict[str, Any]:
-    lang = lang_of(request)
-    return {
-        "lang": lang,
-        "t": words(lang),
-        "user": user,
-        "csrf": csrf_for(token) if token else "",
-        "path": request.url.path,
-    }
-
-
-def _render(
-    request: Request, name: str, context: dict[str, Any], status_code: int = 200
-) -> HTMLResponse:
-    response = templates.TemplateResponse(
-        request, name, context, status_code=status_code, headers=PAGE_HEADERS
-    )
-    if "lang" in request.query_params:  # the switch: remember the choice
-        set_cookie(response, request, LANG_COOKIE, context["lang"], 365 * 24 * 3600)
-    return response
-
-
-class CsrfRefused(Exception):
-    """A signed-in form post without its session's CSRF token."""
-
-    def __init__(self, context: dict[str, Any]):
-        super().__init__()
-        self.context = context
-
-
-async def on_login_required(request: Request, exc: Exception) -> Response:
-    """No session, or a token refused mid-page: to the sign-in page and back."""
-    assert isinstance(exc, LoginRequired)
-    return to_login(request, expired=exc.expired)
-
-
-async def on_csrf_refused(request: Request, exc: Exception) -> Response:
-    """A form post without its CSRF token changes nothing: an error page."""
-    assert isinstance(exc, CsrfRefused)
-    exc.context["message"] = exc.context["t"]["ui"]["csrf_failed"]
-    return _render(request, "error.html", exc.context, 403)
-
-
-SignedIn = tuple[Api, dict[str, Any]]
-
-
-async def signed_in(request: Request) -> SignedIn:
-    """The signed-in user's API and page context; `LoginRequired` without a valid session."""
-    token = token_of(request)
-    principal = await principal_of(request, token)
-    if principal is None:
-        raise LoginRequired(expired=token is not None)
-    context = _base_context(request, token, principal.subject.removeprefix("user:"))
-    return Api(request, token, context["lang"]), context
-
-
-async def form_session(
-    request: Request, csrf: Annotated[str, Form(max_length=200)] = ""
-) -> SignedIn:
-    """For a form post: `signed_in`, and the session's CSRF token in the form or header."""
-    api, context = await signed_in(request)
-    if not csrf_ok(context["csrf"], request, csrf):
-        raise CsrfRefused(context)
-    return api, context
-
-
-FormSessionDep = Annotated[SignedIn, Depends(form_session)]
-Builder = Callable[[Api, dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-async def _page(request: Request, name: str, build: Builder) -> Response:
-    """Sign-in check, fetch, render. Checked here rather than by a dependency, so a malformed
-    query is a 422 whether or not the user is signed in."""
-    api, context = await signed_in(request)
-    context.update(await build(api, context))
-    status = context.pop("status_code", 200)
-    return _render(request, name, context, status)
-
-
-# -- assets --------------------------------------------------------------------------------
-
-
-@router.get("/static/{name:path}")
-async def static(name: str) -> Response:
-    """Vendored and own assets, cached a year (their URLs carry a content hash)."""
-    path = STATIC_FILES.get(name)
-    if path is None:
-        raise NotFound("asset", name)
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    if path.suffix == ".md" or path.name.startswith(("LICENSE", "NOTICE")):
-        media_type = "text/plain; charset=utf-8"
-    return FileResponse(
-        path,
-        media_type=media_type,
-        headers={"Cache-Control": "public, max-age=31536000, immutable"},
-    )
-
-
-# -- sign in and out -----------------------------------------------------------------------
-
-
-@router.get("/dashboard/login")
-async def login_form(
-    request: Request,
-    next: str | None = None,
-    expired: str | None = None,
-    bye: str | None = None,
-) -> Response:
-    """The sign-in form, with a fresh double-submit CSRF cookie."""
-    context = _base_context(request, None, None)
-    value = request.cookies.get(LOGIN_COOKIE) or new_login_csrf()
-    t = context["t"]["ui"]
-    notice = t["session_expired"] if expired else t["logged_out"] if bye else None
-    context.update(login_csrf=value, next=safe_next(next), notice=notice, error=None)
-    response = _render(request, "login.html", context)
-    set_cookie(response, request, LOGIN_COOKIE, value, 3600)
-    return response
-
-
-@router.post("/dashboard/login")
-async def login(
-    request: Request,
-    username: Annotated[str, Form(max_length=100)] = "",
-    password: Annotated[str, Form(max_length=200)] = "",
-    csrf: Annotated[str, Form(max_length=200)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/",
-) -> Response:
-    """Password grant through the gateway's own token endpoint; the token goes in a cookie."""
-    context = _base_context(request, None, None)
-    t = context["t"]["ui"]
-    expected = request.cookies.get(LOGIN_COOKIE)
-    context.update(login_csrf=expected or new_login_csrf(), next=safe_next(next), notice=None)
-    if not csrf_ok(expected, request, csrf):
-        context["error"] = t["csrf_failed"]
-        response = _render(request, "login.html", context, 403)
-        set_cookie(response, request, LOGIN_COOKIE, context["login_csrf"], 3600)
-        return response
-    api = Api(request, None, context["lang"])
-    if username:  # the sign-in's audit row names who signed in (or tried to)
-        setattr(request.state, AUDIT_ACTOR, f"user:{username}")
-    try:
-        answer = await api.call(
-            "POST",
-            "gateway",
-            "/oauth/token",
-            form={"grant_type": "password", "username": username, "password": password},
-        )
-    except LoginRequired:
-        answer = Part("forbidden", http_status=401)
-    principal = await principal_of(request, answer.data["access_token"]) if answer.ok else None
-    if principal is not None:
-        setattr(request.state, AUDIT_ACTOR, principal.subject)
-        setattr(request.state, AUDIT_AGENCY, principal.agency)
-    if principal is None:
-        status = answer.http_status
-        context["error"] = (
-            t["login_failed"] if status in (400, 401) or answer.ok else t["login_unavailable"]
-        )
-        return _render(request, "login.html", context, 200)
-    if principal.uscc is not None or principal.inspector_id is not None:
-        context["error"] = t["login_office_only"]
-        return _render(request, "login.html", context, 403)
-    redirect = RedirectResponse(safe_next(next), status_code=303)
-    set_cookie(
-        redirect,
-        request,
-        TOKEN_COOKIE,
-        answer.data["access_token"],
-        int(answer.data.get("expires_in") or 900),
-    )
-    clear_cookie(redirect, request, LOGIN_COOKIE)
-    return redirect
-
-
-@router.post("/dashboard/logout")
-async def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
-    """Forget the token (it expires on its own within minutes). Signed out already is fine;
-    a signed-in post needs its CSRF token."""
-    with contextlib.suppress(LoginRequired):
-        await form_session(request, csrf)
-    response = RedirectResponse("/dashboard/login?bye=1", status_code=303)
-    clear_cookie(response, request, TOKEN_COOKIE)
-    return response
+FormSessionDep = Annotated[SignedIn, Depends(site.form_session)]
 
 
 # -- pages ---------------------------------------------------------------------------------
@@ -296,7 +104,7 @@ async def overview(request: Request) -> Response:
     async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
         return await pages.overview(api, context["t"])
 
-    return await _page(request, "overview.html", build)
+    return await site.page(request, "overview.html", build)
 
 
 @router.get("/favicon.ico", include_in_schema=False)
@@ -312,7 +120,7 @@ async def favicon() -> Response:
 @router.get("/dashboard/zones/{code}/dossier.{suffix}")
 async def zone_dossier(request: Request, code: str, suffix: Literal["pdf", "xlsx"]) -> Response:
     """The zone's acceptance dossier (PDF or workbook), fetched from the API as the user."""
-    api, context = await signed_in(request)
+    api, context = await site.signed_in(request)
     response = await api.download(f"/v1/zones/{pages.q(code)}/dossier.{suffix}")
     if response.status_code == 200:
         headers = {
@@ -328,7 +136,7 @@ async def zone_dossier(request: Request, code: str, suffix: Literal["pdf", "xlsx
     except (ValueError, AttributeError):
         detail = None
     context["message"] = detail or context["t"]["ui"]["unavailable"]
-    return _render(request, "error.html", context, response.status_code)
+    return site.render(request, "error.html", context, response.status_code)
 
 
 class _ApiRelay(Response):
@@ -369,7 +177,7 @@ async def export_list(
     suffix: Literal["csv", "xlsx"],
 ) -> Response:
     """A list as CSV or Excel with the page's filters: the API's export, as the user, streamed."""
-    api, _ = await signed_in(request)
+    api, _ = await site.signed_in(request)
     params = [(k, v) for k, v in request.query_params.multi_items() if k in EXPORT_FILTERS and v]
     params.append(("format", suffix))
     return _ApiRelay(EXPORTS[name], urlencode(params), api.headers)
@@ -392,7 +200,7 @@ async def zone(
             data["status_code"] = 404
         return data
 
-    return await _page(request, "zone.html", build)
+    return await site.page(request, "zone.html", build)
 
 
 @router.post("/dashboard/zones/{code}/transition")
@@ -428,7 +236,7 @@ async def _zone_refused(
     context.update(await pages.zone(api, code=code, cursor=None, year=None))
     context["action_error"] = answer.detail or answer.status
     status = answer.http_status if 400 <= answer.http_status < 500 else 503
-    return _render(request, "zone.html", context, status)
+    return site.render(request, "zone.html", context, status)
 
 
 @router.post("/dashboard/zones/{code}/tasks/{task_code}")
@@ -464,14 +272,14 @@ async def set_zone_task(
     )
     if task is None:
         context["message"] = answer.detail or context["t"]["ui"]["not_found"]
-        return _render(request, "error.html", context, 404)
+        return site.render(request, "error.html", context, 404)
     context.update(
         code=code,
         task=task,
         task_error=None if answer.ok else (answer.detail or answer.status),
         zone_version=zone.data["version"] if zone.ok else None,
     )
-    return _render(request, "_task_row.html", context)
+    return site.render(request, "_task_row.html", context)
 
 
 @router.get("/dashboard/enterprises")
@@ -489,7 +297,7 @@ async def enterprises(
         found = await api.get("registry", "/v1/enterprises", q=q or None, limit=50, cursor=cursor)
         return {"found": found, "query": q or ""}
 
-    return await _page(request, "enterprises.html", build)
+    return await site.page(request, "enterprises.html", build)
 
 
 @router.get("/dashboard/enterprises/{uscc}")
@@ -510,7 +318,7 @@ async def enterprise(
             data["status_code"] = 404
         return data
 
-    return await _page(request, "enterprise.html", build)
+    return await site.page(request, "enterprise.html", build)
 
 
 @router.get("/dashboard/campaigns")
@@ -527,7 +335,7 @@ async def campaigns(
             api, cursor=cursor, campaign=campaign, draws_cursor=draws_cursor
         )
 
-    return await _page(request, "campaigns.html", build)
+    return await site.page(request, "campaigns.html", build)
 
 
 @router.post("/dashboard/campaigns/{campaign_id}/verify")
@@ -538,7 +346,7 @@ async def verify_draw(request: Request, campaign_id: str, session: FormSessionDe
         "inspection", f"/v1/campaigns/{pages.q(campaign_id)}/draw/verify"
     )
     context["checked_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return _render(request, "_verify.html", context)
+    return site.render(request, "_verify.html", context)
 
 
 @router.get("/dashboard/alerts")
@@ -555,7 +363,7 @@ async def alerts(
             api, signals_cursor=signals_cursor, alerts_cursor=alerts_cursor, status=status
         )
 
-    return await _page(request, "alerts.html", build)
+    return await site.page(request, "alerts.html", build)
 
 
 async def _row_action(
@@ -575,7 +383,7 @@ async def _row_action(
     context[f"{subject}_id"] = object_id
     if answer.ok:
         context[subject] = answer.data
-    return _render(request, template, context)
+    return site.render(request, template, context)
 
 
 @router.post("/dashboard/signals/{signal_id}/link")
@@ -653,4 +461,4 @@ async def audit(
     async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
         return await pages.audit(api, cursor=cursor, actor=actor, outcome=outcome)
 
-    return await _page(request, "audit.html", build)
+    return await site.page(request, "audit.html", build)

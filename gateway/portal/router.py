@@ -10,61 +10,69 @@ by the handlers `gateway.main` registers. Nothing here is in the API document.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import mimetypes
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from gateway.audit.middleware import AUDIT_ACTOR, AUDIT_AGENCY
-from gateway.dashboard.router import static_url as dashboard_static
+from gateway.dashboard.router import site as dashboard
 from gateway.portal import pages, uploads
 from gateway.portal.labels import words
 from gateway.portal.session import (
     HOME,
     LOGIN_COOKIE,
+    LOGIN_PATH,
     TOKEN_COOKIE,
     csrf_for,
     to_login,
     token_of,
 )
 from gateway.webui.api import Api, LoginRequired, Part
-from gateway.webui.session import (
-    LANG_COOKIE,
-    clear_cookie,
-    csrf_ok,
-    lang_of,
-    new_login_csrf,
-    principal_of,
-    safe_next,
-    set_cookie,
-)
+from gateway.webui.site import CsrfRefused, SignedIn, Site
 from kit import commitments
 from kit.observability import UploadRoute
-from kit.problems import NotFound
-from kit.vocabulary import china_time
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-STATIC_FILES = {p.relative_to(STATIC).as_posix(): p for p in STATIC.rglob("*") if p.is_file()}
-VERSIONS = {
-    name: hashlib.sha256(path.read_bytes()).hexdigest()[:12] for name, path in STATIC_FILES.items()
-}
-PAGE_HEADERS = {"Cache-Control": "no-store"}
 MAX_UPLOAD = 32 * 1024 * 1024  # the bulk endpoint's own limit
+
+
+class PortalLoginRequired(LoginRequired):
+    """The portal's session is missing, expired or not an enterprise user's."""
+
+
+class PortalCsrfRefused(CsrfRefused):
+    """A signed-in portal form post without its session's CSRF token."""
+
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=HERE / "templates")
-
-
-def static_url(name: str) -> str:
-    """A portal asset's URL with its content hash (cached for a year)."""
-    return f"/portal/static/{name}?v={VERSIONS.get(name, '0')}"
+site = Site(
+    templates=templates,
+    words=words,
+    static_dir=STATIC,
+    static_prefix="/portal/static/",
+    login_path=LOGIN_PATH,
+    logout_path="/portal/logout",
+    home=HOME,
+    token_cookie=TOKEN_COOKIE,
+    login_cookie=LOGIN_COOKIE,
+    token_of=token_of,
+    csrf_for=csrf_for,
+    to_login=to_login,
+    # only an `enterprise` user's token (one bound to a USCC) opens the portal; its USCC is
+    # the token's, never the URL's
+    admits=lambda p: p.uscc is not None,
+    refused_key="login_enterprise_only",
+    session_context=lambda p: {"uscc": p.uscc} if p.uscc is not None else None,
+    base_extra={"uscc": None},
+    login_required=PortalLoginRequired,
+    csrf_refused=PortalCsrfRefused,
+    target_prefix="/portal",
+)
+site.add_routes(router)  # assets, sign in and out
 
 
 def _lang_url(request: Request, lang: str) -> str:
@@ -72,211 +80,21 @@ def _lang_url(request: Request, lang: str) -> str:
     return request.url.path + "?" + "&".join(f"{k}={pages.q(v)}" for k, v in params.items())
 
 
-templates.env.globals["static"] = static_url
-templates.env.globals["shared_static"] = dashboard_static
+templates.env.globals["shared_static"] = dashboard.static_url
 templates.env.globals["lang_url"] = _lang_url
-templates.env.filters["china_time"] = china_time
 
-
-class PortalLoginRequired(LoginRequired):
-    """The portal's session is missing, expired or not an enterprise user's."""
-
-
-class PortalCsrfRefused(Exception):
-    """A signed-in portal form post without its session's CSRF token."""
-
-    def __init__(self, context: dict[str, Any]):
-        super().__init__()
-        self.context = context
-
-
-def _base_context(request: Request, token: str | None, user: str | None) -> dict[str, Any]:
-    lang = lang_of(request)
-    return {
-        "lang": lang,
-        "t": words(lang),
-        "user": user,
-        "uscc": None,
-        "csrf": csrf_for(token) if token else "",
-        "path": request.url.path,
-    }
-
-
-def _render(
-    request: Request, name: str, context: dict[str, Any], status_code: int = 200
-) -> HTMLResponse:
-    response = templates.TemplateResponse(
-        request, name, context, status_code=status_code, headers=PAGE_HEADERS
-    )
-    if "lang" in request.query_params:
-        set_cookie(response, request, LANG_COOKIE, context["lang"], 365 * 24 * 3600)
-    return response
-
-
-async def on_login_required(request: Request, exc: Exception) -> Response:
-    """No portal session, or a token refused mid-page: to the portal's sign-in and back."""
-    assert isinstance(exc, LoginRequired)
-    return to_login(request, expired=exc.expired)
-
-
-async def on_csrf_refused(request: Request, exc: Exception) -> Response:
-    """A form post without its CSRF token changes nothing: an error page."""
-    assert isinstance(exc, PortalCsrfRefused)
-    exc.context["message"] = exc.context["t"]["ui"]["csrf_failed"]
-    return _render(request, "error.html", exc.context, 403)
-
-
-SignedIn = tuple[Api, dict[str, Any]]
-
-
-async def signed_in(request: Request) -> SignedIn:
-    """The enterprise user's API and page context (with its USCC from the token)."""
-    token = token_of(request)
-    principal = await principal_of(request, token)
-    if principal is None or principal.uscc is None:
-        raise PortalLoginRequired(expired=token is not None)
-    context = _base_context(request, token, principal.subject.removeprefix("user:"))
-    context["uscc"] = principal.uscc
-    return Api(request, token, context["lang"]), context
-
-
-async def form_session(
-    request: Request, csrf: Annotated[str, Form(max_length=200)] = ""
-) -> SignedIn:
-    """For a form post: `signed_in`, and the session's CSRF token in the form or header."""
-    api, context = await signed_in(request)
-    if not csrf_ok(context["csrf"], request, csrf):
-        raise PortalCsrfRefused(context)
-    return api, context
-
-
-FormSessionDep = Annotated[SignedIn, Depends(form_session)]
-Builder = Callable[[Api, dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-async def _page(request: Request, name: str, build: Builder) -> Response:
-    api, context = await signed_in(request)
-    context.update(await build(api, context))
-    status = context.pop("status_code", 200)
-    return _render(request, name, context, status)
+FormSessionDep = Annotated[SignedIn, Depends(site.form_session)]
 
 
 def _refused(request: Request, context: dict[str, Any], part: Part) -> Response:
     """Another enterprise's record (or none): the refused page, with the API's status."""
     context["message"] = context["t"]["ui"]["refused"]
     status = part.http_status if part.http_status in (403, 404) else 404
-    return _render(request, "refused.html", context, status)
+    return site.render(request, "refused.html", context, status)
 
 
 def _failed(answer: Part) -> str:
     return str(answer.detail or answer.status)
-
-
-# -- assets --------------------------------------------------------------------------------
-
-
-@router.get("/portal/static/{name:path}")
-async def static(name: str) -> Response:
-    """The portal's own assets, cached a year (their URLs carry a content hash)."""
-    path = STATIC_FILES.get(name)
-    if path is None:
-        raise NotFound("asset", name)
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return FileResponse(
-        path,
-        media_type=media_type,
-        headers={"Cache-Control": "public, max-age=31536000, immutable"},
-    )
-
-
-# -- sign in and out -----------------------------------------------------------------------
-
-
-@router.get("/portal/login")
-async def login_form(
-    request: Request,
-    next: str | None = None,
-    expired: str | None = None,
-    bye: str | None = None,
-) -> Response:
-    """The sign-in form, with a fresh double-submit CSRF cookie."""
-    context = _base_context(request, None, None)
-    value = request.cookies.get(LOGIN_COOKIE) or new_login_csrf()
-    t = context["t"]["ui"]
-    notice = t["session_expired"] if expired else t["logged_out"] if bye else None
-    context.update(login_csrf=value, next=safe_next(next, HOME), notice=notice, error=None)
-    response = _render(request, "login.html", context)
-    set_cookie(response, request, LOGIN_COOKIE, value, 3600)
-    return response
-
-
-@router.post("/portal/login")
-async def login(
-    request: Request,
-    username: Annotated[str, Form(max_length=100)] = "",
-    password: Annotated[str, Form(max_length=200)] = "",
-    csrf: Annotated[str, Form(max_length=200)] = "",
-    next: Annotated[str, Form(max_length=2000)] = HOME,
-) -> Response:
-    """The password grant through the gateway's own token endpoint; only an `enterprise`
-    user's token (one bound to a USCC) opens the portal."""
-    context = _base_context(request, None, None)
-    t = context["t"]["ui"]
-    expected = request.cookies.get(LOGIN_COOKIE)
-    target = safe_next(next, HOME)
-    if not target.startswith("/portal"):
-        target = HOME
-    context.update(login_csrf=expected or new_login_csrf(), next=target, notice=None)
-    if not csrf_ok(expected, request, csrf):
-        context["error"] = t["csrf_failed"]
-        response = _render(request, "login.html", context, 403)
-        set_cookie(response, request, LOGIN_COOKIE, context["login_csrf"], 3600)
-        return response
-    api = Api(request, None, context["lang"])
-    if username:
-        setattr(request.state, AUDIT_ACTOR, f"user:{username}")
-    try:
-        answer = await api.call(
-            "POST",
-            "gateway",
-            "/oauth/token",
-            form={"grant_type": "password", "username": username, "password": password},
-        )
-    except LoginRequired:
-        answer = Part("forbidden", http_status=401)
-    principal = await principal_of(request, answer.data["access_token"]) if answer.ok else None
-    if principal is not None:
-        setattr(request.state, AUDIT_ACTOR, principal.subject)
-        setattr(request.state, AUDIT_AGENCY, principal.agency)
-    if principal is None:
-        status = answer.http_status
-        context["error"] = (
-            t["login_failed"] if status in (400, 401) or answer.ok else t["login_unavailable"]
-        )
-        return _render(request, "login.html", context, 200)
-    if principal.uscc is None:
-        context["error"] = t["login_enterprise_only"]
-        return _render(request, "login.html", context, 403)
-    redirect = RedirectResponse(target, status_code=303)
-    set_cookie(
-        redirect,
-        request,
-        TOKEN_COOKIE,
-        answer.data["access_token"],
-        int(answer.data.get("expires_in") or 900),
-    )
-    clear_cookie(redirect, request, LOGIN_COOKIE)
-    return redirect
-
-
-@router.post("/portal/logout")
-async def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
-    """Forget the token; signed out already is fine, a signed-in post needs its CSRF token."""
-    with contextlib.suppress(LoginRequired):
-        await form_session(request, csrf)
-    response = RedirectResponse("/portal/login?bye=1", status_code=303)
-    clear_cookie(response, request, TOKEN_COOKIE)
-    return response
 
 
 # -- profile -------------------------------------------------------------------------------
@@ -296,7 +114,7 @@ async def profile(request: Request, saved: str | None = None) -> Response:
         data = await pages.profile(api, context["uscc"])
         return data | {"saved": bool(saved), "action_error": None}
 
-    return await _page(request, "profile.html", build)
+    return await site.page(request, "profile.html", build)
 
 
 @router.post("/portal/profile")
@@ -337,7 +155,7 @@ async def edit_profile(
         return RedirectResponse("/portal/?saved=1", status_code=303)
     context.update(await pages.profile(api, context["uscc"]))
     context.update(saved=False, action_error=_failed(answer))
-    return _render(request, "profile.html", context, _status(answer))
+    return site.render(request, "profile.html", context, _status(answer))
 
 
 def _status(answer: Part) -> int:
@@ -355,7 +173,7 @@ async def credit(request: Request, sent: str | None = None) -> Response:
         data = await pages.credit(api, context["uscc"])
         return data | {"sent": bool(sent), "action_error": None}
 
-    return await _page(request, "credit.html", build)
+    return await site.page(request, "credit.html", build)
 
 
 @router.post("/portal/credit/repairs")
@@ -383,7 +201,7 @@ async def apply_repair(
         return RedirectResponse("/portal/credit?sent=1", status_code=303)
     context.update(await pages.credit(api, context["uscc"]))
     context.update(sent=False, action_error=_failed(answer))
-    return _render(request, "credit.html", context, _status(answer))
+    return site.render(request, "credit.html", context, _status(answer))
 
 
 # -- zones and memberships -----------------------------------------------------------------
@@ -397,7 +215,7 @@ async def zones(request: Request, applied: str | None = None) -> Response:
         data = await pages.zones(api, context["uscc"])
         return data | {"applied": bool(applied), "action_error": None}
 
-    return await _page(request, "zones.html", build)
+    return await site.page(request, "zones.html", build)
 
 
 @router.post("/portal/zones/apply")
@@ -419,7 +237,7 @@ async def apply_zone(
         return RedirectResponse("/portal/zones?applied=1", status_code=303)
     context.update(await pages.zones(api, context["uscc"]))
     context.update(applied=False, action_error=_failed(answer))
-    return _render(request, "zones.html", context, _status(answer))
+    return site.render(request, "zones.html", context, _status(answer))
 
 
 # -- commitments ---------------------------------------------------------------------------
@@ -433,7 +251,7 @@ async def commitment_list(request: Request, signed: str | None = None) -> Respon
         data = await pages.commitment_page(api, context["uscc"])
         return data | {"signed": bool(signed), "action_error": None}
 
-    return await _page(request, "commitments.html", build)
+    return await site.page(request, "commitments.html", build)
 
 
 @router.post("/portal/commitments")
@@ -477,7 +295,7 @@ async def sign_commitment(
         status = 422
     context.update(await pages.commitment_page(api, context["uscc"]))
     context.update(signed=False, action_error=problem)
-    return _render(request, "commitments.html", context, status)
+    return site.render(request, "commitments.html", context, status)
 
 
 # -- corrective actions --------------------------------------------------------------------
@@ -492,18 +310,18 @@ async def capas(
     async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
         return {"capas": await api.get("inspection", "/v1/capas", limit=50, cursor=cursor)}
 
-    return await _page(request, "capas.html", build)
+    return await site.page(request, "capas.html", build)
 
 
 @router.get("/portal/capas/{capa_id}")
 async def capa(request: Request, capa_id: str, responded: str | None = None) -> Response:
     """One CAPA, and the form to answer it while it is open."""
-    api, context = await signed_in(request)
+    api, context = await site.signed_in(request)
     found = await api.get("inspection", f"/v1/capas/{pages.q(capa_id)}")
     if not found.ok:
         return _refused(request, context, found)
     context.update(capa=found.data, responded=bool(responded), action_error=None)
-    return _render(request, "capa.html", context)
+    return site.render(request, "capa.html", context)
 
 
 @router.post("/portal/capas/{capa_id}/response")
@@ -529,7 +347,7 @@ async def respond_capa(
     if not found.ok:
         return _refused(request, context, found)
     context.update(capa=found.data, responded=False, action_error=_failed(answer))
-    return _render(request, "capa.html", context, _status(answer))
+    return site.render(request, "capa.html", context, _status(answer))
 
 
 # -- batches -------------------------------------------------------------------------------
@@ -545,7 +363,7 @@ async def batch_list(
         data = await pages.batches(api, context["uscc"], cursor)
         return data | {"outcome": None, "lines": None, "upload_error": None}
 
-    return await _page(request, "batches.html", build)
+    return await site.page(request, "batches.html", build)
 
 
 UPLOAD = UploadRoute("/portal/batches/upload")  # a batch file, as a multipart form
@@ -594,7 +412,7 @@ async def upload_batches(
             upload_error, status = _failed(answer), _status(answer)
     context.update(await pages.batches(api, context["uscc"], None))
     context.update(outcome=outcome, lines=lines, upload_error=upload_error)
-    return _render(request, "batches.html", context, status)
+    return site.render(request, "batches.html", context, status)
 
 
 @router.get("/portal/batches/{batch_id}")
@@ -604,12 +422,12 @@ async def batch(
     direction: Annotated[str, Query(pattern="^(upstream|downstream)$")] = "upstream",
 ) -> Response:
     """One lot and its trace graph; another enterprise's lot is refused."""
-    api, context = await signed_in(request)
+    api, context = await site.signed_in(request)
     data = await pages.batch(api, batch_id, direction)
     if not data["batch"].ok:
         return _refused(request, context, data["batch"])
     context.update(data)
-    return _render(request, "batch.html", context)
+    return site.render(request, "batch.html", context)
 
 
 # -- lab tests -----------------------------------------------------------------------------
@@ -623,7 +441,7 @@ async def tests(request: Request, requested: str | None = None) -> Response:
         data = await pages.tests(api, context["uscc"])
         return data | {"requested": bool(requested), "action_error": None}
 
-    return await _page(request, "tests.html", build)
+    return await site.page(request, "tests.html", build)
 
 
 @router.post("/portal/tests")
@@ -652,7 +470,7 @@ async def request_test(
         return RedirectResponse("/portal/tests?requested=1", status_code=303)
     context.update(await pages.tests(api, context["uscc"]))
     context.update(requested=False, action_error=_failed(answer))
-    return _render(request, "tests.html", context, _status(answer))
+    return site.render(request, "tests.html", context, _status(answer))
 
 
 # -- inbox ---------------------------------------------------------------------------------
@@ -667,7 +485,7 @@ async def inbox(
     async def build(api: Api, context: dict[str, Any]) -> dict[str, Any]:
         return {"messages": await api.get("notify", "/v1/inbox", limit=50, cursor=cursor)}
 
-    return await _page(request, "inbox.html", build)
+    return await site.page(request, "inbox.html", build)
 
 
 @router.post("/portal/inbox/{message_id}/read")
@@ -680,7 +498,7 @@ async def read_message(request: Request, message_id: str, session: FormSessionDe
     if not answer.ok:
         return _refused(request, context, answer)
     context["m"] = answer.data
-    return _render(request, "_message.html", context)
+    return site.render(request, "_message.html", context)
 
 
 # -- webhooks ------------------------------------------------------------------------------
@@ -694,7 +512,7 @@ async def webhooks(request: Request) -> Response:
         subscriptions = await api.get("notify", "/v1/subscriptions", limit=100)
         return {"subscriptions": subscriptions, "created": None, "action_error": None}
 
-    return await _page(request, "webhooks.html", build)
+    return await site.page(request, "webhooks.html", build)
 
 
 @router.post("/portal/webhooks")
@@ -722,7 +540,7 @@ async def subscribe(
     context["subscriptions"] = await api.get("notify", "/v1/subscriptions", limit=100)
     context["created"] = answer.data if answer.ok else None
     context["action_error"] = None if answer.ok else _failed(answer)
-    return _render(request, "webhooks.html", context, 201 if answer.ok else _status(answer))
+    return site.render(request, "webhooks.html", context, 201 if answer.ok else _status(answer))
 
 
 @router.post("/portal/webhooks/{subscription_id}/delete")
@@ -734,4 +552,4 @@ async def unsubscribe(request: Request, subscription_id: str, session: FormSessi
         return RedirectResponse("/portal/webhooks", status_code=303)
     context["subscriptions"] = await api.get("notify", "/v1/subscriptions", limit=100)
     context.update(created=None, action_error=_failed(answer))
-    return _render(request, "webhooks.html", context, _status(answer))
+    return site.render(request, "webhooks.html", context, _status(answer))
