@@ -5,14 +5,16 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import os
 import random
 import re
+import subprocess
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -389,3 +391,67 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+
+
+def playwright_or_skip() -> Any:
+    """Playwright's sync API for a browser test module, or the module skipped where
+    Chromium or Playwright is not installed. Call at module level."""
+    import pytest
+
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium not installed: apt-get install chromium", allow_module_level=True)
+    return pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's headless Chromium under Playwright, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def screenshot(tab: Any, name: str) -> None:
+    """A full-page screenshot to test-artifacts/screenshots/<name>.png."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+# The accessibility engine, from npm into a cache outside the repository (as the AsyncAPI
+# parser is); the browser modules inject it into pages opened with `bypass_csp=True`.
+AXE = "axe-core@4.14.1"
+NPM_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zone-platform" / "npm"
+
+
+def axe_script() -> str:
+    """axe-core's script, installed once with Debian's npm; the caller skips without npm."""
+    folder = NPM_CACHE / AXE
+    script = folder / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(folder), AXE],
+            check=True,
+            timeout=600,
+        )
+    return script.read_text()
+
+
+def grave_violations(tab: Any, script: str) -> list[dict[str, Any]]:
+    """axe-core run on the page as it stands: its serious and critical violations (each
+    with the nodes it names). Asserts that axe did run its rules."""
+    tab.add_script_tag(content=script)
+    outcome = tab.evaluate(
+        "async () => { const r = await axe.run(document); return {passes: r.passes.length,"
+        " violations: r.violations.map(v => ({id: v.id, impact: v.impact,"
+        " nodes: v.nodes.map(n => n.target)}))}; }"
+    )
+    assert outcome["passes"] > 10, tab.url  # axe did run its rules here
+    return [v for v in outcome["violations"] if v["impact"] in ("serious", "critical")]

@@ -21,20 +21,17 @@ import pytest
 from kit import vocabulary
 from kit.vocabulary import china_time
 from tests.helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    SHOTS,
     enterprise_body,
     new_uscc,
     office_user,
+    playwright_or_skip,
     png,
     record_and_confirm,
+    screenshot,
     wait_until,
 )
 
-if not CHROMIUM.exists():
-    pytest.skip("Chromium not installed: apt-get install chromium", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+playwright_or_skip()
 
 ZONE = "lighting-provincial"
 PASSWORD = "a-long-office-password-for-tests"
@@ -198,18 +195,6 @@ def scene(admin: httpx.Client, gateway_url: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
 @pytest.fixture
 def page(browser: Any, gateway_url: str, office: str) -> Iterator[Any]:
     """A signed-in page (through the sign-in form)."""
@@ -230,8 +215,7 @@ def _sign_in(tab: Any, username: str, password: str = PASSWORD) -> None:
 
 
 def _shot(tab: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    screenshot(tab, name)
 
 
 def _points(tab: Any, selector: str, series: int = 0) -> list[Any]:

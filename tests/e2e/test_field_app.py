@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, SHOTS, inspector_client, png, wait_until
+from tests.helpers import inspector_client, playwright_or_skip, png, screenshot, wait_until
 
-if not CHROMIUM.exists():
-    pytest.skip("Chromium not installed: apt-get install chromium", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+playwright_or_skip()
 
 ZONE = "lighting-provincial"
 PASSWORD = "a-long-inspector-password-for-tests"
@@ -102,18 +99,6 @@ def field_task(admin: httpx.Client) -> dict[str, Any]:
     return {"task": task, "users": users}
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
 def _context(browser: Any, gateway_url: str) -> Any:
     return browser.new_context(
         base_url=gateway_url,
@@ -138,8 +123,7 @@ def _queue(tab: Any) -> str:
 
 
 def _shot(tab: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    screenshot(tab, name)
 
 
 def test_a_result_recorded_offline_syncs_with_its_photos_and_is_confirmed(

@@ -7,13 +7,9 @@ test-artifacts/screenshots/portal-*.png. Skipped where Chromium is not installed
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,27 +19,23 @@ from deploy.seed import DEMO_ENTERPRISE_PASSWORD, DEMO_ENTERPRISE_SCOPES
 from gateway.users.service import DEMO_ENTERPRISE_USER
 from kit import commitments
 from tests.helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    SHOTS,
     enterprise_body,
+    grave_violations,
     new_uscc,
     office_user,
+    playwright_or_skip,
     png,
     record_and_confirm,
+    screenshot,
     wait_until,
     xlsx,
 )
 
-if not CHROMIUM.exists():
-    pytest.skip("Chromium not installed: apt-get install chromium", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+playwright_or_skip()
 
 ZONE = "lighting-provincial"
 PASSWORD = "a-long-enterprise-password"
 PHONE = {"width": 360, "height": 780}
-AXE = "axe-core@4.14.1"  # the accessibility engine, from npm into a cache outside the repo
-NPM_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zone-platform" / "npm"
 PAGES = [
     "/portal/",
     "/portal/credit",
@@ -160,18 +152,6 @@ def scene(admin: httpx.Client, gateway_url: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
 def _sign_in(tab: Any, username: str, password: str = PASSWORD) -> None:
     tab.goto("/portal/")
     assert "/portal/login" in tab.url
@@ -192,8 +172,7 @@ def page(browser: Any, gateway_url: str, scene: dict[str, Any]) -> Iterator[Any]
 
 
 def _shot(tab: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(SHOTS / f"portal-{name}.png"), full_page=True)
+    screenshot(tab, f"portal-{name}")
 
 
 def _fits(tab: Any) -> bool:
@@ -497,23 +476,6 @@ def test_a_webhook_secret_is_shown_once(page: Any, scene: dict[str, Any]) -> Non
     assert page.locator("#subscriptions .subscription").count() == 0
 
 
-@pytest.fixture(scope="module")
-def axe_js() -> str:
-    """axe-core's script, installed once with Debian's npm (as the AsyncAPI parser is)."""
-    if shutil.which("npm") is None:
-        pytest.skip("npm not installed: apt-get install npm")
-    folder = NPM_CACHE / AXE
-    script = folder / "node_modules" / "axe-core" / "axe.min.js"
-    if not script.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(folder), AXE],
-            check=True,
-            timeout=600,
-        )
-    return script.read_text()
-
-
 def test_no_page_has_serious_accessibility_violations(
     browser: Any, gateway_url: str, scene: dict[str, Any], axe_js: str
 ) -> None:
@@ -528,14 +490,7 @@ def test_no_page_has_serious_accessibility_violations(
             _sign_in(tab, scene["user"])
         else:
             tab.goto(path)
-        tab.add_script_tag(content=axe_js)
-        outcome = tab.evaluate(
-            "async () => { const r = await axe.run(document); return {passes: r.passes.length,"
-            " violations: r.violations.map(v => ({id: v.id, impact: v.impact,"
-            " nodes: v.nodes.map(n => n.target)}))}; }"
-        )
-        assert outcome["passes"] > 10, path  # axe did run its rules here
-        grave = [v for v in outcome["violations"] if v["impact"] in ("serious", "critical")]
+        grave = grave_violations(tab, axe_js)
         if grave:
             found[path] = grave
     context.close()
