@@ -30,6 +30,7 @@ from gateway.field.router import router as field_router
 from gateway.lockouts import service as lockouts
 from gateway.lockouts.router import router as lockouts_router
 from gateway.openapi import merged_openapi
+from gateway.portal.router import CAPA_RESPONSE as PORTAL_CAPA_RESPONSE
 from gateway.portal.router import UPLOAD as PORTAL_UPLOAD
 from gateway.portal.router import PortalCsrfRefused
 from gateway.portal.router import router as portal_router
@@ -191,7 +192,8 @@ app = create_service_app(
         field_router,
     ],
     inner_middleware=[ProxyMiddleware],
-    upload_routes=[*UPLOAD_ROUTES, PORTAL_UPLOAD],  # the portal's own upload is not proxied
+    # the portal's own uploads are not proxied
+    upload_routes=[*UPLOAD_ROUTES, PORTAL_UPLOAD, PORTAL_CAPA_RESPONSE],
     outer_middleware=[
         (RateLimitMiddleware, {"settings": settings}),
         (AuditMiddleware, {}),

@@ -142,6 +142,11 @@ UI: dict[str, tuple[str, str]] = {
     "actions": ("整改措施", "Actions taken"),
     "respond": ("提交整改报告", "Send the response"),
     "responded_ok": ("整改报告已提交", "Response sent"),
+    "attachments": ("附件", "Attachments"),
+    "attachments_hint": (
+        "照片或 PDF（JPEG、PNG、WebP、HEIC），每个不超过 20 MiB",
+        "Photos or PDFs (JPEG, PNG, WebP, HEIC), up to 20 MiB each",
+    ),
     "verification_note": ("验证意见", "Verification note"),
     # batches
     "batches_title": ("出口批次", "Export batches"),

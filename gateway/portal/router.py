@@ -10,11 +10,15 @@ by the handlers `gateway.main` registers. Nothing here is in the API document.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import aiohttp
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi import Path as Path_
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from gateway.dashboard.router import site as dashboard
@@ -30,7 +34,7 @@ from gateway.portal.session import (
     token_of,
 )
 from gateway.webui.api import Api, LoginRequired, Part
-from gateway.webui.site import CsrfRefused, SignedIn, Site
+from gateway.webui.site import PAGE_HEADERS, CsrfRefused, SignedIn, Site
 from kit import commitments
 from kit.observability import UploadRoute
 
@@ -324,30 +328,103 @@ async def capa(request: Request, capa_id: str, responded: str | None = None) -> 
     return site.render(request, "capa.html", context)
 
 
-@router.post("/portal/capas/{capa_id}/response")
+# A CAPA's answer, as a multipart form with its attachments (the larger body limit).
+CAPA_RESPONSE = UploadRoute("/portal/capas/response")
+MAX_ATTACHMENTS = 20  # as the CAPA response takes
+# The evidence service's answer headers a browser gets with the file (an attachment, never
+# rendered as a page here: nosniff and a sandboxing policy).
+FILE_HEADERS = (
+    "content-type",
+    "content-length",
+    "content-disposition",
+    "x-content-type-options",
+    "content-security-policy",
+)
+
+
+@router.post(CAPA_RESPONSE.path)
 async def respond_capa(
     request: Request,
-    capa_id: str,
     session: FormSessionDep,
+    capa_id: Annotated[str, Form(max_length=40)],
     root_cause: Annotated[str, Form(max_length=4000)] = "",
     actions: Annotated[str, Form(max_length=4000)] = "",
+    files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
-    """The enterprise's answer: root cause and actions taken, as text."""
+    """The enterprise's answer: root cause and actions taken, and its attachments. Each
+    picked file goes first to `POST /v1/evidence` as the user (the evidence service judges
+    its type and size); the answer then cites the hashes it returned. A refused file stops
+    the answer and the page says why."""
     api, context = session
     key = pages.q(capa_id)
-    answer = await api.call(
-        "POST",
-        "inspection",
-        f"/v1/capas/{key}/response",
-        json={"root_cause": root_cause.strip(), "actions": actions.strip()},
-    )
-    if answer.ok:
-        return RedirectResponse(f"/portal/capas/{key}?responded=1", status_code=303)
+    picked = [f for f in files or [] if f.filename]
+    evidence: list[dict[str, str]] = []
+    problem, status = None, 200
+    if len(picked) > MAX_ATTACHMENTS:
+        problem = f"{context['t']['ui']['attachments']}: ≤ {MAX_ATTACHMENTS}"
+        status = 422
+    for upload in picked if problem is None else []:
+        name = (upload.filename or "")[:200]
+        stored = await api.call(
+            "POST",
+            "inspection",
+            "/v1/evidence",
+            params={"name": name},
+            content=upload.file,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        if not stored.ok:
+            problem, status = f"{name}: {_failed(stored)}", _status(stored)
+            break
+        evidence.append({"sha256": stored.data["sha256"], "name": name})
+    if problem is None:
+        answer = await api.call(
+            "POST",
+            "inspection",
+            f"/v1/capas/{key}/response",
+            json={
+                "root_cause": root_cause.strip(),
+                "actions": actions.strip(),
+                "evidence": evidence,
+            },
+        )
+        if answer.ok:
+            return RedirectResponse(f"/portal/capas/{key}?responded=1", status_code=303)
+        problem, status = _failed(answer), _status(answer)
     found = await api.get("inspection", f"/v1/capas/{key}")
     if not found.ok:
         return _refused(request, context, found)
-    context.update(capa=found.data, responded=False, action_error=_failed(answer))
-    return site.render(request, "capa.html", context, _status(answer))
+    context.update(capa=found.data, responded=False, action_error=problem)
+    return site.render(request, "capa.html", context, status)
+
+
+@router.get("/portal/evidence/{sha256}")
+async def evidence_file(
+    request: Request, sha256: Annotated[str, Path_(pattern="^[0-9a-f]{64}$")]
+) -> Response:
+    """An attachment, fetched from `GET /v1/evidence/{sha256}` as the user (the evidence
+    service decides who may see it) and streamed on with its headers."""
+    api, context = await site.signed_in(request)
+    stack = contextlib.AsyncExitStack()
+    try:
+        upstream = await stack.enter_async_context(
+            api.stream("inspection", f"/v1/evidence/{sha256}")
+        )
+    except (aiohttp.ClientError, TimeoutError, OSError):
+        await stack.aclose()
+        context["message"] = context["t"]["ui"]["unavailable_detail"]
+        return site.render(request, "error.html", context, 503)
+    if upstream.status != 200:
+        await stack.aclose()
+        return _refused(request, context, Part("forbidden", http_status=upstream.status))
+    headers = {k: upstream.headers[k] for k in FILE_HEADERS if k in upstream.headers}
+
+    async def body() -> AsyncIterator[bytes]:
+        async with stack:
+            async for chunk in upstream.content.iter_chunked(64 * 1024):
+                yield chunk
+
+    return StreamingResponse(body(), headers=headers | PAGE_HEADERS)
 
 
 # -- batches -------------------------------------------------------------------------------

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import json as _json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import IO, Any, Literal
 from urllib.parse import urlencode
 
 import aiohttp
@@ -24,6 +26,8 @@ from gateway.proxy import Upstreams
 
 PART_TIMEOUT = aiohttp.ClientTimeout(total=5, connect=1)
 WRITE_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=2)
+# A file up or down (an evidence photo, up to 20 MiB): no total, but no minute-long silence.
+FILE_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=2, sock_read=60)
 # Counting by walking a list: at most this many pages of 500 before saying "at least".
 MAX_COUNT_PAGES = 10
 
@@ -114,10 +118,11 @@ class Api:
         json: Any = None,
         form: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
-        content: str | bytes | None = None,
+        content: str | bytes | IO[bytes] | None = None,
     ) -> Part:
         """One request; `service` is a service name or "gateway" for the gateway's own API.
-        `content` is a raw body (a bulk upload's JSON lines) with its Content-Type header."""
+        `content` is a raw body with its Content-Type header: a bulk upload's JSON lines, or
+        an open file (an evidence upload), streamed from where it is spooled."""
         query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
         target = path + (f"?{query}" if query else "")
         sent = {**self.headers, **(headers or {})}
@@ -128,6 +133,8 @@ class Api:
             return Part("unavailable", detail=f"the {service} service is not deployed yet")
         assert self.upstreams.session is not None
         timeout = PART_TIMEOUT if method == "GET" else WRITE_TIMEOUT
+        if content is not None and not isinstance(content, str | bytes):
+            timeout = FILE_TIMEOUT
         try:
             async with self.upstreams.session.request(
                 method,
@@ -142,6 +149,20 @@ class Api:
                 return _part(response.status, body, service)
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError):
             return Part("unavailable", detail=f"the {service} service did not answer")
+
+    @asynccontextmanager
+    async def stream(self, service: str, path: str) -> AsyncIterator[aiohttp.ClientResponse]:
+        """GET a service path as the user and hold the raw answer open (a file streamed on
+        to the browser, never whole in memory); raises `LoginRequired` on 401."""
+        base = self.upstreams.urls.get(service)
+        if not base or self.upstreams.session is None:
+            raise aiohttp.ClientConnectionError(f"the {service} service is not deployed yet")
+        async with self.upstreams.session.get(
+            base + path, headers=self.headers, timeout=FILE_TIMEOUT
+        ) as response:
+            if response.status == 401:
+                raise LoginRequired
+            yield response
 
     async def download(self, path: str) -> httpx.Response:
         """A file from the gateway's own API (a dossier), as the user: the raw response."""

@@ -7,6 +7,7 @@ test-artifacts/screenshots/portal-*.png. Skipped where Chromium is not installed
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -392,13 +393,51 @@ def test_answers_a_corrective_action(
     page.click("#respond-form button[type=submit]")
     page.wait_for_selector("#action-error")
     assert admin.get(f"/v1/capas/{capa['id']}").json()["status"] == "open"
+    # more than 20 attachments: refused before any is sent
     page.fill("#respond-form textarea[name=root_cause]", "标志印刷批次漏印")
     page.fill("#respond-form textarea[name=actions]", "更换标志印刷供应商，全检库存")
+    many = [{"name": f"{n}.png", "mimeType": "image/png", "buffer": png(seed=n)} for n in range(21)]
+    page.set_input_files("#respond-form input[name=files]", many)
+    page.click("#respond-form button[type=submit]")
+    page.wait_for_selector("#action-error")
+    assert "20" in page.inner_text("#action-error")
+    assert admin.get(f"/v1/capas/{capa['id']}").json()["status"] == "open"
+    # a page of HTML named .jpg is no photo: the evidence service's 415, its detail shown
+    page.fill("#respond-form textarea[name=root_cause]", "标志印刷批次漏印")
+    page.fill("#respond-form textarea[name=actions]", "更换标志印刷供应商，全检库存")
+    fake = {"name": "整改照片.jpg", "mimeType": "image/jpeg", "buffer": b"<html>x</html>"}
+    page.set_input_files("#respond-form input[name=files]", [fake])
+    page.click("#respond-form button[type=submit]")
+    page.wait_for_selector("#action-error")
+    error = page.inner_text("#action-error")
+    assert "整改照片.jpg" in error and "按文件内容判断" in error, error
+    assert admin.get(f"/v1/capas/{capa['id']}").json()["status"] == "open"
+    # with a photo: uploaded to /v1/evidence as the user, its hash cited in the answer
+    photo = png(160, 120, seed=77)
+    sha256 = hashlib.sha256(photo).hexdigest()
+    page.fill("#respond-form textarea[name=root_cause]", "标志印刷批次漏印")
+    page.fill("#respond-form textarea[name=actions]", "更换标志印刷供应商，全检库存")
+    page.set_input_files(
+        "#respond-form input[name=files]",
+        [{"name": "整改后标志.png", "mimeType": "image/png", "buffer": photo}],
+    )
     page.click("#respond-form button[type=submit]")
     page.wait_for_selector("p.ok")
     answered = admin.get(f"/v1/capas/{capa['id']}").json()
     assert answered["status"] == "responded" and answered["root_cause"] == "标志印刷批次漏印"
+    assert answered["evidence"] == [{"sha256": sha256, "name": "整改后标志.png"}]
+    assert admin.get(f"/v1/evidence/{sha256}").content == photo
     assert page.get_attribute("#capa", "data-status") == "responded"
+    # the CAPA page lists the attachment; its link streams the file as the user
+    link = page.locator(f'#attachments .attachment[data-sha256="{sha256}"] a')
+    assert link.inner_text() == "整改后标志.png"
+    fetched = page.request.get(link.get_attribute("href"))
+    assert fetched.status == 200 and fetched.body() == photo
+    assert fetched.headers["x-content-type-options"] == "nosniff"
+    assert fetched.headers["content-disposition"].startswith("attachment")
+    # a file never uploaded: the evidence service's 404, the refused page
+    missing = page.request.get(f"/portal/evidence/{'0' * 64}")
+    assert missing.status == 404 and "refused" in missing.text()
     _shot(page, "capa")
 
 
@@ -477,7 +516,7 @@ def test_a_webhook_secret_is_shown_once(page: Any, scene: dict[str, Any]) -> Non
 
 
 def test_no_page_has_serious_accessibility_violations(
-    browser: Any, gateway_url: str, scene: dict[str, Any], axe_js: str
+    browser: Any, gateway_url: str, admin: httpx.Client, scene: dict[str, Any], axe_js: str
 ) -> None:
     # axe is injected as an inline script, which the portal's CSP rightly forbids: this
     # context alone bypasses it
@@ -485,7 +524,14 @@ def test_no_page_has_serious_accessibility_violations(
     tab = context.new_page()
     tab.goto("/portal/login")
     found = {}
-    for path in ["/portal/login", *PAGES, f"/portal/batches/{scene['their_batch']['id']}"]:
+    capas = admin.get("/v1/capas", params={"uscc": scene["mine"]}).json()["items"]
+    more = [f"/portal/capas/{c['id']}" for c in capas[:1]]  # its answer form or attachments
+    for path in [
+        "/portal/login",
+        *PAGES,
+        f"/portal/batches/{scene['their_batch']['id']}",
+        *more,
+    ]:
         if path == PAGES[0]:
             _sign_in(tab, scene["user"])
         else:
