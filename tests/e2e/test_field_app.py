@@ -16,7 +16,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import inspector_client, playwright_or_skip, png, screenshot, wait_until
+from tests.helpers import (
+    grave_violations,
+    inspector_client,
+    playwright_or_skip,
+    png,
+    screenshot,
+    wait_until,
+)
 
 playwright_or_skip()
 
@@ -28,6 +35,10 @@ NINGHAI = {"latitude": 29.2883, "longitude": 121.4317, "accuracy": 15}
 @pytest.fixture(scope="module")
 def field_task(admin: httpx.Client) -> dict[str, Any]:
     """A drawn task with a two-item checklist, and a user of each of its inspectors."""
+    return _drawn_task(admin)
+
+
+def _drawn_task(admin: httpx.Client) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:6]
     checklist = admin.post(
         "/v1/checklists",
@@ -99,13 +110,14 @@ def field_task(admin: httpx.Client) -> dict[str, Any]:
     return {"task": task, "users": users}
 
 
-def _context(browser: Any, gateway_url: str) -> Any:
+def _context(browser: Any, gateway_url: str, **options: Any) -> Any:
     return browser.new_context(
         base_url=gateway_url,
         viewport={"width": 390, "height": 844},
         permissions=["geolocation"],
         geolocation=NINGHAI,
         locale="zh-CN",
+        **options,
     )
 
 
@@ -116,6 +128,25 @@ def _sign_in(tab: Any, username: str) -> None:
     tab.fill("#password", PASSWORD)
     tab.click("#sign-in button[type=submit]")
     tab.wait_for_selector("#tasks")
+
+
+def _recorded_elsewhere(
+    admin: httpx.Client, gateway_url: str, task: dict[str, Any], second: str, verdict: str
+) -> None:
+    """The task's first officer records it from another device: the server's copy changes
+    under a result queued offline (a conflict when the queue syncs)."""
+    with inspector_client(admin, gateway_url, task["inspector_ids"][0]) as elsewhere:
+        other = elsewhere.post(
+            f"/v1/tasks/{task['id']}/result",
+            json={
+                "findings": [
+                    {"item": "LED-01", "outcome": "pass"},
+                    {"item": "LED-02", "outcome": second},
+                ],
+                "verdict": verdict,
+            },
+        )
+        assert other.status_code == 200, other.text
 
 
 def _queue(tab: Any) -> str:
@@ -183,18 +214,7 @@ def test_a_result_recorded_offline_syncs_with_its_photos_and_is_confirmed(
     _shot(tab, "field-offline-queue")
 
     # meanwhile the server's task changed (the same officer recorded from another device)
-    with inspector_client(admin, gateway_url, task["inspector_ids"][0]) as elsewhere:
-        other = elsewhere.post(
-            f"/v1/tasks/{task['id']}/result",
-            json={
-                "findings": [
-                    {"item": "LED-01", "outcome": "pass"},
-                    {"item": "LED-02", "outcome": "pass"},
-                ],
-                "verdict": "pass",
-            },
-        )
-        assert other.status_code == 200, other.text
+    _recorded_elsewhere(admin, gateway_url, task, "pass", "pass")
 
     # back online: the photos go up, the push meets the change as a conflict, shown
     context.set_offline(False)
@@ -242,3 +262,46 @@ def test_the_shell_is_served_with_its_policy(gateway_url: str) -> None:
     assert "__SHELL_VERSION__" not in worker.text
     assert httpx.get(f"{gateway_url}/field/nothing.js").status_code == 404
     assert httpx.get(f"{gateway_url}/field", follow_redirects=False).status_code == 308
+
+
+def test_no_field_page_has_serious_accessibility_violations(
+    browser: Any, gateway_url: str, admin: httpx.Client, axe_js: str
+) -> None:
+    """axe-core on each view: sign-in, task list, task, the queue with a pending result
+    (offline) and with a conflict. axe is injected as an inline script, which the app's CSP
+    rightly forbids: this context alone bypasses it."""
+    drawn = _drawn_task(admin)
+    task, recorder = drawn["task"], drawn["users"][0]
+    context = _context(browser, gateway_url, bypass_csp=True)
+    tab = context.new_page()
+    found: dict[str, Any] = {}
+
+    def check(view: str) -> None:
+        if grave := grave_violations(tab, axe_js):
+            found[view] = grave
+
+    tab.goto("/field/")
+    tab.wait_for_selector("#sign-in")
+    check("sign-in")
+    _sign_in(tab, recorder)
+    item = f"li[data-task='{task['id']}']"
+    tab.wait_for_selector(item)
+    check("tasks")
+    tab.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    context.set_offline(True)
+    tab.wait_for_selector("#net[data-online=false]")
+    tab.click(f"{item} button")
+    tab.wait_for_selector("#save")
+    check("task")
+    tab.check("fieldset[data-item='LED-01'] input[value=pass]")
+    tab.check("fieldset[data-item='LED-02'] input[value=pass]")
+    tab.check("input[name=verdict][value=pass]")
+    tab.click("#save")
+    tab.wait_for_selector("#queue li[data-state=pending]")
+    check("queue")
+    _recorded_elsewhere(admin, gateway_url, task, "fail", "fail")
+    context.set_offline(False)
+    tab.wait_for_selector("#queue li[data-state=conflict]")
+    check("conflict")
+    context.close()
+    assert found == {}
