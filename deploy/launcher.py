@@ -197,6 +197,14 @@ class Stack:
         with pii_keys.in_process(self.pii_keys):
             asyncio.run(seed(self.db_url("registry"), demo_user=self.profile == "dev"))
 
+    def seed_field(self) -> None:
+        """The field app's demo inspectors and their drawn tasks (deploy/seed_field.py), once
+        the services have applied the seed (and the history, when loaded)."""
+        from deploy.seed_field import seed_field
+
+        with pii_keys.in_process(self.pii_keys):
+            asyncio.run(seed_field(self.db_url("inspection"), self.db_url("gateway")))
+
     def load_history(self) -> dict[str, int]:
         """The demo's years of history (deploy/history.py) through the service layer, once
         (again: nothing), returned when every consumer has applied it (credit's levels
@@ -329,6 +337,8 @@ class Stack:
             print("warning: consumers still catching up with the demo data", file=sys.stderr)
         if seed and history:
             self.load_history()
+        if seed and self.profile == "dev":
+            self.seed_field()
 
     def stop(self) -> None:
         """Every process we started, services first, servers last."""
@@ -441,6 +451,8 @@ def _banner(stack: Stack) -> str:
             f"  dashboard   {stack.url('gateway')}/  (demo-office / ninghai-zone-2017; dev only)",
             f"  portal      {stack.url('gateway')}/portal/  "
             "(demo-enterprise / ninghai-enterprise-2017; dev only)",
+            f"  field app   {stack.url('gateway')}/field/  "
+            "(demo-inspector or demo-inspector-2 / ninghai-inspector-2017; dev only)",
             "",
             "  Try:",
             f"    TOKEN=$(curl -s -d grant_type=client_credentials -d client_id=demo-admin "

@@ -115,6 +115,8 @@ DEMO_USER_PASSWORD = "ninghai-zone-2017"  # noqa: S105 - dev profile only, see e
 # The enterprise portal's demo user, made by the dev profile's seed (deploy/seed.py): its USCC
 # is the seed's, which the gateway does not know.
 DEMO_ENTERPRISE_USER = "demo-enterprise"
+# The field app's demo inspectors, made by the dev profile's start (deploy/seed_field.py).
+DEMO_INSPECTOR_USERS = ("demo-inspector", "demo-inspector-2")
 
 
 async def ensure_demo_user(session: AsyncSession) -> None:
@@ -149,7 +151,7 @@ async def ensure_demo_user(session: AsyncSession) -> None:
 
 async def remove_demo_user(session: AsyncSession) -> None:
     """Outside dev the demo users must not exist, even in a database copied from dev."""
-    for name in (DEMO_USER, DEMO_ENTERPRISE_USER):
+    for name in (DEMO_USER, DEMO_ENTERPRISE_USER, *DEMO_INSPECTOR_USERS):
         user = await session.get(User, name)
         if user is not None:
             await session.delete(user)

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from deploy.seed_field import DEMO_INSPECTOR_PASSWORD
+from gateway.users.service import DEMO_INSPECTOR_USERS
 from tests.helpers import (
     grave_violations,
     inspector_client,
@@ -121,11 +123,11 @@ def _context(browser: Any, gateway_url: str, **options: Any) -> Any:
     )
 
 
-def _sign_in(tab: Any, username: str) -> None:
+def _sign_in(tab: Any, username: str, password: str = PASSWORD) -> None:
     tab.goto("/field/")
     tab.wait_for_selector("body[data-ready]")
     tab.fill("#username", username)
-    tab.fill("#password", PASSWORD)
+    tab.fill("#password", password)
     tab.click("#sign-in button[type=submit]")
     tab.wait_for_selector("#tasks")
 
@@ -250,6 +252,16 @@ def test_a_result_recorded_offline_syncs_with_its_photos_and_is_confirmed(
     assert final["verdict"] == "fail"
     assert final["result_status"] == "final"
     second.close()
+
+
+def test_the_demo_inspector_finds_drawn_tasks(browser: Any, gateway_url: str) -> None:
+    """The dev seed's `demo-inspector` (README's try-it line) has open tasks to try."""
+    context = _context(browser, gateway_url)
+    tab = context.new_page()
+    _sign_in(tab, DEMO_INSPECTOR_USERS[0], DEMO_INSPECTOR_PASSWORD)
+    tab.wait_for_selector("#tasks li.task")
+    assert int(tab.text_content("#task-count") or 0) >= 1
+    context.close()
 
 
 def test_the_shell_is_served_with_its_policy(gateway_url: str) -> None:
