@@ -38,6 +38,7 @@ from bench import (
     evidence,
     exchange,
     exports,
+    frontends,
     imports,
     inspection,
     lineage,
@@ -488,8 +489,8 @@ async def import_scenarios(stack: Stack) -> imports.ImportFigures:
 
 
 def main() -> None:
-    """Start a stack, measure, print, save. BENCH_ONLY=registry, reads, credit,
-    inspection, exchange, notify, imports, exports, evidence or lineage runs one part."""
+    """Start a stack, measure, print, save. BENCH_ONLY=registry, reads, credit, inspection,
+    exchange, notify, imports, exports, evidence, frontends or lineage runs one part."""
     only = os.environ.get("BENCH_ONLY", "")
     stack = make_stack("bench")
     # The direct rows are the baseline: each service alone, called on its port, which the
@@ -507,6 +508,7 @@ def main() -> None:
     exported: exports.ExportFigures | None = None
     uploaded: evidence.EvidenceFigures | None = None
     read_path: list[reads.ReadFigures] | None = None
+    fronted: frontends.FrontendFigures | None = None
     os.environ.setdefault("NOTIFY_WEBHOOK_ALLOW", notify.ALLOW)  # the local receiver
     sink = None
     if os.environ.get("BENCH_TRACING") == "1":  # every process exports its spans
@@ -543,6 +545,7 @@ def main() -> None:
         imported = part("imports", import_scenarios)
         exported = part("exports", exports.scenarios)
         uploaded = part("evidence", evidence.scenarios)
+        fronted = part("frontends", frontends.scenarios)
         if traced := part("lineage", lineage_scenarios):
             traces, tracing = traced
             results += traces
@@ -564,6 +567,7 @@ def main() -> None:
         + (imports.report(imported) if imported else [])
         + (exports.report(exported) if exported else [])
         + (evidence.report(uploaded) if uploaded else [])
+        + (frontends.report(fronted) if fronted else [])
         + (["", "Parts that failed:", *[f"- {f}" for f in failures]] if failures else [])
     )
     print(text)
@@ -590,6 +594,7 @@ def main() -> None:
                 if exported
                 else None,
                 "evidence": asdict(uploaded) if uploaded else None,
+                "frontends": asdict(fronted) if fronted else None,
                 "failures": failures,
             },
             indent=2,
