@@ -7,6 +7,7 @@ when one is known, else by the field's path.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -177,6 +178,18 @@ FIELD_LABELS: dict[str, str] = {
     "signal_id": "风险信息编号",
     "fact_id": "信用事实编号",
     "error": "错误",
+    # fields named by rules checked past the schema (kit.problems.invalid)
+    "item": "检查项",
+    "seed": "随机种子",
+    "file": "文件",
+    "channel": "通知渠道",
+    "cnas_number": "CNAS 认可证书编号",
+    "cma_number": "CMA 资质认定证书编号",
+    "report_number": "报告编号",
+    "effective_from": "生效日期",
+    "filed_on": "申报日期",
+    "decided_on": "决定日期",
+    "done_on": "完成日期",
 }
 
 # where an error sits that is not a field's name
@@ -279,6 +292,17 @@ def field_label(loc: tuple[Any, ...] | list[Any]) -> str:
     if zh is None:
         return f"字段 {path} "
     return zh if len(parts) == 1 else f"{zh}（{path}）"
+
+
+def label_zh(field: str) -> str:
+    """The Chinese name of a field named as a path ("source_agency", "findings.0.item",
+    "items[2].hs_code"), for details written past the schema: its label from FIELD_LABELS,
+    the path beside it when nested; the path itself when the name has no label."""
+    parts: list[Any] = [int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", field) if p]
+    if all(p in _LOCATIONS for p in parts):  # the request's body (or query) as a whole
+        return FIELD_LABELS.get(field, field)
+    label = field_label(tuple(parts))
+    return field if label.startswith("字段 ") else label
 
 
 def reason_zh(error: Mapping[str, Any]) -> str:

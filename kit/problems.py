@@ -14,7 +14,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit.http import allowed_methods
-from kit.problem_text import not_found_zh, reason_zh
+from kit.problem_text import label_zh, not_found_zh, reason_zh
 
 log = logging.getLogger("kit.problems")
 
@@ -154,14 +154,15 @@ class ProblemError(Exception):
 
 
 def invalid(field: str, reason: str, reason_zh: str | None = None) -> ProblemError:
-    """A 422 naming one field, for rules checked past the schema (state, clock, references)."""
+    """A 422 naming one field, for rules checked past the schema (state, clock, references);
+    the Chinese detail names the field by its label (kit.problem_text.FIELD_LABELS)."""
     error: dict[str, Any] = {"field": field, "reason": reason}
     if reason_zh is not None:
         error["reason_zh"] = reason_zh
     return ProblemError(
         "validation",
         f"{field}: {reason}",
-        detail_zh=f"{field}：{reason_zh}" if reason_zh is not None else None,
+        detail_zh=f"{label_zh(field)}：{reason_zh}" if reason_zh is not None else None,
         errors=[error],
     )
 

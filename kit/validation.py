@@ -12,7 +12,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from kit import vocabulary
 from kit.db import utcnow
 from kit.iso3166 import ALPHA2
-from kit.problem_text import BilingualError
+from kit.problem_text import BilingualError, label_zh
 from kit.problems import ProblemError
 from kit.uscc import Uscc
 
@@ -188,7 +188,7 @@ def unknown_value(
     return ProblemError(
         "validation",
         f"{field}: no such {what} '{value}'; allowed: {shown}",
-        detail_zh=f"{field}：没有此{what_zh}“{value}”；可选值：{'、'.join(allowed)}",
+        detail_zh=f"{label_zh(field)}：没有此{what_zh}“{value}”；可选值：{'、'.join(allowed)}",
         errors=[
             {
                 "field": f"query.{field}",

@@ -174,6 +174,23 @@ def test_a_domain_problem_in_both_languages(admin: httpx.Client) -> None:
     assert en["detail"] == f"enterprise '{uscc}' does not exist"
 
 
+def test_a_rule_past_the_schema_names_its_field_in_chinese(admin: httpx.Client) -> None:
+    """`kit.problems.invalid()`: the Chinese detail names the field by its label
+    (kit.problem_text.FIELD_LABELS), the English by its name, as before."""
+    body = {
+        "code": "lighting-phase-nine",
+        "name_zh": "出口灯具质量安全示范区（第九阶段）",
+        "name_en": "Lighting zone (phase nine)",
+        "industry": "lighting",
+        "level": "provincial",
+        "phase": 9,  # the work plan has three
+    }
+    zh, en = _both(lambda h: admin.post("/v1/zones", json=body, headers=h), 422, "validation")
+    assert zh["detail"].startswith("阶段：应为工作方案中的阶段之一") and "phase" not in zh["detail"]
+    assert en["detail"].startswith("phase: ")
+    assert zh["errors"][0]["field"] == en["errors"][0]["field"] == "phase"
+
+
 # --- part 3: malformed is 422, absent is 404 -----------------------------------------
 
 
@@ -242,6 +259,7 @@ def test_an_unknown_zone_in_a_filter_is_a_422_listing_the_zones(
     assert error["field"] == "query.zone" and error["type"] == "unknown_value"
     assert SEEDED_ZONE in error["allowed"] and "toys-provincial" not in error["allowed"]
     assert error["reason"].startswith("没有此示范区“toys-provincial”；可选值：")
+    assert zh["detail"].startswith("示范区：没有此示范区")  # the field by its label, not `zone`
     en = english(admin.get(path, params={"zone": "toys-provincial"}, headers=EN), 422, "validation")
     assert en["errors"][0]["reason"].startswith("no such zone 'toys-provincial'; allowed: ")
     assert admin.get(path, params={"zone": SEEDED_ZONE}).status_code == 200
@@ -287,3 +305,4 @@ def test_an_unknown_closed_vocabulary_value_is_a_422_listing_the_allowed(
     body = chinese(admin.get(path, params={name: value}, headers=ZH), 422, "validation")
     (error,) = body["errors"]
     assert error["field"] == f"query.{name}" and allowed in error["reason"]
+

@@ -14,7 +14,14 @@ from pydantic import AwareDatetime, BaseModel, Field, ValidationError, model_val
 from pydantic_core import PydanticKnownError
 from pydantic_core.core_schema import ErrorType
 
-from kit.problem_text import PYDANTIC_ZH, BilingualError, field_label, reason_zh
+from kit.problem_text import (
+    FIELD_LABELS,
+    PYDANTIC_ZH,
+    BilingualError,
+    field_label,
+    label_zh,
+    reason_zh,
+)
 from kit.problems import (
     NotFound,
     ProblemError,
@@ -214,7 +221,8 @@ def test_not_found_and_invalid_carry_chinese() -> None:
     )
     assert body["detail"] == "企业“K”不存在"
     error = invalid("zone_code", "is closed", "已关闭")
-    assert error.detail_zh == "zone_code：已关闭"
+    assert error.detail_zh == "示范区代码：已关闭"  # the field by its label, not its name
+    assert invalid("findings.0.item", "x", "未知").detail_zh == "检查项（findings.0.item）：未知"
     assert error.extensions["errors"] == [
         {"field": "zone_code", "reason": "is closed", "reason_zh": "已关闭"}
     ]
@@ -323,3 +331,31 @@ def test_a_rule_over_the_whole_body_reads_without_a_label() -> None:
         CampaignIn.model_validate({"agencies": ["ciq", "ciq"]})
     reasons = [reason_zh(e) for e in caught.value.errors()]
     assert all(CJK.search(r) for r in reasons), reasons
+
+
+def test_a_field_named_as_a_path_reads_by_its_label() -> None:
+    assert label_zh("source_agency") == "来源部门"
+    assert label_zh("items[2].hs_code") == "HS 编码（items.2.hs_code）"
+    assert label_zh("body") == "请求体"
+    assert label_zh("no_such_field") == "no_such_field"  # the path, never "字段 … "
+
+
+def test_every_field_a_rule_past_the_schema_names_has_a_chinese_label() -> None:
+    """`invalid("field", …)` and `unknown_value("field", …)` anywhere: "field" has a label,
+    so the Chinese detail never prints a raw field name."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    named: dict[str, str] = {}
+    for folder in ("kit", "services", "gateway"):
+        for path in (root / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not isinstance(node, ast.Call) or not node.args:
+                    continue
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                first = node.args[0]
+                if name in ("invalid", "unknown_value") and isinstance(first, ast.Constant):
+                    named[str(first.value)] = f"{path.relative_to(root)}:{node.lineno}"
+    assert {"quarter", "seed", "zone"} <= named.keys()
+    assert {f: at for f, at in named.items() if f not in FIELD_LABELS} == {}
