@@ -33,7 +33,7 @@ from kit.auth import Principal, ensure_office
 from kit.db import SessionDep, TimestampMixin, utcnow
 from kit.ids import uuid7
 from kit.pagination import Page, PageParams, keyset_page, page_params
-from kit.problem_text import reason_zh
+from kit.problem_text import FIELD_LABELS, reason_zh
 from kit.problems import CATALOG, NotFound, ProblemError
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -53,6 +53,13 @@ class RowRejected(Exception):
 
 # What a row's handler answers: created, or unchanged (its key is already recorded).
 Handler = Callable[[AsyncSession, dict[str, str], Principal], Awaitable[str]]
+
+
+def feed_labels(table: Iterable[str], own: dict[str, str]) -> dict[str, str]:
+    """A feed's fields in Chinese, for messages: the one table's label (kit.problem_text.
+    FIELD_LABELS) for each field it names, `own` only for the fields it lacks or for a
+    narrower name of the same ("产品名称" for a product's `name`)."""
+    return {f: own.get(f) or FIELD_LABELS.get(f) or f for f in table}
 
 
 @dataclass(frozen=True)

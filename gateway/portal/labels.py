@@ -3,6 +3,7 @@ vocabulary (kit/vocabulary.py). Each entry `key: (zh, en)`, so no translation ca
 
 from __future__ import annotations
 
+from gateway.portal import uploads
 from gateway.webui.words import Words, in_language
 from kit import vocabulary
 
@@ -60,12 +61,12 @@ UI: dict[str, tuple[str, str]] = {
     "profile_title": ("企业档案", "Enterprise profile"),
     "name": ("企业名称", "Name"),
     "uscc": ("统一社会信用代码", "USCC"),
-    "industry": ("产业", "Industry"),
+    "industry": ("行业", "Industry"),
     "address": ("地址", "Address"),
     "legal_representative": ("法定代表人", "Legal representative"),
     "contact_name": ("联系人", "Contact person"),
     "contact_phone": ("联系电话", "Contact phone"),
-    "employees": ("职工人数", "Employees"),
+    "employees": ("从业人数", "Employees"),
     "annual_export_usd": ("年出口额（美元）", "Annual exports (US$)"),
     "products": ("产品", "Products"),
     "export_markets": ("出口市场", "Export markets"),
@@ -75,8 +76,7 @@ UI: dict[str, tuple[str, str]] = {
     # credit
     "credit_title": ("企业信用", "Credit"),
     "score": ("信用分", "Score"),
-    "level": ("等级", "Level"),
-    "band_level": ("按分数等级", "Level by score"),
+    "band_level": ("按分数的信用等级", "Level by score"),
     "overrides": ("降级规则", "Overrides in force"),
     "contributions": ("信用分构成（各事实贡献）", "Each fact's contribution"),
     "base_score": ("基础分", "Base score"),
@@ -84,11 +84,11 @@ UI: dict[str, tuple[str, str]] = {
     "severity": ("严重程度", "Severity"),
     "points": ("分值", "Points"),
     "state": ("状态", "State"),
-    "history": ("等级变化记录", "Level history"),
-    "from_level": ("原等级", "From"),
-    "to_level": ("新等级", "To"),
+    "history": ("信用等级变化记录", "Level history"),
+    "from_level": ("原信用等级", "From"),
+    "to_level": ("新信用等级", "To"),
     "cause": ("原因", "Cause"),
-    "measures": ("本等级适用的联合奖惩措施", "Measures at this level"),
+    "measures": ("本信用等级适用的联合奖惩措施", "Measures at this level"),
     "repairable": ("可申请信用修复的事实", "Facts you may ask to repair"),
     "occurred_at": ("发生时间", "Occurred"),
     "earliest_repair": ("最早可修复日期", "Repairable from"),
@@ -96,7 +96,7 @@ UI: dict[str, tuple[str, str]] = {
     "repair_wait": ("等待期未满", "waiting period runs"),
     "apply_repair": ("申请信用修复", "Apply for repair"),
     "repair_reason": ("整改情况说明", "What was rectified, how"),
-    "evidence_ref": ("证明材料编号", "Evidence reference"),
+    "evidence_ref": ("证据编号", "Evidence reference"),
     "repairs": ("信用修复申请", "Repair requests"),
     "repair_sent": ("修复申请已提交", "Repair request sent"),
     # zones
@@ -135,8 +135,8 @@ UI: dict[str, tuple[str, str]] = {
     ),
     # capas
     "capas_title": ("整改（纠正与预防措施）", "Corrective actions (CAPAs)"),
-    "findings": ("问题", "Findings"),
-    "due_at": ("整改期限", "Due"),
+    "findings": ("检查结果", "Findings"),
+    "due_at": ("整改截止时间", "Due"),
     "overdue": ("已逾期", "overdue"),
     "root_cause": ("原因分析", "Root cause"),
     "actions": ("整改措施", "Actions taken"),
@@ -151,13 +151,9 @@ UI: dict[str, tuple[str, str]] = {
     # batches
     "batches_title": ("出口批次", "Export batches"),
     "upload": ("批量上传批次（CSV 或 Excel）", "Upload batches (CSV or Excel)"),
-    "upload_hint": (
-        "第一行为列名：number, kind, product, hs_code, quantity, unit, destination, "
-        "declaration_no, ship_date, brand, model, barcode, export_value_usd, supplier_uscc, "
-        "supplier_name",
-        "First row names the columns: number, kind, product, hs_code, quantity, unit, "
-        "destination, declaration_no, ship_date, brand, model, barcode, export_value_usd, "
-        "supplier_uscc, supplier_name",
+    "upload_hint": (  # the headings from the one table of field labels (kit.problem_text)
+        "第一行为列名（中文列名或英文字段名均可）：" + "、".join(uploads.HEADINGS.values()),
+        "First row names the columns: " + ", ".join(uploads.FIELDS),
     ),
     "file": ("文件", "File"),
     "upload_submit": ("上传", "Upload"),
@@ -190,7 +186,7 @@ UI: dict[str, tuple[str, str]] = {
     "standard": ("标准", "Standard"),
     "request_test": ("申请检测", "Ask for a test"),
     "requested_ok": ("检测申请已提交", "Test request sent"),
-    "outcome": ("结论", "Outcome"),
+    "outcome": ("检测结果", "Outcome"),
     "report_no": ("报告编号", "Report"),
     # inbox
     "inbox_title": ("消息", "Inbox"),
@@ -205,7 +201,7 @@ UI: dict[str, tuple[str, str]] = {
         "以逗号分隔，可用通配符，如 inspection.alert.*",
         "Comma-separated, wildcards allowed: inspection.alert.*",
     ),
-    "url": ("接收地址", "URL"),
+    "url": ("接收地址（URL）", "URL"),
     "language": ("语言", "Language"),
     "subscribe": ("新建订阅", "Subscribe"),
     "secret_once": (
@@ -235,3 +231,4 @@ TABLES: dict[str, dict[str, tuple[str, str]]] = {
 def words(lang: str) -> dict[str, Words]:
     """Every table in `lang`, for the templates: `t.ui.logout`, `t.statuses[m.status]`."""
     return in_language(TABLES, lang)
+

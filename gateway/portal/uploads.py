@@ -18,6 +18,8 @@ from typing import Any
 
 from openpyxl import load_workbook
 
+from kit.problem_text import FIELD_LABELS
+
 FIELDS = (
     "number",
     "kind",
@@ -35,27 +37,27 @@ FIELDS = (
     "supplier_uscc",
     "supplier_name",
 )
-# The columns as an enterprise's clerk might head them in Chinese.
-ALIASES = {
-    "批次号": "number",
-    "类型": "kind",
-    "产品": "product",
-    "产品名称": "product",
-    "hs编码": "hs_code",
-    "商品编码": "hs_code",
-    "数量": "quantity",
-    "单位": "unit",
-    "目的国": "destination",
-    "报关单号": "declaration_no",
-    "出运日期": "ship_date",
-    "品牌": "brand",
-    "型号": "model",
-    "条码": "barcode",
-    "货值（美元）": "export_value_usd",
-    "货值(美元)": "export_value_usd",
-    "供应商统一社会信用代码": "supplier_uscc",
-    "供应商名称": "supplier_name",
+# Each column's Chinese heading, the one shown: its label in the one table of field labels
+# (kit.problem_text.FIELD_LABELS), these three where it has none.
+HEADINGS = {
+    f: FIELD_LABELS.get(f)
+    or {"number": "批次号", "barcode": "条码", "supplier_name": "供应商名称"}[f]
+    for f in FIELDS
 }
+# Other names an enterprise's clerk might head them with: accepted, never shown.
+OTHER_NAMES = {
+    "产品名称": "product",
+    "商品编码": "hs_code",
+    "货值（美元）": "export_value_usd",
+}
+
+
+def _key(heading: str) -> str:
+    """A heading as matched: case, spaces and full-width brackets do not matter."""
+    return heading.lower().replace(" ", "").replace("（", "(").replace("）", ")")
+
+
+ALIASES = {_key(h): f for f, h in HEADINGS.items()} | {_key(h): f for h, f in OTHER_NAMES.items()}
 INTEGERS = {"export_value_usd"}
 NUMBERS = {"quantity"}
 MAX_ROWS = 20_000
@@ -79,7 +81,7 @@ def column(name: object) -> str | None:
     text = str(name or "").strip().lstrip("\ufeff")
     if text.lower() in FIELDS:
         return text.lower()
-    return ALIASES.get(text.lower()) or ALIASES.get(text)
+    return ALIASES.get(_key(text))
 
 
 def _value(field: str, raw: object) -> Any:

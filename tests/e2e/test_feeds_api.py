@@ -209,7 +209,7 @@ def test_an_eping_export_becomes_bulletins_for_those_products_and_markets(
         (6, "rejected", "hs_codes"),
         (7, "rejected", "member"),
     ]
-    assert "kettles" in outcomes[4]["reason_en"] and "HS编码" in outcomes[4]["reason_zh"]
+    assert "kettles" in outcomes[4]["reason_en"] and "HS 编码" in outcomes[4]["reason_zh"]
     assert "Eswatini" in outcomes[5]["reason_en"]
 
     # the EU toy notification reaches the toy maker (9503, Germany); the others do not

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kit.feed_imports import RowRejected
+from kit.feed_imports import RowRejected, feed_labels
 from kit.iso3166 import codes_of
 from kit.spreadsheets import heading_keys
 
@@ -39,22 +39,24 @@ TABLE: dict[str, tuple[str, ...]] = {
 }
 KEYS = heading_keys(TABLE)
 REQUIRED = ("alert_number", "notifying_country")
-LABELS = {
-    "alert_number": "通报编号",
-    "notifying_country": "通报国",
-    "product_category": "产品类别",
-    "product": "产品",
-    "name": "产品名称",
-    "brand": "品牌",
-    "model": "型号",
-    "batch_barcode": "批号/条码",
-    "batch_number": "批号",
-    "barcode": "条码",
-    "country_of_origin": "原产国",
-    "risk_type": "风险类型",
-    "risk_level": "风险等级",
-    "measures": "措施",
-}
+# the fields' Chinese names: kit.problem_text.FIELD_LABELS's, these where it has none
+LABELS = feed_labels(
+    TABLE,
+    {
+        "alert_number": "通报编号",
+        "notifying_country": "通报国",
+        "product_category": "产品类别",
+        "name": "产品名称",
+        "batch_barcode": "批次号/条码",
+        "barcode": "条码",
+        "country_of_origin": "原产国",
+        "risk_type": "风险类型",
+        "measures": "措施",
+        "measures_compulsory": "强制措施",
+        "measures_voluntary": "自愿措施",
+        "risk": "风险",
+    },
+)
 # What the export writes where it knows nothing: blank for matching, never a brand "Unknown".
 NOTHING = {"", "unknown", "unknown brand", "no brand", "n/a", "na", "-", "none", "not known"}
 _ALERT = re.compile(r"^[A-Z0-9]{1,4}/\d{3,6}/\d{2}$")

@@ -13,7 +13,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from kit.feed_imports import RowRejected
+from kit.feed_imports import RowRejected, feed_labels
 from kit.iso3166 import codes_of
 from kit.spreadsheets import heading_keys
 
@@ -36,16 +36,22 @@ TABLE: dict[str, tuple[str, ...]] = {
 }
 KEYS = heading_keys(TABLE)
 REQUIRED = ("symbol", "member")
-LABELS = {
-    "symbol": "通报文号",
-    "member": "通报成员",
-    "title": "标题",
-    "comment_deadline": "评议截止日期",
-    "adoption_date": "拟批准日期",
-    "hs_codes": "HS编码",
-    "products": "产品",
-    "objectives": "目的",
-}
+# the fields' Chinese names: kit.problem_text.FIELD_LABELS's, these where it has none
+LABELS = feed_labels(
+    TABLE,
+    {
+        "symbol": "通报文号",
+        "member": "通报成员",
+        "distribution_date": "分发日期",
+        "comment_deadline": "评议截止日期",
+        "adoption_date": "拟批准日期",
+        "notification_type": "通报类型",
+        "ics_codes": "ICS 编码",
+        "objectives": "目的",
+        "keywords": "关键词",
+        "document": "通报文件",
+    },
+)
 # "8509", "8509.40", "85 16 10", "851610 - Electric water heaters": the code, a description
 _HS = re.compile(r"^(\d{2}(?:[.\s]?\d{2}){0,4})(?:\s*[-–:]\s*\S.*)?$")
 _SPLIT = re.compile(r"[;,，；\n]+")
@@ -70,7 +76,7 @@ def hs_codes(text: str) -> list[str]:
         if found is None:
             raise RowRejected(
                 "hs_codes",
-                f"HS编码“{part}”不是 2 至 10 位数字的编码",
+                f"{LABELS['hs_codes']}“{part}”不是 2 至 10 位数字的编码",
                 f"'{part}' is not an HS code (2 to 10 digits)",
             )
         code = re.sub(r"\D", "", found.group(1))
