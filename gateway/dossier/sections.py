@@ -122,11 +122,11 @@ def history(d: Dossier) -> Section:
 
 
 def checklist(d: Dossier) -> Section:
-    """阶段任务清单: the work plan's tasks per stage, with completion and evidence notes."""
+    """阶段任务清单: the work plan's tasks per stage, with completion and evidence notes; a
+    task by its names (its code is the API's, not the reader's)."""
     rows = [
         [
             named(vocabulary.STAGES, t.get("stage")),
-            t.get("task_code", ""),
             f"{t.get('title_zh', '')} {t.get('title_en', '')}".strip(),
             "✓" if t.get("done_at") else "",
             _when(t.get("done_at")),
@@ -141,7 +141,6 @@ def checklist(d: Dossier) -> Section:
         "任务清单 Checklist",
         [
             "阶段 Stage",
-            "编号 Code",
             "任务 Task",
             "完成 Done",
             "完成时间 Done at",
@@ -149,7 +148,7 @@ def checklist(d: Dossier) -> Section:
             "证明材料 Evidence",
         ],
         rows,
-        widths=[1.1, 1, 2.4, 0.5, 1.1, 0.9, 1.5],
+        widths=[1.1, 2.9, 0.5, 1.1, 0.9, 1.9],
     )
 
 

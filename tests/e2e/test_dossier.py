@@ -227,8 +227,8 @@ def test_xlsx_has_a_sheet_per_section_and_neutralised_text(
     history = list(book["阶段历程 History"].iter_rows(min_row=3, values_only=True))
     assert [(h[2], h[5]) for h in history] == [("启动建设 Launching", f"启动建设{TAG}")]
     checklist = list(book["任务清单 Checklist"].iter_rows(min_row=3, values_only=True))
-    evidence = [c for c in checklist if c[1] == zone["task"]["task_code"]]
-    assert evidence and evidence[0][6] == f"摸底调查报告第{TAG}号"
+    evidence = [c for c in checklist if c[1].startswith(zone["task"]["title_zh"])]
+    assert evidence and evidence[0][5] == f"摸底调查报告第{TAG}号"
     alerts = list(book["风险预警 Alerts"].iter_rows(min_row=3, values_only=True))
     assert [(a[1], a[3], a[5]) for a in alerts] == [(MEMBER, "已关闭 Closed", CONCLUSION)]
     checks = {r[0]: r[1] for r in book["抽查整改 Checks"].iter_rows(min_row=3, values_only=True)}
