@@ -3,6 +3,8 @@ vocabulary (kit/vocabulary.py). Each entry `key: (zh, en)`, so no translation ca
 
 from __future__ import annotations
 
+import re
+
 from gateway.portal import uploads
 from gateway.webui.words import Words, in_language
 from kit import vocabulary
@@ -232,3 +234,62 @@ def words(lang: str) -> dict[str, Words]:
     """Every table in `lang`, for the templates: `t.ui.logout`, `t.statuses[m.status]`."""
     return in_language(TABLES, lang)
 
+
+# The credit service explains a level change (`cause`) and an override in force in English
+# sentences that carry codes ("fact return/serious from commerce"): read back into names.
+_FACT = re.compile(r"^fact (\w+)/(\w+) from ([\w-]+)$")
+_REPAIR = re.compile(r"^credit repair of (\w+) fact$")
+_ENDED = re.compile(r"^commitment ended \((.*)\)$")
+_MODEL = re.compile(r"^model v(\d+) in force$")
+_OVERRIDE = re.compile(r"^(\w+)/(\w+) fact ([\w-]+): at best ([A-D]) for (\d+) days$")
+_CAUSES = {
+    "registered: base score": ("登记：基础分", "Registered: base score"),
+    "time decay and expiries": ("随时间衰减与失效", "Time decay and expiries"),
+    "rescored": ("重新评分", "Rescored"),
+}
+
+
+def cause(text: str, lang: str) -> str:
+    """A level change's cause in `lang`, its codes named; an unknown form as written."""
+    en = vocabulary.index(lang) == 1
+
+    def named(table: vocabulary.Names, code: str) -> str:
+        return vocabulary.name(table, code, lang)
+
+    if text in _CAUSES:
+        return _CAUSES[text][1 if en else 0]
+    if found := _FACT.match(text):
+        kind, severity, agency = found.groups()
+        kind, severity = named(vocabulary.FACT_KINDS, kind), named(vocabulary.SEVERITIES, severity)
+        source = named(vocabulary.AGENCIES, agency)
+        return (
+            f"Fact: {kind} ({severity}), from {source}"
+            if en
+            else (f"信用事实：{kind}（{severity}），来源：{source}")
+        )
+    if found := _REPAIR.match(text):
+        kind = named(vocabulary.FACT_KINDS, found.group(1))
+        return f"Credit repair of a fact: {kind}" if en else f"信用修复：{kind}"
+    if found := _ENDED.match(text):
+        why = found.group(1)
+        if why == "zone revoked":  # credit's words when the commitment gives none
+            why = "zone revoked" if en else "示范区资格撤销"
+        return f"Commitment ended ({why})" if en else f"承诺终止（{why}）"
+    if found := _MODEL.match(text):
+        v = found.group(1)
+        return f"Credit model v{v} in force" if en else f"信用评价模型第 {v} 版生效"
+    return text
+
+
+def override(text: str, lang: str) -> str:
+    """An override in force ("return/serious fact …: at best C for 365 days") in `lang`."""
+    found = _OVERRIDE.match(text)
+    if found is None:
+        return text
+    kind, severity, _fact, level, days = found.groups()
+    kind_name = vocabulary.name(vocabulary.FACT_KINDS, kind, lang)
+    severity_name = vocabulary.name(vocabulary.SEVERITIES, severity, lang)
+    level_name = vocabulary.name(vocabulary.CREDIT_LEVELS, level, lang)
+    if vocabulary.index(lang) == 1:
+        return f"{kind_name} ({severity_name}): at best {level_name} for {days} days"
+    return f"{kind_name}（{severity_name}）：{days} 天内最高为{level_name}"

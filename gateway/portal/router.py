@@ -22,7 +22,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from gateway.dashboard.router import site as dashboard
-from gateway.portal import pages, uploads
+from gateway.portal import labels, pages, uploads
 from gateway.portal.labels import words
 from gateway.portal.session import (
     HOME,
@@ -86,6 +86,8 @@ def _lang_url(request: Request, lang: str) -> str:
 
 templates.env.globals["shared_static"] = dashboard.static_url
 templates.env.globals["lang_url"] = _lang_url
+templates.env.filters["cause"] = labels.cause
+templates.env.filters["override"] = labels.override
 
 FormSessionDep = Annotated[SignedIn, Depends(site.form_session)]
 
