@@ -247,6 +247,27 @@ async function taskList() {
   }
 }
 
+// A recorded result as the inspector reads it: names for the verdict and outcomes, never codes
+function resultSummary(result, items) {
+  const named = (table, code) => {
+    const found = table.find(([value]) => value === code);
+    return found ? both(found[1], found[2]) : [code];
+  };
+  const titles = Object.fromEntries(items.map((item) => [item.code, item.title]));
+  return el(
+    "dl",
+    { id: "recorded-result" },
+    el("dt", {}, both("结论", "Verdict")),
+    el("dd", {}, named(VERDICTS, result.verdict)),
+    (result.findings || []).flatMap((f) => [
+      el("dt", {}, `${f.item} ${titles[f.item] || ""}`),
+      el("dd", {}, named(OUTCOMES, f.outcome), f.note ? ` · ${f.note}` : ""),
+    ]),
+    el("dt", {}, both("照片与文件", "Photos and files")),
+    el("dd", {}, String((result.evidence || []).length)),
+  );
+}
+
 async function taskPage(taskId) {
   const task = await idbGet("tasks", taskId);
   const checklist = task.checklist_id ? await idbGet("checklists", task.checklist_id) : null;
@@ -322,7 +343,7 @@ async function taskPage(taskId) {
           "div",
           { class: "panel" },
           el("h2", {}, both("确认同事记录的结果", "Confirm the recorded result")),
-          el("pre", {}, JSON.stringify(task.result, null, 1)),
+          resultSummary(task.result, items),
           el("button", { type: "button", id: "confirm", on: { click: queueConfirmation } }, both("确认", "Confirm")),
         )
       : null;
