@@ -455,3 +455,37 @@ def grave_violations(tab: Any, script: str) -> list[dict[str, Any]]:
     )
     assert outcome["passes"] > 10, tab.url  # axe did run its rules here
     return [v for v in outcome["violations"] if v["impact"] in ("serious", "critical")]
+
+
+# The code scan (#23): rendered text must name what it shows, never print a code. What is an
+# address or an identifier, not words: paths and URLs, `user:…`/`client:…` actors.
+_NOT_WORDS = re.compile(r"https?://\S+|(?<!\S)/\S+|\b[\w.-]+:[\w.@:-]+")
+
+
+def codes_shown(text: str, codes: set[str], zones: set[str], *, chinese: bool) -> set[str]:
+    """The known codes a page's text shows (hrefs, paths and actor ids are not text): in
+    either language any zone code or code with a `_`; on a Chinese page (or the Chinese part
+    of a bilingual one) also any lowercase code as a word of its own."""
+    text = _NOT_WORDS.sub(" ", text)
+    shown = {c for c in zones | {c for c in codes if "_" in c} if c in text}
+    if chinese:
+        words = set(re.findall(r"(?<![A-Za-z0-9_./-])[a-z][a-z_]+(?![A-Za-z0-9_-])", text))
+        shown |= words & codes
+    return shown
+
+
+def known_codes(api: httpx.Client) -> tuple[set[str], set[str]]:
+    """Every code of kit's vocabulary, and every zone's code (zones are data, not kit's)."""
+    from kit import vocabulary
+
+    codes = {c for table in vocabulary.VOCABULARIES.values() for c in table}
+    zones = {z["code"] for z in api.get("/v1/zones", params={"limit": 500}).json()["items"]}
+    return codes, zones
+
+
+# a page's text without its English parts (`lang="en"`): the Chinese a bilingual page shows
+CHINESE_TEXT_JS = """(selector) => {
+  const copy = document.querySelector(selector).cloneNode(true);
+  copy.querySelectorAll('[lang="en"], [lang^="en-"]').forEach((e) => e.remove());
+  return copy.innerText || copy.textContent;
+}"""

@@ -9,7 +9,6 @@ dashboard's checks that need no browser are in test_dashboard_http.py and always
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -18,10 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
-from kit import vocabulary
 from kit.vocabulary import china_time
 from tests.helpers import (
+    codes_shown,
     enterprise_body,
+    known_codes,
     new_uscc,
     office_user,
     playwright_or_skip,
@@ -398,38 +398,6 @@ def test_the_audit_trail_names_the_user_of_each_dashboard_action(
     assert second and max(second) < min(first)
 
 
-# what is an address or an identifier, not words: paths and URLs, `user:…`/`client:…` actors
-_NOT_WORDS = re.compile(r"https?://\S+|(?<!\S)/\S+|\b[\w.-]+:[\w.@:-]+")
-
-
-def _codes_shown(text: str, codes: set[str], zones: set[str], *, chinese: bool) -> set[str]:
-    """The known codes a page's text shows (hrefs, paths and actor ids are not text): in
-    either language any zone code or code with a `_`; on a Chinese page also any lowercase
-    code as a word of its own."""
-    text = _NOT_WORDS.sub(" ", text)
-    shown = {c for c in zones | {c for c in codes if "_" in c} if c in text}
-    if chinese:
-        words = set(re.findall(r"(?<![A-Za-z0-9_./-])[a-z][a-z_]+(?![A-Za-z0-9_-])", text))
-        shown |= words & codes
-    return shown
-
-
-def test_the_code_scan_reads_chinese_and_english_pages_alike() -> None:
-    codes, zones = {"kickoff_meeting", "investigating", "commerce"}, {"toys-provincial"}
-    for chinese in (True, False):  # `_` and zone codes are caught on a page of either language
-        assert _codes_shown("任务 kickoff_meeting", codes, zones, chinese=chinese) == {
-            "kickoff_meeting"
-        }
-        assert _codes_shown("示范区 toys-provincial", codes, zones, chinese=chinese) == {
-            "toys-provincial"
-        }
-        # … but not in a path, a URL or an actor's id
-        text = "GET /v1/zones/toys-provincial user:kickoff_meeting https://x/kickoff_meeting"
-        assert _codes_shown(text, codes, zones, chinese=chinese) == set()
-    assert _codes_shown("状态 investigating", codes, zones, chinese=True) == {"investigating"}
-    assert _codes_shown("Investigating", codes, zones, chinese=False) == set()
-
-
 # every page of the dashboard, once per language
 _PAGES = (
     ("overview", "/"),
@@ -448,8 +416,7 @@ def test_pages_show_names_in_both_languages_never_codes(
     """One load of every page per language: every code the pages could show (zones,
     industries, stages, levels, agencies, tasks, kinds, statuses) is named, in zh-CN as in
     en, and times are China time."""
-    codes = {c for table in vocabulary.VOCABULARIES.values() for c in table}
-    zones = {z["code"] for z in admin.get("/v1/zones", params={"limit": 500}).json()["items"]}
+    codes, zones = known_codes(admin)
     maker = scene["maker"]
     zone = admin.get(f"/v1/zones/{ZONE}").json()
     named = (zone["name_zh"], zone["name_en"])
@@ -463,7 +430,7 @@ def test_pages_show_names_in_both_languages_never_codes(
             tab.wait_for_load_state("networkidle")
             text = tab.inner_text("main")
             _shot(tab, f"names-{name}-{lang}")
-            shown = _codes_shown(text, codes, zones, chinese=lang == "zh-CN")
+            shown = codes_shown(text, codes, zones, chinese=lang == "zh-CN")
             assert not shown, f"{name} ({lang}) shows codes: {sorted(shown)}"
             if name == "zone":
                 links = tab.locator("#dossier-links a")

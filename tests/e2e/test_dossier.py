@@ -21,7 +21,15 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from deploy.launcher import Stack
-from tests.helpers import assert_problem, client_for, enterprise_body, new_uscc, wait_until
+from tests.helpers import (
+    assert_problem,
+    client_for,
+    codes_shown,
+    enterprise_body,
+    known_codes,
+    new_uscc,
+    wait_until,
+)
 
 TAG = uuid.uuid4().hex[:6]
 CODE = f"dossier-{TAG}"
@@ -235,6 +243,30 @@ def test_xlsx_has_a_sheet_per_section_and_neutralised_text(
     assert checks["其中风险定向检查 Targeted (risk) checks"] == 1  # the alert's task
     commitments = list(book["诚信承诺 Commitments"].iter_rows(min_row=3, values_only=True))
     assert [(c[0], c[1], c[4]) for c in commitments] == [(MEMBER, f"王伟{TAG}", "有效 Signed")]
+
+
+def test_the_dossier_names_what_it_shows_never_codes(
+    admin: httpx.Client, zone: dict[str, Any]
+) -> None:
+    """The code scan on both files (each line is Chinese, then English): the PDF's text and
+    every cell of the workbook name stages, tasks, agencies, statuses and levels; a cell is
+    never a bare code."""
+    codes, zones = known_codes(admin)
+    zones.discard(CODE)  # the zone's own code is its identifier (the header says 代码 Code)
+    pdf = admin.get(f"/v1/zones/{CODE}/dossier.pdf")
+    found = {"pdf": sorted(codes_shown(pdf_text(pdf.content), codes, zones, chinese=False))}
+    book = load_workbook(io.BytesIO(admin.get(f"/v1/zones/{CODE}/dossier.xlsx").content))
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if not isinstance(cell.value, str):
+                    continue
+                shown = codes_shown(cell.value, codes, zones, chinese=False)
+                if cell.value.strip() in codes | zones:
+                    shown.add(cell.value.strip())
+                if shown:
+                    found[f"{sheet.title}!{cell.coordinate}"] = sorted(shown)
+    assert found == {"pdf": []}
 
 
 def test_who_may_not_have_the_dossier(

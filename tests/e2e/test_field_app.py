@@ -19,8 +19,11 @@ import pytest
 from deploy.seed_field import DEMO_INSPECTOR_PASSWORD
 from gateway.users.service import DEMO_INSPECTOR_USERS
 from tests.helpers import (
+    CHINESE_TEXT_JS,
+    codes_shown,
     grave_violations,
     inspector_client,
+    known_codes,
     playwright_or_skip,
     png,
     screenshot,
@@ -159,6 +162,16 @@ def _shot(tab: Any, name: str) -> None:
     screenshot(tab, name)
 
 
+def _codes_on(tab: Any, admin: httpx.Client) -> set[str]:
+    """The known codes the app's view shows: the whole bilingual text as any page's, and its
+    Chinese (without the `lang="en"` parts) as a Chinese page's."""
+    codes, zones = known_codes(admin)
+    chinese = tab.evaluate(CHINESE_TEXT_JS, "main")
+    return codes_shown(tab.inner_text("main"), codes, zones, chinese=False) | codes_shown(
+        chinese, codes, zones, chinese=True
+    )
+
+
 def test_a_result_recorded_offline_syncs_with_its_photos_and_is_confirmed(
     browser: Any, gateway_url: str, admin: httpx.Client, field_task: dict[str, Any]
 ) -> None:
@@ -183,6 +196,7 @@ def test_a_result_recorded_offline_syncs_with_its_photos_and_is_confirmed(
     tab.wait_for_selector(item)
     assert tab.evaluate("!!navigator.serviceWorker.controller")
     _shot(tab, "field-tasks")
+    assert _codes_on(tab, admin) == set(), "the synced task list shows codes"
 
     # offline: a result with two photos and a location, queued
     context.set_offline(True)
@@ -202,6 +216,7 @@ def test_a_result_recorded_offline_syncs_with_its_photos_and_is_confirmed(
     tab.click("#locate")
     tab.wait_for_selector("#location:has-text('±')")
     _shot(tab, "field-record")
+    assert _codes_on(tab, admin) == set(), "the task's form shows codes"
     # a phone's width: nothing runs off the side
     assert tab.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
     tab.click("#save")
@@ -242,6 +257,9 @@ def test_a_result_recorded_offline_syncs_with_its_photos_and_is_confirmed(
     tab = second.new_page()
     _sign_in(tab, partner)
     tab.click(f"li[data-task='{task['id']}'] button")
+    tab.wait_for_selector("#confirm")
+    assert _codes_on(tab, admin) == set(), "the result to confirm shows codes"
+    assert "不合格" in tab.inner_text("#recorded-result")  # the verdict by its name
     tab.click("#confirm")
     final = wait_until(
         lambda: (t := admin.get(f"/v1/tasks/{task['id']}").json())["status"] == "completed" and t,

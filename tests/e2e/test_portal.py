@@ -20,8 +20,10 @@ from deploy.seed import DEMO_ENTERPRISE_PASSWORD, DEMO_ENTERPRISE_SCOPES
 from gateway.users.service import DEMO_ENTERPRISE_USER
 from kit import commitments
 from tests.helpers import (
+    codes_shown,
     enterprise_body,
     grave_violations,
+    known_codes,
     new_uscc,
     office_user,
     playwright_or_skip,
@@ -513,6 +515,32 @@ def test_a_webhook_secret_is_shown_once(page: Any, scene: dict[str, Any]) -> Non
     page.click("#subscriptions .subscription button")
     page.wait_for_load_state("networkidle")
     assert page.locator("#subscriptions .subscription").count() == 0
+
+
+def test_pages_show_names_in_both_languages_never_codes(
+    browser: Any, gateway_url: str, admin: httpx.Client, scene: dict[str, Any]
+) -> None:
+    """Every page (the lists, a lot and a CAPA of its own too), once per language, scanned for
+    any known code outside URLs: statuses, levels, kinds, zones, industries are named."""
+    codes, zones = known_codes(admin)
+    mine = admin.get("/v1/batches", params={"uscc": scene["mine"]}).json()["items"][0]
+    capas = admin.get("/v1/capas", params={"uscc": scene["mine"]}).json()["items"]
+    details = [f"/portal/batches/{mine['id']}", *(f"/portal/capas/{c['id']}" for c in capas)]
+    context = browser.new_context(base_url=gateway_url, viewport=PHONE)
+    tab = context.new_page()
+    _sign_in(tab, scene["user"])
+    found = {}
+    for lang in ("zh-CN", "en"):
+        tab.goto(f"/portal/?lang={lang}")  # the choice is remembered for the other pages
+        for path in [*PAGES, *details]:
+            answer = tab.goto(path)
+            assert answer.status == 200, path
+            tab.wait_for_load_state("networkidle")
+            shown = codes_shown(tab.inner_text("main"), codes, zones, chinese=lang == "zh-CN")
+            if shown:
+                found[f"{path} ({lang})"] = sorted(shown)
+    context.close()
+    assert found == {}
 
 
 def test_no_page_has_serious_accessibility_violations(

@@ -305,4 +305,3 @@ def test_an_unknown_closed_vocabulary_value_is_a_422_listing_the_allowed(
     body = chinese(admin.get(path, params={name: value}, headers=ZH), 422, "validation")
     (error,) = body["errors"]
     assert error["field"] == f"query.{name}" and allowed in error["reason"]
-
