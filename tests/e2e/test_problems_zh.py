@@ -305,3 +305,24 @@ def test_an_unknown_closed_vocabulary_value_is_a_422_listing_the_allowed(
     body = chinese(admin.get(path, params={name: value}, headers=ZH), 422, "validation")
     (error,) = body["errors"]
     assert error["field"] == f"query.{name}" and allowed in error["reason"]
+
+
+# --- checks: the merged API document describes every name field ------------------------
+
+
+def test_the_merged_api_document_describes_every_name_field(admin: httpx.Client) -> None:
+    """Every `*_name` and `*_name_zh|en` property of every schema in the gateway's merged
+    OpenAPI document (a code's name from kit.vocabulary beside the code, a contact's name)
+    says what it is, so a client knows which to show."""
+    schemas = admin.get("/openapi.json").json()["components"]["schemas"]
+    pattern = re.compile(r"._name(_zh|_en)?$")
+    named, undescribed = [], []
+    for schema, body in schemas.items():
+        for prop, spec in (body.get("properties") or {}).items():
+            if pattern.search(prop):
+                named.append(f"{schema}.{prop}")
+                if not spec.get("description"):
+                    undescribed.append(f"{schema}.{prop}")
+    assert any(n.endswith(".level_name_zh") for n in named), named
+    assert any(n.endswith(".industry_name_en") for n in named), named
+    assert undescribed == []

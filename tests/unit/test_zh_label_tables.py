@@ -68,3 +68,8 @@ def test_feed_messages_name_fields_by_the_one_table() -> None:
     assert eping.LABELS["hs_codes"] == FIELD_LABELS["hs_codes"]
     assert safety_gate.LABELS["risk_level"] == FIELD_LABELS["risk_level"] == "严重程度"
     assert safety_gate.LABELS["batch_number"] == FIELD_LABELS["batch_number"] == "批次号"
+
+
+def test_the_english_menu_names_lists_in_the_plural() -> None:
+    """#23 papercut: the English menu said "Enterprise" for the list of enterprises."""
+    assert dashboard.UI["nav_enterprise"] == ("企业查询", "Enterprises")
