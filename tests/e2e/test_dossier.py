@@ -22,6 +22,7 @@ from pypdf import PdfReader
 
 from deploy.launcher import Stack
 from tests.helpers import (
+    SHOTS,
     assert_problem,
     client_for,
     codes_shown,
@@ -255,7 +256,11 @@ def test_the_dossier_names_what_it_shows_never_codes(
     zones.discard(CODE)  # the zone's own code is its identifier (the header says 代码 Code)
     pdf = admin.get(f"/v1/zones/{CODE}/dossier.pdf")
     found = {"pdf": sorted(codes_shown(pdf_text(pdf.content), codes, zones, chinese=False))}
-    book = load_workbook(io.BytesIO(admin.get(f"/v1/zones/{CODE}/dossier.xlsx").content))
+    xlsx = admin.get(f"/v1/zones/{CODE}/dossier.xlsx").content
+    SHOTS.mkdir(parents=True, exist_ok=True)  # kept beside the pages' screenshots, to look at
+    (SHOTS / "names-dossier.pdf").write_bytes(pdf.content)
+    (SHOTS / "names-dossier.xlsx").write_bytes(xlsx)
+    book = load_workbook(io.BytesIO(xlsx))
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
             for cell in row:

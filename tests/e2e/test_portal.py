@@ -536,6 +536,8 @@ def test_pages_show_names_in_both_languages_never_codes(
             answer = tab.goto(path)
             assert answer.status == 200, path
             tab.wait_for_load_state("networkidle")
+            slug = path.removeprefix("/portal/").split("/")[0] or "home"
+            _shot(tab, f"names-{slug}{'-one' if path in details else ''}-{lang}")
             shown = codes_shown(tab.inner_text("main"), codes, zones, chinese=lang == "zh-CN")
             if shown:
                 found[f"{path} ({lang})"] = sorted(shown)
