@@ -122,6 +122,7 @@ def _context(browser: Any, gateway_url: str, **options: Any) -> Any:
         permissions=["geolocation"],
         geolocation=NINGHAI,
         locale="zh-CN",
+        timezone_id="Europe/Berlin",  # an inspector's phone set elsewhere still shows China time
         **options,
     )
 
@@ -196,6 +197,8 @@ def test_a_result_recorded_offline_syncs_with_its_photos_and_is_confirmed(
     tab.wait_for_selector(item)
     assert tab.evaluate("!!navigator.serviceWorker.controller")
     _shot(tab, "field-tasks")
+    # times for people are China time whatever the phone's zone: 19:24 UTC is 03:24 next day
+    assert tab.evaluate("chinaTime(Date.UTC(2026, 11, 6, 19, 24))") == "2026/12/7 03:24:00"
     assert _codes_on(tab, admin) == set(), "the synced task list shows codes"
 
     # offline: a result with two photos and a location, queued

@@ -34,6 +34,11 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// China time (Asia/Shanghai) for people, whatever the device's zone, as every front end shows
+function chinaTime(when) {
+  return new Date(when).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hourCycle: "h23" });
+}
+
 // zh-CN first, English after, as the platform's other front ends
 function both(zh, en) {
   return [zh, " ", el("small", { lang: "en" }, en)];
@@ -208,7 +213,7 @@ async function taskList() {
     el(
       "div",
       { class: "row" },
-      el("p", { class: "muted" }, `${session.username} · `, both("已下载", "downloaded"), " ", downloaded ? new Date(downloaded).toLocaleString("zh-CN") : "—"),
+      el("p", { class: "muted" }, `${session.username} · `, both("已下载", "downloaded"), " ", downloaded ? chinaTime(downloaded) : "—"),
       el("button", { type: "button", class: "secondary", id: "refresh", on: { click: refresh } }, both("更新任务", "Refresh tasks")),
       el("button", { type: "button", class: "secondary", on: { click: signOut } }, both("退出", "Sign out")),
     ),
