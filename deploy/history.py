@@ -725,25 +725,41 @@ async def outbox_drained(database_url: str, *, timeout_s: float = 120) -> bool:
 
 
 async def load(
-    db_url: Callable[[str], str], caught_up: Callable[[], Awaitable[bool]]
+    db_url: Callable[[str], str],
+    caught_up: Callable[[], Awaitable[bool]],
+    timings: dict[str, float] | None = None,
 ) -> dict[str, int]:
     """The history, phase by phase: registry's records, then (once inspection has applied
     their events: the batches it matches signals against) inspection's. `db_url` names a
-    service's database; `caught_up` waits until every consumer has applied every event.
-    Empty when it was loaded before (its marked titles are there)."""
+    service's database; `caught_up` waits until every consumer has applied every event;
+    `timings` gets each phase's seconds. Empty when it was loaded before (its marked titles
+    are there)."""
+    clock = asyncio.get_running_loop().time
+    timings = {} if timings is None else timings
+    started = clock()
+
+    def lap(name: str) -> None:
+        nonlocal started
+        timings[name] = clock() - started
+        started = clock()
+
     engine = make_engine(ServiceSettings(database_url=db_url("registry")))
     try:  # one transaction (again from the start should a consumer's lock deadlock it)
         counts = await _unit(make_sessionmaker(engine), random.Random(), registry_history)
     finally:
         await engine.dispose()
+    lap("registry")
     if counts:
         await outbox_drained(db_url("registry"))
         await caught_up()
+    lap("registry applied")
     engine = make_engine(ServiceSettings(database_url=db_url("inspection")))
     try:
         made = await inspection_history(make_sessionmaker(engine))
     finally:
         await engine.dispose()
+    lap("inspection")
     if made:
         await outbox_drained(db_url("inspection"))
+    lap("inspection sent")
     return counts | made

@@ -42,6 +42,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,6 +88,7 @@ class Stack:
     nats: Nats | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)  # more environment for every service
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage of start()
 
     def __post_init__(self) -> None:
         # The gateway's port, then one per service in APPS order.
@@ -216,10 +219,14 @@ class Stack:
                 self.nats_client_url, self.nats_identity(nats_auth.OBSERVER)
             )
 
+        phases: dict[str, float] = {}
         with pii_keys.in_process(self.pii_keys):
-            counts = asyncio.run(load(self.db_url, caught_up))
+            counts = asyncio.run(load(self.db_url, caught_up, phases))
+        started = time.monotonic()
         if counts and not asyncio.run(caught_up()):
             print("warning: consumers still catching up with the history", file=sys.stderr)
+        phases["applied"] = time.monotonic() - started
+        self.timings.update({f"history: {name}": s for name, s in phases.items()})
         return counts
 
     def service_env(self, name: str) -> dict[str, str]:
@@ -256,6 +263,19 @@ class Stack:
     def start_service(self, name: str, env: dict[str, str] | None = None) -> None:
         """Start one service under uvicorn (uvloop + httptools) and wait until it is live;
         `env` adds to its environment (the fault tests arm failpoints with it)."""
+        self._spawn(name, env)
+        self._wait_live(name)
+
+    def _wait_live(self, name: str, timeout: float = 60) -> None:
+        wait_until_live(
+            f"{self.url(name)}/livez",
+            self.procs[name],
+            log=self.data_dir / f"{name}.log",
+            timeout=timeout,
+        )
+
+    def _spawn(self, name: str, env: dict[str, str] | None = None) -> None:
+        """Start one service's process without waiting for it."""
         app, _ = APPS[name]
         # the workers' metrics meet in files here (emptied: counters start again with the service)
         metrics = self.data_dir / "metrics" / name
@@ -292,7 +312,6 @@ class Stack:
             preexec_fn=die_with_parent(signal.SIGTERM),
         )
         self.procs[name] = proc
-        wait_until_live(f"{self.url(name)}/livez", proc, log=self.data_dir / f"{name}.log")
 
     def trusted_proxies_of(self, name: str) -> str:
         """Whose forwarded headers `name` believes: the gateway's configured proxies (none
@@ -303,11 +322,17 @@ class Stack:
         return unspecified.get(self.host, self.host)
 
     def start_services(self) -> None:
-        """Gateway first (it holds the token keys), then the services."""
-        self.start_service("gateway")
-        for name in APPS:
-            if name != "gateway":
-                self.start_service(name)
+        """Gateway first (it holds the token keys), then the services side by side: each
+        spends its start-up importing and connecting, which the others need not wait for
+        (one after another was the longest stage of a first `make run`)."""
+        if "gateway" not in self.procs:
+            self._spawn("gateway")
+        self._wait_live("gateway")
+        services = [name for name in APPS if name != "gateway"]
+        for name in services:
+            self._spawn(name)
+        for name in services:  # started together, so each may take the others' share longer
+            self._wait_live(name, timeout=60 * len(services))
 
     def stop_service(self, name: str, *, kill: bool = False) -> None:
         """Stop one service process."""
@@ -323,22 +348,43 @@ class Stack:
 
     def start(self, *, seed: bool, history: bool = False) -> None:
         """Everything, in order; `history` (with `seed`) loads the demo's years of history
-        once the services have applied the seed's events."""
-        self.start_infrastructure()
-        self.migrate()
-        self.provision()
+        once the services have applied the seed's events. Each stage's seconds are kept in
+        `timings` (the launcher prints them: where a first start's time goes)."""
+        with self._stage("postgresql, nats"):
+            self.start_infrastructure()
+        with self._stage("migrations"):
+            self.migrate()
+        with self._stage("streams"):
+            self.provision()
         if seed:
-            self.seed()
-        self.start_services()
-        if seed and not asyncio.run(
-            wait_caught_up(self.nats_client_url, self.nats_identity(nats_auth.OBSERVER))
-        ):
-            # the services apply the demo data's events before anyone calls them, normally
-            print("warning: consumers still catching up with the demo data", file=sys.stderr)
+            # the gateway (its own database only) starts while the seed loads registry's
+            self._spawn("gateway")
+            with self._stage("seed"):
+                self.seed()
+        with self._stage("services"):
+            self.start_services()
+        if seed:
+            with self._stage("seed applied"):
+                applied = asyncio.run(
+                    wait_caught_up(self.nats_client_url, self.nats_identity(nats_auth.OBSERVER))
+                )
+            if not applied:
+                # the services apply the demo data's events before anyone calls them, normally
+                print("warning: consumers still catching up with the demo data", file=sys.stderr)
         if seed and history:
-            self.load_history()
+            with self._stage("history"):
+                self.load_history()
         if seed and self.profile == "dev":
-            self.seed_field()
+            with self._stage("field demo"):
+                self.seed_field()
+
+    @contextmanager
+    def _stage(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings[name] = time.monotonic() - started
 
     def stop(self) -> None:
         """Every process we started, services first, servers last."""
@@ -409,6 +455,7 @@ def main() -> None:
         seed = os.environ.get("ZONE_SEED", "1" if profile == "dev" else "0") == "1"
         stack.start(seed=seed, history=seed and os.environ.get("ZONE_HISTORY", "1") == "1")
         print(_banner(stack), flush=True)
+        print(_timings(stack.timings), flush=True)
         while True:
             for name, proc in stack.procs.items():
                 if proc.poll() is not None:
@@ -423,6 +470,14 @@ def main() -> None:
         print("\nstopping …", flush=True)
         stack.stop()
         print("stopped.", flush=True)
+
+
+def _timings(timings: dict[str, float]) -> str:
+    """`ready in 41.2 s (postgresql, nats 1.9 · migrations 6.1 · …)`; a stage's parts
+    (`history: registry`) are listed, not added again."""
+    total = sum(s for name, s in timings.items() if ": " not in name)
+    parts = " · ".join(f"{name} {seconds:.1f}" for name, seconds in timings.items())
+    return f"ready in {total:.1f} s ({parts})"
 
 
 def _banner(stack: Stack) -> str:
