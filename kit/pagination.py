@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Query, Request
 from pydantic import BaseModel
 from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,11 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+# The pages a list's export (kit/exports.py) asks its own route for: larger than a client may
+# ask (each page pays the whole request path once), still one page held at a time. Only the
+# export sets the scope key that asks for them; a client's `limit` stays within MAX_LIMIT.
+EXPORT_LIMIT = 2000
+EXPORT_PAGE = "kit.export_page"
 
 
 class Page(BaseModel, Generic[T]):
@@ -65,6 +70,7 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
 
 
 async def page_params(
+    request: Request,
     cursor: Annotated[
         str | None,
         Query(
@@ -78,9 +84,12 @@ async def page_params(
         int, Query(ge=1, le=MAX_LIMIT, description="Page size, 1–500")
     ] = DEFAULT_LIMIT,
 ) -> PageParams:
-    """FastAPI dependency for the paging query parameters. A coroutine although it awaits
-    nothing: FastAPI runs a plain `def` dependency in a worker thread, a hand-off that cost
-    each list request more than the parsing (seen in py-spy profiles of the list routes)."""
+    """FastAPI dependency for the paging query parameters (an export's own pages are
+    `EXPORT_LIMIT` long). A coroutine although it awaits nothing: FastAPI runs a plain
+    `def` dependency in a worker thread, a hand-off that cost each list request more than
+    the parsing (seen in py-spy profiles of the list routes)."""
+    if request.scope.get(EXPORT_PAGE):
+        limit = EXPORT_LIMIT
     return PageParams(cursor=decode_cursor(cursor) if cursor else None, limit=limit)
 
 

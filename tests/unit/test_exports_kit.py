@@ -22,7 +22,7 @@ from kit.exports import (
     file_name,
     negotiate,
 )
-from kit.pagination import Page, PageParams, encode_cursor, page_params
+from kit.pagination import EXPORT_LIMIT, MAX_LIMIT, Page, PageParams, encode_cursor, page_params
 from kit.problems import ProblemError, install_problem_handlers
 from kit.spreadsheets import BOM, XLSX_TYPE
 
@@ -50,8 +50,9 @@ ROWS = [
         level_name_zh="A类（信用风险低）",
         created_at=datetime(2026, 12, 6, 20, 30, n % 60, tzinfo=UTC),
     )
-    for n in range(1234)
+    for n in range(4567)  # three of the export's own pages (EXPORT_LIMIT) and more
 ]
+asked_limits: list[int] = []  # the page sizes the route was asked for
 
 
 def owner_of(authorization: Annotated[str | None, Header()] = None) -> str | None:
@@ -78,6 +79,7 @@ def app() -> FastAPI:
             for r in ROWS
             if (owner is None or r.owner == owner) and (industry is None or r.industry == industry)
         ]
+        asked_limits.append(page.limit)
         after = page.cursor["uscc"] if page.cursor else ""
         rows = [r for r in rows if r.uscc > after]
         more = len(rows) > page.limit
@@ -170,7 +172,7 @@ async def test_csv_export_has_every_row_a_bom_and_neutralised_cells(
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][:3] == ["统一社会信用代码", "名称", "行业"]
     expected = [r for r in ROWS if r.industry == "stationery"]
-    assert [r[0] for r in rows[1:]] == [r.uscc for r in expected]  # three pages of 500 and more
+    assert [r[0] for r in rows[1:]] == [r.uscc for r in expected]  # over one export page
     assert rows[1][3] == "文具"
     assert {r[1] for r in rows[1:]} >= {'\'=HYPERLINK("http://x")', "'+cmd|' /C calc'!A0"}
     assert all(not r[1].startswith(("=", "+", "-", "@")) for r in rows[1:])
@@ -239,3 +241,32 @@ async def test_json_refused_by_q0_but_csv_named_is_csv(client: httpx.AsyncClient
         headers={"Accept": "application/json;q=0, text/csv", "Authorization": "Bearer a"},
     )
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+
+
+async def test_an_export_walks_pages_longer_than_a_client_may_ask(
+    client: httpx.AsyncClient,
+) -> None:
+    asked_limits.clear()
+    response = await client.get(
+        "/v1/things", params={"format": "csv", "limit": 3}, headers={"Authorization": "Bearer all"}
+    )
+    assert response.status_code == 200
+    assert len(response.content.decode("utf-8-sig").splitlines()) == len(ROWS) + 1
+    # the caller's limit does not size the file's pages; each page is the export's own
+    pages = -(-len(ROWS) // EXPORT_LIMIT)
+    assert asked_limits == [EXPORT_LIMIT] * pages
+
+
+async def test_a_client_still_may_not_ask_for_an_export_sized_page(
+    client: httpx.AsyncClient,
+) -> None:
+    asked_limits.clear()
+    response = await client.get(
+        "/v1/things", params={"limit": EXPORT_LIMIT}, headers={"Authorization": "Bearer all"}
+    )
+    assert response.status_code == 422
+    assert asked_limits == []
+    json_page = await client.get(
+        "/v1/things", params={"limit": MAX_LIMIT}, headers={"Authorization": "Bearer all"}
+    )
+    assert len(json_page.json()["items"]) == MAX_LIMIT
