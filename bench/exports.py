@@ -4,8 +4,9 @@ gateway (`GET /v1/enterprises` with `Accept: text/csv`, kit/exports.py), streame
 The rows are COPYed straight into registry's `enterprises` (and removed afterwards, so the
 parts after this one see the stack as before). Seconds are from the request to the last
 byte; the registry processes' and the gateway's resident size are sampled while the body
-streams, against their size just before: one page of 500 rows is held at a time, so it
-should stay flat whatever the list's length.
+streams, against their size just before: one page (kit.pagination.EXPORT_LIMIT rows) is held
+at a time, so it should stay flat whatever the list's length. The CPU each part of the stack
+used while the body streamed is given per row (load moves it least).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import aiohttp
 import asyncpg
 
 from bench.credit import log, memory_mb, service_pids
+from bench.exchange import stack_cpu
 from deploy.launcher import Stack
 from kit.outbox import asyncpg_dsn
 from kit.uscc import generate
@@ -44,10 +46,14 @@ class ExportFigures:
     gateway_rss_before_mb: float
     gateway_rss_peak_mb: float
     load_average: tuple[float, float, float]  # /proc/loadavg as the export ended
+    cpu_s: dict[str, float]  # CPU seconds each part of the stack used while it streamed
 
     @property
     def rows_per_s(self) -> float:
         return self.rows / self.seconds
+
+    def cpu_us_per_row(self, part: str) -> float:
+        return self.cpu_s.get(part, 0.0) / max(self.rows, 1) * 1e6
 
 
 async def _load(conn: asyncpg.Connection, rng: random.Random) -> list[str]:
@@ -122,6 +128,7 @@ async def scenarios(stack: Stack) -> ExportFigures:
         first = 0.0
         timeout = aiohttp.ClientTimeout(total=600)
         async with aiohttp.ClientSession(gateway, timeout=timeout) as session:
+            cpu_before = stack_cpu(stack)
             started = time.monotonic()
             async with session.get("/v1/enterprises", headers=headers) as r:
                 assert r.status == 200, await r.text()
@@ -131,6 +138,9 @@ async def scenarios(stack: Stack) -> ExportFigures:
                     size += len(chunk)
                     lines += chunk.count(b"\n")
             seconds = time.monotonic() - started
+            cpu = {
+                part: used - cpu_before.get(part, 0.0) for part, used in stack_cpu(stack).items()
+            }
         done.set()
         await sampler
         one, five, fifteen = os.getloadavg()
@@ -147,6 +157,7 @@ async def scenarios(stack: Stack) -> ExportFigures:
         gateway_rss_before_mb=gateway_before,
         gateway_rss_peak_mb=peaks[1],
         load_average=(round(one, 2), round(five, 2), round(fifteen, 2)),
+        cpu_s=cpu,
     )
 
 
@@ -158,9 +169,11 @@ def report(f: ExportFigures) -> list[str]:
         f"({f.mb:.1f} MiB), streamed; load average at the end {f.load_average}",
         "",
         "| rows | s | first byte s | rows/s | registry RSS before MB | peak MB | "
-        "gateway RSS before MB | peak MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "gateway RSS before MB | peak MB | CPU µs/row registry · gateway · stack |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         f"| {f.rows:,} | {f.seconds:.1f} | {f.first_byte_s:.2f} | {f.rows_per_s:,.0f} | "
         f"{f.registry_rss_before_mb:.0f} | {f.registry_rss_peak_mb:.0f} | "
-        f"{f.gateway_rss_before_mb:.0f} | {f.gateway_rss_peak_mb:.0f} |",
+        f"{f.gateway_rss_before_mb:.0f} | {f.gateway_rss_peak_mb:.0f} | "
+        f"{f.cpu_us_per_row('registry'):.0f} · {f.cpu_us_per_row('gateway'):.0f} · "
+        f"{sum(f.cpu_s.values()) / max(f.rows, 1) * 1e6:.0f} |",
     ]
