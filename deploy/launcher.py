@@ -332,7 +332,14 @@ class Stack:
         for name in services:
             self._spawn(name)
         for name in services:  # started together, so each may take the others' share longer
-            self._wait_live(name, timeout=60 * len(services))
+            try:
+                self._wait_live(name, timeout=60 * len(services))
+            except RuntimeError:
+                # Eight workers connecting at once on a loaded machine can miss the database's
+                # connect timeout (the worker exits): once more, the others being up by now.
+                print(f"{name} exited during start-up; starting it again", file=sys.stderr)
+                self._spawn(name)
+                self._wait_live(name)
 
     def stop_service(self, name: str, *, kill: bool = False) -> None:
         """Stop one service process."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.launcher import Stack, _timings
+from deploy.launcher import APPS, Stack, _timings
 
 
 def test_the_stages_add_up_and_a_stages_parts_are_not_added_again() -> None:
@@ -31,3 +31,44 @@ def test_a_stage_is_timed_even_when_it_fails(tmp_path: Path) -> None:
         time.sleep(0.01)
         raise RuntimeError("seed failed")
     assert stack.timings["seed"] >= 0.01
+
+
+def test_services_start_together_and_one_that_exits_is_started_once_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = Stack(data_dir=tmp_path)
+    calls: list[str] = []
+    failed: set[str] = set()
+
+    def spawn(name: str, env: dict[str, str] | None = None) -> None:
+        calls.append(f"spawn {name}")
+
+    def wait_live(name: str, timeout: float = 60) -> None:
+        calls.append(f"live {name}")
+        if name == "credit" and name not in failed:
+            failed.add(name)
+            raise RuntimeError("process exited with 3 during start-up")
+
+    monkeypatch.setattr(stack, "_spawn", spawn)
+    monkeypatch.setattr(stack, "_wait_live", wait_live)
+    stack.start_services()
+    services = [n for n in APPS if n != "gateway"]
+    # the gateway first and live, then every service spawned before any is waited for
+    assert calls[:2] == ["spawn gateway", "live gateway"]
+    assert calls[2 : 2 + len(services)] == [f"spawn {n}" for n in services]
+    assert calls.count("spawn credit") == 2 and calls.count("live credit") == 2
+
+
+def test_a_service_failing_twice_fails_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = Stack(data_dir=tmp_path)
+
+    def wait_live(name: str, timeout: float = 60) -> None:
+        if name == "notify":
+            raise RuntimeError("process exited with 3 during start-up")
+
+    monkeypatch.setattr(stack, "_spawn", lambda name, env=None: None)
+    monkeypatch.setattr(stack, "_wait_live", wait_live)
+    with pytest.raises(RuntimeError, match="during start-up"):
+        stack.start_services()
