@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
@@ -43,6 +43,7 @@ from services.registry.domain import Industry, Stage
 
 SEED_VALUE = 20170301  # the history's one random seed
 Maker = async_sessionmaker[AsyncSession]
+T = TypeVar("T")
 MARK = "（演示历史）"  # in the titles of what the history adds; its presence means loaded
 BATCH_YEARS = 3  # export batches for the last three years; surveys before them
 
@@ -401,33 +402,24 @@ async def inspection_history(maker: Maker) -> dict[str, int]:
     }
 
     now = today()
-    carry: dict[int, float] = defaultdict(float)
+    # Year by year: the year's campaigns created and drawn one after another in ZONES order
+    # (a draw sees the campaigns drawn before it: a higher level's checks are left out of a
+    # lower one's), then their checks recorded side by side, a transaction per campaign,
+    # each campaign with its own random state (the same whatever order they finish in).
+    years = sorted({y for *_, start, _, _ in ZONES for y in range(start.year, now.year + 1)})
 
-    def _fails(checks: int, rate: float, year: int) -> int:
-        """How many of a campaign's checks fail: its expected share, rounded with the
-        remainder carried to the year's next campaign, so each year's pass rate is the
-        rates' (a trend, not a coin's noise on a few dozen checks)."""
-        expected = checks * (1 - rate) + carry[year]
-        fails = min(checks, max(0, round(expected)))
-        carry[year] = expected - fails
-        return fails
-
-    for code, industry, _, _, start, _, _ in ZONES:
-        for year in range(start.year, now.year + 1):
-            window = (date(year, 4, 1), date(year, 10, 31))
-            if window[1] >= now:
+    async def year_of(year: int) -> None:
+        window = (date(year, 4, 1), date(year, 10, 31))
+        if window[1] >= now:
+            return
+        drawn: list[tuple[str, Industry, date, uuid.UUID]] = []
+        for code, industry, _, _, start, _, _ in ZONES:
+            if year < start.year:
                 continue
 
-            async def campaign_of(
-                session: AsyncSession,
-                code: str = code,
-                industry: Industry = industry,
-                start: date = start,
-                year: int = year,
-                window: tuple[date, date] = window,
-                held: float = carry[year],
-            ) -> dict[str, int]:
-                carry[year] = held  # as it was, should a deadlock's victim be tried again
+            async def draw_of(
+                session: AsyncSession, code: str = code, industry: Industry = industry
+            ) -> uuid.UUID:
                 draw_seed = f"{MARK}{code}:{year}:{SEED_VALUE}"  # committed: a replayable draw
                 with clock_at(at(date(year, 3, 20))):
                     campaign = await campaigns.create(
@@ -448,28 +440,69 @@ async def inspection_history(maker: Maker) -> dict[str, int]:
                         office,
                     )
                     await campaigns.draw(session, campaign, DrawIn(seed=draw_seed), office)
-                made = {"campaigns": 1, "checks": 0, "failed": 0, "capas": 0}
-                rate = pass_rate(industry, code, start, year)
-                tasks = list(
-                    await session.scalars(
-                        select(Task).where(Task.campaign_id == campaign.id).order_by(Task.uscc)
-                    )
-                )
-                failing = set(rng.sample(range(len(tasks)), _fails(len(tasks), rate, year)))
-                for n, task in enumerate(tasks):
-                    days = (window[1] - window[0]).days
-                    checked = window[0] + timedelta(days=rng.randint(0, days))
-                    failed = n in failing
-                    verdict = "fail" if failed else ("minor" if rng.random() < 0.25 else "pass")
-                    findings = _findings(rng, failed)
-                    await _check(session, task, principals, checked, findings, verdict)
-                    made["checks"] += 1
-                    if failed:
-                        made["failed"] += 1
-                        made["capas"] += await _close_capa(session, task, principals, checked)
-                return made
+                return campaign.id
 
-            _add(counts, await _unit(maker, rng, campaign_of))
+            campaign_id = await _unit(maker, None, draw_of)
+            drawn.append((code, industry, start, campaign_id))
+        counts["campaigns"] = counts.get("campaigns", 0) + len(drawn)
+
+        async with maker() as session:
+            sizes = {
+                campaign_id: int(n)
+                for campaign_id, n in await session.execute(
+                    select(Task.campaign_id, func.count())
+                    .where(Task.campaign_id.in_([d[3] for d in drawn]))
+                    .group_by(Task.campaign_id)
+                )
+            }
+        # How many of each campaign's checks fail: its expected share, rounded with the
+        # remainder carried to the year's next campaign (in ZONES order), so each year's pass
+        # rate is the rates' (a trend, not a coin's noise on a few dozen checks).
+        carry = 0.0
+        plans: list[tuple[uuid.UUID, int]] = []
+        for code, industry, start, campaign_id in drawn:
+            checks = sizes.get(campaign_id, 0)
+            expected = checks * (1 - pass_rate(industry, code, start, year)) + carry
+            fails = min(checks, max(0, round(expected)))
+            carry = expected - fails
+            plans.append((campaign_id, fails))
+
+        async def results_of(
+            session: AsyncSession, rng: random.Random, campaign_id: uuid.UUID, fails: int
+        ) -> dict[str, int]:
+            made = {"checks": 0, "failed": 0, "capas": 0}
+            tasks = list(
+                await session.scalars(
+                    select(Task).where(Task.campaign_id == campaign_id).order_by(Task.uscc)
+                )
+            )
+            failing = set(rng.sample(range(len(tasks)), fails))
+            for n, task in enumerate(tasks):
+                days = (window[1] - window[0]).days
+                checked = window[0] + timedelta(days=rng.randint(0, days))
+                failed = n in failing
+                verdict = "fail" if failed else ("minor" if rng.random() < 0.25 else "pass")
+                findings = _findings(rng, failed)
+                await _check(session, task, principals, checked, findings, verdict)
+                made["checks"] += 1
+                if failed:
+                    made["failed"] += 1
+                    made["capas"] += await _close_capa(session, task, principals, checked)
+            return made
+
+        async def checked(code: str, campaign_id: uuid.UUID, fails: int) -> dict[str, int]:
+            own = random.Random(f"{SEED_VALUE}:{code}:{year}")
+            return await _unit(
+                maker, own, lambda session: results_of(session, own, campaign_id, fails)
+            )
+
+        for made in await asyncio.gather(
+            *(checked(d[0], c, f) for d, (c, f) in zip(drawn, plans, strict=True))
+        ):
+            _add(counts, made)
+
+    for year in years:
+        await year_of(year)
     _add(counts, await _signals(maker, principals, rng))
     return counts
 
@@ -480,11 +513,11 @@ def _add(counts: dict[str, int], more: dict[str, int]) -> None:
 
 
 async def _unit(
-    maker: Maker, rng: random.Random, work: Callable[[AsyncSession], Awaitable[dict[str, int]]]
-) -> dict[str, int]:
+    maker: Maker, rng: random.Random | None, work: Callable[[AsyncSession], Awaitable[T]]
+) -> T:
     """`work` in a transaction of its own, tried again from the same random state when
     PostgreSQL chose it as a deadlock's victim (a running consumer took the same locks)."""
-    state = rng.getstate()
+    state = rng.getstate() if rng is not None else None
     for attempt in range(1, 6):
         try:
             async with maker() as session, session.begin():
@@ -492,7 +525,8 @@ async def _unit(
         except DBAPIError as exc:
             if "deadlock" not in str(exc) or attempt == 5:
                 raise
-            rng.setstate(state)
+            if rng is not None and state is not None:
+                rng.setstate(state)
             await asyncio.sleep(0.2 * attempt)
     raise AssertionError("unreachable")
 
@@ -727,21 +761,18 @@ async def outbox_drained(database_url: str, *, timeout_s: float = 120) -> bool:
 async def load(
     db_url: Callable[[str], str],
     caught_up: Callable[[], Awaitable[bool]],
-    timings: dict[str, float] | None = None,
+    timings: dict[str, float],
 ) -> dict[str, int]:
     """The history, phase by phase: registry's records, then (once inspection has applied
     their events: the batches it matches signals against) inspection's. `db_url` names a
     service's database; `caught_up` waits until every consumer has applied every event;
-    `timings` gets each phase's seconds. Empty when it was loaded before (its marked titles
-    are there)."""
+    `timings` gets each phase's seconds. Empty when it was loaded before (marked titles)."""
     clock = asyncio.get_running_loop().time
-    timings = {} if timings is None else timings
     started = clock()
 
     def lap(name: str) -> None:
         nonlocal started
-        timings[name] = clock() - started
-        started = clock()
+        timings[name], started = clock() - started, clock()
 
     engine = make_engine(ServiceSettings(database_url=db_url("registry")))
     try:  # one transaction (again from the start should a consumer's lock deadlock it)
@@ -753,7 +784,9 @@ async def load(
         await outbox_drained(db_url("registry"))
         await caught_up()
     lap("registry applied")
-    engine = make_engine(ServiceSettings(database_url=db_url("inspection")))
+    # a year's ten campaigns connect at once, maybe on a busy machine: more than 3 s to connect
+    settings = ServiceSettings(database_url=db_url("inspection"), db_connect_timeout_s=30)
+    engine = make_engine(settings)
     try:
         made = await inspection_history(make_sessionmaker(engine))
     finally:
