@@ -15,10 +15,11 @@ Loads 100,000 enterprises and 1,000,000 facts straight into the credit database 
      an enterprise registered through the API is sent to POST /v1/risk/signals via the
      gateway; from its 201 until its alert is in registry's open-alert mirror (`alert_mirror`)
      and in the enterprise's notify inbox (`inbox_messages`), polled by SQL every 20 ms.
-     The population exists only in credit's database; for the storm it is also copied into
-     registry's enterprises, inspection's directory and notify's recipients (and removed
-     after), so each consumer does for its level changes what it would for real ones
-     (BENCH_STORM_MIRROR=0: not, and inspection retries and dead-letters every change).
+The population is COPYed into credit's database; right after, it is also copied into
+registry's enterprises, inspection's directory and notify's recipients (removed at the part's
+end), as registry's announcements would have put it there, so each consumer does for every
+rescoring's level changes what it would for real ones (BENCH_CREDIT_MIRROR=0: not, and
+inspection retries each change of an enterprise it never heard of and dead-letters it).
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ STORM_POLL_S = float(os.environ.get("BENCH_STORM_POLL_S", "0.5"))
 STORM_TIMEOUT_S = float(os.environ.get("BENCH_STORM_TIMEOUT_S", "900"))  # the drain's
 ALERT_TIMEOUT_S = float(os.environ.get("BENCH_STORM_ALERT_TIMEOUT_S", "300"))
 ALERT_POLL_S = 0.02
-# 1: the population is copied into the other services' mirrors for the storm (see _mirror)
-STORM_MIRROR = os.environ.get("BENCH_STORM_MIRROR", "1") == "1"
+# 1: the population is copied into the other services' mirrors after the load (see mirror)
+MIRROR = os.environ.get("BENCH_CREDIT_MIRROR", "1") == "1"
 UNSENT = "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
 # Roughly how agencies' findings are spread: many passes and trainings, few penalties.
 KIND_WEIGHTS = {
@@ -95,7 +96,7 @@ class StormFigures:
     """A model change moving many levels: the consumers' drain, and an alert sent into it.
     Times are from the job's end (drain) or from the signal's 201 (alert); None: not seen."""
 
-    mirrored: int  # enterprises copied into registry, inspection and notify for it
+    mirrored: int  # enterprises copied into registry, inspection and notify (`mirror`)
     boundary: float  # the new B/C boundary
     predicted_moves: int  # level-B scores below it when the model was built
     level_changes: int  # the job's own count
@@ -347,12 +348,40 @@ MIRRORS = {  # database: table, its columns, a row from credit's (uscc, name, in
 }
 
 
-async def _mirror(dbs: dict[str, asyncpg.Connection]) -> dict[str, list[str]]:
-    """Credit's population, loaded into credit alone, copied where registry's announcements
+async def _connect(stack: Stack) -> dict[str, asyncpg.Connection]:
+    return {
+        name: await asyncpg.connect(asyncpg_dsn(stack.db_url(name)))
+        for name in ("credit", "registry", "notify", "inspection")
+    }
+
+
+async def mirror(stack: Stack) -> dict[str, list[str]]:
+    """Credit's population, COPYed into credit alone, copied where registry's announcements
     would have put it: registry's enterprises, inspection's directory, notify's recipients
-    (at credit's level). Without it inspection retries each level change of an enterprise it
-    never heard of and dead-letters it, and registry ignores it. The USCCs copied, by
-    database, for `_unmirror`."""
+    (at credit's level), before the first rescoring. The exchange never lets credit know an
+    enterprise registry did not announce; without the copy, inspection takes each level
+    change for an announcement still on its way, retries it `max_deliver` times (one at a
+    time, with backoff) and dead-letters it: hours of retries for a county's rescoring, and
+    not what the storm means to measure. The USCCs copied, by database, for `unmirror`."""
+    dbs = await _connect(stack)
+    try:
+        return await _mirror(dbs)
+    finally:
+        for db in dbs.values():
+            await db.close()
+
+
+async def unmirror(stack: Stack, copied: dict[str, list[str]]) -> None:
+    """The copies removed: later parts (the inspection draw) see the stack as before."""
+    dbs = await _connect(stack)
+    try:
+        await _unmirror(dbs, copied)
+    finally:
+        for db in dbs.values():
+            await db.close()
+
+
+async def _mirror(dbs: dict[str, asyncpg.Connection]) -> dict[str, list[str]]:
     rows = [
         tuple(r)
         for r in await dbs["credit"].fetch("SELECT uscc, name, industry, level FROM scores")
@@ -371,7 +400,6 @@ async def _mirror(dbs: dict[str, asyncpg.Connection]) -> dict[str, list[str]]:
 
 
 async def _unmirror(dbs: dict[str, asyncpg.Connection], copied: dict[str, list[str]]) -> None:
-    """The copies removed: later parts (the inspection draw) see the stack as before."""
     for name, usccs in copied.items():
         table = MIRRORS[name][0]
         delete = f"DELETE FROM {table} WHERE uscc = ANY($1::text[])"  # noqa: S608
@@ -383,30 +411,24 @@ INBOX_SQL = """SELECT 1 FROM inbox_messages
 WHERE recipient_kind = 'enterprise' AND recipient = $1 AND data->>'alert_id' = $2 LIMIT 1"""
 
 
-async def storm(stack: Stack) -> tuple[RescoreFigures, StormFigures]:
+async def storm(stack: Stack, mirrored: int) -> tuple[RescoreFigures, StormFigures]:
     """A model change moving STORM_SHARE of the levels; the consumers' drain after the job,
-    and an alert raised through the gateway as the drain begins."""
+    and an alert raised through the gateway as the drain begins. `mirrored`: how many of the
+    population the other services know (`mirror`)."""
     headers = {"Authorization": f"Bearer {token(stack.url('gateway'))}"}  # they last 15 min
-    dbs = {
-        name: await asyncpg.connect(asyncpg_dsn(stack.db_url(name)))
-        for name in ("credit", "registry", "notify", "inspection")
-    }
+    dbs = await _connect(stack)
     nc = await nats_client(stack)
     js = nc.jetstream()
     consumers = all_consumers()
     samples: list[tuple[float, int, int, int]] = []  # monotonic, pending, unsent, delivered
     by_consumer: dict[str, dict[str, int]] = {}
     first = asyncio.Event()
-    copied: dict[str, list[str]] = {}
     try:
         async with (
             aiohttp.ClientSession(stack.url("gateway"), headers=headers) as gateway,
             aiohttp.ClientSession(stack.url("credit"), headers=headers) as direct,
         ):
             uscc = await _register(gateway, dbs["inspection"])
-            if STORM_MIRROR:
-                copied = await _mirror(dbs)
-                log(f"storm: {len(copied['registry']):,} enterprises copied into the mirrors")
             await drained(stack)
             model, boundary, moves = await _storm_model(direct, dbs["credit"])
             log(f"storm: B/C boundary {boundary}, {moves:,} level-B scores below it")
@@ -480,7 +502,6 @@ async def storm(stack: Stack) -> tuple[RescoreFigures, StormFigures]:
             drain_s, (sent, created, mirror, inbox) = await asyncio.gather(watch(), alert())
             load_after = _loadavg()
     finally:
-        await _unmirror(dbs, copied)
         for db in dbs.values():
             await db.close()
         await nc.close()
@@ -494,7 +515,7 @@ async def storm(stack: Stack) -> tuple[RescoreFigures, StormFigures]:
     span = samples[-1][0] - samples[0][0]
     deliveries = samples[-1][3] - samples[0][3]
     return job, StormFigures(
-        mirrored=len(copied.get("registry", [])),
+        mirrored=mirrored,
         boundary=boundary,
         predicted_moves=moves,
         level_changes=job.level_changes,
@@ -552,7 +573,7 @@ def _storm_report(s: StormFigures) -> list[str]:
     return [
         "",
         f"credit rescoring storm: {s.mirrored:,} enterprises copied into registry, inspection "
-        f"and notify for it; the B/C boundary raised to {s.boundary} "
+        f"and notify after the load; the B/C boundary raised to {s.boundary} "
         f"({s.predicted_moves:,} level-B scores below it, {STORM_SHARE:.0%} asked); "
         f"from the job's end, every durable consumer's pending + ack pending and credit's "
         f"unsent outbox polled every {STORM_POLL_S} s; load average "

@@ -380,25 +380,34 @@ async def credit_scenarios(
     rng = random.Random(11)
     credit.log(f"loading {credit.ENTERPRISES:,} enterprises and {credit.FACTS:,} facts")
     await credit.load(stack, rng)
-    credit.log("rescoring")
-    figures = await credit.rescoring(stack, bearer)
-    usccs = await credit.sample_usccs(stack)
-    credit.log("waiting for the level-change events to be published and consumed")
-    await credit.drained(stack)
+    copied: dict[str, list[str]] = {}
+    if credit.MIRROR:
+        copied = await credit.mirror(stack)
+        credit.log(f"{len(copied['registry']):,} enterprises copied into the other services")
+    try:
+        credit.log("rescoring")
+        figures = await credit.rescoring(stack, bearer)
+        usccs = await credit.sample_usccs(stack)
+        credit.log("waiting for the level-change events to be published and consumed")
+        await credit.drained(stack)
 
-    def read() -> tuple[str, str, None]:
-        return "GET", f"/v1/credit/enterprises/{rng.choice(usccs)}", None
+        def read() -> tuple[str, str, None]:
+            return "GET", f"/v1/credit/enterprises/{rng.choice(usccs)}", None
 
-    score_reads = []
-    for connections in (1, CONNECTIONS):
-        label = f"credit score read direct @{connections}"
-        credit.log(label)
-        score_reads.append(await closed_loop(label, stack.url("credit"), bearer, read, connections))
-    storm = None
-    if credit.STORM_SHARE > 0:
-        credit.log(f"rescoring storm: a model moving {credit.STORM_SHARE:.0%} of the levels")
-        job, storm = await credit.storm(stack)
-        figures.append(job)
+        score_reads = []
+        for connections in (1, CONNECTIONS):
+            label = f"credit score read direct @{connections}"
+            credit.log(label)
+            score_reads.append(
+                await closed_loop(label, stack.url("credit"), bearer, read, connections)
+            )
+        storm = None
+        if credit.STORM_SHARE > 0:
+            credit.log(f"rescoring storm: a model moving {credit.STORM_SHARE:.0%} of the levels")
+            job, storm = await credit.storm(stack, len(copied.get("registry", [])))
+            figures.append(job)
+    finally:
+        await credit.unmirror(stack, copied)
     return score_reads, figures, storm
 
 
