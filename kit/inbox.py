@@ -10,7 +10,8 @@ dead-letter stream and is terminated, so the consumer keeps going. A message tha
 apply (not an event, a type the consumer does not handle, a source other than the stream's
 service, a time in the future, data off its contract) is dead-lettered at once. A database
 or broker outage is not the message's fault: the runner waits, keeping the message in
-progress, and does not count it as a failure.
+progress, and does not count it as a failure. An event a consumer declares it does not want
+(`Consumer.wanted`, decided in memory) is acked without a transaction.
 """
 
 from __future__ import annotations
@@ -49,7 +50,15 @@ HANDLED = Counter(
     "consumer_messages_total", "Consumed messages by outcome", ["consumer", "outcome"]
 )
 # Every outcome a consumer counts (the last two for the dead letters an operator retries).
-OUTCOMES = ("applied", "duplicate", "retry", "dead_lettered", "retried", "retry_failed")
+OUTCOMES = (
+    "applied",
+    "duplicate",
+    "skipped",
+    "retry",
+    "dead_lettered",
+    "retried",
+    "retry_failed",
+)
 
 PENDING = Gauge(
     "consumer_pending",
@@ -120,6 +129,9 @@ class Consumer:
     # lanes (credit's facts about an enterprise need its registration applied first)
     lanes: bool = True
     elsewhere: frozenset[str] = frozenset()  # types its sibling lane applies (acked here)
+    # False for an event the handlers would do nothing with, known without the database
+    # (notify's fan-out when no subscription listens to its type): acked, no transaction
+    wanted: Callable[[CloudEvent], bool] | None = None
 
     @property
     def inbox_name(self) -> str:
@@ -388,9 +400,15 @@ class ConsumerRunner:
         """Apply a fetched batch in one transaction, then ack, nak or dead-letter each."""
         name = self.consumer.durable
         good: list[tuple[Msg, Decoded]] = []
+        wanted = self.consumer.wanted
         for msg in msgs:
             try:
-                good.append((msg, decode(msg.data, msg.subject, self.consumer)))
+                decoded = decode(msg.data, msg.subject, self.consumer)
+                if wanted is not None and not wanted(decoded[0]):
+                    await msg.ack()
+                    HANDLED.labels(name, "skipped").inc()
+                    continue
+                good.append((msg, decoded))
             except ForSibling:
                 await msg.ack()
                 HANDLED.labels(self.consumer.durable, "duplicate").inc()
@@ -468,6 +486,10 @@ class ConsumerRunner:
             await self.dead_letter(msg, str(exc))
             return
         event = decoded[0]
+        if self.consumer.wanted is not None and not self.consumer.wanted(event):
+            await msg.ack()
+            HANDLED.labels(name, "skipped").inc()
+            return
         while True:
             try:
                 applied = await apply_once(

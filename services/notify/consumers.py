@@ -2,7 +2,7 @@
 
 from kit.events import CONTRACTS
 from kit.inbox import Consumer, Handler, in_lanes
-from services.notify.fanout import on_event
+from services.notify.fanout import on_event, wanted
 
 
 def _every(service: str) -> dict[str, Handler]:
@@ -10,7 +10,7 @@ def _every(service: str) -> dict[str, Handler]:
 
 
 CONSUMERS = in_lanes(
-    Consumer("notify-registry", "REGISTRY", _every("registry")),
-    Consumer("notify-credit", "CREDIT", _every("credit")),
-    Consumer("notify-inspection", "INSPECTION", _every("inspection")),
+    Consumer("notify-registry", "REGISTRY", _every("registry"), wanted=wanted),
+    Consumer("notify-credit", "CREDIT", _every("credit"), wanted=wanted),
+    Consumer("notify-inspection", "INSPECTION", _every("inspection"), wanted=wanted),
 )

@@ -22,6 +22,7 @@ from kit.events import (
     MembershipChanged,
 )
 from kit.ids import uuid7
+from kit.outbox import asyncpg_dsn
 from kit.vocabulary import SEVERITIES, china_time, name
 from services.notify.bulletins.models import Recipient
 from services.notify.config import settings
@@ -29,6 +30,7 @@ from services.notify.deliveries.models import Delivery
 from services.notify.inbox.service import Recipient as To
 from services.notify.inbox.service import send
 from services.notify.subscriptions import matching
+from services.notify.subscriptions.index import SubscriptionIndex
 from services.notify.subscriptions.models import Subscription
 from services.notify.templates import service as templates
 
@@ -42,6 +44,23 @@ MEMBER_EVENTS = {
     "registry.membership.suspended.v1": False,
     "registry.membership.removed.v1": False,
 }
+# The types fan-out acts on whatever the subscriptions: the recipients mirror and warnings.
+ROUTED = frozenset(
+    {
+        "registry.enterprise.registered.v1",
+        *MEMBER_EVENTS,
+        "inspection.alert.raised.v1",
+        "registry.batch.traced.v1",
+    }
+)
+SUBSCRIBED = SubscriptionIndex(asyncpg_dsn(settings.database_url))
+
+
+def wanted(event: CloudEvent) -> bool:
+    """Whether fan-out could do anything with the event, decided without the database: a
+    mirrored or warned type, or one some subscription's pattern may match. The consumers
+    ack the rest without a transaction (`kit.inbox.Consumer.wanted`)."""
+    return event.type in ROUTED or SUBSCRIBED.may_match(event.type)
 
 
 async def _mirror(session: AsyncSession, data: BaseModel, event: CloudEvent) -> None:
@@ -189,6 +208,8 @@ async def _listening(session: AsyncSession) -> list[_Listening]:
 
 async def _subscriptions(session: AsyncSession, data: BaseModel, event: CloudEvent) -> None:
     """A delivery per webhook subscription the event reaches, a message per inbox one."""
+    if SUBSCRIBED.matches(event.type) is False:  # known without reading them
+        return
     subscriptions = [
         s
         for s in await _listening(session)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -195,6 +196,53 @@ async def test_runner_dead_letters_after_max_deliver(env, stack: Stack) -> None:
     assert msgs[0].headers["X-Deliveries"] == "3"
     assert "cannot apply" in msgs[0].headers["X-Error"]
     assert json.loads(msgs[0].data)["id"] == event.id
+
+
+async def test_runner_acks_what_the_consumer_does_not_want_without_applying_it(env) -> None:  # type: ignore[no-untyped-def]
+    """`Consumer.wanted` says no: acked, no handler, no inbox row; the others applied."""
+    _, maker, conn, _ = env
+    durable = "kit-it-choosy"
+    await conn.js.add_consumer(
+        STREAM,
+        ConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            max_deliver=6,
+            filter_subject="kittest.item.changed",
+            deliver_policy="new",
+        ),
+    )
+    seen: list[int] = []
+
+    async def record(session: AsyncSession, item: Item, event: CloudEvent) -> None:
+        seen.append(item.n)
+
+    events = [_event(n) for n in range(100, 106)]
+    for event in events:
+        await conn.js.publish(
+            "kittest.item.changed",
+            event.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": event.id},
+        )
+    consumer = replace(
+        _consumer(durable, record, max_deliver=3), wanted=lambda e: int(e.data["n"]) % 2 == 0
+    )
+    task = asyncio.create_task(ConsumerRunner(consumer, conn, maker).run())
+    try:
+        for _ in range(100):
+            info = await conn.js.consumer_info(STREAM, durable)
+            if not info.num_pending and not info.num_ack_pending and len(seen) >= 3:
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        task.cancel()
+    assert sorted(seen) == [100, 102, 104]
+    assert (info.num_pending, info.num_ack_pending, info.num_redelivered) == (0, 0, 0)
+    async with maker() as s:
+        recorded = set(
+            await s.scalars(select(InboxEntry.event_id).where(InboxEntry.consumer == durable))
+        )
+    assert recorded == {uuid.UUID(e.id) for e in events if int(e.data["n"]) % 2 == 0}
 
 
 async def test_idempotency_in_flight_and_replay(env) -> None:  # type: ignore[no-untyped-def]

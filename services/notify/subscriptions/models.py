@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Text
+from sqlalchemy import DDL, String, Text, event
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,3 +37,21 @@ class Subscription(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+
+
+# The subscription index (subscriptions/index.py) hears of every commit that changes which
+# patterns are listened to (a webhook's failure count changing does not tell it).
+CHANNEL = "subscriptions"
+TRIGGER_DDL = [
+    "CREATE OR REPLACE FUNCTION subscriptions_changed() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    f"BEGIN PERFORM pg_notify('{CHANNEL}', ''); RETURN NULL; END $$",
+    "DROP TRIGGER IF EXISTS subscriptions_changed ON subscriptions",
+    "CREATE TRIGGER subscriptions_changed "
+    "AFTER INSERT OR DELETE OR UPDATE OF event_types, status ON subscriptions "
+    "FOR EACH STATEMENT EXECUTE FUNCTION subscriptions_changed()",
+    "DROP TRIGGER IF EXISTS subscriptions_truncated ON subscriptions",
+    "CREATE TRIGGER subscriptions_truncated AFTER TRUNCATE ON subscriptions "
+    "FOR EACH STATEMENT EXECUTE FUNCTION subscriptions_changed()",
+]
+for _statement in TRIGGER_DDL:
+    event.listen(Subscription.__table__, "after_create", DDL(_statement))  # type: ignore[no-untyped-call]

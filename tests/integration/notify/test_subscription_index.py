@@ -1,0 +1,60 @@
+"""The subscription index notify's consumers skip events with: kept by LISTEN on a real
+PostgreSQL, dropped and read again when a subscription's patterns or status change."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from kit.outbox import asyncpg_dsn
+from services.notify.subscriptions.index import SubscriptionIndex
+from services.notify.subscriptions.models import Subscription
+
+LEVEL = "credit.level.changed.v1"
+
+
+async def _until(index: SubscriptionIndex, event_type: str, expected: bool) -> bool | None:
+    for _ in range(200):
+        if index.matches(event_type) is expected:
+            break
+        await asyncio.sleep(0.05)
+    return index.matches(event_type)
+
+
+async def test_the_index_follows_committed_subscriptions(migrated: Callable[[str], str]) -> None:
+    url = migrated("notify")
+    engine = create_async_engine(url)
+    index = SubscriptionIndex(asyncpg_dsn(url))
+    subscription = Subscription(
+        owner_kind="office",
+        owner="index-test",
+        event_types=["credit.level.*"],
+        filters={},
+        channel="inbox",
+        created_by="index-test",
+    )
+    try:
+        assert index.matches(LEVEL) is None, "not known before it has been read"
+        assert index.may_match(LEVEL) is True, "unknown: maybe (and the listener starts)"
+        assert await _until(index, LEVEL, False) is False
+        assert index.may_match("registry.enterprise.registered.v1") is False
+        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            session.add(subscription)
+        assert await _until(index, LEVEL, True) is True, "a new subscription is heard of"
+        assert index.matches("credit.fact.recorded.v1") is False
+        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            await session.execute(
+                update(Subscription)
+                .where(Subscription.id == subscription.id)
+                .values(status="deleted")
+            )
+        assert await _until(index, LEVEL, False) is False, "a deleted one no longer counts"
+    finally:
+        if index._task is not None:
+            index._task.cancel()
+        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            await session.execute(delete(Subscription).where(Subscription.owner == "index-test"))
+        await engine.dispose()
