@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,19 +63,30 @@ def wanted(event: CloudEvent) -> bool:
     return event.type in ROUTED or SUBSCRIBED.may_match(event.type)
 
 
+# One prebuilt statement (compiled and prepared once, not built per event).
+MIRROR = text(
+    """
+    INSERT INTO recipients (uscc, name, industry, hs_codes, export_markets, zones)
+    VALUES (:uscc, :name, :industry, CAST(:hs_codes AS varchar[]),
+            CAST(:export_markets AS varchar[]), '{}')
+    ON CONFLICT (uscc) DO UPDATE SET name = excluded.name, industry = excluded.industry,
+        hs_codes = excluded.hs_codes, export_markets = excluded.export_markets
+    """
+)
+
+
 async def _mirror(session: AsyncSession, data: BaseModel, event: CloudEvent) -> None:
     """Enterprises (HS codes, markets, zones) for bulletins and filters."""
     if isinstance(e := data, EnterpriseRegistered):
-        values = {
-            "name": e.name,
-            "industry": e.industry,
-            "hs_codes": e.hs_codes,
-            "export_markets": e.export_markets,
-        }
         await session.execute(
-            insert(Recipient)
-            .values(uscc=e.uscc, zones=[], **values)
-            .on_conflict_do_update(index_elements=[Recipient.uscc], set_=values)
+            MIRROR,
+            {
+                "uscc": e.uscc,
+                "name": e.name,
+                "industry": e.industry,
+                "hs_codes": e.hs_codes,
+                "export_markets": e.export_markets,
+            },
         )
     elif event.type in MEMBER_EVENTS and isinstance(m := data, MembershipChanged):
         row = await session.get(Recipient, m.uscc, with_for_update=True)

@@ -8,8 +8,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.db import Prepared, utcnow
@@ -104,6 +103,32 @@ async def get_announced(session: AsyncSession, uscc: str) -> CreditEnterprise:
         await asyncio.sleep(0.1)
 
 
+# A run of announcements in two prebuilt statements, whatever its length (one compiled and
+# prepared statement each, not a multi-row INSERT built and compiled per run).
+ANNOUNCE = text(
+    """
+    INSERT INTO scores
+        (uscc, name, industry, registered_at, score, level, model_version, computed_at, version)
+    SELECT t.uscc, t.name, t.industry, t.at, t.score, t.level, :version, t.at, 1
+    FROM unnest(CAST(:usccs AS text[]), CAST(:names AS text[]), CAST(:industries AS text[]),
+                CAST(:ats AS timestamptz[]), CAST(:scores AS float8[]), CAST(:levels AS text[]))
+        AS t(uscc, name, industry, at, score, level)
+    ON CONFLICT DO NOTHING
+    RETURNING uscc
+    """
+)
+FIRST_LEVELS = text(
+    """
+    INSERT INTO level_changes
+        (id, uscc, from_level, to_level, score, model_version, cause, changed_at)
+    SELECT t.id, t.uscc, NULL, t.level, t.score, :version, :cause, t.at
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:usccs AS text[]), CAST(:levels AS text[]),
+                CAST(:scores AS float8[]), CAST(:ats AS timestamptz[]))
+        AS t(id, uscc, level, score, at)
+    """
+)
+
+
 async def announce(
     session: AsyncSession, registered: Sequence[tuple[EnterpriseRegistered, datetime]]
 ) -> None:
@@ -114,47 +139,36 @@ async def announce(
     version, model = await policy.current(session)
     first = {e.uscc: (e, at) for e, at in reversed(registered)}  # the first one counts
     evaluations = {uscc: evaluate(model, [], at) for uscc, (_, at) in first.items()}
+    usccs = list(first)
     created = set(
         await session.scalars(
-            insert(CreditEnterprise)
-            .values(
-                [
-                    {
-                        "uscc": uscc,
-                        "name": e.name,
-                        "industry": e.industry,
-                        "registered_at": at,
-                        "score": evaluations[uscc].score,
-                        "level": evaluations[uscc].level.value,
-                        "model_version": version,
-                        "computed_at": at,
-                    }
-                    for uscc, (e, at) in first.items()
-                ]
-            )
-            .on_conflict_do_nothing()
-            .returning(CreditEnterprise.uscc)
+            ANNOUNCE,
+            {
+                "usccs": usccs,
+                "names": [first[u][0].name for u in usccs],
+                "industries": [first[u][0].industry for u in usccs],
+                "ats": [first[u][1] for u in usccs],
+                "scores": [evaluations[u].score for u in usccs],
+                "levels": [evaluations[u].level.value for u in usccs],
+                "version": version,
+            },
         )
     )
     if not created:
         return
     cause = "registered: base score"
+    new = [u for u in usccs if u in created]
     await session.execute(
-        insert(LevelChange),
-        [
-            {
-                "id": uuid7(),
-                "uscc": uscc,
-                "from_level": None,
-                "to_level": evaluations[uscc].level.value,
-                "score": evaluations[uscc].score,
-                "model_version": version,
-                "cause": cause,
-                "changed_at": evaluations[uscc].at,
-            }
-            for uscc in first
-            if uscc in created
-        ],
+        FIRST_LEVELS,
+        {
+            "ids": [uuid7() for _ in new],
+            "usccs": new,
+            "levels": [evaluations[u].level.value for u in new],
+            "scores": [evaluations[u].score for u in new],
+            "ats": [evaluations[u].at for u in new],
+            "version": version,
+            "cause": cause,
+        },
     )
     await emit(
         session,
@@ -173,8 +187,7 @@ async def announce(
                     sequence=1,
                 ),
             )
-            for uscc in first
-            if uscc in created
+            for uscc in new
         ),
     )
 

@@ -6,7 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, any_, bindparam, select, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,17 +73,29 @@ async def search(
     return await keyset_page(session, query, keys=[DirectoryEntry.uscc], page=page)
 
 
+# A run of registrations in one prebuilt statement, whatever its length (compiled and
+# prepared once, not a multi-row INSERT built per run); a later announcement renames.
+ANNOUNCE = text(
+    """
+    INSERT INTO directory (uscc, name, industry, zones, level, updated_at)
+    SELECT t.uscc, t.name, t.industry, '{}', 'B', now()
+    FROM unnest(CAST(:usccs AS text[]), CAST(:names AS text[]), CAST(:industries AS text[]))
+        AS t(uscc, name, industry)
+    ON CONFLICT (uscc) DO UPDATE SET name = excluded.name, industry = excluded.industry
+    """
+)
+
+
 async def announce(session: AsyncSession, registered: Sequence[EnterpriseRegistered]) -> None:
     """Registry registered enterprises (a later announcement renames): one upsert per run."""
     for run in once_each(registered, key=lambda e: e.uscc):
-        upsert = insert(DirectoryEntry).values(
-            [{"uscc": e.uscc, "name": e.name, "industry": e.industry, "zones": []} for e in run]
-        )
         await session.execute(
-            upsert.on_conflict_do_update(
-                index_elements=["uscc"],
-                set_={"name": upsert.excluded.name, "industry": upsert.excluded.industry},
-            )
+            ANNOUNCE,
+            {
+                "usccs": [e.uscc for e in run],
+                "names": [e.name for e in run],
+                "industries": [e.industry for e in run],
+            },
         )
 
 
