@@ -51,8 +51,11 @@ class RowRejected(Exception):
         self.en = en
 
 
-# What a row's handler answers: created, or unchanged (its key is already recorded).
-Handler = Callable[[AsyncSession, dict[str, str], Principal], Awaitable[str]]
+# What a row's handler answers: created, or unchanged (its key is already recorded); or
+# (updated, the fields it changed) for a feed whose rows update what they name.
+Handler = Callable[
+    [AsyncSession, dict[str, str], Principal], Awaitable[str | tuple[str, list[str]]]
+]
 
 
 def feed_labels(table: Iterable[str], own: dict[str, str]) -> dict[str, str]:
@@ -128,7 +131,7 @@ class FeedJobOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    kind: str = Field(description="safety_gate or eping")
+    kind: str = Field(description="safety_gate, eping or inspectors")
     dry_run: bool = Field(description="True: nothing was written; the counts say what would be")
     filename: str | None
     status: str = Field(description="done (a feed file is imported within its request)")
@@ -150,12 +153,12 @@ class FeedOutcomeOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     row: int = Field(description="The row number as the spreadsheet shows it (headings: 1)")
-    outcome: str = Field(description="created or rejected")
-    key: str | None = Field(description="The alert number or document symbol")
+    outcome: str = Field(description="created, updated or rejected")
+    key: str | None = Field(description="The alert number, document symbol or badge number")
     field: str | None = Field(description="The field a rejection is about")
     reason_zh: str | None
     reason_en: str | None
-    changed: list[str]
+    changed: list[str] = Field(description="Fields an update changes")
 
 
 @dataclass
@@ -254,11 +257,12 @@ async def run(
             if key is not None:
                 seen[key] = number
             async with session.begin_nested():
-                outcome = await feed.handle(session, values, principal)
+                done = await feed.handle(session, values, principal)
         except (RowRejected, ValidationError, ProblemError) as exc:
             results.append(_rejected(number, key, cells, exc))
             continue
-        results.append(Outcome(number, outcome, key))
+        outcome, changed = (done, []) if isinstance(done, str) else done
+        results.append(Outcome(number, outcome, key, changed=changed))
     if dry is not None:
         await dry.rollback()
     return results
@@ -318,6 +322,24 @@ async def get_job(
     return job
 
 
+async def search_jobs(
+    session: AsyncSession,
+    job_model: type[Any],
+    principal: Principal,
+    page: PageParams,
+    *,
+    dry_run: bool | None = None,
+) -> tuple[list[Any], str | None]:
+    """Jobs newest first (ids are time-ordered), seen as `get_job` sees one."""
+    ensure_office(principal)
+    query = select(job_model)
+    if not principal.is_admin:
+        query = query.where(job_model.agency == principal.agency)
+    if dry_run is not None:
+        query = query.where(job_model.dry_run == dry_run)
+    return await keyset_page(session, query, keys=[job_model.id], page=page, descending=True)
+
+
 def router(
     feed: Feed,
     *,
@@ -328,6 +350,7 @@ def router(
     outcome_model: type[Any],
     reader: Callable[..., Awaitable[Principal]],
     writer: Callable[..., Awaitable[Principal]],
+    description: str | None = None,
 ) -> APIRouter:
     """The job endpoints of a feed: POST (the file), GET one, its outcomes, its rejected
     rows as a spreadsheet (the same as registry's `/v1/imports`)."""
@@ -340,6 +363,7 @@ def router(
         "",
         status_code=201,
         summary=f"Import {title}",
+        description=description,
         response_model=FeedJobOut,
         responses={
             403: {"description": "An enterprise or inspector token"},
@@ -376,6 +400,23 @@ def router(
         )
         response.headers["Location"] = f"{prefix}/{job.id}"
         return FeedJobOut.model_validate(job)
+
+    @api.get(
+        "",
+        summary="Import jobs",
+        response_model=Page[FeedJobOut],
+        responses={403: {"description": "An enterprise or inspector token"}},
+    )
+    async def jobs(
+        session: SessionDep,
+        page: Annotated[PageParams, Depends(page_params)],
+        principal: Principal = read,
+        dry_run: Annotated[bool | None, Query(description="Only dry runs, or only real")] = None,
+    ) -> Page[FeedJobOut]:
+        """This feed's import jobs, newest first, paginated: an agency sees its own
+        agency's, the office and admins every one (as for one job)."""
+        rows, cursor = await search_jobs(session, job_model, principal, page, dry_run=dry_run)
+        return Page(items=[FeedJobOut.model_validate(r) for r in rows], next_cursor=cursor)
 
     @api.get("/{job_id}", summary="An import job", response_model=FeedJobOut, responses=not_found)
     async def get(

@@ -12,7 +12,7 @@ from kit.observability import UploadRoute
 from kit.pagination import Page, PageParams, page_params
 from services.registry.imports import service
 from services.registry.imports.rows import Kind
-from services.registry.imports.schemas import ImportJobOut, ImportOutcomeOut
+from services.registry.imports.schemas import ImportJobOut, ImportOutcomeOut, ImportStatus
 
 # Spreadsheets come as multipart forms, up to 20 MiB: the larger body limit applies here.
 UPLOAD = UploadRoute("/v1/imports")
@@ -60,6 +60,29 @@ async def submit(
     )
     response.headers["Location"] = f"/v1/imports/{job.id}"
     return ImportJobOut.model_validate(job)
+
+
+@router.get(
+    "",
+    summary="Import jobs",
+    response_model=Page[ImportJobOut],
+    responses={403: {"description": "An enterprise or inspector token"}},
+)
+async def list_jobs(
+    session: SessionDep,
+    principal: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+    kind: Annotated[Kind | None, Query(description="Only jobs of this kind")] = None,
+    status: Annotated[ImportStatus | None, Query(description="Only jobs in this status")] = None,
+) -> Page[ImportJobOut]:
+    """Import jobs, newest first, paginated: an agency sees its own agency's jobs, the
+    office and admins every one (as for one job); 403 for an enterprise or inspector token.
+    Filter by kind and status, e.g. the running jobs to follow."""
+    ensure_office(principal)
+    rows, next_cursor = await service.search(
+        session, principal=principal, page=page, kind=kind, status=status
+    )
+    return Page(items=[ImportJobOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/{job_id}", summary="An import job", response_model=ImportJobOut, responses=NOT_FOUND)

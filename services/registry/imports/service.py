@@ -133,6 +133,26 @@ async def get(session: AsyncSession, job_id: uuid.UUID, *, principal: Principal)
     return job
 
 
+async def search(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    page: PageParams,
+    kind: Kind | None,
+    status: str | None,
+) -> tuple[list[ImportJob], str | None]:
+    """Jobs newest first (ids are time-ordered), seen as `get` sees one: an agency its own
+    agency's, the office and admins every one."""
+    query = select(ImportJob)
+    if not principal.is_admin:
+        query = query.where(ImportJob.agency == principal.agency)
+    if kind is not None:
+        query = query.where(ImportJob.kind == kind.value)
+    if status is not None:
+        query = query.where(ImportJob.status == status)
+    return await keyset_page(session, query, keys=[ImportJob.id], page=page, descending=True)
+
+
 async def outcomes(
     session: AsyncSession, job: ImportJob, *, page: PageParams, outcome: str | None
 ) -> tuple[list[ImportOutcome], str | None]:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from kit import spreadsheets
 from kit.auth import Principal
 from kit.db import utcnow
+from kit.pagination import PageParams, decode_cursor
 from kit.problems import ProblemError
 from services.registry.enterprises.models import Enterprise, Survey
 from services.registry.imports import service
@@ -339,3 +340,47 @@ async def test_a_batch_mixing_new_known_and_repeated_enterprises(
         "registry.survey.recorded.v1",
     ]
     assert [t for t, s in events if s == known] == ["registry.survey.recorded.v1"]
+
+
+async def test_jobs_listed_newest_first_filtered_each_agency_its_own(
+    session: AsyncSession, office: Principal
+) -> None:
+    customs = Principal(subject="c", scopes=frozenset({"registry:write"}), agency="customs")
+    first, _ = await run_import(session, customs, xlsx(roster(new_uscc())))
+    second, _ = await run_import(session, office, xlsx(roster(new_uscc())), dry_run=True)
+    queued = await service.submit(
+        session,
+        content=gb18030_csv([["统一社会信用代码", "年度"], [new_uscc(), 2024]]),
+        filename=None,
+        kind=Kind.surveys,
+        dry_run=False,
+        principal=office,
+    )
+    page = PageParams(cursor=None, limit=2)
+
+    async def ids(principal: Principal, **filters: object) -> list[object]:
+        found, _ = await service.search(
+            session,
+            principal=principal,
+            page=page,
+            kind=filters.get("kind"),  # type: ignore[arg-type]
+            status=filters.get("status"),  # type: ignore[arg-type]
+        )
+        return [j.id for j in found]
+
+    listed, cursor = await service.search(
+        session, principal=office, page=page, kind=None, status=None
+    )
+    assert [j.id for j in listed] == [queued.id, second.id] and cursor is not None
+    rest, end = await service.search(
+        session,
+        principal=office,
+        page=PageParams(cursor=decode_cursor(cursor), limit=2),
+        kind=None,
+        status=None,
+    )
+    assert [j.id for j in rest] == [first.id] and end is None
+    assert await ids(office, kind=Kind.surveys) == [queued.id]
+    assert await ids(office, status="queued") == [queued.id]
+    assert await ids(office, kind=Kind.enterprises, status="done") == [second.id, first.id]
+    assert await ids(customs) == [first.id]  # an agency sees its own agency's jobs only
