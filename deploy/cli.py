@@ -499,12 +499,14 @@ class ImportKind(StrEnum):
     memberships = "memberships"
     safety_gate = "safety-gate"  # an EU Safety Gate alerts export → risk signals
     eping = "eping"  # a WTO ePing notifications export → TBT bulletins
+    inspectors = "inspectors"  # an agency's roster of officers → the inspector pool
 
 
 # Where each kind is imported: registry's jobs, or the feeds' in the owning service.
 IMPORT_PATHS = {
     ImportKind.safety_gate: "/v1/risk/signals/imports",
     ImportKind.eping: "/v1/bulletins/imports",
+    ImportKind.inspectors: "/v1/inspectors/imports",
 }
 
 
@@ -519,7 +521,7 @@ def import_file(
     ctx: typer.Context,
     kind: Annotated[
         ImportKind,
-        typer.Argument(help="enterprises, surveys, memberships, safety-gate or eping"),
+        typer.Argument(help="enterprises, surveys, memberships, inspectors, safety-gate or eping"),
     ],
     file: Annotated[
         Path,

@@ -74,6 +74,7 @@ UPLOAD_ROUTES = (
     UploadRoute("/v1/imports"),  # spreadsheets, as multipart forms
     UploadRoute("/v1/risk/signals/imports"),  # Safety Gate exports, as multipart forms
     UploadRoute("/v1/bulletins/imports"),  # ePing exports, as multipart forms
+    UploadRoute("/v1/inspectors/imports"),  # inspector rosters, as multipart forms
     UploadRoute("/v1/evidence", media=None),  # evidence files: the body, or a form's part
 )
 HOP_BY_HOP = {

@@ -130,6 +130,8 @@ FIELD_LABELS: dict[str, str] = {
     "phase": "阶段",
     "role": "角色",
     "unit": "单位",
+    "badge_number": "执法证号",
+    "specialties": "专业领域",
     "location": "地点",
     "topic": "主题",
     "hours": "学时",

@@ -14,6 +14,8 @@ from services.inspection.evidence.router import UPLOAD as EVIDENCE_UPLOAD
 from services.inspection.evidence.router import router as evidence_router
 from services.inspection.feeds.router import UPLOAD as FEEDS_UPLOAD
 from services.inspection.feeds.router import router as feeds_router
+from services.inspection.inspector_imports.router import UPLOAD as INSPECTORS_UPLOAD
+from services.inspection.inspector_imports.router import router as inspector_imports_router
 from services.inspection.inspectors.router import router as inspectors_router
 from services.inspection.labs.router import labs_router, requests_router
 from services.inspection.public.router import router as public_router
@@ -32,6 +34,7 @@ app = create_service_app(
     ),
     routers=[
         directory_router,
+        inspector_imports_router,  # before inspectors' /{inspector_id}
         inspectors_router,
         checklists_router,
         campaigns_router,
@@ -48,6 +51,6 @@ app = create_service_app(
         public_analysis_router,
     ],
     consumers=CONSUMERS,
-    upload_routes=[EVIDENCE_UPLOAD, FEEDS_UPLOAD],
+    upload_routes=[EVIDENCE_UPLOAD, FEEDS_UPLOAD, INSPECTORS_UPLOAD],
     periodic=[Periodic("capa-overdue", announce_overdue, settings.capa_check_s)],
 )

@@ -20,6 +20,7 @@ from services.inspection.directory.models import (
 )
 from services.inspection.evidence.models import EvidenceChunk, EvidenceFile, EvidenceUpload
 from services.inspection.feeds.models import FeedImport, FeedImportOutcome
+from services.inspection.inspector_imports.models import InspectorImport, InspectorImportOutcome
 from services.inspection.inspectors.models import Conflict, Inspector
 from services.inspection.labs.models import Lab, TestRequest
 from services.inspection.risk.models import Alert, BatchMirror, Signal
@@ -46,6 +47,8 @@ __all__ = [
     "IdempotencyRecord",
     "InboxEntry",
     "Inspector",
+    "InspectorImport",
+    "InspectorImportOutcome",
     "Lab",
     "LevelHistory",
     "MeasuresMirror",

@@ -243,3 +243,65 @@ def test_zone_import_cli_shows_a_summary_and_saves_the_rejected_rows(
     assert "1 rows, 0 created, 0 updated, 1 unchanged, 0 rejected" in again.stdout
     missing = zone_cli("import", "enterprises", str(tmp_path / "none.xlsx"), env=env)
     assert missing.returncode == 1
+
+
+def test_an_inspector_roster_through_the_cli_and_the_job_lists(
+    admin: httpx.Client, gateway_url: str, office: httpx.Client, tmp_path: Path
+) -> None:
+    badge = f"E2E-{new_uscc()[-8:]}"
+    headings = ["执法证号", "姓名", "部门", "单位", "专业领域", "是否有效"]
+    roster_file = tmp_path / "检查员名录.csv"
+    roster_file.write_bytes(
+        gb18030_csv(
+            [
+                headings,
+                [badge, "王芳", "县市场监管局", "宁海所", "文具、灯具", "是"],
+                ["bad badge", "李四", "market_supervision", "", "", ""],
+                [f"{badge}-2", "赵五", "market_supervision", "", "纺织", ""],
+                [f"{badge}-3", "钱六", "ciq", "", "", ""],  # another agency's officer
+            ]
+        )
+    )
+    env = {"ZONE_URL": gateway_url}
+    run = zone_cli("import", "inspectors", str(roster_file), "--json", env=env)
+    assert run.returncode == 4, run.stderr  # rows were rejected
+    job = json.loads(run.stdout)
+    assert job["kind"] == "inspectors" and job["status"] == "done"
+    assert job["counts"] == {"rows": 4, "created": 2, "updated": 0, "unchanged": 0, "rejected": 2}
+    assert "row 3: badge_number:" in run.stderr and "row 4: specialties:" in run.stderr
+
+    agency = client_for(
+        admin, gateway_url, ["inspection:read", "inspection:write"], agency="market_supervision"
+    )
+    pool = agency.get("/v1/inspectors", params={"agency": "market_supervision", "limit": 500})
+    mine = [i for i in pool.raise_for_status().json()["items"] if i["badge_number"] == badge]
+    assert [(i["name"], i["unit"], i["specialties"]) for i in mine] == [
+        ("王芳", "宁海所", ["stationery", "lighting"])
+    ]
+    # the agency's own roster again, one unit changed: one update, nothing else
+    own = tmp_path / "own.xlsx"
+    own.write_bytes(xlsx([headings, [badge, "王芳", "", "县城所", "", ""]]))
+    files = {"file": ("own.xlsx", own.read_bytes(), XLSX)}
+    changed = agency.post("/v1/inspectors/imports", files=files).raise_for_status().json()
+    assert changed["counts"]["updated"] == 1 and changed["agency"] == "market_supervision"
+    outcomes = agency.get(f"/v1/inspectors/imports/{changed['id']}/outcomes").json()["items"]
+    assert [(o["row"], o["outcome"], o["changed"]) for o in outcomes] == [(2, "updated", ["unit"])]
+    again = agency.post("/v1/inspectors/imports", files=files).raise_for_status().json()
+    assert again["counts"]["unchanged"] == 1 and again["counts"]["updated"] == 0
+
+    # the job lists: newest first, an agency its own jobs only
+    listed = agency.get("/v1/inspectors/imports", params={"limit": 2}).raise_for_status().json()
+    assert [j["id"] for j in listed["items"]] == [again["id"], changed["id"]]
+    assert job["id"] not in [j["id"] for j in listed["items"]]  # the CLI's, not this agency's
+    assert admin.get("/v1/inspectors/imports").json()["items"][0]["id"] == again["id"]
+    jobs = office.get("/v1/imports", params={"kind": "enterprises", "status": "done"})
+    items = jobs.raise_for_status().json()["items"]
+    assert items and all(j["kind"] == "enterprises" and j["status"] == "done" for j in items)
+    assert [j["created_at"] for j in items] == sorted(
+        (j["created_at"] for j in items), reverse=True
+    )
+    other = client_for(admin, gateway_url, ["registry:read"], agency="ciq")
+    assert other.get("/v1/imports").raise_for_status().json()["items"] == []
+    enterprise = client_for(admin, gateway_url, ["registry:read"], uscc=new_uscc())
+    assert_problem(enterprise.get("/v1/imports"), 403, "forbidden")
+    assert_problem(office.get("/v1/imports", params={"status": "lost"}), 422, "validation")
