@@ -14,13 +14,18 @@ import asyncio
 import io
 import os
 import random
+import shutil
+import signal
+import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 from openpyxl import Workbook
 
 from bench.credit import log, memory_mb, service_pids
+from bench.exchange import stack_cpu
 from deploy.launcher import Stack
 from kit.uscc import generate
 from tests.helpers import token
@@ -49,10 +54,17 @@ class ImportFigures:
     rejected: int
     rss_before_mb: float
     rss_peak_mb: float
+    # CPU seconds from the 202 to `done`, by stack process (registry, credit, postgres …):
+    # what the job and the consumers of its events used meanwhile; load moves it least
+    cpu_s: dict[str, float] | None = None
 
     @property
     def rows_per_s(self) -> float:
         return self.rows / self.seconds
+
+    def cpu_ms_per_row(self, process: str = "total") -> float:
+        """CPU milliseconds per row, of one stack process or of the whole stack."""
+        return 1000 * (self.cpu_s or {}).get(process, 0.0) / max(self.rows, 1)
 
 
 def roster(rng: random.Random) -> bytes:
@@ -83,6 +95,25 @@ def roster(rng: random.Random) -> bytes:
     return out.getvalue()
 
 
+def profilers(pids: list[int]) -> list[subprocess.Popen[bytes]]:
+    """`BENCH_PYSPY=<folder>`: py-spy samples each registry process while the job runs,
+    as collapsed stacks (`registry-<pid>.txt`, for flame graphs or a grep)."""
+    folder = os.environ.get("BENCH_PYSPY")
+    spy = shutil.which("py-spy") or str(Path(".venv/bin/py-spy"))
+    if not folder:
+        return []
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    options = ["record", "--format", "raw", "--rate", "50", "--nonblocking"]
+    return [
+        subprocess.Popen(
+            [spy, *options, "--pid", str(pid), "-o", f"{folder}/registry-{pid}.txt"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in pids
+    ]
+
+
 async def scenarios(stack: Stack) -> ImportFigures:
     """Upload the roster, follow the job to its end, sampling the registry's memory."""
     log(f"building a {ROWS:,}-row .xlsx roster")
@@ -97,6 +128,8 @@ async def scenarios(stack: Stack) -> ImportFigures:
     gateway = stack.url("gateway")
     headers = {"Authorization": f"Bearer {token(gateway)}"}
     timeout = aiohttp.ClientTimeout(total=120)
+    spies = profilers(pids)
+    cpu_before = stack_cpu(stack)
     async with aiohttp.ClientSession(gateway, timeout=timeout) as session:
         started = time.monotonic()
         async with session.post("/v1/imports", data=form, headers=headers) as r:
@@ -112,6 +145,12 @@ async def scenarios(stack: Stack) -> ImportFigures:
                 assert r.status == 200, await r.text()
                 job = await r.json()
         seconds = time.monotonic() - started
+    cpu_after = stack_cpu(stack)
+    cpu = {name: round(cpu_after[name] - cpu_before.get(name, 0.0), 2) for name in cpu_after}
+    cpu["total"] = round(sum(cpu.values()), 2)
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
     assert job["status"] == "done", job
     return ImportFigures(
         job["counts"]["rows"],
@@ -121,6 +160,7 @@ async def scenarios(stack: Stack) -> ImportFigures:
         job["counts"]["rejected"],
         before,
         peak,
+        cpu,
     )
 
 
@@ -136,4 +176,11 @@ def report(figures: ImportFigures) -> list[str]:
         f"| {figures.rows:,} | {figures.created:,} | {figures.rejected} | {figures.seconds:.1f} | "
         f"{figures.rows_per_s:,.0f} | {figures.rss_before_mb:.0f} | {figures.rss_peak_mb:.0f} | "
         f"{figures.rss_peak_mb - figures.rss_before_mb:.0f} |",
+        "",
+        "CPU ms per row from the 202 to done: "
+        + ", ".join(
+            f"{name} {figures.cpu_ms_per_row(name):.2f}"
+            for name, used in sorted((figures.cpu_s or {}).items())
+            if used
+        ),
     ]
