@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
 from pydantic import TypeAdapter
-from sqlalchemy import String, any_, bindparam, func, select
+from sqlalchemy import String, Table, any_, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -122,7 +123,7 @@ async def get(session: AsyncSession, uscc: str, *, for_update: bool = False) -> 
     return await get_or_404(session, Enterprise, key, "enterprise", for_update=for_update)
 
 
-def _new_enterprise(enterprise_in: EnterpriseIn, owner_agency: str | None) -> Enterprise:
+def _new_row(enterprise_in: EnterpriseIn, owner_agency: str | None) -> dict[str, Any]:
     data = enterprise_in.model_dump(mode="json")
     listed = {p["hs_code"] for p in data["products"]}
     data["products"] += [  # bare HS codes become product lines named by their code
@@ -130,20 +131,34 @@ def _new_enterprise(enterprise_in: EnterpriseIn, owner_agency: str | None) -> En
         for code in dict.fromkeys(data.pop("hs_codes"))
         if code not in listed
     ]
-    return Enterprise(**data, hs_codes=_hs_codes(data["products"]), owner_agency=owner_agency)
+    return {**data, "hs_codes": _hs_codes(data["products"]), "owner_agency": owner_agency}
 
 
-def _registered(enterprise: Enterprise) -> CloudEvent:
+def _new_enterprise(enterprise_in: EnterpriseIn, owner_agency: str | None) -> Enterprise:
+    return Enterprise(**_new_row(enterprise_in, owner_agency))
+
+
+REGISTERED_FIELDS = ("uscc", "name", "industry", "hs_codes", "export_markets")
+RECORDED_FIELDS = ("uscc", "year", "annual_export_usd", "quality")
+
+
+def _fields(row: object, names: Sequence[str]) -> dict[str, Any]:
+    """An ORM row's fields as an event reads them from a dict (an import's inserted rows)."""
+    return {n: getattr(row, n) for n in names}
+
+
+def _registered(enterprise: Enterprise | dict[str, Any]) -> CloudEvent:
+    row = enterprise if isinstance(enterprise, dict) else _fields(enterprise, REGISTERED_FIELDS)
     return make_event(
         source=SOURCE,
         type="registry.enterprise.registered.v1",
-        subject=enterprise.uscc,
+        subject=row["uscc"],
         data=EnterpriseRegistered(
-            uscc=enterprise.uscc,
-            name=enterprise.name,
-            industry=enterprise.industry,
-            hs_codes=enterprise.hs_codes,
-            export_markets=enterprise.export_markets,
+            uscc=row["uscc"],
+            name=row["name"],
+            industry=row["industry"],
+            hs_codes=row["hs_codes"],
+            export_markets=row["export_markets"],
         ),
     )
 
@@ -201,6 +216,34 @@ async def register_many(
         ) from exc
     await emit(session, *(_registered(e) for e in enterprises))
     return enterprises
+
+
+async def insert_registrations(
+    session: AsyncSession, enterprises_in: Sequence[EnterpriseIn], *, owner_agency: str | None
+) -> None:
+    """`register_many` for an import's batch, without ORM objects: the same rows and the
+    same events, as one multi-row INSERT of the rows and one of their events. Returns
+    nothing: a caller that needs one of them reads it."""
+    for enterprise_in in enterprises_in:
+        error = organisation_check_error(enterprise_in.uscc)
+        if error is not None:
+            raise invalid(
+                "uscc",
+                f"invalid unified social credit code (USCC) {enterprise_in.uscc}: {error}",
+                f"统一社会信用代码 {enterprise_in.uscc} 无效：{error.zh}",
+            )
+    rows = [_new_row(e, owner_agency) for e in enterprises_in]
+    if not rows:
+        return
+    try:
+        await session.execute(insert(cast(Table, Enterprise.__table__)), rows)
+    except IntegrityError as exc:
+        usccs = [r["uscc"] for r in rows]
+        raise Conflict(
+            f"one of {', '.join(usccs[:5])}{' …' if len(usccs) > 5 else ''} is already registered",
+            detail_zh=f"{'、'.join(usccs[:5])}{'等' if len(usccs) > 5 else ''}中有企业已登记",
+        ) from exc
+    await emit(session, *(_registered(r) for r in rows))
 
 
 async def update(
@@ -316,19 +359,41 @@ def _count(quality: dict[str, object], key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def _recorded(survey: Survey) -> CloudEvent:
+def _recorded(survey: Survey | dict[str, Any]) -> CloudEvent:
+    row = survey if isinstance(survey, dict) else _fields(survey, RECORDED_FIELDS)
+    quality = row.get("quality") or {}
     return make_event(
         source=SOURCE,
         type="registry.survey.recorded.v1",
-        subject=survey.uscc,
+        subject=row["uscc"],
         data=SurveyRecorded(
-            uscc=survey.uscc,
-            year=survey.year,
-            annual_export_usd=survey.annual_export_usd,
-            foreign_notifications=_count(survey.quality, "foreign_notifications"),
-            returns=_count(survey.quality, "returns"),
+            uscc=row["uscc"],
+            year=row["year"],
+            annual_export_usd=row.get("annual_export_usd"),
+            foreign_notifications=_count(quality, "foreign_notifications"),
+            returns=_count(quality, "returns"),
         ),
     )
+
+
+async def insert_surveys(
+    session: AsyncSession, surveys_in: Sequence[tuple[str, SurveyIn]], *, principal: Principal
+) -> None:
+    """Record the first survey of each year for enterprises just registered (an import's
+    batch, `(uscc, survey)` with no survey of that year yet), without ORM objects: one
+    multi-row INSERT for the rows and one for their `registry.survey.recorded` events; 409
+    if one exists."""
+    rows = [
+        {"uscc": uscc, "recorded_by": principal.subject, **s.model_dump(mode="json")}
+        for uscc, s in surveys_in
+    ]
+    if not rows:
+        return
+    try:
+        await session.execute(insert(cast(Table, Survey.__table__)), rows)
+    except IntegrityError as exc:
+        raise Conflict("a survey of that year exists; PUT replaces it") from exc
+    await emit(session, *(_recorded(r) for r in rows))
 
 
 async def _survey_recorded(session: AsyncSession, survey: Survey) -> None:

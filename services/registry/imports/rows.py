@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -102,9 +103,15 @@ class EnterpriseRow:
 
     uscc: str
     register: EnterpriseIn
-    given: EnterprisePatch
+    data: dict[str, Any]
     hs_codes: list[str] | None
     survey: SurveyIn | None
+
+    @cached_property
+    def given(self) -> EnterprisePatch:
+        """The fields the file gives, as an update: validated only when the enterprise is
+        registered already (a new one needs the registration alone), or `RowError`."""
+        return _validated(EnterprisePatch, self.data)
 
 
 @dataclass
@@ -216,11 +223,10 @@ def parse_enterprise(values: dict[str, str]) -> EnterpriseRow:
     if markets is not None:
         data["export_markets"] = markets
     register = _validated(EnterpriseIn, {**data, "uscc": uscc, "hs_codes": hs_codes or []})
-    given = _validated(EnterprisePatch, data)
     survey = None
     if values.get("year"):
         survey = _validated(SurveyIn, _survey_data(values))
-    return EnterpriseRow(uscc, register, given, hs_codes and register.hs_codes, survey)
+    return EnterpriseRow(uscc, register, data, hs_codes and register.hs_codes, survey)
 
 
 def parse_survey(values: dict[str, str]) -> SurveyRow:

@@ -410,12 +410,14 @@ async def _enterprise_batch(
     seen: dict[str, int],
     held: Batch,
 ) -> list[Outcome]:
-    """An enterprises batch: the rows registering new enterprises in one statement for the
-    enterprises, one for their surveys and one for each kind of event (the same rows and
-    events as one by one), then the other rows one by one, each in its savepoint. Should the
+    """An enterprises batch: the rows registering new enterprises in one multi-row INSERT for
+    the enterprises, one for their surveys and one for each kind of event (the same rows and
+    events as one by one; no ORM objects), then the other rows one by one, each in its
+    savepoint. Should the
     bulk step fail (an enterprise registered meanwhile), its rows go one by one too."""
     results: dict[int, Outcome] = {}
     fresh: list[tuple[int, dict[str, str], list[str], EnterpriseRow]] = []
+    fresh_usccs: set[str] = set()
     later: list[tuple[int, dict[str, str], list[str]]] = []
     for number, values, cells in batch:
         key = key_of(Kind.enterprises, values)
@@ -429,32 +431,31 @@ async def _enterprise_batch(
             results[number] = Outcome(number, "rejected", key, exc.field, exc.zh, exc.en, [], cells)
             continue
         new = row.uscc in held.enterprises and held.enterprises[row.uscc] is None
-        if new and all(f[3].uscc != row.uscc for f in fresh):
+        if new and row.uscc not in fresh_usccs:
             fresh.append((number, values, cells, row))
+            fresh_usccs.add(row.uscc)
         else:
             later.append((number, values, cells))
     if fresh:
         try:
             async with session.begin_nested():
-                made = await enterprises.register_many(
+                await enterprises.insert_registrations(
                     session,
                     [f[3].register for f in fresh],
                     owner_agency=owning_agency(held.principal),
                 )
-                surveys = await enterprises.add_surveys(
+                await enterprises.insert_surveys(
                     session,
                     [(f[3].uscc, f[3].survey) for f in fresh if f[3].survey is not None],
                     principal=held.principal,
                 )
         except ProblemError:
-            for f in fresh:
-                held.forget(f[1])
             later += [(n, v, c) for n, v, c, _ in fresh]
         else:
-            held.enterprises.update({e.uscc: e for e in made})
-            held.surveys.update({(s.uscc, s.year): s for s in surveys})
             for number, values, _, _ in fresh:
                 results[number] = Outcome(number, "created", key_of(Kind.enterprises, values))
+    for f in fresh:  # registered now, or not after all: a later row of theirs reads them
+        held.forget(f[1])
     for number, values, cells in sorted(later, key=lambda r: r[0]):
         results[number] = await _row(session, Kind.enterprises, number, values, cells, seen, held)
     return [results[n] for n in sorted(results)]
