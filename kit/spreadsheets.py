@@ -2,8 +2,9 @@
 field names through one documented table (docs/api.md, "Imports"), rejected rows written
 back as `.xlsx` with a reason column.
 
-Reading streams: an `.xlsx` through openpyxl's read-only mode, a `.csv` through a text
-wrapper; neither holds more than one row at a time. A heading the table does not name is
+Reading streams: an `.xlsx`'s first worksheet parsed straight from the zip (its shared
+strings as far as the rows need them), a `.csv` through a text wrapper; neither holds more
+than one row at a time. A heading the table does not name is
 reported and its column ignored, never guessed.
 """
 
@@ -12,21 +13,31 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import pyexpat
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
+from xml.etree import ElementTree
 
-from openpyxl import Workbook, load_workbook
+from defusedxml import ElementTree as SafeTree
+from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
 
 from kit.problem_text import FIELD_LABELS
 
 XLSX_MAGIC = b"PK\x03\x04"
 CHUNK = 1 << 20
+# The bulk of a workbook (its sheet and shared strings) goes through the C parser when Expat
+# refuses entity-expansion bombs itself (2.4.1+; ElementTree never fetches external entities:
+# the Python docs' "XML vulnerabilities" table), at about twice defusedxml's speed; the small
+# parts, and everything with an older Expat, through defusedxml.
+_BULK_ITERPARSE = ElementTree.iterparse if pyexpat.version_info >= (2, 4, 1) else SafeTree.iterparse
 
 # field name -> the headings a file may also use for it. The canonical heading of each field
 # is its label in the one table of field labels (kit.problem_text.FIELD_LABELS), listed first;
@@ -98,10 +109,15 @@ def sniff(data: bytes) -> Literal["xlsx", "csv"]:
     without BOM) or GB 18030; `NotASpreadsheet` otherwise."""
     if data.startswith(XLSX_MAGIC):
         return "xlsx"
+    _text_encoding(data)
+    return "csv"
+
+
+def _text_encoding(data: bytes) -> str:
+    """The encoding of CSV text (`encoding_of`), after refusing binary data."""
     if b"\x00" in data[:CHUNK]:
         raise NotASpreadsheet("binary data: neither an .xlsx workbook nor CSV text")
-    encoding_of(data)
-    return "csv"
+    return encoding_of(data)
 
 
 def _decodes(data: bytes, encoding: str) -> bool:
@@ -208,33 +224,190 @@ class Sheet:
             yield number, values, cells
 
 
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _column(ref: str) -> int:
+    """0-based column of a cell reference such as `AB12`."""
+    index = 0
+    for ch in ref:
+        if "A" <= ch <= "Z":
+            index = index * 26 + ord(ch) - 64
+        else:
+            break
+    return index - 1
+
+
+def _part(archive: zipfile.ZipFile, name: str) -> str | None:
+    return name if name in archive.NameToInfo else None
+
+
+def _first_sheet(archive: zipfile.ZipFile) -> tuple[str, str | None, str | None, bool]:
+    """The first worksheet's part, the shared strings' and the styles' (None: absent), and
+    whether dates count from 1904: from the workbook and its relationships."""
+    workbook = SafeTree.fromstring(archive.read("xl/workbook.xml"))
+    rels_xml = archive.read("xl/_rels/workbook.xml.rels")
+    rels = {
+        r.get("Id"): (r.get("Type", "").rpartition("/")[2], r.get("Target", ""))
+        for r in SafeTree.fromstring(rels_xml)
+    }
+
+    def path(target: str) -> str:
+        return target.lstrip("/") if target.startswith("/") else "xl/" + target
+
+    first = next(e for e in workbook.iter() if _local(e.tag) == "sheet")
+    rid = next(v for k, v in first.attrib.items() if _local(k) == "id")
+    sheet = path(rels[rid][1])
+    strings = next((path(t) for k, t in rels.values() if k == "sharedStrings"), None)
+    styles = next((path(t) for k, t in rels.values() if k == "styles"), None)
+    pr = next((e for e in workbook.iter() if _local(e.tag) == "workbookPr"), None)
+    date1904 = pr is not None and pr.get("date1904", "").lower() in ("1", "true")
+    return sheet, strings and _part(archive, strings), styles and _part(archive, styles), date1904
+
+
+class _SharedStrings:
+    """The workbook's shared strings, parsed from the zip as far as a cell needs them: the
+    heading row (the first few) without the whole table, the rows' strings as they come.
+    Each string's runs are joined; phonetic hints (rPh) are left out."""
+
+    def __init__(self, archive: zipfile.ZipFile, name: str | None):
+        self._strings: list[str] = []
+        self._stream = archive.open(name) if name is not None else None
+        self._events = _BULK_ITERPARSE(self._stream, events=("end",)) if self._stream else None
+
+    def __getitem__(self, index: int) -> str:
+        while index >= len(self._strings) and self._events is not None:
+            for _, elem in self._events:
+                if _local(elem.tag) != "si":
+                    continue
+                self._strings.append(
+                    "".join(
+                        t.text or ""
+                        for child in elem
+                        if _local(child.tag) in ("t", "r")
+                        for t in child.iter()
+                        if _local(t.tag) == "t"
+                    )
+                )
+                elem.clear()
+                break
+            else:
+                self.close()
+        return self._strings[index]
+
+    def close(self) -> None:
+        """Stop reading the table (the rest, if any, is never parsed)."""
+        if self._stream is not None:
+            self._stream.close()
+        self._stream = self._events = None
+
+
+def _date_styles(archive: zipfile.ZipFile, name: str | None) -> dict[int, bool]:
+    """Cell style index → True for a date format, False for a duration ([h]:mm); others absent."""
+    if name is None:
+        return {}
+    root = SafeTree.fromstring(archive.read(name))
+    custom = {
+        int(e.get("numFmtId", "0")): e.get("formatCode", "")
+        for e in root.iter()
+        if _local(e.tag) == "numFmt"
+    }
+    xfs = next((e for e in root if _local(e.tag) == "cellXfs"), None)
+    found: dict[int, bool] = {}
+    for index, xf in enumerate(xfs if xfs is not None else ()):
+        fmt_id = int(xf.get("numFmtId", "0"))
+        code = custom.get(fmt_id) or BUILTIN_FORMATS.get(fmt_id, "")
+        if code and is_date_format(code):
+            found[index] = not is_timedelta_format(code)
+    return found
+
+
 def _xlsx_rows(data: bytes) -> tuple[int | None, Iterator[tuple[int, list[str]]]]:
+    """The first worksheet's rows, parsed as a stream straight from the zip (the sheet is
+    never held whole), each cell as `cell_text` gives it; and its last row number as its
+    <dimension> says, when its writer gave one."""
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        worksheet = workbook.worksheets[0]
-        last = worksheet.max_row  # from the sheet's <dimension>, when its writer gave one
-    except Exception as exc:  # a zip that is no workbook
-        raise NotASpreadsheet(f"not an .xlsx workbook: {exc}") from exc
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        sheet, strings_part, styles_part, date1904 = _first_sheet(archive)
+        strings = _SharedStrings(archive, strings_part)
+        dates = _date_styles(archive, styles_part)
+        stream = archive.open(sheet)
+        events = _BULK_ITERPARSE(stream, events=("start", "end"))
+        last: int | None = None
+        for event, elem in events:
+            tag = _local(elem.tag)
+            if event == "start" and tag == "sheetData":
+                parent = elem
+                break
+            if event == "end" and tag == "dimension":
+                end = elem.get("ref", "").rpartition(":")[2]
+                digits = "".join(ch for ch in end if ch.isdigit())
+                last = int(digits) if digits else None
+        else:
+            return last, iter(())
+    except (KeyError, ValueError, OSError, StopIteration, ElementTree.ParseError,
+            zipfile.BadZipFile) as exc:  # fmt: skip
+        raise NotASpreadsheet(f"not an .xlsx workbook: {exc!r}") from exc
+    epoch = CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900
+
+    def value(cell: ElementTree.Element, kind: str | None) -> Any:
+        text: str | None = None
+        for child in cell:
+            name = _local(child.tag)
+            if name == "v":
+                text = child.text
+            elif name == "is":
+                return "".join(t.text or "" for t in child.iter() if _local(t.tag) == "t")
+        if text is None:
+            return None
+        if kind == "s":
+            return strings[int(text)]
+        if kind in ("str", "e", "inlineStr"):
+            return text
+        if kind == "b":
+            return text.strip() in ("1", "true")
+        number: float | int = float(text) if any(c in text for c in ".eE") else int(text)
+        style = cell.get("s")
+        if style is not None and int(style) in dates:
+            return from_excel(number, epoch, timedelta=not dates[int(style)])
+        return number
 
     def rows() -> Iterator[tuple[int, list[str]]]:
+        number = 0
         try:
-            for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
-                yield number, [cell_text(v) for v in row]
-        except (KeyError, ValueError, OSError, SyntaxError, zipfile.BadZipFile) as exc:
+            for event, elem in events:
+                if event != "end" or _local(elem.tag) != "row":
+                    continue
+                number = int(elem.get("r") or number + 1)
+                cells: list[str] = []
+                for cell in elem:
+                    ref = cell.get("r")
+                    column = _column(ref) if ref else len(cells)
+                    if column > len(cells):
+                        cells += [""] * (column - len(cells))
+                    cells.append(cell_text(value(cell, cell.get("t"))))
+                parent.clear()
+                yield number, cells
+        except (KeyError, ValueError, IndexError, OSError, ElementTree.ParseError,
+                zipfile.BadZipFile) as exc:  # fmt: skip
             raise NotASpreadsheet(f"the .xlsx workbook cannot be read: {exc!r}") from exc
         finally:
-            workbook.close()
+            stream.close()
+            strings.close()
+            archive.close()
 
     return last, rows()
 
 
 def _csv_rows(data: bytes) -> tuple[int | None, Iterator[tuple[int, list[str]]]]:
+    encoding = _text_encoding(data)  # one pass to choose the encoding, one to read
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    return lines, _csv_lines(data)
+    return lines, _csv_lines(data, encoding)
 
 
-def _csv_lines(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding_of(data), newline="")
+def _csv_lines(data: bytes, encoding: str) -> Iterator[tuple[int, list[str]]]:
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
     reader = csv.reader(text)
     try:
         for cells in reader:
@@ -246,7 +419,7 @@ def _csv_lines(data: bytes) -> Iterator[tuple[int, list[str]]]:
 def read(data: bytes, keys: Mapping[str, str] | None = None) -> Sheet:
     """The sheet in `data` (.xlsx or .csv, sniffed): headings now, rows as they are read.
     Headings are looked up in `keys` (`heading_keys`), the imports' table by default."""
-    last, rows = _xlsx_rows(data) if sniff(data) == "xlsx" else _csv_rows(data)
+    last, rows = _xlsx_rows(data) if data.startswith(XLSX_MAGIC) else _csv_rows(data)
     for number, cells in rows:
         if any(cells):
             while cells and not cells[-1]:
