@@ -128,9 +128,19 @@ def _file_problem(en: str, zh: str) -> ProblemError:
 async def get(session: AsyncSession, job_id: uuid.UUID, *, principal: Principal) -> ImportJob:
     """A job, or 404; an agency sees its own agency's jobs, the office and admins every one."""
     job = await session.get(ImportJob, job_id)
-    if job is None or not (principal.is_admin or job.agency == principal.agency):
+    if job is None or not _sees(principal, job):
         raise NotFound("import", str(job_id))
     return job
+
+
+def _sees(principal: Principal, job: ImportJob) -> bool:
+    """Admins see every job; an agency's staff or system its own agency's; an enterprise or
+    an inspector none (a job without an agency is not everyone's without one)."""
+    if principal.is_admin:
+        return True
+    if principal.uscc is not None or principal.inspector_id is not None:
+        return False
+    return job.agency is not None and job.agency == principal.agency
 
 
 async def search(

@@ -14,7 +14,7 @@ from kit import spreadsheets
 from kit.auth import Principal
 from kit.db import utcnow
 from kit.pagination import PageParams, decode_cursor
-from kit.problems import ProblemError
+from kit.problems import NotFound, ProblemError
 from services.registry.enterprises.models import Enterprise, Survey
 from services.registry.imports import service
 from services.registry.imports.models import ImportJob, ImportOutcome
@@ -384,3 +384,18 @@ async def test_jobs_listed_newest_first_filtered_each_agency_its_own(
     assert await ids(office, status="queued") == [queued.id]
     assert await ids(office, kind=Kind.enterprises, status="done") == [second.id, first.id]
     assert await ids(customs) == [first.id]  # an agency sees its own agency's jobs only
+
+
+async def test_a_job_is_read_by_its_agency_and_admins_only(session: AsyncSession) -> None:
+    """An admin's job without an agency is not every agency-less caller's: an enterprise or
+    an inspector token reads no job, another agency reads not this one (404 all)."""
+    admin = Principal(subject="root", scopes=frozenset({"admin"}))
+    job, _ = await run_import(session, admin, xlsx(roster(new_uscc())), dry_run=True)
+    assert (await service.get(session, job.id, principal=admin)).id == job.id
+    for stranger in (
+        Principal(subject="e", scopes=frozenset({"registry:read"}), uscc=new_uscc()),
+        Principal(subject="i", scopes=frozenset({"registry:read"}), inspector_id="i-1"),
+        Principal(subject="c", scopes=frozenset({"registry:read"}), agency="customs"),
+    ):
+        with pytest.raises(NotFound):
+            await service.get(session, job.id, principal=stranger)
