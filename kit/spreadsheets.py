@@ -228,14 +228,35 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
+# What a damaged or hostile file raises while it is read: all of it "not a spreadsheet" (an
+# encrypted zip entry is a RuntimeError, an unknown compression NotImplementedError)
+_UNREADABLE = (
+    KeyError,
+    ValueError,
+    IndexError,
+    OSError,
+    OverflowError,
+    RuntimeError,
+    NotImplementedError,
+    EOFError,
+    ElementTree.ParseError,
+    zipfile.BadZipFile,
+)
+# Excel's last column, XFD: a reference past it is not a workbook's (and would have the
+# row padded to it)
+MAX_COLUMNS = 16_384
+
+
 def _column(ref: str) -> int:
-    """0-based column of a cell reference such as `AB12`."""
+    """0-based column of a cell reference such as `AB12`; ValueError past `XFD`."""
     index = 0
-    for ch in ref:
+    for ch in ref[:4]:
         if "A" <= ch <= "Z":
             index = index * 26 + ord(ch) - 64
         else:
             break
+    if index > MAX_COLUMNS:
+        raise ValueError(f"cell reference {ref[:12]!r} is past the last column, XFD")
     return index - 1
 
 
@@ -346,8 +367,7 @@ def _xlsx_rows(data: bytes) -> tuple[int | None, Iterator[tuple[int, list[str]]]
                 last = int(digits) if digits else None
         else:
             return last, iter(())
-    except (KeyError, ValueError, OSError, StopIteration, ElementTree.ParseError,
-            zipfile.BadZipFile) as exc:  # fmt: skip
+    except (StopIteration, *_UNREADABLE) as exc:
         raise NotASpreadsheet(f"not an .xlsx workbook: {exc!r}") from exc
     epoch = CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900
 
@@ -370,7 +390,10 @@ def _xlsx_rows(data: bytes) -> tuple[int | None, Iterator[tuple[int, list[str]]]
         number: float | int = float(text) if any(c in text for c in ".eE") else int(text)
         style = cell.get("s")
         if style is not None and int(style) in dates:
-            return from_excel(number, epoch, timedelta=not dates[int(style)])
+            try:
+                return from_excel(number, epoch, timedelta=not dates[int(style)])
+            except (OverflowError, ValueError):  # no such date: shown as Excel shows it
+                return "#VALUE!"
         return number
 
     def rows() -> Iterator[tuple[int, list[str]]]:
@@ -389,8 +412,7 @@ def _xlsx_rows(data: bytes) -> tuple[int | None, Iterator[tuple[int, list[str]]]
                     cells.append(cell_text(value(cell, cell.get("t"))))
                 parent.clear()
                 yield number, cells
-        except (KeyError, ValueError, IndexError, OSError, ElementTree.ParseError,
-                zipfile.BadZipFile) as exc:  # fmt: skip
+        except _UNREADABLE as exc:
             raise NotASpreadsheet(f"the .xlsx workbook cannot be read: {exc!r}") from exc
         finally:
             stream.close()

@@ -111,6 +111,11 @@ def rebuilt(data: bytes, parts: dict[str, str], drop: str | None = None) -> byte
     return out.getvalue()
 
 
+WIDE = (
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    '<row r="1"><c r="ZZZZZZZ1" t="inlineStr"><is><t>x</t></is></c></row>'
+    "</sheetData></worksheet>"
+)
 BOMB = (
     '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
     + "".join(f'<!ENTITY lol{i + 1} "' + f"&lol{i or ''};" * 10 + '">' for i in range(9))
@@ -126,6 +131,8 @@ BOMB = (
         {"xl/worksheets/sheet1.xml": BOMB},  # entity expansion: refused, not expanded
         {"xl/worksheets/sheet1.xml": "<worksheet><sheetData><row>"},  # cut short
         {"xl/workbook.xml": '<!DOCTYPE w [<!ENTITY a "b">]><workbook>&a;</workbook>'},
+        # a column past XFD: refused, not a row padded to billions of cells
+        {"xl/worksheets/sheet1.xml": WIDE},
     ],
 )
 def test_what_is_no_readable_workbook_is_refused(parts: dict[str, str]) -> None:
@@ -137,3 +144,17 @@ def test_what_is_no_readable_workbook_is_refused(parts: dict[str, str]) -> None:
         z.writestr("word/document.xml", "<w/>")
     with pytest.raises(spreadsheets.NotASpreadsheet):
         spreadsheets.read(other.getvalue())
+
+
+def test_a_date_no_calendar_has_reads_as_excel_shows_it() -> None:
+    """A date-formatted serial past year 9999 is Excel's #VALUE!, not a crash of the job."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["年度", "日期"])
+    sheet.append([2024, 3_000_000])
+    sheet["B2"].number_format = "yyyy-mm-dd"
+    out = io.BytesIO()
+    book.save(out)
+    rows = list(spreadsheets._xlsx_rows(out.getvalue())[1])
+    assert rows[1][1][1] == "#VALUE!"

@@ -306,11 +306,11 @@ async def run(sessionmaker: async_sessionmaker[AsyncSession], job_id: uuid.UUID)
     rows = spreadsheets.read(content).rows()
     del content
     seen: dict[str, int] = {}
-    for number, values, _cells in islice(rows, settled):  # settled before: keys only
-        key = key_of(kind, values)
-        if key is not None:
-            seen.setdefault(key, number)
     try:
+        for number, values, _cells in islice(rows, settled):  # settled before: keys only
+            key = key_of(kind, values)
+            if key is not None:
+                seen.setdefault(key, number)
         while True:
             batch = list(islice(rows, BATCH))
             if not await _batch(sessionmaker, job_id, kind, batch, seen, settled):
