@@ -15,6 +15,7 @@ import httpx
 import jwt
 from fastapi import Depends, Request
 from jwt import PyJWK
+from sqlalchemy import false, true
 
 from kit.problems import ProblemError
 
@@ -445,6 +446,27 @@ def document_security(app: Any, document: dict[str, Any]) -> dict[str, Any]:
         },
     }
     return document
+
+
+def sees_agency_record(principal: Principal, agency: str | None) -> bool:
+    """Whether `principal` may see a record an agency owns (an import job): admins every
+    one, an agency's staff or system its own agency's, an enterprise or an inspector none,
+    and a caller without an agency none either (a record without one is not theirs)."""
+    if principal.is_admin:
+        return True
+    if principal.uscc is not None or principal.inspector_id is not None:
+        return False
+    return principal.agency is not None and principal.agency == agency
+
+
+def agency_records(principal: Principal, column: Any) -> Any:
+    """The SQL condition `sees_agency_record` is for a list: true for admins, the caller's
+    agency's rows else, no row for a caller without an agency."""
+    if principal.is_admin:
+        return true()
+    if principal.agency is None or principal.uscc is not None or principal.inspector_id is not None:
+        return false()
+    return column == principal.agency
 
 
 def ensure_office(principal: Principal) -> None:

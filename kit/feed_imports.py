@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kit import spreadsheets
-from kit.auth import Principal, ensure_office
+from kit.auth import Principal, agency_records, ensure_office, sees_agency_record
 from kit.db import SessionDep, TimestampMixin, utcnow
 from kit.ids import uuid7
 from kit.pagination import Page, PageParams, keyset_page, page_params
@@ -317,7 +317,7 @@ async def get_job(
     (403 for an enterprise or inspector token)."""
     ensure_office(principal)
     job = await session.get(job_model, job_id)
-    if job is None or not (principal.is_admin or job.agency == principal.agency):
+    if job is None or not sees_agency_record(principal, job.agency):
         raise NotFound("import", str(job_id))
     return job
 
@@ -332,9 +332,7 @@ async def search_jobs(
 ) -> tuple[list[Any], str | None]:
     """Jobs newest first (ids are time-ordered), seen as `get_job` sees one."""
     ensure_office(principal)
-    query = select(job_model)
-    if not principal.is_admin:
-        query = query.where(job_model.agency == principal.agency)
+    query = select(job_model).where(agency_records(principal, job_model.agency))
     if dry_run is not None:
         query = query.where(job_model.dry_run == dry_run)
     return await keyset_page(session, query, keys=[job_model.id], page=page, descending=True)

@@ -24,7 +24,7 @@ from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kit import spreadsheets
-from kit.auth import Principal
+from kit.auth import Principal, agency_records, sees_agency_record
 from kit.db import utcnow
 from kit.pagination import PageParams, keyset_page
 from kit.problems import CATALOG, NotFound, ProblemError
@@ -128,19 +128,9 @@ def _file_problem(en: str, zh: str) -> ProblemError:
 async def get(session: AsyncSession, job_id: uuid.UUID, *, principal: Principal) -> ImportJob:
     """A job, or 404; an agency sees its own agency's jobs, the office and admins every one."""
     job = await session.get(ImportJob, job_id)
-    if job is None or not _sees(principal, job):
+    if job is None or not sees_agency_record(principal, job.agency):
         raise NotFound("import", str(job_id))
     return job
-
-
-def _sees(principal: Principal, job: ImportJob) -> bool:
-    """Admins see every job; an agency's staff or system its own agency's; an enterprise or
-    an inspector none (a job without an agency is not everyone's without one)."""
-    if principal.is_admin:
-        return True
-    if principal.uscc is not None or principal.inspector_id is not None:
-        return False
-    return job.agency is not None and job.agency == principal.agency
 
 
 async def search(
@@ -153,9 +143,7 @@ async def search(
 ) -> tuple[list[ImportJob], str | None]:
     """Jobs newest first (ids are time-ordered), seen as `get` sees one: an agency its own
     agency's, the office and admins every one."""
-    query = select(ImportJob)
-    if not principal.is_admin:
-        query = query.where(ImportJob.agency == principal.agency)
+    query = select(ImportJob).where(agency_records(principal, ImportJob.agency))
     if kind is not None:
         query = query.where(ImportJob.kind == kind.value)
     if status is not None:

@@ -388,7 +388,8 @@ async def test_jobs_listed_newest_first_filtered_each_agency_its_own(
 
 async def test_a_job_is_read_by_its_agency_and_admins_only(session: AsyncSession) -> None:
     """An admin's job without an agency is not every agency-less caller's: an enterprise or
-    an inspector token reads no job, another agency reads not this one (404 all)."""
+    an inspector token reads no job, another agency or a client without one not this one
+    (404 all), and the list shows a client without an agency nothing."""
     admin = Principal(subject="root", scopes=frozenset({"admin"}))
     job, _ = await run_import(session, admin, xlsx(roster(new_uscc())), dry_run=True)
     assert (await service.get(session, job.id, principal=admin)).id == job.id
@@ -399,3 +400,9 @@ async def test_a_job_is_read_by_its_agency_and_admins_only(session: AsyncSession
     ):
         with pytest.raises(NotFound):
             await service.get(session, job.id, principal=stranger)
+    nobody = Principal(subject="n", scopes=frozenset({"registry:read"}))  # no agency, no admin
+    with pytest.raises(NotFound):
+        await service.get(session, job.id, principal=nobody)
+    page = PageParams(cursor=None, limit=500)
+    listed, _ = await service.search(session, principal=nobody, page=page, kind=None, status=None)
+    assert listed == []
