@@ -310,16 +310,20 @@ async def listen(
     *,
     measure: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
     every_s: float = 2.0,
+    on_lost: Callable[[], None] | None = None,
 ) -> None:
     """LISTEN on `channel` on a raw connection (`dsn`, libpq form) and set `wake` on every
     notification, and once on each (re)connect to catch up with what was committed while
     away; `measure(conn)` runs every `every_s` on the same connection. Reconnects after
     outages; cancel to stop. Notifications are transactional: sent on commit, never for a
-    rolled-back write."""
+    rolled-back write. `on_lost()` is called as soon as the connection is found gone (or
+    cannot be made): for whoever must not trust what it heard until the next wake."""
     while True:
         conn: asyncpg.Connection | None = None
         try:
             conn = await asyncpg.connect(dsn, timeout=3)
+            if on_lost is not None:  # the server closing it, heard at once
+                conn.add_termination_listener(lambda _: on_lost())
             await conn.add_listener(channel, lambda *_: wake.set())
             wake.set()
             while not conn.is_closed():
@@ -332,6 +336,8 @@ async def listen(
             raise
         except Exception as exc:
             log.debug("listener on %s reconnecting: %r", channel, exc)
+            if on_lost is not None:
+                on_lost()
             await asyncio.sleep(1)
         finally:
             if conn is not None and not conn.is_closed():

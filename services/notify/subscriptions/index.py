@@ -5,9 +5,12 @@ subscription and feed no mirror or warning: notify's consumers ack them without 
 transaction when this index says no subscription's pattern can match their type. The index
 is the set of patterns of every active or disabled subscription, read once, and dropped on
 every commit that changes a subscription's patterns or status (a statement trigger NOTIFYs
-`subscriptions`; `kit.db.listen` hears it, and reconnects after an outage, dropping it
-again). Dropped, it answers "maybe" until it has been read again, so a subscription is
-never missed for longer than its commit takes to be heard.
+`subscriptions`; `kit.db.listen` hears it). It is also dropped the moment the listener
+finds its connection gone, and read again once it is back. Dropped, it answers "maybe"
+until it has been read again. What is left: a commit not yet heard (the NOTIFY's own
+milliseconds), and a half-open listener socket until its probe fails (5 s, then 5 s of
+timeout): an event of a type no earlier subscription took, arriving in that window, is
+skipped for the new subscription.
 """
 
 from __future__ import annotations
@@ -81,7 +84,11 @@ class SubscriptionIndex:
 
     async def _keep(self) -> None:
         wake = _Dropping(self)
-        listener = asyncio.create_task(listen(self.dsn, CHANNEL, wake, every_s=5.0))
+        # while the listener is away a committed subscription goes unheard: unknown until
+        # it is back (its reconnect wakes the reader)
+        listener = asyncio.create_task(
+            listen(self.dsn, CHANNEL, wake, every_s=5.0, on_lost=self.drop)
+        )
         try:
             while True:
                 await wake.wait()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from kit.outbox import asyncpg_dsn
@@ -16,7 +16,7 @@ from services.notify.subscriptions.models import Subscription
 LEVEL = "credit.level.changed.v1"
 
 
-async def _until(index: SubscriptionIndex, event_type: str, expected: bool) -> bool | None:
+async def _until(index: SubscriptionIndex, event_type: str, expected: bool | None) -> bool | None:
     for _ in range(200):
         if index.matches(event_type) is expected:
             break
@@ -52,6 +52,16 @@ async def test_the_index_follows_committed_subscriptions(migrated: Callable[[str
                 .values(status="deleted")
             )
         assert await _until(index, LEVEL, False) is False, "a deleted one no longer counts"
+        async with engine.connect() as conn:  # the listener's connection cut by the server
+            await conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE pid <> pg_backend_pid() AND datname = current_database() "
+                    "AND (query LIKE 'LISTEN%' OR query = 'SELECT 1')"
+                )
+            )
+        assert await _until(index, LEVEL, None) is None, "unknown while not listening"
+        assert await _until(index, LEVEL, False) is False, "read again once back"
     finally:
         if index._task is not None:
             index._task.cancel()
