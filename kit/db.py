@@ -170,7 +170,9 @@ class Prepared:
     asyncpg prepares the text once per connection (its statement cache). Each column's
     result processor still applies (decryption of `EncryptedString`, arrays), and every
     bind parameter not given keeps the value the statement was built with. Rows come back
-    as dicts keyed by column label. Reads only: the read-only session does not see it."""
+    as dicts keyed by column label. Reads only: the read-only session does not see it. In a
+    write transaction run it after the transaction's first statement: SQLAlchemy sends the
+    BEGIN with its first statement, so one sent past it first runs on its own."""
 
     def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
