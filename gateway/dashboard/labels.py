@@ -6,14 +6,15 @@ every key has both by construction, and a unit test checks none is empty.
 
 from __future__ import annotations
 
+from gateway.webui.words import COMMON, in_language
 from gateway.webui.words import Words as Words
-from gateway.webui.words import in_language
 from kit import vocabulary
 from kit.vocabulary import DEFAULT_LANGUAGE as DEFAULT_LANGUAGE
 from kit.vocabulary import LANGUAGES as LANGUAGES
 from kit.vocabulary import language as language
 
 UI: dict[str, tuple[str, str]] = {
+    **COMMON,  # sign-in, paging, errors: the same in both front ends
     # chrome
     "app_title": ("宁海县出口产品质量安全示范区平台", "Ninghai export quality demonstration zones"),
     "office": ("示范区办公室", "Zone office"),
@@ -22,41 +23,21 @@ UI: dict[str, tuple[str, str]] = {
     "nav_alerts": ("风险预警", "Alerts"),
     "nav_audit": ("审计日志", "Audit trail"),
     "nav_enterprise": ("企业查询", "Enterprises"),
-    "switch_language": ("English", "中文"),
-    "logout": ("退出登录", "Log out"),
-    "signed_in_as": ("当前用户", "Signed in as"),
     "api_docs": ("接口文档", "API documentation"),
     "public_zones": ("公开示范区名单", "Public zone list"),
     "unavailable": ("不可用", "unavailable"),
-    "unavailable_detail": ("该部分暂时不可用：", "This part is not available right now: "),
     "rejected": ("请求未被接受：", "The request was not accepted: "),
     "forbidden": ("无权限查看", "You may not see this"),
     "not_yet": ("暂未提供", "Not available yet"),
-    "none": ("暂无", "None"),
-    "next_page": ("下一页", "Next page"),
-    "first_page": ("第一页", "First page"),
-    "error_title": ("出错了", "Something went wrong"),
     "not_found": ("未找到", "Not found"),
     "back_overview": ("返回总览", "Back to the overview"),
-    "action_failed": ("操作未成功：", "The action did not succeed: "),
     "action_done": ("已完成", "Done"),
-    "csrf_failed": (
-        "表单已过期，请刷新页面后重试",
-        "The form has expired; reload the page and try again",
-    ),
     # login
     "login_title": ("办公室人员登录", "Office staff sign-in"),
-    "username": ("用户名", "Username"),
-    "password": ("密码", "Password"),
-    "login": ("登录", "Sign in"),
-    "login_failed": ("用户名或密码错误", "Unknown user or wrong password"),
     "login_office_only": (
         "仪表盘仅供示范区办公室和各部门人员使用",
         "The dashboard is for the zone office and member agencies only",
     ),
-    "login_unavailable": ("登录服务暂时不可用，请稍后再试", "Sign-in is unavailable; retry later"),
-    "session_expired": ("登录已过期，请重新登录", "Your session has expired; sign in again"),
-    "logged_out": ("已退出登录", "You are signed out"),
     # overview
     "overview_title": ("示范区建设总览", "Zones at a glance"),
     "zones_timeline": ("示范区建设阶段（按工作方案阶段）", "Zones on the work plan's phases"),
@@ -98,7 +79,6 @@ UI: dict[str, tuple[str, str]] = {
     "dossier_pdf": ("下载 PDF", "Download PDF"),
     "dossier_xlsx": ("下载 Excel 工作簿", "Download Excel workbook"),
     "export": ("导出（按当前筛选）", "Export (with these filters)"),
-    "china_time": ("时间均为北京时间", "Times are China time (Asia/Shanghai)"),
     "lifecycle": ("建设进程", "Lifecycle"),
     "checklist": ("阶段任务清单", "Stage checklist"),
     "task": ("任务", "Task"),

@@ -6,16 +6,14 @@ from __future__ import annotations
 import re
 
 from gateway.portal import uploads
-from gateway.webui.words import Words, in_language
+from gateway.webui.words import COMMON, Words, in_language
 from kit import vocabulary
 
 UI: dict[str, tuple[str, str]] = {
+    **COMMON,  # sign-in, paging, errors: the same in both front ends
     # chrome
     "app_title": ("企业服务门户", "Enterprise portal"),
     "platform": ("宁海县出口产品质量安全示范区平台", "Ninghai export quality demonstration zones"),
-    "switch_language": ("English", "中文"),
-    "logout": ("退出登录", "Log out"),
-    "signed_in_as": ("当前用户", "Signed in as"),
     "menu": ("菜单", "Menu"),
     "nav_profile": ("企业档案", "Profile"),
     "nav_credit": ("信用", "Credit"),
@@ -26,39 +24,21 @@ UI: dict[str, tuple[str, str]] = {
     "nav_tests": ("检测申请", "Lab tests"),
     "nav_inbox": ("消息", "Inbox"),
     "nav_webhooks": ("Webhook 订阅", "Webhooks"),
-    "china_time": ("时间均为北京时间", "Times are China time (Asia/Shanghai)"),
-    "unavailable_detail": ("该部分暂时不可用：", "This part is not available right now: "),
-    "none": ("暂无", "None"),
-    "next_page": ("下一页", "Next page"),
-    "first_page": ("第一页", "First page"),
-    "error_title": ("出错了", "Something went wrong"),
     "refused_title": ("无权查看", "Not yours to see"),
     "refused": (
         "该内容不属于本企业，或不存在。",
         "This belongs to another enterprise, or does not exist.",
     ),
     "back_home": ("返回企业档案", "Back to the profile"),
-    "action_failed": ("操作未成功：", "The action did not succeed: "),
     "saved": ("已保存", "Saved"),
     "submit": ("提交", "Submit"),
     "save": ("保存", "Save"),
-    "csrf_failed": (
-        "表单已过期，请刷新页面后重试",
-        "The form has expired; reload the page and try again",
-    ),
     # login
     "login_title": ("企业用户登录", "Enterprise sign-in"),
-    "username": ("用户名", "Username"),
-    "password": ("密码", "Password"),
-    "login": ("登录", "Sign in"),
-    "login_failed": ("用户名或密码错误", "Unknown user or wrong password"),
     "login_enterprise_only": (
         "企业服务门户仅供企业用户使用；办公室人员请使用看板",
         "The portal is for enterprise users; office staff use the dashboard",
     ),
-    "login_unavailable": ("登录服务暂时不可用，请稍后再试", "Sign-in is unavailable; retry later"),
-    "session_expired": ("登录已过期，请重新登录", "Your session has expired; sign in again"),
-    "logged_out": ("已退出登录", "You are signed out"),
     # profile
     "profile_title": ("企业档案", "Enterprise profile"),
     "name": ("企业名称", "Name"),
