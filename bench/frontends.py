@@ -320,8 +320,9 @@ async def portal_pages(stack: Stack) -> list[PageFigures]:
     ) as session:
         await _portal_cookie(session)
         for path in PORTAL_PAGES:
-            latencies: list[float] = []
+            latencies: list[float] = []  # of pages served (200): a refused one is no page
             errors = 0
+            requests = 0
             start = time.perf_counter()
             measure_from, stop = start + WARMUP_S, start + WARMUP_S + DURATION_S
             cpu_from = None
@@ -332,19 +333,22 @@ async def portal_pages(stack: Stack) -> list[PageFigures]:
                     await r.read()
                     ok = r.status == 200
                 if now >= measure_from:
-                    latencies.append(time.perf_counter() - now)
-                    errors += 0 if ok else 1
+                    requests += 1
+                    if ok:
+                        latencies.append(time.perf_counter() - now)
+                    else:  # on a quiet machine one user's loop outruns the rate limit: 429s
+                        errors += 1
             cpu = sum(exchange.stack_cpu(stack).values()) - (cpu_from or 0)
-            ordered = sorted(latencies)
+            ordered = sorted(latencies) or [float("nan")]
             p99 = ordered[min(len(ordered) - 1, max(0, round(0.99 * len(ordered)) - 1))]
             figures.append(
                 PageFigures(
                     path,
-                    len(latencies),
+                    requests,
                     errors,
-                    statistics.median(latencies) * 1000,
+                    statistics.median(ordered) * 1000,
                     p99 * 1000,
-                    cpu / len(latencies) * 1000,
+                    cpu / requests * 1000,
                 )
             )
             log(f"portal {path}: p50 {figures[-1].p50_ms:.1f} ms, p99 {p99 * 1000:.1f} ms")
