@@ -4,18 +4,16 @@ real trends.
 
 Per enterprise, yearly surveys with export values from its first zone's plan start to last
 year, and export batches with declared values for the last three years (their sum is the
-year's surveyed export, so the trend does not jump where batches take over). Per zone and
-year, a random spot-check campaign drawn and checked, pass rates by industry that improve
-after the zone's acceptance, failed checks with their corrective actions (CAPAs). A few
-foreign notifications and returns a year that name shipped batches and raise alerts (with
-their targeted checks and CAPAs), recent serious ones putting a handful of enterprises at
-credit C and D; yearly joint meetings and trainings.
+year's surveyed export). Per zone and year, a random spot-check campaign drawn and checked,
+pass rates by industry that improve after acceptance, failed checks with their CAPAs. A
+few foreign notifications and returns a year naming shipped batches raise alerts (with
+targeted checks and CAPAs); recent serious ones put a handful of enterprises at credit C
+and D; yearly joint meetings and trainings.
 
-Everything goes through the service layer (each change emits its event, as if an officer
-had entered it), dated on the day it happened (`kit.db.clock_at`), deterministic (one
-fixed random seed). It is a separate step: `make run` loads it once on a fresh data folder
-after the services have applied the seed's events; the tests' stacks do not (a test that
-wants it calls `Stack.load_history`).
+All through the service layer (each change emits its event), dated on the day it happened
+(`kit.db.clock_at`), deterministic (one fixed seed). `make run` loads it once per fresh
+data folder, after the services have applied the seed's events; test stacks only when a
+test calls `Stack.load_history`.
 """
 
 from __future__ import annotations
@@ -306,15 +304,14 @@ def pass_rate(industry: Industry, zone: str, start: date, year: int) -> float:
     return min(rate, 0.97)
 
 
-def _findings(rng: random.Random, failed: bool) -> list[dict[str, Any]]:
-    bad = rng.choice(CHECK_ITEMS)[0] if failed else None
+def _findings(rng: random.Random, failed: bool, items: Any = None) -> list[dict[str, Any]]:
+    """A result over `items` (a checklist's; the demo's own by default), one failing."""
+    codes = [i["code"] for i in items] if items else [code for code, *_ in CHECK_ITEMS]
+    bad = rng.choice(codes) if failed else None
+    note = FAILURE_NOTES.get(bad or "", "不符合检查要求（演示数据）")
     return [
-        {
-            "item": code,
-            "outcome": "fail" if code == bad else "pass",
-            "note": FAILURE_NOTES[code] if code == bad else None,
-        }
-        for code, *_ in CHECK_ITEMS
+        {"item": c, "outcome": "fail" if c == bad else "pass", "note": note if c == bad else None}
+        for c in codes
     ]
 
 
@@ -482,8 +479,7 @@ async def inspection_history(maker: Maker) -> dict[str, int]:
                 checked = window[0] + timedelta(days=rng.randint(0, days))
                 failed = n in failing
                 verdict = "fail" if failed else ("minor" if rng.random() < 0.25 else "pass")
-                findings = _findings(rng, failed)
-                await _check(session, task, principals, checked, findings, verdict)
+                await _check(session, task, principals, checked, rng, failed, verdict)
                 made["checks"] += 1
                 if failed:
                     made["failed"] += 1
@@ -536,12 +532,17 @@ async def _check(
     task: Any,
     principals: dict[str, Principal],
     day: date,
-    findings: list[dict[str, Any]],
+    rng: random.Random,
+    failed: bool,
     verdict: str,
 ) -> None:
-    """The task's result recorded by its first inspector and confirmed by the others."""
+    """A result over the task's checklist (an alert's: its industry's newest), confirmed."""
+    from services.inspection.checklists.models import Checklist
     from services.inspection.tasks import service as tasks
     from services.inspection.tasks.schemas import ResultIn
+
+    listed = await session.get(Checklist, task.checklist_id) if task.checklist_id else None
+    findings = _findings(rng, failed, listed.items if listed else None)
 
     first, *others = [str(i) for i in task.inspector_ids]
     with clock_at(at(day, 15)):
@@ -699,7 +700,8 @@ async def _signals(
                     task,
                     principals,
                     checked,
-                    _findings(rng, failed),
+                    rng,
+                    failed,
                     "fail" if failed else "pass",
                 )
                 if failed:
