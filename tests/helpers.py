@@ -99,6 +99,23 @@ def token(
     return str(response.json()["access_token"])
 
 
+class FreshToken(httpx.Auth):
+    """A bearer token from the gateway, fetched again once when an answer is 401: a module's
+    stack can outlive a token's 15 minutes (the fault tests' does on a loaded machine)."""
+
+    def __init__(self, base_url: str, **credentials: Any) -> None:
+        self.base_url, self.credentials = base_url, credentials
+        self.bearer = token(base_url, **credentials)
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        request.headers["Authorization"] = f"Bearer {self.bearer}"
+        response = yield request
+        if response.status_code == 401:
+            self.bearer = token(self.base_url, **self.credentials)
+            request.headers["Authorization"] = f"Bearer {self.bearer}"
+            yield request
+
+
 def client_for(
     api: httpx.Client, gateway_url: str, scopes: list[str], **fields: object
 ) -> httpx.Client:

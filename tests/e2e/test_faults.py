@@ -19,6 +19,7 @@ import pytest
 from deploy.launcher import Stack
 from kit.events import EnterpriseRegistered, make_event
 from tests.helpers import (
+    FreshToken,
     enterprise_body,
     make_stack,
     metric,
@@ -48,9 +49,8 @@ def faulty() -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def client(faulty: Stack) -> Iterator[httpx.Client]:
-    bearer = token(faulty.url("gateway"))
     with httpx.Client(
-        base_url=faulty.url("gateway"), timeout=30, headers={"Authorization": f"Bearer {bearer}"}
+        base_url=faulty.url("gateway"), timeout=30, auth=FreshToken(faulty.url("gateway"))
     ) as c:
         yield c
 
