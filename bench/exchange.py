@@ -99,12 +99,12 @@ def _problem(body: bytes) -> str:
         return body[:80].decode(errors="replace")
 
 
-def stack_cpu(stack: Stack) -> dict[str, float]:
-    """CPU seconds used so far by each part of the stack: every process descending from the
-    bench process, counted under the stack process it descends from (anything else the bench
-    started is not the stack). utime + stime (fields 14, 15), and cutime + cstime (16, 17):
-    what children that exited and were reaped used (postgres backends, autovacuum workers)."""
-    stats: dict[int, tuple[int, float]] = {}
+def process_tree() -> tuple[dict[int, float], dict[int, list[int]]]:
+    """Every process's CPU seconds so far and its children, from /proc: utime + stime
+    (fields 14, 15), and cutime + cstime (16, 17): what children that exited and were
+    reaped used (postgres backends, autovacuum workers, a browser's renderers)."""
+    cpu: dict[int, float] = {}
+    children: dict[int, list[int]] = defaultdict(list)
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -114,19 +114,31 @@ def stack_cpu(stack: Stack) -> dict[str, float]:
         except OSError:
             continue  # gone
         fields = text[text.rindex(")") + 2 :].split()  # fields[0] is field 3; names hold spaces
-        stats[int(entry.name)] = int(fields[1]), sum(map(int, fields[11:15])) / TICKS
-    children = defaultdict(list)
-    for pid, (ppid, _) in stats.items():
-        children[ppid].append(pid)
+        cpu[int(entry.name)] = sum(map(int, fields[11:15])) / TICKS
+        children[int(fields[1])].append(int(entry.name))
+    return cpu, children
+
+
+def stack_roots(stack: Stack) -> dict[int, str]:
+    """The stack's own processes by pid (services, gateway, PostgreSQL, NATS): its roots."""
     roots = {proc.pid: name for name, proc in stack.procs.items()}
     for name, server in (("postgres", stack.pg), ("nats", stack.nats)):
         if server is not None and server.proc is not None:
             roots[server.proc.pid] = name
+    return roots
+
+
+def stack_cpu(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by each part of the stack: every process descending from the
+    bench process, counted under the stack process it descends from (anything else the bench
+    started is not the stack)."""
+    used, children = process_tree()
+    roots = stack_roots(stack)
     cpu = dict.fromkeys(PROCESSES, 0.0)
     todo = [(pid, roots[pid]) for pid in children[os.getpid()] if pid in roots]
     while todo:
         pid, name = todo.pop()
-        cpu[name] = cpu.get(name, 0.0) + stats[pid][1]
+        cpu[name] = cpu.get(name, 0.0) + used[pid]
         todo += [(child, name) for child in children[pid]]
     return cpu
 

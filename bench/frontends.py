@@ -89,30 +89,14 @@ def outside_stack_cpu(stack: Stack) -> float:
     """CPU seconds used so far by the bench process's descendants that are not the stack:
     here Playwright's driver and Chromium (its exited renderers counted in their parent's
     cutime/cstime), so a sign-in's cost includes the browser's work, not only the stack's."""
-    stats: dict[int, tuple[int, float]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as f:
-                text = f.read()
-        except OSError:
-            continue  # gone
-        fields = text[text.rindex(")") + 2 :].split()
-        stats[int(entry.name)] = int(fields[1]), sum(map(int, fields[11:15])) / exchange.TICKS
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in stats.items():
-        children.setdefault(ppid, []).append(pid)
-    stack_roots = {proc.pid for proc in stack.procs.values()}
-    for server in (stack.pg, stack.nats):
-        if server is not None and server.proc is not None:
-            stack_roots.add(server.proc.pid)
-    todo = [p for p in children.get(os.getpid(), []) if p not in stack_roots]
+    cpu, children = exchange.process_tree()
+    roots = exchange.stack_roots(stack)
+    todo = [p for p in children[os.getpid()] if p not in roots]
     used = 0.0
     while todo:
         pid = todo.pop()
-        used += stats[pid][1]
-        todo += children.get(pid, [])
+        used += cpu[pid]
+        todo += children[pid]
     return used
 
 
