@@ -17,43 +17,30 @@
 from __future__ import annotations
 
 import os
-import random
 import re
 import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import aiohttp
 import asyncpg
 
-from bench import exchange
+from bench import exchange, inspection
 from bench.credit import log
 from deploy.launcher import Stack
 from deploy.seed import DEMO_ENTERPRISE_PASSWORD
 from gateway.field.router import FILES as FIELD_FILES
 from gateway.users.service import DEMO_ENTERPRISE_USER
-from kit.ids import uuid7
 from kit.outbox import asyncpg_dsn
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, token
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, PORTAL_PAGES, token
 
 FIELD_TASKS = int(os.environ.get("BENCH_FIELD_TASKS", "200"))
 FIELD_RUNS = int(os.environ.get("BENCH_FIELD_RUNS", "5"))
 DURATION_S = float(os.environ.get("BENCH_DURATION_S", "10"))
 WARMUP_S = float(os.environ.get("BENCH_WARMUP_S", "2"))
 PASSWORD = "a-long-bench-inspector-password"
-PORTAL_PAGES = [
-    "/portal/",
-    "/portal/credit",
-    "/portal/zones",
-    "/portal/commitments",
-    "/portal/capas",
-    "/portal/batches",
-    "/portal/tests",
-    "/portal/inbox",
-    "/portal/webhooks",
-]
 
 
 @dataclass
@@ -164,46 +151,12 @@ async def inspector_with_tasks(stack: Stack, admin: str) -> str:
             campaign = await r.json()
             assert r.status == 201, campaign
         conn = await asyncpg.connect(asyncpg_dsn(stack.db_url("inspection")))
-        officer, partner = uuid7(), uuid7()
         try:
-            now = datetime.now(UTC)
-            await conn.executemany(
-                "INSERT INTO inspectors (id, agency, badge_number, name, specialties, active,"
-                " version, created_at) VALUES ($1, 'ciq', $2, $3, '{}', false, 1, $4)",
-                [(i, f"FE{i.hex[-12:]}", "前端基准", now) for i in (officer, partner)],
-            )
             usccs = [r["uscc"] for r in await conn.fetch("SELECT uscc FROM directory")]
-            assert len(usccs) >= FIELD_TASKS, f"{len(usccs)} enterprises in the directory"
-            await conn.copy_records_to_table(
-                "tasks",
-                columns=[
-                    "id",
-                    "campaign_id",
-                    "checklist_id",
-                    "uscc",
-                    "level",
-                    "inspector_ids",
-                    "status",
-                    "version",
-                    "updated_at",
-                ],
-                records=[
-                    (
-                        uuid7(),
-                        uuid.UUID(campaign["id"]),
-                        uuid.UUID(checklist["id"]),
-                        u,
-                        "B",
-                        [officer, partner],
-                        "open",
-                        1,
-                        now,
-                    )
-                    for u in random.Random(5).sample(usccs, FIELD_TASKS)
-                ],
-            )
         finally:
             await conn.close()
+        assert len(usccs) >= FIELD_TASKS, f"{len(usccs)} enterprises in the directory"
+        officer = await inspection.officer_with_tasks(stack, campaign["id"], usccs, FIELD_TASKS)
         username = f"bench-field-{tag}"
         async with session.post(
             "/v1/users",

@@ -410,6 +410,20 @@ CHROMIUM_ARGS = [
 SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 
 
+# The portal's pages an enterprise user opens from its menu (the browser tests and the bench)
+PORTAL_PAGES = [
+    "/portal/",
+    "/portal/credit",
+    "/portal/zones",
+    "/portal/commitments",
+    "/portal/capas",
+    "/portal/batches",
+    "/portal/tests",
+    "/portal/inbox",
+    "/portal/webhooks",
+]
+
+
 def playwright_or_skip() -> Any:
     """Playwright's sync API for a browser test module, or the module skipped where
     Chromium or Playwright is not installed. Call at module level."""

@@ -20,6 +20,9 @@ from deploy.seed import DEMO_ENTERPRISE_PASSWORD, DEMO_ENTERPRISE_SCOPES
 from gateway.users.service import DEMO_ENTERPRISE_USER
 from kit import commitments
 from tests.helpers import (
+    PORTAL_PAGES as PAGES,
+)
+from tests.helpers import (
     codes_shown,
     enterprise_body,
     grave_violations,
@@ -39,17 +42,6 @@ playwright_or_skip()
 ZONE = "lighting-provincial"
 PASSWORD = "a-long-enterprise-password"
 PHONE = {"width": 360, "height": 780}
-PAGES = [
-    "/portal/",
-    "/portal/credit",
-    "/portal/zones",
-    "/portal/commitments",
-    "/portal/capas",
-    "/portal/batches",
-    "/portal/tests",
-    "/portal/inbox",
-    "/portal/webhooks",
-]
 
 
 def _user_token(gateway_url: str, username: str) -> str:
