@@ -75,11 +75,14 @@ class SubscriptionIndex:
 
     def may_match(self, event_type: str) -> bool:
         """False only when known that no subscription can match the type; starts the
-        listener on first use (in a running event loop)."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(
-                self._keep(), name="notify-subscription-index"
-            )
+        listener on first use in a running event loop, and again (knowing nothing until it
+        has read) when the loop is another one or the listener has ended: patterns kept by
+        a listener that no longer runs would never be dropped."""
+        loop = asyncio.get_running_loop()
+        task = self._task
+        if task is None or task.done() or task.get_loop() is not loop:
+            self.drop()
+            self._task = loop.create_task(self._keep(), name="notify-subscription-index")
         return self.matches(event_type) is not False
 
     async def _keep(self) -> None:

@@ -68,3 +68,47 @@ async def test_the_index_follows_committed_subscriptions(migrated: Callable[[str
         async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
             await session.execute(delete(Subscription).where(Subscription.owner == "index-test"))
         await engine.dispose()
+
+
+def test_a_new_event_loop_starts_its_own_listener(migrated: Callable[[str], str]) -> None:
+    """Patterns read in one event loop are not trusted in the next: that loop's listener is
+    gone, so nothing would drop them when a subscription is added."""
+    url = migrated("notify")
+    index = SubscriptionIndex(asyncpg_dsn(url))
+
+    async def first() -> None:
+        index.may_match(LEVEL)
+        assert await _until(index, LEVEL, False) is False
+
+    async def subscribe() -> None:
+        engine = create_async_engine(url)
+        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            session.add(
+                Subscription(
+                    owner_kind="office",
+                    owner="index-loop-test",
+                    event_types=["credit.level.*"],
+                    filters={},
+                    channel="inbox",
+                    created_by="index-loop-test",
+                )
+            )
+        await engine.dispose()
+
+    async def second() -> None:
+        try:
+            assert index.may_match(LEVEL) is True, "unknown in a new loop: maybe"
+            assert await _until(index, LEVEL, True) is True, "read again in this loop"
+        finally:
+            assert index._task is not None
+            index._task.cancel()
+            engine = create_async_engine(url)
+            async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+                await session.execute(
+                    delete(Subscription).where(Subscription.owner == "index-loop-test")
+                )
+            await engine.dispose()
+
+    asyncio.run(first())
+    asyncio.run(subscribe())  # committed while no loop listens
+    asyncio.run(second())
