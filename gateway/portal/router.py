@@ -77,6 +77,8 @@ site = Site(
     target_prefix="/portal",
 )
 site.add_routes(router)  # assets, sign in and out
+# the posts that carry files: signed in before their body is read (included at the end)
+uploads_router = APIRouter(include_in_schema=False, route_class=site.signed_in_first())
 
 
 def _lang_url(request: Request, lang: str) -> str:
@@ -344,7 +346,7 @@ FILE_HEADERS = (
 )
 
 
-@router.post(CAPA_RESPONSE.path)
+@uploads_router.post(CAPA_RESPONSE.path)
 async def respond_capa(
     request: Request,
     session: FormSessionDep,
@@ -448,7 +450,7 @@ async def batch_list(
 UPLOAD = UploadRoute("/portal/batches/upload")  # a batch file, as a multipart form
 
 
-@router.post(UPLOAD.path)
+@uploads_router.post(UPLOAD.path)
 async def upload_batches(
     request: Request,
     session: FormSessionDep,
@@ -632,3 +634,6 @@ async def unsubscribe(request: Request, subscription_id: str, session: FormSessi
     context["subscriptions"] = await api.get("notify", "/v1/subscriptions", limit=100)
     context.update(created=None, action_error=_failed(answer))
     return site.render(request, "webhooks.html", context, _status(answer))
+
+
+router.include_router(uploads_router)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import mimetypes
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from gateway.audit.middleware import AUDIT_ACTOR, AUDIT_AGENCY
@@ -143,6 +144,25 @@ class Site:
         context = self.base_context(request, token, principal.subject.removeprefix("user:"))
         context.update(extra)
         return Api(request, token, context["lang"]), context
+
+    def signed_in_first(self) -> type[APIRoute]:
+        """A route class for form posts that carry files: the session is checked before the
+        body is read (FastAPI parses a form before any dependency runs), so nobody without
+        one makes the gateway spool a multipart body. The CSRF token, a form field, is then
+        checked by `form_session` as on every form post."""
+        site = self
+
+        class SignedInFirst(APIRoute):
+            def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+                handler = super().get_route_handler()
+
+                async def signed_in_then(request: Request) -> Response:
+                    await site.signed_in(request)
+                    return await handler(request)
+
+                return signed_in_then
+
+        return SignedInFirst
 
     async def form_session(
         self, request: Request, csrf: Annotated[str, Form(max_length=200)] = ""

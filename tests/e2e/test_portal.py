@@ -8,10 +8,12 @@ test-artifacts/screenshots/portal-*.png. Skipped where Chromium is not installed
 from __future__ import annotations
 
 import hashlib
+import socket
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -300,6 +302,26 @@ def test_uploads_a_batch_file_with_one_bad_line(page: Any, scene: dict[str, Any]
     page.click(f"#batches .lot[data-number='UP-{tag}-1'] a")
     page.wait_for_selector("#trace li.root")
     _shot(page, "batch")
+
+
+@pytest.mark.parametrize("path", ["/portal/batches/upload", "/portal/capas/response"])
+def test_a_file_post_without_a_session_is_refused_before_its_body(
+    gateway_url: str, path: str
+) -> None:
+    """Only the headers of a 30 MB multipart post are sent: without a session the gateway
+    answers (to the sign-in page) at once instead of waiting to read and spool the body."""
+    url = urlsplit(gateway_url)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {url.netloc}\r\n"
+        "Content-Type: multipart/form-data; boundary=x\r\n"
+        "Content-Length: 30000000\r\nConnection: close\r\n\r\n--x\r\n"
+    )
+    with socket.create_connection((url.hostname, url.port or 80), timeout=30) as conn:
+        conn.sendall(head.encode())
+        answer = conn.recv(4096).decode("latin-1")
+    status_line, _, rest = answer.partition("\r\n")
+    assert status_line.split()[1] == "303", answer[:300]
+    assert "location: /portal/login" in rest.lower(), answer[:300]
 
 
 def test_reads_a_warning(page: Any, gateway_url: str, scene: dict[str, Any]) -> None:
