@@ -156,8 +156,12 @@ class FeedOutcomeOut(BaseModel):
     outcome: str = Field(description="created, updated or rejected")
     key: str | None = Field(description="The alert number, document symbol or badge number")
     field: str | None = Field(description="The field a rejection is about")
-    reason_zh: str | None
-    reason_en: str | None
+    reason_zh: str | None = Field(
+        description="Why the row was rejected, in Chinese (zh-CN); null otherwise"
+    )
+    reason_en: str | None = Field(
+        description="Why the row was rejected, in English; null otherwise"
+    )
     changed: list[str] = Field(description="Fields an update changes")
 
 

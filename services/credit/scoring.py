@@ -62,8 +62,8 @@ class Measure(BaseModel):
 
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,59}$")
     kind: Literal["reward", "punishment"]
-    title_zh: str = Field(min_length=1, max_length=200)
-    title_en: str = Field(min_length=1, max_length=200)
+    title_zh: str = Field(min_length=1, max_length=200, description="Title in Chinese (zh-CN)")
+    title_en: str = Field(min_length=1, max_length=200, description="Title in English")
     params: dict[str, float | int | bool | str] = Field(
         default={},
         description="The effects it sets: inspection_ratio (0–1), honours_eligible (bool), "

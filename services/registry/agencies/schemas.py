@@ -12,8 +12,8 @@ class AgencyIn(Input):
     """A member agency to add."""
 
     code: str = Field(pattern=AGENCY_PATTERN, examples=["commerce"])
-    name_zh: str = Field(min_length=1, max_length=200)
-    name_en: str = Field(min_length=1, max_length=200)
+    name_zh: str = Field(min_length=1, max_length=200, description="Name in Chinese (zh-CN)")
+    name_en: str = Field(min_length=1, max_length=200, description="Name in English")
     group_role: Literal["leader", "deputy", "member", "office", "none"] = Field(
         default="member", description="Role in the county's leadership group (`none`: outside it)"
     )

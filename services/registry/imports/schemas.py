@@ -59,6 +59,10 @@ class ImportOutcomeOut(BaseModel):
     outcome: RowOutcome = Field(description="created, updated or rejected")
     key: str | None = Field(description="USCC, USCC/year or USCC/zone")
     field: str | None = Field(description="The field a rejection is about")
-    reason_zh: str | None
-    reason_en: str | None
+    reason_zh: str | None = Field(
+        description="Why the row was rejected, in Chinese (zh-CN); null otherwise"
+    )
+    reason_en: str | None = Field(
+        description="Why the row was rejected, in English; null otherwise"
+    )
     changed: list[str] = Field(description="Fields an update changes")

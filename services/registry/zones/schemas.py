@@ -19,8 +19,13 @@ class ZoneIn(Input):
         examples=["lighting-provincial"],
         description="Stable lower-case code, e.g. `<industry>-<level>`",
     )
-    name_zh: str = Field(min_length=1, max_length=200, examples=["出口灯具质量安全示范区（省级）"])
-    name_en: str = Field(min_length=1, max_length=200)
+    name_zh: str = Field(
+        min_length=1,
+        max_length=200,
+        examples=["出口灯具质量安全示范区（省级）"],
+        description="Name in Chinese (zh-CN)",
+    )
+    name_en: str = Field(min_length=1, max_length=200, description="Name in English")
     industry: Industry
     level: ZoneLevel
     phase: int | None = Field(
@@ -47,8 +52,12 @@ class ZonePatch(PatchModel):
     not_null = ("name_zh", "name_en")
     _server_owned = refuse_fields("stage", "version", "tasks")
 
-    name_zh: str | None = Field(default=None, min_length=1, max_length=200)
-    name_en: str | None = Field(default=None, min_length=1, max_length=200)
+    name_zh: str | None = Field(
+        default=None, min_length=1, max_length=200, description="Name in Chinese (zh-CN)"
+    )
+    name_en: str | None = Field(
+        default=None, min_length=1, max_length=200, description="Name in English"
+    )
     phase: int | None = Field(default=None, ge=1, le=9)
     plan_start: date | None = None
     plan_end: date | None = None
@@ -62,8 +71,8 @@ class ZoneTaskOut(BaseModel):
 
     stage: Stage
     task_code: str
-    title_zh: str
-    title_en: str
+    title_zh: str = Field(description="Title in Chinese (zh-CN)")
+    title_en: str = Field(description="Title in English")
     done_at: datetime | None
     done_by: str | None
     note: str | None
@@ -75,8 +84,8 @@ class ZoneOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     code: str
-    name_zh: str
-    name_en: str
+    name_zh: str = Field(description="Name in Chinese (zh-CN)")
+    name_en: str = Field(description="Name in English")
     industry: Industry
     level: ZoneLevel
     stage: Stage
@@ -104,8 +113,8 @@ class PublicZoneTask(BaseModel):
 
     stage: Stage
     task_code: str
-    title_zh: str
-    title_en: str
+    title_zh: str = Field(description="Title in Chinese (zh-CN)")
+    title_en: str = Field(description="Title in English")
     done_at: datetime | None
 
 
@@ -114,8 +123,8 @@ class PublicZoneOut(BaseModel):
     notes, user ids, workflow) reaches it when the internal view grows."""
 
     code: str
-    name_zh: str
-    name_en: str
+    name_zh: str = Field(description="Name in Chinese (zh-CN)")
+    name_en: str = Field(description="Name in English")
     industry: Industry
     level: ZoneLevel
     stage: Stage

@@ -17,8 +17,8 @@ class PhaseOut(BaseModel):
     number: int
     starts_on: date
     ends_on: date
-    summary_zh: str
-    summary_en: str
+    summary_zh: str = Field(description="Summary in Chinese (zh-CN)")
+    summary_en: str = Field(description="Summary in English")
     zones: list[str] = []
 
 
@@ -39,8 +39,8 @@ class ZoneSchedule(BaseModel):
     """A zone against its plan."""
 
     code: str
-    name_zh: str
-    name_en: str
+    name_zh: str = Field(description="Name in Chinese (zh-CN)")
+    name_en: str = Field(description="Name in English")
     level: ZoneLevel
     stage: Stage
     phase: int | None
