@@ -24,18 +24,22 @@ async def _until(index: SubscriptionIndex, event_type: str, expected: bool | Non
     return index.matches(event_type)
 
 
+def _subscription(owner: str) -> Subscription:
+    return Subscription(
+        owner_kind="office",
+        owner=owner,
+        event_types=["credit.level.*"],
+        filters={},
+        channel="inbox",
+        created_by=owner,
+    )
+
+
 async def test_the_index_follows_committed_subscriptions(migrated: Callable[[str], str]) -> None:
     url = migrated("notify")
     engine = create_async_engine(url)
     index = SubscriptionIndex(asyncpg_dsn(url))
-    subscription = Subscription(
-        owner_kind="office",
-        owner="index-test",
-        event_types=["credit.level.*"],
-        filters={},
-        channel="inbox",
-        created_by="index-test",
-    )
+    subscription = _subscription("index-test")
     try:
         assert index.matches(LEVEL) is None, "not known before it has been read"
         assert index.may_match(LEVEL) is True, "unknown: maybe (and the listener starts)"
@@ -83,16 +87,7 @@ def test_a_new_event_loop_starts_its_own_listener(migrated: Callable[[str], str]
     async def subscribe() -> None:
         engine = create_async_engine(url)
         async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-            session.add(
-                Subscription(
-                    owner_kind="office",
-                    owner="index-loop-test",
-                    event_types=["credit.level.*"],
-                    filters={},
-                    channel="inbox",
-                    created_by="index-loop-test",
-                )
-            )
+            session.add(_subscription("index-loop-test"))
         await engine.dispose()
 
     async def second() -> None:
