@@ -66,9 +66,17 @@ def on_membership(member: bool) -> Handler:
     return handle
 
 
-async def on_batch(session: AsyncSession, batch: BatchRecorded, _: CloudEvent) -> None:
-    """An export batch, for risk signals that name it."""
-    await mirrors.mirror_batch(session, batch)
+async def on_batches(
+    session: AsyncSession, batches: list[tuple[BatchRecorded, CloudEvent]]
+) -> None:
+    """Export batches, for risk signals that name them (a bulk upload's run of them, or the
+    demo history's, in a few statements)."""
+    await mirrors.mirror_batches(session, [b for b, _ in batches])
+
+
+async def on_batch(session: AsyncSession, batch: BatchRecorded, event: CloudEvent) -> None:
+    """One export batch (a run of one)."""
+    await on_batches(session, [(batch, event)])
 
 
 async def on_trace(session: AsyncSession, trace: BatchTraced, _: CloudEvent) -> None:
@@ -91,9 +99,17 @@ async def on_level(session: AsyncSession, change: CreditLevelChanged, event: Clo
     await on_levels(session, [(change, event)])
 
 
-async def on_survey(session: AsyncSession, survey: SurveyRecorded, _: CloudEvent) -> None:
-    """A year's survey figures, for zone KPIs of a year without export batches."""
-    await history.mirror_survey(session, survey)
+async def on_surveys(
+    session: AsyncSession, surveys: list[tuple[SurveyRecorded, CloudEvent]]
+) -> None:
+    """Years' survey figures, for zone KPIs of a year without export batches (an import's
+    or the demo history's run of them in one statement)."""
+    await history.mirror_surveys(session, [s for s, _ in surveys])
+
+
+async def on_survey(session: AsyncSession, survey: SurveyRecorded, event: CloudEvent) -> None:
+    """One year's survey figures (a run of one)."""
+    await on_surveys(session, [(survey, event)])
 
 
 async def on_model(session: AsyncSession, published: ModelPublished, _: CloudEvent) -> None:
@@ -123,9 +139,9 @@ CONSUMERS = in_lanes(
             "registry.membership.reinstated.v1": on_membership(True),
             "registry.membership.suspended.v1": on_membership(False),
             "registry.membership.removed.v1": on_membership(False),
-            "registry.batch.recorded.v1": on_batch,
+            "registry.batch.recorded.v1": Batched(on_batches),
             "registry.batch.traced.v1": on_trace,
-            "registry.survey.recorded.v1": on_survey,
+            "registry.survey.recorded.v1": Batched(on_surveys),
         },
     ),
     Consumer(

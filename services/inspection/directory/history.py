@@ -59,11 +59,26 @@ async def record_levels(
     )
 
 
+async def mirror_surveys(session: AsyncSession, surveys: Sequence[SurveyRecorded]) -> None:
+    """A run of years' survey figures in one statement, each replacing the year's before
+    (within the run the last of a year wins, as one at a time)."""
+    latest = {(s.uscc, s.year): s for s in surveys}
+    if not latest:
+        return
+    stmt = insert(SurveyMirror).values(
+        [
+            {"uscc": s.uscc, "year": s.year, **s.model_dump(exclude={"uscc", "year"})}
+            for s in latest.values()
+        ]
+    )
+    columns = SurveyRecorded.model_fields.keys() - {"uscc", "year"}
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["uscc", "year"], set_={c: stmt.excluded[c] for c in sorted(columns)}
+        )
+    )
+
+
 async def mirror_survey(session: AsyncSession, survey: SurveyRecorded) -> None:
     """A year's survey figures, replaced when the survey is."""
-    values = survey.model_dump(exclude={"uscc", "year"})
-    await session.execute(
-        insert(SurveyMirror)
-        .values(uscc=survey.uscc, year=survey.year, **values)
-        .on_conflict_do_update(index_elements=["uscc", "year"], set_=values)
-    )
+    await mirror_surveys(session, [survey])

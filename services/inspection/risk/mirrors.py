@@ -18,25 +18,46 @@ from services.inspection.risk.signals import lock_keys, rematch
 async def mirror_batch(session: AsyncSession, batch: BatchRecorded) -> None:
     """Keep export batches, the lots signals name; a waiting signal that names this batch
     (by number, declaration or barcode) is matched now."""
-    if batch.kind != "export":
+    await mirror_batches(session, [batch])
+
+
+async def mirror_batches(session: AsyncSession, batches: list[BatchRecorded]) -> None:
+    """A run of batches as `mirror_batch` keeps each, in a few statements: the keys
+    locked together (in one order), one upsert (within the run the last of a batch wins),
+    one look for the signals waiting on any of them."""
+    exports = {b.batch_id: b for b in batches if b.kind == "export"}
+    if not exports:
         return
-    await lock_keys(session, {k for k in (batch.number, batch.declaration_no, batch.barcode) if k})
-    values = batch.model_dump(exclude={"batch_id", "kind"})
+    named: dict[str, set[str]] = {"batch_number": set(), "declaration_no": set(), "barcode": set()}
+    for b in exports.values():
+        for key, value in (
+            ("batch_number", b.number),
+            ("declaration_no", b.declaration_no),
+            ("barcode", b.barcode),
+        ):
+            if value:
+                named[key].add(value)
+    await lock_keys(session, set().union(*named.values()))
+    stmt = insert(BatchMirror).values(
+        [
+            {"id": uuid.UUID(b.batch_id), **b.model_dump(exclude={"batch_id", "kind"})}
+            for b in exports.values()
+        ]
+    )
+    columns = sorted(BatchRecorded.model_fields.keys() - {"batch_id", "kind"})
     await session.execute(
-        insert(BatchMirror)
-        .values(id=uuid.UUID(batch.batch_id), **values)
-        .on_conflict_do_update(index_elements=[BatchMirror.id], set_=values)
+        stmt.on_conflict_do_update(
+            index_elements=[BatchMirror.id], set_={c: stmt.excluded[c] for c in columns}
+        )
     )
     # literal keys, so the partial expression indexes on them serve
-    named = {"batch_number": batch.number, "declaration_no": batch.declaration_no}
-    named["barcode"] = batch.barcode
-    keys = [literal_column(f"facts ->> '{k}'") == v for k, v in named.items() if v]
+    keys = [literal_column(f"facts ->> '{k}'").in_(sorted(v)) for k, v in named.items() if v]
     waiting = list(
         await session.scalars(
             select(Signal)
             .where(Signal.status == "unmatched", or_(*keys))
             .order_by(Signal.id)
-            .limit(1000)
+            .limit(1000 * len(exports))
             .with_for_update()
         )
     )
