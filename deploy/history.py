@@ -337,9 +337,7 @@ async def inspection_history(maker: Maker) -> dict[str, int]:
     pool: dict[str, str] = {}
 
     async def setup(session: AsyncSession) -> dict[str, int]:
-        if await session.scalar(select(func.count()).where(Campaign.title.contains(MARK))):
-            return {}
-        # A first load interrupted after this step left its checklists and inspectors:
+        # A load before this one (interrupted, or whole) left its checklists and inspectors:
         # take them as they are (publishing or hiring them again would be refused).
         for checklist_id, industry in await session.execute(
             select(Checklist.id, Checklist.industry).where(Checklist.code.endswith("-export-demo"))
@@ -351,7 +349,7 @@ async def inspection_history(maker: Maker) -> dict[str, int]:
         ):
             pool[str(officer_id)] = agency
         if len(lists) == len(Industry) and len(pool) == len(INSPECTORS):
-            return {"inspectors": len(pool)}
+            return {}
         if lists or pool:
             raise RuntimeError(
                 "demo history: a partial set-up is in the way; start from a clean data folder"
@@ -389,8 +387,6 @@ async def inspection_history(maker: Maker) -> dict[str, int]:
         return {"inspectors": len(pool)}
 
     counts = await _unit(maker, rng, setup)
-    if not counts:
-        return {}
     principals = {
         i: Principal(
             subject=f"inspector:{i}", scopes=frozenset(ALL_SCOPES), agency=a, inspector_id=i
@@ -416,14 +412,20 @@ async def inspection_history(maker: Maker) -> dict[str, int]:
 
             async def draw_of(
                 session: AsyncSession, code: str = code, industry: Industry = industry
-            ) -> uuid.UUID:
+            ) -> tuple[uuid.UUID, int]:
+                title = f"{year}年{code}示范区出口产品质量联合抽查{MARK}"
+                drawn_before = await session.scalar(
+                    select(Campaign.id).where(Campaign.title == title)
+                )
+                if drawn_before is not None:  # by a load before this one
+                    return drawn_before, 0
                 draw_seed = f"{MARK}{code}:{year}:{SEED_VALUE}"  # committed: a replayable draw
                 with clock_at(at(date(year, 3, 20))):
                     campaign = await campaigns.create(
                         session,
                         CampaignIn.model_validate(
                             {
-                                "title": f"{year}年{code}示范区出口产品质量联合抽查{MARK}",
+                                "title": title,
                                 "agencies": ["market_supervision", "ciq"],
                                 "zones": [code],
                                 "industries": [industry],
@@ -437,11 +439,11 @@ async def inspection_history(maker: Maker) -> dict[str, int]:
                         office,
                     )
                     await campaigns.draw(session, campaign, DrawIn(seed=draw_seed), office)
-                return campaign.id
+                return campaign.id, 1
 
-            campaign_id = await _unit(maker, None, draw_of)
+            campaign_id, new = await _unit(maker, None, draw_of)
             drawn.append((code, industry, start, campaign_id))
-        counts["campaigns"] = counts.get("campaigns", 0) + len(drawn)
+            counts["campaigns"] = counts.get("campaigns", 0) + new
 
         async with maker() as session:
             sizes = {
@@ -468,6 +470,11 @@ async def inspection_history(maker: Maker) -> dict[str, int]:
             session: AsyncSession, rng: random.Random, campaign_id: uuid.UUID, fails: int
         ) -> dict[str, int]:
             made = {"checks": 0, "failed": 0, "capas": 0}
+            checked_before = select(Task.id).where(
+                Task.campaign_id == campaign_id, Task.result.is_not(None)
+            )
+            if await session.scalar(checked_before.limit(1)):
+                return made  # by a load before this one (a campaign's checks: one transaction)
             tasks = list(
                 await session.scalars(
                     select(Task).where(Task.campaign_id == campaign_id).order_by(Task.uscc)
@@ -499,8 +506,10 @@ async def inspection_history(maker: Maker) -> dict[str, int]:
 
     for year in years:
         await year_of(year)
-    _add(counts, await _signals(maker, principals, rng))
-    return counts
+    from deploy.history_signals import signals_history
+
+    _add(counts, await signals_history(maker, principals, rng))
+    return {key: n for key, n in counts.items() if n}
 
 
 def _add(counts: dict[str, int], more: dict[str, int]) -> None:
@@ -598,149 +607,6 @@ async def _close_capa(
     return 1
 
 
-async def _signals(
-    maker: Maker, principals: dict[str, Principal], rng: random.Random
-) -> dict[str, int]:
-    """Foreign notifications and returns naming shipped batches (by their declaration
-    number): each raises an alert with a targeted check; older ones investigated, checked
-    and closed, recent serious ones still open. Recent serious ones put a handful of
-    enterprises at credit C (a notification) and D (a notification, a return and failed
-    checks)."""
-    from services.inspection.risk import alerts, signals
-    from services.inspection.risk.models import Alert, BatchMirror
-    from services.inspection.risk.schemas import AlertPatch, AlertStatus, SignalIn
-    from services.inspection.tasks.models import Task
-
-    now = today()
-    async with maker() as session:
-        shipped = list(
-            await session.scalars(
-                select(BatchMirror)
-                .where(BatchMirror.declaration_no.is_not(None), BatchMirror.ship_date.is_not(None))
-                .order_by(BatchMirror.ship_date, BatchMirror.number)
-            )
-        )
-    if not shipped:
-        return {"signals": 0}
-    plan: list[tuple[Any, str, str, date]] = []  # batch, kind, risk level, notified on
-    by_year: dict[int, list[Any]] = defaultdict(list)
-    shipped_on: dict[Any, date] = {b.id: b.ship_date for b in shipped if b.ship_date}
-    for batch in shipped:
-        by_year[shipped_on[batch.id].year].append(batch)
-    recent_cut = now - timedelta(days=150)
-    for _year, lots in sorted(by_year.items()):
-        older = [b for b in lots if shipped_on[b.id] + timedelta(days=60) < recent_cut]
-        for batch in rng.sample(older, k=min(len(older), 6)):
-            kind = rng.choice(["foreign_notification", "foreign_notification", "return"])
-            plan.append(
-                (
-                    batch,
-                    kind,
-                    rng.choice(["medium", "high"]),
-                    shipped_on[batch.id] + timedelta(days=45),
-                )
-            )
-    # the handful at C and D: recent serious signals about batches shipped this year
-    recent = [
-        b for b in shipped if recent_cut - timedelta(days=120) <= shipped_on[b.id] < recent_cut
-    ]
-    by_uscc: dict[str, list[Any]] = defaultdict(list)
-    for batch in recent:
-        by_uscc[batch.uscc].append(batch)
-    chosen = sorted(by_uscc)[:: max(1, len(by_uscc) // 7)][:7]
-    serious_d = set(chosen[:3])
-    for uscc in chosen:
-        batch = by_uscc[uscc][0]
-        plan.append((batch, "foreign_notification", "serious", recent_cut + timedelta(days=20)))
-        if uscc in serious_d:
-            plan.append((batch, "return", "serious", recent_cut + timedelta(days=40)))
-    plan = [p for p in plan if p[3] < now]
-    counts = {"signals": 0, "alerts": 0, "alerts_closed": 0}
-
-    async def signal_of(
-        session: AsyncSession, batch: Any, kind: str, level: str, day: date
-    ) -> dict[str, int]:
-        made = {"signals": 0, "alerts": 0, "alerts_closed": 0}
-        reference = (
-            f"{'A12' if kind == 'foreign_notification' else 'TY'}/{batch.declaration_no}/{kind[:3]}"
-        )
-        signal_in = SignalIn.model_validate(
-            {
-                "kind": kind,
-                "reference": reference,
-                "notified_at": at(day),
-                "notifying_country": batch.destination,
-                "risk_type": rng.choice(["chemical", "electric shock", "injuries", "choking"]),
-                "risk_level": level,
-                "product": batch.product,
-                "declaration_no": batch.declaration_no,
-                "destination": batch.destination,
-                "reason": "进口国检出不合格（演示数据）" if kind == "return" else None,
-                "description": "目标市场通报的不合格批次（演示数据）",
-            }
-        )
-        with clock_at(at(day, 11)):
-            lines: Lines[SignalIn] = Lines(single=True, good=[(1, signal_in)])
-            _, recorded = await signals.record_signals(session, lines, admin("ciq"))
-        made["signals"] += 1
-        for signal in recorded:
-            if signal.alert_id is None:
-                continue
-            made["alerts"] += 1
-            alert = await session.get_one(Alert, signal.alert_id)
-            task = await session.get_one(Task, alert.task_id)
-            serious = level == "serious"
-            checked = day + timedelta(days=7)
-            if checked < now and len(task.inspector_ids) >= 2:
-                failed = (serious and batch.uscc in serious_d) or (
-                    not serious and rng.random() < 0.5
-                )
-                await _check(
-                    session,
-                    task,
-                    principals,
-                    checked,
-                    rng,
-                    failed,
-                    "fail" if failed else "pass",
-                )
-                if failed:
-                    await _close_capa(session, task, principals, checked, close=not serious)
-            closed_on = day + timedelta(days=50)
-            if serious:
-                continue  # the recent serious ones: the queue's open alerts, to investigate
-            with clock_at(at(day + timedelta(days=2))):
-                await alerts.move(
-                    session,
-                    alert,
-                    AlertPatch(status=AlertStatus.investigating),
-                    admin(alert.agency),
-                )
-            if closed_on < now:
-                with clock_at(at(closed_on)):
-                    await alerts.move(
-                        session,
-                        alert,
-                        AlertPatch(
-                            status=AlertStatus.closed,
-                            conclusion="批次已追溯召回，整改验证有效（演示数据）",
-                        ),
-                        admin(alert.agency),
-                    )
-                made["alerts_closed"] += 1
-        return made
-
-    for batch, kind, level, day in sorted(plan, key=lambda p: (p[3], p[0].number)):
-
-        async def one(
-            session: AsyncSession, b: Any = batch, k: str = kind, lv: str = level, d: date = day
-        ) -> dict[str, int]:
-            return await signal_of(session, b, k, lv, d)
-
-        _add(counts, await _unit(maker, rng, one))
-    return counts
-
-
 # ---------------------------------------------------------------- the step
 
 
@@ -760,32 +626,26 @@ async def outbox_drained(database_url: str, *, timeout_s: float = 120) -> bool:
         await engine.dispose()
 
 
-async def load(
-    db_url: Callable[[str], str],
-    caught_up: Callable[[], Awaitable[bool]],
-    timings: dict[str, float],
-) -> dict[str, int]:
-    """The history, phase by phase: registry's records, then (once inspection has applied
-    their events: the batches it matches signals against) inspection's. `db_url` names a
-    service's database; `caught_up` waits until every consumer has applied every event;
-    `timings` gets each phase's seconds. Empty when it was loaded before (marked titles)."""
-    clock = asyncio.get_running_loop().time
-    started = clock()
-
-    def lap(name: str) -> None:
-        nonlocal started
-        timings[name], started = clock() - started, clock()
-
+async def load_registry(db_url: Callable[[str], str]) -> dict[str, int]:
+    """Registry's part of the history in one transaction (again from the start should a
+    consumer's lock deadlock it): it needs registry's own records only, so it may load while
+    the services are still starting. Empty when it was loaded before (a marked training)."""
     engine = make_engine(ServiceSettings(database_url=db_url("registry")))
-    try:  # one transaction (again from the start should a consumer's lock deadlock it)
-        counts = await _unit(make_sessionmaker(engine), random.Random(), registry_history)
+    try:
+        return await _unit(make_sessionmaker(engine), random.Random(), registry_history)
     finally:
         await engine.dispose()
-    lap("registry")
-    if counts:
-        await outbox_drained(db_url("registry"))
-        await caught_up()
-    lap("registry applied")
+
+
+async def load_inspection(
+    db_url: Callable[[str], str], timings: dict[str, float]
+) -> dict[str, int]:
+    """Inspection's part, once its consumers have applied registry's history (the batches it
+    matches signals against); resumable after an interruption (each campaign's draw, each
+    campaign's checks and each signal a transaction, passed over when found made). Empty
+    when nothing was left to make."""
+    clock = asyncio.get_running_loop().time
+    started = clock()
     # a year's ten campaigns connect at once, maybe on a busy machine: more than 3 s to connect
     settings = ServiceSettings(database_url=db_url("inspection"), db_connect_timeout_s=30)
     engine = make_engine(settings)
@@ -793,8 +653,28 @@ async def load(
         made = await inspection_history(make_sessionmaker(engine))
     finally:
         await engine.dispose()
-    lap("inspection")
+    timings["inspection"], started = clock() - started, clock()
     if made:
         await outbox_drained(db_url("inspection"))
-    lap("inspection sent")
-    return counts | made
+    timings["inspection sent"] = clock() - started
+    return made
+
+
+async def load(
+    db_url: Callable[[str], str],
+    caught_up: Callable[[], Awaitable[bool]],
+    timings: dict[str, float],
+) -> dict[str, int]:
+    """The history, phase by phase: registry's records, then (once every consumer has
+    applied their events) inspection's. `db_url` names a service's database; `caught_up`
+    waits until every consumer has applied every event; `timings` gets each phase's
+    seconds. Empty when it was loaded before."""
+    clock = asyncio.get_running_loop().time
+    started = clock()
+    counts = await load_registry(db_url)
+    timings["registry"], started = clock() - started, clock()
+    if counts:
+        await outbox_drained(db_url("registry"))
+        await caught_up()
+    timings["registry applied"] = clock() - started
+    return counts | await load_inspection(db_url, timings)

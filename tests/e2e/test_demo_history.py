@@ -9,6 +9,7 @@ the GB 11714 organisation-code check as the gateway answers it, in zh-CN and en.
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections import Counter
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from deploy import history
 from deploy.history import MARK
 from deploy.launcher import Stack
 from deploy.seed import ZONES
@@ -40,10 +42,54 @@ PASSWORD = "a-long-office-password-for-history"
 pytestmark = pytest.mark.timeout(900)
 
 
+class Crash(Exception):
+    """The loader's process dying mid-way."""
+
+
+def _unchecked(stack: Stack) -> int:
+    """The history's campaigns drawn but without a single check recorded."""
+    import asyncpg
+
+    from kit.outbox import asyncpg_dsn
+
+    async def count() -> int:
+        conn = await asyncpg.connect(asyncpg_dsn(stack.db_url("inspection")))
+        try:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM campaigns c WHERE c.title LIKE '%' || $1 || '%' AND NOT "
+                    "EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = c.id "
+                    "AND t.result IS NOT NULL)",
+                    MARK,
+                )
+            )
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
+
+
 @pytest.fixture(scope="module")
 def history_stack() -> Iterator[Stack]:
-    """A seeded stack with the history loaded, as `make run` starts on a fresh folder."""
+    """A seeded stack with the history loaded, as `make run` starts on a fresh folder: the
+    first load dies in the middle of a year's checks (its campaigns drawn, some checked),
+    the next `make run` resumes it."""
     with running_stack("history", seed=True) as s:
+        checks = 0
+        record_check = history._check
+
+        async def dying(*args: Any, **kwargs: Any) -> None:
+            nonlocal checks
+            checks += 1
+            if checks == 60:
+                raise Crash
+            await record_check(*args, **kwargs)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(history, "_check", dying)
+            with pytest.raises(Crash):
+                s.load_history()
+        assert _unchecked(s) > 0  # what a rerun once took for a history already loaded
         assert s.load_history()
         yield s
 
@@ -121,6 +167,10 @@ def test_a_handful_at_c_and_d_and_alerts_with_capas(api: httpx.Client) -> None:
     assert any(a["status"] != "closed" and a["severity"] == "serious" for a in alerts)
     capas = _all(api, "/v1/capas")
     assert Counter(c["status"] for c in capas)["closed"] > 0
+
+
+def test_an_interrupted_load_resumed_left_no_campaign_unchecked(history_stack: Stack) -> None:
+    assert _unchecked(history_stack) == 0
 
 
 def test_loading_again_adds_nothing(history_stack: Stack, api: httpx.Client) -> None:
