@@ -229,6 +229,40 @@ class Stack:
         self.timings.update({f"history: {name}": s for name, s in phases.items()})
         return counts
 
+    def load_registry_history(self) -> dict[str, int]:
+        """Registry's part of the history (`deploy.history.load_registry`); the services
+        need not be up."""
+        from deploy.history import load_registry
+
+        with pii_keys.in_process(self.pii_keys):
+            return asyncio.run(load_registry(self.db_url))
+
+    def load_inspection_history(self) -> dict[str, int]:
+        """Inspection's part (`deploy.history.load_inspection`), once the consumers have
+        applied registry's; returned when every consumer has applied it."""
+        from deploy.history import load_inspection
+
+        phases: dict[str, float] = {}
+        with pii_keys.in_process(self.pii_keys):
+            made = asyncio.run(load_inspection(self.db_url, phases))
+        started = time.monotonic()
+        if made and not asyncio.run(self._applied(False)):
+            print("warning: consumers still catching up with the history", file=sys.stderr)
+        phases["applied"] = time.monotonic() - started
+        self.timings.update({f"history: {name}": s for name, s in phases.items()})
+        return made
+
+    async def _applied(self, registry_history: bool) -> bool:
+        """Every consumer has applied every event (registry's relay first sent the history's
+        thousands, when it was just loaded); False after ten minutes."""
+        from deploy.history import outbox_drained
+
+        if registry_history:
+            await outbox_drained(self.db_url("registry"), timeout_s=600)
+        return await wait_caught_up(
+            self.nats_client_url, self.nats_identity(nats_auth.OBSERVER), timeout_s=600
+        )
+
     def service_env(self, name: str) -> dict[str, str]:
         """Environment of one service process."""
         prefix = APPS[name][1]
@@ -330,7 +364,8 @@ class Stack:
         self._wait_live("gateway")
         services = [name for name in APPS if name != "gateway"]
         for name in services:
-            self._spawn(name)
+            if name not in self.procs:  # `start` spawns them early when it seeds
+                self._spawn(name)
         for name in services:  # started together, so each may take the others' share longer
             try:
                 self._wait_live(name, timeout=60 * len(services))
@@ -363,24 +398,29 @@ class Stack:
             self.migrate()
         with self._stage("streams"):
             self.provision()
+        loaded: dict[str, int] = {}
         if seed:
-            # the gateway (its own database only) starts while the seed loads registry's
-            self._spawn("gateway")
+            # Every process starts (importing, connecting) while the seed and registry's part
+            # of the history load in this one: they write registry's database alone, in a
+            # transaction each, and the consumers take their events as they come.
+            for name in APPS:
+                self._spawn(name)
             with self._stage("seed"):
                 self.seed()
+            if history:
+                with self._stage("history: registry"):
+                    loaded = self.load_registry_history()
         with self._stage("services"):
             self.start_services()
         if seed:
             with self._stage("seed applied"):
-                applied = asyncio.run(
-                    wait_caught_up(self.nats_client_url, self.nats_identity(nats_auth.OBSERVER))
-                )
-            if not applied:
                 # the services apply the demo data's events before anyone calls them, normally
+                applied = asyncio.run(self._applied(bool(loaded)))
+            if not applied:
                 print("warning: consumers still catching up with the demo data", file=sys.stderr)
         if seed and history:
             with self._stage("history"):
-                self.load_history()
+                self.load_inspection_history()
         if seed and self.profile == "dev":
             with self._stage("field demo"):
                 self.seed_field()
