@@ -408,7 +408,7 @@ class Stack:
             with self._stage("seed"):
                 self.seed()
             if history:
-                with self._stage("history: registry"):
+                with self._stage("registry history"):
                     loaded = self.load_registry_history()
         with self._stage("services"):
             self.start_services()
