@@ -254,13 +254,15 @@ class Stack:
 
     async def _applied(self, registry_history: bool) -> bool:
         """Every consumer has applied every event (registry's relay first sent the history's
-        thousands, when it was just loaded); False after ten minutes."""
+        thousands, when it was just loaded: then up to ten minutes); False on timeout."""
         from deploy.history import outbox_drained
 
         if registry_history:
             await outbox_drained(self.db_url("registry"), timeout_s=600)
         return await wait_caught_up(
-            self.nats_client_url, self.nats_identity(nats_auth.OBSERVER), timeout_s=600
+            self.nats_client_url,
+            self.nats_identity(nats_auth.OBSERVER),
+            timeout_s=600 if registry_history else 120,
         )
 
     def service_env(self, name: str) -> dict[str, str]:
