@@ -11,9 +11,10 @@ targeted checks and CAPAs); recent serious ones put a handful of enterprises at 
 and D; yearly joint meetings and trainings.
 
 All through the service layer (each change emits its event), dated on the day it happened
-(`kit.db.clock_at`), deterministic (one fixed seed). `make run` loads it once per fresh
-data folder, after the services have applied the seed's events; test stacks only when a
-test calls `Stack.load_history`.
+(`kit.db.clock_at`), deterministic (one fixed seed). `make run` loads registry's part
+right after the seed (the services still starting), inspection's once every consumer has
+applied both; an interrupted load resumes on the next `make run`. Test stacks load it only
+when a test calls `Stack.load_history`.
 """
 
 from __future__ import annotations
