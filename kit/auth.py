@@ -382,15 +382,23 @@ async def principal_of_scope(scope: Any) -> Principal | None:
     return principal
 
 
-def require(scope: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
-    """Dependency factory: the caller must hold `scope` (403 otherwise)."""
+def ensure_scope(principal: Principal, scope: str) -> Principal:
+    """`principal`, when it holds `scope`; else 403 naming the scope (RFC 6750)."""
+    if not principal.has(scope):
+        raise insufficient_scope(
+            f"this action needs the '{scope}' scope", scope, f"此操作需要 '{scope}' 权限"
+        )
+    return principal
 
-    async def check(principal: PrincipalDep) -> Principal:
-        if not principal.has(scope):
-            raise insufficient_scope(
-                f"this action needs the '{scope}' scope", scope, f"此操作需要 '{scope}' 权限"
-            )
-        return principal
+
+def require(scope: str) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
+    """Dependency factory: the verified caller (401 without a valid token), who must hold
+    `scope` (403 otherwise). One dependency reading the request itself, not one on top of
+    `current_principal`: FastAPI solves each dependency level per request, and every route
+    pays for this one."""
+
+    async def check(request: Request) -> Principal:
+        return ensure_scope(await current_principal(request), scope)
 
     check.__name__ = f"require_{scope.replace(':', '_')}"
     check.required_scopes = (scope,)  # type: ignore[attr-defined]  # for document_security

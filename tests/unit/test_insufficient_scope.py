@@ -3,14 +3,14 @@
 import pytest
 
 from gateway.access import require_role
-from kit.auth import Principal, require
+from kit.auth import Principal, ensure_scope
 from kit.problems import ProblemError
 
 
 async def test_a_missing_scope_or_role_is_challenged_as_insufficient_scope() -> None:
     reader = Principal(subject="c1", scopes=frozenset({"registry:read"}))
     with pytest.raises(ProblemError) as scope_refusal:
-        await require("registry:write")(reader)
+        ensure_scope(reader, "registry:write")
     assert scope_refusal.value.status == 403
     assert (
         scope_refusal.value.headers["WWW-Authenticate"]
