@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from kit import tracing
 from kit.auth import JwksVerifier, document_security
 from kit.bulk import hoist_body_defs
-from kit.db import make_engine, make_read_sessionmaker, make_sessionmaker
+from kit.db import ReadPool, make_engine, make_read_sessionmaker, make_sessionmaker
 from kit.exports import ExportMiddleware
 from kit.gateway_assertion import GatewayAssertionMiddleware
 from kit.http import HttpSemanticsMiddleware
@@ -245,6 +245,8 @@ def create_service_app(
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.read_sessionmaker = make_read_sessionmaker(engine)
+        # the key lookups' statements (kit.db.Prepared) run on it, without a session
+        app.state.read_pool = ReadPool.of(engine, settings)
         app.state.verifier = JwksVerifier(
             jwks_url=settings.jwks_url,
             issuer=settings.jwt_issuer,
@@ -291,6 +293,7 @@ def create_service_app(
                 await on_shutdown(app)
             if app.state.nats is not None:
                 await app.state.nats.close()
+            await app.state.read_pool.close()
             await engine.dispose()
             tracing.shutdown()  # export the spans still buffered
             if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

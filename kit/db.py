@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -162,17 +163,126 @@ def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     )
 
 
+class ReadPool:
+    """Plain asyncpg connections of this process for the reads served most (`Prepared` run
+    on it): no session, no SQLAlchemy pool checkout and return, no greenlet; a key lookup
+    spent more on those than on its statement. At most `size` connections, opened as
+    needed and kept; a caller finding them all busy waits up to `timeout_s` (then
+    `TimeoutError`, answered 503 like the engine's pool timeout). Each statement commits on
+    its own (asyncpg runs outside a transaction unless told), as a GET's read session does,
+    and the connections are read-only (`default_transaction_read_only`): a write sent on one
+    fails in PostgreSQL. A connection that failed or was interrupted mid-statement is closed,
+    not reused; one found closed (the database restarted) is replaced."""
+
+    def __init__(
+        self,
+        dsn: str,
+        dialect: Dialect,
+        *,
+        size: int,
+        timeout_s: float,
+        statement_timeout_ms: int,
+    ) -> None:
+        self.dsn = dsn
+        self.dialect = dialect
+        self.timeout_s = timeout_s
+        self.statement_timeout_ms = statement_timeout_ms
+        self._idle: list[asyncpg.Connection] = []
+        self._slots = asyncio.Semaphore(size)
+
+    @classmethod
+    def of(cls, engine: AsyncEngine, settings: ServiceSettings) -> ReadPool:
+        """A pool on `engine`'s database with its limits (size, timeouts)."""
+        return cls(
+            engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+            engine.dialect,
+            size=settings.db_pool_size,
+            timeout_s=settings.db_connect_timeout_s,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        )
+
+    async def acquire(self) -> asyncpg.Connection:
+        """A connection of the pool, to hand back with `release` (or `discard`)."""
+        if self._slots.locked():
+            async with asyncio.timeout(self.timeout_s):
+                await self._slots.acquire()
+        else:
+            await self._slots.acquire()  # a free slot: taken without waiting
+        try:
+            while self._idle:
+                connection = self._idle.pop()
+                if not connection.is_closed():
+                    return connection
+            return await self._connect()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def release(self, connection: asyncpg.Connection) -> None:
+        """Hand back a connection whose statement finished (or failed in PostgreSQL)."""
+        if connection.is_closed() or connection.is_in_transaction():
+            connection.terminate()
+        else:
+            self._idle.append(connection)
+        self._slots.release()
+
+    def discard(self, connection: asyncpg.Connection) -> None:
+        """Close a connection interrupted mid-statement (or broken) instead of reusing it."""
+        connection.terminate()
+        self._slots.release()
+
+    async def _connect(self) -> asyncpg.Connection:
+        connection = await asyncpg.connect(
+            self.dsn,
+            timeout=self.timeout_s,
+            command_timeout=self.statement_timeout_ms / 1000,
+            server_settings={
+                "statement_timeout": str(self.statement_timeout_ms),
+                "default_transaction_read_only": "on",
+            },
+        )
+        try:  # JSON decoded as the engine's connections decode it (SQLAlchemy's codecs)
+            adapted = types.SimpleNamespace(_connection=connection)
+            await self.dialect.setup_asyncpg_json_codec(adapted)  # type: ignore[attr-defined]
+            await self.dialect.setup_asyncpg_jsonb_codec(adapted)  # type: ignore[attr-defined]
+        except BaseException:
+            connection.terminate()
+            raise
+        return connection
+
+    async def close(self) -> None:
+        """Close the idle connections (at shutdown)."""
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            try:
+                await asyncio.wait_for(connection.close(), timeout=2)
+            except Exception:
+                connection.terminate()
+
+
+def read_pool(request: Request) -> ReadPool:
+    """The app's `ReadPool` (kit.app makes one per process)."""
+    pool: ReadPool = request.app.state.read_pool
+    return pool
+
+
+# What `Prepared` runs on: a request's session, or the app's read pool (no session at all).
+Reads = AsyncSession | ReadPool
+
+
 class Prepared:
-    """A Core SELECT compiled once, run on the session's own asyncpg connection: for the
-    reads served most (key lookups), without SQLAlchemy's per-call statement cache lookup,
-    ORM loading and result machinery, which cost a key lookup more than the round trip.
+    """A Core SELECT compiled once, run on the session's own asyncpg connection or on a
+    `ReadPool`'s: for the reads served most (key lookups), without SQLAlchemy's per-call
+    statement cache lookup, ORM loading and result machinery, which cost a key lookup more
+    than the round trip.
 
     asyncpg prepares the text once per connection (its statement cache). Each column's
     result processor still applies (decryption of `EncryptedString`, arrays), and every
     bind parameter not given keeps the value the statement was built with. Rows come back
-    as dicts keyed by column label. Reads only: the read-only session does not see it. In a
-    write transaction run it after the transaction's first statement: SQLAlchemy sends the
-    BEGIN with its first statement, so one sent past it first runs on its own."""
+    as dicts keyed by column label. Reads only: the read-only session does not see it, the
+    read pool's connections refuse writes. In a write transaction run it after the
+    transaction's first statement: SQLAlchemy sends the BEGIN with its first statement, so
+    one sent past it first runs on its own."""
 
     def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
@@ -198,20 +308,40 @@ class Prepared:
             ),
         )
 
-    async def all(self, session: AsyncSession, **params: Any) -> list[dict[str, Any]]:
-        """Every row, with `params` bound by name."""
-        connection = await session.connection()
-        raw = (await connection.get_raw_connection()).driver_connection
+    async def all(self, on: Reads, **params: Any) -> list[dict[str, Any]]:
+        """Every row, with `params` bound by name, read through `on` (a session or a pool)."""
+        if isinstance(on, ReadPool):
+            raw = await on.acquire()
+            try:
+                rows = await self._fetch(on.dialect, raw, params)
+            except asyncpg.PostgresError:  # refused by the server: the connection is fine
+                on.release(raw)
+                raise
+            except BaseException:
+                on.discard(raw)
+                raise
+            on.release(raw)
+        else:
+            connection = await on.connection()
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            rows = await self._fetch(connection.dialect, driver, params)
+        return self._dicts(rows)
+
+    async def _fetch(self, dialect: Dialect, raw: Any, params: dict[str, Any]) -> list[Any]:
         if self._plan is None:
-            self._plan = await self._compile(connection.dialect, raw)
+            self._plan = await self._compile(dialect, raw)
         plan = self._plan
         args = []
         for name in plan.names:
             value = params[name] if name in params else plan.defaults[name]
             bind = plan.binds.get(name)
             args.append(bind(value) if bind is not None else value)
-        assert raw is not None
-        rows = await raw.fetch(plan.sql, *args)
+        return await raw.fetch(plan.sql, *args)  # type: ignore[no-any-return]
+
+    def _dicts(self, rows: list[Any]) -> list[dict[str, Any]]:
+        plan = self._plan
+        assert plan is not None
         return [
             {key: value if process is None else process(value)
              for (key, process), value in zip(plan.columns, row, strict=True)}

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from kit.auth import Principal
+from kit.db import Prepared, Reads
 from kit.pii import Mask, mask_name, mask_phone, masked, sees_personal_data
 from services.registry.enterprises.models import Enterprise
 from services.registry.programme.leadership.models import GroupMember
@@ -72,28 +73,32 @@ def _depends_on_the_data(principal: Principal) -> bool:
     )
 
 
+# The office's agencies, and the owners of some enterprises: asked for most reads an agency
+# makes, in statements compiled once (kit.db.Prepared) that a key lookup runs without a session.
+_OFFICE = Prepared(select(GroupMember.agency_code).where(GroupMember.role == "office").distinct())
+_OWNERS = Prepared(
+    select(Enterprise.uscc, Enterprise.owner_agency).where(
+        Enterprise.uscc == any_(bindparam("usccs", type_=ARRAY(String)))
+    )
+)
+
+
 async def viewer(
-    session: AsyncSession,
+    session: Reads,
     principal: Principal,
     *,
     usccs: Iterable[str | None] = (),
     owners: Mapping[str, str | None] | None = None,
 ) -> Viewer:
     """The caller's view of the enterprises `usccs` (their owners are looked up), or of
-    enterprises whose `owners` the caller already has."""
+    enterprises whose `owners` the caller already has; `session` may be the read pool."""
     if not _depends_on_the_data(principal):
         return Viewer(principal)
-    office = frozenset(
-        (
-            await session.scalars(
-                select(GroupMember.agency_code).where(GroupMember.role == "office").distinct()
-            )
-        ).all()
-    )
+    office = frozenset(row["agency_code"] for row in await _OFFICE.all(session))
     if principal.agency in office:
         return Viewer(principal, office)
     if owners is None:
         wanted = sorted({u for u in usccs if u})
-        query = select(Enterprise.uscc, Enterprise.owner_agency).where(Enterprise.uscc.in_(wanted))
-        owners = {uscc: owner for uscc, owner in await session.execute(query)} if wanted else {}
+        rows = await _OWNERS.all(session, usccs=wanted) if wanted else []
+        owners = {row["uscc"]: row["owner_agency"] for row in rows}
     return Viewer(principal, office, owners)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
+import asyncpg
 import pytest
-from sqlalchemy import delete, text, update
+from sqlalchemy import Float, Integer, bindparam, delete, func, literal, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
 
-from kit.db import ReadOnlyError, make_engine, make_read_sessionmaker
+from kit.db import Prepared, ReadOnlyError, ReadPool, make_engine, make_read_sessionmaker
 from kit.settings import ServiceSettings
 from services.registry.zones.models import Zone
 
@@ -61,4 +64,75 @@ async def test_a_read_session_runs_each_statement_on_its_own_and_refuses_writes(
             with pytest.raises(ReadOnlyError):
                 await session.flush()
     finally:
+        await engine.dispose()
+
+
+async def test_the_read_pool_runs_prepared_reads_on_connections_it_keeps(
+    migrated: Callable[[str], str],
+) -> None:
+    """Key lookups without a session (kit.db.ReadPool): JSON decoded as the engine decodes
+    it, one connection reused, a refused statement keeps it, writes refused by PostgreSQL,
+    an interrupted statement's connection closed and one the server dropped replaced."""
+    settings = ServiceSettings(database_url=migrated("registry"), db_pool_size=1)
+    engine = make_engine(settings)
+    pool = ReadPool.of(engine, settings)
+    doc = Prepared(
+        select(
+            func.jsonb_build_object("n", bindparam("n", type_=Integer), type_=JSONB).label("doc"),
+            func.pg_backend_pid().label("pid"),
+        )
+    )
+    ratio = Prepared(select((literal(1) / bindparam("d", type_=Integer)).label("q")))
+    slow = Prepared(select(func.pg_sleep(bindparam("s", type_=Float)).label("slept")))
+    try:
+        [first] = await doc.all(pool, n=7)
+        assert first["doc"] == {"n": 7}
+        assert (await doc.all(pool, n=8))[0]["pid"] == first["pid"]  # kept, reused
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            await ratio.all(pool, d=0)
+        assert (await doc.all(pool, n=9))[0]["pid"] == first["pid"]  # a refusal keeps it
+
+        connection = await pool.acquire()
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await connection.execute("CREATE TABLE written_by_a_read (n int)")
+        pool.release(connection)
+
+        waiting = asyncio.create_task(slow.all(pool, s=5))
+        await asyncio.sleep(0.3)
+        waiting.cancel()  # the client went away mid-statement
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        [after] = await doc.all(pool, n=10)
+        assert after["pid"] != first["pid"]  # not reused: its state is unknown
+
+        async with engine.connect() as admin:
+            await admin.execute(text(f"SELECT pg_terminate_backend({after['pid']})"))
+        await asyncio.sleep(0.3)
+        assert (await doc.all(pool, n=11))[0]["doc"] == {"n": 11}  # replaced, not failed
+    finally:
+        await pool.close()
+        await engine.dispose()
+
+
+async def test_a_full_read_pool_makes_callers_wait_then_time_out(
+    migrated: Callable[[str], str],
+) -> None:
+    """At most `db_pool_size` connections; a caller finding none free waits for one, up to
+    the connect timeout (a TimeoutError, answered 503 like the engine pool's)."""
+    settings = ServiceSettings(
+        database_url=migrated("registry"), db_pool_size=1, db_connect_timeout_s=0.3
+    )
+    engine = make_engine(settings)
+    pool = ReadPool.of(engine, settings)
+    try:
+        held = await pool.acquire()
+        with pytest.raises(TimeoutError):
+            await pool.acquire()
+        later = asyncio.create_task(pool.acquire())
+        await asyncio.sleep(0.05)
+        pool.release(held)
+        assert await later is held  # handed on to the one waiting
+        pool.release(held)
+    finally:
+        await pool.close()
         await engine.dispose()

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from kit.auth import Principal, ensure_own_enterprise, require
 from kit.concurrency import check_if_match, set_etag
-from kit.db import SessionDep
+from kit.db import SessionDep, read_pool
 from kit.pagination import Page, PageParams, page_params
 from kit.uscc import normalize
 from kit.validation import UsccPath
@@ -87,11 +87,11 @@ async def register_enterprise(
     "/{uscc}", summary="Get an enterprise", response_model=EnterpriseOut, responses=NOT_FOUND
 )
 async def get_enterprise(
-    uscc: UsccPath, session: SessionDep, principal: Reader, response: Response
+    uscc: UsccPath, request: Request, principal: Reader, response: Response
 ) -> EnterpriseOut:
     """One enterprise; the ETag is its version."""
     ensure_own_enterprise(principal, normalize(uscc))
-    enterprise = await service.view(session, uscc, principal)
+    enterprise = await service.view(read_pool(request), uscc, principal)
     set_etag(response, enterprise.version)
     return enterprise
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.db import Prepared, get_or_404
+from kit.db import Prepared, Reads, get_or_404
 from kit.events import (
     CloudEvent,
     EnterpriseRegistered,
@@ -82,7 +82,7 @@ async def to_out(
 
 
 async def _shown(
-    session: AsyncSession, items: list[EnterpriseOut], principal: Principal
+    session: Reads, items: list[EnterpriseOut], principal: Principal
 ) -> list[EnterpriseOut]:
     owners = {i.uscc: i.owner_agency for i in items}
     view = await personal.viewer(session, principal, owners=owners)
@@ -105,9 +105,10 @@ _ONE = Prepared(
 )
 
 
-async def view(session: AsyncSession, uscc: str, principal: Principal) -> EnterpriseOut:
+async def view(session: Reads, uscc: str, principal: Principal) -> EnterpriseOut:
     """An enterprise by USCC (normalised) with its admitted zones, as `principal` may see
-    it, in one round trip; or 404."""
+    it, in one round trip (the key lookup runs it on the read pool, without a session);
+    or 404."""
     key = normalize(uscc)
     rows = await _ONE.all(session, uscc=key)
     if not rows:
