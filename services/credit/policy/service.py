@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, object_session
 
 from kit import locks
 from kit.auth import Principal
-from kit.db import get_or_404, utcnow
+from kit.db import Prepared, Reads, get_or_404, utcnow
 from kit.events import ModelPublished
 from kit.locks import Lock
 from kit.pagination import PageParams, keyset_page
+from kit.problems import NotFound
 from services.credit.domain import LEVEL_NAMES, LEVEL_ORDER
 from services.credit.events import publish
 from services.credit.policy.models import ModelVersion, RescoreJob
@@ -99,10 +100,22 @@ async def lock_current(session: AsyncSession) -> ModelVersion:
     return await current_row(session)
 
 
-async def model_of(session: AsyncSession, version: int) -> ScoringModel:
-    """A version's model; its body is read from the database only the first time."""
+# A version's body, read on the read pool (committed versions only, so cached at once).
+_BODY = Prepared(select(ModelVersion.body).where(ModelVersion.version == bindparam("version")))
+
+
+async def model_of(session: Reads, version: int) -> ScoringModel:
+    """A version's model; its body is read from the database only the first time (`session`
+    may be the read pool, which sees committed versions only)."""
     model = _parsed.get(version)
-    return model if model is not None else parse(await get_version(session, version))
+    if model is not None:
+        return model
+    if isinstance(session, AsyncSession):
+        return parse(await get_version(session, version))
+    rows = await _BODY.all(session, version=version)
+    if not rows:
+        raise NotFound("model version", str(version))
+    return _parsed.setdefault(version, ScoringModel.model_validate(rows[0]["body"]))
 
 
 async def current(session: AsyncSession) -> tuple[int, ScoringModel]:

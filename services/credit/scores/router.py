@@ -2,11 +2,11 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from kit.auth import Principal, ensure_own_enterprise, require
 from kit.concurrency import set_etag
-from kit.db import SessionDep
+from kit.db import SessionDep, read_pool
 from kit.pagination import Page, PageParams, page_params
 from kit.uscc import normalize
 from kit.validation import UsccPath
@@ -49,13 +49,13 @@ async def list_levels(
     responses=NOT_FOUND,
 )
 async def get_score(
-    uscc: UsccPath, session: SessionDep, principal: Reader, response: Response
+    uscc: UsccPath, request: Request, principal: Reader, response: Response
 ) -> ScoreOut:
     """Score, level, each fact's contribution, overrides in force and the level's measures."""
     ensure_own_enterprise(principal, normalize(uscc))
-    enterprise = await service.get(session, uscc)
-    set_etag(response, enterprise.version)
-    return await service.score_out(session, enterprise)
+    score, version = await service.score_view(read_pool(request), uscc)
+    set_etag(response, version)
+    return score
 
 
 @router.get(

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.db import Prepared, utcnow
+from kit.db import Prepared, Reads, utcnow
 from kit.events import CreditLevelChanged, EnterpriseRegistered, make_event
 from kit.ids import uuid7
 from kit.outbox import emit
@@ -26,12 +26,11 @@ from services.credit.policy import service as policy
 from services.credit.scores.models import CreditEnterprise, LevelChange
 from services.credit.scores.schemas import (
     ContributionOut,
-    EnterpriseLevel,
     ScoreOut,
     SimulateIn,
     SimulationOut,
 )
-from services.credit.scoring import Evaluation, FactInput, ScoringModel, evaluate
+from services.credit.scoring import Evaluation, FactInput, evaluate
 
 FACT_COLUMNS = (
     Fact.id,
@@ -264,14 +263,18 @@ async def _level_changed(
     )
 
 
-async def explain(
-    session: AsyncSession, enterprise: CreditEnterprise
-) -> tuple[Evaluation, ScoringModel]:
-    """The stored score's contributions: the same function, same facts, same model version,
-    at the stored `computed_at`; so they add up to the stored score."""
-    model = await policy.model_of(session, enterprise.model_version)
-    facts = await facts_of(session, enterprise.uscc)
-    return evaluate(model, facts, enterprise.computed_at), model
+# A score read's one statement (kit.db.Prepared): the enterprise's row and its facts, oldest
+# first, one row per fact (one row of NULL facts for an enterprise without any).
+_FACT_LABELS = tuple(f"fact_{column.key}" for column in FACT_COLUMNS)
+_SCORED = Prepared(
+    select(
+        CreditEnterprise.__table__,
+        *(column.label(label) for column, label in zip(FACT_COLUMNS, _FACT_LABELS, strict=True)),
+    )
+    .select_from(CreditEnterprise.__table__.outerjoin(Fact, Fact.uscc == CreditEnterprise.uscc))
+    .where(CreditEnterprise.uscc == bindparam("uscc"))
+    .order_by(Fact.occurred_at, Fact.id)
+)
 
 
 async def search(
@@ -317,12 +320,33 @@ def _contributions(evaluation: Evaluation) -> list[ContributionOut]:
     return [ContributionOut.model_validate(c) for c in evaluation.contributions]
 
 
-async def score_out(session: AsyncSession, enterprise: CreditEnterprise) -> ScoreOut:
-    """The stored score with its explanation and the measures of its level."""
-    evaluation, model = await explain(session, enterprise)
-    level = Level(enterprise.level)
-    return ScoreOut(
-        **EnterpriseLevel.model_validate(enterprise).model_dump(),
+async def score_view(on: Reads, uscc: str) -> tuple[ScoreOut, int]:
+    """An enterprise's stored score (USCC normalised) with its explanation and the measures
+    of its level, and the row's version (the ETag), in one round trip; or 404. The
+    contributions come from the same function, facts and model version at the stored
+    `computed_at`, so they add up to the stored score. The key lookup runs it on the read
+    pool, without a session."""
+    key = normalize(uscc)
+    rows = await _SCORED.all(on, uscc=key)
+    if not rows:
+        raise NotFound("enterprise", key)
+    row = rows[0]
+    facts = [
+        fact_input(tuple(fact[label] for label in _FACT_LABELS))
+        for fact in rows
+        if fact["fact_id"] is not None
+    ]
+    model = await policy.model_of(on, row["model_version"])
+    evaluation = evaluate(model, facts, row["computed_at"])
+    level = Level(row["level"])
+    view = ScoreOut(
+        uscc=row["uscc"],
+        name=row["name"],
+        industry=row["industry"],
+        score=row["score"],
+        level=row["level"],
+        model_version=row["model_version"],
+        computed_at=row["computed_at"],
         level_name_zh=LEVEL_NAMES[level][0],
         level_name_en=LEVEL_NAMES[level][1],
         band_level=evaluation.band_level.value,
@@ -331,6 +355,7 @@ async def score_out(session: AsyncSession, enterprise: CreditEnterprise) -> Scor
         overrides=evaluation.overrides,
         measures=model.measures.get(level, []),
     )
+    return view, row["version"]
 
 
 async def simulate(session: AsyncSession, body: SimulateIn) -> SimulationOut:
