@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import operator
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from kit.problems import ProblemError
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -106,25 +108,44 @@ async def keyset_page(
     The cursor holds the last row's key values; a cursor from another list or a tampered one
     is a 400 problem.
     """
-    names = [k.key for k in keys]
-    if page.cursor is not None:
-        try:
-            values = [_from_json(k, page.cursor[n]) for k, n in zip(keys, names, strict=True)]
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ProblemError(
-                "bad-request",
-                "cursor is not one this list issued",
-                detail_zh="翻页游标不是本列表签发的",
-            ) from exc
+    values = cursor_values(page, keys)
+    if values is not None:
         after = tuple_(*keys) < tuple_(*values) if descending else tuple_(*keys) > tuple_(*values)
         query = query.where(after)
     order = [k.desc() for k in keys] if descending else list(keys)
     rows = list((await session.scalars(query.order_by(*order).limit(page.limit + 1))).all())
+    return page_of(rows, page, [k.key for k in keys], getattr)
+
+
+def cursor_values(page: PageParams, keys: Sequence[InstrumentedAttribute[Any]]) -> list[Any] | None:
+    """The key values the page resumes after (None on the first page), each of its column's
+    type; a cursor from another list or a tampered one is a 400 problem."""
+    if page.cursor is None:
+        return None
+    try:
+        return [_from_json(k, page.cursor[k.key]) for k in keys]
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ProblemError(
+            "bad-request",
+            "cursor is not one this list issued",
+            detail_zh="翻页游标不是本列表签发的",
+        ) from exc
+
+
+def page_of(
+    rows: list[R],
+    page: PageParams,
+    names: Sequence[str],
+    get: Callable[[R, str], Any] = operator.getitem,  # type: ignore[assignment]
+) -> tuple[list[R], str | None]:
+    """`rows` fetched `page.limit + 1` at most, cut to the page, with the cursor after its last
+    row (`get(row, name)` reads a key: `getitem` for dicts, `getattr` for ORM objects); no
+    cursor when nothing is left."""
     if len(rows) <= page.limit:
         return rows, None
     rows = rows[: page.limit]
     last = rows[-1]
-    return rows, encode_cursor({n: _to_json(getattr(last, n)) for n in names})
+    return rows, encode_cursor({n: _to_json(get(last, n)) for n in names})
 
 
 def _to_json(value: Any) -> Any:

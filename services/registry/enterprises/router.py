@@ -43,9 +43,10 @@ async def list_enterprises(
     ] = None,
 ) -> Page[EnterpriseOut]:
     """Cursor-paged by USCC; an enterprise token sees only its own enterprise."""
-    rows, next_cursor = await service.search(
+    items, next_cursor = await service.search(
         session,
         page=page,
+        principal=principal,
         q=q,
         industry=industry,
         zone=zone,
@@ -54,9 +55,7 @@ async def list_enterprises(
         market=market,
         only_uscc=principal.uscc,
     )
-    return Page(
-        items=await service.to_out(session, rows, principal=principal), next_cursor=next_cursor
-    )
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.post(

@@ -6,7 +6,18 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from pydantic import TypeAdapter
-from sqlalchemy import String, Table, any_, bindparam, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +32,7 @@ from kit.events import (
     make_event,
 )
 from kit.outbox import emit
-from kit.pagination import PageParams, keyset_page
+from kit.pagination import PageParams, cursor_values, keyset_page, page_of
 from kit.problems import Conflict, NotFound, invalid
 from kit.uscc import UsccError, normalize, validate_organisation_code
 from services.registry import personal
@@ -277,6 +288,7 @@ async def search(
     session: AsyncSession,
     *,
     page: PageParams,
+    principal: Principal,
     q: str | None,
     industry: str | None,
     zone: str | None,
@@ -284,33 +296,71 @@ async def search(
     hs_code: str | None,
     market: str | None,
     only_uscc: str | None = None,
-) -> tuple[list[Enterprise], str | None]:
-    """Filtered keyset page ordered by USCC."""
-    query = select(Enterprise)
-    if only_uscc:
-        query = query.where(Enterprise.uscc == only_uscc)
-    if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Enterprise.name.ilike(f"%{escaped}%"))
-    if industry:
-        query = query.where(Enterprise.industry == industry)
-    if level:
-        query = query.where(Enterprise.credit_level == level)
-    if hs_code:
-        query = query.where(Enterprise.hs_codes.contains([hs_code]))
-    if market:
-        query = query.where(Enterprise.export_markets.contains([market.upper()]))
-    if zone:
-        query = query.where(
-            select(Membership.id)
-            .where(
-                Membership.uscc == Enterprise.uscc,
-                Membership.zone_code == zone,
-                Membership.status == "admitted",
-            )
-            .exists()
+) -> tuple[list[EnterpriseOut], str | None]:
+    """Filtered keyset page ordered by USCC, as `principal` may see it: the rows and their
+    admitted zones in one statement (kit.db.Prepared, one per set of filters given), read as
+    dicts, validated in one call."""
+    params: dict[str, Any] = {
+        "only_uscc": only_uscc or None,
+        "q": _like(q) if q else None,
+        "industry": industry or None,
+        "level": level or None,
+        "hs_code": [hs_code] if hs_code else None,
+        "market": [market.upper()] if market else None,
+        "zone": zone or None,
+    }
+    after = cursor_values(page, [Enterprise.uscc])
+    if after is not None:
+        params["after"] = after[0]
+    given = {k: v for k, v in params.items() if v is not None}
+    rows = await _listing(frozenset(given)).all(session, **given, limit=page.limit + 1)
+    rows, next_cursor = page_of(rows, page, ["uscc"])
+    for row in rows:
+        row["zones"] = row["zones"] or []
+    return await _shown(session, _VIEWS.validate_python(rows), principal), next_cursor
+
+
+def _like(q: str) -> str:
+    """`q` as an ILIKE pattern matching it anywhere, its wildcards taken literally."""
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+# the list's statement for each set of filters given, built and compiled once
+_LISTINGS: dict[frozenset[str], Prepared] = {}
+
+
+def _listing(given: frozenset[str]) -> Prepared:
+    prepared = _LISTINGS.get(given)
+    if prepared is None:
+        prepared = _LISTINGS[given] = Prepared(_list_statement(given))
+    return prepared
+
+
+def _list_statement(given: frozenset[str]) -> Select[Any]:
+    """The enterprises matching the filters in `given`, with their admitted zones, after the
+    cursor's USCC, in USCC order, `limit` of them."""
+    conditions: dict[str, ColumnElement[bool]] = {
+        "only_uscc": Enterprise.uscc == bindparam("only_uscc", type_=String),
+        "q": Enterprise.name.ilike(bindparam("q", type_=String)),
+        "industry": Enterprise.industry == bindparam("industry", type_=String),
+        "level": Enterprise.credit_level == bindparam("level", type_=String),
+        "hs_code": Enterprise.hs_codes.contains(bindparam("hs_code", type_=ARRAY(String))),
+        "market": Enterprise.export_markets.contains(bindparam("market", type_=ARRAY(String))),
+        "zone": select(Membership.id)
+        .where(
+            Membership.uscc == Enterprise.uscc,
+            Membership.zone_code == bindparam("zone", type_=String),
+            Membership.status == "admitted",
         )
-    return await keyset_page(session, query, keys=[Enterprise.uscc], page=page)
+        .exists(),
+        "after": Enterprise.uscc > bindparam("after", type_=String),
+    }
+    return (
+        select(Enterprise.__table__, _ADMITTED.label("zones"))
+        .where(*(condition for name, condition in conditions.items() if name in given))
+        .order_by(Enterprise.uscc)
+        .limit(bindparam("limit", type_=Integer))
+    )
 
 
 async def add_survey(
