@@ -20,10 +20,13 @@ China date (`Content-Disposition: attachment; filename*=UTF-8''…`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
@@ -191,8 +194,11 @@ def columns(item: type[BaseModel], *, chinese: bool) -> list[Column]:
 CHINA_OFFSET = timezone(timedelta(hours=8))
 
 
+@lru_cache(maxsize=4096)
 def _time(value: Any) -> Any:
-    """An ISO 8601 time as `2026-12-07 16:30:00` China time; anything else as given."""
+    """An ISO 8601 time as `2026-12-07 16:30:00` China time; anything else as given.
+    Remembered: the rows of an import or a day's work share their times, and a row's
+    `created_at` is often its `updated_at`."""
     if not isinstance(value, str):
         return value
     try:
@@ -455,18 +461,18 @@ class ExportMiddleware:
             }
         )
         head = scope["method"] == "HEAD"
-        rows = self._rows(scope, first, cols, lang)
-        if chosen == "csv":
-            await self._send(send, head, BOM + csv_chunk([headings]))
-            async for batch in rows:
-                await self._send(send, head, csv_chunk(batch))
-        else:
-            book = XlsxStream(scope["path"].removeprefix("/v1/").replace("/", " "), headings)
-            async for batch in rows:
-                for row in batch:
-                    book.append(row)
-                await self._send(send, head, book.take())
-            await self._send(send, head, book.close())
+        async with aclosing(self._rows(scope, first, cols, lang)) as rows:
+            if chosen == "csv":
+                await self._send(send, head, BOM + csv_chunk([headings]))
+                async for batch in rows:
+                    await self._send(send, head, csv_chunk(batch))
+            else:
+                book = XlsxStream(scope["path"].removeprefix("/v1/").replace("/", " "), headings)
+                async for batch in rows:
+                    for row in batch:
+                        book.append(row)
+                    await self._send(send, head, book.take())
+                await self._send(send, head, book.close())
         await send({"type": "http.response.body", "body": b""})
 
     @staticmethod
@@ -480,15 +486,24 @@ class ExportMiddleware:
         page: _Captured,
         cols: Sequence[Column],
         lang: str,
-    ) -> AsyncIterator[list[list[Any]]]:
-        """Each page's rows, the next page asked for only after these were written."""
+    ) -> AsyncGenerator[list[list[Any]], None]:
+        """Each page's rows. The next page is asked for as soon as this one's cursor is known,
+        and read (the route's query, its models, its JSON) while this one's rows are made and
+        written: the route waits on the database while the rows are made, not after. At most
+        two pages are held, whatever the list's length."""
         make = row_maker(cols, lang=lang)
         while True:
             data = orjson.loads(b"".join(page.body))
-            yield [make(item) for item in data.get("items", [])]
             cursor = data.get("next_cursor")
-            if not cursor:
+            following = asyncio.ensure_future(self._page(scope, cursor)) if cursor else None
+            try:
+                yield [make(item) for item in data.get("items", [])]
+            except BaseException:
+                if following is not None:
+                    following.cancel()
+                raise
+            if following is None:
                 return
-            page = await self._page(scope, cursor)
+            page = await following
             if page.status != 200:  # the file is cut short: the client sees no clean end
                 raise RuntimeError(f"export of {scope['path']} stopped: page {page.status}")

@@ -53,6 +53,7 @@ ROWS = [
     for n in range(4567)  # three of the export's own pages (EXPORT_LIMIT) and more
 ]
 asked_limits: list[int] = []  # the page sizes the route was asked for
+failing: list[bool] = []  # not empty: every page after the first fails
 
 
 def owner_of(authorization: Annotated[str | None, Header()] = None) -> str | None:
@@ -80,6 +81,8 @@ def app() -> FastAPI:
             if (owner is None or r.owner == owner) and (industry is None or r.industry == industry)
         ]
         asked_limits.append(page.limit)
+        if failing and page.cursor:  # a later page fails (the database went away)
+            raise ProblemError("service-unavailable", "database gone")
         after = page.cursor["uscc"] if page.cursor else ""
         rows = [r for r in rows if r.uscc > after]
         more = len(rows) > page.limit
@@ -270,3 +273,43 @@ async def test_a_client_still_may_not_ask_for_an_export_sized_page(
         "/v1/things", params={"limit": MAX_LIMIT}, headers={"Authorization": "Bearer all"}
     )
     assert len(json_page.json()["items"]) == MAX_LIMIT
+
+
+async def test_a_later_page_failing_cuts_the_file_short() -> None:
+    """The next page is read while this one's rows are written; when it fails, the file
+    stops there (no clean end for the client) and nothing is asked for after it."""
+    asked_limits.clear()
+    failing.append(True)
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/v1/things",
+        "raw_path": b"/v1/things",
+        "root_path": "",
+        "query_string": b"format=csv",
+        "headers": [(b"authorization", b"Bearer all"), (b"host", b"t")],
+        "client": ("127.0.0.1", 1),
+        "server": ("t", 80),
+    }
+    try:
+        with pytest.raises(RuntimeError, match="stopped: page 503"):
+            await app()(scope, receive, send)  # type: ignore[arg-type]
+    finally:
+        failing.clear()
+    assert asked_limits == [EXPORT_LIMIT, EXPORT_LIMIT]
+    assert sent[0]["status"] == 200
+    bodies = [m for m in sent if m["type"] == "http.response.body"]
+    assert all(m.get("more_body") for m in bodies)  # never the last, empty one
+    text = b"".join(m["body"] for m in bodies).decode("utf-8-sig")  # type: ignore[misc]
+    assert len(text.splitlines()) == 1 + EXPORT_LIMIT  # the heading and the first page
