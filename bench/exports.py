@@ -4,8 +4,8 @@ gateway (`GET /v1/enterprises` with `Accept: text/csv`, kit/exports.py), streame
 The rows are COPYed straight into registry's `enterprises` (and removed afterwards, so the
 parts after this one see the stack as before). Seconds are from the request to the last
 byte; the registry processes' and the gateway's resident size are sampled while the body
-streams, against their size just before: one page (kit.pagination.EXPORT_LIMIT rows) is held
-at a time, so it should stay flat whatever the list's length. The CPU each part of the stack
+streams, against their size just before: at most two pages (kit.pagination.EXPORT_LIMIT rows
+each) are held, so it should stay flat whatever the list's length. The CPU each part of the stack
 used while the body streamed is given per row (load moves it least).
 """
 

@@ -4,8 +4,8 @@ whose answer is a `Page[...]` streams the whole list, with the JSON's filters an
 `ExportMiddleware` sits just outside the routes of every app (`kit.app`). For an export it
 calls the same route again and again as an ordinary JSON request (the `next_cursor` of the
 last page as `cursor`), so the route's own dependencies check the token, its filters apply
-and its keyset pages walk the list: one page is held at a time, each page's rows are written
-out before the next is read. Those pages are `kit.pagination.EXPORT_LIMIT` (2,000) rows long,
+and its keyset pages walk the list: at most two pages are held, the next one read while
+this one's rows are written out. Those pages are `kit.pagination.EXPORT_LIMIT` (2,000) rows long,
 longer than a client may ask for: each page pays the route's whole request path once. The first page decides the answer: a problem
 there (401, 403, 422…) is the answer as it is; after it, the file streams.
 
