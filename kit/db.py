@@ -196,7 +196,7 @@ class ReadPool:
         return cls(
             engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
             engine.dialect,
-            size=settings.db_pool_size,
+            size=settings.db_read_pool_size,
             timeout_s=settings.db_connect_timeout_s,
             statement_timeout_ms=settings.db_statement_timeout_ms,
         )

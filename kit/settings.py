@@ -59,6 +59,10 @@ class ServiceSettings(PiiSettings):
     port: int = 8001
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:54329/postgres"
     db_pool_size: int = 10
+    # plain connections for the hot key lookups (kit.db.ReadPool), on top of the engine's
+    # pool (db_pool_size, and as many again in overflow): a lookup holds one for about half
+    # a millisecond, so a few serve thousands a second per process
+    db_read_pool_size: int = 4
     db_connect_timeout_s: float = 3.0
     db_statement_timeout_ms: int = 15_000
     nats_url: str = "nats://127.0.0.1:4222"

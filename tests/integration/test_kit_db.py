@@ -73,7 +73,7 @@ async def test_the_read_pool_runs_prepared_reads_on_connections_it_keeps(
     """Key lookups without a session (kit.db.ReadPool): JSON decoded as the engine decodes
     it, one connection reused, a refused statement keeps it, writes refused by PostgreSQL,
     an interrupted statement's connection closed and one the server dropped replaced."""
-    settings = ServiceSettings(database_url=migrated("registry"), db_pool_size=1)
+    settings = ServiceSettings(database_url=migrated("registry"), db_read_pool_size=1)
     engine = make_engine(settings)
     pool = ReadPool.of(engine, settings)
     doc = Prepared(
@@ -117,10 +117,10 @@ async def test_the_read_pool_runs_prepared_reads_on_connections_it_keeps(
 async def test_a_full_read_pool_makes_callers_wait_then_time_out(
     migrated: Callable[[str], str],
 ) -> None:
-    """At most `db_pool_size` connections; a caller finding none free waits for one, up to
+    """At most `db_read_pool_size` connections; a caller finding none free waits for one, up to
     the connect timeout (a TimeoutError, answered 503 like the engine pool's)."""
     settings = ServiceSettings(
-        database_url=migrated("registry"), db_pool_size=1, db_connect_timeout_s=0.3
+        database_url=migrated("registry"), db_read_pool_size=1, db_connect_timeout_s=0.3
     )
     engine = make_engine(settings)
     pool = ReadPool.of(engine, settings)
