@@ -279,10 +279,12 @@ class Prepared:
     asyncpg prepares the text once per connection (its statement cache). Each column's
     result processor still applies (decryption of `EncryptedString`, arrays), and every
     bind parameter not given keeps the value the statement was built with. Rows come back
-    as dicts keyed by column label. Reads only: the read-only session does not see it, the
-    read pool's connections refuse writes. In a write transaction run it after the
-    transaction's first statement: SQLAlchemy sends the BEGIN with its first statement, so
-    one sent past it first runs on its own."""
+    as dicts keyed by column label. The read-only session does not see it, and the read
+    pool's connections refuse writes. In a write transaction run it after the transaction's
+    first statement: SQLAlchemy sends the BEGIN with its first statement, so one sent past
+    it first runs on its own. A request whose only write is one statement (a registration
+    and its outbox event, in data-modifying CTEs) uses exactly that: the statement is its
+    transaction, with no BEGIN and COMMIT round trips; nothing may run after it."""
 
     def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self.statement = statement

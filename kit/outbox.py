@@ -15,12 +15,25 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel
-from sqlalchemy import DDL, BigInteger, Identity, Index, String, event, insert, text
+from sqlalchemy import (
+    CTE,
+    DDL,
+    BigInteger,
+    Identity,
+    Index,
+    String,
+    Table,
+    bindparam,
+    event,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -91,19 +104,34 @@ async def emit(session: AsyncSession, *cloud_events: CloudEvent) -> None:
     if not cloud_events:
         return
     now = utcnow()
-    await session.execute(
-        insert(OutboxMessage),
-        [
-            {
-                "id": uuid.UUID(e.id),
-                "subject": e.nats_subject,
-                "type": e.type,
-                "payload": e.model_dump(mode="json"),
-                "created_at": now,
-            }
-            for e in cloud_events
-        ],
-    )
+    await session.execute(insert(OutboxMessage), [outbox_row(e, now) for e in cloud_events])
+
+
+def outbox_row(cloud_event: CloudEvent, now: datetime) -> dict[str, Any]:
+    """The outbox row of an event, as `emit` writes it."""
+    return {
+        "id": uuid.UUID(cloud_event.id),
+        "subject": cloud_event.nats_subject,
+        "type": cloud_event.type,
+        "payload": cloud_event.model_dump(mode="json"),
+        "created_at": now,
+    }
+
+
+def emit_for(rows: CTE, prefix: str = "event_") -> CTE:
+    """A statement's part (a CTE) writing one event to the outbox for each row of `rows` (in
+    practice one row or none: the row a write's own CTE inserted, e.g. `ON CONFLICT DO NOTHING
+    RETURNING`): the write and its event in one prebuilt statement, one round trip. The event's
+    row (`outbox_row`) is bound as `{prefix}id`, `{prefix}subject`, … Add it to the statement
+    with `.add_cte()`: PostgreSQL runs a data-modifying CTE whether or not it is read."""
+    table = cast(Table, OutboxMessage.__table__)
+    values = select(
+        *(bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in OUTBOX_COLUMNS)
+    ).select_from(rows)
+    return insert(table).from_select(OUTBOX_COLUMNS, values).cte(f"{prefix}outbox")
+
+
+OUTBOX_COLUMNS = ("id", "subject", "type", "payload", "created_at")
 
 
 Publish = Callable[[AsyncSession, str, str, BaseModel], Awaitable[None]]

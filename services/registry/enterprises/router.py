@@ -74,12 +74,15 @@ async def register_enterprise(
     """The USCC is validated (GB 32100-2015 check character), trimmed and upper-cased; the
     registering agency owns the record (`owner_agency`)."""
     ensure_own_enterprise(principal, enterprise_in.uscc)
-    enterprise = await service.register(
-        session, enterprise_in=enterprise_in, owner_agency=owning_agency(principal)
+    enterprise = await service.register_one(
+        session,
+        enterprise_in=enterprise_in,
+        owner_agency=owning_agency(principal),
+        principal=principal,
     )
     set_etag(response, enterprise.version)
     response.headers["Location"] = f"/v1/enterprises/{enterprise.uscc}"
-    return (await service.to_out(session, [enterprise], principal=principal))[0]
+    return enterprise
 
 
 @router.get(
