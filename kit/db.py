@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import TableValuedAlias
 from sqlalchemy.types import TypeEngine
 
@@ -286,7 +287,7 @@ class Prepared:
     and its outbox event, in data-modifying CTEs) uses exactly that: the statement is its
     transaction, with no BEGIN and COMMIT round trips; nothing may run after it."""
 
-    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]] | UpdateBase) -> None:
         self.statement = statement
         self._plan: _Plan | None = None
 

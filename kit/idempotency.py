@@ -17,14 +17,14 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import LargeBinary, SmallInteger, String, delete, select, update
+from sqlalchemy import LargeBinary, SmallInteger, String, bindparam, delete, null, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Mapped, mapped_column
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit.auth import principal_of_scope
-from kit.db import Base, utcnow
+from kit.db import Base, Prepared, utcnow
 from kit.problems import ProblemError, content_language, is_outage, problem_body
 
 log = logging.getLogger("kit.idempotency")
@@ -197,49 +197,78 @@ class IdempotencyMiddleware:
         await send({"type": "http.response.body", "body": record.body or b""})
 
 
+# The claim in one statement: a new key's in-flight record, or an expired record of the
+# same key replaced by it; nothing when the key is taken (then, rarely, the record is read).
+_CLAIM = Prepared(
+    insert(IdempotencyRecord)
+    .values(
+        principal=bindparam("principal"),
+        key=bindparam("key"),
+        fingerprint=bindparam("fingerprint"),
+        created_at=bindparam("now", type_=IdempotencyRecord.created_at.type),
+    )
+    .on_conflict_do_update(
+        index_elements=[IdempotencyRecord.principal, IdempotencyRecord.key],
+        set_={
+            "fingerprint": bindparam("fingerprint"),
+            "status": null(),
+            "headers": null(),
+            "body": null(),
+            "created_at": bindparam("now", type_=IdempotencyRecord.created_at.type),
+        },
+        where=IdempotencyRecord.created_at < bindparam("expired_before"),
+    )
+    .returning(IdempotencyRecord.key)
+)
+_WHERE = (
+    IdempotencyRecord.principal == bindparam("principal"),
+    IdempotencyRecord.key == bindparam("key"),
+)
+_RECORD = Prepared(select(IdempotencyRecord.__table__).where(*_WHERE))
+_COMPLETE = Prepared(
+    update(IdempotencyRecord)
+    .where(*_WHERE)
+    .values(status=bindparam("status"), headers=bindparam("headers"), body=bindparam("body"))
+)
+_RELEASE = Prepared(delete(IdempotencyRecord).where(*_WHERE))
+
+
 async def _claim(
     maker: Any, principal: str, key: str, fingerprint: str
 ) -> IdempotencyRecord | None:
-    """Insert an in-flight record; return the existing one if the key is taken."""
-    async with maker() as session, session.begin():
-        await session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.principal == principal,
-                IdempotencyRecord.key == key,
-                IdempotencyRecord.created_at < utcnow() - TTL,
-            )
+    """Insert an in-flight record; return the existing one if the key is taken. Each
+    statement is its own transaction (kit.db.Prepared on a session that ran nothing else):
+    the claim is one round trip."""
+    now = utcnow()
+    async with maker() as session:
+        claimed = await _CLAIM.all(
+            session,
+            principal=principal,
+            key=key,
+            fingerprint=fingerprint,
+            now=now,
+            expired_before=now - TTL,
         )
-        inserted = await session.scalar(
-            insert(IdempotencyRecord)
-            .values(principal=principal, key=key, fingerprint=fingerprint, created_at=utcnow())
-            .on_conflict_do_nothing()
-            .returning(IdempotencyRecord.key)
-        )
-        if inserted is not None:
+        if claimed:
             return None
-        record: IdempotencyRecord | None = await session.scalar(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.principal == principal, IdempotencyRecord.key == key
-            )
-        )
-        return record
+        rows = await _RECORD.all(session, principal=principal, key=key)
+    # taken a moment ago and released since (a 5xx): answer as in flight, the client retries
+    return IdempotencyRecord(**rows[0]) if rows else IdempotencyRecord(fingerprint=fingerprint)
 
 
 async def _complete(maker: Any, principal: str, key: str, captured: dict[str, Any]) -> None:
-    """Store a final response, or release the key after a server error."""
-    where = (IdempotencyRecord.principal == principal, IdempotencyRecord.key == key)
-    async with maker() as session, session.begin():
+    """Store a final response, or release the key after a server error (one statement)."""
+    async with maker() as session:
         if captured["status"] >= 500:
-            await session.execute(delete(IdempotencyRecord).where(*where))
+            await _RELEASE.all(session, principal=principal, key=key)
         else:
-            await session.execute(
-                update(IdempotencyRecord)
-                .where(*where)
-                .values(
-                    status=captured["status"],
-                    headers=captured["headers"],
-                    body=bytes(captured["body"]),
-                )
+            await _COMPLETE.all(
+                session,
+                principal=principal,
+                key=key,
+                status=captured["status"],
+                headers=captured["headers"],
+                body=bytes(captured["body"]),
             )
 
 
