@@ -328,7 +328,12 @@ class Prepared:
             connection = await on.connection()
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None
-            rows = await self._fetch(connection.dialect, driver, params)
+            try:
+                rows = await self._fetch(connection.dialect, driver, params)
+            except BaseException:
+                if driver.is_closed():  # lost (a restart): the pool must not hand it out again
+                    await connection.invalidate()
+                raise
         return self._dicts(rows)
 
     async def _fetch(self, dialect: Dialect, raw: Any, params: dict[str, Any]) -> list[Any]:

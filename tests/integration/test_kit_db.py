@@ -136,3 +136,40 @@ async def test_a_full_read_pool_makes_callers_wait_then_time_out(
     finally:
         await pool.close()
         await engine.dispose()
+
+
+async def test_a_prepared_statement_on_a_lost_connection_leaves_the_pool_usable(
+    migrated: Callable[[str], str],
+) -> None:
+    """kit.db.Prepared runs on the raw driver connection, past SQLAlchemy's disconnect
+    handling: a connection the server dropped (a restart) fails its request as an outage
+    and is discarded, so the pool's next session connects afresh (a registration's only
+    statement is a Prepared one, and nothing else would find the connection dead)."""
+    from sqlalchemy import literal, select
+
+    from kit.db import Prepared, make_sessionmaker
+    from kit.problems import is_outage
+
+    one = Prepared(select(literal(1).label("one")))
+    settings = ServiceSettings(database_url=migrated("registry"), db_pool_size=1)
+    engine = make_engine(settings)
+    maker = make_sessionmaker(engine)
+    try:
+        async with maker() as session:
+            assert await one.all(session) == [{"one": 1}]
+            pid = await session.scalar(text("SELECT pg_backend_pid()"))
+            await session.rollback()
+        killer = make_engine(settings)  # a connection of its own, not the pool's one
+        try:
+            async with killer.connect() as other:
+                await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        finally:
+            await killer.dispose()
+        async with maker() as session:
+            with pytest.raises(Exception) as lost:
+                await one.all(session)
+            assert is_outage(lost.value)
+        async with maker() as session:
+            assert await one.all(session) == [{"one": 1}]
+    finally:
+        await engine.dispose()
