@@ -8,12 +8,12 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from urllib.parse import parse_qs
 
 import aiohttp
 import yarl
 from starlette.background import BackgroundTask
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -112,12 +112,26 @@ def proxied_templates() -> list[tuple[str, str]]:
     return [(m, prefix.rstrip("/")) for prefix, _ in ROUTES for m in FORWARDED_METHODS]
 
 
+def _section(path: str) -> str:
+    """`/v1/<section>` of a path: the key of the routing table."""
+    return "/".join(path.split("/", 3)[:3])
+
+
+# The routing table by section, each section's prefixes longest first (as in ROUTES), built
+# once: a request compares its path with the one or two prefixes of its section, not all.
+_TABLE: dict[str, list[tuple[str, str, str]]] = {}
+for _prefix, _service in ROUTES:
+    _TABLE.setdefault(_section(_prefix.rstrip("/") or _prefix), []).append(
+        (_prefix, _prefix.rstrip("/"), _service)
+    )
+
+
 def route_for(path: str) -> tuple[str, str] | None:
     """The routed prefix that owns `path` and its service, if any."""
-    for prefix, service in ROUTES:
+    for prefix, bare, service in _TABLE.get(_section(path), ()):
         if (
-            path == prefix.rstrip("/")
-            or path.startswith(prefix.rstrip("/") + "/")
+            path == bare
+            or path.startswith(bare + "/")
             or (prefix.endswith("/") and path.startswith(prefix))
         ):
             return prefix, service
@@ -244,120 +258,179 @@ class ProxyMiddleware:
             return
         prefix, service = route
         scope["route"] = ProxiedRoute(prefix.rstrip("/"))
-        request = Request(scope, receive)
-        upstreams: Upstreams = request.app.state.upstreams
+        upstreams: Upstreams = scope["app"].state.upstreams
         base = upstreams.urls.get(service)
         if not base:
             response: Response = problem_response(
-                request,
+                Request(scope),
                 "service-unavailable",
                 f"the {service} service is not deployed yet",
                 detail_zh=f"{service} 服务尚未部署",
                 service=service,
                 headers={"Retry-After": "60"},
             )
-        else:
-            response = await _forward(request, upstreams, service, base)
-        await response(scope, receive, send)
+            await response(scope, receive, send)
+            return
+        await _forward(scope, receive, send, upstreams, service, base)
 
 
-async def _forward(request: Request, upstreams: Upstreams, service: str, base: str) -> Response:
+async def _forward(
+    scope: Scope, receive: Receive, send: Send, upstreams: Upstreams, service: str, base: str
+) -> None:
+    """Send the request on as received (its headers but the hop's own, its body, its raw
+    target) with the gateway's assertion, and relay the answer: read whole when small,
+    streamed otherwise. Built on the ASGI scope and the raw header lists: no Request, header
+    mappings or Response objects on the way (the profile's share of the hop)."""
     assert upstreams.session is not None
-    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in NOT_PASSED_ON]
-    headers.append(("X-Request-ID", request.state.request_id))
-    if request.client:
-        headers.append(("X-Forwarded-For", request.client.host))
-    headers.append(("X-Forwarded-Proto", request.url.scheme))
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower().encode()
-    body: bytes | AsyncIterator[bytes]
-    if any(r.takes(request.url.path, media) for r in UPLOAD_ROUTES):
-        body = request.stream()  # sent on chunked as it arrives
-    else:
-        body = await request.body()
+    state = scope["state"]
+    request_id: str = state["request_id"]
+    method: str = scope["method"]
+    path: str = scope["path"]
+    headers: list[tuple[str, str]] = []
+    media = b""
+    export = False
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.lower()
+        if name == b"content-type" and not media:
+            media = raw_value.split(b";")[0].strip().lower()
+        elif name == b"accept" and (b"text/csv" in raw_value or _XLSX in raw_value):
+            export = True
+        if name not in _NOT_PASSED_ON:
+            headers.append((raw_name.decode("latin-1"), raw_value.decode("latin-1")))
+    headers.append(("X-Request-ID", request_id))
+    client = scope.get("client")
+    if client:
+        headers.append(("X-Forwarded-For", client[0]))
+    headers.append(("X-Forwarded-Proto", scope.get("scheme", "http")))
     # With tracing on, the aiohttp instrumentation's CLIENT span for the call replaces this
     # with its own id, so the service's request span is the child of the gateway's call.
-    headers.append(("traceparent", request.state.traceparent))
+    headers.append(("traceparent", state["traceparent"]))
     # Forward the path exactly as received (still percent-encoded): decoding here would let
     # `..%2F` segments escape the routed prefix.
-    raw_path = request.scope.get("raw_path") or request.url.path.encode()
-    query = request.scope.get("query_string", b"")
-    target = base + raw_path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
-    url = yarl.URL(target, encoded=True)
+    raw_path: bytes = scope.get("raw_path") or path.encode()
+    query: bytes = scope.get("query_string", b"")
+    target = (raw_path + (b"?" + query if query else b"")).decode("latin-1")
+    url = yarl.URL(base + target, encoded=True)
+    export = method in ("GET", "HEAD") and (export or _asks_for_file(query))
+    body: bytes | AsyncIterator[bytes]
+    if any(r.takes(path, media) for r in UPLOAD_ROUTES):
+        body = Request(scope, receive).stream()  # sent on chunked as it arrives
+    else:
+        body = await _read_body(receive)
     # A pooled connection the service closed a moment ago fails before any response: safe to
     # send again for reads; for writes the client retries (with its Idempotency-Key).
-    attempts = 2 if request.method in ("GET", "HEAD") else 1
+    attempts = 2 if method in ("GET", "HEAD") else 1
+    timeout = upstreams.timeout_for(path, export=export)
     try:
         for attempt in range(attempts):
+            # signed here, for this exact request (a resend is signed afresh), rather than by
+            # the session's middleware: the forwarded request already has its request id
+            sent = [
+                *headers,
+                (
+                    gateway_assertion.HEADER,
+                    upstreams.signer.assertion(method=method, target=target, request_id=request_id),
+                ),
+            ]
             try:
                 upstream = await upstreams.session.request(
-                    request.method,
+                    method,
                     url,
-                    headers=headers,
+                    headers=sent,
                     data=body or None,
                     allow_redirects=False,
-                    timeout=upstreams.timeout_for(request.url.path, export=_export(request)),
+                    timeout=timeout,
+                    middlewares=(),
                 )
                 break
             except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
                 if attempt + 1 == attempts:
                     raise
-        out_headers: dict[str, Any] = {
-            k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP
-        }
+        # ASGI names are lower case (what Starlette's header mappings further out look for)
+        out_headers = [
+            (name, v) for k, v in upstream.raw_headers if (name := k.lower()) not in _HOP_BY_HOP_RAW
+        ]
         if upstream.content_length is not None and upstream.content_length < 64 * 1024:
             try:
                 payload = await upstream.read()
             finally:
                 upstream.release()
-            return Response(payload, status_code=upstream.status, headers=out_headers)
+            if upstream.status >= 200 and upstream.status not in (204, 304):
+                out_headers.append((b"content-length", str(len(payload)).encode()))
+            await send(
+                {"type": "http.response.start", "status": upstream.status, "headers": out_headers}
+            )
+            await send({"type": "http.response.body", "body": payload})
+            return
     except TimeoutError:  # aiohttp's timeouts are TimeoutErrors too: check them first
-        return problem_response(
-            request,
+        response: Response = problem_response(
+            Request(scope),
             "gateway-timeout",
             f"the {service} service did not answer in time",
             detail_zh=f"{service} 服务未能及时响应",
             service=service,
         )
+        await response(scope, receive, send)
+        return
     except (aiohttp.ClientError, OSError) as exc:
-        limit = request.scope.get("state", {}).get("body_too_large")
+        limit = state.get("body_too_large")
         if limit is not None:  # an upload streaming through ran past the gateway's limit
-            return problem_response(
-                request,
+            response = problem_response(
+                Request(scope),
                 "payload-too-large",
                 f"request body exceeds {limit} bytes",
                 detail_zh=f"请求体超过 {limit} 字节的上限",
                 limit_bytes=limit,
                 headers={"Connection": "close"},
             )
-        log.warning("%s unreachable: %r", service, exc)
-        return problem_response(
-            request,
-            "service-unavailable",
-            f"the {service} service is unavailable; retry later",
-            detail_zh=f"{service} 服务暂不可用；请稍后重试",
-            service=service,
-            headers={"Retry-After": "5"},
-        )
+        else:
+            log.warning("%s unreachable: %r", service, exc)
+            response = problem_response(
+                Request(scope),
+                "service-unavailable",
+                f"the {service} service is unavailable; retry later",
+                detail_zh=f"{service} 服务暂不可用；请稍后重试",
+                service=service,
+                headers={"Retry-After": "5"},
+            )
+        await response(scope, receive, send)
+        return
 
     async def stream() -> AsyncIterator[bytes]:
         async for chunk in upstream.content.iter_chunked(64 * 1024):
             yield chunk
 
-    return StreamingResponse(
+    streamed = StreamingResponse(
         stream(),
         status_code=upstream.status,
-        headers=out_headers,
         background=BackgroundTask(_release, upstream),
     )
+    streamed.raw_headers = out_headers  # as relayed: no length, so sent on chunked
+    await streamed(scope, receive, send)
 
 
-def _export(request: Request) -> bool:
-    """A GET asking for a list as a file (`?format=` or `Accept` naming CSV or .xlsx)."""
-    if request.method not in ("GET", "HEAD"):
+_HOP_BY_HOP_RAW = frozenset(h.encode() for h in HOP_BY_HOP)
+_NOT_PASSED_ON = frozenset(h.encode() for h in NOT_PASSED_ON)
+_XLSX = XLSX_TYPE.encode()
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """The whole request body (what `Request.body` does, without the Request)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _asks_for_file(query: bytes) -> bool:
+    """`?format=csv` or `?format=xlsx` (a list's export, kit/exports.py)."""
+    if b"format=" not in query:
         return False
-    accept = request.headers.get("accept", "")
-    wanted = request.query_params.get("format") in ("csv", "xlsx")
-    return wanted or "text/csv" in accept or XLSX_TYPE in accept
+    return parse_qs(query.decode("latin-1")).get("format", [""])[-1] in ("csv", "xlsx")
 
 
 async def _release(response: aiohttp.ClientResponse) -> None:
