@@ -90,7 +90,12 @@ async def startup(app: FastAPI) -> None:
     app.state.upstreams = Upstreams(settings, signer)
     await app.state.upstreams.start()
     app.state.dependency_report = app.state.upstreams.report
-    app.state.audit = AuditWriter(app.state.engine, hash_alg=settings.audit_hash)
+    app.state.audit = AuditWriter(
+        app.state.engine,
+        hash_alg=settings.audit_hash,
+        connect_timeout_s=settings.db_connect_timeout_s,
+        command_timeout_s=settings.db_statement_timeout_ms / 1000,
+    )
     app.state.rate_limits = SharedBuckets(
         settings.database_url, connect_timeout_s=settings.db_connect_timeout_s
     )

@@ -76,3 +76,12 @@ async def try_hold_session(db: AsyncConnection, lock: Lock) -> bool:
 
 # For raw asyncpg connections (the relay): `await conn.fetchval(TRY_XACT_SQL, *key(lock))`.
 TRY_XACT_SQL = "SELECT pg_try_advisory_xact_lock($1, $2)"
+
+
+def begin_holding_sql(lock: Lock, *, committing_lazily: bool = False) -> str:
+    """For a raw asyncpg connection: open a transaction and wait for the lock (`hold`, or
+    `hold_committing_lazily`) in one round trip, as one simple query (no parameters: the
+    lock's key is two integers written in)."""
+    space, item = key(lock)
+    lazily = ", set_config('synchronous_commit', 'off', true)" if committing_lazily else ""
+    return f"BEGIN; SELECT pg_advisory_xact_lock({int(space)}, {int(item)}){lazily}"

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import column, event, insert, pool, select, table, text
+from sqlalchemy import column, insert, pool, select, table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from deploy.launcher import ALEMBIC_INI, create_databases
@@ -142,10 +142,10 @@ async def test_only_outcomes_alone_skip_the_wal_flush(migrated) -> None:  # type
     outcomes; a batch of outcomes alone commits without waiting for its WAL flush."""
     engine = create_async_engine(migrated("gateway"), poolclass=pool.NullPool)
     statements: list[str] = []
-    event.listen(
-        engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2])
-    )
     writer = AuditWriter(engine)
+    # the writer's own connection (plain asyncpg): every statement it sends is logged
+    connection = await writer._connection()
+    connection.add_query_logger(lambda logged: statements.append(logged.query))
 
     def asynchronous() -> bool:
         found = any("synchronous_commit" in s for s in statements)
@@ -160,6 +160,43 @@ async def test_only_outcomes_alone_skip_the_wal_flush(migrated) -> None:  # type
         assert asynchronous()
         await asyncio.gather(writer.append(outcome), writer.append(_new_intent("durable-2")))
         assert not asynchronous()
+        assert (await _verify(engine, head=writer.head))["ok"] is True
+    finally:
+        await writer.close()
+        await engine.dispose()
+
+
+async def test_concurrent_appends_share_a_batch_in_order_and_verify(migrated) -> None:  # type: ignore[no-untyped-def]
+    """Entries appended together go in one transaction (one INSERT of arrays), numbered in
+    the order they were appended, and the chain verifies."""
+    engine = create_async_engine(migrated("gateway"), poolclass=pool.NullPool)
+    writer = AuditWriter(engine)
+    try:
+        seqs = await asyncio.gather(*(writer.append(_new_intent(f"batch-{n}")) for n in range(40)))
+        assert seqs == list(range(seqs[0], seqs[0] + 40))
+        rows = {seq: rid for seq, _, rid in await _entries(engine)}
+        assert [rows[seq] for seq in seqs] == [f"batch-{n}" for n in range(40)]
+        assert (await _verify(engine, head=writer.head))["ok"] is True
+    finally:
+        await writer.close()
+        await engine.dispose()
+
+
+async def test_a_lost_connection_fails_its_appends_and_the_next_one_reconnects(migrated) -> None:  # type: ignore[no-untyped-def]
+    """The writer's connection killed under it: that append raises (the write it stands for
+    is refused), nothing is half written, and the next append opens a new connection."""
+    engine = create_async_engine(migrated("gateway"), poolclass=pool.NullPool)
+    writer = AuditWriter(engine)
+    try:
+        first = await writer.append(_new_intent("reconnect-1"))
+        connection = await writer._connection()
+        async with engine.connect() as admin:
+            await admin.execute(
+                text("SELECT pg_terminate_backend(:pid)"), {"pid": connection.get_server_pid()}
+            )
+        with pytest.raises(Exception):  # noqa: B017  (whatever asyncpg raises for it)
+            await writer.append(_new_intent("reconnect-2"))
+        assert await writer.append(_new_intent("reconnect-3")) == first + 1
         assert (await _verify(engine, head=writer.head))["ok"] is True
     finally:
         await writer.close()
