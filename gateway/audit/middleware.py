@@ -35,6 +35,19 @@ AUDIT_AGENCY = "audit_agency"
 CLIENT_GONE = 499  # nginx's "client closed request": the client left before the answer
 
 
+PRINCIPAL = "gateway_principal"  # request-state key: the caller, once verified
+
+
+async def caller_of(scope: Scope) -> Principal | None:
+    """The verified caller (`principal_of_scope`), looked up once per request: the audit and
+    the rate limit both need it, and the second asks the request's state."""
+    state = scope.setdefault("state", {})
+    if PRINCIPAL not in state:
+        state[PRINCIPAL] = await principal_of_scope(scope)
+    principal: Principal | None = state[PRINCIPAL]
+    return principal
+
+
 def object_key(path: str) -> str | None:
     """The object a `/v1/<resource>/<key>/…` path names, if any."""
     parts = [p for p in path.split("/") if p]
@@ -52,7 +65,7 @@ class AuditMiddleware:
             await self.app(scope, receive, send)
             return
         writer = scope["app"].state.audit
-        principal = await principal_of_scope(scope)
+        principal = await caller_of(scope)
         write = scope["method"] not in READS
         intent_seq: int | None = None
         if write:

@@ -33,10 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.audit.middleware import caller_of
 from gateway.clients.models import OAuthClient
 from gateway.config import GatewaySettings
 from gateway.ratelimit.models import RateLimitBucket
-from kit.auth import principal_of_scope
 from kit.outbox import asyncpg_dsn
 from kit.problems import problem_response
 
@@ -197,7 +197,7 @@ class RateLimitMiddleware:
         return bucket.take(now)
 
     async def _caller(self, scope: Scope) -> tuple[str, float, float]:
-        principal = await principal_of_scope(scope)
+        principal = await caller_of(scope)
         if principal is not None:
             rate, burst = await self._limits_of(scope, principal.subject)
             return f"client:{principal.subject}", rate, burst
