@@ -350,18 +350,12 @@ async def _forward(
         out_headers = [
             (name, v) for k, v in upstream.raw_headers if (name := k.lower()) not in _HOP_BY_HOP_RAW
         ]
+        payload: bytes | None = None
         if upstream.content_length is not None and upstream.content_length < 64 * 1024:
             try:
                 payload = await upstream.read()
             finally:
                 upstream.release()
-            if upstream.status >= 200 and upstream.status not in (204, 304):
-                out_headers.append((b"content-length", str(len(payload)).encode()))
-            await send(
-                {"type": "http.response.start", "status": upstream.status, "headers": out_headers}
-            )
-            await send({"type": "http.response.body", "body": payload})
-            return
     except TimeoutError:  # aiohttp's timeouts are TimeoutErrors too: check them first
         response: Response = problem_response(
             Request(scope),
@@ -394,6 +388,15 @@ async def _forward(
                 headers={"Retry-After": "5"},
             )
         await response(scope, receive, send)
+        return
+
+    if payload is not None:  # answered whole: sent outside the upstream's error handling
+        if upstream.status >= 200 and upstream.status not in (204, 304):
+            out_headers.append((b"content-length", str(len(payload)).encode()))
+        await send(
+            {"type": "http.response.start", "status": upstream.status, "headers": out_headers}
+        )
+        await send({"type": "http.response.body", "body": payload})
         return
 
     async def stream() -> AsyncIterator[bytes]:
