@@ -365,6 +365,7 @@ def _sqlstate(exc: BaseException) -> str | None:
 
 def problem_for_exception(request: Request, exc: BaseException) -> JSONResponse:
     """The problem for an exception no route mapped: bad data, races, outages, else a 500."""
+    from asyncpg.exceptions import IntegrityConstraintViolationError
     from sqlalchemy.exc import IntegrityError
     from sqlalchemy.orm.exc import StaleDataError
 
@@ -382,7 +383,8 @@ def problem_for_exception(request: Request, exc: BaseException) -> JSONResponse:
             "the resource changed while this request ran; retry",
             detail_zh="处理本请求期间资源已被修改；请重试",
         )
-    if isinstance(exc, IntegrityError):
+    # a prebuilt statement (kit.db.Prepared) runs on the driver: its violations come unwrapped
+    if isinstance(exc, IntegrityError | IntegrityConstraintViolationError):
         code = _sqlstate(exc)
         if code == "23505":
             return problem_response(

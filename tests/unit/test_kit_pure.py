@@ -333,3 +333,28 @@ def test_no_durable_mixes_urgent_and_routine_events() -> None:
     )
     with pytest.raises(ForSibling):
         decode(alert.model_dump_json().encode(), "inspection.alert.raised", routine)
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "kind"),
+    [
+        ("UniqueViolationError", 409, "conflict"),
+        ("ForeignKeyViolationError", 422, "validation"),
+        ("CheckViolationError", 422, "validation"),
+    ],
+)
+def test_a_prebuilt_statement_s_violations_are_problems_not_500s(
+    error: str, status: int, kind: str
+) -> None:
+    """kit.db.Prepared runs on the driver, so its constraint violations arrive as asyncpg's
+    own errors, not wrapped in SQLAlchemy's IntegrityError: the same problems answer them."""
+    import asyncpg
+    from starlette.requests import Request
+
+    from kit.problems import problem_for_exception
+
+    request = Request({"type": "http", "method": "POST", "path": "/v1/x", "headers": []})
+    answer = problem_for_exception(request, getattr(asyncpg.exceptions, error)("violated"))
+    body = json.loads(answer.body)
+    assert answer.status_code == status, body
+    assert body["type"].endswith(kind)
