@@ -19,6 +19,7 @@ before it) and, against the last row this process committed, rows cut from the e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -220,6 +221,12 @@ class AuditWriter:
         """Stop the writer (entries still queued fail their callers) and close its connection."""
         if self._task is not None:
             self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task  # its batch is done with the connection
+        while not self._queue.empty():
+            _, done = self._queue.get_nowait()
+            if not done.done():
+                done.set_exception(RuntimeError("the audit writer stopped"))
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await conn.close(timeout=2)
