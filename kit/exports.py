@@ -501,9 +501,17 @@ class ExportMiddleware:
             except BaseException:
                 if following is not None:
                     following.cancel()
+                    # a page that had already failed: its error is this one's consequence
+                    following.add_done_callback(_retrieved)
                 raise
             if following is None:
                 return
             page = await following
             if page.status != 200:  # the file is cut short: the client sees no clean end
                 raise RuntimeError(f"export of {scope['path']} stopped: page {page.status}")
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """Mark a dropped read-ahead page's outcome as seen (asyncio logs one never retrieved)."""
+    if not task.cancelled():
+        task.exception()
