@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from kit.auth import Principal, ensure_office, require
 from kit.concurrency import check_if_match, set_etag
-from kit.db import SessionDep
+from kit.db import SessionDep, read_pool
 from kit.pagination import Page, PageParams, page_params
 from kit.validation import ZoneCodePath
 from services.registry.domain import Industry, Stage, ZoneLevel
@@ -41,7 +41,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Zone not fou
 
 @router.get("", summary="List zones", response_model=Page[ZoneOut])
 async def list_zones(
-    session: SessionDep,
+    request: Request,
     _: Reader,
     page: Annotated[PageParams, Depends(page_params)],
     industry: Annotated[Industry | None, Query()] = None,
@@ -49,11 +49,15 @@ async def list_zones(
     stage: Annotated[Stage | None, Query()] = None,
 ) -> Page[ZoneOut]:
     """Zones with stage, allowed transitions and checklists; filter by industry, level, stage."""
-    rows, next_cursor = await service.list_zones(
-        session, page=page, industry=industry, level=level, stage=stage
+    items, next_cursor = await service.list_zones(
+        read_pool(request),
+        page=page,
+        view=ZoneOut,
+        industry=industry,
+        level=level,
+        stage=stage,
     )
-    tasks = await service.tasks_of(session, [z.code for z in rows])
-    return Page(items=[service.to_out(z, tasks[z.code]) for z in rows], next_cursor=next_cursor)
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.post(
@@ -170,10 +174,9 @@ async def set_task(
     "/zones", summary="Public zone list (一公开)", response_model=Page[PublicZoneOut]
 )
 async def public_zones(
-    session: SessionDep, page: Annotated[PageParams, Depends(page_params)]
+    request: Request, page: Annotated[PageParams, Depends(page_params)]
 ) -> Page[PublicZoneOut]:
     """No token needed: the county's zones, their stages and which stage tasks are done;
     no task notes, no user ids."""
-    rows, next_cursor = await service.list_zones(session, page=page)
-    tasks = await service.tasks_of(session, [z.code for z in rows])
-    return Page(items=[service.to_public(z, tasks[z.code]) for z in rows], next_cursor=next_cursor)
+    items, next_cursor = await service.list_zones(read_pool(request), page=page, view=PublicZoneOut)
+    return Page(items=items, next_cursor=next_cursor)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any, TypeVar
 
-from pydantic import TypeAdapter
-from sqlalchemy import String, any_, bindparam, select
+from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import Integer, String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import raiseload
 
 from kit.auth import Principal
-from kit.db import Prepared, get_or_404, utcnow
+from kit.db import Prepared, Reads, get_or_404, utcnow
 from kit.events import ZoneRegistered, ZoneTransitioned
-from kit.pagination import PageParams, keyset_page
+from kit.pagination import PageParams, cursor_values, keyset_page, page_of
 from kit.problems import Conflict, NotFound, ProblemError, invalid
 from kit.validation import CHINA
 from kit.vocabulary import STAGES, name
@@ -42,9 +42,20 @@ from services.registry.zones.schemas import (
 )
 
 
+def _derived(level: str, stage: str, plan_end: date | None) -> dict[str, Any]:
+    """What a zone's view adds to its row: who accepts it, where it may move, its schedule."""
+    zh, en = ACCEPTANCE_AUTHORITY[ZoneLevel(level)]
+    return {
+        "acceptance_authority": {"zh": zh, "en": en, "agency": ACCEPTING_AGENCY[ZoneLevel(level)]},
+        "allowed_transitions": manual_transitions(Stage(stage)),
+        "schedule_status": schedule_status(
+            Stage(stage), plan_end, utcnow().astimezone(CHINA).date()
+        ),
+    }
+
+
 def to_out(zone: Zone, tasks: list[ZoneTaskOut] | None = None) -> ZoneOut:
     """API view of a zone, with its tasks (loaded with it unless given)."""
-    zh, en = ACCEPTANCE_AUTHORITY[ZoneLevel(zone.level)]
     return ZoneOut(
         code=zone.code,
         name_zh=zone.name_zh,
@@ -56,15 +67,7 @@ def to_out(zone: Zone, tasks: list[ZoneTaskOut] | None = None) -> ZoneOut:
         plan_start=zone.plan_start,
         plan_end=zone.plan_end,
         description=zone.description,
-        acceptance_authority={
-            "zh": zh,
-            "en": en,
-            "agency": ACCEPTING_AGENCY[ZoneLevel(zone.level)],
-        },
-        allowed_transitions=manual_transitions(Stage(zone.stage)),
-        schedule_status=schedule_status(
-            Stage(zone.stage), zone.plan_end, utcnow().astimezone(CHINA).date()
-        ),
+        **_derived(zone.level, zone.stage, zone.plan_end),
         tasks=[ZoneTaskOut.model_validate(t) for t in zone.tasks] if tasks is None else tasks,
         version=zone.version,
         created_at=zone.created_at,
@@ -77,29 +80,15 @@ def to_public(zone: Zone, tasks: list[ZoneTaskOut] | None = None) -> PublicZoneO
     return PublicZoneOut.model_validate(to_out(zone, tasks).model_dump())
 
 
-async def list_zones(
-    session: AsyncSession,
-    *,
-    page: PageParams,
-    industry: str | None = None,
-    level: str | None = None,
-    stage: str | None = None,
-) -> tuple[list[Zone], str | None]:
-    """Zones by code, optionally filtered; their tasks are not loaded (`tasks_of` reads
-    them; reaching for `zone.tasks` raises)."""
-    query = select(Zone).options(raiseload(Zone.tasks))
-    if industry:
-        query = query.where(Zone.industry == industry)
-    if level:
-        query = query.where(Zone.level == level)
-    if stage:
-        query = query.where(Zone.stage == stage)
-    return await keyset_page(session, query, keys=[Zone.code], page=page)
-
-
+_ZONE_COLUMNS = [
+    getattr(Zone, name)
+    for name in ZoneOut.model_fields
+    if name not in ("acceptance_authority", "allowed_transitions", "schedule_status", "tasks")
+]
+_FILTERS = ("industry", "level", "stage", "after")
+# the list's statement for each set of filters given, built and compiled once
+_LISTINGS: dict[frozenset[str], Prepared] = {}
 _TASK_COLUMNS = [getattr(ZoneTask, name) for name in ZoneTaskOut.model_fields]
-
-
 # Each zone's tasks in work-plan order: a page of ten zones holds a hundred or more, so plain
 # rows through a statement compiled once (kit.db.Prepared), validated in one call.
 _TASKS = Prepared(
@@ -108,6 +97,55 @@ _TASKS = Prepared(
     .order_by(ZoneTask.zone_code, ZoneTask.position)
 )
 _TASK_LIST = TypeAdapter(list[ZoneTaskOut])
+View = TypeVar("View", ZoneOut, PublicZoneOut)
+_VIEWS: dict[type[BaseModel], TypeAdapter[list[Any]]] = {
+    ZoneOut: TypeAdapter(list[ZoneOut]),
+    PublicZoneOut: TypeAdapter(list[PublicZoneOut]),
+}
+
+
+def _listing(given: frozenset[str]) -> Prepared:
+    prepared = _LISTINGS.get(given)
+    if prepared is None:
+        query = select(*_ZONE_COLUMNS)
+        for name in given:
+            column = Zone.code if name == "after" else getattr(Zone, name)
+            value = bindparam(name, type_=String)
+            query = query.where(column > value if name == "after" else column == value)
+        query = query.order_by(Zone.code).limit(bindparam("limit", type_=Integer))
+        prepared = _LISTINGS[given] = Prepared(query)
+    return prepared
+
+
+async def list_zones(
+    on: Reads,
+    *,
+    page: PageParams,
+    view: type[View],
+    industry: str | None = None,
+    level: str | None = None,
+    stage: str | None = None,
+) -> tuple[list[View], str | None]:
+    """Zones by code, optionally filtered, each with its tasks, as `view` shows them: two
+    statements compiled once (the page, then its tasks) on a session or the read pool, read
+    as dicts and validated in one call."""
+    after = cursor_values(page, [Zone.code])
+    params = {
+        "industry": industry,
+        "level": level,
+        "stage": stage,
+        "after": after[0] if after is not None else None,
+    }
+    given = {k: v for k, v in params.items() if v is not None}
+    rows = await _listing(frozenset(given)).all(on, **given, limit=page.limit + 1)
+    rows, next_cursor = page_of(rows, page, ["code"])
+    tasks: dict[str, list[dict[str, Any]]] = {row["code"]: [] for row in rows}
+    if rows:
+        for task in await _TASKS.all(on, codes=list(tasks)):
+            tasks[task["zone_code"]].append(task)
+    for row in rows:
+        row.update(_derived(row["level"], row["stage"], row["plan_end"]), tasks=tasks[row["code"]])
+    return _VIEWS[view].validate_python(rows), next_cursor
 
 
 async def tasks_of(session: AsyncSession, codes: list[str]) -> dict[str, list[ZoneTaskOut]]:

@@ -11,11 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
 from kit.industries import Industry
+from kit.pagination import PageParams, decode_cursor
 from kit.problems import Conflict, ProblemError
 from services.registry.domain import STAGE_TASKS, Stage, ZoneLevel
 from services.registry.zones import service
 from services.registry.zones.models import ZoneTransition
-from services.registry.zones.schemas import TaskUpdate, TransitionIn, ZoneIn, ZonePatch
+from services.registry.zones.schemas import (
+    PublicZoneOut,
+    TaskUpdate,
+    TransitionIn,
+    ZoneIn,
+    ZoneOut,
+    ZonePatch,
+)
 from tests.integration.conftest import emitted
 
 
@@ -109,3 +117,69 @@ async def test_an_update_keeps_the_plan_in_order(session: AsyncSession, zone: st
     with pytest.raises(ProblemError) as backwards:
         await service.update(session, row, patch=ZonePatch(plan_end=date(2025, 12, 31)))
     assert backwards.value.slug == "validation"
+
+
+async def test_the_zone_list_shows_each_zone_as_its_own_page_does(
+    session: AsyncSession, office: Principal, zone: str
+) -> None:
+    """The list reads plain rows through prepared statements (on the read pool in the app):
+    each zone and its tasks as `to_out` shows the zone read on its own, filters and the
+    cursor as before, and the public view without task notes or who did them."""
+    other = f"{zone}-b"
+    await service.create(
+        session,
+        zone_in=ZoneIn(
+            code=other,
+            name_zh="出口模具质量安全示范区",
+            name_en="Export molds quality zone",
+            industry=Industry.molds,
+            level=ZoneLevel.national,
+        ),
+    )
+    row = await service.get(session, zone)
+    await service.set_task(
+        session, row, "survey", task_update=TaskUpdate(done=True, note="内部备注"), principal=office
+    )
+    await session.flush()
+    everything, _ = await service.list_zones(
+        session, page=PageParams(cursor=None, limit=500), view=ZoneOut
+    )
+    listed = {z.code: z for z in everything}
+    for code in (zone, other):
+        single = service.to_out(await service.get(session, code))
+        assert listed[code].model_dump() == single.model_dump()
+    assert [t.note for t in listed[zone].tasks if t.task_code == "survey"] == ["内部备注"]
+
+    molds, _ = await service.list_zones(
+        session, page=PageParams(cursor=None, limit=500), view=ZoneOut, industry="molds"
+    )
+    assert other in {z.code for z in molds} and zone not in {z.code for z in molds}
+
+    seen: list[str] = []
+    cursor = None
+    while True:  # one at a time, in code order, each zone once
+        page, next_cursor = await service.list_zones(
+            session,
+            page=PageParams(cursor=None if cursor is None else decode_cursor(cursor), limit=1),
+            view=PublicZoneOut,
+        )
+        seen += [z.code for z in page]
+        if next_cursor is None:
+            break
+        cursor = next_cursor
+    assert seen == sorted(listed) and len(seen) == len(everything)
+    public = {
+        z.code: z
+        for z in (
+            await service.list_zones(
+                session, page=PageParams(cursor=None, limit=500), view=PublicZoneOut
+            )
+        )[0]
+    }
+    assert "note" not in public[zone].tasks[0].model_dump()
+    assert [t.done_at is not None for t in public[zone].tasks if t.task_code == "survey"] == [True]
+
+    with pytest.raises(ProblemError):
+        await service.list_zones(
+            session, page=PageParams(cursor={"uscc": "x"}, limit=5), view=ZoneOut
+        )
