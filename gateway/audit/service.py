@@ -141,6 +141,7 @@ class AuditWriter:
         connect_timeout_s: float = 5.0,
         command_timeout_s: float = 10.0,
     ):
+        self.engine = engine
         self.dsn = asyncpg_dsn(engine.url.render_as_string(hide_password=False))
         self.max_batch = max_batch
         if hash_alg not in HASHES:
@@ -152,6 +153,7 @@ class AuditWriter:
         self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[int]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
+        self._renewing: asyncio.Task[None] | None = None
 
     async def append(self, entry: dict[str, Any]) -> int:
         """Append one entry; returns its seq once committed (raises if the write failed)."""
@@ -177,8 +179,18 @@ class AuditWriter:
                 if not done.done():
                     done.set_result(seq)
 
+    def _lost(self) -> None:
+        """The writer's connection was cut. Whatever cut it (a restart, the database taken
+        away) cut the engine's pooled connections too, which no request would find out but
+        by failing: start the pool afresh in the background, as when the writer shared it."""
+        self._conn = None
+        if self._renewing is None or self._renewing.done():
+            self._renewing = asyncio.create_task(self.engine.dispose(), name="audit-pool-renew")
+
     async def _connection(self) -> asyncpg.Connection:
-        if self._conn is None or self._conn.is_closed():
+        if self._conn is not None and self._conn.is_closed():
+            self._lost()
+        if self._conn is None:
             self._conn = await asyncpg.connect(
                 self.dsn, timeout=self.connect_timeout_s, command_timeout=self.command_timeout_s
             )
@@ -189,6 +201,8 @@ class AuditWriter:
         try:
             return await self._write_on(conn, entries)
         except BaseException:
+            if conn.is_closed():
+                self._lost()
             self._conn = None
             conn.terminate()  # whatever state it was left in (a transaction open, or broken)
             raise
@@ -227,6 +241,9 @@ class AuditWriter:
             _, done = self._queue.get_nowait()
             if not done.done():
                 done.set_exception(RuntimeError("the audit writer stopped"))
+        if self._renewing is not None:
+            with contextlib.suppress(BaseException):
+                await self._renewing
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await conn.close(timeout=2)
