@@ -230,13 +230,7 @@ async def register_one(
     sent; a new enterprise is in no zone). When the request has run no statement before it,
     that statement is its transaction; run nothing after it. 409 if the USCC is registered,
     422 naming `uscc` if it fails the enforced organisation-code check."""
-    error = organisation_check_error(enterprise_in.uscc)
-    if error is not None:
-        raise invalid(
-            "uscc",
-            f"invalid unified social credit code (USCC) {enterprise_in.uscc}: {error}",
-            f"统一社会信用代码 {enterprise_in.uscc} 无效：{error.zh}",
-        )
+    check_organisation(enterprise_in.uscc)
     now = utcnow()
     row = {**_new_row(enterprise_in, owner_agency), "version": 1}
     row["created_at"] = row["updated_at"] = now
@@ -273,6 +267,18 @@ def organisation_check_error(uscc: str) -> UsccError | None:
     return None
 
 
+def check_organisation(uscc: str) -> None:
+    """422 naming `uscc` when a new registration's USCC fails the enforced GB 11714 check
+    (`organisation_check_error`)."""
+    error = organisation_check_error(uscc)
+    if error is not None:
+        raise invalid(
+            "uscc",
+            f"invalid unified social credit code (USCC) {uscc}: {error}",
+            f"统一社会信用代码 {uscc} 无效：{error.zh}",
+        )
+
+
 async def register_many(
     session: AsyncSession, enterprises_in: Sequence[EnterpriseIn], *, owner_agency: str | None
 ) -> list[Enterprise]:
@@ -280,13 +286,7 @@ async def register_many(
     one for their `registry.enterprise.registered` events; 409 if any USCC is registered,
     422 naming `uscc` if one fails the enforced organisation-code check."""
     for enterprise_in in enterprises_in:
-        error = organisation_check_error(enterprise_in.uscc)
-        if error is not None:
-            raise invalid(
-                "uscc",
-                f"invalid unified social credit code (USCC) {enterprise_in.uscc}: {error}",
-                f"统一社会信用代码 {enterprise_in.uscc} 无效：{error.zh}",
-            )
+        check_organisation(enterprise_in.uscc)
     enterprises = [_new_enterprise(e, owner_agency) for e in enterprises_in]
     session.add_all(enterprises)
     try:
@@ -314,13 +314,7 @@ async def insert_registrations(
     same events, as one multi-row INSERT of the rows and one of their events. Returns
     nothing: a caller that needs one of them reads it."""
     for enterprise_in in enterprises_in:
-        error = organisation_check_error(enterprise_in.uscc)
-        if error is not None:
-            raise invalid(
-                "uscc",
-                f"invalid unified social credit code (USCC) {enterprise_in.uscc}: {error}",
-                f"统一社会信用代码 {enterprise_in.uscc} 无效：{error.zh}",
-            )
+        check_organisation(enterprise_in.uscc)
     rows = [_new_row(e, owner_agency) for e in enterprises_in]
     if not rows:
         return
