@@ -93,7 +93,8 @@ class HttpSemanticsMiddleware:
                     return
                 if "cache-control" not in headers:
                     headers["Cache-Control"] = PUBLIC_CACHE if public else PRIVATE_CACHE
-                headers.add_vary_header("Accept-Language")
+                if "accept-language" not in headers.get("vary", "").lower():  # not once per hop
+                    headers.add_vary_header("Accept-Language")
                 etag = headers.get("etag")
                 if etag is not None:  # tagged already (a service's answer the gateway relays)
                     if if_none_match is not None and _weak_match(if_none_match, etag):

@@ -45,7 +45,11 @@ def _app() -> FastAPI:
             yield b"z" * 1000
             yield b"z" * 1000
 
-        return StreamingResponse(chunks(), media_type="text/plain", headers={"ETag": '"v7"'})
+        return StreamingResponse(
+            chunks(),
+            media_type="text/plain",
+            headers={"ETag": '"v7"', "Vary": "Accept-Language"},  # the service's own
+        )
 
     app.add_middleware(HttpSemanticsMiddleware)
     return app
@@ -126,6 +130,7 @@ async def test_a_405_allows_every_method_of_the_path() -> None:
 async def test_an_answer_tagged_already_streams_through_and_revalidates() -> None:
     async with await _client() as client:
         first = await client.get("/v1/tagged")
+        assert first.headers["vary"] == "Accept-Language"  # named once, not once per hop
         assert first.content == b"z" * 2000 and first.headers["etag"] == '"v7"'
         again = await client.get("/v1/tagged", headers={"If-None-Match": 'W/"v7"'})
         assert again.status_code == 304 and again.content == b""
