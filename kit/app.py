@@ -174,10 +174,14 @@ def _exchange(
             database_url=settings.database_url,
             batch=settings.outbox_batch,
             poll_s=settings.outbox_poll_s,
+            linger_s=settings.outbox_linger_s,
         )
         work: list[Awaitable[None]] = [relay.run()]
         if settings.consumers_enabled and consumers:
-            work += [ConsumerRunner(c, nats, sessionmaker).run() for c in consumers]
+            work += [
+                ConsumerRunner(c, nats, sessionmaker, linger_s=settings.consumer_linger_s).run()
+                for c in consumers
+            ]
             work.append(RetryRunner(settings.service_name, consumers, nats, sessionmaker).run())
         return work
 

@@ -80,6 +80,7 @@ DEAD_LETTER_PREFIX = "deadletter"
 RETRY_STREAM = "RETRY"
 RETRY_PREFIX = "retry"
 BACKOFF_S = (0.5, 2.0, 5.0, 15.0, 30.0)
+LINGER_FETCH_S = 0.01  # after a linger: what arrived is on the server already, or nothing
 
 Handler = Callable[[AsyncSession, Any, CloudEvent], Awaitable[None]]
 """`handler(session, data, event)`: `data` is the event's contract model, validated once."""
@@ -138,6 +139,11 @@ class Consumer:
         """The consumer as the inbox knows it: a lane records under its declared durable, so
         an event is applied once whichever lane delivered it."""
         return self.inbox or self.durable
+
+    @property
+    def urgent(self) -> bool:
+        """Every type it handles is urgent (`kit.events.URGENT`): it never lingers."""
+        return all(t in URGENT for t in self.handlers)
 
     @property
     def filter_subjects(self) -> list[str]:
@@ -350,11 +356,13 @@ class ConsumerRunner:
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
         batch: int = 64,
+        linger_s: float = 0.0,
     ):
         self.consumer = consumer
         self.nats = nats
         self.sessionmaker = sessionmaker
         self.batch = batch
+        self.linger_s = 0.0 if consumer.urgent else linger_s
         # Every series the alert rules read exists from the start, so the first dead letter
         # is a rise from 0 that `increase()` sees.
         for outcome in OUTCOMES:
@@ -379,12 +387,23 @@ class ConsumerRunner:
                         msgs = await sub.fetch(self.batch, timeout=1)
                     except TimeoutError:  # nats-py raises its own or asyncio's
                         continue
-                    await self.handle_batch(msgs)
+                    await self.handle_batch(await self._linger(sub, msgs))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("consumer %s interrupted (%r); resuming", self.consumer.durable, exc)
                 await asyncio.sleep(1)
+
+    async def _linger(self, sub: Any, msgs: list[Msg]) -> list[Msg]:
+        """A short batch of a routine lane waits `linger_s` for the events behind it, so a
+        steady trickle is applied a few at a time: one fetch, one transaction and one inbox
+        statement for the lot instead of one each (a backlog's full batch does not wait)."""
+        if not self.linger_s or len(msgs) >= self.batch // 4:
+            return msgs
+        await asyncio.sleep(self.linger_s)
+        with contextlib.suppress(TimeoutError):  # nothing came meanwhile
+            msgs += await sub.fetch(self.batch - len(msgs), timeout=LINGER_FETCH_S)
+        return msgs
 
     async def _measure(self, sub: Any) -> None:
         """The consumer's lag as the server counts it (every few seconds, per process)."""

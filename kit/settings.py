@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import ClassVar, Literal
 
-from pydantic import IPvAnyNetwork, model_validator
+from pydantic import Field, IPvAnyNetwork, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kit.crypto import Keyring, dev_keyring, is_dev_key
@@ -90,6 +90,12 @@ class ServiceSettings(PiiSettings):
     max_bulk_body_bytes: int = 32 * 1024 * 1024
     outbox_poll_s: float = 1.0
     outbox_batch: int = 200
+    # The relay, woken by a commit, waits this long so a burst of commits goes in one batch.
+    outbox_linger_s: float = Field(default=0.002, ge=0, le=1)
+    # A routine lane's consumer that fetched a short batch waits this long for more before
+    # applying it: each batch pays a fetch, a transaction and an inbox statement, so at a
+    # steady trickle ten events cost nearly what one does. Urgent lanes never wait.
+    consumer_linger_s: float = Field(default=0.05, ge=0, le=1)
     consumers_enabled: bool = True
     # Where the workers of one service on one host agree which of them runs the outbox
     # relay and the consumers (kit.app.one_per_host); default: the system's temp folder.

@@ -22,7 +22,15 @@ from kit.app import create_service_app
 from kit.db import Base, SessionDep, make_engine, make_sessionmaker
 from kit.events import CloudEvent
 from kit.idempotency import IdempotencyRecord
-from kit.inbox import Consumer, ConsumerRunner, Handler, InboxEntry, apply_once, in_lanes
+from kit.inbox import (
+    Batched,
+    Consumer,
+    ConsumerRunner,
+    Handler,
+    InboxEntry,
+    apply_once,
+    in_lanes,
+)
 from kit.messaging import NatsConnection, connect
 from kit.outbox import OutboxMessage, OutboxRelay, emit
 from kit.settings import ServiceSettings
@@ -392,3 +400,57 @@ async def test_urgent_lane_is_applied_while_the_routine_lane_drains(env) -> None
     # the alert delivered again through the declared consumer (as before an upgrade split
     # it): the shared inbox name keeps it from applying twice
     assert not await apply_once(maker, declared, (alert, Item(n=1)))
+
+
+async def test_a_routine_lane_gathers_a_trickle_into_one_batch(env) -> None:  # type: ignore[no-untyped-def]
+    """A short batch on a routine lane waits `linger_s` for the events behind it and applies
+    them in one call; a consumer of urgent types never waits."""
+    _, maker, conn, _ = env
+    urgent_type = "inspection.alert.raised.v1"  # in kit.events.URGENT
+    batches: list[int] = []
+
+    async def apply(session: AsyncSession, run: list[tuple[Item, CloudEvent]]) -> None:
+        batches.append(len(run))
+
+    routine = Consumer(
+        "kit-it-linger",
+        STREAM,
+        {TYPE: Batched(apply)},
+        contracts={TYPE: Item},
+        source="/tests",
+    )
+    urgent = replace(
+        routine,
+        durable="kit-it-linger-urgent",
+        handlers={urgent_type: Batched(apply)},
+        contracts={urgent_type: Item},
+    )
+    assert not routine.urgent and urgent.urgent
+    assert ConsumerRunner(urgent, conn, maker, linger_s=0.5).linger_s == 0
+    await conn.js.add_consumer(
+        STREAM,
+        ConsumerConfig(
+            durable_name=routine.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            filter_subjects=routine.filter_subjects,
+            deliver_policy="new",
+        ),
+    )
+    task = asyncio.create_task(ConsumerRunner(routine, conn, maker, linger_s=0.5).run())
+    try:
+        await asyncio.sleep(0.3)  # the runner waits on its first fetch
+        for n in range(5):  # a trickle: one every 50 ms, all within the linger
+            event = _event(1000 + n)
+            await conn.js.publish(
+                event.nats_subject,
+                event.model_dump_json().encode(),
+                headers={"Nats-Msg-Id": event.id},
+            )
+            await asyncio.sleep(0.05)
+        for _ in range(50):
+            if sum(batches) == 5:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+    assert batches == [5], f"applied in batches of {batches}, not gathered into one"
