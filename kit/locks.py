@@ -74,8 +74,13 @@ async def try_hold_session(db: AsyncConnection, lock: Lock) -> bool:
     return bool(taken)
 
 
-# For raw asyncpg connections (the relay): `await conn.fetchval(TRY_XACT_SQL, *key(lock))`.
-TRY_XACT_SQL = "SELECT pg_try_advisory_xact_lock($1, $2)"
+def try_xact_sql(lock: Lock) -> str:
+    """A boolean SQL expression taking `lock` for the transaction if it is free, the key
+    written in: a statement that does its work only when it holds the lock can test it in a
+    `WHERE` (`WHERE (SELECT <this>) AND …`: PostgreSQL evaluates it once, before any row),
+    so taking the lock costs no round trip of its own (the outbox relay's claim)."""
+    space, item = key(lock)
+    return f"pg_try_advisory_xact_lock({int(space)}, {int(item)})"
 
 
 def begin_holding_sql(lock: Lock, *, committing_lazily: bool = False) -> str:

@@ -154,7 +154,6 @@ def asyncpg_dsn(database_url: str) -> str:
     return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-RELAY_LOCK = locks.key(Lock.OUTBOX_RELAY)  # computed once: the relay takes it every poll
 # The backlog and its age, measured by the relay's listener every 2 s (a partial-index scan).
 MEASURE_SQL = """
 SELECT count(*) AS backlog,
@@ -162,13 +161,19 @@ SELECT count(*) AS backlog,
            SELECT created_at FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT 1)), 0) AS age
 FROM outbox WHERE sent_at IS NULL
 """
+# The claim takes the relay's lock itself: one publisher per database at a time, so the
+# stream keeps the outbox's order with several workers or replicas; the others claim nothing.
 CLAIM_SQL = """
 UPDATE outbox SET sent_at = now()
-WHERE id IN (
+WHERE (SELECT :lock) AND id IN (
     SELECT id FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
 )
 RETURNING seq, id, subject, payload::text, payload->>'traceparent' AS traceparent
-"""
+""".replace(":lock", locks.try_xact_sql(Lock.OUTBOX_RELAY))
+
+
+async def _kept(_: asyncpg.Connection) -> None:
+    """The relay's connection as released: no reset round trip (it sets no state)."""
 
 
 def _headers(row: asyncpg.Record, span: tracing.Span) -> dict[str, str]:
@@ -253,13 +258,15 @@ class OutboxRelay:
         js = self.nats.js
         if self._pool is None:
             self._pool = await asyncpg.create_pool(
-                self.dsn, min_size=1, max_size=1, timeout=3, command_timeout=15
+                self.dsn,
+                min_size=1,
+                max_size=1,
+                timeout=3,
+                command_timeout=15,
+                reset=_kept,  # the transaction's end releases its lock; nothing else to reset
             )
+        # BEGIN, the claim (which takes the lock), COMMIT after the acks: three round trips
         async with self._pool.acquire() as conn, conn.transaction():
-            # One publisher per database at a time, so the stream keeps the outbox's order
-            # even with several workers or replicas; the others stand by.
-            if not await conn.fetchval(locks.TRY_XACT_SQL, *RELAY_LOCK):
-                return 0
             rows = sorted(await conn.fetch(CLAIM_SQL, self.batch), key=lambda r: r["seq"])
             if not rows:
                 return 0

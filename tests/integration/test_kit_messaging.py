@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from deploy.launcher import Stack
 from gateway.auth.tokens import Signer, new_private_key_pem
+from kit import locks
 from kit.app import create_service_app
 from kit.db import Base, SessionDep, make_engine, make_sessionmaker
 from kit.events import CloudEvent
@@ -31,6 +32,7 @@ from kit.inbox import (
     apply_once,
     in_lanes,
 )
+from kit.locks import Lock
 from kit.messaging import NatsConnection, connect
 from kit.outbox import OutboxMessage, OutboxRelay, emit
 from kit.settings import ServiceSettings
@@ -103,6 +105,9 @@ async def test_relay_publishes_in_order_exactly_once(env) -> None:  # type: igno
         await emit(session, _event(999))
         await session.rollback()
     relay = OutboxRelay(conn, service="kit-it", database_url=settings.database_url, batch=20)
+    async with engine.connect() as other, other.begin():  # another relay publishing meanwhile
+        await locks.hold(other, Lock.OUTBOX_RELAY)
+        assert await relay.publish_batch() == 0, "two relays published at once"
     sent = 0
     while (n := await relay.publish_batch()) > 0:
         sent += n
