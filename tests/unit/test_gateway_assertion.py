@@ -172,3 +172,133 @@ async def test_with_the_door_off_a_request_without_one_passes_and_a_bad_one_is_r
         made = signer.assertion(method="PATCH", target="/v1/things/1", request_id="r-2")
         headers = {"X-Request-ID": "r-2", ga.HEADER: made}
         assert (await client.patch("/v1/things/1", headers=headers)).status_code == 200
+
+
+def _crafted(signer: Signer, claims: dict[str, Any], **header: Any) -> str:
+    return jwt.encode(
+        claims, signer._key, algorithm="EdDSA", headers={"kid": signer.kid, "typ": ga.TYP} | header
+    )
+
+
+def _claims(**changes: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": ga.AUDIENCE,
+        "iat": now,
+        "exp": now + ga.TTL_S,
+        "jti": "j-1",
+        "rid": "rid-1",
+        "htm": "PATCH",
+        "htu": "/v1/enterprises/X?a=1",
+    }
+    for name, value in changes.items():
+        if value is None:
+            del claims[name]
+        else:
+            claims[name] = value
+    return claims
+
+
+BAD_CLAIMS = {
+    "no exp": {"exp": None},
+    "no iat": {"iat": None},
+    "no jti": {"jti": None},
+    "no rid": {"rid": None},
+    "no htu": {"htu": None},
+    "no aud": {"aud": None},
+    "no iss": {"iss": None},
+    "another issuer": {"iss": "someone-else"},
+    "the tokens' audience": {"aud": "zone-platform"},
+    "audiences without ours": {"aud": ["zone-platform", "x"]},
+    "exp a string": {"exp": "soon"},
+    "exp NaN": {"exp": float("nan")},
+    "issued in a minute": {"iat": int(time.time()) + 60, "exp": int(time.time()) + 70},
+    "not before a minute": {"nbf": int(time.time()) + 60},
+    "expired": {"iat": int(time.time()) - 40, "exp": int(time.time()) - 10},
+}
+
+
+@pytest.mark.parametrize("changes", BAD_CLAIMS.values(), ids=BAD_CLAIMS.keys())
+def test_claims_pyjwt_would_refuse_are_refused(changes: dict[str, Any]) -> None:
+    signer = _signer()
+    made = _crafted(signer, _claims(**changes))
+    key = _verifier(signer)._keys[signer.kid]
+    with pytest.raises(jwt.PyJWTError):  # the library the check was built on, as reference
+        jwt.decode(
+            made,
+            key=key,
+            algorithms=["EdDSA"],
+            audience=ga.AUDIENCE,
+            issuer=ISSUER,
+            leeway=ga.LEEWAY_S,
+            options={"require": list(ga.REQUIRED)},
+        )
+    with pytest.raises(ga.AssertionRefused):
+        _check(signer, made)
+
+
+def test_times_that_never_pass_are_refused() -> None:
+    signer = _signer()
+    for changes in ({"exp": float("inf")}, {"iat": float("-inf")}, {"nbf": float("nan")}):
+        with pytest.raises(ga.AssertionRefused, match="finite"):
+            _check(signer, _crafted(signer, _claims(**changes)))
+
+
+def test_a_list_of_audiences_with_ours_and_a_current_nbf_are_accepted_as_pyjwt_does() -> None:
+    signer = _signer()
+    now = int(time.time())
+    made = _crafted(signer, _claims(aud=["other", ga.AUDIENCE], nbf=now))
+    assert _check(signer, made)["jti"] == "j-1"
+
+
+BAD_SHAPES = {
+    "crit header": ({"crit": ["b64"], "b64": False}, "critical"),
+    "RS256 header": ({"alg": "RS256"}, "EdDSA"),
+    "no kid": ({"kid": None}, "key id"),
+}
+
+
+@pytest.mark.parametrize("header, reason", BAD_SHAPES.values(), ids=BAD_SHAPES.keys())
+def test_headers_of_another_shape_are_refused(header: dict[str, Any], reason: str) -> None:
+    signer = _signer()
+    made = _crafted(signer, _claims())
+    _, payload, signature = made.split(".")
+    fields = jwt.get_unverified_header(made) | header
+    fields = {k: v for k, v in fields.items() if v is not None}
+    forged_head = ga._b64(json.dumps(fields).encode()).decode()
+    with pytest.raises(ga.AssertionRefused, match=reason):
+        _check(signer, f"{forged_head}.{payload}.{signature}")
+
+
+def test_malformed_segments_and_other_keys_are_refused() -> None:
+    signer = _signer()
+    made = signer.assertion(method="PATCH", target="/v1/enterprises/X?a=1", request_id="rid-1")
+    head, payload, signature = made.split(".")
+    not_object = ga._b64(b"[1, 2]").decode()
+    signed_list = ga._b64(signer._key.sign(f"{head}.{not_object}".encode())).decode()
+    cases = {
+        "padded": (made + "==", "well-formed"),
+        "a trailing newline": (made + "\n", "well-formed"),
+        "four segments": (made + ".e30", "well-formed"),
+        "a space inside": (f"{head}.{payload[:5]} {payload[5:]}.{signature}", "well-formed"),
+        "claims not an object": (f"{head}.{not_object}.{signed_list}", "not a JSON object"),
+        "claims from another one": (
+            f"{head}.{_claims_segment(signer)}.{signature}",
+            "Signature verification failed",
+        ),
+        "a signature cut short": (f"{head}.{payload}.{signature[:40]}", "Signature"),
+    }
+    for assertion, reason in cases.values():
+        with pytest.raises(ga.AssertionRefused, match=reason):
+            _check(signer, assertion)
+    hmac_key = jwt.PyJWK.from_dict(
+        {"kty": "oct", "k": ga._b64(b"k" * 32).decode(), "alg": "HS256", "kid": signer.kid}
+    )
+    with pytest.raises(ga.AssertionRefused, match="not an Ed25519 key"):
+        ga.check(made, hmac_key, issuer=ISSUER, method="PATCH", target="/", request_id="rid-1")
+
+
+def _claims_segment(signer: Signer) -> str:
+    other = signer.assertion(method="GET", target="/v1/zones", request_id="rid-1")
+    return other.split(".")[1]
