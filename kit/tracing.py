@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -163,10 +164,22 @@ def current_traceparent(incoming: str | None) -> str:
     own = traceparent_of(trace.get_current_span()) if enabled else None
     if own:
         return own
-    parent = parent_context(incoming)
-    remote = trace.get_current_span(parent).get_span_context() if parent else None
-    trace_id = f"{remote.trace_id:032x}" if remote else os.urandom(16).hex()
+    plain = _VERSION_00.fullmatch(incoming) if incoming else None
+    if plain and plain[1] != _ZERO_TRACE and plain[2] != _ZERO_SPAN:
+        # the common form (every request the gateway forwards), read without building the
+        # propagator's context; any other form goes through the propagator as before
+        trace_id = plain[1]
+    else:
+        parent = parent_context(incoming)
+        remote = trace.get_current_span(parent).get_span_context() if parent else None
+        trace_id = f"{remote.trace_id:032x}" if remote else os.urandom(16).hex()
     return f"00-{trace_id}-{os.urandom(8).hex()}-01"
+
+
+# W3C trace context, version 00: trace id, parent id, flags (lower-case hex, nothing more)
+_VERSION_00 = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
+_ZERO_TRACE = "0" * 32
+_ZERO_SPAN = "0" * 16
 
 
 @functools.cache

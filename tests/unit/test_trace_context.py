@@ -56,3 +56,24 @@ def test_the_sampler_keeps_what_was_asked_for_and_drops_background_calls() -> No
     assert decision(everything, tracing.SpanKind.CLIENT, caller) is sampled  # inside a request
     assert decision(none, tracing.SpanKind.SERVER, None) is Decision.DROP
     assert decision(none, tracing.SpanKind.CONSUMER, caller) is sampled  # the caller decided
+
+
+def test_the_version_00_shortcut_continues_exactly_what_the_propagator_does() -> None:
+    """`current_traceparent` reads the common form itself; every other form goes to the
+    propagator. Either way the trace continued is the one the propagator finds, or none."""
+    trace_id = CALLER.split("-")[1]
+    for incoming in (
+        CALLER,
+        f"00-{trace_id}-b7ad6b7169203331-00",  # not sampled: still the same trace
+        f" 00-{trace_id}-b7ad6b7169203331-01 ",  # spaces around: the propagator's call
+        f"00-{trace_id}-b7ad6b7169203331-01-extra",  # version 00 takes no more fields
+        f"01-{trace_id}-b7ad6b7169203331-01-future",  # a later version may
+        f"ff-{trace_id}-b7ad6b7169203331-01",  # version ff is invalid
+        f"00-{trace_id}-b7ad6b716920333-01",  # a short span id
+        "00-00000000000000000000000000000000-b7ad6b7169203331-01",
+        "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",
+    ):
+        parent = tracing.parent_context(incoming)
+        found = tracing.trace.get_current_span(parent).get_span_context() if parent else None
+        continued = tracing.current_traceparent(incoming).split("-")[1] == trace_id
+        assert continued == (found is not None and f"{found.trace_id:032x}" == trace_id), incoming
