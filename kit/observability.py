@@ -223,11 +223,9 @@ class RequestContextMiddleware:
         except ClientDisconnect:
             status = CLIENT_CLOSED_REQUEST
         finally:
-            template = route_template(scope)
-            REQUESTS.labels(self.service, scope["method"], template, str(status)).inc()
-            LATENCY.labels(self.service, scope["method"], template).observe(
-                time.perf_counter() - started
-            )
+            counted, timed = _children(self.service, scope["method"], route_template(scope), status)
+            counted.inc()
+            timed.observe(time.perf_counter() - started)
 
     async def _too_large(self, scope: Scope, send: Send, rid: str, limit: int) -> None:
         await self._reject(
@@ -277,6 +275,26 @@ class RequestContextMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+# Each (service, method, route, status)'s two series, looked up once: `labels()` checks and
+# locks on every call, twice per request. Bounded: routes are templates (or `unmatched`) and
+# methods and statuses are the few the server answers.
+_CHILDREN: dict[tuple[str, str, str, int], tuple[Any, Any]] = {}
+_CHILDREN_MAX = 20_000
+
+
+def _children(service: str, method: str, template: str, status: int) -> tuple[Any, Any]:
+    key = (service, method, template, status)
+    found = _CHILDREN.get(key)
+    if found is None:
+        if len(_CHILDREN) >= _CHILDREN_MAX:  # odd methods, say: never unbounded
+            _CHILDREN.clear()
+        found = _CHILDREN[key] = (
+            REQUESTS.labels(service, method, template, str(status)),
+            LATENCY.labels(service, method, template),
+        )
+    return found
 
 
 def route_template(scope: Scope) -> str:
