@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from kit.auth import Principal, ensure_office, require
 from kit.concurrency import check_if_match, set_etag
 from kit.db import SessionDep, read_pool
-from kit.pagination import Page, PageParams, page_params
+from kit.pagination import Page, PageParams, page_params, page_response
 from kit.validation import ZoneCodePath
 from services.registry.domain import Industry, Stage, ZoneLevel
 from services.registry.zones import service
@@ -47,7 +47,7 @@ async def list_zones(
     industry: Annotated[Industry | None, Query()] = None,
     level: Annotated[ZoneLevel | None, Query()] = None,
     stage: Annotated[Stage | None, Query()] = None,
-) -> Page[ZoneOut]:
+) -> Response:
     """Zones with stage, allowed transitions and checklists; filter by industry, level, stage."""
     items, next_cursor = await service.list_zones(
         read_pool(request),
@@ -57,7 +57,7 @@ async def list_zones(
         level=level,
         stage=stage,
     )
-    return Page(items=items, next_cursor=next_cursor)
+    return page_response(items, next_cursor)
 
 
 @router.post(
@@ -175,8 +175,8 @@ async def set_task(
 )
 async def public_zones(
     request: Request, page: Annotated[PageParams, Depends(page_params)]
-) -> Page[PublicZoneOut]:
+) -> Response:
     """No token needed: the county's zones, their stages and which stage tasks are done;
     no task notes, no user ids."""
     items, next_cursor = await service.list_zones(read_pool(request), page=page, view=PublicZoneOut)
-    return Page(items=items, next_cursor=next_cursor)
+    return page_response(items, next_cursor)

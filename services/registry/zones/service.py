@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 from sqlalchemy import Integer, String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,7 @@ from services.registry.zones.models import Zone, ZoneTask, ZoneTransition
 from services.registry.zones.revocation import end_zone
 from services.registry.zones.schemas import (
     PublicZoneOut,
+    PublicZoneTask,
     TaskUpdate,
     TransitionIn,
     ZoneIn,
@@ -85,23 +87,9 @@ _ZONE_COLUMNS = [
     for name in ZoneOut.model_fields
     if name not in ("acceptance_authority", "allowed_transitions", "schedule_status", "tasks")
 ]
-_FILTERS = ("industry", "level", "stage", "after")
 # the list's statement for each set of filters given, built and compiled once
 _LISTINGS: dict[frozenset[str], Prepared] = {}
-_TASK_COLUMNS = [getattr(ZoneTask, name) for name in ZoneTaskOut.model_fields]
-# Each zone's tasks in work-plan order: a page of ten zones holds a hundred or more, so plain
-# rows through a statement compiled once (kit.db.Prepared), validated in one call.
-_TASKS = Prepared(
-    select(ZoneTask.zone_code, *_TASK_COLUMNS)
-    .where(ZoneTask.zone_code == any_(bindparam("codes", type_=ARRAY(String))))
-    .order_by(ZoneTask.zone_code, ZoneTask.position)
-)
-_TASK_LIST = TypeAdapter(list[ZoneTaskOut])
 View = TypeVar("View", ZoneOut, PublicZoneOut)
-_VIEWS: dict[type[BaseModel], TypeAdapter[list[Any]]] = {
-    ZoneOut: TypeAdapter(list[ZoneOut]),
-    PublicZoneOut: TypeAdapter(list[PublicZoneOut]),
-}
 
 
 def _listing(given: frozenset[str]) -> Prepared:
@@ -117,6 +105,25 @@ def _listing(given: frozenset[str]) -> Prepared:
     return prepared
 
 
+# A page's tasks as each view shows them (its task model's fields, in order), with their zone
+_VIEW_TASKS: dict[type[BaseModel], Prepared] = {
+    view: Prepared(
+        select(*(getattr(ZoneTask, name) for name in task.model_fields), ZoneTask.zone_code)
+        .where(ZoneTask.zone_code == any_(bindparam("codes", type_=ARRAY(String))))
+        .order_by(ZoneTask.zone_code, ZoneTask.position)
+    )
+    for view, task in ((ZoneOut, ZoneTaskOut), (PublicZoneOut, PublicZoneTask))
+}
+
+
+@cache
+def _derived_of(level: str, stage: str) -> tuple[dict[str, str], list[Stage]]:
+    """What a zone's view adds that depends on its level and stage only (read, not changed)."""
+    zh, en = ACCEPTANCE_AUTHORITY[ZoneLevel(level)]
+    authority = {"zh": zh, "en": en, "agency": ACCEPTING_AGENCY[ZoneLevel(level)]}
+    return authority, manual_transitions(Stage(stage))
+
+
 async def list_zones(
     on: Reads,
     *,
@@ -125,10 +132,11 @@ async def list_zones(
     industry: str | None = None,
     level: str | None = None,
     stage: str | None = None,
-) -> tuple[list[View], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """Zones by code, optionally filtered, each with its tasks, as `view` shows them: two
-    statements compiled once (the page, then its tasks) on a session or the read pool, read
-    as dicts and validated in one call."""
+    statements compiled once (the page, then its tasks) on a session or the read pool. Each
+    zone is a dict of `view`'s fields in its order with JSON-ready values
+    (`kit.pagination.page_json`): no model is built for a page of zones and their tasks."""
     after = cursor_values(page, [Zone.code])
     params = {
         "industry": industry,
@@ -141,20 +149,19 @@ async def list_zones(
     rows, next_cursor = page_of(rows, page, ["code"])
     tasks: dict[str, list[dict[str, Any]]] = {row["code"]: [] for row in rows}
     if rows:
-        for task in await _TASKS.all(on, codes=list(tasks)):
-            tasks[task["zone_code"]].append(task)
+        for task in await _VIEW_TASKS[view].all(on, codes=list(tasks)):
+            tasks[task.pop("zone_code")].append(task)
+    today = utcnow().astimezone(CHINA).date()
+    fields = view.model_fields
+    items = []
     for row in rows:
-        row.update(_derived(row["level"], row["stage"], row["plan_end"]), tasks=tasks[row["code"]])
-    return _VIEWS[view].validate_python(rows), next_cursor
-
-
-async def tasks_of(session: AsyncSession, codes: list[str]) -> dict[str, list[ZoneTaskOut]]:
-    """Each of `codes`' tasks in work-plan order."""
-    rows = await _TASKS.all(session, codes=codes)
-    tasks: dict[str, list[ZoneTaskOut]] = {code: [] for code in codes}
-    for row, task in zip(rows, _TASK_LIST.validate_python(rows), strict=True):
-        tasks[row["zone_code"]].append(task)
-    return tasks
+        authority, allowed = _derived_of(row["level"], row["stage"])
+        row["acceptance_authority"] = authority
+        row["allowed_transitions"] = allowed
+        row["schedule_status"] = schedule_status(Stage(row["stage"]), row["plan_end"], today)
+        row["tasks"] = tasks[row["code"]]
+        items.append({name: row[name] for name in fields})
+    return items, next_cursor
 
 
 async def get(session: AsyncSession, code: str, *, for_update: bool = False) -> Zone:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
 from kit.industries import Industry
-from kit.pagination import PageParams, decode_cursor
+from kit.pagination import Page, PageParams, decode_cursor, page_json
 from kit.problems import Conflict, ProblemError
 from services.registry.domain import STAGE_TASKS, Stage, ZoneLevel
 from services.registry.zones import service
@@ -122,9 +122,10 @@ async def test_an_update_keeps_the_plan_in_order(session: AsyncSession, zone: st
 async def test_the_zone_list_shows_each_zone_as_its_own_page_does(
     session: AsyncSession, office: Principal, zone: str
 ) -> None:
-    """The list reads plain rows through prepared statements (on the read pool in the app):
-    each zone and its tasks as `to_out` shows the zone read on its own, filters and the
-    cursor as before, and the public view without task notes or who did them."""
+    """The list reads plain rows through prepared statements (on the read pool in the app),
+    already in the API's shape: each zone and its tasks as `to_out` shows the zone read on
+    its own (the same JSON, byte for byte), filters and the cursor as before, and the public
+    view (`to_public`) without task notes or who did them."""
     other = f"{zone}-b"
     await service.create(
         session,
@@ -144,16 +145,17 @@ async def test_the_zone_list_shows_each_zone_as_its_own_page_does(
     everything, _ = await service.list_zones(
         session, page=PageParams(cursor=None, limit=500), view=ZoneOut
     )
-    listed = {z.code: z for z in everything}
+    listed = {z["code"]: z for z in everything}
     for code in (zone, other):
         single = service.to_out(await service.get(session, code))
-        assert listed[code].model_dump() == single.model_dump()
-    assert [t.note for t in listed[zone].tasks if t.task_code == "survey"] == ["内部备注"]
+        as_model = Page[ZoneOut](items=[single]).model_dump_json().encode()
+        assert page_json([listed[code]], None) == as_model
+    assert [t["note"] for t in listed[zone]["tasks"] if t["task_code"] == "survey"] == ["内部备注"]
 
     molds, _ = await service.list_zones(
         session, page=PageParams(cursor=None, limit=500), view=ZoneOut, industry="molds"
     )
-    assert other in {z.code for z in molds} and zone not in {z.code for z in molds}
+    assert other in {z["code"] for z in molds} and zone not in {z["code"] for z in molds}
 
     seen: list[str] = []
     cursor = None
@@ -163,21 +165,28 @@ async def test_the_zone_list_shows_each_zone_as_its_own_page_does(
             page=PageParams(cursor=None if cursor is None else decode_cursor(cursor), limit=1),
             view=PublicZoneOut,
         )
-        seen += [z.code for z in page]
+        seen += [z["code"] for z in page]
         if next_cursor is None:
             break
         cursor = next_cursor
     assert seen == sorted(listed) and len(seen) == len(everything)
     public = {
-        z.code: z
+        z["code"]: z
         for z in (
             await service.list_zones(
                 session, page=PageParams(cursor=None, limit=500), view=PublicZoneOut
             )
         )[0]
     }
-    assert "note" not in public[zone].tasks[0].model_dump()
-    assert [t.done_at is not None for t in public[zone].tasks if t.task_code == "survey"] == [True]
+    assert "note" not in public[zone]["tasks"][0] and "done_by" not in public[zone]["tasks"][0]
+    assert [
+        t["done_at"] is not None for t in public[zone]["tasks"] if t["task_code"] == "survey"
+    ] == [True]
+    as_public = service.to_public(await service.get(session, zone))
+    assert (
+        page_json([public[zone]], None)
+        == Page[PublicZoneOut](items=[as_public]).model_dump_json().encode()
+    )
 
     with pytest.raises(ProblemError):
         await service.list_zones(
