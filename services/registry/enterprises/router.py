@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from kit.auth import Principal, ensure_own_enterprise, require
 from kit.concurrency import check_if_match, set_etag
 from kit.db import SessionDep, read_pool
-from kit.pagination import Page, PageParams, page_params
+from kit.pagination import Page, PageParams, page_params, page_response
 from kit.uscc import normalize
 from kit.validation import UsccPath
 from services.registry.domain import Industry
@@ -30,7 +30,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Enterprise n
 
 @router.get("", summary="Search enterprises", response_model=Page[EnterpriseOut])
 async def list_enterprises(
-    session: SessionDep,
+    request: Request,
     principal: Reader,
     page: Annotated[PageParams, Depends(page_params)],
     zone: KnownZone,
@@ -41,10 +41,10 @@ async def list_enterprises(
     market: Annotated[
         str | None, Query(pattern="^[A-Za-z]{2}$", description="Export market")
     ] = None,
-) -> Page[EnterpriseOut]:
+) -> Response:
     """Cursor-paged by USCC; an enterprise token sees only its own enterprise."""
     items, next_cursor = await service.search(
-        session,
+        read_pool(request),
         page=page,
         principal=principal,
         q=q,
@@ -55,7 +55,7 @@ async def list_enterprises(
         market=market,
         only_uscc=principal.uscc,
     )
-    return Page(items=items, next_cursor=next_cursor)
+    return page_response(items, next_cursor)
 
 
 @router.post(
