@@ -250,7 +250,7 @@ def create_service_app(
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.read_sessionmaker = make_read_sessionmaker(engine)
         # the key lookups' statements (kit.db.Prepared) run on it, without a session
-        app.state.read_pool = await ReadPool.open(engine, settings)
+        app.state.read_pool = ReadPool.of(engine, settings)
         app.state.verifier = JwksVerifier(
             jwks_url=settings.jwks_url,
             issuer=settings.jwt_issuer,

@@ -164,80 +164,101 @@ def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     )
 
 
-async def _no_reset(connection: asyncpg.Connection) -> None:
-    """A released read connection needs no `RESET ALL` round trip: it runs single read-only
-    statements, holds no locks, listens to nothing and changes no setting."""
-
-
 class ReadPool:
-    """asyncpg's own pool (`asyncpg.create_pool`) of this process's connections for the reads
-    served most (`Prepared` run on it), with the dialect their statements compile for: no
-    session, no SQLAlchemy pool checkout and return, no greenlet; a key lookup spent more on
-    those than on its statement. At most `db_read_pool_size` connections, opened as needed
-    and kept; a caller finding them all busy waits up to the connect timeout (then
+    """Plain asyncpg connections of this process for the reads served most (`Prepared` run
+    on it): no session, no SQLAlchemy pool checkout and return, no greenlet; a key lookup
+    spent more on those than on its statement. At most `size` connections, opened as
+    needed and kept; a caller finding them all busy waits up to `timeout_s` (then
     `TimeoutError`, answered 503 like the engine's pool timeout). Each statement commits on
     its own (asyncpg runs outside a transaction unless told), as a GET's read session does,
     and the connections are read-only (`default_transaction_read_only`): a write sent on one
-    fails in PostgreSQL. A released connection is not reset (nothing to reset, and it would
-    cost a round trip); one interrupted mid-statement is discarded, not reused; one found
-    closed (the database restarted) is replaced by the pool."""
+    fails in PostgreSQL. A connection that failed or was interrupted mid-statement is closed,
+    not reused; one found closed (the database restarted) is replaced."""
 
-    def __init__(self, pool: asyncpg.Pool, dialect: Dialect, *, timeout_s: float) -> None:
-        self.pool = pool
+    def __init__(
+        self,
+        dsn: str,
+        dialect: Dialect,
+        *,
+        size: int,
+        timeout_s: float,
+        statement_timeout_ms: int,
+    ) -> None:
+        self.dsn = dsn
         self.dialect = dialect
         self.timeout_s = timeout_s
+        self.statement_timeout_ms = statement_timeout_ms
+        self._idle: list[asyncpg.Connection] = []
+        self._slots = asyncio.Semaphore(size)
 
     @classmethod
-    async def open(cls, engine: AsyncEngine, settings: ServiceSettings) -> ReadPool:
-        """A pool on `engine`'s database with its limits (size, timeouts); it connects when
-        first used."""
-        dialect = engine.dialect
-
-        async def init(connection: asyncpg.Connection) -> None:
-            # JSON decoded as the engine's connections decode it (SQLAlchemy's codecs)
-            adapted = types.SimpleNamespace(_connection=connection)
-            await dialect.setup_asyncpg_json_codec(adapted)  # type: ignore[attr-defined]
-            await dialect.setup_asyncpg_jsonb_codec(adapted)  # type: ignore[attr-defined]
-
-        pool = await asyncpg.create_pool(
+    def of(cls, engine: AsyncEngine, settings: ServiceSettings) -> ReadPool:
+        """A pool on `engine`'s database with its limits (size, timeouts)."""
+        return cls(
             engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
-            min_size=0,
-            max_size=settings.db_read_pool_size,
-            max_inactive_connection_lifetime=0,  # kept, as the engine's are
-            timeout=settings.db_connect_timeout_s,
-            command_timeout=settings.db_statement_timeout_ms / 1000,
-            server_settings={
-                "statement_timeout": str(settings.db_statement_timeout_ms),
-                "default_transaction_read_only": "on",
-            },
-            init=init,
-            reset=_no_reset,
+            engine.dialect,
+            size=settings.db_read_pool_size,
+            timeout_s=settings.db_connect_timeout_s,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
         )
-        return cls(pool, dialect, timeout_s=settings.db_connect_timeout_s)
 
     async def acquire(self) -> asyncpg.Connection:
         """A connection of the pool, to hand back with `release` (or `discard`)."""
-        pool = self.pool
-        if pool.get_idle_size() or pool.get_size() < pool.get_max_size():
-            # one is free: taken without a timer (a timeout on every acquire costs a task)
-            return await pool.acquire()
-        return await pool.acquire(timeout=self.timeout_s)
+        if self._slots.locked():
+            async with asyncio.timeout(self.timeout_s):
+                await self._slots.acquire()
+        else:
+            await self._slots.acquire()  # a free slot: taken without waiting
+        try:
+            while self._idle:
+                connection = self._idle.pop()
+                if not connection.is_closed():
+                    return connection
+            return await self._connect()
+        except BaseException:
+            self._slots.release()
+            raise
 
-    async def release(self, connection: asyncpg.Connection) -> None:
+    def release(self, connection: asyncpg.Connection) -> None:
         """Hand back a connection whose statement finished (or failed in PostgreSQL)."""
-        await self.pool.release(connection)
+        if connection.is_closed() or connection.is_in_transaction():
+            connection.terminate()
+        else:
+            self._idle.append(connection)
+        self._slots.release()
 
-    async def discard(self, connection: asyncpg.Connection) -> None:
+    def discard(self, connection: asyncpg.Connection) -> None:
         """Close a connection interrupted mid-statement (or broken) instead of reusing it."""
         connection.terminate()
-        await self.pool.release(connection)
+        self._slots.release()
+
+    async def _connect(self) -> asyncpg.Connection:
+        connection = await asyncpg.connect(
+            self.dsn,
+            timeout=self.timeout_s,
+            command_timeout=self.statement_timeout_ms / 1000,
+            server_settings={
+                "statement_timeout": str(self.statement_timeout_ms),
+                "default_transaction_read_only": "on",
+            },
+        )
+        try:  # JSON decoded as the engine's connections decode it (SQLAlchemy's codecs)
+            adapted = types.SimpleNamespace(_connection=connection)
+            await self.dialect.setup_asyncpg_json_codec(adapted)  # type: ignore[attr-defined]
+            await self.dialect.setup_asyncpg_jsonb_codec(adapted)  # type: ignore[attr-defined]
+        except BaseException:
+            connection.terminate()
+            raise
+        return connection
 
     async def close(self) -> None:
-        """Close the pool's connections (at shutdown)."""
-        try:
-            await asyncio.wait_for(self.pool.close(), timeout=2)
-        except Exception:
-            self.pool.terminate()
+        """Close the idle connections (at shutdown)."""
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            try:
+                await asyncio.wait_for(connection.close(), timeout=2)
+            except Exception:
+                connection.terminate()
 
 
 def read_pool(request: Request) -> ReadPool:
@@ -297,12 +318,12 @@ class Prepared:
             try:
                 rows = await self._fetch(on.dialect, raw, params)
             except asyncpg.PostgresError:  # refused by the server: the connection is fine
-                await on.release(raw)
+                on.release(raw)
                 raise
             except BaseException:
-                await on.discard(raw)
+                on.discard(raw)
                 raise
-            await on.release(raw)
+            on.release(raw)
         else:
             connection = await on.connection()
             driver = (await connection.get_raw_connection()).driver_connection
