@@ -124,7 +124,7 @@ def parse(assertion: str) -> Parsed:
     try:
         header = json.loads(_b64decode(header_segment))
         signature = _b64decode(signature_segment)
-    except (ValueError, binascii.Error) as exc:
+    except (ValueError, binascii.Error, RecursionError) as exc:  # "[[[[…" nests too deep
         raise AssertionRefused("not a well-formed JWS") from exc
     if not isinstance(header, dict):
         raise AssertionRefused("not a well-formed JWS")
@@ -169,18 +169,22 @@ def check(
         raise AssertionRefused("rejected: Signature verification failed") from exc
     try:
         claims = json.loads(_b64decode(parsed.payload))
-    except (ValueError, binascii.Error) as exc:
+    except (ValueError, binascii.Error, RecursionError) as exc:
         raise AssertionRefused("rejected: claims are not JSON") from exc
     if not isinstance(claims, dict):
         raise AssertionRefused("rejected: claims are not a JSON object")
     for name in REQUIRED:
-        if name not in claims:
+        if claims.get(name) is None:  # null is missing, as PyJWT's `require` has it
             raise AssertionRefused(f'rejected: missing the "{name}" claim')
     times = {n: claims[n] for n in ("exp", "iat", "nbf") if n in claims}
     for name, value in times.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise AssertionRefused(f"rejected: {name} must be a number")
-        if not math.isfinite(value):  # json.loads reads NaN and Infinity: never "in time"
+        try:  # json.loads reads NaN, Infinity and 1e400-digit integers: never "in time"
+            finite = math.isfinite(value)
+        except OverflowError:
+            finite = False
+        if not finite:
             raise AssertionRefused(f"rejected: {name} must be a finite number")
     audience = claims["aud"]
     audiences = [audience] if isinstance(audience, str) else audience

@@ -302,3 +302,21 @@ def test_malformed_segments_and_other_keys_are_refused() -> None:
 def _claims_segment(signer: Signer) -> str:
     other = signer.assertion(method="GET", target="/v1/zones", request_id="rid-1")
     return other.split(".")[1]
+
+
+def test_null_claims_huge_times_and_deep_nesting_are_refused_not_a_500() -> None:
+    signer = _signer()
+    nulled = _claims()
+    nulled["jti"] = None  # present but null: missing, as PyJWT's `require` has it
+    with pytest.raises(ga.AssertionRefused, match='"jti"'):
+        _check(signer, _crafted(signer, nulled))
+    with pytest.raises(ga.AssertionRefused, match="finite"):  # math.isfinite overflows
+        _check(signer, _crafted(signer, _claims(exp=10**400)))
+    made = signer.assertion(method="PATCH", target="/v1/enterprises/X?a=1", request_id="rid-1")
+    head, _, signature = made.split(".")
+    deep = ga._b64(b"[" * 5000).decode()  # json.loads raises RecursionError on it
+    with pytest.raises(ga.AssertionRefused, match="well-formed"):
+        _check(signer, f"{deep}.{deep}.{signature}")
+    signed_deep = ga._b64(signer._key.sign(f"{head}.{deep}".encode())).decode()
+    with pytest.raises(ga.AssertionRefused, match="not JSON"):
+        _check(signer, f"{head}.{deep}.{signed_deep}")
