@@ -80,6 +80,7 @@ DEAD_LETTER_PREFIX = "deadletter"
 RETRY_STREAM = "RETRY"
 RETRY_PREFIX = "retry"
 BACKOFF_S = (0.5, 2.0, 5.0, 15.0, 30.0)
+URGENT_SUBJECTS = frozenset(t.rsplit(".", 1)[0] for t in URGENT)
 LINGER_FETCH_S = 0.01  # after a linger: what arrived is on the server already, or nothing
 
 Handler = Callable[[AsyncSession, Any, CloudEvent], Awaitable[None]]
@@ -394,15 +395,29 @@ class ConsumerRunner:
                 log.warning("consumer %s interrupted (%r); resuming", self.consumer.durable, exc)
                 await asyncio.sleep(1)
 
+    def lingers(self, msgs: Sequence[Msg]) -> bool:
+        """Whether a fetched batch waits for more: a short one with no urgent event in it
+        (a consumer that cannot be split into lanes, credit's `credit-registry`, takes
+        commitments with registrations: a batch holding a commitment goes at once)."""
+        return (
+            self.linger_s > 0
+            and len(msgs) < self.batch // 4
+            and not any(m.subject in URGENT_SUBJECTS for m in msgs)
+        )
+
     async def _linger(self, sub: Any, msgs: list[Msg]) -> list[Msg]:
         """A short batch of a routine lane waits `linger_s` for the events behind it, so a
         steady trickle is applied a few at a time: one fetch, one transaction and one inbox
         statement for the lot instead of one each (a backlog's full batch does not wait)."""
-        if not self.linger_s or len(msgs) >= self.batch // 4:
+        if not self.lingers(msgs):
             return msgs
         await asyncio.sleep(self.linger_s)
-        with contextlib.suppress(TimeoutError):  # nothing came meanwhile
+        try:
             msgs += await sub.fetch(self.batch - len(msgs), timeout=LINGER_FETCH_S)
+        except TimeoutError:  # nothing came meanwhile
+            pass
+        except Exception as exc:  # the batch in hand is applied all the same
+            log.warning("consumer %s: no more after lingering (%r)", self.consumer.durable, exc)
         return msgs
 
     async def _measure(self, sub: Any) -> None:
