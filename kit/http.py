@@ -93,7 +93,8 @@ class HttpSemanticsMiddleware:
                     return
                 if "cache-control" not in headers:
                     headers["Cache-Control"] = PUBLIC_CACHE if public else PRIVATE_CACHE
-                if "accept-language" not in headers.get("vary", "").lower():  # not once per hop
+                named = {v.strip().lower() for v in ",".join(headers.getlist("vary")).split(",")}
+                if not named & {"accept-language", "*"}:  # named once, however many hops
                     headers.add_vary_header("Accept-Language")
                 etag = headers.get("etag")
                 if etag is not None:  # tagged already (a service's answer the gateway relays)
