@@ -330,9 +330,11 @@ class Prepared:
             assert driver is not None
             try:
                 rows = await self._fetch(connection.dialect, driver, params)
+            except asyncpg.PostgresError:  # refused by the server: the connection is fine
+                raise
             except BaseException:
-                if driver.is_closed():  # lost (a restart): the pool must not hand it out again
-                    await connection.invalidate()
+                # lost (a restart) or interrupted mid-statement: never handed out again
+                await connection.invalidate()
                 raise
         return self._dicts(rows)
 

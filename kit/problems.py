@@ -346,6 +346,10 @@ def is_outage(exc: BaseException) -> bool:
         asyncpg.exceptions.ConnectionDoesNotExistError,
         asyncpg.exceptions.AdminShutdownError,
         asyncpg.exceptions.InterfaceError,
+        # a connection whose protocol cannot run the statement: after the server dropped it
+        # (a restart), asyncpg may still be consuming the termination notice ("cannot switch
+        # to state 12; another operation (2) is in progress")
+        asyncpg.exceptions.InternalClientError,
     )
     for item in _chain(exc):
         if isinstance(item, outage_types):
