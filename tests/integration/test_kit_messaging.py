@@ -86,6 +86,19 @@ async def env(
     await engine.dispose()
 
 
+async def _provision(conn: NatsConnection, consumer: Consumer) -> None:
+    """The durable for a declared consumer, taking what the stream gets from now on."""
+    await conn.js.add_consumer(
+        STREAM,
+        ConsumerConfig(
+            durable_name=consumer.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            filter_subjects=consumer.filter_subjects,
+            deliver_policy="new",
+        ),
+    )
+
+
 def _event(n: int) -> CloudEvent:
     return CloudEvent(source="/tests", type=TYPE, subject=f"E{n}", data={"n": n})
 
@@ -369,15 +382,7 @@ async def test_urgent_lane_is_applied_while_the_routine_lane_drains(env) -> None
         ("kit-it-lanes-urgent", ["kittest.alert.raised"], "kit-it-lanes"),
     ]
     for lane in lanes:
-        await conn.js.add_consumer(
-            STREAM,
-            ConsumerConfig(
-                durable_name=lane.durable,
-                ack_policy=AckPolicy.EXPLICIT,
-                filter_subjects=lane.filter_subjects,
-                deliver_policy="new",
-            ),
-        )
+        await _provision(conn, lane)
     routine = [_event(n) for n in range(40)]
     alert = CloudEvent(source="/tests", type=urgent_type, subject="A1", data={"n": 1})
     for event in [*routine, alert]:
@@ -432,15 +437,7 @@ async def test_a_routine_lane_gathers_a_trickle_into_one_batch(env) -> None:  # 
     )
     assert not routine.urgent and urgent.urgent
     assert ConsumerRunner(urgent, conn, maker, linger_s=0.5).linger_s == 0
-    await conn.js.add_consumer(
-        STREAM,
-        ConsumerConfig(
-            durable_name=routine.durable,
-            ack_policy=AckPolicy.EXPLICIT,
-            filter_subjects=routine.filter_subjects,
-            deliver_policy="new",
-        ),
-    )
+    await _provision(conn, routine)
     task = asyncio.create_task(ConsumerRunner(routine, conn, maker, linger_s=0.5).run())
     try:
         await asyncio.sleep(0.3)  # the runner waits on its first fetch
