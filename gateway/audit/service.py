@@ -84,8 +84,8 @@ def chain_hash(prev_hash: str, entry: dict[str, Any], alg: str = "sha256") -> st
     return HASHES[alg]((prev_hash + canonical(entry)).encode())
 
 
-# The row's columns in the order INSERT_SQL takes them, each as an array: one statement and
-# one round trip for a whole batch (asyncpg prepares it once per connection).
+# The row's columns in the order INSERT_SQL and audit_append take them, each as an array: one
+# statement for a whole batch (asyncpg prepares it once per connection).
 COLUMNS = (
     "seq",
     "at",
@@ -105,6 +105,18 @@ COLUMNS = (
     "hash",
     "hash_alg",
 )
+ARRAYS = """$5::bigint[], $6::timestamptz[], $7::text[], $8::bigint[], $9::text[], $10::text[],
+    $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
+    $17::smallint[], $18::text[], $19::text[], $20::text[], $21::text[]"""
+# The lock's key, the row the batch was chained to, the batch (the gateway's migration
+# 0d3c6e1f7a52): the whole append, lock to commit, in one statement.
+APPEND_SQL = "SELECT * FROM audit_append($1, $2, $3, $4, :arrays)".replace(":arrays", ARRAYS)
+# Outcomes alone: the same, committed without waiting for its WAL flush (see `_write_on`).
+APPEND_LAZILY_SQL = (
+    "SELECT a.* FROM audit_append($1, $2, $3, $4, :arrays) AS a,"
+    " set_config('synchronous_commit', 'off', true) AS lazily"
+).replace(":arrays", ARRAYS)
+# The locked path, after the chain moved under the writer too often (`_write_locked`).
 INSERT_SQL = """
 INSERT INTO audit_log (seq, at, phase, intent_seq, request_id, actor, agency, uscc,
     inspector_id, method, path, object_key, status, outcome, prev_hash, hash, hash_alg)
@@ -115,6 +127,9 @@ SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::bigint[], 
 LAST_SQL = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
 BEGIN_SQL = locks.begin_holding_sql(Lock.AUDIT_APPEND)
 BEGIN_LAZILY_SQL = locks.begin_holding_sql(Lock.AUDIT_APPEND, committing_lazily=True)
+APPEND_LOCK = locks.key(Lock.AUDIT_APPEND)
+# Tries of the one-statement append before the locked path, which cannot miss.
+OPTIMISTIC_TRIES = 3
 
 
 class AuditWriter:
@@ -126,10 +141,17 @@ class AuditWriter:
     the table to it, so rows removed from the end are seen too (by the process that wrote
     them, until it restarts).
 
-    A batch is four round trips on one plain asyncpg connection of the writer's own (begin
-    and lock; the last row; one INSERT of every row as arrays; commit): a SQLAlchemy session
-    cost the gateway about three times the CPU per append. As with the engine's pool (no
-    pre-ping), a connection that fails a batch is dropped and the next batch opens another.
+    A batch is one statement on one plain asyncpg connection of the writer's own:
+    `audit_append` (a function of the gateway's migrations) takes the lock, checks that the
+    chain still ends where the writer last saw it (`_tail`: its own last batch, or the row
+    another process, a second worker or replica, appended since) and inserts the batch the
+    writer chained to it, committing as it returns. If the chain moved, nothing is inserted,
+    the writer learns the new last row and chains the batch again; after `OPTIMISTIC_TRIES`
+    it appends in four round trips instead (begin and lock; the last row; one INSERT of
+    every row as arrays; commit), which holds the lock from the read to the commit. A
+    SQLAlchemy session cost the gateway about three times the CPU per append. As with the
+    engine's pool (no pre-ping), a connection that fails a batch is dropped and the next
+    batch opens another.
     """
 
     def __init__(
@@ -150,6 +172,7 @@ class AuditWriter:
         self.connect_timeout_s = connect_timeout_s
         self.command_timeout_s = command_timeout_s
         self.head: tuple[int, str] | None = None
+        self._tail: tuple[int, str] = (0, GENESIS)  # the chain's last row, as last seen
         self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[int]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
@@ -208,17 +231,42 @@ class AuditWriter:
             raise
 
     async def _write_on(self, conn: asyncpg.Connection, entries: list[dict[str, Any]]) -> list[int]:
-        if any(entry.get("phase") != "outcome" for entry in entries):
-            await conn.execute(BEGIN_SQL)
-        else:
-            # Outcomes alone commit without waiting for their WAL flush: the write they
-            # close was acknowledged by its intent's durable commit, and a crash in the
-            # next ~200 ms that loses one leaves the intent standing for it (as a failed
-            # outcome write does). WAL is sequential, so any later durable commit (the
-            # next intent) makes them durable too: the chain never has a hole.
-            await conn.execute(BEGIN_LAZILY_SQL)
+        # Outcomes alone commit without waiting for their WAL flush: the write they close
+        # was acknowledged by its intent's durable commit, and a crash in the next ~200 ms
+        # that loses one leaves the intent standing for it (as a failed outcome write does).
+        # WAL is sequential, so any later durable commit (the next intent) makes them
+        # durable too: the chain never has a hole.
+        lazily = all(entry.get("phase") == "outcome" for entry in entries)
+        for _ in range(OPTIMISTIC_TRIES):
+            rows = self._chained(entries, self._tail)
+            appended, last_seq, last_hash = await conn.fetchrow(
+                APPEND_LAZILY_SQL if lazily else APPEND_SQL,
+                *APPEND_LOCK,
+                *self._tail,
+                *([row.get(name) for row in rows] for name in COLUMNS),
+            )
+            self._tail = (last_seq, last_hash) if last_seq is not None else (0, GENESIS)
+            if appended:
+                self.head = self._tail
+                return [row["seq"] for row in rows]
+        return await self._write_locked(conn, entries, lazily=lazily)
+
+    async def _write_locked(
+        self, conn: asyncpg.Connection, entries: list[dict[str, Any]], *, lazily: bool
+    ) -> list[int]:
+        await conn.execute(BEGIN_LAZILY_SQL if lazily else BEGIN_SQL)
         last = await conn.fetchrow(LAST_SQL)
-        seq, prev = (last[0], last[1]) if last is not None else (0, GENESIS)
+        rows = self._chained(entries, (last[0], last[1]) if last is not None else (0, GENESIS))
+        await conn.execute(INSERT_SQL, *([row.get(name) for row in rows] for name in COLUMNS))
+        await conn.execute("COMMIT")
+        self.head = self._tail = (rows[-1]["seq"], rows[-1]["hash"])
+        return [row["seq"] for row in rows]
+
+    def _chained(
+        self, entries: list[dict[str, Any]], after: tuple[int, str]
+    ) -> list[dict[str, Any]]:
+        """The batch numbered and hashed on from the row `after` (its seq and hash)."""
+        seq, prev = after
         rows = []
         for entry in entries:
             seq += 1
@@ -226,10 +274,7 @@ class AuditWriter:
             digest = chain_hash(prev, row, self.hash_alg)
             rows.append({**row, "prev_hash": prev, "hash": digest, "hash_alg": self.hash_alg})
             prev = digest
-        await conn.execute(INSERT_SQL, *([row.get(name) for row in rows] for name in COLUMNS))
-        await conn.execute("COMMIT")
-        self.head = (seq, prev)
-        return [row["seq"] for row in rows]
+        return rows
 
     async def close(self) -> None:
         """Stop the writer (entries still queued fail their callers) and close its connection."""

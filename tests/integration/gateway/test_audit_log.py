@@ -12,6 +12,7 @@ from sqlalchemy import column, insert, pool, select, table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from deploy.launcher import ALEMBIC_INI, create_databases
+from gateway.audit import service
 from gateway.audit.models import AuditEntry
 from gateway.audit.service import GENESIS, AuditWriter, chain_hash, verify
 from kit.migrations import upgrade
@@ -179,6 +180,76 @@ async def test_concurrent_appends_share_a_batch_in_order_and_verify(migrated) ->
         assert (await _verify(engine, head=writer.head))["ok"] is True
     finally:
         await writer.close()
+        await engine.dispose()
+
+
+async def test_an_append_is_one_statement_while_the_chain_ends_where_it_left_it(migrated) -> None:  # type: ignore[no-untyped-def]
+    """Once the writer knows the chain's last row, each batch is one statement, lock to
+    commit (`audit_append`): one round trip, not four."""
+    engine = create_async_engine(migrated("gateway"), poolclass=pool.NullPool)
+    writer = AuditWriter(engine)
+    statements: list[str] = []
+    connection = await writer._connection()
+    connection.add_query_logger(lambda logged: statements.append(logged.query))
+    try:
+        intent = await writer.append(_new_intent("one-statement-1"))  # learns the last row
+        statements.clear()
+        await writer.append(_new_intent("one-statement-1", phase="outcome", intent_seq=intent))
+        await writer.append(_new_intent("one-statement-2"))
+        assert len(statements) == 2 and all("audit_append" in s for s in statements)
+        assert (await _verify(engine, head=writer.head))["ok"] is True
+    finally:
+        await writer.close()
+        await engine.dispose()
+
+
+async def test_two_writers_appending_in_turn_keep_one_chain(migrated) -> None:  # type: ignore[no-untyped-def]
+    """Two processes' writers (two gateway workers): each finds the chain moved by the
+    other, chains its batch again on the row it is told of, and the chain verifies with no
+    gap, in turn and at once."""
+    engine = create_async_engine(migrated("gateway"), poolclass=pool.NullPool)
+    first, second = AuditWriter(engine), AuditWriter(engine)
+    try:
+        seqs = []
+        for n in range(6):
+            writer = first if n % 2 else second
+            seqs.append(await writer.append(_new_intent(f"in-turn-{n}")))
+        assert seqs == list(range(seqs[0], seqs[0] + 6))
+        together = await asyncio.gather(
+            *(w.append(_new_intent(f"at-once-{n}")) for n in range(20) for w in (first, second))
+        )
+        assert sorted(together) == list(range(seqs[-1] + 1, seqs[-1] + 41))
+        for writer in (first, second):
+            assert (await _verify(engine, head=writer.head))["ok"] is True
+    finally:
+        await first.close()
+        await second.close()
+        await engine.dispose()
+
+
+async def test_a_writer_that_keeps_missing_appends_holding_the_lock(  # type: ignore[no-untyped-def]
+    migrated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its tries of the one-statement append, a writer holds the lock from reading the
+    last row to its commit (four round trips), so it cannot miss again."""
+    monkeypatch.setattr(service, "OPTIMISTIC_TRIES", 0)
+    engine = create_async_engine(migrated("gateway"), poolclass=pool.NullPool)
+    first, second = AuditWriter(engine), AuditWriter(engine)
+    statements: list[str] = []
+    connection = await second._connection()
+    connection.add_query_logger(lambda logged: statements.append(logged.query))
+    try:
+        before = await first.append(_new_intent("locked-1"))
+        assert await second.append(_new_intent("locked-2")) == before + 1
+        # (and asyncpg's own look-up of the array types, the first time it sends them)
+        assert statements[0] == service.BEGIN_SQL and statements[-1] == "COMMIT"
+        assert not any("audit_append" in s for s in statements)
+        outcome = _new_intent("locked-2", phase="outcome", intent_seq=before + 1, status=201)
+        assert await first.append(outcome) == before + 2
+        assert (await _verify(engine, head=first.head))["ok"] is True
+    finally:
+        await first.close()
+        await second.close()
         await engine.dispose()
 
 
