@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Annotated, Any, TypeVar, cast
 
 import asyncpg
@@ -352,11 +353,13 @@ class Prepared:
     def _dicts(self, rows: list[Any]) -> list[dict[str, Any]]:
         plan = self._plan
         assert plan is not None
-        return [
-            {key: value if process is None else process(value)
-             for (key, process), value in zip(plan.columns, row, strict=True)}
-            for row in rows
-        ]  # fmt: skip
+        keys, processed = plan.keys, plan.processed
+        dicts = [dict(zip(keys, row, strict=True)) for row in rows]
+        if processed:  # only the columns with a result processor visit each row again
+            for row in dicts:
+                for key, process in processed:
+                    row[key] = process(row[key])
+        return dicts
 
 
 @dataclass(frozen=True)
@@ -366,6 +369,16 @@ class _Plan:
     defaults: dict[str, Any]
     binds: dict[str, Callable[[Any], Any]]
     columns: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+
+    @cached_property
+    def keys(self) -> tuple[str, ...]:
+        """Each row's keys, in column order."""
+        return tuple(key for key, _ in self.columns)
+
+    @cached_property
+    def processed(self) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+        """The columns with a result processor, and theirs."""
+        return tuple((key, process) for key, process in self.columns if process is not None)
 
 
 async def get_or_404(
