@@ -20,13 +20,16 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    type_coerce,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import NullType
 
 from kit.auth import Principal
+from kit.crypto import EncryptedString
 from kit.db import Prepared, Reads, get_or_404, utcnow
 from kit.events import (
     CloudEvent,
@@ -399,10 +402,14 @@ async def search(
         row["products"] = orjson.loads(row["products"])
         row["certifications"] = orjson.loads(row["certifications"])
         row["zones"] = row["zones"] or []
-        if not view.sees(row["uscc"]):
-            for field, mask in personal.ENTERPRISE_MASKS.items():
-                if row[field] is not None:
-                    row[field] = mask(row[field])
+        shown = view.sees(row["uscc"])
+        for field, encrypted, mask in _PERSONAL:  # the page's rows only, not the one past it
+            value = row[field]
+            if value is None:
+                continue
+            if encrypted is not None:
+                value = encrypted.keys.get().decrypt(value, context=encrypted.context)
+            row[field] = value if shown or mask is None else mask(value)
     return rows, next_cursor
 
 
@@ -433,15 +440,33 @@ def _in_order(column: str, model: type[BaseModel]) -> ColumnElement[str]:
     return literal_column(sql, type_=Text)
 
 
+def _as_read(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`column` read as asyncpg gives it, without SQLAlchemy's result processing: an array
+    is already a list (the processor copied it, twice); an encrypted column stays as
+    stored, for `search` to decrypt only what a page shows."""
+    if isinstance(column.type, ARRAY | EncryptedString):
+        return type_coerce(column, NullType())
+    return column
+
+
 # A list row's columns: `EnterpriseOut`'s fields, in its order
 _NESTED: dict[str, type[BaseModel]] = {"products": Product, "certifications": Certification}
 _LIST_COLUMNS = [
-    _ADMITTED.label("zones")
+    _as_read(_ADMITTED).label("zones")
     if name == "zones"
     else _in_order(name, _NESTED[name]).label(name)
     if name in _NESTED
-    else _ENTERPRISES.c[name]
+    else _as_read(_ENTERPRISES.c[name]).label(name)
     for name in EnterpriseOut.model_fields
+]
+# A list row's personal fields: each with its column's type if encrypted (read as stored;
+# the type decrypts) and its mask for callers not shown it in full
+_PERSONAL = [
+    (name, column_type if isinstance(column_type, EncryptedString) else None, mask)
+    for name in EnterpriseOut.model_fields
+    if name in _ENTERPRISES.c
+    for column_type, mask in [(_ENTERPRISES.c[name].type, personal.ENTERPRISE_MASKS.get(name))]
+    if isinstance(column_type, EncryptedString) or mask is not None
 ]
 
 
