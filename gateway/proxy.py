@@ -1,4 +1,5 @@
-"""Routing of `/v1/...` to the owning service over one shared, pooled aiohttp client."""
+"""Routing of `/v1/...` to the owning service over a keep-alive pool per service (gateway/hop.py);
+the gateway's own calls to the services go through one shared aiohttp client."""
 
 from __future__ import annotations
 
@@ -11,15 +12,16 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 import aiohttp
-import yarl
+from opentelemetry.trace import Status, StatusCode
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway import hop
 from gateway.auth.tokens import Signer
 from gateway.config import GatewaySettings
-from kit import gateway_assertion
+from kit import gateway_assertion, tracing
 from kit.observability import UploadRoute, request_id_var
 from kit.problems import problem_response
 from kit.spreadsheets import XLSX_TYPE
@@ -147,8 +149,9 @@ class ProxiedRoute:
 
 
 class Upstreams:
-    """Base URLs of the services and the shared client session, which puts the gateway's
-    assertion on every request it sends them (whichever part of the gateway sends it)."""
+    """Base URLs of the services, the forwarder's pool of connections to each, and the
+    shared client session for the gateway's own calls, which puts the gateway's assertion on
+    every request it sends them (whichever part of the gateway sends it)."""
 
     def __init__(self, settings: GatewaySettings, signer: Signer):
         self.signer = signer
@@ -166,6 +169,11 @@ class Upstreams:
             )
         }
         self.connections = settings.upstream_connections
+        self.pools = {
+            name: hop.Pool(url, settings.upstream_connections)
+            for name, url in self.urls.items()
+            if url
+        }
         self.session: aiohttp.ClientSession | None = None
 
     def timeout_for(self, path: str, *, export: bool = False) -> aiohttp.ClientTimeout:
@@ -230,7 +238,9 @@ class Upstreams:
         return dict(await asyncio.gather(*(one(n, b) for n, b in self.urls.items())))
 
     async def close(self) -> None:
-        """Close the client."""
+        """Close the forwarder's connections and the client."""
+        for pool in self.pools.values():
+            pool.close()
         if self.session is not None:
             await self.session.close()
 
@@ -279,14 +289,14 @@ async def _forward(
 ) -> None:
     """Send the request on as received (its headers but the hop's own, its body, its raw
     target) with the gateway's assertion, and relay the answer: read whole when small,
-    streamed otherwise. Built on the ASGI scope and the raw header lists: no Request, header
-    mappings or Response objects on the way (the profile's share of the hop)."""
-    assert upstreams.session is not None
+    streamed otherwise. Built on the ASGI scope and the raw header lists, over the gateway's
+    own connection pool (gateway/hop.py): no Request, header mappings, client request or
+    Response objects on the way."""
     state = scope["state"]
     request_id: str = state["request_id"]
     method: str = scope["method"]
     path: str = scope["path"]
-    headers: list[tuple[str, str]] = []
+    headers: list[tuple[bytes, bytes]] = []
     media = b""
     export = False
     for raw_name, raw_value in scope["headers"]:
@@ -296,67 +306,68 @@ async def _forward(
         elif name == b"accept" and (b"text/csv" in raw_value or _XLSX in raw_value):
             export = True
         if name not in _NOT_PASSED_ON:
-            headers.append((raw_name.decode("latin-1"), raw_value.decode("latin-1")))
-    headers.append(("X-Request-ID", request_id))
+            headers.append((raw_name, raw_value))
+    rid = request_id.encode("latin-1")
+    headers.append((b"X-Request-ID", rid))
     client = scope.get("client")
     if client:
-        headers.append(("X-Forwarded-For", client[0]))
-    headers.append(("X-Forwarded-Proto", scope.get("scheme", "http")))
-    # With tracing on, the aiohttp instrumentation's CLIENT span for the call replaces this
-    # with its own id, so the service's request span is the child of the gateway's call.
-    headers.append(("traceparent", state["traceparent"]))
+        headers.append((b"X-Forwarded-For", client[0].encode("latin-1")))
+    headers.append((b"X-Forwarded-Proto", scope.get("scheme", "http").encode("latin-1")))
     # Forward the path exactly as received (still percent-encoded): decoding here would let
     # `..%2F` segments escape the routed prefix.
     raw_path: bytes = scope.get("raw_path") or path.encode()
     query: bytes = scope.get("query_string", b"")
-    target = (raw_path + (b"?" + query if query else b"")).decode("latin-1")
-    url = yarl.URL(base + target, encoded=True)
+    target = raw_path + (b"?" + query if query else b"")
     export = method in ("GET", "HEAD") and (export or _asks_for_file(query))
+    timeout = upstreams.timeout_for(path, export=export)
+    budget = hop.budget(timeout.total, timeout.sock_read)
+    pool = upstreams.pools[service]
+    # With tracing on, the call is a CLIENT span, child of the request's SERVER span, and the
+    # service's request span is the child of the call (its id goes on as `traceparent`).
+    span = _call_span(method, base, target, pool, state["traceparent"])
+    traceparent = tracing.traceparent_of(span) if span is not None else None
+    headers.append((b"traceparent", (traceparent or state["traceparent"]).encode("latin-1")))
     body: bytes | AsyncIterator[bytes]
     if any(r.takes(path, media) for r in UPLOAD_ROUTES):
         body = Request(scope, receive).stream()  # sent on chunked as it arrives
     else:
         body = await _read_body(receive)
-    # A pooled connection the service closed a moment ago fails before any response: safe to
-    # send again for reads; for writes the client retries (with its Idempotency-Key).
-    attempts = 2 if method in ("GET", "HEAD") else 1
-    timeout = upstreams.timeout_for(path, export=export)
+    target_text = target.decode("latin-1")
+
+    def sign() -> bytes:
+        # for this exact request; a resend is signed afresh
+        assertion = upstreams.signer.assertion(
+            method=method, target=target_text, request_id=request_id
+        )
+        return _ASSERTION + assertion.encode("latin-1")
+
+    conn: hop.Connection | None = None
     try:
-        for attempt in range(attempts):
-            # signed here, for this exact request (a resend is signed afresh), rather than by
-            # the session's middleware: the forwarded request already has its request id
-            sent = [
-                *headers,
-                (
-                    gateway_assertion.HEADER,
-                    upstreams.signer.assertion(method=method, target=target, request_id=request_id),
-                ),
-            ]
-            try:
-                upstream = await upstreams.session.request(
-                    method,
-                    url,
-                    headers=sent,
-                    data=body or None,
-                    allow_redirects=False,
-                    timeout=timeout,
-                    middlewares=(),
-                )
-                break
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-                if attempt + 1 == attempts:
-                    raise
+        # a kept connection the service closed a moment ago fails before any answer: safe to
+        # send again for reads; for writes the client retries (with its Idempotency-Key)
+        conn = await hop.exchange(
+            pool,
+            method,
+            target,
+            headers,
+            body,
+            sign=sign,
+            budget=budget,
+            retry=method in ("GET", "HEAD"),
+        )
+        status = conn.status
         # ASGI names are lower case (what Starlette's header mappings further out look for)
         out_headers = [
-            (name, v) for k, v in upstream.raw_headers if (name := k.lower()) not in _HOP_BY_HOP_RAW
+            (name, v) for k, v in conn.headers if (name := k.lower()) not in _HOP_BY_HOP_RAW
         ]
         payload: bytes | None = None
-        if upstream.content_length is not None and upstream.content_length < 64 * 1024:
+        if conn.done or (conn.length is not None and conn.length < 64 * 1024):
             try:
-                payload = await upstream.read()
+                payload = await conn.read()
             finally:
-                upstream.release()
-    except TimeoutError:  # aiohttp's timeouts are TimeoutErrors too: check them first
+                conn.release()
+    except TimeoutError as exc:
+        _end_span(span, None, exc)
         response: Response = problem_response(
             Request(scope),
             "gateway-timeout",
@@ -366,7 +377,8 @@ async def _forward(
         )
         await response(scope, receive, send)
         return
-    except (aiohttp.ClientError, OSError) as exc:
+    except Exception as exc:
+        _end_span(span, None, exc)
         limit = state.get("body_too_large")
         if limit is not None:  # an upload streaming through ran past the gateway's limit
             response = problem_response(
@@ -377,7 +389,7 @@ async def _forward(
                 limit_bytes=limit,
                 headers={"Connection": "close"},
             )
-        else:
+        elif isinstance(exc, OSError):  # refused, reset, closed, or not HTTP
             log.warning("%s unreachable: %r", service, exc)
             response = problem_response(
                 Request(scope),
@@ -387,34 +399,85 @@ async def _forward(
                 service=service,
                 headers={"Retry-After": "5"},
             )
+        else:
+            raise  # the caller gone mid-body (a 499 further out), or a bug
         await response(scope, receive, send)
         return
+    except BaseException as exc:  # cancelled
+        _end_span(span, None, exc)
+        raise
 
     if payload is not None:  # answered whole: sent outside the upstream's error handling
-        if upstream.status >= 200 and upstream.status not in (204, 304):
+        _end_span(span, status, None)
+        if method == "HEAD":  # the length the GET would have
+            if conn.length is not None:
+                out_headers.append((b"content-length", str(conn.length).encode()))
+        elif status >= 200 and status not in (204, 304):
             out_headers.append((b"content-length", str(len(payload)).encode()))
-        await send(
-            {"type": "http.response.start", "status": upstream.status, "headers": out_headers}
-        )
+        await send({"type": "http.response.start", "status": status, "headers": out_headers})
         await send({"type": "http.response.body", "body": payload})
         return
 
+    streaming = conn
+
     async def stream() -> AsyncIterator[bytes]:
-        async for chunk in upstream.content.iter_chunked(64 * 1024):
-            yield chunk
+        failed: BaseException | None = None
+        try:
+            async for piece in streaming.pieces(budget):
+                yield piece
+        except BaseException as exc:
+            failed = exc
+            raise
+        finally:
+            streaming.release()
+            _end_span(span, status, failed)
 
     streamed = StreamingResponse(
-        stream(),
-        status_code=upstream.status,
-        background=BackgroundTask(_release, upstream),
+        stream(), status_code=status, background=BackgroundTask(_release, streaming)
     )
     streamed.raw_headers = out_headers  # as relayed: no length, so sent on chunked
     await streamed(scope, receive, send)
 
 
+def _call_span(
+    method: str, base: str, target: bytes, pool: hop.Pool, parent: str
+) -> tracing.Span | None:
+    """The CLIENT span of the call to the service (tracing on), as OpenTelemetry's HTTP
+    client instrumentations make it: named by the method, with the stable attributes."""
+    if not tracing.enabled:
+        return None
+    return tracing.start(
+        __name__,
+        method,
+        tracing.SpanKind.CLIENT,
+        parent,
+        **{
+            "http.request.method": method,
+            "url.full": base + target.decode("latin-1"),
+            "server.address": pool.host,
+            "server.port": pool.port,
+        },
+    )
+
+
+def _end_span(span: tracing.Span | None, status: int | None, error: BaseException | None) -> None:
+    if span is None:
+        return
+    if status is not None:
+        span.set_attribute("http.response.status_code", status)
+        if status >= 500:
+            span.set_attribute("error.type", str(status))
+            span.set_status(Status(StatusCode.ERROR))
+    if error is not None and not isinstance(error, GeneratorExit):
+        span.set_attribute("error.type", type(error).__qualname__)
+        span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+    span.end()
+
+
 _HOP_BY_HOP_RAW = frozenset(h.encode() for h in HOP_BY_HOP)
 _NOT_PASSED_ON = frozenset(h.encode() for h in NOT_PASSED_ON)
 _XLSX = XLSX_TYPE.encode()
+_ASSERTION = gateway_assertion.HEADER.encode() + b": "
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -436,6 +499,7 @@ def _asks_for_file(query: bytes) -> bool:
     return parse_qs(query.decode("latin-1")).get("format", [""])[-1] in ("csv", "xlsx")
 
 
-async def _release(response: aiohttp.ClientResponse) -> None:
-    response.release()
-    await asyncio.sleep(0)
+async def _release(conn: hop.Connection) -> None:
+    """After a streamed answer, however it ended (a caller gone mid-stream included): the
+    connection goes back only if its answer was read to the end."""
+    conn.release()

@@ -25,7 +25,7 @@ from tests.helpers import enterprise_body, make_stack, new_uscc, token, wait_unt
 
 SERVER, CLIENT, PRODUCER, CONSUMER = 2, 3, 4, 5  # OTLP span kinds
 FASTAPI = "opentelemetry.instrumentation.fastapi"
-AIOHTTP = "opentelemetry.instrumentation.aiohttp_client"
+FORWARDER = "gateway.proxy"  # the gateway's own forwarder makes its CLIENT span (gateway/hop.py)
 ASYNCPG = "opentelemetry.instrumentation.asyncpg"
 
 
@@ -136,7 +136,7 @@ def test_one_registration_is_one_trace_across_services(
 
     gateway = one("zone-gateway", SERVER, FASTAPI, parent=caller)
     assert gateway["name"] == "POST /v1/enterprises"
-    call = one("zone-gateway", CLIENT, AIOHTTP, parent=gateway["span_id"])
+    call = one("zone-gateway", CLIENT, FORWARDER, parent=gateway["span_id"])
     registry = one("zone-registry", SERVER, FASTAPI, parent=call["span_id"])
     assert registry["name"] == "POST /v1/enterprises"
     statement = one("zone-registry", CLIENT, ASYNCPG, parent=registry["span_id"])
