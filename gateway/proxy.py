@@ -436,7 +436,11 @@ async def _forward(
         stream(), status_code=status, background=BackgroundTask(_release, streaming)
     )
     streamed.raw_headers = out_headers  # as relayed: no length, so sent on chunked
-    await streamed(scope, receive, send)
+    try:
+        await streamed(scope, receive, send)
+    finally:  # also when the answer could not even start (the caller gone): not kept then
+        streaming.release()
+        _end_span(span, status, None)
 
 
 def _call_span(
@@ -461,7 +465,7 @@ def _call_span(
 
 
 def _end_span(span: tracing.Span | None, status: int | None, error: BaseException | None) -> None:
-    if span is None:
+    if span is None or not span.is_recording():  # off, or ended already
         return
     if status is not None:
         span.set_attribute("http.response.status_code", status)

@@ -121,6 +121,7 @@ async def upstream(answer: Answer, **settings: Any) -> AsyncIterator[tuple[Upstr
     server = Upstream(answer)
     url = await server.start()
     upstreams = Upstreams(GatewaySettings(registry_url=url, **settings), Signer())  # type: ignore[arg-type]
+    await upstreams.start()
     try:
         yield server, upstreams
     finally:
@@ -424,6 +425,7 @@ async def test_an_unreachable_service_is_a_503_with_retry_after() -> None:
         GatewaySettings(registry_url=f"http://127.0.0.1:{free_port()}"),
         Signer(),  # type: ignore[arg-type]
     )
+    await upstreams.start()
     refused = await forward(upstreams)
     await upstreams.close()
     assert refused.status == 503 and refused.headers[b"retry-after"] == b"5"
