@@ -406,14 +406,14 @@ async def test_a_route_has_its_own_budget() -> None:
 async def test_an_export_is_held_to_its_budget_between_pieces_not_as_a_whole() -> None:
     async def answer(seen: Seen, writer: asyncio.StreamWriter) -> bool:
         writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-        for n in range(6):  # 0.6 s in all, 0.1 s apart
-            await asyncio.sleep(0.1)
+        for n in range(6):  # 1.5 s in all, 0.25 s apart
+            await asyncio.sleep(0.25)
             writer.write(b"4\r\nrow%d\r\n" % n)
             await writer.drain()
         writer.write(b"0\r\n\r\n")
         return True
 
-    async with upstream(answer, upstream_timeout_s=0.35) as (_, upstreams):
+    async with upstream(answer, upstream_timeout_s=1.0) as (_, upstreams):
         exported = await forward(upstreams, query=b"format=csv")
         with pytest.raises(TimeoutError):  # a plain read is held to its budget as a whole
             await forward(upstreams)
