@@ -108,7 +108,9 @@ class Connection(asyncio.Protocol):
                 self.error = UpstreamBroken("the service closed the connection mid-answer")
         self._wake()
         if self._drain is not None and not self._drain.done():
-            self._drain.set_exception(self.error or UpstreamClosed("connection closed"))
+            # a result, not the error: nobody awaits it but a streamed upload, which looks
+            # at the error next (an unretrieved exception would be logged as a bug)
+            self._drain.set_result(None)
         self._cancel_timer()
 
     def pause_writing(self) -> None:
@@ -225,14 +227,14 @@ class Connection(asyncio.Protocol):
         self._arm(budget)
         self.transport.write(head)
         async for piece in body:
-            if self.error is not None:
-                raise self.error
+            if self.error is not None or self.closed:
+                raise self.error or UpstreamBroken("the service closed the connection")
             if piece:
                 self.transport.write(b"%x\r\n%b\r\n" % (len(piece), piece))
             if self._drain is not None and not self._drain.done():
                 await self._drain
-        if self.error is not None:
-            raise self.error
+        if self.error is not None or self.closed:
+            raise self.error or UpstreamBroken("the service closed the connection")
         self.transport.write(b"0\r\n\r\n")
 
     async def answer(self) -> None:
