@@ -47,6 +47,7 @@ class GatewaySettings(ServiceSettings):
         "/v1/batches": 120.0,
         "/v1/risk/signals": 120.0,
     }
+    # keep-alive connections open at once to each service, per gateway process (gateway/hop.py)
     upstream_connections: int = 256
     public_base_url: str = "http://127.0.0.1:8000"
     # Token bucket per client per gateway process; a client's record may override (0 = none).
