@@ -297,8 +297,9 @@ class Stack:
         return env
 
     def start_service(self, name: str, env: dict[str, str] | None = None) -> None:
-        """Start one service under uvicorn (uvloop + httptools) and wait until it is live;
-        `env` adds to its environment (the fault tests arm failpoints with it)."""
+        """Start one service under uvicorn (uvloop + httptools, a socket per worker: see
+        deploy/serve.py) and wait until it is live; `env` adds to its environment (the fault
+        tests arm failpoints with it)."""
         self._spawn(name, env)
         self._wait_live(name)
 
@@ -322,7 +323,7 @@ class Stack:
             [
                 sys.executable,
                 "-m",
-                "uvicorn",
+                "deploy.serve",  # uvicorn, each worker on a socket of its own
                 app,
                 "--host",
                 self.host,

@@ -385,7 +385,7 @@ def _dockerfile_cmd() -> str:
 def test_the_image_passes_its_trusted_proxies_to_uvicorn(
     tmp_path: Path, trusted: str | None, flags: list[str]
 ) -> None:
-    fake = tmp_path / "uvicorn"  # stands in for uvicorn: prints the arguments it was given
+    fake = tmp_path / "python"  # stands in for the image's: prints the arguments it was given
     fake.write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done\n')
     fake.chmod(0o755)
     env = {
@@ -402,7 +402,7 @@ def test_the_image_passes_its_trusted_proxies_to_uvicorn(
     )
     assert run.returncode == 0, run.stderr
     args = run.stdout.splitlines()
-    assert args[:3] == ["gateway.main:app", "--host", "0.0.0.0"]
+    assert args[:5] == ["-m", "deploy.serve", "gateway.main:app", "--host", "0.0.0.0"]
     assert args[args.index("--timeout-graceful-shutdown") + 2 :] == flags
     assert "ZONE_TRUSTED_PROXIES=" in (DEPLOY / "Dockerfile").read_text()  # empty by default
 
