@@ -59,6 +59,7 @@ class Connection(asyncio.Protocol):
         self.closed = False
         self.idle_since = 0.0
         self.released = True
+        self.lease = 0  # which request holds it: one more each time one is sent on it
         self._waiter: asyncio.Future[None] | None = None
         self._drain: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -211,6 +212,7 @@ class Connection(asyncio.Protocol):
         """Send a request whose body is at hand."""
         assert self.transport is not None
         self.released = False
+        self.lease += 1
         self._begin(head_request=head_request)
         self._arm(budget)
         self.transport.write(head + body if len(body) < 16 * 1024 else head)
@@ -223,16 +225,20 @@ class Connection(asyncio.Protocol):
         """Send a request whose body comes in pieces (chunked, as it arrives)."""
         assert self.transport is not None
         self.released = False
+        self.lease += 1
         self._begin(head_request=False)
         self._arm(budget)
         self.transport.write(head)
-        async for piece in body:
-            if self.error is not None or self.closed:
-                raise self.error or UpstreamBroken("the service closed the connection")
-            if piece:
-                self.transport.write(b"%x\r\n%b\r\n" % (len(piece), piece))
-            if self._drain is not None and not self._drain.done():
-                await self._drain
+        # the caller's pace is held to the budget too: a stalled upload is a 504, not a
+        # connection held for as long as the caller keeps still
+        async with asyncio.timeout(budget.left()):
+            async for piece in body:
+                if self.error is not None or self.closed:
+                    raise self.error or UpstreamBroken("the service closed the connection")
+                if piece:
+                    self.transport.write(b"%x\r\n%b\r\n" % (len(piece), piece))
+                if self._drain is not None and not self._drain.done():
+                    await self._drain
         if self.error is not None or self.closed:
             raise self.error or UpstreamBroken("the service closed the connection")
         self.transport.write(b"0\r\n\r\n")
@@ -276,14 +282,21 @@ class Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    def release(self) -> None:
+    def release(self, lease: int | None = None) -> None:
         """Back to the pool when its answer was read to the end and it may be kept; closed
-        otherwise. Once per request."""
-        if self.released:
+        otherwise. Once per request: given the `lease` it was sent under, a late call for a
+        request long done (the connection now another's) does nothing."""
+        if self.released or (lease is not None and lease != self.lease):
             return
         self.released = True
         self._cancel_timer()
-        reusable = self.done and self.keep_alive and self.error is None and not self.closed
+        reusable = (
+            self.done
+            and self.keep_alive
+            and self.error is None
+            and not self.closed
+            and not self.reading_paused  # a slow reader's paused transport: not resumed here
+        )
         if not reusable and self.transport is not None:
             self.transport.abort()
             self.closed = True
@@ -311,8 +324,9 @@ class Pool:
     async def acquire(self, budget: _Budget, *, fresh: bool = False) -> tuple[Connection, bool]:
         """A connection (an idle one unless `fresh`) and whether it was idle in the pool."""
         slots = self.slots
-        if slots.locked():
-            async with asyncio.timeout(budget.left()):
+        if slots.locked():  # a wait for a free one counts as connecting (as aiohttp's did)
+            left = budget.left()
+            async with asyncio.timeout(CONNECT_S if left is None else min(CONNECT_S, left)):
                 await slots.acquire()
         else:
             await slots.acquire()

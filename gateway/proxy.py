@@ -13,7 +13,6 @@ from urllib.parse import parse_qs
 
 import aiohttp
 from opentelemetry.trace import Status, StatusCode
-from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -322,16 +321,17 @@ async def _forward(
     timeout = upstreams.timeout_for(path, export=export)
     budget = hop.budget(timeout.total, timeout.sock_read)
     pool = upstreams.pools[service]
-    # With tracing on, the call is a CLIENT span, child of the request's SERVER span, and the
-    # service's request span is the child of the call (its id goes on as `traceparent`).
-    span = _call_span(method, base, target, pool, state["traceparent"])
-    traceparent = tracing.traceparent_of(span) if span is not None else None
-    headers.append((b"traceparent", (traceparent or state["traceparent"]).encode("latin-1")))
     body: bytes | AsyncIterator[bytes]
     if any(r.takes(path, media) for r in UPLOAD_ROUTES):
         body = Request(scope, receive).stream()  # sent on chunked as it arrives
     else:
         body = await _read_body(receive)
+    # With tracing on, the call is a CLIENT span, child of the request's SERVER span, and the
+    # service's request span is the child of the call (its id goes on as `traceparent`).
+    # Started once nothing but the call can fail (a caller gone mid-body leaves none open).
+    span = _call_span(method, base, target, pool, state["traceparent"])
+    traceparent = tracing.traceparent_of(span) if span is not None else None
+    headers.append((b"traceparent", (traceparent or state["traceparent"]).encode("latin-1")))
     target_text = target.decode("latin-1")
 
     def sign() -> bytes:
@@ -360,12 +360,13 @@ async def _forward(
         out_headers = [
             (name, v) for k, v in conn.headers if (name := k.lower()) not in _HOP_BY_HOP_RAW
         ]
+        lease = conn.lease
         payload: bytes | None = None
         if conn.done or (conn.length is not None and conn.length < 64 * 1024):
             try:
                 payload = await conn.read()
             finally:
-                conn.release()
+                conn.release(lease)
     except TimeoutError as exc:
         _end_span(span, None, exc)
         response: Response = problem_response(
@@ -429,17 +430,17 @@ async def _forward(
             failed = exc
             raise
         finally:
-            streaming.release()
+            streaming.release(lease)
             _end_span(span, status, failed)
 
-    streamed = StreamingResponse(
-        stream(), status_code=status, background=BackgroundTask(_release, streaming)
-    )
+    streamed = StreamingResponse(stream(), status_code=status)
     streamed.raw_headers = out_headers  # as relayed: no length, so sent on chunked
     try:
         await streamed(scope, receive, send)
     finally:  # also when the answer could not even start (the caller gone): not kept then
-        streaming.release()
+        # with this request's lease: the stream's own release may have come first, and the
+        # connection may already be serving another request
+        streaming.release(lease)
         _end_span(span, status, None)
 
 
@@ -501,9 +502,3 @@ def _asks_for_file(query: bytes) -> bool:
     if b"format=" not in query:
         return False
     return parse_qs(query.decode("latin-1")).get("format", [""])[-1] in ("csv", "xlsx")
-
-
-async def _release(conn: hop.Connection) -> None:
-    """After a streamed answer, however it ended (a caller gone mid-stream included): the
-    connection goes back only if its answer was read to the end."""
-    conn.release()

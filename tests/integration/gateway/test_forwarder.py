@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from deploy.processes import free_port
+from gateway import hop
 from gateway.config import GatewaySettings
 from gateway.proxy import Upstreams, _forward
 from kit import gateway_assertion
@@ -489,6 +490,82 @@ async def test_an_upload_past_the_limit_is_a_413_and_closes_the_callers_connecti
     assert fine.status == 200
     # the cut-off upload's connection is not used again
     assert [s.connection for s in server.seen] == [1]
+
+
+async def test_a_stalled_upload_is_a_504_within_the_budget() -> None:
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": b"a few bytes", "more_body": True}
+        await asyncio.Event().wait()  # the caller keeps still, and its connection open
+        raise AssertionError("unreachable")
+
+    async with upstream(replying(ok()), upstream_timeout_s=0.3) as (_, upstreams):
+        stalled = await asyncio.wait_for(
+            forward(
+                upstreams,
+                "POST",
+                b"/v1/imports",
+                headers=[(b"content-type", b"multipart/form-data; boundary=x")],
+                receive=receive,
+            ),
+            10,
+        )
+        pool = upstreams.pools["registry"]
+        assert stalled.status == 504
+        assert pool.idle == [] and not pool.slots.locked()  # its connection given up
+
+
+def _sign() -> bytes:
+    return b"X-Signed: yes"
+
+
+async def test_a_late_release_leaves_the_next_request_on_the_connection_alone() -> None:
+    async with upstream(replying(ok(b"first"), ok(b"second"))) as (server, upstreams):
+        pool = upstreams.pools["registry"]
+        budget = hop.budget(5.0, None)
+        first = await hop.exchange(
+            pool, "GET", b"/v1/enterprises/1", [], b"", sign=_sign, budget=budget, retry=False
+        )
+        earlier = first.lease
+        assert await first.read() == b"first"
+        first.release(earlier)
+        second = await hop.exchange(
+            pool, "GET", b"/v1/enterprises/2", [], b"", sign=_sign, budget=budget, retry=False
+        )
+        assert second is first  # the kept connection, now serving the second request
+        first.release(earlier)  # the first request's streamed answer, cleaning up late
+        assert not second.released and not second.closed
+        assert await second.read() == b"second"
+        second.release(second.lease)
+        assert pool.idle == [second]
+    assert server.connections == 1
+
+
+async def test_a_connection_whose_reading_is_paused_is_not_kept() -> None:
+    big = b"x" * (300 * 1024)  # past what is held before reading from the service pauses
+    async with upstream(replying(ok(big))) as (_, upstreams):
+        pool = upstreams.pools["registry"]
+        conn = await hop.exchange(
+            pool,
+            "GET",
+            b"/v1/enterprises",
+            [],
+            b"",
+            sign=_sign,
+            budget=hop.budget(5.0, None),
+            retry=False,
+        )
+        for _ in range(500):  # the caller reads nothing while the service sends it all
+            if conn.reading_paused:
+                break
+            await asyncio.sleep(0.01)
+        assert conn.reading_paused
+        conn.release(conn.lease)  # the caller gone, say
+        assert pool.idle == [] and conn.closed
 
 
 async def test_a_caller_gone_mid_stream_gives_the_connection_up() -> None:
