@@ -17,6 +17,7 @@ One worker is plain uvicorn.
 from __future__ import annotations
 
 import argparse
+import logging
 import socket
 import sys
 
@@ -24,12 +25,24 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
+logger = logging.getLogger("uvicorn.error")
+
 
 class SpreadWorkers(Multiprocess):
     """uvicorn's supervisor, worker `i` serving `sockets[i]` only (its restarts too)."""
 
     def _process(self, index: int) -> Process:
         return Process(self.config, [self.sockets[index]])
+
+    def handle_ttin(self) -> None:
+        """uvicorn adds a worker on SIGTTIN; here a worker has a socket, so the count is fixed
+        (`--workers`, ZONE_WORKERS) and a new worker comes with a restart."""
+        logger.warning("SIGTTIN ignored: the workers are fixed at %d", self.processes_num)
+
+    def handle_ttou(self) -> None:
+        """uvicorn stops a worker on SIGTTOU; its socket would keep taking connections that
+        no one accepts, so the count stays."""
+        logger.warning("SIGTTOU ignored: the workers are fixed at %d", self.processes_num)
 
     def init_processes(self) -> None:
         for index in range(self.processes_num):
@@ -118,7 +131,10 @@ def main(argv: list[str]) -> None:
         forwarded_allow_ips=args.forwarded_allow_ips,
     )
     if args.workers <= 1:
-        uvicorn.Server(config).run()
+        server = uvicorn.Server(config)
+        server.run()
+        if not server.started:  # as uvicorn's command: the app could not start
+            sys.exit(STARTUP_FAILURE)
         return
     try:
         sockets = listening_sockets(args.host, args.port, args.workers)
