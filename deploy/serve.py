@@ -84,8 +84,15 @@ class SpreadWorkers(Multiprocess):
 
 
 def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
-    """`count` sockets bound to one address, each to be listened on by one worker."""
+    """`count` sockets bound to one address, each to be listened on by one worker.
+
+    SO_REUSEPORT would also let them join a server already on the address (a second stack
+    started by mistake) and share its traffic: a plain bind first fails if anyone is there.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))  # OSError (address in use) if the port is taken
     sockets = []
     for _ in range(count):
         sock = socket.socket(family, socket.SOCK_STREAM)

@@ -97,3 +97,18 @@ def test_a_burst_of_connections_is_spread_over_the_workers(served: int) -> None:
     assert len(answered) == 2, answered
     # the kernel hashes each connection to a socket: a split past 52/12 is odds of 1 in 10^6
     assert min(answered.values()) >= 12, answered
+
+
+def test_a_port_already_served_is_refused_not_shared(served: int) -> None:
+    app = "tests.integration.test_serve_workers:pid_app"
+    flags = ["--port", str(served), "--workers", "2", "--no-access-log"]
+    second = subprocess.run(
+        [sys.executable, "-m", "deploy.serve", app, *flags],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 3, second.stderr  # uvicorn's startup failure
+    assert "cannot listen" in second.stderr
+    assert _listeners(served) == 2  # the first one's, alone
