@@ -35,7 +35,7 @@ class UpstreamBroken(ConnectionError):
     """The answer was cut short or was not HTTP."""
 
 
-class _Budget:
+class Budget:
     """A request's time: `total` for all of it, or `per_read` between two pieces of the
     answer (a list's export). Either may be None (no limit)."""
 
@@ -186,7 +186,7 @@ class Connection(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
 
-    def _arm(self, budget: _Budget) -> None:
+    def _arm(self, budget: Budget) -> None:
         """Time the next wait: to the request's deadline, or per read."""
         loop = asyncio.get_running_loop()
         if budget.per_read is not None:
@@ -208,7 +208,7 @@ class Connection(asyncio.Protocol):
         if self.error is not None:
             raise self.error
 
-    def start(self, head: bytes, body: bytes, *, head_request: bool, budget: _Budget) -> None:
+    def start(self, head: bytes, body: bytes, *, head_request: bool, budget: Budget) -> None:
         """Send a request whose body is at hand."""
         assert self.transport is not None
         self.released = False
@@ -220,7 +220,7 @@ class Connection(asyncio.Protocol):
             self.transport.write(body)
 
     async def start_streaming(
-        self, head: bytes, body: AsyncIterator[bytes], *, budget: _Budget
+        self, head: bytes, body: AsyncIterator[bytes], *, budget: Budget
     ) -> None:
         """Send a request whose body comes in pieces (chunked, as it arrives)."""
         assert self.transport is not None
@@ -256,7 +256,7 @@ class Connection(asyncio.Protocol):
         self.body.clear()
         return payload
 
-    async def pieces(self, budget: _Budget) -> AsyncIterator[bytes]:
+    async def pieces(self, budget: Budget) -> AsyncIterator[bytes]:
         """The body as it comes."""
         while True:
             if self.body:
@@ -321,7 +321,7 @@ class Pool:
             self._slots = asyncio.Semaphore(self.limit)
         return self._slots
 
-    async def acquire(self, budget: _Budget, *, fresh: bool = False) -> tuple[Connection, bool]:
+    async def acquire(self, budget: Budget, *, fresh: bool = False) -> tuple[Connection, bool]:
         """A connection (an idle one unless `fresh`) and whether it was idle in the pool."""
         slots = self.slots
         if slots.locked():  # a wait for a free one counts as connecting (as aiohttp's did)
@@ -370,7 +370,7 @@ async def exchange(
     body: bytes | AsyncIterator[bytes],
     *,
     sign: Callable[[], bytes],
-    budget: _Budget,
+    budget: Budget,
     retry: bool,
 ) -> Connection:
     """Send one request and wait for its answer's head; the caller reads the body and
@@ -403,8 +403,3 @@ async def exchange(
             conn.release()
             raise
     raise AssertionError("unreachable")
-
-
-def budget(total: float | None, per_read: float | None) -> _Budget:
-    """A request's time budget (see `_Budget`)."""
-    return _Budget(total, per_read)

@@ -160,13 +160,11 @@ class Upstreams:
             "inspection": settings.inspection_url.rstrip("/"),
             "notify": settings.notify_url.rstrip("/"),
         }
-        self.timeout = aiohttp.ClientTimeout(total=settings.upstream_timeout_s, connect=3)
-        self.route_timeouts = {
-            prefix: aiohttp.ClientTimeout(total=seconds, connect=3)
-            for prefix, seconds in sorted(
-                settings.route_timeouts_s.items(), key=lambda i: -len(i[0])
-            )
-        }
+        self.timeout_s = settings.upstream_timeout_s
+        self.timeout = aiohttp.ClientTimeout(total=self.timeout_s, connect=3)
+        self.route_timeouts_s = dict(
+            sorted(settings.route_timeouts_s.items(), key=lambda i: -len(i[0]))
+        )
         self.connections = settings.upstream_connections
         self.pools = {
             name: hop.Pool(url, settings.upstream_connections)
@@ -175,17 +173,17 @@ class Upstreams:
         }
         self.session: aiohttp.ClientSession | None = None
 
-    def timeout_for(self, path: str, *, export: bool = False) -> aiohttp.ClientTimeout:
-        """The route's own budget, else the default. A list's export (kit/exports.py) may
-        take longer than any budget as a whole, so it is held only to that budget between
-        two pieces of its body (its rows stream as they are read)."""
+    def budget_for(self, path: str, *, export: bool = False) -> hop.Budget:
+        """A forwarded request's time, from now: the route's own budget, else the default. A
+        list's export (kit/exports.py) may take longer than any budget as a whole, so it is
+        held only to that budget between two pieces of its body (its rows stream as they
+        are read)."""
         if export:
-            budget = self.timeout.total
-            return aiohttp.ClientTimeout(total=None, connect=3, sock_read=budget)
-        for prefix, timeout in self.route_timeouts.items():
+            return hop.Budget(None, self.timeout_s)
+        for prefix, seconds in self.route_timeouts_s.items():
             if path.startswith(prefix):
-                return timeout
-        return self.timeout
+                return hop.Budget(seconds, None)
+        return hop.Budget(self.timeout_s, None)
 
     async def start(self) -> None:
         """Open the pooled client (keep-alive, bounded connections)."""
@@ -318,8 +316,7 @@ async def _forward(
     query: bytes = scope.get("query_string", b"")
     target = raw_path + (b"?" + query if query else b"")
     export = method in ("GET", "HEAD") and (export or _asks_for_file(query))
-    timeout = upstreams.timeout_for(path, export=export)
-    budget = hop.budget(timeout.total, timeout.sock_read)
+    budget = upstreams.budget_for(path, export=export)
     pool = upstreams.pools[service]
     body: bytes | AsyncIterator[bytes]
     if any(r.takes(path, media) for r in UPLOAD_ROUTES):
@@ -341,7 +338,6 @@ async def _forward(
         )
         return _ASSERTION + assertion.encode("latin-1")
 
-    conn: hop.Connection | None = None
     try:
         # a kept connection the service closed a moment ago fails before any answer: safe to
         # send again for reads; for writes the client retries (with its Idempotency-Key)

@@ -526,7 +526,7 @@ def _sign() -> bytes:
 async def test_a_late_release_leaves_the_next_request_on_the_connection_alone() -> None:
     async with upstream(replying(ok(b"first"), ok(b"second"))) as (server, upstreams):
         pool = upstreams.pools["registry"]
-        budget = hop.budget(5.0, None)
+        budget = hop.Budget(5.0, None)
         first = await hop.exchange(
             pool, "GET", b"/v1/enterprises/1", [], b"", sign=_sign, budget=budget, retry=False
         )
@@ -556,7 +556,7 @@ async def test_a_connection_whose_reading_is_paused_is_not_kept() -> None:
             [],
             b"",
             sign=_sign,
-            budget=hop.budget(5.0, None),
+            budget=hop.Budget(5.0, None),
             retry=False,
         )
         for _ in range(500):  # the caller reads nothing while the service sends it all
